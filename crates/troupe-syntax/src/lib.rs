@@ -1,0 +1,87 @@
+//! `troupe-syntax`: the Puppet 7 language and EPP templates, from text to a tree.
+//!
+//! Parsing is total: [`parse_manifest`] and [`parse_epp`] always return a tree together with
+//! the diagnostics found on the way, in the order Puppet would report them (its parser
+//! stops at the first lexical or syntax error; the validator then reports every problem in
+//! a tree that parsed).
+
+pub mod ast;
+pub mod diag;
+pub mod lexer;
+mod parser;
+pub mod source;
+pub mod token;
+mod validate;
+
+use std::sync::Arc;
+
+pub use ast::Expr;
+pub use diag::{Diagnostic, Phase, Severity};
+pub use parser::STATEMENT_CALLS;
+pub use source::{LineCol, SourceFile, Span};
+
+/// A parsed file: its source, its tree and what was found wrong with it.
+#[derive(Debug)]
+pub struct Parsed {
+    pub source: Arc<SourceFile>,
+    pub program: Expr,
+    /// Errors and warnings. The first error is the one Puppet reports.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+}
+
+/// Parses a manifest (`.pp`).
+pub fn parse_manifest(path: impl Into<String>, text: impl Into<String>) -> Parsed {
+    let source = SourceFile::new(path, text);
+    let lexed = lexer::lex(&source.text);
+    finish(source, lexed, false)
+}
+
+/// Parses an EPP template (`.epp`).
+pub fn parse_epp(path: impl Into<String>, text: impl Into<String>) -> Parsed {
+    let source = SourceFile::new(path, text);
+    let lexed = lexer::lex_epp(&source.text);
+    finish(source, lexed, true)
+}
+
+fn finish(source: Arc<SourceFile>, lexed: lexer::Lexed, epp: bool) -> Parsed {
+    let mut p = parser::Parser::new(&lexed.tokens, &source.text);
+    let program = p.parse_program();
+    let lex_first = lexed.first_error_token;
+    // A syntax error found before the lexer failed is what Puppet reports; syntax errors
+    // after a lexical error are most likely its echo, so they are dropped.
+    let mut found: Vec<parser::Found> = p
+        .found
+        .into_iter()
+        .filter(|f| lex_first.is_none_or(|k| f.at_token < k))
+        .collect();
+    found.sort_by_key(|f| f.at_token);
+    let mut diagnostics = Vec::new();
+    let syntax_first = !found.is_empty();
+    if syntax_first {
+        diagnostics.extend(found.into_iter().map(|f| f.diag));
+        diagnostics.extend(lexed.diagnostics);
+    } else {
+        diagnostics.extend(lexed.diagnostics);
+    }
+    let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+    if clean {
+        diagnostics.extend(validate::validate(&program, epp));
+    }
+    Parsed {
+        source,
+        program,
+        diagnostics,
+    }
+}
