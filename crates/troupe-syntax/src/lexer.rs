@@ -539,8 +539,10 @@ impl<'a> Lexer<'a> {
                     end += 1;
                 }
                 let v = self.src[before..end].to_string();
-                let msg = check_numeric(&v).unwrap_or_else(|| format!("Illegal number '{v}'"));
-                self.error(msg, before + 1);
+                match check_numeric(&v) {
+                    Some(msg) => self.error(msg, before),
+                    None => self.error(format!("Illegal number '{v}'"), before + 1),
+                }
                 self.pos = end;
             }
         }

@@ -778,6 +778,7 @@ impl<'t> Parser<'t> {
                 Tok::LBrack => {
                     self.bump();
                     let args = self.entries(EntryMode::Access, Tok::RBrack, true)?;
+                    self.eat(Tok::Comma);
                     self.expect(Tok::RBrack)?;
                     e = Expr::new(
                         ExprKind::Access {

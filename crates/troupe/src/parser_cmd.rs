@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use troupe_syntax::{parse_epp, parse_manifest, Parsed, Severity};
+use troupe_syntax::{parse_epp, parse_manifest, Parsed, Phase, Severity};
 
 #[derive(Debug, Args)]
 pub struct ParserArgs {
@@ -106,6 +106,11 @@ fn validate(paths: &[PathBuf], warnings: bool, stats: bool) -> Result<ExitCode> 
         bytes += parsed.source.text.len();
         let mut bad = false;
         for d in &parsed.diagnostics {
+            // Like Puppet, stop at the first lexical or syntax error: what recovery finds
+            // after it may be an echo of it. Validation errors are all reported.
+            if bad && d.phase != Phase::Validate {
+                continue;
+            }
             if d.severity == Severity::Error {
                 bad = true;
                 errors += 1;

@@ -1,0 +1,5 @@
+class ntp {
+  package { "ntp":
+    ensure => installed,
+  }
+

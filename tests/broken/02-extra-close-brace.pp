@@ -1,0 +1,4 @@
+class ntp {
+  service { "ntp": ensure => running }
+}
+}

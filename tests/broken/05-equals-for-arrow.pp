@@ -1,0 +1,3 @@
+service { "sshd":
+  ensure = running,
+}

@@ -1,0 +1,2 @@
+$list = join(["a", "b"], ","
+notice($list)

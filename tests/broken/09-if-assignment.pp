@@ -1,0 +1,4 @@
+$x = 1
+if $x = 1 {
+  notice("one")
+}

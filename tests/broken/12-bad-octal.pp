@@ -1,0 +1,2 @@
+$mode = 0789
+file { "/tmp/x": mode => $mode }

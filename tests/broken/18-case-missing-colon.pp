@@ -1,0 +1,4 @@
+case $facts["os"]["family"] {
+  "Debian": { $pkg = "apache2" }
+  default { $pkg = "httpd" }
+}

@@ -1,0 +1,5 @@
+unless $x {
+  notice(1)
+} elsif $y {
+  notice(2)
+}

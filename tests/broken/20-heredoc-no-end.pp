@@ -1,0 +1,4 @@
+$text = @(END)
+  some text
+  more text
+ENDX

@@ -1,0 +1,3 @@
+$text = @(END/x)
+  text
+  END

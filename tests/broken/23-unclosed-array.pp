@@ -1,0 +1,3 @@
+$servers = [
+  "a.example.test",
+  "b.example.test",

@@ -1,0 +1,4 @@
+$pkg = $facts["os"]["family"] ? {
+  "Debian" => "apache2",
+  default "httpd",
+}

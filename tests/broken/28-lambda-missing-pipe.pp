@@ -1,0 +1,3 @@
+$a.each |$x {
+  notice($x)
+}

@@ -1,0 +1,2 @@
+File <| title == "a" 
+$x = 1

@@ -1,0 +1,2 @@
+define app::vhost($port $docroot) {
+}

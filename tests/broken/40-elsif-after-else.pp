@@ -1,0 +1,7 @@
+if $a {
+  notice(1)
+} else {
+  notice(2)
+} elsif $b {
+  notice(3)
+}

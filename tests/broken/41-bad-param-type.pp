@@ -1,0 +1,2 @@
+class foo(String [1] $x) {
+}
