@@ -1,8 +1,491 @@
-//! The validator: Puppet's static checks on a tree that parsed.
+//! The validator: Puppet's static checks (`Checker4_0`) on a tree that parsed, with its
+//! messages and locations: expressions without effect, resources without a title,
+//! definitions out of place, assignments to what cannot be assigned, duplicate parameters
+//! and `default`s, reserved words and node inheritance.
 
-use crate::ast::Expr;
-use crate::diag::Diagnostic;
+use crate::ast::*;
+use crate::diag::{Diagnostic, Phase};
 
-pub(crate) fn validate(_program: &Expr, _epp: bool) -> Vec<Diagnostic> {
-    Vec::new()
+pub(crate) fn validate(program: &Expr, _epp: bool) -> Vec<Diagnostic> {
+    let mut v = Validator { out: Vec::new() };
+    v.expr(program, Ctx::Top);
+    v.out
+}
+
+/// Where an expression stands, for the placement rules of definitions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    /// At top level or directly in a class body (possibly through blocks).
+    Top,
+    /// Anywhere else.
+    Nested,
+}
+
+struct Validator {
+    out: Vec<Diagnostic>,
+}
+
+/// Puppet's label for an expression, used in messages.
+fn label(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Nop => "Nop Expression".into(),
+        ExprKind::Block(_) => "Block Expression".into(),
+        ExprKind::Literal(l) => match l {
+            Literal::Undef => "'undef' expression".into(),
+            Literal::Default => "'default' expression".into(),
+            Literal::Bool(_) => "Boolean".into(),
+            Literal::Integer { .. } => "Literal Integer".into(),
+            Literal::Float(_) => "Literal Float".into(),
+            Literal::String(_) => "String".into(),
+            Literal::Regex(_) => "Regular Expression".into(),
+        },
+        ExprKind::QName(_) => "Name".into(),
+        ExprKind::QRef(_) => "Type-Name".into(),
+        ExprKind::Variable(_) => "Variable".into(),
+        ExprKind::Concat(_) => "Double Quoted String".into(),
+        ExprKind::Heredoc { syntax, .. } => format!("'@({syntax})' expression"),
+        ExprKind::Array(_) => "Array Expression".into(),
+        ExprKind::Hash { .. } => "Hash Expression".into(),
+        ExprKind::Unary { op, .. } => match op {
+            UnOp::Not => "'not' expression".into(),
+            UnOp::Neg => "Unary Minus".into(),
+            UnOp::Splat => "Unfold".into(),
+        },
+        ExprKind::Binary { op, .. } => format!("'{}' expression", op.as_str()),
+        ExprKind::Assign { op, .. } => match op {
+            AssignOp::Assign => "'=' expression".into(),
+            AssignOp::Append => "'+=' expression".into(),
+            AssignOp::Delete => "'-=' expression".into(),
+        },
+        ExprKind::Relationship { op, .. } => format!("'{}' expression", op.as_str()),
+        ExprKind::Access { .. } => "'[]' expression".into(),
+        ExprKind::Selector { .. } => "Selector Expression".into(),
+        ExprKind::Paren(_) => "Parenthesized Expression".into(),
+        ExprKind::If { .. } => "'if' statement".into(),
+        ExprKind::Unless { .. } => "'unless' Statement".into(),
+        ExprKind::Case { .. } => "'case' statement".into(),
+        ExprKind::Call(_) => "Function Call".into(),
+        ExprKind::MethodCall(_) => "Method call".into(),
+        ExprKind::Collect { exported, .. } => {
+            if *exported {
+                "Exported Query".into()
+            } else {
+                "Virtual Query".into()
+            }
+        }
+        ExprKind::Resource { .. } => "Resource Statement".into(),
+        ExprKind::ResourceDefaults { .. } => "Resource Defaults Expression".into(),
+        ExprKind::ResourceOverride { .. } => "Resource Override".into(),
+        ExprKind::Class { .. } => "Host Class Definition".into(),
+        ExprKind::Define(_) => "'define' expression".into(),
+        ExprKind::Node { .. } => "Node Definition".into(),
+        ExprKind::Function { .. } => "Function Definition".into(),
+        ExprKind::TypeAlias { .. } => "Type Alias".into(),
+        ExprKind::TypeDefinition { .. } => "Type Definition".into(),
+        ExprKind::Reserved(w) => format!("Reserved Word '{w}'"),
+        ExprKind::RenderString(_) => "Epp Text".into(),
+        ExprKind::RenderExpr(_) => "Epp Interpolated Expression".into(),
+        ExprKind::Epp { .. } => "Epp Template".into(),
+        ExprKind::Error => "Object".into(),
+    }
+}
+
+fn a_an(e: &Expr) -> String {
+    let l = label(e);
+    let article = if l.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {l}")
+}
+
+/// Whether evaluating the expression can have no effect but its value (Puppet's `idem`).
+fn idem(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Nop
+        | ExprKind::Literal(_)
+        | ExprKind::QName(_)
+        | ExprKind::QRef(_)
+        | ExprKind::Variable(_)
+        | ExprKind::Concat(_)
+        | ExprKind::Heredoc { .. }
+        | ExprKind::Array(_)
+        | ExprKind::Hash { .. }
+        | ExprKind::Unary { .. }
+        | ExprKind::Access { .. }
+        | ExprKind::Selector { .. } => true,
+        ExprKind::Binary { op, .. } => !matches!(op, BinOp::Match | BinOp::NotMatch),
+        ExprKind::Paren(inner) => idem(inner),
+        ExprKind::Block(stmts) => stmts.iter().all(idem),
+        ExprKind::If { cond, then, els } | ExprKind::Unless { cond, then, els } => {
+            idem(cond) && then.as_deref().is_none_or(idem) && els.as_deref().is_none_or(idem)
+        }
+        ExprKind::Case { test, options } => {
+            idem(test)
+                && options
+                    .iter()
+                    .all(|o| o.values.iter().all(idem) && o.body.as_deref().is_none_or(idem))
+        }
+        _ => false,
+    }
+}
+
+fn resource_without_title(stmts: &[Expr]) -> Option<&str> {
+    match stmts {
+        [Expr {
+            kind: ExprKind::QName(n),
+            ..
+        }, Expr {
+            kind: ExprKind::Hash { unfolded: false, .. },
+            ..
+        }] => Some(n),
+        _ => None,
+    }
+}
+
+impl Validator {
+    fn error(&mut self, msg: impl Into<String>, offset: u32) {
+        self.out
+            .push(Diagnostic::error(Phase::Validate, msg, Some(offset)));
+    }
+
+    fn warning(&mut self, msg: impl Into<String>, offset: u32) {
+        self.out
+            .push(Diagnostic::warning(Phase::Validate, msg, Some(offset)));
+    }
+
+    fn opt(&mut self, e: &Option<Box<Expr>>, ctx: Ctx) {
+        if let Some(e) = e {
+            self.expr(e, ctx);
+        }
+    }
+
+    fn params(&mut self, params: &[Param]) {
+        self.params_checked(params, false)
+    }
+
+    /// Parameters of a lambda, where a captures-rest parameter must come last.
+    fn params_checked(&mut self, params: &[Param], rest_must_be_last: bool) {
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, p) in params.iter().enumerate() {
+            if seen.contains(&p.name.as_str()) {
+                self.error(
+                    format!(
+                        "The parameter '{}' is declared more than once in the parameter list",
+                        p.name
+                    ),
+                    p.span.lo,
+                );
+            }
+            seen.push(&p.name);
+            if rest_must_be_last && p.captures_rest && i + 1 != params.len() {
+                self.error(
+                    format!("Parameter ${} is not last, and has 'captures rest'", p.name),
+                    p.span.lo,
+                );
+            }
+            if let Some(t) = &p.type_expr {
+                self.expr(t, Ctx::Nested);
+            }
+            if let Some(d) = &p.default {
+                self.expr(d, Ctx::Nested);
+            }
+        }
+    }
+
+    fn lambda(&mut self, l: &Option<Lambda>) {
+        if let Some(l) = l {
+            self.params_checked(&l.params, true);
+            self.opt(&l.body, Ctx::Nested);
+        }
+    }
+
+    fn ops(&mut self, ops: &[AttrOp]) {
+        for op in ops {
+            match op {
+                AttrOp::Set { value, .. } | AttrOp::Splat { value, .. } => {
+                    self.expr(value, Ctx::Nested)
+                }
+            }
+        }
+    }
+
+    /// A class or define body may not end with an expression that only produces a value.
+    fn no_idem_last(&mut self, body: &Option<Box<Expr>>, container: &str) {
+        let Some(b) = body else { return };
+        let last = match &b.kind {
+            ExprKind::Block(stmts) => match stmts.last() {
+                Some(l) => l,
+                None => return,
+            },
+            _ => b,
+        };
+        if let ExprKind::Block(stmts) = &b.kind {
+            if resource_without_title(stmts).is_some() {
+                return;
+            }
+        }
+        if idem(last) && !matches!(last.kind, ExprKind::Nop) {
+            self.error(
+                format!(
+                    "This {} has no effect. {container} can not end with a value-producing expression without other effect",
+                    label(last)
+                ),
+                last.anchor(),
+            );
+        }
+    }
+
+    fn placement(&mut self, e: &Expr, ctx: Ctx) {
+        if ctx == Ctx::Nested {
+            self.error(
+                "Classes, definitions, and nodes may only appear at toplevel or inside other classes",
+                e.span.lo,
+            );
+        }
+    }
+
+    fn absolute_top(&mut self, e: &Expr, ctx: Ctx) {
+        if ctx == Ctx::Nested {
+            let l = a_an(e);
+            let mut c = l.chars();
+            let uc = c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default();
+            self.error(format!("{uc} may only appear at toplevel"), e.span.lo);
+        }
+    }
+
+    fn assign_target(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Variable(name) => {
+                if name.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty() {
+                    self.error(
+                        format!("Illegal attempt to assign to the numeric match result variable '${name}'. Numeric variables are not assignable"),
+                        e.span.lo,
+                    );
+                }
+                if name.contains("::") {
+                    self.error(
+                        format!("Illegal attempt to assign to '{name}'. Cannot assign to variables in other namespaces"),
+                        e.span.lo,
+                    );
+                }
+            }
+            ExprKind::Array(items) => items.iter().for_each(|i| self.assign_target(i)),
+            ExprKind::Access { .. } => self.error(
+                format!(
+                    "Illegal attempt to assign via [index/key]. Not an assignable reference"
+                ),
+                e.anchor(),
+            ),
+            _ => self.error(
+                format!(
+                    "Illegal attempt to assign to '{}'. Not an assignable reference",
+                    a_an(e)
+                ),
+                e.anchor(),
+            ),
+        }
+    }
+
+    fn duplicate_defaults<'a>(&mut self, values: impl Iterator<Item = &'a Expr>, container: &str) {
+        let mut found = false;
+        for v in values {
+            if matches!(v.kind, ExprKind::Literal(Literal::Default)) {
+                if found {
+                    self.error(
+                        format!("This {container} already has a 'default' entry - this is a duplicate"),
+                        v.span.lo,
+                    );
+                }
+                found = true;
+            }
+        }
+    }
+
+    fn block(&mut self, stmts: &[Expr], e: &Expr, ctx: Ctx) {
+        if let Some(name) = resource_without_title(stmts) {
+            self.error(
+                format!("This expression is invalid. Did you try declaring a '{name}' resource without a title?"),
+                e.span.lo,
+            );
+        } else if let Some(s) = stmts[..stmts.len().saturating_sub(1)].iter().find(|s| idem(s)) {
+            self.error(
+                format!(
+                    "This {} has no effect. A value was produced and then forgotten (one or more preceding expressions may have the wrong form)",
+                    label(s)
+                ),
+                s.anchor(),
+            );
+        }
+        for s in stmts {
+            self.expr(s, ctx);
+        }
+    }
+
+    /// Checks a body (a block or a single expression).
+    fn body(&mut self, b: &Option<Box<Expr>>, ctx: Ctx) {
+        self.opt(b, ctx)
+    }
+
+    fn expr(&mut self, e: &Expr, ctx: Ctx) {
+        use ExprKind as K;
+        let n = Ctx::Nested;
+        match &e.kind {
+            K::Nop | K::Literal(_) | K::QName(_) | K::QRef(_) | K::Variable(_) | K::Error => {}
+            K::RenderString(_) => {}
+            K::Block(stmts) => self.block(stmts, e, ctx),
+            K::Concat(parts) => {
+                for p in parts {
+                    if let StrPart::Expr(x) = p {
+                        self.expr(x, n);
+                    }
+                }
+            }
+            K::Heredoc { text, .. } => self.expr(text, n),
+            K::Array(items) => items.iter().for_each(|i| self.expr(i, n)),
+            K::Hash { entries, unfolded } => {
+                let mut keys: Vec<&str> = Vec::new();
+                for en in entries {
+                    if !unfolded {
+                        if let ExprKind::Literal(Literal::String(k)) = &en.key.kind {
+                            if keys.contains(&k.as_str()) {
+                                self.warning(format!("The key '{k}' is declared more than once"), en.span.lo);
+                            }
+                            keys.push(k);
+                        }
+                    }
+                    self.expr(&en.key, n);
+                    self.expr(&en.value, n);
+                }
+            }
+            K::Unary { expr, .. } | K::Paren(expr) | K::RenderExpr(expr) => self.expr(expr, n),
+            K::Binary { lhs, rhs, .. } | K::Relationship { lhs, rhs, .. } => {
+                self.expr(lhs, n);
+                self.expr(rhs, n);
+            }
+            K::Assign { lhs, rhs, .. } => {
+                self.assign_target(lhs);
+                self.expr(lhs, n);
+                self.expr(rhs, n);
+            }
+            K::Access { target, args } => {
+                self.expr(target, n);
+                args.iter().for_each(|a| self.expr(a, n));
+            }
+            K::Selector { test, entries } => {
+                self.expr(test, n);
+                self.duplicate_defaults(entries.iter().map(|en| &en.key), "Selector Expression");
+                for en in entries {
+                    self.expr(&en.key, n);
+                    self.expr(&en.value, n);
+                }
+            }
+            K::If { cond, then, els } | K::Unless { cond, then, els } => {
+                self.expr(cond, n);
+                self.body(then, n);
+                self.body(els, n);
+            }
+            K::Case { test, options } => {
+                self.expr(test, n);
+                self.duplicate_defaults(
+                    options.iter().flat_map(|o| o.values.iter()),
+                    "'case' statement",
+                );
+                for o in options {
+                    o.values.iter().for_each(|v| self.expr(v, n));
+                    self.body(&o.body, n);
+                }
+            }
+            K::Call(c) => {
+                self.expr(&c.func, n);
+                c.args.iter().for_each(|a| self.expr(a, n));
+                self.lambda(&c.lambda);
+            }
+            K::MethodCall(m) => {
+                self.expr(&m.receiver, n);
+                m.args.iter().for_each(|a| self.expr(a, n));
+                self.lambda(&m.lambda);
+            }
+            K::Collect {
+                type_expr,
+                query,
+                ops,
+                ..
+            } => {
+                self.expr(type_expr, n);
+                self.opt(query, n);
+                self.ops(ops);
+            }
+            K::Resource {
+                type_expr, bodies, ..
+            } => {
+                self.expr(type_expr, n);
+                for b in bodies {
+                    self.expr(&b.title, n);
+                    self.ops(&b.ops);
+                }
+            }
+            K::ResourceDefaults { type_expr, ops, .. } => {
+                self.expr(type_expr, n);
+                self.ops(ops);
+            }
+            K::ResourceOverride { target, ops, .. } => {
+                self.expr(target, n);
+                self.ops(ops);
+            }
+            K::Class { def, .. } => {
+                self.placement(e, ctx);
+                self.params(&def.params);
+                self.no_idem_last(&def.body, "A Host Class Definition");
+                self.body(&def.body, Ctx::Top);
+            }
+            K::Define(def) => {
+                self.placement(e, ctx);
+                self.params(&def.params);
+                self.no_idem_last(&def.body, "A 'define' expression");
+                self.body(&def.body, n);
+            }
+            K::Node {
+                hosts,
+                parent,
+                body,
+            } => {
+                self.placement(e, ctx);
+                if let Some(p) = parent {
+                    self.error(
+                        "Node inheritance is not supported in Puppet >= 4.0.0. See http://links.puppet.com/puppet-node-inheritance-deprecation",
+                        p.span.lo,
+                    );
+                }
+                hosts.iter().for_each(|h| self.expr(h, n));
+                self.body(body, n);
+            }
+            K::Function { def, return_type } => {
+                self.absolute_top(e, ctx);
+                self.params(&def.params);
+                self.opt(return_type, n);
+                self.body(&def.body, n);
+            }
+            K::TypeAlias { name, value } => {
+                self.absolute_top(e, ctx);
+                self.expr(name, n);
+                self.expr(value, n);
+            }
+            K::TypeDefinition { body, .. } => {
+                self.absolute_top(e, ctx);
+                self.body(body, n);
+            }
+            K::Reserved(word) => self.error(
+                format!("Use of reserved word: {word}, must be quoted if intended to be a String value"),
+                e.span.lo,
+            ),
+            K::Epp { params, body } => {
+                if let Some(p) = params {
+                    self.params(p);
+                }
+                self.body(body, n);
+            }
+        }
+    }
 }

@@ -1,0 +1,4 @@
+if $facts["x"] {
+  class nested {
+  }
+}

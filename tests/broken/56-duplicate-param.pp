@@ -1,0 +1,2 @@
+class app($port, $docroot, $port) {
+}

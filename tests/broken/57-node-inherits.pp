@@ -1,0 +1,2 @@
+node "web" inherits "base" {
+}

@@ -1,0 +1,5 @@
+case $x {
+  "a": { }
+  default: { }
+  default: { }
+}

@@ -1,0 +1,4 @@
+class app {
+  $x = 1
+  $x
+}
