@@ -9,6 +9,7 @@ pub mod ast;
 pub mod diag;
 pub mod lexer;
 mod parser;
+pub mod sexpr;
 pub mod source;
 pub mod token;
 mod validate;

@@ -211,6 +211,16 @@ impl Validator {
         }
     }
 
+    /// Classes and defines take no captures-rest parameter.
+    fn no_capture(&mut self, params: &[Param], container: &str) {
+        for p in params.iter().filter(|p| p.captures_rest) {
+            self.error(
+                format!("Parameter ${} has 'captures rest' - not supported in {container}", p.name),
+                p.span.lo,
+            );
+        }
+    }
+
     /// A class or define body may not end with an expression that only produces a value.
     fn no_idem_last(&mut self, body: &Option<Box<Expr>>, container: &str) {
         let Some(b) = body else { return };
@@ -437,12 +447,14 @@ impl Validator {
             K::Class { def, .. } => {
                 self.placement(e, ctx);
                 self.params(&def.params);
+                self.no_capture(&def.params, "a Host Class Definition");
                 self.no_idem_last(&def.body, "A Host Class Definition");
                 self.body(&def.body, Ctx::Top);
             }
             K::Define(def) => {
                 self.placement(e, ctx);
                 self.params(&def.params);
+                self.no_capture(&def.params, "a 'define' expression");
                 self.no_idem_last(&def.body, "A 'define' expression");
                 self.body(&def.body, n);
             }

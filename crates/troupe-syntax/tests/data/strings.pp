@@ -1,0 +1,9 @@
+$a = 'single \' quote \\ and \n kept'
+$b = "double \" quote \t tab \$ dollar \u00e9 \u{1F600}"
+$c = "var $x and ${y} and ${facts['os']['family']} and ${x.upcase} and $::top and $ns::v"
+$d = "nested ${"inner ${z}"} end"
+$e = "${1}${0}"
+$f = "lone $ dollar and $"
+$g = 0x1F + 017 + 1.5e3 + 42 + 0.5
+$h = foo-bar
+$i = "${ $x + 1 }"

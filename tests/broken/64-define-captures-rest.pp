@@ -1,0 +1,2 @@
+define app::vhost(String $docroot, *$rest) {
+}
