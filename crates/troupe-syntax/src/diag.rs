@@ -58,6 +58,9 @@ impl Diagnostic {
             Severity::Error => "",
             Severity::Warning => "warning: ",
         };
-        format!("{}:{}:{}: {}{}", src.path, lc.line, lc.col, sev, self.message)
+        format!(
+            "{}:{}:{}: {}{}",
+            src.path, lc.line, lc.col, sev, self.message
+        )
     }
 }

@@ -34,7 +34,10 @@ pub fn lex_epp(src: &str) -> Lexed {
     lx.run();
     if lx.epp_open.is_some() {
         let end = lx.b.len();
-        lx.error("Unbalanced epp tag, reached <eof> without closing tag.", end);
+        lx.error(
+            "Unbalanced epp tag, reached <eof> without closing tag.",
+            end,
+        );
     }
     lx.finish()
 }
@@ -148,8 +151,7 @@ impl<'a> Lexer<'a> {
 
     fn error(&mut self, msg: impl Into<String>, off: usize) {
         let g = self.global(off);
-        self.diags
-            .push(Diagnostic::error(Phase::Lex, msg, Some(g)));
+        self.diags.push(Diagnostic::error(Phase::Lex, msg, Some(g)));
         if self.first_error_token.is_none() {
             self.first_error_token = Some(self.tok_base + self.out.len());
         }
@@ -163,7 +165,12 @@ impl<'a> Lexer<'a> {
 
     fn push(&mut self, kind: Tok, lo: usize, hi: usize, value: String) {
         let (lo, hi) = (self.global(lo), self.global(hi));
-        self.out.push(Token { kind, lo, hi, value });
+        self.out.push(Token {
+            kind,
+            lo,
+            hi,
+            value,
+        });
         self.after = Some(kind);
     }
 
@@ -188,7 +195,9 @@ impl<'a> Lexer<'a> {
         let rest = self.src.get(at..).unwrap_or("");
         let mut s: String = rest.chars().take(5).collect();
         s.push_str("...");
-        s.replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r")
+        s.replace('\t', "\\t")
+            .replace('\n', "\\n")
+            .replace('\r', "\\r")
     }
 
     fn check_bom(&mut self) {
@@ -401,7 +410,10 @@ impl<'a> Lexer<'a> {
             _ => {
                 if !self.skip_ws() {
                     // Puppet emits an OTHER token whose value is empty; the parser rejects it.
-                    let len = self.src[self.pos..].chars().next().map_or(1, |c| c.len_utf8());
+                    let len = self.src[self.pos..]
+                        .chars()
+                        .next()
+                        .map_or(1, |c| c.len_utf8());
                     let lo = self.pos;
                     self.push(Tok::Other, lo, lo + len, String::new());
                     self.pos += len;
@@ -492,7 +504,10 @@ impl<'a> Lexer<'a> {
                 self.pos = after;
             } else {
                 self.pos = after + 3;
-                self.error("Illegal fully qualified class reference", self.pos.min(self.b.len()));
+                self.error(
+                    "Illegal fully qualified class reference",
+                    self.pos.min(self.b.len()),
+                );
                 self.pos = self.pos.min(self.b.len());
             }
         } else {
@@ -815,9 +830,7 @@ impl<'a> Lexer<'a> {
                 self.pos += 1;
                 self.after = Some(Tok::RBrace);
                 let q = self.out.len() - start;
-                if q == 1 {
-                    transform_to_variable(&mut self.out[start]);
-                } else if q > 1 && matches!(self.out[start + 1].kind, Tok::Dot | Tok::LBrack) {
+                if q == 1 || (q > 1 && matches!(self.out[start + 1].kind, Tok::Dot | Tok::LBrack)) {
                     transform_to_variable(&mut self.out[start]);
                 }
                 break;
@@ -862,7 +875,11 @@ impl<'a> Lexer<'a> {
         }
         let mut escapes: Vec<&'static str> = Vec::new();
         if let Some(esc) = &h.escapes {
-            let esc = if esc.is_empty() { "trnsuL$" } else { esc.as_str() };
+            let esc = if esc.is_empty() {
+                "trnsuL$"
+            } else {
+                esc.as_str()
+            };
             let chars: Vec<char> = esc.chars().collect();
             let mut seen = Vec::new();
             for c in &chars {
@@ -938,11 +955,12 @@ impl<'a> Lexer<'a> {
         let mut map = Vec::with_capacity(lines.len() + 1);
         for &(s, e) in &lines {
             let line = &self.src[s..e];
-            let margin = if m.margin && !m.leading.is_empty() && line.starts_with(m.leading.as_str()) {
-                m.leading.len()
-            } else {
-                0
-            };
+            let margin =
+                if m.margin && !m.leading.is_empty() && line.starts_with(m.leading.as_str()) {
+                    m.leading.len()
+                } else {
+                    0
+                };
             map.push((text.len(), s + margin));
             text.push_str(&line[margin..]);
         }
@@ -1406,8 +1424,7 @@ fn replace_unicode(s: &str) -> (String, bool, bool) {
 }
 
 fn transform_to_variable(t: &mut Token) {
-    if matches!(t.kind, Tok::Number | Tok::Name | Tok::Word | Tok::Boolean) || t.kind.is_keyword()
-    {
+    if matches!(t.kind, Tok::Number | Tok::Name | Tok::Word | Tok::Boolean) || t.kind.is_keyword() {
         t.kind = Tok::Variable;
     }
 }
@@ -1433,9 +1450,7 @@ fn parse_heredoc_spec(spec: &str) -> Option<HeredocSpec> {
 
 fn parse_heredoc_spec_at(s: &str) -> Option<HeredocSpec> {
     let blank = |c: char| c == ' ' || c == '\t' || is_unicode_blank(c);
-    let tag_len = s
-        .find(|c: char| matches!(c, ':' | '/' | '\r' | '\n' | ')'))
-        .unwrap_or(s.len());
+    let tag_len = s.find([':', '/', '\r', '\n', ')']).unwrap_or(s.len());
     if tag_len == 0 {
         return None;
     }
@@ -1462,10 +1477,7 @@ fn parse_heredoc_spec_at(s: &str) -> Option<HeredocSpec> {
     }
     let mut escapes = None;
     if let Some(r) = rest.strip_prefix('/') {
-        let n = r
-            .bytes()
-            .take_while(|c| is_word(*c) || *c == b'$')
-            .count();
+        let n = r.bytes().take_while(|c| is_word(*c) || *c == b'$').count();
         escapes = Some(r[..n].to_string());
         rest = r[n..].trim_start_matches(blank);
     }

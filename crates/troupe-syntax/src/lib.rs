@@ -62,6 +62,7 @@ fn finish(source: Arc<SourceFile>, lexed: lexer::Lexed, epp: bool) -> Parsed {
     let lex_first = lexed.first_error_token;
     // A syntax error found before the lexer failed is what Puppet reports; syntax errors
     // after a lexical error are most likely its echo, so they are dropped.
+    let overflow = std::mem::take(&mut p.overflow);
     let mut found: Vec<parser::Found> = p
         .found
         .into_iter()
@@ -78,11 +79,36 @@ fn finish(source: Arc<SourceFile>, lexed: lexer::Lexed, epp: bool) -> Parsed {
     }
     let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
     if clean {
+        for (text, offset) in &overflow {
+            diagnostics.push(Diagnostic::error(
+                Phase::Validate,
+                format!(
+                    "A Literal Integer resulted in a value outside of Puppet Integer max range, got '{}'",
+                    overflow_hex(text)
+                ),
+                Some(*offset),
+            ));
+        }
         diagnostics.extend(validate::validate(&program, epp));
     }
     Parsed {
         source,
         program,
         diagnostics,
+    }
+}
+
+/// Puppet's `%#+x` rendering of an out-of-range integer literal.
+fn overflow_hex(text: &str) -> String {
+    let parsed = if let Some(h) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        u128::from_str_radix(h, 16)
+    } else if text.len() > 1 && text.starts_with('0') {
+        u128::from_str_radix(&text[1..], 8)
+    } else {
+        text.parse::<u128>()
+    };
+    match parsed {
+        Ok(v) => format!("+{v:#x}"),
+        Err(_) => text.to_string(),
     }
 }

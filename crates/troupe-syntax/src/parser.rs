@@ -53,6 +53,8 @@ pub(crate) struct Parser<'t> {
     src: &'t str,
     i: usize,
     pub found: Vec<Found>,
+    /// Integer literals beyond 64 bits: (text, offset), reported by the validator.
+    pub overflow: Vec<(String, u32)>,
     namestack: Vec<String>,
 }
 
@@ -63,6 +65,7 @@ impl<'t> Parser<'t> {
             src,
             i: 0,
             found: Vec::new(),
+            overflow: Vec::new(),
             namestack: Vec::new(),
         }
     }
@@ -132,7 +135,10 @@ impl<'t> Parser<'t> {
         let (msg, off) = if t.kind == Tok::Eof {
             ("Syntax error at end of input".to_string(), None)
         } else {
-            (format!("Syntax error at '{}'", display_value(t)), Some(t.lo))
+            (
+                format!("Syntax error at '{}'", display_value(t)),
+                Some(t.lo),
+            )
         };
         self.found.push(Found {
             diag: Diagnostic::error(Phase::Syntax, msg, off),
@@ -203,9 +209,12 @@ impl<'t> Parser<'t> {
             match k {
                 Tok::Eof => return,
                 Tok::RBrace if depth == 0 => return,
-                Tok::LBrace | Tok::SelBrace | Tok::LParen | Tok::WsLParen | Tok::LBrack | Tok::ListStart => {
-                    depth += 1
-                }
+                Tok::LBrace
+                | Tok::SelBrace
+                | Tok::LParen
+                | Tok::WsLParen
+                | Tok::LBrack
+                | Tok::ListStart => depth += 1,
                 Tok::RBrace | Tok::RParen | Tok::RBrack => depth = (depth - 1).max(0),
                 _ => {}
             }
@@ -215,8 +224,18 @@ impl<'t> Parser<'t> {
                 if new_line
                     && matches!(
                         k,
-                        Tok::Variable | Tok::Name | Tok::ClassRef | Tok::If | Tok::Unless | Tok::Case
-                            | Tok::Class | Tok::Define | Tok::Node | Tok::Function | Tok::At | Tok::AtAt
+                        Tok::Variable
+                            | Tok::Name
+                            | Tok::ClassRef
+                            | Tok::If
+                            | Tok::Unless
+                            | Tok::Case
+                            | Tok::Class
+                            | Tok::Define
+                            | Tok::Node
+                            | Tok::Function
+                            | Tok::At
+                            | Tok::AtAt
                     )
                 {
                     return;
@@ -229,7 +248,12 @@ impl<'t> Parser<'t> {
     /// Whether a line break lies between two offsets.
     fn starts_line(&self, prev_hi: u32, lo: u32) -> bool {
         let (a, b) = (prev_hi as usize, lo as usize);
-        a < b && self.src.as_bytes().get(a..b).is_some_and(|s| s.contains(&b'\n'))
+        a < b
+            && self
+                .src
+                .as_bytes()
+                .get(a..b)
+                .is_some_and(|s| s.contains(&b'\n'))
     }
 
     // ----- programs and statements ---------------------------------------------------------
@@ -293,7 +317,10 @@ impl<'t> Parser<'t> {
         let body = if body.is_empty() {
             None
         } else {
-            Some(Box::new(block_or_expression(body, self.span_from(body_start))))
+            Some(Box::new(block_or_expression(
+                body,
+                self.span_from(body_start),
+            )))
         };
         Expr::new(ExprKind::Epp { params, body }, self.span_from(start))
     }
@@ -484,7 +511,8 @@ impl<'t> Parser<'t> {
     fn at_attribute_start(&self) -> bool {
         let k = self.kind();
         (k == Tok::Times && self.peek(1) == Tok::FArrow)
-            || ((k == Tok::Name || k.is_keyword()) && matches!(self.peek(1), Tok::FArrow | Tok::PArrow))
+            || ((k == Tok::Name || k.is_keyword())
+                && matches!(self.peek(1), Tok::FArrow | Tok::PArrow))
     }
 
     fn resource_rest(&mut self, left: Expr, start: usize) -> PResult<Expr> {
@@ -496,7 +524,9 @@ impl<'t> Parser<'t> {
             let span = self.span_from(start);
             return match &left.kind {
                 ExprKind::QName(name) => {
-                    if ops.iter().any(|o| matches!(o, AttrOp::Set { append: true, .. } | AttrOp::Splat { .. })) {
+                    if ops.iter().any(|o| {
+                        matches!(o, AttrOp::Set { append: true, .. } | AttrOp::Splat { .. })
+                    }) {
                         return Err(self.semantic_error(
                             "Syntax error resource body without title or hash with +>",
                             lbrace.lo,
@@ -505,7 +535,9 @@ impl<'t> Parser<'t> {
                     let entries = ops
                         .into_iter()
                         .filter_map(|o| match o {
-                            AttrOp::Set { name, value, span, .. } => Some(HashEntry {
+                            AttrOp::Set {
+                                name, value, span, ..
+                            } => Some(HashEntry {
                                 key: Expr::new(ExprKind::QName(name), span),
                                 value,
                                 span,
@@ -616,7 +648,7 @@ impl<'t> Parser<'t> {
     /// Zero or more attribute operations separated by commas; a trailing comma is left.
     fn attribute_operations(&mut self) -> PResult<Vec<AttrOp>> {
         let mut ops = Vec::new();
-        if !self.at_attribute_start() && !(self.at(Tok::Name) || self.kind().is_keyword() || self.at(Tok::Times)) {
+        if !(self.at(Tok::Name) || self.kind().is_keyword() || self.at(Tok::Times)) {
             return Ok(ops);
         }
         loop {
@@ -891,10 +923,11 @@ impl<'t> Parser<'t> {
                 Entry::Plain(e) => out.push(e),
                 Entry::Pair(p) => {
                     if let Some(Expr {
-                        kind: ExprKind::Hash {
-                            entries,
-                            unfolded: true,
-                        },
+                        kind:
+                            ExprKind::Hash {
+                                entries,
+                                unfolded: true,
+                            },
                         span,
                     }) = out.last_mut()
                     {
@@ -944,7 +977,10 @@ impl<'t> Parser<'t> {
             if mode != EntryMode::Collection && !self.at(Tok::FArrow) {
                 return Err(self.syntax_error());
             }
-            Expr::new(ExprKind::Literal(Literal::String(t.value.clone())), Self::tok_span(t))
+            Expr::new(
+                ExprKind::Literal(Literal::String(t.value.clone())),
+                Self::tok_span(t),
+            )
         } else {
             self.assignment()?
         };
@@ -1122,13 +1158,17 @@ impl<'t> Parser<'t> {
             }
             Tok::Number => {
                 self.bump();
-                let l = parse_number(&t.value).ok_or(()).or_else(|_| {
-                    Err(self.semantic_error(
-                        format!("The value '{}' is too large for an Integer", t.value),
-                        t.lo,
-                    ))
-                })?;
-                lit(l)
+                match parse_number(&t.value) {
+                    Some(l) => lit(l),
+                    None => {
+                        // Puppet's validator reports this; the literal stays in the tree.
+                        self.overflow.push((t.value.clone(), t.lo));
+                        lit(Literal::Integer {
+                            value: i64::MAX,
+                            radix: 10,
+                        })
+                    }
+                }
             }
             Tok::Boolean => {
                 self.bump();
@@ -1185,7 +1225,10 @@ impl<'t> Parser<'t> {
                 self.bump();
                 let e = self.assignment()?;
                 self.expect(Tok::RParen)?;
-                Ok(Expr::new(ExprKind::Paren(Box::new(e)), self.span_from(start)))
+                Ok(Expr::new(
+                    ExprKind::Paren(Box::new(e)),
+                    self.span_from(start),
+                ))
             }
             Tok::If => {
                 self.bump();
@@ -1518,7 +1561,10 @@ impl<'t> Parser<'t> {
         let start = self.i;
         let t = self.bump();
         match self.kind() {
-            Tok::LParen => Ok(Expr::new(ExprKind::QName(t.value.clone()), Self::tok_span(t))),
+            Tok::LParen => Ok(Expr::new(
+                ExprKind::QName(t.value.clone()),
+                Self::tok_span(t),
+            )),
             Tok::ClassRef => {
                 let name_tok = self.bump();
                 if matches!(self.kind(), Tok::Inherits | Tok::LBrace) {
@@ -1538,7 +1584,10 @@ impl<'t> Parser<'t> {
                         self.span_from(start),
                     ));
                 }
-                let mut lhs = Expr::new(ExprKind::QRef(name_tok.value.clone()), Self::tok_span(name_tok));
+                let mut lhs = Expr::new(
+                    ExprKind::QRef(name_tok.value.clone()),
+                    Self::tok_span(name_tok),
+                );
                 if self.at(Tok::LBrack) {
                     let ls = self.i - 1;
                     self.bump();
@@ -1604,9 +1653,8 @@ impl<'t> Parser<'t> {
     fn render_expr(&mut self) -> PResult<Expr> {
         let start = self.i;
         self.bump();
-        let block = self.at(Tok::LBrace)
-            && self.peek(1) != Tok::RBrace
-            && self.peek(2) != Tok::FArrow;
+        let block =
+            self.at(Tok::LBrace) && self.peek(1) != Tok::RBrace && self.peek(2) != Tok::FArrow;
         let e = if block {
             self.bump();
             let s = self.i;
@@ -1621,7 +1669,10 @@ impl<'t> Parser<'t> {
             return Err(self.syntax_error());
         }
         self.bump();
-        Ok(Expr::new(ExprKind::RenderExpr(Box::new(e)), self.span_from(start)))
+        Ok(Expr::new(
+            ExprKind::RenderExpr(Box::new(e)),
+            self.span_from(start),
+        ))
     }
 }
 
@@ -1636,7 +1687,9 @@ fn display_value(t: &Token) -> String {
 fn block_or_expression(mut stmts: Vec<Expr>, span: Span) -> Expr {
     match stmts.len() {
         0 => Expr::new(ExprKind::Nop, span),
-        1 => stmts.pop().unwrap_or_else(|| Expr::new(ExprKind::Nop, span)),
+        1 => stmts
+            .pop()
+            .unwrap_or_else(|| Expr::new(ExprKind::Nop, span)),
         _ => Expr::new(ExprKind::Block(stmts), span),
     }
 }
@@ -1687,7 +1740,7 @@ pub(crate) fn parse_number(s: &str) -> Option<Literal> {
         Ok(v) => Some(Literal::Integer { value: v, radix }),
         Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) => None,
         Err(_) => Some(Literal::Integer {
-            value: i64::from_str_radix(digits, 10).unwrap_or(0),
+            value: digits.parse::<i64>().unwrap_or(0),
             radix: 10,
         }),
     }

@@ -205,7 +205,11 @@ fn write(e: &Expr, s: &mut String) {
         }
         K::Paren(x) => list(s, "paren", &[x]),
         K::If { cond, then, els } | K::Unless { cond, then, els } => {
-            s.push_str(if matches!(e.kind, K::If { .. }) { "(if " } else { "(unless " });
+            s.push_str(if matches!(e.kind, K::If { .. }) {
+                "(if "
+            } else {
+                "(unless "
+            });
             write(cond, s);
             s.push_str(" (then ");
             opt(s, then);
@@ -235,7 +239,11 @@ fn write(e: &Expr, s: &mut String) {
             s.push(')');
         }
         K::Call(c) => {
-            s.push_str(if c.rval_required { "(call " } else { "(invoke " });
+            s.push_str(if c.rval_required {
+                "(call "
+            } else {
+                "(invoke "
+            });
             write(&c.func, s);
             for a in &c.args {
                 s.push(' ');
@@ -263,7 +271,11 @@ fn write(e: &Expr, s: &mut String) {
             query,
             ops: o,
         } => {
-            s.push_str(if *exported { "(collect-exported " } else { "(collect " });
+            s.push_str(if *exported {
+                "(collect-exported "
+            } else {
+                "(collect "
+            });
             write(type_expr, s);
             s.push(' ');
             opt(s, query);

@@ -137,7 +137,9 @@ fn resource_without_title(stmts: &[Expr]) -> Option<&str> {
             kind: ExprKind::QName(n),
             ..
         }, Expr {
-            kind: ExprKind::Hash { unfolded: false, .. },
+            kind: ExprKind::Hash {
+                unfolded: false, ..
+            },
             ..
         }] => Some(n),
         _ => None,
@@ -215,7 +217,10 @@ impl Validator {
     fn no_capture(&mut self, params: &[Param], container: &str) {
         for p in params.iter().filter(|p| p.captures_rest) {
             self.error(
-                format!("Parameter ${} has 'captures rest' - not supported in {container}", p.name),
+                format!(
+                    "Parameter ${} has 'captures rest' - not supported in {container}",
+                    p.name
+                ),
                 p.span.lo,
             );
         }
@@ -260,7 +265,10 @@ impl Validator {
         if ctx == Ctx::Nested {
             let l = a_an(e);
             let mut c = l.chars();
-            let uc = c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default();
+            let uc = c
+                .next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default();
             self.error(format!("{uc} may only appear at toplevel"), e.span.lo);
         }
     }
@@ -283,9 +291,8 @@ impl Validator {
             }
             ExprKind::Array(items) => items.iter().for_each(|i| self.assign_target(i)),
             ExprKind::Access { .. } => self.error(
-                format!(
-                    "Illegal attempt to assign via [index/key]. Not an assignable reference"
-                ),
+                "Illegal attempt to assign via [index/key]. Not an assignable reference"
+                    .to_string(),
                 e.anchor(),
             ),
             _ => self.error(
@@ -304,7 +311,9 @@ impl Validator {
             if matches!(v.kind, ExprKind::Literal(Literal::Default)) {
                 if found {
                     self.error(
-                        format!("This {container} already has a 'default' entry - this is a duplicate"),
+                        format!(
+                            "This {container} already has a 'default' entry - this is a duplicate"
+                        ),
                         v.span.lo,
                     );
                 }
@@ -319,7 +328,10 @@ impl Validator {
                 format!("This expression is invalid. Did you try declaring a '{name}' resource without a title?"),
                 e.span.lo,
             );
-        } else if let Some(s) = stmts[..stmts.len().saturating_sub(1)].iter().find(|s| idem(s)) {
+        } else if let Some(s) = stmts[..stmts.len().saturating_sub(1)]
+            .iter()
+            .find(|s| idem(s))
+        {
             self.error(
                 format!(
                     "This {} has no effect. A value was produced and then forgotten (one or more preceding expressions may have the wrong form)",
@@ -360,7 +372,10 @@ impl Validator {
                     if !unfolded {
                         if let ExprKind::Literal(Literal::String(k)) = &en.key.kind {
                             if keys.contains(&k.as_str()) {
-                                self.warning(format!("The key '{k}' is declared more than once"), en.span.lo);
+                                self.warning(
+                                    format!("The key '{k}' is declared more than once"),
+                                    en.span.lo,
+                                );
                             }
                             keys.push(k);
                         }
@@ -489,7 +504,9 @@ impl Validator {
                 self.body(body, n);
             }
             K::Reserved(word) => self.error(
-                format!("Use of reserved word: {word}, must be quoted if intended to be a String value"),
+                format!(
+                    "Use of reserved word: {word}, must be quoted if intended to be a String value"
+                ),
                 e.span.lo,
             ),
             K::Epp { params, body } => {

@@ -31,18 +31,33 @@ fn first_error_matches_puppet() {
                 .unwrap_or("")
                 .to_string()
         };
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let name = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
         let parsed = if f.extension().is_some_and(|e| e == "epp") {
             parse_epp(name.clone(), text)
         } else {
             parse_manifest(name.clone(), text)
         };
-        let Some(first) = parsed.diagnostics.iter().find(|d| d.severity == Severity::Error) else {
-            failures.push(format!("{name}: no error reported; puppet says {}", field("message")));
+        let Some(first) = parsed
+            .diagnostics
+            .iter()
+            .find(|d| d.severity == Severity::Error)
+        else {
+            failures.push(format!(
+                "{name}: no error reported; puppet says {}",
+                field("message")
+            ));
             continue;
         };
         let lc = first.line_col(&parsed.source);
-        let got = (first.message.clone(), lc.line.to_string(), lc.col.to_string());
+        let got = (
+            first.message.clone(),
+            lc.line.to_string(),
+            lc.col.to_string(),
+        );
         let line_ok = field("line") == "-" || field("line") == got.1;
         let col_ok = field("col") == "-" || field("col") == got.2;
         if got.0 != field("message") || !line_ok || !col_ok {

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use troupe_syntax::{parse_epp, parse_manifest};
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -19,12 +21,16 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn module_corpus_parses_without_errors() {
-    let dir = std::env::var("TROUPE_MODULE_CORPUS").unwrap_or_else(|_| "/usr/share/puppet/modules".into());
+    let dir = std::env::var("TROUPE_MODULE_CORPUS")
+        .unwrap_or_else(|_| "/usr/share/puppet/modules".into());
     let required = std::env::var("TROUPE_REQUIRE_CORPUS").is_ok_and(|v| v == "1");
     let mut files = Vec::new();
     collect(Path::new(&dir), &mut files);
     if files.is_empty() {
-        assert!(!required, "no .pp/.epp files under {dir}: install the puppet-module-* packages");
+        assert!(
+            !required,
+            "no .pp/.epp files under {dir}: install the puppet-module-* packages"
+        );
         eprintln!("skipped: no module corpus under {dir}");
         return;
     }
@@ -45,9 +51,20 @@ fn module_corpus_parses_without_errors() {
         let first = parsed.errors().next().map(|d| d.render(&parsed.source));
         bad.extend(first);
     }
-    eprintln!("module corpus: {pp} .pp + {epp} .epp files, {lines} lines, {} with errors", bad.len());
+    eprintln!(
+        "module corpus: {pp} .pp + {epp} .epp files, {lines} lines, {} with errors",
+        bad.len()
+    );
     if required {
-        assert!(pp >= 1500, "expected the full Debian module corpus, found {pp} .pp files");
+        assert!(
+            pp >= 1500,
+            "expected the full Debian module corpus, found {pp} .pp files"
+        );
     }
-    assert!(bad.is_empty(), "{} files with errors:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} files with errors:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "troupe", version, about = "A high-availability pool of Puppet masters")]
+#[command(
+    name = "troupe",
+    version,
+    about = "A high-availability pool of Puppet masters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

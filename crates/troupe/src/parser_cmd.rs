@@ -55,8 +55,13 @@ pub fn run(args: ParserArgs) -> Result<ExitCode> {
 
 fn parse_path(path: &Path) -> Result<Parsed> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| anyhow::anyhow!("{}: not valid UTF-8 at byte {}", path.display(), e.utf8_error().valid_up_to()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not valid UTF-8 at byte {}",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
     let name = path.display().to_string();
     Ok(if path.extension().is_some_and(|e| e == "epp") {
         parse_epp(name, text)
