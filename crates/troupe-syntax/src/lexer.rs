@@ -70,7 +70,28 @@ enum Term {
     End,
 }
 
-const DQ_ESCAPES: &[&str] = &["\\", "$", "'", "\"", "r", "n", "t", "s", "u", "\r\n", "\n"];
+/// The set of escapes a string honours (`\\`, `\$`, `\n`, line continuations, ...), as bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Escapes(u16);
+
+impl Escapes {
+    const ALL: [&'static str; 11] = ["\\", "$", "'", "\"", "r", "n", "t", "s", "u", "\r\n", "\n"];
+
+    fn bit(e: &str) -> u16 {
+        Self::ALL.iter().position(|x| *x == e).map_or(0, |i| 1 << i)
+    }
+
+    fn has(self, e: &str) -> bool {
+        self.0 & Self::bit(e) != 0
+    }
+
+    fn push(&mut self, e: &str) {
+        self.0 |= Self::bit(e);
+    }
+}
+
+/// A double-quoted string honours every escape.
+const DQ_ESCAPES: Escapes = Escapes((1 << Escapes::ALL.len()) - 1);
 
 struct Lexer<'a> {
     src: &'a str,
@@ -88,7 +109,7 @@ struct Lexer<'a> {
     /// For heredoc text: pairs of (offset in this text, offset in the file), one per line.
     map: Option<Vec<(usize, usize)>>,
     tok_base: usize,
-    escapes: Vec<&'static str>,
+    escapes: Escapes,
     slurp: Slurp,
 }
 
@@ -113,7 +134,7 @@ impl<'a> Lexer<'a> {
             epp_open: None,
             map,
             tok_base,
-            escapes: DQ_ESCAPES.to_vec(),
+            escapes: DQ_ESCAPES,
             slurp: Slurp::Dq,
         }
     }
@@ -678,8 +699,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn unescape(&mut self, raw: &str, at: usize) -> String {
-        let escapes = self.escapes.clone();
-        let has = |e: &str| escapes.contains(&e);
+        let escapes = self.escapes;
+        let has = |e: &str| escapes.has(e);
         let warn_unknown = self.slurp == Slurp::Dq;
         // First pass: unicode escapes, repeated as Puppet does until nothing changes.
         let mut s = raw.to_string();
@@ -755,7 +776,7 @@ impl<'a> Lexer<'a> {
         let before = self.pos;
         self.pos += 1;
         self.slurp = Slurp::Dq;
-        self.escapes = DQ_ESCAPES.to_vec();
+        self.escapes = DQ_ESCAPES;
         self.interpolate(before, true);
     }
 
@@ -784,7 +805,7 @@ impl<'a> Lexer<'a> {
                         break;
                     }
                     Term::Dollar => {
-                        let len = match_interp_var(self.b, self.pos);
+                        let len = match_variable(self.b, self.pos);
                         if len > 0 {
                             let kind = if first { Tok::DqPre } else { Tok::DqMid };
                             self.push(kind, before, after - 1, text);
@@ -821,7 +842,7 @@ impl<'a> Lexer<'a> {
         let count = self.brace_count;
         self.brace_count += 1;
         let start = self.out.len();
-        let saved = (self.slurp, self.escapes.clone());
+        let saved = (self.slurp, self.escapes);
         // The code inside is ordinary code, whatever the string around it.
         self.skip_ws();
         while self.pos < self.b.len() {
@@ -873,7 +894,7 @@ impl<'a> Lexer<'a> {
             self.pos = pos_after;
             return;
         }
-        let mut escapes: Vec<&'static str> = Vec::new();
+        let mut escapes = Escapes::default();
         if let Some(esc) = &h.escapes {
             let esc = if esc.is_empty() {
                 "trnsuL$"
@@ -975,7 +996,7 @@ impl<'a> Lexer<'a> {
             map.push((0, text_start));
         }
         let slurp = if dq {
-            if escapes.contains(&"$") {
+            if escapes.has("$") {
                 Slurp::UqEscapableDollar
             } else {
                 Slurp::UqPlainDollar
@@ -1241,11 +1262,6 @@ fn match_variable(b: &[u8], pos: usize) -> usize {
         }
     }
     end.map_or(0, |e| e - pos)
-}
-
-/// The variable name after `$` in a string: the same pattern as [`match_variable`].
-fn match_interp_var(b: &[u8], pos: usize) -> usize {
-    match_variable(b, pos)
 }
 
 /// `0[xX][0-9A-Fa-f]+|0?\d+(\.\d+)?([eE]-?\d+)?` followed by a word boundary.

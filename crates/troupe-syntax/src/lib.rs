@@ -69,14 +69,9 @@ fn finish(source: Arc<SourceFile>, lexed: lexer::Lexed, epp: bool) -> Parsed {
         .filter(|f| lex_first.is_none_or(|k| f.at_token < k))
         .collect();
     found.sort_by_key(|f| f.at_token);
-    let mut diagnostics = Vec::new();
-    let syntax_first = !found.is_empty();
-    if syntax_first {
-        diagnostics.extend(found.into_iter().map(|f| f.diag));
-        diagnostics.extend(lexed.diagnostics);
-    } else {
-        diagnostics.extend(lexed.diagnostics);
-    }
+    // Every syntax error left precedes the first lexical error, so they come first.
+    let mut diagnostics: Vec<Diagnostic> = found.into_iter().map(|f| f.diag).collect();
+    diagnostics.extend(lexed.diagnostics);
     let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
     if clean {
         for (text, offset) in &overflow {

@@ -345,11 +345,6 @@ impl Validator {
         }
     }
 
-    /// Checks a body (a block or a single expression).
-    fn body(&mut self, b: &Option<Box<Expr>>, ctx: Ctx) {
-        self.opt(b, ctx)
-    }
-
     fn expr(&mut self, e: &Expr, ctx: Ctx) {
         use ExprKind as K;
         let n = Ctx::Nested;
@@ -408,8 +403,8 @@ impl Validator {
             }
             K::If { cond, then, els } | K::Unless { cond, then, els } => {
                 self.expr(cond, n);
-                self.body(then, n);
-                self.body(els, n);
+                self.opt(then, n);
+                self.opt(els, n);
             }
             K::Case { test, options } => {
                 self.expr(test, n);
@@ -419,7 +414,7 @@ impl Validator {
                 );
                 for o in options {
                     o.values.iter().for_each(|v| self.expr(v, n));
-                    self.body(&o.body, n);
+                    self.opt(&o.body, n);
                 }
             }
             K::Call(c) => {
@@ -464,14 +459,14 @@ impl Validator {
                 self.params(&def.params);
                 self.no_capture(&def.params, "a Host Class Definition");
                 self.no_idem_last(&def.body, "A Host Class Definition");
-                self.body(&def.body, Ctx::Top);
+                self.opt(&def.body, Ctx::Top);
             }
             K::Define(def) => {
                 self.placement(e, ctx);
                 self.params(&def.params);
                 self.no_capture(&def.params, "a 'define' expression");
                 self.no_idem_last(&def.body, "A 'define' expression");
-                self.body(&def.body, n);
+                self.opt(&def.body, n);
             }
             K::Node {
                 hosts,
@@ -486,13 +481,13 @@ impl Validator {
                     );
                 }
                 hosts.iter().for_each(|h| self.expr(h, n));
-                self.body(body, n);
+                self.opt(body, n);
             }
             K::Function { def, return_type } => {
                 self.absolute_top(e, ctx);
                 self.params(&def.params);
                 self.opt(return_type, n);
-                self.body(&def.body, n);
+                self.opt(&def.body, n);
             }
             K::TypeAlias { name, value } => {
                 self.absolute_top(e, ctx);
@@ -501,7 +496,7 @@ impl Validator {
             }
             K::TypeDefinition { body, .. } => {
                 self.absolute_top(e, ctx);
-                self.body(body, n);
+                self.opt(body, n);
             }
             K::Reserved(word) => self.error(
                 format!(
@@ -513,7 +508,7 @@ impl Validator {
                 if let Some(p) = params {
                     self.params(p);
                 }
-                self.body(body, n);
+                self.opt(body, n);
             }
         }
     }
