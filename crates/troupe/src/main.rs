@@ -1,5 +1,6 @@
 //! `troupe`: one binary for every role of the pool. Each subcommand is a role or a tool.
 
+mod compile_cmd;
 mod parser_cmd;
 
 use clap::{Parser, Subcommand};
@@ -20,12 +21,15 @@ struct Cli {
 enum Command {
     /// Puppet language tools: validate and inspect manifests and EPP templates.
     Parser(parser_cmd::ParserArgs),
+    /// Compile one node's catalog and print the JSON puppetserver would return.
+    Compile(compile_cmd::CompileArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parser(args) => parser_cmd::run(args),
+        Command::Compile(args) => compile_cmd::run(args),
     };
     match result {
         Ok(code) => code,

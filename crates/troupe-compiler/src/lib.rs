@@ -1,0 +1,364 @@
+//! `troupe-compiler`: environments on disk, module autoload, a parse cache shared across
+//! compiles, and `compile(node, facts) -> catalog JSON`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use troupe_eval::code::{Code, Environment, LoadKind};
+use troupe_eval::error::{EResult, EvalError};
+use troupe_eval::value::{from_json, Map, Value};
+use troupe_eval::NodeInput;
+
+/// Parsed files keyed by path, revalidated by modification time and size.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    files: Mutex<HashMap<PathBuf, CacheEntry>>,
+    texts: Mutex<HashMap<PathBuf, (Option<SystemTime>, u64, Arc<str>)>>,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    mtime: Option<SystemTime>,
+    len: u64,
+    code: Result<Arc<Code>, String>,
+}
+
+fn stamp(p: &Path) -> Option<(Option<SystemTime>, u64)> {
+    let m = std::fs::metadata(p).ok()?;
+    if !m.is_file() {
+        return None;
+    }
+    Some((m.modified().ok(), m.len()))
+}
+
+impl ParseCache {
+    pub fn parse(&self, path: &Path, epp: bool, env_name: &str) -> EResult<Option<Arc<Code>>> {
+        let Some((mtime, len)) = stamp(path) else {
+            return Ok(None);
+        };
+        if let Ok(files) = self.files.lock() {
+            if let Some(e) = files.get(path) {
+                if e.mtime == mtime && e.len == len {
+                    return e.code.clone().map(Some).map_err(EvalError::plain);
+                }
+            }
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EvalError::plain(format!("Could not read {}: {e}", path.display())))?;
+        let p = path.display().to_string();
+        let parsed = if epp {
+            troupe_syntax::parse_epp(p, text)
+        } else {
+            troupe_syntax::parse_manifest(p, text)
+        };
+        let code = Code::from_parsed(parsed, env_name).map(Arc::new);
+        if let Ok(mut files) = self.files.lock() {
+            files.insert(path.to_path_buf(), CacheEntry { mtime, len, code: code.clone() });
+        }
+        code.map(Some).map_err(EvalError::plain)
+    }
+
+    pub fn read(&self, path: &Path) -> Option<Arc<str>> {
+        let (mtime, len) = stamp(path)?;
+        if let Ok(t) = self.texts.lock() {
+            if let Some((m, l, s)) = t.get(path) {
+                if *m == mtime && *l == len {
+                    return Some(s.clone());
+                }
+            }
+        }
+        let s: Arc<str> = std::fs::read_to_string(path).ok()?.into();
+        if let Ok(mut t) = self.texts.lock() {
+            t.insert(path.to_path_buf(), (mtime, len, s.clone()));
+        }
+        Some(s)
+    }
+}
+
+/// Where environments live and the settings that shape them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub codedir: PathBuf,
+    pub environmentpath: PathBuf,
+    pub basemodulepath: Vec<PathBuf>,
+    /// The global hiera.yaml (`$confdir/hiera.yaml`).
+    pub hiera_config: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn new(codedir: impl Into<PathBuf>) -> Settings {
+        let codedir = codedir.into();
+        Settings {
+            environmentpath: codedir.join("environments"),
+            basemodulepath: vec![codedir.join("modules")],
+            hiera_config: None,
+            codedir,
+        }
+    }
+}
+
+/// One directory environment.
+#[derive(Debug)]
+pub struct DiskEnv<'c> {
+    name: String,
+    dir: PathBuf,
+    manifest: PathBuf,
+    modulepath: Vec<PathBuf>,
+    global_hiera: Option<PathBuf>,
+    cache: &'c ParseCache,
+}
+
+fn env_conf(dir: &Path) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if let Ok(t) = std::fs::read_to_string(dir.join("environment.conf")) {
+        for line in t.lines() {
+            let l = line.trim();
+            if l.starts_with('#') || l.starts_with(';') || l.is_empty() {
+                continue;
+            }
+            if let Some((k, v)) = l.split_once('=') {
+                out.insert(k.trim().to_string(), v.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+impl<'c> DiskEnv<'c> {
+    pub fn open(settings: &Settings, name: &str, cache: &'c ParseCache) -> Result<DiskEnv<'c>, String> {
+        let dir = settings.environmentpath.join(name);
+        if !dir.is_dir() {
+            return Err(format!("Could not find a directory environment named '{name}' anywhere in the path: {}. Does the directory exist?", settings.environmentpath.display()));
+        }
+        let conf = env_conf(&dir);
+        let base: Vec<String> = settings.basemodulepath.iter().map(|p| p.display().to_string()).collect();
+        let mp = conf.get("modulepath").cloned().unwrap_or_else(|| "modules:$basemodulepath".into());
+        let mut modulepath = Vec::new();
+        for part in mp.split(':') {
+            if part == "$basemodulepath" {
+                modulepath.extend(settings.basemodulepath.iter().cloned());
+            } else {
+                let p = part.replace("$basemodulepath", &base.join(":"));
+                let p = PathBuf::from(p);
+                modulepath.push(if p.is_absolute() { p } else { dir.join(p) });
+            }
+        }
+        let manifest = conf.get("manifest").map(|m| {
+            let p = PathBuf::from(m);
+            if p.is_absolute() {
+                p
+            } else {
+                dir.join(p)
+            }
+        });
+        Ok(DiskEnv {
+            name: name.to_string(),
+            manifest: manifest.unwrap_or_else(|| dir.join("manifests")),
+            dir,
+            modulepath,
+            global_hiera: settings.hiera_config.clone(),
+            cache,
+        })
+    }
+}
+
+impl Environment for DiskEnv<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    fn site(&self) -> EResult<Vec<Arc<Code>>> {
+        let mut files = Vec::new();
+        if self.manifest.is_dir() {
+            let mut stack = vec![self.manifest.clone()];
+            while let Some(d) = stack.pop() {
+                if let Ok(rd) = std::fs::read_dir(&d) {
+                    for e in rd.flatten() {
+                        let p = e.path();
+                        if p.is_dir() {
+                            stack.push(p);
+                        } else if p.extension().is_some_and(|x| x == "pp") {
+                            files.push(p);
+                        }
+                    }
+                }
+            }
+            files.sort();
+        } else if self.manifest.is_file() {
+            files.push(self.manifest.clone());
+        }
+        let mut out = Vec::new();
+        for f in files {
+            if let Some(c) = self.cache.parse(&f, false, &self.name)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    fn autoload(&self, kind: LoadKind, name: &str) -> EResult<Option<Arc<Code>>> {
+        let segs: Vec<&str> = name.split("::").collect();
+        let module = segs[0];
+        if module.is_empty() {
+            return Ok(None);
+        }
+        let Some(mdir) = self.module_dir(module) else {
+            return Ok(None);
+        };
+        let sub = match kind {
+            LoadKind::Manifest => "manifests",
+            LoadKind::Function => "functions",
+            LoadKind::Type => "types",
+        };
+        let path = if segs.len() == 1 {
+            if kind != LoadKind::Manifest {
+                return Ok(None);
+            }
+            mdir.join("manifests/init.pp")
+        } else {
+            let mut p = mdir.join(sub);
+            for s in &segs[1..segs.len() - 1] {
+                p.push(s);
+            }
+            p.push(format!("{}.pp", segs[segs.len() - 1]));
+            p
+        };
+        self.cache.parse(&path, false, &self.name)
+    }
+
+    fn module_dir(&self, module: &str) -> Option<PathBuf> {
+        if module.is_empty() || !module.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        self.modulepath.iter().map(|p| p.join(module)).find(|p| p.is_dir())
+    }
+
+    fn read(&self, path: &Path) -> Option<Arc<str>> {
+        self.cache.read(path)
+    }
+
+    fn epp(&self, path: &Path) -> EResult<Arc<Code>> {
+        match self.cache.parse(path, true, &self.name)? {
+            Some(c) => Ok(c),
+            None => Err(EvalError::new(format!("Could not find template '{}'", path.display()))),
+        }
+    }
+
+    fn inline_epp(&self, text: &str) -> EResult<Arc<Code>> {
+        let parsed = troupe_syntax::parse_epp("inline_epp", text.to_string());
+        Code::from_parsed(parsed, &self.name).map(Arc::new).map_err(EvalError::new)
+    }
+
+    fn global_hiera(&self) -> Option<PathBuf> {
+        self.global_hiera.clone().filter(|p| p.is_file())
+    }
+
+    fn modules(&self) -> Vec<(String, PathBuf)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for mp in &self.modulepath {
+            if let Ok(rd) = std::fs::read_dir(mp) {
+                let mut names: Vec<_> = rd.flatten().filter(|e| e.path().is_dir()).collect();
+                names.sort_by_key(|e| e.file_name());
+                for e in names {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    if seen.insert(n.clone()) {
+                        out.push((n, e.path()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Reads `FACTS.json`: the agent's facts object (`{"name","values",...}`) or a flat map.
+pub fn load_facts(text: &str) -> Result<Value, String> {
+    let j: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("facts are not valid JSON: {e}"))?;
+    let values = match j.get("values") {
+        Some(v) if v.is_object() => v.clone(),
+        _ => j,
+    };
+    if !values.is_object() {
+        return Err("facts must be a JSON object".into());
+    }
+    Ok(from_json(&values))
+}
+
+fn h(pairs: &[(&str, Value)]) -> Value {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        m.insert(Value::str(*k), v.clone());
+    }
+    Value::hash(m)
+}
+
+/// `$trusted` as puppetserver builds it for an authenticated node.
+pub fn trusted_for(certname: &str, extensions: Value) -> Value {
+    let (host, domain) = match certname.split_once('.') {
+        Some((a, b)) => (a.to_string(), b.to_string()),
+        None => (certname.to_string(), String::new()),
+    };
+    h(&[
+        ("authenticated", Value::str("remote")),
+        ("certname", Value::str(certname)),
+        ("domain", Value::str(domain)),
+        ("extensions", extensions),
+        ("hostname", Value::str(host)),
+        ("external", Value::hash(Map::new())),
+    ])
+}
+
+/// `$server_facts`.
+pub fn server_facts(env: &str, overrides: &[(String, String)]) -> Value {
+    let mut m = Map::new();
+    m.insert(Value::str("serverversion"), Value::str("7.23.0"));
+    m.insert(Value::str("servername"), Value::str("puppet"));
+    m.insert(Value::str("serverip"), Value::str("127.0.0.1"));
+    m.insert(Value::str("environment"), Value::str(env));
+    for (k, v) in overrides {
+        m.insert(Value::str(k.as_str()), Value::str(v.as_str()));
+    }
+    Value::hash(m)
+}
+
+#[derive(Debug)]
+pub struct CompileRequest<'a> {
+    pub environment: &'a str,
+    pub certname: &'a str,
+    pub facts: Value,
+    pub extensions: Value,
+    pub server_facts: &'a [(String, String)],
+}
+
+#[derive(Debug)]
+pub struct CompileOutput {
+    pub json: Result<String, String>,
+    pub warnings: Vec<String>,
+}
+
+/// Compiles and renders the catalog JSON puppetserver would return.
+pub fn compile_json(settings: &Settings, cache: &ParseCache, req: &CompileRequest<'_>, catalog_uuid: &str, version: serde_json::Value) -> CompileOutput {
+    let env = match DiskEnv::open(settings, req.environment, cache) {
+        Ok(e) => e,
+        Err(e) => return CompileOutput { json: Err(e), warnings: vec![] },
+    };
+    let input = NodeInput {
+        certname: req.certname.to_string(),
+        facts: req.facts.clone(),
+        trusted: trusted_for(req.certname, req.extensions.clone()),
+        server_facts: server_facts(req.environment, req.server_facts),
+    };
+    let out = troupe_eval::compile(&env, input);
+    let json = out.result.map(|mut c| {
+        c.version = version;
+        let j = c.to_json(catalog_uuid);
+        serde_json::to_string(&j).unwrap_or_default()
+    });
+    CompileOutput { json, warnings: out.warnings }
+}

@@ -1,0 +1,200 @@
+//! Parsed code as the evaluator consumes it, and the `Environment` through which it reads code,
+//! data and templates. The evaluator never touches the file system itself.
+
+use crate::error::{EResult, Loc};
+use std::path::PathBuf;
+use std::sync::Arc;
+use troupe_syntax::ast::{Expr, ExprKind, Param};
+use troupe_syntax::{Parsed, SourceFile, Span};
+
+#[derive(Debug)]
+pub enum DefKind {
+    Class { parent: Option<String> },
+    Define,
+    Node { hosts: Vec<Expr> },
+    Function { return_type: Option<Expr> },
+    TypeAlias { value: Expr },
+}
+
+/// A named definition (class, define, node, function, type alias), lifted out of its file.
+#[derive(Debug)]
+pub struct Def {
+    /// Lower-case, without a leading `::`.
+    pub name: String,
+    pub kind: DefKind,
+    pub params: Vec<Param>,
+    pub body: Option<Expr>,
+    pub source: Arc<SourceFile>,
+    pub span: Span,
+}
+
+impl Def {
+    pub fn loc(&self, span: Span) -> Loc {
+        loc_of(&self.source, span.lo)
+    }
+}
+
+pub fn loc_of(src: &SourceFile, offset: u32) -> Loc {
+    let lc = src.line_col(offset);
+    Loc {
+        file: src.path.clone(),
+        line: lc.line,
+        col: Some(lc.col),
+    }
+}
+
+/// One parsed file: its top-level code and the definitions found anywhere in it.
+#[derive(Debug)]
+pub struct Code {
+    pub source: Arc<SourceFile>,
+    pub program: Expr,
+    pub defs: Vec<Arc<Def>>,
+}
+
+impl Code {
+    /// Digests a parse. Fails with Puppet's message when the file has errors.
+    pub fn from_parsed(parsed: Parsed, env_name: &str) -> Result<Code, String> {
+        if let Some(d) = parsed.errors().next() {
+            let lc = d.offset.map(|o| parsed.source.line_col(o));
+            let loc = match lc {
+                Some(lc) => format!(
+                    " (file: {}, line: {}, column: {})",
+                    parsed.source.path, lc.line, lc.col
+                ),
+                None => format!(" (file: {})", parsed.source.path),
+            };
+            return Err(format!(
+                "Could not parse for environment {env_name}: {}{loc}",
+                d.message
+            ));
+        }
+        let mut defs = Vec::new();
+        collect_defs(&parsed.program, &parsed.source, &mut defs);
+        Ok(Code {
+            source: parsed.source,
+            program: parsed.program,
+            defs,
+        })
+    }
+}
+
+fn norm(name: &str) -> String {
+    name.trim_start_matches("::").to_lowercase()
+}
+
+fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
+    match &e.kind {
+        ExprKind::Block(items) => {
+            for i in items {
+                collect_defs(i, src, out);
+            }
+        }
+        ExprKind::Class { def, parent } => {
+            out.push(Arc::new(Def {
+                name: norm(&def.name),
+                kind: DefKind::Class {
+                    parent: parent.as_ref().map(|p| norm(p)),
+                },
+                params: def.params.clone(),
+                body: def.body.as_deref().cloned(),
+                source: src.clone(),
+                span: e.span,
+            }));
+            if let Some(b) = &def.body {
+                collect_defs(b, src, out);
+            }
+        }
+        ExprKind::Define(def) => {
+            out.push(Arc::new(Def {
+                name: norm(&def.name),
+                kind: DefKind::Define,
+                params: def.params.clone(),
+                body: def.body.as_deref().cloned(),
+                source: src.clone(),
+                span: e.span,
+            }));
+            if let Some(b) = &def.body {
+                collect_defs(b, src, out);
+            }
+        }
+        ExprKind::Node { hosts, body, .. } => {
+            out.push(Arc::new(Def {
+                name: String::new(),
+                kind: DefKind::Node {
+                    hosts: hosts.clone(),
+                },
+                params: vec![],
+                body: body.as_deref().cloned(),
+                source: src.clone(),
+                span: e.span,
+            }));
+        }
+        ExprKind::Function { def, return_type } => {
+            out.push(Arc::new(Def {
+                name: norm(&def.name),
+                kind: DefKind::Function {
+                    return_type: return_type.as_deref().cloned(),
+                },
+                params: def.params.clone(),
+                body: def.body.as_deref().cloned(),
+                source: src.clone(),
+                span: e.span,
+            }));
+        }
+        ExprKind::TypeAlias { name, value } => {
+            let n = match &name.kind {
+                ExprKind::QRef(n) => n.clone(),
+                ExprKind::Access { target, .. } => match &target.kind {
+                    ExprKind::QRef(n) => n.clone(),
+                    _ => return,
+                },
+                _ => return,
+            };
+            out.push(Arc::new(Def {
+                name: norm(&n),
+                kind: DefKind::TypeAlias {
+                    value: (**value).clone(),
+                },
+                params: vec![],
+                body: None,
+                source: src.clone(),
+                span: e.span,
+            }));
+        }
+        _ => {}
+    }
+}
+
+/// What kind of thing the evaluator asks the environment to autoload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoadKind {
+    /// Classes and defined types: `<mod>/manifests/<path>.pp`.
+    Manifest,
+    /// Puppet-language functions: `<mod>/functions/<path>.pp`.
+    Function,
+    /// Type aliases: `<mod>/types/<path>.pp`.
+    Type,
+}
+
+/// The code, data and templates of one environment, as the evaluator sees them.
+pub trait Environment {
+    fn name(&self) -> &str;
+    /// The environment directory (for `$environment`-relative paths in messages).
+    fn dir(&self) -> PathBuf;
+    /// The site manifest(s), in evaluation order.
+    fn site(&self) -> EResult<Vec<Arc<Code>>>;
+    /// The file that would define `name` (already parsed), if it exists.
+    fn autoload(&self, kind: LoadKind, name: &str) -> EResult<Option<Arc<Code>>>;
+    /// A module's directory on the modulepath.
+    fn module_dir(&self, module: &str) -> Option<PathBuf>;
+    /// Reads a text file (templates, data). `None` if it does not exist.
+    fn read(&self, path: &std::path::Path) -> Option<Arc<str>>;
+    /// Parses an EPP template (cached).
+    fn epp(&self, path: &std::path::Path) -> EResult<Arc<Code>>;
+    /// Parses `inline_epp` text.
+    fn inline_epp(&self, text: &str) -> EResult<Arc<Code>>;
+    /// The global layer `hiera.yaml`, if any.
+    fn global_hiera(&self) -> Option<PathBuf>;
+    /// Modules in modulepath order (name, dir).
+    fn modules(&self) -> Vec<(String, PathBuf)>;
+}

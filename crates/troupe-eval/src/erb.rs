@@ -1,0 +1,1450 @@
+//! ERB templates for the Ruby subset templates really use: `@var`, `scope[...]`,
+//! `scope.lookupvar`, `scope.function_*`/`call_function`, `if/elsif/else/unless`, `each`
+//! loops (also `each_with_index`, `each_pair`), common String/Array/Hash methods, and `-%>`
+//! trimming. Anything else is an error that names the template and the line.
+
+use crate::error::{EResult, EvalError};
+use crate::eval::Evaluator;
+use crate::value::{format_float, Map, Value};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Text(String),
+    OutStart,
+    CodeEnd,
+    Nl,
+    Ident(String),
+    IVar(String),
+    Const(String),
+    Int(i64),
+    Float(f64),
+    Str(Vec<SPart>),
+    Sym(String),
+    Regex(String),
+    Op(&'static str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SPart {
+    Lit(String),
+    Code(String),
+}
+
+struct Ctx<'a, 'e> {
+    ev: &'a mut Evaluator<'e>,
+    locals: Vec<HashMap<String, Value>>,
+    out: String,
+    file: String,
+    line: u32,
+}
+
+fn fail(file: &str, line: u32, detail: &str) -> EvalError {
+    EvalError::new(format!("Failed to parse template {file}:\n  Filepath: {file}\n  Line: {line}\n  Detail: {detail}\n"))
+}
+
+/// Splits the template into text and code, applying ERB's `-` trim mode.
+fn scan(src: &str) -> Vec<(Tok, u32, String)> {
+    // (kind, line, text): kind is Text, OutStart (expression tag) or CodeEnd (code tag).
+    let mut out = Vec::new();
+    let mut i = 0;
+    let b = src.as_bytes();
+    let mut line = 1u32;
+    let mut text = String::new();
+    let mut text_line = 1;
+    while i < src.len() {
+        if src[i..].starts_with("<%%") {
+            text.push_str("<%");
+            i += 3;
+            continue;
+        }
+        if src[i..].starts_with("<%") {
+            let mut j = i + 2;
+            let mut kind = "code";
+            if src[j..].starts_with('-') {
+                // `<%-`: drop the indentation before the tag.
+                let trimmed = text.trim_end_matches([' ', '\t']);
+                if trimmed.is_empty() || trimmed.ends_with('\n') {
+                    let n = trimmed.len();
+                    text.truncate(n);
+                }
+                j += 1;
+            }
+            if src[j..].starts_with('=') {
+                kind = "out";
+                j += 1;
+            } else if src[j..].starts_with('#') {
+                kind = "comment";
+            }
+            if !text.is_empty() {
+                out.push((Tok::Text(std::mem::take(&mut text)), text_line, String::new()));
+            }
+            let end = src[j..].find("%>").map(|k| j + k).unwrap_or(src.len());
+            let mut code = &src[j..end];
+            let trim_nl = code.ends_with('-');
+            if trim_nl {
+                code = &code[..code.len() - 1];
+            }
+            let code_line = line;
+            line += src[i..end].matches('\n').count() as u32;
+            match kind {
+                "out" => out.push((Tok::OutStart, code_line, code.to_string())),
+                "code" => out.push((Tok::CodeEnd, code_line, code.to_string())),
+                _ => {}
+            }
+            i = (end + 2).min(src.len());
+            if trim_nl && b.get(i) == Some(&b'\n') {
+                i += 1;
+                line += 1;
+            }
+            text_line = line;
+            continue;
+        }
+        let c = src[i..].chars().next().unwrap_or(' ');
+        if c == '\n' {
+            line += 1;
+        }
+        text.push(c);
+        i += c.len_utf8();
+    }
+    if !text.is_empty() {
+        out.push((Tok::Text(text), text_line, String::new()));
+    }
+    out
+}
+
+fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), String> {
+    let cs: Vec<char> = code.chars().collect();
+    let mut i = 0;
+    let mut line = line0;
+    while i < cs.len() {
+        let c = cs[i];
+        if c == '\n' || c == ';' {
+            if c == '\n' {
+                line += 1;
+            }
+            toks.push((Tok::Nl, line));
+            i += 1;
+            continue;
+        }
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == '#' {
+            while i < cs.len() && cs[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c.is_ascii_digit() {
+            let s = i;
+            while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '_') {
+                i += 1;
+            }
+            if i + 1 < cs.len() && cs[i] == '.' && cs[i + 1].is_ascii_digit() {
+                i += 1;
+                while i < cs.len() && cs[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let t: String = cs[s..i].iter().filter(|c| **c != '_').collect();
+                toks.push((Tok::Float(t.parse().unwrap_or(0.0)), line));
+            } else {
+                let t: String = cs[s..i].iter().filter(|c| **c != '_').collect();
+                toks.push((Tok::Int(t.parse().unwrap_or(0)), line));
+            }
+            continue;
+        }
+        if c == '@' {
+            let s = i + 1;
+            i += 1;
+            while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
+                i += 1;
+            }
+            toks.push((Tok::IVar(cs[s..i].iter().collect()), line));
+            continue;
+        }
+        if c.is_alphabetic() || c == '_' {
+            let s = i;
+            while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
+                i += 1;
+            }
+            if i < cs.len() && (cs[i] == '?' || cs[i] == '!') && !(i + 1 < cs.len() && cs[i + 1] == '=') {
+                i += 1;
+            }
+            let w: String = cs[s..i].iter().collect();
+            if w.chars().next().is_some_and(|c| c.is_uppercase()) {
+                toks.push((Tok::Const(w), line));
+            } else {
+                toks.push((Tok::Ident(w), line));
+            }
+            continue;
+        }
+        if c == ':' && i + 1 < cs.len() && (cs[i + 1].is_alphabetic() || cs[i + 1] == '_') {
+            let s = i + 1;
+            i += 1;
+            while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
+                i += 1;
+            }
+            toks.push((Tok::Sym(cs[s..i].iter().collect()), line));
+            continue;
+        }
+        if c == '\'' {
+            let mut s = String::new();
+            i += 1;
+            while i < cs.len() && cs[i] != '\'' {
+                if cs[i] == '\\' && i + 1 < cs.len() && (cs[i + 1] == '\'' || cs[i + 1] == '\\') {
+                    i += 1;
+                }
+                s.push(cs[i]);
+                i += 1;
+            }
+            i += 1;
+            toks.push((Tok::Str(vec![SPart::Lit(s)]), line));
+            continue;
+        }
+        if c == '"' {
+            let mut parts = Vec::new();
+            let mut s = String::new();
+            i += 1;
+            while i < cs.len() && cs[i] != '"' {
+                if cs[i] == '\\' && i + 1 < cs.len() {
+                    i += 1;
+                    s.push(match cs[i] {
+                        'n' => '\n',
+                        't' => '\t',
+                        'r' => '\r',
+                        's' => ' ',
+                        '0' => '\0',
+                        o => o,
+                    });
+                    i += 1;
+                    continue;
+                }
+                if cs[i] == '#' && i + 1 < cs.len() && cs[i + 1] == '{' {
+                    if !s.is_empty() {
+                        parts.push(SPart::Lit(std::mem::take(&mut s)));
+                    }
+                    i += 2;
+                    let st = i;
+                    let mut depth = 1;
+                    while i < cs.len() {
+                        if cs[i] == '{' {
+                            depth += 1;
+                        } else if cs[i] == '}' {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        i += 1;
+                    }
+                    parts.push(SPart::Code(cs[st..i].iter().collect()));
+                    i += 1;
+                    continue;
+                }
+                s.push(cs[i]);
+                i += 1;
+            }
+            i += 1;
+            if !s.is_empty() || parts.is_empty() {
+                parts.push(SPart::Lit(s));
+            }
+            toks.push((Tok::Str(parts), line));
+            continue;
+        }
+        if c == '/' {
+            // A regex where an operand is expected.
+            let prev_operand = matches!(toks.last(), Some((Tok::Ident(_) | Tok::IVar(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) | Tok::Const(_), _)) | Some((Tok::Op(")" | "]"), _)));
+            if !prev_operand {
+                let mut s = String::new();
+                i += 1;
+                while i < cs.len() && cs[i] != '/' {
+                    if cs[i] == '\\' && i + 1 < cs.len() {
+                        s.push(cs[i]);
+                        i += 1;
+                    }
+                    s.push(cs[i]);
+                    i += 1;
+                }
+                i += 1;
+                while i < cs.len() && cs[i].is_ascii_alphabetic() {
+                    if cs[i] == 'i' {
+                        s.insert_str(0, "(?i)");
+                    }
+                    i += 1;
+                }
+                toks.push((Tok::Regex(s), line));
+                continue;
+            }
+        }
+        const OPS: &[&str] = &["**", "==", "!=", "<=", ">=", "&&", "||", "=~", "!~", "=>", "<<", "::", "..", "+=", "-=", "||=", "<=>", "&.", "+", "-", "*", "/", "%", "<", ">", "!", "?", ":", ".", ",", "(", ")", "[", "]", "{", "}", "|", "="];
+        let rest: String = cs[i..cs.len().min(i + 3)].iter().collect();
+        let mut matched = None;
+        for op in [&OPS[16..17], &OPS[..16], &OPS[17..]].concat() {
+            if rest.starts_with(op) {
+                matched = Some(op);
+                break;
+            }
+        }
+        match matched {
+            Some(op) => {
+                toks.push((Tok::Op(op), line));
+                i += op.chars().count();
+            }
+            None => return Err(format!("unexpected character '{c}'")),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+enum Ex {
+    Lit(Value),
+    Str(Vec<SPart>),
+    IVar(String),
+    Var(String),
+    Const(String),
+    Array(Vec<Ex>),
+    Hash(Vec<(Ex, Ex)>),
+    Call(Option<Box<Ex>>, String, Vec<Ex>, Option<Box<Block>>),
+    Index(Box<Ex>, Vec<Ex>),
+    Bin(&'static str, Box<Ex>, Box<Ex>),
+    Not(Box<Ex>),
+    Neg(Box<Ex>),
+    Tern(Box<Ex>, Box<Ex>, Box<Ex>),
+    Assign(String, Box<Ex>),
+    Range(Box<Ex>, Box<Ex>),
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    params: Vec<String>,
+    body: Vec<St>,
+}
+
+#[derive(Debug, Clone)]
+enum St {
+    Text(String),
+    Out(Ex, u32),
+    Ex(Ex, u32),
+    If(Vec<(Ex, Vec<St>)>, Vec<St>, u32),
+}
+
+struct P {
+    toks: Vec<(Tok, u32)>,
+    i: usize,
+}
+
+impl P {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.i).map(|t| &t.0)
+    }
+    fn line(&self) -> u32 {
+        self.toks.get(self.i).or(self.toks.last()).map(|t| t.1).unwrap_or(0)
+    }
+    fn is_op(&self, op: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Op(o)) if *o == op)
+    }
+    fn is_kw(&self, k: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Ident(w)) if w == k)
+    }
+    fn eat_op(&mut self, op: &str) -> bool {
+        if self.is_op(op) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn expect_op(&mut self, op: &str) -> Result<(), String> {
+        if self.eat_op(op) {
+            Ok(())
+        } else {
+            Err(format!("syntax error, expected '{op}', got {:?}", self.peek()))
+        }
+    }
+    fn skip_nl(&mut self) {
+        while matches!(self.peek(), Some(Tok::Nl)) {
+            self.i += 1;
+        }
+    }
+
+    fn stmts(&mut self, terms: &[&str]) -> Result<Vec<St>, String> {
+        let mut out = Vec::new();
+        loop {
+            self.skip_nl();
+            match self.peek() {
+                None => return Ok(out),
+                Some(Tok::Ident(w)) if terms.contains(&w.as_str()) => return Ok(out),
+                Some(Tok::Op("}")) if terms.contains(&"}") => return Ok(out),
+                _ => {}
+            }
+            out.push(self.stmt()?);
+        }
+    }
+
+    fn stmt(&mut self) -> Result<St, String> {
+        let line = self.line();
+        match self.peek().cloned() {
+            Some(Tok::Text(t)) => {
+                self.i += 1;
+                Ok(St::Text(t))
+            }
+            Some(Tok::OutStart) => {
+                self.i += 1;
+                let e = self.expr()?;
+                let e = self.modifiers(e)?;
+                self.skip_nl();
+                if !matches!(self.peek(), Some(Tok::CodeEnd)) {
+                    return Err(format!("syntax error in <%= %>, unexpected {:?}", self.peek()));
+                }
+                self.i += 1;
+                Ok(e_to_out(e, line))
+            }
+            Some(Tok::CodeEnd) => {
+                self.i += 1;
+                Ok(St::Text(String::new()))
+            }
+            Some(Tok::Ident(w)) if w == "if" || w == "unless" => {
+                self.i += 1;
+                let mut c = self.expr()?;
+                if w == "unless" {
+                    c = Ex::Not(Box::new(c));
+                }
+                self.eat_kw("then");
+                let body = self.stmts(&["elsif", "else", "end"])?;
+                let mut arms = vec![(c, body)];
+                let mut els = Vec::new();
+                loop {
+                    if self.eat_kw("elsif") {
+                        let c = self.expr()?;
+                        self.eat_kw("then");
+                        let b = self.stmts(&["elsif", "else", "end"])?;
+                        arms.push((c, b));
+                    } else if self.eat_kw("else") {
+                        els = self.stmts(&["end"])?;
+                    } else if self.eat_kw("end") {
+                        break;
+                    } else {
+                        return Err("syntax error, missing 'end' for 'if'".into());
+                    }
+                }
+                Ok(St::If(arms, els, line))
+            }
+            _ => {
+                let e = self.expr()?;
+                let e = self.modifiers(e)?;
+                Ok(St::Ex(e, line))
+            }
+        }
+    }
+
+    fn eat_kw(&mut self, k: &str) -> bool {
+        if self.is_kw(k) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn modifiers(&mut self, e: Ex) -> Result<Ex, String> {
+        if self.eat_kw("if") {
+            let c = self.expr()?;
+            return Ok(Ex::Tern(Box::new(c), Box::new(e), Box::new(Ex::Lit(Value::Undef))));
+        }
+        if self.eat_kw("unless") {
+            let c = self.expr()?;
+            return Ok(Ex::Tern(Box::new(c), Box::new(Ex::Lit(Value::Undef)), Box::new(e)));
+        }
+        Ok(e)
+    }
+
+    fn expr(&mut self) -> Result<Ex, String> {
+        // assignment
+        if let (Some(Tok::Ident(n)), Some((Tok::Op("="), _))) = (self.peek().cloned(), self.toks.get(self.i + 1)) {
+            self.i += 2;
+            let v = self.expr()?;
+            return Ok(Ex::Assign(n, Box::new(v)));
+        }
+        if let (Some(Tok::Ident(n)), Some((Tok::Op("||="), _))) = (self.peek().cloned(), self.toks.get(self.i + 1)) {
+            self.i += 2;
+            let v = self.expr()?;
+            return Ok(Ex::Assign(n.clone(), Box::new(Ex::Bin("||", Box::new(Ex::Var(n)), Box::new(v)))));
+        }
+        let e = self.ternary()?;
+        if self.eat_kw("and") {
+            let r = self.expr()?;
+            return Ok(Ex::Bin("&&", Box::new(e), Box::new(r)));
+        }
+        if self.eat_kw("or") {
+            let r = self.expr()?;
+            return Ok(Ex::Bin("||", Box::new(e), Box::new(r)));
+        }
+        Ok(e)
+    }
+
+    fn ternary(&mut self) -> Result<Ex, String> {
+        let c = self.binary(0)?;
+        if self.eat_op("?") {
+            let a = self.ternary()?;
+            self.expect_op(":")?;
+            let b = self.ternary()?;
+            return Ok(Ex::Tern(Box::new(c), Box::new(a), Box::new(b)));
+        }
+        Ok(c)
+    }
+
+    fn binary(&mut self, min: u8) -> Result<Ex, String> {
+        let mut l = self.unary()?;
+        loop {
+            let (op, prec) = match self.peek() {
+                Some(Tok::Op(o)) => match *o {
+                    "||" => ("||", 1),
+                    "&&" => ("&&", 2),
+                    ".." => ("..", 3),
+                    "==" | "!=" | "=~" | "!~" | "<=>" => (*o, 4),
+                    "<" | ">" | "<=" | ">=" => (*o, 5),
+                    "<<" => ("<<", 6),
+                    "+" | "-" => (*o, 7),
+                    "*" | "/" | "%" => (*o, 8),
+                    _ => break,
+                },
+                _ => break,
+            };
+            if prec < min {
+                break;
+            }
+            self.i += 1;
+            self.skip_nl();
+            let r = self.binary(prec + 1)?;
+            l = if op == ".." { Ex::Range(Box::new(l), Box::new(r)) } else { Ex::Bin(op, Box::new(l), Box::new(r)) };
+        }
+        Ok(l)
+    }
+
+    fn unary(&mut self) -> Result<Ex, String> {
+        if self.eat_op("!") || self.eat_kw("not") {
+            return Ok(Ex::Not(Box::new(self.unary()?)));
+        }
+        if self.eat_op("-") {
+            return Ok(Ex::Neg(Box::new(self.unary()?)));
+        }
+        self.postfix()
+    }
+
+    fn args(&mut self, close: &str) -> Result<Vec<Ex>, String> {
+        let mut out = Vec::new();
+        self.skip_nl();
+        if self.eat_op(close) {
+            return Ok(out);
+        }
+        loop {
+            self.skip_nl();
+            let e = self.expr()?;
+            if self.eat_op("=>") {
+                // Bare hash argument.
+                let v = self.expr()?;
+                let mut pairs = vec![(e, v)];
+                while self.eat_op(",") {
+                    self.skip_nl();
+                    let k = self.expr()?;
+                    self.expect_op("=>")?;
+                    pairs.push((k, self.expr()?));
+                }
+                out.push(Ex::Hash(pairs));
+            } else {
+                out.push(e);
+            }
+            self.skip_nl();
+            if self.eat_op(close) {
+                return Ok(out);
+            }
+            self.expect_op(",")?;
+        }
+    }
+
+    fn block(&mut self) -> Result<Option<Box<Block>>, String> {
+        let brace = self.is_op("{");
+        if !(brace || self.is_kw("do")) {
+            return Ok(None);
+        }
+        self.i += 1;
+        self.skip_nl();
+        let mut params = Vec::new();
+        if self.eat_op("|") {
+            loop {
+                if self.eat_op("(") {
+                    continue;
+                }
+                match self.peek().cloned() {
+                    Some(Tok::Ident(n)) => {
+                        params.push(n);
+                        self.i += 1;
+                    }
+                    _ => return Err("syntax error in block parameters".into()),
+                }
+                self.eat_op(")");
+                if self.eat_op("|") {
+                    break;
+                }
+                self.expect_op(",")?;
+            }
+        }
+        let body = if brace { self.stmts(&["}"])? } else { self.stmts(&["end"])? };
+        if brace {
+            self.expect_op("}")?;
+        } else if !self.eat_kw("end") {
+            return Err("syntax error, missing 'end' for 'do'".into());
+        }
+        Ok(Some(Box::new(Block { params, body })))
+    }
+
+    fn postfix(&mut self) -> Result<Ex, String> {
+        let mut e = self.primary()?;
+        loop {
+            if self.eat_op(".") || self.eat_op("&.") {
+                let name = match self.peek().cloned() {
+                    Some(Tok::Ident(n)) => n,
+                    Some(Tok::Const(n)) => n,
+                    other => return Err(format!("syntax error, unexpected {other:?} after '.'")),
+                };
+                self.i += 1;
+                let args = if self.eat_op("(") { self.args(")")? } else { vec![] };
+                let blk = self.block()?;
+                e = Ex::Call(Some(Box::new(e)), name, args, blk);
+            } else if self.is_op("[") {
+                self.i += 1;
+                let args = self.args("]")?;
+                e = Ex::Index(Box::new(e), args);
+            } else if self.eat_op("::") {
+                match self.peek().cloned() {
+                    Some(Tok::Const(n)) => {
+                        self.i += 1;
+                        e = Ex::Const(n);
+                    }
+                    _ => return Err("syntax error after '::'".into()),
+                }
+            } else {
+                break;
+            }
+        }
+        Ok(e)
+    }
+
+    fn primary(&mut self) -> Result<Ex, String> {
+        let t = self.peek().cloned();
+        self.i += 1;
+        Ok(match t {
+            Some(Tok::Int(i)) => Ex::Lit(Value::Int(i)),
+            Some(Tok::Float(f)) => Ex::Lit(Value::Float(f)),
+            Some(Tok::Str(p)) => Ex::Str(p),
+            Some(Tok::Sym(s)) => Ex::Lit(Value::str(s)),
+            Some(Tok::Regex(r)) => Ex::Lit(Value::Regex(std::rc::Rc::new(crate::value::Regexp::new(&r)?))),
+            Some(Tok::IVar(n)) => Ex::IVar(n),
+            Some(Tok::Const(n)) => Ex::Const(n),
+            Some(Tok::Op("(")) => {
+                self.skip_nl();
+                let e = self.expr()?;
+                self.skip_nl();
+                self.expect_op(")")?;
+                e
+            }
+            Some(Tok::Op("[")) => Ex::Array(self.args("]")?),
+            Some(Tok::Op("{")) => {
+                let mut pairs = Vec::new();
+                self.skip_nl();
+                if !self.eat_op("}") {
+                    loop {
+                        self.skip_nl();
+                        let k = match self.peek().cloned() {
+                            Some(Tok::Ident(n)) if matches!(self.toks.get(self.i + 1), Some((Tok::Op(":"), _))) => {
+                                self.i += 2;
+                                Ex::Lit(Value::str(n))
+                            }
+                            _ => {
+                                let k = self.expr()?;
+                                self.expect_op("=>")?;
+                                k
+                            }
+                        };
+                        let v = self.expr()?;
+                        pairs.push((k, v));
+                        self.skip_nl();
+                        if self.eat_op("}") {
+                            break;
+                        }
+                        self.expect_op(",")?;
+                    }
+                }
+                Ex::Hash(pairs)
+            }
+            Some(Tok::Ident(w)) => match w.as_str() {
+                "nil" => Ex::Lit(Value::Undef),
+                "true" => Ex::Lit(Value::Bool(true)),
+                "false" => Ex::Lit(Value::Bool(false)),
+                "defined?" => {
+                    let paren = self.eat_op("(");
+                    let e = self.expr()?;
+                    if paren {
+                        self.expect_op(")")?;
+                    }
+                    Ex::Call(None, "defined?".into(), vec![e], None)
+                }
+                _ => {
+                    if self.is_op("(") {
+                        self.i += 1;
+                        let args = self.args(")")?;
+                        let blk = self.block()?;
+                        Ex::Call(None, w, args, blk)
+                    } else {
+                        Ex::Var(w)
+                    }
+                }
+            },
+            other => return Err(format!("syntax error, unexpected {}", match other {
+                Some(Tok::Op(o)) => format!("'{o}'"),
+                Some(t) => format!("{t:?}"),
+                None => "end of template".into(),
+            })),
+        })
+    }
+}
+
+fn e_to_out(e: Ex, line: u32) -> St {
+    St::Out(e, line)
+}
+
+fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
+    let mut toks: Vec<(Tok, u32)> = Vec::new();
+    for (kind, line, code) in scan(src) {
+        match kind {
+            Tok::Text(t) => toks.push((Tok::Text(t), line)),
+            Tok::OutStart => {
+                toks.push((Tok::OutStart, line));
+                lex_ruby(&code, &mut toks, line).map_err(|e| (line, e))?;
+                toks.push((Tok::CodeEnd, line));
+            }
+            _ => {
+                toks.push((Tok::Nl, line));
+                lex_ruby(&code, &mut toks, line).map_err(|e| (line, e))?;
+                toks.push((Tok::Nl, line));
+            }
+        }
+    }
+    let mut p = P { toks, i: 0 };
+    let r = p.stmts(&[]);
+    match r {
+        Ok(s) => {
+            if p.i < p.toks.len() {
+                Err((p.line(), format!("syntax error, unexpected {:?}", p.peek())))
+            } else {
+                Ok(s)
+            }
+        }
+        Err(e) => Err((p.line(), e)),
+    }
+}
+
+pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
+    let prog = parse(src).map_err(|(line, e)| fail(file, line, &e))?;
+    let mut cx = Ctx { ev, locals: vec![HashMap::new()], out: String::new(), file: file.to_string(), line: 1 };
+    cx.run(&prog)?;
+    Ok(cx.out)
+}
+
+/// Ruby's `to_s`.
+fn to_s(v: &Value) -> String {
+    match v {
+        Value::Undef => String::new(),
+        Value::Str(s) => s.to_string(),
+        Value::Float(f) => format_float(*f),
+        Value::Array(_) | Value::Hash(_) => inspect(v),
+        other => other.to_display(),
+    }
+}
+
+fn inspect(v: &Value) -> String {
+    match v {
+        Value::Undef => "nil".into(),
+        Value::Str(s) => format!("{:?}", &**s),
+        Value::Array(a) => format!("[{}]", a.iter().map(inspect).collect::<Vec<_>>().join(", ")),
+        Value::Hash(h) => format!("{{{}}}", h.iter().map(|(k, v)| format!("{}=>{}", inspect(k), inspect(v))).collect::<Vec<_>>().join(", ")),
+        other => to_s(other),
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    !matches!(v, Value::Undef | Value::Bool(false))
+}
+
+impl Ctx<'_, '_> {
+    fn err(&self, detail: impl Into<String>) -> EvalError {
+        fail(&self.file, self.line, &detail.into())
+    }
+
+    fn run(&mut self, prog: &[St]) -> EResult<Value> {
+        let mut last = Value::Undef;
+        for s in prog {
+            match s {
+                St::Text(t) => self.out.push_str(t),
+                St::Out(e, line) => {
+                    self.line = *line;
+                    let v = self.eval(e)?;
+                    self.out.push_str(&to_s(&v));
+                }
+                St::Ex(e, line) => {
+                    self.line = *line;
+                    last = self.eval(e)?;
+                }
+                St::If(arms, els, line) => {
+                    self.line = *line;
+                    let mut done = false;
+                    for (c, body) in arms {
+                        if truthy(&self.eval(c)?) {
+                            last = self.run(body)?;
+                            done = true;
+                            break;
+                        }
+                    }
+                    if !done {
+                        last = self.run(els)?;
+                    }
+                }
+            }
+        }
+        Ok(last)
+    }
+
+    fn var(&self, n: &str) -> Option<Value> {
+        self.locals.iter().rev().find_map(|m| m.get(n).cloned())
+    }
+
+    fn lookup(&mut self, name: &str) -> EResult<Value> {
+        self.ev.lookup_var(name, None)
+    }
+
+    fn call_block(&mut self, b: &Block, args: Vec<Value>) -> EResult<Value> {
+        let mut m = HashMap::new();
+        if b.params.len() > 1 && args.len() == 1 {
+            if let Value::Array(a) = &args[0] {
+                for (i, p) in b.params.iter().enumerate() {
+                    m.insert(p.clone(), a.get(i).cloned().unwrap_or(Value::Undef));
+                }
+            }
+        } else {
+            for (i, p) in b.params.iter().enumerate() {
+                m.insert(p.clone(), args.get(i).cloned().unwrap_or(Value::Undef));
+            }
+        }
+        self.locals.push(m);
+        let r = self.run(&b.body);
+        self.locals.pop();
+        r
+    }
+
+    fn eval(&mut self, e: &Ex) -> EResult<Value> {
+        Ok(match e {
+            Ex::Lit(v) => v.clone(),
+            Ex::Str(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        SPart::Lit(l) => s.push_str(l),
+                        SPart::Code(c) => {
+                            let mut toks = Vec::new();
+                            lex_ruby(c, &mut toks, self.line).map_err(|e| self.err(e))?;
+                            let mut p = P { toks, i: 0 };
+                            let ex = p.expr().map_err(|e| self.err(e))?;
+                            let v = self.eval(&ex)?;
+                            s.push_str(&to_s(&v));
+                        }
+                    }
+                }
+                Value::str(s)
+            }
+            Ex::IVar(n) => self.lookup(n)?,
+            Ex::Var(n) => match self.var(n) {
+                Some(v) => v,
+                None => {
+                    if n == "scope" {
+                        Value::str("\u{0}scope")
+                    } else {
+                        return self.method(None, n, vec![], None);
+                    }
+                }
+            },
+            Ex::Const(n) => Value::ty(crate::types::Type::Resource(Some(format!("\u{0}{n}")), None)),
+            Ex::Array(xs) => {
+                let mut out = Vec::new();
+                for x in xs {
+                    out.push(self.eval(x)?);
+                }
+                Value::array(out)
+            }
+            Ex::Hash(ps) => {
+                let mut m = Map::new();
+                for (k, v) in ps {
+                    let k = self.eval(k)?;
+                    let v = self.eval(v)?;
+                    m.insert(k, v);
+                }
+                Value::hash(m)
+            }
+            Ex::Assign(n, v) => {
+                let v = self.eval(v)?;
+                if let Some(m) = self.locals.last_mut() {
+                    m.insert(n.clone(), v.clone());
+                }
+                v
+            }
+            Ex::Not(x) => Value::Bool(!truthy(&self.eval(x)?)),
+            Ex::Neg(x) => match self.eval(x)? {
+                Value::Int(i) => Value::Int(-i),
+                Value::Float(f) => Value::Float(-f),
+                other => return Err(self.err(format!("undefined method `-@' for {}", inspect(&other)))),
+            },
+            Ex::Tern(c, a, b) => {
+                if truthy(&self.eval(c)?) {
+                    self.eval(a)?
+                } else {
+                    self.eval(b)?
+                }
+            }
+            Ex::Range(a, b) => {
+                let (Value::Int(a), Value::Int(b)) = (self.eval(a)?, self.eval(b)?) else {
+                    return Err(self.err("ranges must be of integers"));
+                };
+                Value::array((a..=b).map(Value::Int).collect())
+            }
+            Ex::Bin(op, l, r) => {
+                if *op == "&&" {
+                    let lv = self.eval(l)?;
+                    return if truthy(&lv) { self.eval(r) } else { Ok(lv) };
+                }
+                if *op == "||" {
+                    let lv = self.eval(l)?;
+                    return if truthy(&lv) { Ok(lv) } else { self.eval(r) };
+                }
+                let lv = self.eval(l)?;
+                let rv = self.eval(r)?;
+                self.binop(op, lv, rv)?
+            }
+            Ex::Index(recv, args) => {
+                let r = self.eval(recv)?;
+                let mut a = Vec::new();
+                for x in args {
+                    a.push(self.eval(x)?);
+                }
+                if matches!(&r, Value::Str(s) if &**s == "\u{0}scope") {
+                    let n = to_s(a.first().unwrap_or(&Value::Undef));
+                    return self.lookup(n.trim_start_matches("::"));
+                }
+                self.index(&r, &a)?
+            }
+            Ex::Call(recv, name, args, blk) => {
+                let r = match recv {
+                    Some(r) => Some(self.eval(r)?),
+                    None => None,
+                };
+                let mut a = Vec::new();
+                for x in args {
+                    a.push(self.eval(x)?);
+                }
+                return self.method(r, name, a, blk.as_deref());
+            }
+        })
+    }
+
+    fn index(&self, r: &Value, a: &[Value]) -> EResult<Value> {
+        Ok(match (r, a) {
+            (Value::Hash(h), [k]) => h.get(k).cloned().unwrap_or(Value::Undef),
+            (Value::Array(x), [Value::Int(i)]) => {
+                let i = if *i < 0 { x.len() as i64 + i } else { *i };
+                x.get(i as usize).cloned().unwrap_or(Value::Undef)
+            }
+            (Value::Array(x), [Value::Int(s), Value::Int(n)]) => {
+                let s = (*s).max(0) as usize;
+                Value::array(x.iter().skip(s).take(*n as usize).cloned().collect())
+            }
+            (Value::Str(s), [Value::Int(i)]) => {
+                let cs: Vec<char> = s.chars().collect();
+                let i = if *i < 0 { cs.len() as i64 + i } else { *i };
+                cs.get(i as usize).map(|c| Value::str(c.to_string())).unwrap_or(Value::Undef)
+            }
+            (Value::Str(s), [Value::Int(st), Value::Int(n)]) => Value::str(s.chars().skip((*st).max(0) as usize).take(*n as usize).collect::<String>()),
+            (Value::Undef, _) => return Err(self.err("undefined method `[]' for nil:NilClass")),
+            _ => return Err(self.err(format!("unsupported index on {}", inspect(r)))),
+        })
+    }
+
+    fn binop(&mut self, op: &str, l: Value, r: Value) -> EResult<Value> {
+        use std::cmp::Ordering;
+        let cmp = |a: &Value, b: &Value| -> Option<Ordering> {
+            match (a, b) {
+                (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => crate::eval::as_f64(a).partial_cmp(&crate::eval::as_f64(b)),
+                (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+                _ => None,
+            }
+        };
+        Ok(match op {
+            "==" => Value::Bool(l == r || (matches!((&l, &r), (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_))) && crate::eval::as_f64(&l) == crate::eval::as_f64(&r))),
+            "!=" => Value::Bool(!(l == r)),
+            "<" | ">" | "<=" | ">=" | "<=>" => {
+                let Some(o) = cmp(&l, &r) else {
+                    return Err(self.err(format!("comparison of {} with {} failed", inspect(&l), inspect(&r))));
+                };
+                match op {
+                    "<" => Value::Bool(o == Ordering::Less),
+                    ">" => Value::Bool(o == Ordering::Greater),
+                    "<=" => Value::Bool(o != Ordering::Greater),
+                    ">=" => Value::Bool(o != Ordering::Less),
+                    _ => Value::Int(o as i64),
+                }
+            }
+            "=~" | "!~" => {
+                let m = match (&l, &r) {
+                    (Value::Str(s), Value::Regex(re)) => re.re.is_match(s),
+                    (Value::Undef, _) => false,
+                    _ => return Err(self.err("=~ needs a string and a regexp")),
+                };
+                Value::Bool(if op == "=~" { m } else { !m })
+            }
+            "+" => match (&l, &r) {
+                (Value::Str(a), Value::Str(b)) => Value::str(format!("{a}{b}")),
+                (Value::Array(a), Value::Array(b)) => Value::array(a.iter().chain(b.iter()).cloned().collect()),
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_add(*b)),
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(crate::eval::as_f64(&l) + crate::eval::as_f64(&r)),
+                _ => return Err(self.err(format!("no implicit conversion of {} into {}", ruby_class(&r), ruby_class(&l)))),
+            },
+            "-" => match (&l, &r) {
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_sub(*b)),
+                (Value::Array(a), Value::Array(b)) => Value::array(a.iter().filter(|x| !b.contains(x)).cloned().collect()),
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(crate::eval::as_f64(&l) - crate::eval::as_f64(&r)),
+                _ => return Err(self.err("unsupported '-'")),
+            },
+            "*" => match (&l, &r) {
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_mul(*b)),
+                (Value::Str(s), Value::Int(n)) => Value::str(s.repeat((*n).max(0) as usize)),
+                (Value::Array(a), Value::Str(s)) => Value::str(a.iter().map(to_s).collect::<Vec<_>>().join(s)),
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(crate::eval::as_f64(&l) * crate::eval::as_f64(&r)),
+                _ => return Err(self.err("unsupported '*'")),
+            },
+            "/" | "%" => match (&l, &r) {
+                (Value::Int(_), Value::Int(0)) => return Err(self.err("divided by 0")),
+                (Value::Int(a), Value::Int(b)) => Value::Int(if op == "/" { a.div_euclid(*b) } else { a.rem_euclid(*b) }),
+                (Value::Str(f), args) if op == "%" => {
+                    let a = match args {
+                        Value::Array(a) => (**a).clone(),
+                        other => vec![other.clone()],
+                    };
+                    Value::str(crate::functions::sprintf(f, &a)?)
+                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                    let (a, b) = (crate::eval::as_f64(&l), crate::eval::as_f64(&r));
+                    Value::Float(if op == "/" { a / b } else { a % b })
+                }
+                _ => return Err(self.err(format!("unsupported '{op}'"))),
+            },
+            "<<" => match (&l, &r) {
+                (Value::Array(a), _) => {
+                    let mut x = (**a).clone();
+                    x.push(r.clone());
+                    Value::array(x)
+                }
+                (Value::Str(a), _) => Value::str(format!("{a}{}", to_s(&r))),
+                _ => return Err(self.err("unsupported '<<'")),
+            },
+            _ => return Err(self.err(format!("unsupported operator '{op}'"))),
+        })
+    }
+
+    fn method(&mut self, recv: Option<Value>, name: &str, args: Vec<Value>, blk: Option<&Block>) -> EResult<Value> {
+        let Some(r) = recv else {
+            return match name {
+                "defined?" => Ok(if args.first().is_some_and(|v| !v.is_undef()) { Value::str("expression") } else { Value::Undef }),
+                "raise" | "fail" => Err(self.err(args.first().map(to_s).unwrap_or_default())),
+                _ => Err(self.err(format!("undefined local variable or method `{name}'"))),
+            };
+        };
+        if matches!(&r, Value::Str(s) if &**s == "\u{0}scope") {
+            return match name {
+                "lookupvar" | "[]" => {
+                    let n = to_s(args.first().unwrap_or(&Value::Undef));
+                    self.lookup(n.trim_start_matches("::"))
+                }
+                "call_function" => {
+                    let f = to_s(args.first().unwrap_or(&Value::Undef));
+                    let fa = match args.get(1) {
+                        Some(Value::Array(a)) => (**a).clone(),
+                        _ => vec![],
+                    };
+                    self.call_puppet(&f, fa)
+                }
+                n if n.starts_with("function_") => {
+                    let fa = match args.first() {
+                        Some(Value::Array(a)) => (**a).clone(),
+                        _ => vec![],
+                    };
+                    self.call_puppet(&n["function_".len()..], fa)
+                }
+                "to_hash" => Err(self.err("scope.to_hash is not supported")),
+                _ => Err(self.err(format!("undefined method `{name}' for scope"))),
+            };
+        }
+        // Generic methods.
+        match name {
+            "nil?" => return Ok(Value::Bool(r.is_undef())),
+            "to_s" => return Ok(Value::str(to_s(&r))),
+            "inspect" => return Ok(Value::str(inspect(&r))),
+            "is_a?" | "kind_of?" | "instance_of?" => {
+                let c = match args.first() {
+                    Some(Value::Type(t)) => t.to_string().trim_start_matches('\u{0}').to_string(),
+                    _ => String::new(),
+                };
+                let k = ruby_class(&r);
+                let ok = c == k || (c == "Numeric" && matches!(k, "Integer" | "Float")) || c == "Object" || (c == "Fixnum" && k == "Integer");
+                return Ok(Value::Bool(ok));
+            }
+            "class" => return Ok(Value::str(ruby_class(&r))),
+            "respond_to?" => return Ok(Value::Bool(true)),
+            "frozen?" => return Ok(Value::Bool(false)),
+            "==" => return Ok(Value::Bool(args.first() == Some(&r))),
+            _ => {}
+        }
+        let bad = |s: &Self| s.err(format!("undefined method `{name}' for {}:{}", inspect(&r), ruby_class(&r)));
+        match &r {
+            Value::Str(s) => {
+                let a0 = args.first().map(to_s).unwrap_or_default();
+                Ok(match name {
+                    "upcase" => Value::str(s.to_uppercase()),
+                    "downcase" => Value::str(s.to_lowercase()),
+                    "capitalize" => {
+                        let mut c = s.chars();
+                        Value::str(c.next().map(|f| f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase()).unwrap_or_default())
+                    }
+                    "strip" => Value::str(s.trim()),
+                    "lstrip" => Value::str(s.trim_start()),
+                    "rstrip" => Value::str(s.trim_end()),
+                    "chomp" => Value::str(s.strip_suffix('\n').unwrap_or(s)),
+                    "length" | "size" => Value::Int(s.chars().count() as i64),
+                    "empty?" => Value::Bool(s.is_empty()),
+                    "include?" => Value::Bool(s.contains(a0.as_str())),
+                    "start_with?" => Value::Bool(args.iter().any(|a| s.starts_with(to_s(a).as_str()))),
+                    "end_with?" => Value::Bool(args.iter().any(|a| s.ends_with(to_s(a).as_str()))),
+                    "to_i" => Value::Int(s.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect::<String>().parse().unwrap_or(0)),
+                    "to_f" => Value::Float(s.trim().parse().unwrap_or(0.0)),
+                    "to_sym" | "to_str" => r.clone(),
+                    "split" => {
+                        let parts: Vec<Value> = match args.first() {
+                            None => s.split_whitespace().map(Value::from).collect(),
+                            Some(Value::Regex(re)) => re.re.split(s).map(Value::from).collect(),
+                            Some(sep) => s.split(to_s(sep).as_str()).map(Value::from).collect(),
+                        };
+                        let mut parts = parts;
+                        while parts.last().is_some_and(|p| matches!(p, Value::Str(x) if x.is_empty())) {
+                            parts.pop();
+                        }
+                        Value::array(parts)
+                    }
+                    "gsub" | "sub" => {
+                        let repl = args.get(1).map(to_s).unwrap_or_default();
+                        let re = match args.first() {
+                            Some(Value::Regex(re)) => re.re.clone(),
+                            Some(x) => regex::Regex::new(&regex::escape(&to_s(x))).map_err(|e| self.err(e.to_string()))?,
+                            None => return Err(bad(self)),
+                        };
+                        let repl = repl.replace("\\\\", "\u{1}").replace('$', "$$");
+                        let repl = (0..10).fold(repl, |acc, i| acc.replace(&format!("\\{i}"), &format!("${{{i}}}"))).replace('\u{1}', "\\");
+                        Value::str(if name == "gsub" { re.replace_all(s, repl.as_str()).into_owned() } else { re.replace(s, repl.as_str()).into_owned() })
+                    }
+                    "tr" => {
+                        let from: Vec<char> = a0.chars().collect();
+                        let to: Vec<char> = args.get(1).map(to_s).unwrap_or_default().chars().collect();
+                        Value::str(s.chars().map(|c| match from.iter().position(|f| *f == c) {
+                            Some(i) => *to.get(i).or(to.last()).unwrap_or(&c),
+                            None => c,
+                        }).collect::<String>())
+                    }
+                    "ljust" | "rjust" => {
+                        let w = match args.first() {
+                            Some(Value::Int(w)) => *w as usize,
+                            _ => 0,
+                        };
+                        let pad = args.get(1).map(to_s).unwrap_or(" ".into());
+                        let n = s.chars().count();
+                        if n >= w {
+                            r.clone()
+                        } else {
+                            let fill: String = pad.chars().cycle().take(w - n).collect();
+                            Value::str(if name == "ljust" { format!("{s}{fill}") } else { format!("{fill}{s}") })
+                        }
+                    }
+                    "squeeze" => {
+                        let mut out = String::new();
+                        for c in s.chars() {
+                            if !out.ends_with(c) {
+                                out.push(c);
+                            }
+                        }
+                        Value::str(out)
+                    }
+                    "each_line" | "lines" => {
+                        let lines: Vec<Value> = s.split_inclusive('\n').map(Value::from).collect();
+                        if let Some(b) = blk {
+                            for l in &lines {
+                                self.call_block(b, vec![l.clone()])?;
+                            }
+                            r.clone()
+                        } else {
+                            Value::array(lines)
+                        }
+                    }
+                    "%" => Value::str(crate::functions::sprintf(s, &args)?),
+                    _ => return Err(bad(self)),
+                })
+            }
+            Value::Array(a) => self.array_method(&r, a, name, args, blk),
+            Value::Hash(h) => {
+                let pairs: Vec<Value> = h.iter().map(|(k, v)| Value::array(vec![k.clone(), v.clone()])).collect();
+                match name {
+                    "keys" => Ok(Value::array(h.keys().cloned().collect())),
+                    "values" => Ok(Value::array(h.values().cloned().collect())),
+                    "key?" | "has_key?" | "include?" | "member?" => Ok(Value::Bool(args.first().is_some_and(|k| h.contains_key(k)))),
+                    "fetch" => match h.get(args.first().unwrap_or(&Value::Undef)) {
+                        Some(v) => Ok(v.clone()),
+                        None => args.get(1).cloned().ok_or_else(|| self.err("key not found")),
+                    },
+                    "empty?" => Ok(Value::Bool(h.is_empty())),
+                    "size" | "length" | "count" => Ok(Value::Int(h.len() as i64)),
+                    "merge" => {
+                        let mut m = (**h).clone();
+                        if let Some(Value::Hash(o)) = args.first() {
+                            for (k, v) in o.iter() {
+                                m.insert(k.clone(), v.clone());
+                            }
+                        }
+                        Ok(Value::hash(m))
+                    }
+                    "to_a" => Ok(Value::array(pairs)),
+                    "each" | "each_pair" => {
+                        let b = blk.ok_or_else(|| self.err("each without a block"))?;
+                        for (k, v) in h.iter() {
+                            if b.params.len() >= 2 {
+                                self.call_block(b, vec![k.clone(), v.clone()])?;
+                            } else {
+                                self.call_block(b, vec![Value::array(vec![k.clone(), v.clone()])])?;
+                            }
+                        }
+                        Ok(r.clone())
+                    }
+                    _ => {
+                        let arr = Value::array(pairs.clone());
+                        self.array_method(&arr, &pairs, name, args, blk)
+                    }
+                }
+            }
+            Value::Int(i) => Ok(match name {
+                "to_i" | "to_int" | "floor" | "ceil" | "round" => r.clone(),
+                "to_f" => Value::Float(*i as f64),
+                "abs" => Value::Int(i.abs()),
+                "zero?" => Value::Bool(*i == 0),
+                "even?" => Value::Bool(i % 2 == 0),
+                "odd?" => Value::Bool(i % 2 != 0),
+                "times" => {
+                    if let Some(b) = blk {
+                        for k in 0..*i {
+                            self.call_block(b, vec![Value::Int(k)])?;
+                        }
+                    }
+                    r.clone()
+                }
+                _ => return Err(bad(self)),
+            }),
+            Value::Float(f) => Ok(match name {
+                "to_i" | "floor" => Value::Int(f.floor() as i64),
+                "ceil" => Value::Int(f.ceil() as i64),
+                "round" => Value::Int(f.round() as i64),
+                "to_f" => r.clone(),
+                _ => return Err(bad(self)),
+            }),
+            Value::Undef => match name {
+                "empty?" => Err(bad(self)),
+                "to_a" => Ok(Value::array(vec![])),
+                _ => Err(bad(self)),
+            },
+            _ => Err(bad(self)),
+        }
+    }
+
+    fn array_method(&mut self, r: &Value, a: &[Value], name: &str, args: Vec<Value>, blk: Option<&Block>) -> EResult<Value> {
+        let bad = |s: &Self| s.err(format!("undefined method `{name}' for {}:Array", inspect(r)));
+        Ok(match name {
+            "each" => {
+                let b = blk.ok_or_else(|| self.err("each without a block"))?;
+                for x in a {
+                    self.call_block(b, vec![x.clone()])?;
+                }
+                r.clone()
+            }
+            "each_with_index" => {
+                let b = blk.ok_or_else(|| self.err("each_with_index without a block"))?;
+                for (i, x) in a.iter().enumerate() {
+                    self.call_block(b, vec![x.clone(), Value::Int(i as i64)])?;
+                }
+                r.clone()
+            }
+            "map" | "collect" | "select" | "filter" | "reject" | "find" | "detect" | "any?" | "all?" | "sort_by" | "flat_map" | "count" => {
+                let Some(b) = blk else {
+                    return Ok(match name {
+                        "count" => Value::Int(if let Some(x) = args.first() { a.iter().filter(|y| *y == x).count() as i64 } else { a.len() as i64 }),
+                        "any?" => Value::Bool(a.iter().any(truthy)),
+                        "all?" => Value::Bool(a.iter().all(truthy)),
+                        _ => return Err(bad(self)),
+                    });
+                };
+                let mut out = Vec::new();
+                let mut keyed = Vec::new();
+                for x in a {
+                    let v = self.call_block(b, vec![x.clone()])?;
+                    match name {
+                        "map" | "collect" => out.push(v),
+                        "flat_map" => match v {
+                            Value::Array(xs) => out.extend(xs.iter().cloned()),
+                            o => out.push(o),
+                        },
+                        "select" | "filter" => {
+                            if truthy(&v) {
+                                out.push(x.clone())
+                            }
+                        }
+                        "reject" => {
+                            if !truthy(&v) {
+                                out.push(x.clone())
+                            }
+                        }
+                        "find" | "detect" => {
+                            if truthy(&v) {
+                                return Ok(x.clone());
+                            }
+                        }
+                        "any?" => {
+                            if truthy(&v) {
+                                return Ok(Value::Bool(true));
+                            }
+                        }
+                        "all?" => {
+                            if !truthy(&v) {
+                                return Ok(Value::Bool(false));
+                            }
+                        }
+                        "count" => {
+                            if truthy(&v) {
+                                out.push(x.clone())
+                            }
+                        }
+                        _ => keyed.push((v, x.clone())),
+                    }
+                }
+                match name {
+                    "find" | "detect" => Value::Undef,
+                    "any?" => Value::Bool(false),
+                    "all?" => Value::Bool(true),
+                    "count" => Value::Int(out.len() as i64),
+                    "sort_by" => {
+                        keyed.sort_by(|x, y| crate::functions::sort_cmp(&x.0, &y.0));
+                        Value::array(keyed.into_iter().map(|(_, x)| x).collect())
+                    }
+                    _ => Value::array(out),
+                }
+            }
+            "join" => {
+                let sep = args.first().map(to_s).unwrap_or_default();
+                let flat = crate::eval::flatten(a);
+                Value::str(flat.iter().map(to_s).collect::<Vec<_>>().join(&sep))
+            }
+            "sort" => {
+                let mut v = a.to_vec();
+                v.sort_by(crate::functions::sort_cmp);
+                Value::array(v)
+            }
+            "first" => match args.first() {
+                Some(Value::Int(n)) => Value::array(a.iter().take(*n as usize).cloned().collect()),
+                _ => a.first().cloned().unwrap_or(Value::Undef),
+            },
+            "last" => match args.first() {
+                Some(Value::Int(n)) => Value::array(a[a.len().saturating_sub(*n as usize)..].to_vec()),
+                _ => a.last().cloned().unwrap_or(Value::Undef),
+            },
+            "length" | "size" => Value::Int(a.len() as i64),
+            "empty?" => Value::Bool(a.is_empty()),
+            "include?" | "member?" => Value::Bool(args.first().is_some_and(|x| a.contains(x))),
+            "uniq" => {
+                let mut out: Vec<Value> = Vec::new();
+                for x in a {
+                    if !out.contains(x) {
+                        out.push(x.clone());
+                    }
+                }
+                Value::array(out)
+            }
+            "flatten" => Value::array(crate::eval::flatten(a)),
+            "compact" => Value::array(a.iter().filter(|x| !x.is_undef()).cloned().collect()),
+            "reverse" => Value::array(a.iter().rev().cloned().collect()),
+            "min" => a.iter().cloned().min_by(crate::functions::sort_cmp).unwrap_or(Value::Undef),
+            "max" => a.iter().cloned().max_by(crate::functions::sort_cmp).unwrap_or(Value::Undef),
+            "to_a" | "entries" => r.clone(),
+            "index" => a.iter().position(|x| Some(x) == args.first()).map(|i| Value::Int(i as i64)).unwrap_or(Value::Undef),
+            "each_slice" => {
+                let n = match args.first() {
+                    Some(Value::Int(n)) if *n > 0 => *n as usize,
+                    _ => return Err(bad(self)),
+                };
+                let chunks: Vec<Value> = a.chunks(n).map(|c| Value::array(c.to_vec())).collect();
+                match blk {
+                    Some(b) => {
+                        for c in chunks {
+                            self.call_block(b, vec![c])?;
+                        }
+                        Value::Undef
+                    }
+                    None => Value::array(chunks),
+                }
+            }
+            "to_h" => {
+                let mut m = Map::new();
+                for x in a {
+                    if let Value::Array(p) = x {
+                        m.insert(p.first().cloned().unwrap_or(Value::Undef), p.get(1).cloned().unwrap_or(Value::Undef));
+                    }
+                }
+                Value::hash(m)
+            }
+            _ => return Err(bad(self)),
+        })
+    }
+
+    fn call_puppet(&mut self, f: &str, args: Vec<Value>) -> EResult<Value> {
+        let dummy = troupe_syntax::ast::Expr::new(troupe_syntax::ast::ExprKind::Nop, Default::default());
+        let line = self.line;
+        let file = self.file.clone();
+        self.ev.call_function(f, args, None, &dummy).map_err(|e| fail(&file, line, &e.msg))
+    }
+}
+
+fn ruby_class(v: &Value) -> &'static str {
+    match v {
+        Value::Undef => "NilClass",
+        Value::Bool(true) => "TrueClass",
+        Value::Bool(false) => "FalseClass",
+        Value::Int(_) => "Integer",
+        Value::Float(_) => "Float",
+        Value::Str(_) => "String",
+        Value::Array(_) => "Array",
+        Value::Hash(_) => "Hash",
+        Value::Regex(_) => "Regexp",
+        _ => "Object",
+    }
+}

@@ -1,0 +1,1526 @@
+//! The evaluator: expressions, operators, variables and calls.
+
+use crate::catalog::Resource;
+use crate::code::{loc_of, Code, Def, DefKind, Environment, LoadKind};
+use crate::error::{EResult, EvalError, Flow, Loc};
+use crate::scope::{Scope, ScopeId, ScopeKind, Table};
+use crate::types::{capitalize_type_name, Type, INT_MAX, INT_MIN};
+use crate::value::{Map, Regexp, Value};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+use troupe_syntax::ast::{
+    AssignOp, BinOp, CaseOption, Expr, ExprKind, HashEntry, Lambda, Literal, Param, StrPart, UnOp,
+};
+use troupe_syntax::{SourceFile, Span};
+
+/// What the node brings to a compile.
+#[derive(Debug, Clone)]
+pub struct NodeInput {
+    pub certname: String,
+    /// The facts hash (`$facts`).
+    pub facts: Value,
+    pub trusted: Value,
+    pub server_facts: Value,
+}
+
+#[derive(Debug)]
+pub struct Collector {
+    pub type_name: String,
+    pub query: Option<Expr>,
+    pub ops: Vec<(String, bool, Value)>,
+    pub scope: ScopeId,
+    pub src: Arc<SourceFile>,
+    pub collected: Vec<usize>,
+    pub exported: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Operand {
+    Refs(Vec<(String, String)>),
+    Collector(usize),
+}
+
+#[derive(Debug)]
+pub struct Relationship {
+    pub source: Operand,
+    pub target: Operand,
+    /// `before` or `notify` on the source.
+    pub param: &'static str,
+    pub loc: Loc,
+}
+
+#[derive(Debug)]
+pub struct Override {
+    pub type_name: String,
+    pub title: String,
+    pub ops: Vec<(String, bool, Value)>,
+    pub scope: ScopeId,
+    pub loc: Loc,
+}
+
+pub struct Evaluator<'e> {
+    pub env: &'e dyn Environment,
+    pub input: NodeInput,
+    pub(crate) classes: HashMap<String, Arc<Def>>,
+    pub(crate) defines: HashMap<String, Arc<Def>>,
+    pub(crate) functions: HashMap<String, Arc<Def>>,
+    pub(crate) aliases: HashMap<String, Arc<Def>>,
+    pub(crate) nodes: Vec<Arc<Def>>,
+    pub(crate) alias_cache: HashMap<String, Rc<Type>>,
+    pub(crate) loaded: HashSet<String>,
+    pub(crate) missing: HashSet<(LoadKind, String)>,
+    pub scopes: Vec<Scope>,
+    pub cur: ScopeId,
+    pub top: ScopeId,
+    pub class_scopes: HashMap<String, ScopeId>,
+    pub res: Vec<Resource>,
+    pub index: HashMap<(String, String), usize>,
+    pub edges: Vec<(usize, usize)>,
+    pub edge_set: HashSet<(usize, usize)>,
+    pub class_list: Vec<String>,
+    pub cat_tags: Vec<String>,
+    pub collectors: Vec<Collector>,
+    pub relationships: Vec<Relationship>,
+    pub overrides: Vec<Override>,
+    pub src: Arc<SourceFile>,
+    pub render: Vec<String>,
+    pub warnings: Vec<String>,
+    pub hiera: crate::hiera::HieraCache,
+    pub stage_main: usize,
+    pub class_main: usize,
+    pub depth: u32,
+}
+
+impl std::fmt::Debug for Evaluator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator")
+            .field("node", &self.input.certname)
+            .finish()
+    }
+}
+
+pub(crate) fn undef_var_is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "facts" | "trusted" | "server_facts" | "title" | "name" | "module_name" | "caller_module_name"
+    )
+}
+
+impl<'e> Evaluator<'e> {
+    pub fn new(env: &'e dyn Environment, input: NodeInput) -> Evaluator<'e> {
+        let empty = SourceFile::new("", "");
+        Evaluator {
+            env,
+            input,
+            classes: HashMap::new(),
+            defines: HashMap::new(),
+            functions: HashMap::new(),
+            aliases: HashMap::new(),
+            nodes: Vec::new(),
+            alias_cache: HashMap::new(),
+            loaded: HashSet::new(),
+            missing: HashSet::new(),
+            scopes: vec![Scope::new(ScopeKind::Top, None, None)],
+            cur: 0,
+            top: 0,
+            class_scopes: HashMap::new(),
+            res: Vec::new(),
+            index: HashMap::new(),
+            edges: Vec::new(),
+            edge_set: HashSet::new(),
+            class_list: Vec::new(),
+            cat_tags: Vec::new(),
+            collectors: Vec::new(),
+            relationships: Vec::new(),
+            overrides: Vec::new(),
+            src: empty,
+            render: Vec::new(),
+            warnings: Vec::new(),
+            hiera: Default::default(),
+            stage_main: 0,
+            class_main: 0,
+            depth: 0,
+        }
+    }
+
+    // ---- locations and errors -------------------------------------------------------------
+
+    pub fn loc(&self, span: Span) -> Loc {
+        loc_of(&self.src, span.lo)
+    }
+
+    pub fn loc_e(&self, e: &Expr) -> Loc {
+        loc_of(&self.src, e.anchor())
+    }
+
+    pub fn line_loc(&self, span: Span) -> Loc {
+        let mut l = self.loc(span);
+        l.col = None;
+        l
+    }
+
+    pub fn err<T>(&self, msg: impl Into<String>, e: &Expr) -> EResult<T> {
+        Err(EvalError::new(msg).at(self.loc_e(e)))
+    }
+
+    pub fn warn(&mut self, msg: String) {
+        if !self.warnings.contains(&msg) {
+            self.warnings.push(msg);
+        }
+    }
+
+    // ---- definitions ------------------------------------------------------------------------
+
+    pub fn register(&mut self, code: &Arc<Code>) {
+        if !self.loaded.insert(code.source.path.clone()) {
+            return;
+        }
+        for d in &code.defs {
+            let map = match d.kind {
+                DefKind::Class { .. } => &mut self.classes,
+                DefKind::Define => &mut self.defines,
+                DefKind::Function { .. } => &mut self.functions,
+                DefKind::TypeAlias { .. } => &mut self.aliases,
+                DefKind::Node { .. } => {
+                    self.nodes.push(d.clone());
+                    continue;
+                }
+            };
+            map.entry(d.name.clone()).or_insert_with(|| d.clone());
+        }
+    }
+
+    /// Finds a class, define, function or alias by name, autoloading its file.
+    pub fn find_def(&mut self, kind: LoadKind, name: &str) -> EResult<Option<Arc<Def>>> {
+        let name = name.trim_start_matches("::").to_lowercase();
+        let lookup = |s: &Self| -> Option<Arc<Def>> {
+            match kind {
+                LoadKind::Manifest => s.classes.get(&name).or_else(|| s.defines.get(&name)).cloned(),
+                LoadKind::Function => s.functions.get(&name).cloned(),
+                LoadKind::Type => s.aliases.get(&name).cloned(),
+            }
+        };
+        if let Some(d) = lookup(self) {
+            return Ok(Some(d));
+        }
+        if self.missing.contains(&(kind, name.clone())) {
+            return Ok(None);
+        }
+        // Autoload: `a::b::c` lives in a/manifests/b/c.pp; for manifests, the files of
+        // enclosing namespaces may define nested names too.
+        let mut candidates = vec![name.clone()];
+        if kind == LoadKind::Manifest {
+            let segs: Vec<&str> = name.split("::").collect();
+            for i in (1..segs.len()).rev() {
+                candidates.push(segs[..i].join("::"));
+            }
+        }
+        for c in candidates {
+            if let Some(code) = self.env.autoload(kind, &c)? {
+                self.register(&code);
+                if let Some(d) = lookup(self) {
+                    return Ok(Some(d));
+                }
+            }
+        }
+        self.missing.insert((kind, name));
+        Ok(None)
+    }
+
+    pub fn find_class(&mut self, name: &str) -> EResult<Option<Arc<Def>>> {
+        let n = name.trim_start_matches("::").to_lowercase();
+        if let Some(d) = self.classes.get(&n) {
+            return Ok(Some(d.clone()));
+        }
+        self.find_def(LoadKind::Manifest, &n)?;
+        Ok(self.classes.get(&n).cloned())
+    }
+
+    pub fn find_define(&mut self, name: &str) -> EResult<Option<Arc<Def>>> {
+        let n = name.trim_start_matches("::").to_lowercase();
+        if let Some(d) = self.defines.get(&n) {
+            return Ok(Some(d.clone()));
+        }
+        self.find_def(LoadKind::Manifest, &n)?;
+        Ok(self.defines.get(&n).cloned())
+    }
+
+    // ---- scopes and variables ---------------------------------------------------------------
+
+    pub fn new_scope(&mut self, kind: ScopeKind, parent: Option<ScopeId>, resource: Option<usize>) -> ScopeId {
+        self.scopes.push(Scope::new(kind, parent, resource));
+        self.scopes.len() - 1
+    }
+
+    /// Where unqualified lookups go after the scope's own tables: the inherited class,
+    /// else the first node or top scope up the dynamic parent chain.
+    fn next_scope(&self, id: ScopeId) -> Option<ScopeId> {
+        let s = &self.scopes[id];
+        if let Some(i) = s.inherited {
+            return Some(i);
+        }
+        match s.kind {
+            ScopeKind::Top => None,
+            ScopeKind::Isolated => Some(self.top),
+            _ => {
+                let mut p = s.parent?;
+                loop {
+                    let ps = &self.scopes[p];
+                    if matches!(ps.kind, ScopeKind::Top | ScopeKind::Node) {
+                        return Some(p);
+                    }
+                    match ps.parent {
+                        Some(pp) => p = pp,
+                        None => return Some(self.top),
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn lookup_var(&mut self, name: &str, e: Option<&Expr>) -> EResult<Value> {
+        if let Some(first) = name.chars().next() {
+            if first.is_ascii_digit() {
+                let idx: usize = name.parse().unwrap_or(usize::MAX);
+                let m = self.scopes[self.cur].matches().cloned();
+                return Ok(m.and_then(|m| m.get(idx).cloned()).unwrap_or(Value::Undef));
+            }
+        }
+        if let Some(stripped) = name.strip_prefix("::") {
+            if !stripped.contains("::") {
+                return Ok(self.scopes[self.top].local(stripped).cloned().unwrap_or(Value::Undef));
+            }
+            return self.lookup_qualified(stripped, e);
+        }
+        if name.contains("::") {
+            return self.lookup_qualified(name, e);
+        }
+        let mut id = Some(self.cur);
+        while let Some(s) = id {
+            if let Some(v) = self.scopes[s].local(name) {
+                return Ok(v.clone());
+            }
+            id = self.next_scope(s);
+        }
+        if !undef_var_is_builtin(name) {
+            if let Some(e) = e {
+                let l = self.loc_e(e);
+                self.warn(format!("Unknown variable: '{name}'. {l}"));
+            }
+        }
+        Ok(Value::Undef)
+    }
+
+    fn lookup_qualified(&mut self, name: &str, e: Option<&Expr>) -> EResult<Value> {
+        let (class, var) = match name.rfind("::") {
+            Some(i) => (&name[..i], &name[i + 2..]),
+            None => ("", name),
+        };
+        let class = class.to_lowercase();
+        if class.is_empty() {
+            return Ok(self.scopes[self.top].local(var).cloned().unwrap_or(Value::Undef));
+        }
+        if class == "settings" {
+            return Ok(crate::functions::setting(self, var));
+        }
+        match self.class_scopes.get(&class) {
+            Some(&sid) => {
+                let mut id = Some(sid);
+                // A class's variables include those it inherits.
+                while let Some(s) = id {
+                    if let Some(v) = self.scopes[s].tables[0].vars.get(var) {
+                        return Ok(v.clone());
+                    }
+                    id = self.scopes[s].inherited;
+                }
+                Ok(Value::Undef)
+            }
+            None => {
+                if let Some(e) = e {
+                    let l = self.loc_e(e);
+                    let known = self.find_class(&class)?.is_some();
+                    let why = if known { "has not been evaluated" } else { "could not be found" };
+                    self.warn(format!("Could not look up qualified variable '{name}'; class {class} {why} {l}"));
+                }
+                Ok(Value::Undef)
+            }
+        }
+    }
+
+    pub fn set_var(&mut self, name: &str, v: Value, e: &Expr) -> EResult<()> {
+        if name.contains("::") {
+            return self.err(format!("Cannot assign to a variable in another namespace: '${name}'"), e);
+        }
+        if name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            return self.err(format!("Illegal attempt to assign to the numeric match result variable '${name}'"), e);
+        }
+        let t = self.scopes[self.cur].assign_table();
+        if t.vars.contains_key(name) {
+            let l = self.loc_e(e);
+            return Err(EvalError::new(format!("Cannot reassign variable '${name}'")).at(l));
+        }
+        t.vars.insert(name.to_string(), v);
+        Ok(())
+    }
+
+    pub fn set_var_unchecked(&mut self, scope: ScopeId, name: &str, v: Value) {
+        self.scopes[scope].tables[0].vars.insert(name.to_string(), v);
+    }
+
+    fn with_match_guard<T>(&mut self, f: impl FnOnce(&mut Self) -> EResult<T>) -> EResult<T> {
+        let cur = self.cur;
+        let depth = self.scopes[cur].tables.len();
+        self.scopes[cur].tables.push(Table {
+            match_only: true,
+            ..Default::default()
+        });
+        let r = f(self);
+        self.scopes[cur].tables.truncate(depth);
+        r
+    }
+
+    fn set_matches(&mut self, caps: Vec<Value>) {
+        let cur = self.cur;
+        let t = self.scopes[cur]
+            .tables
+            .iter_mut()
+            .rev()
+            .find(|t| t.match_only);
+        match t {
+            Some(t) => t.matches = Some(Rc::new(caps)),
+            None => {
+                self.scopes[cur].tables.push(Table {
+                    match_only: true,
+                    matches: Some(Rc::new(caps)),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
+    // ---- expressions -----------------------------------------------------------------------
+
+    pub fn eval(&mut self, e: &Expr) -> EResult<Value> {
+        match &e.kind {
+            ExprKind::Nop => Ok(Value::Undef),
+            ExprKind::Block(items) => {
+                let mut last = Value::Undef;
+                for i in items {
+                    last = self.eval(i)?;
+                }
+                Ok(last)
+            }
+            ExprKind::Literal(l) => self.literal(l, e),
+            ExprKind::QName(n) => Ok(Value::str(n.as_str())),
+            ExprKind::QRef(n) => self.type_ref(n, e),
+            ExprKind::Variable(n) => self.lookup_var(n, Some(e)),
+            ExprKind::Concat(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        StrPart::Text(t) => s.push_str(t),
+                        StrPart::Expr(x) => {
+                            let v = self.eval_interp(x)?;
+                            v.write_display(&mut s, false);
+                        }
+                    }
+                }
+                Ok(Value::str(s))
+            }
+            ExprKind::Heredoc { text, .. } => self.eval(text),
+            ExprKind::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    if let ExprKind::Unary { op: UnOp::Splat, expr } = &i.kind {
+                        match self.eval(expr)? {
+                            Value::Array(a) => out.extend(a.iter().cloned()),
+                            v => out.push(v),
+                        }
+                    } else {
+                        out.push(self.eval(i)?);
+                    }
+                }
+                Ok(Value::array(out))
+            }
+            ExprKind::Hash { entries, .. } => {
+                let mut m = Map::with_capacity(entries.len());
+                for HashEntry { key, value, .. } in entries {
+                    let k = self.eval(key)?;
+                    let v = self.eval(value)?;
+                    m.insert(k, v);
+                }
+                Ok(Value::hash(m))
+            }
+            ExprKind::Unary { op, expr } => {
+                let v = self.eval(expr)?;
+                match op {
+                    UnOp::Not => Ok(Value::Bool(!v.truthy())),
+                    UnOp::Splat => Ok(v),
+                    UnOp::Neg => match self.to_number(&v, expr, false)? {
+                        Value::Int(i) => i
+                            .checked_neg()
+                            .map(Value::Int)
+                            .ok_or_else(|| EvalError::new("Integer overflow").at(self.loc_e(e))),
+                        Value::Float(f) => Ok(Value::Float(-f)),
+                        _ => self.err(format!("Operator '-' is not applicable to {}.", a_value(&v)), e),
+                    },
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => self.binary(*op, lhs, rhs, e),
+            ExprKind::Assign { op, lhs, rhs, .. } => {
+                if *op != AssignOp::Assign {
+                    return self.err(format!("The operator '{}' is no longer supported. See http://links.puppet.com/remove-plus-equals", if *op == AssignOp::Append { "+=" } else { "-=" }), e);
+                }
+                let v = self.eval(rhs)?;
+                self.assign(lhs, v.clone(), e)?;
+                Ok(v)
+            }
+            ExprKind::Relationship { .. } => {
+                self.relationship(e)?;
+                Ok(Value::Undef)
+            }
+            ExprKind::Access { target, args } => self.access(target, args, e),
+            ExprKind::Selector { test, entries } => self.selector(test, entries, e),
+            ExprKind::Paren(x) => self.eval(x),
+            ExprKind::If { cond, then, els } => self.with_match_guard(|s| {
+                let c = s.eval(cond)?;
+                if c.truthy() {
+                    s.eval_opt(then)
+                } else {
+                    s.eval_opt(els)
+                }
+            }),
+            ExprKind::Unless { cond, then, els } => self.with_match_guard(|s| {
+                let c = s.eval(cond)?;
+                if !c.truthy() {
+                    s.eval_opt(then)
+                } else {
+                    s.eval_opt(els)
+                }
+            }),
+            ExprKind::Case { test, options } => self.case(test, options),
+            ExprKind::Call(c) => {
+                let name = match &c.func.kind {
+                    ExprKind::QName(n) => n.clone(),
+                    ExprKind::QRef(n) => {
+                        let args = self.eval_args(&c.args)?;
+                        return self.call_type_new(n, args, e);
+                    }
+                    _ => return self.err("Illegal function call", e),
+                };
+                let args = self.eval_args(&c.args)?;
+                self.call_function(&name, args, c.lambda.as_ref(), e)
+            }
+            ExprKind::MethodCall(m) => {
+                let recv = self.eval(&m.receiver)?;
+                let mut args = vec![recv];
+                args.extend(self.eval_args(&m.args)?);
+                if let ExprKind::QRef(_) = m.receiver.kind {
+                    // `Type.new(...)`
+                    if m.name == "new" {
+                        if let Value::Type(t) = &args[0] {
+                            let tn = t.to_string();
+                            return self.call_type_new(&tn, args[1..].to_vec(), e);
+                        }
+                    }
+                }
+                self.call_function(&m.name, args, m.lambda.as_ref(), e)
+            }
+            ExprKind::Collect { .. } => {
+                self.collect_expr(e)?;
+                Ok(Value::Undef)
+            }
+            ExprKind::Resource { .. } => self.resource_expr(e),
+            ExprKind::ResourceDefaults { type_expr, ops, .. } => {
+                self.resource_defaults(type_expr, ops, e)?;
+                Ok(Value::Undef)
+            }
+            ExprKind::ResourceOverride { target, ops, .. } => {
+                self.resource_override(target, ops, e)?;
+                Ok(Value::Undef)
+            }
+            ExprKind::Class { .. }
+            | ExprKind::Define(_)
+            | ExprKind::Node { .. }
+            | ExprKind::Function { .. }
+            | ExprKind::TypeAlias { .. }
+            | ExprKind::TypeDefinition { .. } => Ok(Value::Undef),
+            ExprKind::Reserved(w) => self.err(format!("Use of reserved word: {w}, must be quoted if intended to be a String value"), e),
+            ExprKind::RenderString(s) => {
+                if let Some(buf) = self.render.last_mut() {
+                    buf.push_str(s);
+                }
+                Ok(Value::Undef)
+            }
+            ExprKind::RenderExpr(x) => {
+                let v = self.eval(x)?;
+                let s = v.to_display();
+                if let Some(buf) = self.render.last_mut() {
+                    buf.push_str(&s);
+                }
+                Ok(Value::Undef)
+            }
+            ExprKind::Epp { body, .. } => self.eval_opt(body),
+            ExprKind::Error => self.err("Syntax error", e),
+        }
+    }
+
+    pub fn eval_opt(&mut self, e: &Option<Box<Expr>>) -> EResult<Value> {
+        match e {
+            Some(e) => self.eval(e),
+            None => Ok(Value::Undef),
+        }
+    }
+
+    /// An interpolated expression: a bare word inside `${}` is a variable name.
+    fn eval_interp(&mut self, e: &Expr) -> EResult<Value> {
+        match &e.kind {
+            ExprKind::QName(n) => self.lookup_var(n, Some(e)),
+            ExprKind::Literal(Literal::Integer { value, .. }) => self.lookup_var(&value.to_string(), Some(e)),
+            ExprKind::Access { target, args } if matches!(target.kind, ExprKind::QName(_)) => {
+                let ExprKind::QName(n) = &target.kind else { unreachable!() };
+                let base = self.lookup_var(n, Some(target))?;
+                let args = self.eval_args(args)?;
+                self.access_value(base, args, e)
+            }
+            ExprKind::MethodCall(m) if matches!(m.receiver.kind, ExprKind::QName(_)) => {
+                let ExprKind::QName(n) = &m.receiver.kind else { unreachable!() };
+                let recv = self.lookup_var(n, Some(&m.receiver))?;
+                let mut args = vec![recv];
+                args.extend(self.eval_args(&m.args)?);
+                self.call_function(&m.name, args, m.lambda.as_ref(), e)
+            }
+            _ => self.eval(e),
+        }
+    }
+
+    pub fn eval_args(&mut self, args: &[Expr]) -> EResult<Vec<Value>> {
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            if let ExprKind::Unary { op: UnOp::Splat, expr } = &a.kind {
+                match self.eval(expr)? {
+                    Value::Array(xs) => out.extend(xs.iter().cloned()),
+                    v => out.push(v),
+                }
+            } else {
+                out.push(self.eval(a)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn literal(&mut self, l: &Literal, e: &Expr) -> EResult<Value> {
+        Ok(match l {
+            Literal::Undef => Value::Undef,
+            Literal::Default => Value::Default,
+            Literal::Bool(b) => Value::Bool(*b),
+            Literal::Integer { value, .. } => Value::Int(*value),
+            Literal::Float(f) => Value::Float(*f),
+            Literal::String(s) => Value::str(s.as_str()),
+            Literal::Regex(r) => Value::Regex(self.regex(r, e)?),
+        })
+    }
+
+    pub fn regex(&self, src: &str, e: &Expr) -> EResult<Rc<Regexp>> {
+        Regexp::new(src)
+            .map(Rc::new)
+            .map_err(|m| EvalError::new(m).at(self.loc_e(e)))
+    }
+
+    // ---- types ------------------------------------------------------------------------------
+
+    pub fn type_ref(&mut self, name: &str, e: &Expr) -> EResult<Value> {
+        let t = self.resolve_type_name(name, Some(e))?;
+        Ok(Value::ty(t))
+    }
+
+    pub fn resolve_type_name(&mut self, name: &str, e: Option<&Expr>) -> EResult<Type> {
+        let name = name.trim_start_matches("::");
+        if let Some(t) = Type::from_name(name) {
+            return Ok(t);
+        }
+        let lc = name.to_lowercase();
+        if let Some(t) = self.alias_cache.get(&lc) {
+            return Ok(Type::Alias(capitalize_type_name(name), t.clone()));
+        }
+        if let Some(def) = self.find_def(LoadKind::Type, &lc)? {
+            if let DefKind::TypeAlias { value } = &def.kind {
+                // Guard against self-reference while resolving.
+                self.alias_cache.insert(lc.clone(), Rc::new(Type::Any));
+                let saved = std::mem::replace(&mut self.src, def.source.clone());
+                let v = self.eval(value);
+                self.src = saved;
+                let t = match v? {
+                    Value::Type(t) => (*t).clone(),
+                    _ => Type::Any,
+                };
+                let rc = Rc::new(t);
+                self.alias_cache.insert(lc, rc.clone());
+                return Ok(Type::Alias(capitalize_type_name(name), rc));
+            }
+        }
+        let _ = e;
+        Ok(Type::Resource(Some(capitalize_type_name(name)), None))
+    }
+
+    // ---- assignment ---------------------------------------------------------------------------
+
+    fn assign(&mut self, lhs: &Expr, v: Value, e: &Expr) -> EResult<()> {
+        match &lhs.kind {
+            ExprKind::Variable(n) => self.set_var(n, v, lhs),
+            ExprKind::Array(targets) => match &v {
+                Value::Array(vals) => {
+                    if vals.len() != targets.len() {
+                        return self.err(format!("Mismatched number of assignable entries and values, expected {}, got {}", targets.len(), vals.len()), e);
+                    }
+                    for (t, x) in targets.iter().zip(vals.iter()) {
+                        self.assign(t, x.clone(), e)?;
+                    }
+                    Ok(())
+                }
+                Value::Hash(h) => {
+                    for t in targets {
+                        if let ExprKind::Variable(n) = &t.kind {
+                            let x = h.get(&Value::str(n.as_str())).cloned();
+                            match x {
+                                Some(x) => self.set_var(n, x, t)?,
+                                None => return self.err(format!("No value for required key '{n}' in assignment to variables from hash"), e),
+                            }
+                        }
+                    }
+                    Ok(())
+                }
+                _ => self.err(format!("Mismatched number of assignable entries and values, expected {}, got 1", targets.len()), e),
+            },
+            _ => self.err("Illegal attempt to assign to 'a Value'. Not an assignable reference", e),
+        }
+    }
+
+    // ---- operators ----------------------------------------------------------------------------
+
+    pub fn to_number(&self, v: &Value, e: &Expr, _strict: bool) -> EResult<Value> {
+        match v {
+            Value::Int(_) | Value::Float(_) => Ok(v.clone()),
+            Value::Str(s) => match parse_number(s) {
+                Some(n) => Ok(n),
+                None => self.err(format!("The value '{s}' cannot be converted to Numeric."), e),
+            },
+            _ => self.err(format!("The value '{}' cannot be converted to Numeric.", v.to_display()), e),
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, e: &Expr) -> EResult<Value> {
+        match op {
+            BinOp::And => {
+                let l = self.eval(lhs)?;
+                if !l.truthy() {
+                    return Ok(Value::Bool(false));
+                }
+                return Ok(Value::Bool(self.eval(rhs)?.truthy()));
+            }
+            BinOp::Or => {
+                let l = self.eval(lhs)?;
+                if l.truthy() {
+                    return Ok(Value::Bool(true));
+                }
+                return Ok(Value::Bool(self.eval(rhs)?.truthy()));
+            }
+            _ => {}
+        }
+        let l = self.eval(lhs)?;
+        let r = self.eval(rhs)?;
+        self.binop_values(op, l, r, lhs, rhs, e)
+    }
+
+    pub fn binop_values(&mut self, op: BinOp, l: Value, r: Value, lhs: &Expr, rhs: &Expr, e: &Expr) -> EResult<Value> {
+        match op {
+            BinOp::Eq => Ok(Value::Bool(l.puppet_eq(&r))),
+            BinOp::Ne => Ok(Value::Bool(!l.puppet_eq(&r))),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.compare(op, &l, &r, e),
+            BinOp::Match | BinOp::NotMatch => {
+                let m = self.do_match(&l, &r, rhs, e)?;
+                Ok(Value::Bool(if op == BinOp::Match { m } else { !m }))
+            }
+            BinOp::In => Ok(Value::Bool(self.in_op(&l, &r)?)),
+            BinOp::Add => match (&l, &r) {
+                (Value::Array(a), _) => {
+                    let mut v = (**a).clone();
+                    match &r {
+                        Value::Array(b) => v.extend(b.iter().cloned()),
+                        Value::Hash(h) => {
+                            for (k, x) in h.iter() {
+                                v.push(Value::array(vec![k.clone(), x.clone()]))
+                            }
+                        }
+                        other => v.push(other.clone()),
+                    }
+                    Ok(Value::array(v))
+                }
+                (Value::Hash(a), Value::Hash(b)) => {
+                    let mut m = (**a).clone();
+                    for (k, x) in b.iter() {
+                        m.insert(k.clone(), x.clone());
+                    }
+                    Ok(Value::hash(m))
+                }
+                (Value::Hash(_), _) => self.err(format!("Operator '+' is not applicable to a Hash with {}.", a_value(&r)), e),
+                _ => self.arith(op, &l, &r, lhs, rhs, e),
+            },
+            BinOp::Sub => match (&l, &r) {
+                (Value::Array(a), _) => {
+                    let rem: Vec<Value> = match &r {
+                        Value::Array(b) => (**b).clone(),
+                        other => vec![other.clone()],
+                    };
+                    Ok(Value::array(a.iter().filter(|x| !rem.iter().any(|y| x.puppet_eq(y))).cloned().collect()))
+                }
+                (Value::Hash(a), _) => {
+                    let keys: Vec<Value> = match &r {
+                        Value::Array(b) => (**b).clone(),
+                        Value::Hash(h) => h.keys().cloned().collect(),
+                        other => vec![other.clone()],
+                    };
+                    Ok(Value::hash(a.iter().filter(|(k, _)| !keys.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()))
+                }
+                _ => self.arith(op, &l, &r, lhs, rhs, e),
+            },
+            BinOp::Shl => match &l {
+                Value::Array(a) => {
+                    let mut v = (**a).clone();
+                    v.push(r.clone());
+                    Ok(Value::array(v))
+                }
+                _ => self.arith(op, &l, &r, lhs, rhs, e),
+            },
+            _ => self.arith(op, &l, &r, lhs, rhs, e),
+        }
+    }
+
+    fn arith(&self, op: BinOp, l: &Value, r: &Value, lhs: &Expr, rhs: &Expr, e: &Expr) -> EResult<Value> {
+        let ln = match l {
+            Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(l, lhs, false)?,
+            _ => return self.err(format!("Operator '{}' is not applicable to {}.", op.as_str(), a_value(l)), e),
+        };
+        let rn = match r {
+            Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(r, rhs, false)?,
+            _ => return self.err(format!("Operator '{}' is not applicable to {}.", op.as_str(), a_value(r)), e),
+        };
+        let overflow = |v: i128| -> EResult<Value> {
+            if v > i64::MAX as i128 || v < i64::MIN as i128 {
+                let s = if v < 0 { format!("-{:#x}", -v) } else { format!("+{v:#x}") };
+                self.err(format!("A '{}' expression resulted in a value outside of Puppet Integer max range, got '{s}'", op.as_str()), e)
+            } else {
+                Ok(Value::Int(v as i64))
+            }
+        };
+        match (ln, rn) {
+            (Value::Int(a), Value::Int(b)) => {
+                let (a, b) = (a as i128, b as i128);
+                match op {
+                    BinOp::Add => overflow(a + b),
+                    BinOp::Sub => overflow(a - b),
+                    BinOp::Mul => overflow(a.saturating_mul(b)),
+                    BinOp::Div => {
+                        if b == 0 {
+                            return self.err("Division by 0", e);
+                        }
+                        overflow(a.div_euclid(b) - if a.rem_euclid(b) != 0 && b < 0 { 1 } else { 0 }).and_then(|_| {
+                            // Ruby integer division floors.
+                            let q = (a as f64 / b as f64).floor() as i128;
+                            overflow(q)
+                        })
+                    }
+                    BinOp::Mod => {
+                        if b == 0 {
+                            return self.err("Division by 0", e);
+                        }
+                        overflow(a.rem_euclid(b) + if b < 0 && a.rem_euclid(b) != 0 { b } else { 0 })
+                    }
+                    BinOp::Shl => overflow(if b >= 0 { a.checked_shl(b as u32).unwrap_or(i128::MAX) } else { a >> (-b) }),
+                    BinOp::Shr => overflow(if b >= 0 { a >> b.min(127) } else { a << (-b) }),
+                    _ => self.err("unsupported operator", e),
+                }
+            }
+            (a, b) => {
+                let fa = as_f64(&a);
+                let fb = as_f64(&b);
+                let v = match op {
+                    BinOp::Add => fa + fb,
+                    BinOp::Sub => fa - fb,
+                    BinOp::Mul => fa * fb,
+                    BinOp::Div => {
+                        if fb == 0.0 {
+                            return self.err("Division by 0", e);
+                        }
+                        fa / fb
+                    }
+                    BinOp::Mod => return self.err(format!("Operator '%' is not applicable to a Float."), e),
+                    _ => return self.err(format!("Operator '{}' is not applicable to a Float.", op.as_str()), e),
+                };
+                if v.is_infinite() {
+                    return self.err(format!("The result of the {} expression is Infinity", op.as_str()), e);
+                }
+                Ok(Value::Float(v))
+            }
+        }
+    }
+
+    fn compare(&self, op: BinOp, l: &Value, r: &Value, e: &Expr) -> EResult<Value> {
+        use std::cmp::Ordering;
+        let ord: Ordering = match (l, r) {
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                if let (Value::Int(a), Value::Int(b)) = (l, r) {
+                    a.cmp(b)
+                } else {
+                    as_f64(l).partial_cmp(&as_f64(r)).unwrap_or(Ordering::Equal)
+                }
+            }
+            (Value::Str(a), Value::Str(b)) => a.to_lowercase().cmp(&b.to_lowercase()),
+            (Value::Type(a), Value::Type(b)) => {
+                let r = match op {
+                    BinOp::Lt => b.is_assignable(a) && !a.is_assignable(b),
+                    BinOp::Le => b.is_assignable(a),
+                    BinOp::Gt => a.is_assignable(b) && !b.is_assignable(a),
+                    _ => a.is_assignable(b),
+                };
+                return Ok(Value::Bool(r));
+            }
+            _ => {
+                return self.err(
+                    format!("Comparison of: {} {} {}, is not possible. Caused by 'A {} is not comparable to a {}'.", l.to_display_q(), op.as_str(), r.to_display_q(), crate::value::type_name_of(l), crate::value::type_name_of(r)),
+                    e,
+                )
+            }
+        };
+        Ok(Value::Bool(match op {
+            BinOp::Lt => ord == Ordering::Less,
+            BinOp::Le => ord != Ordering::Greater,
+            BinOp::Gt => ord == Ordering::Greater,
+            _ => ord != Ordering::Less,
+        }))
+    }
+
+    fn do_match(&mut self, l: &Value, r: &Value, rhs: &Expr, e: &Expr) -> EResult<bool> {
+        let re = match r {
+            Value::Regex(re) => re.clone(),
+            Value::Str(s) => self.regex(s, rhs)?,
+            Value::Type(t) => return Ok(t.is_instance(l)),
+            _ => return self.err(format!("Can not convert right match operand to a regular expression. Caused by 'Unable to create a regular expression from {}'.", a_value(r)), e),
+        };
+        let s = match l {
+            Value::Str(s) => s.clone(),
+            _ => return self.err(format!("Left match operand must result in a String value. Got {}.", a_value(l)), e),
+        };
+        match re.re.captures(&s) {
+            Some(c) => {
+                let caps: Vec<Value> = c
+                    .iter()
+                    .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
+                    .collect();
+                self.set_matches(caps);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn in_op(&mut self, l: &Value, r: &Value) -> EResult<bool> {
+        Ok(match r {
+            Value::Str(hay) => match l {
+                Value::Str(n) => hay.to_lowercase().contains(&n.to_lowercase()),
+                Value::Regex(re) => re.re.is_match(hay),
+                _ => false,
+            },
+            Value::Array(items) => items.iter().any(|x| match l {
+                Value::Regex(re) => matches!(x, Value::Str(s) if re.re.is_match(s)),
+                Value::Type(t) => t.is_instance(x),
+                _ => l.puppet_eq(x),
+            }),
+            Value::Hash(h) => h.keys().any(|k| match l {
+                Value::Regex(re) => matches!(k, Value::Str(s) if re.re.is_match(s)),
+                Value::Type(t) => t.is_instance(k),
+                _ => l.puppet_eq(k),
+            }),
+            _ => false,
+        })
+    }
+
+    // ---- control flow ---------------------------------------------------------------------------
+
+    /// Does a case/selector option match? (Sets match variables for regexes.)
+    fn option_matches(&mut self, test: &Value, opt: &Value) -> EResult<bool> {
+        Ok(match opt {
+            Value::Default => true,
+            Value::Regex(re) => match test {
+                Value::Str(s) => match re.re.captures(s) {
+                    Some(c) => {
+                        let caps = c.iter().map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef)).collect();
+                        self.set_matches(caps);
+                        true
+                    }
+                    None => false,
+                },
+                _ => false,
+            },
+            Value::Type(t) => t.is_instance(test),
+            Value::Array(items) => match test {
+                Value::Array(tv) => {
+                    items.len() == tv.len() && {
+                        let mut all = true;
+                        for (o, t) in items.iter().zip(tv.iter()) {
+                            if !self.option_matches(t, o)? {
+                                all = false;
+                                break;
+                            }
+                        }
+                        all
+                    }
+                }
+                _ => test.puppet_eq(opt),
+            },
+            Value::Hash(_) => test.puppet_eq(opt),
+            _ => test.puppet_eq(opt),
+        })
+    }
+
+    fn case(&mut self, test: &Expr, options: &[CaseOption]) -> EResult<Value> {
+        self.with_match_guard(|s| {
+            let t = s.eval(test)?;
+            let mut default_body: Option<&Option<Box<Expr>>> = None;
+            for o in options {
+                for v in &o.values {
+                    if matches!(v.kind, ExprKind::Literal(Literal::Default)) {
+                        default_body = Some(&o.body);
+                        continue;
+                    }
+                    let vals = if let ExprKind::Unary { op: UnOp::Splat, expr } = &v.kind {
+                        match s.eval(expr)? {
+                            Value::Array(a) => (*a).clone(),
+                            x => vec![x],
+                        }
+                    } else {
+                        vec![s.eval(v)?]
+                    };
+                    for ov in vals {
+                        if s.option_matches(&t, &ov)? {
+                            return s.eval_opt(&o.body);
+                        }
+                    }
+                }
+            }
+            match default_body {
+                Some(b) => s.eval_opt(b),
+                None => Ok(Value::Undef),
+            }
+        })
+    }
+
+    fn selector(&mut self, test: &Expr, entries: &[HashEntry], e: &Expr) -> EResult<Value> {
+        self.with_match_guard(|s| {
+            let t = s.eval(test)?;
+            let mut default: Option<&Expr> = None;
+            for HashEntry { key, value, .. } in entries {
+                if matches!(key.kind, ExprKind::Literal(Literal::Default)) {
+                    default = Some(value);
+                    continue;
+                }
+                let vals = if let ExprKind::Unary { op: UnOp::Splat, expr } = &key.kind {
+                    match s.eval(expr)? {
+                        Value::Array(a) => (*a).clone(),
+                        x => vec![x],
+                    }
+                } else {
+                    vec![s.eval(key)?]
+                };
+                for ov in vals {
+                    if s.option_matches(&t, &ov)? {
+                        return s.eval(value);
+                    }
+                }
+            }
+            match default {
+                Some(v) => s.eval(v),
+                None => s.err(format!("No matching entry for selector parameter with value '{}'", t.to_display()), e),
+            }
+        })
+    }
+
+    // ---- access -------------------------------------------------------------------------------
+
+    fn access(&mut self, target: &Expr, args: &[Expr], e: &Expr) -> EResult<Value> {
+        let base = self.eval(target)?;
+        let argv = self.eval_args(args)?;
+        self.access_value(base, argv, e)
+    }
+
+    pub fn access_value(&mut self, base: Value, args: Vec<Value>, e: &Expr) -> EResult<Value> {
+        match &base {
+            Value::Undef => self.err("Operator '[]' is not applicable to an Undef Value.", e),
+            Value::Array(a) => {
+                let n = a.len() as i64;
+                match args.as_slice() {
+                    [Value::Int(i)] => {
+                        let i = if *i < 0 { n + i } else { *i };
+                        Ok(if i < 0 || i >= n { Value::Undef } else { a[i as usize].clone() })
+                    }
+                    [Value::Int(i), Value::Int(c)] => {
+                        let start = if *i < 0 { n + i } else { *i };
+                        if start < 0 || start > n {
+                            return Ok(Value::array(vec![]));
+                        }
+                        let end = if *c < 0 { n + c + 1 } else { (start + c).min(n) };
+                        let end = end.clamp(start, n);
+                        Ok(Value::array(a[start as usize..end as usize].to_vec()))
+                    }
+                    _ => self.err(format!("Array[] cannot use {} where Integer is expected", a_value(args.first().unwrap_or(&Value::Undef))), e),
+                }
+            }
+            Value::Hash(h) => {
+                if args.len() == 1 {
+                    Ok(h.get(&args[0]).cloned().unwrap_or(Value::Undef))
+                } else {
+                    Ok(Value::array(args.iter().filter_map(|k| h.get(k).cloned()).collect()))
+                }
+            }
+            Value::Str(s) => {
+                let chars: Vec<char> = s.chars().collect();
+                let n = chars.len() as i64;
+                match args.as_slice() {
+                    [Value::Int(i)] => {
+                        let i = if *i < 0 { n + i } else { *i };
+                        Ok(if i < 0 || i >= n { Value::str("") } else { Value::str(chars[i as usize].to_string()) })
+                    }
+                    [Value::Int(i), Value::Int(c)] => {
+                        let start = if *i < 0 { n + i } else { *i };
+                        if start < 0 || start > n {
+                            return Ok(Value::str(""));
+                        }
+                        let end = if *c < 0 { n + c + 1 } else { (start + c).min(n) };
+                        let end = end.clamp(start, n);
+                        Ok(Value::str(chars[start as usize..end as usize].iter().collect::<String>()))
+                    }
+                    _ => self.err("String[] cannot use these arguments", e),
+                }
+            }
+            Value::Type(t) => self.parameterize(t, args, e),
+            _ => self.err(format!("Operator '[]' is not applicable to {}.", a_value(&base)), e),
+        }
+    }
+
+    fn type_arg(&self, v: &Value, e: &Expr) -> EResult<Type> {
+        match v {
+            Value::Type(t) => Ok((**t).clone()),
+            Value::Str(s) => Ok(Type::Enum(vec![s.to_string()], false)),
+            _ => self.err(format!("Type parameter must be a type, got {}", a_value(v)), e),
+        }
+    }
+
+    fn int_arg(v: &Value, dflt: i64) -> i64 {
+        match v {
+            Value::Int(i) => *i,
+            Value::Float(f) => *f as i64,
+            _ => dflt,
+        }
+    }
+
+    fn parameterize(&mut self, t: &Type, args: Vec<Value>, e: &Expr) -> EResult<Value> {
+        let base = t.resolved().clone();
+        let ty = match base {
+            Type::Integer(..) => {
+                let (a, b) = match args.as_slice() {
+                    [Value::Array(x)] if x.len() == 2 => (x[0].clone(), x[1].clone()),
+                    [a] => (a.clone(), Value::Default),
+                    [a, b] => (a.clone(), b.clone()),
+                    _ => return self.err("Integer[] takes 1 or 2 arguments", e),
+                };
+                let min = Self::int_arg(&a, INT_MIN);
+                let max = Self::int_arg(&b, INT_MAX);
+                Type::Integer(min, max)
+            }
+            Type::Float(..) => {
+                let f = |v: &Value, d: f64| match v {
+                    Value::Int(i) => *i as f64,
+                    Value::Float(x) => *x,
+                    _ => d,
+                };
+                let min = args.first().map(|v| f(v, f64::NEG_INFINITY)).unwrap_or(f64::NEG_INFINITY);
+                let max = args.get(1).map(|v| f(v, f64::INFINITY)).unwrap_or(f64::INFINITY);
+                Type::Float(min, max)
+            }
+            Type::String(..) => {
+                if let Some(Value::Type(_)) = args.first() {
+                    return Ok(Value::ty(Type::String(0, INT_MAX)));
+                }
+                let min = args.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
+                let max = args.get(1).map(|v| Self::int_arg(v, INT_MAX)).unwrap_or(INT_MAX);
+                Type::String(min, max)
+            }
+            Type::Collection(..) => {
+                let min = args.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
+                let max = args.get(1).map(|v| Self::int_arg(v, INT_MAX)).unwrap_or(INT_MAX);
+                Type::Collection(min, max)
+            }
+            Type::Enum(..) => {
+                let mut vals = Vec::new();
+                let mut ci = false;
+                for a in &args {
+                    match a {
+                        Value::Str(s) => vals.push(s.to_string()),
+                        Value::Array(xs) => vals.extend(xs.iter().filter_map(|x| x.as_str().map(String::from))),
+                        Value::Bool(b) => ci = *b,
+                        _ => return self.err("Enum parameters must be strings", e),
+                    }
+                }
+                Type::Enum(vals, ci)
+            }
+            Type::Pattern(_) => {
+                let mut res = Vec::new();
+                for a in &args {
+                    match a {
+                        Value::Str(s) => res.push(self.regex(s, e)?),
+                        Value::Regex(r) => res.push(r.clone()),
+                        Value::Type(t) => {
+                            if let Type::Pattern(p) = t.resolved() {
+                                res.extend(p.iter().cloned())
+                            } else if let Type::Regexp(Some(r)) = t.resolved() {
+                                res.push(r.clone())
+                            }
+                        }
+                        _ => return self.err("Pattern parameters must be strings or regexps", e),
+                    }
+                }
+                Type::Pattern(res)
+            }
+            Type::Regexp(_) => match args.first() {
+                Some(Value::Str(s)) => Type::Regexp(Some(self.regex(s, e)?)),
+                Some(Value::Regex(r)) => Type::Regexp(Some(r.clone())),
+                _ => Type::Regexp(None),
+            },
+            Type::Array(..) => {
+                let (elem, rest) = match args.first() {
+                    Some(Value::Type(_)) => (self.type_arg(&args[0], e)?, &args[1..]),
+                    _ => (Type::Any, &args[..]),
+                };
+                let min = rest.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
+                let max = rest.get(1).map(|v| Self::int_arg(v, INT_MAX)).unwrap_or(INT_MAX);
+                Type::Array(Box::new(elem), min, max)
+            }
+            Type::Hash(..) => {
+                let (k, v, rest) = match args.as_slice() {
+                    [Value::Type(_), Value::Type(_), ..] => (self.type_arg(&args[0], e)?, self.type_arg(&args[1], e)?, &args[2..]),
+                    _ => (Type::Any, Type::Any, &args[..]),
+                };
+                let min = rest.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
+                let max = rest.get(1).map(|v| Self::int_arg(v, INT_MAX)).unwrap_or(INT_MAX);
+                Type::Hash(Box::new(k), Box::new(v), min, max)
+            }
+            Type::Tuple(..) => {
+                let mut ts = Vec::new();
+                let mut nums = Vec::new();
+                for a in &args {
+                    match a {
+                        Value::Type(t) => ts.push((**t).clone()),
+                        Value::Int(i) => nums.push(*i),
+                        Value::Default => nums.push(INT_MAX),
+                        _ => {}
+                    }
+                }
+                let min = nums.first().copied().unwrap_or(0);
+                let max = nums.get(1).copied().unwrap_or(INT_MAX);
+                if nums.is_empty() {
+                    Type::Tuple(ts, 0, INT_MAX)
+                } else {
+                    Type::Tuple(ts, min, max)
+                }
+            }
+            Type::Struct(_) => match args.first() {
+                Some(Value::Hash(h)) => {
+                    let mut ms = Vec::new();
+                    for (k, v) in h.iter() {
+                        let vt = self.type_arg(v, e)?;
+                        match k {
+                            Value::Str(s) => ms.push((s.to_string(), matches!(vt, Type::Optional(_)), vt)),
+                            Value::Type(t) => match t.resolved() {
+                                Type::Optional(Some(inner)) => {
+                                    if let Type::Enum(vals, _) = &**inner {
+                                        ms.push((vals.first().cloned().unwrap_or_default(), true, vt));
+                                    }
+                                }
+                                Type::NotUndef(Some(inner)) => {
+                                    if let Type::Enum(vals, _) = &**inner {
+                                        ms.push((vals.first().cloned().unwrap_or_default(), false, vt));
+                                    }
+                                }
+                                Type::Enum(vals, _) => ms.push((vals.first().cloned().unwrap_or_default(), false, vt)),
+                                _ => return self.err("Struct keys must be strings", e),
+                            },
+                            _ => return self.err("Struct keys must be strings", e),
+                        }
+                    }
+                    Type::Struct(ms)
+                }
+                _ => Type::Struct(vec![]),
+            },
+            Type::Optional(_) => match args.first() {
+                Some(a) => Type::Optional(Some(Box::new(self.type_arg(a, e)?))),
+                None => Type::Optional(None),
+            },
+            Type::NotUndef(_) => match args.first() {
+                Some(a) => Type::NotUndef(Some(Box::new(self.type_arg(a, e)?))),
+                None => Type::NotUndef(None),
+            },
+            Type::Sensitive(_) => match args.first() {
+                Some(a) => Type::Sensitive(Some(Box::new(self.type_arg(a, e)?))),
+                None => Type::Sensitive(None),
+            },
+            Type::Type(_) => match args.first() {
+                Some(a) => Type::Type(Some(Box::new(self.type_arg(a, e)?))),
+                None => Type::Type(None),
+            },
+            Type::Variant(_) => {
+                let mut ts = Vec::new();
+                for a in &args {
+                    ts.push(self.type_arg(a, e)?);
+                }
+                Type::Variant(ts)
+            }
+            Type::Class(None) => {
+                let mut out = Vec::new();
+                for a in flatten(&args) {
+                    match a {
+                        Value::Str(s) => out.push(Value::ty(Type::Class(Some(s.trim_start_matches("::").to_lowercase())))),
+                        Value::Type(t) => match t.resolved() {
+                            Type::Class(Some(n)) => out.push(Value::ty(Type::Class(Some(n.clone())))),
+                            Type::Resource(Some(n), None) => out.push(Value::ty(Type::Class(Some(n.to_lowercase())))),
+                            _ => return self.err("Class[] arguments must be class names", e),
+                        },
+                        _ => return self.err("Class[] arguments must be class names", e),
+                    }
+                }
+                return Ok(if out.len() == 1 { out.remove(0) } else { Value::array(out) });
+            }
+            Type::Resource(None, _) => {
+                let tn = match args.first() {
+                    Some(Value::Str(s)) => capitalize_type_name(s),
+                    Some(Value::Type(t)) => match t.resolved() {
+                        Type::Resource(Some(n), None) => n.clone(),
+                        Type::Class(None) => "Class".to_string(),
+                        _ => return self.err("Resource[] first argument must be a type name", e),
+                    },
+                    _ => return self.err("Resource[] first argument must be a type name", e),
+                };
+                if args.len() == 1 {
+                    return Ok(Value::ty(Type::Resource(Some(tn), None)));
+                }
+                if tn == "Class" {
+                    return self.parameterize(&Type::Class(None), args[1..].to_vec(), e);
+                }
+                return self.resource_refs(&tn, &args[1..], e);
+            }
+            Type::Resource(Some(tn), None) => {
+                return self.resource_refs(&tn, &args, e);
+            }
+            Type::Callable | Type::Runtime | Type::Init | Type::Object | Type::Iterable | Type::Iterator => base,
+            Type::Timespan | Type::Timestamp | Type::SemVer | Type::SemVerRange | Type::Deferred | Type::Binary | Type::Uri | Type::Error => base,
+            _ => return self.err(format!("{} is not a parameterizable type", t), e),
+        };
+        Ok(Value::ty(ty))
+    }
+
+    fn resource_refs(&mut self, tn: &str, args: &[Value], e: &Expr) -> EResult<Value> {
+        let mut out = Vec::new();
+        for a in flatten(args) {
+            match a {
+                Value::Str(s) => out.push(Value::ty(Type::Resource(Some(tn.to_string()), Some(s.to_string())))),
+                Value::Type(t) => {
+                    if let Type::Resource(Some(_), Some(title)) = t.resolved() {
+                        out.push(Value::ty(Type::Resource(Some(tn.to_string()), Some(title.clone()))))
+                    }
+                }
+                _ => return self.err(format!("{tn}[] arguments must be titles"), e),
+            }
+        }
+        Ok(if out.len() == 1 { out.remove(0) } else { Value::array(out) })
+    }
+
+    // ---- lambdas --------------------------------------------------------------------------------
+
+    /// Calls a lambda with positional arguments in a local scope of the current scope.
+    pub fn call_lambda(&mut self, l: &Lambda, args: &[Value], call: &Expr) -> EResult<Value> {
+        let cur = self.cur;
+        let depth = self.scopes[cur].tables.len();
+        let mut t = Table::default();
+        let n = l.params.len();
+        for (i, p) in l.params.iter().enumerate() {
+            let v = if p.captures_rest {
+                Value::array(args.get(i..).map(|x| x.to_vec()).unwrap_or_default())
+            } else if let Some(a) = args.get(i) {
+                a.clone()
+            } else if let Some(d) = &p.default {
+                self.eval(d)?
+            } else {
+                return self.err(format!("'{}' block expects {} argument{}, got {}", "lambda", n, if n == 1 { "" } else { "s" }, args.len()), call);
+            };
+            if let Some(te) = &p.type_expr {
+                if let Value::Type(ty) = self.eval(te)? {
+                    if !ty.is_instance(&v) {
+                        return self.err(format!("block parameter '{}' expects {} {} value, got {}", p.name, crate::types::article(&ty.to_string()), ty, crate::types::infer_for_message(&v)), call);
+                    }
+                }
+            }
+            t.vars.insert(p.name.clone(), v);
+        }
+        self.scopes[cur].tables.push(t);
+        let r = match &l.body {
+            Some(b) => self.eval(b),
+            None => Ok(Value::Undef),
+        };
+        self.scopes[cur].tables.truncate(depth);
+        match r {
+            Err(EvalError { flow: Some(Flow::Next(v)), .. }) => Ok(v),
+            r => r,
+        }
+    }
+
+    // ---- Puppet-language functions ----------------------------------------------------------------
+
+    pub fn call_puppet_function(&mut self, def: Arc<Def>, args: Vec<Value>, e: &Expr) -> EResult<Value> {
+        let call_loc = self.loc_e(e);
+        let sid = self.new_scope(ScopeKind::Isolated, Some(self.top), None);
+        let saved_src = std::mem::replace(&mut self.src, def.source.clone());
+        let saved_cur = self.cur;
+        self.cur = sid;
+        let r = (|| -> EResult<Value> {
+            self.bind_params(&def.name, &def.params, &args, false, &call_loc)?;
+            let v = match &def.body {
+                Some(b) => self.eval(b),
+                None => Ok(Value::Undef),
+            };
+            let v = match v {
+                Err(EvalError { flow: Some(Flow::Return(v)), .. }) => v,
+                other => other?,
+            };
+            if let DefKind::Function { return_type: Some(rt) } = &def.kind {
+                if let Value::Type(t) = self.eval(rt)? {
+                    if !t.is_instance(&v) {
+                        return Err(EvalError::new(format!("value returned from function '{}' expects {} {} value, got {}", def.name, crate::types::article(&t.to_string()), t, crate::types::infer_for_message(&v))).at(call_loc.clone()));
+                    }
+                }
+            }
+            Ok(v)
+        })();
+        self.cur = saved_cur;
+        self.src = saved_src;
+        r
+    }
+
+    /// Binds positional arguments to parameters in the current scope (functions, EPP).
+    pub fn bind_params(&mut self, what: &str, params: &[Param], args: &[Value], _epp: bool, call_loc: &Loc) -> EResult<()> {
+        let required = params.iter().filter(|p| p.default.is_none() && !p.captures_rest).count();
+        let has_rest = params.iter().any(|p| p.captures_rest);
+        if args.len() < required || (!has_rest && args.len() > params.len()) {
+            let expected = if has_rest {
+                format!("at least {required}")
+            } else if required == params.len() {
+                format!("{}", params.len())
+            } else {
+                format!("between {} and {}", required, params.len())
+            };
+            return Err(EvalError::new(format!("'{what}' expects {expected} argument{}, got {}", if params.len() == 1 && !has_rest { "" } else { "s" }, args.len())).at(call_loc.clone()));
+        }
+        for (i, p) in params.iter().enumerate() {
+            let v = if p.captures_rest {
+                Value::array(args.get(i..).map(|x| x.to_vec()).unwrap_or_default())
+            } else if let Some(a) = args.get(i) {
+                a.clone()
+            } else if let Some(d) = &p.default {
+                self.eval(d)?
+            } else {
+                Value::Undef
+            };
+            if let Some(te) = &p.type_expr {
+                if let Value::Type(ty) = self.eval(te)? {
+                    let ok = if p.captures_rest {
+                        matches!(&v, Value::Array(xs) if xs.iter().all(|x| ty.is_instance(x)))
+                    } else {
+                        ty.is_instance(&v)
+                    };
+                    if !ok {
+                        let msg = crate::describe::mismatch(&format!("parameter '{}'", p.name), &ty, &v);
+                        return Err(EvalError::new(format!("'{what}' {msg}")).at(call_loc.clone()));
+                    }
+                }
+            }
+            let cur = self.cur;
+            self.scopes[cur].tables[0].vars.insert(p.name.clone(), v);
+        }
+        Ok(())
+    }
+}
+
+pub fn flatten(args: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for a in args {
+        match a {
+            Value::Array(xs) => out.extend(flatten(xs)),
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
+pub fn as_f64(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => 0.0,
+    }
+}
+
+/// Puppet's numeric conversion of strings (`'1'`, `'0x10'`, `'1.5'`, `'1e3'`).
+pub fn parse_number(s: &str) -> Option<Value> {
+    let t = s.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let int = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()
+    } else if body.len() > 1 && body.starts_with('0') && body.chars().all(|c| c.is_ascii_digit()) {
+        i64::from_str_radix(&body[1..], 8).ok()
+    } else if !body.is_empty() && body.chars().all(|c| c.is_ascii_digit()) {
+        body.parse::<i64>().ok()
+    } else {
+        None
+    };
+    if let Some(i) = int {
+        return Some(Value::Int(if neg { -i } else { i }));
+    }
+    if body.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+    {
+        if let Ok(f) = body.parse::<f64>() {
+            return Some(Value::Float(if neg { -f } else { f }));
+        }
+    }
+    None
+}
+
+/// `a String`, `an Integer`... as Puppet describes a value's kind in operator errors.
+pub fn a_value(v: &Value) -> String {
+    let n = match v {
+        Value::Undef => return "an Undef Value".into(),
+        Value::Type(_) => "Type",
+        other => crate::value::type_name_of(other),
+    };
+    format!("{} {}", crate::types::article(n), n)
+}
+
+impl Value {
+    pub fn to_display_q(&self) -> String {
+        let mut s = String::new();
+        self.write_display(&mut s, true);
+        s
+    }
+}

@@ -1,0 +1,1384 @@
+//! Puppet 7's built-in functions (the 4.x core set and the 3.x functions still in core).
+
+use crate::code::LoadKind;
+use crate::error::{EResult, EvalError, Flow};
+use crate::eval::{a_value, flatten, parse_number, Evaluator};
+use crate::types::{capitalize_type_name, Type};
+use crate::value::{format_float, Map, Value};
+use indexmap::IndexMap;
+use std::rc::Rc;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// `$settings::x`: the few settings code reads.
+pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
+    match name {
+        "environment" => Value::str(ev.env.name()),
+        "environmentpath" => Value::str(ev.env.dir().parent().map(|p| p.display().to_string()).unwrap_or_default()),
+        "strict_variables" => Value::Bool(false),
+        "strict" => Value::str("warning"),
+        "certname" | "servername" => ev.input.server_facts_get("servername"),
+        _ => Value::Undef,
+    }
+}
+
+impl crate::eval::NodeInput {
+    pub fn server_facts_get(&self, k: &str) -> Value {
+        match &self.server_facts {
+            Value::Hash(h) => h.get(&Value::str(k)).cloned().unwrap_or(Value::Undef),
+            _ => Value::Undef,
+        }
+    }
+}
+
+fn arity(name: &str, args: &[Value], min: usize, max: usize) -> EResult<()> {
+    if args.len() < min || args.len() > max {
+        let expected = if min == max {
+            format!("{min}")
+        } else if max == usize::MAX {
+            format!("at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        let plural = if min == max && min == 1 { "" } else { "s" };
+        return Err(EvalError::new(format!("'{name}' expects {expected} argument{plural}, got {}", args.len())));
+    }
+    Ok(())
+}
+
+fn str_arg<'a>(name: &str, v: &'a Value, pos: usize) -> EResult<&'a str> {
+    match v {
+        Value::Str(s) => Ok(s),
+        other => Err(EvalError::new(format!(
+            "'{name}' parameter {} expects a String value, got {}",
+            pos,
+            crate::types::infer_for_message(other)
+        ))),
+    }
+}
+
+fn need_lambda<'a>(name: &str, l: Option<&'a Lambda>) -> EResult<&'a Lambda> {
+    l.ok_or_else(|| EvalError::new(format!("'{name}' expects a block")))
+}
+
+/// The pairs an iteration function walks: (index-or-key, value).
+fn iter_pairs(name: &str, v: &Value) -> EResult<(Vec<(Value, Value)>, bool)> {
+    Ok(match v {
+        Value::Array(a) => (a.iter().enumerate().map(|(i, x)| (Value::Int(i as i64), x.clone())).collect(), false),
+        Value::Hash(h) => (h.iter().map(|(k, x)| (k.clone(), x.clone())).collect(), true),
+        Value::Int(n) => ((0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(), false),
+        Value::Str(s) => (s.chars().enumerate().map(|(i, c)| (Value::Int(i as i64), Value::str(c.to_string()))).collect(), false),
+        Value::Type(t) => match t.resolved() {
+            Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => ((*a..=*b).enumerate().map(|(i, x)| (Value::Int(i as i64), Value::Int(x))).collect(), false),
+            _ => return Err(EvalError::new(format!("'{name}' expects an Iterable value, got Type"))),
+        },
+        other => {
+            return Err(EvalError::new(format!(
+                "'{name}' parameter 'enumerable' expects an Iterable value, got {}",
+                crate::types::infer_for_message(other)
+            )))
+        }
+    })
+}
+
+impl<'e> Evaluator<'e> {
+    fn lambda_args(l: &Lambda, k: &Value, v: &Value, is_hash: bool) -> Vec<Value> {
+        if l.params.len() >= 2 {
+            vec![k.clone(), v.clone()]
+        } else if is_hash {
+            vec![Value::array(vec![k.clone(), v.clone()])]
+        } else {
+            vec![v.clone()]
+        }
+    }
+
+    pub fn call_function(&mut self, name: &str, args: Vec<Value>, lambda: Option<&Lambda>, e: &Expr) -> EResult<Value> {
+        let r = self.call_function_inner(name, args, lambda, e);
+        r.map_err(|err| {
+            if err.loc.is_none() && err.flow.is_none() {
+                EvalError { msg: format!("Error while evaluating a Function Call, {}", err.msg), ..err }.at(self.loc_e(e))
+            } else {
+                err
+            }
+        })
+    }
+
+    fn log(&mut self, level: &str, args: &[Value]) -> Value {
+        let msg: Vec<String> = args.iter().map(|a| a.to_display()).collect();
+        self.warnings.push(format!("{level}: Scope(...): {}", msg.join(" ")));
+        Value::Undef
+    }
+
+    fn call_function_inner(&mut self, name: &str, args: Vec<Value>, lambda: Option<&Lambda>, e: &Expr) -> EResult<Value> {
+        let name = name.trim_start_matches("::");
+        // Puppet-language functions (autoloaded) shadow nothing built in but are found first
+        // when qualified.
+        if name.contains("::") {
+            if let Some(def) = self.find_def(LoadKind::Function, name)? {
+                return self.call_puppet_function(def, args, e);
+            }
+        }
+        match name {
+            // ---- catalog statements ----
+            "include" | "contain" | "require" => {
+                let loc = self.loc_e(e);
+                let mut refs = Vec::new();
+                for a in flatten(&args) {
+                    let n = match &a {
+                        Value::Str(s) => s.to_string(),
+                        Value::Type(t) => match t.resolved() {
+                            Type::Class(Some(n)) => n.clone(),
+                            Type::Resource(Some(tn), Some(t)) if tn == "Class" => t.clone(),
+                            Type::Resource(Some(n), None) => n.to_lowercase(),
+                            _ => return Err(EvalError::new(format!("Cannot use a Type value as a class name"))),
+                        },
+                        other => return Err(EvalError::new(format!("'{name}' parameter 'names' expects a value of type String, Class[Name], or Array, got {}", crate::types::infer_for_message(other)))),
+                    };
+                    if n.is_empty() {
+                        return Err(EvalError::new("Cannot use empty string as a class name"));
+                    }
+                    let idx = self.declare_class(&n, None, None, loc.clone(), "Function Call")?;
+                    let title = self.res[idx].title.clone();
+                    refs.push(Value::ty(Type::Class(Some(title.to_lowercase()))));
+                    if name == "contain" {
+                        let cur = self.cur;
+                        if let Some(container) = self.scopes[cur].resource {
+                            self.add_edge(container, idx);
+                        }
+                    }
+                    if name == "require" {
+                        // The requiring scope's resource gets `require => Class[x]`.
+                        let cur = self.cur;
+                        if let Some(container) = self.scopes[cur].resource {
+                            let entry = self.res[container].params.get("require").cloned();
+                            let mut arr = match entry {
+                                Some(Value::Array(a)) => (*a).clone(),
+                                Some(v) => vec![v],
+                                None => vec![],
+                            };
+                            arr.push(Value::ty(Type::Class(Some(title.to_lowercase()))));
+                            self.res[container].params.insert("require".into(), Value::array(arr));
+                        }
+                    }
+                }
+                Ok(if name == "include" { Value::Undef } else { Value::array(refs) })
+            }
+            "realize" => {
+                self.realize(&args, e)?;
+                Ok(Value::Undef)
+            }
+            "tag" => {
+                let cur = self.cur;
+                if let Some(r) = self.scopes[cur].resource {
+                    for t in flatten(&args) {
+                        self.res[r].tag_with_segments(&t.to_display());
+                    }
+                }
+                Ok(Value::Undef)
+            }
+            "tagged" => {
+                let cur = self.cur;
+                let tags = self.scopes[cur].resource.map(|r| self.res[r].tags.clone()).unwrap_or_default();
+                Ok(Value::Bool(flatten(&args).iter().all(|t| tags.contains(&t.to_display().to_lowercase()))))
+            }
+            "defined" => {
+                arity(name, &args, 1, usize::MAX)?;
+                for a in &args {
+                    let found = match a {
+                        Value::Str(s) if s.starts_with('$') => {
+                            let vn = &s[1..];
+                            self.var_defined(vn)
+                        }
+                        Value::Str(s) => {
+                            let n = s.trim_start_matches("::");
+                            core_type_or_def(self, n)?
+                        }
+                        Value::Type(t) => match t.resolved() {
+                            Type::Resource(Some(tn), Some(title)) => self.find_resource(tn, title).is_some(),
+                            Type::Class(Some(n)) => self.find_resource("Class", n).is_some(),
+                            Type::Resource(Some(tn), None) => core_type_or_def(self, tn)?,
+                            Type::Type(Some(inner)) => match inner.resolved() {
+                                Type::Resource(Some(tn), None) => core_type_or_def(self, tn)?,
+                                Type::Class(Some(n)) => self.find_class(n)?.is_some(),
+                                _ => true,
+                            },
+                            _ => true,
+                        },
+                        _ => return Err(EvalError::new("'defined' parameter 'vals' expects a value of type String, Type[CatalogEntry], or Type[Type], got ".to_string() + &crate::types::infer_for_message(a))),
+                    };
+                    if found {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Ok(Value::Bool(false))
+            }
+            "fail" => {
+                let msg: Vec<String> = args.iter().map(|a| a.to_display()).collect();
+                Err(EvalError::new(msg.join(" ")))
+            }
+            "notice" | "info" | "warning" | "err" | "debug" | "alert" | "crit" | "emerg" => Ok(self.log(name, &args)),
+            "create_resources" => {
+                arity(name, &args, 2, 3)?;
+                let tn = str_arg(name, &args[0], 1)?.to_string();
+                let Value::Hash(h) = &args[1] else {
+                    return Err(EvalError::new("create_resources(): second argument must be a hash"));
+                };
+                let defaults = match args.get(2) {
+                    Some(Value::Hash(d)) => (**d).clone(),
+                    _ => Map::new(),
+                };
+                self.create_resources(&tn, h, &defaults, e)?;
+                Ok(Value::Undef)
+            }
+            // ---- control flow ----
+            "break" => Err(EvalError::flow(Flow::Break)),
+            "next" => Err(EvalError::flow(Flow::Next(args.first().cloned().unwrap_or(Value::Undef)))),
+            "return" => Err(EvalError::flow(Flow::Return(args.first().cloned().unwrap_or(Value::Undef)))),
+            // ---- iteration ----
+            "each" | "reverse_each" => {
+                arity(name, &args, 1, 1)?;
+                let l = need_lambda(name, lambda)?;
+                let (mut pairs, is_hash) = iter_pairs(name, &args[0])?;
+                if name == "reverse_each" {
+                    pairs.reverse();
+                }
+                for (k, v) in pairs {
+                    let a = Self::lambda_args(l, &k, &v, is_hash);
+                    match self.call_lambda(l, &a, e) {
+                        Err(EvalError { flow: Some(Flow::Break), .. }) => break,
+                        r => {
+                            r?;
+                        }
+                    }
+                }
+                Ok(args[0].clone())
+            }
+            "map" | "filter" | "any" | "all" | "find" | "partition" | "group_by" => {
+                arity(name, &args, 1, 1)?;
+                let l = need_lambda(name, lambda)?;
+                let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+                let mut mapped = Vec::new();
+                let mut kept: Vec<(Value, Value)> = Vec::new();
+                let mut rejected: Vec<(Value, Value)> = Vec::new();
+                let mut groups: IndexMap<Value, Vec<Value>> = IndexMap::new();
+                for (k, v) in pairs {
+                    let a = Self::lambda_args(l, &k, &v, is_hash);
+                    let r = match self.call_lambda(l, &a, e) {
+                        Err(EvalError { flow: Some(Flow::Break), .. }) => break,
+                        r => r?,
+                    };
+                    match name {
+                        "map" => mapped.push(r),
+                        "filter" | "partition" => {
+                            if r.truthy() {
+                                kept.push((k, v))
+                            } else {
+                                rejected.push((k, v))
+                            }
+                        }
+                        "any" => {
+                            if r.truthy() {
+                                return Ok(Value::Bool(true));
+                            }
+                        }
+                        "all" => {
+                            if !r.truthy() {
+                                return Ok(Value::Bool(false));
+                            }
+                        }
+                        "find" => {
+                            if r.truthy() {
+                                return Ok(if is_hash { Value::array(vec![k, v]) } else { v });
+                            }
+                        }
+                        _ => {
+                            let item = if is_hash { Value::array(vec![k, v]) } else { v };
+                            groups.entry(r).or_default().push(item);
+                        }
+                    }
+                }
+                let pack = |xs: Vec<(Value, Value)>| -> Value {
+                    if is_hash {
+                        Value::hash(xs.into_iter().collect())
+                    } else {
+                        Value::array(xs.into_iter().map(|(_, v)| v).collect())
+                    }
+                };
+                Ok(match name {
+                    "map" => Value::array(mapped),
+                    "filter" => pack(kept),
+                    "partition" => Value::array(vec![pack(kept), pack(rejected)]),
+                    "any" => Value::Bool(false),
+                    "all" => Value::Bool(true),
+                    "find" => Value::Undef,
+                    _ => Value::hash(groups.into_iter().map(|(k, v)| (k, Value::array(v))).collect()),
+                })
+            }
+            "reduce" => {
+                arity(name, &args, 1, 2)?;
+                let l = need_lambda(name, lambda)?;
+                let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+                let mut items: Vec<Value> = pairs.into_iter().map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v }).collect();
+                let mut acc = if args.len() == 2 {
+                    args[1].clone()
+                } else if items.is_empty() {
+                    return Ok(Value::Undef);
+                } else {
+                    items.remove(0)
+                };
+                for it in items {
+                    acc = match self.call_lambda(l, &[acc.clone(), it], e) {
+                        Err(EvalError { flow: Some(Flow::Break), .. }) => break,
+                        r => r?,
+                    };
+                }
+                Ok(acc)
+            }
+            "with" => {
+                let l = need_lambda(name, lambda)?;
+                self.call_lambda(l, &args, e)
+            }
+            "then" => {
+                arity(name, &args, 1, 1)?;
+                let l = need_lambda(name, lambda)?;
+                if args[0].is_undef() {
+                    Ok(Value::Undef)
+                } else {
+                    self.call_lambda(l, &args, e)
+                }
+            }
+            "lest" => {
+                arity(name, &args, 1, 1)?;
+                let l = need_lambda(name, lambda)?;
+                if args[0].is_undef() {
+                    self.call_lambda(l, &[], e)
+                } else {
+                    Ok(args[0].clone())
+                }
+            }
+            "step" => {
+                arity(name, &args, 2, 2)?;
+                let (pairs, _) = iter_pairs(name, &args[0])?;
+                let n = match args[1] {
+                    Value::Int(n) if n > 0 => n as usize,
+                    _ => return Err(EvalError::new("'step' parameter 'step' expects an Integer[1] value")),
+                };
+                let vals: Vec<Value> = pairs.into_iter().map(|(_, v)| v).step_by(n).collect();
+                match lambda {
+                    Some(l) => {
+                        for v in &vals {
+                            self.call_lambda(l, std::slice::from_ref(v), e)?;
+                        }
+                        Ok(args[0].clone())
+                    }
+                    None => Ok(Value::array(vals)),
+                }
+            }
+            "slice" => {
+                arity(name, &args, 2, 2)?;
+                let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+                let n = match args[1] {
+                    Value::Int(n) if n > 0 => n as usize,
+                    _ => return Err(EvalError::new("'slice' expects a positive slice size")),
+                };
+                let items: Vec<Value> = pairs.into_iter().map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v }).collect();
+                let chunks: Vec<Value> = items.chunks(n).map(|c| Value::array(c.to_vec())).collect();
+                match lambda {
+                    Some(l) => {
+                        for c in &chunks {
+                            let a = if l.params.len() > 1 {
+                                match c {
+                                    Value::Array(x) => (**x).clone(),
+                                    _ => vec![],
+                                }
+                            } else {
+                                vec![c.clone()]
+                            };
+                            self.call_lambda(l, &a, e)?;
+                        }
+                        Ok(args[0].clone())
+                    }
+                    None => Ok(Value::array(chunks)),
+                }
+            }
+            "index" => {
+                arity(name, &args, 1, 2)?;
+                let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+                for (k, v) in pairs {
+                    let hit = match (lambda, args.get(1)) {
+                        (Some(l), _) => {
+                            let a = Self::lambda_args(l, &k, &v, is_hash);
+                            self.call_lambda(l, &a, e)?.truthy()
+                        }
+                        (None, Some(x)) => v.puppet_eq(x),
+                        _ => false,
+                    };
+                    if hit {
+                        return Ok(k);
+                    }
+                }
+                Ok(Value::Undef)
+            }
+            // ---- collections and strings ----
+            "keys" => match args.first() {
+                Some(Value::Hash(h)) => Ok(Value::array(h.keys().cloned().collect())),
+                _ => Err(EvalError::new("'keys' expects a Hash value")),
+            },
+            "values" => match args.first() {
+                Some(Value::Hash(h)) => Ok(Value::array(h.values().cloned().collect())),
+                _ => Err(EvalError::new("'values' expects a Hash value")),
+            },
+            "length" | "size" => match args.first() {
+                Some(Value::Array(a)) => Ok(Value::Int(a.len() as i64)),
+                Some(Value::Hash(h)) => Ok(Value::Int(h.len() as i64)),
+                Some(Value::Str(s)) => Ok(Value::Int(s.chars().count() as i64)),
+                Some(Value::Undef) | None => Ok(Value::Int(0)),
+                Some(other) => Err(EvalError::new(format!("'{name}' expects a value of type Collection, String, or Binary, got {}", crate::types::infer_for_message(other)))),
+            },
+            "empty" => Ok(Value::Bool(match args.first() {
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Hash(h)) => h.is_empty(),
+                Some(Value::Str(s)) => s.is_empty(),
+                Some(Value::Undef) | None => true,
+                Some(Value::Int(_) | Value::Float(_)) => false,
+                Some(other) => return Err(EvalError::new(format!("'empty' expects a value of type Collection, String, Binary, or Undef, got {}", crate::types::infer_for_message(other)))),
+            })),
+            "join" => {
+                arity(name, &args, 1, 2)?;
+                let sep = match args.get(1) {
+                    Some(Value::Str(s)) => s.to_string(),
+                    _ => String::new(),
+                };
+                match &args[0] {
+                    Value::Array(a) => Ok(Value::str(a.iter().map(|x| x.to_display()).collect::<Vec<_>>().join(&sep))),
+                    other => Err(EvalError::new(format!("'join' parameter 'arg' expects an Array value, got {}", crate::types::infer_for_message(other)))),
+                }
+            }
+            "split" => {
+                arity(name, &args, 2, 2)?;
+                let s = str_arg(name, &args[0], 1)?;
+                let parts: Vec<Value> = match &args[1] {
+                    Value::Str(p) => {
+                        let re = crate::value::Regexp::new(p).map_err(EvalError::new)?;
+                        split_ruby(s, &re.re)
+                    }
+                    Value::Regex(r) => split_ruby(s, &r.re),
+                    Value::Type(t) => match t.resolved() {
+                        Type::Regexp(Some(r)) => split_ruby(s, &r.re),
+                        _ => return Err(EvalError::new("'split' expects a String, Regexp or Type[Regexp] pattern")),
+                    },
+                    _ => return Err(EvalError::new("'split' expects a String, Regexp or Type[Regexp] pattern")),
+                };
+                Ok(Value::array(parts))
+            }
+            "flatten" => Ok(Value::array(flatten(&args))),
+            "unique" => match args.first() {
+                Some(Value::Array(a)) => {
+                    let mut out: Vec<Value> = Vec::new();
+                    for x in a.iter() {
+                        if !out.contains(x) {
+                            out.push(x.clone());
+                        }
+                    }
+                    Ok(Value::array(out))
+                }
+                Some(Value::Str(s)) => {
+                    let mut seen = Vec::new();
+                    for c in s.chars() {
+                        if !seen.contains(&c) {
+                            seen.push(c)
+                        }
+                    }
+                    Ok(Value::str(seen.into_iter().collect::<String>()))
+                }
+                Some(Value::Hash(h)) => Ok(Value::Hash(h.clone())),
+                _ => Err(EvalError::new("'unique' expects an Array, Hash or String")),
+            },
+            "sort" => match args.first() {
+                Some(Value::Array(a)) => {
+                    let mut v = (**a).clone();
+                    if let Some(l) = lambda {
+                        let mut err = None;
+                        v.sort_by(|x, y| {
+                            match self.call_lambda(l, &[x.clone(), y.clone()], e) {
+                                Ok(Value::Int(i)) => i.cmp(&0),
+                                Ok(_) => std::cmp::Ordering::Equal,
+                                Err(er) => {
+                                    err = Some(er);
+                                    std::cmp::Ordering::Equal
+                                }
+                            }
+                        });
+                        if let Some(er) = err {
+                            return Err(er);
+                        }
+                    } else {
+                        v.sort_by(sort_cmp);
+                    }
+                    Ok(Value::array(v))
+                }
+                Some(Value::Str(s)) => {
+                    let mut c: Vec<char> = s.chars().collect();
+                    c.sort();
+                    Ok(Value::str(c.into_iter().collect::<String>()))
+                }
+                _ => Err(EvalError::new("'sort' expects an Array or String")),
+            },
+            "reverse" => match args.first() {
+                Some(Value::Array(a)) => Ok(Value::array(a.iter().rev().cloned().collect())),
+                Some(Value::Str(s)) => Ok(Value::str(s.chars().rev().collect::<String>())),
+                _ => Err(EvalError::new("'reverse' expects an Array or String")),
+            },
+            "upcase" | "downcase" | "capitalize" | "camelcase" | "strip" | "lstrip" | "rstrip" | "chomp" | "chop" => {
+                arity(name, &args, 1, 1)?;
+                Ok(map_strings(&args[0], &|s: &str| string_fn(name, s)))
+            }
+            "abs" => match args.first() {
+                Some(Value::Int(i)) => Ok(Value::Int(i.abs())),
+                Some(Value::Float(f)) => Ok(Value::Float(f.abs())),
+                Some(Value::Str(s)) => match parse_number(s) {
+                    Some(Value::Int(i)) => Ok(Value::Int(i.abs())),
+                    Some(Value::Float(f)) => Ok(Value::Float(f.abs())),
+                    _ => Err(EvalError::new("'abs' expects a Numeric value")),
+                },
+                _ => Err(EvalError::new("'abs' expects a Numeric value")),
+            },
+            "floor" | "ceiling" | "round" => {
+                let f = match args.first() {
+                    Some(Value::Int(i)) => return Ok(Value::Int(*i)),
+                    Some(Value::Float(f)) => *f,
+                    _ => return Err(EvalError::new(format!("'{name}' expects a Numeric value"))),
+                };
+                let r = match name {
+                    "floor" => f.floor(),
+                    "ceiling" => f.ceil(),
+                    _ => f.round(),
+                };
+                Ok(Value::Int(r as i64))
+            }
+            "min" | "max" => {
+                let vals = match (args.len(), args.first()) {
+                    (1, Some(Value::Array(a))) => (**a).clone(),
+                    _ => args.clone(),
+                };
+                if vals.is_empty() {
+                    return Ok(Value::Undef);
+                }
+                let mut best = vals[0].clone();
+                for v in &vals[1..] {
+                    let o = sort_cmp(v, &best);
+                    if (name == "min" && o == std::cmp::Ordering::Less) || (name == "max" && o == std::cmp::Ordering::Greater) {
+                        best = v.clone();
+                    }
+                }
+                Ok(best)
+            }
+            "compare" => {
+                arity(name, &args, 2, 3)?;
+                Ok(Value::Int(match sort_cmp(&args[0], &args[1]) {
+                    std::cmp::Ordering::Less => -1,
+                    std::cmp::Ordering::Equal => 0,
+                    std::cmp::Ordering::Greater => 1,
+                }))
+            }
+            "sprintf" => {
+                arity(name, &args, 1, usize::MAX)?;
+                let f = str_arg(name, &args[0], 1)?;
+                Ok(Value::str(sprintf(f, &args[1..])?))
+            }
+            "regsubst" => {
+                arity(name, &args, 3, 5)?;
+                let flags = match args.get(3) {
+                    Some(Value::Str(s)) => s.to_string(),
+                    _ => String::new(),
+                };
+                let re = match &args[1] {
+                    Value::Str(p) => {
+                        let src = if flags.contains('I') { format!("(?i){p}") } else { p.to_string() };
+                        Rc::new(crate::value::Regexp::new(&src).map_err(EvalError::new)?)
+                    }
+                    Value::Regex(r) => r.clone(),
+                    _ => return Err(EvalError::new("'regsubst' parameter 'pattern' expects a value of type String or Regexp")),
+                };
+                let repl = str_arg(name, &args[2], 3)?.to_string();
+                let global = flags.contains('G');
+                Ok(map_strings(&args[0], &|s: &str| regsubst(s, &re.re, &repl, global)))
+            }
+            "match" => {
+                arity(name, &args, 2, 2)?;
+                let re = match &args[1] {
+                    Value::Str(p) => Rc::new(crate::value::Regexp::new(p).map_err(EvalError::new)?),
+                    Value::Regex(r) => r.clone(),
+                    Value::Type(t) => match t.resolved() {
+                        Type::Pattern(ps) if !ps.is_empty() => ps[0].clone(),
+                        Type::Regexp(Some(r)) => r.clone(),
+                        _ => return Err(EvalError::new("'match' expects a pattern")),
+                    },
+                    _ => return Err(EvalError::new("'match' expects a pattern")),
+                };
+                let one = |s: &str| -> Value {
+                    match re.re.captures(s) {
+                        Some(c) => Value::array(c.iter().map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef)).collect()),
+                        None => Value::Undef,
+                    }
+                };
+                match &args[0] {
+                    Value::Str(s) => Ok(one(s)),
+                    Value::Array(a) => Ok(Value::array(a.iter().map(|x| x.as_str().map(one).unwrap_or(Value::Undef)).collect())),
+                    _ => Err(EvalError::new("'match' expects a String or Array[String]")),
+                }
+            }
+            "versioncmp" => {
+                arity(name, &args, 2, 3)?;
+                let a = str_arg(name, &args[0], 1)?;
+                let b = str_arg(name, &args[1], 2)?;
+                Ok(Value::Int(versioncmp(a, b)))
+            }
+            "dig" => {
+                let mut cur = args.first().cloned().unwrap_or(Value::Undef);
+                for k in &args[1.min(args.len())..] {
+                    cur = match (&cur, k) {
+                        (Value::Undef, _) => return Ok(Value::Undef),
+                        (Value::Array(a), Value::Int(i)) => {
+                            let i = if *i < 0 { a.len() as i64 + i } else { *i };
+                            a.get(i as usize).cloned().unwrap_or(Value::Undef)
+                        }
+                        (Value::Hash(h), k) => h.get(k).cloned().unwrap_or(Value::Undef),
+                        _ => return Err(EvalError::new(format!("The given data does not contain a Collection at {}, got '{}'", k.to_display(), cur.to_display()))),
+                    };
+                }
+                Ok(cur)
+            }
+            "get" | "getvar" => {
+                arity(name, &args, 1, 2)?;
+                let path = str_arg(name, &args[0], 1)?.to_string();
+                let (base, rest) = if name == "getvar" {
+                    let mut it = path.splitn(2, '.');
+                    let var = it.next().unwrap_or("").to_string();
+                    (self.lookup_var(&var, None)?, it.next().map(String::from))
+                } else {
+                    let mut it = path.splitn(2, '.');
+                    let first = it.next().unwrap_or("").to_string();
+                    let base = match &args[0] {
+                        _ if name == "get" => args[0].clone(),
+                        _ => Value::Undef,
+                    };
+                    let _ = first;
+                    (base, None)
+                };
+                let mut cur = base;
+                if let Some(rest) = rest {
+                    for seg in rest.split('.') {
+                        cur = match &cur {
+                            Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
+                            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i).cloned()).unwrap_or(Value::Undef),
+                            _ => Value::Undef,
+                        };
+                    }
+                }
+                if cur.is_undef() {
+                    if let Some(d) = args.get(1) {
+                        return Ok(d.clone());
+                    }
+                }
+                Ok(cur)
+            }
+            "assert_type" => {
+                arity(name, &args, 2, 2)?;
+                let t = match &args[0] {
+                    Value::Type(t) => t.clone(),
+                    Value::Str(s) => Rc::new(self.resolve_type_name(s, None)?),
+                    _ => return Err(EvalError::new("'assert_type' expects a Type")),
+                };
+                if t.is_instance(&args[1]) {
+                    Ok(args[1].clone())
+                } else if let Some(l) = lambda {
+                    let actual = Value::ty(infer_type(&args[1]));
+                    self.call_lambda(l, &[Value::Type(t.clone()), actual], e)
+                } else {
+                    Err(EvalError::new(crate::describe::mismatch("assert_type():", &t, &args[1]).replacen("assert_type(): expects", "assert_type(): expects", 1)))
+                }
+            }
+            "type" => {
+                arity(name, &args, 1, 2)?;
+                let generalized = matches!(args.get(1), Some(Value::Str(s)) if &**s == "generalized");
+                Ok(Value::ty(if generalized { generalize(&args[0]) } else { infer_type(&args[0]) }))
+            }
+            "lookup" => crate::hiera::lookup_function(self, &args, lambda, e),
+            "hiera" | "hiera_array" | "hiera_hash" | "hiera_include" => crate::hiera::hiera_function(self, name, &args, e),
+            "epp" => crate::templates::epp_function(self, &args, e),
+            "inline_epp" => crate::templates::inline_epp_function(self, &args, e),
+            "template" => crate::templates::template_function(self, &args, e),
+            "inline_template" => crate::templates::inline_template_function(self, &args, e),
+            "file" => crate::templates::file_function(self, &args),
+            "md5" | "sha1" | "sha256" => {
+                let s = str_arg(name, args.first().unwrap_or(&Value::Undef), 1)?;
+                Ok(Value::str(crate::digest::hex(name, s.as_bytes())))
+            }
+            "fqdn_rand" => {
+                arity(name, &args, 1, 2)?;
+                let max = match &args[0] {
+                    Value::Int(i) => *i,
+                    Value::Str(s) => s.parse::<i64>().unwrap_or(0),
+                    _ => 0,
+                };
+                let seed = args.get(1).map(|v| v.to_display());
+                let fqdn = match &self.input.facts {
+                    Value::Hash(h) => h
+                        .get(&Value::str("networking"))
+                        .and_then(|n| if let Value::Hash(n) = n { n.get(&Value::str("fqdn")).cloned() } else { None })
+                        .or_else(|| h.get(&Value::str("fqdn")).cloned())
+                        .map(|v| v.to_display())
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                Ok(Value::Int(crate::digest::fqdn_rand(&fqdn, max, seed.as_deref())))
+            }
+            "shellquote" => {
+                let words: Vec<String> = flatten(&args).iter().map(|v| shellquote(&v.to_display())).collect();
+                Ok(Value::str(words.join(" ")))
+            }
+            "unwrap" => match args.first() {
+                Some(Value::Sensitive(v)) => Ok((**v).clone()),
+                Some(v) => Ok(v.clone()),
+                None => Ok(Value::Undef),
+            },
+            "call" => {
+                arity(name, &args, 1, usize::MAX)?;
+                let f = str_arg(name, &args[0], 1)?.to_string();
+                self.call_function_inner(&f, args[1..].to_vec(), lambda, e)
+            }
+            "convert_to" => {
+                arity(name, &args, 2, 3)?;
+                let tn = match &args[1] {
+                    Value::Type(t) => t.to_string(),
+                    _ => return Err(EvalError::new("'convert_to' expects a Type")),
+                };
+                let mut a = vec![args[0].clone()];
+                a.extend(args[2..].iter().cloned());
+                self.call_type_new(&tn, a, e)
+            }
+            "new" => {
+                arity(name, &args, 1, usize::MAX)?;
+                let tn = match &args[0] {
+                    Value::Type(t) => t.to_string(),
+                    _ => return Err(EvalError::new("'new' expects a Type")),
+                };
+                self.call_type_new(&tn, args[1..].to_vec(), e)
+            }
+            "strftime" => Err(EvalError::new("strftime is not supported: the compiler does not read the clock")),
+            "module_directory" => {
+                for a in flatten(&args) {
+                    if let Some(d) = self.env.module_dir(&a.to_display()) {
+                        return Ok(Value::str(d.display().to_string()));
+                    }
+                }
+                Ok(Value::Undef)
+            }
+            "digest" => {
+                let s = str_arg(name, args.first().unwrap_or(&Value::Undef), 1)?;
+                Ok(Value::str(crate::digest::hex("md5", s.as_bytes())))
+            }
+            _ => {
+                if let Some(def) = self.find_def(LoadKind::Function, name)? {
+                    return self.call_puppet_function(def, args, e);
+                }
+                Err(EvalError::new(format!("Unknown function: '{name}'")))
+            }
+        }
+    }
+
+    pub fn var_defined(&mut self, name: &str) -> bool {
+        let name = name.trim_start_matches("::");
+        if name.contains("::") {
+            let (class, var) = match name.rfind("::") {
+                Some(i) => (&name[..i], &name[i + 2..]),
+                None => ("", name),
+            };
+            return self
+                .class_scopes
+                .get(&class.to_lowercase())
+                .is_some_and(|&s| self.scopes[s].tables[0].vars.contains_key(var));
+        }
+        let mut id = Some(self.cur);
+        while let Some(s) = id {
+            if self.scopes[s].local(name).is_some() {
+                return true;
+            }
+            id = if s == self.top { None } else { self.scopes[s].inherited.or(Some(self.top)) };
+        }
+        false
+    }
+
+    fn create_resources(&mut self, tn: &str, h: &Map, defaults: &Map, e: &Expr) -> EResult<()> {
+        let lc = tn.trim_start_matches("::").to_lowercase();
+        let (form, lc) = if let Some(x) = lc.strip_prefix("@@") {
+            (troupe_syntax::ast::ResourceForm::Exported, x.to_string())
+        } else if let Some(x) = lc.strip_prefix('@') {
+            (troupe_syntax::ast::ResourceForm::Virtual, x.to_string())
+        } else {
+            (troupe_syntax::ast::ResourceForm::Regular, lc)
+        };
+        let loc = self.loc_e(e);
+        for (title, attrs) in h.iter() {
+            let mut params: IndexMap<String, Value> = IndexMap::new();
+            for (k, v) in defaults.iter() {
+                params.insert(k.to_display(), v.clone());
+            }
+            if let Value::Hash(a) = attrs {
+                for (k, v) in a.iter() {
+                    params.insert(k.to_display(), v.clone());
+                }
+            }
+            if lc == "class" {
+                self.declare_class(&title.to_display(), Some(params), Some(loc.line), loc.clone(), "Function Call")?;
+                continue;
+            }
+            let info = match self.resource_type_info(&lc)? {
+                Some(i) => i,
+                None => return Err(EvalError::new(format!("Unknown resource type: '{lc}'"))),
+            };
+            let ops: Vec<(String, bool, Value, crate::error::Loc)> = params.into_iter().map(|(k, v)| (k, false, v, loc.clone())).collect();
+            let type_name = capitalize_type_name(&lc);
+            self.create_resource(&type_name, &title.to_display(), &info, &ops, form, loc.line)?;
+        }
+        Ok(())
+    }
+
+    /// `Type(args)` / `Type.new(args)`.
+    pub fn call_type_new(&mut self, tn: &str, args: Vec<Value>, e: &Expr) -> EResult<Value> {
+        let t = self.resolve_type_name(tn.split('[').next().unwrap_or(tn), Some(e))?;
+        let v = args.first().cloned().unwrap_or(Value::Undef);
+        let r = match t.resolved() {
+            Type::Integer(..) => match &v {
+                Value::Int(_) => Ok(v.clone()),
+                Value::Float(f) => Ok(Value::Int(*f as i64)),
+                Value::Bool(b) => Ok(Value::Int(*b as i64)),
+                Value::Str(s) => {
+                    let radix = match args.get(1) {
+                        Some(Value::Int(r)) => Some(*r as u32),
+                        _ => None,
+                    };
+                    let parsed = match radix {
+                        Some(r) => i64::from_str_radix(s.trim_start_matches("0x").trim_start_matches("0b"), r).ok().map(Value::Int),
+                        None => parse_number(s),
+                    };
+                    match parsed {
+                        Some(Value::Int(i)) => Ok(Value::Int(i)),
+                        Some(Value::Float(f)) => Ok(Value::Int(f as i64)),
+                        _ => Err(EvalError::new(format!("The string '{s}' cannot be converted to Integer"))),
+                    }
+                }
+                _ => Err(EvalError::new(format!("Converted value from {} has no Integer representation", a_value(&v)))),
+            },
+            Type::Float(..) | Type::Numeric => match &v {
+                Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => Ok(Value::Float(*i as f64)),
+                Value::Int(_) | Value::Float(_) => Ok(v.clone()),
+                Value::Str(s) => match parse_number(s) {
+                    Some(Value::Int(i)) if matches!(t.resolved(), Type::Float(..)) => Ok(Value::Float(i as f64)),
+                    Some(n) => Ok(n),
+                    None => Err(EvalError::new(format!("The string '{s}' cannot be converted to {}", t))),
+                },
+                Value::Bool(b) => Ok(Value::Int(*b as i64)),
+                _ => Err(EvalError::new(format!("Converted value from {} has no {} representation", a_value(&v), t))),
+            },
+            Type::String(..) => match (&v, args.get(1)) {
+                (Value::Int(i), Some(Value::Str(f))) => Ok(Value::str(sprintf(f, &[Value::Int(*i)])?)),
+                (Value::Float(x), Some(Value::Str(f))) => Ok(Value::str(sprintf(f, &[Value::Float(*x)])?)),
+                (Value::Str(_), _) => Ok(v.clone()),
+                _ => Ok(Value::str(v.to_display_q_top())),
+            },
+            Type::Boolean => match &v {
+                Value::Bool(_) => Ok(v.clone()),
+                Value::Str(s) => match s.to_lowercase().as_str() {
+                    "true" | "yes" | "y" => Ok(Value::Bool(true)),
+                    "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
+                    _ => Err(EvalError::new(format!("The string '{s}' cannot be converted to Boolean"))),
+                },
+                Value::Int(i) => Ok(Value::Bool(*i != 0)),
+                Value::Float(f) => Ok(Value::Bool(*f != 0.0)),
+                _ => Err(EvalError::new(format!("Converted value from {} has no Boolean representation", a_value(&v)))),
+            },
+            Type::Array(..) | Type::Tuple(..) => match &v {
+                Value::Array(_) => Ok(v.clone()),
+                Value::Hash(h) => Ok(Value::array(h.iter().map(|(k, x)| Value::array(vec![k.clone(), x.clone()])).collect())),
+                Value::Undef => Ok(Value::array(vec![])),
+                other => Ok(Value::array(vec![other.clone()])),
+            },
+            Type::Hash(..) | Type::Struct(_) => match &v {
+                Value::Hash(_) => Ok(v.clone()),
+                Value::Array(a) => {
+                    let mut m = Map::new();
+                    if a.iter().all(|x| matches!(x, Value::Array(p) if p.len() == 2)) {
+                        for x in a.iter() {
+                            if let Value::Array(p) = x {
+                                m.insert(p[0].clone(), p[1].clone());
+                            }
+                        }
+                    } else {
+                        for c in a.chunks(2) {
+                            m.insert(c[0].clone(), c.get(1).cloned().unwrap_or(Value::Undef));
+                        }
+                    }
+                    Ok(Value::hash(m))
+                }
+                _ => Err(EvalError::new(format!("Converted value from {} has no Hash representation", a_value(&v)))),
+            },
+            Type::Sensitive(_) => Ok(Value::Sensitive(Rc::new(v))),
+            Type::Deferred => {
+                let n = match &v {
+                    Value::Str(s) => s.to_string(),
+                    _ => return Err(EvalError::new("Deferred expects a function name")),
+                };
+                let fargs = match args.get(1) {
+                    Some(Value::Array(a)) => (**a).clone(),
+                    _ => vec![],
+                };
+                Ok(Value::Deferred(Rc::new((n, fargs))))
+            }
+            Type::Regexp(_) => match &v {
+                Value::Str(s) => Ok(Value::Regex(Rc::new(crate::value::Regexp::new(s).map_err(EvalError::new)?))),
+                _ => Ok(v.clone()),
+            },
+            Type::Optional(_) | Type::Variant(_) | Type::Any => Ok(v.clone()),
+            _ => Err(EvalError::new(format!("Creation of new instance of type '{t}' is not supported"))),
+        }?;
+        if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
+            return Err(EvalError::new(crate::describe::mismatch("Converted value", &t, &r)));
+        }
+        Ok(r)
+    }
+}
+
+impl Value {
+    /// `String($x)`: strings inside collections are quoted.
+    pub fn to_display_q_top(&self) -> String {
+        match self {
+            Value::Str(s) => s.to_string(),
+            Value::Undef => String::new(),
+            other => other.to_display_q(),
+        }
+    }
+}
+
+fn core_type_or_def(ev: &mut Evaluator<'_>, n: &str) -> EResult<bool> {
+    let lc = n.to_lowercase();
+    if crate::schema::core_type(&lc).is_some() {
+        return Ok(true);
+    }
+    Ok(ev.find_class(&lc)?.is_some() || ev.find_define(&lc)?.is_some() || ev.find_def(LoadKind::Function, &lc)?.is_some())
+}
+
+fn string_fn(name: &str, s: &str) -> String {
+    match name {
+        "upcase" => s.to_uppercase(),
+        "downcase" => s.to_lowercase(),
+        "capitalize" => {
+            let mut c = s.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
+                None => String::new(),
+            }
+        }
+        "camelcase" => s
+            .split('_')
+            .map(|p| {
+                let mut c = p.chars();
+                match c.next() {
+                    Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
+                    None => String::new(),
+                }
+            })
+            .collect(),
+        "strip" => s.trim().to_string(),
+        "lstrip" => s.trim_start().to_string(),
+        "rstrip" => s.trim_end().to_string(),
+        "chomp" => s.strip_suffix("\r\n").or_else(|| s.strip_suffix('\n')).or_else(|| s.strip_suffix('\r')).unwrap_or(s).to_string(),
+        "chop" => {
+            if let Some(x) = s.strip_suffix("\r\n") {
+                x.to_string()
+            } else {
+                let mut c = s.chars();
+                c.next_back();
+                c.as_str().to_string()
+            }
+        }
+        _ => s.to_string(),
+    }
+}
+
+fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
+    match v {
+        Value::Str(s) => Value::str(f(s)),
+        Value::Array(a) => Value::array(a.iter().map(|x| map_strings(x, f)).collect()),
+        Value::Hash(h) => Value::hash(h.iter().map(|(k, x)| (map_strings(k, f), map_strings(x, f))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Ruby's `String#split(regex)`: trailing empty strings are dropped.
+fn split_ruby(s: &str, re: &regex::Regex) -> Vec<Value> {
+    let mut parts: Vec<String> = if re.as_str().is_empty() {
+        s.chars().map(|c| c.to_string()).collect()
+    } else {
+        re.split(s).map(String::from).collect()
+    };
+    while parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
+    }
+    parts.into_iter().map(Value::from).collect()
+}
+
+fn regsubst(s: &str, re: &regex::Regex, repl: &str, global: bool) -> String {
+    // Ruby replacement syntax: \0..\9 and \\.
+    let expand = |caps: &regex::Captures| -> String {
+        let mut out = String::new();
+        let mut chars = repl.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.peek().copied() {
+                    Some(d) if d.is_ascii_digit() => {
+                        chars.next();
+                        let i = d.to_digit(10).unwrap_or(0) as usize;
+                        out.push_str(caps.get(i).map(|m| m.as_str()).unwrap_or(""));
+                    }
+                    Some('\\') => {
+                        chars.next();
+                        out.push('\\');
+                    }
+                    _ => out.push('\\'),
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    if global {
+        re.replace_all(s, |c: &regex::Captures| expand(c)).into_owned()
+    } else {
+        re.replace(s, |c: &regex::Captures| expand(c)).into_owned()
+    }
+}
+
+pub fn sort_cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => crate::eval::as_f64(a).partial_cmp(&crate::eval::as_f64(b)).unwrap_or(Ordering::Equal),
+        (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        _ => a.to_display().cmp(&b.to_display()),
+    }
+}
+
+/// Puppet's versioncmp (Puppet::Util::Package.versioncmp).
+pub fn versioncmp(a: &str, b: &str) -> i64 {
+    fn tokens(s: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut kind = 0; // 1 digit, 2 alpha
+        for c in s.chars() {
+            let k = if c.is_ascii_digit() {
+                1
+            } else if c.is_ascii_alphabetic() {
+                2
+            } else {
+                3
+            };
+            if k == 3 {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                out.push(c.to_string());
+                kind = 0;
+                continue;
+            }
+            if k != kind && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            kind = k;
+            cur.push(c);
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+        out
+    }
+    if a == b {
+        return 0;
+    }
+    let ta = tokens(a);
+    let tb = tokens(b);
+    let mut i = 0;
+    while i < ta.len() && i < tb.len() {
+        let x = &ta[i];
+        let y = &tb[i];
+        i += 1;
+        if x == y {
+            continue;
+        }
+        if x == "-" && y != "-" {
+            return -1;
+        }
+        if y == "-" && x != "-" {
+            return 1;
+        }
+        if x == "." && y != "." {
+            return -1;
+        }
+        if y == "." && x != "." {
+            return 1;
+        }
+        let xd = x.chars().all(|c| c.is_ascii_digit());
+        let yd = y.chars().all(|c| c.is_ascii_digit());
+        if xd && yd {
+            if x.starts_with('0') || y.starts_with('0') {
+                return match x.to_uppercase().cmp(&y.to_uppercase()) {
+                    std::cmp::Ordering::Less => -1,
+                    std::cmp::Ordering::Greater => 1,
+                    _ => 0,
+                };
+            }
+            let xi: u128 = x.parse().unwrap_or(0);
+            let yi: u128 = y.parse().unwrap_or(0);
+            return if xi < yi { -1 } else { 1 };
+        }
+        return match x.to_uppercase().cmp(&y.to_uppercase()) {
+            std::cmp::Ordering::Less => -1,
+            std::cmp::Ordering::Greater => 1,
+            _ => 0,
+        };
+    }
+    match ta.len().cmp(&tb.len()) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Greater => 1,
+        _ => match a.cmp(b) {
+            std::cmp::Ordering::Less => -1,
+            std::cmp::Ordering::Greater => 1,
+            _ => 0,
+        },
+    }
+}
+
+fn shellquote(s: &str) -> String {
+    if s.is_empty() {
+        return "\"\"".into();
+    }
+    let safe = |c: char| c.is_ascii_alphanumeric() || "@%_-+=:,./".contains(c);
+    if s.chars().all(safe) {
+        return s.to_string();
+    }
+    if !s.contains('\'') {
+        return format!("'{s}'");
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        if "$`\"\\".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// `sprintf` with Ruby's common directives.
+pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
+    let mut out = String::new();
+    let mut chars = f.chars().peekable();
+    let mut ai = 0;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'%') {
+            chars.next();
+            out.push('%');
+            continue;
+        }
+        let mut flags = String::new();
+        while let Some(&p) = chars.peek() {
+            if "-+ 0#".contains(p) {
+                flags.push(p);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let mut width = String::new();
+        while let Some(&p) = chars.peek() {
+            if p.is_ascii_digit() {
+                width.push(p);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let mut prec: Option<usize> = None;
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            let mut p = String::new();
+            while let Some(&d) = chars.peek() {
+                if d.is_ascii_digit() {
+                    p.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            prec = Some(p.parse().unwrap_or(0));
+        }
+        let conv = chars.next().unwrap_or('s');
+        let arg = args.get(ai).cloned().unwrap_or(Value::Undef);
+        ai += 1;
+        let num = |v: &Value| -> EResult<Value> {
+            match v {
+                Value::Int(_) | Value::Float(_) => Ok(v.clone()),
+                Value::Str(s) => parse_number(s).ok_or_else(|| EvalError::new(format!("invalid value for Integer(): \"{s}\""))),
+                Value::Undef => Ok(Value::Int(0)),
+                _ => Ok(Value::Int(0)),
+            }
+        };
+        let body = match conv {
+            's' => {
+                let s = arg.to_display();
+                match prec {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s,
+                }
+            }
+            'p' => arg.to_display_q(),
+            'd' | 'i' | 'u' => match num(&arg)? {
+                Value::Int(i) => {
+                    if flags.contains('+') && i >= 0 {
+                        format!("+{i}")
+                    } else {
+                        i.to_string()
+                    }
+                }
+                Value::Float(f) => (f.floor() as i64).to_string(),
+                _ => String::new(),
+            },
+            'x' | 'X' | 'o' | 'b' | 'B' => {
+                let i = match num(&arg)? {
+                    Value::Int(i) => i,
+                    Value::Float(f) => f as i64,
+                    _ => 0,
+                };
+                let s = match conv {
+                    'x' => format!("{i:x}"),
+                    'X' => format!("{i:X}"),
+                    'o' => format!("{i:o}"),
+                    _ => format!("{i:b}"),
+                };
+                if flags.contains('#') {
+                    match conv {
+                        'x' => format!("0x{s}"),
+                        'X' => format!("0X{s}"),
+                        'o' => format!("0{s}"),
+                        _ => format!("0b{s}"),
+                    }
+                } else {
+                    s
+                }
+            }
+            'f' | 'e' | 'E' | 'g' | 'G' => {
+                let x = crate::eval::as_f64(&num(&arg)?);
+                let p = prec.unwrap_or(6);
+                match conv {
+                    'f' => format!("{x:.p$}"),
+                    'e' | 'E' => {
+                        let s = format!("{x:.p$e}");
+                        let (m, ex) = s.split_once('e').unwrap_or((&s, "0"));
+                        let exn: i32 = ex.parse().unwrap_or(0);
+                        let r = format!("{m}e{}{:02}", if exn < 0 { '-' } else { '+' }, exn.abs());
+                        if conv == 'E' {
+                            r.to_uppercase()
+                        } else {
+                            r
+                        }
+                    }
+                    _ => format_float(x),
+                }
+            }
+            'c' => match &arg {
+                Value::Int(i) => char::from_u32(*i as u32).map(|c| c.to_string()).unwrap_or_default(),
+                other => other.to_display().chars().next().map(|c| c.to_string()).unwrap_or_default(),
+            },
+            other => return Err(EvalError::new(format!("malformed format string - %{other}"))),
+        };
+        let w: usize = width.parse().unwrap_or(0);
+        if body.chars().count() < w {
+            let pad = w - body.chars().count();
+            if flags.contains('-') {
+                out.push_str(&body);
+                out.push_str(&" ".repeat(pad));
+            } else if flags.contains('0') && "dixXobfeE".contains(conv) {
+                let (sign, digits) = if body.starts_with('-') || body.starts_with('+') { body.split_at(1) } else { ("", body.as_str()) };
+                out.push_str(sign);
+                out.push_str(&"0".repeat(pad));
+                out.push_str(digits);
+            } else {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(&body);
+            }
+        } else {
+            out.push_str(&body);
+        }
+    }
+    Ok(out)
+}
+
+/// The most specific type of a value (`type($x)`).
+pub fn infer_type(v: &Value) -> Type {
+    match v {
+        Value::Int(i) => Type::Integer(*i, *i),
+        Value::Float(f) => Type::Float(*f, *f),
+        Value::Str(s) => Type::Enum(vec![s.to_string()], false),
+        Value::Bool(_) => Type::Boolean,
+        Value::Undef => Type::Undef,
+        Value::Default => Type::Default,
+        Value::Regex(r) => Type::Regexp(Some(r.clone())),
+        Value::Array(a) => {
+            let n = a.len() as i64;
+            Type::Tuple(a.iter().map(infer_type).collect(), n, n)
+        }
+        Value::Hash(h) => Type::Struct(h.iter().map(|(k, v)| (k.to_display(), false, infer_type(v))).collect()),
+        Value::Type(t) => Type::Type(Some(Box::new((**t).clone()))),
+        Value::Sensitive(_) => Type::Sensitive(None),
+        Value::Deferred(_) => Type::Deferred,
+    }
+}
+
+pub fn generalize(v: &Value) -> Type {
+    match v {
+        Value::Int(_) => Type::Integer(i64::MIN, i64::MAX),
+        Value::Float(_) => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
+        Value::Str(_) => Type::String(0, i64::MAX),
+        Value::Array(a) => {
+            let mut e: Option<Type> = None;
+            for x in a.iter() {
+                let g = generalize(x);
+                e = Some(match e {
+                    None => g,
+                    Some(p) if p == g => p,
+                    Some(_) => Type::Any,
+                });
+            }
+            Type::Array(Box::new(e.unwrap_or(Type::Any)), 0, i64::MAX)
+        }
+        Value::Hash(h) => {
+            let mut vt: Option<Type> = None;
+            for x in h.values() {
+                let g = generalize(x);
+                vt = Some(match vt {
+                    None => g,
+                    Some(p) if p == g => p,
+                    Some(_) => Type::Any,
+                });
+            }
+            Type::Hash(Box::new(Type::String(0, i64::MAX)), Box::new(vt.unwrap_or(Type::Any)), 0, i64::MAX)
+        }
+        other => infer_type(other),
+    }
+}

@@ -1,0 +1,624 @@
+//! Hiera 5: global, environment and module layers; yaml and json backends; interpolation;
+//! merge strategies and `lookup_options`; `lookup()` and automatic parameter lookup.
+
+use crate::error::{EResult, EvalError};
+use crate::eval::Evaluator;
+use crate::value::{Map, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use troupe_syntax::ast::{Expr, Lambda};
+
+#[derive(Debug, Default)]
+pub struct HieraCache {
+    configs: HashMap<PathBuf, Option<Rc<Config>>>,
+    files: HashMap<PathBuf, Option<Value>>,
+    /// Keys being looked up, to stop recursive interpolation.
+    active: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Level {
+    name: String,
+    paths: Vec<String>,
+    globs: Vec<String>,
+    mapped: Option<(String, String, String)>,
+    datadir: String,
+    backend: String,
+}
+
+#[derive(Debug)]
+struct Config {
+    dir: PathBuf,
+    levels: Vec<Level>,
+}
+
+fn yaml_to_value(y: &serde_yaml::Value) -> Value {
+    match y {
+        serde_yaml::Value::Null => Value::Undef,
+        serde_yaml::Value::Bool(b) => Value::Bool(*b),
+        serde_yaml::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Int(i)
+            } else {
+                Value::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        serde_yaml::Value::String(s) => Value::str(s.as_str()),
+        serde_yaml::Value::Sequence(s) => Value::array(s.iter().map(yaml_to_value).collect()),
+        serde_yaml::Value::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                out.insert(yaml_to_value(k), yaml_to_value(v));
+            }
+            Value::hash(out)
+        }
+        serde_yaml::Value::Tagged(t) => yaml_to_value(&t.value),
+    }
+}
+
+fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
+    m.get(&Value::str(k))
+}
+
+fn parse_config(ev: &Evaluator<'_>, path: &Path, module_layer: bool) -> EResult<Option<Config>> {
+    let Some(text) = ev.env.read(path) else {
+        return Ok(None);
+    };
+    let y: serde_yaml::Value = serde_yaml::from_str(&text)
+        .map_err(|e| EvalError::plain(format!("Unable to parse (file: {}): {e}", path.display())))?;
+    let v = yaml_to_value(&y);
+    let Value::Hash(root) = v else {
+        return Ok(None);
+    };
+    let version = get(&root, "version").cloned().unwrap_or(Value::Undef);
+    if !matches!(version, Value::Int(5)) {
+        return Err(EvalError::plain(format!(
+            "This runtime does not support hiera.yaml version {} (file: {})",
+            version.to_display(),
+            path.display()
+        )));
+    }
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (mut ddir, mut dbackend) = ("data".to_string(), "yaml_data".to_string());
+    if let Some(Value::Hash(d)) = get(&root, "defaults") {
+        if let Some(Value::Str(s)) = get(d, "datadir") {
+            ddir = s.to_string();
+        }
+        if let Some(Value::Str(s)) = get(d, "data_hash") {
+            dbackend = s.to_string();
+        }
+    }
+    let mut levels = Vec::new();
+    let hier = match get(&root, "hierarchy") {
+        Some(Value::Array(a)) => (**a).clone(),
+        _ => {
+            if module_layer {
+                vec![]
+            } else {
+                vec![Value::hash(Map::from_iter([
+                    (Value::str("name"), Value::str("Common")),
+                    (Value::str("path"), Value::str("common.yaml")),
+                ]))]
+            }
+        }
+    };
+    for h in hier {
+        let Value::Hash(h) = h else { continue };
+        let s = |k: &str| get(&h, k).and_then(|v| v.as_str().map(String::from));
+        let list = |k: &str| match get(&h, k) {
+            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            _ => Vec::new(),
+        };
+        let mut paths = list("paths");
+        if let Some(p) = s("path") {
+            paths.insert(0, p);
+        }
+        let mut globs = list("globs");
+        if let Some(g) = s("glob") {
+            globs.insert(0, g);
+        }
+        let mapped = match get(&h, "mapped_paths") {
+            Some(Value::Array(a)) if a.len() == 3 => Some((a[0].to_display(), a[1].to_display(), a[2].to_display())),
+            _ => None,
+        };
+        let backend = s("data_hash").unwrap_or_else(|| dbackend.clone());
+        if s("lookup_key").is_some() || s("data_dig").is_some() {
+            // Custom Ruby backends (eyaml...) are not available.
+            continue;
+        }
+        if paths.is_empty() && globs.is_empty() && mapped.is_none() {
+            paths.push(format!("{}.yaml", s("name").unwrap_or_default()));
+        }
+        levels.push(Level {
+            name: s("name").unwrap_or_default(),
+            paths,
+            globs,
+            mapped,
+            datadir: s("datadir").unwrap_or_else(|| ddir.clone()),
+            backend,
+        });
+    }
+    Ok(Some(Config { dir, levels }))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Merge {
+    First,
+    Unique,
+    Hash,
+    Deep,
+}
+
+fn merge_from(v: &Value) -> Merge {
+    let s = match v {
+        Value::Str(s) => s.to_string(),
+        Value::Hash(h) => get(h, "strategy").map(|x| x.to_display()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    match s.as_str() {
+        "unique" | "array" => Merge::Unique,
+        "hash" => Merge::Hash,
+        "deep" => Merge::Deep,
+        _ => Merge::First,
+    }
+}
+
+fn deep_merge(high: &Value, low: &Value) -> Value {
+    match (high, low) {
+        (Value::Hash(h), Value::Hash(l)) => {
+            let mut out = (**l).clone();
+            for (k, v) in h.iter() {
+                let merged = match out.get(k) {
+                    Some(lv) => deep_merge(v, lv),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            // Keep the higher-priority key order first, as Hiera's deep merge does.
+            let mut ordered = Map::new();
+            for (k, _) in h.iter() {
+                if let Some(v) = out.get(k) {
+                    ordered.insert(k.clone(), v.clone());
+                }
+            }
+            for (k, v) in out {
+                ordered.entry(k).or_insert(v);
+            }
+            Value::hash(ordered)
+        }
+        (Value::Array(h), Value::Array(l)) => {
+            let mut out: Vec<Value> = (**h).clone();
+            for x in l.iter() {
+                if !out.contains(x) {
+                    out.push(x.clone());
+                }
+            }
+            Value::array(out)
+        }
+        _ => high.clone(),
+    }
+}
+
+impl<'e> Evaluator<'e> {
+    fn config(&mut self, path: PathBuf, module_layer: bool) -> EResult<Option<Rc<Config>>> {
+        if let Some(c) = self.hiera.configs.get(&path) {
+            return Ok(c.clone());
+        }
+        let c = parse_config(self, &path, module_layer)?.map(Rc::new);
+        self.hiera.configs.insert(path, c.clone());
+        Ok(c)
+    }
+
+    fn data_file(&mut self, path: &Path, backend: &str) -> EResult<Option<Value>> {
+        if let Some(v) = self.hiera.files.get(path) {
+            return Ok(v.clone());
+        }
+        let v = match self.env.read(path) {
+            None => None,
+            Some(text) => {
+                let parsed = if backend == "json_data" {
+                    serde_json::from_str::<serde_json::Value>(&text)
+                        .map(|j| crate::value::from_json(&j))
+                        .map_err(|e| format!("{e}"))
+                } else {
+                    serde_yaml::from_str::<serde_yaml::Value>(&text)
+                        .map(|y| yaml_to_value(&y))
+                        .map_err(|e| format!("{e}"))
+                };
+                match parsed {
+                    Ok(Value::Undef) => Some(Value::hash(Map::new())),
+                    Ok(v @ Value::Hash(_)) => Some(v),
+                    Ok(_) => return Err(EvalError::plain(format!("{}: file does not contain a valid yaml hash", path.display()))),
+                    Err(e) => return Err(EvalError::plain(format!("Unable to parse (file: {}): {e}", path.display()))),
+                }
+            }
+        };
+        self.hiera.files.insert(path.to_path_buf(), v.clone());
+        Ok(v)
+    }
+
+    /// The data files of one layer, in hierarchy order.
+    fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, String)>> {
+        let mut out = Vec::new();
+        for l in &cfg.levels {
+            let base = cfg.dir.join(&l.datadir);
+            for p in &l.paths {
+                let p = self.interpolate_str(p)?;
+                out.push((base.join(p), l.backend.clone()));
+            }
+            for g in &l.globs {
+                let g = self.interpolate_str(g)?;
+                let mut matched = glob_files(&base, &g);
+                matched.sort();
+                for m in matched {
+                    out.push((m, l.backend.clone()));
+                }
+            }
+            if let Some((var, key, path)) = &l.mapped {
+                let vals = self.interp_var(var)?;
+                if let Value::Array(items) = vals {
+                    for it in items.iter() {
+                        let p = path.replace(&format!("%{{{key}}}"), &it.to_display());
+                        let p = self.interpolate_str(&p)?;
+                        out.push((base.join(p), l.backend.clone()));
+                    }
+                }
+            }
+            let _ = &l.name;
+        }
+        Ok(out)
+    }
+
+    fn layers(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
+        let mut out = Vec::new();
+        if let Some(g) = self.env.global_hiera() {
+            if let Some(c) = self.config(g, false)? {
+                out.push(c);
+            }
+        }
+        let envh = self.env.dir().join("hiera.yaml");
+        let env_cfg = if self.env.read(&envh).is_some() {
+            self.config(envh, false)?
+        } else {
+            Some(Rc::new(Config {
+                dir: self.env.dir(),
+                levels: vec![Level {
+                    name: "Common".into(),
+                    paths: vec!["common.yaml".into()],
+                    globs: vec![],
+                    mapped: None,
+                    datadir: "data".into(),
+                    backend: "yaml_data".into(),
+                }],
+            }))
+        };
+        if let Some(c) = env_cfg {
+            out.push(c);
+        }
+        if let Some((module, _)) = key.split_once("::") {
+            if let Some(dir) = self.env.module_dir(module) {
+                if let Some(c) = self.config(dir.join("hiera.yaml"), true)? {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn lookup_options_for(&mut self, key: &str, layers: &[Rc<Config>]) -> EResult<Option<Value>> {
+        let mut merged = Value::Undef;
+        for cfg in layers.iter().rev() {
+            let module_ns = cfg.dir.file_name().map(|s| s.to_string_lossy().to_string());
+            let files = self.layer_files(cfg)?;
+            for (p, backend) in files.iter().rev() {
+                if let Some(Value::Hash(h)) = self.data_file(p, backend)? {
+                    if let Some(lo @ Value::Hash(_)) = get(&h, "lookup_options") {
+                        merged = if merged.is_undef() { lo.clone() } else { deep_merge(lo, &merged) };
+                    }
+                }
+            }
+            let _ = module_ns;
+        }
+        let Value::Hash(opts) = merged else { return Ok(None) };
+        if let Some(v) = get(&opts, key) {
+            return Ok(Some(v.clone()));
+        }
+        for (k, v) in opts.iter() {
+            if let Value::Str(ks) = k {
+                if ks.starts_with('^') {
+                    if let Ok(re) = regex::Regex::new(ks) {
+                        if re.is_match(key) {
+                            return Ok(Some(v.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Looks up `key`; `None` when no layer has it.
+    pub fn hiera_lookup(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
+        if self.hiera.active.iter().any(|k| k == key) {
+            return Err(EvalError::new(format!("Recursive lookup detected in [{}]", self.hiera.active.join(", "))));
+        }
+        let (root, dig) = match key.split_once('.') {
+            Some((r, d)) => (r.to_string(), Some(d.to_string())),
+            None => (key.to_string(), None),
+        };
+        let layers = self.layers(&root)?;
+        let opts = self.lookup_options_for(&root, &layers)?;
+        let strategy = match (&merge, &opts) {
+            (Some(m), _) if !m.is_undef() => merge_from(m),
+            (_, Some(Value::Hash(o))) => get(o, "merge").map(merge_from).unwrap_or(Merge::First),
+            _ => Merge::First,
+        };
+        let mut found: Vec<Value> = Vec::new();
+        'layers: for cfg in &layers {
+            let module_layer = cfg.dir != self.env.dir() && Some(cfg.dir.clone()) != self.env.global_hiera().and_then(|p| p.parent().map(Path::to_path_buf));
+            if module_layer {
+                let module = cfg.dir.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                if !root.starts_with(&format!("{module}::")) {
+                    continue;
+                }
+            }
+            let files = self.layer_files(cfg)?;
+            for (p, backend) in files {
+                if let Some(Value::Hash(h)) = self.data_file(&p, &backend)? {
+                    if let Some(v) = h.get(&Value::str(root.as_str())) {
+                        self.hiera.active.push(key.to_string());
+                        let v = self.interpolate_value(v);
+                        self.hiera.active.pop();
+                        found.push(v?);
+                        if strategy == Merge::First {
+                            break 'layers;
+                        }
+                    }
+                }
+            }
+        }
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let mut v = match strategy {
+            Merge::First => found.remove(0),
+            Merge::Unique => {
+                let mut out: Vec<Value> = Vec::new();
+                for f in found {
+                    for x in crate::eval::flatten(&[f]) {
+                        if !out.contains(&x) {
+                            out.push(x);
+                        }
+                    }
+                }
+                Value::array(out)
+            }
+            Merge::Hash => {
+                let mut out = Map::new();
+                for f in found.iter().rev() {
+                    if let Value::Hash(h) = f {
+                        for (k, x) in h.iter() {
+                            out.insert(k.clone(), x.clone());
+                        }
+                    }
+                }
+                // Higher priority keys come first.
+                let mut ordered = Map::new();
+                for f in &found {
+                    if let Value::Hash(h) = f {
+                        for (k, _) in h.iter() {
+                            if !ordered.contains_key(k) {
+                                ordered.insert(k.clone(), out.get(k).cloned().unwrap_or(Value::Undef));
+                            }
+                        }
+                    }
+                }
+                Value::hash(ordered)
+            }
+            Merge::Deep => {
+                let mut it = found.into_iter();
+                let mut acc = it.next().unwrap_or(Value::Undef);
+                for f in it {
+                    acc = deep_merge(&acc, &f);
+                }
+                acc
+            }
+        };
+        if let Some(Value::Hash(o)) = &opts {
+            if let Some(Value::Array(conv)) = get(o, "convert_to") {
+                if conv.first().is_some_and(|c| c.to_display() == "Sensitive") {
+                    v = Value::Sensitive(Rc::new(v));
+                }
+            } else if let Some(Value::Str(c)) = get(o, "convert_to") {
+                if &**c == "Sensitive" {
+                    v = Value::Sensitive(Rc::new(v));
+                }
+            }
+        }
+        if let Some(d) = dig {
+            for seg in d.split('.') {
+                v = match &v {
+                    Value::Hash(h) => match h.get(&Value::str(seg)) {
+                        Some(x) => x.clone(),
+                        None => return Ok(None),
+                    },
+                    Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
+                        Some(x) => x.clone(),
+                        None => return Ok(None),
+                    },
+                    _ => return Ok(None),
+                };
+            }
+        }
+        Ok(Some(v))
+    }
+
+    fn interp_var(&mut self, expr: &str) -> EResult<Value> {
+        let expr = expr.trim();
+        let mut parts = expr.split('.');
+        let first = parts.next().unwrap_or("");
+        let mut v = self.lookup_var(first, None)?;
+        for seg in parts {
+            v = match &v {
+                Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
+                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i).cloned()).unwrap_or(Value::Undef),
+                _ => Value::Undef,
+            };
+        }
+        Ok(v)
+    }
+
+    /// One `%{...}` expression.
+    fn interp_one(&mut self, inner: &str) -> EResult<Value> {
+        let inner = inner.trim();
+        if let Some(open) = inner.find('(') {
+            let f = inner[..open].trim();
+            let arg = inner[open + 1..].trim_end_matches(')').trim().trim_matches(|c| c == '\'' || c == '"');
+            return match f {
+                "lookup" | "hiera" | "alias" => Ok(self.hiera_lookup(arg, None)?.unwrap_or(Value::Undef)),
+                "literal" => Ok(Value::str(arg)),
+                "scope" => self.interp_var(arg),
+                _ => Err(EvalError::plain(format!("Unknown interpolation method '{f}'"))),
+            };
+        }
+        if inner.is_empty() {
+            return Ok(Value::str(""));
+        }
+        self.interp_var(inner)
+    }
+
+    pub fn interpolate_str(&mut self, s: &str) -> EResult<String> {
+        if !s.contains("%{") {
+            return Ok(s.to_string());
+        }
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("%{") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[i..]);
+                return Ok(out);
+            };
+            let v = self.interp_one(&after[..end])?;
+            out.push_str(&v.to_display());
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
+        Ok(match v {
+            Value::Str(s) if s.contains("%{") => {
+                let t = s.trim();
+                if t.starts_with("%{alias(") && t.ends_with(")}") && t.matches("%{").count() == 1 {
+                    return self.interp_one(&t[2..t.len() - 1]);
+                }
+                Value::str(self.interpolate_str(s)?)
+            }
+            Value::Array(a) => {
+                let mut out = Vec::with_capacity(a.len());
+                for x in a.iter() {
+                    out.push(self.interpolate_value(x)?);
+                }
+                Value::array(out)
+            }
+            Value::Hash(h) => {
+                let mut out = Map::new();
+                for (k, x) in h.iter() {
+                    out.insert(self.interpolate_value(k)?, self.interpolate_value(x)?);
+                }
+                Value::hash(out)
+            }
+            other => other.clone(),
+        })
+    }
+}
+
+fn glob_files(base: &Path, pattern: &str) -> Vec<PathBuf> {
+    // Supports `*` within one path segment and `**`-free patterns.
+    let full = base.join(pattern);
+    let (dir, file_pat) = match (full.parent(), full.file_name()) {
+        (Some(d), Some(f)) => (d.to_path_buf(), f.to_string_lossy().to_string()),
+        _ => return vec![],
+    };
+    let re_src = format!("^{}$", regex::escape(&file_pat).replace(r"\*", ".*").replace(r"\?", "."));
+    let Ok(re) = regex::Regex::new(&re_src) else { return vec![] };
+    let Ok(rd) = std::fs::read_dir(&dir) else { return vec![] };
+    rd.filter_map(|e| e.ok())
+        .filter(|e| re.is_match(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Automatic parameter lookup and `lookup()` without a default.
+pub fn lookup_opt(ev: &mut Evaluator<'_>, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
+    ev.hiera_lookup(key, merge)
+}
+
+/// `lookup(name, type, merge, default)` / `lookup(name, options)`.
+pub fn lookup_function(ev: &mut Evaluator<'_>, args: &[Value], lambda: Option<&Lambda>, e: &Expr) -> EResult<Value> {
+    if args.is_empty() {
+        return Err(EvalError::new("'lookup' expects between 1 and 4 arguments, got none"));
+    }
+    let names: Vec<String> = match &args[0] {
+        Value::Str(s) => vec![s.to_string()],
+        Value::Array(a) => a.iter().map(|x| x.to_display()).collect(),
+        other => return Err(EvalError::new(format!("'lookup' parameter 'name' expects a value of type String or Array, got {}", crate::types::infer_for_message(other)))),
+    };
+    let (vtype, merge, default, has_default);
+    if let Some(Value::Hash(o)) = args.get(1) {
+        vtype = get(o, "value_type").cloned();
+        merge = get(o, "merge").cloned();
+        default = get(o, "default_value").cloned();
+        has_default = default.is_some();
+    } else {
+        vtype = args.get(1).cloned();
+        merge = args.get(2).cloned();
+        default = args.get(3).cloned();
+        has_default = args.len() > 3;
+    }
+    for n in &names {
+        if let Some(v) = ev.hiera_lookup(n, merge.clone())? {
+            if let Some(Value::Type(t)) = &vtype {
+                if !t.is_instance(&v) {
+                    return Err(EvalError::new(crate::describe::mismatch(&format!("Found value has wrong type, expects"), t, &v).replacen("Found value has wrong type, expects expects", "Found value has wrong type, expects", 1)));
+                }
+            }
+            return Ok(v);
+        }
+    }
+    if let Some(l) = lambda {
+        return ev.call_lambda(l, &[Value::str(names[0].as_str())], e);
+    }
+    if has_default {
+        return Ok(default.unwrap_or(Value::Undef));
+    }
+    Err(EvalError::new(format!("Function lookup() did not find a value for the name '{}'", names[0])))
+}
+
+pub fn hiera_function(ev: &mut Evaluator<'_>, name: &str, args: &[Value], e: &Expr) -> EResult<Value> {
+    let key = args.first().map(|v| v.to_display()).unwrap_or_default();
+    let merge = match name {
+        "hiera_array" => Some(Value::str("unique")),
+        "hiera_hash" | "hiera_include" => Some(Value::str(if name == "hiera_hash" { "hash" } else { "unique" })),
+        _ => None,
+    };
+    let v = match ev.hiera_lookup(&key, merge)? {
+        Some(v) => v,
+        None => match args.get(1) {
+            Some(d) => d.clone(),
+            None => return Err(EvalError::new(format!("Function {name}() did not find a value for the name '{key}'"))),
+        },
+    };
+    if name == "hiera_include" {
+        let loc = ev.loc_e(e);
+        for c in crate::eval::flatten(&[v]) {
+            ev.declare_class(&c.to_display(), None, None, loc.clone(), "Function Call")?;
+        }
+        return Ok(Value::Undef);
+    }
+    Ok(v)
+}

@@ -1,0 +1,653 @@
+//! Puppet's type system: the common data types, instance checks, assignability, and the
+//! text Puppet uses for types in messages.
+
+use crate::value::{puppet_quote, Regexp, Value};
+use std::fmt;
+use std::rc::Rc;
+
+pub const INT_MIN: i64 = i64::MIN;
+pub const INT_MAX: i64 = i64::MAX;
+
+#[derive(Debug, Clone)]
+pub enum Type {
+    Any,
+    Undef,
+    Default,
+    Boolean,
+    Integer(i64, i64),
+    Float(f64, f64),
+    Numeric,
+    String(i64, i64),
+    Enum(Vec<String>, bool),
+    Pattern(Vec<Rc<Regexp>>),
+    Regexp(Option<Rc<Regexp>>),
+    Scalar,
+    ScalarData,
+    Data,
+    RichData,
+    Array(Box<Type>, i64, i64),
+    Hash(Box<Type>, Box<Type>, i64, i64),
+    Tuple(Vec<Type>, i64, i64),
+    Struct(Vec<(String, bool, Type)>),
+    Optional(Option<Box<Type>>),
+    NotUndef(Option<Box<Type>>),
+    Variant(Vec<Type>),
+    Collection(i64, i64),
+    Iterable,
+    Iterator,
+    Callable,
+    Type(Option<Box<Type>>),
+    /// `Resource`, `Resource[File]`, `File['/x']`. Type names are capitalized per segment.
+    Resource(Option<String>, Option<String>),
+    Class(Option<String>),
+    CatalogEntry,
+    Sensitive(Option<Box<Type>>),
+    Deferred,
+    Timespan,
+    Timestamp,
+    SemVer,
+    SemVerRange,
+    Binary,
+    Uri,
+    Error,
+    Init,
+    Object,
+    Runtime,
+    /// A named alias (`Stdlib::Port`), resolved when it was loaded.
+    Alias(String, Rc<Type>),
+}
+
+impl PartialEq for Type {
+    fn eq(&self, other: &Type) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+/// Capitalizes each `::` segment: `app::vhost` → `App::Vhost`.
+pub fn capitalize_type_name(name: &str) -> String {
+    let name = name.strip_prefix("::").unwrap_or(name);
+    name.split("::")
+        .map(|seg| {
+            let mut c = seg.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+fn range_params(f: &mut fmt::Formatter<'_>, min: i64, max: i64, dmin: i64, dmax: i64) -> fmt::Result {
+    if min == dmin && max == dmax {
+        return Ok(());
+    }
+    let smin = if min == dmin && min == INT_MIN { "default".to_string() } else { min.to_string() };
+    if max == dmax {
+        write!(f, "[{smin}]")
+    } else {
+        write!(f, "[{smin}, {max}]")
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Any => f.write_str("Any"),
+            Type::Undef => f.write_str("Undef"),
+            Type::Default => f.write_str("Default"),
+            Type::Boolean => f.write_str("Boolean"),
+            Type::Integer(a, b) => {
+                f.write_str("Integer")?;
+                if *a == INT_MIN && *b == INT_MAX {
+                    return Ok(());
+                }
+                let sa = if *a == INT_MIN { "default".to_string() } else { a.to_string() };
+                if *b == INT_MAX {
+                    write!(f, "[{sa}]")
+                } else {
+                    write!(f, "[{sa}, {b}]")
+                }
+            }
+            Type::Float(a, b) => {
+                f.write_str("Float")?;
+                if *a == f64::NEG_INFINITY && *b == f64::INFINITY {
+                    return Ok(());
+                }
+                let sa = if *a == f64::NEG_INFINITY {
+                    "default".to_string()
+                } else {
+                    crate::value::format_float(*a)
+                };
+                if *b == f64::INFINITY {
+                    write!(f, "[{sa}]")
+                } else {
+                    write!(f, "[{sa}, {}]", crate::value::format_float(*b))
+                }
+            }
+            Type::Numeric => f.write_str("Numeric"),
+            Type::String(a, b) => {
+                f.write_str("String")?;
+                range_params(f, *a, *b, 0, INT_MAX)
+            }
+            Type::Enum(vals, ci) => {
+                f.write_str("Enum")?;
+                if vals.is_empty() {
+                    return Ok(());
+                }
+                f.write_str("[")?;
+                for (i, v) in vals.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(&puppet_quote(v))?;
+                }
+                if *ci {
+                    f.write_str(", true")?;
+                }
+                f.write_str("]")
+            }
+            Type::Pattern(res) => {
+                f.write_str("Pattern")?;
+                if res.is_empty() {
+                    return Ok(());
+                }
+                f.write_str("[")?;
+                for (i, r) in res.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "/{}/", r.source)?;
+                }
+                f.write_str("]")
+            }
+            Type::Regexp(r) => match r {
+                Some(r) => write!(f, "Regexp[/{}/]", r.source),
+                None => f.write_str("Regexp"),
+            },
+            Type::Scalar => f.write_str("Scalar"),
+            Type::ScalarData => f.write_str("ScalarData"),
+            Type::Data => f.write_str("Data"),
+            Type::RichData => f.write_str("RichData"),
+            Type::Array(e, a, b) => {
+                f.write_str("Array")?;
+                let any = matches!(**e, Type::Any);
+                if any && *a == 0 && *b == INT_MAX {
+                    return Ok(());
+                }
+                if any {
+                    return range_params(f, *a, *b, -1, -1);
+                }
+                write!(f, "[{e}")?;
+                if !(*a == 0 && *b == INT_MAX) {
+                    write!(f, ", {a}")?;
+                    if *b != INT_MAX {
+                        write!(f, ", {b}")?;
+                    }
+                }
+                f.write_str("]")
+            }
+            Type::Hash(k, v, a, b) => {
+                f.write_str("Hash")?;
+                let any = matches!(**k, Type::Any) && matches!(**v, Type::Any);
+                if any && *a == 0 && *b == INT_MAX {
+                    return Ok(());
+                }
+                if any {
+                    return range_params(f, *a, *b, -1, -1);
+                }
+                write!(f, "[{k}, {v}")?;
+                if !(*a == 0 && *b == INT_MAX) {
+                    write!(f, ", {a}")?;
+                    if *b != INT_MAX {
+                        write!(f, ", {b}")?;
+                    }
+                }
+                f.write_str("]")
+            }
+            Type::Tuple(ts, _, _) => {
+                f.write_str("Tuple[")?;
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                f.write_str("]")
+            }
+            Type::Struct(members) => {
+                f.write_str("Struct[{")?;
+                for (i, (k, opt, t)) in members.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if *opt {
+                        write!(f, "Optional[{}] => {t}", puppet_quote(k))?;
+                    } else {
+                        write!(f, "{} => {t}", puppet_quote(k))?;
+                    }
+                }
+                f.write_str("}]")
+            }
+            Type::Optional(t) => match t {
+                Some(t) => write!(f, "Optional[{t}]"),
+                None => f.write_str("Optional"),
+            },
+            Type::NotUndef(t) => match t {
+                Some(t) => write!(f, "NotUndef[{t}]"),
+                None => f.write_str("NotUndef"),
+            },
+            Type::Variant(ts) => {
+                f.write_str("Variant")?;
+                if ts.is_empty() {
+                    return Ok(());
+                }
+                f.write_str("[")?;
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                f.write_str("]")
+            }
+            Type::Collection(a, b) => {
+                f.write_str("Collection")?;
+                range_params(f, *a, *b, 0, INT_MAX)
+            }
+            Type::Iterable => f.write_str("Iterable"),
+            Type::Iterator => f.write_str("Iterator"),
+            Type::Callable => f.write_str("Callable"),
+            Type::Type(t) => match t {
+                Some(t) => write!(f, "Type[{t}]"),
+                None => f.write_str("Type"),
+            },
+            Type::Resource(t, title) => match (t, title) {
+                (None, _) => f.write_str("Resource"),
+                (Some(t), None) => f.write_str(t),
+                (Some(t), Some(title)) => write!(f, "{t}[{title}]"),
+            },
+            Type::Class(n) => match n {
+                Some(n) => write!(f, "Class[{n}]"),
+                None => f.write_str("Class"),
+            },
+            Type::CatalogEntry => f.write_str("CatalogEntry"),
+            Type::Sensitive(t) => match t {
+                Some(t) => write!(f, "Sensitive[{t}]"),
+                None => f.write_str("Sensitive"),
+            },
+            Type::Deferred => f.write_str("Deferred"),
+            Type::Timespan => f.write_str("Timespan"),
+            Type::Timestamp => f.write_str("Timestamp"),
+            Type::SemVer => f.write_str("SemVer"),
+            Type::SemVerRange => f.write_str("SemVerRange"),
+            Type::Binary => f.write_str("Binary"),
+            Type::Uri => f.write_str("URI"),
+            Type::Error => f.write_str("Error"),
+            Type::Init => f.write_str("Init"),
+            Type::Object => f.write_str("Object"),
+            Type::Runtime => f.write_str("Runtime"),
+            Type::Alias(n, _) => f.write_str(n),
+        }
+    }
+}
+
+impl Type {
+    /// The type named by a bare reference (`String`, `Integer`), without parameters.
+    pub fn from_name(name: &str) -> Option<Type> {
+        Some(match name {
+            "Any" => Type::Any,
+            "Undef" => Type::Undef,
+            "Default" => Type::Default,
+            "Boolean" => Type::Boolean,
+            "Integer" => Type::Integer(INT_MIN, INT_MAX),
+            "Float" => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
+            "Numeric" => Type::Numeric,
+            "String" => Type::String(0, INT_MAX),
+            "Enum" => Type::Enum(vec![], false),
+            "Pattern" => Type::Pattern(vec![]),
+            "Regexp" => Type::Regexp(None),
+            "Scalar" => Type::Scalar,
+            "ScalarData" => Type::ScalarData,
+            "Data" => Type::Data,
+            "RichData" => Type::RichData,
+            "Array" => Type::Array(Box::new(Type::Any), 0, INT_MAX),
+            "Hash" => Type::Hash(Box::new(Type::Any), Box::new(Type::Any), 0, INT_MAX),
+            "Tuple" => Type::Tuple(vec![], 0, INT_MAX),
+            "Struct" => Type::Struct(vec![]),
+            "Optional" => Type::Optional(None),
+            "NotUndef" => Type::NotUndef(None),
+            "Variant" => Type::Variant(vec![]),
+            "Collection" => Type::Collection(0, INT_MAX),
+            "Iterable" => Type::Iterable,
+            "Iterator" => Type::Iterator,
+            "Callable" => Type::Callable,
+            "Type" => Type::Type(None),
+            "Resource" => Type::Resource(None, None),
+            "Class" => Type::Class(None),
+            "CatalogEntry" => Type::CatalogEntry,
+            "Sensitive" => Type::Sensitive(None),
+            "Deferred" => Type::Deferred,
+            "Timespan" => Type::Timespan,
+            "Timestamp" => Type::Timestamp,
+            "SemVer" => Type::SemVer,
+            "SemVerRange" => Type::SemVerRange,
+            "Binary" => Type::Binary,
+            "URI" => Type::Uri,
+            "Error" => Type::Error,
+            "Init" => Type::Init,
+            "Object" => Type::Object,
+            "Runtime" => Type::Runtime,
+            _ => return None,
+        })
+    }
+
+    /// Resolves aliases at the top.
+    pub fn resolved(&self) -> &Type {
+        match self {
+            Type::Alias(_, t) => t.resolved(),
+            t => t,
+        }
+    }
+
+    pub fn is_instance(&self, v: &Value) -> bool {
+        match self {
+            Type::Any => true,
+            Type::Undef => matches!(v, Value::Undef),
+            Type::Default => matches!(v, Value::Default),
+            Type::Boolean => matches!(v, Value::Bool(_)),
+            Type::Integer(a, b) => matches!(v, Value::Int(i) if i >= a && i <= b),
+            Type::Float(a, b) => matches!(v, Value::Float(x) if x >= a && x <= b),
+            Type::Numeric => matches!(v, Value::Int(_) | Value::Float(_)),
+            Type::String(a, b) => match v {
+                Value::Str(s) => {
+                    let n = s.chars().count() as i64;
+                    n >= *a && n <= *b
+                }
+                _ => false,
+            },
+            Type::Enum(vals, ci) => match v {
+                Value::Str(s) => {
+                    vals.is_empty()
+                        || vals.iter().any(|e| {
+                            if *ci {
+                                e.to_lowercase() == s.to_lowercase()
+                            } else {
+                                e.as_str() == &**s
+                            }
+                        })
+                }
+                _ => false,
+            },
+            Type::Pattern(res) => match v {
+                Value::Str(s) => res.is_empty() || res.iter().any(|r| r.re.is_match(s)),
+                _ => false,
+            },
+            Type::Regexp(r) => match (r, v) {
+                (None, Value::Regex(_)) => true,
+                (Some(r), Value::Regex(x)) => r.source == x.source,
+                _ => false,
+            },
+            Type::Scalar => matches!(
+                v,
+                Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_) | Value::Regex(_)
+            ),
+            Type::ScalarData => {
+                matches!(v, Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_))
+            }
+            Type::Data => is_data(v),
+            Type::RichData => !matches!(v, Value::Sensitive(_)) || true,
+            Type::Array(e, a, b) => match v {
+                Value::Array(xs) => {
+                    let n = xs.len() as i64;
+                    n >= *a && n <= *b && xs.iter().all(|x| e.is_instance(x))
+                }
+                _ => false,
+            },
+            Type::Hash(k, t, a, b) => match v {
+                Value::Hash(h) => {
+                    let n = h.len() as i64;
+                    n >= *a
+                        && n <= *b
+                        && h.iter().all(|(kk, vv)| k.is_instance(kk) && t.is_instance(vv))
+                }
+                _ => false,
+            },
+            Type::Tuple(ts, a, b) => match v {
+                Value::Array(xs) => {
+                    let n = xs.len() as i64;
+                    let (min, max) = if *a == 0 && *b == INT_MAX && !ts.is_empty() {
+                        (ts.len() as i64, ts.len() as i64)
+                    } else {
+                        (*a, *b)
+                    };
+                    if n < min || n > max {
+                        return false;
+                    }
+                    xs.iter().enumerate().all(|(i, x)| {
+                        let t = ts.get(i).or(ts.last());
+                        t.is_none_or(|t| t.is_instance(x))
+                    })
+                }
+                _ => false,
+            },
+            Type::Struct(members) => match v {
+                Value::Hash(h) => {
+                    if members.is_empty() {
+                        return true;
+                    }
+                    for (k, _) in h.iter() {
+                        match k {
+                            Value::Str(s) if members.iter().any(|(m, _, _)| m == &**s) => {}
+                            _ => return false,
+                        }
+                    }
+                    members.iter().all(|(k, opt, t)| match h.get(&Value::str(k.as_str())) {
+                        Some(x) => t.is_instance(x),
+                        None => *opt || t.is_instance(&Value::Undef),
+                    })
+                }
+                _ => false,
+            },
+            Type::Optional(t) => {
+                matches!(v, Value::Undef) || t.as_ref().is_none_or(|t| t.is_instance(v))
+            }
+            Type::NotUndef(t) => {
+                !matches!(v, Value::Undef) && t.as_ref().is_none_or(|t| t.is_instance(v))
+            }
+            Type::Variant(ts) => ts.iter().any(|t| t.is_instance(v)),
+            Type::Collection(a, b) => match v {
+                Value::Array(xs) => (xs.len() as i64) >= *a && (xs.len() as i64) <= *b,
+                Value::Hash(h) => (h.len() as i64) >= *a && (h.len() as i64) <= *b,
+                _ => false,
+            },
+            Type::Iterable => matches!(
+                v,
+                Value::Array(_) | Value::Hash(_) | Value::Str(_) | Value::Int(_)
+            ) || matches!(v, Value::Type(t) if matches!(t.resolved(), Type::Integer(a, b) if *a != INT_MIN && *b != INT_MAX)),
+            Type::Iterator => false,
+            Type::Callable => false,
+            Type::Type(t) => match v {
+                Value::Type(x) => t.as_ref().is_none_or(|t| t.is_assignable(x)),
+                _ => false,
+            },
+            Type::Resource(tn, title) => match v {
+                Value::Type(x) => match x.resolved() {
+                    Type::Resource(Some(xt), xtitle) => {
+                        tn.as_ref().is_none_or(|t| t.eq_ignore_ascii_case(xt))
+                            && (title.is_none() || title == xtitle)
+                    }
+                    Type::Class(_) => tn.as_ref().is_none_or(|t| t == "Class"),
+                    _ => false,
+                },
+                _ => false,
+            },
+            Type::Class(n) => match v {
+                Value::Type(x) => match x.resolved() {
+                    Type::Class(xn) => n.is_none() || n == xn,
+                    _ => false,
+                },
+                _ => false,
+            },
+            Type::CatalogEntry => matches!(v, Value::Type(x) if matches!(x.resolved(), Type::Resource(..) | Type::Class(_))),
+            Type::Sensitive(t) => match v {
+                Value::Sensitive(x) => t.as_ref().is_none_or(|t| t.is_instance(x)),
+                _ => false,
+            },
+            Type::Deferred => matches!(v, Value::Deferred(_)),
+            Type::Alias(_, t) => t.is_instance(v),
+            _ => false,
+        }
+    }
+
+    /// Is every instance of `other` an instance of `self`? (A practical approximation of
+    /// Puppet's assignability for the common types.)
+    pub fn is_assignable(&self, other: &Type) -> bool {
+        let other = other.resolved();
+        match (self.resolved(), other) {
+            (Type::Any, _) => true,
+            (Type::Optional(t), o) => {
+                matches!(o, Type::Undef)
+                    || t.as_ref().is_none_or(|t| t.is_assignable(o))
+                    || matches!(o, Type::Optional(Some(x)) if t.as_ref().is_some_and(|t| t.is_assignable(x)))
+            }
+            (Type::Variant(ts), Type::Variant(os)) => os.iter().all(|o| ts.iter().any(|t| t.is_assignable(o))),
+            (Type::Variant(ts), o) => ts.iter().any(|t| t.is_assignable(o)),
+            (s, Type::Variant(os)) => !os.is_empty() && os.iter().all(|o| s.is_assignable(o)),
+            (Type::Integer(a, b), Type::Integer(c, d)) => a <= c && d <= b,
+            (Type::Float(a, b), Type::Float(c, d)) => a <= c && d <= b,
+            (Type::Numeric, Type::Integer(..) | Type::Float(..) | Type::Numeric) => true,
+            (Type::String(a, b), Type::String(c, d)) => a <= c && d <= b,
+            (Type::String(a, b), Type::Enum(vs, _)) => {
+                !vs.is_empty() && vs.iter().all(|v| (v.len() as i64) >= *a && (v.len() as i64) <= *b)
+            }
+            (Type::String(..), Type::Pattern(_)) => false,
+            (Type::Enum(vs, _), Type::Enum(os, _)) => vs.is_empty() || os.iter().all(|o| vs.contains(o)),
+            (Type::Pattern(_), Type::Pattern(_) | Type::Enum(..) | Type::String(..)) => {
+                matches!(self.resolved(), Type::Pattern(v) if v.is_empty())
+            }
+            (Type::Scalar, o) => matches!(
+                o,
+                Type::Integer(..)
+                    | Type::Float(..)
+                    | Type::Numeric
+                    | Type::String(..)
+                    | Type::Enum(..)
+                    | Type::Pattern(_)
+                    | Type::Boolean
+                    | Type::Regexp(_)
+                    | Type::Scalar
+                    | Type::ScalarData
+            ),
+            (Type::ScalarData, o) => matches!(
+                o,
+                Type::Integer(..)
+                    | Type::Float(..)
+                    | Type::Numeric
+                    | Type::String(..)
+                    | Type::Enum(..)
+                    | Type::Pattern(_)
+                    | Type::Boolean
+                    | Type::ScalarData
+            ),
+            (Type::Data | Type::RichData, o) => matches!(
+                o,
+                Type::Integer(..)
+                    | Type::Float(..)
+                    | Type::Numeric
+                    | Type::String(..)
+                    | Type::Enum(..)
+                    | Type::Pattern(_)
+                    | Type::Boolean
+                    | Type::ScalarData
+                    | Type::Undef
+                    | Type::Data
+            ) || matches!(o, Type::Array(e, ..) if Type::Data.is_assignable(e))
+                || matches!(o, Type::Hash(k, v, ..) if Type::ScalarData.is_assignable(k) && Type::Data.is_assignable(v))
+                || matches!(o, Type::Optional(Some(t)) if Type::Data.is_assignable(t)),
+            (Type::Array(e, a, b), Type::Array(oe, c, d)) => a <= c && d <= b && e.is_assignable(oe),
+            (Type::Array(e, a, b), Type::Tuple(ts, ..)) => {
+                let n = ts.len() as i64;
+                *a <= n && n <= *b && ts.iter().all(|t| e.is_assignable(t))
+            }
+            (Type::Hash(k, v, a, b), Type::Hash(ok, ov, c, d)) => {
+                a <= c && d <= b && k.is_assignable(ok) && v.is_assignable(ov)
+            }
+            (Type::Hash(k, v, ..), Type::Struct(ms)) => {
+                ms.iter().all(|(_, _, t)| v.is_assignable(t)) && k.is_assignable(&Type::String(0, INT_MAX))
+            }
+            (Type::Collection(..), Type::Array(..) | Type::Hash(..) | Type::Tuple(..) | Type::Struct(_) | Type::Collection(..)) => true,
+            (Type::Iterable, Type::Array(..) | Type::Hash(..) | Type::String(..) | Type::Iterable) => true,
+            (Type::Type(t), Type::Type(o)) => match (t, o) {
+                (None, _) => true,
+                (Some(t), Some(o)) => t.is_assignable(o),
+                (Some(_), None) => false,
+            },
+            (Type::Resource(None, _), Type::Resource(..) | Type::Class(_)) => true,
+            (Type::Resource(Some(t), None), Type::Resource(Some(o), _)) => t.eq_ignore_ascii_case(o),
+            (Type::Resource(Some(t), Some(x)), Type::Resource(Some(o), Some(y))) => {
+                t.eq_ignore_ascii_case(o) && x == y
+            }
+            (Type::Class(None), Type::Class(_)) => true,
+            (Type::Class(Some(a)), Type::Class(Some(b))) => a == b,
+            (Type::CatalogEntry, Type::Resource(..) | Type::Class(_) | Type::CatalogEntry) => true,
+            (Type::NotUndef(t), o) => {
+                !matches!(o, Type::Undef | Type::Optional(_)) && t.as_ref().is_none_or(|t| t.is_assignable(o))
+            }
+            (Type::Sensitive(t), Type::Sensitive(o)) => match (t, o) {
+                (None, _) => true,
+                (Some(t), Some(o)) => t.is_assignable(o),
+                _ => false,
+            },
+            (a, b) => a == b,
+        }
+    }
+}
+
+fn is_data(v: &Value) -> bool {
+    match v {
+        Value::Undef | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => true,
+        Value::Array(a) => a.iter().all(is_data),
+        Value::Hash(h) => h.iter().all(|(k, v)| matches!(k, Value::Str(_)) && is_data(v)),
+        _ => false,
+    }
+}
+
+/// The type Puppet infers for a value when describing a mismatch (`got Integer`).
+pub fn infer_for_message(v: &Value) -> String {
+    match v {
+        Value::Str(_) => "String".into(),
+        Value::Int(_) => "Integer".into(),
+        Value::Float(_) => "Float".into(),
+        Value::Bool(_) => "Boolean".into(),
+        Value::Undef => "Undef".into(),
+        Value::Default => "Default".into(),
+        Value::Regex(_) => "Regexp".into(),
+        Value::Array(_) => "Array".into(),
+        Value::Hash(_) => "Hash".into(),
+        Value::Type(t) => format!("Type[{t}]"),
+        Value::Sensitive(_) => "Sensitive".into(),
+        Value::Deferred(_) => "Deferred".into(),
+    }
+}
+
+/// The detailed inferred type (`Integer[11, 11]`, `String`), as Puppet prints in some
+/// mismatch messages.
+pub fn infer_detailed(v: &Value) -> String {
+    match v {
+        Value::Int(i) => format!("Integer[{i}, {i}]"),
+        Value::Str(s) => {
+            let n = s.chars().count();
+            format!("String[{n}, {n}]")
+        }
+        other => infer_for_message(other),
+    }
+}
+
+/// `a`/`an` before a type name, as Puppet's messages use.
+pub fn article(name: &str) -> &'static str {
+    match name.chars().next() {
+        Some('A' | 'E' | 'I' | 'O' | 'U') => "an",
+        _ => "a",
+    }
+}

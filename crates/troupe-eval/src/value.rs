@@ -1,0 +1,409 @@
+//! Puppet runtime values, their equality (Puppet's `==`: case-insensitive strings, 1 == 1.0)
+//! and their string forms (interpolation and `String()`).
+
+use crate::types::Type;
+use indexmap::IndexMap;
+use std::fmt::Write;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+
+pub type Map = IndexMap<Value, Value>;
+
+/// A compiled regular expression together with its Puppet source text.
+#[derive(Debug)]
+pub struct Regexp {
+    pub source: String,
+    pub re: regex::Regex,
+}
+
+impl Regexp {
+    /// Compiles Ruby-flavoured regex source (as written between `/ /`).
+    pub fn new(source: &str) -> Result<Regexp, String> {
+        let translated = translate_ruby_regex(source);
+        regex::Regex::new(&translated)
+            .map(|re| Regexp {
+                source: source.to_string(),
+                re,
+            })
+            .map_err(|e| format!("Invalid regular expression /{source}/: {e}"))
+    }
+}
+
+/// Ruby's `\Z`, `\h` and `(?<name>)` have regex-crate equivalents under other spellings.
+fn translate_ruby_regex(src: &str) -> String {
+    let mut out = String::with_capacity(src.len() + 8);
+    let mut chars = src.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('Z') => out.push_str(r"(?:\n?\z)"),
+                Some('h') => out.push_str("[0-9a-fA-F]"),
+                Some('/') => out.push('/'),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push_str(r"\\"),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Undef,
+    Default,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Rc<str>),
+    Regex(Rc<Regexp>),
+    Array(Rc<Vec<Value>>),
+    Hash(Rc<Map>),
+    Type(Rc<Type>),
+    Sensitive(Rc<Value>),
+    /// A `Deferred` call, rendered into the catalog as rich data.
+    Deferred(Rc<(String, Vec<Value>)>),
+}
+
+impl Value {
+    pub fn str(s: impl Into<Rc<str>>) -> Value {
+        Value::Str(s.into())
+    }
+
+    pub fn array(v: Vec<Value>) -> Value {
+        Value::Array(Rc::new(v))
+    }
+
+    pub fn hash(m: Map) -> Value {
+        Value::Hash(Rc::new(m))
+    }
+
+    pub fn ty(t: Type) -> Value {
+        Value::Type(Rc::new(t))
+    }
+
+    pub fn is_undef(&self) -> bool {
+        matches!(self, Value::Undef)
+    }
+
+    /// Puppet truthiness: only `false` and `undef` are false.
+    pub fn truthy(&self) -> bool {
+        !matches!(self, Value::Undef | Value::Bool(false))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Puppet's `==`.
+    pub fn puppet_eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Str(a), Value::Str(b)) => {
+                a.len() == b.len() && (a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase())
+            }
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.puppet_eq(y))
+            }
+            (Value::Hash(a), Value::Hash(b)) => {
+                a.len() == b.len()
+                    && a.iter().all(|(k, v)| {
+                        b.iter()
+                            .any(|(k2, v2)| k.puppet_eq(k2) && v.puppet_eq(v2))
+                    })
+            }
+            (Value::Regex(a), Value::Regex(b)) => a.source == b.source,
+            (Value::Type(a), Value::Type(b)) => a == b,
+            (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Sensitive(_), Value::Sensitive(_)) => false,
+            _ => false,
+        }
+    }
+
+    /// The string form used by interpolation and `String($x)`.
+    pub fn to_display(&self) -> String {
+        let mut s = String::new();
+        self.write_display(&mut s, false);
+        s
+    }
+
+    /// `quoted`: strings nested in collections are written as Puppet source (`'a'`), as
+    /// `String` with `%p` does; interpolation leaves them bare.
+    pub fn write_display(&self, out: &mut String, quoted: bool) {
+        match self {
+            Value::Undef => {
+                if quoted {
+                    out.push_str("undef")
+                }
+            }
+            Value::Default => out.push_str("default"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Float(f) => out.push_str(&format_float(*f)),
+            Value::Str(s) => {
+                if quoted {
+                    out.push_str(&puppet_quote(s))
+                } else {
+                    out.push_str(s)
+                }
+            }
+            Value::Regex(r) => {
+                out.push('/');
+                out.push_str(&r.source);
+                out.push('/');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.write_display(out, quoted);
+                }
+                out.push(']');
+            }
+            Value::Hash(h) => {
+                out.push('{');
+                for (i, (k, v)) in h.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    k.write_display(out, quoted);
+                    out.push_str(" => ");
+                    v.write_display(out, quoted);
+                }
+                out.push('}');
+            }
+            Value::Type(t) => out.push_str(&t.to_string()),
+            Value::Sensitive(_) => out.push_str("Sensitive [value redacted]"),
+            Value::Deferred(d) => {
+                let _ = write!(out, "Deferred({})", d.0);
+            }
+        }
+    }
+}
+
+/// `'text'` with Puppet's escaping, as `%p` prints a string.
+pub fn puppet_quote(s: &str) -> String {
+    let needs_dq = s.chars().any(|c| c.is_control());
+    if !needs_dq {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('\'');
+        for c in s.chars() {
+            if c == '\'' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('\'');
+        return out;
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '$' => out.push_str("\\$"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:X}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Ruby's `Float#to_s`: shortest round-trip digits, always a `.0`, exponent form outside
+/// 1e-4 ..< 1e16.
+pub fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+    }
+    // Shortest digits via `{:e}`.
+    let e = format!("{:e}", f);
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let neg = mant.starts_with('-');
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let decpt = exp + 1;
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if decpt < -3 || decpt > 15 {
+        out.push_str(&digits[..1]);
+        out.push('.');
+        if digits.len() > 1 {
+            out.push_str(&digits[1..]);
+        } else {
+            out.push('0');
+        }
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    } else if decpt <= 0 {
+        out.push_str("0.");
+        for _ in 0..(-decpt) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let d = decpt as usize;
+        if digits.len() <= d {
+            out.push_str(&digits);
+            for _ in digits.len()..d {
+                out.push('0');
+            }
+            out.push_str(".0");
+        } else {
+            out.push_str(&digits[..d]);
+            out.push('.');
+            out.push_str(&digits[d..]);
+        }
+    }
+    out
+}
+
+// Hash keys: structural identity (Ruby `eql?`), so 'A' and 'a' are different keys.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Regex(a), Value::Regex(b)) => a.source == b.source,
+            (Value::Array(a), Value::Array(b)) => a == b,
+            (Value::Hash(a), Value::Hash(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
+            }
+            (Value::Type(a), Value::Type(b)) => a == b,
+            (Value::Sensitive(a), Value::Sensitive(b)) => Rc::ptr_eq(a, b),
+            (Value::Deferred(a), Value::Deferred(b)) => a.0 == b.0 && a.1 == b.1,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::Bool(b) => b.hash(state),
+            Value::Int(i) => i.hash(state),
+            Value::Float(f) => f.to_bits().hash(state),
+            Value::Str(s) => s.hash(state),
+            Value::Regex(r) => r.source.hash(state),
+            Value::Array(a) => {
+                for v in a.iter() {
+                    v.hash(state)
+                }
+            }
+            Value::Hash(h) => h.len().hash(state),
+            Value::Type(t) => t.to_string().hash(state),
+            _ => {}
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Str(s.into())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Str(s.into())
+    }
+}
+
+/// Converts JSON (facts, Hiera data) into values.
+pub fn from_json(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Undef,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Int(i)
+            } else {
+                Value::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        serde_json::Value::String(s) => Value::str(s.as_str()),
+        serde_json::Value::Array(a) => Value::array(a.iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => {
+            let mut m = Map::with_capacity(o.len());
+            for (k, v) in o {
+                m.insert(Value::str(k.as_str()), from_json(v));
+            }
+            Value::hash(m)
+        }
+    }
+}
+
+/// The generic type name used in messages (`got Integer`).
+pub fn type_name_of(v: &Value) -> &'static str {
+    match v {
+        Value::Undef => "Undef",
+        Value::Default => "Default",
+        Value::Bool(_) => "Boolean",
+        Value::Int(_) => "Integer",
+        Value::Float(_) => "Float",
+        Value::Str(_) => "String",
+        Value::Regex(_) => "Regexp",
+        Value::Array(_) => "Array",
+        Value::Hash(_) => "Hash",
+        Value::Type(_) => "Type",
+        Value::Sensitive(_) => "Sensitive",
+        Value::Deferred(_) => "Deferred",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_as_ruby_does() {
+        assert_eq!(format_float(1.0), "1.0");
+        assert_eq!(format_float(1e20), "1.0e+20");
+        assert_eq!(format_float(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(format_float(2.5e-5), "2.5e-05");
+        assert_eq!(format_float(-0.0001), "-0.0001");
+        assert_eq!(format_float(100.0 / 3.0), "33.333333333333336");
+        assert_eq!(format_float(1e16), "1.0e+16");
+        assert_eq!(format_float(1e15), "1.0e+15");
+        assert_eq!(format_float(123.5), "123.5");
+    }
+
+    #[test]
+    fn string_equality_ignores_case() {
+        assert!(Value::from("ABC").puppet_eq(&Value::from("abc")));
+        assert!(Value::Int(1).puppet_eq(&Value::Float(1.0)));
+        assert!(!Value::from("1").puppet_eq(&Value::Int(1)));
+    }
+}
