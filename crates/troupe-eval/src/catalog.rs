@@ -102,6 +102,14 @@ pub fn value_to_json(v: &Value) -> J {
         Value::Str(s) => J::String(s.to_string()),
         Value::Regex(r) => json!({"__ptype": "Regexp", "__pvalue": r.source}),
         Value::Array(a) => J::Array(a.iter().map(value_to_json).collect()),
+        Value::Hash(h) if h.keys().any(|k| !matches!(k, Value::Str(_))) => {
+            let mut flat = Vec::with_capacity(h.len() * 2);
+            for (k, v) in h.iter() {
+                flat.push(value_to_json(k));
+                flat.push(value_to_json(v));
+            }
+            json!({"__ptype": "Hash", "__pvalue": flat})
+        }
         Value::Hash(h) => {
             let mut m = JMap::new();
             for (k, v) in h.iter() {
@@ -190,6 +198,13 @@ impl Catalog {
             }
             // The namevar leads when it is set (Puppet merges parameters into the parsed title).
             let nv = r.namevar;
+            // File's title pattern drops trailing slashes from the path.
+            if r.type_name == "File" && !r.params.contains_key("path") {
+                let trimmed = r.title.trim_end_matches('/');
+                if trimmed != r.title && !trimmed.is_empty() {
+                    params.insert("path".into(), json!(trimmed));
+                }
+            }
             if let Some(v) = r.params.get(nv) {
                 if !(matches!(v, Value::Str(s) if **s == *r.title)) && !v.is_undef() {
                     params.insert(nv.to_string(), value_to_json(v));
@@ -201,7 +216,7 @@ impl Catalog {
                 }
                 if let Value::Sensitive(inner) = v {
                     sensitive.push(k.clone());
-                    params.insert(k.clone(), json!({"__ptype": "Sensitive", "__pvalue": value_to_json(inner)}));
+                    params.insert(k.clone(), value_to_json(inner));
                     continue;
                 }
                 params.insert(k.clone(), value_to_json(v));

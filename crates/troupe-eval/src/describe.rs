@@ -116,10 +116,13 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
         Type::Variant(ts) => ts.clone(),
         other => vec![other.clone()],
     };
-    let detailed = types.iter().any(|e| same_class(e, v));
+    let detailed = types.iter().any(|e| same_class(e, v)) || matches!(t, Type::Alias(..));
     let (mut names, actual): (Vec<String>, String) = if detailed {
         (
-            types.iter().map(|t| t.to_string()).collect(),
+            match t {
+                Type::Alias(n, r) if !matches!(r.resolved(), Type::Variant(_) | Type::Optional(_)) => vec![format!("{n} = {r}")],
+                _ => types.iter().map(|t| t.to_string()).collect(),
+            },
             match v {
                 Value::Int(_) | Value::Float(_) => actual_detailed(v),
                 other => crate::types::infer_for_message(other),

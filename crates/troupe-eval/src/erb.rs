@@ -1083,7 +1083,7 @@ impl Ctx<'_, '_> {
                     };
                     self.call_puppet(&f, fa)
                 }
-                n if n.starts_with("function_") => {
+                n if n.starts_with("function_") && FUNCTIONS_3X.contains(&&n["function_".len()..]) => {
                     let fa = match args.first() {
                         Some(Value::Array(a)) => (**a).clone(),
                         _ => vec![],
@@ -1448,3 +1448,11 @@ fn ruby_class(v: &Value) -> &'static str {
         _ => "Object",
     }
 }
+
+/// Functions written for Puppet's 3.x API, the only ones `scope.function_*` reaches.
+const FUNCTIONS_3X: &[&str] = &[
+    "create_resources", "defined", "digest", "fail", "file", "fqdn_rand", "generate", "hiera", "hiera_array", "hiera_hash",
+    "hiera_include", "include", "inline_template", "lookup", "md5", "realize", "require", "search", "sha1", "sha256",
+    "shellquote", "split", "sprintf", "tag", "tagged", "template", "versioncmp", "contain", "alert", "crit", "debug",
+    "emerg", "err", "info", "notice", "warning",
+];

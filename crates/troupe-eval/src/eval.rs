@@ -355,10 +355,12 @@ impl<'e> Evaluator<'e> {
         if name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
             return self.err(format!("Illegal attempt to assign to the numeric match result variable '${name}'"), e);
         }
+        let builtin = matches!(name, "name" | "title" | "module_name" | "caller_module_name" | "facts" | "trusted" | "server_facts");
         let t = self.scopes[self.cur].assign_table();
-        if t.vars.contains_key(name) {
+        if t.vars.contains_key(name) || builtin {
             let l = self.loc_e(e);
-            return Err(EvalError::new(format!("Cannot reassign variable '${name}'")).at(l));
+            let what = if builtin { "built in (or already assigned) variable" } else { "variable" };
+            return Err(EvalError::new(format!("Cannot reassign {what} '${name}'")).at(l));
         }
         t.vars.insert(name.to_string(), v);
         Ok(())
@@ -668,7 +670,7 @@ impl<'e> Evaluator<'e> {
 
     fn assign(&mut self, lhs: &Expr, v: Value, e: &Expr) -> EResult<()> {
         match &lhs.kind {
-            ExprKind::Variable(n) => self.set_var(n, v, lhs),
+            ExprKind::Variable(n) => self.set_var(n, v, e),
             ExprKind::Array(targets) => match &v {
                 Value::Array(vals) => {
                     if vals.len() != targets.len() {
@@ -823,7 +825,7 @@ impl<'e> Evaluator<'e> {
                     BinOp::Mul => overflow(a.saturating_mul(b)),
                     BinOp::Div => {
                         if b == 0 {
-                            return self.err("Division by 0", e);
+                            return self.err("Division by 0", rhs);
                         }
                         overflow(a.div_euclid(b) - if a.rem_euclid(b) != 0 && b < 0 { 1 } else { 0 }).and_then(|_| {
                             // Ruby integer division floors.
@@ -833,7 +835,7 @@ impl<'e> Evaluator<'e> {
                     }
                     BinOp::Mod => {
                         if b == 0 {
-                            return self.err("Division by 0", e);
+                            return self.err("Division by 0", rhs);
                         }
                         overflow(a.rem_euclid(b) + if b < 0 && a.rem_euclid(b) != 0 { b } else { 0 })
                     }
@@ -851,7 +853,7 @@ impl<'e> Evaluator<'e> {
                     BinOp::Mul => fa * fb,
                     BinOp::Div => {
                         if fb == 0.0 {
-                            return self.err("Division by 0", e);
+                            return self.err("Division by 0", rhs);
                         }
                         fa / fb
                     }
@@ -1404,7 +1406,7 @@ impl<'e> Evaluator<'e> {
             if let DefKind::Function { return_type: Some(rt) } = &def.kind {
                 if let Value::Type(t) = self.eval(rt)? {
                     if !t.is_instance(&v) {
-                        return Err(EvalError::new(format!("value returned from function '{}' expects {} {} value, got {}", def.name, crate::types::article(&t.to_string()), t, crate::types::infer_for_message(&v))).at(call_loc.clone()));
+                        return Err(EvalError::new(crate::describe::mismatch(&format!("value returned from {} has wrong type,", def.name), &t, &v)));
                     }
                 }
             }
@@ -1427,7 +1429,8 @@ impl<'e> Evaluator<'e> {
             } else {
                 format!("between {} and {}", required, params.len())
             };
-            return Err(EvalError::new(format!("'{what}' expects {expected} argument{}, got {}", if params.len() == 1 && !has_rest { "" } else { "s" }, args.len())).at(call_loc.clone()));
+            let _ = call_loc;
+            return Err(EvalError::new(format!("'{what}' expects {expected} argument{}, got {}", if params.len() == 1 && !has_rest { "" } else { "s" }, args.len())));
         }
         for (i, p) in params.iter().enumerate() {
             let v = if p.captures_rest {
@@ -1448,7 +1451,7 @@ impl<'e> Evaluator<'e> {
                     };
                     if !ok {
                         let msg = crate::describe::mismatch(&format!("parameter '{}'", p.name), &ty, &v);
-                        return Err(EvalError::new(format!("'{what}' {msg}")).at(call_loc.clone()));
+                        return Err(EvalError::new(format!("'{what}' {msg}")));
                     }
                 }
             }

@@ -94,7 +94,7 @@ impl<'e> Evaluator<'e> {
     pub fn call_function(&mut self, name: &str, args: Vec<Value>, lambda: Option<&Lambda>, e: &Expr) -> EResult<Value> {
         let r = self.call_function_inner(name, args, lambda, e);
         r.map_err(|err| {
-            if err.loc.is_none() && err.flow.is_none() {
+            if err.loc.is_none() && err.flow.is_none() && err.evaluation {
                 EvalError { msg: format!("Error while evaluating a Function Call, {}", err.msg), ..err }.at(self.loc_e(e))
             } else {
                 err
@@ -782,7 +782,7 @@ impl<'e> Evaluator<'e> {
                 if let Some(def) = self.find_def(LoadKind::Function, name)? {
                     return self.call_puppet_function(def, args, e);
                 }
-                Err(EvalError::new(format!("Unknown function: '{name}'")))
+                Err(EvalError::new(format!("Unknown function: '{name}'.")).at(self.loc_e(e)))
             }
         }
     }
@@ -1167,12 +1167,15 @@ fn shellquote(s: &str) -> String {
     if s.chars().all(safe) {
         return s.to_string();
     }
+    if !s.chars().any(|c| "!\"`$\\".contains(c)) {
+        return format!("\"{s}\"");
+    }
     if !s.contains('\'') {
         return format!("'{s}'");
     }
     let mut out = String::from("\"");
     for c in s.chars() {
-        if "$`\"\\".contains(c) {
+        if "!$`\"\\".contains(c) {
             out.push('\\');
         }
         out.push(c);
@@ -1361,8 +1364,7 @@ pub fn generalize(v: &Value) -> Type {
                 let g = generalize(x);
                 e = Some(match e {
                     None => g,
-                    Some(p) if p == g => p,
-                    Some(_) => Type::Any,
+                    Some(p) => common_type(p, g),
                 });
             }
             Type::Array(Box::new(e.unwrap_or(Type::Any)), 0, i64::MAX)
@@ -1373,12 +1375,27 @@ pub fn generalize(v: &Value) -> Type {
                 let g = generalize(x);
                 vt = Some(match vt {
                     None => g,
-                    Some(p) if p == g => p,
-                    Some(_) => Type::Any,
+                    Some(p) => common_type(p, g),
                 });
             }
             Type::Hash(Box::new(Type::String(0, i64::MAX)), Box::new(vt.unwrap_or(Type::Any)), 0, i64::MAX)
         }
         other => infer_type(other),
+    }
+}
+
+/// The narrowest common generalization of two types, as Puppet's `common_type`.
+fn common_type(a: Type, b: Type) -> Type {
+    if a == b {
+        return a;
+    }
+    let numeric = |t: &Type| matches!(t, Type::Integer(..) | Type::Float(..) | Type::Numeric);
+    let scalar_data = |t: &Type| numeric(t) || matches!(t, Type::String(..) | Type::Boolean | Type::ScalarData | Type::Enum(..));
+    if numeric(&a) && numeric(&b) {
+        Type::Numeric
+    } else if scalar_data(&a) && scalar_data(&b) {
+        Type::ScalarData
+    } else {
+        Type::Any
     }
 }

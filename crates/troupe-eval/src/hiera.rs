@@ -278,21 +278,8 @@ impl<'e> Evaluator<'e> {
             }
         }
         let envh = self.env.dir().join("hiera.yaml");
-        let env_cfg = if self.env.read(&envh).is_some() {
-            self.config(envh, false)?
-        } else {
-            Some(Rc::new(Config {
-                dir: self.env.dir(),
-                levels: vec![Level {
-                    name: "Common".into(),
-                    paths: vec!["common.yaml".into()],
-                    globs: vec![],
-                    mapped: None,
-                    datadir: "data".into(),
-                    backend: "yaml_data".into(),
-                }],
-            }))
-        };
+        // An environment without a hiera.yaml has no environment data layer.
+        let env_cfg = if self.env.read(&envh).is_some() { self.config(envh, false)? } else { None };
         if let Some(c) = env_cfg {
             out.push(c);
         }
@@ -563,6 +550,11 @@ pub fn lookup_function(ev: &mut Evaluator<'_>, args: &[Value], lambda: Option<&L
     if args.is_empty() {
         return Err(EvalError::new("'lookup' expects between 1 and 4 arguments, got none"));
     }
+    if let Value::Hash(o) = &args[0] {
+        let mut rest = vec![get(o, "name").cloned().unwrap_or(Value::Undef)];
+        rest.push(args[0].clone());
+        return lookup_function(ev, &rest, lambda, e);
+    }
     let names: Vec<String> = match &args[0] {
         Value::Str(s) => vec![s.to_string()],
         Value::Array(a) => a.iter().map(|x| x.to_display()).collect(),
@@ -596,7 +588,7 @@ pub fn lookup_function(ev: &mut Evaluator<'_>, args: &[Value], lambda: Option<&L
     if has_default {
         return Ok(default.unwrap_or(Value::Undef));
     }
-    Err(EvalError::new(format!("Function lookup() did not find a value for the name '{}'", names[0])))
+    Err(EvalError::plain(format!("Function lookup() did not find a value for the name '{}'", names[0])))
 }
 
 pub fn hiera_function(ev: &mut Evaluator<'_>, name: &str, args: &[Value], e: &Expr) -> EResult<Value> {

@@ -122,7 +122,7 @@ impl<'e> Evaluator<'e> {
         let lc = type_name.trim_start_matches("::").to_lowercase();
         let r = self.resource_expr_inner(*form, &lc, bodies, e);
         r.map_err(|err| {
-            if err.loc.is_none() && err.flow.is_none() {
+            if err.loc.is_none() && err.flow.is_none() && err.evaluation {
                 EvalError::new(format!("Error while evaluating a Resource Statement, {}", err.msg)).at(self.loc_e(e))
             } else {
                 err
@@ -191,15 +191,15 @@ impl<'e> Evaluator<'e> {
                 }
                 ops.push(op);
             }
-            let line = self.line_loc(b.title.span).line;
+            let line = self.line_loc(e.span).line;
             for (i, t) in titles.iter().enumerate() {
                 let title = match t {
                     Value::Str(s) if s.is_empty() => {
-                        return Err(EvalError::new(format!("Empty string title at {i}. Title strings must have a length greater than zero.")))
+                        return Err(EvalError::new(format!("Empty string title at {i}. Title strings must have a length greater than zero.")).at(self.loc_e(&b.title)))
                     }
                     Value::Str(s) => s.to_string(),
                     other => {
-                        return Err(EvalError::new(format!("Illegal title type at index {i}. Expected String, got {}", crate::types::infer_for_message(other))))
+                        return Err(EvalError::new(format!("Illegal title type at index {i}. Expected String, got {}", crate::types::infer_for_message(other))).at(self.loc_e(&b.title)))
                     }
                 };
                 let idx = self.create_resource(&type_name, &title, &info, &ops, form, line)?;
@@ -211,14 +211,7 @@ impl<'e> Evaluator<'e> {
 
     pub(crate) fn create_resource(&mut self, type_name: &str, title: &str, info: &TypeInfo, ops: &[(String, bool, Value, Loc)], form: ResourceForm, line: u32) -> EResult<usize> {
         let file = self.src.path.clone();
-        let mut title = title.to_string();
-        if type_name == "File" && title.len() > 1 {
-            // The title pattern strips trailing slashes.
-            let trimmed = title.trim_end_matches('/');
-            if !trimmed.is_empty() {
-                title = trimmed.to_string();
-            }
-        }
+        let title = title.to_string();
         if let Some(existing) = self.find_resource(type_name, &title) {
             let r = &self.res[existing];
             let at = match (&r.file, r.line) {
@@ -280,9 +273,12 @@ impl<'e> Evaluator<'e> {
         if let TypeInfo::Define(def) = info {
             self.check_define_params(def, &r)?;
         }
+        let is_stage = r.type_name == "Stage";
         let idx = self.add_resource(r);
-        if let Some(container) = self.scope_resource(self.cur) {
-            self.add_edge(container, idx);
+        if !is_stage {
+            if let Some(container) = self.scope_resource(self.cur) {
+                self.add_edge(container, idx);
+            }
         }
         Ok(idx)
     }
@@ -656,10 +652,10 @@ impl<'e> Evaluator<'e> {
                     let sd = Self::ref_display(stn, st);
                     let td = Self::ref_display(ttn, tt);
                     let Some(si) = s else {
-                        return Err(EvalError::plain(format!("Could not find resource '{sd}' for relationship on '{td}'")).at(rel.loc.clone()));
+                        return Err(EvalError::plain(format!("Could not find resource '{sd}' for relationship on '{td}'")));
                     };
                     if t.is_none() {
-                        return Err(EvalError::plain(format!("Could not find resource '{td}' for relationship from '{sd}'")).at(rel.loc.clone()));
+                        return Err(EvalError::plain(format!("Could not find resource '{td}' for relationship from '{sd}'")));
                     }
                     let entry = self.res[si].params.get(rel.param).cloned();
                     let mut arr = match entry {

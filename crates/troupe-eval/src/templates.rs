@@ -41,7 +41,7 @@ fn render_epp(ev: &mut Evaluator<'_>, code: Arc<Code>, args: Option<&Value>, glo
                 for (k, _) in given.iter() {
                     let k = k.to_display();
                     if !ps.iter().any(|p| p.name == k) {
-                        return Err(EvalError::new(format!("{fname}(): Invalid EPP: has no parameter named '{k}'")));
+                        return Err(EvalError::new(format!("lambda: has no parameter named '{k}'")));
                     }
                 }
                 for p in ps {
@@ -49,14 +49,14 @@ fn render_epp(ev: &mut Evaluator<'_>, code: Arc<Code>, args: Option<&Value>, glo
                         Some(v) => v.clone(),
                         None => match &p.default {
                             Some(d) => ev.eval(d)?,
-                            None => return Err(EvalError::new(format!("{fname}(): Invalid EPP: expects a value for parameter '${}'", p.name))),
+                            None => return Err(EvalError::new(format!("lambda: expects a value for parameter '{}'", p.name))),
                         },
                     };
                     if let Some(te) = &p.type_expr {
                         if let Value::Type(t) = ev.eval(te)? {
                             if !t.is_instance(&v) {
                                 let m = crate::describe::mismatch(&format!("parameter '{}'", p.name), &t, &v);
-                                return Err(EvalError::new(format!("{fname}(): Invalid EPP: {m}")));
+                                return Err(EvalError::new(format!("lambda: {m}")));
                             }
                         }
                     }

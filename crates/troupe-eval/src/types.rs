@@ -265,7 +265,7 @@ impl fmt::Display for Type {
             Type::Resource(t, title) => match (t, title) {
                 (None, _) => f.write_str("Resource"),
                 (Some(t), None) => f.write_str(t),
-                (Some(t), Some(title)) => write!(f, "{t}[{title}]"),
+                (Some(t), Some(title)) => write!(f, "{t}[{}]", puppet_quote(title)),
             },
             Type::Class(n) => match n {
                 Some(n) => write!(f, "Class[{n}]"),
