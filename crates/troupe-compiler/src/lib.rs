@@ -15,7 +15,10 @@ use troupe_eval::NodeInput;
 pub struct ParseCache {
     files: Mutex<HashMap<PathBuf, CacheEntry>>,
     texts: Mutex<HashMap<PathBuf, (Option<SystemTime>, u64, Arc<str>)>>,
+    data: Mutex<HashMap<PathBuf, DataEntry>>,
 }
+
+type DataEntry = (Option<SystemTime>, u64, Result<Arc<serde_json::Value>, String>);
 
 #[derive(Debug)]
 struct CacheEntry {
@@ -57,6 +60,29 @@ impl ParseCache {
             files.insert(path.to_path_buf(), CacheEntry { mtime, len, code: code.clone() });
         }
         code.map(Some).map_err(EvalError::plain)
+    }
+
+    /// A Hiera data file parsed to JSON, cached until it changes.
+    pub fn data(&self, path: &Path, json: bool) -> Option<Result<Arc<serde_json::Value>, String>> {
+        let (mtime, len) = stamp(path)?;
+        if let Ok(d) = self.data.lock() {
+            if let Some((m, l, v)) = d.get(path) {
+                if *m == mtime && *l == len {
+                    return Some(v.clone());
+                }
+            }
+        }
+        let text = std::fs::read_to_string(path).ok()?;
+        let parsed = if json {
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+        } else {
+            serde_yaml::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+        };
+        let v = parsed.map(Arc::new);
+        if let Ok(mut d) = self.data.lock() {
+            d.insert(path.to_path_buf(), (mtime, len, v.clone()));
+        }
+        Some(v)
     }
 
     pub fn read(&self, path: &Path) -> Option<Arc<str>> {
@@ -107,6 +133,7 @@ pub struct DiskEnv<'c> {
     modulepath: Vec<PathBuf>,
     global_hiera: Option<PathBuf>,
     cache: &'c ParseCache,
+    module_dirs: std::cell::RefCell<HashMap<String, Option<PathBuf>>>,
 }
 
 fn env_conf(dir: &Path) -> HashMap<String, String> {
@@ -159,6 +186,7 @@ impl<'c> DiskEnv<'c> {
             modulepath,
             global_hiera: settings.hiera_config.clone(),
             cache,
+            module_dirs: Default::default(),
         })
     }
 }
@@ -235,7 +263,16 @@ impl Environment for DiskEnv<'_> {
         if module.is_empty() || !module.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return None;
         }
-        self.modulepath.iter().map(|p| p.join(module)).find(|p| p.is_dir())
+        if let Some(d) = self.module_dirs.borrow().get(module) {
+            return d.clone();
+        }
+        let d = self.modulepath.iter().map(|p| p.join(module)).find(|p| p.is_dir());
+        self.module_dirs.borrow_mut().insert(module.to_string(), d.clone());
+        d
+    }
+
+    fn data(&self, path: &Path, json: bool) -> Option<Result<Arc<serde_json::Value>, String>> {
+        self.cache.data(path, json)
     }
 
     fn read(&self, path: &Path) -> Option<Arc<str>> {

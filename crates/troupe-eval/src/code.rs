@@ -197,4 +197,7 @@ pub trait Environment {
     fn global_hiera(&self) -> Option<PathBuf>;
     /// Modules in modulepath order (name, dir).
     fn modules(&self) -> Vec<(String, PathBuf)>;
+    /// A parsed Hiera data file (`json` selects the JSON backend, else YAML); `None` if the
+    /// file does not exist. Implementations may cache the parse across compiles.
+    fn data(&self, path: &std::path::Path, json: bool) -> Option<Result<Arc<serde_json::Value>, String>>;
 }

@@ -15,6 +15,7 @@ pub struct HieraCache {
     files: HashMap<PathBuf, Option<Value>>,
     /// Keys being looked up, to stop recursive interpolation.
     active: Vec<String>,
+    layers: HashMap<String, Vec<Rc<Config>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -214,18 +215,10 @@ impl<'e> Evaluator<'e> {
         if let Some(v) = self.hiera.files.get(path) {
             return Ok(v.clone());
         }
-        let v = match self.env.read(path) {
+        let v = match self.env.data(path, backend == "json_data") {
             None => None,
-            Some(text) => {
-                let parsed = if backend == "json_data" {
-                    serde_json::from_str::<serde_json::Value>(&text)
-                        .map(|j| crate::value::from_json(&j))
-                        .map_err(|e| format!("{e}"))
-                } else {
-                    serde_yaml::from_str::<serde_yaml::Value>(&text)
-                        .map(|y| yaml_to_value(&y))
-                        .map_err(|e| format!("{e}"))
-                };
+            Some(parsed) => {
+                let parsed = parsed.map(|j| crate::value::from_json(&j));
                 match parsed {
                     Ok(Value::Undef) => Some(Value::hash(Map::new())),
                     Ok(v @ Value::Hash(_)) => Some(v),
@@ -271,6 +264,16 @@ impl<'e> Evaluator<'e> {
     }
 
     fn layers(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
+        let module = key.split_once("::").map(|(m, _)| m.to_string()).unwrap_or_default();
+        if let Some(l) = self.hiera.layers.get(&module) {
+            return Ok(l.clone());
+        }
+        let l = self.layers_uncached(key)?;
+        self.hiera.layers.insert(module, l.clone());
+        Ok(l)
+    }
+
+    fn layers_uncached(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
         let mut out = Vec::new();
         if let Some(g) = self.env.global_hiera() {
             if let Some(c) = self.config(g, false)? {
