@@ -109,7 +109,7 @@ def normalize_error(stderr, envdir):
         return None
     msg = msg.replace(envdir + '/', '').replace(envdir, '')
     # Ruby object addresses change from run to run.
-    return re.sub(r'0x[0-9a-f]{8,}', '0x...', msg)
+    return re.sub(r'(#<[\w:]+):0x[0-9a-f]+>', r'\1:0x...>', msg)
 
 
 def run_oracle(case, tmp):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README): lints, the language-crate layering rule, every test,
-# and the broken-file expectations re-checked against the Ruby Puppet parser when it is
-# installed (required under CI=true).
+# the catalog conformance harness, and the parser and catalog expectations re-checked against
+# the Ruby Puppet parser and compiler when they are installed (required under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -13,10 +13,12 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -q -- -D warnings
 
 echo "== layering: language crates use no async runtime, HTTP or TLS stack"
-if cargo tree -p troupe-syntax -e normal --prefix none | grep -E '^(tokio|hyper|rustls|axum) ' ; then
-  echo "troupe-syntax must not depend on tokio/hyper/rustls/axum" >&2
-  exit 1
-fi
+for c in troupe-syntax troupe-eval troupe-compiler; do
+  if cargo tree -p "$c" -e normal --prefix none | grep -E '^(tokio|hyper|rustls|axum) ' ; then
+    echo "$c must not depend on tokio/hyper/rustls/axum" >&2
+    exit 1
+  fi
+done
 
 if [ "${CI:-}" = "true" ]; then
   export TROUPE_REQUIRE_CORPUS=1
@@ -25,9 +27,15 @@ fi
 echo "== cargo test"
 cargo test --workspace -q -- --test-threads=2
 
+echo "== catalog conformance: troupe vs the committed Ruby-compiler goldens"
+cargo build --release -q -p troupe
+python3 scripts/conformance.py
+
 if command -v puppet >/dev/null 2>&1; then
   echo "== broken-file expectations are still Puppet's answers"
   python3 scripts/broken-expect.py --check
+  echo "== catalog conformance against the live Ruby compiler"
+  python3 scripts/conformance.py --oracle
 elif [ "${CI:-}" = "true" ]; then
   echo "puppet is not installed; CI needs it to check tests/broken against Puppet" >&2
   exit 1

@@ -14,11 +14,16 @@ use troupe_eval::NodeInput;
 #[derive(Debug, Default)]
 pub struct ParseCache {
     files: Mutex<HashMap<PathBuf, CacheEntry>>,
-    texts: Mutex<HashMap<PathBuf, (Option<SystemTime>, u64, Arc<str>)>>,
+    texts: Mutex<HashMap<PathBuf, TextEntry>>,
     data: Mutex<HashMap<PathBuf, DataEntry>>,
 }
 
-type DataEntry = (Option<SystemTime>, u64, Result<Arc<serde_json::Value>, String>);
+type TextEntry = (Option<SystemTime>, u64, Arc<str>);
+type DataEntry = (
+    Option<SystemTime>,
+    u64,
+    Result<Arc<serde_json::Value>, String>,
+);
 
 #[derive(Debug)]
 struct CacheEntry {
@@ -57,7 +62,14 @@ impl ParseCache {
         };
         let code = Code::from_parsed(parsed, env_name).map(Arc::new);
         if let Ok(mut files) = self.files.lock() {
-            files.insert(path.to_path_buf(), CacheEntry { mtime, len, code: code.clone() });
+            files.insert(
+                path.to_path_buf(),
+                CacheEntry {
+                    mtime,
+                    len,
+                    code: code.clone(),
+                },
+            );
         }
         code.map(Some).map_err(EvalError::plain)
     }
@@ -153,14 +165,25 @@ fn env_conf(dir: &Path) -> HashMap<String, String> {
 }
 
 impl<'c> DiskEnv<'c> {
-    pub fn open(settings: &Settings, name: &str, cache: &'c ParseCache) -> Result<DiskEnv<'c>, String> {
+    pub fn open(
+        settings: &Settings,
+        name: &str,
+        cache: &'c ParseCache,
+    ) -> Result<DiskEnv<'c>, String> {
         let dir = settings.environmentpath.join(name);
         if !dir.is_dir() {
             return Err(format!("Could not find a directory environment named '{name}' anywhere in the path: {}. Does the directory exist?", settings.environmentpath.display()));
         }
         let conf = env_conf(&dir);
-        let base: Vec<String> = settings.basemodulepath.iter().map(|p| p.display().to_string()).collect();
-        let mp = conf.get("modulepath").cloned().unwrap_or_else(|| "modules:$basemodulepath".into());
+        let base: Vec<String> = settings
+            .basemodulepath
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let mp = conf
+            .get("modulepath")
+            .cloned()
+            .unwrap_or_else(|| "modules:$basemodulepath".into());
         let mut modulepath = Vec::new();
         for part in mp.split(':') {
             if part == "$basemodulepath" {
@@ -260,14 +283,24 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn module_dir(&self, module: &str) -> Option<PathBuf> {
-        if module.is_empty() || !module.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if module.is_empty()
+            || !module
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             return None;
         }
         if let Some(d) = self.module_dirs.borrow().get(module) {
             return d.clone();
         }
-        let d = self.modulepath.iter().map(|p| p.join(module)).find(|p| p.is_dir());
-        self.module_dirs.borrow_mut().insert(module.to_string(), d.clone());
+        let d = self
+            .modulepath
+            .iter()
+            .map(|p| p.join(module))
+            .find(|p| p.is_dir());
+        self.module_dirs
+            .borrow_mut()
+            .insert(module.to_string(), d.clone());
         d
     }
 
@@ -282,13 +315,18 @@ impl Environment for DiskEnv<'_> {
     fn epp(&self, path: &Path) -> EResult<Arc<Code>> {
         match self.cache.parse(path, true, &self.name)? {
             Some(c) => Ok(c),
-            None => Err(EvalError::new(format!("Could not find template '{}'", path.display()))),
+            None => Err(EvalError::new(format!(
+                "Could not find template '{}'",
+                path.display()
+            ))),
         }
     }
 
     fn inline_epp(&self, text: &str) -> EResult<Arc<Code>> {
         let parsed = troupe_syntax::parse_epp("inline_epp", text.to_string());
-        Code::from_parsed(parsed, &self.name).map(Arc::new).map_err(EvalError::new)
+        Code::from_parsed(parsed, &self.name)
+            .map(Arc::new)
+            .map_err(EvalError::new)
     }
 
     fn global_hiera(&self) -> Option<PathBuf> {
@@ -316,7 +354,8 @@ impl Environment for DiskEnv<'_> {
 
 /// Reads `FACTS.json`: the agent's facts object (`{"name","values",...}`) or a flat map.
 pub fn load_facts(text: &str) -> Result<Value, String> {
-    let j: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("facts are not valid JSON: {e}"))?;
+    let j: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("facts are not valid JSON: {e}"))?;
     let values = match j.get("values") {
         Some(v) if v.is_object() => v.clone(),
         _ => j,
@@ -380,10 +419,21 @@ pub struct CompileOutput {
 }
 
 /// Compiles and renders the catalog JSON puppetserver would return.
-pub fn compile_json(settings: &Settings, cache: &ParseCache, req: &CompileRequest<'_>, catalog_uuid: &str, version: serde_json::Value) -> CompileOutput {
+pub fn compile_json(
+    settings: &Settings,
+    cache: &ParseCache,
+    req: &CompileRequest<'_>,
+    catalog_uuid: &str,
+    version: serde_json::Value,
+) -> CompileOutput {
     let env = match DiskEnv::open(settings, req.environment, cache) {
         Ok(e) => e,
-        Err(e) => return CompileOutput { json: Err(e), warnings: vec![] },
+        Err(e) => {
+            return CompileOutput {
+                json: Err(e),
+                warnings: vec![],
+            }
+        }
     };
     let input = NodeInput {
         certname: req.certname.to_string(),
@@ -397,5 +447,8 @@ pub fn compile_json(settings: &Settings, cache: &ParseCache, req: &CompileReques
         let j = c.to_json(catalog_uuid);
         serde_json::to_string(&j).unwrap_or_default()
     });
-    CompileOutput { json, warnings: out.warnings }
+    CompileOutput {
+        json,
+        warnings: out.warnings,
+    }
 }

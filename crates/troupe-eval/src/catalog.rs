@@ -54,7 +54,7 @@ impl Resource {
 
     pub fn add_tag(&mut self, tag: &str) {
         let t = tag.to_lowercase();
-        if !self.tags.iter().any(|x| *x == t) {
+        if !self.tags.contains(&t) {
             self.tags.push(t);
         }
     }
@@ -125,7 +125,9 @@ pub fn value_to_json(v: &Value) -> J {
             Type::Resource(Some(_), Some(_)) | Type::Class(Some(_)) => J::String(ref_string(t)),
             _ => json!({"__ptype": "Pcore::TypeType", "__pvalue": t.to_string()}),
         },
-        Value::Sensitive(inner) => json!({"__ptype": "Sensitive", "__pvalue": value_to_json(inner)}),
+        Value::Sensitive(inner) => {
+            json!({"__ptype": "Sensitive", "__pvalue": value_to_json(inner)})
+        }
         Value::Deferred(d) => {
             let mut m = JMap::new();
             m.insert("__ptype".into(), J::String("Deferred".into()));

@@ -199,5 +199,9 @@ pub trait Environment {
     fn modules(&self) -> Vec<(String, PathBuf)>;
     /// A parsed Hiera data file (`json` selects the JSON backend, else YAML); `None` if the
     /// file does not exist. Implementations may cache the parse across compiles.
-    fn data(&self, path: &std::path::Path, json: bool) -> Option<Result<Arc<serde_json::Value>, String>>;
+    fn data(
+        &self,
+        path: &std::path::Path,
+        json: bool,
+    ) -> Option<Result<Arc<serde_json::Value>, String>>;
 }

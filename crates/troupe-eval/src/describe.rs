@@ -52,7 +52,10 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
     match (&inner, v) {
         (Type::Enum(..) | Type::Pattern(_), Value::Str(s)) => {
             let pfx = if optional { "an undef value or " } else { "" };
-            return format!("{what} expects {pfx}a match for {inner}, got {}", puppet_quote(s));
+            return format!(
+                "{what} expects {pfx}a match for {inner}, got {}",
+                puppet_quote(s)
+            );
         }
         (Type::Array(e, min, max), Value::Array(xs)) => {
             let n = xs.len() as i64;
@@ -120,7 +123,11 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
     let (mut names, actual): (Vec<String>, String) = if detailed {
         (
             match t {
-                Type::Alias(n, r) if !matches!(r.resolved(), Type::Variant(_) | Type::Optional(_)) => vec![format!("{n} = {r}")],
+                Type::Alias(n, r)
+                    if !matches!(r.resolved(), Type::Variant(_) | Type::Optional(_)) =>
+                {
+                    vec![format!("{n} = {r}")]
+                }
                 _ => types.iter().map(|t| t.to_string()).collect(),
             },
             match v {
@@ -145,7 +152,11 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
     let e = match names.len() {
         1 => names[0].clone(),
         2 => format!("{} or {}", names[0], names[1]),
-        _ => format!("{}, or {}", names[..names.len() - 1].join(", "), names[names.len() - 1]),
+        _ => format!(
+            "{}, or {}",
+            names[..names.len() - 1].join(", "),
+            names[names.len() - 1]
+        ),
     };
     if multi {
         format!("{what} expects a value of type {e}, got {actual}")

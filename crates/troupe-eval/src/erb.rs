@@ -77,7 +77,11 @@ fn scan(src: &str) -> Vec<(Tok, u32, String)> {
                 kind = "comment";
             }
             if !text.is_empty() {
-                out.push((Tok::Text(std::mem::take(&mut text)), text_line, String::new()));
+                out.push((
+                    Tok::Text(std::mem::take(&mut text)),
+                    text_line,
+                    String::new(),
+                ));
             }
             let end = src[j..].find("%>").map(|k| j + k).unwrap_or(src.len());
             let mut code = &src[j..end];
@@ -169,7 +173,10 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
             while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
                 i += 1;
             }
-            if i < cs.len() && (cs[i] == '?' || cs[i] == '!') && !(i + 1 < cs.len() && cs[i + 1] == '=') {
+            if i < cs.len()
+                && (cs[i] == '?' || cs[i] == '!')
+                && !(i + 1 < cs.len() && cs[i + 1] == '=')
+            {
                 i += 1;
             }
             let w: String = cs[s..i].iter().collect();
@@ -255,7 +262,18 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
         }
         if c == '/' {
             // A regex where an operand is expected.
-            let prev_operand = matches!(toks.last(), Some((Tok::Ident(_) | Tok::IVar(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) | Tok::Const(_), _)) | Some((Tok::Op(")" | "]"), _)));
+            let prev_operand = matches!(
+                toks.last(),
+                Some((
+                    Tok::Ident(_)
+                        | Tok::IVar(_)
+                        | Tok::Int(_)
+                        | Tok::Float(_)
+                        | Tok::Str(_)
+                        | Tok::Const(_),
+                    _
+                )) | Some((Tok::Op(")" | "]"), _))
+            );
             if !prev_operand {
                 let mut s = String::new();
                 i += 1;
@@ -278,7 +296,11 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
                 continue;
             }
         }
-        const OPS: &[&str] = &["**", "==", "!=", "<=", ">=", "&&", "||", "=~", "!~", "=>", "<<", "::", "..", "+=", "-=", "||=", "<=>", "&.", "+", "-", "*", "/", "%", "<", ">", "!", "?", ":", ".", ",", "(", ")", "[", "]", "{", "}", "|", "="];
+        const OPS: &[&str] = &[
+            "**", "==", "!=", "<=", ">=", "&&", "||", "=~", "!~", "=>", "<<", "::", "..", "+=",
+            "-=", "||=", "<=>", "&.", "+", "-", "*", "/", "%", "<", ">", "!", "?", ":", ".", ",",
+            "(", ")", "[", "]", "{", "}", "|", "=",
+        ];
         let rest: String = cs[i..cs.len().min(i + 3)].iter().collect();
         let mut matched = None;
         for op in [&OPS[16..17], &OPS[..16], &OPS[17..]].concat() {
@@ -341,7 +363,11 @@ impl P {
         self.toks.get(self.i).map(|t| &t.0)
     }
     fn line(&self) -> u32 {
-        self.toks.get(self.i).or(self.toks.last()).map(|t| t.1).unwrap_or(0)
+        self.toks
+            .get(self.i)
+            .or(self.toks.last())
+            .map(|t| t.1)
+            .unwrap_or(0)
     }
     fn is_op(&self, op: &str) -> bool {
         matches!(self.peek(), Some(Tok::Op(o)) if *o == op)
@@ -361,7 +387,10 @@ impl P {
         if self.eat_op(op) {
             Ok(())
         } else {
-            Err(format!("syntax error, expected '{op}', got {:?}", self.peek()))
+            Err(format!(
+                "syntax error, expected '{op}', got {:?}",
+                self.peek()
+            ))
         }
     }
     fn skip_nl(&mut self) {
@@ -397,7 +426,10 @@ impl P {
                 let e = self.modifiers(e)?;
                 self.skip_nl();
                 if !matches!(self.peek(), Some(Tok::CodeEnd)) {
-                    return Err(format!("syntax error in <%= %>, unexpected {:?}", self.peek()));
+                    return Err(format!(
+                        "syntax error in <%= %>, unexpected {:?}",
+                        self.peek()
+                    ));
                 }
                 self.i += 1;
                 Ok(e_to_out(e, line))
@@ -452,26 +484,41 @@ impl P {
     fn modifiers(&mut self, e: Ex) -> Result<Ex, String> {
         if self.eat_kw("if") {
             let c = self.expr()?;
-            return Ok(Ex::Tern(Box::new(c), Box::new(e), Box::new(Ex::Lit(Value::Undef))));
+            return Ok(Ex::Tern(
+                Box::new(c),
+                Box::new(e),
+                Box::new(Ex::Lit(Value::Undef)),
+            ));
         }
         if self.eat_kw("unless") {
             let c = self.expr()?;
-            return Ok(Ex::Tern(Box::new(c), Box::new(Ex::Lit(Value::Undef)), Box::new(e)));
+            return Ok(Ex::Tern(
+                Box::new(c),
+                Box::new(Ex::Lit(Value::Undef)),
+                Box::new(e),
+            ));
         }
         Ok(e)
     }
 
     fn expr(&mut self) -> Result<Ex, String> {
         // assignment
-        if let (Some(Tok::Ident(n)), Some((Tok::Op("="), _))) = (self.peek().cloned(), self.toks.get(self.i + 1)) {
+        if let (Some(Tok::Ident(n)), Some((Tok::Op("="), _))) =
+            (self.peek().cloned(), self.toks.get(self.i + 1))
+        {
             self.i += 2;
             let v = self.expr()?;
             return Ok(Ex::Assign(n, Box::new(v)));
         }
-        if let (Some(Tok::Ident(n)), Some((Tok::Op("||="), _))) = (self.peek().cloned(), self.toks.get(self.i + 1)) {
+        if let (Some(Tok::Ident(n)), Some((Tok::Op("||="), _))) =
+            (self.peek().cloned(), self.toks.get(self.i + 1))
+        {
             self.i += 2;
             let v = self.expr()?;
-            return Ok(Ex::Assign(n.clone(), Box::new(Ex::Bin("||", Box::new(Ex::Var(n)), Box::new(v)))));
+            return Ok(Ex::Assign(
+                n.clone(),
+                Box::new(Ex::Bin("||", Box::new(Ex::Var(n)), Box::new(v))),
+            ));
         }
         let e = self.ternary()?;
         if self.eat_kw("and") {
@@ -498,9 +545,9 @@ impl P {
 
     fn binary(&mut self, min: u8) -> Result<Ex, String> {
         let mut l = self.unary()?;
-        loop {
-            let (op, prec) = match self.peek() {
-                Some(Tok::Op(o)) => match *o {
+        while let Some(Tok::Op(o)) = self.peek() {
+            let (op, prec) = {
+                match *o {
                     "||" => ("||", 1),
                     "&&" => ("&&", 2),
                     ".." => ("..", 3),
@@ -510,8 +557,7 @@ impl P {
                     "+" | "-" => (*o, 7),
                     "*" | "/" | "%" => (*o, 8),
                     _ => break,
-                },
-                _ => break,
+                }
             };
             if prec < min {
                 break;
@@ -519,7 +565,11 @@ impl P {
             self.i += 1;
             self.skip_nl();
             let r = self.binary(prec + 1)?;
-            l = if op == ".." { Ex::Range(Box::new(l), Box::new(r)) } else { Ex::Bin(op, Box::new(l), Box::new(r)) };
+            l = if op == ".." {
+                Ex::Range(Box::new(l), Box::new(r))
+            } else {
+                Ex::Bin(op, Box::new(l), Box::new(r))
+            };
         }
         Ok(l)
     }
@@ -592,7 +642,11 @@ impl P {
                 self.expect_op(",")?;
             }
         }
-        let body = if brace { self.stmts(&["}"])? } else { self.stmts(&["end"])? };
+        let body = if brace {
+            self.stmts(&["}"])?
+        } else {
+            self.stmts(&["end"])?
+        };
         if brace {
             self.expect_op("}")?;
         } else if !self.eat_kw("end") {
@@ -611,7 +665,11 @@ impl P {
                     other => return Err(format!("syntax error, unexpected {other:?} after '.'")),
                 };
                 self.i += 1;
-                let args = if self.eat_op("(") { self.args(")")? } else { vec![] };
+                let args = if self.eat_op("(") {
+                    self.args(")")?
+                } else {
+                    vec![]
+                };
                 let blk = self.block()?;
                 e = Ex::Call(Some(Box::new(e)), name, args, blk);
             } else if self.is_op("[") {
@@ -641,7 +699,9 @@ impl P {
             Some(Tok::Float(f)) => Ex::Lit(Value::Float(f)),
             Some(Tok::Str(p)) => Ex::Str(p),
             Some(Tok::Sym(s)) => Ex::Lit(Value::str(s)),
-            Some(Tok::Regex(r)) => Ex::Lit(Value::Regex(std::rc::Rc::new(crate::value::Regexp::new(&r)?))),
+            Some(Tok::Regex(r)) => Ex::Lit(Value::Regex(std::rc::Rc::new(
+                crate::value::Regexp::new(&r)?,
+            ))),
             Some(Tok::IVar(n)) => Ex::IVar(n),
             Some(Tok::Const(n)) => Ex::Const(n),
             Some(Tok::Op("(")) => {
@@ -659,7 +719,9 @@ impl P {
                     loop {
                         self.skip_nl();
                         let k = match self.peek().cloned() {
-                            Some(Tok::Ident(n)) if matches!(self.toks.get(self.i + 1), Some((Tok::Op(":"), _))) => {
+                            Some(Tok::Ident(n))
+                                if matches!(self.toks.get(self.i + 1), Some((Tok::Op(":"), _))) =>
+                            {
                                 self.i += 2;
                                 Ex::Lit(Value::str(n))
                             }
@@ -703,11 +765,16 @@ impl P {
                     }
                 }
             },
-            other => return Err(format!("syntax error, unexpected {}", match other {
-                Some(Tok::Op(o)) => format!("'{o}'"),
-                Some(t) => format!("{t:?}"),
-                None => "end of template".into(),
-            })),
+            other => {
+                return Err(format!(
+                    "syntax error, unexpected {}",
+                    match other {
+                        Some(Tok::Op(o)) => format!("'{o}'"),
+                        Some(t) => format!("{t:?}"),
+                        None => "end of template".into(),
+                    }
+                ))
+            }
         })
     }
 }
@@ -749,7 +816,13 @@ fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
 
 pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
     let prog = parse(src).map_err(|(line, e)| fail(file, line, &e))?;
-    let mut cx = Ctx { ev, locals: vec![HashMap::new()], out: String::new(), file: file.to_string(), line: 1 };
+    let mut cx = Ctx {
+        ev,
+        locals: vec![HashMap::new()],
+        out: String::new(),
+        file: file.to_string(),
+        line: 1,
+    };
     cx.run(&prog)?;
     Ok(cx.out)
 }
@@ -770,7 +843,13 @@ fn inspect(v: &Value) -> String {
         Value::Undef => "nil".into(),
         Value::Str(s) => format!("{:?}", &**s),
         Value::Array(a) => format!("[{}]", a.iter().map(inspect).collect::<Vec<_>>().join(", ")),
-        Value::Hash(h) => format!("{{{}}}", h.iter().map(|(k, v)| format!("{}=>{}", inspect(k), inspect(v))).collect::<Vec<_>>().join(", ")),
+        Value::Hash(h) => format!(
+            "{{{}}}",
+            h.iter()
+                .map(|(k, v)| format!("{}=>{}", inspect(k), inspect(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         other => to_s(other),
     }
 }
@@ -875,7 +954,10 @@ impl Ctx<'_, '_> {
                     }
                 }
             },
-            Ex::Const(n) => Value::ty(crate::types::Type::Resource(Some(format!("\u{0}{n}")), None)),
+            Ex::Const(n) => Value::ty(crate::types::Type::Resource(
+                Some(format!("\u{0}{n}")),
+                None,
+            )),
             Ex::Array(xs) => {
                 let mut out = Vec::new();
                 for x in xs {
@@ -903,7 +985,9 @@ impl Ctx<'_, '_> {
             Ex::Neg(x) => match self.eval(x)? {
                 Value::Int(i) => Value::Int(-i),
                 Value::Float(f) => Value::Float(-f),
-                other => return Err(self.err(format!("undefined method `-@' for {}", inspect(&other)))),
+                other => {
+                    return Err(self.err(format!("undefined method `-@' for {}", inspect(&other))))
+                }
             },
             Ex::Tern(c, a, b) => {
                 if truthy(&self.eval(c)?) {
@@ -971,9 +1055,16 @@ impl Ctx<'_, '_> {
             (Value::Str(s), [Value::Int(i)]) => {
                 let cs: Vec<char> = s.chars().collect();
                 let i = if *i < 0 { cs.len() as i64 + i } else { *i };
-                cs.get(i as usize).map(|c| Value::str(c.to_string())).unwrap_or(Value::Undef)
+                cs.get(i as usize)
+                    .map(|c| Value::str(c.to_string()))
+                    .unwrap_or(Value::Undef)
             }
-            (Value::Str(s), [Value::Int(st), Value::Int(n)]) => Value::str(s.chars().skip((*st).max(0) as usize).take(*n as usize).collect::<String>()),
+            (Value::Str(s), [Value::Int(st), Value::Int(n)]) => Value::str(
+                s.chars()
+                    .skip((*st).max(0) as usize)
+                    .take(*n as usize)
+                    .collect::<String>(),
+            ),
             (Value::Undef, _) => return Err(self.err("undefined method `[]' for nil:NilClass")),
             _ => return Err(self.err(format!("unsupported index on {}", inspect(r)))),
         })
@@ -984,17 +1075,32 @@ impl Ctx<'_, '_> {
         let cmp = |a: &Value, b: &Value| -> Option<Ordering> {
             match (a, b) {
                 (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => crate::eval::as_f64(a).partial_cmp(&crate::eval::as_f64(b)),
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                    crate::eval::as_f64(a).partial_cmp(&crate::eval::as_f64(b))
+                }
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
                 _ => None,
             }
         };
         Ok(match op {
-            "==" => Value::Bool(l == r || (matches!((&l, &r), (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_))) && crate::eval::as_f64(&l) == crate::eval::as_f64(&r))),
+            "==" => Value::Bool(
+                l == r
+                    || (matches!(
+                        (&l, &r),
+                        (
+                            Value::Int(_) | Value::Float(_),
+                            Value::Int(_) | Value::Float(_)
+                        )
+                    ) && crate::eval::as_f64(&l) == crate::eval::as_f64(&r)),
+            ),
             "!=" => Value::Bool(!(l == r)),
             "<" | ">" | "<=" | ">=" | "<=>" => {
                 let Some(o) = cmp(&l, &r) else {
-                    return Err(self.err(format!("comparison of {} with {} failed", inspect(&l), inspect(&r))));
+                    return Err(self.err(format!(
+                        "comparison of {} with {} failed",
+                        inspect(&l),
+                        inspect(&r)
+                    )));
                 };
                 match op {
                     "<" => Value::Bool(o == Ordering::Less),
@@ -1014,27 +1120,49 @@ impl Ctx<'_, '_> {
             }
             "+" => match (&l, &r) {
                 (Value::Str(a), Value::Str(b)) => Value::str(format!("{a}{b}")),
-                (Value::Array(a), Value::Array(b)) => Value::array(a.iter().chain(b.iter()).cloned().collect()),
+                (Value::Array(a), Value::Array(b)) => {
+                    Value::array(a.iter().chain(b.iter()).cloned().collect())
+                }
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_add(*b)),
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(crate::eval::as_f64(&l) + crate::eval::as_f64(&r)),
-                _ => return Err(self.err(format!("no implicit conversion of {} into {}", ruby_class(&r), ruby_class(&l)))),
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                    Value::Float(crate::eval::as_f64(&l) + crate::eval::as_f64(&r))
+                }
+                _ => {
+                    return Err(self.err(format!(
+                        "no implicit conversion of {} into {}",
+                        ruby_class(&r),
+                        ruby_class(&l)
+                    )))
+                }
             },
             "-" => match (&l, &r) {
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_sub(*b)),
-                (Value::Array(a), Value::Array(b)) => Value::array(a.iter().filter(|x| !b.contains(x)).cloned().collect()),
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(crate::eval::as_f64(&l) - crate::eval::as_f64(&r)),
+                (Value::Array(a), Value::Array(b)) => {
+                    Value::array(a.iter().filter(|x| !b.contains(x)).cloned().collect())
+                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                    Value::Float(crate::eval::as_f64(&l) - crate::eval::as_f64(&r))
+                }
                 _ => return Err(self.err("unsupported '-'")),
             },
             "*" => match (&l, &r) {
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_mul(*b)),
                 (Value::Str(s), Value::Int(n)) => Value::str(s.repeat((*n).max(0) as usize)),
-                (Value::Array(a), Value::Str(s)) => Value::str(a.iter().map(to_s).collect::<Vec<_>>().join(s)),
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(crate::eval::as_f64(&l) * crate::eval::as_f64(&r)),
+                (Value::Array(a), Value::Str(s)) => {
+                    Value::str(a.iter().map(to_s).collect::<Vec<_>>().join(s))
+                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                    Value::Float(crate::eval::as_f64(&l) * crate::eval::as_f64(&r))
+                }
                 _ => return Err(self.err("unsupported '*'")),
             },
             "/" | "%" => match (&l, &r) {
                 (Value::Int(_), Value::Int(0)) => return Err(self.err("divided by 0")),
-                (Value::Int(a), Value::Int(b)) => Value::Int(if op == "/" { a.div_euclid(*b) } else { a.rem_euclid(*b) }),
+                (Value::Int(a), Value::Int(b)) => Value::Int(if op == "/" {
+                    a.div_euclid(*b)
+                } else {
+                    a.rem_euclid(*b)
+                }),
                 (Value::Str(f), args) if op == "%" => {
                     let a = match args {
                         Value::Array(a) => (**a).clone(),
@@ -1061,10 +1189,20 @@ impl Ctx<'_, '_> {
         })
     }
 
-    fn method(&mut self, recv: Option<Value>, name: &str, args: Vec<Value>, blk: Option<&Block>) -> EResult<Value> {
+    fn method(
+        &mut self,
+        recv: Option<Value>,
+        name: &str,
+        args: Vec<Value>,
+        blk: Option<&Block>,
+    ) -> EResult<Value> {
         let Some(r) = recv else {
             return match name {
-                "defined?" => Ok(if args.first().is_some_and(|v| !v.is_undef()) { Value::str("expression") } else { Value::Undef }),
+                "defined?" => Ok(if args.first().is_some_and(|v| !v.is_undef()) {
+                    Value::str("expression")
+                } else {
+                    Value::Undef
+                }),
                 "raise" | "fail" => Err(self.err(args.first().map(to_s).unwrap_or_default())),
                 _ => Err(self.err(format!("undefined local variable or method `{name}'"))),
             };
@@ -1083,7 +1221,9 @@ impl Ctx<'_, '_> {
                     };
                     self.call_puppet(&f, fa)
                 }
-                n if n.starts_with("function_") && FUNCTIONS_3X.contains(&&n["function_".len()..]) => {
+                n if n.starts_with("function_")
+                    && FUNCTIONS_3X.contains(&&n["function_".len()..]) =>
+                {
                     let fa = match args.first() {
                         Some(Value::Array(a)) => (**a).clone(),
                         _ => vec![],
@@ -1105,7 +1245,10 @@ impl Ctx<'_, '_> {
                     _ => String::new(),
                 };
                 let k = ruby_class(&r);
-                let ok = c == k || (c == "Numeric" && matches!(k, "Integer" | "Float")) || c == "Object" || (c == "Fixnum" && k == "Integer");
+                let ok = c == k
+                    || (c == "Numeric" && matches!(k, "Integer" | "Float"))
+                    || c == "Object"
+                    || (c == "Fixnum" && k == "Integer");
                 return Ok(Value::Bool(ok));
             }
             "class" => return Ok(Value::str(ruby_class(&r))),
@@ -1114,7 +1257,13 @@ impl Ctx<'_, '_> {
             "==" => return Ok(Value::Bool(args.first() == Some(&r))),
             _ => {}
         }
-        let bad = |s: &Self| s.err(format!("undefined method `{name}' for {}:{}", inspect(&r), ruby_class(&r)));
+        let bad = |s: &Self| {
+            s.err(format!(
+                "undefined method `{name}' for {}:{}",
+                inspect(&r),
+                ruby_class(&r)
+            ))
+        };
         match &r {
             Value::Str(s) => {
                 let a0 = args.first().map(to_s).unwrap_or_default();
@@ -1123,7 +1272,14 @@ impl Ctx<'_, '_> {
                     "downcase" => Value::str(s.to_lowercase()),
                     "capitalize" => {
                         let mut c = s.chars();
-                        Value::str(c.next().map(|f| f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase()).unwrap_or_default())
+                        Value::str(
+                            c.next()
+                                .map(|f| {
+                                    f.to_uppercase().collect::<String>()
+                                        + &c.as_str().to_lowercase()
+                                })
+                                .unwrap_or_default(),
+                        )
                     }
                     "strip" => Value::str(s.trim()),
                     "lstrip" => Value::str(s.trim_start()),
@@ -1132,9 +1288,18 @@ impl Ctx<'_, '_> {
                     "length" | "size" => Value::Int(s.chars().count() as i64),
                     "empty?" => Value::Bool(s.is_empty()),
                     "include?" => Value::Bool(s.contains(a0.as_str())),
-                    "start_with?" => Value::Bool(args.iter().any(|a| s.starts_with(to_s(a).as_str()))),
+                    "start_with?" => {
+                        Value::Bool(args.iter().any(|a| s.starts_with(to_s(a).as_str())))
+                    }
                     "end_with?" => Value::Bool(args.iter().any(|a| s.ends_with(to_s(a).as_str()))),
-                    "to_i" => Value::Int(s.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect::<String>().parse().unwrap_or(0)),
+                    "to_i" => Value::Int(
+                        s.trim()
+                            .chars()
+                            .take_while(|c| c.is_ascii_digit() || *c == '-')
+                            .collect::<String>()
+                            .parse()
+                            .unwrap_or(0),
+                    ),
                     "to_f" => Value::Float(s.trim().parse().unwrap_or(0.0)),
                     "to_sym" | "to_str" => r.clone(),
                     "split" => {
@@ -1144,7 +1309,10 @@ impl Ctx<'_, '_> {
                             Some(sep) => s.split(to_s(sep).as_str()).map(Value::from).collect(),
                         };
                         let mut parts = parts;
-                        while parts.last().is_some_and(|p| matches!(p, Value::Str(x) if x.is_empty())) {
+                        while parts
+                            .last()
+                            .is_some_and(|p| matches!(p, Value::Str(x) if x.is_empty()))
+                        {
                             parts.pop();
                         }
                         Value::array(parts)
@@ -1153,20 +1321,34 @@ impl Ctx<'_, '_> {
                         let repl = args.get(1).map(to_s).unwrap_or_default();
                         let re = match args.first() {
                             Some(Value::Regex(re)) => re.re.clone(),
-                            Some(x) => regex::Regex::new(&regex::escape(&to_s(x))).map_err(|e| self.err(e.to_string()))?,
+                            Some(x) => regex::Regex::new(&regex::escape(&to_s(x)))
+                                .map_err(|e| self.err(e.to_string()))?,
                             None => return Err(bad(self)),
                         };
                         let repl = repl.replace("\\\\", "\u{1}").replace('$', "$$");
-                        let repl = (0..10).fold(repl, |acc, i| acc.replace(&format!("\\{i}"), &format!("${{{i}}}"))).replace('\u{1}', "\\");
-                        Value::str(if name == "gsub" { re.replace_all(s, repl.as_str()).into_owned() } else { re.replace(s, repl.as_str()).into_owned() })
+                        let repl = (0..10)
+                            .fold(repl, |acc, i| {
+                                acc.replace(&format!("\\{i}"), &format!("${{{i}}}"))
+                            })
+                            .replace('\u{1}', "\\");
+                        Value::str(if name == "gsub" {
+                            re.replace_all(s, repl.as_str()).into_owned()
+                        } else {
+                            re.replace(s, repl.as_str()).into_owned()
+                        })
                     }
                     "tr" => {
                         let from: Vec<char> = a0.chars().collect();
-                        let to: Vec<char> = args.get(1).map(to_s).unwrap_or_default().chars().collect();
-                        Value::str(s.chars().map(|c| match from.iter().position(|f| *f == c) {
-                            Some(i) => *to.get(i).or(to.last()).unwrap_or(&c),
-                            None => c,
-                        }).collect::<String>())
+                        let to: Vec<char> =
+                            args.get(1).map(to_s).unwrap_or_default().chars().collect();
+                        Value::str(
+                            s.chars()
+                                .map(|c| match from.iter().position(|f| *f == c) {
+                                    Some(i) => *to.get(i).or(to.last()).unwrap_or(&c),
+                                    None => c,
+                                })
+                                .collect::<String>(),
+                        )
                     }
                     "ljust" | "rjust" => {
                         let w = match args.first() {
@@ -1179,7 +1361,11 @@ impl Ctx<'_, '_> {
                             r.clone()
                         } else {
                             let fill: String = pad.chars().cycle().take(w - n).collect();
-                            Value::str(if name == "ljust" { format!("{s}{fill}") } else { format!("{fill}{s}") })
+                            Value::str(if name == "ljust" {
+                                format!("{s}{fill}")
+                            } else {
+                                format!("{fill}{s}")
+                            })
                         }
                     }
                     "squeeze" => {
@@ -1208,14 +1394,22 @@ impl Ctx<'_, '_> {
             }
             Value::Array(a) => self.array_method(&r, a, name, args, blk),
             Value::Hash(h) => {
-                let pairs: Vec<Value> = h.iter().map(|(k, v)| Value::array(vec![k.clone(), v.clone()])).collect();
+                let pairs: Vec<Value> = h
+                    .iter()
+                    .map(|(k, v)| Value::array(vec![k.clone(), v.clone()]))
+                    .collect();
                 match name {
                     "keys" => Ok(Value::array(h.keys().cloned().collect())),
                     "values" => Ok(Value::array(h.values().cloned().collect())),
-                    "key?" | "has_key?" | "include?" | "member?" => Ok(Value::Bool(args.first().is_some_and(|k| h.contains_key(k)))),
+                    "key?" | "has_key?" | "include?" | "member?" => {
+                        Ok(Value::Bool(args.first().is_some_and(|k| h.contains_key(k))))
+                    }
                     "fetch" => match h.get(args.first().unwrap_or(&Value::Undef)) {
                         Some(v) => Ok(v.clone()),
-                        None => args.get(1).cloned().ok_or_else(|| self.err("key not found")),
+                        None => args
+                            .get(1)
+                            .cloned()
+                            .ok_or_else(|| self.err("key not found")),
                     },
                     "empty?" => Ok(Value::Bool(h.is_empty())),
                     "size" | "length" | "count" => Ok(Value::Int(h.len() as i64)),
@@ -1279,8 +1473,20 @@ impl Ctx<'_, '_> {
         }
     }
 
-    fn array_method(&mut self, r: &Value, a: &[Value], name: &str, args: Vec<Value>, blk: Option<&Block>) -> EResult<Value> {
-        let bad = |s: &Self| s.err(format!("undefined method `{name}' for {}:Array", inspect(r)));
+    fn array_method(
+        &mut self,
+        r: &Value,
+        a: &[Value],
+        name: &str,
+        args: Vec<Value>,
+        blk: Option<&Block>,
+    ) -> EResult<Value> {
+        let bad = |s: &Self| {
+            s.err(format!(
+                "undefined method `{name}' for {}:Array",
+                inspect(r)
+            ))
+        };
         Ok(match name {
             "each" => {
                 let b = blk.ok_or_else(|| self.err("each without a block"))?;
@@ -1296,10 +1502,15 @@ impl Ctx<'_, '_> {
                 }
                 r.clone()
             }
-            "map" | "collect" | "select" | "filter" | "reject" | "find" | "detect" | "any?" | "all?" | "sort_by" | "flat_map" | "count" => {
+            "map" | "collect" | "select" | "filter" | "reject" | "find" | "detect" | "any?"
+            | "all?" | "sort_by" | "flat_map" | "count" => {
                 let Some(b) = blk else {
                     return Ok(match name {
-                        "count" => Value::Int(if let Some(x) = args.first() { a.iter().filter(|y| *y == x).count() as i64 } else { a.len() as i64 }),
+                        "count" => Value::Int(if let Some(x) = args.first() {
+                            a.iter().filter(|y| *y == x).count() as i64
+                        } else {
+                            a.len() as i64
+                        }),
                         "any?" => Value::Bool(a.iter().any(truthy)),
                         "all?" => Value::Bool(a.iter().all(truthy)),
                         _ => return Err(bad(self)),
@@ -1375,7 +1586,9 @@ impl Ctx<'_, '_> {
                 _ => a.first().cloned().unwrap_or(Value::Undef),
             },
             "last" => match args.first() {
-                Some(Value::Int(n)) => Value::array(a[a.len().saturating_sub(*n as usize)..].to_vec()),
+                Some(Value::Int(n)) => {
+                    Value::array(a[a.len().saturating_sub(*n as usize)..].to_vec())
+                }
                 _ => a.last().cloned().unwrap_or(Value::Undef),
             },
             "length" | "size" => Value::Int(a.len() as i64),
@@ -1393,10 +1606,22 @@ impl Ctx<'_, '_> {
             "flatten" => Value::array(crate::eval::flatten(a)),
             "compact" => Value::array(a.iter().filter(|x| !x.is_undef()).cloned().collect()),
             "reverse" => Value::array(a.iter().rev().cloned().collect()),
-            "min" => a.iter().cloned().min_by(crate::functions::sort_cmp).unwrap_or(Value::Undef),
-            "max" => a.iter().cloned().max_by(crate::functions::sort_cmp).unwrap_or(Value::Undef),
+            "min" => a
+                .iter()
+                .cloned()
+                .min_by(crate::functions::sort_cmp)
+                .unwrap_or(Value::Undef),
+            "max" => a
+                .iter()
+                .cloned()
+                .max_by(crate::functions::sort_cmp)
+                .unwrap_or(Value::Undef),
             "to_a" | "entries" => r.clone(),
-            "index" => a.iter().position(|x| Some(x) == args.first()).map(|i| Value::Int(i as i64)).unwrap_or(Value::Undef),
+            "index" => a
+                .iter()
+                .position(|x| Some(x) == args.first())
+                .map(|i| Value::Int(i as i64))
+                .unwrap_or(Value::Undef),
             "each_slice" => {
                 let n = match args.first() {
                     Some(Value::Int(n)) if *n > 0 => *n as usize,
@@ -1417,7 +1642,10 @@ impl Ctx<'_, '_> {
                 let mut m = Map::new();
                 for x in a {
                     if let Value::Array(p) = x {
-                        m.insert(p.first().cloned().unwrap_or(Value::Undef), p.get(1).cloned().unwrap_or(Value::Undef));
+                        m.insert(
+                            p.first().cloned().unwrap_or(Value::Undef),
+                            p.get(1).cloned().unwrap_or(Value::Undef),
+                        );
                     }
                 }
                 Value::hash(m)
@@ -1427,10 +1655,13 @@ impl Ctx<'_, '_> {
     }
 
     fn call_puppet(&mut self, f: &str, args: Vec<Value>) -> EResult<Value> {
-        let dummy = troupe_syntax::ast::Expr::new(troupe_syntax::ast::ExprKind::Nop, Default::default());
+        let dummy =
+            troupe_syntax::ast::Expr::new(troupe_syntax::ast::ExprKind::Nop, Default::default());
         let line = self.line;
         let file = self.file.clone();
-        self.ev.call_function(f, args, None, &dummy).map_err(|e| fail(&file, line, &e.msg))
+        self.ev
+            .call_function(f, args, None, &dummy)
+            .map_err(|e| fail(&file, line, &e.msg))
     }
 }
 
@@ -1451,8 +1682,40 @@ fn ruby_class(v: &Value) -> &'static str {
 
 /// Functions written for Puppet's 3.x API, the only ones `scope.function_*` reaches.
 const FUNCTIONS_3X: &[&str] = &[
-    "create_resources", "defined", "digest", "fail", "file", "fqdn_rand", "generate", "hiera", "hiera_array", "hiera_hash",
-    "hiera_include", "include", "inline_template", "lookup", "md5", "realize", "require", "search", "sha1", "sha256",
-    "shellquote", "split", "sprintf", "tag", "tagged", "template", "versioncmp", "contain", "alert", "crit", "debug",
-    "emerg", "err", "info", "notice", "warning",
+    "create_resources",
+    "defined",
+    "digest",
+    "fail",
+    "file",
+    "fqdn_rand",
+    "generate",
+    "hiera",
+    "hiera_array",
+    "hiera_hash",
+    "hiera_include",
+    "include",
+    "inline_template",
+    "lookup",
+    "md5",
+    "realize",
+    "require",
+    "search",
+    "sha1",
+    "sha256",
+    "shellquote",
+    "split",
+    "sprintf",
+    "tag",
+    "tagged",
+    "template",
+    "versioncmp",
+    "contain",
+    "alert",
+    "crit",
+    "debug",
+    "emerg",
+    "err",
+    "info",
+    "notice",
+    "warning",
 ];

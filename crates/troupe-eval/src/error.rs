@@ -12,7 +12,11 @@ pub struct Loc {
 impl fmt::Display for Loc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.col {
-            Some(c) => write!(f, "(file: {}, line: {}, column: {})", self.file, self.line, c),
+            Some(c) => write!(
+                f,
+                "(file: {}, line: {}, column: {})",
+                self.file, self.line, c
+            ),
             None => write!(f, "(file: {}, line: {})", self.file, self.line),
         }
     }

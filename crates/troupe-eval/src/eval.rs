@@ -103,7 +103,13 @@ impl std::fmt::Debug for Evaluator<'_> {
 pub(crate) fn undef_var_is_builtin(name: &str) -> bool {
     matches!(
         name,
-        "facts" | "trusted" | "server_facts" | "title" | "name" | "module_name" | "caller_module_name"
+        "facts"
+            | "trusted"
+            | "server_facts"
+            | "title"
+            | "name"
+            | "module_name"
+            | "caller_module_name"
     )
 }
 
@@ -196,7 +202,11 @@ impl<'e> Evaluator<'e> {
         let name = name.trim_start_matches("::").to_lowercase();
         let lookup = |s: &Self| -> Option<Arc<Def>> {
             match kind {
-                LoadKind::Manifest => s.classes.get(&name).or_else(|| s.defines.get(&name)).cloned(),
+                LoadKind::Manifest => s
+                    .classes
+                    .get(&name)
+                    .or_else(|| s.defines.get(&name))
+                    .cloned(),
                 LoadKind::Function => s.functions.get(&name).cloned(),
                 LoadKind::Type => s.aliases.get(&name).cloned(),
             }
@@ -248,7 +258,12 @@ impl<'e> Evaluator<'e> {
 
     // ---- scopes and variables ---------------------------------------------------------------
 
-    pub fn new_scope(&mut self, kind: ScopeKind, parent: Option<ScopeId>, resource: Option<usize>) -> ScopeId {
+    pub fn new_scope(
+        &mut self,
+        kind: ScopeKind,
+        parent: Option<ScopeId>,
+        resource: Option<usize>,
+    ) -> ScopeId {
         self.scopes.push(Scope::new(kind, parent, resource));
         self.scopes.len() - 1
     }
@@ -289,7 +304,10 @@ impl<'e> Evaluator<'e> {
         }
         if let Some(stripped) = name.strip_prefix("::") {
             if !stripped.contains("::") {
-                return Ok(self.scopes[self.top].local(stripped).cloned().unwrap_or(Value::Undef));
+                return Ok(self.scopes[self.top]
+                    .local(stripped)
+                    .cloned()
+                    .unwrap_or(Value::Undef));
             }
             return self.lookup_qualified(stripped, e);
         }
@@ -319,7 +337,10 @@ impl<'e> Evaluator<'e> {
         };
         let class = class.to_lowercase();
         if class.is_empty() {
-            return Ok(self.scopes[self.top].local(var).cloned().unwrap_or(Value::Undef));
+            return Ok(self.scopes[self.top]
+                .local(var)
+                .cloned()
+                .unwrap_or(Value::Undef));
         }
         if class == "settings" {
             return Ok(crate::functions::setting(self, var));
@@ -340,8 +361,14 @@ impl<'e> Evaluator<'e> {
                 if let Some(e) = e {
                     let l = self.loc_e(e);
                     let known = self.find_class(&class)?.is_some();
-                    let why = if known { "has not been evaluated" } else { "could not be found" };
-                    self.warn(format!("Could not look up qualified variable '{name}'; class {class} {why} {l}"));
+                    let why = if known {
+                        "has not been evaluated"
+                    } else {
+                        "could not be found"
+                    };
+                    self.warn(format!(
+                        "Could not look up qualified variable '{name}'; class {class} {why} {l}"
+                    ));
                 }
                 Ok(Value::Undef)
             }
@@ -350,16 +377,35 @@ impl<'e> Evaluator<'e> {
 
     pub fn set_var(&mut self, name: &str, v: Value, e: &Expr) -> EResult<()> {
         if name.contains("::") {
-            return self.err(format!("Cannot assign to a variable in another namespace: '${name}'"), e);
+            return self.err(
+                format!("Cannot assign to a variable in another namespace: '${name}'"),
+                e,
+            );
         }
         if name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-            return self.err(format!("Illegal attempt to assign to the numeric match result variable '${name}'"), e);
+            return self.err(
+                format!("Illegal attempt to assign to the numeric match result variable '${name}'"),
+                e,
+            );
         }
-        let builtin = matches!(name, "name" | "title" | "module_name" | "caller_module_name" | "facts" | "trusted" | "server_facts");
+        let builtin = matches!(
+            name,
+            "name"
+                | "title"
+                | "module_name"
+                | "caller_module_name"
+                | "facts"
+                | "trusted"
+                | "server_facts"
+        );
         let t = self.scopes[self.cur].assign_table();
         if t.vars.contains_key(name) || builtin {
             let l = self.loc_e(e);
-            let what = if builtin { "built in (or already assigned) variable" } else { "variable" };
+            let what = if builtin {
+                "built in (or already assigned) variable"
+            } else {
+                "variable"
+            };
             return Err(EvalError::new(format!("Cannot reassign {what} '${name}'")).at(l));
         }
         t.vars.insert(name.to_string(), v);
@@ -367,7 +413,9 @@ impl<'e> Evaluator<'e> {
     }
 
     pub fn set_var_unchecked(&mut self, scope: ScopeId, name: &str, v: Value) {
-        self.scopes[scope].tables[0].vars.insert(name.to_string(), v);
+        self.scopes[scope].tables[0]
+            .vars
+            .insert(name.to_string(), v);
     }
 
     fn with_match_guard<T>(&mut self, f: impl FnOnce(&mut Self) -> EResult<T>) -> EResult<T> {
@@ -434,7 +482,11 @@ impl<'e> Evaluator<'e> {
             ExprKind::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
-                    if let ExprKind::Unary { op: UnOp::Splat, expr } = &i.kind {
+                    if let ExprKind::Unary {
+                        op: UnOp::Splat,
+                        expr,
+                    } = &i.kind
+                    {
                         match self.eval(expr)? {
                             Value::Array(a) => out.extend(a.iter().cloned()),
                             v => out.push(v),
@@ -465,7 +517,10 @@ impl<'e> Evaluator<'e> {
                             .map(Value::Int)
                             .ok_or_else(|| EvalError::new("Integer overflow").at(self.loc_e(e))),
                         Value::Float(f) => Ok(Value::Float(-f)),
-                        _ => self.err(format!("Operator '-' is not applicable to {}.", a_value(&v)), e),
+                        _ => self.err(
+                            format!("Operator '-' is not applicable to {}.", a_value(&v)),
+                            e,
+                        ),
                     },
                 }
             }
@@ -548,7 +603,12 @@ impl<'e> Evaluator<'e> {
             | ExprKind::Function { .. }
             | ExprKind::TypeAlias { .. }
             | ExprKind::TypeDefinition { .. } => Ok(Value::Undef),
-            ExprKind::Reserved(w) => self.err(format!("Use of reserved word: {w}, must be quoted if intended to be a String value"), e),
+            ExprKind::Reserved(w) => self.err(
+                format!(
+                    "Use of reserved word: {w}, must be quoted if intended to be a String value"
+                ),
+                e,
+            ),
             ExprKind::RenderString(s) => {
                 if let Some(buf) = self.render.last_mut() {
                     buf.push_str(s);
@@ -579,15 +639,21 @@ impl<'e> Evaluator<'e> {
     fn eval_interp(&mut self, e: &Expr) -> EResult<Value> {
         match &e.kind {
             ExprKind::QName(n) => self.lookup_var(n, Some(e)),
-            ExprKind::Literal(Literal::Integer { value, .. }) => self.lookup_var(&value.to_string(), Some(e)),
+            ExprKind::Literal(Literal::Integer { value, .. }) => {
+                self.lookup_var(&value.to_string(), Some(e))
+            }
             ExprKind::Access { target, args } if matches!(target.kind, ExprKind::QName(_)) => {
-                let ExprKind::QName(n) = &target.kind else { unreachable!() };
+                let ExprKind::QName(n) = &target.kind else {
+                    unreachable!()
+                };
                 let base = self.lookup_var(n, Some(target))?;
                 let args = self.eval_args(args)?;
                 self.access_value(base, args, e)
             }
             ExprKind::MethodCall(m) if matches!(m.receiver.kind, ExprKind::QName(_)) => {
-                let ExprKind::QName(n) = &m.receiver.kind else { unreachable!() };
+                let ExprKind::QName(n) = &m.receiver.kind else {
+                    unreachable!()
+                };
                 let recv = self.lookup_var(n, Some(&m.receiver))?;
                 let mut args = vec![recv];
                 args.extend(self.eval_args(&m.args)?);
@@ -600,7 +666,11 @@ impl<'e> Evaluator<'e> {
     pub fn eval_args(&mut self, args: &[Expr]) -> EResult<Vec<Value>> {
         let mut out = Vec::with_capacity(args.len());
         for a in args {
-            if let ExprKind::Unary { op: UnOp::Splat, expr } = &a.kind {
+            if let ExprKind::Unary {
+                op: UnOp::Splat,
+                expr,
+            } = &a.kind
+            {
                 match self.eval(expr)? {
                     Value::Array(xs) => out.extend(xs.iter().cloned()),
                     v => out.push(v),
@@ -693,9 +763,18 @@ impl<'e> Evaluator<'e> {
                     }
                     Ok(())
                 }
-                _ => self.err(format!("Mismatched number of assignable entries and values, expected {}, got 1", targets.len()), e),
+                _ => self.err(
+                    format!(
+                        "Mismatched number of assignable entries and values, expected {}, got 1",
+                        targets.len()
+                    ),
+                    e,
+                ),
             },
-            _ => self.err("Illegal attempt to assign to 'a Value'. Not an assignable reference", e),
+            _ => self.err(
+                "Illegal attempt to assign to 'a Value'. Not an assignable reference",
+                e,
+            ),
         }
     }
 
@@ -706,9 +785,18 @@ impl<'e> Evaluator<'e> {
             Value::Int(_) | Value::Float(_) => Ok(v.clone()),
             Value::Str(s) => match parse_number(s) {
                 Some(n) => Ok(n),
-                None => self.err(format!("The value '{s}' cannot be converted to Numeric."), e),
+                None => self.err(
+                    format!("The value '{s}' cannot be converted to Numeric."),
+                    e,
+                ),
             },
-            _ => self.err(format!("The value '{}' cannot be converted to Numeric.", v.to_display()), e),
+            _ => self.err(
+                format!(
+                    "The value '{}' cannot be converted to Numeric.",
+                    v.to_display()
+                ),
+                e,
+            ),
         }
     }
 
@@ -735,7 +823,15 @@ impl<'e> Evaluator<'e> {
         self.binop_values(op, l, r, lhs, rhs, e)
     }
 
-    pub fn binop_values(&mut self, op: BinOp, l: Value, r: Value, lhs: &Expr, rhs: &Expr, e: &Expr) -> EResult<Value> {
+    pub fn binop_values(
+        &mut self,
+        op: BinOp,
+        l: Value,
+        r: Value,
+        lhs: &Expr,
+        rhs: &Expr,
+        e: &Expr,
+    ) -> EResult<Value> {
         match op {
             BinOp::Eq => Ok(Value::Bool(l.puppet_eq(&r))),
             BinOp::Ne => Ok(Value::Bool(!l.puppet_eq(&r))),
@@ -766,7 +862,13 @@ impl<'e> Evaluator<'e> {
                     }
                     Ok(Value::hash(m))
                 }
-                (Value::Hash(_), _) => self.err(format!("Operator '+' is not applicable to a Hash with {}.", a_value(&r)), e),
+                (Value::Hash(_), _) => self.err(
+                    format!(
+                        "Operator '+' is not applicable to a Hash with {}.",
+                        a_value(&r)
+                    ),
+                    e,
+                ),
                 _ => self.arith(op, &l, &r, lhs, rhs, e),
             },
             BinOp::Sub => match (&l, &r) {
@@ -775,7 +877,12 @@ impl<'e> Evaluator<'e> {
                         Value::Array(b) => (**b).clone(),
                         other => vec![other.clone()],
                     };
-                    Ok(Value::array(a.iter().filter(|x| !rem.iter().any(|y| x.puppet_eq(y))).cloned().collect()))
+                    Ok(Value::array(
+                        a.iter()
+                            .filter(|x| !rem.iter().any(|y| x.puppet_eq(y)))
+                            .cloned()
+                            .collect(),
+                    ))
                 }
                 (Value::Hash(a), _) => {
                     let keys: Vec<Value> = match &r {
@@ -783,7 +890,12 @@ impl<'e> Evaluator<'e> {
                         Value::Hash(h) => h.keys().cloned().collect(),
                         other => vec![other.clone()],
                     };
-                    Ok(Value::hash(a.iter().filter(|(k, _)| !keys.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()))
+                    Ok(Value::hash(
+                        a.iter()
+                            .filter(|(k, _)| !keys.contains(k))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    ))
                 }
                 _ => self.arith(op, &l, &r, lhs, rhs, e),
             },
@@ -799,18 +911,48 @@ impl<'e> Evaluator<'e> {
         }
     }
 
-    fn arith(&self, op: BinOp, l: &Value, r: &Value, lhs: &Expr, rhs: &Expr, e: &Expr) -> EResult<Value> {
+    fn arith(
+        &self,
+        op: BinOp,
+        l: &Value,
+        r: &Value,
+        lhs: &Expr,
+        rhs: &Expr,
+        e: &Expr,
+    ) -> EResult<Value> {
         let ln = match l {
             Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(l, lhs, false)?,
-            _ => return self.err(format!("Operator '{}' is not applicable to {}.", op.as_str(), a_value(l)), e),
+            _ => {
+                return self.err(
+                    format!(
+                        "Operator '{}' is not applicable to {}.",
+                        op.as_str(),
+                        a_value(l)
+                    ),
+                    e,
+                )
+            }
         };
         let rn = match r {
             Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(r, rhs, false)?,
-            _ => return self.err(format!("Operator '{}' is not applicable to {}.", op.as_str(), a_value(r)), e),
+            _ => {
+                return self.err(
+                    format!(
+                        "Operator '{}' is not applicable to {}.",
+                        op.as_str(),
+                        a_value(r)
+                    ),
+                    e,
+                )
+            }
         };
         let overflow = |v: i128| -> EResult<Value> {
             if v > i64::MAX as i128 || v < i64::MIN as i128 {
-                let s = if v < 0 { format!("-{:#x}", -v) } else { format!("+{v:#x}") };
+                let s = if v < 0 {
+                    format!("-{:#x}", -v)
+                } else {
+                    format!("+{v:#x}")
+                };
                 self.err(format!("A '{}' expression resulted in a value outside of Puppet Integer max range, got '{s}'", op.as_str()), e)
             } else {
                 Ok(Value::Int(v as i64))
@@ -827,7 +969,10 @@ impl<'e> Evaluator<'e> {
                         if b == 0 {
                             return self.err("Division by 0", rhs);
                         }
-                        overflow(a.div_euclid(b) - if a.rem_euclid(b) != 0 && b < 0 { 1 } else { 0 }).and_then(|_| {
+                        overflow(
+                            a.div_euclid(b) - if a.rem_euclid(b) != 0 && b < 0 { 1 } else { 0 },
+                        )
+                        .and_then(|_| {
                             // Ruby integer division floors.
                             let q = (a as f64 / b as f64).floor() as i128;
                             overflow(q)
@@ -837,9 +982,15 @@ impl<'e> Evaluator<'e> {
                         if b == 0 {
                             return self.err("Division by 0", rhs);
                         }
-                        overflow(a.rem_euclid(b) + if b < 0 && a.rem_euclid(b) != 0 { b } else { 0 })
+                        overflow(
+                            a.rem_euclid(b) + if b < 0 && a.rem_euclid(b) != 0 { b } else { 0 },
+                        )
                     }
-                    BinOp::Shl => overflow(if b >= 0 { a.checked_shl(b as u32).unwrap_or(i128::MAX) } else { a >> (-b) }),
+                    BinOp::Shl => overflow(if b >= 0 {
+                        a.checked_shl(b as u32).unwrap_or(i128::MAX)
+                    } else {
+                        a >> (-b)
+                    }),
                     BinOp::Shr => overflow(if b >= 0 { a >> b.min(127) } else { a << (-b) }),
                     _ => self.err("unsupported operator", e),
                 }
@@ -857,11 +1008,19 @@ impl<'e> Evaluator<'e> {
                         }
                         fa / fb
                     }
-                    BinOp::Mod => return self.err(format!("Operator '%' is not applicable to a Float."), e),
-                    _ => return self.err(format!("Operator '{}' is not applicable to a Float.", op.as_str()), e),
+                    BinOp::Mod => return self.err("Operator '%' is not applicable to a Float.", e),
+                    _ => {
+                        return self.err(
+                            format!("Operator '{}' is not applicable to a Float.", op.as_str()),
+                            e,
+                        )
+                    }
                 };
                 if v.is_infinite() {
-                    return self.err(format!("The result of the {} expression is Infinity", op.as_str()), e);
+                    return self.err(
+                        format!("The result of the {} expression is Infinity", op.as_str()),
+                        e,
+                    );
                 }
                 Ok(Value::Float(v))
             }
@@ -912,7 +1071,15 @@ impl<'e> Evaluator<'e> {
         };
         let s = match l {
             Value::Str(s) => s.clone(),
-            _ => return self.err(format!("Left match operand must result in a String value. Got {}.", a_value(l)), e),
+            _ => {
+                return self.err(
+                    format!(
+                        "Left match operand must result in a String value. Got {}.",
+                        a_value(l)
+                    ),
+                    e,
+                )
+            }
         };
         match re.re.captures(&s) {
             Some(c) => {
@@ -957,7 +1124,10 @@ impl<'e> Evaluator<'e> {
             Value::Regex(re) => match test {
                 Value::Str(s) => match re.re.captures(s) {
                     Some(c) => {
-                        let caps = c.iter().map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef)).collect();
+                        let caps = c
+                            .iter()
+                            .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
+                            .collect();
                         self.set_matches(caps);
                         true
                     }
@@ -996,7 +1166,11 @@ impl<'e> Evaluator<'e> {
                         default_body = Some(&o.body);
                         continue;
                     }
-                    let vals = if let ExprKind::Unary { op: UnOp::Splat, expr } = &v.kind {
+                    let vals = if let ExprKind::Unary {
+                        op: UnOp::Splat,
+                        expr,
+                    } = &v.kind
+                    {
                         match s.eval(expr)? {
                             Value::Array(a) => (*a).clone(),
                             x => vec![x],
@@ -1027,7 +1201,11 @@ impl<'e> Evaluator<'e> {
                     default = Some(value);
                     continue;
                 }
-                let vals = if let ExprKind::Unary { op: UnOp::Splat, expr } = &key.kind {
+                let vals = if let ExprKind::Unary {
+                    op: UnOp::Splat,
+                    expr,
+                } = &key.kind
+                {
                     match s.eval(expr)? {
                         Value::Array(a) => (*a).clone(),
                         x => vec![x],
@@ -1043,7 +1221,13 @@ impl<'e> Evaluator<'e> {
             }
             match default {
                 Some(v) => s.eval(v),
-                None => s.err(format!("No matching entry for selector parameter with value '{}'", t.to_display()), e),
+                None => s.err(
+                    format!(
+                        "No matching entry for selector parameter with value '{}'",
+                        t.to_display()
+                    ),
+                    e,
+                ),
             }
         })
     }
@@ -1064,25 +1248,41 @@ impl<'e> Evaluator<'e> {
                 match args.as_slice() {
                     [Value::Int(i)] => {
                         let i = if *i < 0 { n + i } else { *i };
-                        Ok(if i < 0 || i >= n { Value::Undef } else { a[i as usize].clone() })
+                        Ok(if i < 0 || i >= n {
+                            Value::Undef
+                        } else {
+                            a[i as usize].clone()
+                        })
                     }
                     [Value::Int(i), Value::Int(c)] => {
                         let start = if *i < 0 { n + i } else { *i };
                         if start < 0 || start > n {
                             return Ok(Value::array(vec![]));
                         }
-                        let end = if *c < 0 { n + c + 1 } else { (start + c).min(n) };
+                        let end = if *c < 0 {
+                            n + c + 1
+                        } else {
+                            (start + c).min(n)
+                        };
                         let end = end.clamp(start, n);
                         Ok(Value::array(a[start as usize..end as usize].to_vec()))
                     }
-                    _ => self.err(format!("Array[] cannot use {} where Integer is expected", a_value(args.first().unwrap_or(&Value::Undef))), e),
+                    _ => self.err(
+                        format!(
+                            "Array[] cannot use {} where Integer is expected",
+                            a_value(args.first().unwrap_or(&Value::Undef))
+                        ),
+                        e,
+                    ),
                 }
             }
             Value::Hash(h) => {
                 if args.len() == 1 {
                     Ok(h.get(&args[0]).cloned().unwrap_or(Value::Undef))
                 } else {
-                    Ok(Value::array(args.iter().filter_map(|k| h.get(k).cloned()).collect()))
+                    Ok(Value::array(
+                        args.iter().filter_map(|k| h.get(k).cloned()).collect(),
+                    ))
                 }
             }
             Value::Str(s) => {
@@ -1091,22 +1291,37 @@ impl<'e> Evaluator<'e> {
                 match args.as_slice() {
                     [Value::Int(i)] => {
                         let i = if *i < 0 { n + i } else { *i };
-                        Ok(if i < 0 || i >= n { Value::str("") } else { Value::str(chars[i as usize].to_string()) })
+                        Ok(if i < 0 || i >= n {
+                            Value::str("")
+                        } else {
+                            Value::str(chars[i as usize].to_string())
+                        })
                     }
                     [Value::Int(i), Value::Int(c)] => {
                         let start = if *i < 0 { n + i } else { *i };
                         if start < 0 || start > n {
                             return Ok(Value::str(""));
                         }
-                        let end = if *c < 0 { n + c + 1 } else { (start + c).min(n) };
+                        let end = if *c < 0 {
+                            n + c + 1
+                        } else {
+                            (start + c).min(n)
+                        };
                         let end = end.clamp(start, n);
-                        Ok(Value::str(chars[start as usize..end as usize].iter().collect::<String>()))
+                        Ok(Value::str(
+                            chars[start as usize..end as usize]
+                                .iter()
+                                .collect::<String>(),
+                        ))
                     }
                     _ => self.err("String[] cannot use these arguments", e),
                 }
             }
             Value::Type(t) => self.parameterize(t, args, e),
-            _ => self.err(format!("Operator '[]' is not applicable to {}.", a_value(&base)), e),
+            _ => self.err(
+                format!("Operator '[]' is not applicable to {}.", a_value(&base)),
+                e,
+            ),
         }
     }
 
@@ -1114,7 +1329,10 @@ impl<'e> Evaluator<'e> {
         match v {
             Value::Type(t) => Ok((**t).clone()),
             Value::Str(s) => Ok(Type::Enum(vec![s.to_string()], false)),
-            _ => self.err(format!("Type parameter must be a type, got {}", a_value(v)), e),
+            _ => self.err(
+                format!("Type parameter must be a type, got {}", a_value(v)),
+                e,
+            ),
         }
     }
 
@@ -1146,8 +1364,14 @@ impl<'e> Evaluator<'e> {
                     Value::Float(x) => *x,
                     _ => d,
                 };
-                let min = args.first().map(|v| f(v, f64::NEG_INFINITY)).unwrap_or(f64::NEG_INFINITY);
-                let max = args.get(1).map(|v| f(v, f64::INFINITY)).unwrap_or(f64::INFINITY);
+                let min = args
+                    .first()
+                    .map(|v| f(v, f64::NEG_INFINITY))
+                    .unwrap_or(f64::NEG_INFINITY);
+                let max = args
+                    .get(1)
+                    .map(|v| f(v, f64::INFINITY))
+                    .unwrap_or(f64::INFINITY);
                 Type::Float(min, max)
             }
             Type::String(..) => {
@@ -1155,12 +1379,18 @@ impl<'e> Evaluator<'e> {
                     return Ok(Value::ty(Type::String(0, INT_MAX)));
                 }
                 let min = args.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
-                let max = args.get(1).map(|v| Self::int_arg(v, INT_MAX)).unwrap_or(INT_MAX);
+                let max = args
+                    .get(1)
+                    .map(|v| Self::int_arg(v, INT_MAX))
+                    .unwrap_or(INT_MAX);
                 Type::String(min, max)
             }
             Type::Collection(..) => {
                 let min = args.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
-                let max = args.get(1).map(|v| Self::int_arg(v, INT_MAX)).unwrap_or(INT_MAX);
+                let max = args
+                    .get(1)
+                    .map(|v| Self::int_arg(v, INT_MAX))
+                    .unwrap_or(INT_MAX);
                 Type::Collection(min, max)
             }
             Type::Enum(..) => {
@@ -1169,7 +1399,9 @@ impl<'e> Evaluator<'e> {
                 for a in &args {
                     match a {
                         Value::Str(s) => vals.push(s.to_string()),
-                        Value::Array(xs) => vals.extend(xs.iter().filter_map(|x| x.as_str().map(String::from))),
+                        Value::Array(xs) => {
+                            vals.extend(xs.iter().filter_map(|x| x.as_str().map(String::from)))
+                        }
                         Value::Bool(b) => ci = *b,
                         _ => return self.err("Enum parameters must be strings", e),
                     }
@@ -1205,16 +1437,26 @@ impl<'e> Evaluator<'e> {
                     _ => (Type::Any, &args[..]),
                 };
                 let min = rest.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
-                let max = rest.get(1).map(|v| Self::int_arg(v, INT_MAX)).unwrap_or(INT_MAX);
+                let max = rest
+                    .get(1)
+                    .map(|v| Self::int_arg(v, INT_MAX))
+                    .unwrap_or(INT_MAX);
                 Type::Array(Box::new(elem), min, max)
             }
             Type::Hash(..) => {
                 let (k, v, rest) = match args.as_slice() {
-                    [Value::Type(_), Value::Type(_), ..] => (self.type_arg(&args[0], e)?, self.type_arg(&args[1], e)?, &args[2..]),
+                    [Value::Type(_), Value::Type(_), ..] => (
+                        self.type_arg(&args[0], e)?,
+                        self.type_arg(&args[1], e)?,
+                        &args[2..],
+                    ),
                     _ => (Type::Any, Type::Any, &args[..]),
                 };
                 let min = rest.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
-                let max = rest.get(1).map(|v| Self::int_arg(v, INT_MAX)).unwrap_or(INT_MAX);
+                let max = rest
+                    .get(1)
+                    .map(|v| Self::int_arg(v, INT_MAX))
+                    .unwrap_or(INT_MAX);
                 Type::Hash(Box::new(k), Box::new(v), min, max)
             }
             Type::Tuple(..) => {
@@ -1242,19 +1484,31 @@ impl<'e> Evaluator<'e> {
                     for (k, v) in h.iter() {
                         let vt = self.type_arg(v, e)?;
                         match k {
-                            Value::Str(s) => ms.push((s.to_string(), matches!(vt, Type::Optional(_)), vt)),
+                            Value::Str(s) => {
+                                ms.push((s.to_string(), matches!(vt, Type::Optional(_)), vt))
+                            }
                             Value::Type(t) => match t.resolved() {
                                 Type::Optional(Some(inner)) => {
                                     if let Type::Enum(vals, _) = &**inner {
-                                        ms.push((vals.first().cloned().unwrap_or_default(), true, vt));
+                                        ms.push((
+                                            vals.first().cloned().unwrap_or_default(),
+                                            true,
+                                            vt,
+                                        ));
                                     }
                                 }
                                 Type::NotUndef(Some(inner)) => {
                                     if let Type::Enum(vals, _) = &**inner {
-                                        ms.push((vals.first().cloned().unwrap_or_default(), false, vt));
+                                        ms.push((
+                                            vals.first().cloned().unwrap_or_default(),
+                                            false,
+                                            vt,
+                                        ));
                                     }
                                 }
-                                Type::Enum(vals, _) => ms.push((vals.first().cloned().unwrap_or_default(), false, vt)),
+                                Type::Enum(vals, _) => {
+                                    ms.push((vals.first().cloned().unwrap_or_default(), false, vt))
+                                }
                                 _ => return self.err("Struct keys must be strings", e),
                             },
                             _ => return self.err("Struct keys must be strings", e),
@@ -1291,16 +1545,26 @@ impl<'e> Evaluator<'e> {
                 let mut out = Vec::new();
                 for a in flatten(&args) {
                     match a {
-                        Value::Str(s) => out.push(Value::ty(Type::Class(Some(s.trim_start_matches("::").to_lowercase())))),
+                        Value::Str(s) => out.push(Value::ty(Type::Class(Some(
+                            s.trim_start_matches("::").to_lowercase(),
+                        )))),
                         Value::Type(t) => match t.resolved() {
-                            Type::Class(Some(n)) => out.push(Value::ty(Type::Class(Some(n.clone())))),
-                            Type::Resource(Some(n), None) => out.push(Value::ty(Type::Class(Some(n.to_lowercase())))),
+                            Type::Class(Some(n)) => {
+                                out.push(Value::ty(Type::Class(Some(n.clone()))))
+                            }
+                            Type::Resource(Some(n), None) => {
+                                out.push(Value::ty(Type::Class(Some(n.to_lowercase()))))
+                            }
                             _ => return self.err("Class[] arguments must be class names", e),
                         },
                         _ => return self.err("Class[] arguments must be class names", e),
                     }
                 }
-                return Ok(if out.len() == 1 { out.remove(0) } else { Value::array(out) });
+                return Ok(if out.len() == 1 {
+                    out.remove(0)
+                } else {
+                    Value::array(out)
+                });
             }
             Type::Resource(None, _) => {
                 let tn = match args.first() {
@@ -1323,8 +1587,20 @@ impl<'e> Evaluator<'e> {
             Type::Resource(Some(tn), None) => {
                 return self.resource_refs(&tn, &args, e);
             }
-            Type::Callable | Type::Runtime | Type::Init | Type::Object | Type::Iterable | Type::Iterator => base,
-            Type::Timespan | Type::Timestamp | Type::SemVer | Type::SemVerRange | Type::Deferred | Type::Binary | Type::Uri | Type::Error => base,
+            Type::Callable
+            | Type::Runtime
+            | Type::Init
+            | Type::Object
+            | Type::Iterable
+            | Type::Iterator => base,
+            Type::Timespan
+            | Type::Timestamp
+            | Type::SemVer
+            | Type::SemVerRange
+            | Type::Deferred
+            | Type::Binary
+            | Type::Uri
+            | Type::Error => base,
             _ => return self.err(format!("{} is not a parameterizable type", t), e),
         };
         Ok(Value::ty(ty))
@@ -1334,16 +1610,26 @@ impl<'e> Evaluator<'e> {
         let mut out = Vec::new();
         for a in flatten(args) {
             match a {
-                Value::Str(s) => out.push(Value::ty(Type::Resource(Some(tn.to_string()), Some(s.to_string())))),
+                Value::Str(s) => out.push(Value::ty(Type::Resource(
+                    Some(tn.to_string()),
+                    Some(s.to_string()),
+                ))),
                 Value::Type(t) => {
                     if let Type::Resource(Some(_), Some(title)) = t.resolved() {
-                        out.push(Value::ty(Type::Resource(Some(tn.to_string()), Some(title.clone()))))
+                        out.push(Value::ty(Type::Resource(
+                            Some(tn.to_string()),
+                            Some(title.clone()),
+                        )))
                     }
                 }
                 _ => return self.err(format!("{tn}[] arguments must be titles"), e),
             }
         }
-        Ok(if out.len() == 1 { out.remove(0) } else { Value::array(out) })
+        Ok(if out.len() == 1 {
+            out.remove(0)
+        } else {
+            Value::array(out)
+        })
     }
 
     // ---- lambdas --------------------------------------------------------------------------------
@@ -1362,12 +1648,30 @@ impl<'e> Evaluator<'e> {
             } else if let Some(d) = &p.default {
                 self.eval(d)?
             } else {
-                return self.err(format!("'{}' block expects {} argument{}, got {}", "lambda", n, if n == 1 { "" } else { "s" }, args.len()), call);
+                return self.err(
+                    format!(
+                        "'{}' block expects {} argument{}, got {}",
+                        "lambda",
+                        n,
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                    call,
+                );
             };
             if let Some(te) = &p.type_expr {
                 if let Value::Type(ty) = self.eval(te)? {
                     if !ty.is_instance(&v) {
-                        return self.err(format!("block parameter '{}' expects {} {} value, got {}", p.name, crate::types::article(&ty.to_string()), ty, crate::types::infer_for_message(&v)), call);
+                        return self.err(
+                            format!(
+                                "block parameter '{}' expects {} {} value, got {}",
+                                p.name,
+                                crate::types::article(&ty.to_string()),
+                                ty,
+                                crate::types::infer_for_message(&v)
+                            ),
+                            call,
+                        );
                     }
                 }
             }
@@ -1380,14 +1684,22 @@ impl<'e> Evaluator<'e> {
         };
         self.scopes[cur].tables.truncate(depth);
         match r {
-            Err(EvalError { flow: Some(Flow::Next(v)), .. }) => Ok(v),
+            Err(EvalError {
+                flow: Some(Flow::Next(v)),
+                ..
+            }) => Ok(v),
             r => r,
         }
     }
 
     // ---- Puppet-language functions ----------------------------------------------------------------
 
-    pub fn call_puppet_function(&mut self, def: Arc<Def>, args: Vec<Value>, e: &Expr) -> EResult<Value> {
+    pub fn call_puppet_function(
+        &mut self,
+        def: Arc<Def>,
+        args: Vec<Value>,
+        e: &Expr,
+    ) -> EResult<Value> {
         let call_loc = self.loc_e(e);
         let sid = self.new_scope(ScopeKind::Isolated, Some(self.top), None);
         let saved_src = std::mem::replace(&mut self.src, def.source.clone());
@@ -1400,13 +1712,23 @@ impl<'e> Evaluator<'e> {
                 None => Ok(Value::Undef),
             };
             let v = match v {
-                Err(EvalError { flow: Some(Flow::Return(v)), .. }) => v,
+                Err(EvalError {
+                    flow: Some(Flow::Return(v)),
+                    ..
+                }) => v,
                 other => other?,
             };
-            if let DefKind::Function { return_type: Some(rt) } = &def.kind {
+            if let DefKind::Function {
+                return_type: Some(rt),
+            } = &def.kind
+            {
                 if let Value::Type(t) = self.eval(rt)? {
                     if !t.is_instance(&v) {
-                        return Err(EvalError::new(crate::describe::mismatch(&format!("value returned from {} has wrong type,", def.name), &t, &v)));
+                        return Err(EvalError::new(crate::describe::mismatch(
+                            &format!("value returned from {} has wrong type,", def.name),
+                            &t,
+                            &v,
+                        )));
                     }
                 }
             }
@@ -1418,8 +1740,18 @@ impl<'e> Evaluator<'e> {
     }
 
     /// Binds positional arguments to parameters in the current scope (functions, EPP).
-    pub fn bind_params(&mut self, what: &str, params: &[Param], args: &[Value], _epp: bool, call_loc: &Loc) -> EResult<()> {
-        let required = params.iter().filter(|p| p.default.is_none() && !p.captures_rest).count();
+    pub fn bind_params(
+        &mut self,
+        what: &str,
+        params: &[Param],
+        args: &[Value],
+        _epp: bool,
+        call_loc: &Loc,
+    ) -> EResult<()> {
+        let required = params
+            .iter()
+            .filter(|p| p.default.is_none() && !p.captures_rest)
+            .count();
         let has_rest = params.iter().any(|p| p.captures_rest);
         if args.len() < required || (!has_rest && args.len() > params.len()) {
             let expected = if has_rest {
@@ -1430,7 +1762,15 @@ impl<'e> Evaluator<'e> {
                 format!("between {} and {}", required, params.len())
             };
             let _ = call_loc;
-            return Err(EvalError::new(format!("'{what}' expects {expected} argument{}, got {}", if params.len() == 1 && !has_rest { "" } else { "s" }, args.len())));
+            return Err(EvalError::new(format!(
+                "'{what}' expects {expected} argument{}, got {}",
+                if params.len() == 1 && !has_rest {
+                    ""
+                } else {
+                    "s"
+                },
+                args.len()
+            )));
         }
         for (i, p) in params.iter().enumerate() {
             let v = if p.captures_rest {
@@ -1450,7 +1790,8 @@ impl<'e> Evaluator<'e> {
                         ty.is_instance(&v)
                     };
                     if !ok {
-                        let msg = crate::describe::mismatch(&format!("parameter '{}'", p.name), &ty, &v);
+                        let msg =
+                            crate::describe::mismatch(&format!("parameter '{}'", p.name), &ty, &v);
                         return Err(EvalError::new(format!("'{what}' {msg}")));
                     }
                 }
@@ -1501,7 +1842,9 @@ pub fn parse_number(s: &str) -> Option<Value> {
         return Some(Value::Int(if neg { -i } else { i }));
     }
     if body.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
     {
         if let Ok(f) = body.parse::<f64>() {
             return Some(Value::Float(if neg { -f } else { f }));

@@ -13,7 +13,13 @@ use troupe_syntax::ast::{Expr, Lambda};
 pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
     match name {
         "environment" => Value::str(ev.env.name()),
-        "environmentpath" => Value::str(ev.env.dir().parent().map(|p| p.display().to_string()).unwrap_or_default()),
+        "environmentpath" => Value::str(
+            ev.env
+                .dir()
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
         "strict_variables" => Value::Bool(false),
         "strict" => Value::str("warning"),
         "certname" | "servername" => ev.input.server_facts_get("servername"),
@@ -40,7 +46,10 @@ fn arity(name: &str, args: &[Value], min: usize, max: usize) -> EResult<()> {
             format!("between {min} and {max}")
         };
         let plural = if min == max && min == 1 { "" } else { "s" };
-        return Err(EvalError::new(format!("'{name}' expects {expected} argument{plural}, got {}", args.len())));
+        return Err(EvalError::new(format!(
+            "'{name}' expects {expected} argument{plural}, got {}",
+            args.len()
+        )));
     }
     Ok(())
 }
@@ -63,13 +72,41 @@ fn need_lambda<'a>(name: &str, l: Option<&'a Lambda>) -> EResult<&'a Lambda> {
 /// The pairs an iteration function walks: (index-or-key, value).
 fn iter_pairs(name: &str, v: &Value) -> EResult<(Vec<(Value, Value)>, bool)> {
     Ok(match v {
-        Value::Array(a) => (a.iter().enumerate().map(|(i, x)| (Value::Int(i as i64), x.clone())).collect(), false),
-        Value::Hash(h) => (h.iter().map(|(k, x)| (k.clone(), x.clone())).collect(), true),
-        Value::Int(n) => ((0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(), false),
-        Value::Str(s) => (s.chars().enumerate().map(|(i, c)| (Value::Int(i as i64), Value::str(c.to_string()))).collect(), false),
+        Value::Array(a) => (
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Int(i as i64), x.clone()))
+                .collect(),
+            false,
+        ),
+        Value::Hash(h) => (
+            h.iter().map(|(k, x)| (k.clone(), x.clone())).collect(),
+            true,
+        ),
+        Value::Int(n) => (
+            (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            false,
+        ),
+        Value::Str(s) => (
+            s.chars()
+                .enumerate()
+                .map(|(i, c)| (Value::Int(i as i64), Value::str(c.to_string())))
+                .collect(),
+            false,
+        ),
         Value::Type(t) => match t.resolved() {
-            Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => ((*a..=*b).enumerate().map(|(i, x)| (Value::Int(i as i64), Value::Int(x))).collect(), false),
-            _ => return Err(EvalError::new(format!("'{name}' expects an Iterable value, got Type"))),
+            Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => (
+                (*a..=*b)
+                    .enumerate()
+                    .map(|(i, x)| (Value::Int(i as i64), Value::Int(x)))
+                    .collect(),
+                false,
+            ),
+            _ => {
+                return Err(EvalError::new(format!(
+                    "'{name}' expects an Iterable value, got Type"
+                )))
+            }
         },
         other => {
             return Err(EvalError::new(format!(
@@ -91,11 +128,21 @@ impl<'e> Evaluator<'e> {
         }
     }
 
-    pub fn call_function(&mut self, name: &str, args: Vec<Value>, lambda: Option<&Lambda>, e: &Expr) -> EResult<Value> {
+    pub fn call_function(
+        &mut self,
+        name: &str,
+        args: Vec<Value>,
+        lambda: Option<&Lambda>,
+        e: &Expr,
+    ) -> EResult<Value> {
         let r = self.call_function_inner(name, args, lambda, e);
         r.map_err(|err| {
             if err.loc.is_none() && err.flow.is_none() && err.evaluation {
-                EvalError { msg: format!("Error while evaluating a Function Call, {}", err.msg), ..err }.at(self.loc_e(e))
+                EvalError {
+                    msg: format!("Error while evaluating a Function Call, {}", err.msg),
+                    ..err
+                }
+                .at(self.loc_e(e))
             } else {
                 err
             }
@@ -104,11 +151,18 @@ impl<'e> Evaluator<'e> {
 
     fn log(&mut self, level: &str, args: &[Value]) -> Value {
         let msg: Vec<String> = args.iter().map(|a| a.to_display()).collect();
-        self.warnings.push(format!("{level}: Scope(...): {}", msg.join(" ")));
+        self.warnings
+            .push(format!("{level}: Scope(...): {}", msg.join(" ")));
         Value::Undef
     }
 
-    fn call_function_inner(&mut self, name: &str, args: Vec<Value>, lambda: Option<&Lambda>, e: &Expr) -> EResult<Value> {
+    fn call_function_inner(
+        &mut self,
+        name: &str,
+        args: Vec<Value>,
+        lambda: Option<&Lambda>,
+        e: &Expr,
+    ) -> EResult<Value> {
         let name = name.trim_start_matches("::");
         // Puppet-language functions (autoloaded) shadow nothing built in but are found first
         // when qualified.
@@ -129,7 +183,7 @@ impl<'e> Evaluator<'e> {
                             Type::Class(Some(n)) => n.clone(),
                             Type::Resource(Some(tn), Some(t)) if tn == "Class" => t.clone(),
                             Type::Resource(Some(n), None) => n.to_lowercase(),
-                            _ => return Err(EvalError::new(format!("Cannot use a Type value as a class name"))),
+                            _ => return Err(EvalError::new("Cannot use a Type value as a class name")),
                         },
                         other => return Err(EvalError::new(format!("'{name}' parameter 'names' expects a value of type String, Class[Name], or Array, got {}", crate::types::infer_for_message(other)))),
                     };
@@ -156,11 +210,17 @@ impl<'e> Evaluator<'e> {
                                 None => vec![],
                             };
                             arr.push(Value::ty(Type::Class(Some(title.to_lowercase()))));
-                            self.res[container].params.insert("require".into(), Value::array(arr));
+                            self.res[container]
+                                .params
+                                .insert("require".into(), Value::array(arr));
                         }
                     }
                 }
-                Ok(if name == "include" { Value::Undef } else { Value::array(refs) })
+                Ok(if name == "include" {
+                    Value::Undef
+                } else {
+                    Value::array(refs)
+                })
             }
             "realize" => {
                 self.realize(&args, e)?;
@@ -177,8 +237,15 @@ impl<'e> Evaluator<'e> {
             }
             "tagged" => {
                 let cur = self.cur;
-                let tags = self.scopes[cur].resource.map(|r| self.res[r].tags.clone()).unwrap_or_default();
-                Ok(Value::Bool(flatten(&args).iter().all(|t| tags.contains(&t.to_display().to_lowercase()))))
+                let tags = self.scopes[cur]
+                    .resource
+                    .map(|r| self.res[r].tags.clone())
+                    .unwrap_or_default();
+                Ok(Value::Bool(
+                    flatten(&args)
+                        .iter()
+                        .all(|t| tags.contains(&t.to_display().to_lowercase())),
+                ))
             }
             "defined" => {
                 arity(name, &args, 1, usize::MAX)?;
@@ -215,12 +282,16 @@ impl<'e> Evaluator<'e> {
                 let msg: Vec<String> = args.iter().map(|a| a.to_display()).collect();
                 Err(EvalError::new(msg.join(" ")))
             }
-            "notice" | "info" | "warning" | "err" | "debug" | "alert" | "crit" | "emerg" => Ok(self.log(name, &args)),
+            "notice" | "info" | "warning" | "err" | "debug" | "alert" | "crit" | "emerg" => {
+                Ok(self.log(name, &args))
+            }
             "create_resources" => {
                 arity(name, &args, 2, 3)?;
                 let tn = str_arg(name, &args[0], 1)?.to_string();
                 let Value::Hash(h) = &args[1] else {
-                    return Err(EvalError::new("create_resources(): second argument must be a hash"));
+                    return Err(EvalError::new(
+                        "create_resources(): second argument must be a hash",
+                    ));
                 };
                 let defaults = match args.get(2) {
                     Some(Value::Hash(d)) => (**d).clone(),
@@ -231,8 +302,12 @@ impl<'e> Evaluator<'e> {
             }
             // ---- control flow ----
             "break" => Err(EvalError::flow(Flow::Break)),
-            "next" => Err(EvalError::flow(Flow::Next(args.first().cloned().unwrap_or(Value::Undef)))),
-            "return" => Err(EvalError::flow(Flow::Return(args.first().cloned().unwrap_or(Value::Undef)))),
+            "next" => Err(EvalError::flow(Flow::Next(
+                args.first().cloned().unwrap_or(Value::Undef),
+            ))),
+            "return" => Err(EvalError::flow(Flow::Return(
+                args.first().cloned().unwrap_or(Value::Undef),
+            ))),
             // ---- iteration ----
             "each" | "reverse_each" => {
                 arity(name, &args, 1, 1)?;
@@ -244,7 +319,10 @@ impl<'e> Evaluator<'e> {
                 for (k, v) in pairs {
                     let a = Self::lambda_args(l, &k, &v, is_hash);
                     match self.call_lambda(l, &a, e) {
-                        Err(EvalError { flow: Some(Flow::Break), .. }) => break,
+                        Err(EvalError {
+                            flow: Some(Flow::Break),
+                            ..
+                        }) => break,
                         r => {
                             r?;
                         }
@@ -263,7 +341,10 @@ impl<'e> Evaluator<'e> {
                 for (k, v) in pairs {
                     let a = Self::lambda_args(l, &k, &v, is_hash);
                     let r = match self.call_lambda(l, &a, e) {
-                        Err(EvalError { flow: Some(Flow::Break), .. }) => break,
+                        Err(EvalError {
+                            flow: Some(Flow::Break),
+                            ..
+                        }) => break,
                         r => r?,
                     };
                     match name {
@@ -310,14 +391,22 @@ impl<'e> Evaluator<'e> {
                     "any" => Value::Bool(false),
                     "all" => Value::Bool(true),
                     "find" => Value::Undef,
-                    _ => Value::hash(groups.into_iter().map(|(k, v)| (k, Value::array(v))).collect()),
+                    _ => Value::hash(
+                        groups
+                            .into_iter()
+                            .map(|(k, v)| (k, Value::array(v)))
+                            .collect(),
+                    ),
                 })
             }
             "reduce" => {
                 arity(name, &args, 1, 2)?;
                 let l = need_lambda(name, lambda)?;
                 let (pairs, is_hash) = iter_pairs(name, &args[0])?;
-                let mut items: Vec<Value> = pairs.into_iter().map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v }).collect();
+                let mut items: Vec<Value> = pairs
+                    .into_iter()
+                    .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
+                    .collect();
                 let mut acc = if args.len() == 2 {
                     args[1].clone()
                 } else if items.is_empty() {
@@ -327,7 +416,10 @@ impl<'e> Evaluator<'e> {
                 };
                 for it in items {
                     acc = match self.call_lambda(l, &[acc.clone(), it], e) {
-                        Err(EvalError { flow: Some(Flow::Break), .. }) => break,
+                        Err(EvalError {
+                            flow: Some(Flow::Break),
+                            ..
+                        }) => break,
                         r => r?,
                     };
                 }
@@ -360,7 +452,11 @@ impl<'e> Evaluator<'e> {
                 let (pairs, _) = iter_pairs(name, &args[0])?;
                 let n = match args[1] {
                     Value::Int(n) if n > 0 => n as usize,
-                    _ => return Err(EvalError::new("'step' parameter 'step' expects an Integer[1] value")),
+                    _ => {
+                        return Err(EvalError::new(
+                            "'step' parameter 'step' expects an Integer[1] value",
+                        ))
+                    }
                 };
                 let vals: Vec<Value> = pairs.into_iter().map(|(_, v)| v).step_by(n).collect();
                 match lambda {
@@ -380,8 +476,12 @@ impl<'e> Evaluator<'e> {
                     Value::Int(n) if n > 0 => n as usize,
                     _ => return Err(EvalError::new("'slice' expects a positive slice size")),
                 };
-                let items: Vec<Value> = pairs.into_iter().map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v }).collect();
-                let chunks: Vec<Value> = items.chunks(n).map(|c| Value::array(c.to_vec())).collect();
+                let items: Vec<Value> = pairs
+                    .into_iter()
+                    .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
+                    .collect();
+                let chunks: Vec<Value> =
+                    items.chunks(n).map(|c| Value::array(c.to_vec())).collect();
                 match lambda {
                     Some(l) => {
                         for c in &chunks {
@@ -432,7 +532,10 @@ impl<'e> Evaluator<'e> {
                 Some(Value::Hash(h)) => Ok(Value::Int(h.len() as i64)),
                 Some(Value::Str(s)) => Ok(Value::Int(s.chars().count() as i64)),
                 Some(Value::Undef) | None => Ok(Value::Int(0)),
-                Some(other) => Err(EvalError::new(format!("'{name}' expects a value of type Collection, String, or Binary, got {}", crate::types::infer_for_message(other)))),
+                Some(other) => Err(EvalError::new(format!(
+                    "'{name}' expects a value of type Collection, String, or Binary, got {}",
+                    crate::types::infer_for_message(other)
+                ))),
             },
             "empty" => Ok(Value::Bool(match args.first() {
                 Some(Value::Array(a)) => a.is_empty(),
@@ -440,7 +543,12 @@ impl<'e> Evaluator<'e> {
                 Some(Value::Str(s)) => s.is_empty(),
                 Some(Value::Undef) | None => true,
                 Some(Value::Int(_) | Value::Float(_)) => false,
-                Some(other) => return Err(EvalError::new(format!("'empty' expects a value of type Collection, String, Binary, or Undef, got {}", crate::types::infer_for_message(other)))),
+                Some(other) => {
+                    return Err(EvalError::new(format!(
+                    "'empty' expects a value of type Collection, String, Binary, or Undef, got {}",
+                    crate::types::infer_for_message(other)
+                )))
+                }
             })),
             "join" => {
                 arity(name, &args, 1, 2)?;
@@ -449,8 +557,16 @@ impl<'e> Evaluator<'e> {
                     _ => String::new(),
                 };
                 match &args[0] {
-                    Value::Array(a) => Ok(Value::str(a.iter().map(|x| x.to_display()).collect::<Vec<_>>().join(&sep))),
-                    other => Err(EvalError::new(format!("'join' parameter 'arg' expects an Array value, got {}", crate::types::infer_for_message(other)))),
+                    Value::Array(a) => Ok(Value::str(
+                        a.iter()
+                            .map(|x| x.to_display())
+                            .collect::<Vec<_>>()
+                            .join(&sep),
+                    )),
+                    other => Err(EvalError::new(format!(
+                        "'join' parameter 'arg' expects an Array value, got {}",
+                        crate::types::infer_for_message(other)
+                    ))),
                 }
             }
             "split" => {
@@ -464,9 +580,17 @@ impl<'e> Evaluator<'e> {
                     Value::Regex(r) => split_ruby(s, &r.re),
                     Value::Type(t) => match t.resolved() {
                         Type::Regexp(Some(r)) => split_ruby(s, &r.re),
-                        _ => return Err(EvalError::new("'split' expects a String, Regexp or Type[Regexp] pattern")),
+                        _ => {
+                            return Err(EvalError::new(
+                                "'split' expects a String, Regexp or Type[Regexp] pattern",
+                            ))
+                        }
                     },
-                    _ => return Err(EvalError::new("'split' expects a String, Regexp or Type[Regexp] pattern")),
+                    _ => {
+                        return Err(EvalError::new(
+                            "'split' expects a String, Regexp or Type[Regexp] pattern",
+                        ))
+                    }
                 };
                 Ok(Value::array(parts))
             }
@@ -498,16 +622,16 @@ impl<'e> Evaluator<'e> {
                     let mut v = (**a).clone();
                     if let Some(l) = lambda {
                         let mut err = None;
-                        v.sort_by(|x, y| {
-                            match self.call_lambda(l, &[x.clone(), y.clone()], e) {
+                        v.sort_by(
+                            |x, y| match self.call_lambda(l, &[x.clone(), y.clone()], e) {
                                 Ok(Value::Int(i)) => i.cmp(&0),
                                 Ok(_) => std::cmp::Ordering::Equal,
                                 Err(er) => {
                                     err = Some(er);
                                     std::cmp::Ordering::Equal
                                 }
-                            }
-                        });
+                            },
+                        );
                         if let Some(er) = err {
                             return Err(er);
                         }
@@ -528,7 +652,8 @@ impl<'e> Evaluator<'e> {
                 Some(Value::Str(s)) => Ok(Value::str(s.chars().rev().collect::<String>())),
                 _ => Err(EvalError::new("'reverse' expects an Array or String")),
             },
-            "upcase" | "downcase" | "capitalize" | "camelcase" | "strip" | "lstrip" | "rstrip" | "chomp" | "chop" => {
+            "upcase" | "downcase" | "capitalize" | "camelcase" | "strip" | "lstrip" | "rstrip"
+            | "chomp" | "chop" => {
                 arity(name, &args, 1, 1)?;
                 Ok(map_strings(&args[0], &|s: &str| string_fn(name, s)))
             }
@@ -566,7 +691,9 @@ impl<'e> Evaluator<'e> {
                 let mut best = vals[0].clone();
                 for v in &vals[1..] {
                     let o = sort_cmp(v, &best);
-                    if (name == "min" && o == std::cmp::Ordering::Less) || (name == "max" && o == std::cmp::Ordering::Greater) {
+                    if (name == "min" && o == std::cmp::Ordering::Less)
+                        || (name == "max" && o == std::cmp::Ordering::Greater)
+                    {
                         best = v.clone();
                     }
                 }
@@ -593,15 +720,23 @@ impl<'e> Evaluator<'e> {
                 };
                 let re = match &args[1] {
                     Value::Str(p) => {
-                        let src = if flags.contains('I') { format!("(?i){p}") } else { p.to_string() };
+                        let src = if flags.contains('I') {
+                            format!("(?i){p}")
+                        } else {
+                            p.to_string()
+                        };
                         Rc::new(crate::value::Regexp::new(&src).map_err(EvalError::new)?)
                     }
                     Value::Regex(r) => r.clone(),
-                    _ => return Err(EvalError::new("'regsubst' parameter 'pattern' expects a value of type String or Regexp")),
+                    _ => return Err(EvalError::new(
+                        "'regsubst' parameter 'pattern' expects a value of type String or Regexp",
+                    )),
                 };
                 let repl = str_arg(name, &args[2], 3)?.to_string();
                 let global = flags.contains('G');
-                Ok(map_strings(&args[0], &|s: &str| regsubst(s, &re.re, &repl, global)))
+                Ok(map_strings(&args[0], &|s: &str| {
+                    regsubst(s, &re.re, &repl, global)
+                }))
             }
             "match" => {
                 arity(name, &args, 2, 2)?;
@@ -617,13 +752,21 @@ impl<'e> Evaluator<'e> {
                 };
                 let one = |s: &str| -> Value {
                     match re.re.captures(s) {
-                        Some(c) => Value::array(c.iter().map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef)).collect()),
+                        Some(c) => Value::array(
+                            c.iter()
+                                .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
+                                .collect(),
+                        ),
                         None => Value::Undef,
                     }
                 };
                 match &args[0] {
                     Value::Str(s) => Ok(one(s)),
-                    Value::Array(a) => Ok(Value::array(a.iter().map(|x| x.as_str().map(one).unwrap_or(Value::Undef)).collect())),
+                    Value::Array(a) => Ok(Value::array(
+                        a.iter()
+                            .map(|x| x.as_str().map(one).unwrap_or(Value::Undef))
+                            .collect(),
+                    )),
                     _ => Err(EvalError::new("'match' expects a String or Array[String]")),
                 }
             }
@@ -643,7 +786,13 @@ impl<'e> Evaluator<'e> {
                             a.get(i as usize).cloned().unwrap_or(Value::Undef)
                         }
                         (Value::Hash(h), k) => h.get(k).cloned().unwrap_or(Value::Undef),
-                        _ => return Err(EvalError::new(format!("The given data does not contain a Collection at {}, got '{}'", k.to_display(), cur.to_display()))),
+                        _ => {
+                            return Err(EvalError::new(format!(
+                                "The given data does not contain a Collection at {}, got '{}'",
+                                k.to_display(),
+                                cur.to_display()
+                            )))
+                        }
                     };
                 }
                 Ok(cur)
@@ -669,8 +818,14 @@ impl<'e> Evaluator<'e> {
                 if let Some(rest) = rest {
                     for seg in rest.split('.') {
                         cur = match &cur {
-                            Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
-                            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i).cloned()).unwrap_or(Value::Undef),
+                            Value::Hash(h) => {
+                                h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef)
+                            }
+                            Value::Array(a) => seg
+                                .parse::<usize>()
+                                .ok()
+                                .and_then(|i| a.get(i).cloned())
+                                .unwrap_or(Value::Undef),
                             _ => Value::Undef,
                         };
                     }
@@ -695,16 +850,27 @@ impl<'e> Evaluator<'e> {
                     let actual = Value::ty(infer_type(&args[1]));
                     self.call_lambda(l, &[Value::Type(t.clone()), actual], e)
                 } else {
-                    Err(EvalError::new(crate::describe::mismatch("assert_type():", &t, &args[1]).replacen("assert_type(): expects", "assert_type(): expects", 1)))
+                    Err(EvalError::new(crate::describe::mismatch(
+                        "assert_type():",
+                        &t,
+                        &args[1],
+                    )))
                 }
             }
             "type" => {
                 arity(name, &args, 1, 2)?;
-                let generalized = matches!(args.get(1), Some(Value::Str(s)) if &**s == "generalized");
-                Ok(Value::ty(if generalized { generalize(&args[0]) } else { infer_type(&args[0]) }))
+                let generalized =
+                    matches!(args.get(1), Some(Value::Str(s)) if &**s == "generalized");
+                Ok(Value::ty(if generalized {
+                    generalize(&args[0])
+                } else {
+                    infer_type(&args[0])
+                }))
             }
             "lookup" => crate::hiera::lookup_function(self, &args, lambda, e),
-            "hiera" | "hiera_array" | "hiera_hash" | "hiera_include" => crate::hiera::hiera_function(self, name, &args, e),
+            "hiera" | "hiera_array" | "hiera_hash" | "hiera_include" => {
+                crate::hiera::hiera_function(self, name, &args, e)
+            }
             "epp" => crate::templates::epp_function(self, &args, e),
             "inline_epp" => crate::templates::inline_epp_function(self, &args, e),
             "template" => crate::templates::template_function(self, &args, e),
@@ -725,16 +891,29 @@ impl<'e> Evaluator<'e> {
                 let fqdn = match &self.input.facts {
                     Value::Hash(h) => h
                         .get(&Value::str("networking"))
-                        .and_then(|n| if let Value::Hash(n) = n { n.get(&Value::str("fqdn")).cloned() } else { None })
+                        .and_then(|n| {
+                            if let Value::Hash(n) = n {
+                                n.get(&Value::str("fqdn")).cloned()
+                            } else {
+                                None
+                            }
+                        })
                         .or_else(|| h.get(&Value::str("fqdn")).cloned())
                         .map(|v| v.to_display())
                         .unwrap_or_default(),
                     _ => String::new(),
                 };
-                Ok(Value::Int(crate::digest::fqdn_rand(&fqdn, max, seed.as_deref())))
+                Ok(Value::Int(crate::digest::fqdn_rand(
+                    &fqdn,
+                    max,
+                    seed.as_deref(),
+                )))
             }
             "shellquote" => {
-                let words: Vec<String> = flatten(&args).iter().map(|v| shellquote(&v.to_display())).collect();
+                let words: Vec<String> = flatten(&args)
+                    .iter()
+                    .map(|v| shellquote(&v.to_display()))
+                    .collect();
                 Ok(Value::str(words.join(" ")))
             }
             "unwrap" => match args.first() {
@@ -765,7 +944,9 @@ impl<'e> Evaluator<'e> {
                 };
                 self.call_type_new(&tn, args[1..].to_vec(), e)
             }
-            "strftime" => Err(EvalError::new("strftime is not supported: the compiler does not read the clock")),
+            "strftime" => Err(EvalError::new(
+                "strftime is not supported: the compiler does not read the clock",
+            )),
             "module_directory" => {
                 for a in flatten(&args) {
                     if let Some(d) = self.env.module_dir(&a.to_display()) {
@@ -804,7 +985,11 @@ impl<'e> Evaluator<'e> {
             if self.scopes[s].local(name).is_some() {
                 return true;
             }
-            id = if s == self.top { None } else { self.scopes[s].inherited.or(Some(self.top)) };
+            id = if s == self.top {
+                None
+            } else {
+                self.scopes[s].inherited.or(Some(self.top))
+            };
         }
         false
     }
@@ -830,14 +1015,23 @@ impl<'e> Evaluator<'e> {
                 }
             }
             if lc == "class" {
-                self.declare_class(&title.to_display(), Some(params), Some(loc.line), loc.clone(), "Function Call")?;
+                self.declare_class(
+                    &title.to_display(),
+                    Some(params),
+                    Some(loc.line),
+                    loc.clone(),
+                    "Function Call",
+                )?;
                 continue;
             }
             let info = match self.resource_type_info(&lc)? {
                 Some(i) => i,
                 None => return Err(EvalError::new(format!("Unknown resource type: '{lc}'"))),
             };
-            let ops: Vec<(String, bool, Value, crate::error::Loc)> = params.into_iter().map(|(k, v)| (k, false, v, loc.clone())).collect();
+            let ops: Vec<(String, bool, Value, crate::error::Loc)> = params
+                .into_iter()
+                .map(|(k, v)| (k, false, v, loc.clone()))
+                .collect();
             let type_name = capitalize_type_name(&lc);
             self.create_resource(&type_name, &title.to_display(), &info, &ops, form, loc.line)?;
         }
@@ -859,31 +1053,56 @@ impl<'e> Evaluator<'e> {
                         _ => None,
                     };
                     let parsed = match radix {
-                        Some(r) => i64::from_str_radix(s.trim_start_matches("0x").trim_start_matches("0b"), r).ok().map(Value::Int),
+                        Some(r) => i64::from_str_radix(
+                            s.trim_start_matches("0x").trim_start_matches("0b"),
+                            r,
+                        )
+                        .ok()
+                        .map(Value::Int),
                         None => parse_number(s),
                     };
                     match parsed {
                         Some(Value::Int(i)) => Ok(Value::Int(i)),
                         Some(Value::Float(f)) => Ok(Value::Int(f as i64)),
-                        _ => Err(EvalError::new(format!("The string '{s}' cannot be converted to Integer"))),
+                        _ => Err(EvalError::new(format!(
+                            "The string '{s}' cannot be converted to Integer"
+                        ))),
                     }
                 }
-                _ => Err(EvalError::new(format!("Converted value from {} has no Integer representation", a_value(&v)))),
+                _ => Err(EvalError::new(format!(
+                    "Converted value from {} has no Integer representation",
+                    a_value(&v)
+                ))),
             },
             Type::Float(..) | Type::Numeric => match &v {
-                Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => Ok(Value::Float(*i as f64)),
+                Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => {
+                    Ok(Value::Float(*i as f64))
+                }
                 Value::Int(_) | Value::Float(_) => Ok(v.clone()),
                 Value::Str(s) => match parse_number(s) {
-                    Some(Value::Int(i)) if matches!(t.resolved(), Type::Float(..)) => Ok(Value::Float(i as f64)),
+                    Some(Value::Int(i)) if matches!(t.resolved(), Type::Float(..)) => {
+                        Ok(Value::Float(i as f64))
+                    }
                     Some(n) => Ok(n),
-                    None => Err(EvalError::new(format!("The string '{s}' cannot be converted to {}", t))),
+                    None => Err(EvalError::new(format!(
+                        "The string '{s}' cannot be converted to {}",
+                        t
+                    ))),
                 },
                 Value::Bool(b) => Ok(Value::Int(*b as i64)),
-                _ => Err(EvalError::new(format!("Converted value from {} has no {} representation", a_value(&v), t))),
+                _ => Err(EvalError::new(format!(
+                    "Converted value from {} has no {} representation",
+                    a_value(&v),
+                    t
+                ))),
             },
             Type::String(..) => match (&v, args.get(1)) {
-                (Value::Int(i), Some(Value::Str(f))) => Ok(Value::str(sprintf(f, &[Value::Int(*i)])?)),
-                (Value::Float(x), Some(Value::Str(f))) => Ok(Value::str(sprintf(f, &[Value::Float(*x)])?)),
+                (Value::Int(i), Some(Value::Str(f))) => {
+                    Ok(Value::str(sprintf(f, &[Value::Int(*i)])?))
+                }
+                (Value::Float(x), Some(Value::Str(f))) => {
+                    Ok(Value::str(sprintf(f, &[Value::Float(*x)])?))
+                }
                 (Value::Str(_), _) => Ok(v.clone()),
                 _ => Ok(Value::str(v.to_display_q_top())),
             },
@@ -892,15 +1111,24 @@ impl<'e> Evaluator<'e> {
                 Value::Str(s) => match s.to_lowercase().as_str() {
                     "true" | "yes" | "y" => Ok(Value::Bool(true)),
                     "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
-                    _ => Err(EvalError::new(format!("The string '{s}' cannot be converted to Boolean"))),
+                    _ => Err(EvalError::new(format!(
+                        "The string '{s}' cannot be converted to Boolean"
+                    ))),
                 },
                 Value::Int(i) => Ok(Value::Bool(*i != 0)),
                 Value::Float(f) => Ok(Value::Bool(*f != 0.0)),
-                _ => Err(EvalError::new(format!("Converted value from {} has no Boolean representation", a_value(&v)))),
+                _ => Err(EvalError::new(format!(
+                    "Converted value from {} has no Boolean representation",
+                    a_value(&v)
+                ))),
             },
             Type::Array(..) | Type::Tuple(..) => match &v {
                 Value::Array(_) => Ok(v.clone()),
-                Value::Hash(h) => Ok(Value::array(h.iter().map(|(k, x)| Value::array(vec![k.clone(), x.clone()])).collect())),
+                Value::Hash(h) => Ok(Value::array(
+                    h.iter()
+                        .map(|(k, x)| Value::array(vec![k.clone(), x.clone()]))
+                        .collect(),
+                )),
                 Value::Undef => Ok(Value::array(vec![])),
                 other => Ok(Value::array(vec![other.clone()])),
             },
@@ -908,7 +1136,9 @@ impl<'e> Evaluator<'e> {
                 Value::Hash(_) => Ok(v.clone()),
                 Value::Array(a) => {
                     let mut m = Map::new();
-                    if a.iter().all(|x| matches!(x, Value::Array(p) if p.len() == 2)) {
+                    if a.iter()
+                        .all(|x| matches!(x, Value::Array(p) if p.len() == 2))
+                    {
                         for x in a.iter() {
                             if let Value::Array(p) = x {
                                 m.insert(p[0].clone(), p[1].clone());
@@ -921,7 +1151,10 @@ impl<'e> Evaluator<'e> {
                     }
                     Ok(Value::hash(m))
                 }
-                _ => Err(EvalError::new(format!("Converted value from {} has no Hash representation", a_value(&v)))),
+                _ => Err(EvalError::new(format!(
+                    "Converted value from {} has no Hash representation",
+                    a_value(&v)
+                ))),
             },
             Type::Sensitive(_) => Ok(Value::Sensitive(Rc::new(v))),
             Type::Deferred => {
@@ -936,14 +1169,22 @@ impl<'e> Evaluator<'e> {
                 Ok(Value::Deferred(Rc::new((n, fargs))))
             }
             Type::Regexp(_) => match &v {
-                Value::Str(s) => Ok(Value::Regex(Rc::new(crate::value::Regexp::new(s).map_err(EvalError::new)?))),
+                Value::Str(s) => Ok(Value::Regex(Rc::new(
+                    crate::value::Regexp::new(s).map_err(EvalError::new)?,
+                ))),
                 _ => Ok(v.clone()),
             },
             Type::Optional(_) | Type::Variant(_) | Type::Any => Ok(v.clone()),
-            _ => Err(EvalError::new(format!("Creation of new instance of type '{t}' is not supported"))),
+            _ => Err(EvalError::new(format!(
+                "Creation of new instance of type '{t}' is not supported"
+            ))),
         }?;
         if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
-            return Err(EvalError::new(crate::describe::mismatch("Converted value", &t, &r)));
+            return Err(EvalError::new(crate::describe::mismatch(
+                "Converted value",
+                &t,
+                &r,
+            )));
         }
         Ok(r)
     }
@@ -965,7 +1206,9 @@ fn core_type_or_def(ev: &mut Evaluator<'_>, n: &str) -> EResult<bool> {
     if crate::schema::core_type(&lc).is_some() {
         return Ok(true);
     }
-    Ok(ev.find_class(&lc)?.is_some() || ev.find_define(&lc)?.is_some() || ev.find_def(LoadKind::Function, &lc)?.is_some())
+    Ok(ev.find_class(&lc)?.is_some()
+        || ev.find_define(&lc)?.is_some()
+        || ev.find_def(LoadKind::Function, &lc)?.is_some())
 }
 
 fn string_fn(name: &str, s: &str) -> String {
@@ -992,7 +1235,12 @@ fn string_fn(name: &str, s: &str) -> String {
         "strip" => s.trim().to_string(),
         "lstrip" => s.trim_start().to_string(),
         "rstrip" => s.trim_end().to_string(),
-        "chomp" => s.strip_suffix("\r\n").or_else(|| s.strip_suffix('\n')).or_else(|| s.strip_suffix('\r')).unwrap_or(s).to_string(),
+        "chomp" => s
+            .strip_suffix("\r\n")
+            .or_else(|| s.strip_suffix('\n'))
+            .or_else(|| s.strip_suffix('\r'))
+            .unwrap_or(s)
+            .to_string(),
         "chop" => {
             if let Some(x) = s.strip_suffix("\r\n") {
                 x.to_string()
@@ -1010,7 +1258,11 @@ fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
     match v {
         Value::Str(s) => Value::str(f(s)),
         Value::Array(a) => Value::array(a.iter().map(|x| map_strings(x, f)).collect()),
-        Value::Hash(h) => Value::hash(h.iter().map(|(k, x)| (map_strings(k, f), map_strings(x, f))).collect()),
+        Value::Hash(h) => Value::hash(
+            h.iter()
+                .map(|(k, x)| (map_strings(k, f), map_strings(x, f)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -1054,7 +1306,8 @@ fn regsubst(s: &str, re: &regex::Regex, repl: &str, global: bool) -> String {
         out
     };
     if global {
-        re.replace_all(s, |c: &regex::Captures| expand(c)).into_owned()
+        re.replace_all(s, |c: &regex::Captures| expand(c))
+            .into_owned()
     } else {
         re.replace(s, |c: &regex::Captures| expand(c)).into_owned()
     }
@@ -1064,7 +1317,11 @@ pub fn sort_cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => crate::eval::as_f64(a).partial_cmp(&crate::eval::as_f64(b)).unwrap_or(Ordering::Equal),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            crate::eval::as_f64(a)
+                .partial_cmp(&crate::eval::as_f64(b))
+                .unwrap_or(Ordering::Equal)
+        }
         (Value::Str(x), Value::Str(y)) => x.cmp(y),
         _ => a.to_display().cmp(&b.to_display()),
     }
@@ -1237,7 +1494,8 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
         let num = |v: &Value| -> EResult<Value> {
             match v {
                 Value::Int(_) | Value::Float(_) => Ok(v.clone()),
-                Value::Str(s) => parse_number(s).ok_or_else(|| EvalError::new(format!("invalid value for Integer(): \"{s}\""))),
+                Value::Str(s) => parse_number(s)
+                    .ok_or_else(|| EvalError::new(format!("invalid value for Integer(): \"{s}\""))),
                 Value::Undef => Ok(Value::Int(0)),
                 _ => Ok(Value::Int(0)),
             }
@@ -1305,10 +1563,21 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                 }
             }
             'c' => match &arg {
-                Value::Int(i) => char::from_u32(*i as u32).map(|c| c.to_string()).unwrap_or_default(),
-                other => other.to_display().chars().next().map(|c| c.to_string()).unwrap_or_default(),
+                Value::Int(i) => char::from_u32(*i as u32)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                other => other
+                    .to_display()
+                    .chars()
+                    .next()
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
             },
-            other => return Err(EvalError::new(format!("malformed format string - %{other}"))),
+            other => {
+                return Err(EvalError::new(format!(
+                    "malformed format string - %{other}"
+                )))
+            }
         };
         let w: usize = width.parse().unwrap_or(0);
         if body.chars().count() < w {
@@ -1317,7 +1586,11 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                 out.push_str(&body);
                 out.push_str(&" ".repeat(pad));
             } else if flags.contains('0') && "dixXobfeE".contains(conv) {
-                let (sign, digits) = if body.starts_with('-') || body.starts_with('+') { body.split_at(1) } else { ("", body.as_str()) };
+                let (sign, digits) = if body.starts_with('-') || body.starts_with('+') {
+                    body.split_at(1)
+                } else {
+                    ("", body.as_str())
+                };
                 out.push_str(sign);
                 out.push_str(&"0".repeat(pad));
                 out.push_str(digits);
@@ -1346,7 +1619,11 @@ pub fn infer_type(v: &Value) -> Type {
             let n = a.len() as i64;
             Type::Tuple(a.iter().map(infer_type).collect(), n, n)
         }
-        Value::Hash(h) => Type::Struct(h.iter().map(|(k, v)| (k.to_display(), false, infer_type(v))).collect()),
+        Value::Hash(h) => Type::Struct(
+            h.iter()
+                .map(|(k, v)| (k.to_display(), false, infer_type(v)))
+                .collect(),
+        ),
         Value::Type(t) => Type::Type(Some(Box::new((**t).clone()))),
         Value::Sensitive(_) => Type::Sensitive(None),
         Value::Deferred(_) => Type::Deferred,
@@ -1378,7 +1655,12 @@ pub fn generalize(v: &Value) -> Type {
                     Some(p) => common_type(p, g),
                 });
             }
-            Type::Hash(Box::new(Type::String(0, i64::MAX)), Box::new(vt.unwrap_or(Type::Any)), 0, i64::MAX)
+            Type::Hash(
+                Box::new(Type::String(0, i64::MAX)),
+                Box::new(vt.unwrap_or(Type::Any)),
+                0,
+                i64::MAX,
+            )
         }
         other => infer_type(other),
     }
@@ -1390,7 +1672,13 @@ fn common_type(a: Type, b: Type) -> Type {
         return a;
     }
     let numeric = |t: &Type| matches!(t, Type::Integer(..) | Type::Float(..) | Type::Numeric);
-    let scalar_data = |t: &Type| numeric(t) || matches!(t, Type::String(..) | Type::Boolean | Type::ScalarData | Type::Enum(..));
+    let scalar_data = |t: &Type| {
+        numeric(t)
+            || matches!(
+                t,
+                Type::String(..) | Type::Boolean | Type::ScalarData | Type::Enum(..)
+            )
+    };
     if numeric(&a) && numeric(&b) {
         Type::Numeric
     } else if scalar_data(&a) && scalar_data(&b) {

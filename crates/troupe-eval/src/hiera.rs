@@ -66,8 +66,9 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module_layer: bool) -> EResult<
     let Some(text) = ev.env.read(path) else {
         return Ok(None);
     };
-    let y: serde_yaml::Value = serde_yaml::from_str(&text)
-        .map_err(|e| EvalError::plain(format!("Unable to parse (file: {}): {e}", path.display())))?;
+    let y: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
+        EvalError::plain(format!("Unable to parse (file: {}): {e}", path.display()))
+    })?;
     let v = yaml_to_value(&y);
     let Value::Hash(root) = v else {
         return Ok(None);
@@ -108,7 +109,10 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module_layer: bool) -> EResult<
         let Value::Hash(h) = h else { continue };
         let s = |k: &str| get(&h, k).and_then(|v| v.as_str().map(String::from));
         let list = |k: &str| match get(&h, k) {
-            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
             _ => Vec::new(),
         };
         let mut paths = list("paths");
@@ -120,7 +124,9 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module_layer: bool) -> EResult<
             globs.insert(0, g);
         }
         let mapped = match get(&h, "mapped_paths") {
-            Some(Value::Array(a)) if a.len() == 3 => Some((a[0].to_display(), a[1].to_display(), a[2].to_display())),
+            Some(Value::Array(a)) if a.len() == 3 => {
+                Some((a[0].to_display(), a[1].to_display(), a[2].to_display()))
+            }
             _ => None,
         };
         let backend = s("data_hash").unwrap_or_else(|| dbackend.clone());
@@ -154,7 +160,9 @@ enum Merge {
 fn merge_from(v: &Value) -> Merge {
     let s = match v {
         Value::Str(s) => s.to_string(),
-        Value::Hash(h) => get(h, "strategy").map(|x| x.to_display()).unwrap_or_default(),
+        Value::Hash(h) => get(h, "strategy")
+            .map(|x| x.to_display())
+            .unwrap_or_default(),
         _ => String::new(),
     };
     match s.as_str() {
@@ -222,8 +230,18 @@ impl<'e> Evaluator<'e> {
                 match parsed {
                     Ok(Value::Undef) => Some(Value::hash(Map::new())),
                     Ok(v @ Value::Hash(_)) => Some(v),
-                    Ok(_) => return Err(EvalError::plain(format!("{}: file does not contain a valid yaml hash", path.display()))),
-                    Err(e) => return Err(EvalError::plain(format!("Unable to parse (file: {}): {e}", path.display()))),
+                    Ok(_) => {
+                        return Err(EvalError::plain(format!(
+                            "{}: file does not contain a valid yaml hash",
+                            path.display()
+                        )))
+                    }
+                    Err(e) => {
+                        return Err(EvalError::plain(format!(
+                            "Unable to parse (file: {}): {e}",
+                            path.display()
+                        )))
+                    }
                 }
             }
         };
@@ -264,7 +282,10 @@ impl<'e> Evaluator<'e> {
     }
 
     fn layers(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
-        let module = key.split_once("::").map(|(m, _)| m.to_string()).unwrap_or_default();
+        let module = key
+            .split_once("::")
+            .map(|(m, _)| m.to_string())
+            .unwrap_or_default();
         if let Some(l) = self.hiera.layers.get(&module) {
             return Ok(l.clone());
         }
@@ -282,7 +303,11 @@ impl<'e> Evaluator<'e> {
         }
         let envh = self.env.dir().join("hiera.yaml");
         // An environment without a hiera.yaml has no environment data layer.
-        let env_cfg = if self.env.read(&envh).is_some() { self.config(envh, false)? } else { None };
+        let env_cfg = if self.env.read(&envh).is_some() {
+            self.config(envh, false)?
+        } else {
+            None
+        };
         if let Some(c) = env_cfg {
             out.push(c);
         }
@@ -304,13 +329,19 @@ impl<'e> Evaluator<'e> {
             for (p, backend) in files.iter().rev() {
                 if let Some(Value::Hash(h)) = self.data_file(p, backend)? {
                     if let Some(lo @ Value::Hash(_)) = get(&h, "lookup_options") {
-                        merged = if merged.is_undef() { lo.clone() } else { deep_merge(lo, &merged) };
+                        merged = if merged.is_undef() {
+                            lo.clone()
+                        } else {
+                            deep_merge(lo, &merged)
+                        };
                     }
                 }
             }
             let _ = module_ns;
         }
-        let Value::Hash(opts) = merged else { return Ok(None) };
+        let Value::Hash(opts) = merged else {
+            return Ok(None);
+        };
         if let Some(v) = get(&opts, key) {
             return Ok(Some(v.clone()));
         }
@@ -331,7 +362,10 @@ impl<'e> Evaluator<'e> {
     /// Looks up `key`; `None` when no layer has it.
     pub fn hiera_lookup(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
         if self.hiera.active.iter().any(|k| k == key) {
-            return Err(EvalError::new(format!("Recursive lookup detected in [{}]", self.hiera.active.join(", "))));
+            return Err(EvalError::new(format!(
+                "Recursive lookup detected in [{}]",
+                self.hiera.active.join(", ")
+            )));
         }
         let (root, dig) = match key.split_once('.') {
             Some((r, d)) => (r.to_string(), Some(d.to_string())),
@@ -346,9 +380,18 @@ impl<'e> Evaluator<'e> {
         };
         let mut found: Vec<Value> = Vec::new();
         'layers: for cfg in &layers {
-            let module_layer = cfg.dir != self.env.dir() && Some(cfg.dir.clone()) != self.env.global_hiera().and_then(|p| p.parent().map(Path::to_path_buf));
+            let module_layer = cfg.dir != self.env.dir()
+                && Some(cfg.dir.clone())
+                    != self
+                        .env
+                        .global_hiera()
+                        .and_then(|p| p.parent().map(Path::to_path_buf));
             if module_layer {
-                let module = cfg.dir.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                let module = cfg
+                    .dir
+                    .file_name()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
                 if !root.starts_with(&format!("{module}::")) {
                     continue;
                 }
@@ -399,7 +442,8 @@ impl<'e> Evaluator<'e> {
                     if let Value::Hash(h) = f {
                         for (k, _) in h.iter() {
                             if !ordered.contains_key(k) {
-                                ordered.insert(k.clone(), out.get(k).cloned().unwrap_or(Value::Undef));
+                                ordered
+                                    .insert(k.clone(), out.get(k).cloned().unwrap_or(Value::Undef));
                             }
                         }
                     }
@@ -452,7 +496,11 @@ impl<'e> Evaluator<'e> {
         for seg in parts {
             v = match &v {
                 Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
-                Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i).cloned()).unwrap_or(Value::Undef),
+                Value::Array(a) => seg
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| a.get(i).cloned())
+                    .unwrap_or(Value::Undef),
                 _ => Value::Undef,
             };
         }
@@ -464,12 +512,19 @@ impl<'e> Evaluator<'e> {
         let inner = inner.trim();
         if let Some(open) = inner.find('(') {
             let f = inner[..open].trim();
-            let arg = inner[open + 1..].trim_end_matches(')').trim().trim_matches(|c| c == '\'' || c == '"');
+            let arg = inner[open + 1..]
+                .trim_end_matches(')')
+                .trim()
+                .trim_matches(|c| c == '\'' || c == '"');
             return match f {
-                "lookup" | "hiera" | "alias" => Ok(self.hiera_lookup(arg, None)?.unwrap_or(Value::Undef)),
+                "lookup" | "hiera" | "alias" => {
+                    Ok(self.hiera_lookup(arg, None)?.unwrap_or(Value::Undef))
+                }
                 "literal" => Ok(Value::str(arg)),
                 "scope" => self.interp_var(arg),
-                _ => Err(EvalError::plain(format!("Unknown interpolation method '{f}'"))),
+                _ => Err(EvalError::plain(format!(
+                    "Unknown interpolation method '{f}'"
+                ))),
             };
         }
         if inner.is_empty() {
@@ -534,9 +589,18 @@ fn glob_files(base: &Path, pattern: &str) -> Vec<PathBuf> {
         (Some(d), Some(f)) => (d.to_path_buf(), f.to_string_lossy().to_string()),
         _ => return vec![],
     };
-    let re_src = format!("^{}$", regex::escape(&file_pat).replace(r"\*", ".*").replace(r"\?", "."));
-    let Ok(re) = regex::Regex::new(&re_src) else { return vec![] };
-    let Ok(rd) = std::fs::read_dir(&dir) else { return vec![] };
+    let re_src = format!(
+        "^{}$",
+        regex::escape(&file_pat)
+            .replace(r"\*", ".*")
+            .replace(r"\?", ".")
+    );
+    let Ok(re) = regex::Regex::new(&re_src) else {
+        return vec![];
+    };
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return vec![];
+    };
     rd.filter_map(|e| e.ok())
         .filter(|e| re.is_match(&e.file_name().to_string_lossy()))
         .map(|e| e.path())
@@ -544,14 +608,25 @@ fn glob_files(base: &Path, pattern: &str) -> Vec<PathBuf> {
 }
 
 /// Automatic parameter lookup and `lookup()` without a default.
-pub fn lookup_opt(ev: &mut Evaluator<'_>, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
+pub fn lookup_opt(
+    ev: &mut Evaluator<'_>,
+    key: &str,
+    merge: Option<Value>,
+) -> EResult<Option<Value>> {
     ev.hiera_lookup(key, merge)
 }
 
 /// `lookup(name, type, merge, default)` / `lookup(name, options)`.
-pub fn lookup_function(ev: &mut Evaluator<'_>, args: &[Value], lambda: Option<&Lambda>, e: &Expr) -> EResult<Value> {
+pub fn lookup_function(
+    ev: &mut Evaluator<'_>,
+    args: &[Value],
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
     if args.is_empty() {
-        return Err(EvalError::new("'lookup' expects between 1 and 4 arguments, got none"));
+        return Err(EvalError::new(
+            "'lookup' expects between 1 and 4 arguments, got none",
+        ));
     }
     if let Value::Hash(o) = &args[0] {
         let mut rest = vec![get(o, "name").cloned().unwrap_or(Value::Undef)];
@@ -561,7 +636,12 @@ pub fn lookup_function(ev: &mut Evaluator<'_>, args: &[Value], lambda: Option<&L
     let names: Vec<String> = match &args[0] {
         Value::Str(s) => vec![s.to_string()],
         Value::Array(a) => a.iter().map(|x| x.to_display()).collect(),
-        other => return Err(EvalError::new(format!("'lookup' parameter 'name' expects a value of type String or Array, got {}", crate::types::infer_for_message(other)))),
+        other => {
+            return Err(EvalError::new(format!(
+                "'lookup' parameter 'name' expects a value of type String or Array, got {}",
+                crate::types::infer_for_message(other)
+            )))
+        }
     };
     let (vtype, merge, default, has_default);
     if let Some(Value::Hash(o)) = args.get(1) {
@@ -579,7 +659,14 @@ pub fn lookup_function(ev: &mut Evaluator<'_>, args: &[Value], lambda: Option<&L
         if let Some(v) = ev.hiera_lookup(n, merge.clone())? {
             if let Some(Value::Type(t)) = &vtype {
                 if !t.is_instance(&v) {
-                    return Err(EvalError::new(crate::describe::mismatch(&format!("Found value has wrong type, expects"), t, &v).replacen("Found value has wrong type, expects expects", "Found value has wrong type, expects", 1)));
+                    return Err(EvalError::new(
+                        crate::describe::mismatch("Found value has wrong type, expects", t, &v)
+                            .replacen(
+                                "Found value has wrong type, expects expects",
+                                "Found value has wrong type, expects",
+                                1,
+                            ),
+                    ));
                 }
             }
             return Ok(v);
@@ -591,21 +678,37 @@ pub fn lookup_function(ev: &mut Evaluator<'_>, args: &[Value], lambda: Option<&L
     if has_default {
         return Ok(default.unwrap_or(Value::Undef));
     }
-    Err(EvalError::plain(format!("Function lookup() did not find a value for the name '{}'", names[0])))
+    Err(EvalError::plain(format!(
+        "Function lookup() did not find a value for the name '{}'",
+        names[0]
+    )))
 }
 
-pub fn hiera_function(ev: &mut Evaluator<'_>, name: &str, args: &[Value], e: &Expr) -> EResult<Value> {
+pub fn hiera_function(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    args: &[Value],
+    e: &Expr,
+) -> EResult<Value> {
     let key = args.first().map(|v| v.to_display()).unwrap_or_default();
     let merge = match name {
         "hiera_array" => Some(Value::str("unique")),
-        "hiera_hash" | "hiera_include" => Some(Value::str(if name == "hiera_hash" { "hash" } else { "unique" })),
+        "hiera_hash" | "hiera_include" => Some(Value::str(if name == "hiera_hash" {
+            "hash"
+        } else {
+            "unique"
+        })),
         _ => None,
     };
     let v = match ev.hiera_lookup(&key, merge)? {
         Some(v) => v,
         None => match args.get(1) {
             Some(d) => d.clone(),
-            None => return Err(EvalError::new(format!("Function {name}() did not find a value for the name '{key}'"))),
+            None => {
+                return Err(EvalError::new(format!(
+                    "Function {name}() did not find a value for the name '{key}'"
+                )))
+            }
         },
     };
     if name == "hiera_include" {

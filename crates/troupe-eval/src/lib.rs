@@ -37,5 +37,8 @@ pub fn compile(env: &dyn Environment, input: NodeInput) -> Compiled {
     let certname = input.certname.clone();
     let mut ev = Evaluator::new(env, input);
     let result = ev.run().map_err(|e| e.render(&certname));
-    Compiled { result, warnings: std::mem::take(&mut ev.warnings) }
+    Compiled {
+        result,
+        warnings: std::mem::take(&mut ev.warnings),
+    }
 }

@@ -83,7 +83,12 @@ impl<'e> Evaluator<'e> {
         let mut out = Vec::new();
         for op in ops {
             match op {
-                AttrOp::Set { name, append, value, span } => {
+                AttrOp::Set {
+                    name,
+                    append,
+                    value,
+                    span,
+                } => {
                     let v = self.eval(value)?;
                     out.push((name.clone(), *append, v, self.loc(*span)));
                 }
@@ -95,7 +100,13 @@ impl<'e> Evaluator<'e> {
                     }
                     Value::Undef => {}
                     other => {
-                        return self.err(format!("Splat expression expects a Hash, got {}", crate::eval::a_value(&other)), value)
+                        return self.err(
+                            format!(
+                                "Splat expression expects a Hash, got {}",
+                                crate::eval::a_value(&other)
+                            ),
+                            value,
+                        )
                     }
                 },
             }
@@ -104,7 +115,12 @@ impl<'e> Evaluator<'e> {
     }
 
     pub fn resource_expr(&mut self, e: &Expr) -> EResult<Value> {
-        let ExprKind::Resource { form, type_expr, bodies } = &e.kind else {
+        let ExprKind::Resource {
+            form,
+            type_expr,
+            bodies,
+        } = &e.kind
+        else {
             return Ok(Value::Undef);
         };
         let type_name = match &type_expr.kind {
@@ -123,14 +139,24 @@ impl<'e> Evaluator<'e> {
         let r = self.resource_expr_inner(*form, &lc, bodies, e);
         r.map_err(|err| {
             if err.loc.is_none() && err.flow.is_none() && err.evaluation {
-                EvalError::new(format!("Error while evaluating a Resource Statement, {}", err.msg)).at(self.loc_e(e))
+                EvalError::new(format!(
+                    "Error while evaluating a Resource Statement, {}",
+                    err.msg
+                ))
+                .at(self.loc_e(e))
             } else {
                 err
             }
         })
     }
 
-    fn resource_expr_inner(&mut self, form: ResourceForm, lc: &str, bodies: &[troupe_syntax::ast::ResourceBody], e: &Expr) -> EResult<Value> {
+    fn resource_expr_inner(
+        &mut self,
+        form: ResourceForm,
+        lc: &str,
+        bodies: &[troupe_syntax::ast::ResourceBody],
+        e: &Expr,
+    ) -> EResult<Value> {
         // Per-expression defaults: a `default:` body.
         let mut expr_defaults: Vec<(String, bool, Value, Loc)> = Vec::new();
         for b in bodies {
@@ -164,8 +190,16 @@ impl<'e> Evaluator<'e> {
                         params.insert(k.clone(), v.clone());
                     }
                     let line = self.line_loc(b.title.span).line;
-                    let idx = self.declare_class(&name, Some(params), Some(line), self.loc_e(e), "Resource Statement")?;
-                    refs.push(Value::ty(Type::Class(Some(self.res[idx].title.to_lowercase()))));
+                    let idx = self.declare_class(
+                        &name,
+                        Some(params),
+                        Some(line),
+                        self.loc_e(e),
+                        "Resource Statement",
+                    )?;
+                    refs.push(Value::ty(Type::Class(Some(
+                        self.res[idx].title.to_lowercase(),
+                    ))));
                 }
             }
             return Ok(Value::array(refs));
@@ -203,13 +237,24 @@ impl<'e> Evaluator<'e> {
                     }
                 };
                 let idx = self.create_resource(&type_name, &title, &info, &ops, form, line)?;
-                refs.push(Value::ty(Type::Resource(Some(type_name.clone()), Some(self.res[idx].title.clone()))));
+                refs.push(Value::ty(Type::Resource(
+                    Some(type_name.clone()),
+                    Some(self.res[idx].title.clone()),
+                )));
             }
         }
         Ok(Value::array(refs))
     }
 
-    pub(crate) fn create_resource(&mut self, type_name: &str, title: &str, info: &TypeInfo, ops: &[(String, bool, Value, Loc)], form: ResourceForm, line: u32) -> EResult<usize> {
+    pub(crate) fn create_resource(
+        &mut self,
+        type_name: &str,
+        title: &str,
+        info: &TypeInfo,
+        ops: &[(String, bool, Value, Loc)],
+        form: ResourceForm,
+        line: u32,
+    ) -> EResult<usize> {
         let file = self.src.path.clone();
         let title = title.to_string();
         if let Some(existing) = self.find_resource(type_name, &title) {
@@ -305,7 +350,11 @@ impl<'e> Evaluator<'e> {
                 self.src = saved;
                 if let Value::Type(t) = t? {
                     if !t.is_instance(v) {
-                        errs.push(crate::describe::mismatch(&format!("parameter '{}'", p.name), &t, v));
+                        errs.push(crate::describe::mismatch(
+                            &format!("parameter '{}'", p.name),
+                            &t,
+                            v,
+                        ));
                     }
                 }
             }
@@ -313,8 +362,16 @@ impl<'e> Evaluator<'e> {
         if errs.is_empty() {
             return Ok(());
         }
-        let loc = Loc { file: r.file.clone().unwrap_or_default(), line: r.line.unwrap_or(0), col: None };
-        Err(EvalError::new(format!("Error while evaluating a Resource Statement, {}", join_errs(&r.reference(), &errs))).at(loc))
+        let loc = Loc {
+            file: r.file.clone().unwrap_or_default(),
+            line: r.line.unwrap_or(0),
+            col: None,
+        };
+        Err(EvalError::new(format!(
+            "Error while evaluating a Resource Statement, {}",
+            join_errs(&r.reference(), &errs)
+        ))
+        .at(loc))
     }
 
     fn lookup_defaults(&self, scope: ScopeId, type_lc: &str) -> Vec<(String, Value)> {
@@ -335,7 +392,12 @@ impl<'e> Evaluator<'e> {
         out.into_iter().collect()
     }
 
-    pub fn resource_defaults(&mut self, type_expr: &Expr, ops: &[AttrOp], _e: &Expr) -> EResult<()> {
+    pub fn resource_defaults(
+        &mut self,
+        type_expr: &Expr,
+        ops: &[AttrOp],
+        _e: &Expr,
+    ) -> EResult<()> {
         let name = match &type_expr.kind {
             ExprKind::QRef(n) => n.to_lowercase(),
             _ => match self.eval(type_expr)? {
@@ -363,7 +425,8 @@ impl<'e> Evaluator<'e> {
         }
         let refs = self.eval(target)?;
         let vals = self.eval_ops(ops)?;
-        let ops2: Vec<(String, bool, Value)> = vals.into_iter().map(|(k, a, v, _)| (k, a, v)).collect();
+        let ops2: Vec<(String, bool, Value)> =
+            vals.into_iter().map(|(k, a, v, _)| (k, a, v)).collect();
         let loc = self.line_loc(e.span);
         for r in crate::eval::flatten(&[refs]) {
             let (tn, title) = match &r {
@@ -374,7 +437,13 @@ impl<'e> Evaluator<'e> {
                 },
                 _ => continue,
             };
-            let ov = Override { type_name: tn, title, ops: ops2.clone(), scope: self.cur, loc: loc.clone() };
+            let ov = Override {
+                type_name: tn,
+                title,
+                ops: ops2.clone(),
+                scope: self.cur,
+                loc: loc.clone(),
+            };
             match self.find_resource(&ov.type_name, &ov.title) {
                 Some(idx) => self.apply_override(idx, &ov)?,
                 None => self.overrides.push(ov),
@@ -451,7 +520,13 @@ impl<'e> Evaluator<'e> {
     }
 
     fn collect_operand(&mut self, e: &Expr) -> EResult<usize> {
-        let ExprKind::Collect { type_expr, exported, query, ops } = &e.kind else {
+        let ExprKind::Collect {
+            type_expr,
+            exported,
+            query,
+            ops,
+        } = &e.kind
+        else {
             return self.err("not a collector", e);
         };
         let tn = match &type_expr.kind {
@@ -479,9 +554,24 @@ impl<'e> Evaluator<'e> {
     fn query_matches(&mut self, q: &Expr, idx: usize, scope: ScopeId) -> EResult<bool> {
         match &q.kind {
             ExprKind::Paren(x) => self.query_matches(x, idx, scope),
-            ExprKind::Binary { op: BinOp::And, lhs, rhs, .. } => Ok(self.query_matches(lhs, idx, scope)? && self.query_matches(rhs, idx, scope)?),
-            ExprKind::Binary { op: BinOp::Or, lhs, rhs, .. } => Ok(self.query_matches(lhs, idx, scope)? || self.query_matches(rhs, idx, scope)?),
-            ExprKind::Binary { op: op @ (BinOp::Eq | BinOp::Ne), lhs, rhs, .. } => {
+            ExprKind::Binary {
+                op: BinOp::And,
+                lhs,
+                rhs,
+                ..
+            } => Ok(self.query_matches(lhs, idx, scope)? && self.query_matches(rhs, idx, scope)?),
+            ExprKind::Binary {
+                op: BinOp::Or,
+                lhs,
+                rhs,
+                ..
+            } => Ok(self.query_matches(lhs, idx, scope)? || self.query_matches(rhs, idx, scope)?),
+            ExprKind::Binary {
+                op: op @ (BinOp::Eq | BinOp::Ne),
+                lhs,
+                rhs,
+                ..
+            } => {
                 let attr = match &lhs.kind {
                     ExprKind::QName(n) => n.clone(),
                     ExprKind::Variable(n) => n.clone(),
@@ -495,13 +585,16 @@ impl<'e> Evaluator<'e> {
                 let r = &self.res[idx];
                 let hit = if attr == "tag" {
                     let w = want.to_display().to_lowercase();
-                    r.tags.iter().any(|t| *t == w)
+                    r.tags.contains(&w)
                 } else if attr == "title" {
                     want.puppet_eq(&Value::str(r.title.as_str()))
                 } else {
                     match r.params.get(&attr) {
                         Some(Value::Array(a)) => a.iter().any(|x| x.puppet_eq(&want)),
-                        Some(v) => v.puppet_eq(&want) || matches!((v, &want), (Value::Type(_), Value::Str(s)) if crate::catalog::value_to_json(v).as_str() == Some(s)),
+                        Some(v) => {
+                            v.puppet_eq(&want)
+                                || matches!((v, &want), (Value::Type(_), Value::Str(s)) if crate::catalog::value_to_json(v).as_str() == Some(s))
+                        }
                         None => attr == "name" && want.puppet_eq(&Value::str(r.title.as_str())),
                     }
                 };
@@ -542,7 +635,17 @@ impl<'e> Evaluator<'e> {
                 changed = true;
                 let ops = self.collectors[ci].ops.clone();
                 if !ops.is_empty() {
-                    let ov = Override { type_name: tn.clone(), title: self.res[idx].title.clone(), ops, scope: self.res[idx].scope, loc: Loc { file: String::new(), line: 0, col: None } };
+                    let ov = Override {
+                        type_name: tn.clone(),
+                        title: self.res[idx].title.clone(),
+                        ops,
+                        scope: self.res[idx].scope,
+                        loc: Loc {
+                            file: String::new(),
+                            line: 0,
+                            col: None,
+                        },
+                    };
                     self.apply_override(idx, &ov)?;
                 }
             }
@@ -587,11 +690,11 @@ impl<'e> Evaluator<'e> {
                         Value::Type(t) => match t.resolved() {
                             Type::Resource(Some(tn), Some(title)) => refs.push((tn.clone(), title.clone())),
                             Type::Class(Some(n)) => refs.push(("Class".to_string(), n.clone())),
-                            _ => return self.err(format!("Illegal relationship operand, can not form a relationship with a Type. A Catalog type is required."), e),
+                            _ => return self.err("Illegal relationship operand, can not form a relationship with a Type. A Catalog type is required.", e),
                         },
                         Value::Str(s) => match parse_ref(s) {
                             Some(r) => refs.push(r),
-                            None => return self.err(format!("Illegal relationship operand, can not form a relationship with a String. A Catalog type is required."), e),
+                            None => return self.err("Illegal relationship operand, can not form a relationship with a String. A Catalog type is required.", e),
                         },
                         Value::Undef => {}
                         other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", crate::eval::a_value(other)), e),
@@ -617,7 +720,12 @@ impl<'e> Evaluator<'e> {
             RelOp::Require => (r.clone(), l, "before"),
             RelOp::Subscribe => (r.clone(), l, "notify"),
         };
-        self.relationships.push(Relationship { source, target, param, loc });
+        self.relationships.push(Relationship {
+            source,
+            target,
+            param,
+            loc,
+        });
         Ok(r)
     }
 
@@ -652,10 +760,14 @@ impl<'e> Evaluator<'e> {
                     let sd = Self::ref_display(stn, st);
                     let td = Self::ref_display(ttn, tt);
                     let Some(si) = s else {
-                        return Err(EvalError::plain(format!("Could not find resource '{sd}' for relationship on '{td}'")));
+                        return Err(EvalError::plain(format!(
+                            "Could not find resource '{sd}' for relationship on '{td}'"
+                        )));
                     };
                     if t.is_none() {
-                        return Err(EvalError::plain(format!("Could not find resource '{td}' for relationship from '{sd}'")));
+                        return Err(EvalError::plain(format!(
+                            "Could not find resource '{td}' for relationship from '{sd}'"
+                        )));
                     }
                     let entry = self.res[si].params.get(rel.param).cloned();
                     let mut arr = match entry {
@@ -664,7 +776,9 @@ impl<'e> Evaluator<'e> {
                         _ => vec![],
                     };
                     arr.push(Value::str(td));
-                    self.res[si].params.insert(rel.param.to_string(), Value::array(arr));
+                    self.res[si]
+                        .params
+                        .insert(rel.param.to_string(), Value::array(arr));
                 }
             }
         }
@@ -674,12 +788,26 @@ impl<'e> Evaluator<'e> {
     // ---- classes ---------------------------------------------------------------------------------
 
     /// `include`/`require`/`contain`/resource-like declaration. Returns the class resource.
-    pub fn declare_class(&mut self, name: &str, params: Option<IndexMap<String, Value>>, line: Option<u32>, loc: Loc, stmt: &str) -> EResult<usize> {
+    pub fn declare_class(
+        &mut self,
+        name: &str,
+        params: Option<IndexMap<String, Value>>,
+        line: Option<u32>,
+        loc: Loc,
+        stmt: &str,
+    ) -> EResult<usize> {
         let n = name.trim_start_matches("::").to_lowercase();
-        let wrap = |msg: String| EvalError::new(format!("Error while evaluating a {stmt}, {msg}")).at(loc.clone());
+        let wrap = |msg: String| {
+            EvalError::new(format!("Error while evaluating a {stmt}, {msg}")).at(loc.clone())
+        };
         let def = match self.find_class(&n)? {
             Some(d) => d,
-            None => return Err(wrap(format!("Could not find class ::{n} for {}", self.input.certname))),
+            None => {
+                return Err(wrap(format!(
+                    "Could not find class ::{n} for {}",
+                    self.input.certname
+                )))
+            }
         };
         let title = capitalize_type_name(&n);
         if let Some(idx) = self.find_resource("Class", &n) {
@@ -709,11 +837,19 @@ impl<'e> Evaluator<'e> {
             title: title.clone(),
             params: IndexMap::new(),
             tags: Vec::new(),
-            file: if resource_like { Some(loc.file.clone()) } else { None },
+            file: if resource_like {
+                Some(loc.file.clone())
+            } else {
+                None
+            },
             line: if resource_like { line } else { None },
             exported: false,
             virtual_: false,
-            kind: if resource_like { Kind::Class } else { Kind::Unknown },
+            kind: if resource_like {
+                Kind::Class
+            } else {
+                Kind::Unknown
+            },
             scope: self.cur,
             evaluated: true,
             name_param: false,
@@ -731,13 +867,21 @@ impl<'e> Evaluator<'e> {
         let stage_idx = match &stage {
             Some(Value::Str(s)) => match self.find_resource("Stage", s) {
                 Some(i) => i,
-                None => return Err(wrap(format!("Could not find stage {s} specified by Class[{title}]"))),
+                None => {
+                    return Err(wrap(format!(
+                        "Could not find stage {s} specified by Class[{title}]"
+                    )))
+                }
             },
             _ => self.stage_main,
         };
         self.add_edge(stage_idx, idx);
         self.class_list.push(n.clone());
-        let sid = self.new_scope(ScopeKind::Class, Some(parent_scope.unwrap_or(self.cur)), Some(idx));
+        let sid = self.new_scope(
+            ScopeKind::Class,
+            Some(parent_scope.unwrap_or(self.cur)),
+            Some(idx),
+        );
         self.scopes[sid].inherited = parent_scope;
         self.scopes[sid].name = n.clone();
         self.scopes[sid].module = Some(n.split("::").next().unwrap_or("").to_string());
@@ -745,10 +889,12 @@ impl<'e> Evaluator<'e> {
         let saved_cur = self.cur;
         let saved_src = std::mem::replace(&mut self.src, def.source.clone());
         self.cur = sid;
-        let res = self.bind_class_params(&def, idx, &given, &title).and_then(|_| match &def.body {
-            Some(b) => self.eval(b).map(|_| ()),
-            None => Ok(()),
-        });
+        let res = self
+            .bind_class_params(&def, idx, &given, &title)
+            .and_then(|_| match &def.body {
+                Some(b) => self.eval(b).map(|_| ()),
+                None => Ok(()),
+            });
         self.cur = saved_cur;
         self.src = saved_src;
         match res {
@@ -758,7 +904,13 @@ impl<'e> Evaluator<'e> {
         }
     }
 
-    fn bind_class_params(&mut self, def: &Def, idx: usize, given: &IndexMap<String, Value>, title: &str) -> EResult<()> {
+    fn bind_class_params(
+        &mut self,
+        def: &Def,
+        idx: usize,
+        given: &IndexMap<String, Value>,
+        title: &str,
+    ) -> EResult<()> {
         let sid = self.cur;
         let n = def.name.clone();
         self.set_var_unchecked(sid, "title", Value::str(n.as_str()));
@@ -792,7 +944,9 @@ impl<'e> Evaluator<'e> {
                     None => {
                         // An Optional type lets a missing value be undef.
                         let optional = match &p.type_expr {
-                            Some(te) => matches!(self.eval(te)?, Value::Type(t) if t.is_instance(&Value::Undef)),
+                            Some(te) => {
+                                matches!(self.eval(te)?, Value::Type(t) if t.is_instance(&Value::Undef))
+                            }
                             None => false,
                         };
                         if !optional {
@@ -807,13 +961,19 @@ impl<'e> Evaluator<'e> {
             if let Some(te) = &p.type_expr {
                 if let Value::Type(t) = self.eval(te)? {
                     if !t.is_instance(&v) {
-                        errs.push(crate::describe::mismatch(&format!("parameter '{}'", p.name), &t, &v));
+                        errs.push(crate::describe::mismatch(
+                            &format!("parameter '{}'", p.name),
+                            &t,
+                            &v,
+                        ));
                         continue;
                     }
                 }
             }
             let cur = self.cur;
-            self.scopes[cur].tables[0].vars.insert(p.name.clone(), v.clone());
+            self.scopes[cur].tables[0]
+                .vars
+                .insert(p.name.clone(), v.clone());
             if !v.is_undef() && !out.contains_key(&p.name) {
                 out.insert(p.name.clone(), v);
             }
@@ -878,8 +1038,20 @@ impl<'e> Evaluator<'e> {
                             if let Some(te) = &p.type_expr {
                                 if let Value::Type(t) = self.eval(te)? {
                                     if !t.is_instance(&v) {
-                                        let loc = Loc { file: self.res[idx].file.clone().unwrap_or_default(), line: self.res[idx].line.unwrap_or(0), col: None };
-                                        return Err(EvalError::new(join_errs(&self.res[idx].reference(), &[crate::describe::mismatch(&format!("parameter '{}'", p.name), &t, &v)])).at(loc));
+                                        let loc = Loc {
+                                            file: self.res[idx].file.clone().unwrap_or_default(),
+                                            line: self.res[idx].line.unwrap_or(0),
+                                            col: None,
+                                        };
+                                        return Err(EvalError::new(join_errs(
+                                            &self.res[idx].reference(),
+                                            &[crate::describe::mismatch(
+                                                &format!("parameter '{}'", p.name),
+                                                &t,
+                                                &v,
+                                            )],
+                                        ))
+                                        .at(loc));
                                     }
                                 }
                             }
@@ -945,9 +1117,21 @@ impl<'e> Evaluator<'e> {
                         if let ExprKind::Literal(Literal::Regex(src)) = &h.kind {
                             let re = crate::value::Regexp::new(src).map_err(EvalError::new)?;
                             if let Some(c) = re.re.captures(&name) {
-                                let caps = c.iter().map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef)).collect();
-                                let title: String = src.to_lowercase().chars().filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.')).collect();
-                                let title = format!("__node_regexp__{}", title.trim_start_matches('.'));
+                                let caps = c
+                                    .iter()
+                                    .map(|m| {
+                                        m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef)
+                                    })
+                                    .collect();
+                                let title: String = src
+                                    .to_lowercase()
+                                    .chars()
+                                    .filter(|c| {
+                                        c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.')
+                                    })
+                                    .collect();
+                                let title =
+                                    format!("__node_regexp__{}", title.trim_start_matches('.'));
                                 chosen = Some((d.clone(), title, Some(caps)));
                                 break 'outer2;
                             }
@@ -962,7 +1146,9 @@ impl<'e> Evaluator<'e> {
             }
         }
         let Some((def, title, caps)) = chosen else {
-            return Err(EvalError::plain(format!("Could not find node statement with name 'default' or '{name}'")));
+            return Err(EvalError::plain(format!(
+                "Could not find node statement with name 'default' or '{name}'"
+            )));
         };
         let mut r = Resource {
             type_name: "Node".into(),
@@ -1002,7 +1188,14 @@ impl<'e> Evaluator<'e> {
 
     // ---- the driver ----------------------------------------------------------------------------------
 
-    fn special(&mut self, type_name: &str, title: &str, tags: &[&str], kind: Kind, name_param: bool) -> usize {
+    fn special(
+        &mut self,
+        type_name: &str,
+        title: &str,
+        tags: &[&str],
+        kind: Kind,
+        name_param: bool,
+    ) -> usize {
         let r = Resource {
             type_name: type_name.into(),
             title: title.into(),
@@ -1047,7 +1240,13 @@ impl<'e> Evaluator<'e> {
     pub fn run(&mut self) -> EResult<Catalog> {
         self.set_top_vars();
         self.stage_main = self.special("Stage", "main", &["stage"], Kind::Compilable, true);
-        let settings = self.special("Class", "Settings", &["class", "settings"], Kind::Unknown, false);
+        let settings = self.special(
+            "Class",
+            "Settings",
+            &["class", "settings"],
+            Kind::Unknown,
+            false,
+        );
         self.class_main = self.special("Class", "main", &["class"], Kind::Unknown, true);
         self.add_edge(self.stage_main, settings);
         self.add_edge(self.stage_main, self.class_main);
@@ -1070,7 +1269,10 @@ impl<'e> Evaluator<'e> {
             let mut changed = false;
             let mut i = 0;
             while i < self.res.len() {
-                if self.res[i].kind == Kind::Defined && !self.res[i].evaluated && !self.res[i].virtual_ {
+                if self.res[i].kind == Kind::Defined
+                    && !self.res[i].evaluated
+                    && !self.res[i].virtual_
+                {
                     self.evaluate_define(i)?;
                     changed = true;
                 }
@@ -1093,7 +1295,11 @@ impl<'e> Evaluator<'e> {
             match self.find_resource(&ov.type_name, &ov.title) {
                 Some(idx) => self.apply_override(idx, ov)?,
                 None => {
-                    return Err(EvalError::plain(format!("Could not find resource(s) {} for overriding", Self::ref_display(&ov.type_name, &ov.title))).at(ov.loc.clone()))
+                    return Err(EvalError::plain(format!(
+                        "Could not find resource(s) {} for overriding",
+                        Self::ref_display(&ov.type_name, &ov.title)
+                    ))
+                    .at(ov.loc.clone()))
                 }
             }
         }
@@ -1116,8 +1322,20 @@ impl<'e> Evaluator<'e> {
             if let Some(schema) = core_type(&r.type_name.to_lowercase()) {
                 for k in r.params.keys() {
                     if !schema.attrs.contains(&k.as_str()) && !METAPARAMS.contains(&k.as_str()) {
-                        let at = format!("(file: {}, line: {})", r.file.clone().unwrap_or_default(), r.line.unwrap_or(0));
-                        return Err(EvalError::plain(format!("no parameter named '{k}' {at} on {}", r.reference())).at(Loc { file: r.file.clone().unwrap_or_default(), line: r.line.unwrap_or(0), col: None }));
+                        let at = format!(
+                            "(file: {}, line: {})",
+                            r.file.clone().unwrap_or_default(),
+                            r.line.unwrap_or(0)
+                        );
+                        return Err(EvalError::plain(format!(
+                            "no parameter named '{k}' {at} on {}",
+                            r.reference()
+                        ))
+                        .at(Loc {
+                            file: r.file.clone().unwrap_or_default(),
+                            line: r.line.unwrap_or(0),
+                            col: None,
+                        }));
                     }
                 }
             }
@@ -1128,7 +1346,9 @@ impl<'e> Evaluator<'e> {
     }
 
     fn propagate_metaparams(&mut self) {
-        let names = ["noop", "schedule", "audit", "loglevel", "alias", "tag", "stage"];
+        let names = [
+            "noop", "schedule", "audit", "loglevel", "alias", "tag", "stage",
+        ];
         let mut out_edges: HashMap<usize, Vec<usize>> = HashMap::new();
         for &(s, t) in &self.edges {
             out_edges.entry(s).or_default().push(t);
@@ -1143,7 +1363,15 @@ impl<'e> Evaluator<'e> {
             let targets = out_edges.get(&node).cloned().unwrap_or_default();
             for t in &targets {
                 let src_data = data.get(&node).cloned().unwrap_or_else(|| {
-                    names.iter().filter_map(|n| self.res[node].params.get(*n).map(|v| (n.to_string(), v.clone()))).collect()
+                    names
+                        .iter()
+                        .filter_map(|n| {
+                            self.res[node]
+                                .params
+                                .get(*n)
+                                .map(|v| (n.to_string(), v.clone()))
+                        })
+                        .collect()
                 });
                 for (k, v) in &src_data {
                     if !self.res[*t].params.contains_key(k) {
@@ -1175,7 +1403,9 @@ impl<'e> Evaluator<'e> {
                     for x in crate::eval::flatten(std::slice::from_ref(v)) {
                         let (tn, title) = match &x {
                             Value::Type(t) => match t.resolved() {
-                                Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
+                                Type::Resource(Some(tn), Some(title)) => {
+                                    (tn.clone(), title.clone())
+                                }
                                 Type::Class(Some(n)) => ("Class".into(), n.clone()),
                                 _ => continue,
                             },
@@ -1185,10 +1415,20 @@ impl<'e> Evaluator<'e> {
                             },
                             _ => continue,
                         };
-                        let found = self.find_resource(&tn, &title).is_some_and(|i| !self.res[i].virtual_);
+                        let found = self
+                            .find_resource(&tn, &title)
+                            .is_some_and(|i| !self.res[i].virtual_);
                         if !found {
-                            let loc = Loc { file: r.file.clone().unwrap_or_default(), line: r.line.unwrap_or(0), col: None };
-                            return Err(EvalError::plain(format!("Could not find resource '{}' in parameter '{p}'", Self::ref_display(&tn, &title))).at(loc));
+                            let loc = Loc {
+                                file: r.file.clone().unwrap_or_default(),
+                                line: r.line.unwrap_or(0),
+                                col: None,
+                            };
+                            return Err(EvalError::plain(format!(
+                                "Could not find resource '{}' in parameter '{p}'",
+                                Self::ref_display(&tn, &title)
+                            ))
+                            .at(loc));
                         }
                     }
                 }
@@ -1223,7 +1463,12 @@ impl<'e> Evaluator<'e> {
         if self.res.iter().any(|r| r.type_name == "Node") {
             push("node");
         }
-        if self.class_list.len() > 1 && self.res.iter().any(|r| r.type_name == "Class" && r.title != "Settings" && r.title != "main") {
+        if self.class_list.len() > 1
+            && self
+                .res
+                .iter()
+                .any(|r| r.type_name == "Class" && r.title != "Settings" && r.title != "main")
+        {
             push("class");
         }
         Catalog {

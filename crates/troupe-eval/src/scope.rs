@@ -66,11 +66,7 @@ impl Scope {
 
     /// The table assignments go to.
     pub fn assign_table(&mut self) -> &mut Table {
-        let idx = self
-            .tables
-            .iter()
-            .rposition(|t| !t.match_only)
-            .unwrap_or(0);
+        let idx = self.tables.iter().rposition(|t| !t.match_only).unwrap_or(0);
         &mut self.tables[idx]
     }
 }

@@ -17,9 +17,17 @@ pub fn module_file(ev: &Evaluator<'_>, spec: &str, kind: &str) -> Option<PathBuf
     ev.env.read(&p).map(|_| p)
 }
 
-fn render_epp(ev: &mut Evaluator<'_>, code: Arc<Code>, args: Option<&Value>, global_only: bool, fname: &str) -> EResult<Value> {
+fn render_epp(
+    ev: &mut Evaluator<'_>,
+    code: Arc<Code>,
+    args: Option<&Value>,
+    global_only: bool,
+    fname: &str,
+) -> EResult<Value> {
     let ExprKind::Epp { params, body } = &code.program.kind else {
-        return Err(EvalError::new(format!("{fname}(): the parser did not produce an EppExpression")));
+        return Err(EvalError::new(format!(
+            "{fname}(): the parser did not produce an EppExpression"
+        )));
     };
     let saved_cur = ev.cur;
     let sid = if global_only {
@@ -41,7 +49,9 @@ fn render_epp(ev: &mut Evaluator<'_>, code: Arc<Code>, args: Option<&Value>, glo
                 for (k, _) in given.iter() {
                     let k = k.to_display();
                     if !ps.iter().any(|p| p.name == k) {
-                        return Err(EvalError::new(format!("lambda: has no parameter named '{k}'")));
+                        return Err(EvalError::new(format!(
+                            "lambda: has no parameter named '{k}'"
+                        )));
                     }
                 }
                 for p in ps {
@@ -49,25 +59,40 @@ fn render_epp(ev: &mut Evaluator<'_>, code: Arc<Code>, args: Option<&Value>, glo
                         Some(v) => v.clone(),
                         None => match &p.default {
                             Some(d) => ev.eval(d)?,
-                            None => return Err(EvalError::new(format!("lambda: expects a value for parameter '{}'", p.name))),
+                            None => {
+                                return Err(EvalError::new(format!(
+                                    "lambda: expects a value for parameter '{}'",
+                                    p.name
+                                )))
+                            }
                         },
                     };
                     if let Some(te) = &p.type_expr {
                         if let Value::Type(t) = ev.eval(te)? {
                             if !t.is_instance(&v) {
-                                let m = crate::describe::mismatch(&format!("parameter '{}'", p.name), &t, &v);
+                                let m = crate::describe::mismatch(
+                                    &format!("parameter '{}'", p.name),
+                                    &t,
+                                    &v,
+                                );
                                 return Err(EvalError::new(format!("lambda: {m}")));
                             }
                         }
                     }
                     let cur = ev.cur;
-                    ev.scopes[cur].tables.last_mut().map(|t| t.vars.insert(p.name.clone(), v));
+                    ev.scopes[cur]
+                        .tables
+                        .last_mut()
+                        .map(|t| t.vars.insert(p.name.clone(), v));
                 }
             }
             None => {
                 for (k, v) in given.iter() {
                     let cur = ev.cur;
-                    ev.scopes[cur].tables.last_mut().map(|t| t.vars.insert(k.to_display(), v.clone()));
+                    ev.scopes[cur]
+                        .tables
+                        .last_mut()
+                        .map(|t| t.vars.insert(k.to_display(), v.clone()));
                 }
             }
         }
@@ -78,7 +103,11 @@ fn render_epp(ev: &mut Evaluator<'_>, code: Arc<Code>, args: Option<&Value>, glo
         };
         let out = ev.render.pop().unwrap_or_default();
         match r {
-            Ok(_) | Err(EvalError { flow: Some(Flow::Return(_)), .. }) => Ok(out),
+            Ok(_)
+            | Err(EvalError {
+                flow: Some(Flow::Return(_)),
+                ..
+            }) => Ok(out),
             Err(e) => Err(e),
         }
     })();
@@ -91,7 +120,11 @@ fn render_epp(ev: &mut Evaluator<'_>, code: Arc<Code>, args: Option<&Value>, glo
 pub fn epp_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> EResult<Value> {
     let spec = match args.first() {
         Some(Value::Str(s)) => s.to_string(),
-        _ => return Err(EvalError::new("'epp' parameter 'path' expects a String value")),
+        _ => {
+            return Err(EvalError::new(
+                "'epp' parameter 'path' expects a String value",
+            ))
+        }
     };
     let Some(path) = module_file(ev, &spec, "templates") else {
         return Err(EvalError::new(format!("Could not find template '{spec}'")));
@@ -103,7 +136,11 @@ pub fn epp_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> EResul
 pub fn inline_epp_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> EResult<Value> {
     let text = match args.first() {
         Some(Value::Str(s)) => s.to_string(),
-        _ => return Err(EvalError::new("'inline_epp' parameter 'template' expects a String value")),
+        _ => {
+            return Err(EvalError::new(
+                "'inline_epp' parameter 'template' expects a String value",
+            ))
+        }
     };
     let code = ev.env.inline_epp(&text)?;
     render_epp(ev, code, args.get(1), false, "inline_epp")
@@ -126,7 +163,11 @@ pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> E
     Ok(Value::str(out))
 }
 
-pub fn inline_template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> EResult<Value> {
+pub fn inline_template_function(
+    ev: &mut Evaluator<'_>,
+    args: &[Value],
+    _e: &Expr,
+) -> EResult<Value> {
     let mut out = String::new();
     for a in args {
         out.push_str(&crate::erb::render(ev, &a.to_display(), "inline template")?);
@@ -138,7 +179,11 @@ pub fn file_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
     for a in args {
         let spec = a.to_display();
         let p = PathBuf::from(&spec);
-        let path = if p.is_absolute() { Some(p) } else { module_file(ev, &spec, "files") };
+        let path = if p.is_absolute() {
+            Some(p)
+        } else {
+            module_file(ev, &spec, "files")
+        };
         if let Some(path) = path {
             if let Some(t) = ev.env.read(&path) {
                 return Ok(Value::str(&*t));
@@ -146,5 +191,8 @@ pub fn file_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
         }
     }
     let names: Vec<String> = args.iter().map(|a| a.to_display()).collect();
-    Err(EvalError::new(format!("Could not find any files from {}", names.join(", "))))
+    Err(EvalError::new(format!(
+        "Could not find any files from {}",
+        names.join(", ")
+    )))
 }

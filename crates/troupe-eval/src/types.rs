@@ -78,11 +78,21 @@ pub fn capitalize_type_name(name: &str) -> String {
         .join("::")
 }
 
-fn range_params(f: &mut fmt::Formatter<'_>, min: i64, max: i64, dmin: i64, dmax: i64) -> fmt::Result {
+fn range_params(
+    f: &mut fmt::Formatter<'_>,
+    min: i64,
+    max: i64,
+    dmin: i64,
+    dmax: i64,
+) -> fmt::Result {
     if min == dmin && max == dmax {
         return Ok(());
     }
-    let smin = if min == dmin && min == INT_MIN { "default".to_string() } else { min.to_string() };
+    let smin = if min == dmin && min == INT_MIN {
+        "default".to_string()
+    } else {
+        min.to_string()
+    };
     if max == dmax {
         write!(f, "[{smin}]")
     } else {
@@ -102,7 +112,11 @@ impl fmt::Display for Type {
                 if *a == INT_MIN && *b == INT_MAX {
                     return Ok(());
                 }
-                let sa = if *a == INT_MIN { "default".to_string() } else { a.to_string() };
+                let sa = if *a == INT_MIN {
+                    "default".to_string()
+                } else {
+                    a.to_string()
+                };
                 if *b == INT_MAX {
                     write!(f, "[{sa}]")
                 } else {
@@ -393,10 +407,13 @@ impl Type {
                 Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_) | Value::Regex(_)
             ),
             Type::ScalarData => {
-                matches!(v, Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_))
+                matches!(
+                    v,
+                    Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_)
+                )
             }
             Type::Data => is_data(v),
-            Type::RichData => !matches!(v, Value::Sensitive(_)) || true,
+            Type::RichData => true,
             Type::Array(e, a, b) => match v {
                 Value::Array(xs) => {
                     let n = xs.len() as i64;
@@ -409,7 +426,8 @@ impl Type {
                     let n = h.len() as i64;
                     n >= *a
                         && n <= *b
-                        && h.iter().all(|(kk, vv)| k.is_instance(kk) && t.is_instance(vv))
+                        && h.iter()
+                            .all(|(kk, vv)| k.is_instance(kk) && t.is_instance(vv))
                 }
                 _ => false,
             },
@@ -442,10 +460,12 @@ impl Type {
                             _ => return false,
                         }
                     }
-                    members.iter().all(|(k, opt, t)| match h.get(&Value::str(k.as_str())) {
-                        Some(x) => t.is_instance(x),
-                        None => *opt || t.is_instance(&Value::Undef),
-                    })
+                    members
+                        .iter()
+                        .all(|(k, opt, t)| match h.get(&Value::str(k.as_str())) {
+                            Some(x) => t.is_instance(x),
+                            None => *opt || t.is_instance(&Value::Undef),
+                        })
                 }
                 _ => false,
             },
@@ -461,10 +481,12 @@ impl Type {
                 Value::Hash(h) => (h.len() as i64) >= *a && (h.len() as i64) <= *b,
                 _ => false,
             },
-            Type::Iterable => matches!(
-                v,
-                Value::Array(_) | Value::Hash(_) | Value::Str(_) | Value::Int(_)
-            ) || matches!(v, Value::Type(t) if matches!(t.resolved(), Type::Integer(a, b) if *a != INT_MIN && *b != INT_MAX)),
+            Type::Iterable => {
+                matches!(
+                    v,
+                    Value::Array(_) | Value::Hash(_) | Value::Str(_) | Value::Int(_)
+                ) || matches!(v, Value::Type(t) if matches!(t.resolved(), Type::Integer(a, b) if *a != INT_MIN && *b != INT_MAX))
+            }
             Type::Iterator => false,
             Type::Callable => false,
             Type::Type(t) => match v {
@@ -489,7 +511,9 @@ impl Type {
                 },
                 _ => false,
             },
-            Type::CatalogEntry => matches!(v, Value::Type(x) if matches!(x.resolved(), Type::Resource(..) | Type::Class(_))),
+            Type::CatalogEntry => {
+                matches!(v, Value::Type(x) if matches!(x.resolved(), Type::Resource(..) | Type::Class(_)))
+            }
             Type::Sensitive(t) => match v {
                 Value::Sensitive(x) => t.as_ref().is_none_or(|t| t.is_instance(x)),
                 _ => false,
@@ -511,7 +535,9 @@ impl Type {
                     || t.as_ref().is_none_or(|t| t.is_assignable(o))
                     || matches!(o, Type::Optional(Some(x)) if t.as_ref().is_some_and(|t| t.is_assignable(x)))
             }
-            (Type::Variant(ts), Type::Variant(os)) => os.iter().all(|o| ts.iter().any(|t| t.is_assignable(o))),
+            (Type::Variant(ts), Type::Variant(os)) => {
+                os.iter().all(|o| ts.iter().any(|t| t.is_assignable(o)))
+            }
             (Type::Variant(ts), o) => ts.iter().any(|t| t.is_assignable(o)),
             (s, Type::Variant(os)) => !os.is_empty() && os.iter().all(|o| s.is_assignable(o)),
             (Type::Integer(a, b), Type::Integer(c, d)) => a <= c && d <= b,
@@ -519,10 +545,15 @@ impl Type {
             (Type::Numeric, Type::Integer(..) | Type::Float(..) | Type::Numeric) => true,
             (Type::String(a, b), Type::String(c, d)) => a <= c && d <= b,
             (Type::String(a, b), Type::Enum(vs, _)) => {
-                !vs.is_empty() && vs.iter().all(|v| (v.len() as i64) >= *a && (v.len() as i64) <= *b)
+                !vs.is_empty()
+                    && vs
+                        .iter()
+                        .all(|v| (v.len() as i64) >= *a && (v.len() as i64) <= *b)
             }
             (Type::String(..), Type::Pattern(_)) => false,
-            (Type::Enum(vs, _), Type::Enum(os, _)) => vs.is_empty() || os.iter().all(|o| vs.contains(o)),
+            (Type::Enum(vs, _), Type::Enum(os, _)) => {
+                vs.is_empty() || os.iter().all(|o| vs.contains(o))
+            }
             (Type::Pattern(_), Type::Pattern(_) | Type::Enum(..) | Type::String(..)) => {
                 matches!(self.resolved(), Type::Pattern(v) if v.is_empty())
             }
@@ -550,22 +581,26 @@ impl Type {
                     | Type::Boolean
                     | Type::ScalarData
             ),
-            (Type::Data | Type::RichData, o) => matches!(
-                o,
-                Type::Integer(..)
-                    | Type::Float(..)
-                    | Type::Numeric
-                    | Type::String(..)
-                    | Type::Enum(..)
-                    | Type::Pattern(_)
-                    | Type::Boolean
-                    | Type::ScalarData
-                    | Type::Undef
-                    | Type::Data
-            ) || matches!(o, Type::Array(e, ..) if Type::Data.is_assignable(e))
-                || matches!(o, Type::Hash(k, v, ..) if Type::ScalarData.is_assignable(k) && Type::Data.is_assignable(v))
-                || matches!(o, Type::Optional(Some(t)) if Type::Data.is_assignable(t)),
-            (Type::Array(e, a, b), Type::Array(oe, c, d)) => a <= c && d <= b && e.is_assignable(oe),
+            (Type::Data | Type::RichData, o) => {
+                matches!(
+                    o,
+                    Type::Integer(..)
+                        | Type::Float(..)
+                        | Type::Numeric
+                        | Type::String(..)
+                        | Type::Enum(..)
+                        | Type::Pattern(_)
+                        | Type::Boolean
+                        | Type::ScalarData
+                        | Type::Undef
+                        | Type::Data
+                ) || matches!(o, Type::Array(e, ..) if Type::Data.is_assignable(e))
+                    || matches!(o, Type::Hash(k, v, ..) if Type::ScalarData.is_assignable(k) && Type::Data.is_assignable(v))
+                    || matches!(o, Type::Optional(Some(t)) if Type::Data.is_assignable(t))
+            }
+            (Type::Array(e, a, b), Type::Array(oe, c, d)) => {
+                a <= c && d <= b && e.is_assignable(oe)
+            }
             (Type::Array(e, a, b), Type::Tuple(ts, ..)) => {
                 let n = ts.len() as i64;
                 *a <= n && n <= *b && ts.iter().all(|t| e.is_assignable(t))
@@ -574,17 +609,30 @@ impl Type {
                 a <= c && d <= b && k.is_assignable(ok) && v.is_assignable(ov)
             }
             (Type::Hash(k, v, ..), Type::Struct(ms)) => {
-                ms.iter().all(|(_, _, t)| v.is_assignable(t)) && k.is_assignable(&Type::String(0, INT_MAX))
+                ms.iter().all(|(_, _, t)| v.is_assignable(t))
+                    && k.is_assignable(&Type::String(0, INT_MAX))
             }
-            (Type::Collection(..), Type::Array(..) | Type::Hash(..) | Type::Tuple(..) | Type::Struct(_) | Type::Collection(..)) => true,
-            (Type::Iterable, Type::Array(..) | Type::Hash(..) | Type::String(..) | Type::Iterable) => true,
+            (
+                Type::Collection(..),
+                Type::Array(..)
+                | Type::Hash(..)
+                | Type::Tuple(..)
+                | Type::Struct(_)
+                | Type::Collection(..),
+            ) => true,
+            (
+                Type::Iterable,
+                Type::Array(..) | Type::Hash(..) | Type::String(..) | Type::Iterable,
+            ) => true,
             (Type::Type(t), Type::Type(o)) => match (t, o) {
                 (None, _) => true,
                 (Some(t), Some(o)) => t.is_assignable(o),
                 (Some(_), None) => false,
             },
             (Type::Resource(None, _), Type::Resource(..) | Type::Class(_)) => true,
-            (Type::Resource(Some(t), None), Type::Resource(Some(o), _)) => t.eq_ignore_ascii_case(o),
+            (Type::Resource(Some(t), None), Type::Resource(Some(o), _)) => {
+                t.eq_ignore_ascii_case(o)
+            }
             (Type::Resource(Some(t), Some(x)), Type::Resource(Some(o), Some(y))) => {
                 t.eq_ignore_ascii_case(o) && x == y
             }
@@ -592,7 +640,8 @@ impl Type {
             (Type::Class(Some(a)), Type::Class(Some(b))) => a == b,
             (Type::CatalogEntry, Type::Resource(..) | Type::Class(_) | Type::CatalogEntry) => true,
             (Type::NotUndef(t), o) => {
-                !matches!(o, Type::Undef | Type::Optional(_)) && t.as_ref().is_none_or(|t| t.is_assignable(o))
+                !matches!(o, Type::Undef | Type::Optional(_))
+                    && t.as_ref().is_none_or(|t| t.is_assignable(o))
             }
             (Type::Sensitive(t), Type::Sensitive(o)) => match (t, o) {
                 (None, _) => true,
@@ -608,7 +657,9 @@ fn is_data(v: &Value) -> bool {
     match v {
         Value::Undef | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => true,
         Value::Array(a) => a.iter().all(is_data),
-        Value::Hash(h) => h.iter().all(|(k, v)| matches!(k, Value::Str(_)) && is_data(v)),
+        Value::Hash(h) => h
+            .iter()
+            .all(|(k, v)| matches!(k, Value::Str(_)) && is_data(v)),
         _ => false,
     }
 }

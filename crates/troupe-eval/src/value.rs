@@ -106,20 +106,21 @@ impl Value {
     pub fn puppet_eq(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::Str(a), Value::Str(b)) => {
-                a.len() == b.len() && (a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase())
+                a.len() == b.len()
+                    && (a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase())
             }
             (Value::Int(a), Value::Int(b)) => a == b,
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
+                (*a as f64) == *b
+            }
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => {
                 a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.puppet_eq(y))
             }
             (Value::Hash(a), Value::Hash(b)) => {
                 a.len() == b.len()
-                    && a.iter().all(|(k, v)| {
-                        b.iter()
-                            .any(|(k2, v2)| k.puppet_eq(k2) && v.puppet_eq(v2))
-                    })
+                    && a.iter()
+                        .all(|(k, v)| b.iter().any(|(k2, v2)| k.puppet_eq(k2) && v.puppet_eq(v2)))
             }
             (Value::Regex(a), Value::Regex(b)) => a.source == b.source,
             (Value::Type(a), Value::Type(b)) => a == b,
@@ -236,10 +237,18 @@ pub fn format_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // Shortest digits via `{:e}`.
     let e = format!("{:e}", f);
@@ -252,7 +261,7 @@ pub fn format_float(f: f64) -> String {
     if neg {
         out.push('-');
     }
-    if decpt < -3 || decpt > 15 {
+    if !(-3..=15).contains(&decpt) {
         out.push_str(&digits[..1]);
         out.push('.');
         if digits.len() > 1 {

@@ -49,21 +49,29 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
         settings.environmentpath = p;
     }
     if let Some(b) = &a.basemodulepath {
-        settings.basemodulepath = b.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+        settings.basemodulepath = b
+            .split(':')
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
     }
     settings.hiera_config = a.hiera_config;
-    let text = std::fs::read_to_string(&a.facts).with_context(|| format!("reading {}", a.facts.display()))?;
+    let text = std::fs::read_to_string(&a.facts)
+        .with_context(|| format!("reading {}", a.facts.display()))?;
     let facts = load_facts(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.facts.display()))?;
     let extensions = match &a.extensions {
         Some(j) => {
-            let v: serde_json::Value = serde_json::from_str(j).context("--extensions is not valid JSON")?;
+            let v: serde_json::Value =
+                serde_json::from_str(j).context("--extensions is not valid JSON")?;
             troupe_eval::value::from_json(&v)
         }
         None => troupe_eval::Value::hash(Default::default()),
     };
     let mut sf = Vec::new();
     for kv in &a.server_fact {
-        let (k, v) = kv.split_once('=').ok_or_else(|| anyhow::anyhow!("--server-fact expects K=V, got '{kv}'"))?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--server-fact expects K=V, got '{kv}'"))?;
         sf.push((k.to_string(), v.to_string()));
     }
     let req = CompileRequest {
@@ -87,14 +95,36 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
         }
         let first = times[0];
         times.sort_by(|x, y| x.total_cmp(y));
-        println!("compiles={} first_ms={:.3} median_ms={:.3} min_ms={:.3}", times.len(), first, times[times.len() / 2], times[0]);
+        println!(
+            "compiles={} first_ms={:.3} median_ms={:.3} min_ms={:.3}",
+            times.len(),
+            first,
+            times[times.len() / 2],
+            times[0]
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let (uuid, version) = if a.normalize {
-        ("00000000-0000-0000-0000-000000000000".to_string(), serde_json::Value::from(0))
+        (
+            "00000000-0000-0000-0000-000000000000".to_string(),
+            serde_json::Value::from(0),
+        )
     } else {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        (format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", (now >> 32) as u32, (now >> 16) as u16, now as u16 & 0xfff, (now >> 12) as u16 & 0xfff, now as u64 & 0xffff_ffff_ffff), serde_json::Value::from((now / 1_000_000_000) as u64))
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        (
+            format!(
+                "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                (now >> 32) as u32,
+                (now >> 16) as u16,
+                now as u16 & 0xfff,
+                (now >> 12) as u16 & 0xfff,
+                now as u64 & 0xffff_ffff_ffff
+            ),
+            serde_json::Value::from((now / 1_000_000_000) as u64),
+        )
     };
     let out = compile_json(&settings, &cache, &req, &uuid, version);
     for w in &out.warnings {
