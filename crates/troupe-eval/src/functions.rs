@@ -797,46 +797,53 @@ impl<'e> Evaluator<'e> {
                 }
                 Ok(cur)
             }
-            "get" | "getvar" => {
+            "getvar" => {
                 arity(name, &args, 1, 2)?;
                 let path = str_arg(name, &args[0], 1)?.to_string();
-                let (base, rest) = if name == "getvar" {
-                    let mut it = path.splitn(2, '.');
-                    let var = it.next().unwrap_or("").to_string();
-                    (self.lookup_var(&var, None)?, it.next().map(String::from))
-                } else {
-                    let mut it = path.splitn(2, '.');
-                    let first = it.next().unwrap_or("").to_string();
-                    let base = match &args[0] {
-                        _ if name == "get" => args[0].clone(),
-                        _ => Value::Undef,
-                    };
-                    let _ = first;
-                    (base, None)
-                };
-                let mut cur = base;
-                if let Some(rest) = rest {
-                    for seg in rest.split('.') {
-                        cur = match &cur {
-                            Value::Hash(h) => {
-                                h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef)
-                            }
-                            Value::Array(a) => seg
-                                .parse::<usize>()
-                                .ok()
-                                .and_then(|i| a.get(i).cloned())
-                                .unwrap_or(Value::Undef),
-                            _ => Value::Undef,
-                        };
-                    }
-                }
-                if cur.is_undef() {
-                    if let Some(d) = args.get(1) {
-                        return Ok(d.clone());
-                    }
-                }
-                Ok(cur)
+                let mut it = path.splitn(2, '.');
+                let var = it.next().unwrap_or("").to_string();
+                let base = self.lookup_var(&var, None)?;
+                let v = dig_path(base, it.next());
+                Ok(if v.is_undef() { args.get(1).cloned().unwrap_or(Value::Undef) } else { v })
             }
+            "get" => {
+                arity(name, &args, 2, 3)?;
+                let path = str_arg(name, &args[1], 2)?.to_string();
+                let v = if path.is_empty() { args[0].clone() } else { dig_path(args[0].clone(), Some(&path)) };
+                Ok(if v.is_undef() { args.get(2).cloned().unwrap_or(Value::Undef) } else { v })
+            }
+            "find_file" | "find_template" => {
+                let kind = if name == "find_file" { "files" } else { "templates" };
+                for a in flatten(&args) {
+                    let spec = a.to_display();
+                    let p = std::path::PathBuf::from(&spec);
+                    if p.is_absolute() {
+                        if self.env.read(&p).is_some() {
+                            return Ok(Value::str(spec));
+                        }
+                    } else if let Some(p) = crate::templates::module_file(self, &spec, kind) {
+                        return Ok(Value::str(p.display().to_string()));
+                    }
+                }
+                Ok(Value::Undef)
+            }
+            "tree_each" => {
+                arity(name, &args, 1, 2)?;
+                let l = need_lambda(name, lambda)?;
+                let mut items = Vec::new();
+                tree_walk(&args[0], &mut Vec::new(), &mut items);
+                for (path, v) in items {
+                    let a = if l.params.len() >= 2 { vec![Value::array(path), v] } else { vec![Value::array(vec![Value::array(path), v])] };
+                    match self.call_lambda(l, &a, e) {
+                        Err(EvalError { flow: Some(Flow::Break), .. }) => break,
+                        r => {
+                            r?;
+                        }
+                    }
+                }
+                Ok(args[0].clone())
+            }
+            "generate" => Err(EvalError::new("generate() is not supported: troupe does not run commands on the server while compiling")),
             "assert_type" => {
                 arity(name, &args, 2, 2)?;
                 let t = match &args[0] {
@@ -1685,5 +1692,45 @@ fn common_type(a: Type, b: Type) -> Type {
         Type::ScalarData
     } else {
         Type::Any
+    }
+}
+
+/// Follows a dotted path (`a.0.b`) into nested hashes and arrays.
+fn dig_path(mut cur: Value, path: Option<&str>) -> Value {
+    if let Some(rest) = path {
+        for seg in rest.split('.') {
+            cur = match &cur {
+                Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
+                Value::Array(a) => seg
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| a.get(i).cloned())
+                    .unwrap_or(Value::Undef),
+                _ => Value::Undef,
+            };
+        }
+    }
+    cur
+}
+
+/// Depth-first, containers before their contents, as `tree_each` walks by default.
+fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {
+    out.push((path.clone(), v.clone()));
+    match v {
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                path.push(Value::Int(i as i64));
+                tree_walk(x, path, out);
+                path.pop();
+            }
+        }
+        Value::Hash(h) => {
+            for (k, x) in h.iter() {
+                path.push(k.clone());
+                tree_walk(x, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
     }
 }
