@@ -82,3 +82,26 @@ fn errors_name_file_line_and_column() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn erb_outside_the_supported_subset_names_template_and_line() {
+    let dir = scratch("erb");
+    let tdir = dir.join("environments/production/modules/m/templates");
+    std::fs::create_dir_all(&tdir).expect("mkdir");
+    std::fs::write(
+        tdir.join("t.erb"),
+        "ok <%= @x %>\n<% ObjectSpace.each_object { } %>\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("environments/production/manifests/site.pp"),
+        "$x = 1\nfile { '/t': content => template('m/t.erb') }\n",
+    )
+    .expect("write");
+    let err = compile(&Settings::new(&dir), &ParseCache::default()).expect_err("must fail");
+    assert!(err.contains("Failed to parse template"), "{err}");
+    assert!(err.contains("t.erb"), "{err}");
+    assert!(err.contains("Line: 2"), "{err}");
+    assert!(err.contains("(file: "), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
