@@ -304,6 +304,12 @@ impl Environment for DiskEnv<'_> {
         d
     }
 
+    fn list_dir(&self, dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    }
+
     fn data(&self, path: &Path, json: bool) -> Option<Result<Arc<serde_json::Value>, String>> {
         self.cache.data(path, json)
     }

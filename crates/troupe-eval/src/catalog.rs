@@ -199,18 +199,18 @@ impl Catalog {
                 params.insert("name".into(), json!(r.title));
             }
             // The namevar leads when it is set (Puppet merges parameters into the parsed title).
+            // Puppet merges the parameters into the title parsed by the type's title pattern,
+            // and leaves the namevar out when it equals the title.
             let nv = r.namevar;
-            // File's title pattern drops trailing slashes from the path.
-            if r.type_name == "File" && !r.params.contains_key("path") {
-                let trimmed = r.title.trim_end_matches('/');
-                if trimmed != r.title && !trimmed.is_empty() {
-                    params.insert("path".into(), json!(trimmed));
-                }
-            }
-            if let Some(v) = r.params.get(nv) {
-                if !(matches!(v, Value::Str(s) if **s == *r.title)) && !v.is_undef() {
-                    params.insert(nv.to_string(), value_to_json(v));
-                }
+            let namevar = match r.params.get(nv) {
+                Some(v) if !v.is_undef() => Some(value_to_json(v)),
+                _ => Some(json!(crate::schema::namevar_from_title(
+                    &r.type_name,
+                    &r.title
+                ))),
+            };
+            if let Some(v) = namevar.filter(|v| v.as_str() != Some(r.title.as_str())) {
+                params.insert(nv.to_string(), v);
             }
             for (k, v) in &r.params {
                 if k == nv || v.is_undef() {

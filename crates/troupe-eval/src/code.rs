@@ -4,7 +4,7 @@
 use crate::error::{EResult, Loc};
 use std::path::PathBuf;
 use std::sync::Arc;
-use troupe_syntax::ast::{Expr, ExprKind, Param};
+use troupe_syntax::ast::{Definition, Expr, ExprKind, Param};
 use troupe_syntax::{Parsed, SourceFile, Span};
 
 #[derive(Debug)]
@@ -82,6 +82,23 @@ fn norm(name: &str) -> String {
     name.trim_start_matches("::").to_lowercase()
 }
 
+fn push_def(
+    out: &mut Vec<Arc<Def>>,
+    src: &Arc<SourceFile>,
+    e: &Expr,
+    def: &Definition,
+    kind: DefKind,
+) {
+    out.push(Arc::new(Def {
+        name: norm(&def.name),
+        kind,
+        params: def.params.clone(),
+        body: def.body.as_deref().cloned(),
+        source: src.clone(),
+        span: e.span,
+    }));
+}
+
 fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
     match &e.kind {
         ExprKind::Block(items) => {
@@ -90,29 +107,14 @@ fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
             }
         }
         ExprKind::Class { def, parent } => {
-            out.push(Arc::new(Def {
-                name: norm(&def.name),
-                kind: DefKind::Class {
-                    parent: parent.as_ref().map(|p| norm(p)),
-                },
-                params: def.params.clone(),
-                body: def.body.as_deref().cloned(),
-                source: src.clone(),
-                span: e.span,
-            }));
+            let parent = parent.as_ref().map(|p| norm(p));
+            push_def(out, src, e, def, DefKind::Class { parent });
             if let Some(b) = &def.body {
                 collect_defs(b, src, out);
             }
         }
         ExprKind::Define(def) => {
-            out.push(Arc::new(Def {
-                name: norm(&def.name),
-                kind: DefKind::Define,
-                params: def.params.clone(),
-                body: def.body.as_deref().cloned(),
-                source: src.clone(),
-                span: e.span,
-            }));
+            push_def(out, src, e, def, DefKind::Define);
             if let Some(b) = &def.body {
                 collect_defs(b, src, out);
             }
@@ -130,16 +132,8 @@ fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
             }));
         }
         ExprKind::Function { def, return_type } => {
-            out.push(Arc::new(Def {
-                name: norm(&def.name),
-                kind: DefKind::Function {
-                    return_type: return_type.as_deref().cloned(),
-                },
-                params: def.params.clone(),
-                body: def.body.as_deref().cloned(),
-                source: src.clone(),
-                span: e.span,
-            }));
+            let return_type = return_type.as_deref().cloned();
+            push_def(out, src, e, def, DefKind::Function { return_type });
         }
         ExprKind::TypeAlias { name, value } => {
             let n = match &name.kind {
@@ -195,6 +189,8 @@ pub trait Environment {
     fn inline_epp(&self, text: &str) -> EResult<Arc<Code>>;
     /// The global layer `hiera.yaml`, if any.
     fn global_hiera(&self) -> Option<PathBuf>;
+    /// The entries of a directory (Hiera globs); empty if it does not exist.
+    fn list_dir(&self, dir: &std::path::Path) -> Vec<PathBuf>;
     /// Modules in modulepath order (name, dir).
     fn modules(&self) -> Vec<(String, PathBuf)>;
     /// A parsed Hiera data file (`json` selects the JSON backend, else YAML); `None` if the

@@ -432,7 +432,7 @@ impl P {
                     ));
                 }
                 self.i += 1;
-                Ok(e_to_out(e, line))
+                Ok(St::Out(e, line))
             }
             Some(Tok::CodeEnd) => {
                 self.i += 1;
@@ -777,10 +777,6 @@ impl P {
             }
         })
     }
-}
-
-fn e_to_out(e: Ex, line: u32) -> St {
-    St::Out(e, line)
 }
 
 fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {

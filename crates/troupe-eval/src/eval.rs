@@ -47,7 +47,6 @@ pub struct Relationship {
     pub target: Operand,
     /// `before` or `notify` on the source.
     pub param: &'static str,
-    pub loc: Loc,
 }
 
 #[derive(Debug)]
@@ -68,6 +67,7 @@ pub struct Evaluator<'e> {
     pub(crate) aliases: HashMap<String, Arc<Def>>,
     pub(crate) nodes: Vec<Arc<Def>>,
     pub(crate) alias_cache: HashMap<String, Rc<Type>>,
+    pub(crate) type_infos: HashMap<String, Option<crate::resources::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) missing: HashSet<(LoadKind, String)>,
     pub scopes: Vec<Scope>,
@@ -89,7 +89,6 @@ pub struct Evaluator<'e> {
     pub hiera: crate::hiera::HieraCache,
     pub stage_main: usize,
     pub class_main: usize,
-    pub depth: u32,
 }
 
 impl std::fmt::Debug for Evaluator<'_> {
@@ -125,6 +124,7 @@ impl<'e> Evaluator<'e> {
             aliases: HashMap::new(),
             nodes: Vec::new(),
             alias_cache: HashMap::new(),
+            type_infos: HashMap::new(),
             loaded: HashSet::new(),
             missing: HashSet::new(),
             scopes: vec![Scope::new(ScopeKind::Top, None, None)],
@@ -146,7 +146,6 @@ impl<'e> Evaluator<'e> {
             hiera: Default::default(),
             stage_main: 0,
             class_main: 0,
-            depth: 0,
         }
     }
 
@@ -375,6 +374,13 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    /// `var.key.0`: a variable, then a dotted path into it (`getvar`, Hiera interpolation).
+    pub fn var_path(&mut self, expr: &str) -> EResult<Value> {
+        let mut parts = expr.trim().splitn(2, '.');
+        let base = self.lookup_var(parts.next().unwrap_or(""), None)?;
+        Ok(crate::value::dig_path(base, parts.next()))
+    }
+
     pub fn set_var(&mut self, name: &str, v: Value, e: &Expr) -> EResult<()> {
         if name.contains("::") {
             return self.err(
@@ -463,7 +469,7 @@ impl<'e> Evaluator<'e> {
             }
             ExprKind::Literal(l) => self.literal(l, e),
             ExprKind::QName(n) => Ok(Value::str(n.as_str())),
-            ExprKind::QRef(n) => self.type_ref(n, e),
+            ExprKind::QRef(n) => self.type_ref(n),
             ExprKind::Variable(n) => self.lookup_var(n, Some(e)),
             ExprKind::Concat(parts) => {
                 let mut s = String::new();
@@ -471,7 +477,7 @@ impl<'e> Evaluator<'e> {
                     match p {
                         StrPart::Text(t) => s.push_str(t),
                         StrPart::Expr(x) => {
-                            let v = self.eval_interp(x)?;
+                            let v = self.eval(x)?;
                             v.write_display(&mut s, false);
                         }
                     }
@@ -479,24 +485,7 @@ impl<'e> Evaluator<'e> {
                 Ok(Value::str(s))
             }
             ExprKind::Heredoc { text, .. } => self.eval(text),
-            ExprKind::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for i in items {
-                    if let ExprKind::Unary {
-                        op: UnOp::Splat,
-                        expr,
-                    } = &i.kind
-                    {
-                        match self.eval(expr)? {
-                            Value::Array(a) => out.extend(a.iter().cloned()),
-                            v => out.push(v),
-                        }
-                    } else {
-                        out.push(self.eval(i)?);
-                    }
-                }
-                Ok(Value::array(out))
-            }
+            ExprKind::Array(items) => Ok(Value::array(self.eval_args(items)?)),
             ExprKind::Hash { entries, .. } => {
                 let mut m = Map::with_capacity(entries.len());
                 for HashEntry { key, value, .. } in entries {
@@ -511,7 +500,7 @@ impl<'e> Evaluator<'e> {
                 match op {
                     UnOp::Not => Ok(Value::Bool(!v.truthy())),
                     UnOp::Splat => Ok(v),
-                    UnOp::Neg => match self.to_number(&v, expr, false)? {
+                    UnOp::Neg => match self.to_number(&v, expr)? {
                         Value::Int(i) => i
                             .checked_neg()
                             .map(Value::Int)
@@ -558,30 +547,21 @@ impl<'e> Evaluator<'e> {
             }),
             ExprKind::Case { test, options } => self.case(test, options),
             ExprKind::Call(c) => {
+                let mut args = self.eval_args(&c.args)?;
                 let name = match &c.func.kind {
-                    ExprKind::QName(n) => n.clone(),
+                    ExprKind::QName(n) => n.as_str(),
+                    // `Integer(...)` is `new(Integer, ...)`.
                     ExprKind::QRef(n) => {
-                        let args = self.eval_args(&c.args)?;
-                        return self.call_type_new(n, args, e);
+                        args.insert(0, self.type_ref(n)?);
+                        "new"
                     }
                     _ => return self.err("Illegal function call", e),
                 };
-                let args = self.eval_args(&c.args)?;
-                self.call_function(&name, args, c.lambda.as_ref(), e)
+                self.call_function(name, args, c.lambda.as_ref(), e)
             }
             ExprKind::MethodCall(m) => {
-                let recv = self.eval(&m.receiver)?;
-                let mut args = vec![recv];
+                let mut args = vec![self.eval(&m.receiver)?];
                 args.extend(self.eval_args(&m.args)?);
-                if let ExprKind::QRef(_) = m.receiver.kind {
-                    // `Type.new(...)`
-                    if m.name == "new" {
-                        if let Value::Type(t) = &args[0] {
-                            let tn = t.to_string();
-                            return self.call_type_new(&tn, args[1..].to_vec(), e);
-                        }
-                    }
-                }
                 self.call_function(&m.name, args, m.lambda.as_ref(), e)
             }
             ExprKind::Collect { .. } => {
@@ -635,51 +615,29 @@ impl<'e> Evaluator<'e> {
         }
     }
 
-    /// An interpolated expression: a bare word inside `${}` is a variable name.
-    fn eval_interp(&mut self, e: &Expr) -> EResult<Value> {
-        match &e.kind {
-            ExprKind::QName(n) => self.lookup_var(n, Some(e)),
-            ExprKind::Literal(Literal::Integer { value, .. }) => {
-                self.lookup_var(&value.to_string(), Some(e))
-            }
-            ExprKind::Access { target, args } if matches!(target.kind, ExprKind::QName(_)) => {
-                let ExprKind::QName(n) = &target.kind else {
-                    unreachable!()
-                };
-                let base = self.lookup_var(n, Some(target))?;
-                let args = self.eval_args(args)?;
-                self.access_value(base, args, e)
-            }
-            ExprKind::MethodCall(m) if matches!(m.receiver.kind, ExprKind::QName(_)) => {
-                let ExprKind::QName(n) = &m.receiver.kind else {
-                    unreachable!()
-                };
-                let recv = self.lookup_var(n, Some(&m.receiver))?;
-                let mut args = vec![recv];
-                args.extend(self.eval_args(&m.args)?);
-                self.call_function(&m.name, args, m.lambda.as_ref(), e)
-            }
-            _ => self.eval(e),
-        }
-    }
-
     pub fn eval_args(&mut self, args: &[Expr]) -> EResult<Vec<Value>> {
         let mut out = Vec::with_capacity(args.len());
         for a in args {
-            if let ExprKind::Unary {
-                op: UnOp::Splat,
-                expr,
-            } = &a.kind
-            {
-                match self.eval(expr)? {
-                    Value::Array(xs) => out.extend(xs.iter().cloned()),
-                    v => out.push(v),
-                }
-            } else {
-                out.push(self.eval(a)?);
-            }
+            self.eval_unfolded(a, &mut out)?;
         }
         Ok(out)
+    }
+
+    /// Evaluates `e` into `out`; a splat (`*$array`) contributes each element.
+    fn eval_unfolded(&mut self, e: &Expr, out: &mut Vec<Value>) -> EResult<()> {
+        if let ExprKind::Unary {
+            op: UnOp::Splat,
+            expr,
+        } = &e.kind
+        {
+            match self.eval(expr)? {
+                Value::Array(xs) => out.extend(xs.iter().cloned()),
+                v => out.push(v),
+            }
+        } else {
+            out.push(self.eval(e)?);
+        }
+        Ok(())
     }
 
     fn literal(&mut self, l: &Literal, e: &Expr) -> EResult<Value> {
@@ -702,12 +660,11 @@ impl<'e> Evaluator<'e> {
 
     // ---- types ------------------------------------------------------------------------------
 
-    pub fn type_ref(&mut self, name: &str, e: &Expr) -> EResult<Value> {
-        let t = self.resolve_type_name(name, Some(e))?;
-        Ok(Value::ty(t))
+    pub fn type_ref(&mut self, name: &str) -> EResult<Value> {
+        Ok(Value::ty(self.resolve_type_name(name)?))
     }
 
-    pub fn resolve_type_name(&mut self, name: &str, e: Option<&Expr>) -> EResult<Type> {
+    pub fn resolve_type_name(&mut self, name: &str) -> EResult<Type> {
         let name = name.trim_start_matches("::");
         if let Some(t) = Type::from_name(name) {
             return Ok(t);
@@ -732,7 +689,6 @@ impl<'e> Evaluator<'e> {
                 return Ok(Type::Alias(capitalize_type_name(name), rc));
             }
         }
-        let _ = e;
         Ok(Type::Resource(Some(capitalize_type_name(name)), None))
     }
 
@@ -780,7 +736,7 @@ impl<'e> Evaluator<'e> {
 
     // ---- operators ----------------------------------------------------------------------------
 
-    pub fn to_number(&self, v: &Value, e: &Expr, _strict: bool) -> EResult<Value> {
+    pub fn to_number(&self, v: &Value, e: &Expr) -> EResult<Value> {
         match v {
             Value::Int(_) | Value::Float(_) => Ok(v.clone()),
             Value::Str(s) => match parse_number(s) {
@@ -921,7 +877,7 @@ impl<'e> Evaluator<'e> {
         e: &Expr,
     ) -> EResult<Value> {
         let ln = match l {
-            Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(l, lhs, false)?,
+            Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(l, lhs)?,
             _ => {
                 return self.err(
                     format!(
@@ -934,7 +890,7 @@ impl<'e> Evaluator<'e> {
             }
         };
         let rn = match r {
-            Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(r, rhs, false)?,
+            Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(r, rhs)?,
             _ => {
                 return self.err(
                     format!(
@@ -1156,32 +1112,32 @@ impl<'e> Evaluator<'e> {
         })
     }
 
+    /// Does one case/selector option (possibly `*$list`) match the test value?
+    fn option_hits(&mut self, test: &Value, opt: &Expr) -> EResult<bool> {
+        let mut vals = Vec::new();
+        self.eval_unfolded(opt, &mut vals)?;
+        for ov in vals {
+            if self.option_matches(test, &ov)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn is_default(e: &Expr) -> bool {
+        matches!(e.kind, ExprKind::Literal(Literal::Default))
+    }
+
     fn case(&mut self, test: &Expr, options: &[CaseOption]) -> EResult<Value> {
         self.with_match_guard(|s| {
             let t = s.eval(test)?;
-            let mut default_body: Option<&Option<Box<Expr>>> = None;
+            let mut default_body = None;
             for o in options {
                 for v in &o.values {
-                    if matches!(v.kind, ExprKind::Literal(Literal::Default)) {
+                    if Self::is_default(v) {
                         default_body = Some(&o.body);
-                        continue;
-                    }
-                    let vals = if let ExprKind::Unary {
-                        op: UnOp::Splat,
-                        expr,
-                    } = &v.kind
-                    {
-                        match s.eval(expr)? {
-                            Value::Array(a) => (*a).clone(),
-                            x => vec![x],
-                        }
-                    } else {
-                        vec![s.eval(v)?]
-                    };
-                    for ov in vals {
-                        if s.option_matches(&t, &ov)? {
-                            return s.eval_opt(&o.body);
-                        }
+                    } else if s.option_hits(&t, v)? {
+                        return s.eval_opt(&o.body);
                     }
                 }
             }
@@ -1195,28 +1151,12 @@ impl<'e> Evaluator<'e> {
     fn selector(&mut self, test: &Expr, entries: &[HashEntry], e: &Expr) -> EResult<Value> {
         self.with_match_guard(|s| {
             let t = s.eval(test)?;
-            let mut default: Option<&Expr> = None;
+            let mut default = None;
             for HashEntry { key, value, .. } in entries {
-                if matches!(key.kind, ExprKind::Literal(Literal::Default)) {
+                if Self::is_default(key) {
                     default = Some(value);
-                    continue;
-                }
-                let vals = if let ExprKind::Unary {
-                    op: UnOp::Splat,
-                    expr,
-                } = &key.kind
-                {
-                    match s.eval(expr)? {
-                        Value::Array(a) => (*a).clone(),
-                        x => vec![x],
-                    }
-                } else {
-                    vec![s.eval(key)?]
-                };
-                for ov in vals {
-                    if s.option_matches(&t, &ov)? {
-                        return s.eval(value);
-                    }
+                } else if s.option_hits(&t, key)? {
+                    return s.eval(value);
                 }
             }
             match default {
@@ -1694,19 +1634,13 @@ impl<'e> Evaluator<'e> {
 
     // ---- Puppet-language functions ----------------------------------------------------------------
 
-    pub fn call_puppet_function(
-        &mut self,
-        def: Arc<Def>,
-        args: Vec<Value>,
-        e: &Expr,
-    ) -> EResult<Value> {
-        let call_loc = self.loc_e(e);
+    pub fn call_puppet_function(&mut self, def: Arc<Def>, args: Vec<Value>) -> EResult<Value> {
         let sid = self.new_scope(ScopeKind::Isolated, Some(self.top), None);
         let saved_src = std::mem::replace(&mut self.src, def.source.clone());
         let saved_cur = self.cur;
         self.cur = sid;
         let r = (|| -> EResult<Value> {
-            self.bind_params(&def.name, &def.params, &args, false, &call_loc)?;
+            self.bind_params(&def.name, &def.params, &args)?;
             let v = match &def.body {
                 Some(b) => self.eval(b),
                 None => Ok(Value::Undef),
@@ -1739,15 +1673,8 @@ impl<'e> Evaluator<'e> {
         r
     }
 
-    /// Binds positional arguments to parameters in the current scope (functions, EPP).
-    pub fn bind_params(
-        &mut self,
-        what: &str,
-        params: &[Param],
-        args: &[Value],
-        _epp: bool,
-        call_loc: &Loc,
-    ) -> EResult<()> {
+    /// Binds positional arguments to parameters in the current scope.
+    pub fn bind_params(&mut self, what: &str, params: &[Param], args: &[Value]) -> EResult<()> {
         let required = params
             .iter()
             .filter(|p| p.default.is_none() && !p.captures_rest)
@@ -1761,7 +1688,6 @@ impl<'e> Evaluator<'e> {
             } else {
                 format!("between {} and {}", required, params.len())
             };
-            let _ = call_loc;
             return Err(EvalError::new(format!(
                 "'{what}' expects {expected} argument{}, got {}",
                 if params.len() == 1 && !has_rest {

@@ -4,7 +4,7 @@ use crate::code::LoadKind;
 use crate::error::{EResult, EvalError, Flow};
 use crate::eval::{a_value, flatten, parse_number, Evaluator};
 use crate::types::{capitalize_type_name, Type};
-use crate::value::{format_float, Map, Value};
+use crate::value::{dig_path, format_float, Map, Value};
 use indexmap::IndexMap;
 use std::rc::Rc;
 use troupe_syntax::ast::{Expr, Lambda};
@@ -168,7 +168,7 @@ impl<'e> Evaluator<'e> {
         // when qualified.
         if name.contains("::") {
             if let Some(def) = self.find_def(LoadKind::Function, name)? {
-                return self.call_puppet_function(def, args, e);
+                return self.call_puppet_function(def, args);
             }
         }
         match name {
@@ -800,10 +800,7 @@ impl<'e> Evaluator<'e> {
             "getvar" => {
                 arity(name, &args, 1, 2)?;
                 let path = str_arg(name, &args[0], 1)?.to_string();
-                let mut it = path.splitn(2, '.');
-                let var = it.next().unwrap_or("").to_string();
-                let base = self.lookup_var(&var, None)?;
-                let v = dig_path(base, it.next());
+                let v = self.var_path(&path)?;
                 Ok(if v.is_undef() { args.get(1).cloned().unwrap_or(Value::Undef) } else { v })
             }
             "get" => {
@@ -848,7 +845,7 @@ impl<'e> Evaluator<'e> {
                 arity(name, &args, 2, 2)?;
                 let t = match &args[0] {
                     Value::Type(t) => t.clone(),
-                    Value::Str(s) => Rc::new(self.resolve_type_name(s, None)?),
+                    Value::Str(s) => Rc::new(self.resolve_type_name(s)?),
                     _ => return Err(EvalError::new("'assert_type' expects a Type")),
                 };
                 if t.is_instance(&args[1]) {
@@ -941,7 +938,7 @@ impl<'e> Evaluator<'e> {
                 };
                 let mut a = vec![args[0].clone()];
                 a.extend(args[2..].iter().cloned());
-                self.call_type_new(&tn, a, e)
+                self.call_type_new(&tn, a)
             }
             "new" => {
                 arity(name, &args, 1, usize::MAX)?;
@@ -949,7 +946,9 @@ impl<'e> Evaluator<'e> {
                     Value::Type(t) => t.to_string(),
                     _ => return Err(EvalError::new("'new' expects a Type")),
                 };
-                self.call_type_new(&tn, args[1..].to_vec(), e)
+                // Puppet names the function in conversion errors.
+                self.call_type_new(&tn, args[1..].to_vec())
+                    .map_err(|e| EvalError { msg: format!("'new' {}", e.msg), ..e })
             }
             "strftime" => Err(EvalError::new(
                 "strftime is not supported: the compiler does not read the clock",
@@ -968,7 +967,7 @@ impl<'e> Evaluator<'e> {
             }
             _ => {
                 if let Some(def) = self.find_def(LoadKind::Function, name)? {
-                    return self.call_puppet_function(def, args, e);
+                    return self.call_puppet_function(def, args);
                 }
                 Err(EvalError::new(format!("Unknown function: '{name}'.")).at(self.loc_e(e)))
             }
@@ -1046,8 +1045,8 @@ impl<'e> Evaluator<'e> {
     }
 
     /// `Type(args)` / `Type.new(args)`.
-    pub fn call_type_new(&mut self, tn: &str, args: Vec<Value>, e: &Expr) -> EResult<Value> {
-        let t = self.resolve_type_name(tn.split('[').next().unwrap_or(tn), Some(e))?;
+    pub fn call_type_new(&mut self, tn: &str, args: Vec<Value>) -> EResult<Value> {
+        let t = self.resolve_type_name(tn.split('[').next().unwrap_or(tn))?;
         let v = args.first().cloned().unwrap_or(Value::Undef);
         let r = match t.resolved() {
             Type::Integer(..) => match &v {
@@ -1448,6 +1447,15 @@ fn shellquote(s: &str) -> String {
     out
 }
 
+fn take_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    let mut out = String::new();
+    while let Some(&d) = chars.peek().filter(|c| c.is_ascii_digit()) {
+        out.push(d);
+        chars.next();
+    }
+    out
+}
+
 /// `sprintf` with Ruby's common directives.
 pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
     let mut out = String::new();
@@ -1472,28 +1480,11 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                 break;
             }
         }
-        let mut width = String::new();
-        while let Some(&p) = chars.peek() {
-            if p.is_ascii_digit() {
-                width.push(p);
-                chars.next();
-            } else {
-                break;
-            }
-        }
+        let width = take_digits(&mut chars);
         let mut prec: Option<usize> = None;
         if chars.peek() == Some(&'.') {
             chars.next();
-            let mut p = String::new();
-            while let Some(&d) = chars.peek() {
-                if d.is_ascii_digit() {
-                    p.push(d);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            prec = Some(p.parse().unwrap_or(0));
+            prec = Some(take_digits(&mut chars).parse().unwrap_or(0));
         }
         let conv = chars.next().unwrap_or('s');
         let arg = args.get(ai).cloned().unwrap_or(Value::Undef);
@@ -1693,24 +1684,6 @@ fn common_type(a: Type, b: Type) -> Type {
     } else {
         Type::Any
     }
-}
-
-/// Follows a dotted path (`a.0.b`) into nested hashes and arrays.
-fn dig_path(mut cur: Value, path: Option<&str>) -> Value {
-    if let Some(rest) = path {
-        for seg in rest.split('.') {
-            cur = match &cur {
-                Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
-                Value::Array(a) => seg
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| a.get(i).cloned())
-                    .unwrap_or(Value::Undef),
-                _ => Value::Undef,
-            };
-        }
-    }
-    cur
 }
 
 /// Depth-first, containers before their contents, as `tree_each` walks by default.

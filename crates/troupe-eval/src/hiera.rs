@@ -16,11 +16,11 @@ pub struct HieraCache {
     /// Keys being looked up, to stop recursive interpolation.
     active: Vec<String>,
     layers: HashMap<String, Vec<Rc<Config>>>,
+    lookup_options: HashMap<String, Value>,
 }
 
 #[derive(Debug, Clone)]
 struct Level {
-    name: String,
     paths: Vec<String>,
     globs: Vec<String>,
     mapped: Option<(String, String, String)>,
@@ -31,46 +31,23 @@ struct Level {
 #[derive(Debug)]
 struct Config {
     dir: PathBuf,
+    /// The module of a module layer: it serves only keys in that module's namespace.
+    module: Option<String>,
     levels: Vec<Level>,
-}
-
-fn yaml_to_value(y: &serde_yaml::Value) -> Value {
-    match y {
-        serde_yaml::Value::Null => Value::Undef,
-        serde_yaml::Value::Bool(b) => Value::Bool(*b),
-        serde_yaml::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::Int(i)
-            } else {
-                Value::Float(n.as_f64().unwrap_or(0.0))
-            }
-        }
-        serde_yaml::Value::String(s) => Value::str(s.as_str()),
-        serde_yaml::Value::Sequence(s) => Value::array(s.iter().map(yaml_to_value).collect()),
-        serde_yaml::Value::Mapping(m) => {
-            let mut out = Map::new();
-            for (k, v) in m {
-                out.insert(yaml_to_value(k), yaml_to_value(v));
-            }
-            Value::hash(out)
-        }
-        serde_yaml::Value::Tagged(t) => yaml_to_value(&t.value),
-    }
 }
 
 fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
     m.get(&Value::str(k))
 }
 
-fn parse_config(ev: &Evaluator<'_>, path: &Path, module_layer: bool) -> EResult<Option<Config>> {
-    let Some(text) = ev.env.read(path) else {
+fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResult<Option<Config>> {
+    let Some(parsed) = ev.env.data(path, false) else {
         return Ok(None);
     };
-    let y: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
+    let parsed = parsed.map_err(|e| {
         EvalError::plain(format!("Unable to parse (file: {}): {e}", path.display()))
     })?;
-    let v = yaml_to_value(&y);
-    let Value::Hash(root) = v else {
+    let Value::Hash(root) = crate::value::from_json(&parsed) else {
         return Ok(None);
     };
     let version = get(&root, "version").cloned().unwrap_or(Value::Undef);
@@ -95,7 +72,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module_layer: bool) -> EResult<
     let hier = match get(&root, "hierarchy") {
         Some(Value::Array(a)) => (**a).clone(),
         _ => {
-            if module_layer {
+            if module.is_some() {
                 vec![]
             } else {
                 vec![Value::hash(Map::from_iter([
@@ -138,7 +115,6 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module_layer: bool) -> EResult<
             paths.push(format!("{}.yaml", s("name").unwrap_or_default()));
         }
         levels.push(Level {
-            name: s("name").unwrap_or_default(),
             paths,
             globs,
             mapped,
@@ -146,7 +122,11 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module_layer: bool) -> EResult<
             backend,
         });
     }
-    Ok(Some(Config { dir, levels }))
+    Ok(Some(Config {
+        dir,
+        module: module.map(String::from),
+        levels,
+    }))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -210,11 +190,11 @@ fn deep_merge(high: &Value, low: &Value) -> Value {
 }
 
 impl<'e> Evaluator<'e> {
-    fn config(&mut self, path: PathBuf, module_layer: bool) -> EResult<Option<Rc<Config>>> {
+    fn config(&mut self, path: PathBuf, module: Option<&str>) -> EResult<Option<Rc<Config>>> {
         if let Some(c) = self.hiera.configs.get(&path) {
             return Ok(c.clone());
         }
-        let c = parse_config(self, &path, module_layer)?.map(Rc::new);
+        let c = parse_config(self, &path, module)?.map(Rc::new);
         self.hiera.configs.insert(path, c.clone());
         Ok(c)
     }
@@ -260,14 +240,14 @@ impl<'e> Evaluator<'e> {
             }
             for g in &l.globs {
                 let g = self.interpolate_str(g)?;
-                let mut matched = glob_files(&base, &g);
+                let mut matched = glob_files(self.env, &base, &g);
                 matched.sort();
                 for m in matched {
                     out.push((m, l.backend.clone()));
                 }
             }
             if let Some((var, key, path)) = &l.mapped {
-                let vals = self.interp_var(var)?;
+                let vals = self.var_path(var)?;
                 if let Value::Array(items) = vals {
                     for it in items.iter() {
                         let p = path.replace(&format!("%{{{key}}}"), &it.to_display());
@@ -276,7 +256,6 @@ impl<'e> Evaluator<'e> {
                     }
                 }
             }
-            let _ = &l.name;
         }
         Ok(out)
     }
@@ -297,23 +276,18 @@ impl<'e> Evaluator<'e> {
     fn layers_uncached(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
         let mut out = Vec::new();
         if let Some(g) = self.env.global_hiera() {
-            if let Some(c) = self.config(g, false)? {
+            if let Some(c) = self.config(g, None)? {
                 out.push(c);
             }
         }
         let envh = self.env.dir().join("hiera.yaml");
         // An environment without a hiera.yaml has no environment data layer.
-        let env_cfg = if self.env.read(&envh).is_some() {
-            self.config(envh, false)?
-        } else {
-            None
-        };
-        if let Some(c) = env_cfg {
+        if let Some(c) = self.config(envh, None)? {
             out.push(c);
         }
         if let Some((module, _)) = key.split_once("::") {
             if let Some(dir) = self.env.module_dir(module) {
-                if let Some(c) = self.config(dir.join("hiera.yaml"), true)? {
+                if let Some(c) = self.config(dir.join("hiera.yaml"), Some(module))? {
                     out.push(c);
                 }
             }
@@ -321,10 +295,13 @@ impl<'e> Evaluator<'e> {
         Ok(out)
     }
 
-    fn lookup_options_for(&mut self, key: &str, layers: &[Rc<Config>]) -> EResult<Option<Value>> {
+    /// Every layer's `lookup_options`, merged; computed once per module and compile.
+    fn merged_lookup_options(&mut self, module: &str, layers: &[Rc<Config>]) -> EResult<Value> {
+        if let Some(v) = self.hiera.lookup_options.get(module) {
+            return Ok(v.clone());
+        }
         let mut merged = Value::Undef;
         for cfg in layers.iter().rev() {
-            let module_ns = cfg.dir.file_name().map(|s| s.to_string_lossy().to_string());
             let files = self.layer_files(cfg)?;
             for (p, backend) in files.iter().rev() {
                 if let Some(Value::Hash(h)) = self.data_file(p, backend)? {
@@ -337,9 +314,16 @@ impl<'e> Evaluator<'e> {
                     }
                 }
             }
-            let _ = module_ns;
         }
-        let Value::Hash(opts) = merged else {
+        self.hiera
+            .lookup_options
+            .insert(module.to_string(), merged.clone());
+        Ok(merged)
+    }
+
+    fn lookup_options_for(&mut self, key: &str, layers: &[Rc<Config>]) -> EResult<Option<Value>> {
+        let module = key.split_once("::").map(|(m, _)| m).unwrap_or_default();
+        let Value::Hash(opts) = self.merged_lookup_options(module, layers)? else {
             return Ok(None);
         };
         if let Some(v) = get(&opts, key) {
@@ -380,18 +364,7 @@ impl<'e> Evaluator<'e> {
         };
         let mut found: Vec<Value> = Vec::new();
         'layers: for cfg in &layers {
-            let module_layer = cfg.dir != self.env.dir()
-                && Some(cfg.dir.clone())
-                    != self
-                        .env
-                        .global_hiera()
-                        .and_then(|p| p.parent().map(Path::to_path_buf));
-            if module_layer {
-                let module = cfg
-                    .dir
-                    .file_name()
-                    .map(|s| s.to_string_lossy().to_string())
-                    .unwrap_or_default();
+            if let Some(module) = &cfg.module {
                 if !root.starts_with(&format!("{module}::")) {
                     continue;
                 }
@@ -488,25 +461,6 @@ impl<'e> Evaluator<'e> {
         Ok(Some(v))
     }
 
-    fn interp_var(&mut self, expr: &str) -> EResult<Value> {
-        let expr = expr.trim();
-        let mut parts = expr.split('.');
-        let first = parts.next().unwrap_or("");
-        let mut v = self.lookup_var(first, None)?;
-        for seg in parts {
-            v = match &v {
-                Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
-                Value::Array(a) => seg
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| a.get(i).cloned())
-                    .unwrap_or(Value::Undef),
-                _ => Value::Undef,
-            };
-        }
-        Ok(v)
-    }
-
     /// One `%{...}` expression.
     fn interp_one(&mut self, inner: &str) -> EResult<Value> {
         let inner = inner.trim();
@@ -521,7 +475,7 @@ impl<'e> Evaluator<'e> {
                     Ok(self.hiera_lookup(arg, None)?.unwrap_or(Value::Undef))
                 }
                 "literal" => Ok(Value::str(arg)),
-                "scope" => self.interp_var(arg),
+                "scope" => self.var_path(arg),
                 _ => Err(EvalError::plain(format!(
                     "Unknown interpolation method '{f}'"
                 ))),
@@ -530,7 +484,7 @@ impl<'e> Evaluator<'e> {
         if inner.is_empty() {
             return Ok(Value::str(""));
         }
-        self.interp_var(inner)
+        self.var_path(inner)
     }
 
     pub fn interpolate_str(&mut self, s: &str) -> EResult<String> {
@@ -582,38 +536,28 @@ impl<'e> Evaluator<'e> {
     }
 }
 
-fn glob_files(base: &Path, pattern: &str) -> Vec<PathBuf> {
-    // Supports `*` within one path segment and `**`-free patterns.
+/// The files in `base` matching `pattern` (`*` and `?` within the last path segment).
+fn glob_files(env: &dyn crate::code::Environment, base: &Path, pattern: &str) -> Vec<PathBuf> {
     let full = base.join(pattern);
-    let (dir, file_pat) = match (full.parent(), full.file_name()) {
-        (Some(d), Some(f)) => (d.to_path_buf(), f.to_string_lossy().to_string()),
-        _ => return vec![],
+    let (Some(dir), Some(file_pat)) = (full.parent(), full.file_name()) else {
+        return vec![];
     };
     let re_src = format!(
         "^{}$",
-        regex::escape(&file_pat)
+        regex::escape(&file_pat.to_string_lossy())
             .replace(r"\*", ".*")
             .replace(r"\?", ".")
     );
     let Ok(re) = regex::Regex::new(&re_src) else {
         return vec![];
     };
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return vec![];
-    };
-    rd.filter_map(|e| e.ok())
-        .filter(|e| re.is_match(&e.file_name().to_string_lossy()))
-        .map(|e| e.path())
+    env.list_dir(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| re.is_match(&n.to_string_lossy()))
+        })
         .collect()
-}
-
-/// Automatic parameter lookup and `lookup()` without a default.
-pub fn lookup_opt(
-    ev: &mut Evaluator<'_>,
-    key: &str,
-    merge: Option<Value>,
-) -> EResult<Option<Value>> {
-    ev.hiera_lookup(key, merge)
 }
 
 /// `lookup(name, type, merge, default)` / `lookup(name, options)`.

@@ -16,7 +16,7 @@ use troupe_syntax::ast::{AttrOp, BinOp, Expr, ExprKind, Literal, ResourceForm};
 
 const RELATION_PARAMS: &[&str] = &["require", "before", "notify", "subscribe"];
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum TypeInfo {
     Builtin(&'static str),
     /// A Ruby type from a module: known, but its attributes are not checked here.
@@ -59,23 +59,29 @@ impl<'e> Evaluator<'e> {
         None
     }
 
+    /// What a resource type name refers to; resolved once per name and compile (module types
+    /// are found by looking through every module).
     pub fn resource_type_info(&mut self, name: &str) -> EResult<Option<TypeInfo>> {
         let lc = name.trim_start_matches("::").to_lowercase();
-        if let Some(t) = core_type(&lc) {
-            return Ok(Some(TypeInfo::Builtin(t.namevar)));
+        if let Some(t) = self.type_infos.get(&lc) {
+            return Ok(t.clone());
         }
-        if let Some(d) = self.find_define(&lc)? {
-            return Ok(Some(TypeInfo::Define(d)));
-        }
-        if !lc.contains("::") {
-            for (_, dir) in self.env.modules() {
-                let p = dir.join("lib/puppet/type").join(format!("{lc}.rb"));
-                if self.env.read(&p).is_some() {
-                    return Ok(Some(TypeInfo::ModuleType));
-                }
-            }
-        }
-        Ok(None)
+        let info = if let Some(t) = core_type(&lc) {
+            Some(TypeInfo::Builtin(t.namevar))
+        } else if let Some(d) = self.find_define(&lc)? {
+            Some(TypeInfo::Define(d))
+        } else if !lc.contains("::") {
+            let file = format!("lib/puppet/type/{lc}.rb");
+            self.env
+                .modules()
+                .iter()
+                .any(|(_, dir)| self.env.read(&dir.join(&file)).is_some())
+                .then_some(TypeInfo::ModuleType)
+        } else {
+            None
+        };
+        self.type_infos.insert(lc, info.clone());
+        Ok(info)
     }
 
     /// Collects `name => value` operations, with `* => hash` unfolded.
@@ -712,7 +718,6 @@ impl<'e> Evaluator<'e> {
         };
         let l = self.rel_operand(lhs)?;
         let r = self.rel_operand(rhs)?;
-        let loc = self.loc_e(e);
         use troupe_syntax::ast::RelOp;
         let (source, target, param) = match op {
             RelOp::Before => (l, r.clone(), "before"),
@@ -724,7 +729,6 @@ impl<'e> Evaluator<'e> {
             source,
             target,
             param,
-            loc,
         });
         Ok(r)
     }
@@ -883,8 +887,6 @@ impl<'e> Evaluator<'e> {
             Some(idx),
         );
         self.scopes[sid].inherited = parent_scope;
-        self.scopes[sid].name = n.clone();
-        self.scopes[sid].module = Some(n.split("::").next().unwrap_or("").to_string());
         self.class_scopes.insert(n.clone(), sid);
         let saved_cur = self.cur;
         let saved_src = std::mem::replace(&mut self.src, def.source.clone());
@@ -936,7 +938,7 @@ impl<'e> Evaluator<'e> {
             let mut v = given.get(&p.name).cloned().filter(|v| !v.is_undef());
             if v.is_none() {
                 let key = format!("{n}::{}", p.name);
-                v = self.apl_lookup(&key)?;
+                v = self.hiera_lookup(&key, None)?;
             }
             if v.is_none() {
                 match &p.default {
@@ -992,10 +994,6 @@ impl<'e> Evaluator<'e> {
         Ok(())
     }
 
-    fn apl_lookup(&mut self, key: &str) -> EResult<Option<Value>> {
-        crate::hiera::lookup_opt(self, key, None)
-    }
-
     // ---- defined types ---------------------------------------------------------------------------
 
     fn evaluate_define(&mut self, idx: usize) -> EResult<()> {
@@ -1007,7 +1005,6 @@ impl<'e> Evaluator<'e> {
         };
         let declaring = self.res[idx].scope;
         let sid = self.new_scope(ScopeKind::Define, Some(declaring), Some(idx));
-        self.scopes[sid].name = tn.clone();
         // Scope tags.
         if let Some(sr) = self.scope_resource(declaring) {
             let tags = self.res[sr].tags.clone();

@@ -254,3 +254,15 @@ pub const CORE_TYPES: &[TypeSchema] = &[
 pub fn core_type(name: &str) -> Option<&'static TypeSchema> {
     CORE_TYPES.iter().find(|t| t.name == name)
 }
+
+/// The namevar's value as the type's title pattern reads it from a title: `file`'s pattern
+/// drops trailing slashes; every other type takes the title whole.
+pub fn namevar_from_title<'t>(type_name: &str, title: &'t str) -> &'t str {
+    if type_name.eq_ignore_ascii_case("file") {
+        let trimmed = title.trim_end_matches('/');
+        if !trimmed.is_empty() {
+            return trimmed;
+        }
+    }
+    title
+}

@@ -37,9 +37,6 @@ pub struct Scope {
     pub resource: Option<usize>,
     /// `Type { attr => value }` defaults, by lower-case type name.
     pub defaults: HashMap<String, Vec<(String, Value)>>,
-    pub module: Option<String>,
-    /// The class or define name (lower-case).
-    pub name: String,
 }
 
 impl Scope {
@@ -51,8 +48,6 @@ impl Scope {
             inherited: None,
             resource,
             defaults: HashMap::new(),
-            module: None,
-            name: String::new(),
         }
     }
 

@@ -100,6 +100,38 @@ fn range_params(
     }
 }
 
+/// `[T, min, max]` for Array and Hash, each part omitted while it is the default.
+fn collection_params(
+    f: &mut fmt::Formatter<'_>,
+    types: &[&Type],
+    min: i64,
+    max: i64,
+) -> fmt::Result {
+    let any = types.iter().all(|t| matches!(t, Type::Any));
+    let full = min == 0 && max == INT_MAX;
+    if any {
+        return if full {
+            Ok(())
+        } else {
+            range_params(f, min, max, -1, -1)
+        };
+    }
+    f.write_str("[")?;
+    for (i, t) in types.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{t}")?;
+    }
+    if !full {
+        write!(f, ", {min}")?;
+        if max != INT_MAX {
+            write!(f, ", {max}")?;
+        }
+    }
+    f.write_str("]")
+}
+
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -185,39 +217,11 @@ impl fmt::Display for Type {
             Type::RichData => f.write_str("RichData"),
             Type::Array(e, a, b) => {
                 f.write_str("Array")?;
-                let any = matches!(**e, Type::Any);
-                if any && *a == 0 && *b == INT_MAX {
-                    return Ok(());
-                }
-                if any {
-                    return range_params(f, *a, *b, -1, -1);
-                }
-                write!(f, "[{e}")?;
-                if !(*a == 0 && *b == INT_MAX) {
-                    write!(f, ", {a}")?;
-                    if *b != INT_MAX {
-                        write!(f, ", {b}")?;
-                    }
-                }
-                f.write_str("]")
+                collection_params(f, &[e], *a, *b)
             }
             Type::Hash(k, v, a, b) => {
                 f.write_str("Hash")?;
-                let any = matches!(**k, Type::Any) && matches!(**v, Type::Any);
-                if any && *a == 0 && *b == INT_MAX {
-                    return Ok(());
-                }
-                if any {
-                    return range_params(f, *a, *b, -1, -1);
-                }
-                write!(f, "[{k}, {v}")?;
-                if !(*a == 0 && *b == INT_MAX) {
-                    write!(f, ", {a}")?;
-                    if *b != INT_MAX {
-                        write!(f, ", {b}")?;
-                    }
-                }
-                f.write_str("]")
+                collection_params(f, &[k, v], *a, *b)
             }
             Type::Tuple(ts, _, _) => {
                 f.write_str("Tuple[")?;
@@ -679,19 +683,6 @@ pub fn infer_for_message(v: &Value) -> String {
         Value::Type(t) => format!("Type[{t}]"),
         Value::Sensitive(_) => "Sensitive".into(),
         Value::Deferred(_) => "Deferred".into(),
-    }
-}
-
-/// The detailed inferred type (`Integer[11, 11]`, `String`), as Puppet prints in some
-/// mismatch messages.
-pub fn infer_detailed(v: &Value) -> String {
-    match v {
-        Value::Int(i) => format!("Integer[{i}, {i}]"),
-        Value::Str(s) => {
-            let n = s.chars().count();
-            format!("String[{n}, {n}]")
-        }
-        other => infer_for_message(other),
     }
 }
 

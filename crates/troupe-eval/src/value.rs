@@ -350,6 +350,22 @@ impl From<String> for Value {
     }
 }
 
+/// Follows a dotted path (`a.0.b`) into nested hashes and arrays; undef when a step is missing.
+pub fn dig_path(mut cur: Value, path: Option<&str>) -> Value {
+    for seg in path.into_iter().flat_map(|p| p.split('.')) {
+        cur = match &cur {
+            Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
+            Value::Array(a) => seg
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get(i).cloned())
+                .unwrap_or(Value::Undef),
+            _ => Value::Undef,
+        };
+    }
+    cur
+}
+
 /// Converts JSON (facts, Hiera data) into values.
 pub fn from_json(j: &serde_json::Value) -> Value {
     match j {
