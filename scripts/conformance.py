@@ -24,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONF = os.path.join(ROOT, 'conformance')
 SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
 ORACLE = os.path.join(SHARED, 'lab/puppet/oracle/oracle-compile.sh')
+ORACLE_RB = os.path.join(SHARED, 'lab/puppet/oracle/oracle-compile.rb')
 LAB_ENVS = os.path.join(SHARED, 'lab/puppet/lab/code/environments')
 BASEMODULEPATH = '/etc/puppet/code/modules:/usr/share/puppet/modules'
 SERVER_FACTS = ['servername=puppet.example.test', 'serverip=127.0.0.1']
@@ -71,7 +72,8 @@ def materialize(case, tmp):
         with open(os.path.join(envdir, 'environment.conf'), 'w') as f:
             f.write('modulepath = modules\n')
     for p, text in case['files'].items():
-        full = os.path.join(envdir, p)
+        # `/code/...` files go to the code dir itself (the global `hiera.yaml` and its data).
+        full = os.path.join(tmp, p[len('/code/'):]) if p.startswith('/code/') else os.path.join(envdir, p)
         os.makedirs(os.path.dirname(full), exist_ok=True)
         with open(full, 'w', encoding='utf-8') as f:
             f.write(text)
@@ -113,12 +115,19 @@ def normalize_error(stderr, envdir):
 
 def run_oracle(case, tmp):
     envdir = materialize(case, tmp)
-    cmd = [ORACLE, '--normalize']
+    if any(p.startswith('/code/') for p in case['files']):
+        # The wrapper script uses an empty code dir; call the compiler with ours so Puppet
+        # reads `<codedir>/hiera.yaml` as its global layer.
+        cmd = ['ruby', ORACLE_RB, '--env', envname(case), '--environmentpath', os.path.join(tmp, 'environments'), '--normalize']
+        tail = [tmp, case['certname'], facts_path(case)]
+    else:
+        cmd = [ORACLE, '--normalize']
+        tail = [envdir, case['certname'], facts_path(case)]
     for sf in SERVER_FACTS:
         cmd += ['--server-fact', sf]
     if case['extensions']:
         cmd += ['--extensions', case['extensions']]
-    cmd += [envdir, case['certname'], facts_path(case)]
+    cmd += tail
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode == 0 and p.stdout.strip():
         return ('catalog', normalize_catalog(p.stdout, envdir))

@@ -207,7 +207,11 @@ impl<'c> DiskEnv<'c> {
             manifest: manifest.unwrap_or_else(|| dir.join("manifests")),
             dir,
             modulepath,
-            global_hiera: settings.hiera_config.clone(),
+            // Puppet's default `hiera_config`: `<codedir>/hiera.yaml` when it exists.
+            global_hiera: settings.hiera_config.clone().or_else(|| {
+                let p = settings.codedir.join("hiera.yaml");
+                p.is_file().then_some(p)
+            }),
             cache,
             module_dirs: Default::default(),
         })
@@ -316,6 +320,10 @@ impl Environment for DiskEnv<'_> {
 
     fn read(&self, path: &Path) -> Option<Arc<str>> {
         self.cache.read(path)
+    }
+
+    fn read_bytes(&self, path: &Path) -> Option<Vec<u8>> {
+        std::fs::read(path).ok()
     }
 
     fn epp(&self, path: &Path) -> EResult<Arc<Code>> {

@@ -183,6 +183,8 @@ pub trait Environment {
     fn module_dir(&self, module: &str) -> Option<PathBuf>;
     /// Reads a text file (templates, data). `None` if it does not exist.
     fn read(&self, path: &std::path::Path) -> Option<Arc<str>>;
+    /// Reads a file's bytes (`binary_file`). `None` if it does not exist.
+    fn read_bytes(&self, path: &std::path::Path) -> Option<Vec<u8>>;
     /// Parses an EPP template (cached).
     fn epp(&self, path: &std::path::Path) -> EResult<Arc<Code>>;
     /// Parses `inline_epp` text.

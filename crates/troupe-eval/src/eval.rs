@@ -876,32 +876,24 @@ impl<'e> Evaluator<'e> {
         rhs: &Expr,
         e: &Expr,
     ) -> EResult<Value> {
-        let ln = match l {
-            Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(l, lhs)?,
-            _ => {
-                return self.err(
-                    format!(
-                        "Operator '{}' is not applicable to {}.",
-                        op.as_str(),
-                        a_value(l)
-                    ),
-                    e,
-                )
+        if let (Value::Binary(a), BinOp::Add) = (l, op) {
+            if let Value::Binary(b) = r {
+                return Ok(Value::Binary([&a[..], &b[..]].concat().into()));
             }
+        }
+        let ln = match l {
+            Value::Timestamp(_) | Value::Timespan(_) => l.clone(),
+            _ => self.to_number(l, lhs)?,
         };
         let rn = match r {
-            Value::Int(_) | Value::Float(_) | Value::Str(_) => self.to_number(r, rhs)?,
-            _ => {
-                return self.err(
-                    format!(
-                        "Operator '{}' is not applicable to {}.",
-                        op.as_str(),
-                        a_value(r)
-                    ),
-                    e,
-                )
-            }
+            Value::Timestamp(_) | Value::Timespan(_) => r.clone(),
+            _ => self.to_number(r, rhs)?,
         };
+        if matches!(ln, Value::Timestamp(_) | Value::Timespan(_))
+            || matches!(rn, Value::Timestamp(_) | Value::Timespan(_))
+        {
+            return self.time_arith(op, ln, rn, lhs, rhs, e);
+        }
         let overflow = |v: i128| -> EResult<Value> {
             if v > i64::MAX as i128 || v < i64::MIN as i128 {
                 let s = if v < 0 {
@@ -983,9 +975,173 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    /// Arithmetic on `Timestamp` and `Timespan` (nanoseconds), after numeric coercion, with
+    /// the operand order, errors and locations of Puppet's `calculate`.
+    fn time_arith(
+        &self,
+        op: BinOp,
+        mut l: Value,
+        mut r: Value,
+        lhs: &Expr,
+        rhs: &Expr,
+        e: &Expr,
+    ) -> EResult<Value> {
+        use crate::time::{secs_to_nsecs, NS_PER_SEC};
+        let is_time = |v: &Value| matches!(v, Value::Timestamp(_) | Value::Timespan(_));
+        let not_when = |l: &Value, r: &Value| {
+            self.err(
+                format!(
+                    "Operator '{}' is not applicable to {} when right side is {}.",
+                    op.as_str(),
+                    a_value(l),
+                    a_value(r)
+                ),
+                lhs,
+            )
+        };
+        if op == BinOp::Mod && (matches!(l, Value::Float(_)) || matches!(r, Value::Float(_))) {
+            return not_when(&l, &r);
+        }
+        if is_time(&r) && !is_time(&l) {
+            match (op, &r) {
+                (BinOp::Add, _) | (BinOp::Mul, Value::Timespan(_)) => {
+                    std::mem::swap(&mut l, &mut r)
+                }
+                (BinOp::Sub, Value::Timespan(_)) => {
+                    l = Value::Timespan(match l {
+                        Value::Int(i) => i.saturating_mul(NS_PER_SEC as i64),
+                        Value::Float(f) => secs_to_nsecs(f) as i64,
+                        _ => 0,
+                    })
+                }
+                _ => return not_when(&l, &r),
+            }
+        }
+        let secs = |v: &Value| -> Option<i128> {
+            match v {
+                Value::Int(i) => Some(*i as i128 * NS_PER_SEC),
+                Value::Float(f) => Some(secs_to_nsecs(*f)),
+                _ => None,
+            }
+        };
+        let a_an_uc = |v: &Value| {
+            let mut s = a_value(v);
+            if let Some(c) = s.get_mut(0..1) {
+                c.make_ascii_uppercase();
+            }
+            s
+        };
+        // Ruby's ArgumentError from the time classes, reported at the operator.
+        let arg_error = |msg: String| {
+            self.err(
+                format!(
+                    "Error while evaluating a '{}' expression, {msg}",
+                    op.as_str()
+                ),
+                e,
+            )
+        };
+        let n_a = || {
+            self.err(
+                format!(
+                    "Operator '{}' is not applicable to {}.",
+                    op.as_str(),
+                    a_value(&l)
+                ),
+                lhs,
+            )
+        };
+        let (result, stamp): (i128, bool) = match (&l, op) {
+            (Value::Timestamp(a), BinOp::Add) => match &r {
+                Value::Timespan(b) => (*a as i128 + *b as i128, true),
+                n if secs(n).is_some() => (*a as i128 + secs(n).unwrap_or(0), true),
+                _ => return arg_error(format!("{} cannot be added to a Timestamp", a_an_uc(&r))),
+            },
+            (Value::Timestamp(a), BinOp::Sub) => match &r {
+                Value::Timestamp(b) => (*a as i128 - *b as i128, false),
+                Value::Timespan(b) => (*a as i128 - *b as i128, true),
+                n if secs(n).is_some() => (*a as i128 - secs(n).unwrap_or(0), true),
+                _ => {
+                    return arg_error(format!(
+                        "{} cannot be subtracted from a Timestamp",
+                        a_an_uc(&r)
+                    ))
+                }
+            },
+            (Value::Timestamp(_), _) => return n_a(),
+            (Value::Timespan(a), BinOp::Add) => match &r {
+                Value::Timestamp(b) => (*a as i128 + *b as i128, true),
+                Value::Timespan(b) => (*a as i128 + *b as i128, false),
+                n if secs(n).is_some() => (*a as i128 + secs(n).unwrap_or(0), false),
+                _ => return arg_error(format!("{} cannot be added to a Timespan", a_an_uc(&r))),
+            },
+            (Value::Timespan(a), BinOp::Sub) => match &r {
+                Value::Timespan(b) => (*a as i128 - *b as i128, false),
+                n if secs(n).is_some() => (*a as i128 - secs(n).unwrap_or(0), false),
+                _ => {
+                    return arg_error(format!(
+                        "{} cannot be subtracted from a Timespan",
+                        a_an_uc(&r)
+                    ))
+                }
+            },
+            (Value::Timespan(a), BinOp::Mul) => match &r {
+                Value::Int(n) => (*a as i128 * *n as i128, false),
+                Value::Float(f) => ((*a as f64 * f) as i128, false),
+                _ => {
+                    return arg_error(format!(
+                        "A Timestamp cannot be multiplied by {}",
+                        a_value(&r)
+                    ))
+                }
+            },
+            (Value::Timespan(a), BinOp::Div) => match &r {
+                Value::Timespan(b) => return Ok(Value::Float(*a as f64 / *b as f64)),
+                Value::Int(0) => return self.err("Division by 0", rhs),
+                Value::Float(f) if *f == 0.0 => return self.err("Division by 0", rhs),
+                Value::Int(n) => ((*a as i128).div_euclid(*n as i128), false),
+                Value::Float(f) => ((*a as f64 / f).floor() as i128, false),
+                _ => return arg_error(format!("A Timespan cannot be divided by {}", a_value(&r))),
+            },
+            (Value::Timespan(a), BinOp::Mod) => match &r {
+                Value::Int(0) => return self.err("Division by 0", rhs),
+                Value::Int(n) => {
+                    return Ok(Value::Int(a.div_euclid(NS_PER_SEC as i64).rem_euclid(*n)))
+                }
+                _ => {
+                    return arg_error(format!(
+                        "Can not do modulus on a Timespan using {}",
+                        a_value(&r)
+                    ))
+                }
+            },
+            _ => return n_a(),
+        };
+        match i64::try_from(result) {
+            Ok(n) if stamp => Ok(Value::Timestamp(n)),
+            Ok(n) => Ok(Value::Timespan(n)),
+            Err(_) => self.err(
+                format!(
+                    "The result of the {} expression is out of range",
+                    op.as_str()
+                ),
+                e,
+            ),
+        }
+    }
+
     fn compare(&self, op: BinOp, l: &Value, r: &Value, e: &Expr) -> EResult<Value> {
         use std::cmp::Ordering;
         let ord: Ordering = match (l, r) {
+            (Value::Timestamp(a), Value::Timestamp(b)) | (Value::Timespan(a), Value::Timespan(b)) => {
+                a.cmp(b)
+            }
+            (Value::Timestamp(a) | Value::Timespan(a), Value::Int(_) | Value::Float(_)) => {
+                (*a as f64 / crate::time::NS_PER_SEC as f64)
+                    .partial_cmp(&as_f64(r))
+                    .unwrap_or(Ordering::Equal)
+            }
+            (Value::SemVer(a), Value::SemVer(b)) => a.precedence(b),
             (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
                 if let (Value::Int(a), Value::Int(b)) = (l, r) {
                     a.cmp(b)
@@ -1023,6 +1179,15 @@ impl<'e> Evaluator<'e> {
             Value::Regex(re) => re.clone(),
             Value::Str(s) => self.regex(s, rhs)?,
             Value::Type(t) => return Ok(t.is_instance(l)),
+            Value::SemVerRange(range) => {
+                return match l {
+                    Value::SemVer(v) => Ok(range.includes(v)),
+                    Value::Str(s) => Ok(crate::semver::SemVer::parse(s)
+                        .map(|v| range.includes(&v))
+                        .unwrap_or(false)),
+                    _ => self.err(format!("Left match operand must result in a String or SemVer value when right operand is a SemVerRange. Got {}.", a_value(l)), e),
+                }
+            }
             _ => return self.err(format!("Can not convert right match operand to a regular expression. Caused by 'Unable to create a regular expression from {}'.", a_value(r)), e),
         };
         let s = match l {
@@ -1092,6 +1257,11 @@ impl<'e> Evaluator<'e> {
                 _ => false,
             },
             Value::Type(t) => t.is_instance(test),
+            Value::SemVerRange(r) => match test {
+                Value::SemVer(v) => r.includes(v),
+                Value::Str(s) => crate::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v)),
+                _ => false,
+            },
             Value::Array(items) => match test {
                 Value::Array(tv) => {
                     items.len() == tv.len() && {

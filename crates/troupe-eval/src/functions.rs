@@ -531,6 +531,7 @@ impl<'e> Evaluator<'e> {
                 Some(Value::Array(a)) => Ok(Value::Int(a.len() as i64)),
                 Some(Value::Hash(h)) => Ok(Value::Int(h.len() as i64)),
                 Some(Value::Str(s)) => Ok(Value::Int(s.chars().count() as i64)),
+                Some(Value::Binary(b)) => Ok(Value::Int(b.len() as i64)),
                 Some(Value::Undef) | None => Ok(Value::Int(0)),
                 Some(other) => Err(EvalError::new(format!(
                     "'{name}' expects a value of type Collection, String, or Binary, got {}",
@@ -880,6 +881,55 @@ impl<'e> Evaluator<'e> {
             "template" => crate::templates::template_function(self, &args, e),
             "inline_template" => crate::templates::inline_template_function(self, &args, e),
             "file" => crate::templates::file_function(self, &args),
+            "binary_file" => crate::templates::binary_file_function(self, &args),
+            "strftime" => {
+                arity(name, &args, 2, 3)?;
+                let fmt = |i: usize| -> EResult<String> {
+                    match args.get(i) {
+                        Some(Value::Str(s)) => Ok(s.to_string()),
+                        Some(other) => Err(EvalError::new(format!(
+                            "'strftime' parameter 'format' expects a String value, got {}",
+                            crate::types::infer_for_message(other)
+                        ))),
+                        None => Ok(String::new()),
+                    }
+                };
+                match &args[0] {
+                    Value::Timespan(t) => {
+                        arity(name, &args, 2, 2)?;
+                        crate::time::format_timespan(*t as i128, &fmt(1)?)
+                            .map(Value::str)
+                            .map_err(EvalError::new)
+                    }
+                    Value::Timestamp(t) => {
+                        let tz = args.get(2).map(|v| v.to_display());
+                        crate::time::format_timestamp(*t as i128, &fmt(1)?, tz.as_deref())
+                            .map(Value::str)
+                            .map_err(EvalError::new)
+                    }
+                    Value::Str(f) => {
+                        // The deprecated (format, timezone) form formats the current time.
+                        let tz = args.get(1).map(|v| v.to_display());
+                        crate::time::format_timestamp(crate::time::now(), f, tz.as_deref())
+                            .map(Value::str)
+                            .map_err(EvalError::new)
+                    }
+                    other => Err(EvalError::new(format!(
+                        "'strftime' expects one of:\n  (Timespan time_object, String format)\n    rejected: parameter 'time_object' expects a Timespan value, got {t}\n  (Timestamp time_object, String format, String timezone?)\n    rejected: parameter 'time_object' expects a Timestamp value, got {t}\n  (String format, String timezone?)\n    rejected: parameter 'format' expects a String value, got {t}",
+                        t = crate::types::infer_for_message(other)
+                    ))),
+                }
+            }
+            "scanf" => {
+                arity(name, &args, 2, 2)?;
+                let data = str_arg(name, &args[0], 1)?;
+                let format = str_arg(name, &args[1], 2)?;
+                let r = Value::array(scanf(data, format));
+                match lambda {
+                    Some(l) => self.call_lambda(l, &[r], e),
+                    None => Ok(r),
+                }
+            }
             "md5" | "sha1" | "sha256" => {
                 let s = str_arg(name, args.first().unwrap_or(&Value::Undef), 1)?;
                 Ok(Value::str(crate::digest::hex(name, s.as_bytes())))
@@ -947,12 +997,20 @@ impl<'e> Evaluator<'e> {
                     _ => return Err(EvalError::new("'new' expects a Type")),
                 };
                 // Puppet names the function in conversion errors.
-                self.call_type_new(&tn, args[1..].to_vec())
-                    .map_err(|e| EvalError { msg: format!("'new' {}", e.msg), ..e })
+                // The core conversions name `new`; the time, version and binary types raise
+                // their own errors unprefixed.
+                let own_errors = matches!(
+                    tn.split('[').next().unwrap_or(""),
+                    "Timestamp" | "Timespan" | "SemVer" | "SemVerRange" | "Binary"
+                );
+                self.call_type_new(&tn, args[1..].to_vec()).map_err(|e| {
+                    if own_errors {
+                        e
+                    } else {
+                        EvalError { msg: format!("'new' {}", e.msg), ..e }
+                    }
+                })
             }
-            "strftime" => Err(EvalError::new(
-                "strftime is not supported: the compiler does not read the clock",
-            )),
             "module_directory" => {
                 for a in flatten(&args) {
                     if let Some(d) = self.env.module_dir(&a.to_display()) {
@@ -1051,6 +1109,9 @@ impl<'e> Evaluator<'e> {
         let r = match t.resolved() {
             Type::Integer(..) => match &v {
                 Value::Int(_) => Ok(v.clone()),
+                Value::Timestamp(n) | Value::Timespan(n) => {
+                    Ok(Value::Int(n.div_euclid(crate::time::NS_PER_SEC as i64)))
+                }
                 Value::Float(f) => Ok(Value::Int(*f as i64)),
                 Value::Bool(b) => Ok(Value::Int(*b as i64)),
                 Value::Str(s) => {
@@ -1081,6 +1142,9 @@ impl<'e> Evaluator<'e> {
                 ))),
             },
             Type::Float(..) | Type::Numeric => match &v {
+                Value::Timestamp(n) | Value::Timespan(n) => {
+                    Ok(Value::Float(*n as f64 / crate::time::NS_PER_SEC as f64))
+                }
                 Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => {
                     Ok(Value::Float(*i as f64))
                 }
@@ -1110,6 +1174,14 @@ impl<'e> Evaluator<'e> {
                     Ok(Value::str(sprintf(f, &[Value::Float(*x)])?))
                 }
                 (Value::Str(_), _) => Ok(v.clone()),
+                (Value::Binary(b), Some(Value::Str(f))) => binary_to_string(b, f).map(Value::str),
+                (
+                    Value::Timestamp(_)
+                    | Value::Timespan(_)
+                    | Value::SemVer(_)
+                    | Value::SemVerRange(_),
+                    Some(Value::Str(f)),
+                ) => Ok(Value::str(sprintf(f, &[Value::str(v.to_display())])?)),
                 _ => Ok(Value::str(v.to_display_q_top())),
             },
             Type::Boolean => match &v {
@@ -1180,6 +1252,11 @@ impl<'e> Evaluator<'e> {
                 ))),
                 _ => Ok(v.clone()),
             },
+            Type::Timestamp => new_timestamp(&args),
+            Type::Timespan => new_timespan(&args),
+            Type::SemVer => new_semver(&args),
+            Type::SemVerRange => new_semver_range(&args),
+            Type::Binary => new_binary(&args),
             Type::Optional(_) | Type::Variant(_) | Type::Any => Ok(v.clone()),
             _ => Err(EvalError::new(format!(
                 "Creation of new instance of type '{t}' is not supported"
@@ -1329,6 +1406,10 @@ pub fn sort_cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
                 .unwrap_or(Ordering::Equal)
         }
         (Value::Str(x), Value::Str(y)) => x.cmp(y),
+        (Value::SemVer(x), Value::SemVer(y)) => x.precedence(y),
+        (Value::Timestamp(x), Value::Timestamp(y)) | (Value::Timespan(x), Value::Timespan(y)) => {
+            x.cmp(y)
+        }
         _ => a.to_display().cmp(&b.to_display()),
     }
 }
@@ -1603,6 +1684,435 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
     Ok(out)
 }
 
+fn hash_get<'a>(h: &'a Map, k: &str) -> Option<&'a Value> {
+    h.get(&Value::str(k)).filter(|v| !v.is_undef())
+}
+
+fn formats_of(v: Option<&Value>) -> Option<Vec<String>> {
+    match v {
+        Some(Value::Str(s)) => Some(vec![s.to_string()]),
+        Some(Value::Array(a)) => Some(a.iter().map(|x| x.to_display()).collect()),
+        _ => None,
+    }
+}
+
+fn nsecs_value(n: i128, kind: &str) -> EResult<i64> {
+    i64::try_from(n).map_err(|_| EvalError::new(format!("The {kind} is out of range")))
+}
+
+fn no_match(t: &str, args: &[Value]) -> EvalError {
+    let got: Vec<String> = args.iter().map(crate::types::infer_for_message).collect();
+    EvalError::new(format!(
+        "'new_{t}' had no matching signature for arguments ({})",
+        got.join(", ")
+    ))
+}
+
+fn new_timestamp(args: &[Value]) -> EResult<Value> {
+    use crate::time::*;
+    let ns = match args {
+        [] => now(),
+        [Value::Timestamp(t)] => *t as i128,
+        [Value::Int(i)] => *i as i128 * NS_PER_SEC,
+        [Value::Float(f)] => secs_to_nsecs(*f),
+        [Value::Str(s), rest @ ..] if rest.len() <= 2 => {
+            let formats = formats_of(rest.first());
+            let tz = rest.get(1).map(|v| v.to_display());
+            parse_timestamp(s, formats.as_deref(), tz.as_deref()).map_err(EvalError::new)?
+        }
+        [Value::Hash(h)] => {
+            let s = hash_get(h, "string")
+                .map(|v| v.to_display())
+                .unwrap_or_default();
+            let formats = formats_of(hash_get(h, "format"));
+            let tz = hash_get(h, "timezone").map(|v| v.to_display());
+            parse_timestamp(&s, formats.as_deref(), tz.as_deref()).map_err(EvalError::new)?
+        }
+        _ => return Err(no_match("Timestamp", args)),
+    };
+    Ok(Value::Timestamp(nsecs_value(ns, "Timestamp")?))
+}
+
+fn new_timespan(args: &[Value]) -> EResult<Value> {
+    use crate::time::*;
+    let int = |v: Option<&Value>| -> EResult<i128> {
+        match v {
+            None | Some(Value::Undef) => Ok(0),
+            Some(Value::Int(i)) => Ok(*i as i128),
+            Some(other) => Err(no_match("Timespan", std::slice::from_ref(other))),
+        }
+    };
+    let fields = |neg: bool, f: [i128; 7]| -> i128 {
+        let ns = ((((((f[0] * 24 + f[1]) * 60 + f[2]) * 60 + f[3]) * 1000 + f[4]) * 1000 + f[5])
+            * 1000)
+            + f[6];
+        if neg {
+            -ns
+        } else {
+            ns
+        }
+    };
+    let ns = match args {
+        [Value::Timespan(t)] => *t as i128,
+        [Value::Int(i)] => *i as i128 * NS_PER_SEC,
+        [Value::Float(f)] => secs_to_nsecs(*f),
+        [Value::Str(s)] => parse_timespan(s, None).map_err(EvalError::new)?,
+        [Value::Str(s), f] => {
+            parse_timespan(s, formats_of(Some(f)).as_deref()).map_err(EvalError::new)?
+        }
+        [Value::Int(_), Value::Int(_), Value::Int(_), Value::Int(_), ..] if args.len() <= 7 => {
+            let mut f = [0i128; 7];
+            for (i, slot) in f.iter_mut().enumerate() {
+                *slot = int(args.get(i))?;
+            }
+            fields(false, f)
+        }
+        [Value::Hash(h)] if hash_get(h, "string").is_some() => {
+            let s = hash_get(h, "string")
+                .map(|v| v.to_display())
+                .unwrap_or_default();
+            parse_timespan(&s, formats_of(hash_get(h, "format")).as_deref())
+                .map_err(EvalError::new)?
+        }
+        [Value::Hash(h)] => {
+            let keys = [
+                "days",
+                "hours",
+                "minutes",
+                "seconds",
+                "milliseconds",
+                "microseconds",
+                "nanoseconds",
+            ];
+            let mut f = [0i128; 7];
+            for (slot, k) in f.iter_mut().zip(keys) {
+                *slot = int(hash_get(h, k))?;
+            }
+            fields(hash_get(h, "negative").is_some_and(Value::truthy), f)
+        }
+        _ => return Err(no_match("Timespan", args)),
+    };
+    Ok(Value::Timespan(nsecs_value(ns, "Timespan")?))
+}
+
+fn new_semver(args: &[Value]) -> EResult<Value> {
+    use crate::semver::SemVer;
+    let from_parts = |maj: &Value,
+                      min: &Value,
+                      pat: &Value,
+                      pre: Option<&Value>,
+                      build: Option<&Value>|
+     -> EResult<SemVer> {
+        let n = |v: &Value| match v {
+            Value::Int(i) if *i >= 0 => Ok(*i as u64),
+            _ => Err(no_match("SemVer", args)),
+        };
+        let mut text = format!("{}.{}.{}", n(maj)?, n(min)?, n(pat)?);
+        if let Some(p) = pre.filter(|p| !p.is_undef()) {
+            text.push('-');
+            text.push_str(&p.to_display());
+        }
+        if let Some(b) = build.filter(|b| !b.is_undef()) {
+            text.push('+');
+            text.push_str(&b.to_display());
+        }
+        SemVer::parse(&text).map_err(EvalError::new)
+    };
+    let v = match args {
+        [Value::SemVer(v)] => (**v).clone(),
+        [Value::Str(s)] => SemVer::parse(s).map_err(|_| {
+            EvalError::new(format!(
+                "'new_Version' The string '{s}' cannot be converted to a SemVer"
+            ))
+        })?,
+        [a, b, c, rest @ ..] if rest.len() <= 2 => from_parts(a, b, c, rest.first(), rest.get(1))?,
+        [Value::Hash(h)] => {
+            let g = |k: &str| h.get(&Value::str(k)).cloned().unwrap_or(Value::Undef);
+            from_parts(
+                &g("major"),
+                &g("minor"),
+                &g("patch"),
+                hash_get(h, "prerelease"),
+                hash_get(h, "build"),
+            )?
+        }
+        _ => return Err(no_match("SemVer", args)),
+    };
+    Ok(Value::SemVer(Rc::new(v)))
+}
+
+fn new_semver_range(args: &[Value]) -> EResult<Value> {
+    use crate::semver::SemVerRange;
+    // Bounds are SemVer values, or `default` for an open end.
+    let bound = |v: &Value| match v {
+        Value::SemVer(s) => Ok(Some(s.to_string())),
+        Value::Default | Value::Undef => Ok(None),
+        _ => Err(no_match("SemVerRange", args)),
+    };
+    let between = |min: &Value, max: &Value, excl: bool| -> EResult<String> {
+        Ok(match (bound(min)?, bound(max)?, excl) {
+            (Some(a), Some(b), true) => format!(">={a} <{b}"),
+            (Some(a), Some(b), false) => format!("{a} - {b}"),
+            (Some(a), None, _) => format!(">={a}"),
+            (None, Some(b), true) => format!("<{b}"),
+            (None, Some(b), false) => format!("<={b}"),
+            (None, None, _) => "*".to_string(),
+        })
+    };
+    let text = match args {
+        [Value::SemVerRange(r)] => return Ok(Value::SemVerRange(r.clone())),
+        [Value::Str(s)] => s.to_string(),
+        [min, max] => between(min, max, false)?,
+        [min, max, Value::Bool(x)] => between(min, max, *x)?,
+        [Value::Hash(h)] => {
+            let g = |k: &str| h.get(&Value::str(k)).cloned().unwrap_or(Value::Undef);
+            between(&g("min"), &g("max"), g("exclude_max").truthy())?
+        }
+        _ => return Err(no_match("SemVerRange", args)),
+    };
+    let mut range = SemVerRange::parse(&text).map_err(EvalError::new)?;
+    if let ([min, max] | [min, max, _], [Value::SemVer(_), Value::SemVer(_), ..]) = (args, args) {
+        // Puppet prints a range built from two bounds with the bounds swapped (its
+        // constructor names them the other way round); the range itself is min..max.
+        let (a, b) = (max.to_display(), min.to_display());
+        let excl = matches!(args.get(2), Some(Value::Bool(true)));
+        range.text = if excl {
+            format!(">={a} <{b}")
+        } else {
+            format!("{a} - {b}")
+        };
+    }
+    if let [Value::Hash(h)] = args {
+        if let (Some(Value::SemVer(min)), Some(Value::SemVer(max))) =
+            (h.get(&Value::str("min")), h.get(&Value::str("max")))
+        {
+            let excl = h.get(&Value::str("exclude_max")).is_some_and(Value::truthy);
+            range.text = if excl {
+                format!(">={max} <{min}")
+            } else {
+                format!("{max} - {min}")
+            };
+        }
+    }
+    Ok(Value::SemVerRange(Rc::new(range)))
+}
+
+/// `String($binary, format)`.
+fn binary_to_string(b: &[u8], f: &str) -> EResult<String> {
+    use crate::value::base64_encode;
+    match f {
+        "%s" => String::from_utf8(b.to_vec()).map_err(|_| {
+            EvalError::new("binary data is not valid UTF-8 and cannot be formatted with %s")
+        }),
+        "%r" => Ok(String::from_utf8_lossy(b).into_owned()),
+        "%B" => Ok(base64_encode(b, false)),
+        "%u" => Ok(base64_encode(b, true)),
+        "%b" => {
+            // Ruby's `Base64.encode64`: lines of 60 characters, each ending in a newline.
+            let flat = base64_encode(b, false);
+            let mut out = String::with_capacity(flat.len() + flat.len() / 60 + 1);
+            for chunk in flat.as_bytes().chunks(60) {
+                out.push_str(&String::from_utf8_lossy(chunk));
+                out.push('\n');
+            }
+            Ok(out)
+        }
+        "%p" => Ok(format!("Binary(\"{}\")", base64_encode(b, false))),
+        other => Err(EvalError::new(format!(
+            "Illegal format '{other}' for Binary"
+        ))),
+    }
+}
+
+fn new_binary(args: &[Value]) -> EResult<Value> {
+    let from_str = |s: &str, f: Option<&str>| -> EResult<Vec<u8>> {
+        let bad = || EvalError::new("invalid base64");
+        match f.unwrap_or("%B") {
+            "%b" => crate::value::base64_decode(s, false).ok_or_else(bad),
+            "%u" | "%B" => crate::value::base64_decode(s, true).ok_or_else(bad),
+            "%s" | "%r" => Ok(s.as_bytes().to_vec()),
+            other => Err(EvalError::new(format!(
+                "Unsupported Base64 format '{other}'"
+            ))),
+        }
+    };
+    let from_array = |a: &[Value]| -> EResult<Vec<u8>> {
+        a.iter()
+            .map(|x| match x {
+                Value::Int(i) if (0..=255).contains(i) => Ok(*i as u8),
+                _ => Err(no_match("Binary", args)),
+            })
+            .collect()
+    };
+    let bytes = match args {
+        [Value::Binary(b)] => return Ok(Value::Binary(b.clone())),
+        [Value::Str(s)] => from_str(s, None)?,
+        [Value::Str(s), Value::Str(f)] => from_str(s, Some(f))?,
+        [Value::Array(a)] => from_array(a)?,
+        [Value::Hash(h)] => match hash_get(h, "value") {
+            Some(Value::Array(a)) => from_array(a)?,
+            Some(Value::Str(s)) => {
+                let f = hash_get(h, "format").map(|v| v.to_display());
+                from_str(s, f.as_deref())?
+            }
+            _ => return Err(no_match("Binary", args)),
+        },
+        _ => return Err(no_match("Binary", args)),
+    };
+    Ok(Value::Binary(bytes.into()))
+}
+
+/// Ruby's `String#scanf`: the values converted before the first failing directive.
+pub fn scanf(data: &str, format: &str) -> Vec<Value> {
+    let mut out = vec![];
+    let mut s = data;
+    let f: Vec<char> = format.chars().collect();
+    let mut i = 0;
+    while i < f.len() {
+        let c = f[i];
+        if c.is_whitespace() {
+            s = s.trim_start();
+            i += 1;
+            continue;
+        }
+        if c != '%' || f.get(i + 1) == Some(&'%') {
+            let lit = if c == '%' { 2 } else { 1 };
+            let t = if c == '%' { s.trim_start() } else { s };
+            match t.strip_prefix(c) {
+                Some(r) => s = r,
+                None => break,
+            }
+            i += lit;
+            continue;
+        }
+        i += 1;
+        let suppress = f.get(i) == Some(&'*');
+        if suppress {
+            i += 1;
+        }
+        let mut width: Option<usize> = None;
+        while let Some(d) = f.get(i).filter(|d| d.is_ascii_digit()) {
+            width = Some(width.unwrap_or(0) * 10 + (*d as usize - '0' as usize));
+            i += 1;
+        }
+        let Some(&d) = f.get(i) else { break };
+        i += 1;
+        let max = width.unwrap_or(usize::MAX);
+        let take = |s: &str, ok: &dyn Fn(usize, char) -> bool| -> usize {
+            s.char_indices()
+                .take(max)
+                .take_while(|(n, c)| ok(*n, *c))
+                .map(|(n, c)| n + c.len_utf8())
+                .last()
+                .unwrap_or(0)
+        };
+        let v = match d {
+            'd' | 'i' | 'u' | 'x' | 'X' | 'o' => {
+                s = s.trim_start();
+                let radix = match d {
+                    'x' | 'X' => 16,
+                    'o' => 8,
+                    _ => 10,
+                };
+                let n = take(s, &|n, c| {
+                    (n == 0 && (c == '-' || c == '+')) || c.is_digit(radix)
+                });
+                let text = &s[..n];
+                let digits = text.trim_start_matches(['+', '-']);
+                if digits.is_empty() {
+                    break;
+                }
+                s = &s[n..];
+                match i64::from_str_radix(digits, radix) {
+                    Ok(v) => Value::Int(if text.starts_with('-') { -v } else { v }),
+                    Err(_) => break,
+                }
+            }
+            'f' | 'e' | 'E' | 'g' | 'G' | 'a' | 'A' => {
+                s = s.trim_start();
+                let n = take(s, &|n, c| {
+                    c.is_ascii_digit()
+                        || c == '.'
+                        || (n == 0 && (c == '-' || c == '+'))
+                        || c == 'e'
+                        || c == 'E'
+                });
+                let mut text = &s[..n];
+                while !text.is_empty() && text.parse::<f64>().is_err() {
+                    text = &text[..text.len() - 1];
+                }
+                if text.is_empty() {
+                    break;
+                }
+                s = &s[text.len()..];
+                Value::Float(text.parse().unwrap_or(0.0))
+            }
+            's' => {
+                s = s.trim_start();
+                let n = take(s, &|_, c| !c.is_whitespace());
+                if n == 0 {
+                    break;
+                }
+                let v = Value::str(&s[..n]);
+                s = &s[n..];
+                v
+            }
+            'c' => {
+                let w = width.unwrap_or(1);
+                let n: usize = s.chars().take(w).map(char::len_utf8).sum();
+                if s.chars().count() < w {
+                    break;
+                }
+                let v = Value::str(&s[..n]);
+                s = &s[n..];
+                v
+            }
+            '[' => {
+                let mut j = i;
+                let negate = f.get(j) == Some(&'^');
+                if negate {
+                    j += 1;
+                }
+                let start = j;
+                if f.get(j) == Some(&']') {
+                    j += 1;
+                }
+                while j < f.len() && f[j] != ']' {
+                    j += 1;
+                }
+                let set: Vec<char> = f[start..j.min(f.len())].to_vec();
+                i = j + 1;
+                let in_set = |c: char| {
+                    let mut k = 0;
+                    let mut hit = false;
+                    while k < set.len() {
+                        if k + 2 < set.len() && set[k + 1] == '-' {
+                            hit |= set[k] <= c && c <= set[k + 2];
+                            k += 3;
+                        } else {
+                            hit |= set[k] == c;
+                            k += 1;
+                        }
+                    }
+                    hit != negate
+                };
+                let n = take(s, &|_, c| in_set(c));
+                if n == 0 {
+                    break;
+                }
+                let v = Value::str(&s[..n]);
+                s = &s[n..];
+                v
+            }
+            _ => break,
+        };
+        if !suppress {
+            out.push(v);
+        }
+    }
+    out
+}
+
 /// The most specific type of a value (`type($x)`).
 pub fn infer_type(v: &Value) -> Type {
     match v {
@@ -1625,6 +2135,11 @@ pub fn infer_type(v: &Value) -> Type {
         Value::Type(t) => Type::Type(Some(Box::new((**t).clone()))),
         Value::Sensitive(_) => Type::Sensitive(None),
         Value::Deferred(_) => Type::Deferred,
+        Value::Timestamp(_) => Type::Timestamp,
+        Value::Timespan(_) => Type::Timespan,
+        Value::SemVer(_) => Type::SemVer,
+        Value::SemVerRange(_) => Type::SemVerRange,
+        Value::Binary(_) => Type::Binary,
     }
 }
 

@@ -15,7 +15,9 @@ pub mod hiera;
 mod resources;
 pub mod schema;
 pub mod scope;
+pub mod semver;
 mod templates;
+pub mod time;
 pub mod types;
 pub mod value;
 

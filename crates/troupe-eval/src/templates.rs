@@ -175,6 +175,31 @@ pub fn inline_template_function(
     Ok(Value::str(out))
 }
 
+/// `binary_file('mod/name')`: a module's file (or an absolute path) as a Binary.
+pub fn binary_file_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
+    let spec = match args {
+        [Value::Str(s)] => s.to_string(),
+        _ => {
+            return Err(EvalError::new(format!(
+                "'binary_file' expects 1 argument of type String, got {}",
+                args.len()
+            )))
+        }
+    };
+    let p = PathBuf::from(&spec);
+    let path = if p.is_absolute() {
+        Some(p)
+    } else {
+        module_file(ev, &spec, "files")
+    };
+    match path.and_then(|p| ev.env.read_bytes(&p)) {
+        Some(b) => Ok(Value::Binary(b.into())),
+        None => Err(EvalError::new(format!(
+            "binary_file(): The given file '{spec}' does not exist"
+        ))),
+    }
+}
+
 pub fn file_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
     for a in args {
         let spec = a.to_display();

@@ -408,7 +408,15 @@ impl Type {
             },
             Type::Scalar => matches!(
                 v,
-                Value::Int(_) | Value::Float(_) | Value::Str(_) | Value::Bool(_) | Value::Regex(_)
+                Value::Int(_)
+                    | Value::Float(_)
+                    | Value::Str(_)
+                    | Value::Bool(_)
+                    | Value::Regex(_)
+                    | Value::Timestamp(_)
+                    | Value::Timespan(_)
+                    | Value::SemVer(_)
+                    | Value::SemVerRange(_)
             ),
             Type::ScalarData => {
                 matches!(
@@ -523,6 +531,11 @@ impl Type {
                 _ => false,
             },
             Type::Deferred => matches!(v, Value::Deferred(_)),
+            Type::Timestamp => matches!(v, Value::Timestamp(_)),
+            Type::Timespan => matches!(v, Value::Timespan(_)),
+            Type::SemVer => matches!(v, Value::SemVer(_)),
+            Type::SemVerRange => matches!(v, Value::SemVerRange(_)),
+            Type::Binary => matches!(v, Value::Binary(_)),
             Type::Alias(_, t) => t.is_instance(v),
             _ => false,
         }
@@ -683,6 +696,11 @@ pub fn infer_for_message(v: &Value) -> String {
         Value::Type(t) => format!("Type[{t}]"),
         Value::Sensitive(_) => "Sensitive".into(),
         Value::Deferred(_) => "Deferred".into(),
+        Value::Timestamp(_) => "Timestamp".into(),
+        Value::Timespan(_) => "Timespan".into(),
+        Value::SemVer(_) => "SemVer".into(),
+        Value::SemVerRange(_) => "SemVerRange".into(),
+        Value::Binary(_) => "Binary".into(),
     }
 }
 

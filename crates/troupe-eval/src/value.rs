@@ -1,6 +1,7 @@
 //! Puppet runtime values, their equality (Puppet's `==`: case-insensitive strings, 1 == 1.0)
 //! and their string forms (interpolation and `String()`).
 
+use crate::semver::{SemVer, SemVerRange};
 use crate::types::Type;
 use indexmap::IndexMap;
 use std::fmt::Write;
@@ -67,6 +68,13 @@ pub enum Value {
     Sensitive(Rc<Value>),
     /// A `Deferred` call, rendered into the catalog as rich data.
     Deferred(Rc<(String, Vec<Value>)>),
+    /// Nanoseconds since the epoch, UTC.
+    Timestamp(i64),
+    /// Nanoseconds.
+    Timespan(i64),
+    SemVer(Rc<SemVer>),
+    SemVerRange(Rc<SemVerRange>),
+    Binary(Rc<[u8]>),
 }
 
 impl Value {
@@ -127,6 +135,11 @@ impl Value {
             (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Sensitive(_), Value::Sensitive(_)) => false,
+            (Value::Timestamp(a), Value::Timestamp(b))
+            | (Value::Timespan(a), Value::Timespan(b)) => a == b,
+            (Value::SemVer(a), Value::SemVer(b)) => a == b,
+            (Value::SemVerRange(a), Value::SemVerRange(b)) => a == b,
+            (Value::Binary(a), Value::Binary(b)) => a == b,
             _ => false,
         }
     }
@@ -192,6 +205,13 @@ impl Value {
             Value::Deferred(d) => {
                 let _ = write!(out, "Deferred({})", d.0);
             }
+            Value::Timestamp(t) => out.push_str(&crate::time::timestamp_to_s(*t as i128)),
+            Value::Timespan(t) => out.push_str(&crate::time::timespan_to_s(*t as i128)),
+            Value::SemVer(v) => {
+                let _ = write!(out, "{v}");
+            }
+            Value::SemVerRange(r) => out.push_str(&r.text),
+            Value::Binary(b) => out.push_str(&base64_encode(b, false)),
         }
     }
 }
@@ -310,6 +330,11 @@ impl PartialEq for Value {
             (Value::Type(a), Value::Type(b)) => a == b,
             (Value::Sensitive(a), Value::Sensitive(b)) => Rc::ptr_eq(a, b),
             (Value::Deferred(a), Value::Deferred(b)) => a.0 == b.0 && a.1 == b.1,
+            (Value::Timestamp(a), Value::Timestamp(b))
+            | (Value::Timespan(a), Value::Timespan(b)) => a == b,
+            (Value::SemVer(a), Value::SemVer(b)) => a == b,
+            (Value::SemVerRange(a), Value::SemVerRange(b)) => a.text == b.text,
+            (Value::Binary(a), Value::Binary(b)) => a == b,
             _ => false,
         }
     }
@@ -333,6 +358,10 @@ impl Hash for Value {
             }
             Value::Hash(h) => h.len().hash(state),
             Value::Type(t) => t.to_string().hash(state),
+            Value::Timestamp(t) | Value::Timespan(t) => t.hash(state),
+            Value::SemVer(v) => v.to_string().hash(state),
+            Value::SemVerRange(r) => r.text.hash(state),
+            Value::Binary(b) => b.hash(state),
             _ => {}
         }
     }
@@ -364,6 +393,74 @@ pub fn dig_path(mut cur: Value, path: Option<&str>) -> Value {
         };
     }
     cur
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Base64 (RFC 4648); `url_safe` uses `-` and `_` instead of `+` and `/`.
+pub fn base64_encode(data: &[u8], url_safe: bool) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let c = B64[(n >> (18 - 6 * i) & 63) as usize];
+                out.push(match (url_safe, c) {
+                    (true, b'+') => '-',
+                    (true, b'/') => '_',
+                    _ => c as char,
+                });
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes base64. `strict` refuses line breaks and missing padding (Ruby's `strict_decode64`);
+/// otherwise characters outside the alphabet are skipped, as `decode64` does.
+pub fn base64_decode(text: &str, strict: bool) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    let mut seen = 0usize;
+    let mut pad = 0usize;
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => {
+                pad += 1;
+                continue;
+            }
+            _ if strict => return None,
+            _ => continue,
+        };
+        if pad > 0 && strict {
+            return None;
+        }
+        seen += 1;
+        acc = acc << 6 | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    if strict && (!(seen + pad).is_multiple_of(4) || pad > 2) {
+        return None;
+    }
+    Some(out)
 }
 
 /// Converts JSON (facts, Hiera data) into values.
@@ -405,6 +502,11 @@ pub fn type_name_of(v: &Value) -> &'static str {
         Value::Type(_) => "Type",
         Value::Sensitive(_) => "Sensitive",
         Value::Deferred(_) => "Deferred",
+        Value::Timestamp(_) => "Timestamp",
+        Value::Timespan(_) => "Timespan",
+        Value::SemVer(_) => "SemVer",
+        Value::SemVerRange(_) => "SemVerRange",
+        Value::Binary(_) => "Binary",
     }
 }
 
@@ -423,6 +525,20 @@ mod tests {
         assert_eq!(format_float(1e16), "1.0e+16");
         assert_eq!(format_float(1e15), "1.0e+15");
         assert_eq!(format_float(123.5), "123.5");
+    }
+
+    #[test]
+    fn base64_round_trips() {
+        assert_eq!(base64_encode(b"hello", false), "aGVsbG8=");
+        assert_eq!(
+            base64_decode("aGVsbG8=", true).unwrap_or_default(),
+            b"hello"
+        );
+        assert_eq!(
+            base64_decode("aGVs\nbG8=", false).unwrap_or_default(),
+            b"hello"
+        );
+        assert!(base64_decode("aGVsbG8", true).is_none());
     }
 
     #[test]
