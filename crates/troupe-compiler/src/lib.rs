@@ -1,6 +1,8 @@
 //! `troupe-compiler`: environments on disk, module autoload, a parse cache shared across
 //! compiles, and `compile(node, facts) -> catalog JSON`.
 
+pub mod yaml;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -88,7 +90,7 @@ impl ParseCache {
         let parsed = if json {
             serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
         } else {
-            serde_yaml::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+            crate::yaml::parse(&text)
         };
         let v = parsed.map(Arc::new);
         if let Ok(mut d) = self.data.lock() {

@@ -44,9 +44,8 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
     let Some(parsed) = ev.env.data(path, false) else {
         return Ok(None);
     };
-    let parsed = parsed.map_err(|e| {
-        EvalError::plain(format!("Unable to parse (file: {}): {e}", path.display()))
-    })?;
+    let parsed = parsed
+        .map_err(|e| EvalError::plain(format!("Unable to parse ({}): {e}", path.display())))?;
     let Value::Hash(root) = crate::value::from_json(&parsed) else {
         return Ok(None);
     };
@@ -218,7 +217,7 @@ impl<'e> Evaluator<'e> {
                     }
                     Err(e) => {
                         return Err(EvalError::plain(format!(
-                            "Unable to parse (file: {}): {e}",
+                            "Unable to parse ({}): {e}",
                             path.display()
                         )))
                     }
