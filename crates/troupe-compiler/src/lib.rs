@@ -1,13 +1,14 @@
 //! `troupe-compiler`: environments on disk, module autoload, a parse cache shared across
 //! compiles, and `compile(node, facts) -> catalog JSON`.
 
+pub mod hocon;
 pub mod yaml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-use troupe_eval::code::{Code, Environment, LoadKind};
+use troupe_eval::code::{Code, DataFormat, Environment, LoadKind};
 use troupe_eval::error::{EResult, EvalError};
 use troupe_eval::value::{from_json, Map, Value};
 use troupe_eval::NodeInput;
@@ -43,7 +44,12 @@ fn stamp(p: &Path) -> Option<(Option<SystemTime>, u64)> {
 }
 
 impl ParseCache {
-    pub fn parse(&self, path: &Path, epp: bool, env_name: &str) -> EResult<Option<Arc<Code>>> {
+    pub fn parse(
+        &self,
+        path: &Path,
+        epp: bool,
+        env_name: Option<&str>,
+    ) -> EResult<Option<Arc<Code>>> {
         let Some((mtime, len)) = stamp(path) else {
             return Ok(None);
         };
@@ -77,7 +83,11 @@ impl ParseCache {
     }
 
     /// A Hiera data file parsed to JSON, cached until it changes.
-    pub fn data(&self, path: &Path, json: bool) -> Option<Result<Arc<serde_json::Value>, String>> {
+    pub fn data(
+        &self,
+        path: &Path,
+        format: DataFormat,
+    ) -> Option<Result<Arc<serde_json::Value>, String>> {
         let (mtime, len) = stamp(path)?;
         if let Ok(d) = self.data.lock() {
             if let Some((m, l, v)) = d.get(path) {
@@ -87,10 +97,12 @@ impl ParseCache {
             }
         }
         let text = std::fs::read_to_string(path).ok()?;
-        let parsed = if json {
-            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
-        } else {
-            crate::yaml::parse(&text)
+        let parsed = match format {
+            DataFormat::Json => {
+                serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+            }
+            DataFormat::Yaml => crate::yaml::parse(&text),
+            DataFormat::Hocon => crate::hocon::parse(&text),
         };
         let v = parsed.map(Arc::new);
         if let Ok(mut d) = self.data.lock() {
@@ -251,7 +263,7 @@ impl Environment for DiskEnv<'_> {
         }
         let mut out = Vec::new();
         for f in files {
-            if let Some(c) = self.cache.parse(&f, false, &self.name)? {
+            if let Some(c) = self.cache.parse(&f, false, Some(&self.name))? {
                 out.push(c);
             }
         }
@@ -285,7 +297,7 @@ impl Environment for DiskEnv<'_> {
             p.push(format!("{}.pp", segs[segs.len() - 1]));
             p
         };
-        self.cache.parse(&path, false, &self.name)
+        self.cache.parse(&path, false, None)
     }
 
     fn module_dir(&self, module: &str) -> Option<PathBuf> {
@@ -316,8 +328,12 @@ impl Environment for DiskEnv<'_> {
             .unwrap_or_default()
     }
 
-    fn data(&self, path: &Path, json: bool) -> Option<Result<Arc<serde_json::Value>, String>> {
-        self.cache.data(path, json)
+    fn data(
+        &self,
+        path: &Path,
+        format: DataFormat,
+    ) -> Option<Result<Arc<serde_json::Value>, String>> {
+        self.cache.data(path, format)
     }
 
     fn read(&self, path: &Path) -> Option<Arc<str>> {
@@ -329,7 +345,7 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn epp(&self, path: &Path) -> EResult<Arc<Code>> {
-        match self.cache.parse(path, true, &self.name)? {
+        match self.cache.parse(path, true, Some(&self.name))? {
             Some(c) => Ok(c),
             None => Err(EvalError::new(format!(
                 "Could not find template '{}'",
@@ -340,7 +356,7 @@ impl Environment for DiskEnv<'_> {
 
     fn inline_epp(&self, text: &str) -> EResult<Arc<Code>> {
         let parsed = troupe_syntax::parse_epp("inline_epp", text.to_string());
-        Code::from_parsed(parsed, &self.name)
+        Code::from_parsed(parsed, Some(&self.name))
             .map(Arc::new)
             .map_err(EvalError::new)
     }

@@ -52,8 +52,10 @@ pub struct Code {
 }
 
 impl Code {
-    /// Digests a parse. Fails with Puppet's message when the file has errors.
-    pub fn from_parsed(parsed: Parsed, env_name: &str) -> Result<Code, String> {
+    /// Digests a parse. Fails with Puppet's message when the file has errors: for the site
+    /// manifest (`env_name` given) "Could not parse for environment ...", for autoloaded
+    /// files the bare message.
+    pub fn from_parsed(parsed: Parsed, env_name: Option<&str>) -> Result<Code, String> {
         if let Some(d) = parsed.errors().next() {
             let lc = d.offset.map(|o| parsed.source.line_col(o));
             let loc = match lc {
@@ -63,10 +65,13 @@ impl Code {
                 ),
                 None => format!(" (file: {})", parsed.source.path),
             };
-            return Err(format!(
-                "Could not parse for environment {env_name}: {}{loc}",
-                d.message
-            ));
+            return Err(match env_name {
+                Some(env_name) => format!(
+                    "Could not parse for environment {env_name}: {}{loc}",
+                    d.message
+                ),
+                None => format!("{}{loc}", d.message),
+            });
         }
         let mut defs = Vec::new();
         collect_defs(&parsed.program, &parsed.source, &mut defs);
@@ -195,11 +200,19 @@ pub trait Environment {
     fn list_dir(&self, dir: &std::path::Path) -> Vec<PathBuf>;
     /// Modules in modulepath order (name, dir).
     fn modules(&self) -> Vec<(String, PathBuf)>;
-    /// A parsed Hiera data file (`json` selects the JSON backend, else YAML); `None` if the
-    /// file does not exist. Implementations may cache the parse across compiles.
+    /// A parsed Hiera data file; `None` if the file does not exist. Implementations may
+    /// cache the parse across compiles.
     fn data(
         &self,
         path: &std::path::Path,
-        json: bool,
+        format: DataFormat,
     ) -> Option<Result<Arc<serde_json::Value>, String>>;
+}
+
+/// The syntax of a Hiera data file (the `data_hash` backends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Yaml,
+    Json,
+    Hocon,
 }

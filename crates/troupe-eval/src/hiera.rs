@@ -41,7 +41,7 @@ fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
 }
 
 fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResult<Option<Config>> {
-    let Some(parsed) = ev.env.data(path, false) else {
+    let Some(parsed) = ev.env.data(path, crate::code::DataFormat::Yaml) else {
         return Ok(None);
     };
     let parsed = parsed
@@ -106,6 +106,12 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
             _ => None,
         };
         let backend = s("data_hash").unwrap_or_else(|| dbackend.clone());
+        if !matches!(backend.as_str(), "yaml_data" | "json_data" | "hocon_data") {
+            return Err(EvalError::plain(format!(
+                "Unable to find 'data_hash' function named '{backend}' (file: {})",
+                path.display()
+            )));
+        }
         if s("lookup_key").is_some() || s("data_dig").is_some() {
             // Custom Ruby backends (eyaml...) are not available.
             continue;
@@ -202,7 +208,13 @@ impl<'e> Evaluator<'e> {
         if let Some(v) = self.hiera.files.get(path) {
             return Ok(v.clone());
         }
-        let v = match self.env.data(path, backend == "json_data") {
+        let format = match backend {
+            "json_data" => crate::code::DataFormat::Json,
+            "hocon_data" => crate::code::DataFormat::Hocon,
+            "yaml_data" => crate::code::DataFormat::Yaml,
+            _ => crate::code::DataFormat::Yaml,
+        };
+        let v = match self.env.data(path, format) {
             None => None,
             Some(parsed) => {
                 let parsed = parsed.map(|j| crate::value::from_json(&j));

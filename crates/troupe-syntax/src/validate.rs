@@ -226,6 +226,22 @@ impl Validator {
         }
     }
 
+    /// `$name` and `$title` are set by Puppet for every class and define.
+    fn reserved_params(&mut self, params: &[Param], container: &str) {
+        for p in params
+            .iter()
+            .filter(|p| p.name == "name" || p.name == "title")
+        {
+            self.error(
+                format!(
+                    "The parameter ${} redefines a built in parameter in {container}",
+                    p.name
+                ),
+                p.span.lo,
+            );
+        }
+    }
+
     /// A class or define body may not end with an expression that only produces a value.
     fn no_idem_last(&mut self, body: &Option<Box<Expr>>, container: &str) {
         let Some(b) = body else { return };
@@ -458,6 +474,7 @@ impl Validator {
                 self.placement(e, ctx);
                 self.params(&def.params);
                 self.no_capture(&def.params, "a Host Class Definition");
+                self.reserved_params(&def.params, "the Host Class Definition");
                 self.no_idem_last(&def.body, "A Host Class Definition");
                 self.opt(&def.body, Ctx::Top);
             }
@@ -465,6 +482,7 @@ impl Validator {
                 self.placement(e, ctx);
                 self.params(&def.params);
                 self.no_capture(&def.params, "a 'define' expression");
+                self.reserved_params(&def.params, "the 'define' expression");
                 self.no_idem_last(&def.body, "A 'define' expression");
                 self.opt(&def.body, n);
             }
