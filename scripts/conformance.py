@@ -128,7 +128,8 @@ def run_oracle(case, tmp):
     if case['extensions']:
         cmd += ['--extensions', case['extensions']]
     cmd += tail
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    # Relative paths in Hiera options (eyaml keys) resolve from the environment.
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=envdir)
     if p.returncode == 0 and p.stdout.strip():
         return ('catalog', normalize_catalog(p.stdout, envdir))
     return ('error', normalize_error(p.stderr, envdir) or p.stderr.strip())
@@ -142,7 +143,8 @@ def run_troupe(case, tmp, binary):
         cmd += ['--server-fact', sf]
     if case['extensions']:
         cmd += ['--extensions', case['extensions']]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    # Relative paths in Hiera options (eyaml keys) resolve from the environment.
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=envdir)
     if p.returncode == 0:
         return ('catalog', normalize_catalog(p.stdout, envdir))
     if p.returncode != 1:

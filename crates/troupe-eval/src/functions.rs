@@ -882,6 +882,9 @@ impl<'e> Evaluator<'e> {
             "inline_template" => crate::templates::inline_template_function(self, &args, e),
             "file" => crate::templates::file_function(self, &args),
             "binary_file" => crate::templates::binary_file_function(self, &args),
+            "annotate" => Err(EvalError::new(
+                "'annotate' needs Pcore Annotation and Object types, which troupe does not support",
+            )),
             "strftime" => {
                 arity(name, &args, 2, 3)?;
                 let fmt = |i: usize| -> EResult<String> {

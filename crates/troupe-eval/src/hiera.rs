@@ -25,7 +25,14 @@ struct Level {
     globs: Vec<String>,
     mapped: Option<(String, String, String)>,
     datadir: String,
-    backend: String,
+    backend: Backend,
+}
+
+/// A level's backend: a `data_hash` function, or `eyaml_lookup_key` with its private key.
+#[derive(Debug, Clone)]
+struct Backend {
+    name: String,
+    private_key: Option<String>,
 }
 
 #[derive(Debug)]
@@ -105,17 +112,42 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
             }
             _ => None,
         };
-        let backend = s("data_hash").unwrap_or_else(|| dbackend.clone());
-        if !matches!(backend.as_str(), "yaml_data" | "json_data" | "hocon_data") {
-            return Err(EvalError::plain(format!(
-                "Unable to find 'data_hash' function named '{backend}' (file: {})",
-                path.display()
-            )));
-        }
-        if s("lookup_key").is_some() || s("data_dig").is_some() {
-            // Custom Ruby backends (eyaml...) are not available.
-            continue;
-        }
+        let backend = match (s("lookup_key"), s("data_dig")) {
+            (Some(f), _) if f == "eyaml_lookup_key" => {
+                let private_key = match get(&h, "options") {
+                    Some(Value::Hash(o)) => get(o, "pkcs7_private_key").map(|v| v.to_display()),
+                    _ => None,
+                };
+                Backend {
+                    name: f,
+                    private_key,
+                }
+            }
+            (Some(f), _) | (None, Some(f)) => {
+                let kind = if s("lookup_key").is_some() {
+                    "lookup_key"
+                } else {
+                    "data_dig"
+                };
+                return Err(EvalError::plain(format!(
+                    "Unable to find '{kind}' function named '{f}' (file: {})",
+                    path.display()
+                )));
+            }
+            (None, None) => {
+                let name = s("data_hash").unwrap_or_else(|| dbackend.clone());
+                if !matches!(name.as_str(), "yaml_data" | "json_data" | "hocon_data") {
+                    return Err(EvalError::plain(format!(
+                        "Unable to find 'data_hash' function named '{name}' (file: {})",
+                        path.display()
+                    )));
+                }
+                Backend {
+                    name,
+                    private_key: None,
+                }
+            }
+        };
         if paths.is_empty() && globs.is_empty() && mapped.is_none() {
             paths.push(format!("{}.yaml", s("name").unwrap_or_default()));
         }
@@ -240,8 +272,46 @@ impl<'e> Evaluator<'e> {
         Ok(v)
     }
 
+    /// Decrypts the `ENC[PKCS7,...]` parts of a value from an eyaml file.
+    fn eyaml_decrypt(&mut self, v: &Value, b: &Backend, file: &Path, key: &str) -> EResult<Value> {
+        Ok(match v {
+            Value::Str(s) if s.contains("ENC[") => {
+                let fail = |msg: String| {
+                    EvalError::plain(format!(
+                        "hiera-eyaml backend error decrypting {s} when looking up {key} in {}. Error was {msg}",
+                        file.display()
+                    ))
+                };
+                let key_path = match &b.private_key {
+                    Some(k) => self.interpolate_str(k)?,
+                    None => return Err(fail("no pkcs7_private_key option is set".into())),
+                };
+                let pem = self
+                    .env
+                    .read(Path::new(&key_path))
+                    .ok_or_else(|| fail(format!("cannot read the private key {key_path}")))?;
+                Value::str(crate::eyaml::decrypt_text(&pem, s).map_err(fail)?)
+            }
+            Value::Array(a) => {
+                let mut out = Vec::with_capacity(a.len());
+                for x in a.iter() {
+                    out.push(self.eyaml_decrypt(x, b, file, key)?);
+                }
+                Value::array(out)
+            }
+            Value::Hash(h) => {
+                let mut out = Map::new();
+                for (k, x) in h.iter() {
+                    out.insert(k.clone(), self.eyaml_decrypt(x, b, file, key)?);
+                }
+                Value::hash(out)
+            }
+            other => other.clone(),
+        })
+    }
+
     /// The data files of one layer, in hierarchy order.
-    fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, String)>> {
+    fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, Backend)>> {
         let mut out = Vec::new();
         for l in &cfg.levels {
             let base = cfg.dir.join(&l.datadir);
@@ -315,7 +385,7 @@ impl<'e> Evaluator<'e> {
         for cfg in layers.iter().rev() {
             let files = self.layer_files(cfg)?;
             for (p, backend) in files.iter().rev() {
-                if let Some(Value::Hash(h)) = self.data_file(p, backend)? {
+                if let Some(Value::Hash(h)) = self.data_file(p, &backend.name)? {
                     if let Some(lo @ Value::Hash(_)) = get(&h, "lookup_options") {
                         merged = if merged.is_undef() {
                             lo.clone()
@@ -382,8 +452,15 @@ impl<'e> Evaluator<'e> {
             }
             let files = self.layer_files(cfg)?;
             for (p, backend) in files {
-                if let Some(Value::Hash(h)) = self.data_file(&p, &backend)? {
+                if let Some(Value::Hash(h)) = self.data_file(&p, &backend.name)? {
                     if let Some(v) = h.get(&Value::str(root.as_str())) {
+                        let decrypted;
+                        let v = if backend.name == "eyaml_lookup_key" {
+                            decrypted = self.eyaml_decrypt(v, &backend, &p, &root)?;
+                            &decrypted
+                        } else {
+                            v
+                        };
                         self.hiera.active.push(key.to_string());
                         let v = self.interpolate_value(v);
                         self.hiera.active.pop();

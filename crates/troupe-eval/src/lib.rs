@@ -10,6 +10,7 @@ mod digest;
 mod erb;
 pub mod error;
 pub mod eval;
+mod eyaml;
 mod functions;
 pub mod hiera;
 mod resources;
