@@ -344,6 +344,30 @@ impl Environment for DiskEnv<'_> {
         std::fs::read(path).ok()
     }
 
+    fn generate(&self, argv: &[String]) -> Result<String, String> {
+        let (cmd, args) = argv.split_first().ok_or("no command")?;
+        let dir = Path::new(cmd).parent().unwrap_or(Path::new("/"));
+        let out = std::process::Command::new(cmd)
+            .args(args)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("Could not execute '{}': {e}", argv.join(" ")))?;
+        // Puppet combines the two streams.
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        if out.status.success() {
+            Ok(text)
+        } else {
+            Err(format!(
+                "Execution of '{}' returned {}: {}",
+                argv.join(" "),
+                out.status.code().unwrap_or(-1),
+                text.trim_end()
+            ))
+        }
+    }
+
     fn epp(&self, path: &Path) -> EResult<Arc<Code>> {
         match self.cache.parse(path, true, Some(&self.name))? {
             Some(c) => Ok(c),

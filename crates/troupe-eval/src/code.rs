@@ -200,6 +200,9 @@ pub trait Environment {
     fn list_dir(&self, dir: &std::path::Path) -> Vec<PathBuf>;
     /// Modules in modulepath order (name, dir).
     fn modules(&self) -> Vec<(String, PathBuf)>;
+    /// Runs a `generate()` command (absolute path, already checked) with its directory as the
+    /// working directory; its output, or Puppet's execution failure text.
+    fn generate(&self, argv: &[String]) -> Result<String, String>;
     /// A parsed Hiera data file; `None` if the file does not exist. Implementations may
     /// cache the parse across compiles.
     fn data(

@@ -802,16 +802,32 @@ impl<'e> Evaluator<'e> {
                 arity(name, &args, 1, 2)?;
                 let path = str_arg(name, &args[0], 1)?.to_string();
                 let v = self.var_path(&path)?;
-                Ok(if v.is_undef() { args.get(1).cloned().unwrap_or(Value::Undef) } else { v })
+                Ok(if v.is_undef() {
+                    args.get(1).cloned().unwrap_or(Value::Undef)
+                } else {
+                    v
+                })
             }
             "get" => {
                 arity(name, &args, 2, 3)?;
                 let path = str_arg(name, &args[1], 2)?.to_string();
-                let v = if path.is_empty() { args[0].clone() } else { dig_path(args[0].clone(), Some(&path)) };
-                Ok(if v.is_undef() { args.get(2).cloned().unwrap_or(Value::Undef) } else { v })
+                let v = if path.is_empty() {
+                    args[0].clone()
+                } else {
+                    dig_path(args[0].clone(), Some(&path))
+                };
+                Ok(if v.is_undef() {
+                    args.get(2).cloned().unwrap_or(Value::Undef)
+                } else {
+                    v
+                })
             }
             "find_file" | "find_template" => {
-                let kind = if name == "find_file" { "files" } else { "templates" };
+                let kind = if name == "find_file" {
+                    "files"
+                } else {
+                    "templates"
+                };
                 for a in flatten(&args) {
                     let spec = a.to_display();
                     let p = std::path::PathBuf::from(&spec);
@@ -831,9 +847,16 @@ impl<'e> Evaluator<'e> {
                 let mut items = Vec::new();
                 tree_walk(&args[0], &mut Vec::new(), &mut items);
                 for (path, v) in items {
-                    let a = if l.params.len() >= 2 { vec![Value::array(path), v] } else { vec![Value::array(vec![Value::array(path), v])] };
+                    let a = if l.params.len() >= 2 {
+                        vec![Value::array(path), v]
+                    } else {
+                        vec![Value::array(vec![Value::array(path), v])]
+                    };
                     match self.call_lambda(l, &a, e) {
-                        Err(EvalError { flow: Some(Flow::Break), .. }) => break,
+                        Err(EvalError {
+                            flow: Some(Flow::Break),
+                            ..
+                        }) => break,
                         r => {
                             r?;
                         }
@@ -841,7 +864,27 @@ impl<'e> Evaluator<'e> {
                 }
                 Ok(args[0].clone())
             }
-            "generate" => Err(EvalError::new("generate() is not supported: troupe does not run commands on the server while compiling")),
+            "generate" => {
+                let argv: Vec<String> = flatten(&args).iter().map(|a| a.to_display()).collect();
+                let cmd = argv.first().cloned().unwrap_or_default();
+                if !cmd.starts_with('/') {
+                    return Err(EvalError::new("Generators must be fully qualified"));
+                }
+                if !cmd
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '/' | '_' | '.' | '+'))
+                {
+                    return Err(EvalError::new(
+                        "Generators can only contain alphanumerics, file separators, and dashes",
+                    ));
+                }
+                if cmd.contains("..") {
+                    return Err(EvalError::new("Can not use generators with '..' in them."));
+                }
+                self.env.generate(&argv).map(Value::str).map_err(|detail| {
+                    EvalError::new(format!("Failed to execute generator {cmd}: {detail}"))
+                })
+            }
             "assert_type" => {
                 arity(name, &args, 2, 2)?;
                 let t = match &args[0] {
@@ -1010,7 +1053,10 @@ impl<'e> Evaluator<'e> {
                     if own_errors {
                         e
                     } else {
-                        EvalError { msg: format!("'new' {}", e.msg), ..e }
+                        EvalError {
+                            msg: format!("'new' {}", e.msg),
+                            ..e
+                        }
                     }
                 })
             }
