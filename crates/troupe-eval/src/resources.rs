@@ -324,8 +324,35 @@ impl<'e> Evaluator<'e> {
         if let TypeInfo::Define(def) = info {
             self.check_define_params(def, &r)?;
         }
+        // An isomorphic type's namevar is its identity: `file { 'a': path => '/x' }` also
+        // claims File['/x'] (Puppet's uniqueness-key alias).
+        let alias = match info {
+            TypeInfo::Builtin(nv) if !matches!(type_name, "Exec" | "Tidy" | "Package") => {
+                match r.params.get(*nv) {
+                    Some(Value::Str(k)) if **k != *title => Some(k.to_string()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(key) = &alias {
+            if let Some(existing) = self.find_resource(type_name, key) {
+                let e = &self.res[existing];
+                let there = match (&e.file, e.line) {
+                    (Some(f), Some(l)) => format!(" (file: {f}, line: {l})"),
+                    _ => String::new(),
+                };
+                return Err(EvalError::new(format!(
+                    "Cannot alias {type_name}[{title}] to [{k}] at (file: {file}, line: {line}); resource [\"{type_name}\", {k}] already declared{there}",
+                    k = ruby_inspect(key)
+                )));
+            }
+        }
         let is_stage = r.type_name == "Stage";
         let idx = self.add_resource(r);
+        if let Some(key) = alias {
+            self.index.insert((type_name.to_lowercase(), key), idx);
+        }
         if !is_stage {
             if let Some(container) = self.scope_resource(self.cur) {
                 self.add_edge(container, idx);
@@ -1513,4 +1540,20 @@ fn join_errs(prefix: &str, errs: &[String]) -> String {
         }
         s
     }
+}
+
+/// Ruby's `String#inspect` for the plain strings resource keys are.
+fn ruby_inspect(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
