@@ -44,11 +44,14 @@ fn stamp(p: &Path) -> Option<(Option<SystemTime>, u64)> {
 }
 
 impl ParseCache {
+    /// Parses (or takes from the cache) one file. `env_name` is given for the site manifest;
+    /// `namespace` for a file autoloaded from a module, whose placement rules then apply.
     pub fn parse(
         &self,
         path: &Path,
         epp: bool,
         env_name: Option<&str>,
+        namespace: Option<&str>,
     ) -> EResult<Option<Arc<Code>>> {
         let Some((mtime, len)) = stamp(path) else {
             return Ok(None);
@@ -63,11 +66,20 @@ impl ParseCache {
         let text = std::fs::read_to_string(path)
             .map_err(|e| EvalError::plain(format!("Could not read {}: {e}", path.display())))?;
         let p = path.display().to_string();
-        let parsed = if epp {
-            troupe_syntax::parse_epp(p, text)
+        let mut parsed = if epp {
+            troupe_syntax::parse_epp(p.clone(), text)
         } else {
-            troupe_syntax::parse_manifest(p, text)
+            troupe_syntax::parse_manifest(p.clone(), text)
         };
+        if let Some(ns) = namespace {
+            let syntax_ok = parsed
+                .errors()
+                .all(|d| d.phase == troupe_syntax::Phase::Validate);
+            if syntax_ok {
+                let placement = troupe_syntax::validate_module_file(&parsed.program, ns, &p);
+                parsed.diagnostics.splice(0..0, placement);
+            }
+        }
         let code = Code::from_parsed(parsed, env_name).map(Arc::new);
         if let Ok(mut files) = self.files.lock() {
             files.insert(
@@ -263,7 +275,7 @@ impl Environment for DiskEnv<'_> {
         }
         let mut out = Vec::new();
         for f in files {
-            if let Some(c) = self.cache.parse(&f, false, Some(&self.name))? {
+            if let Some(c) = self.cache.parse(&f, false, Some(&self.name), None)? {
                 out.push(c);
             }
         }
@@ -297,7 +309,8 @@ impl Environment for DiskEnv<'_> {
             p.push(format!("{}.pp", segs[segs.len() - 1]));
             p
         };
-        self.cache.parse(&path, false, None)
+        self.cache
+            .parse(&path, false, None, Some(&name.to_lowercase()))
     }
 
     fn module_dir(&self, module: &str) -> Option<PathBuf> {
@@ -369,7 +382,7 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn epp(&self, path: &Path) -> EResult<Arc<Code>> {
-        match self.cache.parse(path, true, Some(&self.name))? {
+        match self.cache.parse(path, true, Some(&self.name), None)? {
             Some(c) => Ok(c),
             None => Err(EvalError::new(format!(
                 "Could not find template '{}'",

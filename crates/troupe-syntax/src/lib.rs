@@ -13,6 +13,7 @@ pub mod sexpr;
 pub mod source;
 pub mod token;
 mod validate;
+pub use validate::validate_module_file;
 
 use std::sync::Arc;
 

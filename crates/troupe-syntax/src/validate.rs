@@ -12,6 +12,69 @@ pub(crate) fn validate(program: &Expr, _epp: bool) -> Vec<Diagnostic> {
     v.out
 }
 
+/// Puppet's checks for a file autoloaded from a module (`namespace` is `app::sub` for
+/// `app/manifests/sub.pp`, `app` for `init.pp`): the file may hold only definitions, each
+/// named inside that namespace.
+pub fn validate_module_file(program: &Expr, namespace: &str, file: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let top: Vec<&Expr> = match &program.kind {
+        ExprKind::Block(items) => items.iter().collect(),
+        ExprKind::Nop => vec![],
+        _ => vec![program],
+    };
+    for e in &top {
+        let named = matches!(
+            e.kind,
+            ExprKind::Class { .. }
+                | ExprKind::Define(_)
+                | ExprKind::Function { .. }
+                | ExprKind::TypeAlias { .. }
+                | ExprKind::TypeDefinition { .. }
+        );
+        if !named {
+            out.push(Diagnostic::error(
+                Phase::Validate,
+                format!(
+                    "This {} is unacceptable as a top level construct in this location",
+                    label(e)
+                ),
+                Some(e.anchor()),
+            ));
+        }
+    }
+    fn names(e: &Expr, ns: &str, file: &str, out: &mut Vec<Diagnostic>) {
+        let (name, body) = match &e.kind {
+            ExprKind::Class { def, .. } => (def.name.clone(), def.body.as_deref()),
+            ExprKind::Define(def) | ExprKind::Function { def, .. } => (def.name.clone(), None),
+            ExprKind::TypeAlias { name, .. } => match &name.kind {
+                ExprKind::QName(n) | ExprKind::QRef(n) => (n.clone(), None),
+                _ => return,
+            },
+            ExprKind::Block(items) => {
+                items.iter().for_each(|x| names(x, ns, file, out));
+                return;
+            }
+            _ => return,
+        };
+        if !name.trim_start_matches("::").to_lowercase().starts_with(ns) {
+            out.push(Diagnostic::error(
+                Phase::Validate,
+                format!(
+                    "Unacceptable location. The name '{name}' is unacceptable in file '{file}'"
+                ),
+                Some(e.span.lo),
+            ));
+        }
+        if let Some(b) = body {
+            names(b, ns, file, out);
+        }
+    }
+    for e in top {
+        names(e, namespace, file, &mut out);
+    }
+    out
+}
+
 /// Where an expression stands, for the placement rules of definitions.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ctx {
