@@ -4,18 +4,18 @@
 //! directory, so several processes (masters on one host) can share one CA: serials are
 //! allocated under that lock and never reused.
 
+use ::time::{Duration, OffsetDateTime};
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension,
-    DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    PublicKeyData, RevocationReason, RevokedCertParams, RsaKeySize, SanType, SerialNumber,
-    SubjectPublicKeyInfo, PKCS_RSA_SHA256,
+    DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData,
+    RevocationReason, RevokedCertParams, RsaKeySize, SanType, SerialNumber, SubjectPublicKeyInfo,
+    PKCS_RSA_SHA256,
 };
 use serde_json::{json, Map, Value as J};
 use sha1::Digest;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use ::time::{Duration, OffsetDateTime};
 use x509_parser::prelude::*;
 
 mod oids;
@@ -182,7 +182,9 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp{}",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
         std::process::id()
     ));
     {
@@ -333,18 +335,28 @@ fn parse_csr(pem: &str) -> CaResult<Csr> {
     })
 }
 
+/// CRL entries: serial and revocation time.
+type Revoked = Vec<(u64, OffsetDateTime)>;
+
 /// The CA, over its directory.
 #[derive(Debug)]
 pub struct Ca {
     pub settings: Settings,
 }
 
-const REQUIRED: [&str; 5] = ["ca_crt.pem", "ca_key.pem", "ca_crl.pem", "inventory.txt", "serial"];
+const REQUIRED: [&str; 5] = [
+    "ca_crt.pem",
+    "ca_key.pem",
+    "ca_crl.pem",
+    "inventory.txt",
+    "serial",
+];
 
 impl Ca {
     /// Opens the CA directory, creating a new CA when it holds none of the CA files.
     pub fn open_or_init(settings: Settings) -> CaResult<Ca> {
-        fs::create_dir_all(&settings.cadir).map_err(|e| CaError::io("cannot create the CA directory", e))?;
+        fs::create_dir_all(&settings.cadir)
+            .map_err(|e| CaError::io("cannot create the CA directory", e))?;
         let ca = Ca { settings };
         let _lock = ca.lock()?;
         let present: Vec<&str> = REQUIRED
@@ -370,7 +382,8 @@ impl Ca {
             ));
         }
         for d in ["signed", "requests"] {
-            fs::create_dir_all(ca.path(d)).map_err(|e| CaError::io("cannot create CA directories", e))?;
+            fs::create_dir_all(ca.path(d))
+                .map_err(|e| CaError::io("cannot create CA directories", e))?;
         }
         Ok(ca)
     }
@@ -396,7 +409,8 @@ impl Ca {
     }
 
     fn write(&self, f: &str, data: &str) -> CaResult<()> {
-        write_atomic(&self.path(f), data.as_bytes()).map_err(|e| CaError::io(&format!("cannot write {f}"), e))
+        write_atomic(&self.path(f), data.as_bytes())
+            .map_err(|e| CaError::io(&format!("cannot write {f}"), e))
     }
 
     fn generate_key(&self) -> CaResult<KeyPair> {
@@ -421,10 +435,13 @@ impl Ca {
         p.not_after = t + Duration::seconds(self.settings.ca_ttl);
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        p.key_identifier_method = KeyIdMethod::PreSpecified(key_id(&key.subject_public_key_info())?);
+        p.key_identifier_method =
+            KeyIdMethod::PreSpecified(key_id(&key.subject_public_key_info())?);
         p.use_authority_key_identifier_extension = true;
-        p.custom_extensions
-            .push(CustomExtension::from_oid_content(NETSCAPE_COMMENT, ia5(COMMENT)));
+        p.custom_extensions.push(CustomExtension::from_oid_content(
+            NETSCAPE_COMMENT,
+            ia5(COMMENT),
+        ));
         let cert = p
             .self_signed(&key)
             .map_err(|e| CaError::new(500, format!("cannot create the CA certificate: {e}")))?;
@@ -496,7 +513,9 @@ impl Ca {
                     invalidity_date: None,
                 })
                 .collect(),
-            key_identifier_method: KeyIdMethod::PreSpecified(key_id(&key.subject_public_key_info())?),
+            key_identifier_method: KeyIdMethod::PreSpecified(key_id(
+                &key.subject_public_key_info(),
+            )?),
         };
         params
             .signed_by(&issuer)
@@ -505,7 +524,7 @@ impl Ca {
     }
 
     /// The CRL's number, next update and entries.
-    fn crl_state(&self) -> CaResult<(u64, OffsetDateTime, Vec<(u64, OffsetDateTime)>)> {
+    fn crl_state(&self) -> CaResult<(u64, OffsetDateTime, Revoked)> {
         let der = parse_pem(&self.read("ca_crl.pem")?, "CRL")?;
         let (_, crl) = CertificateRevocationList::from_der(&der)
             .map_err(|e| CaError::new(500, format!("Unable to parse the CRL: {e}")))?;
@@ -546,7 +565,13 @@ impl Ca {
         if next - now() > Duration::seconds(self.settings.crl_ttl / 4) {
             return Ok(false);
         }
-        let crl = self.make_crl(&self.signer_pem()?, &self.key()?, number + 1, &entries, now() - Duration::seconds(1))?;
+        let crl = self.make_crl(
+            &self.signer_pem()?,
+            &self.key()?,
+            number + 1,
+            &entries,
+            now() - Duration::seconds(1),
+        )?;
         self.write("ca_crl.pem", &crl)?;
         Ok(true)
     }
@@ -554,21 +579,36 @@ impl Ca {
     /// Allocates the next serial (call with the lock held).
     fn next_serial(&self) -> CaResult<u64> {
         let text = self.read("serial")?;
-        let n = u64::from_str_radix(text.trim(), 16)
-            .map_err(|_| CaError::new(500, format!("The serial file holds '{}', not a hex number", text.trim())))?;
+        let n = u64::from_str_radix(text.trim(), 16).map_err(|_| {
+            CaError::new(
+                500,
+                format!("The serial file holds '{}', not a hex number", text.trim()),
+            )
+        })?;
         self.write("serial", &format!("{:04X}", n + 1))?;
         Ok(n)
     }
 
-    fn append_inventory(&self, serial: u64, nb: OffsetDateTime, na: OffsetDateTime, cn: &str) -> CaResult<()> {
+    fn append_inventory(
+        &self,
+        serial: u64,
+        nb: OffsetDateTime,
+        na: OffsetDateTime,
+        cn: &str,
+    ) -> CaResult<()> {
         let mut f = OpenOptions::new()
             .append(true)
             .create(true)
             .open(self.path("inventory.txt"))
             .map_err(|e| CaError::io("cannot open the inventory", e))?;
-        writeln!(f, "0x{serial:04X} {} {} /CN={cn}", puppet_date(nb), puppet_date(na))
-            .and_then(|_| f.sync_all())
-            .map_err(|e| CaError::io("cannot write the inventory", e))
+        writeln!(
+            f,
+            "0x{serial:04X} {} {} /CN={cn}",
+            puppet_date(nb),
+            puppet_date(na)
+        )
+        .and_then(|_| f.sync_all())
+        .map_err(|e| CaError::io("cannot write the inventory", e))
     }
 
     fn signed_path(&self, name: &str) -> PathBuf {
@@ -678,7 +718,10 @@ impl Ca {
             return Err(CaError::new(status, format!("CSR '{cn}' contains extra subject alternative names ({}), which are disallowed. To allow subject alternative names, set allow-subject-alt-names to true in your ca.conf file. Then restart the puppetserver and try signing this certificate again.", all.join(", "))));
         }
         if !self.settings.allow_authorization_extensions
-            && csr.extensions.iter().any(|(_, o, _, _)| o.starts_with("1.3.6.1.4.1.34380.1.3."))
+            && csr
+                .extensions
+                .iter()
+                .any(|(_, o, _, _)| o.starts_with("1.3.6.1.4.1.34380.1.3."))
         {
             return Err(CaError::new(status, format!("CSR '{cn}' contains an authorization extension, which is disallowed. To allow authorization extensions, set allow-authorization-extensions to true in your ca.conf file. Then restart the puppetserver and try signing this certificate again.")));
         }
@@ -689,13 +732,17 @@ impl Ca {
             .filter(|o| {
                 !(o.starts_with("1.3.6.1.4.1.34380.1.1.")
                     || o.starts_with("1.3.6.1.4.1.34380.1.2.")
-                    || (o.starts_with("1.3.6.1.4.1.34380.1.3.") && *o != "1.3.6.1.4.1.34380.1.3.39"))
+                    || (o.starts_with("1.3.6.1.4.1.34380.1.3.")
+                        && *o != "1.3.6.1.4.1.34380.1.3.39"))
             })
             .collect();
         if !bad.is_empty() {
             return Err(CaError::new(
                 status,
-                format!("Found extensions that are not permitted: {}", bad.join(", ")),
+                format!(
+                    "Found extensions that are not permitted: {}",
+                    bad.join(", ")
+                ),
             ));
         }
         if !csr.signature_ok {
@@ -724,7 +771,15 @@ impl Ca {
                 dns.push(d.clone());
             }
         }
-        let cert = self.issue(&csr.cn, &csr.spki, &dns, &csr.ips, &csr.extensions, false, ttl)?;
+        let cert = self.issue(
+            &csr.cn,
+            &csr.spki,
+            &dns,
+            &csr.ips,
+            &csr.extensions,
+            false,
+            ttl,
+        )?;
         write_atomic(&self.signed_path(name), cert.as_bytes())
             .map_err(|e| CaError::io("cannot store the certificate", e))?;
         let _ = fs::remove_file(self.request_path(name));
@@ -752,12 +807,16 @@ impl Ca {
         let t = now();
         let mut p = CertificateParams::default();
         p.distinguished_name = DistinguishedName::new();
-        p.distinguished_name.push(DnType::CommonName, cn.to_string());
+        p.distinguished_name
+            .push(DnType::CommonName, cn.to_string());
         p.serial_number = Some(serial_number(serial));
         p.not_before = t - Duration::days(1);
         p.not_after = t + Duration::seconds(ttl.unwrap_or(self.settings.ca_ttl));
         p.is_ca = IsCa::ExplicitNoCa;
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         p.use_authority_key_identifier_extension = true;
         p.key_identifier_method = KeyIdMethod::PreSpecified(key_id(spki)?);
         for d in dns {
@@ -770,8 +829,10 @@ impl Ca {
         for ip in ips {
             p.subject_alt_names.push(SanType::IpAddress(*ip));
         }
-        p.custom_extensions
-            .push(CustomExtension::from_oid_content(NETSCAPE_COMMENT, ia5(COMMENT)));
+        p.custom_extensions.push(CustomExtension::from_oid_content(
+            NETSCAPE_COMMENT,
+            ia5(COMMENT),
+        ));
         let mut eku = CustomExtension::from_oid_content(EKU, EKU_SERVER_CLIENT.to_vec());
         eku.set_criticality(true);
         p.custom_extensions.push(eku);
@@ -815,7 +876,10 @@ impl Ca {
         for a in alts.iter().chain(std::iter::once(&certname.to_string())) {
             let a = a.trim();
             if let Some(ip) = a.strip_prefix("IP:") {
-                ips.push(ip.parse().map_err(|_| CaError::new(400, format!("Invalid IP address '{ip}'")))?);
+                ips.push(
+                    ip.parse()
+                        .map_err(|_| CaError::new(400, format!("Invalid IP address '{ip}'")))?,
+                );
             } else {
                 let d = a.strip_prefix("DNS:").unwrap_or(a).to_string();
                 if !d.is_empty() && !dns.contains(&d) {
@@ -823,7 +887,15 @@ impl Ca {
                 }
             }
         }
-        let cert = self.issue(certname, &key.subject_public_key_info(), &dns, &ips, &[], true, None)?;
+        let cert = self.issue(
+            certname,
+            &key.subject_public_key_info(),
+            &dns,
+            &ips,
+            &[],
+            true,
+            None,
+        )?;
         write_atomic(&self.signed_path(certname), cert.as_bytes())
             .map_err(|e| CaError::io("cannot store the certificate", e))?;
         Ok((cert, key.serialize_pem()))
@@ -835,7 +907,10 @@ impl Ca {
         let mut serials = vec![];
         for n in names {
             let pem = self.cert_pem(n).ok_or_else(|| {
-                CaError::new(409, format!("Cannot revoke certificate for host {n} without a signed certificate"))
+                CaError::new(
+                    409,
+                    format!("Cannot revoke certificate for host {n} without a signed certificate"),
+                )
             })?;
             serials.push(cert_info(&pem)?.serial);
         }
@@ -850,14 +925,22 @@ impl Ca {
         if entries.len() == before {
             return Ok(());
         }
-        let crl = self.make_crl(&self.signer_pem()?, &self.key()?, number + 1, &entries, t - Duration::seconds(1))?;
+        let crl = self.make_crl(
+            &self.signer_pem()?,
+            &self.key()?,
+            number + 1,
+            &entries,
+            t - Duration::seconds(1),
+        )?;
         self.write("ca_crl.pem", &crl)
     }
 
     /// `PUT clean`: revokes, then deletes, each named certificate (and CSR).
     pub fn clean(&self, names: &[String]) -> CaResult<String> {
-        let (existing, missing): (Vec<String>, Vec<String>) =
-            names.iter().cloned().partition(|n| self.cert_pem(n).is_some());
+        let (existing, missing): (Vec<String>, Vec<String>) = names
+            .iter()
+            .cloned()
+            .partition(|n| self.cert_pem(n).is_some());
         self.revoke(&existing)?;
         for n in names {
             let _ = fs::remove_file(self.signed_path(n));
@@ -894,7 +977,14 @@ impl Ca {
                 .chain(info.dns_names.iter().map(|d| format!("DNS:{d}")))
                 .collect();
             let dns: Vec<String> = info.dns_names.iter().map(|d| format!("DNS:{d}")).collect();
-            let mut v = status_common(name, if revoked { "revoked" } else { "signed" }, &info.der, dns, sans, info.auth_extensions.clone());
+            let mut v = status_common(
+                name,
+                if revoked { "revoked" } else { "signed" },
+                &info.der,
+                dns,
+                sans,
+                info.auth_extensions.clone(),
+            );
             if let J::Object(m) = &mut v {
                 m.insert("serial_number".into(), json!(info.serial));
                 m.insert("not_before".into(), json!(puppet_date(info.not_before)));
@@ -921,7 +1011,14 @@ impl Ca {
                     );
                 }
             }
-            return Ok(Some(status_common(name, "requested", &der, dns, sans, auth)));
+            return Ok(Some(status_common(
+                name,
+                "requested",
+                &der,
+                dns,
+                sans,
+                auth,
+            )));
         }
         Ok(None)
     }
@@ -933,7 +1030,12 @@ impl Ca {
             let mut names: Vec<String> = fs::read_dir(self.path(dir))
                 .map(|rd| {
                     rd.filter_map(|e| e.ok())
-                        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".pem")).map(str::to_string))
+                        .filter_map(|e| {
+                            e.file_name()
+                                .to_str()
+                                .and_then(|n| n.strip_suffix(".pem"))
+                                .map(str::to_string)
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -958,14 +1060,29 @@ impl Ca {
         let bundle = self.read("ca_crt.pem")?;
         for pem in x509_parser::pem::Pem::iter_from_buffer(bundle.as_bytes()).flatten() {
             if let Ok((_, c)) = X509Certificate::from_der(&pem.contents) {
-                let cn = c.subject().iter_common_name().next().and_then(|a| a.as_str().ok()).unwrap_or_default().to_string();
-                certs.insert(cn, json!(puppet_date(asn1_to_offset(c.validity().not_after))));
+                let cn = c
+                    .subject()
+                    .iter_common_name()
+                    .next()
+                    .and_then(|a| a.as_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                certs.insert(
+                    cn,
+                    json!(puppet_date(asn1_to_offset(c.validity().not_after))),
+                );
             }
         }
         let mut crls = Map::new();
         let der = parse_pem(&self.read("ca_crl.pem")?, "CRL")?;
         if let Ok((_, crl)) = CertificateRevocationList::from_der(&der) {
-            let cn = crl.issuer().iter_common_name().next().and_then(|a| a.as_str().ok()).unwrap_or_default().to_string();
+            let cn = crl
+                .issuer()
+                .iter_common_name()
+                .next()
+                .and_then(|a| a.as_str().ok())
+                .unwrap_or_default()
+                .to_string();
             if let Some(n) = crl.next_update() {
                 crls.insert(cn, json!(puppet_date(asn1_to_offset(n))));
             }
@@ -982,7 +1099,14 @@ fn fingerprint<D: Digest>(der: &[u8]) -> String {
         .join(":")
 }
 
-fn status_common(name: &str, state: &str, der: &[u8], dns: Vec<String>, sans: Vec<String>, auth: Map<String, J>) -> J {
+fn status_common(
+    name: &str,
+    state: &str,
+    der: &[u8],
+    dns: Vec<String>,
+    sans: Vec<String>,
+    auth: Map<String, J>,
+) -> J {
     let sha256 = fingerprint::<sha2::Sha256>(der);
     json!({
         "name": name,
@@ -1006,13 +1130,18 @@ pub fn valid_name(name: &str) -> CaResult<()> {
         return Err(CaError::new(400, "Certificate names must be lower case."));
     }
     if name.contains('*') {
-        return Err(CaError::new(400, format!("Subject contains a wildcard, which is not allowed: {name}")));
+        return Err(CaError::new(
+            400,
+            format!("Subject contains a wildcard, which is not allowed: {name}"),
+        ));
     }
     let b = name.as_bytes();
     let ok = !b.is_empty()
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_' | b'.')
+        })
         && !name.contains("..")
         && !name.contains(".-")
         && !name.contains("-.");
@@ -1051,7 +1180,10 @@ mod tests {
         assert!(glob_matches("*.example.test", "example.test"));
         assert!(!glob_matches("*.example.test", "a.example.org"));
         assert!(glob_matches("node1.example.test", "node1.example.test"));
-        assert!(!glob_matches("node1.example.test # x", "node1.example.test"));
+        assert!(!glob_matches(
+            "node1.example.test # x",
+            "node1.example.test"
+        ));
         assert!(!glob_matches("# *", "a"));
         assert!(glob_matches("*", "anything"));
     }

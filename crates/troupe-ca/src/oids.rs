@@ -75,9 +75,13 @@ pub fn trusted_extensions(cert_der: &[u8]) -> Map<String, J> {
     };
     for e in c.extensions() {
         let oid = e.oid.to_id_string();
-        let ours = ["1.3.6.1.4.1.34380.1.1.", "1.3.6.1.4.1.34380.1.2.", "1.3.6.1.4.1.34380.1.3."]
-            .iter()
-            .any(|p| oid.starts_with(p));
+        let ours = [
+            "1.3.6.1.4.1.34380.1.1.",
+            "1.3.6.1.4.1.34380.1.2.",
+            "1.3.6.1.4.1.34380.1.3.",
+        ]
+        .iter()
+        .any(|p| oid.starts_with(p));
         if !ours {
             continue;
         }

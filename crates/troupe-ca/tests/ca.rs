@@ -25,12 +25,14 @@ fn csr(cn: &str, sans: &[&str], exts: &[(&[u64], &str)]) -> String {
     p.distinguished_name = DistinguishedName::new();
     p.distinguished_name.push(DnType::CommonName, cn);
     for s in sans {
-        p.subject_alt_names.push(SanType::DnsName((*s).try_into().expect("dns")));
+        p.subject_alt_names
+            .push(SanType::DnsName((*s).try_into().expect("dns")));
     }
     for (oid, v) in exts {
         let mut der = vec![0x0c, v.len() as u8];
         der.extend_from_slice(v.as_bytes());
-        p.custom_extensions.push(CustomExtension::from_oid_content(oid, der));
+        p.custom_extensions
+            .push(CustomExtension::from_oid_content(oid, der));
     }
     p.serialize_request(&key).expect("csr").pem().expect("pem")
 }
@@ -39,49 +41,105 @@ fn csr(cn: &str, sans: &[&str], exts: &[(&[u64], &str)]) -> String {
 fn csr_lifecycle_follows_puppetserver() {
     let dir = scratch("lifecycle");
     let ca = Ca::open_or_init(settings(&dir)).expect("init");
-    for f in ["ca_crt.pem", "ca_key.pem", "ca_crl.pem", "serial", "inventory.txt"] {
+    for f in [
+        "ca_crt.pem",
+        "ca_key.pem",
+        "ca_crl.pem",
+        "serial",
+        "inventory.txt",
+    ] {
         assert!(dir.join(f).exists(), "{f}");
     }
     // Pending, then a duplicate is refused with Puppet's words.
-    assert_eq!(ca.submit_csr("node1.example.test", &csr("node1.example.test", &[], &[])), Ok(false));
-    let st = ca.status("node1.example.test").expect("status").expect("some");
+    assert_eq!(
+        ca.submit_csr("node1.example.test", &csr("node1.example.test", &[], &[])),
+        Ok(false)
+    );
+    let st = ca
+        .status("node1.example.test")
+        .expect("status")
+        .expect("some");
     assert_eq!(st["state"], "requested");
-    let dup = ca.submit_csr("node1.example.test", &csr("node1.example.test", &[], &[])).expect_err("dup");
+    let dup = ca
+        .submit_csr("node1.example.test", &csr("node1.example.test", &[], &[]))
+        .expect_err("dup");
     assert_eq!(dup.status, 400);
-    assert_eq!(dup.message, "node1.example.test already has a requested certificate; ignoring certificate request");
+    assert_eq!(
+        dup.message,
+        "node1.example.test already has a requested certificate; ignoring certificate request"
+    );
     // Name mismatch.
-    let e = ca.submit_csr("node2.example.test", &csr("evil.example.test", &[], &[])).expect_err("mismatch");
-    assert_eq!(e.message, "Instance name \"evil.example.test\" does not match requested key \"node2.example.test\"");
+    let e = ca
+        .submit_csr("node2.example.test", &csr("evil.example.test", &[], &[]))
+        .expect_err("mismatch");
+    assert_eq!(
+        e.message,
+        "Instance name \"evil.example.test\" does not match requested key \"node2.example.test\""
+    );
     // Garbage.
-    assert_eq!(ca.submit_csr("x", "not a csr").expect_err("garbage").status, 400);
+    assert_eq!(
+        ca.submit_csr("x", "not a csr").expect_err("garbage").status,
+        400
+    );
 
     let pem = ca.sign("node1.example.test", None).expect("sign");
-    let st = ca.status("node1.example.test").expect("status").expect("some");
+    let st = ca
+        .status("node1.example.test")
+        .expect("status")
+        .expect("some");
     assert_eq!(st["state"], "signed");
     assert_eq!(st["serial_number"], 2);
-    assert_eq!(st["dns_alt_names"], serde_json::json!(["DNS:node1.example.test"]));
+    assert_eq!(
+        st["dns_alt_names"],
+        serde_json::json!(["DNS:node1.example.test"])
+    );
     // The certificate verifies against the CA.
     let ca_pem = ca.ca_cert_pem().expect("ca");
     let (_, ca_der) = x509_parser::pem::parse_x509_pem(ca_pem.as_bytes()).expect("pem");
     let (_, ca_cert) = X509Certificate::from_der(&ca_der.contents).expect("der");
     let (_, der) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("pem");
     let (_, cert) = X509Certificate::from_der(&der.contents).expect("der");
-    cert.verify_signature(Some(ca_cert.public_key())).expect("verifies");
-    assert!(cert.extended_key_usage().expect("eku").expect("some").critical);
+    cert.verify_signature(Some(ca_cert.public_key()))
+        .expect("verifies");
+    assert!(
+        cert.extended_key_usage()
+            .expect("eku")
+            .expect("some")
+            .critical
+    );
 
     // Revocation lands on the CRL and in the status.
     ca.revoke(&["node1.example.test".into()]).expect("revoke");
     assert_eq!(ca.revoked_serials().expect("crl"), vec![2]);
-    assert_eq!(ca.status("node1.example.test").expect("s").expect("some")["state"], "revoked");
-    let e = ca.submit_csr("node1.example.test", &csr("node1.example.test", &[], &[])).expect_err("revoked");
-    assert!(e.message.contains("already has a revoked certificate"), "{}", e.message);
+    assert_eq!(
+        ca.status("node1.example.test").expect("s").expect("some")["state"],
+        "revoked"
+    );
+    let e = ca
+        .submit_csr("node1.example.test", &csr("node1.example.test", &[], &[]))
+        .expect_err("revoked");
+    assert!(
+        e.message.contains("already has a revoked certificate"),
+        "{}",
+        e.message
+    );
 
     // Clean revokes and deletes; unknown names are reported.
-    let msg = ca.clean(&["node1.example.test".into(), "ghost".into()]).expect("clean");
-    assert_eq!(msg, "The following certs do not exist and cannot be revoked: [\"ghost\"]");
+    let msg = ca
+        .clean(&["node1.example.test".into(), "ghost".into()])
+        .expect("clean");
+    assert_eq!(
+        msg,
+        "The following certs do not exist and cannot be revoked: [\"ghost\"]"
+    );
     assert!(ca.status("node1.example.test").expect("s").is_none());
     let inv = std::fs::read_to_string(dir.join("inventory.txt")).expect("inventory");
-    assert!(inv.lines().nth(1).is_some_and(|l| l.starts_with("0x0002 ") && l.ends_with(" /CN=node1.example.test")), "{inv}");
+    assert!(
+        inv.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("0x0002 ") && l.ends_with(" /CN=node1.example.test")),
+        "{inv}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -95,19 +153,49 @@ fn autosign_and_extension_policy() {
     let ca = Ca::open_or_init(s).expect("init");
     const PP_ROLE: &[u64] = &[1, 3, 6, 1, 4, 1, 34380, 1, 1, 13];
     const PP_AUTH: &[u64] = &[1, 3, 6, 1, 4, 1, 34380, 1, 3, 1];
-    assert_eq!(ca.submit_csr("web1.example.test", &csr("web1.example.test", &[], &[(PP_ROLE, "webserver")])), Ok(true));
+    assert_eq!(
+        ca.submit_csr(
+            "web1.example.test",
+            &csr("web1.example.test", &[], &[(PP_ROLE, "webserver")])
+        ),
+        Ok(true)
+    );
     let pem = ca.cert_pem("web1.example.test").expect("signed");
     let (_, der) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("pem");
     let ext = troupe_ca::trusted_extensions(&der.contents);
     assert_eq!(ext.get("pp_role"), Some(&serde_json::json!("webserver")));
     // Outside the glob: pending.
-    assert_eq!(ca.submit_csr("db1.other.test", &csr("db1.other.test", &[], &[])), Ok(false));
+    assert_eq!(
+        ca.submit_csr("db1.other.test", &csr("db1.other.test", &[], &[])),
+        Ok(false)
+    );
     // Extra alt names and authorization extensions are refused, the CSR stays pending.
-    let e = ca.submit_csr("alt.example.test", &csr("alt.example.test", &["alt.example.test", "www.example.test"], &[])).expect_err("san");
+    let e = ca
+        .submit_csr(
+            "alt.example.test",
+            &csr(
+                "alt.example.test",
+                &["alt.example.test", "www.example.test"],
+                &[],
+            ),
+        )
+        .expect_err("san");
     assert!(e.message.starts_with("CSR 'alt.example.test' contains extra subject alternative names (DNS:alt.example.test, DNS:www.example.test), which are disallowed."), "{}", e.message);
-    assert_eq!(ca.status("alt.example.test").expect("s").expect("some")["state"], "requested");
-    let e = ca.submit_csr("auth.example.test", &csr("auth.example.test", &[], &[(PP_AUTH, "x")])).expect_err("auth");
-    assert!(e.message.contains("contains an authorization extension"), "{}", e.message);
+    assert_eq!(
+        ca.status("alt.example.test").expect("s").expect("some")["state"],
+        "requested"
+    );
+    let e = ca
+        .submit_csr(
+            "auth.example.test",
+            &csr("auth.example.test", &[], &[(PP_AUTH, "x")]),
+        )
+        .expect_err("auth");
+    assert!(
+        e.message.contains("contains an authorization extension"),
+        "{}",
+        e.message
+    );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&glob);
 }

@@ -191,6 +191,16 @@ fn env_conf(dir: &Path) -> HashMap<String, String> {
 }
 
 impl<'c> DiskEnv<'c> {
+    /// The environment's module directories, in order.
+    pub fn modulepath(&self) -> &[PathBuf] {
+        &self.modulepath
+    }
+
+    /// The site manifest (file or directory).
+    pub fn manifest(&self) -> &Path {
+        &self.manifest
+    }
+
     pub fn open(
         settings: &Settings,
         name: &str,

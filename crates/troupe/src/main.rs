@@ -1,6 +1,8 @@
 //! `troupe`: one binary for every role of the pool. Each subcommand is a role or a tool.
 
+mod ca_cmd;
 mod compile_cmd;
+mod master_cmd;
 mod parser_cmd;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,10 @@ enum Command {
     Parser(parser_cmd::ParserArgs),
     /// Compile one node's catalog and print the JSON puppetserver would return.
     Compile(compile_cmd::CompileArgs),
+    /// Serve the Puppet v3 and CA v1 APIs (HTTPS standalone, or plain HTTP behind a front).
+    Master(master_cmd::MasterArgs),
+    /// Administer the CA: list, sign, revoke, clean, generate.
+    Ca(ca_cmd::CaArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +36,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parser(args) => parser_cmd::run(args),
         Command::Compile(args) => compile_cmd::run(args),
+        Command::Master(args) => master_cmd::run(args),
+        Command::Ca(args) => ca_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,123 @@
+//! TLS for the standalone master: the server certificate in Puppet's ssldir layout (issued by
+//! the local CA on first start), client certificates optional but verified against the CA and
+//! the CRL, and the configuration rebuilt when the CRL or certificates change on disk.
+
+use crate::{BoxError, Config};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use troupe_ca::{write_atomic, Ca};
+
+pub struct Paths {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+    pub crl: PathBuf,
+}
+
+pub fn paths(config: &Config) -> Paths {
+    let s = &config.ssldir;
+    Paths {
+        cert: s.join("certs").join(format!("{}.pem", config.certname)),
+        key: s
+            .join("private_keys")
+            .join(format!("{}.pem", config.certname)),
+        ca: s.join("certs").join("ca.pem"),
+        crl: s.join("crl.pem"),
+    }
+}
+
+/// Makes sure the ssldir holds this master's certificate and key, the CA certificate and the
+/// CRL; with a local CA, missing ones are issued and copied from it.
+pub fn ensure_server_cert(config: &Config, ca: Option<&Ca>) -> Result<(), BoxError> {
+    let p = paths(config);
+    for d in ["certs", "private_keys"] {
+        std::fs::create_dir_all(config.ssldir.join(d))?;
+    }
+    if let Some(ca) = ca {
+        if !p.cert.exists() || !p.key.exists() {
+            let (cert, key) = ca.generate(&config.certname, &config.dns_alt_names)?;
+            write_private(&p.key, key.as_bytes())?;
+            write_atomic(&p.cert, cert.as_bytes())?;
+        }
+        sync_from_ca(config, ca)?;
+    }
+    for (what, f) in [
+        ("certificate", &p.cert),
+        ("private key", &p.key),
+        ("CA certificate", &p.ca),
+        ("CRL", &p.crl),
+    ] {
+        if !f.exists() {
+            return Err(format!(
+                "the {what} {} is missing (give the master a CA with --cadir, or put the file there)",
+                f.display()
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o640)
+        .open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
+/// Copies the CA certificate and the current CRL into the ssldir when they differ.
+pub fn sync_from_ca(config: &Config, ca: &Ca) -> Result<bool, BoxError> {
+    let p = paths(config);
+    let mut changed = false;
+    for (src, dst) in [(ca.ca_cert_pem()?, &p.ca), (ca.crl_pem()?, &p.crl)] {
+        if std::fs::read_to_string(dst).ok().as_deref() != Some(src.as_str()) {
+            write_atomic(dst, src.as_bytes())?;
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Builds the rustls configuration from the ssldir.
+pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, BoxError> {
+    let p = paths(config);
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(&p.cert)?.collect::<Result<_, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(&p.key)?;
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&p.ca)? {
+        roots.add(c?)?;
+    }
+    let crls: Vec<CertificateRevocationListDer<'static>> =
+        CertificateRevocationListDer::pem_file_iter(&p.crl)?.collect::<Result<_, _>>()?;
+    let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
+        .with_crls(crls)
+        .allow_unauthenticated()
+        .build()?;
+    let mut sc = ServerConfig::builder()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)?;
+    sc.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Ruby's Net::HTTP can stall on TLS 1.3 session tickets sent after the handshake.
+    sc.send_tls13_tickets = 0;
+    Ok(Arc::new(sc))
+}
+
+/// The modification times that trigger a rebuild.
+pub fn stamp(config: &Config) -> Vec<Option<std::time::SystemTime>> {
+    let p = paths(config);
+    [p.cert, p.key, p.ca, p.crl]
+        .iter()
+        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .collect()
+}

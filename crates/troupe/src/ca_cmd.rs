@@ -1,0 +1,183 @@
+//! `troupe ca`: the CA administration CLI, working on the CA directory directly (under the
+//! same lock the masters use).
+
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use troupe_ca::{Ca, Settings};
+
+#[derive(Debug, Args)]
+pub struct CaArgs {
+    /// The CA directory (default <ssldir>/ca).
+    #[arg(long)]
+    cadir: Option<PathBuf>,
+    #[arg(long, default_value = "/var/lib/troupe/ssl")]
+    ssldir: PathBuf,
+    /// The CA server's certname (names a new CA: `Puppet CA: <certname>`).
+    #[arg(long, default_value = "puppet")]
+    certname: String,
+    /// Lifetime of certificates signed here (5y, 30d, 3600...).
+    #[arg(long)]
+    ca_ttl: Option<String>,
+    /// RSA key size for generated keys.
+    #[arg(long, default_value_t = 4096)]
+    keylength: usize,
+    #[command(subcommand)]
+    command: CaCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum CaCommand {
+    /// List pending requests (with --all, every certificate and its state).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Sign pending requests.
+    Sign {
+        names: Vec<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke certificates (they stay on disk; the CRL lists them).
+    Revoke { names: Vec<String> },
+    /// Revoke and delete certificates and requests.
+    Clean { names: Vec<String> },
+    /// Issue a certificate and key for a server name (the pool's shared certificate).
+    Generate {
+        name: String,
+        /// Comma-separated alt names (`DNS:` implied, `IP:` allowed).
+        #[arg(long)]
+        dns_alt_names: Option<String>,
+        /// Where to write <name>.pem and <name>.key.pem (default: the ssldir's certs/ and private_keys/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub fn run(a: CaArgs) -> Result<ExitCode> {
+    let cadir = a.cadir.clone().unwrap_or_else(|| a.ssldir.join("ca"));
+    let mut s = Settings::new(cadir, &a.certname);
+    s.keylength = a.keylength;
+    if let Some(t) = &a.ca_ttl {
+        s.ca_ttl = crate::master_cmd::duration(t)?;
+    }
+    let ca = Ca::open_or_init(s).map_err(|e| anyhow!("{e}"))?;
+    let mut failed = false;
+    match a.command {
+        CaCommand::List { all } => {
+            let list = ca
+                .statuses(if all { None } else { Some("requested") })
+                .map_err(|e| anyhow!("{e}"))?;
+            if list.is_empty() && !all {
+                println!("No certificates to list");
+            }
+            for st in list {
+                let alt: Vec<String> = st["dns_alt_names"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                println!(
+                    "{:<10} {:<40} (SHA256) {}{}",
+                    st["state"].as_str().unwrap_or(""),
+                    st["name"].as_str().unwrap_or(""),
+                    st["fingerprint"].as_str().unwrap_or(""),
+                    if alt.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\talt names: {}", alt.join(", "))
+                    }
+                );
+            }
+        }
+        CaCommand::Sign { names, all } => {
+            let names = if all {
+                ca.statuses(Some("requested"))
+                    .map_err(|e| anyhow!("{e}"))?
+                    .iter()
+                    .filter_map(|s| s["name"].as_str().map(str::to_string))
+                    .collect()
+            } else {
+                names
+            };
+            if names.is_empty() {
+                bail!("nothing to sign: name the requests, or give --all");
+            }
+            for n in names {
+                match ca.sign(&n, None) {
+                    Ok(_) => println!("Successfully signed certificate request for {n}"),
+                    Err(e) => {
+                        eprintln!("Error: could not sign {n}: {e}");
+                        failed = true;
+                    }
+                }
+            }
+        }
+        CaCommand::Revoke { names } => {
+            if names.is_empty() {
+                bail!("name the certificates to revoke");
+            }
+            ca.revoke(&names).map_err(|e| anyhow!("{e}"))?;
+            for n in names {
+                println!("Revoked certificate for {n}");
+            }
+        }
+        CaCommand::Clean { names } => {
+            if names.is_empty() {
+                bail!("name the certificates to clean");
+            }
+            println!("{}", ca.clean(&names).map_err(|e| anyhow!("{e}"))?);
+        }
+        CaCommand::Generate {
+            name,
+            dns_alt_names,
+            out,
+        } => {
+            let alts: Vec<String> = dns_alt_names
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (cert, key) = ca.generate(&name, &alts).map_err(|e| anyhow!("{e}"))?;
+            let (cert_path, key_path) = match out {
+                Some(d) => (
+                    d.join(format!("{name}.pem")),
+                    d.join(format!("{name}.key.pem")),
+                ),
+                None => (
+                    a.ssldir.join("certs").join(format!("{name}.pem")),
+                    a.ssldir.join("private_keys").join(format!("{name}.pem")),
+                ),
+            };
+            for p in [&cert_path, &key_path] {
+                if let Some(d) = p.parent() {
+                    std::fs::create_dir_all(d)?;
+                }
+            }
+            troupe_ca::write_atomic(&cert_path, cert.as_bytes())?;
+            {
+                use std::os::unix::fs::PermissionsExt;
+                troupe_ca::write_atomic(&key_path, key.as_bytes())?;
+                std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o640))?;
+            }
+            println!(
+                "Generated certificate {} and key {}",
+                cert_path.display(),
+                key_path.display()
+            );
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,272 @@
+//! `troupe master`: flags, or a config file with Puppet's setting names; flags win.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use troupe_master::Config;
+
+#[derive(Debug, Args)]
+pub struct MasterArgs {
+    /// A config file of `setting = value` lines (Puppet's names: codedir, ssldir, certname,
+    /// dns_alt_names, autosign, ca_ttl, ...); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on (default 0.0.0.0:8140).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    #[arg(long)]
+    codedir: Option<PathBuf>,
+    #[arg(long)]
+    environmentpath: Option<PathBuf>,
+    /// Colon-separated module directories shared by every environment.
+    #[arg(long)]
+    basemodulepath: Option<String>,
+    #[arg(long)]
+    hiera_config: Option<PathBuf>,
+    /// Puppet's ssldir: certs/, private_keys/, crl.pem (and ca/ unless --cadir says otherwise).
+    #[arg(long)]
+    ssldir: Option<PathBuf>,
+    /// The CA directory (default <ssldir>/ca).
+    #[arg(long)]
+    cadir: Option<PathBuf>,
+    /// Run without a CA (another master, or an external CA, issues certificates).
+    #[arg(long)]
+    no_ca: bool,
+    /// `true`, `false`, a whitelist file of names and `*.domain` globs, or an executable.
+    #[arg(long)]
+    autosign: Option<String>,
+    /// This master's certificate name.
+    #[arg(long)]
+    certname: Option<String>,
+    /// Comma-separated alt names for this master's certificate (`DNS:` is implied; `IP:` allowed).
+    #[arg(long)]
+    dns_alt_names: Option<String>,
+    /// Lifetime of issued certificates (Puppet durations: 5y, 30d, 12h, 60m, 3600s or seconds).
+    #[arg(long)]
+    ca_ttl: Option<String>,
+    /// Lifetime of each CRL; it is re-issued when a quarter is left.
+    #[arg(long)]
+    crl_ttl: Option<String>,
+    /// RSA key size for keys the CA generates.
+    #[arg(long)]
+    keylength: Option<usize>,
+    /// Serve plain HTTP (behind a front) instead of HTTPS.
+    #[arg(long)]
+    plain_http: bool,
+    /// An address whose X-Client-* identity headers are trusted (repeatable).
+    #[arg(long = "trusted-proxy")]
+    trusted_proxy: Vec<IpAddr>,
+    /// Where reports are stored (default <ssldir>/../reports).
+    #[arg(long)]
+    reportdir: Option<PathBuf>,
+    /// Compile worker threads (default: the number of cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Catalog requests that may wait for a worker before 503 + Retry-After.
+    #[arg(long)]
+    max_queued: Option<usize>,
+}
+
+/// `5y`, `30d`, `12h`, `60m`, `3600s`, `3600`.
+pub fn duration(s: &str) -> Result<i64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow!("'{s}' is not a duration (e.g. 5y, 30d, 12h, 3600)"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        "y" => 31_536_000,
+        _ => bail!("'{s}' is not a duration (e.g. 5y, 30d, 12h, 3600)"),
+    };
+    Ok(n * mult)
+}
+
+fn bool_value(key: &str, v: &str) -> Result<bool> {
+    match v {
+        "true" | "yes" => Ok(true),
+        "false" | "no" => Ok(false),
+        _ => bail!("setting '{key}' must be true or false, not '{v}'"),
+    }
+}
+
+/// Reads `key = value` lines into the config.
+fn apply_file(c: &mut Config, path: &PathBuf, cadir_set: &mut bool) -> Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() || line.starts_with('[') {
+            continue;
+        }
+        let at = || format!("{} line {}", path.display(), i + 1);
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| anyhow!("{}: expected 'setting = value', got '{line}'", at()))?;
+        let (k, v) = (k.trim(), v.trim());
+        let r: Result<()> = (|| {
+            match k {
+                "listen" => {
+                    c.listen = v
+                        .parse()
+                        .map_err(|_| anyhow!("setting 'listen' must be ADDR:PORT, not '{v}'"))?
+                }
+                "codedir" => c.codedir = v.into(),
+                "environmentpath" => c.environmentpath = Some(v.into()),
+                "basemodulepath" => {
+                    c.basemodulepath = Some(v.split(':').map(PathBuf::from).collect())
+                }
+                "hiera_config" => c.hiera_config = Some(v.into()),
+                "ssldir" => c.ssldir = v.into(),
+                "cadir" => {
+                    c.cadir = Some(v.into());
+                    *cadir_set = true;
+                }
+                "ca" => {
+                    if !bool_value(k, v)? {
+                        c.cadir = None;
+                        *cadir_set = true;
+                    }
+                }
+                "certname" => c.certname = v.into(),
+                "dns_alt_names" => c.dns_alt_names = split_list(v),
+                "autosign" => c.autosign = v.into(),
+                "ca_ttl" => c.ca_ttl = duration(v).map_err(|e| anyhow!("setting 'ca_ttl': {e}"))?,
+                "crl_ttl" => {
+                    c.crl_ttl = duration(v).map_err(|e| anyhow!("setting 'crl_ttl': {e}"))?
+                }
+                "keylength" => {
+                    c.keylength = v
+                        .parse()
+                        .map_err(|_| anyhow!("setting 'keylength' must be a number, not '{v}'"))?
+                }
+                "plain_http" => c.plain_http = bool_value(k, v)?,
+                "trusted_proxy" => {
+                    for a in split_list(v) {
+                        c.trusted_proxies.push(a.parse().map_err(|_| {
+                            anyhow!("setting 'trusted_proxy': '{a}' is not an IP address")
+                        })?);
+                    }
+                }
+                "reportdir" => c.reportdir = v.into(),
+                "workers" => {
+                    c.workers = v
+                        .parse()
+                        .map_err(|_| anyhow!("setting 'workers' must be a number, not '{v}'"))?
+                }
+                "max_queued" => {
+                    c.max_queued = v
+                        .parse()
+                        .map_err(|_| anyhow!("setting 'max_queued' must be a number, not '{v}'"))?
+                }
+                "allow_subject_alt_names" => c.allow_subject_alt_names = bool_value(k, v)?,
+                "allow_authorization_extensions" => {
+                    c.allow_authorization_extensions = bool_value(k, v)?
+                }
+                other => bail!("unknown setting '{other}'"),
+            }
+            Ok(())
+        })();
+        r.map_err(|e| anyhow!("{}: {e}", at()))?;
+    }
+    Ok(())
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn default_certname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_lowercase())
+        .unwrap_or_else(|_| "puppet".into())
+}
+
+pub fn config(a: MasterArgs) -> Result<Config> {
+    let mut c = Config::new(
+        PathBuf::from("/etc/puppet/code"),
+        PathBuf::from("/var/lib/troupe/ssl"),
+        default_certname(),
+    );
+    let mut cadir_set = false;
+    if let Some(f) = &a.config {
+        apply_file(&mut c, f, &mut cadir_set)?;
+    }
+    if let Some(v) = a.listen {
+        c.listen = v;
+    }
+    if let Some(v) = a.codedir {
+        c.codedir = v;
+    }
+    if a.environmentpath.is_some() {
+        c.environmentpath = a.environmentpath;
+    }
+    if let Some(v) = a.basemodulepath {
+        c.basemodulepath = Some(v.split(':').map(PathBuf::from).collect());
+    }
+    if a.hiera_config.is_some() {
+        c.hiera_config = a.hiera_config;
+    }
+    let ssldir_given = a.ssldir.is_some();
+    if let Some(v) = a.ssldir {
+        c.ssldir = v;
+    }
+    if let Some(v) = a.cadir {
+        c.cadir = Some(v);
+        cadir_set = true;
+    }
+    if !cadir_set {
+        c.cadir = Some(c.ssldir.join("ca"));
+    }
+    if a.no_ca {
+        c.cadir = None;
+    }
+    if let Some(v) = a.autosign {
+        c.autosign = v;
+    }
+    if let Some(v) = a.certname {
+        c.certname = v;
+    }
+    if let Some(v) = a.dns_alt_names {
+        c.dns_alt_names = split_list(&v);
+    }
+    if let Some(v) = a.ca_ttl {
+        c.ca_ttl = duration(&v)?;
+    }
+    if let Some(v) = a.crl_ttl {
+        c.crl_ttl = duration(&v)?;
+    }
+    if let Some(v) = a.keylength {
+        c.keylength = v;
+    }
+    c.plain_http |= a.plain_http;
+    c.trusted_proxies.extend(a.trusted_proxy);
+    if let Some(v) = a.reportdir {
+        c.reportdir = v;
+    } else if ssldir_given && a.config.is_none() {
+        c.reportdir = c.ssldir.parent().unwrap_or(&c.ssldir).join("reports");
+    }
+    if let Some(v) = a.workers {
+        c.workers = v.max(1);
+        c.max_queued = c.workers * 8;
+    }
+    if let Some(v) = a.max_queued {
+        c.max_queued = v;
+    }
+    troupe_ca::valid_name(&c.certname).map_err(|e| anyhow!("certname '{}': {e}", c.certname))?;
+    Ok(c)
+}
+
+pub fn run(a: MasterArgs) -> Result<ExitCode> {
+    let c = config(a)?;
+    troupe_master::run(c).map_err(|e| anyhow!("{e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
