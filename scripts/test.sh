@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README): lints, the language-crate layering rule, every test,
 # the catalog conformance harness, and the parser and catalog expectations re-checked against
-# the Ruby Puppet parser and compiler when they are installed (required under CI=true).
+# the Ruby Puppet parser and compiler when they are installed (required under CI=true), and
+# the real puppet agent end to end against troupe master.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -36,6 +37,8 @@ if command -v puppet >/dev/null 2>&1; then
   python3 scripts/broken-expect.py --check
   echo "== catalog conformance against the live Ruby compiler"
   python3 scripts/conformance.py --oracle
+  echo "== end to end: the real puppet agent against troupe master"
+  tests/e2e/master-agent.sh
 elif [ "${CI:-}" = "true" ]; then
   echo "puppet is not installed; CI needs it to check tests/broken against Puppet" >&2
   exit 1

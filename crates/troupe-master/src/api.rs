@@ -450,17 +450,18 @@ async fn ca_route(
                     "Missing required parameter \"desired_state\"",
                 );
             };
-            let ttl =
-                match v.get("cert_ttl") {
-                    None => None,
-                    Some(J::Number(n)) if n.is_i64() => n.as_i64(),
-                    Some(other) => return text(
+            let ttl = match v.get("cert_ttl") {
+                None => None,
+                Some(J::Number(n)) if n.is_i64() => n.as_i64(),
+                Some(other) => {
+                    return text(
                         StatusCode::BAD_REQUEST,
                         format!(
                             "cert_ttl specified for host {name} must be an integer, not {other}"
                         ),
-                    ),
-                };
+                    )
+                }
+            };
             let n2 = name.clone();
             let r = blocking(move || {
                 if ca.status(&n2)?.is_none() {
