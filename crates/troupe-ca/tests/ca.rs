@@ -232,3 +232,54 @@ fn concurrent_signers_never_share_a_serial() {
     assert_eq!(serials, (2..34).collect::<Vec<u64>>());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn autosign_command_gets_the_name_and_the_csr() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("command");
+    let script = dir.with_extension("policy.sh");
+    // Approve names starting with "ok" whose CSR arrives on stdin.
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ngrep -q 'BEGIN CERTIFICATE REQUEST' || exit 3\ncase \"$1\" in ok*) exit 0;; *) exit 1;; esac\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut s = settings(&dir);
+    s.autosign = Autosign::parse(script.to_str().unwrap_or_default());
+    assert!(matches!(s.autosign, Autosign::Command(_)));
+    let ca = Ca::open_or_init(s).expect("init");
+    assert_eq!(
+        ca.submit_csr("ok1.example.test", &csr("ok1.example.test", &[], &[])),
+        Ok(true)
+    );
+    assert_eq!(
+        ca.submit_csr("no1.example.test", &csr("no1.example.test", &[], &[])),
+        Ok(false)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&script);
+}
+
+#[test]
+fn the_crl_is_reissued_before_it_expires() {
+    let dir = scratch("crlttl");
+    let mut s = settings(&dir);
+    s.crl_ttl = 4;
+    let ca = Ca::open_or_init(s).expect("init");
+    let number = |pem: &str| {
+        let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("pem");
+        let (_, crl) = CertificateRevocationList::from_der(&p.contents).expect("crl");
+        crl.crl_number()
+            .and_then(|n| n.to_u64_digits().first().copied())
+            .unwrap_or(0)
+    };
+    let first = ca.crl_pem().expect("crl");
+    assert_eq!(number(&first), 0);
+    // Less than a quarter of the 4 s lifetime left: the next read re-issues it.
+    std::thread::sleep(std::time::Duration::from_millis(3200));
+    let second = ca.crl_pem().expect("crl");
+    assert_eq!(number(&second), 1);
+    assert!(ca.revoked_serials().expect("serials").is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}

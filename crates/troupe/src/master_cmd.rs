@@ -270,3 +270,60 @@ pub fn run(a: MasterArgs) -> Result<ExitCode> {
     troupe_master::run(c).map_err(|e| anyhow!("{e}"))?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!(
+            "troupe-master-conf-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        let _ = std::fs::write(&p, text);
+        p
+    }
+
+    #[test]
+    fn config_file_sets_puppet_settings() {
+        let p = file("[server]\n# comment\ncodedir = /srv/code\nssldir=/srv/ssl\ncertname = m1.example.test\ndns_alt_names = puppet, localhost\nautosign = true\nca_ttl = 30d\ntrusted_proxy = 127.0.0.1, 10.0.0.1\nplain_http = yes\n");
+        let mut c = Config::new("/x".into(), "/y".into(), "z".into());
+        let mut cadir = false;
+        apply_file(&mut c, &p, &mut cadir).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.codedir, PathBuf::from("/srv/code"));
+        assert_eq!(c.certname, "m1.example.test");
+        assert_eq!(c.dns_alt_names, vec!["puppet", "localhost"]);
+        assert_eq!(c.ca_ttl, 30 * 86400);
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(c.plain_http);
+        let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
+    fn config_errors_name_the_key_and_line() {
+        let p = file("codedir = /srv/code\nca_ttl = forever\n");
+        let mut c = Config::new("/x".into(), "/y".into(), "z".into());
+        let e = apply_file(&mut c, &p, &mut false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.ends_with(
+                "line 2: setting 'ca_ttl': 'forever' is not a duration (e.g. 5y, 30d, 12h, 3600)"
+            ),
+            "{e}"
+        );
+        let p2 = file("bogus_setting = 1\n");
+        let e = apply_file(&mut c, &p2, &mut false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.ends_with("line 1: unknown setting 'bogus_setting'"),
+            "{e}"
+        );
+        let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(p2);
+    }
+}
