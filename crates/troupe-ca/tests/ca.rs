@@ -283,3 +283,111 @@ fn the_crl_is_reissued_before_it_expires() {
     assert!(ca.revoked_serials().expect("serials").is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A CA directory as puppetserver leaves it (PKCS#1 key, OpenSSL-made certificate and CRL,
+/// `serial`, `inventory.txt`) is used as it is: troupe signs with it and revokes into its CRL.
+#[test]
+fn an_existing_openssl_made_ca_directory_works_as_is() {
+    use std::process::Command;
+    let dir = scratch("existing");
+    std::fs::create_dir_all(dir.join("signed")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("requests")).expect("mkdir");
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["genrsa", "-traditional", "-out", "ca_key.pem", "2048"]);
+    assert!(std::fs::read_to_string(dir.join("ca_key.pem"))
+        .unwrap_or_default()
+        .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca_key.pem",
+        "-subj",
+        "/CN=Puppet CA: old.example.test",
+        "-days",
+        "3650",
+        "-set_serial",
+        "1",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext",
+        "subjectKeyIdentifier=hash",
+        "-out",
+        "ca_crt.pem",
+    ]);
+    std::fs::write(dir.join("index.txt"), "").expect("index");
+    std::fs::write(dir.join("crlnumber"), "00\n").expect("crlnumber");
+    std::fs::write(
+        dir.join("openssl.cnf"),
+        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 3650\n",
+    )
+    .expect("cnf");
+    run(&[
+        "ca",
+        "-config",
+        "openssl.cnf",
+        "-gencrl",
+        "-keyfile",
+        "ca_key.pem",
+        "-cert",
+        "ca_crt.pem",
+        "-out",
+        "ca_crl.pem",
+    ]);
+    std::fs::write(dir.join("serial"), "0002").expect("serial");
+    std::fs::write(
+        dir.join("inventory.txt"),
+        "0x0001 2020-01-01T00:00:00UTC 2030-01-01T00:00:00UTC /CN=Puppet CA: old.example.test\n",
+    )
+    .expect("inv");
+
+    let mut s = settings(&dir);
+    s.autosign = Autosign::All;
+    let ca = Ca::open_or_init(s).expect("open the existing CA");
+    assert_eq!(
+        ca.submit_csr("agent.example.test", &csr("agent.example.test", &[], &[])),
+        Ok(true)
+    );
+    run(&[
+        "verify",
+        "-CAfile",
+        "ca_crt.pem",
+        "signed/agent.example.test.pem",
+    ]);
+    ca.revoke(&["agent.example.test".into()]).expect("revoke");
+    assert_eq!(ca.revoked_serials().expect("crl"), vec![2]);
+    let out = Command::new("openssl")
+        .args([
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            "ca_crt.pem",
+            "-CRLfile",
+            "ca_crl.pem",
+            "signed/agent.example.test.pem",
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("openssl");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success() && said.contains("revoked"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
