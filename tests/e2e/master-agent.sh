@@ -176,6 +176,10 @@ code=$(curl -s -o "$W/plain-catalog.json" -w '%{http_code}' "${H[@]}" --data-url
     --data 'environment=production&facts_format=application/json' "http://127.0.0.1:$PPORT/puppet/v3/catalog/node2.other.test")
 [ "$code" = 200 ] || fail "catalog via trusted proxy: HTTP $code $(head -c 300 "$W/plain-catalog.json")"
 grep -q '"Hello, I am Master 1"' "$W/plain-catalog.json" || fail "plain catalog lacks the notify"
+CERT1=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(open(sys.argv[1]).read()))' "$W/agents/node1.example.test/ssl/certs/node1.example.test.pem")
+curl -s -o "$W/plain-catalog1.json" -H "X-Client-Verify: SUCCESS" -H "X-Client-DN: CN=node1.example.test" -H "X-Client-Cert: $CERT1" \
+    "http://127.0.0.1:$PPORT/puppet/v3/catalog/node1.example.test?environment=production"
+grep -q '"role: webserver"' "$W/plain-catalog1.json" || fail "X-Client-Cert extensions did not reach \$trusted: $(head -c 300 "$W/plain-catalog1.json")"
 mkdir -p "$W/reports"; touch "$W/reports/broken.example.test"
 code=$(curl -s -o "$W/report-fail.json" -w '%{http_code}' -X PUT -H "X-Client-Verify: SUCCESS" -H "X-Client-DN: CN=broken.example.test" \
     -H 'Content-Type: application/json' --data '{"host":"broken.example.test","transaction_uuid":"x"}' "http://127.0.0.1:$PPORT/puppet/v3/report/broken.example.test?environment=production")

@@ -218,17 +218,25 @@ pub struct CertInfo {
     pub der: Vec<u8>,
 }
 
+/// The first common name of an X.509 name.
+pub fn common_name(name: &X509Name<'_>) -> Option<String> {
+    name.iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(str::to_string)
+}
+
+/// The subject CN of a DER certificate (a TLS peer's certname).
+pub fn cert_cn(der: &[u8]) -> Option<String> {
+    let (_, c) = X509Certificate::from_der(der).ok()?;
+    common_name(c.subject())
+}
+
 pub fn cert_info(pem: &str) -> CaResult<CertInfo> {
     let der = parse_pem(pem, "certificate")?;
     let (_, c) = X509Certificate::from_der(&der)
         .map_err(|e| CaError::new(500, format!("Unable to parse certificate: {e}")))?;
-    let cn = c
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|a| a.as_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let cn = common_name(c.subject()).unwrap_or_default();
     let serial = c.serial.to_u64_digits().first().copied().unwrap_or(0);
     let (mut dns_names, mut ips) = (vec![], vec![]);
     if let Ok(Some(san)) = c.subject_alternative_name() {
@@ -290,13 +298,8 @@ fn parse_csr(pem: &str) -> CaResult<Csr> {
     let (_, csr) = X509CertificationRequest::from_der(&der)
         .map_err(|e| CaError::new(400, format!("Unable to parse CSR: {e}")))?;
     let info = &csr.certification_request_info;
-    let cn = info
-        .subject
-        .iter_common_name()
-        .next()
-        .and_then(|a| a.as_str().ok())
-        .ok_or_else(|| CaError::new(400, "The CSR has no common name"))?
-        .to_string();
+    let cn = common_name(&info.subject)
+        .ok_or_else(|| CaError::new(400, "The CSR has no common name"))?;
     let (mut dns_names, mut ips, mut extensions) = (vec![], vec![], vec![]);
     for attr in info.iter_attributes() {
         if let x509_parser::cri_attributes::ParsedCriAttribute::ExtensionRequest(req) =
@@ -1060,13 +1063,7 @@ impl Ca {
         let bundle = self.read("ca_crt.pem")?;
         for pem in x509_parser::pem::Pem::iter_from_buffer(bundle.as_bytes()).flatten() {
             if let Ok((_, c)) = X509Certificate::from_der(&pem.contents) {
-                let cn = c
-                    .subject()
-                    .iter_common_name()
-                    .next()
-                    .and_then(|a| a.as_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
+                let cn = common_name(c.subject()).unwrap_or_default();
                 certs.insert(
                     cn,
                     json!(puppet_date(asn1_to_offset(c.validity().not_after))),
@@ -1076,13 +1073,7 @@ impl Ca {
         let mut crls = Map::new();
         let der = parse_pem(&self.read("ca_crl.pem")?, "CRL")?;
         if let Ok((_, crl)) = CertificateRevocationList::from_der(&der) {
-            let cn = crl
-                .issuer()
-                .iter_common_name()
-                .next()
-                .and_then(|a| a.as_str().ok())
-                .unwrap_or_default()
-                .to_string();
+            let cn = common_name(crl.issuer()).unwrap_or_default();
             if let Some(n) = crl.next_update() {
                 crls.insert(cn, json!(puppet_date(asn1_to_offset(n))));
             }

@@ -123,22 +123,9 @@ fn tls_identity(s: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> I
         return Identity::default();
     };
     Identity {
-        certname: cert_cn(cert.as_ref()),
+        certname: troupe_ca::cert_cn(cert.as_ref()),
         cert: Some(cert.as_ref().to_vec()),
     }
-}
-
-fn cert_cn(der: &[u8]) -> Option<String> {
-    use x509_parser::prelude::*;
-    let (_, c) = X509Certificate::from_der(der).ok()?;
-    let cn = c
-        .subject()
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_string();
-    Some(cn)
 }
 
 async fn serve_conn<I>(io: I, state: Arc<State>, peer: SocketAddr, tls_ident: Identity)
@@ -718,7 +705,7 @@ async fn report(state: &Arc<State>, name: &str, body: Bytes) -> Resp {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         let (days, sod) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-        let (y, m, d) = civil(days);
+        let (y, m, d) = troupe_eval::time::civil_from_days(days);
         let file = dir.join(format!(
             "{y:04}{m:02}{d:02}{:02}{:02}{:02}-{txn}.json",
             sod / 3600,
@@ -737,18 +724,6 @@ async fn report(state: &Arc<State>, name: &str, body: Bytes) -> Resp {
         ),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e, "RUNTIME_ERROR"),
     }
-}
-
-fn civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 async fn file_route(

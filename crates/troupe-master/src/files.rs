@@ -85,25 +85,13 @@ fn ctime_string(md: &fs::Metadata) -> String {
     let secs = md.ctime();
     let days = secs.div_euclid(86400);
     let sod = secs.rem_euclid(86400);
-    let (y, m, d) = civil(days);
+    let (y, m, d) = troupe_eval::time::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000",
         sod / 3600,
         sod % 3600 / 60,
         sod % 60
     )
-}
-
-fn civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn hex(b: &[u8]) -> String {
