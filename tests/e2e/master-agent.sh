@@ -176,6 +176,10 @@ code=$(curl -s -o "$W/plain-catalog.json" -w '%{http_code}' "${H[@]}" --data-url
     --data 'environment=production&facts_format=application/json' "http://127.0.0.1:$PPORT/puppet/v3/catalog/node2.other.test")
 [ "$code" = 200 ] || fail "catalog via trusted proxy: HTTP $code $(head -c 300 "$W/plain-catalog.json")"
 grep -q '"Hello, I am Master 1"' "$W/plain-catalog.json" || fail "plain catalog lacks the notify"
+FACTS=$(python3 -c 'import urllib.parse,json; print(urllib.parse.quote(urllib.parse.quote(json.dumps({"name":"node2.other.test","values":{"troupe_fact":"from-get"}}))))')
+curl -s -o "$W/get-catalog.json" -H "X-Client-Verify: SUCCESS" -H "X-Client-DN: CN=node2.other.test" \
+    "http://127.0.0.1:$PPORT/puppet/v3/catalog/node2.other.test?environment=production&facts_format=application%2Fjson&facts=$FACTS"
+grep -q '"custom fact: from-get"' "$W/get-catalog.json" || fail "GET catalog with facts in the query: $(head -c 300 "$W/get-catalog.json")"
 CERT1=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(open(sys.argv[1]).read()))' "$W/agents/node1.example.test/ssl/certs/node1.example.test.pem")
 curl -s -o "$W/plain-catalog1.json" -H "X-Client-Verify: SUCCESS" -H "X-Client-DN: CN=node1.example.test" -H "X-Client-Cert: $CERT1" \
     "http://127.0.0.1:$PPORT/puppet/v3/catalog/node1.example.test?environment=production"
