@@ -2,6 +2,7 @@
 
 mod ca_cmd;
 mod compile_cmd;
+mod front_cmd;
 mod master_cmd;
 mod parser_cmd;
 
@@ -29,6 +30,8 @@ enum Command {
     Master(master_cmd::MasterArgs),
     /// Administer the CA: list, sign, revoke, clean, generate.
     Ca(ca_cmd::CaArgs),
+    /// Terminate TLS for agents and balance over a pool of masters.
+    Front(front_cmd::FrontArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile_cmd::run(args),
         Command::Master(args) => master_cmd::run(args),
         Command::Ca(args) => ca_cmd::run(args),
+        Command::Front(args) => front_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,149 @@
+//! `troupe front`: TLS termination for Puppet agents and balancing over a pool of masters.
+//! It verifies optional client certificates against the CA and CRL, strips identity headers a
+//! client sent and sets `X-Client-Verify`, `X-Client-DN` and `X-Client-Cert` for the masters,
+//! balances (round robin or least outstanding requests) over healthy masters with active
+//! checks and passive ejection, retries requests that never reached a master, answers 503 +
+//! `Retry-After` when none can take the request, drains on SIGTERM, and serves a status page
+//! and Prometheus metrics to admin addresses.
+
+pub mod backend;
+mod proxy;
+mod status;
+pub mod tls;
+
+use backend::{Backend, Balance};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+pub use tls::BoxError;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: Vec<SocketAddr>,
+    pub backends: Vec<SocketAddr>,
+    pub tls: tls::Files,
+    pub balance: Balance,
+    pub check_interval: Duration,
+    pub check_timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    /// Requests a master may have in flight before it counts as saturated.
+    pub max_in_flight: usize,
+    pub connect_timeout: Duration,
+    /// How long a master may take to answer (catalog compiles included).
+    pub backend_timeout: Duration,
+    pub retry_after: u64,
+    /// Addresses allowed to see `/troupe/status` and `/metrics`.
+    pub admin: Vec<IpAddr>,
+    pub access_log: Option<PathBuf>,
+    pub max_header_bytes: usize,
+    pub max_body_bytes: usize,
+    /// Seconds a client may take to send its request headers.
+    pub header_timeout: Duration,
+    /// Longest wait for in-flight requests on SIGTERM.
+    pub drain_timeout: Duration,
+}
+
+impl Config {
+    pub fn new(listen: Vec<SocketAddr>, backends: Vec<SocketAddr>, tls: tls::Files) -> Config {
+        Config {
+            listen,
+            backends,
+            tls,
+            balance: Balance::LeastOutstanding,
+            check_interval: Duration::from_secs(2),
+            check_timeout: Duration::from_secs(2),
+            rise: 2,
+            fall: 2,
+            max_in_flight: 64,
+            connect_timeout: Duration::from_secs(2),
+            backend_timeout: Duration::from_secs(300),
+            retry_after: 10,
+            admin: vec![IpAddr::from([127, 0, 0, 1])],
+            access_log: None,
+            max_header_bytes: 64 * 1024,
+            max_body_bytes: 64 * 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub config: Config,
+    pub backends: Vec<Arc<Backend>>,
+    pub rr: AtomicUsize,
+    pub tls: RwLock<tls::Tls>,
+    pub connections: AtomicUsize,
+    pub in_flight: AtomicUsize,
+    pub requests: AtomicU64,
+    pub rejected: AtomicU64,
+    pub tls_failures: AtomicU64,
+    pub started: std::time::Instant,
+    pub access_log: Option<std::sync::Mutex<std::fs::File>>,
+}
+
+pub fn run(config: Config) -> Result<(), BoxError> {
+    if config.backends.is_empty() {
+        return Err("give at least one --backend".into());
+    }
+    if config.listen.is_empty() {
+        return Err("give at least one --listen address".into());
+    }
+    let tls = tls::Tls::load(&config.tls)?;
+    let access_log = match &config.access_log {
+        Some(p) => Some(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| format!("access log {}: {e}", p.display()))?,
+        )),
+        None => None,
+    };
+    let state = Arc::new(State {
+        backends: config
+            .backends
+            .iter()
+            .map(|a| Arc::new(Backend::new(*a, config.rise, config.fall)))
+            .collect(),
+        rr: AtomicUsize::new(0),
+        tls: RwLock::new(tls),
+        connections: AtomicUsize::new(0),
+        in_flight: AtomicUsize::new(0),
+        requests: AtomicU64::new(0),
+        rejected: AtomicU64::new(0),
+        tls_failures: AtomicU64::new(0),
+        started: std::time::Instant::now(),
+        access_log,
+        config,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(proxy::serve(state))
+}
+
+impl State {
+    pub fn log_access(&self, line: &str) {
+        if let Some(f) = &self.access_log {
+            if let Ok(mut f) = f.lock() {
+                use std::io::Write;
+                let _ = writeln!(f, "{line}");
+            }
+        }
+    }
+
+    pub fn up_backends(&self) -> usize {
+        self.backends.iter().filter(|b| b.is_up()).count()
+    }
+
+    pub fn total_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,122 @@
+//! The balancer-manager-like status page (HTML and JSON) and Prometheus metrics.
+
+use crate::backend::BUCKETS_MS;
+use crate::State;
+use serde_json::{json, Value as J};
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+fn backend_json(b: &crate::backend::Backend) -> J {
+    let h = b.health.lock().map(|h| h.clone()).ok();
+    let requests = b.requests.load(Ordering::Relaxed);
+    let total_us = b.total_us.load(Ordering::Relaxed);
+    let answered: u64 = b.buckets.last().map(|x| x.load(Ordering::Relaxed)).unwrap_or(0);
+    json!({
+        "address": b.addr.to_string(),
+        "state": if h.as_ref().is_some_and(|h| h.up) { "up" } else { "down" },
+        "reason": h.and_then(|h| h.reason),
+        "in_flight": b.in_flight.load(Ordering::SeqCst),
+        "requests": requests,
+        "failures": b.failures.load(Ordering::Relaxed),
+        "retries": b.retries.load(Ordering::Relaxed),
+        "average_ms": if answered > 0 { total_us as f64 / answered as f64 / 1000.0 } else { 0.0 },
+    })
+}
+
+pub fn json(state: &State) -> J {
+    json!({
+        "uptime_seconds": state.started.elapsed().as_secs(),
+        "connections": state.connections.load(Ordering::SeqCst),
+        "in_flight": state.in_flight.load(Ordering::SeqCst),
+        "requests": state.requests.load(Ordering::Relaxed),
+        "rejected_503": state.rejected.load(Ordering::Relaxed),
+        "tls_failures": state.tls_failures.load(Ordering::Relaxed),
+        "balance": format!("{:?}", state.config.balance),
+        "backends": state.backends.iter().map(|b| backend_json(b)).collect::<Vec<_>>(),
+    })
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+pub fn html(state: &State) -> String {
+    let j = json(state);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>troupe front status</title>\
+<meta http-equiv=\"refresh\" content=\"5\">\
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:4px 10px;text-align:right}}\
+th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}}.down{{color:#b00;font-weight:bold}}</style></head><body>\
+<h1>troupe front</h1><p>Uptime {}s &middot; {} connections &middot; {} requests in flight &middot; {} requests &middot; {} answered 503 &middot; balance {}</p>\
+<table id=\"backends\"><tr><th>Backend</th><th>State</th><th>In flight</th><th>Requests</th><th>Failures</th><th>Retries</th><th>Avg latency (ms)</th><th>Reason</th></tr>\n",
+        j["uptime_seconds"], j["connections"], j["in_flight"], j["requests"], j["rejected_503"], esc(j["balance"].as_str().unwrap_or(""))
+    );
+    for b in j["backends"].as_array().into_iter().flatten() {
+        let st = b["state"].as_str().unwrap_or("down");
+        let _ = writeln!(
+            out,
+            "<tr class=\"backend\" data-state=\"{st}\"><td class=\"addr\">{}</td><td class=\"{st}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            esc(b["address"].as_str().unwrap_or("")),
+            st.to_uppercase(),
+            b["in_flight"],
+            b["requests"],
+            b["failures"],
+            b["retries"],
+            b["average_ms"].as_f64().unwrap_or(0.0),
+            esc(b["reason"].as_str().unwrap_or("")),
+        );
+    }
+    out.push_str("</table><p><a href=\"?format=json\">JSON</a> &middot; <a href=\"/metrics\">metrics</a></p></body></html>\n");
+    out
+}
+
+pub fn metrics(state: &State) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# HELP troupe_front_requests_total Requests received.\n# TYPE troupe_front_requests_total counter");
+    let _ = writeln!(o, "troupe_front_requests_total {}", state.requests.load(Ordering::Relaxed));
+    let _ = writeln!(o, "# HELP troupe_front_rejected_total Requests answered 503 (no master available).\n# TYPE troupe_front_rejected_total counter");
+    let _ = writeln!(o, "troupe_front_rejected_total {}", state.rejected.load(Ordering::Relaxed));
+    let _ = writeln!(o, "# HELP troupe_front_tls_handshake_failures_total Failed or timed-out TLS handshakes.\n# TYPE troupe_front_tls_handshake_failures_total counter");
+    let _ = writeln!(o, "troupe_front_tls_handshake_failures_total {}", state.tls_failures.load(Ordering::Relaxed));
+    let _ = writeln!(o, "# HELP troupe_front_connections Open client connections.\n# TYPE troupe_front_connections gauge");
+    let _ = writeln!(o, "troupe_front_connections {}", state.connections.load(Ordering::SeqCst));
+    let _ = writeln!(o, "# HELP troupe_front_backend_up Whether the backend is in rotation.\n# TYPE troupe_front_backend_up gauge");
+    for b in &state.backends {
+        let _ = writeln!(o, "troupe_front_backend_up{{backend=\"{}\"}} {}", b.addr, u8::from(b.is_up()));
+    }
+    let _ = writeln!(o, "# HELP troupe_front_backend_in_flight Requests in flight to the backend.\n# TYPE troupe_front_backend_in_flight gauge");
+    for b in &state.backends {
+        let _ = writeln!(o, "troupe_front_backend_in_flight{{backend=\"{}\"}} {}", b.addr, b.in_flight.load(Ordering::SeqCst));
+    }
+    type Counter = fn(&crate::backend::Backend) -> u64;
+    let counters: [(&str, &str, Counter); 3] = [
+        ("requests", "Requests sent to the backend.", |b| b.requests.load(Ordering::Relaxed)),
+        ("failures", "Connect errors and server errors from the backend.", |b| b.failures.load(Ordering::Relaxed)),
+        ("retries", "Requests retried on this backend after another failed.", |b| b.retries.load(Ordering::Relaxed)),
+    ];
+    for (name, help, f) in counters {
+        let _ = writeln!(o, "# HELP troupe_front_backend_{name}_total {help}\n# TYPE troupe_front_backend_{name}_total counter");
+        for b in &state.backends {
+            let _ = writeln!(o, "troupe_front_backend_{name}_total{{backend=\"{}\"}} {}", b.addr, f(b));
+        }
+    }
+    let _ = writeln!(o, "# HELP troupe_front_backend_response_seconds Backend response time.\n# TYPE troupe_front_backend_response_seconds histogram");
+    for b in &state.backends {
+        for (i, ub) in BUCKETS_MS.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "troupe_front_backend_response_seconds_bucket{{backend=\"{}\",le=\"{}\"}} {}",
+                b.addr,
+                *ub as f64 / 1000.0,
+                b.buckets[i].load(Ordering::Relaxed)
+            );
+        }
+        let count = b.buckets[BUCKETS_MS.len() - 1].load(Ordering::Relaxed);
+        let _ = writeln!(o, "troupe_front_backend_response_seconds_bucket{{backend=\"{}\",le=\"+Inf\"}} {count}", b.addr);
+        let _ = writeln!(o, "troupe_front_backend_response_seconds_sum{{backend=\"{}\"}} {}", b.addr, b.total_us.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(o, "troupe_front_backend_response_seconds_count{{backend=\"{}\"}} {count}", b.addr);
+    }
+    o
+}
