@@ -39,6 +39,8 @@ if command -v puppet >/dev/null 2>&1; then
   python3 scripts/conformance.py --oracle
   echo "== end to end: the real puppet agent against troupe master"
   tests/e2e/master-agent.sh
+  echo "== end to end: the real puppet agent through troupe front to two masters"
+  tests/e2e/front-agent.sh
 elif [ "${CI:-}" = "true" ]; then
   echo "puppet is not installed; CI needs it to check tests/broken against Puppet" >&2
   exit 1

@@ -151,7 +151,12 @@ impl Backend {
 
 /// Picks backends in preference order: up backends below `max_in_flight`, by the policy;
 /// the caller tries them in turn.
-pub fn order(backends: &[std::sync::Arc<Backend>], policy: Balance, rr: &AtomicUsize, max_in_flight: usize) -> Vec<usize> {
+pub fn order(
+    backends: &[std::sync::Arc<Backend>],
+    policy: Balance,
+    rr: &AtomicUsize,
+    max_in_flight: usize,
+) -> Vec<usize> {
     let n = backends.len();
     if n == 0 {
         return vec![];
@@ -159,7 +164,9 @@ pub fn order(backends: &[std::sync::Arc<Backend>], policy: Balance, rr: &AtomicU
     let start = rr.fetch_add(1, Ordering::Relaxed) % n;
     let mut idx: Vec<usize> = (0..n)
         .map(|i| (start + i) % n)
-        .filter(|&i| backends[i].is_up() && backends[i].in_flight.load(Ordering::SeqCst) < max_in_flight)
+        .filter(|&i| {
+            backends[i].is_up() && backends[i].in_flight.load(Ordering::SeqCst) < max_in_flight
+        })
         .collect();
     if policy == Balance::LeastOutstanding {
         // Stable: ties keep the round-robin order.
@@ -191,7 +198,13 @@ mod tests {
 
     fn pool(n: usize) -> Vec<Arc<Backend>> {
         (0..n)
-            .map(|i| Arc::new(Backend::new(SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)), 1, 1)))
+            .map(|i| {
+                Arc::new(Backend::new(
+                    SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
+                    1,
+                    1,
+                ))
+            })
             .collect()
     }
 
@@ -199,10 +212,14 @@ mod tests {
     fn round_robin_rotates_and_skips_down_backends() {
         let b = pool(3);
         let rr = AtomicUsize::new(0);
-        let firsts: Vec<usize> = (0..6).map(|_| order(&b, Balance::RoundRobin, &rr, 100)[0]).collect();
+        let firsts: Vec<usize> = (0..6)
+            .map(|_| order(&b, Balance::RoundRobin, &rr, 100)[0])
+            .collect();
         assert_eq!(firsts, vec![0, 1, 2, 0, 1, 2]);
         b[1].record(false, "down");
-        let firsts: Vec<usize> = (0..4).map(|_| order(&b, Balance::RoundRobin, &rr, 100)[0]).collect();
+        let firsts: Vec<usize> = (0..4)
+            .map(|_| order(&b, Balance::RoundRobin, &rr, 100)[0])
+            .collect();
         assert!(!firsts.contains(&1));
         assert_eq!(order(&b, Balance::RoundRobin, &rr, 100).len(), 2);
     }
@@ -213,7 +230,10 @@ mod tests {
         let rr = AtomicUsize::new(0);
         b[0].in_flight.store(5, Ordering::SeqCst);
         b[1].in_flight.store(1, Ordering::SeqCst);
-        assert_eq!(order(&b, Balance::LeastOutstanding, &rr, 100), vec![2, 1, 0]);
+        assert_eq!(
+            order(&b, Balance::LeastOutstanding, &rr, 100),
+            vec![2, 1, 0]
+        );
         assert_eq!(order(&b, Balance::LeastOutstanding, &rr, 5), vec![2, 1]);
     }
 }

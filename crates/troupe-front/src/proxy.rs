@@ -46,14 +46,21 @@ pub async fn serve(state: Arc<State>) -> Result<(), BoxError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut listeners = vec![];
     for addr in &state.config.listen {
-        let l = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let l = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         eprintln!("troupe front: listening on {} (https)", l.local_addr()?);
         listeners.push(l);
     }
     eprintln!(
         "troupe front: {} backends: {}",
         state.backends.len(),
-        state.backends.iter().map(|b| b.addr.to_string()).collect::<Vec<_>>().join(", ")
+        state
+            .backends
+            .iter()
+            .map(|b| b.addr.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for b in &state.backends {
         tokio::spawn(health_loop(state.clone(), b.clone()));
@@ -107,7 +114,12 @@ async fn accept_loop(state: Arc<State>, listener: TcpListener, mut stop: watch::
     }
 }
 
-async fn connection(state: Arc<State>, stream: TcpStream, peer: SocketAddr, stop: watch::Receiver<bool>) {
+async fn connection(
+    state: Arc<State>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    stop: watch::Receiver<bool>,
+) {
     let tls = match state.tls.read() {
         Ok(t) => t.clone(),
         Err(_) => return,
@@ -123,7 +135,10 @@ async fn connection(state: Arc<State>, stream: TcpStream, peer: SocketAddr, stop
     };
     let client = {
         let (_, conn) = s.get_ref();
-        let chain: Vec<_> = conn.peer_certificates().map(|c| c.to_vec()).unwrap_or_default();
+        let chain: Vec<_> = conn
+            .peer_certificates()
+            .map(|c| c.to_vec())
+            .unwrap_or_default();
         let verify = tls.verdict(&chain);
         let (dn, cert_pem) = match chain.first() {
             Some(c) => (subject_dn(c.as_ref()), Some(pem(c.as_ref()))),
@@ -178,10 +193,18 @@ fn pem(der: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = String::new();
     for chunk in der.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
-            b64.push(if i <= chunk.len() { T[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+            b64.push(if i <= chunk.len() {
+                T[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
         }
     }
     let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
@@ -222,15 +245,23 @@ async fn handle(state: Arc<State>, client: Client, req: Request<Incoming>) -> Re
     let line = format!(
         "{} {} {:?}",
         req.method(),
-        req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"),
+        req.uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/"),
         req.version()
     );
     let referer = header(&req, "referer");
     let agent = header(&req, "user-agent");
-    let user = client.dn.clone().map(|d| d.trim_start_matches("CN=").to_string());
+    let user = client
+        .dn
+        .clone()
+        .map(|d| d.trim_start_matches("CN=").to_string());
     let (resp, backend) = route(&state, &client, req).await;
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
-    let size = hyper::body::Body::size_hint(resp.body()).exact().unwrap_or(0);
+    let size = hyper::body::Body::size_hint(resp.body())
+        .exact()
+        .unwrap_or(0);
     state.log_access(&format!(
         "{} - {} [{}] \"{}\" {} {} \"{}\" \"{}\" {} {} {} {}ms",
         client.peer.ip(),
@@ -250,7 +281,10 @@ async fn handle(state: Arc<State>, client: Client, req: Request<Incoming>) -> Re
 }
 
 fn header(req: &Request<Incoming>, name: &str) -> Option<String> {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn clf_time() -> String {
@@ -268,7 +302,9 @@ fn clf_time() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    const MON: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     format!(
         "{d:02}/{}/{y:04}:{:02}:{:02}:{:02} +0000",
         MON[(m - 1) as usize],
@@ -278,31 +314,62 @@ fn clf_time() -> String {
     )
 }
 
-async fn route(state: &Arc<State>, client: &Client, req: Request<Incoming>) -> (Resp, Option<SocketAddr>) {
+async fn route(
+    state: &Arc<State>,
+    client: &Client,
+    req: Request<Incoming>,
+) -> (Resp, Option<SocketAddr>) {
     let path = req.uri().path().to_string();
     if path == "/troupe/status" || path == "/metrics" {
         if !state.config.admin.contains(&client.peer.ip()) {
-            return (simple(StatusCode::FORBIDDEN, "text/plain", "Forbidden: admin addresses only\n"), None);
+            return (
+                simple(
+                    StatusCode::FORBIDDEN,
+                    "text/plain",
+                    "Forbidden: admin addresses only\n",
+                ),
+                None,
+            );
         }
         let want_json = req.uri().query().is_some_and(|q| q.contains("format=json"))
-            || header(&req, "accept").is_some_and(|a| a.contains("application/json") && !a.contains("text/html"));
+            || header(&req, "accept")
+                .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"));
         return (
             if path == "/metrics" {
-                simple(StatusCode::OK, "text/plain; version=0.0.4", status::metrics(state))
+                simple(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4",
+                    status::metrics(state),
+                )
             } else if want_json {
-                simple(StatusCode::OK, "application/json", status::json(state).to_string())
+                simple(
+                    StatusCode::OK,
+                    "application/json",
+                    status::json(state).to_string(),
+                )
             } else {
-                simple(StatusCode::OK, "text/html; charset=utf-8", status::html(state))
+                simple(
+                    StatusCode::OK,
+                    "text/html; charset=utf-8",
+                    status::html(state),
+                )
             },
             None,
         );
     }
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, state.config.max_body_bytes).collect().await {
+    let body = match Limited::new(body, state.config.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
         Err(_) => {
             return (
-                simple(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "Request body too large or unreadable\n"),
+                simple(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "text/plain",
+                    "Request body too large or unreadable\n",
+                ),
                 None,
             )
         }
@@ -328,15 +395,32 @@ async fn route(state: &Arc<State>, client: &Client, req: Request<Incoming>) -> (
             set(&mut headers, "x-client-dn", dn);
         }
         if let Some(p) = &client.cert_pem {
-            let enc = percent_encoding::utf8_percent_encode(p, percent_encoding::NON_ALPHANUMERIC).to_string();
+            let enc = percent_encoding::utf8_percent_encode(p, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
             set(&mut headers, "x-client-cert", &enc);
         }
     }
-    set(&mut headers, "x-forwarded-for", &client.peer.ip().to_string());
-    let pq = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-    let order = order(&state.backends, state.config.balance, &state.rr, state.config.max_in_flight);
+    set(
+        &mut headers,
+        "x-forwarded-for",
+        &client.peer.ip().to_string(),
+    );
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let order = order(
+        &state.backends,
+        state.config.balance,
+        &state.rr,
+        state.config.max_in_flight,
+    );
     if order.is_empty() {
-        return (unavailable(state, "no master is available; retry later"), None);
+        return (
+            unavailable(state, "no master is available; retry later"),
+            None,
+        );
     }
     let mut saturated = 0;
     for (attempt, i) in order.iter().enumerate() {
@@ -381,7 +465,11 @@ async fn route(state: &Arc<State>, client: &Client, req: Request<Incoming>) -> (
                 b.failures.fetch_add(1, Ordering::Relaxed);
                 b.record(false, &why);
                 return (
-                    simple(StatusCode::BAD_GATEWAY, "text/plain", format!("Bad Gateway: {why}\n")),
+                    simple(
+                        StatusCode::BAD_GATEWAY,
+                        "text/plain",
+                        format!("Bad Gateway: {why}\n"),
+                    ),
                     Some(b.addr),
                 );
             }
@@ -404,7 +492,10 @@ enum Forwarded {
     Failed(String),
 }
 
-async fn connect(state: &State, b: &Backend) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, String> {
+async fn connect(
+    state: &State,
+    b: &Backend,
+) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, String> {
     let stream = tokio::time::timeout(state.config.connect_timeout, TcpStream::connect(b.addr))
         .await
         .map_err(|_| "connect timeout".to_string())?

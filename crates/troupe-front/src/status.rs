@@ -10,7 +10,11 @@ fn backend_json(b: &crate::backend::Backend) -> J {
     let h = b.health.lock().map(|h| h.clone()).ok();
     let requests = b.requests.load(Ordering::Relaxed);
     let total_us = b.total_us.load(Ordering::Relaxed);
-    let answered: u64 = b.buckets.last().map(|x| x.load(Ordering::Relaxed)).unwrap_or(0);
+    let answered: u64 = b
+        .buckets
+        .last()
+        .map(|x| x.load(Ordering::Relaxed))
+        .unwrap_or(0);
     json!({
         "address": b.addr.to_string(),
         "state": if h.as_ref().is_some_and(|h| h.up) { "up" } else { "down" },
@@ -37,7 +41,10 @@ pub fn json(state: &State) -> J {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub fn html(state: &State) -> String {
@@ -75,31 +82,72 @@ th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}
 pub fn metrics(state: &State) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# HELP troupe_front_requests_total Requests received.\n# TYPE troupe_front_requests_total counter");
-    let _ = writeln!(o, "troupe_front_requests_total {}", state.requests.load(Ordering::Relaxed));
+    let _ = writeln!(
+        o,
+        "troupe_front_requests_total {}",
+        state.requests.load(Ordering::Relaxed)
+    );
     let _ = writeln!(o, "# HELP troupe_front_rejected_total Requests answered 503 (no master available).\n# TYPE troupe_front_rejected_total counter");
-    let _ = writeln!(o, "troupe_front_rejected_total {}", state.rejected.load(Ordering::Relaxed));
+    let _ = writeln!(
+        o,
+        "troupe_front_rejected_total {}",
+        state.rejected.load(Ordering::Relaxed)
+    );
     let _ = writeln!(o, "# HELP troupe_front_tls_handshake_failures_total Failed or timed-out TLS handshakes.\n# TYPE troupe_front_tls_handshake_failures_total counter");
-    let _ = writeln!(o, "troupe_front_tls_handshake_failures_total {}", state.tls_failures.load(Ordering::Relaxed));
+    let _ = writeln!(
+        o,
+        "troupe_front_tls_handshake_failures_total {}",
+        state.tls_failures.load(Ordering::Relaxed)
+    );
     let _ = writeln!(o, "# HELP troupe_front_connections Open client connections.\n# TYPE troupe_front_connections gauge");
-    let _ = writeln!(o, "troupe_front_connections {}", state.connections.load(Ordering::SeqCst));
+    let _ = writeln!(
+        o,
+        "troupe_front_connections {}",
+        state.connections.load(Ordering::SeqCst)
+    );
     let _ = writeln!(o, "# HELP troupe_front_backend_up Whether the backend is in rotation.\n# TYPE troupe_front_backend_up gauge");
     for b in &state.backends {
-        let _ = writeln!(o, "troupe_front_backend_up{{backend=\"{}\"}} {}", b.addr, u8::from(b.is_up()));
+        let _ = writeln!(
+            o,
+            "troupe_front_backend_up{{backend=\"{}\"}} {}",
+            b.addr,
+            u8::from(b.is_up())
+        );
     }
     let _ = writeln!(o, "# HELP troupe_front_backend_in_flight Requests in flight to the backend.\n# TYPE troupe_front_backend_in_flight gauge");
     for b in &state.backends {
-        let _ = writeln!(o, "troupe_front_backend_in_flight{{backend=\"{}\"}} {}", b.addr, b.in_flight.load(Ordering::SeqCst));
+        let _ = writeln!(
+            o,
+            "troupe_front_backend_in_flight{{backend=\"{}\"}} {}",
+            b.addr,
+            b.in_flight.load(Ordering::SeqCst)
+        );
     }
     type Counter = fn(&crate::backend::Backend) -> u64;
     let counters: [(&str, &str, Counter); 3] = [
-        ("requests", "Requests sent to the backend.", |b| b.requests.load(Ordering::Relaxed)),
-        ("failures", "Connect errors and server errors from the backend.", |b| b.failures.load(Ordering::Relaxed)),
-        ("retries", "Requests retried on this backend after another failed.", |b| b.retries.load(Ordering::Relaxed)),
+        ("requests", "Requests sent to the backend.", |b| {
+            b.requests.load(Ordering::Relaxed)
+        }),
+        (
+            "failures",
+            "Connect errors and server errors from the backend.",
+            |b| b.failures.load(Ordering::Relaxed),
+        ),
+        (
+            "retries",
+            "Requests retried on this backend after another failed.",
+            |b| b.retries.load(Ordering::Relaxed),
+        ),
     ];
     for (name, help, f) in counters {
         let _ = writeln!(o, "# HELP troupe_front_backend_{name}_total {help}\n# TYPE troupe_front_backend_{name}_total counter");
         for b in &state.backends {
-            let _ = writeln!(o, "troupe_front_backend_{name}_total{{backend=\"{}\"}} {}", b.addr, f(b));
+            let _ = writeln!(
+                o,
+                "troupe_front_backend_{name}_total{{backend=\"{}\"}} {}",
+                b.addr,
+                f(b)
+            );
         }
     }
     let _ = writeln!(o, "# HELP troupe_front_backend_response_seconds Backend response time.\n# TYPE troupe_front_backend_response_seconds histogram");
@@ -114,9 +162,22 @@ pub fn metrics(state: &State) -> String {
             );
         }
         let count = b.buckets[BUCKETS_MS.len() - 1].load(Ordering::Relaxed);
-        let _ = writeln!(o, "troupe_front_backend_response_seconds_bucket{{backend=\"{}\",le=\"+Inf\"}} {count}", b.addr);
-        let _ = writeln!(o, "troupe_front_backend_response_seconds_sum{{backend=\"{}\"}} {}", b.addr, b.total_us.load(Ordering::Relaxed) as f64 / 1e6);
-        let _ = writeln!(o, "troupe_front_backend_response_seconds_count{{backend=\"{}\"}} {count}", b.addr);
+        let _ = writeln!(
+            o,
+            "troupe_front_backend_response_seconds_bucket{{backend=\"{}\",le=\"+Inf\"}} {count}",
+            b.addr
+        );
+        let _ = writeln!(
+            o,
+            "troupe_front_backend_response_seconds_sum{{backend=\"{}\"}} {}",
+            b.addr,
+            b.total_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            o,
+            "troupe_front_backend_response_seconds_count{{backend=\"{}\"}} {count}",
+            b.addr
+        );
     }
     o
 }

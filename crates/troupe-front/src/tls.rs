@@ -8,7 +8,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -79,9 +81,12 @@ impl Tls {
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&f.cert)
             .map_err(|e| format!("{}: {e}", f.cert.display()))?
             .collect::<Result<_, _>>()?;
-        let key = PrivateKeyDer::from_pem_file(&f.key).map_err(|e| format!("{}: {e}", f.key.display()))?;
+        let key = PrivateKeyDer::from_pem_file(&f.key)
+            .map_err(|e| format!("{}: {e}", f.key.display()))?;
         let mut roots = RootCertStore::empty();
-        for c in CertificateDer::pem_file_iter(&f.ca).map_err(|e| format!("{}: {e}", f.ca.display()))? {
+        for c in
+            CertificateDer::pem_file_iter(&f.ca).map_err(|e| format!("{}: {e}", f.ca.display()))?
+        {
             roots.add(c?)?;
         }
         let crls: Vec<CertificateRevocationListDer<'static>> = match &f.crl {

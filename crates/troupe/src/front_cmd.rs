@@ -80,7 +80,8 @@ struct Raw {
 }
 
 fn read_file(path: &PathBuf, r: &mut Raw) -> Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() || line.starts_with('[') {
@@ -102,11 +103,15 @@ fn read_file(path: &PathBuf, r: &mut Raw) -> Result<()> {
             "ca" => r.ca = Some(v.into()),
             "crl" => r.crl = Some(v.into()),
             "balance" => r.balance = Some(v.into()),
-            "check_interval" => r.check_interval = Some(v.parse().map_err(|_| bad("a number of seconds"))?),
+            "check_interval" => {
+                r.check_interval = Some(v.parse().map_err(|_| bad("a number of seconds"))?)
+            }
             "rise" => r.rise = Some(v.parse().map_err(|_| bad("a count"))?),
             "fall" => r.fall = Some(v.parse().map_err(|_| bad("a count"))?),
             "max_in_flight" => r.max_in_flight = Some(v.parse().map_err(|_| bad("a count"))?),
-            "retry_after" => r.retry_after = Some(v.parse().map_err(|_| bad("a number of seconds"))?),
+            "retry_after" => {
+                r.retry_after = Some(v.parse().map_err(|_| bad("a number of seconds"))?)
+            }
             "admin" => r.admin.push(v.parse().map_err(|_| bad("an IP address"))?),
             "access_log" => r.access_log = Some(v.into()),
             other => bail!("{at}: unknown setting '{other}'"),
@@ -126,7 +131,21 @@ pub fn config(a: FrontArgs) -> Result<Config> {
     macro_rules! over {
         ($($f:ident),*) => { $( if a.$f.is_some() { r.$f = a.$f; } )* };
     }
-    over!(ssldir, certname, cert, key, ca, crl, balance, check_interval, rise, fall, max_in_flight, retry_after, access_log);
+    over!(
+        ssldir,
+        certname,
+        cert,
+        key,
+        ca,
+        crl,
+        balance,
+        check_interval,
+        rise,
+        fall,
+        max_in_flight,
+        retry_after,
+        access_log
+    );
     let files = match (&r.cert, &r.key, &r.ca) {
         (Some(c), Some(k), Some(ca)) => Files {
             cert: c.clone(),
@@ -135,13 +154,27 @@ pub fn config(a: FrontArgs) -> Result<Config> {
             crl: r.crl.clone(),
         },
         _ => {
-            let ssldir = r.ssldir.clone().ok_or_else(|| anyhow!("give --ssldir and --certname, or --cert, --key and --ca-cert"))?;
-            let name = r.certname.clone().ok_or_else(|| anyhow!("give --certname with --ssldir"))?;
+            let ssldir = r.ssldir.clone().ok_or_else(|| {
+                anyhow!("give --ssldir and --certname, or --cert, --key and --ca-cert")
+            })?;
+            let name = r
+                .certname
+                .clone()
+                .ok_or_else(|| anyhow!("give --certname with --ssldir"))?;
             Files {
-                cert: r.cert.clone().unwrap_or_else(|| ssldir.join("certs").join(format!("{name}.pem"))),
-                key: r.key.clone().unwrap_or_else(|| ssldir.join("private_keys").join(format!("{name}.pem"))),
+                cert: r
+                    .cert
+                    .clone()
+                    .unwrap_or_else(|| ssldir.join("certs").join(format!("{name}.pem"))),
+                key: r
+                    .key
+                    .clone()
+                    .unwrap_or_else(|| ssldir.join("private_keys").join(format!("{name}.pem"))),
                 ca: r.ca.clone().unwrap_or_else(|| ssldir.join("certs/ca.pem")),
-                crl: r.crl.clone().or_else(|| Some(ssldir.join("crl.pem")).filter(|p| p.exists())),
+                crl: r
+                    .crl
+                    .clone()
+                    .or_else(|| Some(ssldir.join("crl.pem")).filter(|p| p.exists())),
             }
         }
     };
