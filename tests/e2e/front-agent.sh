@@ -226,4 +226,25 @@ kill -0 "$front_PID" 2>/dev/null && fail "front still running after drain"
 grep -q "drained" "$W/front.log" || fail "front did not report the drain"
 pass "SIGTERM: the in-flight request completed, then the front exited"
 
+# 8. TLS from the front to a master (standalone HTTPS, trusting the front's address), and a
+#    revocation picked up by the front without a restart
+M4=$(free_port); F2=$(free_port)
+start m4 master --listen "127.0.0.1:$M4" --trusted-proxy 127.0.0.1 --cadir "$W/ca" --ssldir "$W/ssl-m4" \
+    --certname puppet.example.test --dns-alt-names localhost --codedir "$W/code1" --basemodulepath "$W/none" \
+    --autosign "$W/autosign.conf" --keylength 2048 --reportdir "$W/reports"
+start front2 front --listen "127.0.0.1:$F2" --backend "https://127.0.0.1:$M4" --backend-server-name localhost \
+    --cert "$W/front/front.example.test.pem" --key "$W/front/front.example.test.key.pem" --ca-cert "$W/ca/ca_crt.pem" \
+    --crl "$W/ca/ca_crl.pem" --check-interval 0.2
+for _ in $(seq 1 100); do curl -sfk "https://127.0.0.1:$F2/status/v1/simple" > /dev/null 2>&1 && break; sleep 0.1; done
+N2=$W/agents/load2.example.test/ssl
+C2=(-s --cacert "$N2/certs/ca.pem" --cert "$N2/certs/load2.example.test.pem" --key "$N2/private_keys/load2.example.test.pem")
+code=$(curl "${C2[@]}" -o "$W/tls-backend.json" -w '%{http_code}' "https://localhost:$F2/puppet/v3/catalog/load2.example.test?environment=production")
+[ "$code" = 200 ] && grep -q 'Hello, I am Master 1' "$W/tls-backend.json" || fail "catalog over TLS to the master: HTTP $code $(head -c 200 "$W/tls-backend.json")"
+"$BIN" ca --cadir "$W/ca" --certname puppet.example.test revoke load2.example.test > /dev/null
+for _ in $(seq 1 50); do grep -q "reloaded" "$W/front2.log" && break; sleep 0.2; done
+grep -q "reloaded" "$W/front2.log" || fail "front did not reload the CRL"
+code=$(curl "${C2[@]}" -o /dev/null -w '%{http_code}' "https://localhost:$F2/puppet/v3/catalog/load2.example.test?environment=production")
+[ "$code" = 403 ] || fail "revoked client through the front: HTTP $code"
+pass "TLS front-to-master works; a revoked client is FAILED at the front after a CRL reload (master answers 403)"
+
 echo "front e2e: all passed"

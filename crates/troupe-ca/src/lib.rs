@@ -860,6 +860,16 @@ impl Ca {
     /// Issues a server certificate and key for `certname` (the pool's shared certificate):
     /// alt names `dns_alt_names` plus the certname, or `puppet` and the certname when none.
     pub fn generate(&self, certname: &str, dns_alt_names: &[String]) -> CaResult<(String, String)> {
+        self.generate_with(certname, dns_alt_names, false)
+    }
+
+    /// `generate`, with an ECDSA P-256 key instead of RSA when `ecdsa`.
+    pub fn generate_with(
+        &self,
+        certname: &str,
+        dns_alt_names: &[String],
+        ecdsa: bool,
+    ) -> CaResult<(String, String)> {
         valid_name(certname)?;
         let _lock = self.lock()?;
         if self.signed_path(certname).exists() && !self.settings.allow_duplicate_certs {
@@ -868,7 +878,12 @@ impl Ca {
                 format!("{certname} already has a signed certificate"),
             ));
         }
-        let key = self.generate_key()?;
+        let key = if ecdsa {
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+                .map_err(|e| CaError::new(500, format!("cannot generate a key: {e}")))?
+        } else {
+            self.generate_key()?
+        };
         let mut dns: Vec<String> = vec![];
         let mut ips = vec![];
         let alts: Vec<String> = if dns_alt_names.is_empty() {

@@ -68,6 +68,8 @@ pub enum Balance {
 #[derive(Debug)]
 pub struct Backend {
     pub addr: SocketAddr,
+    /// Speak TLS to this master.
+    pub tls: bool,
     pub health: Mutex<Health>,
     pub in_flight: AtomicUsize,
     pub requests: AtomicU64,
@@ -83,9 +85,10 @@ pub struct Backend {
 pub const BUCKETS_MS: [u64; 8] = [5, 10, 50, 100, 500, 1000, 5000, 30000];
 
 impl Backend {
-    pub fn new(addr: SocketAddr, rise: u32, fall: u32) -> Backend {
+    pub fn new(addr: SocketAddr, tls: bool, rise: u32, fall: u32) -> Backend {
         Backend {
             addr,
+            tls,
             health: Mutex::new(Health::new(rise, fall)),
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),

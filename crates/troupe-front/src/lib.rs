@@ -20,10 +20,34 @@ use std::time::Duration;
 
 pub use tls::BoxError;
 
+/// A master: its address, and whether the front speaks TLS to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendSpec {
+    pub addr: SocketAddr,
+    pub tls: bool,
+}
+
+impl std::str::FromStr for BackendSpec {
+    type Err = String;
+    /// `ADDR:PORT`, `http://ADDR:PORT` or `https://ADDR:PORT`.
+    fn from_str(s: &str) -> Result<BackendSpec, String> {
+        let (tls, rest) = match s.strip_prefix("https://") {
+            Some(r) => (true, r),
+            None => (false, s.strip_prefix("http://").unwrap_or(s)),
+        };
+        let addr = rest.trim_end_matches('/').parse().map_err(|_| {
+            format!("backend '{s}': expected ADDR:PORT, http://ADDR:PORT or https://ADDR:PORT")
+        })?;
+        Ok(BackendSpec { addr, tls })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: Vec<SocketAddr>,
-    pub backends: Vec<SocketAddr>,
+    pub backends: Vec<BackendSpec>,
+    /// The name TLS backends' certificates are checked against (default: their IP address).
+    pub backend_server_name: Option<String>,
     pub tls: tls::Files,
     pub balance: Balance,
     pub check_interval: Duration,
@@ -48,10 +72,11 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(listen: Vec<SocketAddr>, backends: Vec<SocketAddr>, tls: tls::Files) -> Config {
+    pub fn new(listen: Vec<SocketAddr>, backends: Vec<BackendSpec>, tls: tls::Files) -> Config {
         Config {
             listen,
             backends,
+            backend_server_name: None,
             tls,
             balance: Balance::LeastOutstanding,
             check_interval: Duration::from_secs(2),
@@ -78,6 +103,8 @@ pub struct State {
     pub backends: Vec<Arc<Backend>>,
     pub rr: AtomicUsize,
     pub tls: RwLock<tls::Tls>,
+    /// For TLS to masters: the CA bundle, and the front's certificate as client certificate.
+    pub client_tls: Option<Arc<rustls::ClientConfig>>,
     pub connections: AtomicUsize,
     pub in_flight: AtomicUsize,
     pub requests: AtomicU64,
@@ -95,6 +122,11 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         return Err("give at least one --listen address".into());
     }
     let tls = tls::Tls::load(&config.tls)?;
+    let client_tls = if config.backends.iter().any(|b| b.tls) {
+        Some(tls::client_config(&config.tls)?)
+    } else {
+        None
+    };
     let access_log = match &config.access_log {
         Some(p) => Some(std::sync::Mutex::new(
             std::fs::OpenOptions::new()
@@ -109,10 +141,11 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         backends: config
             .backends
             .iter()
-            .map(|a| Arc::new(Backend::new(*a, config.rise, config.fall)))
+            .map(|b| Arc::new(Backend::new(b.addr, b.tls, config.rise, config.fall)))
             .collect(),
         rr: AtomicUsize::new(0),
         tls: RwLock::new(tls),
+        client_tls,
         connections: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
         requests: AtomicU64::new(0),

@@ -58,7 +58,7 @@ pub async fn serve(state: Arc<State>) -> Result<(), BoxError> {
         state
             .backends
             .iter()
-            .map(|b| b.addr.to_string())
+            .map(|b| format!("{}{}", if b.tls { "https://" } else { "" }, b.addr))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -501,6 +501,31 @@ async fn connect(
         .map_err(|_| "connect timeout".to_string())?
         .map_err(|e| format!("connect: {e}"))?;
     let _ = stream.set_nodelay(true);
+    if b.tls {
+        let cfg = state
+            .client_tls
+            .clone()
+            .ok_or("no TLS client configuration")?;
+        let name = match &state.config.backend_server_name {
+            Some(n) => rustls::pki_types::ServerName::try_from(n.clone())
+                .map_err(|e| format!("server name: {e}"))?,
+            None => rustls::pki_types::ServerName::IpAddress(b.addr.ip().into()),
+        };
+        let tls = tokio::time::timeout(
+            state.config.connect_timeout,
+            tokio_rustls::TlsConnector::from(cfg).connect(name, stream),
+        )
+        .await
+        .map_err(|_| "TLS handshake timeout".to_string())?
+        .map_err(|e| format!("TLS: {e}"))?;
+        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        return Ok(send);
+    }
     let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| format!("handshake: {e}"))?;

@@ -134,3 +134,20 @@ pub fn stamp(f: &Files) -> Vec<Option<std::time::SystemTime>> {
         .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
         .collect()
 }
+
+/// The client side for TLS to masters: masters' certificates checked against the CA bundle;
+/// the front presents its own certificate.
+pub fn client_config(f: &Files) -> Result<Arc<rustls::ClientConfig>, BoxError> {
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&f.ca).map_err(|e| format!("{}: {e}", f.ca.display()))? {
+        roots.add(c?)?;
+    }
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(&f.cert)?.collect::<Result<_, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(&f.key)?;
+    let mut c = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)?;
+    c.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(c))
+}

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use troupe_front::backend::Balance;
 use troupe_front::tls::Files;
-use troupe_front::Config;
+use troupe_front::{BackendSpec, Config};
 
 #[derive(Debug, Args)]
 pub struct FrontArgs {
@@ -19,9 +19,13 @@ pub struct FrontArgs {
     /// Address to listen on (repeatable; default 0.0.0.0:8140).
     #[arg(long)]
     listen: Vec<SocketAddr>,
-    /// A master, ADDR:PORT, plain HTTP (repeatable).
+    /// A master: ADDR:PORT (plain HTTP) or https://ADDR:PORT (TLS, checked against the CA;
+    /// the front presents its certificate). Repeatable.
     #[arg(long)]
-    backend: Vec<SocketAddr>,
+    backend: Vec<BackendSpec>,
+    /// The name TLS masters' certificates must carry (default: their IP address).
+    #[arg(long)]
+    backend_server_name: Option<String>,
     /// Puppet's ssldir, for certs/<certname>.pem, private_keys/<certname>.pem, certs/ca.pem, crl.pem.
     #[arg(long)]
     ssldir: Option<PathBuf>,
@@ -62,7 +66,8 @@ pub struct FrontArgs {
 #[derive(Default)]
 struct Raw {
     listen: Vec<SocketAddr>,
-    backend: Vec<SocketAddr>,
+    backend: Vec<BackendSpec>,
+    backend_server_name: Option<String>,
     ssldir: Option<PathBuf>,
     certname: Option<String>,
     cert: Option<PathBuf>,
@@ -95,7 +100,11 @@ fn read_file(path: &PathBuf, r: &mut Raw) -> Result<()> {
         let bad = |what: &str| anyhow!("{at}: setting '{k}' must be {what}, not '{v}'");
         match k {
             "listen" => r.listen.push(v.parse().map_err(|_| bad("ADDR:PORT"))?),
-            "backend" => r.backend.push(v.parse().map_err(|_| bad("ADDR:PORT"))?),
+            "backend" => r.backend.push(
+                v.parse()
+                    .map_err(|_| bad("ADDR:PORT or https://ADDR:PORT"))?,
+            ),
+            "backend_server_name" => r.backend_server_name = Some(v.into()),
             "ssldir" => r.ssldir = Some(v.into()),
             "certname" => r.certname = Some(v.into()),
             "cert" => r.cert = Some(v.into()),
@@ -131,6 +140,7 @@ pub fn config(a: FrontArgs) -> Result<Config> {
     macro_rules! over {
         ($($f:ident),*) => { $( if a.$f.is_some() { r.$f = a.$f; } )* };
     }
+    over!(backend_server_name);
     over!(
         ssldir,
         certname,
@@ -184,6 +194,7 @@ pub fn config(a: FrontArgs) -> Result<Config> {
         r.listen
     };
     let mut c = Config::new(listen, r.backend, files);
+    c.backend_server_name = r.backend_server_name;
     if let Some(b) = r.balance {
         c.balance = match b.as_str() {
             "round-robin" | "roundrobin" => Balance::RoundRobin,
