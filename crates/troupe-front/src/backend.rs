@@ -204,6 +204,7 @@ mod tests {
             .map(|i| {
                 Arc::new(Backend::new(
                     SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
+                    false,
                     1,
                     1,
                 ))
