@@ -155,8 +155,12 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         access_log,
         config,
     });
+    // One worker per CPU this process may run on (taskset/cgroups respected).
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()?;
     rt.block_on(proxy::serve(state))

@@ -242,6 +242,11 @@ async fn handle(state: Arc<State>, client: Client, req: Request<Incoming>) -> Re
     let start = Instant::now();
     state.requests.fetch_add(1, Ordering::Relaxed);
     state.in_flight.fetch_add(1, Ordering::SeqCst);
+    if state.access_log.is_none() {
+        let (resp, _) = route(&state, &client, req).await;
+        state.in_flight.fetch_sub(1, Ordering::SeqCst);
+        return resp;
+    }
     let line = format!(
         "{} {} {:?}",
         req.method(),
