@@ -6,7 +6,8 @@
 #   * new TLS handshakes/s (Connection: close, no session resumption on either side);
 #   * RSS of the proxy after the runs.
 # Prints a table and the troupe/haproxy ratio per figure. Needs haproxy, wrk, nginx.
-# usage: scripts/bench-front.sh [SECONDS per run, default 5]
+# usage: [REPS=3] scripts/bench-front.sh [SECONDS per run, default 5]; figures are medians over
+# REPS interleaved repetitions (the machine is shared, single runs are noisy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-5}
@@ -93,26 +94,38 @@ run() { # url extra-wrk-args -> "req/s p99ms"
 }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-printf '%-12s %-8s %14s %10s %18s %10s\n' proxy key "keepalive req/s" "p99 ms" "handshakes/s" "RSS KiB"
-declare -A R
-for key in rsa ec; do
-    for proxy in haproxy troupe; do
-        if [ $proxy = haproxy ]; then
-            port=$([ $key = rsa ] && echo $HR || echo $HE); pid=${PID[haproxy]}
-        else
-            port=$([ $key = rsa ] && echo $TR || echo $TE2); pid=${PID[troupe-$key]}
-        fi
-        read -r ka p99 <<< "$(run "https://127.0.0.1:$port/")"
-        read -r hs _ <<< "$(run -H 'Connection: close' "https://127.0.0.1:$port/")"
-        mem=$(rss "$pid")
-        R[$proxy-$key]="$ka $p99 $hs $mem"
-        printf '%-12s %-8s %14s %10s %18s %10s\n' "$proxy" "$key" "$ka" "$p99" "$hs" "$mem"
+REPS=${REPS:-3}
+: > "$W/results.txt"
+for rep in $(seq 1 "$REPS"); do
+    for key in rsa ec; do
+        for proxy in haproxy troupe; do
+            if [ $proxy = haproxy ]; then
+                port=$([ $key = rsa ] && echo $HR || echo $HE)
+            else
+                port=$([ $key = rsa ] && echo $TR || echo $TE2)
+            fi
+            read -r ka p99 <<< "$(run "https://127.0.0.1:$port/")"
+            read -r hs _ <<< "$(run -H 'Connection: close' "https://127.0.0.1:$port/")"
+            echo "$proxy $key $ka $p99 $hs" >> "$W/results.txt"
+        done
     done
 done
-echo
-echo "ratios troupe/haproxy (req/s and handshakes/s: higher is better; p99 and RSS: lower is better)"
-for key in rsa ec; do
-    read -r hka hp99 hhs hmem <<< "${R[haproxy-$key]}"
-    read -r tka tp99 ths tmem <<< "${R[troupe-$key]}"
-    python3 -c "print(f'$key: keep-alive req/s {float($tka)/float($hka):.2f}x, p99 {float($tp99)/float($hp99):.2f}x, handshakes/s {float($ths)/float($hhs):.2f}x, RSS {float($tmem)/float($hmem):.2f}x')"
-done
+echo "$(date -u +%FT%TZ) $REPS repetitions x ${DUR}s, interleaved; medians:"
+python3 - "$W/results.txt" "$(rss "${PID[haproxy]}")" "$(rss "${PID[troupe-rsa]}")" "$(rss "${PID[troupe-ec]}")" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+rss = {"haproxy": float(sys.argv[2]), ("troupe", "rsa"): float(sys.argv[3]), ("troupe", "ec"): float(sys.argv[4])}
+med = {}
+for proxy in ("haproxy", "troupe"):
+    for key in ("rsa", "ec"):
+        r = [x for x in rows if x[0] == proxy and x[1] == key]
+        med[proxy, key] = [statistics.median(float(x[i]) for x in r) for i in (2, 3, 4)]
+print(f"{'proxy':<10} {'key':<5} {'keepalive req/s':>16} {'p99 ms':>8} {'handshakes/s':>13} {'RSS KiB':>9}")
+for (proxy, key), (ka, p99, hs) in med.items():
+    m = rss["haproxy"] if proxy == "haproxy" else rss[proxy, key]
+    print(f"{proxy:<10} {key:<5} {ka:>16.0f} {p99:>8.2f} {hs:>13.0f} {m:>9.0f}")
+print("ratios troupe/haproxy (req/s, handshakes/s: higher is better; p99, RSS: lower is better)")
+for key in ("rsa", "ec"):
+    h, t = med["haproxy", key], med["troupe", key]
+    print(f"{key}: keep-alive req/s {t[0]/h[0]:.2f}x, p99 {t[1]/h[1]:.2f}x, handshakes/s {t[2]/h[2]:.2f}x, RSS {rss['troupe', key]/rss['haproxy']:.2f}x")
+PY
