@@ -362,7 +362,7 @@ async fn route(
             None,
         );
     }
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let body = match Limited::new(body, state.config.max_body_bytes)
         .collect()
         .await
@@ -380,7 +380,7 @@ async fn route(
         }
     };
     // The request the masters see: identity from our TLS layer only.
-    let mut headers = parts.headers.clone();
+    let mut headers = std::mem::take(&mut parts.headers);
     for h in IDENTITY_HEADERS {
         headers.remove(h);
     }
@@ -564,8 +564,10 @@ async fn forward(
             Err(_) => return Forwarded::Failed("bad request URI".into()),
         };
         *req.headers_mut() = headers.clone();
-        if let Ok(v) = HeaderValue::from_str(&b.addr.to_string()) {
-            req.headers_mut().entry(HOST).or_insert(v);
+        if !req.headers().contains_key(HOST) {
+            if let Ok(v) = HeaderValue::from_str(&b.addr.to_string()) {
+                req.headers_mut().insert(HOST, v);
+            }
         }
         let sent = tokio::time::timeout(state.config.backend_timeout, send.send_request(req)).await;
         let resp = match sent {
