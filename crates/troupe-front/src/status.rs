@@ -79,32 +79,45 @@ th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}
     out
 }
 
+/// One unlabelled metric with its HELP and TYPE lines.
+fn scalar(o: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        o,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
+}
+
 pub fn metrics(state: &State) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "# HELP troupe_front_requests_total Requests received.\n# TYPE troupe_front_requests_total counter");
-    let _ = writeln!(
-        o,
-        "troupe_front_requests_total {}",
-        state.requests.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(o, "# HELP troupe_front_rejected_total Requests answered 503 (no master available).\n# TYPE troupe_front_rejected_total counter");
-    let _ = writeln!(
-        o,
-        "troupe_front_rejected_total {}",
-        state.rejected.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(o, "# HELP troupe_front_tls_handshake_failures_total Failed or timed-out TLS handshakes.\n# TYPE troupe_front_tls_handshake_failures_total counter");
-    let _ = writeln!(
-        o,
-        "troupe_front_tls_handshake_failures_total {}",
-        state.tls_failures.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(o, "# HELP troupe_front_connections Open client connections.\n# TYPE troupe_front_connections gauge");
-    let _ = writeln!(
-        o,
-        "troupe_front_connections {}",
-        state.connections.load(Ordering::SeqCst)
-    );
+    let counters = [
+        (
+            "troupe_front_requests_total",
+            "counter",
+            "Requests received.",
+            state.requests.load(Ordering::Relaxed),
+        ),
+        (
+            "troupe_front_rejected_total",
+            "counter",
+            "Requests answered 503 (no master available).",
+            state.rejected.load(Ordering::Relaxed),
+        ),
+        (
+            "troupe_front_tls_handshake_failures_total",
+            "counter",
+            "Failed or timed-out TLS handshakes.",
+            state.tls_failures.load(Ordering::Relaxed),
+        ),
+        (
+            "troupe_front_connections",
+            "gauge",
+            "Open client connections.",
+            state.connections.load(Ordering::SeqCst) as u64,
+        ),
+    ];
+    for (name, kind, help, value) in counters {
+        scalar(&mut o, name, kind, help, value);
+    }
     let _ = writeln!(o, "# HELP troupe_front_backend_up Whether the backend is in rotation.\n# TYPE troupe_front_backend_up gauge");
     for b in &state.backends {
         let _ = writeln!(
