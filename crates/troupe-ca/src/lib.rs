@@ -955,6 +955,9 @@ impl Ca {
 
     /// `PUT clean`: revokes, then deletes, each named certificate (and CSR).
     pub fn clean(&self, names: &[String]) -> CaResult<String> {
+        for n in names {
+            valid_name(n)?;
+        }
         let (existing, missing): (Vec<String>, Vec<String>) = names
             .iter()
             .cloned()
@@ -977,6 +980,7 @@ impl Ca {
 
     /// `DELETE certificate_status/<name>`: removes the certificate and CSR without revoking.
     pub fn delete(&self, name: &str) -> CaResult<bool> {
+        valid_name(name)?;
         let _lock = self.lock()?;
         let a = fs::remove_file(self.signed_path(name)).is_ok();
         let b = fs::remove_file(self.request_path(name)).is_ok();
