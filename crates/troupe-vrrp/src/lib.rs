@@ -2,5 +2,6 @@
 //! both sans-IO: no sockets, no clock, so they run under a virtual clock in tests. The Linux
 //! driver (raw socket, netlink addresses, gratuitous ARP, track checks) sits on top.
 
+pub mod config;
 pub mod fsm;
 pub mod packet;
