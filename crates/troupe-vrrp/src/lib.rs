@@ -5,3 +5,4 @@
 pub mod config;
 pub mod fsm;
 pub mod packet;
+pub mod track;
