@@ -128,7 +128,15 @@ code=$(curl "${CURL2[@]}" -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type
 [ "$code" = 403 ] || fail "report for another node: HTTP $code"
 code=$(curl "${CURL2[@]}" -o "$W/envs.json" -w '%{http_code}' "https://localhost:$PORT/puppet/v3/environments")
 [ "$code" = 200 ] && grep -q '"production"' "$W/envs.json" || fail "environments: HTTP $code"
-pass "auth.conf: own catalog/node/report only, anonymous refused; environments listed"
+for evil in "plugins//etc/passwd" "plugins/%2Fetc/passwd" "modules/site//etc/passwd" "plugins/../../../../etc/passwd" "pluginfacts/..%2F..%2F..%2Fetc/passwd"; do
+    code=$(curl "${CURL2[@]}" --path-as-is -o "$W/evil.body" -w '%{http_code}' "https://localhost:$PORT/puppet/v3/file_content/$evil?environment=production")
+    [ "$code" = 404 ] || fail "file_content/$evil: HTTP $code $(head -c 100 "$W/evil.body")"
+done
+for env in . .git ..; do
+    code=$(curl "${CURL2[@]}" -o /dev/null -w '%{http_code}' "https://localhost:$PORT/puppet/v3/file_metadatas/plugins?environment=$env")
+    [ "$code" = 404 ] || [ "$code" = 400 ] || fail "environment '$env': HTTP $code"
+done
+pass "auth.conf: own catalog/node/report only, anonymous refused; environments listed; no path out of a mount"
 
 # code changes are seen without a restart
 sed -i 's/Hello, I am Master 1/Hello again from Master 1/' "$ENVS/production/manifests/site.pp"

@@ -581,10 +581,12 @@ async fn v3_route(
     }
 }
 
+/// Puppet's environment names: `[a-z0-9_]+` (so never `.`, `.git` or a path).
 fn env_exists(state: &State, env: &str) -> bool {
     !env.is_empty()
-        && !env.contains('/')
-        && !env.contains("..")
+        && env
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && state.compiler.environmentpath.join(env).is_dir()
 }
 
@@ -808,6 +810,7 @@ fn environments(state: &State) -> Resp {
             rd.flatten()
                 .filter(|e| e.path().is_dir())
                 .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| env_exists(state, n))
                 .collect()
         })
         .unwrap_or_default();

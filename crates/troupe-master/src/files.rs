@@ -48,7 +48,7 @@ pub fn bases(mount: &str, modules: &[(String, PathBuf)]) -> Option<(Vec<PathBuf>
         Some((m, r)) => (m, r.to_string()),
         None => (mount, String::new()),
     };
-    if rest.split('/').any(|seg| seg == "..") {
+    if !safe_relative(&rest) {
         return None;
     }
     let sub = match m {
@@ -68,18 +68,52 @@ pub fn bases(mount: &str, modules: &[(String, PathBuf)]) -> Option<(Vec<PathBuf>
     Some((modules.iter().map(|(_, d)| d.join(sub)).collect(), rest))
 }
 
+/// A path inside a mount: empty, or relative segments that are neither empty, `.` nor `..`
+/// (an absolute path would replace the base in `Path::join`).
+fn safe_relative(rest: &str) -> bool {
+    rest.is_empty()
+        || (!rest.contains('\0')
+            && rest
+                .split('/')
+                .all(|seg| !seg.is_empty() && seg != "." && seg != ".."))
+}
+
+/// `*` and `?` globbing in linear time (one backtrack point: the last `*`).
 fn glob_match(pat: &str, name: &str) -> bool {
-    fn rec(p: &[u8], n: &[u8]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => rec(&p[1..], n) || (!n.is_empty() && rec(p, &n[1..])),
-            (Some(b'?'), Some(_)) => rec(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => rec(&p[1..], &n[1..]),
-            _ => false,
+    let (p, n) = (pat.as_bytes(), name.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if i < p.len() && (p[i] == b'?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == b'*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
         }
     }
-    rec(pat.as_bytes(), name.as_bytes())
+    while i < p.len() && p[i] == b'*' {
+        i += 1;
+    }
+    i == p.len()
 }
+
+/// Whether `path`, symlinks resolved, stays inside `base`.
+fn inside(base: &Path, path: &Path) -> bool {
+    match (fs::canonicalize(base), fs::canonicalize(path)) {
+        (Ok(b), Ok(p)) => p.starts_with(b),
+        _ => false,
+    }
+}
+
+/// Entries a single search may list (a guard against huge or looping trees).
+const MAX_ENTRIES: usize = 100_000;
 
 fn ctime_string(md: &fs::Metadata) -> String {
     let secs = md.ctime();
@@ -101,9 +135,14 @@ fn hex(b: &[u8]) -> String {
 /// `{type}digest` of a file's content.
 pub fn checksum(path: &Path, kind: &str) -> std::io::Result<(String, String)> {
     let data = fs::read(path)?;
+    // The `lite` checksums cover the first 512 bytes only, as Puppet's do.
+    let head = &data[..data.len().min(512)];
     let (t, v) = match kind {
-        "md5" | "md5lite" => ("md5", hex(&md5::Md5::digest(&data))),
-        "sha1" | "sha1lite" => ("sha1", hex(&sha1::Sha1::digest(&data))),
+        "md5" => ("md5", hex(&md5::Md5::digest(&data))),
+        "md5lite" => ("md5lite", hex(&md5::Md5::digest(head))),
+        "sha1" => ("sha1", hex(&sha1::Sha1::digest(&data))),
+        "sha1lite" => ("sha1lite", hex(&sha1::Sha1::digest(head))),
+        "sha256lite" => ("sha256lite", hex(&sha2::Sha256::digest(head))),
         "sha224" => ("sha224", hex(&sha2::Sha224::digest(&data))),
         "sha384" => ("sha384", hex(&sha2::Sha384::digest(&data))),
         "sha512" => ("sha512", hex(&sha2::Sha512::digest(&data))),
@@ -180,16 +219,19 @@ pub fn search(
     fallback_root: &Path,
     o: &Options,
 ) -> std::io::Result<Option<Vec<J>>> {
+    if !safe_relative(rest) {
+        return Ok(None);
+    }
     let roots: Vec<PathBuf> = bases
         .iter()
-        .map(|b| {
-            if rest.is_empty() {
+        .filter_map(|b| {
+            let p = if rest.is_empty() {
                 b.clone()
             } else {
                 b.join(rest)
-            }
+            };
+            (p.exists() && inside(b, &p)).then_some(p)
         })
-        .filter(|p| p.exists())
         .collect();
     if roots.is_empty() {
         if rest.is_empty() {
@@ -221,7 +263,7 @@ pub fn search(
 }
 
 fn walk(dir: &Path, prefix: &str, depth: usize, o: &Options, out: &mut Vec<String>) {
-    if o.recurselimit.is_some_and(|l| depth > l) {
+    if o.recurselimit.is_some_and(|l| depth > l) || depth > 64 || out.len() >= MAX_ENTRIES {
         return;
     }
     let Ok(rd) = fs::read_dir(dir) else { return };
@@ -243,7 +285,9 @@ fn walk(dir: &Path, prefix: &str, depth: usize, o: &Options, out: &mut Vec<Strin
         } else {
             e.file_type().is_ok_and(|t| t.is_dir())
         };
-        if is_dir {
+        // Followed links must not lead out of the mount (or loop back above it).
+        let link = e.file_type().is_ok_and(|t| t.is_symlink());
+        if is_dir && (!link || inside(dir, &e.path())) {
             walk(&e.path(), &rel, depth + 1, o, out);
         }
     }
@@ -251,13 +295,16 @@ fn walk(dir: &Path, prefix: &str, depth: usize, o: &Options, out: &mut Vec<Strin
 
 /// The file a `file_content` or `file_metadata` path names: the first base that has it.
 pub fn find(bases: &[PathBuf], rest: &str) -> Option<(PathBuf, PathBuf)> {
+    if !safe_relative(rest) {
+        return None;
+    }
     bases.iter().find_map(|b| {
         let p = if rest.is_empty() {
             b.clone()
         } else {
             b.join(rest)
         };
-        fs::symlink_metadata(&p).ok().map(|_| (b.clone(), p))
+        (fs::symlink_metadata(&p).is_ok() && inside(b, &p)).then(|| (b.clone(), p))
     })
 }
 
@@ -270,6 +317,13 @@ mod tests {
         assert!(glob_match(".git", ".git"));
         assert!(glob_match("*.pot", "messages.pot"));
         assert!(!glob_match("*.pot", "messages.po"));
+        assert!(glob_match("a*b?c", "axxbyc"));
+        assert!(!glob_match("a*b?c", "axxbc"));
+        // A backtracking matcher would not finish this one (linear time now).
+        assert!(!glob_match(
+            "*?*?*?*?*?*?*?*?*?*?*?*?*?*?!",
+            "abcdefghijklmnopqrstuvwxyz0123456789"
+        ));
     }
 
     #[test]
@@ -291,5 +345,10 @@ mod tests {
         );
         assert!(bases("modules/zz/x", &mods).is_none());
         assert!(bases("plugins/../../etc/passwd", &mods).is_none());
+        assert!(bases("plugins//etc/passwd", &mods).is_none());
+        assert!(bases("modules/b//etc/shadow", &mods).is_none());
+        assert!(bases("plugins/./x", &mods).is_none());
+        assert!(find(&[PathBuf::from("/nonexistent-base")], "/etc/passwd").is_none());
+        assert!(find(&[PathBuf::from("/tmp")], "../etc/passwd").is_none());
     }
 }
