@@ -84,6 +84,15 @@ code=$(curl "${C1[@]}" "${FORGED[@]}" -o /dev/null -w '%{http_code}' "https://lo
 [ "$code" = 200 ] || fail "the client's own identity: HTTP $code"
 pass "forged identity headers are stripped; the certificate decides"
 
+# clients that hang up mid-request do not leave requests counted as in flight
+for _ in 1 2 3; do
+    curl "${C1[@]}" --max-time 0.3 -o /dev/null "https://localhost:$F/puppet/v3/catalog/node1.example.test?environment=slow" || true
+done
+sleep 0.5
+curl -sk "https://127.0.0.1:$F/troupe/status?format=json" | python3 -c 'import json,sys; s=json.load(sys.stdin); assert s["in_flight"]==1 and all(b["in_flight"]==0 for b in s["backends"]), s' \
+    || fail "abandoned requests still counted in flight: $(curl -sk "https://127.0.0.1:$F/troupe/status?format=json")"
+pass "requests abandoned by their clients are no longer counted in flight"
+
 # 4. big request: a catalog POST with large facts, plus the certificate header
 python3 - "$W/bigfacts.form" <<'EOF'
 import json, sys, urllib.parse

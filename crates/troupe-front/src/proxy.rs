@@ -19,6 +19,22 @@ use tokio::sync::watch;
 
 type Resp = Response<Full<Bytes>>;
 
+/// Counts one unit in a gauge for as long as it lives (dropped futures included).
+struct Gauge<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Gauge<'a> {
+    fn new(g: &'a std::sync::atomic::AtomicUsize) -> Gauge<'a> {
+        g.fetch_add(1, Ordering::SeqCst);
+        Gauge(g)
+    }
+}
+
+impl Drop for Gauge<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Identity headers a client must never set itself.
 const IDENTITY_HEADERS: [&str; 8] = [
     "x-client-verify",
@@ -241,10 +257,10 @@ fn unavailable(state: &State, why: &str) -> Resp {
 async fn handle(state: Arc<State>, client: Client, req: Request<Incoming>) -> Resp {
     let start = Instant::now();
     state.requests.fetch_add(1, Ordering::Relaxed);
-    state.in_flight.fetch_add(1, Ordering::SeqCst);
+    // Held until this future ends, also when a client hangs up and hyper drops it.
+    let _in_flight = Gauge::new(&state.in_flight);
     if state.access_log.is_none() {
         let (resp, _) = route(&state, &client, req).await;
-        state.in_flight.fetch_sub(1, Ordering::SeqCst);
         return resp;
     }
     let line = format!(
@@ -263,7 +279,6 @@ async fn handle(state: Arc<State>, client: Client, req: Request<Incoming>) -> Re
         .clone()
         .map(|d| d.trim_start_matches("CN=").to_string());
     let (resp, backend) = route(&state, &client, req).await;
-    state.in_flight.fetch_sub(1, Ordering::SeqCst);
     let size = hyper::body::Body::size_hint(resp.body())
         .exact()
         .unwrap_or(0);
@@ -433,11 +448,11 @@ async fn route(
         if attempt > 0 {
             b.retries.fetch_add(1, Ordering::Relaxed);
         }
-        b.in_flight.fetch_add(1, Ordering::SeqCst);
+        let busy = Gauge::new(&b.in_flight);
         b.requests.fetch_add(1, Ordering::Relaxed);
         let t0 = Instant::now();
         let r = forward(state, &b, &parts.method, &pq, &headers, body.clone()).await;
-        b.in_flight.fetch_sub(1, Ordering::SeqCst);
+        drop(busy);
         match r {
             Forwarded::Response(resp) => {
                 b.observe_latency(t0.elapsed());
