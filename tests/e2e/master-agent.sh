@@ -162,14 +162,35 @@ openssl x509 -noout -text -in "$W/pool/pool.example.test.pem" | grep -q "DNS:fro
 openssl verify -CAfile "$W/ssl/certs/ca.pem" "$W/pool/pool.example.test.pem" > /dev/null || fail "generated certificate does not verify"
 pass "CA admin API (statuses, sign via certificate_status, expirations) and troupe ca generate"
 
-# 3. revocation: the master reloads the CRL and refuses the node
+# 3. revocation: the master reloads the CRL and refuses the node, on an open connection too
+cat > "$W/keepalive.py" <<'EOF'
+import http.client, os, ssl, sys, time
+port, d, name, flag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=f"{d}/certs/ca.pem")
+ctx.load_cert_chain(f"{d}/certs/{name}.pem", f"{d}/private_keys/{name}.pem")
+c = http.client.HTTPSConnection("localhost", port, context=ctx)
+path = f"/puppet/v3/node/{name}?environment=production"
+c.request("GET", path); r = c.getresponse(); r.read(); first = r.status
+sock = c.sock
+for _ in range(150):
+    if os.path.exists(flag): break
+    time.sleep(0.1)
+c.request("GET", path); r = c.getresponse(); r.read()
+print("first", first, "after-reload", r.status, "same-connection", c.sock is sock)
+EOF
+python3 "$W/keepalive.py" "$PORT" "$W/agents/node1.example.test/ssl" node1.example.test "$W/reload.flag" > "$W/keepalive1.txt" 2>&1 &
+KA1=$!
+sleep 0.5
 "$BIN" ca "${CA[@]}" revoke node1.example.test > /dev/null
 for _ in $(seq 1 50); do grep -q "reloaded" "$W/master1.log" && break; sleep 0.2; done
 grep -q "reloaded" "$W/master1.log" || fail "master did not reload the CRL"
+touch "$W/reload.flag"
+wait $KA1 || true
+grep -q "first 200 after-reload 403 same-connection True" "$W/keepalive1.txt" || fail "revoked node on an open connection: $(cat "$W/keepalive1.txt")"
 expect_rc 1 agent node1.example.test
 grep -qiE "revoked|SSL_connect|certificate verify failed|alert" "$W/node1.example.test.out" || fail "revoked agent: $(tail -5 "$W/node1.example.test.out")"
 [ "$(find "$W/reports/node1.example.test" -name '*.json' | wc -l)" = 2 ] || fail "revoked agent stored a report"
-pass "revoked agent refused (CRL reloaded without restart)"
+pass "revoked agent refused (CRL reloaded without restart; an open keep-alive connection is refused from its next request)"
 
 # 5. plain HTTP behind a front: identity headers only from a trusted proxy
 PPORT=$(free_port)

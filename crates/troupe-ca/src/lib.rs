@@ -180,12 +180,14 @@ fn asn1_to_offset(t: ASN1Time) -> OffsetDateTime {
 /// Writes a file atomically: temp file, fsync, rename, directory fsync.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.tmp{}",
+        ".{}.tmp{}.{}",
         path.file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default(),
-        std::process::id()
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     {
         let mut f = File::create(&tmp)?;
@@ -197,6 +199,37 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// How long an autosign command may take.
+const AUTOSIGN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// PEM text for DER bytes.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
+    for chunk in der.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            b64.push(if i <= chunk.len() {
+                T[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 fn parse_pem(pem: &str, what: &str) -> CaResult<Vec<u8>> {
@@ -224,6 +257,25 @@ pub fn common_name(name: &X509Name<'_>) -> Option<String> {
         .next()
         .and_then(|a| a.as_str().ok())
         .map(str::to_string)
+}
+
+/// Whether a certificate (DER) is on a CRL (PEM, possibly several): by serial and issuer.
+pub fn is_revoked(cert_der: &[u8], crl_pem: &str) -> bool {
+    let Ok((_, c)) = X509Certificate::from_der(cert_der) else {
+        return true;
+    };
+    for pem in x509_parser::pem::Pem::iter_from_buffer(crl_pem.as_bytes()).flatten() {
+        if let Ok((_, crl)) = CertificateRevocationList::from_der(&pem.contents) {
+            if crl.issuer() == c.issuer()
+                && crl
+                    .iter_revoked_certificates()
+                    .any(|r| r.raw_serial() == c.raw_serial())
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// The subject CN of a DER certificate (a TLS peer's certname).
@@ -645,7 +697,13 @@ impl Ca {
     /// `PUT certificate_request/<subject>`: checks, stores and (when autosign says so) signs.
     /// Returns whether the certificate was signed.
     pub fn submit_csr(&self, subject: &str, pem: &str) -> CaResult<bool> {
-        let csr = parse_csr(pem)?;
+        let der = parse_pem(pem, "CSR")?;
+        // Only the first CSR block is kept, re-encoded: trailing data is not stored.
+        let pem = pem_encode("CERTIFICATE REQUEST", &der);
+        let csr = parse_csr(&pem)?;
+        // One lock over the checks, the store, the policy and the signature, so the key that
+        // is signed is the one the policy approved.
+        let _lock = self.lock()?;
         if !self.settings.allow_duplicate_certs {
             if let Some(state) = self.state_of(&csr.cn.to_lowercase())? {
                 return Err(CaError::new(
@@ -669,9 +727,9 @@ impl Ca {
         valid_name(subject)?;
         write_atomic(&self.request_path(subject), pem.as_bytes())
             .map_err(|e| CaError::io("cannot store the CSR", e))?;
-        if self.autosign(subject, pem) {
+        if self.autosign(subject, &pem) {
             self.check_policy(&csr, 400)?;
-            self.sign(subject, None)?;
+            self.sign_locked(subject, &csr, None)?;
             return Ok(true);
         }
         Ok(false)
@@ -693,10 +751,27 @@ impl Ca {
                     .stderr(std::process::Stdio::null())
                     .spawn();
                 let Ok(mut child) = child else { return false };
+                // Fed from a thread: a command that does not read stdin must not block us.
                 if let Some(mut stdin) = child.stdin.take() {
-                    let _ = stdin.write_all(pem.as_bytes());
+                    let data = pem.as_bytes().to_vec();
+                    std::thread::spawn(move || {
+                        let _ = stdin.write_all(&data);
+                    });
                 }
-                child.wait().is_ok_and(|s| s.success())
+                let deadline = std::time::Instant::now() + AUTOSIGN_TIMEOUT;
+                loop {
+                    match child.try_wait() {
+                        Ok(Some(st)) => return st.success(),
+                        Ok(None) if std::time::Instant::now() < deadline => {
+                            std::thread::sleep(std::time::Duration::from_millis(10))
+                        }
+                        _ => {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            return false;
+                        }
+                    }
+                }
             }
         }
     }
@@ -768,6 +843,19 @@ impl Ca {
         })?;
         let csr = parse_csr(&pem)?;
         self.check_policy(&csr, 409)?;
+        self.sign_locked(name, &csr, ttl)
+    }
+
+    /// Signs a parsed CSR (the lock held) and removes the pending request.
+    fn sign_locked(&self, name: &str, csr: &Csr, ttl: Option<i64>) -> CaResult<String> {
+        if let Some(t) = ttl {
+            if t <= 0 || t > 50 * 31_536_000 {
+                return Err(CaError::new(
+                    400,
+                    format!("cert_ttl specified for host {name} must be between 1 second and 50 years, not {t}"),
+                ));
+            }
+        }
         let mut dns = vec![csr.cn.clone()];
         for d in &csr.dns_names {
             if !dns.contains(d) {

@@ -53,13 +53,16 @@ pub fn decode_string(der: &[u8]) -> String {
             (der[1] as usize, 2)
         } else {
             let n = (der[1] & 0x7f) as usize;
+            if n > std::mem::size_of::<usize>() {
+                return String::from_utf8_lossy(der).into_owned();
+            }
             let mut l = 0usize;
             for &b in der.get(2..2 + n).unwrap_or_default() {
-                l = l << 8 | b as usize;
+                l = (l << 8) | b as usize;
             }
             (l, 2 + n)
         };
-        if let Some(body) = der.get(start..start + len) {
+        if let Some(body) = start.checked_add(len).and_then(|end| der.get(start..end)) {
             return String::from_utf8_lossy(body).into_owned();
         }
     }

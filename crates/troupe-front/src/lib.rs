@@ -64,6 +64,8 @@ pub struct Config {
     pub admin: Vec<IpAddr>,
     pub access_log: Option<PathBuf>,
     pub max_header_bytes: usize,
+    /// Client connections open at once; more are closed at accept.
+    pub max_connections: usize,
     pub max_body_bytes: usize,
     /// Seconds a client may take to send its request headers.
     pub header_timeout: Duration,
@@ -90,6 +92,7 @@ impl Config {
             admin: vec![IpAddr::from([127, 0, 0, 1])],
             access_log: None,
             max_header_bytes: 64 * 1024,
+            max_connections: 10_000,
             max_body_bytes: 64 * 1024 * 1024,
             header_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(60),
@@ -111,6 +114,11 @@ pub struct State {
     pub rejected: AtomicU64,
     pub tls_failures: AtomicU64,
     pub started: std::time::Instant,
+    /// Bumped when certificates or the CRL are reloaded; older connections re-judge their
+    /// client certificate on their next request.
+    pub tls_generation: AtomicU64,
+    /// Open client connections allowed at once.
+    pub connection_slots: Arc<tokio::sync::Semaphore>,
     pub access_log: Option<std::sync::Mutex<std::fs::File>>,
 }
 
@@ -152,6 +160,8 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         rejected: AtomicU64::new(0),
         tls_failures: AtomicU64::new(0),
         started: std::time::Instant::now(),
+        tls_generation: AtomicU64::new(0),
+        connection_slots: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
         access_log,
         config,
     });

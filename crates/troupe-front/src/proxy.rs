@@ -51,6 +51,9 @@ const IDENTITY_HEADERS: [&str; 8] = [
 #[derive(Debug, Clone)]
 struct Client {
     peer: SocketAddr,
+    /// The presented chain, to judge again after a CRL reload.
+    chain: Arc<Vec<rustls::pki_types::CertificateDer<'static>>>,
+    generation: u64,
     verify: String,
     dn: Option<String>,
     cert_pem: Option<String>,
@@ -119,6 +122,10 @@ async fn accept_loop(state: Arc<State>, listener: TcpListener, mut stop: watch::
             },
             _ = stop.changed() => return,
         };
+        let Ok(slot) = state.connection_slots.clone().try_acquire_owned() else {
+            // Over the connection limit: close at once rather than queue.
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         let stop = stop.clone();
@@ -126,6 +133,7 @@ async fn accept_loop(state: Arc<State>, listener: TcpListener, mut stop: watch::
             state.connections.fetch_add(1, Ordering::SeqCst);
             connection(state.clone(), stream, peer, stop).await;
             state.connections.fetch_sub(1, Ordering::SeqCst);
+            drop(slot);
         });
     }
 }
@@ -136,6 +144,7 @@ async fn connection(
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
 ) {
+    let generation = state.tls_generation.load(Ordering::SeqCst);
     let tls = match state.tls.read() {
         Ok(t) => t.clone(),
         Err(_) => return,
@@ -162,6 +171,8 @@ async fn connection(
         };
         Client {
             peer,
+            chain: Arc::new(chain.into_iter().map(|c| c.into_owned()).collect()),
+            generation,
             verify,
             dn,
             cert_pem,
@@ -175,6 +186,7 @@ async fn connection(
                 .unwrap_or_default(),
         }
     };
+    let max_buf = state.config.max_header_bytes.max(8192);
     let svc = service_fn(move |req| {
         let state = state.clone();
         let client = client.clone();
@@ -183,7 +195,7 @@ async fn connection(
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
-        .max_buf_size(64 * 1024)
+        .max_buf_size(max_buf)
         .keep_alive(true)
         .serve_connection(TokioIo::new(s), svc);
     tokio::pin!(conn);
@@ -409,8 +421,18 @@ async fn route(
             headers.insert(HeaderName::from_static(name), v);
         }
     };
-    set(&mut headers, "x-client-verify", &client.verify);
-    if client.verify == "SUCCESS" {
+    // A connection opened before the last CRL reload is judged again (revocations apply to
+    // open keep-alive connections too).
+    let verify = if client.generation == state.tls_generation.load(Ordering::SeqCst) {
+        client.verify.clone()
+    } else {
+        match state.tls.read() {
+            Ok(t) => t.verdict(&client.chain),
+            Err(_) => "FAILED:TLS configuration unavailable".into(),
+        }
+    };
+    set(&mut headers, "x-client-verify", &verify);
+    if verify == "SUCCESS" {
         if let Some(dn) = &client.dn {
             set(&mut headers, "x-client-dn", dn);
         }
@@ -658,6 +680,7 @@ async fn reload_loop(state: Arc<State>) {
                 if let Ok(mut w) = state.tls.write() {
                     *w = t;
                 }
+                state.tls_generation.fetch_add(1, Ordering::SeqCst);
                 eprintln!("troupe front: certificates or CRL changed; reloaded");
                 last = now;
             }

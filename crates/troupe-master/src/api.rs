@@ -59,10 +59,14 @@ pub async fn serve(state: Arc<State>) -> Result<(), BoxError> {
             }
             _ = tokio::signal::ctrl_c() => return Ok(()),
         };
+        let Ok(slot) = state.connection_slots.clone().try_acquire_owned() else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             match tls {
                 Some(cfg) => {
                     let current = match cfg.read() {
@@ -76,7 +80,8 @@ pub async fn serve(state: Arc<State>) -> Result<(), BoxError> {
                     else {
                         return;
                     };
-                    let ident = tls_identity(&s);
+                    let mut ident = tls_identity(&s);
+                    ident.generation = state.tls_generation.load(Ordering::SeqCst);
                     serve_conn(TokioIo::new(s), state, peer, ident).await
                 }
                 None => serve_conn(TokioIo::new(stream), state, peer, Identity::default()).await,
@@ -108,6 +113,7 @@ async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig
                     if let Ok(mut w) = cfg.write() {
                         *w = c;
                     }
+                    state.tls_generation.fetch_add(1, Ordering::SeqCst);
                     eprintln!("troupe master: TLS certificates or CRL changed; reloaded");
                     last = now;
                 }
@@ -124,6 +130,7 @@ fn tls_identity(s: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> I
     };
     Identity {
         certname: troupe_ca::cert_cn(cert.as_ref()),
+        generation: 0,
         cert: Some(cert.as_ref().to_vec()),
     }
 }
@@ -147,7 +154,13 @@ where
 
 /// Identity from a front's headers, honoured only from a trusted proxy address.
 fn header_identity(state: &State, peer: &SocketAddr, req: &Request<Incoming>) -> Option<Identity> {
-    if !state.config.trusted_proxies.contains(&peer.ip()) {
+    let ip = peer.ip().to_canonical();
+    if !state
+        .config
+        .trusted_proxies
+        .iter()
+        .any(|t| t.to_canonical() == ip)
+    {
         return None;
     }
     let h = |n: &str| {
@@ -156,7 +169,11 @@ fn header_identity(state: &State, peer: &SocketAddr, req: &Request<Incoming>) ->
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let verify = h("x-client-verify")?;
+    // From a trusted proxy the headers are the only identity: without them the client is
+    // anonymous, never the proxy's own TLS certificate.
+    let Some(verify) = h("x-client-verify") else {
+        return Some(Identity::default());
+    };
     if verify != "SUCCESS" {
         return Some(Identity::default());
     }
@@ -168,7 +185,28 @@ fn header_identity(state: &State, peer: &SocketAddr, req: &Request<Incoming>) ->
         let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
         Some(p.contents)
     });
-    Some(Identity { certname, cert })
+    Some(Identity {
+        certname,
+        cert,
+        generation: 0,
+    })
+}
+
+/// A TLS identity from before the last CRL reload counts only if its certificate is not on
+/// the current CRL (keep-alive connections outlive revocations).
+fn current_tls_identity(state: &State, ident: Identity) -> Identity {
+    let Some(der) = &ident.cert else {
+        return ident;
+    };
+    if ident.generation == state.tls_generation.load(Ordering::SeqCst) {
+        return ident;
+    }
+    let crl = std::fs::read_to_string(tls::paths(&state.config).crl).unwrap_or_default();
+    if troupe_ca::is_revoked(der, &crl) {
+        Identity::default()
+    } else {
+        ident
+    }
 }
 
 /// The CN of `CN=node1,O=x`, `/CN=node1/O=x` or `O=x, CN=node1`.
@@ -190,6 +228,10 @@ fn base(status: StatusCode, content_type: Option<&str>, body: impl Into<Bytes>) 
     }
     r.headers_mut()
         .insert("X-Puppet-Version", HeaderValue::from_static("7.23.0"));
+    r.headers_mut().insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
     r
 }
 
@@ -243,12 +285,22 @@ fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
     q.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
 }
 
+/// The largest CSR accepted (a 4096-bit RSA CSR with extensions is a few KiB).
+const MAX_CSR: usize = 64 * 1024;
+
+/// How long a client may take to send a request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(120);
+
 async fn body_bytes(req: Request<Incoming>) -> Result<Bytes, String> {
-    Limited::new(req.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .map_err(|e| format!("cannot read the request body: {e}"))
+    body_limited(req, MAX_BODY).await
+}
+
+async fn body_limited(req: Request<Incoming>, limit: usize) -> Result<Bytes, String> {
+    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), limit).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) => Err(format!("cannot read the request body: {e}")),
+        Err(_) => Err("the request body did not arrive in time".into()),
+    }
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
@@ -263,7 +315,10 @@ async fn handle(
     tls_ident: Identity,
     req: Request<Incoming>,
 ) -> Resp {
-    let ident = header_identity(&state, &peer, &req).unwrap_or(tls_ident);
+    let ident = match header_identity(&state, &peer, &req) {
+        Some(i) => i,
+        None => current_tls_identity(&state, tls_ident),
+    };
     let method = req.method().as_str().to_string();
     let raw_path = req.uri().path().to_string();
     let path = percent_encoding::percent_decode_str(&raw_path)
@@ -399,7 +454,7 @@ async fn ca_route(
             ),
         },
         ("PUT", "certificate_request") => {
-            let body = match body_bytes(req).await {
+            let body = match body_limited(req, MAX_CSR).await {
                 Ok(b) => b,
                 Err(e) => return text(StatusCode::BAD_REQUEST, e),
             };

@@ -105,12 +105,19 @@ pub struct State {
     pub cache: Arc<troupe_compiler::ParseCache>,
     pub pool: pool::Pool,
     pub started: std::time::Instant,
+    /// Bumped when the TLS files (CRL) are reloaded; identities of older connections are
+    /// checked against the new CRL on their next request.
+    pub tls_generation: std::sync::atomic::AtomicU64,
+    /// Client connections open at once.
+    pub connection_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The client, as far as the master trusts it.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
     pub certname: Option<String>,
+    /// For TLS identities: the reload generation when the handshake was judged.
+    pub generation: u64,
     /// The client certificate (DER), for `$trusted['extensions']` and extension-based rules.
     pub cert: Option<Vec<u8>>,
 }
@@ -141,6 +148,8 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         cache,
         pool,
         started: std::time::Instant::now(),
+        tls_generation: std::sync::atomic::AtomicU64::new(0),
+        connection_slots: Arc::new(tokio::sync::Semaphore::new(4096)),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
