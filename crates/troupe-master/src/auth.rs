@@ -171,7 +171,7 @@ mod tests {
     fn node(n: &str) -> Identity {
         Identity {
             certname: Some(n.into()),
-            cert: None,
+            ..Identity::default()
         }
     }
 
