@@ -228,14 +228,26 @@ mod tests {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
         let server = std::thread::spawn(move || {
-            for reply in [
+            let mut replies = [
                 "HTTP/1.1 200 OK\r\n\r\nrunning",
                 "HTTP/1.1 503 Service Unavailable\r\n\r\n",
-            ] {
-                if let Ok((mut s, _)) = l.accept() {
-                    let mut buf = [0u8; 512];
-                    let _ = s.read(&mut buf);
+            ]
+            .into_iter();
+            let mut next = replies.next();
+            while let Some(reply) = next {
+                let Ok((mut s, _)) = l.accept() else { break };
+                // Answer only a complete request; anything else is not one of ours.
+                let mut req = Vec::new();
+                let mut buf = [0u8; 512];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if req.starts_with(b"GET ") {
                     let _ = s.write_all(reply.as_bytes());
+                    next = replies.next();
                 }
             }
         });
