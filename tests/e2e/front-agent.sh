@@ -251,24 +251,9 @@ code=$(curl "${C2[@]}" -o "$W/tls-backend.json" -w '%{http_code}' "https://local
 [ "$code" = 200 ] && grep -q 'Hello, I am Master 1' "$W/tls-backend.json" || fail "catalog over TLS to the master: HTTP $code $(head -c 200 "$W/tls-backend.json")"
 # Keep-alive connections opened before the reload: load3's keeps working, revoked load2's is
 # judged again on its next request.
-cat > "$W/keepalive.py" <<'EOF'
-import http.client, os, ssl, sys, time
-port, d, name, flag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-ctx = ssl.create_default_context(cafile=f"{d}/certs/ca.pem")
-ctx.load_cert_chain(f"{d}/certs/{name}.pem", f"{d}/private_keys/{name}.pem")
-c = http.client.HTTPSConnection("localhost", port, context=ctx)
-path = f"/puppet/v3/node/{name}?environment=production"
-c.request("GET", path); r = c.getresponse(); r.read(); first = r.status
-sock = c.sock
-for _ in range(150):
-    if os.path.exists(flag): break
-    time.sleep(0.1)
-c.request("GET", path); r = c.getresponse(); r.read()
-print("first", first, "after-reload", r.status, "same-connection", c.sock is sock)
-EOF
-python3 "$W/keepalive.py" "$F2" "$W/agents/load3.example.test/ssl" load3.example.test "$W/reload.flag" > "$W/keepalive3.txt" 2>&1 &
+python3 tests/e2e/keepalive.py "$F2" "$W/agents/load3.example.test/ssl" load3.example.test "$W/reload.flag" > "$W/keepalive3.txt" 2>&1 &
 KA3=$!
-python3 "$W/keepalive.py" "$F2" "$N2" load2.example.test "$W/reload.flag" > "$W/keepalive2.txt" 2>&1 &
+python3 tests/e2e/keepalive.py "$F2" "$N2" load2.example.test "$W/reload.flag" > "$W/keepalive2.txt" 2>&1 &
 KA2=$!
 sleep 0.5
 "$BIN" ca --cadir "$W/ca" --certname puppet.example.test revoke load2.example.test > /dev/null

@@ -163,22 +163,7 @@ openssl verify -CAfile "$W/ssl/certs/ca.pem" "$W/pool/pool.example.test.pem" > /
 pass "CA admin API (statuses, sign via certificate_status, expirations) and troupe ca generate"
 
 # 3. revocation: the master reloads the CRL and refuses the node, on an open connection too
-cat > "$W/keepalive.py" <<'EOF'
-import http.client, os, ssl, sys, time
-port, d, name, flag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-ctx = ssl.create_default_context(cafile=f"{d}/certs/ca.pem")
-ctx.load_cert_chain(f"{d}/certs/{name}.pem", f"{d}/private_keys/{name}.pem")
-c = http.client.HTTPSConnection("localhost", port, context=ctx)
-path = f"/puppet/v3/node/{name}?environment=production"
-c.request("GET", path); r = c.getresponse(); r.read(); first = r.status
-sock = c.sock
-for _ in range(150):
-    if os.path.exists(flag): break
-    time.sleep(0.1)
-c.request("GET", path); r = c.getresponse(); r.read()
-print("first", first, "after-reload", r.status, "same-connection", c.sock is sock)
-EOF
-python3 "$W/keepalive.py" "$PORT" "$W/agents/node1.example.test/ssl" node1.example.test "$W/reload.flag" > "$W/keepalive1.txt" 2>&1 &
+python3 tests/e2e/keepalive.py "$PORT" "$W/agents/node1.example.test/ssl" node1.example.test "$W/reload.flag" > "$W/keepalive1.txt" 2>&1 &
 KA1=$!
 sleep 0.5
 "$BIN" ca "${CA[@]}" revoke node1.example.test > /dev/null

@@ -166,7 +166,10 @@ async fn connection(
             .unwrap_or_default();
         let verify = tls.verdict(&chain);
         let (dn, cert_pem) = match chain.first() {
-            Some(c) => (subject_dn(c.as_ref()), Some(pem(c.as_ref()))),
+            Some(c) => (
+                subject_dn(c.as_ref()),
+                Some(troupe_ca::pem_encode("CERTIFICATE", c.as_ref())),
+            ),
             None => (None, None),
         };
         Client {
@@ -215,33 +218,6 @@ fn subject_dn(der: &[u8]) -> Option<String> {
     let (_, c) = X509Certificate::from_der(der).ok()?;
     let cn = troupe_ca::common_name(c.subject())?;
     Some(format!("CN={cn}"))
-}
-
-fn pem(der: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = String::new();
-    for chunk in der.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            b64.push(if i <= chunk.len() {
-                T[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
 }
 
 fn simple(status: StatusCode, ct: &str, body: impl Into<Bytes>) -> Resp {
