@@ -582,24 +582,36 @@ async fn forward(
                 req.headers_mut().insert(HOST, v);
             }
         }
-        let sent = tokio::time::timeout(state.config.backend_timeout, send.send_request(req)).await;
-        let resp = match sent {
-            Err(_) => return Forwarded::Failed("timeout waiting for the master".into()),
-            Ok(Err(e)) => {
-                // No response head arrived: hyper reports the request as not processed.
-                if !fresh {
-                    continue;
-                }
-                return Forwarded::NotSent(format!("{e}"));
+        // One timer for the whole exchange: the response head and its body.
+        enum Step {
+            NotSent(hyper::Error),
+            Body(hyper::Error),
+            Done(hyper::http::response::Parts, Bytes),
+        }
+        let exchange = async {
+            let resp = match send.send_request(req).await {
+                Ok(r) => r,
+                Err(e) => return Step::NotSent(e),
+            };
+            let (parts, body) = resp.into_parts();
+            match body.collect().await {
+                Ok(c) => Step::Done(parts, c.to_bytes()),
+                Err(e) => Step::Body(e),
             }
-            Ok(Ok(r)) => r,
         };
-        let (mut parts, body) = resp.into_parts();
-        let bytes = match tokio::time::timeout(state.config.backend_timeout, body.collect()).await {
-            Ok(Ok(c)) => c.to_bytes(),
-            Ok(Err(e)) => return Forwarded::Failed(format!("response body: {e}")),
-            Err(_) => return Forwarded::Failed("timeout reading the response".into()),
-        };
+        let (mut parts, bytes) =
+            match tokio::time::timeout(state.config.backend_timeout, exchange).await {
+                Err(_) => return Forwarded::Failed("timeout waiting for the master".into()),
+                Ok(Step::NotSent(e)) => {
+                    // No response head arrived: hyper reports the request as not processed.
+                    if !fresh {
+                        continue;
+                    }
+                    return Forwarded::NotSent(format!("{e}"));
+                }
+                Ok(Step::Body(e)) => return Forwarded::Failed(format!("response body: {e}")),
+                Ok(Step::Done(parts, bytes)) => (parts, bytes),
+            };
         b.put_idle(send);
         parts.headers.remove(CONNECTION);
         parts.headers.remove("keep-alive");
