@@ -244,7 +244,6 @@ pub fn resolve_plain(s: &str) -> J {
                 && small(last_int)
                 && frac.is_none_or(|f| f.bytes().all(|c| c.is_ascii_digit() || c == b'_'))
             {
-                let n = parts.len() as u32;
                 let mut total: f64 = 0.0;
                 let mut itotal: i128 = 0;
                 for (e, p) in parts.iter().enumerate() {
@@ -256,7 +255,6 @@ pub fn resolve_plain(s: &str) -> J {
                         itotal += clean.parse::<i128>().unwrap_or(0) * w;
                     }
                 }
-                let _ = n;
                 return if frac.is_some() {
                     Number::from_f64(sign as f64 * total)
                         .map(J::Number)

@@ -1446,6 +1446,16 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    /// `[min, max]` type parameters (`String[1]`, `Array[T, 1, 2]`), defaulting to 0 and max.
+    fn size_range(args: &[Value]) -> (i64, i64) {
+        (
+            args.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0),
+            args.get(1)
+                .map(|v| Self::int_arg(v, INT_MAX))
+                .unwrap_or(INT_MAX),
+        )
+    }
+
     fn int_arg(v: &Value, dflt: i64) -> i64 {
         match v {
             Value::Int(i) => *i,
@@ -1488,19 +1498,11 @@ impl<'e> Evaluator<'e> {
                 if let Some(Value::Type(_)) = args.first() {
                     return Ok(Value::ty(Type::String(0, INT_MAX)));
                 }
-                let min = args.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
-                let max = args
-                    .get(1)
-                    .map(|v| Self::int_arg(v, INT_MAX))
-                    .unwrap_or(INT_MAX);
+                let (min, max) = Self::size_range(&args);
                 Type::String(min, max)
             }
             Type::Collection(..) => {
-                let min = args.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
-                let max = args
-                    .get(1)
-                    .map(|v| Self::int_arg(v, INT_MAX))
-                    .unwrap_or(INT_MAX);
+                let (min, max) = Self::size_range(&args);
                 Type::Collection(min, max)
             }
             Type::Enum(..) => {
@@ -1546,11 +1548,7 @@ impl<'e> Evaluator<'e> {
                     Some(Value::Type(_)) => (self.type_arg(&args[0], e)?, &args[1..]),
                     _ => (Type::Any, &args[..]),
                 };
-                let min = rest.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
-                let max = rest
-                    .get(1)
-                    .map(|v| Self::int_arg(v, INT_MAX))
-                    .unwrap_or(INT_MAX);
+                let (min, max) = Self::size_range(rest);
                 Type::Array(Box::new(elem), min, max)
             }
             Type::Hash(..) => {
@@ -1562,11 +1560,7 @@ impl<'e> Evaluator<'e> {
                     ),
                     _ => (Type::Any, Type::Any, &args[..]),
                 };
-                let min = rest.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0);
-                let max = rest
-                    .get(1)
-                    .map(|v| Self::int_arg(v, INT_MAX))
-                    .unwrap_or(INT_MAX);
+                let (min, max) = Self::size_range(rest);
                 Type::Hash(Box::new(k), Box::new(v), min, max)
             }
             Type::Tuple(..) => {

@@ -318,14 +318,8 @@ impl<'e> Evaluator<'e> {
                 }
                 for (k, v) in pairs {
                     let a = Self::lambda_args(l, &k, &v, is_hash);
-                    match self.call_lambda(l, &a, e) {
-                        Err(EvalError {
-                            flow: Some(Flow::Break),
-                            ..
-                        }) => break,
-                        r => {
-                            r?;
-                        }
+                    if self.iteration(l, &a, e)?.is_none() {
+                        break;
                     }
                 }
                 Ok(args[0].clone())
@@ -340,12 +334,9 @@ impl<'e> Evaluator<'e> {
                 let mut groups: IndexMap<Value, Vec<Value>> = IndexMap::new();
                 for (k, v) in pairs {
                     let a = Self::lambda_args(l, &k, &v, is_hash);
-                    let r = match self.call_lambda(l, &a, e) {
-                        Err(EvalError {
-                            flow: Some(Flow::Break),
-                            ..
-                        }) => break,
-                        r => r?,
+                    let r = match self.iteration(l, &a, e)? {
+                        None => break,
+                        Some(r) => r,
                     };
                     match name {
                         "map" => mapped.push(r),
@@ -415,12 +406,9 @@ impl<'e> Evaluator<'e> {
                     items.remove(0)
                 };
                 for it in items {
-                    acc = match self.call_lambda(l, &[acc.clone(), it], e) {
-                        Err(EvalError {
-                            flow: Some(Flow::Break),
-                            ..
-                        }) => break,
-                        r => r?,
+                    acc = match self.iteration(l, &[acc.clone(), it], e)? {
+                        None => break,
+                        Some(r) => r,
                     };
                 }
                 Ok(acc)
@@ -852,14 +840,8 @@ impl<'e> Evaluator<'e> {
                     } else {
                         vec![Value::array(vec![Value::array(path), v])]
                     };
-                    match self.call_lambda(l, &a, e) {
-                        Err(EvalError {
-                            flow: Some(Flow::Break),
-                            ..
-                        }) => break,
-                        r => {
-                            r?;
-                        }
+                    if self.iteration(l, &a, e)?.is_none() {
+                        break;
                     }
                 }
                 Ok(args[0].clone())
@@ -1898,19 +1880,27 @@ fn new_semver_range(args: &[Value]) -> EResult<Value> {
         Value::Default | Value::Undef => Ok(None),
         _ => Err(no_match("SemVerRange", args)),
     };
-    let between = |min: &Value, max: &Value, excl: bool| -> EResult<String> {
-        Ok(match (bound(min)?, bound(max)?, excl) {
-            (Some(a), Some(b), true) => format!(">={a} <{b}"),
-            (Some(a), Some(b), false) => format!("{a} - {b}"),
-            (Some(a), None, _) => format!(">={a}"),
-            (None, Some(b), true) => format!("<{b}"),
-            (None, Some(b), false) => format!("<={b}"),
-            (None, None, _) => "*".to_string(),
+    // The range, and how Puppet prints it: a range built from two bounds prints them swapped
+    // (its constructor names them the other way round); the range itself is min..max.
+    let between = |min: &Value, max: &Value, excl: bool| -> EResult<(String, Option<String>)> {
+        let two = |lo: &str, hi: &str| {
+            if excl {
+                format!(">={lo} <{hi}")
+            } else {
+                format!("{lo} - {hi}")
+            }
+        };
+        Ok(match (bound(min)?, bound(max)?) {
+            (Some(a), Some(b)) => (two(&a, &b), Some(two(&b, &a))),
+            (Some(a), None) => (format!(">={a}"), None),
+            (None, Some(b)) if excl => (format!("<{b}"), None),
+            (None, Some(b)) => (format!("<={b}"), None),
+            (None, None) => ("*".to_string(), None),
         })
     };
-    let text = match args {
+    let (text, shown) = match args {
         [Value::SemVerRange(r)] => return Ok(Value::SemVerRange(r.clone())),
-        [Value::Str(s)] => s.to_string(),
+        [Value::Str(s)] => (s.to_string(), None),
         [min, max] => between(min, max, false)?,
         [min, max, Value::Bool(x)] => between(min, max, *x)?,
         [Value::Hash(h)] => {
@@ -1920,28 +1910,8 @@ fn new_semver_range(args: &[Value]) -> EResult<Value> {
         _ => return Err(no_match("SemVerRange", args)),
     };
     let mut range = SemVerRange::parse(&text).map_err(EvalError::new)?;
-    if let ([min, max] | [min, max, _], [Value::SemVer(_), Value::SemVer(_), ..]) = (args, args) {
-        // Puppet prints a range built from two bounds with the bounds swapped (its
-        // constructor names them the other way round); the range itself is min..max.
-        let (a, b) = (max.to_display(), min.to_display());
-        let excl = matches!(args.get(2), Some(Value::Bool(true)));
-        range.text = if excl {
-            format!(">={a} <{b}")
-        } else {
-            format!("{a} - {b}")
-        };
-    }
-    if let [Value::Hash(h)] = args {
-        if let (Some(Value::SemVer(min)), Some(Value::SemVer(max))) =
-            (h.get(&Value::str("min")), h.get(&Value::str("max")))
-        {
-            let excl = h.get(&Value::str("exclude_max")).is_some_and(Value::truthy);
-            range.text = if excl {
-                format!(">={max} <{min}")
-            } else {
-                format!("{max} - {min}")
-            };
-        }
+    if let Some(shown) = shown {
+        range.text = shown;
     }
     Ok(Value::SemVerRange(Rc::new(range)))
 }
@@ -2009,6 +1979,19 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
         _ => return Err(no_match("Binary", args)),
     };
     Ok(Value::Binary(bytes.into()))
+}
+
+impl Evaluator<'_> {
+    /// One lambda call of an iteration: `None` when the lambda said `break`.
+    fn iteration(&mut self, l: &Lambda, args: &[Value], e: &Expr) -> EResult<Option<Value>> {
+        match self.call_lambda(l, args, e) {
+            Err(EvalError {
+                flow: Some(Flow::Break),
+                ..
+            }) => Ok(None),
+            r => r.map(Some),
+        }
+    }
 }
 
 /// Ruby's `String#scanf`: the values converted before the first failing directive.

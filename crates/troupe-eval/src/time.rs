@@ -819,10 +819,9 @@ pub fn format_timespan(nsecs: i128, format: &str) -> Result<String, String> {
         let digits = n.to_string();
         match pad {
             None => out.push_str(&digits),
-            Some(p) if fragment => {
+            Some(_) if fragment => {
                 // Fractions are left-aligned.
                 out.push_str(&digits);
-                let _ = p;
                 for _ in digits.len()..w {
                     out.push(' ');
                 }
@@ -849,7 +848,7 @@ fn parse_span_with(s: &str, format: &str) -> Result<i128, String> {
     let neg = s.starts_with('-');
     let mut rest = s.strip_prefix('-').unwrap_or(s);
     let mut total: i128 = 0;
-    for (i, seg) in segs.iter().enumerate() {
+    for seg in &segs {
         match seg {
             Seg::Lit(l) => rest = rest.strip_prefix(l.as_str()).ok_or_else(fail)?,
             Seg::Val {
@@ -879,8 +878,6 @@ fn parse_span_with(s: &str, format: &str) -> Result<i128, String> {
                     return Err(fail());
                 }
                 let group = &body[..n];
-                // A following literal must match right after; the regexp form is greedy too.
-                let _ = i;
                 let v: i128 = group.parse().map_err(|_| fail())?;
                 total += match unit {
                     Unit::Day => v * NS_PER_DAY,

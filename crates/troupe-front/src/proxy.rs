@@ -295,30 +295,20 @@ fn header(req: &Request<Incoming>, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The access log's time: `26/Nov/2026:21:00:43 +0000`.
 fn clf_time() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, sod) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     const MON: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
+    let t = time::OffsetDateTime::now_utc();
     format!(
-        "{d:02}/{}/{y:04}:{:02}:{:02}:{:02} +0000",
-        MON[(m - 1) as usize],
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
+        "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
+        t.day(),
+        MON[usize::from(u8::from(t.month())) - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
