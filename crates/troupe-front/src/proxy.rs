@@ -47,14 +47,14 @@ const IDENTITY_HEADERS: [&str; 8] = [
     "ssl-client-verify",
 ];
 
-/// What the TLS layer learned about the client.
-#[derive(Debug, Clone)]
+/// What the TLS layer learned about the client (shared by the connection's requests).
+#[derive(Debug)]
 struct Client {
     peer: SocketAddr,
     /// The presented chain, to judge again after a CRL reload.
-    chain: Arc<Vec<rustls::pki_types::CertificateDer<'static>>>,
-    generation: u64,
-    verify: String,
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// The verdict, and the reload generation it was made at.
+    verdict: std::sync::Mutex<(u64, String)>,
     dn: Option<String>,
     cert_pem: Option<String>,
     protocol: String,
@@ -158,7 +158,7 @@ async fn connection(
             return;
         }
     };
-    let client = {
+    let client = Arc::new({
         let (_, conn) = s.get_ref();
         let chain: Vec<_> = conn
             .peer_certificates()
@@ -174,9 +174,8 @@ async fn connection(
         };
         Client {
             peer,
-            chain: Arc::new(chain.into_iter().map(|c| c.into_owned()).collect()),
-            generation,
-            verify,
+            chain: chain.into_iter().map(|c| c.into_owned()).collect(),
+            verdict: std::sync::Mutex::new((generation, verify)),
             dn,
             cert_pem,
             protocol: conn
@@ -188,7 +187,7 @@ async fn connection(
                 .map(|c| format!("{:?}", c.suite()))
                 .unwrap_or_default(),
         }
-    };
+    });
     let max_buf = state.config.max_header_bytes.max(8192);
     let svc = service_fn(move |req| {
         let state = state.clone();
@@ -210,6 +209,25 @@ async fn connection(
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
+    }
+}
+
+impl Client {
+    /// `X-Client-Verify`: judged at the handshake, and once more after each CRL reload
+    /// (revocations apply to open keep-alive connections too).
+    fn verify(&self, state: &State) -> String {
+        let now = state.tls_generation.load(Ordering::SeqCst);
+        let Ok(mut v) = self.verdict.lock() else {
+            return "FAILED:internal error".into();
+        };
+        if v.0 != now {
+            v.1 = match state.tls.read() {
+                Ok(t) => t.verdict(&self.chain),
+                Err(_) => "FAILED:TLS configuration unavailable".into(),
+            };
+            v.0 = now;
+        }
+        v.1.clone()
     }
 }
 
@@ -242,7 +260,7 @@ fn unavailable(state: &State, why: &str) -> Resp {
     r
 }
 
-async fn handle(state: Arc<State>, client: Client, req: Request<Incoming>) -> Resp {
+async fn handle(state: Arc<State>, client: Arc<Client>, req: Request<Incoming>) -> Resp {
     let start = Instant::now();
     state.requests.fetch_add(1, Ordering::Relaxed);
     // Held until this future ends, also when a client hangs up and hyper drops it.
@@ -387,16 +405,7 @@ async fn route(
             headers.insert(HeaderName::from_static(name), v);
         }
     };
-    // A connection opened before the last CRL reload is judged again (revocations apply to
-    // open keep-alive connections too).
-    let verify = if client.generation == state.tls_generation.load(Ordering::SeqCst) {
-        client.verify.clone()
-    } else {
-        match state.tls.read() {
-            Ok(t) => t.verdict(&client.chain),
-            Err(_) => "FAILED:TLS configuration unavailable".into(),
-        }
-    };
+    let verify = client.verify(state);
     set(&mut headers, "x-client-verify", &verify);
     if verify == "SUCCESS" {
         if let Some(dn) = &client.dn {

@@ -13,7 +13,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Value as J};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -80,11 +80,21 @@ pub async fn serve(state: Arc<State>) -> Result<(), BoxError> {
                     else {
                         return;
                     };
-                    let mut ident = tls_identity(&s);
-                    ident.generation = state.tls_generation.load(Ordering::SeqCst);
-                    serve_conn(TokioIo::new(s), state, peer, ident).await
+                    let peer_cert = Arc::new(TlsPeer {
+                        ident: tls_identity(&s),
+                        judged_at: AtomicU64::new(state.tls_generation.load(Ordering::SeqCst)),
+                        revoked: AtomicBool::new(false),
+                    });
+                    serve_conn(TokioIo::new(s), state, peer, peer_cert).await
                 }
-                None => serve_conn(TokioIo::new(stream), state, peer, Identity::default()).await,
+                None => {
+                    let anonymous = Arc::new(TlsPeer {
+                        ident: Identity::default(),
+                        judged_at: AtomicU64::new(0),
+                        revoked: AtomicBool::new(false),
+                    });
+                    serve_conn(TokioIo::new(stream), state, peer, anonymous).await
+                }
             }
         });
     }
@@ -113,6 +123,11 @@ async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig
                     if let Ok(mut w) = cfg.write() {
                         *w = c;
                     }
+                    let crl =
+                        std::fs::read_to_string(tls::paths(&state.config).crl).unwrap_or_default();
+                    if let Ok(mut w) = state.crl.write() {
+                        *w = Arc::from(crl);
+                    }
                     state.tls_generation.fetch_add(1, Ordering::SeqCst);
                     eprintln!("troupe master: TLS certificates or CRL changed; reloaded");
                     last = now;
@@ -130,19 +145,18 @@ fn tls_identity(s: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> I
     };
     Identity {
         certname: troupe_ca::cert_cn(cert.as_ref()),
-        generation: 0,
         cert: Some(cert.as_ref().to_vec()),
     }
 }
 
-async fn serve_conn<I>(io: I, state: Arc<State>, peer: SocketAddr, tls_ident: Identity)
+async fn serve_conn<I>(io: I, state: Arc<State>, peer: SocketAddr, tls_peer: Arc<TlsPeer>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let svc = service_fn(move |req| {
         let state = state.clone();
-        let ident = tls_ident.clone();
-        async move { Ok::<_, Infallible>(handle(state, peer, ident, req).await) }
+        let tls_peer = tls_peer.clone();
+        async move { Ok::<_, Infallible>(handle(state, peer, &tls_peer, req).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -185,27 +199,39 @@ fn header_identity(state: &State, peer: &SocketAddr, req: &Request<Incoming>) ->
         let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
         Some(p.contents)
     });
-    Some(Identity {
-        certname,
-        cert,
-        generation: 0,
-    })
+    Some(Identity { certname, cert })
 }
 
-/// A TLS identity from before the last CRL reload counts only if its certificate is not on
-/// the current CRL (keep-alive connections outlive revocations).
-fn current_tls_identity(state: &State, ident: Identity) -> Identity {
-    let Some(der) = &ident.cert else {
-        return ident;
+/// A connection's client certificate and its standing against the CRL.
+#[derive(Debug)]
+struct TlsPeer {
+    ident: Identity,
+    /// The reload generation it was last judged at.
+    judged_at: AtomicU64,
+    revoked: AtomicBool,
+}
+
+/// The TLS identity, judged again against the current CRL once after each reload (keep-alive
+/// connections outlive revocations).
+fn current_tls_identity(state: &State, peer: &TlsPeer) -> Identity {
+    let Some(der) = &peer.ident.cert else {
+        return Identity::default();
     };
-    if ident.generation == state.tls_generation.load(Ordering::SeqCst) {
-        return ident;
+    let now = state.tls_generation.load(Ordering::SeqCst);
+    if peer.judged_at.load(Ordering::SeqCst) != now {
+        let crl = state
+            .crl
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|_| Arc::from(""));
+        peer.revoked
+            .store(troupe_ca::is_revoked(der, &crl), Ordering::SeqCst);
+        peer.judged_at.store(now, Ordering::SeqCst);
     }
-    let crl = std::fs::read_to_string(tls::paths(&state.config).crl).unwrap_or_default();
-    if troupe_ca::is_revoked(der, &crl) {
+    if peer.revoked.load(Ordering::SeqCst) {
         Identity::default()
     } else {
-        ident
+        peer.ident.clone()
     }
 }
 
@@ -312,12 +338,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 async fn handle(
     state: Arc<State>,
     peer: SocketAddr,
-    tls_ident: Identity,
+    tls_peer: &TlsPeer,
     req: Request<Incoming>,
 ) -> Resp {
     let ident = match header_identity(&state, &peer, &req) {
         Some(i) => i,
-        None => current_tls_identity(&state, tls_ident),
+        None => current_tls_identity(&state, tls_peer),
     };
     let method = req.method().as_str().to_string();
     let raw_path = req.uri().path().to_string();

@@ -11,7 +11,7 @@ mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use troupe_ca::Ca;
 
 /// Everything `troupe master` is configured with (flags or the config file).
@@ -108,6 +108,8 @@ pub struct State {
     /// Bumped when the TLS files (CRL) are reloaded; identities of older connections are
     /// checked against the new CRL on their next request.
     pub tls_generation: std::sync::atomic::AtomicU64,
+    /// The CRL as last loaded (read once per reload, not per request).
+    pub crl: RwLock<Arc<str>>,
     /// Client connections open at once.
     pub connection_slots: Arc<tokio::sync::Semaphore>,
 }
@@ -116,8 +118,6 @@ pub struct State {
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
     pub certname: Option<String>,
-    /// For TLS identities: the reload generation when the handshake was judged.
-    pub generation: u64,
     /// The client certificate (DER), for `$trusted['extensions']` and extension-based rules.
     pub cert: Option<Vec<u8>>,
 }
@@ -149,6 +149,7 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         pool,
         started: std::time::Instant::now(),
         tls_generation: std::sync::atomic::AtomicU64::new(0),
+        crl: RwLock::new(Arc::from("")),
         connection_slots: Arc::new(tokio::sync::Semaphore::new(4096)),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
