@@ -1,6 +1,6 @@
 //! `troupe front`: flags, or a config file of `name = value` lines; flags add to / override it.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -85,19 +85,8 @@ struct Raw {
 }
 
 fn read_file(path: &PathBuf, r: &mut Raw) -> Result<()> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config {}", path.display()))?;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() || line.starts_with('[') {
-            continue;
-        }
-        let at = format!("{} line {}", path.display(), i + 1);
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| anyhow!("{at}: expected 'setting = value', got '{line}'"))?;
-        let (k, v) = (k.trim(), v.trim());
-        let bad = |what: &str| anyhow!("{at}: setting '{k}' must be {what}, not '{v}'");
+    crate::settings_file::read(path, |k, v| {
+        let bad = |what: &str| anyhow!("setting '{k}' must be {what}, not '{v}'");
         match k {
             "listen" => r.listen.push(v.parse().map_err(|_| bad("ADDR:PORT"))?),
             "backend" => r.backend.push(
@@ -123,10 +112,10 @@ fn read_file(path: &PathBuf, r: &mut Raw) -> Result<()> {
             }
             "admin" => r.admin.push(v.parse().map_err(|_| bad("an IP address"))?),
             "access_log" => r.access_log = Some(v.into()),
-            other => bail!("{at}: unknown setting '{other}'"),
+            other => bail!("unknown setting '{other}'"),
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 pub fn config(a: FrontArgs) -> Result<Config> {
@@ -229,4 +218,75 @@ pub fn run(a: FrontArgs) -> Result<ExitCode> {
     let c = config(a)?;
     troupe_front::run(c).map_err(|e| anyhow!("{e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        front: FrontArgs,
+    }
+
+    fn file(name: &str, text: &str) -> PathBuf {
+        let p =
+            std::env::temp_dir().join(format!("troupe-front-conf-{}-{name}", std::process::id()));
+        let _ = std::fs::write(&p, text);
+        p
+    }
+
+    #[test]
+    fn config_file_and_flags_combine() {
+        let p = file(
+            "ok",
+            "# front\nlisten = 127.0.0.1:8140\nbackend = 127.0.0.1:18140\nbackend = https://10.0.0.2:8140\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\nbalance = round-robin\nrise = 3\nadmin = 10.0.0.9\n",
+        );
+        let cli = Cli::parse_from([
+            "x",
+            "--config",
+            p.to_str().unwrap_or_default(),
+            "--backend",
+            "127.0.0.1:18141",
+            "--fall",
+            "4",
+        ]);
+        let c = config(cli.front).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.backends.len(), 3);
+        assert!(c.backends[1].tls);
+        assert_eq!((c.rise, c.fall), (3, 4));
+        assert_eq!(c.balance, Balance::RoundRobin);
+        assert_eq!(
+            c.admin,
+            vec!["10.0.0.9"
+                .parse::<IpAddr>()
+                .unwrap_or(IpAddr::from([0, 0, 0, 0]))]
+        );
+        let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
+    fn config_errors_name_file_line_and_setting() {
+        let p = file("bad", "backend = 127.0.0.1:1\nrise = lots\n");
+        let cli = Cli::parse_from(["x", "--config", p.to_str().unwrap_or_default()]);
+        let e = config(cli.front)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.ends_with("line 2: setting 'rise' must be a count, not 'lots'"),
+            "{e}"
+        );
+        let p2 = file("unknown", "colour = blue\n");
+        let cli = Cli::parse_from(["x", "--config", p2.to_str().unwrap_or_default()]);
+        let e = config(cli.front)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.ends_with("line 1: unknown setting 'colour'"), "{e}");
+        let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(p2);
+    }
 }

@@ -5,6 +5,7 @@ mod compile_cmd;
 mod front_cmd;
 mod master_cmd;
 mod parser_cmd;
+mod settings_file;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -1,6 +1,6 @@
 //! `troupe master`: flags, or a config file with Puppet's setting names; flags win.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -97,84 +97,65 @@ fn bool_value(key: &str, v: &str) -> Result<bool> {
 
 /// Reads `key = value` lines into the config.
 fn apply_file(c: &mut Config, path: &PathBuf, cadir_set: &mut bool) -> Result<()> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config {}", path.display()))?;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() || line.starts_with('[') {
-            continue;
-        }
-        let at = || format!("{} line {}", path.display(), i + 1);
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| anyhow!("{}: expected 'setting = value', got '{line}'", at()))?;
-        let (k, v) = (k.trim(), v.trim());
-        let r: Result<()> = (|| {
-            match k {
-                "listen" => {
-                    c.listen = v
-                        .parse()
-                        .map_err(|_| anyhow!("setting 'listen' must be ADDR:PORT, not '{v}'"))?
-                }
-                "codedir" => c.codedir = v.into(),
-                "environmentpath" => c.environmentpath = Some(v.into()),
-                "basemodulepath" => {
-                    c.basemodulepath = Some(v.split(':').map(PathBuf::from).collect())
-                }
-                "hiera_config" => c.hiera_config = Some(v.into()),
-                "ssldir" => c.ssldir = v.into(),
-                "cadir" => {
-                    c.cadir = Some(v.into());
+    crate::settings_file::read(path, |k, v| {
+        match k {
+            "listen" => {
+                c.listen = v
+                    .parse()
+                    .map_err(|_| anyhow!("setting 'listen' must be ADDR:PORT, not '{v}'"))?
+            }
+            "codedir" => c.codedir = v.into(),
+            "environmentpath" => c.environmentpath = Some(v.into()),
+            "basemodulepath" => c.basemodulepath = Some(v.split(':').map(PathBuf::from).collect()),
+            "hiera_config" => c.hiera_config = Some(v.into()),
+            "ssldir" => c.ssldir = v.into(),
+            "cadir" => {
+                c.cadir = Some(v.into());
+                *cadir_set = true;
+            }
+            "ca" => {
+                if !bool_value(k, v)? {
+                    c.cadir = None;
                     *cadir_set = true;
                 }
-                "ca" => {
-                    if !bool_value(k, v)? {
-                        c.cadir = None;
-                        *cadir_set = true;
-                    }
-                }
-                "certname" => c.certname = v.into(),
-                "dns_alt_names" => c.dns_alt_names = split_list(v),
-                "autosign" => c.autosign = v.into(),
-                "ca_ttl" => c.ca_ttl = duration(v).map_err(|e| anyhow!("setting 'ca_ttl': {e}"))?,
-                "crl_ttl" => {
-                    c.crl_ttl = duration(v).map_err(|e| anyhow!("setting 'crl_ttl': {e}"))?
-                }
-                "keylength" => {
-                    c.keylength = v
-                        .parse()
-                        .map_err(|_| anyhow!("setting 'keylength' must be a number, not '{v}'"))?
-                }
-                "plain_http" => c.plain_http = bool_value(k, v)?,
-                "trusted_proxy" => {
-                    for a in split_list(v) {
-                        c.trusted_proxies.push(a.parse().map_err(|_| {
-                            anyhow!("setting 'trusted_proxy': '{a}' is not an IP address")
-                        })?);
-                    }
-                }
-                "reportdir" => c.reportdir = v.into(),
-                "workers" => {
-                    c.workers = v
-                        .parse()
-                        .map_err(|_| anyhow!("setting 'workers' must be a number, not '{v}'"))?
-                }
-                "max_queued" => {
-                    c.max_queued = v
-                        .parse()
-                        .map_err(|_| anyhow!("setting 'max_queued' must be a number, not '{v}'"))?
-                }
-                "allow_subject_alt_names" => c.allow_subject_alt_names = bool_value(k, v)?,
-                "allow_authorization_extensions" => {
-                    c.allow_authorization_extensions = bool_value(k, v)?
-                }
-                other => bail!("unknown setting '{other}'"),
             }
-            Ok(())
-        })();
-        r.map_err(|e| anyhow!("{}: {e}", at()))?;
-    }
-    Ok(())
+            "certname" => c.certname = v.into(),
+            "dns_alt_names" => c.dns_alt_names = split_list(v),
+            "autosign" => c.autosign = v.into(),
+            "ca_ttl" => c.ca_ttl = duration(v).map_err(|e| anyhow!("setting 'ca_ttl': {e}"))?,
+            "crl_ttl" => c.crl_ttl = duration(v).map_err(|e| anyhow!("setting 'crl_ttl': {e}"))?,
+            "keylength" => {
+                c.keylength = v
+                    .parse()
+                    .map_err(|_| anyhow!("setting 'keylength' must be a number, not '{v}'"))?
+            }
+            "plain_http" => c.plain_http = bool_value(k, v)?,
+            "trusted_proxy" => {
+                for a in split_list(v) {
+                    c.trusted_proxies.push(a.parse().map_err(|_| {
+                        anyhow!("setting 'trusted_proxy': '{a}' is not an IP address")
+                    })?);
+                }
+            }
+            "reportdir" => c.reportdir = v.into(),
+            "workers" => {
+                c.workers = v
+                    .parse()
+                    .map_err(|_| anyhow!("setting 'workers' must be a number, not '{v}'"))?
+            }
+            "max_queued" => {
+                c.max_queued = v
+                    .parse()
+                    .map_err(|_| anyhow!("setting 'max_queued' must be a number, not '{v}'"))?
+            }
+            "allow_subject_alt_names" => c.allow_subject_alt_names = bool_value(k, v)?,
+            "allow_authorization_extensions" => {
+                c.allow_authorization_extensions = bool_value(k, v)?
+            }
+            other => bail!("unknown setting '{other}'"),
+        }
+        Ok(())
+    })
 }
 
 fn split_list(v: &str) -> Vec<String> {
