@@ -84,7 +84,7 @@ struct Raw {
     access_log: Option<PathBuf>,
 }
 
-fn read_file(path: &PathBuf, r: &mut Raw) -> Result<()> {
+fn read_file(path: &std::path::Path, r: &mut Raw) -> Result<()> {
     crate::settings_file::read(path, |k, v| {
         let bad = |what: &str| anyhow!("setting '{k}' must be {what}, not '{v}'");
         match k {

@@ -96,7 +96,7 @@ fn bool_value(key: &str, v: &str) -> Result<bool> {
 }
 
 /// Reads `key = value` lines into the config.
-fn apply_file(c: &mut Config, path: &PathBuf, cadir_set: &mut bool) -> Result<()> {
+fn apply_file(c: &mut Config, path: &std::path::Path, cadir_set: &mut bool) -> Result<()> {
     crate::settings_file::read(path, |k, v| {
         match k {
             "listen" => {
