@@ -299,6 +299,15 @@ mod tests {
     }
 
     impl Net {
+        /// Both routers started at once, then `ms` of virtual time.
+        fn running(cfgs: Vec<Config>, ms: u64) -> Net {
+            let mut n = Net::new(cfgs);
+            n.start(0);
+            n.start(1);
+            n.run(ms);
+            n
+        }
+
         fn new(cfgs: Vec<Config>) -> Net {
             let n = cfgs.len();
             Net {
@@ -383,26 +392,20 @@ mod tests {
 
     #[test]
     fn the_higher_priority_wins_the_election() {
-        let mut n = Net::new(vec![
-            cfg("a", 100, 11, 100, true),
-            cfg("b", 150, 12, 100, true),
-        ]);
-        n.start(0);
-        n.start(1);
-        n.run(5_000);
+        let n = Net::running(
+            vec![cfg("a", 100, 11, 100, true), cfg("b", 150, 12, 100, true)],
+            5_000,
+        );
         assert_eq!(n.masters(), vec![1]);
         assert_eq!(n.holders, vec![false, true]);
     }
 
     #[test]
     fn backup_takes_over_after_master_down_interval_when_the_master_dies() {
-        let mut n = Net::new(vec![
-            cfg("a", 150, 11, 100, true),
-            cfg("b", 100, 12, 100, true),
-        ]);
-        n.start(0);
-        n.start(1);
-        n.run(5_000);
+        let mut n = Net::running(
+            vec![cfg("a", 150, 11, 100, true), cfg("b", 100, 12, 100, true)],
+            5_000,
+        );
         assert_eq!(n.masters(), vec![0]);
         let killed = n.now;
         n.kill(0);
@@ -415,13 +418,10 @@ mod tests {
 
     #[test]
     fn priority_zero_on_shutdown_hands_over_at_once() {
-        let mut n = Net::new(vec![
-            cfg("a", 150, 11, 100, true),
-            cfg("b", 100, 12, 100, true),
-        ]);
-        n.start(0);
-        n.start(1);
-        n.run(5_000);
+        let mut n = Net::running(
+            vec![cfg("a", 150, 11, 100, true), cfg("b", 100, 12, 100, true)],
+            5_000,
+        );
         let t = n.now;
         n.stop(0);
         n.run(2_000);
@@ -521,25 +521,19 @@ mod tests {
 
     #[test]
     fn equal_priorities_break_ties_by_address() {
-        let mut n = Net::new(vec![
-            cfg("a", 100, 11, 10, true),
-            cfg("b", 100, 12, 10, true),
-        ]);
-        n.start(0);
-        n.start(1);
-        n.run(2_000);
+        let n = Net::running(
+            vec![cfg("a", 100, 11, 10, true), cfg("b", 100, 12, 10, true)],
+            2_000,
+        );
         assert_eq!(n.masters(), vec![1]);
     }
 
     #[test]
     fn fault_releases_and_recovers_as_backup() {
-        let mut n = Net::new(vec![
-            cfg("a", 150, 11, 10, true),
-            cfg("b", 100, 12, 10, true),
-        ]);
-        n.start(0);
-        n.start(1);
-        n.run(1_000);
+        let mut n = Net::running(
+            vec![cfg("a", 150, 11, 10, true), cfg("b", 100, 12, 10, true)],
+            1_000,
+        );
         let a = n.routers[0].set_fault(n.now, true);
         n.apply(0, a);
         n.run(1_000);
