@@ -160,7 +160,10 @@ curl "${ADM[@]}" "https://localhost:$PORT/puppet-ca/v1/expirations" | grep -q '"
 "$BIN" ca "${CA[@]}" generate pool.example.test --dns-alt-names front1.example.test,IP:127.0.0.1 --out "$W/pool" > /dev/null
 openssl x509 -noout -text -in "$W/pool/pool.example.test.pem" | grep -q "DNS:front1.example.test, DNS:pool.example.test, IP Address:127.0.0.1" || fail "troupe ca generate alt names: $(openssl x509 -noout -ext subjectAltName -in "$W/pool/pool.example.test.pem")"
 openssl verify -CAfile "$W/ssl/certs/ca.pem" "$W/pool/pool.example.test.pem" > /dev/null || fail "generated certificate does not verify"
-pass "CA admin API (statuses, sign via certificate_status, expirations) and troupe ca generate"
+"$BIN" ca "${CA[@]}" generate ecpool.example.test --ecdsa --out "$W/pool" > /dev/null
+openssl x509 -noout -text -in "$W/pool/ecpool.example.test.pem" | grep -q "id-ecPublicKey" || fail "troupe ca generate --ecdsa did not make an ECDSA key"
+openssl verify -CAfile "$W/ssl/certs/ca.pem" "$W/pool/ecpool.example.test.pem" > /dev/null || fail "ECDSA certificate does not verify"
+pass "CA admin API (statuses, sign via certificate_status, expirations) and troupe ca generate (RSA and ECDSA)"
 
 # 3. revocation: the master reloads the CRL and refuses the node, on an open connection too
 python3 tests/e2e/keepalive.py "$PORT" "$W/agents/node1.example.test/ssl" node1.example.test "$W/reload.flag" > "$W/keepalive1.txt" 2>&1 &

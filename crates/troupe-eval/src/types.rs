@@ -57,6 +57,26 @@ pub enum Type {
     Alias(String, Rc<Type>),
 }
 
+/// `Name` alone, or `Name[a, b]` when there are parameters.
+fn bracketed<I: Iterator>(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    items: I,
+    each: impl Fn(&mut std::fmt::Formatter<'_>, I::Item) -> std::fmt::Result,
+) -> std::fmt::Result {
+    f.write_str(name)?;
+    let mut any = false;
+    for x in items {
+        f.write_str(if any { ", " } else { "[" })?;
+        each(f, x)?;
+        any = true;
+    }
+    if any {
+        f.write_str("]")?;
+    }
+    Ok(())
+}
+
 impl PartialEq for Type {
     fn eq(&self, other: &Type) -> bool {
         self.to_string() == other.to_string()
@@ -194,18 +214,7 @@ impl fmt::Display for Type {
                 f.write_str("]")
             }
             Type::Pattern(res) => {
-                f.write_str("Pattern")?;
-                if res.is_empty() {
-                    return Ok(());
-                }
-                f.write_str("[")?;
-                for (i, r) in res.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "/{}/", r.source)?;
-                }
-                f.write_str("]")
+                bracketed(f, "Pattern", res.iter(), |f, r| write!(f, "/{}/", r.source))
             }
             Type::Regexp(r) => match r {
                 Some(r) => write!(f, "Regexp[/{}/]", r.source),
@@ -247,28 +256,9 @@ impl fmt::Display for Type {
                 }
                 f.write_str("}]")
             }
-            Type::Optional(t) => match t {
-                Some(t) => write!(f, "Optional[{t}]"),
-                None => f.write_str("Optional"),
-            },
-            Type::NotUndef(t) => match t {
-                Some(t) => write!(f, "NotUndef[{t}]"),
-                None => f.write_str("NotUndef"),
-            },
-            Type::Variant(ts) => {
-                f.write_str("Variant")?;
-                if ts.is_empty() {
-                    return Ok(());
-                }
-                f.write_str("[")?;
-                for (i, t) in ts.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{t}")?;
-                }
-                f.write_str("]")
-            }
+            Type::Optional(t) => bracketed(f, "Optional", t.iter(), |f, t| write!(f, "{t}")),
+            Type::NotUndef(t) => bracketed(f, "NotUndef", t.iter(), |f, t| write!(f, "{t}")),
+            Type::Variant(ts) => bracketed(f, "Variant", ts.iter(), |f, t| write!(f, "{t}")),
             Type::Collection(a, b) => {
                 f.write_str("Collection")?;
                 range_params(f, *a, *b, 0, INT_MAX)
