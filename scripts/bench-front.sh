@@ -4,6 +4,8 @@
 # Measures, for an RSA-2048 and an ECDSA P-256 server key:
 #   * requests/s and p99 latency with keep-alive (wrk -t1 -c32);
 #   * new TLS handshakes/s (Connection: close, no session resumption on either side);
+#   * the proxy's CPU time per request and per handshake (from /proc/PID/stat: robust on a
+#     shared machine, where req/s swings);
 #   * RSS of the proxy after the runs.
 # Prints a table and the troupe/haproxy ratio per figure. Needs haproxy, wrk, nginx.
 # usage: [REPS=3] scripts/bench-front.sh [SECONDS per run, default 5]; figures are medians over
@@ -84,13 +86,19 @@ PID[troupe-ec]=$!; PIDS+=($!)
 sleep 1.5
 for p in $HR $HE $TR $TE2; do curl -sfk "https://127.0.0.1:$p/" > /dev/null || { echo "port $p does not answer"; cat "$W"/*.log; exit 1; }; done
 
-run() { # url extra-wrk-args -> "req/s p99ms"
-    local out
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run() { # pid url extra-wrk-args -> "req/s p99ms cpu-us-per-request"
+    local pid=$1 out t0 t1
+    shift
+    t0=$(cpu_ticks "$pid")
     out=$(taskset -c 1 wrk -t1 -c32 -d"${DUR}s" --latency "$@" 2>&1)
-    local rps p99
+    t1=$(cpu_ticks "$pid")
+    local rps p99 total us
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    total=$(echo "$out" | awk '/requests in/ {print $1}')
+    us=$(awk -v t=$((t1 - t0)) -v n="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
     p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}')
-    echo "$rps $p99"
+    echo "$rps $p99 $us"
 }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -101,12 +109,14 @@ for rep in $(seq 1 "$REPS"); do
         for proxy in haproxy troupe; do
             if [ $proxy = haproxy ]; then
                 port=$([ $key = rsa ] && echo $HR || echo $HE)
+                pid=${PID[haproxy]}
             else
                 port=$([ $key = rsa ] && echo $TR || echo $TE2)
+                pid=${PID[troupe-$key]}
             fi
-            read -r ka p99 <<< "$(run "https://127.0.0.1:$port/")"
-            read -r hs _ <<< "$(run -H 'Connection: close' "https://127.0.0.1:$port/")"
-            echo "$proxy $key $ka $p99 $hs" >> "$W/results.txt"
+            read -r ka p99 kus <<< "$(run "$pid" "https://127.0.0.1:$port/")"
+            read -r hs _ hus <<< "$(run "$pid" -H 'Connection: close' "https://127.0.0.1:$port/")"
+            echo "$proxy $key $ka $p99 $hs $kus $hus" >> "$W/results.txt"
         done
     done
 done
@@ -119,13 +129,13 @@ med = {}
 for proxy in ("haproxy", "troupe"):
     for key in ("rsa", "ec"):
         r = [x for x in rows if x[0] == proxy and x[1] == key]
-        med[proxy, key] = [statistics.median(float(x[i]) for x in r) for i in (2, 3, 4)]
-print(f"{'proxy':<10} {'key':<5} {'keepalive req/s':>16} {'p99 ms':>8} {'handshakes/s':>13} {'RSS KiB':>9}")
-for (proxy, key), (ka, p99, hs) in med.items():
+        med[proxy, key] = [statistics.median(float(x[i]) for x in r) for i in (2, 3, 4, 5, 6)]
+print(f"{'proxy':<10} {'key':<5} {'keepalive req/s':>16} {'p99 ms':>8} {'CPU us/req':>11} {'handshakes/s':>13} {'CPU us/hs':>10} {'RSS KiB':>9}")
+for (proxy, key), (ka, p99, hs, kus, hus) in med.items():
     m = rss["haproxy"] if proxy == "haproxy" else rss[proxy, key]
-    print(f"{proxy:<10} {key:<5} {ka:>16.0f} {p99:>8.2f} {hs:>13.0f} {m:>9.0f}")
-print("ratios troupe/haproxy (req/s, handshakes/s: higher is better; p99, RSS: lower is better)")
+    print(f"{proxy:<10} {key:<5} {ka:>16.0f} {p99:>8.2f} {kus:>11.1f} {hs:>13.0f} {hus:>10.1f} {m:>9.0f}")
+print("ratios troupe/haproxy (req/s, handshakes/s: higher is better; p99, CPU per request, RSS: lower is better)")
 for key in ("rsa", "ec"):
     h, t = med["haproxy", key], med["troupe", key]
-    print(f"{key}: keep-alive req/s {t[0]/h[0]:.2f}x, p99 {t[1]/h[1]:.2f}x, handshakes/s {t[2]/h[2]:.2f}x, RSS {rss['troupe', key]/rss['haproxy']:.2f}x")
+    print(f"{key}: keep-alive req/s {t[0]/h[0]:.2f}x, p99 {t[1]/h[1]:.2f}x, CPU/req {t[3]/h[3]:.2f}x, handshakes/s {t[2]/h[2]:.2f}x, CPU/handshake {t[4]/h[4]:.2f}x, RSS {rss['troupe', key]/rss['haproxy']:.2f}x")
 PY

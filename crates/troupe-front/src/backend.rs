@@ -1,9 +1,7 @@
 //! Backends (masters): health as a sans-IO state machine (rise/fall counts), selection
 //! (round robin, least outstanding requests), per-backend keep-alive connections and figures.
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
+use crate::upstream::Conn;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -79,7 +77,7 @@ pub struct Backend {
     pub total_us: AtomicU64,
     /// Response-time buckets for the metrics histogram (upper bounds in `BUCKETS_MS`).
     pub buckets: [AtomicU64; 8],
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 pub const BUCKETS_MS: [u64; 8] = [5, 10, 50, 100, 500, 1000, 5000, 30000];
@@ -127,20 +125,16 @@ impl Backend {
     }
 
     /// An idle keep-alive connection, if one is still usable.
-    pub fn take_idle(&self) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self.idle.lock().ok()?;
-        while let Some(s) = idle.pop() {
-            if !s.is_closed() && s.is_ready() {
-                return Some(s);
-            }
-        }
-        None
+    /// An idle keep-alive connection (the master may have closed it meanwhile: a request
+    /// that gets no response on it is tried again on a fresh one).
+    pub fn take_idle(&self) -> Option<Conn> {
+        self.idle.lock().ok()?.pop()
     }
 
-    pub fn put_idle(&self, s: SendRequest<Full<Bytes>>) {
+    pub fn put_idle(&self, c: Conn) {
         if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < 64 && !s.is_closed() {
-                idle.push(s);
+            if idle.len() < 64 {
+                idle.push(c);
             }
         }
     }

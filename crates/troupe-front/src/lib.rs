@@ -10,6 +10,7 @@ pub mod backend;
 mod proxy;
 mod status;
 pub mod tls;
+pub mod upstream;
 
 use backend::{Backend, Balance};
 use std::net::{IpAddr, SocketAddr};

@@ -1,11 +1,11 @@
 //! Listeners, TLS, the proxying itself, health checks, reloads and drain.
 
 use crate::backend::{order, Backend};
-use crate::{status, tls, BoxError, State};
+use crate::{status, tls, upstream, BoxError, State};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -55,8 +55,13 @@ struct Client {
     chain: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// The verdict, and the reload generation it was made at.
     verdict: std::sync::Mutex<(u64, String)>,
+    /// `X-Forwarded-For`.
+    peer_ip: String,
+    /// This end of the connection: the `Host` of a request that had none.
+    local: String,
     dn: Option<String>,
-    cert_pem: Option<String>,
+    /// `X-Client-Cert`: the certificate's PEM, URL-encoded.
+    cert_header: Option<String>,
     protocol: String,
     cipher: String,
 }
@@ -145,6 +150,9 @@ async fn connection(
     stop: watch::Receiver<bool>,
 ) {
     let generation = state.tls_generation.load(Ordering::SeqCst);
+    let Ok(local) = stream.local_addr() else {
+        return;
+    };
     let tls = match state.tls.read() {
         Ok(t) => t.clone(),
         Err(_) => return,
@@ -165,19 +173,27 @@ async fn connection(
             .map(|c| c.to_vec())
             .unwrap_or_default();
         let verify = tls.verdict(&chain);
-        let (dn, cert_pem) = match chain.first() {
+        let (dn, cert_header) = match chain.first() {
             Some(c) => (
                 subject_dn(c.as_ref()),
-                Some(troupe_ca::pem_encode("CERTIFICATE", c.as_ref())),
+                Some(
+                    percent_encoding::utf8_percent_encode(
+                        &troupe_ca::pem_encode("CERTIFICATE", c.as_ref()),
+                        percent_encoding::NON_ALPHANUMERIC,
+                    )
+                    .to_string(),
+                ),
             ),
             None => (None, None),
         };
         Client {
             peer,
+            peer_ip: peer.ip().to_string(),
+            local: local.to_string(),
             chain: chain.into_iter().map(|c| c.into_owned()).collect(),
             verdict: std::sync::Mutex::new((generation, verify)),
             dn,
-            cert_pem,
+            cert_header,
             protocol: conn
                 .protocol_version()
                 .map(|v| format!("{v:?}").replace("TLSv1_", "TLSv1."))
@@ -373,7 +389,7 @@ async fn route(
             None,
         );
     }
-    let (mut parts, body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let body = match Limited::new(body, state.config.max_body_bytes)
         .collect()
         .await
@@ -390,43 +406,57 @@ async fn route(
             )
         }
     };
-    // The request the masters see: identity from our TLS layer only.
-    let mut headers = std::mem::take(&mut parts.headers);
-    for h in IDENTITY_HEADERS {
-        headers.remove(h);
-    }
-    headers.remove(CONNECTION);
-    headers.remove("keep-alive");
-    headers.remove("proxy-connection");
-    headers.remove("transfer-encoding");
-    headers.remove("upgrade");
-    let set = |headers: &mut hyper::HeaderMap, name: &'static str, v: &str| {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    };
-    let verify = client.verify(state);
-    set(&mut headers, "x-client-verify", &verify);
-    if verify == "SUCCESS" {
-        if let Some(dn) = &client.dn {
-            set(&mut headers, "x-client-dn", dn);
-        }
-        if let Some(p) = &client.cert_pem {
-            let enc = percent_encoding::utf8_percent_encode(p, percent_encoding::NON_ALPHANUMERIC)
-                .to_string();
-            set(&mut headers, "x-client-cert", &enc);
-        }
-    }
-    set(
-        &mut headers,
-        "x-forwarded-for",
-        &client.peer.ip().to_string(),
-    );
+    // The request the masters see, written once (reused by retries): the client's headers
+    // less hop-by-hop and identity ones, then the identity from our TLS layer only.
+    let head_request = parts.method == hyper::Method::HEAD;
     let pq = parts
         .uri
         .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut request = Vec::with_capacity(512 + body.len());
+    upstream::write_head(&mut request, parts.method.as_str(), pq);
+    for (name, value) in parts.headers.iter() {
+        let n = name.as_str();
+        if IDENTITY_HEADERS.contains(&n)
+            || upstream::HOP_BY_HOP.contains(&n)
+            || n == "content-length"
+            || n == "expect"
+            || n == "x-forwarded-for"
+        {
+            continue;
+        }
+        upstream::write_header(&mut request, n.as_bytes(), value.as_bytes());
+    }
+    if !parts.headers.contains_key(HOST) {
+        upstream::write_header(&mut request, b"host", client.local.as_bytes());
+    }
+    if !body.is_empty()
+        || matches!(
+            parts.method,
+            hyper::Method::POST | hyper::Method::PUT | hyper::Method::PATCH
+        )
+    {
+        upstream::write_header(
+            &mut request,
+            b"content-length",
+            body.len().to_string().as_bytes(),
+        );
+    }
+    let verify = client.verify(state);
+    upstream::write_header(&mut request, b"x-client-verify", verify.as_bytes());
+    if verify == "SUCCESS" {
+        if let Some(dn) = &client.dn {
+            upstream::write_header(&mut request, b"x-client-dn", dn.as_bytes());
+        }
+        if let Some(p) = &client.cert_header {
+            upstream::write_header(&mut request, b"x-client-cert", p.as_bytes());
+        }
+    }
+    upstream::write_header(&mut request, b"x-forwarded-for", client.peer_ip.as_bytes());
+    request.extend_from_slice(b"\r\n");
+    request.extend_from_slice(&body);
+    drop(body);
     let order = order(
         &state.backends,
         state.config.balance,
@@ -448,7 +478,7 @@ async fn route(
         let busy = Gauge::new(&b.in_flight);
         b.requests.fetch_add(1, Ordering::Relaxed);
         let t0 = Instant::now();
-        let r = forward(state, &b, &parts.method, &pq, &headers, body.clone()).await;
+        let r = forward(state, &b, &request, head_request).await;
         drop(busy);
         match r {
             Forwarded::Response(resp) => {
@@ -509,113 +539,76 @@ enum Forwarded {
     Failed(String),
 }
 
-async fn connect(
-    state: &State,
-    b: &Backend,
-) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, String> {
+async fn connect(state: &State, b: &Backend) -> Result<upstream::Conn, String> {
     let stream = tokio::time::timeout(state.config.connect_timeout, TcpStream::connect(b.addr))
         .await
         .map_err(|_| "connect timeout".to_string())?
         .map_err(|e| format!("connect: {e}"))?;
     let _ = stream.set_nodelay(true);
-    if b.tls {
-        let cfg = state
-            .client_tls
-            .clone()
-            .ok_or("no TLS client configuration")?;
-        let name = match &state.config.backend_server_name {
-            Some(n) => rustls::pki_types::ServerName::try_from(n.clone())
-                .map_err(|e| format!("server name: {e}"))?,
-            None => rustls::pki_types::ServerName::IpAddress(b.addr.ip().into()),
-        };
-        let tls = tokio::time::timeout(
-            state.config.connect_timeout,
-            tokio_rustls::TlsConnector::from(cfg).connect(name, stream),
-        )
-        .await
-        .map_err(|_| "TLS handshake timeout".to_string())?
-        .map_err(|e| format!("TLS: {e}"))?;
-        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        return Ok(send);
+    if !b.tls {
+        return Ok(upstream::Conn::new(Box::new(stream)));
     }
-    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(send)
+    let cfg = state
+        .client_tls
+        .clone()
+        .ok_or("no TLS client configuration")?;
+    let name = match &state.config.backend_server_name {
+        Some(n) => rustls::pki_types::ServerName::try_from(n.clone())
+            .map_err(|e| format!("server name: {e}"))?,
+        None => rustls::pki_types::ServerName::IpAddress(b.addr.ip().into()),
+    };
+    let tls = tokio::time::timeout(
+        state.config.connect_timeout,
+        tokio_rustls::TlsConnector::from(cfg).connect(name, stream),
+    )
+    .await
+    .map_err(|_| "TLS handshake timeout".to_string())?
+    .map_err(|e| format!("TLS: {e}"))?;
+    Ok(upstream::Conn::new(Box::new(tls)))
 }
 
-async fn forward(
-    state: &State,
-    b: &Backend,
-    method: &hyper::Method,
-    pq: &str,
-    headers: &hyper::HeaderMap,
-    body: Bytes,
-) -> Forwarded {
+async fn forward(state: &State, b: &Backend, request: &[u8], head_request: bool) -> Forwarded {
     // A pooled connection may have been closed by the master meanwhile; then try a fresh one.
     for fresh in [false, true] {
-        let mut send = match if fresh { None } else { b.take_idle() } {
-            Some(s) => s,
+        let (mut conn, pooled) = match if fresh { None } else { b.take_idle() } {
+            Some(c) => (c, true),
             None => match connect(state, b).await {
-                Ok(s) => s,
+                Ok(c) => (c, false),
                 Err(e) => return Forwarded::NotSent(e),
             },
         };
-        let mut req = Request::new(Full::new(body.clone()));
-        *req.method_mut() = method.clone();
-        *req.uri_mut() = match pq.parse() {
-            Ok(u) => u,
-            Err(_) => return Forwarded::Failed("bad request URI".into()),
-        };
-        *req.headers_mut() = headers.clone();
-        if !req.headers().contains_key(HOST) {
-            if let Ok(v) = HeaderValue::from_str(&b.addr.to_string()) {
-                req.headers_mut().insert(HOST, v);
-            }
-        }
         // One timer for the whole exchange: the response head and its body.
-        enum Step {
-            NotSent(hyper::Error),
-            Body(hyper::Error),
-            Done(hyper::http::response::Parts, Bytes),
-        }
-        let exchange = async {
-            let resp = match send.send_request(req).await {
-                Ok(r) => r,
-                Err(e) => return Step::NotSent(e),
-            };
-            let (parts, body) = resp.into_parts();
-            match body.collect().await {
-                Ok(c) => Step::Done(parts, c.to_bytes()),
-                Err(e) => Step::Body(e),
-            }
-        };
-        let (mut parts, bytes) =
-            match tokio::time::timeout(state.config.backend_timeout, exchange).await {
-                Err(_) => return Forwarded::Failed("timeout waiting for the master".into()),
-                Ok(Step::NotSent(e)) => {
-                    // No response head arrived: hyper reports the request as not processed.
-                    if !fresh {
-                        continue;
-                    }
-                    return Forwarded::NotSent(format!("{e}"));
+        let r = tokio::time::timeout(
+            state.config.backend_timeout,
+            conn.exchange(request, head_request),
+        )
+        .await;
+        let (resp, keep) = match r {
+            Err(_) => return Forwarded::Failed("timeout waiting for the master".into()),
+            Ok(Err(upstream::Error::NoResponse(e))) => {
+                if pooled {
+                    continue;
                 }
-                Ok(Step::Body(e)) => return Forwarded::Failed(format!("response body: {e}")),
-                Ok(Step::Done(parts, bytes)) => (parts, bytes),
-            };
-        b.put_idle(send);
-        parts.headers.remove(CONNECTION);
-        parts.headers.remove("keep-alive");
-        parts.headers.remove("transfer-encoding");
-        return Forwarded::Response(Response::from_parts(parts, Full::new(bytes)));
+                return Forwarded::NotSent(e);
+            }
+            Ok(Err(upstream::Error::Broken(e))) => return Forwarded::Failed(e),
+            Ok(Ok(x)) => x,
+        };
+        if keep {
+            b.put_idle(conn);
+        }
+        let mut headers = resp.headers;
+        for h in upstream::HOP_BY_HOP {
+            headers.remove(h);
+        }
+        if !head_request && resp.status != 304 {
+            // The body is whole; the server side states its length.
+            headers.remove(CONTENT_LENGTH);
+        }
+        let mut out = Response::new(Full::new(resp.body));
+        *out.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        *out.headers_mut() = headers;
+        return Forwarded::Response(out);
     }
     Forwarded::NotSent("no connection".into())
 }
@@ -637,14 +630,18 @@ async fn health_loop(state: Arc<State>, b: Arc<Backend>) {
 
 async fn check(state: &State, b: &Backend) -> Result<(), String> {
     let fut = async {
-        let mut send = connect(state, b).await?;
-        let req = Request::get("/status/v1/simple")
-            .header(HOST, b.addr.to_string())
-            .body(Full::new(Bytes::new()))
+        let mut conn = connect(state, b).await?;
+        let mut req = Vec::with_capacity(128);
+        upstream::write_head(&mut req, "GET", "/status/v1/simple");
+        upstream::write_header(&mut req, b"host", b.addr.to_string().as_bytes());
+        upstream::write_header(&mut req, b"connection", b"close");
+        req.extend_from_slice(b"\r\n");
+        let (resp, _) = conn
+            .exchange(&req, false)
+            .await
             .map_err(|e| e.to_string())?;
-        let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
-        if resp.status() != StatusCode::OK {
-            return Err(format!("HTTP {}", resp.status().as_u16()));
+        if resp.status != 200 {
+            return Err(format!("HTTP {}", resp.status));
         }
         Ok(())
     };
