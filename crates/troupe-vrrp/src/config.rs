@@ -17,7 +17,8 @@
 //! notify_master = /usr/local/bin/notify master
 //!
 //! [check front]
-//! http = http://127.0.0.1:8140/status/v1/simple   # or: process = NAME, script = CMD, interface = IF
+//! http = http://127.0.0.1:8140/status/v1/simple   # or: process = NAME, pidfile = FILE,
+//!                                                 #     script = CMD, interface = IF
 //! interval = 1
 //! weight = 2              # added while the check passes (negative: added while it fails)
 //! fall = 2
@@ -32,6 +33,9 @@ use std::path::PathBuf;
 pub enum CheckKind {
     /// A process with this name (`/proc/*/comm`) is running.
     Process(String),
+    /// The process whose PID this file holds is alive (not a zombie). Unlike a name, this
+    /// tells apart processes of the same name, e.g. one per network namespace.
+    Pidfile(PathBuf),
     /// `GET` of an `http://` URL answers 2xx.
     Http(String),
     /// A command (via `/bin/sh -c`) exits 0.
@@ -63,6 +67,8 @@ pub struct Instance {
     pub preempt: bool,
     pub preempt_delay_ms: u64,
     pub unicast_peers: Vec<Ipv4Addr>,
+    /// Source address of adverts (default: the interface's first IPv4 address).
+    pub source: Option<Ipv4Addr>,
     pub tracks: Vec<String>,
     pub garp_count: u32,
     pub garp_delay_ms: u64,
@@ -122,6 +128,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, String> {
                         preempt: true,
                         preempt_delay_ms: 0,
                         unicast_peers: vec![],
+                        source: None,
                         tracks: vec![],
                         garp_count: 5,
                         garp_delay_ms: 0,
@@ -220,6 +227,9 @@ pub fn parse(text: &str, file: &str) -> Result<Config, String> {
                         .unicast_peers
                         .push(v.parse().map_err(|_| bad("expected an IPv4 address"))?),
                     "track" => inst.tracks.push(v.into()),
+                    "source" | "unicast_src_ip" => {
+                        inst.source = Some(v.parse().map_err(|_| bad("expected an IPv4 address"))?)
+                    }
                     "garp_count" => {
                         inst.garp_count = v.parse().map_err(|_| bad("expected a count"))?
                     }
@@ -242,6 +252,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, String> {
                 let ch = &mut c.checks[*ix];
                 match k {
                     "process" => ch.kind = CheckKind::Process(v.into()),
+                    "pidfile" => ch.kind = CheckKind::Pidfile(v.into()),
                     "http" => {
                         if !v.starts_with("http://") {
                             return Err(bad("expected an http:// URL"));

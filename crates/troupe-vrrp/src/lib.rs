@@ -3,6 +3,8 @@
 //! driver (raw socket, netlink addresses, gratuitous ARP, track checks) sits on top.
 
 pub mod config;
+pub mod driver;
 pub mod fsm;
 pub mod packet;
+pub mod sys;
 pub mod track;

@@ -39,6 +39,8 @@ pub enum Drop {
     AddressCount,
     Addresses,
     Interval,
+    /// Not from a configured unicast peer.
+    Source,
 }
 
 impl Drop {
@@ -54,6 +56,7 @@ impl Drop {
             Drop::AddressCount => "address_count",
             Drop::Addresses => "address_mismatch",
             Drop::Interval => "interval_mismatch",
+            Drop::Source => "unknown_source",
         }
     }
 }

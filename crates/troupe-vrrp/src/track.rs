@@ -14,6 +14,7 @@ pub fn run(kind: &CheckKind, timeout: Duration) -> Result<(), String> {
         CheckKind::Process(name) => process_running(name)
             .then_some(())
             .ok_or_else(|| format!("no process named {name}")),
+        CheckKind::Pidfile(path) => pidfile_alive(path),
         CheckKind::Http(url) => http_ok(url, timeout),
         CheckKind::Script(cmd) => script_ok(cmd, timeout),
         CheckKind::Interface(ifname) => interface_up(ifname)
@@ -35,6 +36,24 @@ pub fn process_running(name: &str) -> bool {
                 .all(|b| b.is_ascii_digit())
         })
         .any(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == name))
+}
+
+/// The PID in `path` names a live process (a zombie counts as dead).
+pub fn pidfile_alive(path: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let pid: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{}: no PID in it", path.display()))?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|_| format!("process {pid} is gone"))?;
+    // The state follows the parenthesised command name.
+    let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+    match state {
+        Some("Z") | Some("X") | Some("x") => Err(format!("process {pid} is dead")),
+        Some(_) => Ok(()),
+        None => Err(format!("process {pid}: unreadable state")),
+    }
 }
 
 /// `GET url` answers 2xx within the timeout (plain HTTP/1.0).

@@ -6,6 +6,7 @@ mod front_cmd;
 mod master_cmd;
 mod parser_cmd;
 mod settings_file;
+mod vrrp_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Ca(ca_cmd::CaArgs),
     /// Terminate TLS for agents and balance over a pool of masters.
     Front(front_cmd::FrontArgs),
+    /// Float virtual IPs between hosts (VRRPv3, or v2 as keepalived's default).
+    Vrrp(vrrp_cmd::VrrpArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Master(args) => master_cmd::run(args),
         Command::Ca(args) => ca_cmd::run(args),
         Command::Front(args) => front_cmd::run(args),
+        Command::Vrrp(args) => vrrp_cmd::run(args),
     };
     match result {
         Ok(code) => code,
