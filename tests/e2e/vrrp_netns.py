@@ -442,9 +442,13 @@ def csum(b):
 src, dst = socket.inet_aton(sys.argv[1]), socket.inet_aton("224.0.0.18")
 def vrrp(ver=3, vrid=51, prio=200, addrs=[sys.argv[2]], bad_sum=False):
     a = b"".join(socket.inet_aton(x) for x in addrs)
-    m = struct.pack("!BBBBH", (ver << 4) | 1, vrid, prio, len(addrs), 10) + b"\0\0" + a
-    ph = src + dst + struct.pack("!BBH", 0, 112, len(m))
-    c = csum(ph + m) ^ (0x1111 if bad_sum else 0)
+    if ver == 2:  # auth type 0, advert 1 s, 8 bytes of authentication data
+        m = struct.pack("!BBBBBB", 0x21, vrid, prio, len(addrs), 0, 1) + b"\0\0" + a + b"\0" * 8
+        c = csum(m)
+    else:
+        m = struct.pack("!BBBBH", (ver << 4) | 1, vrid, prio, len(addrs), 10) + b"\0\0" + a
+        c = csum(src + dst + struct.pack("!BBH", 0, 112, len(m)) + m)
+    c ^= 0x1111 if bad_sum else 0
     return m[:6] + struct.pack("!H", c) + m[8:]
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")

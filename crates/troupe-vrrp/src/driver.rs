@@ -30,6 +30,10 @@ struct Vrid {
     ifc: usize,
     /// Indexes of the checks this instance tracks.
     tracks: Vec<usize>,
+    /// Gratuitous ARP rounds still to send, and when the next is due (cancelled when the
+    /// addresses are released, so a short-lived master never announces itself late).
+    garps_left: u32,
+    garp_at: u64,
 }
 
 /// Counters of dropped packets, by reason.
@@ -79,9 +83,10 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
         let ifc = match ifaces.iter().position(|i| i.name == inst.interface) {
             Some(i) => i,
             None => {
-                ifaces.push(sys::interface(&inst.interface).map_err(|e| {
-                    format!("[instance {}] key 'interface': {e}", inst.name)
-                })?);
+                ifaces.push(
+                    sys::interface(&inst.interface)
+                        .map_err(|e| format!("[instance {}] key 'interface': {e}", inst.name))?,
+                );
                 ifaces.len() - 1
             }
         };
@@ -109,7 +114,11 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
             router: Router::new(crate::fsm::Config {
                 name: inst.name.clone(),
                 vrid: inst.vrid,
-                version: if inst.version == 2 { Version::V2 } else { Version::V3 },
+                version: if inst.version == 2 {
+                    Version::V2
+                } else {
+                    Version::V3
+                },
                 priority: inst.priority,
                 interval_cs: inst.advert_cs,
                 preempt: inst.preempt,
@@ -120,6 +129,8 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
             inst: inst.clone(),
             ifc,
             tracks,
+            garps_left: 0,
+            garp_at: 0,
         });
     }
     let (tx, rx) = mpsc::channel();
@@ -171,7 +182,11 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
             .name("signals".into())
             .spawn(move || {
                 for s in signals.forever() {
-                    let ev = if s == SIGUSR1 { Event::Dump } else { Event::Stop };
+                    let ev = if s == SIGUSR1 {
+                        Event::Dump
+                    } else {
+                        Event::Stop
+                    };
                     if tx.send(ev).is_err() {
                         return;
                     }
@@ -230,6 +245,12 @@ impl Driver {
                 .vrids
                 .iter()
                 .filter_map(|v| v.router.deadline())
+                .chain(
+                    self.vrids
+                        .iter()
+                        .filter(|v| v.garps_left > 0)
+                        .map(|v| v.garp_at),
+                )
                 .min()
                 .unwrap_or(now + 1000);
             let ev = match rx.recv_timeout(Duration::from_millis(next.saturating_sub(now))) {
@@ -284,7 +305,10 @@ impl Driver {
                 }
                 Some(Event::Link(name, up)) => {
                     if links.insert(name.clone(), up) != Some(up) {
-                        log(&format!("interface {name} is {}", if up { "up" } else { "down" }));
+                        log(&format!(
+                            "interface {name} is {}",
+                            if up { "up" } else { "down" }
+                        ));
                         for v in 0..self.vrids.len() {
                             if self.ifaces[self.vrids[v].ifc].name == name {
                                 let fault = !up || self.weight_and_fault(v, trackers).1;
@@ -299,7 +323,23 @@ impl Driver {
             for v in 0..self.vrids.len() {
                 let acts = self.vrids[v].router.poll(now);
                 self.apply(v, acts);
+                self.garp(now, v);
             }
+        }
+    }
+
+    /// Sends the next round of gratuitous ARPs when it is due.
+    fn garp(&mut self, now: u64, v: usize) {
+        let vr = &mut self.vrids[v];
+        if vr.garps_left == 0 || now < vr.garp_at {
+            return;
+        }
+        vr.garps_left -= 1;
+        vr.garp_at = now + vr.inst.garp_delay_ms;
+        let ifc = &self.ifaces[vr.ifc];
+        let addrs: Vec<Ipv4Addr> = vr.inst.addresses.iter().map(|a| a.0).collect();
+        if let Err(e) = sys::send_garps(&ifc.name, ifc.mac, &addrs) {
+            log(&format!("[instance {}] {e}", vr.inst.name));
         }
     }
 
@@ -330,7 +370,10 @@ impl Driver {
     fn drop_packet(&mut self, why: Drop, detail: &str) {
         let n = self.drops.count(why.name());
         if n == 1 || n % 100 == 0 {
-            log(&format!("dropped a packet ({}, {n} so far){detail}", why.name()));
+            log(&format!(
+                "dropped a packet ({}, {n} so far){detail}",
+                why.name()
+            ));
         }
     }
 
@@ -387,12 +430,16 @@ impl Driver {
         for dst in dsts {
             let m = adv.encode(sock.source, dst);
             if let Err(e) = sock.send(dst, &m) {
-                log(&format!("[instance {}] cannot send an advert to {dst}: {e}", vr.inst.name));
+                log(&format!(
+                    "[instance {}] cannot send an advert to {dst}: {e}",
+                    vr.inst.name
+                ));
             }
         }
     }
 
     fn release(&mut self, v: usize) {
+        self.vrids[v].garps_left = 0;
         let ifc = self.ifaces[self.vrids[v].ifc].clone();
         for (a, prefix) in self.vrids[v].inst.addresses.clone() {
             if let Err(e) = self.netlink.remove(&ifc, a, prefix) {
@@ -416,20 +463,13 @@ impl Driver {
                             log(&format!("[instance {}] {e}", inst.name));
                         }
                     }
-                    let inst = inst.clone();
-                    // Announce the move: garp_count gratuitous ARPs, garp_delay apart.
-                    std::thread::spawn(move || {
-                        let addrs: Vec<Ipv4Addr> = inst.addresses.iter().map(|a| a.0).collect();
-                        for i in 0..inst.garp_count.max(1) {
-                            if i > 0 {
-                                std::thread::sleep(Duration::from_millis(inst.garp_delay_ms));
-                            }
-                            if let Err(e) = sys::send_garps(&ifc.name, ifc.mac, &addrs) {
-                                log(&format!("[instance {}] {e}", inst.name));
-                                return;
-                            }
-                        }
-                    });
+                    // Announce the move: garp_count gratuitous ARPs, garp_delay apart, the
+                    // first one now.
+                    let now = self.now();
+                    let vr = &mut self.vrids[v];
+                    vr.garps_left = vr.inst.garp_count.max(1);
+                    vr.garp_at = now;
+                    self.garp(now, v);
                 }
                 Action::ReleaseAddresses => self.release(v),
                 Action::Notify(state) => {

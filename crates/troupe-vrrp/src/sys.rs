@@ -56,11 +56,21 @@ const EEXIST: i32 = 17;
 const EADDRNOTAVAIL: i32 = 99;
 
 /// An `RTM_NEWADDR`/`RTM_DELADDR` request for one IPv4 address.
-pub fn addr_message(add: bool, seq: u32, index: u32, addr: Ipv4Addr, prefix: u8, label: &str) -> Vec<u8> {
+pub fn addr_message(
+    add: bool,
+    seq: u32,
+    index: u32,
+    addr: Ipv4Addr,
+    prefix: u8,
+    label: &str,
+) -> Vec<u8> {
     let mut m = Vec::with_capacity(64);
     m.extend_from_slice(&[0; 4]); // length, set below
     let (ty, flags) = if add {
-        (RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+        (
+            RTM_NEWADDR,
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        )
     } else {
         (RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK)
     };
@@ -222,9 +232,14 @@ pub struct VrrpSocket {
 
 impl VrrpSocket {
     pub fn open(ifc: &Interface, source: Ipv4Addr) -> Result<VrrpSocket, String> {
-        let e = |what: &str, err: std::io::Error| format!("{}: VRRP socket ({what}): {err}", ifc.name);
-        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(i32::from(PROTO))))
-            .map_err(|x| e("open; troupe vrrp needs root or CAP_NET_RAW", x))?;
+        let e =
+            |what: &str, err: std::io::Error| format!("{}: VRRP socket ({what}): {err}", ifc.name);
+        let sock = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(i32::from(PROTO))),
+        )
+        .map_err(|x| e("open; troupe vrrp needs root or CAP_NET_RAW", x))?;
         sock.bind_device(Some(ifc.name.as_bytes()))
             .map_err(|x| e("bind to device", x))?;
         sock.set_header_included_v4(true)
@@ -295,10 +310,16 @@ mod tests {
     fn netlink_address_message_layout() {
         let m = addr_message(true, 7, 3, Ipv4Addr::new(10, 88, 0, 21), 24, "eth0");
         assert_eq!(m.len() % 4, 0);
-        assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap_or_default()) as usize, m.len());
+        assert_eq!(
+            u32::from_ne_bytes(m[0..4].try_into().unwrap_or_default()) as usize,
+            m.len()
+        );
         assert_eq!(u16::from_ne_bytes([m[4], m[5]]), RTM_NEWADDR);
         assert_eq!(&m[16..20], &[AF_INET, 24, 0, 0]);
-        assert_eq!(u32::from_ne_bytes(m[20..24].try_into().unwrap_or_default()), 3);
+        assert_eq!(
+            u32::from_ne_bytes(m[20..24].try_into().unwrap_or_default()),
+            3
+        );
         // IFA_LOCAL then IFA_ADDRESS, each 8 bytes, then the label "eth0\0" padded to 12.
         assert_eq!(&m[24..32], &[8, 0, 2, 0, 10, 88, 0, 21]);
         assert_eq!(&m[32..40], &[8, 0, 1, 0, 10, 88, 0, 21]);
@@ -336,7 +357,11 @@ mod tests {
         let p = ipv4_packet(Ipv4Addr::new(10, 88, 0, 11), GROUP, &[1, 2, 3, 4]);
         assert_eq!(p[8], 255);
         assert_eq!(p[9], 112);
-        assert_eq!(crate::packet::checksum(&[&p[..20]]), 0, "header checksum verifies");
+        assert_eq!(
+            crate::packet::checksum(&[&p[..20]]),
+            0,
+            "header checksum verifies"
+        );
         assert_eq!(&p[20..], &[1, 2, 3, 4]);
     }
 }

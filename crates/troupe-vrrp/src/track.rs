@@ -48,7 +48,10 @@ pub fn pidfile_alive(path: &std::path::Path) -> Result<(), String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|_| format!("process {pid} is gone"))?;
     // The state follows the parenthesised command name.
-    let state = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next());
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|r| r.split_whitespace().next());
     match state {
         Some("Z") | Some("X") | Some("x") => Err(format!("process {pid} is dead")),
         Some(_) => Ok(()),

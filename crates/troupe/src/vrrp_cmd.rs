@@ -37,7 +37,10 @@ pub fn run(args: VrrpArgs) -> Result<ExitCode> {
             );
         }
         for c in &cfg.checks {
-            println!("check {}: {:?} every {} ms weight {}", c.name, c.kind, c.interval_ms, c.weight);
+            println!(
+                "check {}: {:?} every {} ms weight {}",
+                c.name, c.kind, c.interval_ms, c.weight
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
