@@ -41,7 +41,17 @@ if command -v puppet >/dev/null 2>&1; then
   tests/e2e/master-agent.sh
   echo "== end to end: the real puppet agent through troupe front to two masters"
   tests/e2e/front-agent.sh
+fi
+
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && command -v keepalived >/dev/null 2>&1; then
+  echo "== vrrp in network namespaces: election, failover, fail-back, tracking, active-active, keepalived interop"
+  python3 tests/e2e/vrrp_netns.py test
 elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs root, iproute2 and keepalived for the vrrp namespace tests" >&2
+  exit 1
+fi
+
+if ! command -v puppet >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
   echo "puppet is not installed; CI needs it to check tests/broken against Puppet" >&2
   exit 1
 fi

@@ -200,11 +200,20 @@ class Bed:
                 pids.append(int(open(os.path.join(self.dir, f)).read().strip()))
             except (OSError, ValueError):
                 pass
-        for p in pids:
-            os.kill(p, signal.SIGSTOP)
-        for p in pids:
-            os.kill(p, signal.SIGKILL)
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for p in pids:
+                try:
+                    os.kill(p, sig)
+                except ProcessLookupError:
+                    pass
         self.stop(host, "vrrp", sig=signal.SIGKILL)
+        # Its pid files would name zombies until init reaps them; keepalived would then refuse
+        # to start ("daemon is already running").
+        for f in ("ka-%s.pid" % host, "ka-%s-vrrp.pid" % host, "ka-%s-chk.pid" % host):
+            try:
+                os.unlink(os.path.join(self.dir, f))
+            except OSError:
+                pass
 
     def link(self, host, up):
         sh("ip", "-n", ns("br"), "link", "set", "p-" + host, "up" if up else "down")
@@ -295,7 +304,7 @@ class Probe:
 def measure(samples, t0, new_host):
     """ms from t0 to the first answer by new_host; failed requests after t0 until then."""
     first = next((t for t, w in samples if t >= t0 and w == new_host), None)
-    failed = sum(1 for t, w in samples if t >= t0 and (first is None or t < first) and w != new_host)
+    failed = sum(1 for t, w in samples if t >= t0 and (first is None or t < first) and w is None)
     return (None if first is None else (first - t0) * 1000.0), failed
 
 
@@ -532,6 +541,49 @@ def run_tests(only=None):
 
 # --- benchmark ---------------------------------------------------------------------------------
 
+def trial(bed, impl, fault, advert, version):
+    if impl == "troupe":
+        chk = [dict(name="front", kind="http", target="http://127.0.0.1:8080/", weight=0, interval=0.05)]
+        bed.troupe("A", [dict(vrid=51, priority=101, advert=advert, version=version, track=["front"])], chk)
+        bed.troupe("B", [dict(vrid=51, priority=100, advert=advert, version=version, track=["front"])], chk)
+    else:
+        chk = [dict(name="front", script="/usr/bin/curl -sf -m 1 -o /dev/null http://127.0.0.1:8080/",
+                    weight=0, interval=1)]
+        bed.keepalived("A", [dict(vrid=51, priority=101, advert=advert, version=version, track=["front"])], chk)
+        bed.keepalived("B", [dict(vrid=51, priority=100, advert=advert, version=version, track=["front"])], chk)
+    answers(bed, 51, "A", timeout=15)
+    time.sleep(max(1.0, 4 * advert))
+    probe = Probe(bed, VIP[51], 8.0 if advert == 1 else 3.0)
+    time.sleep(0.5)
+    t0 = time.time()
+    if fault == "link down":
+        bed.link("A", False)
+    elif fault == "vrrp killed":
+        if impl == "keepalived":
+            bed.kill_keepalived("A")
+        else:
+            bed.stop("A", "vrrp", sig=signal.SIGKILL)
+    else:
+        bed.stop("A", "whoami", sig=signal.SIGKILL)
+    return measure(probe.result(), t0, "hostB")
+
+
+def reset(bed, impl):
+    for key in list(bed.procs):
+        if key[1] == "vrrp":
+            if impl == "keepalived" and key[0] == "A":
+                bed.kill_keepalived("A")
+            bed.stop(*key)
+    bed.link("A", True)
+    for h in ("A", "B"):
+        sh("ip", "-n", ns(h), "addr", "del", VIP[51] + "/24", "dev", "eth0", check=False)
+        if (h, "whoami") not in bed.procs:
+            bed.whoami(h)
+    # The client forgets where the VIP was.
+    sh("ip", "-n", ns("C"), "neigh", "flush", "all", check=False)
+    time.sleep(0.3)
+
+
 def bench(trials):
     bed = Bed()
     rows = []
@@ -545,48 +597,20 @@ def bench(trials):
                 for fault in ("link down", "vrrp killed", "front killed"):
                     got = []
                     for _ in range(trials):
-                        if impl == "troupe":
-                            chk = [dict(name="front", kind="http", target="http://127.0.0.1:8080/", weight=0,
-                                        interval=0.05)]
-                            bed.troupe("A", [dict(vrid=51, priority=101, advert=advert, version=version, track=["front"])], chk)
-                            bed.troupe("B", [dict(vrid=51, priority=100, advert=advert, version=version, track=["front"])], chk)
-                        else:
-                            chk = [dict(name="front", script="/usr/bin/curl -sf -m 1 -o /dev/null http://127.0.0.1:8080/",
-                                        weight=0, interval=1)]
-                            bed.keepalived("A", [dict(vrid=51, priority=101, advert=advert, version=version, track=["front"])], chk)
-                            bed.keepalived("B", [dict(vrid=51, priority=100, advert=advert, version=version, track=["front"])], chk)
-                        answers(bed, 51, "A", timeout=15)
-                        time.sleep(max(1.0, 4 * advert))
-                        probe = Probe(bed, VIP[51], 8.0 if advert == 1 else 3.0)
-                        time.sleep(0.5)
-                        t0 = time.time()
-                        if fault == "link down":
-                            bed.link("A", False)
-                        elif fault == "vrrp killed":
-                            if impl == "keepalived":
-                                bed.kill_keepalived("A")
-                            else:
-                                bed.stop("A", "vrrp", sig=signal.SIGKILL)
-                        else:
-                            bed.stop("A", "whoami", sig=signal.SIGKILL)
-                        ms, failed = measure(probe.result(), t0, "hostB")
-                        got.append((ms, failed))
-                        for key in list(bed.procs):
-                            if key[1] == "vrrp":
-                                if impl == "keepalived" and key[0] == "A":
-                                    bed.kill_keepalived("A")
-                                bed.stop(*key)
-                        bed.link("A", True)
-                        for h in ("A", "B"):
-                            sh("ip", "-n", ns(h), "addr", "del", VIP[51] + "/24", "dev", "eth0", check=False)
-                            if (h, "whoami") not in bed.procs:
-                                bed.whoami(h)
-                        time.sleep(0.3)
+                        try:
+                            got.append(trial(bed, impl, fault, advert, version))
+                            print("   %s advert %s %s: %s" % (impl, advert, fault, got[-1]), flush=True)
+                        except AssertionError as e:
+                            print("trial failed: %s; holders %s; A log:\n%s\nB log:\n%s" % (
+                                e, bed.holder(VIP[51]), bed.log("A", "vrrp")[-1500:], bed.log("B", "vrrp")[-1500:]), flush=True)
+                            got.append((None, None))
+                        finally:
+                            reset(bed, impl)
                     oks = [g[0] for g in got if g[0] is not None]
                     row = dict(advert_s=advert, impl=impl, fault=fault, trials=trials,
                                ms_median=round(statistics.median(oks)) if oks else None,
                                ms_min=round(min(oks)) if oks else None, ms_max=round(max(oks)) if oks else None,
-                               failed_median=statistics.median(g[1] for g in got), missed=len(got) - len(oks))
+                               failed_median=statistics.median(g[1] for g in got if g[1] is not None) if oks else None, missed=len(got) - len(oks))
                     rows.append(row)
                     print(json.dumps(row), flush=True)
     finally:
@@ -608,6 +632,8 @@ def bench(trials):
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds like Ctrl-C, so the namespaces and processes are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if os.geteuid() != 0:
         print("needs root (network namespaces, raw sockets)")
         sys.exit(1)

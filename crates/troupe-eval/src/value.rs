@@ -30,7 +30,8 @@ impl Regexp {
     }
 }
 
-/// Ruby's `\Z`, `\h` and `(?<name>)` have regex-crate equivalents under other spellings.
+/// Ruby's `\Z`, `\h`, `\H`, `\e`, `\a` and octal escapes (`\0`, `\012`) have regex-crate
+/// equivalents under other spellings.
 fn translate_ruby_regex(src: &str) -> String {
     let mut out = String::with_capacity(src.len() + 8);
     let mut chars = src.chars().peekable();
@@ -39,6 +40,26 @@ fn translate_ruby_regex(src: &str) -> String {
             match chars.next() {
                 Some('Z') => out.push_str(r"(?:\n?\z)"),
                 Some('h') => out.push_str("[0-9a-fA-F]"),
+                Some('H') => out.push_str("[^0-9a-fA-F]"),
+                Some('e') => out.push_str(r"\x1B"),
+                Some('a') => out.push_str(r"\x07"),
+                Some(d @ '0'..='7')
+                    if d == '0' || chars.peek().is_some_and(|c| ('0'..='7').contains(c)) =>
+                {
+                    // An octal escape (Ruby reads `\0` and up to three octal digits); `\1`..`\9`
+                    // alone stay back-references.
+                    let mut v = d.to_digit(8).unwrap_or(0);
+                    for _ in 0..2 {
+                        match chars.peek().and_then(|c| c.to_digit(8)) {
+                            Some(x) => {
+                                v = v * 8 + x;
+                                chars.next();
+                            }
+                            None => break,
+                        }
+                    }
+                    let _ = write!(out, "\\x{{{v:X}}}");
+                }
                 Some('/') => out.push('/'),
                 Some(n) => {
                     out.push('\\');

@@ -351,8 +351,9 @@ async fn route(
     client: &Client,
     req: Request<Incoming>,
 ) -> (Resp, Option<SocketAddr>) {
-    let path = req.uri().path().to_string();
+    let path = req.uri().path();
     if path == "/troupe/status" || path == "/metrics" {
+        let metrics = path == "/metrics";
         if !state.config.admin.contains(&client.peer.ip()) {
             return (
                 simple(
@@ -367,7 +368,7 @@ async fn route(
             || header(&req, "accept")
                 .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"));
         return (
-            if path == "/metrics" {
+            if metrics {
                 simple(
                     StatusCode::OK,
                     "text/plain; version=0.0.4",
