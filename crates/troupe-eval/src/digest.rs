@@ -118,10 +118,14 @@ impl Mt {
 
 /// `fqdn_rand(max, seed)`.
 pub fn fqdn_rand(fqdn: &str, max: i64, seed: Option<&str>) -> i64 {
+    seeded_rand(&format!("{fqdn}:{max}:{}", seed.unwrap_or("")), max)
+}
+
+/// Puppet's `deterministic_rand`: Ruby's `Random.new(MD5(text) as an integer).rand(max)`.
+pub fn seeded_rand(text: &str, max: i64) -> i64 {
     if max <= 0 {
         return 0;
     }
-    let text = format!("{fqdn}:{max}:{}", seed.unwrap_or(""));
     let digest = md5::Md5::digest(text.as_bytes());
     // The 128-bit number, as little-endian 32-bit words, without leading zero words.
     let mut words: Vec<u32> = digest

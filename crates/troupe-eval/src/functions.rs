@@ -1058,6 +1058,9 @@ impl<'e> Evaluator<'e> {
                 if let Some(def) = self.find_def(LoadKind::Function, name)? {
                     return self.call_puppet_function(def, args);
                 }
+                if let Some(r) = self.stdlib_call(name, &args, e) {
+                    return r;
+                }
                 Err(EvalError::new(format!("Unknown function: '{name}'.")).at(self.loc_e(e)))
             }
         }
@@ -1089,7 +1092,7 @@ impl<'e> Evaluator<'e> {
         false
     }
 
-    fn create_resources(&mut self, tn: &str, h: &Map, defaults: &Map, e: &Expr) -> EResult<()> {
+    pub(crate) fn create_resources(&mut self, tn: &str, h: &Map, defaults: &Map, e: &Expr) -> EResult<()> {
         let lc = tn.trim_start_matches("::").to_lowercase();
         let (form, lc) = if let Some(x) = lc.strip_prefix("@@") {
             (troupe_syntax::ast::ResourceForm::Exported, x.to_string())

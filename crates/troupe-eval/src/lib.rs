@@ -17,6 +17,7 @@ mod resources;
 pub mod schema;
 pub mod scope;
 pub mod semver;
+mod stdlib;
 mod templates;
 pub mod time;
 pub mod types;

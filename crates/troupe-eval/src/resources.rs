@@ -48,7 +48,20 @@ impl<'e> Evaluator<'e> {
         }
     }
 
-    fn scope_resource(&self, scope: ScopeId) -> Option<usize> {
+    /// `$module_name` as seen from `scope` (empty at top and node scope).
+    pub(crate) fn module_of_scope(&mut self, scope: ScopeId) -> String {
+        let saved = self.cur;
+        self.cur = scope;
+        let v = self.lookup_var("module_name", None).unwrap_or(Value::Undef);
+        self.cur = saved;
+        if v.is_undef() {
+            String::new()
+        } else {
+            v.to_display()
+        }
+    }
+
+    pub(crate) fn scope_resource(&self, scope: ScopeId) -> Option<usize> {
         let mut s = Some(scope);
         while let Some(id) = s {
             if let Some(r) = self.scopes[id].resource {
@@ -307,7 +320,7 @@ impl<'e> Evaluator<'e> {
         }
         r.tag_with_segments(&type_name.to_lowercase());
         if valid_tag(&title) {
-            r.add_tag(&title);
+            r.tag_with_segments(&title);
         }
         // Resource defaults, outermost scope first.
         let defaults = self.lookup_defaults(self.cur, &type_name.to_lowercase());
@@ -946,6 +959,8 @@ impl<'e> Evaluator<'e> {
         self.set_var_unchecked(sid, "name", Value::str(n.as_str()));
         let module = n.split("::").next().unwrap_or("").to_string();
         self.set_var_unchecked(sid, "module_name", Value::str(module.as_str()));
+        let caller = self.module_of_scope(self.res[idx].scope);
+        self.set_var_unchecked(sid, "caller_module_name", Value::str(caller.as_str()));
         let mut errs = Vec::new();
         for k in given.keys() {
             if METAPARAMS.contains(&k.as_str()) {
@@ -1046,6 +1061,8 @@ impl<'e> Evaluator<'e> {
         self.set_var_unchecked(sid, "name", name);
         let module = tn.split("::").next().unwrap_or("").to_string();
         self.set_var_unchecked(sid, "module_name", Value::str(module.as_str()));
+        let caller = self.module_of_scope(declaring);
+        self.set_var_unchecked(sid, "caller_module_name", Value::str(caller.as_str()));
         let saved_cur = self.cur;
         let saved_src = std::mem::replace(&mut self.src, def.source.clone());
         self.cur = sid;

@@ -1,0 +1,863 @@
+//! Functions that real modules call but that are written in Ruby outside Puppet's core:
+//! puppetlabs-stdlib's (8.x) and openstacklib's, implemented natively with their semantics and
+//! error texts. 3.x-API functions see a top-level `undef` argument as an empty string, as Puppet
+//! passes it to them.
+
+use crate::error::{EResult, EvalError};
+use crate::eval::{flatten, Evaluator};
+use crate::value::{Map, Value};
+use troupe_syntax::ast::Expr;
+
+/// Ruby's `inspect` of a value as a 3.x function sees it.
+fn inspect(v: &Value) -> String {
+    match v {
+        Value::Undef => "nil".into(),
+        Value::Str(s) => format!("{:?}", &**s),
+        Value::Array(a) => format!("[{}]", a.iter().map(inspect).collect::<Vec<_>>().join(", ")),
+        Value::Hash(h) => format!(
+            "{{{}}}",
+            h.iter()
+                .map(|(k, v)| format!("{}=>{}", inspect(k), inspect(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_display(),
+    }
+}
+
+fn ruby_class(v: &Value) -> &'static str {
+    match v {
+        Value::Undef => "NilClass",
+        Value::Bool(true) => "TrueClass",
+        Value::Bool(false) => "FalseClass",
+        Value::Int(_) => "Integer",
+        Value::Float(_) => "Float",
+        Value::Str(_) => "String",
+        Value::Array(_) => "Array",
+        Value::Hash(_) => "Hash",
+        Value::Regex(_) => "Regexp",
+        _ => "Object",
+    }
+}
+
+/// Empty string or undef: what stdlib treats as "no value".
+fn blank(v: &Value) -> bool {
+    match v {
+        Value::Undef => true,
+        Value::Str(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+fn err(msg: impl Into<String>) -> EvalError {
+    EvalError::new(msg.into())
+}
+
+/// Puppet's `is_absolute_path` (stdlib): Unix or Windows absolute paths.
+fn is_absolute_path(p: &str) -> bool {
+    if p.starts_with('/') {
+        return true;
+    }
+    let b = p.as_bytes();
+    (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'/' || b[2] == b'\\'))
+        || p.starts_with("\\\\")
+        || p.starts_with("//")
+}
+
+impl Evaluator<'_> {
+    /// A native stdlib/openstacklib function, or `None` when `name` is not one.
+    pub(crate) fn stdlib_call(&mut self, name: &str, args: &[Value], e: &Expr) -> Option<EResult<Value>> {
+        let r = match name {
+            "pick" => {
+                let first = args.iter().find(|v| !blank(v));
+                match first {
+                    Some(v) => Ok(v.clone()),
+                    None => Err(err("pick(): must receive at least one non empty value")),
+                }
+            }
+            "pick_default" => match args.split_last() {
+                None => Err(err("Must receive at least one argument.")),
+                Some((default, rest)) => Ok(rest
+                    .iter()
+                    .find(|v| !blank(v))
+                    .cloned()
+                    .unwrap_or_else(|| if matches!(default, Value::Undef) { Value::str("") } else { default.clone() })),
+            },
+            "merge" => {
+                let mut acc = Map::new();
+                for (i, a) in args.iter().enumerate() {
+                    match a {
+                        Value::Hash(h) => {
+                            for (k, v) in h.iter() {
+                                acc.insert(k.clone(), v.clone());
+                            }
+                        }
+                        v if blank(v) => {}
+                        other => {
+                            return Some(Err(err(format!(
+                                "'merge' parameter 'args' entry {} expects a value of type Undef, Hash, or String[0, 0], got {}",
+                                i + 1,
+                                crate::types::infer_for_message(other)
+                            ))))
+                        }
+                    }
+                }
+                Ok(Value::hash(acc))
+            }
+            "deep_merge" => {
+                if args.len() < 2 {
+                    return Some(Err(err(format!(
+                        "deep_merge(): wrong number of arguments ({}; must be at least 2)",
+                        args.len()
+                    ))));
+                }
+                let mut acc = Value::hash(Map::new());
+                for a in args {
+                    if blank(a) {
+                        continue;
+                    }
+                    if !matches!(a, Value::Hash(_)) {
+                        return Some(Err(err(format!(
+                            "deep_merge: unexpected argument type {}, only expects hash arguments",
+                            ruby_class(a)
+                        ))));
+                    }
+                    acc = deep_merge(&acc, a);
+                }
+                Ok(acc)
+            }
+            "any2array" => Ok(match args {
+                [] => Value::array(vec![]),
+                [Value::Array(a)] => Value::Array(a.clone()),
+                [v] if blank(v) => Value::array(vec![]),
+                [Value::Hash(h)] => Value::array(
+                    h.iter()
+                        .flat_map(|(k, v)| [k.clone(), v.clone()])
+                        .collect(),
+                ),
+                _ => Value::array(args.to_vec()),
+            }),
+            "concat" => {
+                if args.len() < 2 {
+                    return Some(Err(err(format!(
+                        "concat(): Wrong number of arguments given ({} for < 2)",
+                        args.len()
+                    ))));
+                }
+                let Value::Array(a) = &args[0] else {
+                    return Some(Err(err("concat(): Requires array to work with")));
+                };
+                let mut out = (**a).clone();
+                for x in &args[1..] {
+                    match x {
+                        Value::Array(b) => out.extend(b.iter().cloned()),
+                        other => out.push(other.clone()),
+                    }
+                }
+                Ok(Value::array(out))
+            }
+            "is_service_default" => {
+                if args.len() != 1 {
+                    return Some(Err(err(format!(
+                        "is_service_default(): Wrong number of argumentsgiven ({} for 1)",
+                        args.len()
+                    ))));
+                }
+                Ok(Value::Bool(
+                    matches!(&args[0], Value::Str(s) if &**s == "<SERVICE DEFAULT>"),
+                ))
+            }
+            "str2bool" => match args.first() {
+                None => Err(err("str2bool(): Wrong number of arguments given (0 for 1)")),
+                Some(Value::Bool(b)) => Ok(Value::Bool(*b)),
+                Some(Value::Str(s)) => {
+                    let l = s.to_lowercase();
+                    match l.as_str() {
+                        "" => Ok(Value::Bool(false)),
+                        "1" | "t" | "y" | "true" | "yes" => Ok(Value::Bool(true)),
+                        "0" | "f" | "n" | "false" | "no" => Ok(Value::Bool(false)),
+                        _ if &**s == "undef" || &**s == "undefined" => Ok(Value::Bool(false)),
+                        _ => Err(err("str2bool(): Unknown type of boolean given")),
+                    }
+                }
+                Some(Value::Undef) => Ok(Value::Bool(false)),
+                Some(_) => Err(err("str2bool(): Requires string to work with")),
+            },
+            "bool2num" => match args.first() {
+                Some(Value::Bool(b)) => Ok(Value::Int(i64::from(*b))),
+                Some(Value::Str(s)) => match s.to_lowercase().as_str() {
+                    "" | "0" | "f" | "n" | "false" | "no" | "undef" | "undefined" => Ok(Value::Int(0)),
+                    "1" | "t" | "y" | "true" | "yes" => Ok(Value::Int(1)),
+                    _ => Err(err("str2bool(): Unknown type of boolean given")),
+                },
+                _ => Err(err("bool2num(): Wrong number of arguments given (0 for 1)")),
+            },
+            "has_key" => match args {
+                [Value::Hash(h), k] => Ok(Value::Bool(h.contains_key(k))),
+                [other, _] => Err(err(format!(
+                    "has_key(): expects the first argument to be a hash, got {} which is of type {}",
+                    inspect(other),
+                    ruby_class(other)
+                ))),
+                _ => Err(err(format!(
+                    "has_key(): wrong number of arguments ({}; must be 2)",
+                    args.len()
+                ))),
+            },
+            "size" => match args.first() {
+                Some(Value::Array(a)) => Ok(Value::Int(a.len() as i64)),
+                Some(Value::Hash(h)) => Ok(Value::Int(h.len() as i64)),
+                Some(Value::Str(s)) => Ok(Value::Int(s.chars().count() as i64)),
+                _ => Err(err("size(): Unknown type given")),
+            },
+            "count" => match args {
+                [Value::Array(a)] => Ok(Value::Int(a.iter().filter(|v| !blank(v)).count() as i64)),
+                [Value::Array(a), item] => Ok(Value::Int(
+                    a.iter().filter(|v| *v == item).count() as i64,
+                )),
+                _ => Err(err(format!(
+                    "count(): Wrong number of arguments given {} for 1 or 2.",
+                    args.len()
+                ))),
+            },
+            "member" => match args {
+                [Value::Array(a), Value::Array(items)] => Ok(Value::Bool(
+                    items.iter().all(|i| a.iter().any(|x| x == i)),
+                )),
+                [Value::Array(a), item] => Ok(Value::Bool(a.iter().any(|x| x == item))),
+                [_, _] => Err(err("member(): Requires array to work with")),
+                _ => Err(err(format!(
+                    "member(): Wrong number of arguments given ({} for 2)",
+                    args.len()
+                ))),
+            },
+            "delete_undef_values" => match args.first() {
+                Some(Value::Hash(h)) => Ok(Value::hash(
+                    h.iter()
+                        .filter(|(_, v)| !blank(v))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                )),
+                Some(Value::Array(a)) => Ok(Value::array(
+                    a.iter().filter(|v| !blank(v)).cloned().collect(),
+                )),
+                _ => Err(err("delete_undef_values(): expected an array or hash, got ")),
+            },
+            "delete" => match args {
+                [coll, items] => {
+                    let items: Vec<Value> = match items {
+                        Value::Array(a) => (**a).clone(),
+                        other => vec![other.clone()],
+                    };
+                    match coll {
+                        Value::Array(a) => Ok(Value::array(
+                            a.iter().filter(|v| !items.contains(v)).cloned().collect(),
+                        )),
+                        Value::Hash(h) => Ok(Value::hash(
+                            h.iter()
+                                .filter(|(k, _)| !items.contains(k))
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect(),
+                        )),
+                        Value::Str(s) => {
+                            let mut out = s.to_string();
+                            for i in &items {
+                                out = out.replace(&i.to_display(), "");
+                            }
+                            Ok(Value::str(out))
+                        }
+                        other => Err(err(format!(
+                            "delete(): First argument must be an Array, String, or Hash. Given an argument of class {}.",
+                            ruby_class(other)
+                        ))),
+                    }
+                }
+                _ => Err(err(format!(
+                    "delete(): Wrong number of arguments given {} for 2",
+                    args.len()
+                ))),
+            },
+            "prefix" | "suffix" => {
+                let affix = match args.get(1) {
+                    Some(Value::Str(s)) => s.to_string(),
+                    Some(v) if blank(v) => String::new(),
+                    None => String::new(),
+                    Some(_) => return Some(Err(err(format!("{name}(): expected second argument to be a String, got ")))),
+                };
+                let f = |s: &str| {
+                    if name == "prefix" {
+                        format!("{affix}{s}")
+                    } else {
+                        format!("{s}{affix}")
+                    }
+                };
+                match args.first() {
+                    Some(Value::Array(a)) => Ok(Value::array(
+                        a.iter().map(|v| Value::str(f(&v.to_display()))).collect(),
+                    )),
+                    Some(Value::Hash(h)) => Ok(Value::hash(
+                        h.iter()
+                            .map(|(k, v)| (Value::str(f(&k.to_display())), v.clone()))
+                            .collect(),
+                    )),
+                    Some(other) => Err(err(format!(
+                        "{name}(): expected first argument to be an Array or a Hash, got {}",
+                        inspect(other)
+                    ))),
+                    None => Err(err(format!("{name}(): Wrong number of arguments given (0 for 1)"))),
+                }
+            }
+            "join_keys_to_values" => match args {
+                [Value::Hash(h), Value::Str(sep)] => {
+                    let mut out = vec![];
+                    for (k, v) in h.iter() {
+                        match v {
+                            Value::Array(a) => {
+                                for x in a.iter() {
+                                    out.push(Value::str(format!("{}{sep}{}", k.to_display(), x.to_display())));
+                                }
+                            }
+                            other => out.push(Value::str(format!(
+                                "{}{sep}{}",
+                                k.to_display(),
+                                if other.is_undef() { String::new() } else { other.to_display() }
+                            ))),
+                        }
+                    }
+                    Ok(Value::array(out))
+                }
+                [_, Value::Str(_)] => Err(err("join_keys_to_values(): The first argument must be a hash")),
+                [_, _] => Err(err("join_keys_to_values(): The second argument must be a string")),
+                _ => Err(err(format!(
+                    "join_keys_to_values(): Takes exactly two arguments, but {} given.",
+                    args.len()
+                ))),
+            },
+            "downcase" | "upcase" | "strip" | "lstrip" | "rstrip" | "capitalize" => {
+                let f = |s: &str| -> String {
+                    match name {
+                        "downcase" => s.to_lowercase(),
+                        "upcase" => s.to_uppercase(),
+                        "strip" => s.trim().to_string(),
+                        "lstrip" => s.trim_start().to_string(),
+                        "rstrip" => s.trim_end().to_string(),
+                        _ => {
+                            let l = s.to_lowercase();
+                            let mut c = l.chars();
+                            match c.next() {
+                                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                                None => String::new(),
+                            }
+                        }
+                    }
+                };
+                match args.first() {
+                    Some(Value::Str(s)) => Ok(Value::str(f(s))),
+                    Some(Value::Array(a)) => Ok(Value::array(
+                        a.iter()
+                            .map(|v| match v {
+                                Value::Str(s) => Value::str(f(s)),
+                                other => other.clone(),
+                            })
+                            .collect(),
+                    )),
+                    _ => Err(err(format!("{name}(): Requires either array or string to work with"))),
+                }
+            }
+            "dirname" | "basename" => match args.first() {
+                Some(Value::Str(s)) => {
+                    let p = std::path::Path::new(&**s);
+                    Ok(Value::str(if name == "dirname" {
+                        match p.parent() {
+                            Some(d) if d.as_os_str().is_empty() => ".".to_string(),
+                            Some(d) => d.display().to_string(),
+                            None => s.to_string(),
+                        }
+                    } else {
+                        let mut b = p
+                            .file_name()
+                            .map(|f| f.to_string_lossy().to_string())
+                            .unwrap_or_default();
+                        if let Some(Value::Str(ext)) = args.get(1) {
+                            if let Some(x) = b.strip_suffix(&**ext) {
+                                b = x.to_string();
+                            }
+                        }
+                        b
+                    }))
+                }
+                _ => Err(err(format!("{name}(): Requires string as argument"))),
+            },
+            "is_string" => Ok(Value::Bool(match args.first() {
+                Some(Value::Str(s)) => s.parse::<f64>().is_err(),
+                _ => false,
+            })),
+            "is_array" => Ok(Value::Bool(matches!(args.first(), Some(Value::Array(_))))),
+            "is_hash" => Ok(Value::Bool(matches!(args.first(), Some(Value::Hash(_))))),
+            "is_bool" => Ok(Value::Bool(matches!(args.first(), Some(Value::Bool(_))))),
+            "deprecation" => Ok(Value::Undef),
+            "assert_private" => self.assert_private(args),
+            "validate_legacy" => self.validate_legacy(args, e),
+            "validate_string" | "validate_bool" | "validate_hash" | "validate_array"
+            | "validate_absolute_path" | "validate_re" | "validate_integer" => {
+                validate(name, args).map(|()| Value::Undef)
+            }
+            "defined_with_params" => {
+                let (Some(r), params) = (args.first(), args.get(1)) else {
+                    return Some(Err(err("Must specify a reference")));
+                };
+                self.defined_with_params(r, params).map(Value::Bool)
+            }
+            "ensure_resource" => {
+                let (Some(tn), Some(titles)) = (args.first(), args.get(1)) else {
+                    return Some(Err(err("Must specify a type")));
+                };
+                let params = match args.get(2) {
+                    Some(Value::Hash(h)) => (**h).clone(),
+                    _ => Map::new(),
+                };
+                self.ensure_resource(&tn.to_display(), titles, &params, e)
+                    .map(|()| Value::Undef)
+            }
+            "ensure_resources" => {
+                let (Some(tn), Some(Value::Hash(titles))) = (args.first(), args.get(1)) else {
+                    return Some(Err(err("ensure_resources(): Requires second argument to be a Hash")));
+                };
+                let defaults = match args.get(2) {
+                    Some(Value::Hash(h)) => (**h).clone(),
+                    _ => Map::new(),
+                };
+                let tn = tn.to_display();
+                for (title, params) in titles.iter() {
+                    let mut p = defaults.clone();
+                    if let Value::Hash(h) = params {
+                        for (k, v) in h.iter() {
+                            p.insert(k.clone(), v.clone());
+                        }
+                    }
+                    if let Err(x) = self.ensure_resource(&tn, title, &p, e) {
+                        return Some(Err(x));
+                    }
+                }
+                Ok(Value::Undef)
+            }
+            "ensure_packages" => {
+                let mut defaults = Map::new();
+                defaults.insert(Value::str("ensure"), Value::str("installed"));
+                if let Some(Value::Hash(d)) = args.get(1) {
+                    for (k, v) in d.iter() {
+                        defaults.insert(k.clone(), v.clone());
+                    }
+                    if defaults.get(&Value::str("ensure")) == Some(&Value::str("present")) {
+                        defaults.insert(Value::str("ensure"), Value::str("installed"));
+                    }
+                }
+                match args.first() {
+                    Some(Value::Hash(h)) => {
+                        for (title, params) in h.iter() {
+                            let mut p = defaults.clone();
+                            if let Value::Hash(x) = params {
+                                for (k, v) in x.iter() {
+                                    p.insert(k.clone(), v.clone());
+                                }
+                            }
+                            if let Err(x) = self.ensure_resource("package", title, &p, e) {
+                                return Some(Err(x));
+                            }
+                        }
+                        Ok(Value::Undef)
+                    }
+                    Some(v) => {
+                        for p in flatten(std::slice::from_ref(v)) {
+                            if let Err(x) = self.ensure_resource("package", &p, &defaults, e) {
+                                return Some(Err(x));
+                            }
+                        }
+                        Ok(Value::Undef)
+                    }
+                    None => Err(err("'ensure_packages' expects between 1 and 2 arguments, got none")),
+                }
+            }
+            "fqdn_rotate" => {
+                let Some(v) = args.first() else {
+                    return Some(Err(err("fqdn_rotate(): Wrong number of arguments given (0 for 1)")));
+                };
+                let (mut items, is_str): (Vec<Value>, bool) = match v {
+                    Value::Array(a) => ((**a).clone(), false),
+                    Value::Str(s) => (s.chars().map(|c| Value::str(c.to_string())).collect(), true),
+                    _ => return Some(Err(err("fqdn_rotate(): Requires either array or string to work with"))),
+                };
+                if items.len() > 1 {
+                    let rest: Vec<String> = flatten(&args[1..]).iter().map(|v| v.to_display()).collect();
+                    let text = format!("{}:{}", self.fact_fqdn(), rest.join(":"));
+                    let offset = crate::digest::seeded_rand(&text, items.len() as i64) as usize;
+                    let n = items.len();
+                    items.rotate_left(offset % n);
+                }
+                Ok(if is_str {
+                    Value::str(items.iter().map(|v| v.to_display()).collect::<String>())
+                } else {
+                    Value::array(items)
+                })
+            }
+            "base64" => match args {
+                [Value::Str(action), Value::Str(s), ..] => match &**action {
+                    "encode" => {
+                        let method = args.get(2).map(|m| m.to_display()).unwrap_or_default();
+                        let enc = crate::value::base64_encode(s.as_bytes(), false);
+                        Ok(Value::str(if method == "strict" || method == "urlsafe" {
+                            if method == "urlsafe" {
+                                enc.replace('+', "-").replace('/', "_")
+                            } else {
+                                enc
+                            }
+                        } else {
+                            // Ruby's Base64.encode64: a newline every 60 characters and at the end.
+                            let mut out = String::new();
+                            for chunk in enc.as_bytes().chunks(60) {
+                                out.push_str(&String::from_utf8_lossy(chunk));
+                                out.push('\n');
+                            }
+                            out
+                        }))
+                    }
+                    "decode" => match crate::value::base64_decode(s, false) {
+                        Some(b) => Ok(Value::str(String::from_utf8_lossy(&b).to_string())),
+                        None => Err(err("base64(): the second argument must be valid base64")),
+                    },
+                    _ => Err(err("base64(): the first argument must be one of 'encode' or 'decode'")),
+                },
+                _ => Err(err("base64(): Wrong number of arguments")),
+            },
+            "normalize_ip_for_uri" => {
+                let (list, single) = match args.first() {
+                    Some(Value::Array(a)) => ((**a).clone(), a.len() == 1),
+                    Some(v) => (vec![v.clone()], true),
+                    None => (vec![], false),
+                };
+                let out: Vec<Value> = list
+                    .into_iter()
+                    .map(|ip| match &ip {
+                        Value::Str(s)
+                            if s.parse::<std::net::Ipv6Addr>().is_ok() && !s.starts_with('[') =>
+                        {
+                            Value::str(format!("[{s}]"))
+                        }
+                        _ => ip,
+                    })
+                    .collect();
+                Ok(if single {
+                    out.into_iter().next().unwrap_or(Value::Undef)
+                } else {
+                    Value::array(out)
+                })
+            }
+            _ => return None,
+        };
+        Some(r)
+    }
+
+    fn fact_fqdn(&self) -> String {
+        match &self.input.facts {
+            Value::Hash(h) => h
+                .get(&Value::str("fqdn"))
+                .or_else(|| match h.get(&Value::str("networking")) {
+                    Some(Value::Hash(n)) => n.get(&Value::str("fqdn")),
+                    _ => None,
+                })
+                .map(|v| v.to_display())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    fn assert_private(&mut self, args: &[Value]) -> EResult<Value> {
+        if args.len() > 1 {
+            return Err(err(format!(
+                "assert_private(): Wrong number of arguments given ({}}}) for 0 or 1)",
+                args.len()
+            )));
+        }
+        let module = self.lookup_var("module_name", None)?.to_display();
+        let caller = self.lookup_var("caller_module_name", None)?.to_display();
+        if module != caller {
+            let msg = match args.first() {
+                Some(Value::Str(s)) => s.to_string(),
+                _ => {
+                    let (kind, name) = match self.scope_resource(self.cur) {
+                        Some(r) if self.res[r].type_name == "Class" => {
+                            ("Class", self.res[r].title.to_lowercase())
+                        }
+                        Some(r) => ("Definition", self.res[r].type_name.to_lowercase()),
+                        None => ("Class", String::new()),
+                    };
+                    format!("{kind} {name} is private")
+                }
+            };
+            return Err(err(msg));
+        }
+        Ok(Value::Undef)
+    }
+
+    fn validate_legacy(&mut self, args: &[Value], _e: &Expr) -> EResult<Value> {
+        if args.len() < 3 {
+            return Err(err(format!(
+                "'validate_legacy' expects at least 3 arguments, got {}",
+                args.len()
+            )));
+        }
+        let t = match &args[0] {
+            Value::Type(t) => t.clone(),
+            Value::Str(s) => std::rc::Rc::new(self.resolve_type_name(s)?),
+            other => {
+                return Err(err(format!(
+                    "'validate_legacy' parameter 'target_type' expects a Type value, got {}",
+                    crate::types::infer_for_message(other)
+                )))
+            }
+        };
+        let function = args[1].to_display();
+        let value = &args[2];
+        if t.is_instance(value) {
+            return Ok(Value::Undef);
+        }
+        let mut legacy = vec![value.clone()];
+        legacy.extend(args[3..].iter().cloned());
+        if validate(&function, &legacy).is_ok() {
+            // Previously valid: Puppet only warns (deprecation).
+            return Ok(Value::Undef);
+        }
+        Err(err(crate::describe::mismatch(
+            &format!("validate_legacy({function})"),
+            &t,
+            value,
+        )))
+    }
+
+    fn defined_with_params(&mut self, reference: &Value, params: Option<&Value>) -> EResult<bool> {
+        let (tn, title) = match reference {
+            Value::Str(s) => match s.split_once('[') {
+                Some((t, rest)) => (t.to_string(), rest.trim_end_matches(']').to_string()),
+                None => (s.to_string(), String::new()),
+            },
+            Value::Type(_) => {
+                let s = reference.to_display();
+                match s.split_once('[') {
+                    Some((t, rest)) => (
+                        t.to_string(),
+                        rest.trim_end_matches(']').trim_matches('\'').trim_matches('"').to_string(),
+                    ),
+                    None => (s, String::new()),
+                }
+            }
+            other => {
+                return Err(err(format!(
+                    "Reference is not understood: '{}'",
+                    ruby_class(other)
+                )))
+            }
+        };
+        let tn = capitalize_type(&tn);
+        let Some(idx) = self.find_resource(&tn, &title) else {
+            return Ok(false);
+        };
+        let Some(Value::Hash(p)) = params else {
+            return Ok(true);
+        };
+        for (k, v) in p.iter() {
+            let have = self.res[idx].params.get(&k.to_display()).cloned().unwrap_or(Value::Undef);
+            let same = (have.is_undef() && v.is_undef()) || have == *v;
+            if !same {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn ensure_resource(&mut self, tn: &str, titles: &Value, params: &Map, e: &Expr) -> EResult<()> {
+        for title in flatten(std::slice::from_ref(titles)) {
+            let t = title.to_display();
+            let reference = Value::str(format!("{}[{t}]", capitalize_type(tn)));
+            if self.defined_with_params(&reference, Some(&Value::hash(params.clone())))? {
+                continue;
+            }
+            let mut h = Map::new();
+            h.insert(Value::str(t), Value::hash(params.clone()));
+            self.create_resources(&capitalize_type(tn), &h, &Map::new(), e)?;
+        }
+        Ok(())
+    }
+}
+
+/// `File` from `file`, `Apache::Vhost` from `apache::vhost`.
+fn capitalize_type(tn: &str) -> String {
+    tn.trim_start_matches("::")
+        .split("::")
+        .map(|s| {
+            let mut c = s.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+fn deep_merge(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Hash(x), Value::Hash(y)) => {
+            let mut out = (**x).clone();
+            for (k, v) in y.iter() {
+                let merged = match out.get(k) {
+                    Some(old @ Value::Hash(_)) if matches!(v, Value::Hash(_)) => deep_merge(old, v),
+                    _ => v.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::hash(out)
+        }
+        (_, b) => b.clone(),
+    }
+}
+
+/// The legacy `validate_*` functions (stdlib 8): `Ok` when valid, else their error text.
+fn validate(name: &str, args: &[Value]) -> EResult<()> {
+    if args.is_empty() {
+        return Err(err(format!(
+            "{name}(): wrong number of arguments (0; must be > 0)"
+        )));
+    }
+    let looks = |what: &str, v: &Value| {
+        err(format!(
+            "{} is not {what}.  It looks to be a {}",
+            inspect(v),
+            ruby_class(v)
+        ))
+    };
+    match name {
+        "validate_string" => {
+            for a in args {
+                if !matches!(a, Value::Str(_) | Value::Undef) {
+                    return Err(looks("a string", a));
+                }
+            }
+        }
+        "validate_bool" => {
+            for a in args {
+                if !matches!(a, Value::Bool(_)) {
+                    return Err(err(format!("{} is not a boolean.", inspect(a))));
+                }
+            }
+        }
+        "validate_hash" => {
+            for a in args {
+                if !matches!(a, Value::Hash(_)) {
+                    return Err(looks("a Hash", a));
+                }
+            }
+        }
+        "validate_array" => {
+            for a in args {
+                if !matches!(a, Value::Array(_)) {
+                    return Err(looks("an Array", a));
+                }
+            }
+        }
+        "validate_absolute_path" => {
+            for a in args {
+                let candidates = match a {
+                    Value::Array(x) => (**x).clone(),
+                    other => vec![other.clone()],
+                };
+                for p in candidates {
+                    let ok = matches!(&p, Value::Str(s) if is_absolute_path(s));
+                    if !ok {
+                        return Err(err(format!("{} is not an absolute path.", inspect(&p))));
+                    }
+                }
+            }
+        }
+        "validate_re" => {
+            if args.len() < 2 || args.len() > 3 {
+                return Err(err(format!(
+                    "validate_re(): wrong number of arguments ({}; must be 2 or 3)",
+                    args.len()
+                )));
+            }
+            let s = match &args[0] {
+                Value::Str(s) => s.to_string(),
+                Value::Undef => String::new(),
+                other => {
+                    return Err(err(format!(
+                        "validate_re(): input needs to be a String, not a {}",
+                        ruby_class(other)
+                    )))
+                }
+            };
+            let res: Vec<Value> = match &args[1] {
+                Value::Array(a) => (**a).clone(),
+                other => vec![other.clone()],
+            };
+            let ok = res.iter().any(|r| {
+                let src = match r {
+                    Value::Regex(x) => x.source.clone(),
+                    other => other.to_display(),
+                };
+                crate::value::Regexp::new(&src).is_ok_and(|re| re.re.is_match(&s))
+            });
+            if !ok {
+                return Err(err(match args.get(2) {
+                    Some(m) => m.to_display(),
+                    None => format!(
+                        "validate_re(): {} does not match {}",
+                        inspect(&args[0]),
+                        inspect(&Value::array(res))
+                    ),
+                }));
+            }
+        }
+        "validate_integer" => {
+            let v = &args[0];
+            let as_int = |x: &Value| -> Option<i64> {
+                match x {
+                    Value::Int(i) => Some(*i),
+                    Value::Str(s) => s.trim().parse().ok(),
+                    _ => None,
+                }
+            };
+            let max = args.get(1).filter(|m| !blank(m)).map(|m| as_int(m));
+            let min = args.get(2).filter(|m| !blank(m)).map(|m| as_int(m));
+            if let Some(None) = max {
+                return Err(err(format!("validate_integer(): Expected second argument to be unset or an Integer, got {}:{}", inspect(&args[1]), ruby_class(&args[1]))));
+            }
+            if let Some(None) = min {
+                return Err(err(format!("validate_integer(): Expected third argument to be unset or an Integer, got {}:{}", inspect(&args[2]), ruby_class(&args[2]))));
+            }
+            let items = match v {
+                Value::Array(a) => (**a).clone(),
+                other => vec![other.clone()],
+            };
+            for it in items {
+                let Some(n) = as_int(&it) else {
+                    return Err(err(format!(
+                        "validate_integer(): Expected first argument to be an Integer or Array, got {}",
+                        ruby_class(&it)
+                    )));
+                };
+                if let Some(Some(m)) = max {
+                    if n > m {
+                        return Err(err(format!("validate_integer(): Expected {} to be smaller or equal to {m}, got {}", inspect(&it), inspect(&it))));
+                    }
+                }
+                if let Some(Some(m)) = min {
+                    if n < m {
+                        return Err(err(format!("validate_integer(): Expected {} to be greater or equal to {m}, got {}", inspect(&it), inspect(&it))));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
