@@ -262,7 +262,15 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
         }
         if c == '/' {
             // A regex where an operand is expected.
-            let prev_operand = matches!(
+            let after_keyword = matches!(
+                toks.last(),
+                Some((Tok::Ident(w), _)) if matches!(
+                    w.as_str(),
+                    "if" | "unless" | "elsif" | "and" | "or" | "not" | "when" | "while"
+                        | "until" | "return" | "then" | "do"
+                )
+            );
+            let prev_operand = !after_keyword && matches!(
                 toks.last(),
                 Some((
                     Tok::Ident(_)
@@ -336,6 +344,8 @@ enum Ex {
     Neg(Box<Ex>),
     Tern(Box<Ex>, Box<Ex>, Box<Ex>),
     Assign(String, Box<Ex>),
+    /// `local[key] = value` on a local variable holding a hash or array.
+    IndexAssign(String, Vec<Ex>, Box<Ex>),
     Range(Box<Ex>, Box<Ex>),
 }
 
@@ -521,6 +531,15 @@ impl P {
             ));
         }
         let e = self.ternary()?;
+        if let Ex::Index(recv, idx) = &e {
+            if let Ex::Var(n) = &**recv {
+                if self.is_op("=") {
+                    self.i += 1;
+                    let v = self.expr()?;
+                    return Ok(Ex::IndexAssign(n.clone(), idx.clone(), Box::new(v)));
+                }
+            }
+        }
         if self.eat_kw("and") {
             let r = self.expr()?;
             return Ok(Ex::Bin("&&", Box::new(e), Box::new(r)));
@@ -667,6 +686,12 @@ impl P {
                 self.i += 1;
                 let args = if self.eat_op("(") {
                     self.args(")")?
+                } else if matches!(
+                    self.peek(),
+                    Some(Tok::Str(_) | Tok::IVar(_) | Tok::Int(_) | Tok::Sym(_) | Tok::Float(_))
+                ) {
+                    // A command call: `x.include? "y"`.
+                    vec![self.ternary()?]
                 } else {
                     vec![]
                 };
@@ -703,6 +728,11 @@ impl P {
                 crate::value::Regexp::new(&r)?,
             ))),
             Some(Tok::IVar(n)) => Ex::IVar(n),
+            Some(Tok::Const(n)) if self.is_op("(") => {
+                self.i += 1;
+                let args = self.args(")")?;
+                Ex::Call(None, n, args, None)
+            }
             Some(Tok::Const(n)) => Ex::Const(n),
             Some(Tok::Op("(")) => {
                 self.skip_nl();
@@ -916,7 +946,13 @@ impl Ctx<'_, '_> {
         self.locals.push(m);
         let r = self.run(&b.body);
         self.locals.pop();
-        r
+        match r {
+            Err(e) if matches!(e.flow, Some(crate::error::Flow::Next(_))) => match e.flow {
+                Some(crate::error::Flow::Next(v)) => Ok(v),
+                _ => Ok(Value::Undef),
+            },
+            r => r,
+        }
     }
 
     fn eval(&mut self, e: &Ex) -> EResult<Value> {
@@ -974,6 +1010,50 @@ impl Ctx<'_, '_> {
                 let v = self.eval(v)?;
                 if let Some(m) = self.locals.last_mut() {
                     m.insert(n.clone(), v.clone());
+                }
+                v
+            }
+            Ex::IndexAssign(n, idx, v) => {
+                let v = self.eval(v)?;
+                let mut keys = Vec::new();
+                for x in idx {
+                    keys.push(self.eval(x)?);
+                }
+                let key = keys.into_iter().next().unwrap_or(Value::Undef);
+                let cur = self.var(n).unwrap_or(Value::Undef);
+                let new = match cur {
+                    Value::Hash(h) => {
+                        let mut m = (*h).clone();
+                        m.insert(key, v.clone());
+                        Value::hash(m)
+                    }
+                    Value::Array(a) => {
+                        let mut a = (*a).clone();
+                        let Value::Int(i) = key else {
+                            return Err(self.err("no implicit conversion into Integer"));
+                        };
+                        let i = usize::try_from(i).map_err(|_| self.err("negative index"))?;
+                        if a.len() <= i {
+                            a.resize(i + 1, Value::Undef);
+                        }
+                        a[i] = v.clone();
+                        Value::array(a)
+                    }
+                    other => {
+                        return Err(self.err(format!(
+                            "undefined method `[]=' for {}",
+                            inspect(&other)
+                        )))
+                    }
+                };
+                for m in self.locals.iter_mut().rev() {
+                    if m.contains_key(n) {
+                        m.insert(n.clone(), new);
+                        return Ok(v);
+                    }
+                }
+                if let Some(m) = self.locals.last_mut() {
+                    m.insert(n.clone(), new);
                 }
                 v
             }
@@ -1200,9 +1280,48 @@ impl Ctx<'_, '_> {
                     Value::Undef
                 }),
                 "raise" | "fail" => Err(self.err(args.first().map(to_s).unwrap_or_default())),
+                "next" => {
+                    let mut e = EvalError::new("next used outside of a block");
+                    e.flow = Some(crate::error::Flow::Next(
+                        args.into_iter().next().unwrap_or(Value::Undef),
+                    ));
+                    Err(e)
+                }
+                // Kernel conversions.
+                "Array" => Ok(match args.into_iter().next().unwrap_or(Value::Undef) {
+                    Value::Undef => Value::array(vec![]),
+                    a @ Value::Array(_) => a,
+                    Value::Hash(h) => Value::array(
+                        h.iter()
+                            .map(|(k, v)| Value::array(vec![k.clone(), v.clone()]))
+                            .collect(),
+                    ),
+                    other => Value::array(vec![other]),
+                }),
+                "String" => Ok(Value::str(to_s(args.first().unwrap_or(&Value::Undef)))),
+                "Integer" => match args.first() {
+                    Some(Value::Int(i)) => Ok(Value::Int(*i)),
+                    Some(Value::Float(f)) => Ok(Value::Int(*f as i64)),
+                    Some(Value::Str(s)) => s
+                        .trim()
+                        .parse::<i64>()
+                        .map(Value::Int)
+                        .map_err(|_| self.err(format!("invalid value for Integer(): {:?}", &**s))),
+                    _ => Err(self.err("can't convert nil into Integer")),
+                },
                 _ => Err(self.err(format!("undefined local variable or method `{name}'"))),
             };
         };
+        if let Value::Type(t) = &r {
+            if name == "new" {
+                match t.to_string().trim_start_matches('\u{0}') {
+                    "Hash" => return Ok(Value::hash(Map::new())),
+                    "Array" => return Ok(Value::array(vec![])),
+                    "String" => return Ok(Value::str(to_s(args.first().unwrap_or(&Value::Undef)))),
+                    _ => {}
+                }
+            }
+        }
         if matches!(&r, Value::Str(s) if &**s == "\u{0}scope") {
             return match name {
                 "lookupvar" | "[]" => {
@@ -1502,6 +1621,8 @@ impl Ctx<'_, '_> {
             | "all?" | "sort_by" | "flat_map" | "count" => {
                 let Some(b) = blk else {
                     return Ok(match name {
+                        // Without a block: an enumerator, which chains like the array.
+                        "map" | "collect" => r.clone(),
                         "count" => Value::Int(if let Some(x) = args.first() {
                             a.iter().filter(|y| *y == x).count() as i64
                         } else {
