@@ -270,18 +270,19 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
                         | "until" | "return" | "then" | "do"
                 )
             );
-            let prev_operand = !after_keyword && matches!(
-                toks.last(),
-                Some((
-                    Tok::Ident(_)
-                        | Tok::IVar(_)
-                        | Tok::Int(_)
-                        | Tok::Float(_)
-                        | Tok::Str(_)
-                        | Tok::Const(_),
-                    _
-                )) | Some((Tok::Op(")" | "]"), _))
-            );
+            let prev_operand = !after_keyword
+                && matches!(
+                    toks.last(),
+                    Some((
+                        Tok::Ident(_)
+                            | Tok::IVar(_)
+                            | Tok::Int(_)
+                            | Tok::Float(_)
+                            | Tok::Str(_)
+                            | Tok::Const(_),
+                        _
+                    )) | Some((Tok::Op(")" | "]"), _))
+                );
             if !prev_operand {
                 let mut s = String::new();
                 i += 1;
@@ -1040,10 +1041,9 @@ impl Ctx<'_, '_> {
                         Value::array(a)
                     }
                     other => {
-                        return Err(self.err(format!(
-                            "undefined method `[]=' for {}",
-                            inspect(&other)
-                        )))
+                        return Err(
+                            self.err(format!("undefined method `[]=' for {}", inspect(&other)))
+                        )
                     }
                 };
                 for m in self.locals.iter_mut().rev() {
@@ -1302,11 +1302,11 @@ impl Ctx<'_, '_> {
                 "Integer" => match args.first() {
                     Some(Value::Int(i)) => Ok(Value::Int(*i)),
                     Some(Value::Float(f)) => Ok(Value::Int(*f as i64)),
-                    Some(Value::Str(s)) => s
-                        .trim()
-                        .parse::<i64>()
-                        .map(Value::Int)
-                        .map_err(|_| self.err(format!("invalid value for Integer(): {:?}", &**s))),
+                    Some(Value::Str(s)) => {
+                        s.trim().parse::<i64>().map(Value::Int).map_err(|_| {
+                            self.err(format!("invalid value for Integer(): {:?}", &**s))
+                        })
+                    }
                     _ => Err(self.err("can't convert nil into Integer")),
                 },
                 _ => Err(self.err(format!("undefined local variable or method `{name}'"))),

@@ -39,6 +39,9 @@ pub struct Collector {
 pub enum Operand {
     Refs(Vec<(String, String)>),
     Collector(usize),
+    /// The right end of `x -> Coll<||>`: what the collector gathers, or, when it gathers
+    /// nothing, `x` itself (Puppet chains through an empty collector).
+    OrElse(Box<Operand>, Box<Operand>),
 }
 
 #[derive(Debug)]

@@ -1092,7 +1092,13 @@ impl<'e> Evaluator<'e> {
         false
     }
 
-    pub(crate) fn create_resources(&mut self, tn: &str, h: &Map, defaults: &Map, e: &Expr) -> EResult<()> {
+    pub(crate) fn create_resources(
+        &mut self,
+        tn: &str,
+        h: &Map,
+        defaults: &Map,
+        e: &Expr,
+    ) -> EResult<()> {
         let lc = tn.trim_start_matches("::").to_lowercase();
         let (form, lc) = if let Some(x) = lc.strip_prefix("@@") {
             (troupe_syntax::ast::ResourceForm::Exported, x.to_string())

@@ -758,6 +758,7 @@ impl<'e> Evaluator<'e> {
         };
         let l = self.rel_operand(lhs)?;
         let r = self.rel_operand(rhs)?;
+        let left = l.clone();
         use troupe_syntax::ast::RelOp;
         let (source, target, param) = match op {
             RelOp::Before => (l, r.clone(), "before"),
@@ -770,7 +771,12 @@ impl<'e> Evaluator<'e> {
             target,
             param,
         });
-        Ok(r)
+        Ok(match r {
+            Operand::Collector(_) | Operand::OrElse(..) => {
+                Operand::OrElse(Box::new(r), Box::new(left))
+            }
+            r => r,
+        })
     }
 
     fn operand_refs(&self, o: &Operand) -> Vec<(String, String)> {
@@ -781,6 +787,14 @@ impl<'e> Evaluator<'e> {
                 .iter()
                 .map(|&i| (self.res[i].type_name.clone(), self.res[i].title.clone()))
                 .collect(),
+            Operand::OrElse(a, b) => {
+                let r = self.operand_refs(a);
+                if r.is_empty() {
+                    self.operand_refs(b)
+                } else {
+                    r
+                }
+            }
         }
     }
 

@@ -66,7 +66,12 @@ fn is_absolute_path(p: &str) -> bool {
 
 impl Evaluator<'_> {
     /// A native stdlib/openstacklib function, or `None` when `name` is not one.
-    pub(crate) fn stdlib_call(&mut self, name: &str, args: &[Value], e: &Expr) -> Option<EResult<Value>> {
+    pub(crate) fn stdlib_call(
+        &mut self,
+        name: &str,
+        args: &[Value],
+        e: &Expr,
+    ) -> Option<EResult<Value>> {
         let r = match name {
             "pick" => {
                 let first = args.iter().find(|v| !blank(v));
@@ -627,11 +632,17 @@ impl Evaluator<'_> {
             // Previously valid: Puppet only warns (deprecation).
             return Ok(Value::Undef);
         }
-        Err(err(crate::describe::mismatch(
-            &format!("validate_legacy({function})"),
-            &t,
-            value,
-        )))
+        // Puppet describes the value by `infer_set`: arrays are Tuples, hashes Structs.
+        let msg = crate::describe::mismatch(&format!("validate_legacy({function})"), &t, value);
+        let msg = match (
+            msg.strip_suffix(" got Array"),
+            msg.strip_suffix(" got Hash"),
+        ) {
+            (Some(m), _) => format!("{m} got Tuple"),
+            (_, Some(m)) => format!("{m} got Struct"),
+            _ => msg,
+        };
+        Err(err(msg))
     }
 
     fn defined_with_params(&mut self, reference: &Value, params: Option<&Value>) -> EResult<bool> {
@@ -645,7 +656,10 @@ impl Evaluator<'_> {
                 match s.split_once('[') {
                     Some((t, rest)) => (
                         t.to_string(),
-                        rest.trim_end_matches(']').trim_matches('\'').trim_matches('"').to_string(),
+                        rest.trim_end_matches(']')
+                            .trim_matches('\'')
+                            .trim_matches('"')
+                            .to_string(),
                     ),
                     None => (s, String::new()),
                 }
@@ -665,7 +679,11 @@ impl Evaluator<'_> {
             return Ok(true);
         };
         for (k, v) in p.iter() {
-            let have = self.res[idx].params.get(&k.to_display()).cloned().unwrap_or(Value::Undef);
+            let have = self.res[idx]
+                .params
+                .get(&k.to_display())
+                .cloned()
+                .unwrap_or(Value::Undef);
             let same = (have.is_undef() && v.is_undef()) || have == *v;
             if !same {
                 return Ok(false);
@@ -826,8 +844,8 @@ fn validate(name: &str, args: &[Value]) -> EResult<()> {
                     _ => None,
                 }
             };
-            let max = args.get(1).filter(|m| !blank(m)).map(|m| as_int(m));
-            let min = args.get(2).filter(|m| !blank(m)).map(|m| as_int(m));
+            let max = args.get(1).filter(|m| !blank(m)).map(&as_int);
+            let min = args.get(2).filter(|m| !blank(m)).map(&as_int);
             if let Some(None) = max {
                 return Err(err(format!("validate_integer(): Expected second argument to be unset or an Integer, got {}:{}", inspect(&args[1]), ruby_class(&args[1]))));
             }
@@ -847,12 +865,20 @@ fn validate(name: &str, args: &[Value]) -> EResult<()> {
                 };
                 if let Some(Some(m)) = max {
                     if n > m {
-                        return Err(err(format!("validate_integer(): Expected {} to be smaller or equal to {m}, got {}", inspect(&it), inspect(&it))));
+                        return Err(err(format!(
+                            "validate_integer(): Expected {} to be smaller or equal to {m}, got {}",
+                            inspect(&it),
+                            inspect(&it)
+                        )));
                     }
                 }
                 if let Some(Some(m)) = min {
                     if n < m {
-                        return Err(err(format!("validate_integer(): Expected {} to be greater or equal to {m}, got {}", inspect(&it), inspect(&it))));
+                        return Err(err(format!(
+                            "validate_integer(): Expected {} to be greater or equal to {m}, got {}",
+                            inspect(&it),
+                            inspect(&it)
+                        )));
                     }
                 }
             }

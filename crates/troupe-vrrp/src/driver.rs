@@ -303,21 +303,7 @@ impl Driver {
                         }
                     }
                 }
-                Some(Event::Link(name, up)) => {
-                    if links.insert(name.clone(), up) != Some(up) {
-                        log(&format!(
-                            "interface {name} is {}",
-                            if up { "up" } else { "down" }
-                        ));
-                        for v in 0..self.vrids.len() {
-                            if self.ifaces[self.vrids[v].ifc].name == name {
-                                let fault = !up || self.weight_and_fault(v, trackers).1;
-                                let acts = self.vrids[v].router.set_fault(now, fault);
-                                self.apply(v, acts);
-                            }
-                        }
-                    }
-                }
+                Some(Event::Link(name, up)) => self.link(now, &mut links, name, up, trackers),
             }
             let now = self.now();
             for v in 0..self.vrids.len() {
@@ -340,6 +326,31 @@ impl Driver {
         let addrs: Vec<Ipv4Addr> = vr.inst.addresses.iter().map(|a| a.0).collect();
         if let Err(e) = sys::send_garps(&ifc.name, ifc.mac, &addrs) {
             log(&format!("[instance {}] {e}", vr.inst.name));
+        }
+    }
+
+    /// A link state report: acts on changes only.
+    fn link(
+        &mut self,
+        now: u64,
+        links: &mut HashMap<String, bool>,
+        name: String,
+        up: bool,
+        trackers: &[Tracker],
+    ) {
+        if links.insert(name.clone(), up) == Some(up) {
+            return;
+        }
+        log(&format!(
+            "interface {name} is {}",
+            if up { "up" } else { "down" }
+        ));
+        for v in 0..self.vrids.len() {
+            if self.ifaces[self.vrids[v].ifc].name == name {
+                let fault = !up || self.weight_and_fault(v, trackers).1;
+                let acts = self.vrids[v].router.set_fault(now, fault);
+                self.apply(v, acts);
+            }
         }
     }
 
@@ -369,7 +380,7 @@ impl Driver {
 
     fn drop_packet(&mut self, why: Drop, detail: &str) {
         let n = self.drops.count(why.name());
-        if n == 1 || n % 100 == 0 {
+        if n == 1 || n.is_multiple_of(100) {
             log(&format!(
                 "dropped a packet ({}, {n} so far){detail}",
                 why.name()
