@@ -19,8 +19,8 @@ const RELATION_PARAMS: &[&str] = &["require", "before", "notify", "subscribe"];
 #[derive(Debug, Clone)]
 pub enum TypeInfo {
     Builtin(&'static str),
-    /// A Ruby type from a module: known, but its attributes are not checked here.
-    ModuleType,
+    /// A Ruby type shipped by a module (`lib/puppet/type/NAME.rb`), with its namevar.
+    ModuleType(&'static str),
     Define(Arc<Def>),
 }
 
@@ -88,8 +88,8 @@ impl<'e> Evaluator<'e> {
             self.env
                 .modules()
                 .iter()
-                .any(|(_, dir)| self.env.read(&dir.join(&file)).is_some())
-                .then_some(TypeInfo::ModuleType)
+                .find_map(|(_, dir)| self.env.read(&dir.join(&file)))
+                .map(|src| TypeInfo::ModuleType(ruby_type_namevar(&src)))
         } else {
             None
         };
@@ -289,7 +289,7 @@ impl<'e> Evaluator<'e> {
         }
         let (kind, namevar) = match info {
             TypeInfo::Builtin(nv) => (Kind::Compilable, *nv),
-            TypeInfo::ModuleType => (Kind::Compilable, "name"),
+            TypeInfo::ModuleType(nv) => (Kind::Compilable, *nv),
             TypeInfo::Define(_) => (Kind::Defined, "name"),
         };
         let mut r = Resource {
@@ -1587,4 +1587,49 @@ fn ruby_inspect(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The namevar a Ruby type file declares: `newparam(:x, namevar: true)`, `:namevar => true`,
+/// or `isnamevar` inside the parameter's block; `name` otherwise. Names are interned (a
+/// handful per site), so resources keep a `&'static str` like the core types.
+fn ruby_type_namevar(src: &str) -> &'static str {
+    let mut current: Option<&str> = None;
+    let mut found: Option<&str> = None;
+    for line in src.lines() {
+        let l = line.trim();
+        if let Some(rest) = l.strip_prefix("newparam(:").or_else(|| l.strip_prefix("newparam :")) {
+            let name_end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let name = &rest[..name_end];
+            current = Some(name);
+            if rest.contains("namevar: true") || rest.contains(":namevar => true") {
+                found = Some(name);
+                break;
+            }
+        } else if l.starts_with("newproperty(") || l.starts_with("newproperty :") {
+            current = None;
+        } else if l == "isnamevar" || l.starts_with("isnamevar ") {
+            if let Some(c) = current {
+                found = Some(c);
+                break;
+            }
+        }
+    }
+    intern(found.unwrap_or("name"))
+}
+
+fn intern(s: &str) -> &'static str {
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<std::collections::HashSet<&'static str>>> = OnceLock::new();
+    let set = NAMES.get_or_init(|| Mutex::new(std::collections::HashSet::new()));
+    let Ok(mut set) = set.lock() else {
+        return "name";
+    };
+    if let Some(x) = set.get(s) {
+        return x;
+    }
+    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
+    set.insert(leaked);
+    leaked
 }
