@@ -557,6 +557,62 @@ impl Evaluator<'_> {
                     Value::array(out)
                 })
             }
+            "delete_at" => match args {
+                [Value::Array(a), idx] => {
+                    let i = match idx {
+                        Value::Int(i) if *i >= 0 => *i as usize,
+                        Value::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                            s.parse().unwrap_or(usize::MAX)
+                        }
+                        Value::Str(_) => {
+                            return Some(Err(err(
+                                "delete_at(): You must provide non-negative numeric index",
+                            )))
+                        }
+                        _ => 0,
+                    };
+                    if i >= a.len() {
+                        return Some(Err(err(
+                            "delete_at(): Given index exceeds size of array given",
+                        )));
+                    }
+                    let mut out = (**a).clone();
+                    out.remove(i);
+                    Ok(Value::array(out))
+                }
+                [_, _] => Err(err("delete_at(): Requires array to work with")),
+                _ => Err(err(format!(
+                    "delete_at(): Wrong number of arguments given ({} for 2)",
+                    args.len()
+                ))),
+            },
+            // redis: a variable's value, or '' when it is unknown.
+            "getvar_emptystring" => {
+                if args.len() != 1 {
+                    return Some(Err(err(format!(
+                        "getvar_emptystring(): wrong number of arguments ({}; must be 1)",
+                        args.len()
+                    ))));
+                }
+                let n = args[0].to_display();
+                Ok(match self.lookup_var(n.trim_start_matches("::"), None) {
+                    Ok(v) if !v.is_undef() => v,
+                    _ => Value::str(""),
+                })
+            }
+            // apache: Apache's On/Off from a boolean.
+            "apache::bool2httpd" | "bool2httpd" => {
+                let v = args.first().cloned().unwrap_or(Value::Undef);
+                let s = v.to_display().to_lowercase();
+                Ok(Value::str(match &v {
+                    Value::Undef | Value::Bool(false) => "Off".to_string(),
+                    Value::Bool(true) => "On".to_string(),
+                    Value::Str(_) if s.contains("false") => "Off".to_string(),
+                    Value::Str(_) if s.contains("true") => "On".to_string(),
+                    Value::Str(x) => x.to_string(),
+                    other => other.to_display(),
+                }))
+            }
             _ => return None,
         };
         Some(r)
