@@ -1380,6 +1380,25 @@ impl Ctx<'_, '_> {
             ))
         };
         match &r {
+            Value::Regex(re) if name == "match" || name == "=~" || name == "match?" => {
+                let s = match args.first() {
+                    Some(Value::Undef) | None => return Ok(Value::Undef),
+                    Some(v) => to_s(v),
+                };
+                Ok(match re.re.captures(&s) {
+                    Some(c) if name == "match" => Value::array(
+                        c.iter()
+                            .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
+                            .collect(),
+                    ),
+                    Some(c) if name == "=~" => Value::Int(
+                        c.get(0).map(|m| s[..m.start()].chars().count() as i64).unwrap_or(0),
+                    ),
+                    Some(_) => Value::Bool(true),
+                    None if name == "match?" => Value::Bool(false),
+                    None => Value::Undef,
+                })
+            }
             Value::Str(s) => {
                 let a0 = args.first().map(to_s).unwrap_or_default();
                 Ok(match name {

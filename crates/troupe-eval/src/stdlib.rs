@@ -557,6 +557,28 @@ impl Evaluator<'_> {
                     Value::array(out)
                 })
             }
+            // stdlib's `fact('a.b.0')`: a fact by dotted path, undef when absent.
+            "fact" => {
+                let Some(Value::Str(path)) = args.first() else {
+                    return Some(Err(err(format!(
+                        "'fact' parameter 'fact_name' expects a String value, got {}",
+                        crate::types::infer_for_message(args.first().unwrap_or(&Value::Undef))
+                    ))));
+                };
+                let mut cur = self.input.facts.clone();
+                for seg in path.split('.') {
+                    cur = match &cur {
+                        Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
+                        Value::Array(a) => seg
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| a.get(i).cloned())
+                            .unwrap_or(Value::Undef),
+                        _ => Value::Undef,
+                    };
+                }
+                Ok(cur)
+            }
             "delete_at" => match args {
                 [Value::Array(a), idx] => {
                     let i = match idx {
