@@ -34,6 +34,8 @@ enum SPart {
 struct Ctx<'a, 'e> {
     ev: &'a mut Evaluator<'e>,
     locals: Vec<HashMap<String, Value>>,
+    /// Groups of the last successful `=~` (`$1`, `$2`, ...; `$~`).
+    last_match: Vec<Value>,
     out: String,
     file: String,
     line: u32,
@@ -157,6 +159,15 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
                 let t: String = cs[s..i].iter().filter(|c| **c != '_').collect();
                 toks.push((Tok::Int(t.parse().unwrap_or(0)), line));
             }
+            continue;
+        }
+        if c == '$' && i + 1 < cs.len() && cs[i + 1].is_ascii_digit() {
+            let s = i;
+            i += 1;
+            while i < cs.len() && cs[i].is_ascii_digit() {
+                i += 1;
+            }
+            toks.push((Tok::Ident(cs[s..i].iter().collect()), line));
             continue;
         }
         if c == '@' {
@@ -845,6 +856,7 @@ pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> 
     let prog = parse(src).map_err(|(line, e)| fail(file, line, &e))?;
     let mut cx = Ctx {
         ev,
+        last_match: Vec::new(),
         locals: vec![HashMap::new()],
         out: String::new(),
         file: file.to_string(),
@@ -977,6 +989,10 @@ impl Ctx<'_, '_> {
                 Value::str(s)
             }
             Ex::IVar(n) => self.lookup(n)?,
+            Ex::Var(n) if n.starts_with('$') => {
+                let i: usize = n[1..].parse().unwrap_or(0);
+                self.last_match.get(i).cloned().unwrap_or(Value::Undef)
+            }
             Ex::Var(n) => match self.var(n) {
                 Some(v) => v,
                 None => {
@@ -1187,12 +1203,33 @@ impl Ctx<'_, '_> {
                 }
             }
             "=~" | "!~" => {
-                let m = match (&l, &r) {
-                    (Value::Str(s), Value::Regex(re)) => re.re.is_match(s),
-                    (Value::Undef, _) => false,
+                let (s, re) = match (&l, &r) {
+                    (Value::Str(s), Value::Regex(re)) | (Value::Regex(re), Value::Str(s)) => (s, re),
+                    (Value::Undef, _) | (_, Value::Undef) => return Ok(if op == "=~" { Value::Undef } else { Value::Bool(true) }),
                     _ => return Err(self.err("=~ needs a string and a regexp")),
                 };
-                Value::Bool(if op == "=~" { m } else { !m })
+                match re.re.captures(s) {
+                    Some(c) => {
+                        self.last_match = c
+                            .iter()
+                            .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
+                            .collect();
+                        let at = c.get(0).map(|m| s[..m.start()].chars().count()).unwrap_or(0);
+                        if op == "=~" {
+                            Value::Int(at as i64)
+                        } else {
+                            Value::Bool(false)
+                        }
+                    }
+                    None => {
+                        self.last_match.clear();
+                        if op == "=~" {
+                            Value::Undef
+                        } else {
+                            Value::Bool(true)
+                        }
+                    }
+                }
             }
             "+" => match (&l, &r) {
                 (Value::Str(a), Value::Str(b)) => Value::str(format!("{a}{b}")),
