@@ -1204,17 +1204,22 @@ impl Ctx<'_, '_> {
             }
             "=~" | "!~" => {
                 let (s, re) = match (&l, &r) {
-                    (Value::Str(s), Value::Regex(re)) | (Value::Regex(re), Value::Str(s)) => (s, re),
-                    (Value::Undef, _) | (_, Value::Undef) => return Ok(if op == "=~" { Value::Undef } else { Value::Bool(true) }),
+                    (Value::Str(s), Value::Regex(re)) | (Value::Regex(re), Value::Str(s)) => {
+                        (s, re)
+                    }
+                    (Value::Undef, _) | (_, Value::Undef) => {
+                        return Ok(if op == "=~" {
+                            Value::Undef
+                        } else {
+                            Value::Bool(true)
+                        })
+                    }
                     _ => return Err(self.err("=~ needs a string and a regexp")),
                 };
-                match re.re.captures(s) {
-                    Some(c) => {
-                        self.last_match = c
-                            .iter()
-                            .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
-                            .collect();
-                        let at = c.get(0).map(|m| s[..m.start()].chars().count()).unwrap_or(0);
+                match re.captures(s) {
+                    Some((start, caps)) => {
+                        self.last_match = caps;
+                        let at = s[..start].chars().count();
                         if op == "=~" {
                             Value::Int(at as i64)
                         } else {
@@ -1422,15 +1427,11 @@ impl Ctx<'_, '_> {
                     Some(Value::Undef) | None => return Ok(Value::Undef),
                     Some(v) => to_s(v),
                 };
-                Ok(match re.re.captures(&s) {
-                    Some(c) if name == "match" => Value::array(
-                        c.iter()
-                            .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
-                            .collect(),
-                    ),
-                    Some(c) if name == "=~" => Value::Int(
-                        c.get(0).map(|m| s[..m.start()].chars().count() as i64).unwrap_or(0),
-                    ),
+                Ok(match re.captures(&s) {
+                    Some((_, caps)) if name == "match" => Value::array(caps),
+                    Some((start, _)) if name == "=~" => {
+                        Value::Int(s[..start].chars().count() as i64)
+                    }
                     Some(_) => Value::Bool(true),
                     None if name == "match?" => Value::Bool(false),
                     None => Value::Undef,
@@ -1476,7 +1477,12 @@ impl Ctx<'_, '_> {
                     "split" => {
                         let parts: Vec<Value> = match args.first() {
                             None => s.split_whitespace().map(Value::from).collect(),
-                            Some(Value::Regex(re)) => re.re.split(s).map(Value::from).collect(),
+                            Some(Value::Regex(re)) => re
+                                .needs_plain("String#split")
+                                .map_err(|e| self.err(e))?
+                                .split(s)
+                                .map(Value::from)
+                                .collect(),
                             Some(sep) => s.split(to_s(sep).as_str()).map(Value::from).collect(),
                         };
                         let mut parts = parts;
@@ -1491,7 +1497,10 @@ impl Ctx<'_, '_> {
                     "gsub" | "sub" => {
                         let repl = args.get(1).map(to_s).unwrap_or_default();
                         let re = match args.first() {
-                            Some(Value::Regex(re)) => re.re.clone(),
+                            Some(Value::Regex(re)) => re
+                                .needs_plain("String#gsub")
+                                .map_err(|e| self.err(e))?
+                                .clone(),
                             Some(x) => regex::Regex::new(&regex::escape(&to_s(x)))
                                 .map_err(|e| self.err(e.to_string()))?,
                             None => return Err(bad(self)),

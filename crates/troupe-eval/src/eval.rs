@@ -1205,12 +1205,8 @@ impl<'e> Evaluator<'e> {
                 )
             }
         };
-        match re.re.captures(&s) {
-            Some(c) => {
-                let caps: Vec<Value> = c
-                    .iter()
-                    .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
-                    .collect();
+        match re.captures(&s) {
+            Some((_, caps)) => {
                 self.set_matches(caps);
                 Ok(true)
             }
@@ -1222,16 +1218,16 @@ impl<'e> Evaluator<'e> {
         Ok(match r {
             Value::Str(hay) => match l {
                 Value::Str(n) => hay.to_lowercase().contains(&n.to_lowercase()),
-                Value::Regex(re) => re.re.is_match(hay),
+                Value::Regex(re) => re.is_match(hay),
                 _ => false,
             },
             Value::Array(items) => items.iter().any(|x| match l {
-                Value::Regex(re) => matches!(x, Value::Str(s) if re.re.is_match(s)),
+                Value::Regex(re) => matches!(x, Value::Str(s) if re.is_match(s)),
                 Value::Type(t) => t.is_instance(x),
                 _ => l.puppet_eq(x),
             }),
             Value::Hash(h) => h.keys().any(|k| match l {
-                Value::Regex(re) => matches!(k, Value::Str(s) if re.re.is_match(s)),
+                Value::Regex(re) => matches!(k, Value::Str(s) if re.is_match(s)),
                 Value::Type(t) => t.is_instance(k),
                 _ => l.puppet_eq(k),
             }),
@@ -1246,12 +1242,8 @@ impl<'e> Evaluator<'e> {
         Ok(match opt {
             Value::Default => true,
             Value::Regex(re) => match test {
-                Value::Str(s) => match re.re.captures(s) {
-                    Some(c) => {
-                        let caps = c
-                            .iter()
-                            .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
-                            .collect();
+                Value::Str(s) => match re.captures(s) {
+                    Some((_, caps)) => {
                         self.set_matches(caps);
                         true
                     }

@@ -564,11 +564,15 @@ impl<'e> Evaluator<'e> {
                 let parts: Vec<Value> = match &args[1] {
                     Value::Str(p) => {
                         let re = crate::value::Regexp::new(p).map_err(EvalError::new)?;
-                        split_ruby(s, &re.re)
+                        split_ruby(s, re.needs_plain("split").map_err(EvalError::new)?)
                     }
-                    Value::Regex(r) => split_ruby(s, &r.re),
+                    Value::Regex(r) => {
+                        split_ruby(s, r.needs_plain("split").map_err(EvalError::new)?)
+                    }
                     Value::Type(t) => match t.resolved() {
-                        Type::Regexp(Some(r)) => split_ruby(s, &r.re),
+                        Type::Regexp(Some(r)) => {
+                            split_ruby(s, r.needs_plain("split").map_err(EvalError::new)?)
+                        }
                         _ => {
                             return Err(EvalError::new(
                                 "'split' expects a String, Regexp or Type[Regexp] pattern",
@@ -723,8 +727,9 @@ impl<'e> Evaluator<'e> {
                 };
                 let repl = str_arg(name, &args[2], 3)?.to_string();
                 let global = flags.contains('G');
+                let plain = re.needs_plain("regsubst").map_err(EvalError::new)?;
                 Ok(map_strings(&args[0], &|s: &str| {
-                    regsubst(s, &re.re, &repl, global)
+                    regsubst(s, plain, &repl, global)
                 }))
             }
             "match" => {
@@ -740,12 +745,8 @@ impl<'e> Evaluator<'e> {
                     _ => return Err(EvalError::new("'match' expects a pattern")),
                 };
                 let one = |s: &str| -> Value {
-                    match re.re.captures(s) {
-                        Some(c) => Value::array(
-                            c.iter()
-                                .map(|m| m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef))
-                                .collect(),
-                        ),
+                    match re.captures(s) {
+                        Some((_, caps)) => Value::array(caps),
                         None => Value::Undef,
                     }
                 };

@@ -1171,13 +1171,7 @@ impl<'e> Evaluator<'e> {
                     for h in hosts {
                         if let ExprKind::Literal(Literal::Regex(src)) = &h.kind {
                             let re = crate::value::Regexp::new(src).map_err(EvalError::new)?;
-                            if let Some(c) = re.re.captures(&name) {
-                                let caps = c
-                                    .iter()
-                                    .map(|m| {
-                                        m.map(|m| Value::str(m.as_str())).unwrap_or(Value::Undef)
-                                    })
-                                    .collect();
+                            if let Some((_, caps)) = re.captures(&name) {
                                 let title: String = src
                                     .to_lowercase()
                                     .chars()
@@ -1597,7 +1591,10 @@ fn ruby_type_namevar(src: &str) -> &'static str {
     let mut found: Option<&str> = None;
     for line in src.lines() {
         let l = line.trim();
-        if let Some(rest) = l.strip_prefix("newparam(:").or_else(|| l.strip_prefix("newparam :")) {
+        if let Some(rest) = l
+            .strip_prefix("newparam(:")
+            .or_else(|| l.strip_prefix("newparam :"))
+        {
             let name_end = rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .unwrap_or(rest.len());

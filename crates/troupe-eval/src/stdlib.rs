@@ -53,6 +53,39 @@ fn err(msg: impl Into<String>) -> EvalError {
     EvalError::new(msg.into())
 }
 
+/// Ruby's `String#to_i`: leading digits (with a sign), 0 when none.
+fn ruby_to_i(s: &str) -> i64 {
+    let t = s.trim_start();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let digits: String = t
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '_')
+        .filter(|c| *c != '_')
+        .collect();
+    let n = digits.parse::<i64>().unwrap_or(0);
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// Ruby's `String#to_f`: the longest leading float, 0.0 when none.
+fn ruby_to_f(s: &str) -> f64 {
+    let t = s.trim_start();
+    let mut end = 0;
+    for i in (1..=t.len()).rev() {
+        if t.is_char_boundary(i) && t[..i].parse::<f64>().is_ok() {
+            end = i;
+            break;
+        }
+    }
+    t[..end].parse().unwrap_or(0.0)
+}
+
 /// Puppet's `is_absolute_path` (stdlib): Unix or Windows absolute paths.
 fn is_absolute_path(p: &str) -> bool {
     if p.starts_with('/') {
@@ -608,6 +641,45 @@ impl Evaluator<'_> {
                     args.len()
                 ))),
             },
+            // memcached: the cache size in MB from a size or a percentage of memorysize.
+            "memcached::max_memory" => {
+                let arg = args.first().cloned().unwrap_or(Value::Undef);
+                let text = arg.to_display();
+                if !arg.is_undef() && !matches!(arg, Value::Bool(false)) && !text.ends_with('%') {
+                    return Some(Ok(Value::Int(ruby_to_i(&text))));
+                }
+                let pct = if arg.is_undef() { "95%".to_string() } else { text };
+                let memsize = match &self.input.facts {
+                    Value::Hash(h) => h
+                        .get(&Value::str("memorysize"))
+                        .map(|v| v.to_display())
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                let num: String = memsize
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-'))
+                    .collect();
+                let rest = memsize[num.len()..].trim_start();
+                let prefix = rest.chars().next().filter(|c| *c != 'b' && *c != 'B');
+                let mut value: f64 = ruby_to_f(&num);
+                value *= match prefix {
+                    None => 1.0,
+                    Some('k') => (1u64 << 10) as f64,
+                    Some('M') => (1u64 << 20) as f64,
+                    Some('G') => (1u64 << 30) as f64,
+                    Some('T') => (1u64 << 40) as f64,
+                    Some('E') => (1u64 << 50) as f64,
+                    Some(p) => {
+                        return Some(Err(err(format!(
+                            "memcached_max_memory(): Unknown prefix {p}"
+                        ))))
+                    }
+                };
+                let value = value as i64;
+                let mb = ((value / (1 << 20)) as f64 * (ruby_to_f(&pct) / 100.0)).floor();
+                Ok(Value::Int(mb as i64))
+            }
             // redis: a variable's value, or '' when it is unknown.
             "getvar_emptystring" => {
                 if args.len() != 1 {
@@ -900,7 +972,7 @@ fn validate(name: &str, args: &[Value]) -> EResult<()> {
                     Value::Regex(x) => x.source.clone(),
                     other => other.to_display(),
                 };
-                crate::value::Regexp::new(&src).is_ok_and(|re| re.re.is_match(&s))
+                crate::value::Regexp::new(&src).is_ok_and(|re| re.is_match(&s))
             });
             if !ok {
                 return Err(err(match args.get(2) {

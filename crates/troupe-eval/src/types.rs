@@ -388,7 +388,7 @@ impl Type {
                 _ => false,
             },
             Type::Pattern(res) => match v {
-                Value::Str(s) => res.is_empty() || res.iter().any(|r| r.re.is_match(s)),
+                Value::Str(s) => res.is_empty() || res.iter().any(|r| r.is_match(s)),
                 _ => false,
             },
             Type::Regexp(r) => match (r, v) {

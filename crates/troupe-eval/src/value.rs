@@ -10,23 +10,72 @@ use std::rc::Rc;
 
 pub type Map = IndexMap<Value, Value>;
 
-/// A compiled regular expression together with its Puppet source text.
+/// A compiled regular expression together with its Puppet source text. Patterns the regex
+/// crate cannot run (look-around, back-references: Ruby has them, and stdlib's IP address types
+/// use them) are compiled by `fancy_regex` instead; `re` then matches nothing and callers go
+/// through `is_match`/`captures`, or refuse with `needs_plain`.
 #[derive(Debug)]
 pub struct Regexp {
     pub source: String,
     pub re: regex::Regex,
+    pub fancy: Option<fancy_regex::Regex>,
 }
 
 impl Regexp {
     /// Compiles Ruby-flavoured regex source (as written between `/ /`).
     pub fn new(source: &str) -> Result<Regexp, String> {
         let translated = translate_ruby_regex(source);
-        regex::Regex::new(&translated)
-            .map(|re| Regexp {
+        match regex::Regex::new(&translated) {
+            Ok(re) => Ok(Regexp {
                 source: source.to_string(),
                 re,
-            })
-            .map_err(|e| format!("Invalid regular expression /{source}/: {e}"))
+                fancy: None,
+            }),
+            Err(e) => match fancy_regex::Regex::new(&translated) {
+                Ok(f) => Ok(Regexp {
+                    source: source.to_string(),
+                    re: regex::Regex::new(r"[^\s\S]").map_err(|e| e.to_string())?,
+                    fancy: Some(f),
+                }),
+                Err(_) => Err(format!("Invalid regular expression /{source}/: {e}")),
+            },
+        }
+    }
+
+    pub fn is_match(&self, s: &str) -> bool {
+        match &self.fancy {
+            Some(f) => f.is_match(s).unwrap_or(false),
+            None => self.re.is_match(s),
+        }
+    }
+
+    /// The byte offset of the match and its groups (`undef` for groups that did not take part).
+    pub fn captures(&self, s: &str) -> Option<(usize, Vec<Value>)> {
+        let group = |m: Option<&str>| m.map(Value::str).unwrap_or(Value::Undef);
+        match &self.fancy {
+            Some(f) => {
+                let c = f.captures(s).ok()??;
+                let at = c.get(0).map(|m| m.start()).unwrap_or(0);
+                Some((at, c.iter().map(|m| group(m.map(|m| m.as_str()))).collect()))
+            }
+            None => {
+                let c = self.re.captures(s)?;
+                let at = c.get(0).map(|m| m.start()).unwrap_or(0);
+                Some((at, c.iter().map(|m| group(m.map(|m| m.as_str()))).collect()))
+            }
+        }
+    }
+
+    /// For operations only the regex crate runs (split, substitution): an error for a
+    /// look-around pattern instead of a silent non-match.
+    pub fn needs_plain(&self, what: &str) -> Result<&regex::Regex, String> {
+        match self.fancy {
+            Some(_) => Err(format!(
+                "{what}: the regular expression /{}/ uses look-around or back-references, which {what} does not support",
+                self.source
+            )),
+            None => Ok(&self.re),
+        }
     }
 }
 
