@@ -1105,7 +1105,16 @@ impl Ctx<'_, '_> {
                 }
                 let lv = self.eval(l)?;
                 let rv = self.eval(r)?;
-                self.binop(op, lv, rv)?
+                let out = self.binop(op, lv, rv)?;
+                // `local << x` appends in place in Ruby: the local sees the new value.
+                if *op == "<<" {
+                    if let Ex::Var(n) = &**l {
+                        if let Some(m) = self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
+                            m.insert(n.clone(), out.clone());
+                        }
+                    }
+                }
+                out
             }
             Ex::Index(recv, args) => {
                 let r = self.eval(recv)?;
