@@ -680,6 +680,104 @@ impl Evaluator<'_> {
                 let mb = ((value / (1 << 20)) as f64 * (ruby_to_f(&pct) / 100.0)).floor();
                 Ok(Value::Int(mb as i64))
             }
+            // mysql: the MySQL 4.1+ password hash.
+            "mysql::password" | "mysql_password" => {
+                let pw = match args.first() {
+                    Some(Value::Str(s)) => s.to_string(),
+                    Some(Value::Sensitive(v)) => v.to_display(),
+                    other => {
+                        return Some(Err(err(format!(
+                            "'mysql::password' parameter 'password' expects a String value, got {}",
+                            crate::types::infer_for_message(other.unwrap_or(&Value::Undef))
+                        ))))
+                    }
+                };
+                let already = pw.len() >= 41 && {
+                    let tail = &pw[pw.len() - 41..];
+                    tail.starts_with('*')
+                        && tail[1..].bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+                };
+                Ok(Value::str(if pw.is_empty() {
+                    String::new()
+                } else if already {
+                    pw
+                } else {
+                    use sha1::Digest;
+                    let inner = sha1::Sha1::digest(pw.as_bytes());
+                    format!("*{}", crate::digest::hex("sha1", &inner).to_uppercase())
+                }))
+            }
+            // postgresql: `md5` + MD5(password + username).
+            "postgresql::postgresql_password" | "postgresql_password" => {
+                let user = args.first().map(|v| v.to_display()).unwrap_or_default();
+                let pw = args.get(1).map(|v| v.to_display()).unwrap_or_default();
+                Ok(Value::str(format!(
+                    "md5{}",
+                    crate::digest::hex("md5", format!("{pw}{user}").as_bytes())
+                )))
+            }
+            // postgresql: pg_hba rules from `TYPE DATABASE USER [ADDRESS] METHOD [OPTIONS]` lines.
+            "postgresql::postgresql_acls_to_resources_hash" => {
+                let (Some(Value::Array(acls)), Some(id), Some(Value::Int(offset))) =
+                    (args.first(), args.get(1), args.get(2))
+                else {
+                    return Some(Err(err(
+                        "'postgresql::postgresql_acls_to_resources_hash' expects (Array[String], String[1], Integer[0])",
+                    )));
+                };
+                let id = id.to_display();
+                let mut out = Map::new();
+                for acl in acls.iter() {
+                    // Ruby's `acls.index(acl)`: a repeated line takes its first position.
+                    let index = acls.iter().position(|x| x == acl).unwrap_or(0);
+                    let text = acl.to_display();
+                    let parts: Vec<&str> = text.split_whitespace().collect();
+                    if parts.len() < 4 {
+                        return Some(Err(err(format!(
+                            "postgresql::postgresql_acls_to_resources_hash(): acl line {index} does not have enough parts"
+                        ))));
+                    }
+                    let mut r = Map::new();
+                    let put = |r: &mut Map, k: &str, v: String| {
+                        r.insert(Value::str(k), Value::str(v));
+                    };
+                    put(&mut r, "type", parts[0].into());
+                    put(&mut r, "database", parts[1].into());
+                    put(&mut r, "user", parts[2].into());
+                    put(&mut r, "order", format!("{:03}", offset + index as i64));
+                    if parts[0] == "local" {
+                        put(&mut r, "auth_method", parts[3].into());
+                        if parts.len() > 4 {
+                            put(&mut r, "auth_option", parts[4..].join(" "));
+                        }
+                    } else if parts.get(4).is_some_and(|p| p.starts_with(|c: char| c.is_ascii_digit())) {
+                        put(&mut r, "address", format!("{} {}", parts[3], parts[4]));
+                        if let Some(m) = parts.get(5) {
+                            put(&mut r, "auth_method", (*m).into());
+                        } else {
+                            r.insert(Value::str("auth_method"), Value::Undef);
+                        }
+                        if parts.len() > 6 {
+                            put(&mut r, "auth_option", parts[6..].join(" "));
+                        }
+                    } else {
+                        put(&mut r, "address", parts[3].into());
+                        if let Some(m) = parts.get(4) {
+                            put(&mut r, "auth_method", (*m).into());
+                        } else {
+                            r.insert(Value::str("auth_method"), Value::Undef);
+                        }
+                        if parts.len() > 5 {
+                            put(&mut r, "auth_option", parts[5..].join(" "));
+                        }
+                    }
+                    out.insert(
+                        Value::str(format!("postgresql class generated rule {id} {index}")),
+                        Value::hash(r),
+                    );
+                }
+                Ok(Value::hash(out))
+            }
             // redis: a variable's value, or '' when it is unknown.
             "getvar_emptystring" => {
                 if args.len() != 1 {
