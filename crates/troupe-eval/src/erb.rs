@@ -161,6 +161,38 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
             }
             continue;
         }
+        if c == '%'
+            && i + 2 < cs.len()
+            && matches!(cs[i + 1], 'w' | 'W')
+            && matches!(cs[i + 2], '(' | '[' | '{' | '<')
+        {
+            // %w(a b c): an array of words.
+            let close = match cs[i + 2] {
+                '(' => ')',
+                '[' => ']',
+                '{' => '}',
+                _ => '>',
+            };
+            i += 3;
+            let s = i;
+            while i < cs.len() && cs[i] != close {
+                if cs[i] == '\n' {
+                    line += 1;
+                }
+                i += 1;
+            }
+            let words: String = cs[s..i.min(cs.len())].iter().collect();
+            i += 1;
+            toks.push((Tok::Op("["), line));
+            for (n, w) in words.split_whitespace().enumerate() {
+                if n > 0 {
+                    toks.push((Tok::Op(","), line));
+                }
+                toks.push((Tok::Str(vec![SPart::Lit(w.to_string())]), line));
+            }
+            toks.push((Tok::Op("]"), line));
+            continue;
+        }
         if c == '$' && i + 1 < cs.len() && cs[i + 1].is_ascii_digit() {
             let s = i;
             i += 1;

@@ -1724,7 +1724,9 @@ impl<'e> Evaluator<'e> {
                 _ => return self.err(format!("{tn}[] arguments must be titles"), e),
             }
         }
-        Ok(if out.len() == 1 {
+        // An array of titles gives an array of references, even of one.
+        let as_array = args.len() > 1 || args.iter().any(|a| matches!(a, Value::Array(_)));
+        Ok(if out.len() == 1 && !as_array {
             out.remove(0)
         } else {
             Value::array(out)
