@@ -909,7 +909,8 @@ fn to_s(v: &Value) -> String {
     }
 }
 
-fn inspect(v: &Value) -> String {
+/// Ruby's `inspect` (also what stdlib's 3.x functions print in their errors).
+pub(crate) fn inspect(v: &Value) -> String {
     match v {
         Value::Undef => "nil".into(),
         Value::Str(s) => format!("{:?}", &**s),
@@ -1888,7 +1889,7 @@ impl Ctx<'_, '_> {
     }
 }
 
-fn ruby_class(v: &Value) -> &'static str {
+pub(crate) fn ruby_class(v: &Value) -> &'static str {
     match v {
         Value::Undef => "NilClass",
         Value::Bool(true) => "TrueClass",

@@ -8,37 +8,7 @@ use crate::eval::{flatten, Evaluator};
 use crate::value::{Map, Value};
 use troupe_syntax::ast::Expr;
 
-/// Ruby's `inspect` of a value as a 3.x function sees it.
-fn inspect(v: &Value) -> String {
-    match v {
-        Value::Undef => "nil".into(),
-        Value::Str(s) => format!("{:?}", &**s),
-        Value::Array(a) => format!("[{}]", a.iter().map(inspect).collect::<Vec<_>>().join(", ")),
-        Value::Hash(h) => format!(
-            "{{{}}}",
-            h.iter()
-                .map(|(k, v)| format!("{}=>{}", inspect(k), inspect(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_display(),
-    }
-}
-
-fn ruby_class(v: &Value) -> &'static str {
-    match v {
-        Value::Undef => "NilClass",
-        Value::Bool(true) => "TrueClass",
-        Value::Bool(false) => "FalseClass",
-        Value::Int(_) => "Integer",
-        Value::Float(_) => "Float",
-        Value::Str(_) => "String",
-        Value::Array(_) => "Array",
-        Value::Hash(_) => "Hash",
-        Value::Regex(_) => "Regexp",
-        _ => "Object",
-    }
-}
+use crate::erb::{inspect, ruby_class};
 
 /// Empty string or undef: what stdlib treats as "no value".
 fn blank(v: &Value) -> bool {
@@ -598,19 +568,7 @@ impl Evaluator<'_> {
                         crate::types::infer_for_message(args.first().unwrap_or(&Value::Undef))
                     ))));
                 };
-                let mut cur = self.input.facts.clone();
-                for seg in path.split('.') {
-                    cur = match &cur {
-                        Value::Hash(h) => h.get(&Value::str(seg)).cloned().unwrap_or(Value::Undef),
-                        Value::Array(a) => seg
-                            .parse::<usize>()
-                            .ok()
-                            .and_then(|i| a.get(i).cloned())
-                            .unwrap_or(Value::Undef),
-                        _ => Value::Undef,
-                    };
-                }
-                Ok(cur)
+                Ok(crate::value::dig_path(self.input.facts.clone(), Some(path)))
             }
             "delete_at" => match args {
                 [Value::Array(a), idx] => {
