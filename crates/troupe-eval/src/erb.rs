@@ -36,6 +36,8 @@ struct Ctx<'a, 'e> {
     locals: Vec<HashMap<String, Value>>,
     /// Groups of the last successful `=~` (`$1`, `$2`, ...; `$~`).
     last_match: Vec<Value>,
+    /// Locals the template assigns somewhere (nil until assigned).
+    declared: std::collections::HashSet<String>,
     out: String,
     file: String,
     line: u32,
@@ -348,6 +350,11 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
                 continue;
             }
         }
+        if cs[i..].starts_with(&['.', '.', '.']) {
+            toks.push((Tok::Op("..."), line));
+            i += 3;
+            continue;
+        }
         const OPS: &[&str] = &[
             "**", "==", "!=", "<=", ">=", "&&", "||", "=~", "!~", "=>", "<<", "::", "..", "+=",
             "-=", "||=", "<=>", "&.", "+", "-", "*", "/", "%", "<", ">", "!", "?", ":", ".", ",",
@@ -614,6 +621,7 @@ impl P {
                     "||" => ("||", 1),
                     "&&" => ("&&", 2),
                     ".." => ("..", 3),
+                    "..." => ("...", 3),
                     "==" | "!=" | "=~" | "!~" | "<=>" => (*o, 4),
                     "<" | ">" | "<=" | ">=" => (*o, 5),
                     "<<" => ("<<", 6),
@@ -630,6 +638,12 @@ impl P {
             let r = self.binary(prec + 1)?;
             l = if op == ".." {
                 Ex::Range(Box::new(l), Box::new(r))
+            } else if op == "..." {
+                // An exclusive range: the same as `a..(b - 1)` for integers.
+                Ex::Range(
+                    Box::new(l),
+                    Box::new(Ex::Bin("-", Box::new(r), Box::new(Ex::Lit(Value::Int(1))))),
+                )
             } else {
                 Ex::Bin(op, Box::new(l), Box::new(r))
             };
@@ -853,7 +867,7 @@ impl P {
     }
 }
 
-fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
+fn parse(src: &str) -> Result<(Vec<St>, std::collections::HashSet<String>), (u32, String)> {
     let mut toks: Vec<(Tok, u32)> = Vec::new();
     for (kind, line, code) in scan(src) {
         match kind {
@@ -870,6 +884,15 @@ fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
             }
         }
     }
+    // Ruby defines a local from its first assignment in the source on: read before it is
+    // assigned (e.g. in a branch that did not run) it is nil.
+    let declared = toks
+        .windows(2)
+        .filter_map(|w| match (&w[0].0, &w[1].0) {
+            (Tok::Ident(n), Tok::Op("=" | "||=")) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
     let mut p = P { toks, i: 0 };
     let r = p.stmts(&[]);
     match r {
@@ -877,7 +900,7 @@ fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
             if p.i < p.toks.len() {
                 Err((p.line(), format!("syntax error, unexpected {:?}", p.peek())))
             } else {
-                Ok(s)
+                Ok((s, declared))
             }
         }
         Err(e) => Err((p.line(), e)),
@@ -885,9 +908,10 @@ fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
 }
 
 pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
-    let prog = parse(src).map_err(|(line, e)| fail(file, line, &e))?;
+    let (prog, declared) = parse(src).map_err(|(line, e)| fail(file, line, &e))?;
     let mut cx = Ctx {
         ev,
+        declared,
         last_match: Vec::new(),
         locals: vec![HashMap::new()],
         out: String::new(),
@@ -1031,6 +1055,8 @@ impl Ctx<'_, '_> {
                 None => {
                     if n == "scope" {
                         Value::str("\u{0}scope")
+                    } else if self.declared.contains(n) {
+                        Value::Undef
                     } else {
                         return self.method(None, n, vec![], None);
                     }
@@ -1199,6 +1225,31 @@ impl Ctx<'_, '_> {
                     .take(*n as usize)
                     .collect::<String>(),
             ),
+            (Value::Str(s), [Value::Array(range)]) => {
+                // `s[a..b]`: ranges evaluate to their integers.
+                let Some(Value::Int(st)) = range.first() else {
+                    return Ok(Value::str(""));
+                };
+                let n = range.len();
+                Value::str(
+                    s.chars()
+                        .skip((*st).max(0) as usize)
+                        .take(n)
+                        .collect::<String>(),
+                )
+            }
+            (Value::Array(x), [Value::Array(range)]) => {
+                let Some(Value::Int(st)) = range.first() else {
+                    return Ok(Value::array(vec![]));
+                };
+                Value::array(
+                    x.iter()
+                        .skip((*st).max(0) as usize)
+                        .take(range.len())
+                        .cloned()
+                        .collect(),
+                )
+            }
             (Value::Undef, _) => return Err(self.err("undefined method `[]' for nil:NilClass")),
             _ => return Err(self.err(format!("unsupported index on {}", inspect(r)))),
         })
