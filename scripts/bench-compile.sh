@@ -2,7 +2,8 @@
 # Compile benchmark: troupe vs the Ruby Puppet compiler, both warm (code parsed once, then
 # compiled N times in one process), in the same run on the same machine.
 #   scripts/bench-compile.sh [N]
-# Cases: the lab's `rich` environment (node4 facts) and a synthetic site of 100 classes x 10 notify.
+# Cases: the lab's `rich` environment (node4 facts), a synthetic site of 100 classes x 10 notify,
+# and a real OpenStack class from Debian's puppet-module-* packages (`include keystone`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="$ROOT/../shared"
@@ -30,11 +31,15 @@ with open(sys.argv[1], 'w') as f:
     f.write("}\n")
 PY
 
-run() { # name env
-  local tr rb
-  tr=$("$T" compile --codedir "$WORK" --environment "$2" --certname node4.example.test --facts "$FACTS" \
+K="$WORK/environments/keystone"; mkdir -p "$K/manifests"
+echo 'modulepath = modules:/usr/share/puppet/modules' > "$K/environment.conf"
+echo 'include keystone' > "$K/manifests/site.pp"
+
+run() { # name env [facts]
+  local tr rb facts=${3:-$FACTS}
+  tr=$("$T" compile --codedir "$WORK" --environment "$2" --certname node4.example.test --facts "$facts" \
         --basemodulepath /etc/puppet/code/modules:/usr/share/puppet/modules --repeat "$N")
-  rb=$(ruby "$ROOT/scripts/bench/ruby-warm-compile.rb" "$WORK/environments" "$2" node4.example.test "$FACTS" "$N" 2>/dev/null)
+  rb=$(ruby "$ROOT/scripts/bench/ruby-warm-compile.rb" "$WORK/environments" "$2" node4.example.test "$facts" "$N" 2>/dev/null)
   local tm rm
   tm=$(sed -E 's/.*median_ms=([0-9.]+).*/\1/' <<<"$tr")
   rm=$(sed -E 's/.*median_ms=([0-9.]+).*/\1/' <<<"$rb")
@@ -43,3 +48,6 @@ run() { # name env
 }
 run rich rich
 run synthetic synthetic
+if [ -d /usr/share/puppet/modules/keystone ]; then
+  run keystone keystone "$ROOT/conformance/facts/debian12-openstack.json"
+fi
