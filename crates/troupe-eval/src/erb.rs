@@ -36,8 +36,8 @@ struct Ctx<'a, 'e> {
     locals: Vec<HashMap<String, Value>>,
     /// Groups of the last successful `=~` (`$1`, `$2`, ...; `$~`).
     last_match: Vec<Value>,
-    /// Locals the template assigns somewhere (nil until assigned).
-    declared: std::collections::HashSet<String>,
+    /// Methods the template defines with `def`.
+    defs: HashMap<String, Block>,
     out: String,
     file: String,
     line: u32,
@@ -385,6 +385,8 @@ enum Ex {
     Str(Vec<SPart>),
     IVar(String),
     Var(String),
+    /// A name assigned earlier in the source: a local, nil while unassigned.
+    LVar(String),
     Const(String),
     Array(Vec<Ex>),
     Hash(Vec<(Ex, Ex)>),
@@ -412,11 +414,18 @@ enum St {
     Out(Ex, u32),
     Ex(Ex, u32),
     If(Vec<(Ex, Vec<St>)>, Vec<St>, u32),
+    /// `case subject when a, b ... else ... end`: arms matched with Ruby's `===`.
+    Case(Ex, Vec<(Vec<Ex>, Vec<St>)>, Vec<St>, u32),
+    /// `def name(params) ... end`: a method the rest of the template can call.
+    Def(String, Block),
 }
 
 struct P {
     toks: Vec<(Tok, u32)>,
     i: usize,
+    /// Names assigned so far in the source: from there on Ruby reads them as locals (nil
+    /// until a run assigns them), before it as method calls.
+    assigned: std::collections::HashSet<String>,
 }
 
 impl P {
@@ -499,6 +508,60 @@ impl P {
                 self.i += 1;
                 Ok(St::Text(String::new()))
             }
+            Some(Tok::Ident(w)) if w == "case" => {
+                self.i += 1;
+                let subject = self.expr()?;
+                self.skip_nl();
+                let mut arms = Vec::new();
+                let mut els = Vec::new();
+                loop {
+                    if self.eat_kw("when") {
+                        let mut pats = vec![self.ternary()?];
+                        while self.eat_op(",") {
+                            self.skip_nl();
+                            pats.push(self.ternary()?);
+                        }
+                        self.eat_kw("then");
+                        let body = self.stmts(&["when", "else", "end"])?;
+                        arms.push((pats, body));
+                    } else if self.eat_kw("else") {
+                        els = self.stmts(&["end"])?;
+                    } else if self.eat_kw("end") {
+                        break;
+                    } else {
+                        return Err("syntax error, missing 'end' for 'case'".into());
+                    }
+                }
+                Ok(St::Case(subject, arms, els, line))
+            }
+            Some(Tok::Ident(w)) if w == "def" => {
+                self.i += 1;
+                let name = match self.peek().cloned() {
+                    Some(Tok::Ident(n)) => n,
+                    other => return Err(format!("syntax error, unexpected {other:?} after def")),
+                };
+                self.i += 1;
+                let mut params = Vec::new();
+                if self.eat_op("(") {
+                    while !self.eat_op(")") {
+                        match self.peek().cloned() {
+                            Some(Tok::Ident(n)) => {
+                                params.push(n);
+                                self.i += 1;
+                            }
+                            other => {
+                                return Err(format!("syntax error in def parameters: {other:?}"))
+                            }
+                        }
+                        self.eat_op(",");
+                    }
+                }
+                let body = self.stmts(&["end"])?;
+                if !self.eat_kw("end") {
+                    return Err("syntax error, missing 'end' for 'def'".into());
+                }
+                Ok(St::Def(name, Block { params, body }))
+            }
             Some(Tok::Ident(w)) if w == "if" || w == "unless" => {
                 self.i += 1;
                 let mut c = self.expr()?;
@@ -569,6 +632,7 @@ impl P {
         {
             self.i += 2;
             let v = self.expr()?;
+            self.assigned.insert(n.clone());
             return Ok(Ex::Assign(n, Box::new(v)));
         }
         if let (Some(Tok::Ident(n)), Some((Tok::Op("||="), _))) =
@@ -576,6 +640,7 @@ impl P {
         {
             self.i += 2;
             let v = self.expr()?;
+            self.assigned.insert(n.clone());
             return Ok(Ex::Assign(
                 n.clone(),
                 Box::new(Ex::Bin("||", Box::new(Ex::Var(n)), Box::new(v))),
@@ -583,7 +648,7 @@ impl P {
         }
         let e = self.ternary()?;
         if let Ex::Index(recv, idx) = &e {
-            if let Ex::Var(n) = &**recv {
+            if let Ex::Var(n) | Ex::LVar(n) = &**recv {
                 if self.is_op("=") {
                     self.i += 1;
                     let v = self.expr()?;
@@ -848,6 +913,8 @@ impl P {
                         let args = self.args(")")?;
                         let blk = self.block()?;
                         Ex::Call(None, w, args, blk)
+                    } else if self.assigned.contains(&w) {
+                        Ex::LVar(w)
                     } else {
                         Ex::Var(w)
                     }
@@ -867,7 +934,7 @@ impl P {
     }
 }
 
-fn parse(src: &str) -> Result<(Vec<St>, std::collections::HashSet<String>), (u32, String)> {
+fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
     let mut toks: Vec<(Tok, u32)> = Vec::new();
     for (kind, line, code) in scan(src) {
         match kind {
@@ -884,23 +951,18 @@ fn parse(src: &str) -> Result<(Vec<St>, std::collections::HashSet<String>), (u32
             }
         }
     }
-    // Ruby defines a local from its first assignment in the source on: read before it is
-    // assigned (e.g. in a branch that did not run) it is nil.
-    let declared = toks
-        .windows(2)
-        .filter_map(|w| match (&w[0].0, &w[1].0) {
-            (Tok::Ident(n), Tok::Op("=" | "||=")) => Some(n.clone()),
-            _ => None,
-        })
-        .collect();
-    let mut p = P { toks, i: 0 };
+    let mut p = P {
+        toks,
+        i: 0,
+        assigned: std::collections::HashSet::new(),
+    };
     let r = p.stmts(&[]);
     match r {
         Ok(s) => {
             if p.i < p.toks.len() {
                 Err((p.line(), format!("syntax error, unexpected {:?}", p.peek())))
             } else {
-                Ok((s, declared))
+                Ok(s)
             }
         }
         Err(e) => Err((p.line(), e)),
@@ -908,10 +970,10 @@ fn parse(src: &str) -> Result<(Vec<St>, std::collections::HashSet<String>), (u32
 }
 
 pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
-    let (prog, declared) = parse(src).map_err(|(line, e)| fail(file, line, &e))?;
+    let prog = parse(src).map_err(|(line, e)| fail(file, line, &e))?;
     let mut cx = Ctx {
         ev,
-        declared,
+        defs: HashMap::new(),
         last_match: Vec::new(),
         locals: vec![HashMap::new()],
         out: String::new(),
@@ -920,6 +982,27 @@ pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> 
     };
     cx.run(&prog)?;
     Ok(cx.out)
+}
+
+/// Ruby's `===` as `case`/`when` uses it: a regexp matches, a class names the value's class,
+/// anything else compares with `==`.
+fn case_eq(pat: &Value, v: &Value) -> bool {
+    match pat {
+        Value::Regex(re) => matches!(v, Value::Str(s) if re.is_match(s)),
+        Value::Type(t) => {
+            let c = t.to_string();
+            let c = c.trim_start_matches('\u{0}');
+            let k = ruby_class(v);
+            c == k || (c == "Numeric" && matches!(k, "Integer" | "Float")) || c == "Object"
+        }
+        Value::Array(items)
+            if matches!(v, Value::Int(_)) && items.iter().all(|x| matches!(x, Value::Int(_))) =>
+        {
+            // A range literal evaluates to its integers.
+            items.contains(v)
+        }
+        _ => pat == v,
+    }
 }
 
 /// Ruby's `to_s`.
@@ -987,6 +1070,28 @@ impl Ctx<'_, '_> {
                         last = self.run(els)?;
                     }
                 }
+                St::Case(subject, arms, els, line) => {
+                    self.line = *line;
+                    let v = self.eval(subject)?;
+                    let mut done = false;
+                    'arms: for (pats, body) in arms {
+                        for p in pats {
+                            let pv = self.eval(p)?;
+                            if case_eq(&pv, &v) {
+                                last = self.run(body)?;
+                                done = true;
+                                break 'arms;
+                            }
+                        }
+                    }
+                    if !done {
+                        last = self.run(els)?;
+                    }
+                }
+                St::Def(name, b) => {
+                    self.defs.insert(name.clone(), b.clone());
+                    last = Value::str(name.as_str());
+                }
             }
         }
         Ok(last)
@@ -1036,7 +1141,11 @@ impl Ctx<'_, '_> {
                         SPart::Code(c) => {
                             let mut toks = Vec::new();
                             lex_ruby(c, &mut toks, self.line).map_err(|e| self.err(e))?;
-                            let mut p = P { toks, i: 0 };
+                            let mut p = P {
+                                toks,
+                                i: 0,
+                                assigned: std::collections::HashSet::new(),
+                            };
                             let ex = p.expr().map_err(|e| self.err(e))?;
                             let v = self.eval(&ex)?;
                             s.push_str(&to_s(&v));
@@ -1046,6 +1155,7 @@ impl Ctx<'_, '_> {
                 Value::str(s)
             }
             Ex::IVar(n) => self.lookup(n)?,
+            Ex::LVar(n) => self.var(n).unwrap_or(Value::Undef),
             Ex::Var(n) if n.starts_with('$') => {
                 let i: usize = n[1..].parse().unwrap_or(0);
                 self.last_match.get(i).cloned().unwrap_or(Value::Undef)
@@ -1055,8 +1165,6 @@ impl Ctx<'_, '_> {
                 None => {
                     if n == "scope" {
                         Value::str("\u{0}scope")
-                    } else if self.declared.contains(n) {
-                        Value::Undef
                     } else {
                         return self.method(None, n, vec![], None);
                     }
@@ -1167,7 +1275,7 @@ impl Ctx<'_, '_> {
                 let out = self.binop(op, lv, rv)?;
                 // `local << x` appends in place in Ruby: the local sees the new value.
                 if *op == "<<" {
-                    if let Ex::Var(n) = &**l {
+                    if let Ex::Var(n) | Ex::LVar(n) = &**l {
                         if let Some(m) = self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
                             m.insert(n.clone(), out.clone());
                         }
@@ -1186,6 +1294,43 @@ impl Ctx<'_, '_> {
                     return self.lookup(n.trim_start_matches("::"));
                 }
                 self.index(&r, &a)?
+            }
+            Ex::Call(Some(recv), name, args, None)
+                if name == "delete"
+                    && matches!(&**recv, Ex::Var(n) | Ex::LVar(n) if self.var(n).is_some()) =>
+            {
+                let (Ex::Var(n) | Ex::LVar(n)) = &**recv else {
+                    return Err(self.err("delete"));
+                };
+                let key = match args.first() {
+                    Some(a) => self.eval(a)?,
+                    None => return Err(self.err("wrong number of arguments (given 0, expected 1)")),
+                };
+                let cur = self.var(n).unwrap_or(Value::Undef);
+                let (removed, new) = match &cur {
+                    Value::Hash(h) => {
+                        let mut m = (**h).clone();
+                        let removed = m.shift_remove(&key).unwrap_or(Value::Undef);
+                        (removed, Value::hash(m))
+                    }
+                    Value::Array(a) => {
+                        let found = a.iter().any(|x| *x == key);
+                        let kept: Vec<Value> = a.iter().filter(|x| **x != key).cloned().collect();
+                        (
+                            if found { key.clone() } else { Value::Undef },
+                            Value::array(kept),
+                        )
+                    }
+                    other => {
+                        return Err(
+                            self.err(format!("undefined method `delete' for {}", inspect(other)))
+                        )
+                    }
+                };
+                if let Some(m) = self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
+                    m.insert(n.clone(), new);
+                }
+                removed
             }
             Ex::Call(recv, name, args, blk) => {
                 let r = match recv {
@@ -1408,6 +1553,13 @@ impl Ctx<'_, '_> {
         blk: Option<&Block>,
     ) -> EResult<Value> {
         let Some(r) = recv else {
+            if let Some(b) = self.defs.get(name).cloned() {
+                // A method sees its parameters only, not the template's locals.
+                let saved = std::mem::take(&mut self.locals);
+                let r = self.call_block(&b, args);
+                self.locals = saved;
+                return r;
+            }
             return match name {
                 "defined?" => Ok(if args.first().is_some_and(|v| !v.is_undef()) {
                     Value::str("expression")
@@ -1487,6 +1639,8 @@ impl Ctx<'_, '_> {
         // Generic methods.
         match name {
             "nil?" => return Ok(Value::Bool(r.is_undef())),
+            // Values are immutable here: a copy is the value itself.
+            "dup" | "clone" | "freeze" => return Ok(r.clone()),
             "to_s" => return Ok(Value::str(to_s(&r))),
             "inspect" => return Ok(Value::str(inspect(&r))),
             "is_a?" | "kind_of?" | "instance_of?" => {
@@ -1534,6 +1688,10 @@ impl Ctx<'_, '_> {
                 let a0 = args.first().map(to_s).unwrap_or_default();
                 Ok(match name {
                     "upcase" => Value::str(s.to_uppercase()),
+                    "index" => match s.find(a0.as_str()) {
+                        Some(b) => Value::Int(s[..b].chars().count() as i64),
+                        None => Value::Undef,
+                    },
                     "downcase" => Value::str(s.to_lowercase()),
                     "capitalize" => {
                         let mut c = s.chars();

@@ -736,6 +736,28 @@ impl Evaluator<'_> {
                 }
                 Ok(Value::hash(out))
             }
+            // saz-ssh: the IPv4 and IPv6 addresses of every interface but loopback (legacy facts).
+            "ipaddresses" => {
+                let fact = |ev: &mut Self, n: &str| -> Value { ev.lookup_var(n, None).unwrap_or(Value::Undef) };
+                let interfaces = fact(self, "interfaces");
+                if interfaces.is_undef() {
+                    return Some(Ok(Value::Bool(false)));
+                }
+                let list = interfaces.to_display();
+                let mut out = Vec::new();
+                for iface in list.split(',') {
+                    if iface.contains("lo") {
+                        continue;
+                    }
+                    for f in [format!("ipaddress_{iface}"), format!("ipaddress6_{iface}")] {
+                        let v = fact(self, &f);
+                        if !v.is_undef() && !matches!(v, Value::Bool(false)) {
+                            out.push(v);
+                        }
+                    }
+                }
+                Ok(Value::array(out))
+            }
             // redis: a variable's value, or '' when it is unknown.
             "getvar_emptystring" => {
                 if args.len() != 1 {
