@@ -1314,7 +1314,7 @@ impl Ctx<'_, '_> {
                         (removed, Value::hash(m))
                     }
                     Value::Array(a) => {
-                        let found = a.iter().any(|x| *x == key);
+                        let found = a.contains(&key);
                         let kept: Vec<Value> = a.iter().filter(|x| **x != key).cloned().collect();
                         (
                             if found { key.clone() } else { Value::Undef },
