@@ -399,7 +399,12 @@ enum Ex {
     Assign(String, Box<Ex>),
     /// `local[key] = value` on a local variable holding a hash or array.
     IndexAssign(String, Vec<Ex>, Box<Ex>),
+    /// `scope.lookupvar('name')[key] = value`: templates that pass data to the templates they
+    /// include through a Puppet variable (apache's `_template_scope`).
+    ScopeIndexAssign(Box<Ex>, Vec<Ex>, Box<Ex>),
     Range(Box<Ex>, Box<Ex>),
+    /// `if`/`unless` used as a value (`x = if c then a else b end`).
+    IfEx(Vec<St>),
 }
 
 #[derive(Debug, Clone)]
@@ -655,6 +660,21 @@ impl P {
                     return Ok(Ex::IndexAssign(n.clone(), idx.clone(), Box::new(v)));
                 }
             }
+            if let Ex::Call(Some(s), m, args, None) = &**recv {
+                if matches!(&**s, Ex::Var(n) if n == "scope")
+                    && (m == "lookupvar" || m == "[]")
+                    && args.len() == 1
+                    && self.is_op("=")
+                {
+                    self.i += 1;
+                    let v = self.expr()?;
+                    return Ok(Ex::ScopeIndexAssign(
+                        Box::new(args[0].clone()),
+                        idx.clone(),
+                        Box::new(v),
+                    ));
+                }
+            }
         }
         if self.eat_kw("and") {
             let r = self.expr()?;
@@ -894,6 +914,12 @@ impl P {
                     }
                 }
                 Ex::Hash(pairs)
+            }
+            Some(Tok::Ident(w)) if w == "if" || w == "unless" || w == "case" => {
+                // Re-read it as a statement, and use the statement's value.
+                self.i -= 1;
+                let st = self.stmt()?;
+                Ex::IfEx(vec![st])
             }
             Some(Tok::Ident(w)) => match w.as_str() {
                 "nil" => Ex::Lit(Value::Undef),
@@ -1240,6 +1266,29 @@ impl Ctx<'_, '_> {
                 }
                 v
             }
+            Ex::ScopeIndexAssign(name, idx, v) => {
+                let name = to_s(&self.eval(name)?);
+                let name = name.trim_start_matches("::").to_string();
+                let key = match idx.first() {
+                    Some(k) => self.eval(k)?,
+                    None => Value::Undef,
+                };
+                let v = self.eval(v)?;
+                let mut m = match self.lookup(&name)? {
+                    Value::Hash(h) => (*h).clone(),
+                    other => {
+                        return Err(self.err(format!(
+                            "undefined method `[]=' for {}",
+                            inspect(&other)
+                        )))
+                    }
+                };
+                m.insert(key, v.clone());
+                let cur = self.ev.cur;
+                self.ev.set_var_unchecked(cur, &name, Value::hash(m));
+                v
+            }
+            Ex::IfEx(body) => self.run(body)?,
             Ex::Not(x) => Value::Bool(!truthy(&self.eval(x)?)),
             Ex::Neg(x) => match self.eval(x)? {
                 Value::Int(i) => Value::Int(-i),
@@ -1611,6 +1660,13 @@ impl Ctx<'_, '_> {
         }
         if matches!(&r, Value::Str(s) if &**s == "\u{0}scope") {
             return match name {
+                "setvar" => {
+                    let n = to_s(args.first().unwrap_or(&Value::Undef));
+                    let v = args.get(1).cloned().unwrap_or(Value::Undef);
+                    let cur = self.ev.cur;
+                    self.ev.set_var_unchecked(cur, n.trim_start_matches("::"), v.clone());
+                    Ok(v)
+                }
                 "lookupvar" | "[]" => {
                     let n = to_s(args.first().unwrap_or(&Value::Undef));
                     self.lookup(n.trim_start_matches("::"))
@@ -1688,6 +1744,20 @@ impl Ctx<'_, '_> {
                 let a0 = args.first().map(to_s).unwrap_or_default();
                 Ok(match name {
                     "upcase" => Value::str(s.to_uppercase()),
+                    "match" | "match?" => {
+                        let re = match args.first() {
+                            Some(Value::Regex(re)) => re.clone(),
+                            _ => std::rc::Rc::new(
+                                crate::value::Regexp::new(&a0).map_err(|e| self.err(e))?,
+                            ),
+                        };
+                        match re.captures(s) {
+                            Some(_) if name == "match?" => Value::Bool(true),
+                            Some((_, caps)) => Value::array(caps),
+                            None if name == "match?" => Value::Bool(false),
+                            None => Value::Undef,
+                        }
+                    }
                     "index" => match s.find(a0.as_str()) {
                         Some(b) => Value::Int(s[..b].chars().count() as i64),
                         None => Value::Undef,
