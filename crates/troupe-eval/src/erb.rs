@@ -38,6 +38,10 @@ struct Ctx<'a, 'e> {
     last_match: Vec<Value>,
     /// Methods the template defines with `def`.
     defs: HashMap<String, Block>,
+    /// Locals bound to an instance variable's object (`a = @x`): Ruby's `a << y` then
+    /// changes the Puppet variable too, and the resource parameter behind it, which shows in
+    /// the catalog (apache's `_scriptalias.erb` does this to `scriptaliases`).
+    aliases: HashMap<String, String>,
     out: String,
     file: String,
     line: u32,
@@ -362,7 +366,7 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
         ];
         let rest: String = cs[i..cs.len().min(i + 3)].iter().collect();
         let mut matched = None;
-        for op in [&OPS[16..17], &OPS[..16], &OPS[17..]].concat() {
+        for op in [&OPS[15..17], &OPS[..15], &OPS[17..]].concat() {
             if rest.starts_with(op) {
                 matched = Some(op);
                 break;
@@ -648,7 +652,7 @@ impl P {
             self.assigned.insert(n.clone());
             return Ok(Ex::Assign(
                 n.clone(),
-                Box::new(Ex::Bin("||", Box::new(Ex::Var(n)), Box::new(v))),
+                Box::new(Ex::Bin("||", Box::new(Ex::LVar(n)), Box::new(v))),
             ));
         }
         let e = self.ternary()?;
@@ -1000,6 +1004,7 @@ pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> 
     let mut cx = Ctx {
         ev,
         defs: HashMap::new(),
+        aliases: HashMap::new(),
         last_match: Vec::new(),
         locals: vec![HashMap::new()],
         out: String::new(),
@@ -1217,6 +1222,14 @@ impl Ctx<'_, '_> {
                 Value::hash(m)
             }
             Ex::Assign(n, v) => {
+                match &**v {
+                    Ex::IVar(iv) => {
+                        self.aliases.insert(n.clone(), iv.clone());
+                    }
+                    _ => {
+                        self.aliases.remove(n);
+                    }
+                }
                 let v = self.eval(v)?;
                 if let Some(m) = self.locals.last_mut() {
                     m.insert(n.clone(), v.clone());
@@ -1277,10 +1290,9 @@ impl Ctx<'_, '_> {
                 let mut m = match self.lookup(&name)? {
                     Value::Hash(h) => (*h).clone(),
                     other => {
-                        return Err(self.err(format!(
-                            "undefined method `[]=' for {}",
-                            inspect(&other)
-                        )))
+                        return Err(
+                            self.err(format!("undefined method `[]=' for {}", inspect(&other)))
+                        )
                     }
                 };
                 m.insert(key, v.clone());
@@ -1327,6 +1339,15 @@ impl Ctx<'_, '_> {
                     if let Ex::Var(n) | Ex::LVar(n) = &**l {
                         if let Some(m) = self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
                             m.insert(n.clone(), out.clone());
+                        }
+                        if let Some(iv) = self.aliases.get(n).cloned() {
+                            let cur = self.ev.cur;
+                            self.ev.set_var_unchecked(cur, &iv, out.clone());
+                            if let Some(r) = self.ev.scope_resource(cur) {
+                                if let Some(p) = self.ev.res[r].params.get_mut(&iv) {
+                                    *p = out.clone();
+                                }
+                            }
                         }
                     }
                 }
@@ -1380,6 +1401,25 @@ impl Ctx<'_, '_> {
                     m.insert(n.clone(), new);
                 }
                 removed
+            }
+            Ex::Call(Some(recv), name, args, blk)
+                if name.ends_with('!')
+                    && matches!(&**recv, Ex::Var(n) | Ex::LVar(n) if self.var(n).is_some()) =>
+            {
+                // `local.compact!` and friends: the non-bang method, stored back in the local.
+                let (Ex::Var(n) | Ex::LVar(n)) = &**recv else {
+                    return Err(self.err("bang method"));
+                };
+                let cur = self.var(n).unwrap_or(Value::Undef);
+                let mut a = Vec::new();
+                for x in args {
+                    a.push(self.eval(x)?);
+                }
+                let new = self.method(Some(cur), name.trim_end_matches('!'), a, blk.as_deref())?;
+                if let Some(m) = self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
+                    m.insert(n.clone(), new.clone());
+                }
+                new
             }
             Ex::Call(recv, name, args, blk) => {
                 let r = match recv {
@@ -1648,6 +1688,13 @@ impl Ctx<'_, '_> {
                 _ => Err(self.err(format!("undefined local variable or method `{name}'"))),
             };
         };
+        if let Some(plain) = name.strip_suffix('!') {
+            // A bang method on a value that is not a local: the copy it would change is the
+            // result (values are immutable here).
+            if !plain.is_empty() && !name.ends_with("!=") {
+                return self.method(Some(r), plain, args, blk);
+            }
+        }
         if let Value::Type(t) = &r {
             if name == "new" {
                 match t.to_string().trim_start_matches('\u{0}') {
@@ -1664,7 +1711,8 @@ impl Ctx<'_, '_> {
                     let n = to_s(args.first().unwrap_or(&Value::Undef));
                     let v = args.get(1).cloned().unwrap_or(Value::Undef);
                     let cur = self.ev.cur;
-                    self.ev.set_var_unchecked(cur, n.trim_start_matches("::"), v.clone());
+                    self.ev
+                        .set_var_unchecked(cur, n.trim_start_matches("::"), v.clone());
                     Ok(v)
                 }
                 "lookupvar" | "[]" => {
@@ -1744,6 +1792,7 @@ impl Ctx<'_, '_> {
                 let a0 = args.first().map(to_s).unwrap_or_default();
                 Ok(match name {
                     "upcase" => Value::str(s.to_uppercase()),
+                    "chars" => Value::array(s.chars().map(|c| Value::str(c.to_string())).collect()),
                     "match" | "match?" => {
                         let re = match args.first() {
                             Some(Value::Regex(re)) => re.clone(),
