@@ -408,7 +408,7 @@ enum Ex {
     ScopeIndexAssign(Box<Ex>, Vec<Ex>, Box<Ex>),
     Range(Box<Ex>, Box<Ex>),
     /// `if`/`unless` used as a value (`x = if c then a else b end`).
-    IfEx(Vec<St>),
+    Cond(Vec<St>),
 }
 
 #[derive(Debug, Clone)]
@@ -923,7 +923,7 @@ impl P {
                 // Re-read it as a statement, and use the statement's value.
                 self.i -= 1;
                 let st = self.stmt()?;
-                Ex::IfEx(vec![st])
+                Ex::Cond(vec![st])
             }
             Some(Tok::Ident(w)) => match w.as_str() {
                 "nil" => Ex::Lit(Value::Undef),
@@ -1300,7 +1300,7 @@ impl Ctx<'_, '_> {
                 self.ev.set_var_unchecked(cur, &name, Value::hash(m));
                 v
             }
-            Ex::IfEx(body) => self.run(body)?,
+            Ex::Cond(body) => self.run(body)?,
             Ex::Not(x) => Value::Bool(!truthy(&self.eval(x)?)),
             Ex::Neg(x) => match self.eval(x)? {
                 Value::Int(i) => Value::Int(-i),
