@@ -301,6 +301,15 @@ class Probe:
         return json.loads(out)
 
 
+def failover(bed, vip, fault, dur=3.0, new_host="hostB"):
+    """Runs a client probe, injects `fault()` after 0.3 s, and measures the hand-over."""
+    probe = Probe(bed, vip, dur)
+    time.sleep(0.3)
+    t0 = time.time()
+    fault()
+    return measure(probe.result(), t0, new_host)
+
+
 def measure(samples, t0, new_host):
     """ms from t0 to the first answer by new_host; failed requests after t0 until then."""
     first = next((t for t, w in samples if t >= t0 and w == new_host), None)
@@ -344,11 +353,7 @@ def t_election_kill_failback(bed):
     answers(bed, 51, "A")
     assert bed.holder(VIP[51]) == ["A"], bed.holder(VIP[51])
     # Killed outright: no priority-0 advert; B takes over after the master-down interval.
-    probe = Probe(bed, VIP[51], 3.0)
-    time.sleep(0.3)
-    t0 = time.time()
-    bed.stop("A", "vrrp", sig=signal.SIGKILL)
-    ms, failed = measure(probe.result(), t0, "hostB")
+    ms, failed = failover(bed, VIP[51], lambda: bed.stop("A", "vrrp", sig=signal.SIGKILL))
     assert ms is not None and ms < 2000, "B did not take over after A was killed (%s ms)" % ms
     print("   killed master: hostB answers after %.0f ms, %d failed requests" % (ms, failed))
     # A comes back, removes its stale address, and preempts (higher priority).
@@ -364,11 +369,7 @@ def t_link_down(bed):
     bed.troupe("A", [dict(vrid=51, priority=101, **FAST)])
     bed.troupe("B", [dict(vrid=51, priority=100, **FAST)])
     answers(bed, 51, "A")
-    probe = Probe(bed, VIP[51], 3.0)
-    time.sleep(0.3)
-    t0 = time.time()
-    bed.link("A", False)
-    ms, failed = measure(probe.result(), t0, "hostB")
+    ms, failed = failover(bed, VIP[51], lambda: bed.link("A", False))
     assert ms is not None, "B did not take over after A's link went down"
     print("   link down: hostB answers after %.0f ms, %d failed requests" % (ms, failed))
     wait_for("A in FAULT without the VIP", lambda: bed.holder(VIP[51]) == ["B"], 3)
@@ -381,11 +382,7 @@ def t_shutdown_priority0(bed):
     bed.troupe("A", [dict(vrid=51, priority=101, advert=1, version=3)])
     bed.troupe("B", [dict(vrid=51, priority=100, advert=1, version=3)])
     answers(bed, 51, "A", timeout=10)
-    probe = Probe(bed, VIP[51], 3.0)
-    time.sleep(0.3)
-    t0 = time.time()
-    bed.stop("A", "vrrp", sig=signal.SIGTERM, wait=False)
-    ms, failed = measure(probe.result(), t0, "hostB")
+    ms, failed = failover(bed, VIP[51], lambda: bed.stop("A", "vrrp", sig=signal.SIGTERM, wait=False))
     # Master_Down would be 3.6 s at advert 1 s; priority 0 cuts it to the skew (0.6 s).
     assert ms is not None and ms < 1500, "hand-over on shutdown took %s ms" % ms
     print("   SIGTERM (priority 0) at advert 1 s: hostB answers after %.0f ms" % ms)
@@ -410,11 +407,7 @@ def t_fault_check_fast(bed):
     bed.troupe("A", [dict(vrid=51, priority=101, track=["front"], **FAST)], chk)
     bed.troupe("B", [dict(vrid=51, priority=100, **FAST)])
     answers(bed, 51, "A")
-    probe = Probe(bed, VIP[51], 2.0)
-    time.sleep(0.3)
-    t0 = time.time()
-    bed.stop("A", "whoami", sig=signal.SIGKILL)
-    ms, failed = measure(probe.result(), t0, "hostB")
+    ms, failed = failover(bed, VIP[51], lambda: bed.stop("A", "whoami", sig=signal.SIGKILL), dur=2.0)
     assert ms is not None and ms < 1000, "dead front not handed over (%s ms)" % ms
     print("   dead front (pidfile check 20 ms, weight 0): hostB answers after %.0f ms, %d failed" % (ms, failed))
 

@@ -928,8 +928,17 @@ impl Evaluator<'_> {
                 continue;
             }
             let mut h = Map::new();
-            h.insert(Value::str(t), Value::hash(params.clone()));
+            h.insert(Value::str(t.as_str()), Value::hash(params.clone()));
             self.create_resources(&capitalize_type(tn), &h, &Map::new(), e)?;
+            if !matches!(title, Value::Str(_)) {
+                // A title that is not a String (`ensure_resource('apache::listen', 80)`): Puppet
+                // keeps the Integer, so it is no tag, and the name it sets as a parameter no
+                // longer equals the title and shows in the catalog.
+                if let Some(idx) = self.find_resource(&capitalize_type(tn), &t) {
+                    self.res[idx].name_param = true;
+                    self.res[idx].tags.retain(|x| *x != t);
+                }
+            }
         }
         Ok(())
     }
