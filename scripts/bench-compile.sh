@@ -3,7 +3,8 @@
 # compiled N times in one process), in the same run on the same machine.
 #   scripts/bench-compile.sh [N]
 # Cases: the lab's `rich` environment (node4 facts), a synthetic site of 100 classes x 10 notify,
-# and a real OpenStack class from Debian's puppet-module-* packages (`include keystone`).
+# and real modules from Debian's puppet-module-* packages: apache with two vhosts, and
+# `include keystone`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="$ROOT/../shared"
@@ -31,6 +32,13 @@ with open(sys.argv[1], 'w') as f:
     f.write("}\n")
 PY
 
+A="$WORK/environments/apache"; mkdir -p "$A/manifests"
+echo 'modulepath = modules:/usr/share/puppet/modules' > "$A/environment.conf"
+cat > "$A/manifests/site.pp" <<'PP'
+class { 'apache': default_vhost => false }
+apache::vhost { 'www.example.test': port => 80, docroot => '/var/www/www' }
+apache::vhost { 'api.example.test': port => 8080, docroot => '/var/www/api' }
+PP
 K="$WORK/environments/keystone"; mkdir -p "$K/manifests"
 echo 'modulepath = modules:/usr/share/puppet/modules' > "$K/environment.conf"
 echo 'include keystone' > "$K/manifests/site.pp"
@@ -49,5 +57,6 @@ run() { # name env [facts]
 run rich rich
 run synthetic synthetic
 if [ -d /usr/share/puppet/modules/keystone ]; then
+  run apache apache
   run keystone keystone "$ROOT/conformance/facts/debian12-openstack.json"
 fi
