@@ -427,6 +427,9 @@ enum St {
     Case(Ex, Vec<(Vec<Ex>, Vec<St>)>, Vec<St>, u32),
     /// `def name(params) ... end`: a method the rest of the template can call.
     Def(String, Block),
+    /// `begin ... rescue [Class [=> e]] ... end`: the rescue body runs when the first fails
+    /// with a Ruby error (not a template's own `fail`).
+    Begin(Vec<St>, Vec<St>, u32),
 }
 
 struct P {
@@ -542,6 +545,22 @@ impl P {
                     }
                 }
                 Ok(St::Case(subject, arms, els, line))
+            }
+            Some(Tok::Ident(w)) if w == "begin" => {
+                self.i += 1;
+                let body = self.stmts(&["rescue", "end"])?;
+                let mut rescue = Vec::new();
+                if self.eat_kw("rescue") {
+                    // The rescued classes and `=> e` are read and not used.
+                    while !matches!(self.peek(), Some(Tok::Nl) | Some(Tok::CodeEnd) | None) {
+                        self.i += 1;
+                    }
+                    rescue = self.stmts(&["end"])?;
+                }
+                if !self.eat_kw("end") {
+                    return Err("syntax error, missing 'end' for 'begin'".into());
+                }
+                Ok(St::Begin(body, rescue, line))
             }
             Some(Tok::Ident(w)) if w == "def" => {
                 self.i += 1;
@@ -915,6 +934,11 @@ impl P {
                             break;
                         }
                         self.expect_op(",")?;
+                        // A trailing comma before the closing brace.
+                        self.skip_nl();
+                        if self.eat_op("}") {
+                            break;
+                        }
                     }
                 }
                 Ex::Hash(pairs)
@@ -1117,6 +1141,18 @@ impl Ctx<'_, '_> {
                     }
                     if !done {
                         last = self.run(els)?;
+                    }
+                }
+                St::Begin(body, rescue, line) => {
+                    self.line = *line;
+                    let out_len = self.out.len();
+                    match self.run(body) {
+                        Ok(v) => last = v,
+                        Err(e) if e.flow.is_none() && e.msg.contains("ArgumentError: ") => {
+                            self.out.truncate(out_len);
+                            last = self.run(rescue)?;
+                        }
+                        Err(e) => return Err(e),
                     }
                 }
                 St::Def(name, b) => {
@@ -1656,6 +1692,7 @@ impl Ctx<'_, '_> {
                     Value::Undef
                 }),
                 "raise" | "fail" => Err(self.err(args.first().map(to_s).unwrap_or_default())),
+                "require" => Ok(Value::Bool(true)),
                 "next" => {
                     let mut e = EvalError::new("next used outside of a block");
                     e.flow = Some(crate::error::Flow::Next(
@@ -1698,6 +1735,16 @@ impl Ctx<'_, '_> {
         if let Value::Type(t) = &r {
             if name == "new" {
                 match t.to_string().trim_start_matches('\u{0}') {
+                    "IPAddr" => {
+                        let a = to_s(args.first().unwrap_or(&Value::Undef));
+                        let addr = a.split('/').next().unwrap_or("");
+                        return if addr.parse::<std::net::IpAddr>().is_ok() {
+                            Ok(Value::str(a))
+                        } else {
+                            // ArgumentError, which `rescue` catches.
+                            Err(self.err(format!("ArgumentError: invalid address: {a}")))
+                        };
+                    }
                     "Hash" => return Ok(Value::hash(Map::new())),
                     "Array" => return Ok(Value::array(vec![])),
                     "String" => return Ok(Value::str(to_s(args.first().unwrap_or(&Value::Undef)))),
@@ -2051,6 +2098,18 @@ impl Ctx<'_, '_> {
                     self.call_block(b, vec![x.clone(), Value::Int(i as i64)])?;
                 }
                 r.clone()
+            }
+            "inject" | "reduce" if blk.is_some() => {
+                let b = blk.ok_or_else(|| self.err("inject without a block"))?;
+                let mut items = a.iter().cloned();
+                let mut acc = match args.first() {
+                    Some(init) => init.clone(),
+                    None => items.next().unwrap_or(Value::Undef),
+                };
+                for x in items {
+                    acc = self.call_block(b, vec![acc, x])?;
+                }
+                acc
             }
             "map" | "collect" | "select" | "filter" | "reject" | "find" | "detect" | "any?"
             | "all?" | "sort_by" | "flat_map" | "count" => {
