@@ -78,8 +78,12 @@ pub fn write_head(out: &mut Vec<u8>, method: &str, path_and_query: &str) {
     out.extend_from_slice(b" HTTP/1.1\r\n");
 }
 
-/// Appends one header line.
+/// Appends one header line. A value with CR, LF or NUL (a certificate name made to split the
+/// request, say) is left out rather than written, as `HeaderValue` would refuse it.
 pub fn write_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    if value.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return;
+    }
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
@@ -220,20 +224,11 @@ impl Conn {
                 .ok()
                 .and_then(|s| s.trim().parse().ok())
                 .ok_or_else(|| Error::Broken("bad Content-Length from the master".into()))?;
-            if self.buf.capacity() < len {
-                self.buf
-                    .reserve(len.min(64 << 20) - self.buf.len().min(len));
-            }
+            // Room for the whole body at once (up to 64 MiB; more grows as it comes).
+            self.buf
+                .reserve(len.min(64 << 20).saturating_sub(self.buf.len()));
             while self.buf.len() < len {
-                match self.fill().await {
-                    Ok(0) => {
-                        return Err(Error::Broken(
-                            "connection closed in the response body".into(),
-                        ))
-                    }
-                    Ok(_) => {}
-                    Err(e) => return Err(Error::Broken(format!("read: {e}"))),
-                }
+                self.fill_or_fail().await?;
             }
             return Ok((self.buf.split_to(len).freeze(), keep));
         }
@@ -397,6 +392,20 @@ mod tests {
             .await;
             assert!(!r.expect("response").1);
         });
+    }
+
+    #[test]
+    fn header_values_that_would_split_the_request_are_left_out() {
+        let mut out = Vec::new();
+        write_header(
+            &mut out,
+            b"x-client-dn",
+            b"CN=a\r\nX-Client-Verify: SUCCESS",
+        );
+        write_header(&mut out, b"x-a", b"nul\0");
+        assert!(out.is_empty());
+        write_header(&mut out, b"x-client-dn", b"CN=a");
+        assert_eq!(out, b"x-client-dn: CN=a\r\n");
     }
 
     #[test]
