@@ -971,21 +971,7 @@ impl<'e> Evaluator<'e> {
                     _ => 0,
                 };
                 let seed = args.get(1).map(|v| v.to_display());
-                let fqdn = match &self.input.facts {
-                    Value::Hash(h) => h
-                        .get(&Value::str("networking"))
-                        .and_then(|n| {
-                            if let Value::Hash(n) = n {
-                                n.get(&Value::str("fqdn")).cloned()
-                            } else {
-                                None
-                            }
-                        })
-                        .or_else(|| h.get(&Value::str("fqdn")).cloned())
-                        .map(|v| v.to_display())
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                };
+                let fqdn = self.fact_fqdn();
                 Ok(Value::Int(crate::digest::fqdn_rand(
                     &fqdn,
                     max,
@@ -1138,7 +1124,15 @@ impl<'e> Evaluator<'e> {
                 .map(|(k, v)| (k, false, v, loc.clone()))
                 .collect();
             let type_name = capitalize_type_name(&lc);
-            self.create_resource(&type_name, &title.to_display(), &info, &ops, form, loc.line)?;
+            let t = title.to_display();
+            let idx = self.create_resource(&type_name, &t, &info, &ops, form, loc.line)?;
+            if !matches!(title, Value::Str(_)) {
+                // A title that is not a String (an Integer key): Puppet keeps it as it is, so it
+                // is no tag, and the name it sets no longer equals the title and shows in the
+                // catalog.
+                self.res[idx].name_param = true;
+                self.res[idx].tags.retain(|x| *x != t);
+            }
         }
         Ok(())
     }

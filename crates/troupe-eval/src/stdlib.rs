@@ -790,17 +790,20 @@ impl Evaluator<'_> {
         Some(r)
     }
 
-    fn fact_fqdn(&self) -> String {
-        match &self.input.facts {
-            Value::Hash(h) => h
-                .get(&Value::str("fqdn"))
-                .or_else(|| match h.get(&Value::str("networking")) {
-                    Some(Value::Hash(n)) => n.get(&Value::str("fqdn")),
-                    _ => None,
-                })
-                .map(|v| v.to_display())
-                .unwrap_or_default(),
-            _ => String::new(),
+    /// The node's FQDN fact (`networking.fqdn`, else the legacy `fqdn`), the seed of
+    /// `fqdn_rand` and `fqdn_rotate`.
+    pub(crate) fn fact_fqdn(&self) -> String {
+        let facts = &self.input.facts;
+        let v = crate::value::dig_path(facts.clone(), Some("networking.fqdn"));
+        let v = if v.is_undef() {
+            crate::value::dig_path(facts.clone(), Some("fqdn"))
+        } else {
+            v
+        };
+        if v.is_undef() {
+            String::new()
+        } else {
+            v.to_display()
         }
     }
 
@@ -875,23 +878,13 @@ impl Evaluator<'_> {
 
     fn defined_with_params(&mut self, reference: &Value, params: Option<&Value>) -> EResult<bool> {
         let (tn, title) = match reference {
-            Value::Str(s) => match s.split_once('[') {
-                Some((t, rest)) => (t.to_string(), rest.trim_end_matches(']').to_string()),
-                None => (s.to_string(), String::new()),
-            },
-            Value::Type(_) => {
-                let s = reference.to_display();
-                match s.split_once('[') {
-                    Some((t, rest)) => (
-                        t.to_string(),
-                        rest.trim_end_matches(']')
-                            .trim_matches('\'')
-                            .trim_matches('"')
-                            .to_string(),
-                    ),
-                    None => (s, String::new()),
-                }
+            Value::Str(s) => {
+                crate::resources::parse_ref(s).unwrap_or((s.to_string(), String::new()))
             }
+            Value::Type(t) => match t.resolved() {
+                crate::types::Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
+                _ => (reference.to_display(), String::new()),
+            },
             other => {
                 return Err(err(format!(
                     "Reference is not understood: '{}'",
@@ -899,64 +892,48 @@ impl Evaluator<'_> {
                 )))
             }
         };
-        let tn = capitalize_type(&tn);
-        let Some(idx) = self.find_resource(&tn, &title) else {
-            return Ok(false);
+        let empty = Map::new();
+        let params = match params {
+            Some(Value::Hash(p)) => &**p,
+            _ => &empty,
         };
-        let Some(Value::Hash(p)) = params else {
-            return Ok(true);
+        Ok(self.defined_with(&resource_type(&tn), &title, params))
+    }
+
+    /// stdlib's `defined_with_params` on a type and title: the resource exists and has every
+    /// given parameter (undef matching an unset one).
+    fn defined_with(&self, tn: &str, title: &str, params: &Map) -> bool {
+        let Some(idx) = self.find_resource(tn, title) else {
+            return false;
         };
-        for (k, v) in p.iter() {
+        params.iter().all(|(k, v)| {
             let have = self.res[idx]
                 .params
                 .get(&k.to_display())
                 .cloned()
                 .unwrap_or(Value::Undef);
-            let same = (have.is_undef() && v.is_undef()) || have == *v;
-            if !same {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+            (have.is_undef() && v.is_undef()) || have == *v
+        })
     }
 
     fn ensure_resource(&mut self, tn: &str, titles: &Value, params: &Map, e: &Expr) -> EResult<()> {
+        let tn = resource_type(tn);
         for title in flatten(std::slice::from_ref(titles)) {
-            let t = title.to_display();
-            let reference = Value::str(format!("{}[{t}]", capitalize_type(tn)));
-            if self.defined_with_params(&reference, Some(&Value::hash(params.clone())))? {
+            if self.defined_with(&tn, &title.to_display(), params) {
                 continue;
             }
+            // The title goes on as it is: create_resources treats a non-String one as Puppet does.
             let mut h = Map::new();
-            h.insert(Value::str(t.as_str()), Value::hash(params.clone()));
-            self.create_resources(&capitalize_type(tn), &h, &Map::new(), e)?;
-            if !matches!(title, Value::Str(_)) {
-                // A title that is not a String (`ensure_resource('apache::listen', 80)`): Puppet
-                // keeps the Integer, so it is no tag, and the name it sets as a parameter no
-                // longer equals the title and shows in the catalog.
-                if let Some(idx) = self.find_resource(&capitalize_type(tn), &t) {
-                    self.res[idx].name_param = true;
-                    self.res[idx].tags.retain(|x| *x != t);
-                }
-            }
+            h.insert(title, Value::hash(params.clone()));
+            self.create_resources(&tn, &h, &Map::new(), e)?;
         }
         Ok(())
     }
 }
 
 /// `File` from `file`, `Apache::Vhost` from `apache::vhost`.
-fn capitalize_type(tn: &str) -> String {
-    tn.trim_start_matches("::")
-        .split("::")
-        .map(|s| {
-            let mut c = s.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("::")
+fn resource_type(tn: &str) -> String {
+    crate::types::capitalize_type_name(&tn.to_lowercase())
 }
 
 fn deep_merge(a: &Value, b: &Value) -> Value {
