@@ -1060,6 +1060,10 @@ fn case_eq(pat: &Value, v: &Value) -> bool {
     }
 }
 
+/// How a Ruby exception that `rescue` may catch starts its message (only `IPAddr.new` raises
+/// one today); errors of the template's own making are not rescued.
+const RUBY_ERROR: &str = "ArgumentError: ";
+
 /// Ruby's `to_s`.
 fn to_s(v: &Value) -> String {
     match v {
@@ -1148,7 +1152,7 @@ impl Ctx<'_, '_> {
                     let out_len = self.out.len();
                     match self.run(body) {
                         Ok(v) => last = v,
-                        Err(e) if e.flow.is_none() && e.msg.contains("ArgumentError: ") => {
+                        Err(e) if e.flow.is_none() && e.msg.contains(RUBY_ERROR) => {
                             self.out.truncate(out_len);
                             last = self.run(rescue)?;
                         }
@@ -1170,6 +1174,32 @@ impl Ctx<'_, '_> {
 
     fn lookup(&mut self, name: &str) -> EResult<Value> {
         self.ev.lookup_var(name, None)
+    }
+
+    /// A local changed in place (`<<`, `[]=`, `delete`, bang methods). Values are immutable
+    /// here, so the new value is stored back where the local lives; and when the local is the
+    /// object of an instance variable (`a = @x`), Ruby changed that object too: the Puppet
+    /// variable and the resource parameter behind it follow.
+    fn mutated_local(&mut self, n: &str, new: Value) {
+        match self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
+            Some(m) => {
+                m.insert(n.to_string(), new.clone());
+            }
+            None => {
+                if let Some(m) = self.locals.last_mut() {
+                    m.insert(n.to_string(), new.clone());
+                }
+            }
+        }
+        if let Some(iv) = self.aliases.get(n).cloned() {
+            let cur = self.ev.cur;
+            if let Some(r) = self.ev.scope_resource(cur) {
+                if let Some(p) = self.ev.res[r].params.get_mut(&iv) {
+                    *p = new.clone();
+                }
+            }
+            self.ev.set_var_unchecked(cur, &iv, new);
+        }
     }
 
     fn call_block(&mut self, b: &Block, args: Vec<Value>) -> EResult<Value> {
@@ -1304,15 +1334,7 @@ impl Ctx<'_, '_> {
                         )
                     }
                 };
-                for m in self.locals.iter_mut().rev() {
-                    if m.contains_key(n) {
-                        m.insert(n.clone(), new);
-                        return Ok(v);
-                    }
-                }
-                if let Some(m) = self.locals.last_mut() {
-                    m.insert(n.clone(), new);
-                }
+                self.mutated_local(n, new);
                 v
             }
             Ex::ScopeIndexAssign(name, idx, v) => {
@@ -1373,17 +1395,8 @@ impl Ctx<'_, '_> {
                 // `local << x` appends in place in Ruby: the local sees the new value.
                 if *op == "<<" {
                     if let Ex::Var(n) | Ex::LVar(n) = &**l {
-                        if let Some(m) = self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
-                            m.insert(n.clone(), out.clone());
-                        }
-                        if let Some(iv) = self.aliases.get(n).cloned() {
-                            let cur = self.ev.cur;
-                            self.ev.set_var_unchecked(cur, &iv, out.clone());
-                            if let Some(r) = self.ev.scope_resource(cur) {
-                                if let Some(p) = self.ev.res[r].params.get_mut(&iv) {
-                                    *p = out.clone();
-                                }
-                            }
+                        if self.var(n).is_some() {
+                            self.mutated_local(n, out.clone());
                         }
                     }
                 }
@@ -1433,9 +1446,7 @@ impl Ctx<'_, '_> {
                         )
                     }
                 };
-                if let Some(m) = self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
-                    m.insert(n.clone(), new);
-                }
+                self.mutated_local(n, new);
                 removed
             }
             Ex::Call(Some(recv), name, args, blk)
@@ -1452,9 +1463,7 @@ impl Ctx<'_, '_> {
                     a.push(self.eval(x)?);
                 }
                 let new = self.method(Some(cur), name.trim_end_matches('!'), a, blk.as_deref())?;
-                if let Some(m) = self.locals.iter_mut().rev().find(|m| m.contains_key(n)) {
-                    m.insert(n.clone(), new.clone());
-                }
+                self.mutated_local(n, new.clone());
                 new
             }
             Ex::Call(recv, name, args, blk) => {
@@ -1742,7 +1751,7 @@ impl Ctx<'_, '_> {
                             Ok(Value::str(a))
                         } else {
                             // ArgumentError, which `rescue` catches.
-                            Err(self.err(format!("ArgumentError: invalid address: {a}")))
+                            Err(self.err(format!("{RUBY_ERROR}invalid address: {a}")))
                         };
                     }
                     "Hash" => return Ok(Value::hash(Map::new())),
