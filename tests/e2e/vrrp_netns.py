@@ -225,32 +225,20 @@ class Bed:
 
 def client_get(bed, vip, timeout=0.3):
     """One request from the client namespace, answered by host A or B, or None."""
-    r = subprocess.run(["ip", "netns", "exec", ns("C"), sys.executable, "-c", GET, vip, str(timeout)],
+    r = subprocess.run(["ip", "netns", "exec", ns("C"), sys.executable, "-c", PROBE, vip, "0", "0", str(timeout)],
                        capture_output=True, text=True)
-    return r.stdout.strip() or None
+    try:
+        return json.loads(r.stdout)[0][1]
+    except (ValueError, IndexError):
+        return None
 
-
-GET = r'''
-import socket, sys
-try:
-    s = socket.create_connection((sys.argv[1], 8080), timeout=float(sys.argv[2]))
-    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    d = b""
-    while True:
-        x = s.recv(4096)
-        if not x: break
-        d += x
-    print(d.split(b"\r\n\r\n", 1)[1].decode().strip())
-except Exception:
-    pass
-'''
 
 PROBE = r'''
 import socket, sys, time, json
 vip, dur, every, tmo = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 end = time.time() + dur
 out = []
-while time.time() < end:
+while True:  # at least one request, then until the end
     t = time.time()
     who = None
     try:
@@ -267,6 +255,8 @@ while time.time() < end:
     except Exception:
         pass
     out.append((t, who))
+    if time.time() >= end:
+        break
     rest = every - (time.time() - t)
     if rest > 0:
         time.sleep(rest)

@@ -202,6 +202,7 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
         vrids,
         netlink: Netlink::open()?,
         drops: Drops::default(),
+        links: HashMap::new(),
     };
     // Addresses left behind by a process that was killed are not ours until we are master.
     for v in 0..d.vrids.len() {
@@ -209,14 +210,10 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
     }
     let now = d.now();
     for v in 0..d.vrids.len() {
-        let mut acts = d.vrids[v].router.start(now);
-        // Checks start failing (until they rise); weights and faults apply from the start.
-        let (w, fault) = d.weight_and_fault(v, &trackers);
-        acts.extend(d.vrids[v].router.set_weight(now, w));
-        if fault {
-            acts.extend(d.vrids[v].router.set_fault(now, true));
-        }
+        let acts = d.vrids[v].router.start(now);
         d.apply(v, acts);
+        // Checks start failing (until they rise); weights and faults apply from the start.
+        d.refresh(now, v, &trackers);
     }
     d.event_loop(&rx, &mut trackers);
     log(&format!("stopped; {}", d.drops.summary()));
@@ -230,6 +227,8 @@ struct Driver {
     vrids: Vec<Vrid>,
     netlink: Netlink,
     drops: Drops,
+    /// Each interface's link as the watcher last reported it (up until told otherwise).
+    links: HashMap<String, bool>,
 }
 
 impl Driver {
@@ -238,7 +237,6 @@ impl Driver {
     }
 
     fn event_loop(&mut self, rx: &Receiver<Event>, trackers: &mut [Tracker]) {
-        let mut links: HashMap<String, bool> = HashMap::new();
         loop {
             let now = self.now();
             let next = self
@@ -285,7 +283,6 @@ impl Driver {
                 Some(Event::Packet(ifc, p)) => self.packet(now, ifc, &p),
                 Some(Event::Check(i, r)) => {
                     let t = &mut trackers[i];
-                    let was = t.passing;
                     let err = r.as_ref().err().cloned();
                     if t.record(r) {
                         log(&format!(
@@ -294,16 +291,14 @@ impl Driver {
                             if t.passing { "passes" } else { "fails" },
                             err.map(|e| format!(": {e}")).unwrap_or_default()
                         ));
-                    }
-                    if was != t.passing {
                         for v in 0..self.vrids.len() {
                             if self.vrids[v].tracks.contains(&i) {
-                                self.reweigh(now, v, trackers);
+                                self.refresh(now, v, trackers);
                             }
                         }
                     }
                 }
-                Some(Event::Link(name, up)) => self.link(now, &mut links, name, up, trackers),
+                Some(Event::Link(name, up)) => self.link(now, name, up, trackers),
             }
             let now = self.now();
             for v in 0..self.vrids.len() {
@@ -330,15 +325,8 @@ impl Driver {
     }
 
     /// A link state report: acts on changes only.
-    fn link(
-        &mut self,
-        now: u64,
-        links: &mut HashMap<String, bool>,
-        name: String,
-        up: bool,
-        trackers: &[Tracker],
-    ) {
-        if links.insert(name.clone(), up) == Some(up) {
+    fn link(&mut self, now: u64, name: String, up: bool, trackers: &[Tracker]) {
+        if self.links.insert(name.clone(), up) == Some(up) {
             return;
         }
         log(&format!(
@@ -347,9 +335,7 @@ impl Driver {
         ));
         for v in 0..self.vrids.len() {
             if self.ifaces[self.vrids[v].ifc].name == name {
-                let fault = !up || self.weight_and_fault(v, trackers).1;
-                let acts = self.vrids[v].router.set_fault(now, fault);
-                self.apply(v, acts);
+                self.refresh(now, v, trackers);
             }
         }
     }
@@ -370,11 +356,17 @@ impl Driver {
         (w, fault)
     }
 
-    fn reweigh(&mut self, now: u64, v: usize, trackers: &[Tracker]) {
-        let (w, fault) = self.weight_and_fault(v, trackers);
-        let link_up = track::interface_up(&self.ifaces[self.vrids[v].ifc].name);
+    /// Applies an instance's tracking weight and fault (a failing weight-0 check, or its link
+    /// down as last reported) after either changed.
+    fn refresh(&mut self, now: u64, v: usize, trackers: &[Tracker]) {
+        let (w, check_fault) = self.weight_and_fault(v, trackers);
+        let link_up = self
+            .links
+            .get(&self.ifaces[self.vrids[v].ifc].name)
+            .copied()
+            .unwrap_or(true);
         let mut acts = self.vrids[v].router.set_weight(now, w);
-        acts.extend(self.vrids[v].router.set_fault(now, fault || !link_up));
+        acts.extend(self.vrids[v].router.set_fault(now, check_fault || !link_up));
         self.apply(v, acts);
     }
 

@@ -155,31 +155,36 @@ impl Netlink {
 
     /// Adds `addr/prefix` to the interface; an address already there is fine.
     pub fn add(&mut self, ifc: &Interface, addr: Ipv4Addr, prefix: u8) -> Result<(), String> {
-        self.seq += 1;
-        let m = addr_message(true, self.seq, ifc.index, addr, prefix, &ifc.name);
-        match self.request(&m, self.seq)? {
-            0 => Ok(()),
-            c if c == -EEXIST => Ok(()),
-            c => Err(format!(
-                "adding {addr}/{prefix} to {}: {}",
-                ifc.name,
-                std::io::Error::from_raw_os_error(-c)
-            )),
-        }
+        self.change(true, ifc, addr, prefix)
     }
 
     /// Removes `addr/prefix`; an address already gone is fine.
     pub fn remove(&mut self, ifc: &Interface, addr: Ipv4Addr, prefix: u8) -> Result<(), String> {
+        self.change(false, ifc, addr, prefix)
+    }
+
+    fn change(
+        &mut self,
+        add: bool,
+        ifc: &Interface,
+        addr: Ipv4Addr,
+        prefix: u8,
+    ) -> Result<(), String> {
         self.seq += 1;
-        let m = addr_message(false, self.seq, ifc.index, addr, prefix, "");
+        let label = if add { ifc.name.as_str() } else { "" };
+        let m = addr_message(add, self.seq, ifc.index, addr, prefix, label);
+        let (fine, what) = if add {
+            (-EEXIST, format!("adding {addr}/{prefix} to {}", ifc.name))
+        } else {
+            (
+                -EADDRNOTAVAIL,
+                format!("removing {addr}/{prefix} from {}", ifc.name),
+            )
+        };
         match self.request(&m, self.seq)? {
             0 => Ok(()),
-            c if c == -EADDRNOTAVAIL => Ok(()),
-            c => Err(format!(
-                "removing {addr}/{prefix} from {}: {}",
-                ifc.name,
-                std::io::Error::from_raw_os_error(-c)
-            )),
+            c if c == fine => Ok(()),
+            c => Err(format!("{what}: {}", std::io::Error::from_raw_os_error(-c))),
         }
     }
 }
