@@ -61,6 +61,17 @@ pub struct Override {
     pub loc: Loc,
 }
 
+/// The parameters of a class or define while its defaults are evaluated (see
+/// `eval_param_default`).
+pub(crate) struct ParamGuard {
+    pub scope: ScopeId,
+    pub names: Vec<String>,
+    pub from: String,
+    pub callee: String,
+    /// The error, once a default read a parameter with no value.
+    pub failed: Option<String>,
+}
+
 pub struct Evaluator<'e> {
     pub env: &'e dyn Environment,
     pub input: NodeInput,
@@ -72,6 +83,7 @@ pub struct Evaluator<'e> {
     pub(crate) alias_cache: HashMap<String, Rc<Type>>,
     pub(crate) type_infos: HashMap<String, Option<crate::resources::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
+    pub(crate) param_guard: Option<ParamGuard>,
     pub(crate) missing: HashSet<(LoadKind, String)>,
     pub scopes: Vec<Scope>,
     pub cur: ScopeId,
@@ -129,6 +141,7 @@ impl<'e> Evaluator<'e> {
             alias_cache: HashMap::new(),
             type_infos: HashMap::new(),
             loaded: HashSet::new(),
+            param_guard: None,
             missing: HashSet::new(),
             scopes: vec![Scope::new(ScopeKind::Top, None, None)],
             cur: 0,
@@ -321,6 +334,25 @@ impl<'e> Evaluator<'e> {
             if let Some(v) = self.scopes[s].local(name) {
                 return Ok(v.clone());
             }
+            if let Some(g) = &self.param_guard {
+                if g.scope == s {
+                    if let Some(to) = g.names.iter().position(|n| n == name) {
+                        let from = g.names.iter().position(|n| *n == g.from).unwrap_or(0);
+                        let msg = if to < from {
+                            format!("{}: expects a value for parameter ${name}", g.callee)
+                        } else {
+                            format!(
+                                "{}: default expression for ${} tries to illegally access not yet evaluated ${name}",
+                                g.callee, g.from
+                            )
+                        };
+                        if let Some(g) = &mut self.param_guard {
+                            g.failed = Some(msg.clone());
+                        }
+                        return Err(EvalError::new(msg));
+                    }
+                }
+            }
             id = self.next_scope(s);
         }
         if !undef_var_is_builtin(name) {
@@ -472,7 +504,7 @@ impl<'e> Evaluator<'e> {
             }
             ExprKind::Literal(l) => self.literal(l, e),
             ExprKind::QName(n) => Ok(Value::str(n.as_str())),
-            ExprKind::QRef(n) => self.type_ref(n),
+            ExprKind::QRef(n) => self.type_ref(n).map_err(|err| err.at(self.loc_e(e))),
             ExprKind::Variable(n) => self.lookup_var(n, Some(e)),
             ExprKind::Concat(parts) => {
                 let mut s = String::new();
@@ -691,6 +723,11 @@ impl<'e> Evaluator<'e> {
                 self.alias_cache.insert(lc, rc.clone());
                 return Ok(Type::Alias(capitalize_type_name(name), rc));
             }
+        }
+        // Not a type, an alias, a Ruby resource type nor a define: Puppet's type reference
+        // fails when it is evaluated.
+        if self.resource_type_info(name)?.is_none() {
+            return Err(EvalError::new(format!("Resource type not found: {name}")));
         }
         Ok(Type::Resource(Some(capitalize_type_name(name)), None))
     }
@@ -1136,9 +1173,8 @@ impl<'e> Evaluator<'e> {
     fn compare(&self, op: BinOp, l: &Value, r: &Value, e: &Expr) -> EResult<Value> {
         use std::cmp::Ordering;
         let ord: Ordering = match (l, r) {
-            (Value::Timestamp(a), Value::Timestamp(b)) | (Value::Timespan(a), Value::Timespan(b)) => {
-                a.cmp(b)
-            }
+            (Value::Timestamp(a), Value::Timestamp(b))
+            | (Value::Timespan(a), Value::Timespan(b)) => a.cmp(b),
             (Value::Timestamp(a) | Value::Timespan(a), Value::Int(_) | Value::Float(_)) => {
                 (*a as f64 / crate::time::NS_PER_SEC as f64)
                     .partial_cmp(&as_f64(r))
@@ -1163,10 +1199,32 @@ impl<'e> Evaluator<'e> {
                 return Ok(Value::Bool(r));
             }
             _ => {
+                // Puppet's CompareOperator: the left operand's kind picks the reason.
+                let detail = match l {
+                    Value::Str(_) => "A String is not comparable to a non String",
+                    Value::Int(_) | Value::Float(_) => "A Numeric is not comparable to non Numeric",
+                    Value::Timespan(_) => {
+                        "Timespans are only comparable to Timespans, Integers, and Floats"
+                    }
+                    Value::Timestamp(_) => {
+                        "Timestamps are only comparable to Timestamps, Integers, and Floats"
+                    }
+                    Value::SemVer(_) => "Versions not comparable to non Versions",
+                    Value::Default => "Symbol not comparable to non Symbol",
+                    _ => {
+                        "Only Strings, Numbers, Timespans, Timestamps, and Versions are comparable"
+                    }
+                };
                 return self.err(
-                    format!("Comparison of: {} {} {}, is not possible. Caused by 'A {} is not comparable to a {}'.", l.to_display_q(), op.as_str(), r.to_display_q(), crate::value::type_name_of(l), crate::value::type_name_of(r)),
+                    format!(
+                        "Comparison of: {} {} {}, is not possible. Caused by '{}'.",
+                        comparison_label(l),
+                        op.as_str(),
+                        comparison_label(r),
+                        detail
+                    ),
                     e,
-                )
+                );
             }
         };
         Ok(Value::Bool(match op {
@@ -1955,5 +2013,32 @@ impl Value {
         let mut s = String::new();
         self.write_display(&mut s, true);
         s
+    }
+}
+
+/// How Puppet's label provider names a value in "Comparison of: ..." errors.
+fn comparison_label(v: &Value) -> String {
+    match v {
+        Value::Str(_) => "String".into(),
+        Value::Int(_) => "Integer".into(),
+        Value::Float(_) => "Float".into(),
+        Value::Bool(_) => "Boolean".into(),
+        Value::Undef => "Undef Value".into(),
+        Value::Array(_) => "Array".into(),
+        Value::Hash(_) => "Hash".into(),
+        Value::Regex(_) => "Regexp".into(),
+        Value::Sensitive(_) => "Sensitive".into(),
+        Value::Binary(_) => "Binary".into(),
+        Value::Timestamp(_) => "Timestamp".into(),
+        Value::Timespan(_) => "Timespan".into(),
+        Value::SemVer(_) => "Semver".into(),
+        Value::SemVerRange(_) => "SemverRange".into(),
+        Value::Type(t) => match &**t {
+            crate::types::Type::Resource(_, Some(_)) => {
+                format!("{} Resource-Reference", v.to_display())
+            }
+            _ => format!("{}-Type", v.to_display()),
+        },
+        Value::Default | Value::Deferred(_) => "Object".into(),
     }
 }

@@ -960,6 +960,39 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    /// Evaluates the default of parameter `from` in scope `sid`. Reading another parameter of
+    /// the same callee that has no value yet fails as Puppet's ParameterScope does.
+    fn eval_param_default(
+        &mut self,
+        sid: ScopeId,
+        callee: &str,
+        def: &Def,
+        from: &str,
+        d: &Expr,
+        at: Option<Loc>,
+    ) -> EResult<Value> {
+        let names: Vec<String> = def.params.iter().map(|p| p.name.clone()).collect();
+        let saved = self.param_guard.replace(crate::eval::ParamGuard {
+            scope: sid,
+            names,
+            from: from.to_string(),
+            callee: callee.to_string(),
+            failed: None,
+        });
+        let v = self.eval(d);
+        let failed = self.param_guard.take().and_then(|g| g.failed);
+        self.param_guard = saved;
+        match (failed, at) {
+            // A define reports it as its resource statement's error.
+            (Some(msg), Some(loc)) => Err(EvalError::new(format!(
+                "Error while evaluating a Resource Statement, {msg}"
+            ))
+            .at(loc)),
+            (Some(msg), None) => Err(EvalError::new(msg)),
+            (None, _) => v,
+        }
+    }
+
     fn bind_class_params(
         &mut self,
         def: &Def,
@@ -990,32 +1023,55 @@ impl<'e> Evaluator<'e> {
                 out.insert(k.clone(), v.clone());
             }
         }
+        // As Puppet: given and Hiera values are bound first, then the defaults are evaluated in
+        // order; a default reading a parameter with no value yet is an error, not a read of an
+        // outer variable.
+        let sid_vars = self.cur;
+        let mut bound: Vec<Option<Value>> = Vec::with_capacity(def.params.len());
         for p in &def.params {
             let mut v = given.get(&p.name).cloned().filter(|v| !v.is_undef());
             if v.is_none() {
                 let key = format!("{n}::{}", p.name);
                 v = self.hiera_lookup(&key, None)?;
             }
-            if v.is_none() {
-                match &p.default {
-                    Some(d) => v = Some(self.eval(d)?),
-                    None => {
-                        // An Optional type lets a missing value be undef.
-                        let optional = match &p.type_expr {
-                            Some(te) => {
-                                matches!(self.eval(te)?, Value::Type(t) if t.is_instance(&Value::Undef))
-                            }
-                            None => false,
-                        };
-                        if !optional {
-                            errs.push(format!("expects a value for parameter '{}'", p.name));
-                            continue;
-                        }
-                        v = Some(Value::Undef);
-                    }
-                }
+            if let Some(v) = &v {
+                self.scopes[sid_vars].tables[0]
+                    .vars
+                    .insert(p.name.clone(), v.clone());
             }
-            let v = v.unwrap_or(Value::Undef);
+            bound.push(v);
+        }
+        let callee = format!("Class[{title}]");
+        for (i, p) in def.params.iter().enumerate() {
+            if let (None, Some(d)) = (&bound[i], &p.default) {
+                let v = self.eval_param_default(sid_vars, &callee, def, &p.name, d, None)?;
+                self.scopes[sid_vars].tables[0]
+                    .vars
+                    .insert(p.name.clone(), v.clone());
+                bound[i] = Some(v);
+            }
+        }
+        for (i, p) in def.params.iter().enumerate() {
+            let v = match bound[i].take() {
+                Some(v) => v,
+                None => {
+                    // An Optional type lets a missing value be undef.
+                    let optional = match &p.type_expr {
+                        Some(te) => {
+                            matches!(self.eval(te)?, Value::Type(t) if t.is_instance(&Value::Undef))
+                        }
+                        None => false,
+                    };
+                    if !optional {
+                        errs.push(format!("expects a value for parameter '{}'", p.name));
+                        continue;
+                    }
+                    self.scopes[sid_vars].tables[0]
+                        .vars
+                        .insert(p.name.clone(), Value::Undef);
+                    Value::Undef
+                }
+            };
             if let Some(te) = &p.type_expr {
                 if let Value::Type(t) = self.eval(te)? {
                     if !t.is_instance(&v) {
@@ -1028,10 +1084,6 @@ impl<'e> Evaluator<'e> {
                     }
                 }
             }
-            let cur = self.cur;
-            self.scopes[cur].tables[0]
-                .vars
-                .insert(p.name.clone(), v.clone());
             if !v.is_undef() && !out.contains_key(&p.name) {
                 out.insert(p.name.clone(), v);
             }
@@ -1082,6 +1134,16 @@ impl<'e> Evaluator<'e> {
         self.cur = sid;
         let r = (|| -> EResult<()> {
             for p in &def.params {
+                if let Some(v) = self.res[idx].params.get(&p.name) {
+                    if p.name != "name" && p.name != "title" {
+                        self.scopes[sid].tables[0]
+                            .vars
+                            .insert(p.name.clone(), v.clone());
+                    }
+                }
+            }
+            let callee = self.res[idx].reference();
+            for p in &def.params {
                 if p.name == "name" || p.name == "title" {
                     continue;
                 }
@@ -1089,7 +1151,13 @@ impl<'e> Evaluator<'e> {
                     Some(v) => v.clone(),
                     None => match &p.default {
                         Some(d) => {
-                            let v = self.eval(d)?;
+                            let at = Loc {
+                                file: self.res[idx].file.clone().unwrap_or_default(),
+                                line: self.res[idx].line.unwrap_or(0),
+                                col: None,
+                            };
+                            let v =
+                                self.eval_param_default(sid, &callee, &def, &p.name, d, Some(at))?;
                             if let Some(te) = &p.type_expr {
                                 if let Value::Type(t) = self.eval(te)? {
                                     if !t.is_instance(&v) {
