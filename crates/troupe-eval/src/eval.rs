@@ -84,6 +84,8 @@ pub struct Evaluator<'e> {
     pub(crate) type_infos: HashMap<String, Option<crate::resources::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
+    /// Which module Ruby functions exist, by name (see `ruby_function_available`).
+    pub(crate) ruby_functions: HashMap<String, bool>,
     pub(crate) missing: HashSet<(LoadKind, String)>,
     pub scopes: Vec<Scope>,
     pub cur: ScopeId,
@@ -142,6 +144,7 @@ impl<'e> Evaluator<'e> {
             type_infos: HashMap::new(),
             loaded: HashSet::new(),
             param_guard: None,
+            ruby_functions: HashMap::new(),
             missing: HashSet::new(),
             scopes: vec![Scope::new(ScopeKind::Top, None, None)],
             cur: 0,

@@ -1045,8 +1045,12 @@ impl<'e> Evaluator<'e> {
                 if let Some(def) = self.find_def(LoadKind::Function, name)? {
                     return self.call_puppet_function(def, args);
                 }
-                if let Some(r) = self.stdlib_call(name, &args, e) {
-                    return r;
+                // A native stand-in for a module's Ruby function exists only where Puppet
+                // would find that function: its Ruby file in a module on the modulepath.
+                if self.ruby_function_available(name) {
+                    if let Some(r) = self.stdlib_call(name, &args, e) {
+                        return r;
+                    }
                 }
                 Err(EvalError::new(format!("Unknown function: '{name}'.")).at(self.loc_e(e)))
             }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod code;
 mod describe;
 mod digest;
+mod dump;
 mod erb;
 pub mod error;
 pub mod eval;

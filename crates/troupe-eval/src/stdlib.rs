@@ -785,9 +785,414 @@ impl Evaluator<'_> {
                     other => other.to_display(),
                 }))
             }
+            "hash" => match args.first() {
+                None => Err(err("hash(): Wrong number of arguments given (0 for 1)")),
+                Some(Value::Array(a)) => {
+                    let flat = flatten(a);
+                    if flat.len() % 2 != 0 {
+                        Err(err("hash(): Unable to compute hash from array given"))
+                    } else {
+                        let mut m = Map::new();
+                        for pair in flat.chunks(2) {
+                            m.insert(pair[0].clone(), pair[1].clone());
+                        }
+                        Ok(Value::hash(m))
+                    }
+                }
+                Some(_) => Err(err("hash(): Requires array to work with")),
+            },
+            "range" => stdlib_range(args),
+            "grep" | "reject" => {
+                if args.len() != 2 {
+                    return Some(Err(err(format!(
+                        "{name}(): Wrong number of arguments given {} for 2",
+                        args.len()
+                    ))));
+                }
+                let re = match regexp_arg(&args[1]) {
+                    Ok(re) => re,
+                    Err(e) => return Some(Err(e)),
+                };
+                let keep = name == "grep";
+                match &args[0] {
+                    Value::Array(a) => Ok(Value::array(
+                        a.iter()
+                            .filter(|v| matches!(v, Value::Str(s) if re.is_match(s)) == keep)
+                            .cloned()
+                            .collect(),
+                    )),
+                    other => Err(err(format!(
+                        "undefined method `{name}' for {}:{}",
+                        inspect(other),
+                        ruby_class(other)
+                    ))),
+                }
+            }
+            "values_at" => stdlib_values_at(args),
+            "union" | "difference" | "intersection" => {
+                if args.len() < 2 {
+                    return Some(Err(err(format!(
+                        "{name}(): Wrong number of arguments given ({} for 2)",
+                        args.len()
+                    ))));
+                }
+                let mut arrays = Vec::new();
+                for a in args {
+                    match a {
+                        Value::Array(x) => arrays.push(x.clone()),
+                        _ if name == "union" => {
+                            return Some(Err(err("union(): Every parameter must be an array")))
+                        }
+                        _ => {
+                            return Some(Err(err(format!(
+                                "{name}(): Requires 2 arrays"
+                            ))))
+                        }
+                    }
+                }
+                let mut out: Vec<Value> = Vec::new();
+                match name {
+                    "union" => {
+                        for a in &arrays {
+                            for v in a.iter() {
+                                if !out.contains(v) {
+                                    out.push(v.clone());
+                                }
+                            }
+                        }
+                    }
+                    "difference" => {
+                        for v in arrays[0].iter() {
+                            if !arrays[1].contains(v) {
+                                out.push(v.clone());
+                            }
+                        }
+                    }
+                    _ => {
+                        for v in arrays[0].iter() {
+                            if arrays[1].contains(v) && !out.contains(v) {
+                                out.push(v.clone());
+                            }
+                        }
+                    }
+                }
+                Ok(Value::array(out))
+            }
+            "bool2str" => {
+                if args.len() != 1 && args.len() != 3 {
+                    return Some(Err(err(format!(
+                        "bool2str(): Wrong number of arguments given ({} for 3)",
+                        args.len()
+                    ))));
+                }
+                let pick = |i: usize, d: &str| match args.get(i) {
+                    None | Some(Value::Undef) => Some(Value::str(d)),
+                    Some(v @ Value::Str(_)) => Some(v.clone()),
+                    Some(_) => None,
+                };
+                match (&args[0], pick(1, "true"), pick(2, "false")) {
+                    (Value::Bool(b), Some(t), Some(f)) => Ok(if *b { t } else { f }),
+                    (Value::Bool(_), _, _) => Err(err("bool2str(): Requires strings to convert to")),
+                    _ => Err(err("bool2str(): Requires a boolean to work with")),
+                }
+            }
+            "num2bool" => match args {
+                [v] => num2bool(v),
+                _ => Err(err(format!(
+                    "num2bool(): Wrong number of arguments given ({} for 1)",
+                    args.len()
+                ))),
+            },
+            "any2bool" => match args.first() {
+                None => Err(err("any2bool(): Wrong number of arguments given (0 for 1)")),
+                Some(Value::Bool(b)) => Ok(Value::Bool(*b)),
+                Some(Value::Undef) => Ok(Value::Bool(false)),
+                Some(v @ (Value::Int(_) | Value::Float(_))) => num2bool(v),
+                Some(Value::Str(s)) => {
+                    if ruby_float(s).is_some() {
+                        num2bool(&args[0])
+                    } else {
+                        return self.stdlib_call("str2bool", args, e);
+                    }
+                }
+                Some(_) => Ok(Value::Bool(true)),
+            },
+            "is_integer" | "is_numeric" | "is_float" => {
+                if args.len() != 1 {
+                    return Some(Err(err(format!(
+                        "{name}(): Wrong number of arguments given {} for 1",
+                        args.len()
+                    ))));
+                }
+                let int = |s: &str| {
+                    let d = s.strip_prefix('-').unwrap_or(s);
+                    !d.is_empty()
+                        && d.bytes().all(|b| b.is_ascii_digit())
+                        && (d == "0" || !d.starts_with('0'))
+                };
+                Ok(Value::Bool(match (name, &args[0]) {
+                    ("is_integer", Value::Int(_)) => true,
+                    ("is_integer", Value::Str(s)) => int(s),
+                    ("is_numeric", Value::Int(_) | Value::Float(_)) => true,
+                    ("is_numeric", Value::Str(s)) => is_numeric_text(s, int),
+                    ("is_float", Value::Float(_)) => true,
+                    // Ruby: `value == value.to_f.to_s`.
+                    ("is_float", Value::Str(s)) => {
+                        crate::value::format_float(ruby_to_f(s)) == **s
+                    }
+                    _ => false,
+                }))
+            }
+            "is_ip_address" | "is_ipv4_address" | "is_ipv6_address" => match args {
+                [v] => Ok(Value::Bool(match (name, ruby_ipaddr(v)) {
+                    (_, None) => false,
+                    ("is_ipv4_address", Some(ip)) => ip.is_ipv4(),
+                    ("is_ipv6_address", Some(ip)) => ip.is_ipv6(),
+                    _ => true,
+                })),
+                _ => Err(err(format!(
+                    "{name}(): Wrong number of arguments given {} for 1",
+                    args.len()
+                ))),
+            },
+            "is_domain_name" => match args {
+                [Value::Str(s)] => Ok(Value::Bool(is_domain_name(s))),
+                [_] => Ok(Value::Bool(false)),
+                _ => Err(err(format!(
+                    "is_domain_name(): Wrong number of arguments given {} for 1",
+                    args.len()
+                ))),
+            },
+            "enclose_ipv6" => {
+                if args.len() != 1 {
+                    return Some(Err(err(format!(
+                        "enclose_ipv6(): Wrong number of arguments given {} for 1",
+                        args.len()
+                    ))));
+                }
+                let input = match &args[0] {
+                    Value::Str(_) => vec![args[0].clone()],
+                    Value::Array(a) => flatten(a).into_iter().filter(|v| !v.is_undef()).collect(),
+                    other => {
+                        return Some(Err(err(format!(
+                            "enclose_ipv6(): Wrong argument type given {} expected String or Array",
+                            ruby_class(other)
+                        ))))
+                    }
+                };
+                let mut out: Vec<Value> = Vec::new();
+                for v in input {
+                    let text = v.to_display();
+                    let val = if text == "*" {
+                        text
+                    } else {
+                        match ruby_ipaddr(&v) {
+                            Some(ip @ std::net::IpAddr::V6(_)) => format!("[{ip}]"),
+                            Some(_) => text,
+                            None => {
+                                return Some(Err(err(format!(
+                                    "enclose_ipv6(): Wrong argument given {text} is not an ip address."
+                                ))))
+                            }
+                        }
+                    };
+                    let val = Value::str(val);
+                    if !out.contains(&val) {
+                        out.push(val);
+                    }
+                }
+                Ok(Value::array(out))
+            }
+            "uriescape" => match args.first() {
+                None => Err(err("uriescape(): Wrong number of arguments given (0 for 1)")),
+                Some(Value::Str(s)) => Ok(Value::str(uri_escape(s))),
+                Some(Value::Array(a)) => Ok(Value::array(
+                    a.iter()
+                        .map(|v| match v {
+                            Value::Str(s) => Value::str(uri_escape(s)),
+                            other => other.clone(),
+                        })
+                        .collect(),
+                )),
+                Some(_) => Err(err("uriescape(): Requires either array or string to work with")),
+            },
+            "shell_escape" => match args {
+                [v] => Ok(Value::str(shell_escape(&crate::dump::ruby_to_s(v)))),
+                _ => Err(err(format!(
+                    "'shell_escape' expects 1 argument, got {}",
+                    args.len()
+                ))),
+            },
+            "shell_join" => match args {
+                [Value::Array(a)] => Ok(Value::str(
+                    a.iter()
+                        .map(|v| shell_escape(&crate::dump::ruby_to_s(v)))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )),
+                [other] => Err(err(format!(
+                    "First argument is not an Array: {}",
+                    inspect(other)
+                ))),
+                _ => Err(err(format!(
+                    "shell_join(): Wrong number of arguments given ({} for 1)",
+                    args.len()
+                ))),
+            },
+            "validate_numeric" => validate_numeric(args).map(|()| Value::Undef),
+            "getparam" => match args {
+                [r, Value::Str(param), ..] => {
+                    if param.is_empty() {
+                        return Some(Ok(Value::str("")));
+                    }
+                    let found = match r {
+                        Value::Type(t) => match t.resolved() {
+                            crate::types::Type::Resource(Some(tn), Some(title)) => {
+                                self.find_resource(tn, title)
+                            }
+                            crate::types::Type::Class(Some(c)) => self.find_resource("Class", c),
+                            _ => None,
+                        },
+                        Value::Str(s) => crate::resources::parse_ref(s)
+                            .and_then(|(tn, title)| self.find_resource(&tn, &title)),
+                        _ => None,
+                    };
+                    Ok(found
+                        .and_then(|i| self.res[i].params.get(&**param).cloned())
+                        .filter(|v| !v.is_undef())
+                        .unwrap_or_else(|| Value::str("")))
+                }
+                [Value::Undef, ..] | [] => Err(err("Must specify a reference")),
+                _ => Err(err("Must specify name of a parameter")),
+            },
+            "get_module_path" => match args {
+                [m] => {
+                    let m = m.to_display();
+                    match self.env.module_dir(&m) {
+                        Some(d) => Ok(Value::str(d.to_string_lossy().to_string())),
+                        None => Err(err(format!(
+                            "Could not find module {m} in environment {}",
+                            self.env.name()
+                        ))),
+                    }
+                }
+                _ => Err(err("get_module_path(): Wrong number of arguments, expects one")),
+            },
+            "dig44" => stdlib_dig44(args),
+            "fqdn_rand_string" => {
+                let len = match args.first() {
+                    None => {
+                        return Some(Err(err(
+                            "fqdn_rand_string(): wrong number of arguments (0 for 1)",
+                        )))
+                    }
+                    Some(Value::Int(n)) if *n > 0 => *n,
+                    Some(Value::Str(s))
+                        if s.bytes().all(|b| b.is_ascii_digit())
+                            && !s.starts_with('0')
+                            && !s.is_empty() =>
+                    {
+                        ruby_to_i(s)
+                    }
+                    Some(_) => {
+                        return Some(Err(err(
+                            "fqdn_rand_string(): first argument must be a positive integer",
+                        )))
+                    }
+                };
+                let charset: Vec<char> = match args.get(1) {
+                    None | Some(Value::Undef) => vec![],
+                    Some(Value::Str(s)) => s.chars().collect(),
+                    Some(_) => {
+                        return Some(Err(err(
+                            "fqdn_rand_string(): second argument must be undef or a string",
+                        )))
+                    }
+                };
+                let charset = if charset.is_empty() {
+                    ('0'..='9').chain('A'..='Z').chain('a'..='z').collect()
+                } else {
+                    charset
+                };
+                let seeds: Vec<String> = args.iter().skip(2).map(crate::dump::ruby_to_s).collect();
+                let fqdn = self.fact_fqdn();
+                let mut out = String::new();
+                for current in 1..=len {
+                    let mut parts = seeds.clone();
+                    parts.push(current.to_string());
+                    let i = crate::digest::fqdn_rand(&fqdn, charset.len() as i64, Some(&parts.join(":")));
+                    out.push(charset[i as usize]);
+                }
+                Ok(Value::str(out))
+            }
+            "is_a" => match args {
+                [v, Value::Type(t)] => Ok(Value::Bool(t.is_instance(v))),
+                [_, other] => Err(err(format!(
+                    "'is_a' parameter 'type' expects a Type value, got {}",
+                    crate::types::infer_for_message(other)
+                ))),
+                _ => Err(err(format!("'is_a' expects 2 arguments, got {}", args.len()))),
+            },
+            "to_json" => match args {
+                [v] => crate::dump::ruby_json(v, &crate::dump::JsonLayout::default())
+                    .map(Value::str)
+                    .map_err(err),
+                _ => Err(err(format!("'to_json' expects 1 argument, got {}", args.len()))),
+            },
+            "to_json_pretty" => stdlib_to_json_pretty(args),
+            "os_transport_url" => os_transport_url(args),
+            "os_database_connection" => os_database_connection(args),
+            "inet6_prefix" => {
+                let (list, single) = match args.first() {
+                    Some(Value::Array(a)) => ((**a).clone(), a.len() == 1),
+                    Some(v) => (vec![v.clone()], args.len() == 1),
+                    None => (vec![], false),
+                };
+                let out: Vec<Value> = list
+                    .into_iter()
+                    .map(|v| match &v {
+                        Value::Str(s) if !s.starts_with("inet6:") => {
+                            let parts: Vec<&str> = s
+                                .split(|c: char| c.is_whitespace() || c == '[' || c == ']')
+                                .filter(|p| !p.is_empty())
+                                .collect();
+                            match parts.first().and_then(|p| ruby_ipaddr(&Value::str(*p))) {
+                                Some(std::net::IpAddr::V6(_)) => Value::str(format!(
+                                    "inet6:[{}]{}",
+                                    parts[0],
+                                    parts[1..].concat()
+                                )),
+                                _ => v,
+                            }
+                        }
+                        _ => v,
+                    })
+                    .collect();
+                Ok(if single {
+                    out.into_iter().next().unwrap_or(Value::Undef)
+                } else {
+                    Value::array(out)
+                })
+            }
             _ => return None,
         };
         Some(r)
+    }
+
+    /// Whether a module on the modulepath ships the Ruby function `name`
+    /// (`lib/puppet/functions/[NS/]NAME.rb` or the 3.x `lib/puppet/parser/functions/NAME.rb`).
+    pub(crate) fn ruby_function_available(&mut self, name: &str) -> bool {
+        if let Some(&known) = self.ruby_functions.get(name) {
+            return known;
+        }
+        let modern = format!("lib/puppet/functions/{}.rb", name.replace("::", "/"));
+        let legacy = format!("lib/puppet/parser/functions/{name}.rb");
+        let found = self.env.modules().iter().any(|(_, dir)| {
+            self.env.read(&dir.join(&modern)).is_some()
+                || (!name.contains("::") && self.env.read(&dir.join(&legacy)).is_some())
+        });
+        self.ruby_functions.insert(name.to_string(), found);
+        found
     }
 
     /// The node's FQDN fact (`networking.fqdn`, else the legacy `fqdn`), the seed of
@@ -1100,4 +1505,812 @@ fn validate(name: &str, args: &[Value]) -> EResult<()> {
         _ => {}
     }
     Ok(())
+}
+
+/// A regex argument of a 3.x function: `Regexp.new(arg)` (a Regexp or its source text).
+fn regexp_arg(v: &Value) -> EResult<std::rc::Rc<crate::value::Regexp>> {
+    match v {
+        Value::Regex(r) => Ok(r.clone()),
+        other => crate::value::Regexp::new(&crate::dump::ruby_to_s(other))
+            .map(std::rc::Rc::new)
+            .map_err(err),
+    }
+}
+
+/// Ruby's `Float(s)` for a String: the whole text must be a number.
+fn ruby_float(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() || t.contains("__") || t.starts_with('_') || t.ends_with('_') {
+        return None;
+    }
+    let t = t.replace('_', "");
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return i64::from_str_radix(h, 16).ok().map(|n| n as f64);
+    }
+    if t.ends_with('.') || t.starts_with('.') || t.contains("inf") || t.contains("nan") {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+fn num2bool(v: &Value) -> EResult<Value> {
+    let n = match v {
+        Value::Int(n) => *n,
+        Value::Float(f) => f.trunc() as i64,
+        Value::Str(s) => match ruby_float(s) {
+            Some(f) => f.trunc() as i64,
+            None => {
+                return Err(err(format!(
+                    "num2bool(): '{s}' does not look like a number: invalid value for Float(): {}",
+                    inspect(v)
+                )))
+            }
+        },
+        other => ruby_to_i(&crate::dump::ruby_to_s(other)),
+    };
+    Ok(Value::Bool(n > 0))
+}
+
+fn is_numeric_text(s: &str, int: impl Fn(&str) -> bool) -> bool {
+    // ^-?(?:(?:[1-9]\d*)|0)(?:\.\d+)?(?:[eE]-?\d+)?$
+    let (mant, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (whole, frac) = match mant.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (mant, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    int(whole)
+        && frac.is_none_or(digits)
+        && exp.is_none_or(|x| digits(x.strip_prefix('-').unwrap_or(x)))
+}
+
+/// Ruby's `IPAddr.new(text)`: an IPv4 or IPv6 address, with an optional `/prefix` or mask.
+fn ruby_ipaddr(v: &Value) -> Option<std::net::IpAddr> {
+    let Value::Str(s) = v else { return None };
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (&**s, None),
+    };
+    let addr = addr
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(addr);
+    let ip: std::net::IpAddr = addr.parse().ok()?;
+    let Some(p) = prefix else { return Some(ip) };
+    let bits = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u32 = match p.parse::<u32>() {
+        Ok(n) if n <= bits => n,
+        Ok(_) => return None,
+        Err(_) => match p.parse::<std::net::IpAddr>() {
+            Ok(m) => match m {
+                std::net::IpAddr::V4(m) => u32::from(m).count_ones(),
+                std::net::IpAddr::V6(m) => u128::from(m).count_ones(),
+            },
+            Err(_) => return None,
+        },
+    };
+    // IPAddr keeps the network address.
+    Some(match ip {
+        std::net::IpAddr::V4(a) => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            std::net::IpAddr::V4((u32::from(a) & mask).into())
+        }
+        std::net::IpAddr::V6(a) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            std::net::IpAddr::V6((u128::from(a) & mask).into())
+        }
+    })
+}
+
+fn is_domain_name(domain: &str) -> bool {
+    if domain == "." {
+        return true;
+    }
+    let d = domain.strip_suffix('.').unwrap_or(domain);
+    if d.is_empty() || d.len() > 255 {
+        return false;
+    }
+    if d.contains('.') {
+        // /\.[A-Za-z]+$/
+        let last = d.rsplit('.').next().unwrap_or("");
+        if last.is_empty() || !last.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return false;
+        }
+    }
+    // Ruby's String#split drops trailing empty fields.
+    let mut labels: Vec<&str> = d.split('.').collect();
+    while labels.last() == Some(&"") {
+        labels.pop();
+    }
+    labels.iter().all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
+}
+
+/// `URI::DEFAULT_PARSER.escape`: everything but RFC 2396's unreserved and reserved characters
+/// as `%XX`.
+fn uri_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || "-_.!~*'();/?:@&=+$,[]".contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+/// `ERB::Util.url_encode`: everything but `A-Za-z0-9_.~-` as `%XX`.
+pub(crate) fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"_.~-".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Ruby's `Shellwords.escape`.
+fn shell_escape(s: &str) -> String {
+    if s.is_empty() {
+        return "''".into();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if c == '\n' {
+            out.push_str("'\n'");
+        } else if c.is_ascii_alphanumeric() || "_-.,:+/@".contains(c) {
+            out.push(c);
+        } else {
+            out.push('\\');
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn stdlib_range(args: &[Value]) -> EResult<Value> {
+    if args.is_empty() {
+        return Err(err("range(): Wrong number of arguments given (0 for 1)"));
+    }
+    let text = crate::dump::ruby_to_s;
+    let (start, stop, step, exclusive) = if args.len() > 1 {
+        let step = match args.get(2) {
+            None | Some(Value::Undef) => 1,
+            Some(v) => ruby_to_i(&text(v)).abs(),
+        };
+        if step == 0 {
+            return Err(err(
+                "range(): 3rd arg (step size) must be a non zero integer (e.g. 1 or -1)",
+            ));
+        }
+        (text(&args[0]), text(&args[1]), step, false)
+    } else {
+        let v = text(&args[0]);
+        // ^(\w+)(\.\.\.?|\-)(\w+)$
+        let word = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_');
+        let split = ["...", "..", "-"]
+            .iter()
+            .find_map(|sep| v.find(sep).map(|i| (&v[..i], *sep, &v[i + sep.len()..])));
+        match split {
+            Some((a, sep, b)) if word(a) && word(b) => {
+                (a.to_string(), b.to_string(), 1, sep == "...")
+            }
+            _ if !v.is_empty() => {
+                return Err(err(format!(
+                    "range(): Unable to compute range from the value: {v}"
+                )))
+            }
+            _ => return Err(err(format!("range(): Unknown range format: {v}"))),
+        }
+    };
+    let mut out = Vec::new();
+    if !start.is_empty() && start.bytes().all(|b| b.is_ascii_digit()) {
+        let (a, b) = (ruby_to_i(&start), ruby_to_i(&stop));
+        let end = if exclusive { b - 1 } else { b };
+        let mut i = a;
+        while i <= end && out.len() < 1_000_000 {
+            out.push(Value::Int(i));
+            i += step;
+        }
+    } else {
+        for (n, s) in ruby_string_upto(&start, &stop, exclusive)
+            .into_iter()
+            .enumerate()
+        {
+            if n as i64 % step == 0 {
+                out.push(Value::str(s));
+            }
+        }
+    }
+    Ok(Value::array(out))
+}
+
+/// Ruby's `String#upto` (a String range's `each`): `succ` until `stop`, or until the text
+/// is longer than `stop`.
+fn ruby_string_upto(start: &str, stop: &str, exclusive: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    // One ASCII character each: a character range.
+    if start.len() == 1 && stop.len() == 1 && start.is_ascii() && stop.is_ascii() {
+        let (a, b) = (start.as_bytes()[0], stop.as_bytes()[0]);
+        let end = if exclusive { b.saturating_sub(1) } else { b };
+        if a <= b {
+            for c in a..=end {
+                if exclusive && c == b {
+                    break;
+                }
+                out.push((c as char).to_string());
+            }
+        }
+        return out;
+    }
+    // Both all digits: numeric, keeping the width.
+    if !start.is_empty()
+        && !stop.is_empty()
+        && start.bytes().all(|b| b.is_ascii_digit())
+        && stop.bytes().all(|b| b.is_ascii_digit())
+    {
+        let (a, b) = (ruby_to_i(start), ruby_to_i(stop));
+        let width = start.len();
+        let mut i = a;
+        while i < b || (!exclusive && i == b) {
+            out.push(format!("{i:0width$}"));
+            i += 1;
+        }
+        return out;
+    }
+    if start > stop && start.len() >= stop.len() {
+        return out;
+    }
+    let mut cur = start.to_string();
+    loop {
+        if exclusive && cur == stop {
+            break;
+        }
+        out.push(cur.clone());
+        if cur == stop || out.len() >= 1_000_000 {
+            break;
+        }
+        cur = ruby_succ(&cur);
+        if cur.len() > stop.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// Ruby's `String#succ` for ASCII text: the rightmost alphanumeric is incremented, with carry
+/// (`az` → `ba`, `zz` → `aaa`, `a9` → `b0`); text with no alphanumerics increments its last
+/// character.
+fn ruby_succ(s: &str) -> String {
+    let mut b: Vec<u8> = s.as_bytes().to_vec();
+    if b.is_empty() {
+        return String::new();
+    }
+    let alnum: Vec<usize> = (0..b.len())
+        .filter(|&i| b[i].is_ascii_alphanumeric())
+        .collect();
+    if alnum.is_empty() {
+        let last = b.len() - 1;
+        b[last] = b[last].wrapping_add(1);
+        return String::from_utf8_lossy(&b).into_owned();
+    }
+    let mut idx = alnum.len();
+    loop {
+        idx -= 1;
+        let i = alnum[idx];
+        let (next, carry, first) = match b[i] {
+            b'z' => (b'a', true, b'a'),
+            b'Z' => (b'A', true, b'A'),
+            b'9' => (b'0', true, b'1'),
+            c => (c + 1, false, 0),
+        };
+        b[i] = next;
+        if !carry {
+            break;
+        }
+        // Carry into the next alphanumeric to the left, or grow.
+        if idx == 0 {
+            b.insert(i, first);
+            break;
+        }
+    }
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+fn stdlib_values_at(args: &[Value]) -> EResult<Value> {
+    if args.len() < 2 {
+        return Err(err(format!(
+            "values_at(): Wrong number of arguments given ({} for 2)",
+            args.len()
+        )));
+    }
+    let Value::Array(array) = &args[0] else {
+        return Err(err("values_at(): Requires array to work with"));
+    };
+    let indices = flatten(&args[1..2]);
+    if indices.is_empty() {
+        return Err(err(
+            "values_at(): You must provide at least one positive index to collect",
+        ));
+    }
+    let mut list: Vec<usize> = Vec::new();
+    let size = array.len() as i64;
+    for i in &indices {
+        let t = crate::dump::ruby_to_s(i);
+        let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+        let range = ["...", "..", "-"]
+            .iter()
+            .find_map(|sep| t.find(sep).map(|p| (&t[..p], *sep, &t[p + sep.len()..])));
+        match range {
+            Some((a, sep, b)) if digits(a) && digits(b) => {
+                let (start, stop) = (ruby_to_i(a), ruby_to_i(b));
+                if start > stop {
+                    return Err(err("values_at(): Stop index in given indices range is smaller than the start index"));
+                }
+                if stop > size - 1 {
+                    return Err(err(
+                        "values_at(): Stop index in given indices range exceeds array size",
+                    ));
+                }
+                let end = if sep == "..." { stop } else { stop + 1 };
+                list.extend((start..end).map(|x| x as usize));
+            }
+            _ => {
+                if !digits(&t) {
+                    return Err(err("values_at(): Unknown format of given index"));
+                }
+                let n = ruby_to_i(&t);
+                if n > size - 1 {
+                    return Err(err("values_at(): Given index exceeds array size"));
+                }
+                list.push(n as usize);
+            }
+        }
+    }
+    Ok(Value::array(
+        list.into_iter()
+            .map(|i| array[i].clone())
+            .filter(|v| !v.is_undef())
+            .collect(),
+    ))
+}
+
+fn validate_numeric(args: &[Value]) -> EResult<()> {
+    if args.is_empty() || args.len() > 3 {
+        return Err(err(format!(
+            "validate_numeric(): Wrong number of arguments; must be 1, 2 or 3, got {}",
+            args.len()
+        )));
+    }
+    let text = crate::dump::ruby_to_s;
+    let max = if args.len() > 1 {
+        let m = text(&args[1]);
+        if args.len() > 2 && m.is_empty() {
+            None
+        } else {
+            Some(ruby_float(&m).ok_or_else(|| {
+                err(format!(
+                    "validate_numeric(): Expected second argument to be unset or a Numeric, got {m}:{}",
+                    ruby_class(&args[1])
+                ))
+            })?)
+        }
+    } else {
+        None
+    };
+    let min = if args.len() > 2 {
+        let m = text(&args[2]);
+        Some(ruby_float(&m).ok_or_else(|| {
+            err(format!(
+                "validate_numeric(): Expected third argument to be unset or a Numeric, got {m}:{}",
+                ruby_class(&args[2])
+            ))
+        })?)
+    } else {
+        None
+    };
+    let show = |f: f64| crate::value::format_float(f);
+    if let (Some(lo), Some(hi)) = (min, max) {
+        if lo > hi {
+            return Err(err(format!(
+                "validate_numeric(): Expected second argument to be larger than third argument, got {} < {}",
+                show(hi),
+                show(lo)
+            )));
+        }
+    }
+    let input = &args[0];
+    let check = |n: f64| -> EResult<()> {
+        if let Some(hi) = max {
+            if n > hi {
+                return Err(err(format!(
+                    "validate_numeric(): Expected {} to be smaller or equal to {}, got {}.",
+                    inspect(input),
+                    show(hi),
+                    inspect(input)
+                )));
+            }
+        }
+        if let Some(lo) = min {
+            if n < lo {
+                return Err(err(format!(
+                    "validate_numeric(): Expected {} to be greater or equal to {}, got {}.",
+                    inspect(input),
+                    show(lo),
+                    inspect(input)
+                )));
+            }
+        }
+        Ok(())
+    };
+    match input {
+        Value::Array(a) => {
+            for (pos, x) in a.iter().enumerate() {
+                let n = match x {
+                    Value::Hash(_) => None,
+                    other => ruby_float(&text(other)),
+                };
+                match n {
+                    Some(n) => check(n)?,
+                    None => {
+                        return Err(err(format!(
+                            "validate_numeric(): Expected element at array position {pos} to be a Numeric, got {}",
+                            ruby_class(x)
+                        )))
+                    }
+                }
+            }
+            Ok(())
+        }
+        Value::Hash(_) => Err(err(
+            "validate_integer(): Expected first argument to be a Numeric or Array, got Hash",
+        )),
+        other => match ruby_float(&text(other)) {
+            Some(n) => check(n),
+            None => Err(err(format!(
+                "validate_numeric(): Expected first argument to be a Numeric or Array, got {}",
+                ruby_class(other)
+            ))),
+        },
+    }
+}
+
+fn stdlib_dig44(args: &[Value]) -> EResult<Value> {
+    if args.len() < 2 {
+        return Err(err(format!(
+            "dig44(): Wrong number of arguments given ({} for at least 2)",
+            args.len()
+        )));
+    }
+    let (data, path, default) = (
+        &args[0],
+        &args[1],
+        args.get(2).cloned().unwrap_or(Value::Undef),
+    );
+    if !matches!(data, Value::Hash(_) | Value::Array(_)) {
+        return Err(err(format!(
+            "dig44(): first argument must be a hash or an array, given {}",
+            ruby_class(data)
+        )));
+    }
+    let Value::Array(path) = path else {
+        return Err(err(format!(
+            "dig44(): second argument must be an array, given {}",
+            ruby_class(path)
+        )));
+    };
+    let mut cur = data.clone();
+    for key in path.iter() {
+        let next = match (&cur, key) {
+            (Value::Hash(h), k) => h.get(k).cloned(),
+            (Value::Array(a), Value::Int(i)) => {
+                let i = if *i < 0 { a.len() as i64 + i } else { *i };
+                a.get(i as usize).cloned()
+            }
+            (Value::Array(a), Value::Str(s)) => s.trim().parse::<i64>().ok().and_then(|i| {
+                let i = if i < 0 { a.len() as i64 + i } else { i };
+                a.get(i as usize).cloned()
+            }),
+            _ => None,
+        };
+        match next {
+            Some(v) if !v.is_undef() => cur = v,
+            _ => return Ok(default),
+        }
+    }
+    Ok(cur)
+}
+
+fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
+    let data = match args.first() {
+        Some(v @ (Value::Hash(_) | Value::Array(_))) => v,
+        Some(other) => {
+            return Err(err(format!(
+                "'to_json_pretty' parameter 'data' expects a value of type Hash or Array, got {}",
+                crate::types::infer_for_message(other)
+            )))
+        }
+        None => {
+            return Err(err(
+                "'to_json_pretty' expects between 1 and 3 arguments, got none",
+            ))
+        }
+    };
+    let skip_undef = matches!(args.get(1), Some(Value::Bool(true)));
+    let data = if skip_undef {
+        match data {
+            Value::Array(a) => Value::array(a.iter().filter(|v| !v.is_undef()).cloned().collect()),
+            Value::Hash(h) => Value::hash(
+                h.iter()
+                    .filter(|(_, v)| !v.is_undef())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            _ => unreachable!("checked above"),
+        }
+    } else {
+        data.clone()
+    };
+    let mut layout = crate::dump::JsonLayout::pretty();
+    if let Some(Value::Hash(opts)) = args.get(2) {
+        for (k, v) in opts.iter() {
+            let s = crate::dump::ruby_to_s(v);
+            match k.to_display().as_str() {
+                "indent" => layout.indent = s,
+                "space" => layout.space = s,
+                "space_before" => layout.space_before = s,
+                "object_nl" => layout.object_nl = s,
+                "array_nl" => layout.array_nl = s,
+                _ => {}
+            }
+        }
+    }
+    let mut text = crate::dump::ruby_json(&data, &layout).map_err(err)?;
+    text.push('\n');
+    Ok(Value::str(text))
+}
+
+/// openstacklib's `_str2bool` (for `ssl`).
+fn os_str2bool(v: &Value) -> EResult<bool> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Str(s) => {
+            let l = s.to_lowercase();
+            match l.as_str() {
+                "" => Ok(false),
+                "1" | "t" | "y" | "true" | "yes" => Ok(true),
+                "0" | "f" | "n" | "false" | "no" => Ok(false),
+                _ if &**s == "undef" || &**s == "undefined" => Ok(false),
+                _ => Err(err(
+                    "os_transport_url _str2bool(): Unknown type of boolean given",
+                )),
+            }
+        }
+        _ => Err(err("str2bool(): Requires string to work with")),
+    }
+}
+
+fn os_hash_arg<'a>(name: &str, args: &'a [Value]) -> EResult<&'a Map> {
+    match args {
+        [Value::Hash(h)] => Ok(h),
+        [other] => Err(err(format!(
+            "{name}(): Requires an hash, got {}",
+            ruby_class(other)
+        ))),
+        _ if name == "os_transport_url" => {
+            Err(err("os_transport_url(): Wrong number of arguments"))
+        }
+        _ => Err(err(format!(
+            "{name}(): Wrong number of arguments given ({} for 1)",
+            args.len()
+        ))),
+    }
+}
+
+fn os_userinfo(v: &Map) -> Option<String> {
+    let get = |k: &str| {
+        v.get(&Value::str(k))
+            .filter(|x| !crate::dump::ruby_to_s(x).is_empty())
+    };
+    let user = get("username")?;
+    let mut out = url_encode(&crate::dump::ruby_to_s(user));
+    if let Some(p) = get("password") {
+        out.push(':');
+        out.push_str(&url_encode(&crate::dump::ruby_to_s(p)));
+    }
+    Some(out)
+}
+
+fn bracket_ipv6(h: &str) -> String {
+    if h.parse::<std::net::Ipv6Addr>().is_ok() && !h.starts_with('[') {
+        format!("[{h}]")
+    } else {
+        h.to_string()
+    }
+}
+
+fn os_transport_url(args: &[Value]) -> EResult<Value> {
+    let raw = os_hash_arg("os_transport_url", args)?;
+    let mut v = Map::new();
+    for (k, x) in raw.iter() {
+        let key = k.to_display();
+        let x = if key == "port" {
+            Value::str(crate::dump::ruby_to_s(x))
+        } else {
+            x.clone()
+        };
+        let (ok, class) = match key.as_str() {
+            "hosts" => (matches!(x, Value::Array(_)), "Array"),
+            "query" => (matches!(x, Value::Hash(_)), "Hash"),
+            _ => (matches!(x, Value::Str(_)), "String"),
+        };
+        if !ok && !x.is_undef() {
+            return Err(err(format!(
+                "os_transport_url(): {key} should be a {class}"
+            )));
+        }
+        v.insert(k.clone(), x);
+    }
+    let has = |k: &str| v.contains_key(&Value::str(k));
+    let get = |k: &str| v.get(&Value::str(k)).cloned().unwrap_or(Value::Undef);
+    if !has("transport") {
+        return Err(err("os_transport_url(): transport is required"));
+    }
+    if !has("host") && !has("hosts") {
+        return Err(err("os_transport_url(): host or hosts is required"));
+    }
+    if has("host") && has("hosts") {
+        return Err(err("os_transport_url(): cannot use both host and hosts."));
+    }
+    let userinfo = os_userinfo(&v);
+    let port = has("port").then(|| crate::dump::ruby_to_s(&get("port")));
+    let mut hostinfo = "localhost".to_string();
+    if has("host") {
+        let mut host = bracket_ipv6(&crate::dump::ruby_to_s(&get("host")));
+        if let Some(p) = &port {
+            host = format!("{host}:{p}");
+        }
+        hostinfo = match &userinfo {
+            Some(u) => format!("{u}@{host}"),
+            None => host,
+        };
+    }
+    if let Value::Array(hosts) = get("hosts") {
+        let hosts: Vec<String> = hosts
+            .iter()
+            .map(|h| {
+                let h = bracket_ipv6(&crate::dump::ruby_to_s(h));
+                let h = match &port {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h,
+                };
+                match &userinfo {
+                    Some(u) => format!("{u}@{h}"),
+                    None => h,
+                }
+            })
+            .collect();
+        hostinfo = hosts.join(",");
+    }
+    let path = if has("virtual_host") {
+        format!("/{}", crate::dump::ruby_to_s(&get("virtual_host")))
+    } else {
+        "/".to_string()
+    };
+    let mut query: Vec<(String, String)> = Vec::new();
+    if let Value::Hash(q) = get("query") {
+        for (k, x) in q.iter() {
+            query.push((k.to_display(), crate::dump::ruby_to_s(x)));
+        }
+    }
+    if has("ssl") {
+        let b = os_str2bool(&get("ssl"))?;
+        let val = if b { "1" } else { "0" }.to_string();
+        match query.iter_mut().find(|(k, _)| k == "ssl") {
+            Some(e) => e.1 = val,
+            None => query.push(("ssl".into(), val)),
+        }
+    }
+    let mut url = format!(
+        "{}://{hostinfo}{path}",
+        crate::dump::ruby_to_s(&get("transport"))
+    );
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(
+            &query
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&"),
+        );
+    }
+    Ok(Value::str(url))
+}
+
+fn os_database_connection(args: &[Value]) -> EResult<Value> {
+    let v = os_hash_arg("os_database_connection", args)?;
+    for (k, x) in v.iter() {
+        let key = k.to_display();
+        let (ok, class) = if key == "extra" {
+            (matches!(x, Value::Hash(_)), "Hash")
+        } else {
+            (matches!(x, Value::Str(_)), "String")
+        };
+        if !ok && !x.is_undef() {
+            return Err(err(format!(
+                "os_database_connection(): {key} should be a {class}"
+            )));
+        }
+    }
+    let has = |k: &str| v.contains_key(&Value::str(k));
+    let get = |k: &str| crate::dump::ruby_to_s(v.get(&Value::str(k)).unwrap_or(&Value::Undef));
+    if !has("dialect") {
+        return Err(err("os_database_connection(): dialect is required"));
+    }
+    if !has("database") {
+        return Err(err("os_database_connection(): database is required"));
+    }
+    if has("port") && !has("host") {
+        return Err(err("os_database_connection(): host is required with port"));
+    }
+    let mut extra: Vec<(String, String)> = Vec::new();
+    if let Some(Value::Hash(x)) = v.get(&Value::str("extra")) {
+        for (k, val) in x.iter() {
+            extra.push((k.to_display(), crate::dump::ruby_to_s(val)));
+        }
+    }
+    if has("charset") {
+        let c = get("charset");
+        match extra.iter_mut().find(|(k, _)| k == "charset") {
+            Some(e) => e.1 = c,
+            None => extra.push(("charset".into(), c)),
+        }
+    }
+    // URI::Generic.build(...).to_s
+    let mut url = format!("{}:", get("dialect"));
+    if has("host") {
+        url.push_str("//");
+        if let Some(u) = os_userinfo(v) {
+            url.push_str(&u);
+            url.push('@');
+        }
+        url.push_str(&get("host"));
+        if has("port") {
+            url.push_str(&format!(":{}", ruby_to_i(&get("port"))));
+        }
+        url.push_str(&format!("/{}", get("database")));
+    } else {
+        url.push_str(&format!("///{}", get("database")));
+    }
+    if !extra.is_empty() {
+        url.push('?');
+        url.push_str(
+            &extra
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&"),
+        );
+    }
+    Ok(Value::str(url))
 }

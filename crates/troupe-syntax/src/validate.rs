@@ -352,6 +352,39 @@ impl Validator {
         }
     }
 
+    /// Puppet's VAR_NAME and NUMERIC_VAR_NAME rules (`$HOME` is not a variable name).
+    fn variable_name(&mut self, name: &str, e: &Expr) {
+        let word = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if name.starts_with(|c: char| c.is_ascii_digit()) {
+            if name != "0" && (name.starts_with('0') || !name.bytes().all(|b| b.is_ascii_digit())) {
+                self.error(
+                    format!("Illegal numeric variable name, The given name '{name}' must be a decimal value if it starts with a digit 0-9"),
+                    e.span.lo,
+                );
+            }
+            return;
+        }
+        let segments: Vec<&str> = name
+            .strip_prefix("::")
+            .unwrap_or(name)
+            .split("::")
+            .collect();
+        let last = segments.len() - 1;
+        let ok = segments.iter().enumerate().all(|(i, seg)| {
+            let first_ok = match seg.bytes().next() {
+                Some(b) => b.is_ascii_lowercase() || (i == last && b == b'_'),
+                None => false,
+            };
+            first_ok && word(seg)
+        });
+        if !ok {
+            self.error(
+                format!("Illegal variable name, The given name '{name}' does not conform to the naming rule /^((::)?[a-z]\\w*)*((::)?[a-z_]\\w*)$/"),
+                e.span.lo,
+            );
+        }
+    }
+
     fn assign_target(&mut self, e: &Expr) {
         match &e.kind {
             ExprKind::Variable(name) => {
@@ -428,7 +461,8 @@ impl Validator {
         use ExprKind as K;
         let n = Ctx::Nested;
         match &e.kind {
-            K::Nop | K::Literal(_) | K::QName(_) | K::QRef(_) | K::Variable(_) | K::Error => {}
+            K::Variable(name) => self.variable_name(name, e),
+            K::Nop | K::Literal(_) | K::QName(_) | K::QRef(_) | K::Error => {}
             K::RenderString(_) => {}
             K::Block(stmts) => self.block(stmts, e, ctx),
             K::Concat(parts) => {
