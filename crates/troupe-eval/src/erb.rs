@@ -1803,6 +1803,16 @@ impl Ctx<'_, '_> {
             "dup" | "clone" | "freeze" => return Ok(r.clone()),
             "to_s" => return Ok(Value::str(to_s(&r))),
             "inspect" => return Ok(Value::str(inspect(&r))),
+            "to_yaml" if args.is_empty() => {
+                return crate::dump::psych_yaml(&r)
+                    .map(Value::str)
+                    .map_err(|m| self.err(m))
+            }
+            "to_json" if args.is_empty() => {
+                return crate::dump::ruby_json(&r, &crate::dump::JsonLayout::default())
+                    .map(Value::str)
+                    .map_err(|m| self.err(m))
+            }
             "is_a?" | "kind_of?" | "instance_of?" => {
                 let c = match args.first() {
                     Some(Value::Type(t)) => t.to_string().trim_start_matches('\u{0}').to_string(),

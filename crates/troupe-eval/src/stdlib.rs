@@ -1140,6 +1140,23 @@ impl Evaluator<'_> {
                 _ => Err(err(format!("'to_json' expects 1 argument, got {}", args.len()))),
             },
             "to_json_pretty" => stdlib_to_json_pretty(args),
+            "to_yaml" => match args {
+                [v] => crate::dump::psych_yaml(v).map(Value::str).map_err(err),
+                [v, Value::Hash(o)] if o.is_empty() => {
+                    crate::dump::psych_yaml(v).map(Value::str).map_err(err)
+                }
+                [_, Value::Hash(_)] => Err(err(
+                    "to_yaml: Psych options (line_width, indentation, ...) are not supported",
+                )),
+                [_, other] => Err(err(format!(
+                    "'to_yaml' parameter 'options' expects a Hash value, got {}",
+                    crate::types::infer_for_message(other)
+                ))),
+                _ => Err(err(format!(
+                    "'to_yaml' expects between 1 and 2 arguments, got {}",
+                    args.len()
+                ))),
+            },
             "os_transport_url" => os_transport_url(args),
             "os_database_connection" => os_database_connection(args),
             "inet6_prefix" => {

@@ -340,8 +340,18 @@ pub fn format_float(f: f64) -> String {
             "0.0".into()
         };
     }
-    // Shortest digits via `{:e}`.
-    let e = format!("{:e}", f);
+    // Shortest round-trip digit count, then those digits rounded exactly (half to even), as
+    // Ruby's dtoa does where two shortest candidates are equally near.
+    let shortest = format!("{:e}", f);
+    let ndigits = shortest
+        .split('e')
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .filter(|b| b.is_ascii_digit())
+        .count()
+        .max(1);
+    let e = format!("{:.*e}", ndigits - 1, f);
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let neg = mant.starts_with('-');
@@ -351,7 +361,10 @@ pub fn format_float(f: f64) -> String {
     if neg {
         out.push('-');
     }
-    if !(-3..=15).contains(&decpt) {
+    // Ruby's flo_to_s: fixed notation when the point falls inside the digits, or up to 16
+    // integer digits, or up to 3 leading zeros after the point; else exponent notation.
+    let inside = decpt > 0 && (decpt as usize) < digits.len();
+    if !inside && !(-3..=15).contains(&decpt) {
         out.push_str(&digits[..1]);
         out.push('.');
         if digits.len() > 1 {
