@@ -192,6 +192,8 @@ fn merge_from(v: &Value) -> Merge {
 
 fn deep_merge(high: &Value, low: &Value) -> Value {
     match (high, low) {
+        // The deep_merge gem merges the higher-priority hash into a copy of the lower one:
+        // the lower one's keys keep their order, new keys follow.
         (Value::Hash(h), Value::Hash(l)) => {
             let mut out = (**l).clone();
             for (k, v) in h.iter() {
@@ -201,17 +203,7 @@ fn deep_merge(high: &Value, low: &Value) -> Value {
                 };
                 out.insert(k.clone(), merged);
             }
-            // Keep the higher-priority key order first, as Hiera's deep merge does.
-            let mut ordered = Map::new();
-            for (k, _) in h.iter() {
-                if let Some(v) = out.get(k) {
-                    ordered.insert(k.clone(), v.clone());
-                }
-            }
-            for (k, v) in out {
-                ordered.entry(k).or_insert(v);
-            }
-            Value::hash(ordered)
+            Value::hash(out)
         }
         (Value::Array(h), Value::Array(l)) => {
             let mut out: Vec<Value> = (**h).clone();
@@ -497,19 +489,8 @@ impl<'e> Evaluator<'e> {
                         }
                     }
                 }
-                // Higher priority keys come first.
-                let mut ordered = Map::new();
-                for f in &found {
-                    if let Value::Hash(h) = f {
-                        for (k, _) in h.iter() {
-                            if !ordered.contains_key(k) {
-                                ordered
-                                    .insert(k.clone(), out.get(k).cloned().unwrap_or(Value::Undef));
-                            }
-                        }
-                    }
-                }
-                Value::hash(ordered)
+                // `lower.merge(higher)` level by level: the lowest level's keys come first.
+                Value::hash(out)
             }
             Merge::Deep => {
                 let mut it = found.into_iter();
