@@ -42,6 +42,11 @@ struct Ctx<'a, 'e> {
     /// changes the Puppet variable too, and the resource parameter behind it, which shows in
     /// the catalog (apache's `_scriptalias.erb` does this to `scriptaliases`).
     aliases: HashMap<String, String>,
+    /// Instance variables the template assigns (`@x = ...`): Puppet's template wrapper keeps
+    /// them for the rest of this template; the Puppet variable is not changed.
+    ivars: HashMap<String, Value>,
+    /// Assigned instance variables that are the same Ruby object as a Puppet variable's value.
+    ivar_aliases: HashMap<String, String>,
     out: String,
     file: String,
     line: u32,
@@ -401,6 +406,9 @@ enum Ex {
     Neg(Box<Ex>),
     Tern(Box<Ex>, Box<Ex>, Box<Ex>),
     Assign(String, Box<Ex>),
+    IvarAssign(String, Box<Ex>),
+    /// `@x[k] = v` (`or`: `@x[k] ||= v`).
+    IvarIndexAssign(String, Vec<Ex>, Box<Ex>, bool),
     /// `local[key] = value` on a local variable holding a hash or array.
     IndexAssign(String, Vec<Ex>, Box<Ex>),
     /// `scope.lookupvar('name')[key] = value`: templates that pass data to the templates they
@@ -654,6 +662,20 @@ impl P {
     }
 
     fn expr(&mut self) -> Result<Ex, String> {
+        // `@x = v` and `@x ||= v`
+        if let (Some(Tok::IVar(n)), Some((Tok::Op(op @ ("=" | "||=")), _))) =
+            (self.peek().cloned(), self.toks.get(self.i + 1))
+        {
+            let or = *op == "||=";
+            self.i += 2;
+            let v = self.expr()?;
+            let v = if or {
+                Ex::Bin("||", Box::new(Ex::IVar(n.clone())), Box::new(v))
+            } else {
+                v
+            };
+            return Ok(Ex::IvarAssign(n, Box::new(v)));
+        }
         // assignment
         if let (Some(Tok::Ident(n)), Some((Tok::Op("="), _))) =
             (self.peek().cloned(), self.toks.get(self.i + 1))
@@ -676,6 +698,14 @@ impl P {
         }
         let e = self.ternary()?;
         if let Ex::Index(recv, idx) = &e {
+            if let Ex::IVar(n) = &**recv {
+                if self.is_op("=") || self.is_op("||=") {
+                    let or = self.is_op("||=");
+                    self.i += 1;
+                    let v = self.expr()?;
+                    return Ok(Ex::IvarIndexAssign(n.clone(), idx.clone(), Box::new(v), or));
+                }
+            }
             if let Ex::Var(n) | Ex::LVar(n) = &**recv {
                 if self.is_op("=") {
                     self.i += 1;
@@ -855,7 +885,8 @@ impl P {
                 } else if matches!(
                     self.peek(),
                     Some(Tok::Str(_) | Tok::IVar(_) | Tok::Int(_) | Tok::Sym(_) | Tok::Float(_))
-                ) {
+                ) || (name.ends_with('?') && matches!(self.peek(), Some(Tok::Const(_))))
+                {
                     // A command call: `x.include? "y"`.
                     vec![self.ternary()?]
                 } else {
@@ -1029,6 +1060,8 @@ pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> 
         ev,
         defs: HashMap::new(),
         aliases: HashMap::new(),
+        ivars: HashMap::new(),
+        ivar_aliases: HashMap::new(),
         last_match: Vec::new(),
         locals: vec![HashMap::new()],
         out: String::new(),
@@ -1099,6 +1132,32 @@ fn truthy(v: &Value) -> bool {
 impl Ctx<'_, '_> {
     fn err(&self, detail: impl Into<String>) -> EvalError {
         fail(&self.file, self.line, &detail.into())
+    }
+
+    /// `container[key] = v` on an immutable value: the changed copy.
+    fn index_set(&self, cur: Value, key: Value, v: Value) -> EResult<Value> {
+        Ok(match cur {
+            Value::Hash(h) => {
+                let mut m = (*h).clone();
+                m.insert(key, v);
+                Value::hash(m)
+            }
+            Value::Array(a) => {
+                let mut a = (*a).clone();
+                let Value::Int(i) = key else {
+                    return Err(self.err("no implicit conversion into Integer"));
+                };
+                let i = usize::try_from(i).map_err(|_| self.err("negative index"))?;
+                if a.len() <= i {
+                    a.resize(i + 1, Value::Undef);
+                }
+                a[i] = v;
+                Value::array(a)
+            }
+            other => {
+                return Err(self.err(format!("undefined method `[]=' for {}", inspect(&other))))
+            }
+        })
     }
 
     fn run(&mut self, prog: &[St]) -> EResult<Value> {
@@ -1192,14 +1251,20 @@ impl Ctx<'_, '_> {
             }
         }
         if let Some(iv) = self.aliases.get(n).cloned() {
-            let cur = self.ev.cur;
-            if let Some(r) = self.ev.scope_resource(cur) {
-                if let Some(p) = self.ev.res[r].params.get_mut(&iv) {
-                    *p = new.clone();
-                }
-            }
-            self.ev.set_var_unchecked(cur, &iv, new);
+            self.write_through(&iv, new);
         }
+    }
+
+    /// Ruby changed the object behind the Puppet variable `var` in place: the variable and
+    /// the resource parameter of the same name follow.
+    fn write_through(&mut self, var: &str, new: Value) {
+        let cur = self.ev.cur;
+        if let Some(r) = self.ev.scope_resource(cur) {
+            if let Some(p) = self.ev.res[r].params.get_mut(var) {
+                *p = new.clone();
+            }
+        }
+        self.ev.set_var_unchecked(cur, var, new);
     }
 
     fn call_block(&mut self, b: &Block, args: Vec<Value>) -> EResult<Value> {
@@ -1251,7 +1316,36 @@ impl Ctx<'_, '_> {
                 }
                 Value::str(s)
             }
-            Ex::IVar(n) => self.lookup(n)?,
+            Ex::IVar(n) => match self.ivars.get(n) {
+                Some(v) => v.clone(),
+                None => self.lookup(n)?,
+            },
+            Ex::IvarAssign(n, v) => {
+                // `@a = @x` and `@a = Array(@x)` (for an Array) keep Ruby's object: changing
+                // `@a` in place changes `@x` too.
+                let source = match &**v {
+                    Ex::IVar(src) => Some(src.clone()),
+                    Ex::Call(None, f, args, None) if f == "Array" && args.len() == 1 => {
+                        match &args[0] {
+                            Ex::IVar(src) => Some(src.clone()),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let v = self.eval(v)?;
+                match source {
+                    Some(src) if matches!(v, Value::Array(_) | Value::Hash(_)) => {
+                        let root = self.ivar_aliases.get(&src).cloned().unwrap_or(src);
+                        self.ivar_aliases.insert(n.clone(), root);
+                    }
+                    _ => {
+                        self.ivar_aliases.remove(n);
+                    }
+                }
+                self.ivars.insert(n.clone(), v.clone());
+                v
+            }
             Ex::LVar(n) => self.var(n).unwrap_or(Value::Undef),
             Ex::Var(n) if n.starts_with('$') => {
                 let i: usize = n[1..].parse().unwrap_or(0);
@@ -1304,37 +1398,40 @@ impl Ctx<'_, '_> {
             }
             Ex::IndexAssign(n, idx, v) => {
                 let v = self.eval(v)?;
-                let mut keys = Vec::new();
-                for x in idx {
-                    keys.push(self.eval(x)?);
-                }
-                let key = keys.into_iter().next().unwrap_or(Value::Undef);
-                let cur = self.var(n).unwrap_or(Value::Undef);
-                let new = match cur {
-                    Value::Hash(h) => {
-                        let mut m = (*h).clone();
-                        m.insert(key, v.clone());
-                        Value::hash(m)
-                    }
-                    Value::Array(a) => {
-                        let mut a = (*a).clone();
-                        let Value::Int(i) = key else {
-                            return Err(self.err("no implicit conversion into Integer"));
-                        };
-                        let i = usize::try_from(i).map_err(|_| self.err("negative index"))?;
-                        if a.len() <= i {
-                            a.resize(i + 1, Value::Undef);
-                        }
-                        a[i] = v.clone();
-                        Value::array(a)
-                    }
-                    other => {
-                        return Err(
-                            self.err(format!("undefined method `[]=' for {}", inspect(&other)))
-                        )
-                    }
+                let key = match idx.first() {
+                    Some(k) => self.eval(k)?,
+                    None => Value::Undef,
                 };
+                let cur = self.var(n).unwrap_or(Value::Undef);
+                let new = self.index_set(cur, key, v.clone())?;
                 self.mutated_local(n, new);
+                v
+            }
+            Ex::IvarIndexAssign(n, idx, v, or) => {
+                let key = match idx.first() {
+                    Some(k) => self.eval(k)?,
+                    None => Value::Undef,
+                };
+                let cur = match self.ivars.get(n) {
+                    Some(c) => c.clone(),
+                    None => self.lookup(n)?,
+                };
+                if *or {
+                    let old = self.index(&cur, &[key.clone()])?;
+                    if truthy(&old) {
+                        return Ok(old);
+                    }
+                }
+                let v = self.eval(v)?;
+                let new = self.index_set(cur, key, v.clone())?;
+                if let Some(root) = self.ivar_aliases.get(n).cloned() {
+                    if self.ivars.contains_key(&root) {
+                        self.ivars.insert(root, new.clone());
+                    } else {
+                        self.write_through(&root, new.clone());
+                    }
+                }
+                self.ivars.insert(n.clone(), new);
                 v
             }
             Ex::ScopeIndexAssign(name, idx, v) => {
@@ -2111,6 +2208,13 @@ impl Ctx<'_, '_> {
                 }
                 r.clone()
             }
+            "each_index" => {
+                let b = blk.ok_or_else(|| self.err("each_index without a block"))?;
+                for i in 0..a.len() {
+                    self.call_block(b, vec![Value::Int(i as i64)])?;
+                }
+                r.clone()
+            }
             "each_with_index" => {
                 let b = blk.ok_or_else(|| self.err("each_with_index without a block"))?;
                 for (i, x) in a.iter().enumerate() {
@@ -2234,6 +2338,30 @@ impl Ctx<'_, '_> {
                 Value::array(out)
             }
             "flatten" => Value::array(crate::eval::flatten(a)),
+            "transpose" => {
+                let rows: Vec<&Vec<Value>> = a
+                    .iter()
+                    .map(|x| match x {
+                        Value::Array(row) => Ok(&**row),
+                        other => Err(self.err(format!(
+                            "no implicit conversion of {} into Array",
+                            ruby_class(other)
+                        ))),
+                    })
+                    .collect::<Result<_, _>>()?;
+                let width = rows.first().map_or(0, |r| r.len());
+                if let Some(bad) = rows.iter().find(|r| r.len() != width) {
+                    return Err(self.err(format!(
+                        "element size differs ({} should be {width})",
+                        bad.len()
+                    )));
+                }
+                Value::array(
+                    (0..width)
+                        .map(|c| Value::array(rows.iter().map(|r| r[c].clone()).collect()))
+                        .collect(),
+                )
+            }
             "compact" => Value::array(a.iter().filter(|x| !x.is_undef()).cloned().collect()),
             "reverse" => Value::array(a.iter().rev().cloned().collect()),
             "min" => a
