@@ -151,7 +151,7 @@ mod tests {
             ("h", h(vec![])),
         ]);
         assert_eq!(
-            ruby_json(&v, &JsonLayout::default()).unwrap(),
+            ruby_json(&v, &JsonLayout::default()).expect("json"),
             r#"{"a":"x\u001f\u0007\t\"\\/é","f":1.0e+20,"g":1.5,"n":null,"e":[],"h":{}}"#
         );
         assert!(ruby_json(&Value::Float(f64::NAN), &JsonLayout::default()).is_err());
@@ -167,11 +167,11 @@ mod tests {
             ("c", h(vec![])),
         ]);
         assert_eq!(
-            ruby_json(&v, &JsonLayout::pretty()).unwrap(),
+            ruby_json(&v, &JsonLayout::pretty()).expect("json"),
             "{\n  \"a\": [\n    1,\n    {\n      \"b\": [\n\n      ]\n    }\n  ],\n  \"c\": {\n  }\n}"
         );
         assert_eq!(
-            ruby_json(&Value::array(vec![]), &JsonLayout::pretty()).unwrap(),
+            ruby_json(&Value::array(vec![]), &JsonLayout::pretty()).expect("json"),
             "[\n\n]"
         );
     }
@@ -433,10 +433,7 @@ fn octal_like_with_8_9(s: &str) -> bool {
     if b.first() != Some(&b'0') {
         return false;
     }
-    let rest = b[1..]
-        .iter()
-        .skip_while(|c| (b'0'..=b'7').contains(c))
-        .next();
+    let rest = b[1..].iter().find(|c| !(b'0'..=b'7').contains(*c));
     matches!(rest, Some(b'8' | b'9'))
 }
 

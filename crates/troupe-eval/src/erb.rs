@@ -1417,7 +1417,7 @@ impl Ctx<'_, '_> {
                     None => self.lookup(n)?,
                 };
                 if *or {
-                    let old = self.index(&cur, &[key.clone()])?;
+                    let old = self.index(&cur, std::slice::from_ref(&key))?;
                     if truthy(&old) {
                         return Ok(old);
                     }
@@ -1425,10 +1425,9 @@ impl Ctx<'_, '_> {
                 let v = self.eval(v)?;
                 let new = self.index_set(cur, key, v.clone())?;
                 if let Some(root) = self.ivar_aliases.get(n).cloned() {
-                    if self.ivars.contains_key(&root) {
-                        self.ivars.insert(root, new.clone());
-                    } else {
-                        self.write_through(&root, new.clone());
+                    match self.ivars.get_mut(&root) {
+                        Some(slot) => *slot = new.clone(),
+                        None => self.write_through(&root, new.clone()),
                     }
                 }
                 self.ivars.insert(n.clone(), new);

@@ -789,7 +789,7 @@ impl Evaluator<'_> {
                 None => Err(err("hash(): Wrong number of arguments given (0 for 1)")),
                 Some(Value::Array(a)) => {
                     let flat = flatten(a);
-                    if flat.len() % 2 != 0 {
+                    if !flat.len().is_multiple_of(2) {
                         Err(err("hash(): Unable to compute hash from array given"))
                     } else {
                         let mut m = Map::new();
