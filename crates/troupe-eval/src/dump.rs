@@ -122,6 +122,7 @@ pub fn ruby_to_s(v: &Value) -> String {
         Value::Float(f) => format_float(*f),
         Value::Sensitive(_) => "Sensitive [value redacted]".into(),
         Value::Default => "default".into(),
+        Value::Array(_) | Value::Hash(_) => crate::erb::inspect(v),
         other => other.to_display(),
     }
 }

@@ -86,6 +86,8 @@ pub struct Evaluator<'e> {
     pub(crate) param_guard: Option<ParamGuard>,
     /// Which module Ruby functions exist, by name (see `ruby_function_available`).
     pub(crate) ruby_functions: HashMap<String, bool>,
+    /// The line of each relationship attribute (`require => ...`) by resource, for errors.
+    pub(crate) param_lines: HashMap<(usize, String), u32>,
     pub(crate) missing: HashSet<(LoadKind, String)>,
     pub scopes: Vec<Scope>,
     pub cur: ScopeId,
@@ -145,6 +147,7 @@ impl<'e> Evaluator<'e> {
             loaded: HashSet::new(),
             param_guard: None,
             ruby_functions: HashMap::new(),
+            param_lines: HashMap::new(),
             missing: HashSet::new(),
             scopes: vec![Scope::new(ScopeKind::Top, None, None)],
             cur: 0,

@@ -19,8 +19,9 @@ const RELATION_PARAMS: &[&str] = &["require", "before", "notify", "subscribe"];
 #[derive(Debug, Clone)]
 pub enum TypeInfo {
     Builtin(&'static str),
-    /// A Ruby type shipped by a module (`lib/puppet/type/NAME.rb`), with its namevar.
-    ModuleType(&'static str),
+    /// A Ruby type shipped by a module (`lib/puppet/type/NAME.rb`), with its namevar and,
+    /// where the file declares them statically, its attribute names.
+    ModuleType(&'static str, Option<Arc<[String]>>),
     Define(Arc<Def>),
 }
 
@@ -89,7 +90,16 @@ impl<'e> Evaluator<'e> {
                 .modules()
                 .iter()
                 .find_map(|(_, dir)| self.env.read(&dir.join(&file)))
-                .map(|src| TypeInfo::ModuleType(ruby_type_namevar(&src)))
+                .map(|src| {
+                    // Puppet adds `provider` to a type that has providers.
+                    let providers = self.env.modules().iter().any(|(_, dir)| {
+                        self.env
+                            .list_dir(&dir.join("lib/puppet/provider").join(&lc))
+                            .iter()
+                            .any(|p| p.extension().is_some_and(|e| e == "rb"))
+                    });
+                    TypeInfo::ModuleType(ruby_type_namevar(&src), ruby_type_attrs(&src, providers))
+                })
         } else {
             None
         };
@@ -289,7 +299,7 @@ impl<'e> Evaluator<'e> {
         }
         let (kind, namevar) = match info {
             TypeInfo::Builtin(nv) => (Kind::Compilable, *nv),
-            TypeInfo::ModuleType(nv) => (Kind::Compilable, *nv),
+            TypeInfo::ModuleType(nv, _) => (Kind::Compilable, *nv),
             TypeInfo::Define(_) => (Kind::Defined, "name"),
         };
         let mut r = Resource {
@@ -307,7 +317,8 @@ impl<'e> Evaluator<'e> {
             name_param: false,
             namevar,
         };
-        for (k, _, v, _) in ops {
+        let mut lines: Vec<(String, u32)> = Vec::new();
+        for (k, _, v, at) in ops {
             if v.is_undef() {
                 continue;
             }
@@ -315,6 +326,9 @@ impl<'e> Evaluator<'e> {
                 for t in tag_values(v) {
                     r.tag_with_segments(&t);
                 }
+            }
+            if RELATION_PARAMS.contains(&k.as_str()) {
+                lines.push((k.clone(), at.line));
             }
             r.params.insert(k.clone(), v.clone());
         }
@@ -363,6 +377,9 @@ impl<'e> Evaluator<'e> {
         }
         let is_stage = r.type_name == "Stage";
         let idx = self.add_resource(r);
+        for (k, line) in lines {
+            self.param_lines.insert((idx, k), line);
+        }
         if let Some(key) = alias {
             self.index.insert((type_name.to_lowercase(), key), idx);
         }
@@ -1431,14 +1448,38 @@ impl<'e> Evaluator<'e> {
                 }
             }
         }
+        // Module Ruby types whose attributes are known (see `ruby_type_attrs`).
+        let mut module_attrs: HashMap<String, Option<Arc<[String]>>> = HashMap::new();
+        for i in 0..self.res.len() {
+            let lc = self.res[i].type_name.to_lowercase();
+            if self.res[i].kind != Kind::Compilable
+                || core_type(&lc).is_some()
+                || module_attrs.contains_key(&lc)
+            {
+                continue;
+            }
+            let attrs = match self.resource_type_info(&lc)? {
+                Some(TypeInfo::ModuleType(_, attrs)) => attrs,
+                _ => None,
+            };
+            module_attrs.insert(lc, attrs);
+        }
         for i in 0..self.res.len() {
             let r = &self.res[i];
             if r.virtual_ || r.kind != Kind::Compilable || r.file.is_none() {
                 continue;
             }
-            if let Some(schema) = core_type(&r.type_name.to_lowercase()) {
+            let lc = r.type_name.to_lowercase();
+            let known: Option<Vec<&str>> = match core_type(&lc) {
+                Some(schema) => Some(schema.attrs.to_vec()),
+                None => match module_attrs.get(&lc) {
+                    Some(Some(attrs)) => Some(attrs.iter().map(|a| a.as_str()).collect()),
+                    _ => None,
+                },
+            };
+            if let Some(attrs) = known {
                 for k in r.params.keys() {
-                    if !schema.attrs.contains(&k.as_str()) && !METAPARAMS.contains(&k.as_str()) {
+                    if !attrs.contains(&k.as_str()) && !METAPARAMS.contains(&k.as_str()) {
                         let at = format!(
                             "(file: {}, line: {})",
                             r.file.clone().unwrap_or_default(),
@@ -1511,7 +1552,7 @@ impl<'e> Evaluator<'e> {
     }
 
     fn validate_relationship_params(&self) -> EResult<()> {
-        for r in &self.res {
+        for (i, r) in self.res.iter().enumerate() {
             if r.virtual_ {
                 continue;
             }
@@ -1536,9 +1577,16 @@ impl<'e> Evaluator<'e> {
                             .find_resource(&tn, &title)
                             .is_some_and(|i| !self.res[i].virtual_);
                         if !found {
+                            // Puppet names the line of the attribute itself.
+                            let line = self
+                                .param_lines
+                                .get(&(i, p.to_string()))
+                                .copied()
+                                .or(r.line)
+                                .unwrap_or(0);
                             let loc = Loc {
                                 file: r.file.clone().unwrap_or_default(),
-                                line: r.line.unwrap_or(0),
+                                line,
                                 col: None,
                             };
                             return Err(EvalError::plain(format!(
@@ -1682,6 +1730,88 @@ fn ruby_type_namevar(src: &str) -> &'static str {
         }
     }
     intern(found.unwrap_or("name"))
+}
+
+/// The attribute names a module's Ruby type declares: `newparam(:x)`, `newproperty(:x)`,
+/// `ensurable` (`ensure`), plus `name`, and `provider` when the type has providers (Puppet's
+/// rules). `None` when the file may make attributes that only running its Ruby code would show
+/// (a computed name, a call outside a string that is not at a line's start, `extend`, a
+/// parent type): then nothing is refused.
+fn ruby_type_attrs(src: &str, providers: bool) -> Option<Arc<[String]>> {
+    let mut attrs: Vec<String> = vec!["name".into()];
+    if providers {
+        attrs.push("provider".into());
+    }
+    for line in src.lines() {
+        let l = line.trim();
+        if l.starts_with('#') {
+            continue;
+        }
+        if l.starts_with("extend ")
+            || (l.contains("newtype") && (l.contains(":parent =>") || l.contains("parent:")))
+        {
+            return None;
+        }
+        if l == "ensurable" || l.starts_with("ensurable ") || l.starts_with("ensurable(") {
+            attrs.push("ensure".into());
+            continue;
+        }
+        for kw in ["newparam", "newproperty", "newmetaparam"] {
+            let mut from = 0;
+            while let Some(found) = l[from..].find(kw) {
+                let at = from + found;
+                from = at + kw.len();
+                let before = l[..at].chars().last();
+                let after = &l[at + kw.len()..];
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                    || after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                    || in_string(&l[..at])
+                {
+                    continue;
+                }
+                if at != 0 {
+                    // A call inside an expression (`check = newparam(name, ...)`).
+                    return None;
+                }
+                let arg = after.trim_start_matches(['(', ' ']);
+                let name = if let Some(sym) = arg.strip_prefix(':') {
+                    sym
+                } else if let Some(q) = arg.strip_prefix(['\'', '"']) {
+                    q
+                } else {
+                    // `newparam(p)`: a computed name.
+                    return None;
+                };
+                let end = name
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(name.len());
+                if end == 0 {
+                    return None;
+                }
+                attrs.push(name[..end].to_string());
+            }
+        }
+    }
+    Some(attrs.into())
+}
+
+/// Whether the end of `prefix` is inside a Ruby string literal (an odd count of unescaped
+/// quotes of one kind).
+fn in_string(prefix: &str) -> bool {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    for c in prefix.chars() {
+        match c {
+            '\\' if !escaped => {
+                escaped = true;
+                continue;
+            }
+            '\'' if !double && !escaped => single = !single,
+            '"' if !single && !escaped => double = !double,
+            _ => {}
+        }
+        escaped = false;
+    }
+    single || double
 }
 
 fn intern(s: &str) -> &'static str {

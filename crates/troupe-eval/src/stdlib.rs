@@ -1140,6 +1140,17 @@ impl Evaluator<'_> {
                 _ => Err(err(format!("'to_json' expects 1 argument, got {}", args.len()))),
             },
             "to_json_pretty" => stdlib_to_json_pretty(args),
+            "template_body" => crate::templates::template_body_function(self, args),
+            // mcollective's: each element's Ruby `to_s`.
+            "mco_array_to_string" => match args.first() {
+                Some(Value::Array(a)) => Ok(Value::array(
+                    a.iter().map(|v| Value::str(crate::dump::ruby_to_s(v))).collect(),
+                )),
+                other => Err(err(format!(
+                    "Expected an array, but got a {}",
+                    ruby_class(other.unwrap_or(&Value::Undef))
+                ))),
+            },
             "to_yaml" => match args {
                 [v] => crate::dump::psych_yaml(v).map(Value::str).map_err(err),
                 [v, Value::Hash(o)] if o.is_empty() => {

@@ -163,6 +163,23 @@ pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> E
     Ok(Value::str(out))
 }
 
+/// datacat's `template_body`: the templates' text, unrendered, joined.
+pub fn template_body_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
+    let mut out = String::new();
+    for a in crate::eval::flatten(args) {
+        let spec = a.to_display();
+        let path = module_file(ev, &spec, "templates").or_else(|| {
+            let p = PathBuf::from(&spec);
+            (p.is_absolute() && ev.env.read(&p).is_some()).then_some(p)
+        });
+        let Some(path) = path else {
+            return Err(EvalError::new(format!("Could not find template '{spec}'")));
+        };
+        out.push_str(&ev.env.read(&path).unwrap_or_default());
+    }
+    Ok(Value::str(out))
+}
+
 pub fn inline_template_function(
     ev: &mut Evaluator<'_>,
     args: &[Value],
