@@ -359,6 +359,14 @@ impl Environment for DiskEnv<'_> {
         self.cache.data(path, format)
     }
 
+    fn parse_data(&self, text: &str, format: DataFormat) -> Result<serde_json::Value, String> {
+        match format {
+            DataFormat::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
+            DataFormat::Yaml => crate::yaml::parse(text),
+            DataFormat::Hocon => crate::hocon::parse(text),
+        }
+    }
+
     fn read(&self, path: &Path) -> Option<Arc<str>> {
         self.cache.read(path)
     }

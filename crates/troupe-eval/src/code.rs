@@ -203,6 +203,8 @@ pub trait Environment {
     /// Runs a `generate()` command (absolute path, already checked) with its directory as the
     /// working directory; its output, or Puppet's execution failure text.
     fn generate(&self, argv: &[String]) -> Result<String, String>;
+    /// Parses data text (stdlib's `parseyaml`/`parsejson`) as Hiera files are parsed.
+    fn parse_data(&self, text: &str, format: DataFormat) -> Result<serde_json::Value, String>;
     /// A parsed Hiera data file; `None` if the file does not exist. Implementations may
     /// cache the parse across compiles.
     fn data(

@@ -1141,6 +1141,7 @@ impl Evaluator<'_> {
             },
             "to_json_pretty" => stdlib_to_json_pretty(args),
             "template_body" => crate::templates::template_body_function(self, args),
+            "parseyaml" | "parsejson" | "loadyaml" | "loadjson" => self.stdlib_load(name, args),
             // mcollective's: each element's Ruby `to_s`.
             "mco_array_to_string" => match args.first() {
                 Some(Value::Array(a)) => Ok(Value::array(
@@ -1221,6 +1222,47 @@ impl Evaluator<'_> {
         });
         self.ruby_functions.insert(name.to_string(), found);
         found
+    }
+
+    /// stdlib's `parseyaml`/`parsejson` (text) and `loadyaml`/`loadjson` (a file): the data,
+    /// or the default (second argument) when the data is empty, false or unreadable.
+    fn stdlib_load(&mut self, name: &str, args: &[Value]) -> EResult<Value> {
+        use crate::code::DataFormat;
+        let Some(first) = args.first() else {
+            return Err(err(
+                "Wrong number of arguments. 1 or 2 arguments should be provided.",
+            ));
+        };
+        let format = if name.ends_with("json") {
+            DataFormat::Json
+        } else {
+            DataFormat::Yaml
+        };
+        let default = args.get(1).cloned();
+        let text = crate::dump::ruby_to_s(first);
+        let parsed: Result<serde_json::Value, String> = if name.starts_with("parse") {
+            self.env.parse_data(&text, format)
+        } else if text.starts_with("http://") || text.starts_with("https://") {
+            Err(format!(
+                "{name}(): troupe does not fetch URLs while compiling ({text})"
+            ))
+        } else {
+            match self.env.data(std::path::Path::new(&text), format) {
+                Some(r) => r.map(|v| (*v).clone()),
+                None => {
+                    self.warn(format!("Can't load '{text}' File does not exist!"));
+                    return Ok(default.unwrap_or(Value::Undef));
+                }
+            }
+        };
+        match parsed {
+            Ok(serde_json::Value::Null | serde_json::Value::Bool(false)) => {
+                Ok(default.unwrap_or(Value::Undef))
+            }
+            Ok(v) => Ok(crate::value::from_json(&v)),
+            Err(_) if default.is_some() => Ok(default.unwrap_or(Value::Undef)),
+            Err(e) => Err(err(format!("{name}(): {e}"))),
+        }
     }
 
     /// The node's FQDN fact (`networking.fqdn`, else the legacy `fqdn`), the seed of
