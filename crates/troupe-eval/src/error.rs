@@ -76,7 +76,8 @@ impl EvalError {
     }
 
     /// The whole message as Puppet prints it after `Error: `.
-    pub fn render(&self, node: &str) -> String {
+    /// The message as Puppet prints it inside another error (no node).
+    pub fn render_inner(&self) -> String {
         let mut s = String::new();
         if self.evaluation {
             s.push_str("Evaluation Error: ");
@@ -86,6 +87,11 @@ impl EvalError {
             s.push(' ');
             s.push_str(&l.to_string());
         }
+        s
+    }
+
+    pub fn render(&self, node: &str) -> String {
+        let mut s = self.render_inner();
         s.push_str(" on node ");
         s.push_str(node);
         s

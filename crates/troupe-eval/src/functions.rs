@@ -65,6 +65,17 @@ fn str_arg<'a>(name: &str, v: &'a Value, pos: usize) -> EResult<&'a str> {
     }
 }
 
+/// A String argument of a function with one signature: Puppet names the parameter.
+fn named_str_arg<'a>(name: &str, v: &'a Value, param: &str) -> EResult<&'a str> {
+    match v {
+        Value::Str(s) => Ok(s),
+        other => Err(EvalError::new(format!(
+            "'{name}' parameter '{param}' expects a String value, got {}",
+            crate::types::infer_for_message(other)
+        ))),
+    }
+}
+
 fn need_lambda<'a>(name: &str, l: Option<&'a Lambda>) -> EResult<&'a Lambda> {
     l.ok_or_else(|| EvalError::new(format!("'{name}' expects a block")))
 }
@@ -762,8 +773,8 @@ impl<'e> Evaluator<'e> {
             }
             "versioncmp" => {
                 arity(name, &args, 2, 3)?;
-                let a = str_arg(name, &args[0], 1)?;
-                let b = str_arg(name, &args[1], 2)?;
+                let a = named_str_arg(name, &args[0], "a")?;
+                let b = named_str_arg(name, &args[1], "b")?;
                 Ok(Value::Int(versioncmp(a, b)))
             }
             "dig" => {
@@ -799,7 +810,7 @@ impl<'e> Evaluator<'e> {
             }
             "get" => {
                 arity(name, &args, 2, 3)?;
-                let path = str_arg(name, &args[1], 2)?.to_string();
+                let path = named_str_arg(name, &args[1], "dotted_string")?.to_string();
                 let v = if path.is_empty() {
                     args[0].clone()
                 } else {
@@ -951,8 +962,8 @@ impl<'e> Evaluator<'e> {
             }
             "scanf" => {
                 arity(name, &args, 2, 2)?;
-                let data = str_arg(name, &args[0], 1)?;
-                let format = str_arg(name, &args[1], 2)?;
+                let data = named_str_arg(name, &args[0], "data")?;
+                let format = named_str_arg(name, &args[1], "format")?;
                 let r = Value::array(scanf(data, format));
                 match lambda {
                     Some(l) => self.call_lambda(l, &[r], e),

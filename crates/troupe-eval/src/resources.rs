@@ -1207,7 +1207,22 @@ impl<'e> Evaluator<'e> {
                 self.scopes[cur].tables[0].vars.insert(p.name.clone(), v);
             }
             match &def.body {
-                Some(b) => self.eval(b).map(|_| ()),
+                // An error in the body is reported by the resource statement that declared
+                // the instance, around the inner error, as Puppet does.
+                Some(b) => self.eval(b).map(|_| ()).map_err(|inner| {
+                    if inner.flow.is_some() {
+                        return inner;
+                    }
+                    EvalError::new(format!(
+                        "Error while evaluating a Resource Statement, {}",
+                        inner.render_inner()
+                    ))
+                    .at(Loc {
+                        file: self.res[idx].file.clone().unwrap_or_default(),
+                        line: self.res[idx].line.unwrap_or(0),
+                        col: None,
+                    })
+                }),
                 None => Ok(()),
             }
         })();
