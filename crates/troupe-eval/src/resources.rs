@@ -243,6 +243,12 @@ impl<'e> Evaluator<'e> {
                 continue;
             }
             let title_v = self.eval(&b.title)?;
+            if title_v.is_undef() {
+                return Err(EvalError::new(
+                    "Missing title. The title expression resulted in undef",
+                )
+                .at(self.loc_e(&b.title)));
+            }
             let titles: Vec<Value> = match &title_v {
                 Value::Array(a) => crate::eval::flatten(a),
                 other => vec![other.clone()],
@@ -261,6 +267,9 @@ impl<'e> Evaluator<'e> {
                         return Err(EvalError::new(format!("Empty string title at {i}. Title strings must have a length greater than zero.")).at(self.loc_e(&b.title)))
                     }
                     Value::Str(s) => s.to_string(),
+                    Value::Undef => {
+                        return Err(EvalError::new(format!("Missing title at index {i}. The title expression resulted in an undef title")).at(self.loc_e(&b.title)))
+                    }
                     other => {
                         return Err(EvalError::new(format!("Illegal title type at index {i}. Expected String, got {}", crate::types::infer_for_message(other))).at(self.loc_e(&b.title)))
                     }
@@ -318,8 +327,11 @@ impl<'e> Evaluator<'e> {
             namevar,
         };
         let mut lines: Vec<(String, u32)> = Vec::new();
+        // Attributes given as undef: not set, but not missing either.
+        let mut given_undef: Vec<String> = Vec::new();
         for (k, _, v, at) in ops {
             if v.is_undef() {
+                given_undef.push(k.clone());
                 continue;
             }
             if k == "tag" {
@@ -349,7 +361,7 @@ impl<'e> Evaluator<'e> {
             }
         }
         if let TypeInfo::Define(def) = info {
-            self.check_define_params(def, &r)?;
+            self.check_define_params(def, &r, &given_undef)?;
         }
         // An isomorphic type's namevar is its identity: `file { 'a': path => '/x' }` also
         // claims File['/x'] (Puppet's uniqueness-key alias).
@@ -391,7 +403,12 @@ impl<'e> Evaluator<'e> {
         Ok(idx)
     }
 
-    fn check_define_params(&mut self, def: &Def, r: &Resource) -> EResult<()> {
+    fn check_define_params(
+        &mut self,
+        def: &Def,
+        r: &Resource,
+        given_undef: &[String],
+    ) -> EResult<()> {
         let mut errs = Vec::new();
         for k in r.params.keys() {
             if METAPARAMS.contains(&k.as_str()) || k == "name" {
@@ -402,12 +419,21 @@ impl<'e> Evaluator<'e> {
             }
         }
         for p in &def.params {
-            if p.default.is_none() && !r.params.contains_key(&p.name) && p.name != "name" {
+            if p.default.is_none()
+                && !r.params.contains_key(&p.name)
+                && !given_undef.contains(&p.name)
+                && p.name != "name"
+            {
                 errs.push(format!("expects a value for parameter '{}'", p.name));
             }
         }
         for p in &def.params {
-            if let (Some(te), Some(v)) = (&p.type_expr, r.params.get(&p.name)) {
+            let v = match r.params.get(&p.name) {
+                Some(v) => Some(v),
+                None if p.default.is_none() && given_undef.contains(&p.name) => Some(&Value::Undef),
+                None => None,
+            };
+            if let (Some(te), Some(v)) = (&p.type_expr, v) {
                 let saved = std::mem::replace(&mut self.src, def.source.clone());
                 let t = self.eval(te);
                 self.src = saved;
@@ -899,13 +925,6 @@ impl<'e> Evaluator<'e> {
             }
             return Ok(idx);
         }
-        // The parent class first.
-        let mut parent_scope = None;
-        if let DefKind::Class { parent: Some(p) } = &def.kind {
-            let pidx = self.declare_class(p, None, None, loc.clone(), stmt)?;
-            let pn = self.res[pidx].title.to_lowercase();
-            parent_scope = self.class_scopes.get(&pn).copied();
-        }
         let resource_like = params.is_some();
         let mut r = Resource {
             type_name: "Class".into(),
@@ -952,6 +971,14 @@ impl<'e> Evaluator<'e> {
         };
         self.add_edge(stage_idx, idx);
         self.class_list.push(n.clone());
+        // The parent class next: the class is already in the catalog, so a parent that
+        // includes or contains it does not evaluate it again (Puppet's order).
+        let mut parent_scope = None;
+        if let DefKind::Class { parent: Some(p) } = &def.kind {
+            let pidx = self.declare_class(p, None, None, loc.clone(), stmt)?;
+            let pn = self.res[pidx].title.to_lowercase();
+            parent_scope = self.class_scopes.get(&pn).copied();
+        }
         let sid = self.new_scope(
             ScopeKind::Class,
             Some(parent_scope.unwrap_or(self.cur)),
@@ -1071,6 +1098,13 @@ impl<'e> Evaluator<'e> {
         for (i, p) in def.params.iter().enumerate() {
             let v = match bound[i].take() {
                 Some(v) => v,
+                // `x => undef` with no default: set to undef, not missing.
+                None if given.contains_key(&p.name) => {
+                    self.scopes[sid_vars].tables[0]
+                        .vars
+                        .insert(p.name.clone(), Value::Undef);
+                    Value::Undef
+                }
                 None => {
                     // An Optional type lets a missing value be undef.
                     let optional = match &p.type_expr {
