@@ -50,12 +50,14 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
         return format!("{what} expects a value of type {t}, got Undef");
     }
     match (&inner, v) {
-        (Type::Enum(..) | Type::Pattern(_), Value::Str(s)) => {
+        // Puppet describes any mismatch of an Enum or Pattern as a failed match.
+        (Type::Enum(..) | Type::Pattern(_), v) => {
             let pfx = if optional { "an undef value or " } else { "" };
-            return format!(
-                "{what} expects {pfx}a match for {inner}, got {}",
-                puppet_quote(s)
-            );
+            let got = match v {
+                Value::Str(s) => puppet_quote(s),
+                other => crate::types::infer_for_message(other),
+            };
+            return format!("{what} expects {pfx}a match for {inner}, got {got}");
         }
         (Type::Array(e, min, max), Value::Array(xs)) => {
             let n = xs.len() as i64;

@@ -1888,7 +1888,7 @@ impl Ctx<'_, '_> {
                     };
                     self.call_puppet(&n["function_".len()..], fa)
                 }
-                "to_hash" => Err(self.err("scope.to_hash is not supported")),
+                "to_hash" => Ok(Value::hash(self.ev.visible_vars())),
                 _ => Err(self.err(format!("undefined method `{name}' for scope"))),
             };
         }

@@ -84,8 +84,8 @@ pub struct Evaluator<'e> {
     pub(crate) type_infos: HashMap<String, Option<crate::resources::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
-    /// Which module Ruby functions exist, by name (see `ruby_function_available`).
-    pub(crate) ruby_functions: HashMap<String, bool>,
+    /// Which module Ruby functions exist, and their API, by name (see `ruby_function_api`).
+    pub(crate) ruby_functions: HashMap<String, Option<crate::stdlib::RubyApi>>,
     /// The line of each relationship attribute (`require => ...`) by resource, for errors.
     pub(crate) param_lines: HashMap<(usize, String), u32>,
     pub(crate) missing: HashSet<(LoadKind, String)>,
@@ -313,6 +313,30 @@ impl<'e> Evaluator<'e> {
                 }
             }
         }
+    }
+
+    /// Puppet's `scope.to_hash`: every variable visible from the current scope, nearer scopes
+    /// shadowing outer ones; undef values and match variables left out.
+    pub fn visible_vars(&self) -> crate::value::Map {
+        let mut chain = Vec::new();
+        let mut id = Some(self.cur);
+        while let Some(s) = id {
+            chain.push(s);
+            id = self.next_scope(s);
+        }
+        let mut out = crate::value::Map::new();
+        for s in chain.into_iter().rev() {
+            for t in &self.scopes[s].tables {
+                for (k, v) in &t.vars {
+                    if !v.is_undef() {
+                        out.insert(Value::str(k.as_str()), v.clone());
+                    } else {
+                        out.shift_remove(&Value::str(k.as_str()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn lookup_var(&mut self, name: &str, e: Option<&Expr>) -> EResult<Value> {
@@ -1577,6 +1601,9 @@ impl<'e> Evaluator<'e> {
                         _ => return self.err("Enum parameters must be strings", e),
                     }
                 }
+                // Puppet's PEnumType keeps its values unique and sorted.
+                vals.sort();
+                vals.dedup();
                 Type::Enum(vals, ci)
             }
             Type::Pattern(_) => {
@@ -1785,11 +1812,24 @@ impl<'e> Evaluator<'e> {
                         )))
                     }
                 }
+                // Undef titles are dropped (Puppet compacts them).
+                Value::Undef => {}
                 _ => return self.err(format!("{tn}[] arguments must be titles"), e),
             }
         }
         // An array of titles gives an array of references, even of one.
         let as_array = args.len() > 1 || args.iter().any(|a| matches!(a, Value::Array(_)));
+        if out.is_empty() && !args.is_empty() {
+            let l = self.loc_e(e);
+            self.warn(format!(
+                "Arguments to Resource[] are all empty/undefined {l}"
+            ));
+            return Ok(if as_array {
+                Value::array(vec![])
+            } else {
+                Value::Undef
+            });
+        }
         Ok(if out.len() == 1 && !as_array {
             out.remove(0)
         } else {

@@ -718,6 +718,17 @@ impl<'e> Evaluator<'e> {
             }
             "regsubst" => {
                 arity(name, &args, 3, 5)?;
+                let target_ok = match &args[0] {
+                    Value::Str(_) => true,
+                    Value::Array(a) => a.iter().all(|x| matches!(x, Value::Str(_))),
+                    _ => false,
+                };
+                if !target_ok {
+                    return Err(EvalError::new(format!(
+                        "'regsubst' parameter 'target' expects a value of type Array or String, got {}",
+                        crate::types::infer_for_message(&args[0])
+                    )));
+                }
                 let flags = match args.get(3) {
                     Some(Value::Str(s)) => s.to_string(),
                     _ => String::new(),
@@ -1058,7 +1069,15 @@ impl<'e> Evaluator<'e> {
                 }
                 // A native stand-in for a module's Ruby function exists only where Puppet
                 // would find that function: its Ruby file in a module on the modulepath.
-                if self.ruby_function_available(name) {
+                if let Some(api) = self.ruby_function_api(name) {
+                    // Puppet passes a 3.x function a top-level undef as an empty string.
+                    let args: Vec<Value> = if api == crate::stdlib::RubyApi::Legacy {
+                        args.into_iter()
+                            .map(|a| if a.is_undef() { Value::str("") } else { a })
+                            .collect()
+                    } else {
+                        args
+                    };
                     if let Some(r) = self.stdlib_call(name, &args, e) {
                         return r;
                     }

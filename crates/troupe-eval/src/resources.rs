@@ -226,6 +226,11 @@ impl<'e> Evaluator<'e> {
                         self.loc_e(e),
                         "Resource Statement",
                     )?;
+                    for (k, _, _, at) in &ops {
+                        if RELATION_PARAMS.contains(&k.as_str()) {
+                            self.param_lines.insert((idx, k.clone()), at.line);
+                        }
+                    }
                     refs.push(Value::ty(Type::Class(Some(
                         self.res[idx].title.to_lowercase(),
                     ))));

@@ -11,6 +11,15 @@ use troupe_syntax::ast::Expr;
 use crate::erb::{inspect, ruby_class};
 
 /// Empty string or undef: what stdlib treats as "no value".
+/// The API a module's Ruby function is written against.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum RubyApi {
+    /// `Puppet::Functions.create_function` (4.x): sees Puppet values as they are.
+    Modern,
+    /// `Puppet::Parser::Functions.newfunction` (3.x): a top-level undef argument arrives as `''`.
+    Legacy,
+}
+
 fn blank(v: &Value) -> bool {
     match v {
         Value::Undef => true,
@@ -1141,6 +1150,50 @@ impl Evaluator<'_> {
             },
             "to_json_pretty" => stdlib_to_json_pretty(args),
             "template_body" => crate::templates::template_body_function(self, args),
+            "validate_network_vlan_ranges" | "validate_tunnel_id_ranges" | "validate_vni_ranges" => {
+                neutron_validate_ranges(name, args.first().unwrap_or(&Value::Undef))
+            }
+            "validate_vxlan_udp_port" => {
+                let v = args.first().unwrap_or(&Value::Undef);
+                let port = match v {
+                    Value::Int(n) => Some(*n),
+                    Value::Str(s) => s.trim().parse::<i64>().ok(),
+                    _ => None,
+                };
+                match port {
+                    None => Err(err(format!(
+                        "invalid value for Integer(): {}",
+                        inspect(v)
+                    ))),
+                    Some(p) if p != 4789 && (p <= 49151 || p > 65535) => {
+                        Err(err("vxlan udp port is invalid."))
+                    }
+                    Some(_) => Ok(Value::Undef),
+                }
+            }
+            // neutron's: `["k:v", ...]` as a JSON object, anything else as JSON.
+            "convert_to_json_string" => {
+                let v = args.first().cloned().unwrap_or(Value::Undef);
+                let v = match &v {
+                    Value::Array(a)
+                        if a.iter().all(|x| matches!(x, Value::Str(s) if s.contains(':'))) =>
+                    {
+                        let mut m = Map::new();
+                        for x in a.iter() {
+                            let t = x.to_display();
+                            let mut parts = t.split(':');
+                            let k = parts.next().unwrap_or("").to_string();
+                            let val = parts.next().map(Value::str).unwrap_or(Value::Undef);
+                            m.insert(Value::str(k), val);
+                        }
+                        Value::hash(m)
+                    }
+                    _ => v,
+                };
+                crate::dump::ruby_json(&v, &crate::dump::JsonLayout::default())
+                    .map(Value::str)
+                    .map_err(err)
+            }
             "parseyaml" | "parsejson" | "loadyaml" | "loadjson" => self.stdlib_load(name, args),
             // mcollective's: each element's Ruby `to_s`.
             "mco_array_to_string" => match args.first() {
@@ -1208,20 +1261,32 @@ impl Evaluator<'_> {
         Some(r)
     }
 
-    /// Whether a module on the modulepath ships the Ruby function `name`
-    /// (`lib/puppet/functions/[NS/]NAME.rb` or the 3.x `lib/puppet/parser/functions/NAME.rb`).
-    pub(crate) fn ruby_function_available(&mut self, name: &str) -> bool {
-        if let Some(&known) = self.ruby_functions.get(name) {
-            return known;
+    /// How a module on the modulepath ships the Ruby function `name`: `lib/puppet/functions/
+    /// [NS/]NAME.rb` (the 4.x API, preferred by Puppet) or only the 3.x
+    /// `lib/puppet/parser/functions/NAME.rb`; `None` when no module does.
+    pub(crate) fn ruby_function_api(&mut self, name: &str) -> Option<RubyApi> {
+        if let Some(known) = self.ruby_functions.get(name) {
+            return *known;
         }
         let modern = format!("lib/puppet/functions/{}.rb", name.replace("::", "/"));
         let legacy = format!("lib/puppet/parser/functions/{name}.rb");
-        let found = self.env.modules().iter().any(|(_, dir)| {
-            self.env.read(&dir.join(&modern)).is_some()
-                || (!name.contains("::") && self.env.read(&dir.join(&legacy)).is_some())
-        });
-        self.ruby_functions.insert(name.to_string(), found);
-        found
+        let modules = self.env.modules();
+        let api = if modules
+            .iter()
+            .any(|(_, dir)| self.env.read(&dir.join(&modern)).is_some())
+        {
+            Some(RubyApi::Modern)
+        } else if !name.contains("::")
+            && modules
+                .iter()
+                .any(|(_, dir)| self.env.read(&dir.join(&legacy)).is_some())
+        {
+            Some(RubyApi::Legacy)
+        } else {
+            None
+        };
+        self.ruby_functions.insert(name.to_string(), api);
+        api
     }
 
     /// stdlib's `parseyaml`/`parsejson` (text) and `loadyaml`/`loadjson` (a file): the data,
@@ -2383,4 +2448,81 @@ fn os_database_connection(args: &[Value]) -> EResult<Value> {
         );
     }
     Ok(Value::str(url))
+}
+
+/// neutron's `validate_network_vlan_ranges`, `validate_tunnel_id_ranges` and
+/// `validate_vni_ranges`: each `[name:]min:max` range checked as the Ruby functions do.
+fn neutron_validate_ranges(name: &str, v: &Value) -> EResult<Value> {
+    let list: Vec<Value> = match v {
+        Value::Array(a) => (**a).clone(),
+        other => vec![other.clone()],
+    };
+    let invalid = |what: &str| err(format!("{what} ranges are invalid."));
+    for r in &list {
+        let text = match r {
+            Value::Str(s) => s.to_string(),
+            Value::Undef => continue,
+            other => {
+                return Err(err(format!(
+                    "no implicit conversion of {} into String",
+                    ruby_class(other)
+                )))
+            }
+        };
+        let parts: Vec<&str> = text.rsplitn(3, ':').collect();
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        // (first, second) when the text ends in `N:M`.
+        let pair = match parts.as_slice() {
+            [b, a, ..]
+                if digits(a)
+                    && digits(b)
+                    && (name == "validate_network_vlan_ranges" || parts.len() == 2) =>
+            {
+                // Network ranges allow a `name:` prefix (any text ending in ':').
+                if name == "validate_network_vlan_ranges" && parts.len() == 3 && parts[2].is_empty()
+                {
+                    None
+                } else {
+                    Some((ruby_to_i(a), ruby_to_i(b)))
+                }
+            }
+            _ => None,
+        };
+        match (name, pair) {
+            ("validate_network_vlan_ranges", Some((a, b))) => {
+                if a > 4094 || b > 4094 {
+                    return Err(err("vlan id are invalid."));
+                }
+                if b < a {
+                    return Err(invalid("network vlan"));
+                }
+            }
+            ("validate_network_vlan_ranges", None) => {
+                // /^([^:]+)?(:\d+)?$/
+                let ok = match text.split_once(':') {
+                    None => true,
+                    Some((_, n)) => digits(n),
+                };
+                if !ok {
+                    return Err(invalid("network vlan"));
+                }
+            }
+            ("validate_tunnel_id_ranges", Some((a, b))) => {
+                if b - a > 1_000_000 {
+                    return Err(err("tunnel id ranges are to large."));
+                }
+                if b < a {
+                    return Err(invalid("tunnel id"));
+                }
+            }
+            ("validate_tunnel_id_ranges", None) => return Err(invalid("tunnel id")),
+            (_, Some((a, b))) => {
+                if !(0..=16_777_215).contains(&a) || !(0..=16_777_215).contains(&b) || b < a {
+                    return Err(invalid("vni"));
+                }
+            }
+            (_, None) => return Err(invalid("vni")),
+        }
+    }
+    Ok(Value::array(list))
 }
