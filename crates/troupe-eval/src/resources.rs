@@ -679,7 +679,14 @@ impl<'e> Evaluator<'e> {
                 let r = &self.res[idx];
                 let hit = if attr == "tag" {
                     let w = want.to_display().to_lowercase();
+                    // The tags the resource will have: its own and, as `finish` adds them,
+                    // its container's (Puppet's collectors see those already).
                     r.tags.contains(&w)
+                        || (r.kind == Kind::Compilable
+                            && r.file.is_some()
+                            && self
+                                .scope_resource(r.scope)
+                                .is_some_and(|sr| sr != idx && self.res[sr].tags.contains(&w)))
                 } else if attr == "title" {
                     want.puppet_eq(&Value::str(r.title.as_str()))
                 } else {
