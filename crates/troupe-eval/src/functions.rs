@@ -7,7 +7,7 @@ use crate::types::{capitalize_type_name, Type};
 use crate::value::{dig_path, format_float, Map, Value};
 use indexmap::IndexMap;
 use std::rc::Rc;
-use troupe_syntax::ast::{Expr, Lambda};
+use troupe_syntax::ast::{Expr, ExprKind, Lambda};
 
 /// `$settings::x`: the few settings code reads.
 pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
@@ -119,11 +119,34 @@ fn iter_pairs(name: &str, v: &Value) -> EResult<(Vec<(Value, Value)>, bool)> {
                 )))
             }
         },
+        other if matches!(name, "each" | "map" | "filter" | "any" | "all") => {
+            // These dispatch on Hash and Iterable, with a one- or two-parameter block.
+            let got = crate::types::infer_for_message(other);
+            let mut msg = format!(
+                "The function '{name}' was called with arguments it does not accept. It expects one of:"
+            );
+            for (sig, param, want) in [
+                ("Hash hash", "hash", "a Hash"),
+                ("Iterable enumerable", "enumerable", "an Iterable"),
+            ] {
+                for n in [2, 1] {
+                    msg.push_str(&format!(
+                        "\n  ({sig}, Callable[{n}, {n}] block)\n    rejected: parameter '{param}' expects {want} value, got {got}"
+                    ));
+                }
+            }
+            return Err(EvalError::new(msg));
+        }
         other => {
+            let param = if matches!(name, "reverse_each" | "step") {
+                "iterable"
+            } else {
+                "enumerable"
+            };
             return Err(EvalError::new(format!(
-                "'{name}' parameter 'enumerable' expects an Iterable value, got {}",
+                "'{name}' parameter '{param}' expects an Iterable value, got {}",
                 crate::types::infer_for_message(other)
-            )))
+            )));
         }
     })
 }
@@ -147,10 +170,14 @@ impl<'e> Evaluator<'e> {
         e: &Expr,
     ) -> EResult<Value> {
         let r = self.call_function_inner(name, args, lambda, e);
+        let label = match e.kind {
+            ExprKind::MethodCall(_) => "Method call",
+            _ => "Function Call",
+        };
         r.map_err(|err| {
             if err.loc.is_none() && err.flow.is_none() && err.evaluation {
                 EvalError {
-                    msg: format!("Error while evaluating a Function Call, {}", err.msg),
+                    msg: format!("Error while evaluating a {label}, {}", err.msg),
                     ..err
                 }
                 .at(self.loc_e(e))
