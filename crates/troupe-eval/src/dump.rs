@@ -747,49 +747,27 @@ impl Emitter {
         if !self.whitespace && !s.is_empty() {
             self.put(' ');
         }
-        let (mut spaces, mut breaks) = (false, false);
-        for (i, &c) in s.iter().enumerate() {
-            if c == ' ' {
-                if allow && !spaces && self.column > WIDTH && s.get(i + 1) != Some(&' ') {
-                    self.write_indent(ind);
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.write_break(c);
-                self.indention = true;
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent(ind);
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
-            }
-        }
-        self.whitespace = false;
-        self.indention = false;
+        self.write_flowing(s, ind, allow, false);
     }
 
     fn write_single(&mut self, s: &[char], ind: i64, allow: bool) {
         self.indicator("'", true, false, false);
+        self.write_flowing(s, ind, allow, true);
+        self.indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    /// The text of a plain or single-quoted scalar: a space after column 80 (not the first
+    /// of several; for quoted text not the first or last character) becomes a line break;
+    /// line breaks are doubled; single quotes are doubled inside quotes.
+    fn write_flowing(&mut self, s: &[char], ind: i64, allow: bool, quoted: bool) {
         let (mut spaces, mut breaks) = (false, false);
         let n = s.len();
         for (i, &c) in s.iter().enumerate() {
             if c == ' ' {
-                if allow
-                    && !spaces
-                    && self.column > WIDTH
-                    && i != 0
-                    && i != n - 1
-                    && s[i + 1] != ' '
-                {
+                let edge = quoted && (i == 0 || i == n - 1);
+                if allow && !spaces && self.column > WIDTH && !edge && s.get(i + 1) != Some(&' ') {
                     self.write_indent(ind);
                 } else {
                     self.put(c);
@@ -806,7 +784,7 @@ impl Emitter {
                 if breaks {
                     self.write_indent(ind);
                 }
-                if c == '\'' {
+                if quoted && c == '\'' {
                     self.put('\'');
                 }
                 self.put(c);
@@ -815,12 +793,13 @@ impl Emitter {
                 breaks = false;
             }
         }
-        if breaks {
+        if quoted && breaks {
             self.write_indent(ind);
         }
-        self.indicator("'", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
+        if !quoted {
+            self.whitespace = false;
+            self.indention = false;
+        }
     }
 
     fn write_double(&mut self, s: &[char], ind: i64, allow: bool) {

@@ -149,14 +149,7 @@ pub fn inline_epp_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) ->
 pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> EResult<Value> {
     let mut out = String::new();
     for a in args {
-        let spec = a.to_display();
-        let path = module_file(ev, &spec, "templates").or_else(|| {
-            let p = PathBuf::from(&spec);
-            (p.is_absolute() && ev.env.read(&p).is_some()).then_some(p)
-        });
-        let Some(path) = path else {
-            return Err(EvalError::new(format!("Could not find template '{spec}'")));
-        };
+        let path = find_template(ev, &a.to_display())?;
         let text = ev.env.read(&path).unwrap_or_default();
         out.push_str(&crate::erb::render(ev, &text, &path.display().to_string())?);
     }
@@ -167,17 +160,20 @@ pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> E
 pub fn template_body_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
     let mut out = String::new();
     for a in crate::eval::flatten(args) {
-        let spec = a.to_display();
-        let path = module_file(ev, &spec, "templates").or_else(|| {
-            let p = PathBuf::from(&spec);
-            (p.is_absolute() && ev.env.read(&p).is_some()).then_some(p)
-        });
-        let Some(path) = path else {
-            return Err(EvalError::new(format!("Could not find template '{spec}'")));
-        };
+        let path = find_template(ev, &a.to_display())?;
         out.push_str(&ev.env.read(&path).unwrap_or_default());
     }
     Ok(Value::str(out))
+}
+
+/// A template by `module/file` (under the module's `templates/`) or absolute path.
+fn find_template(ev: &Evaluator<'_>, spec: &str) -> EResult<PathBuf> {
+    module_file(ev, spec, "templates")
+        .or_else(|| {
+            let p = PathBuf::from(spec);
+            (p.is_absolute() && ev.env.read(&p).is_some()).then_some(p)
+        })
+        .ok_or_else(|| EvalError::new(format!("Could not find template '{spec}'")))
 }
 
 pub fn inline_template_function(
