@@ -21,6 +21,8 @@ enum Tok {
     Float(f64),
     Str(Vec<SPart>),
     Sym(String),
+    /// `&:name`: a method name passed as the block.
+    BlockPass(String),
     Regex(String),
     Op(&'static str),
 }
@@ -241,6 +243,22 @@ fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Result<(), St
             }
             continue;
         }
+        if c == '&'
+            && i + 2 < cs.len()
+            && cs[i + 1] == ':'
+            && (cs[i + 2].is_alphabetic() || cs[i + 2] == '_')
+        {
+            let s = i + 2;
+            i += 2;
+            while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
+                i += 1;
+            }
+            if i < cs.len() && (cs[i] == '?' || cs[i] == '!') {
+                i += 1;
+            }
+            toks.push((Tok::BlockPass(cs[s..i].iter().collect()), line));
+            continue;
+        }
         if c == ':' && i + 1 < cs.len() && (cs[i + 1].is_alphabetic() || cs[i + 1] == '_') {
             let s = i + 1;
             i += 1;
@@ -407,6 +425,8 @@ enum Ex {
     Tern(Box<Ex>, Box<Ex>, Box<Ex>),
     Assign(String, Box<Ex>),
     IvarAssign(String, Box<Ex>),
+    /// `&:m` as an argument (turned into a block by the call that takes it).
+    BlockPass(String),
     /// `@x[k] = v` (`or`: `@x[k] ||= v`).
     IvarIndexAssign(String, Vec<Ex>, Box<Ex>, bool),
     /// `local[key] = value` on a local variable holding a hash or array.
@@ -807,6 +827,14 @@ impl P {
         }
         loop {
             self.skip_nl();
+            if let Some(Tok::BlockPass(m)) = self.peek().cloned() {
+                // `&:m` is the block `{ |x| x.m }`; it comes last.
+                self.i += 1;
+                self.skip_nl();
+                self.expect_op(close)?;
+                out.push(Ex::BlockPass(m));
+                return Ok(out);
+            }
             let e = self.expr()?;
             if self.eat_op("=>") {
                 // Bare hash argument.
@@ -892,7 +920,19 @@ impl P {
                 } else {
                     vec![]
                 };
-                let blk = self.block()?;
+                let mut args = args;
+                let mut blk = self.block()?;
+                if let Some(Ex::BlockPass(m)) = args.last().cloned() {
+                    args.pop();
+                    let it = "\u{0}it".to_string();
+                    blk = Some(Box::new(Block {
+                        params: vec![it.clone()],
+                        body: vec![St::Ex(
+                            Ex::Call(Some(Box::new(Ex::LVar(it))), m, vec![], None),
+                            0,
+                        )],
+                    }));
+                }
                 e = Ex::Call(Some(Box::new(e)), name, args, blk);
             } else if self.is_op("[") {
                 self.i += 1;
@@ -1320,6 +1360,9 @@ impl Ctx<'_, '_> {
                 Some(v) => v.clone(),
                 None => self.lookup(n)?,
             },
+            Ex::BlockPass(m) => {
+                return Err(self.err(format!("&:{m} is only supported as a method's block")))
+            }
             Ex::IvarAssign(n, v) => {
                 // `@a = @x` and `@a = Array(@x)` (for an Array) keep Ruby's object: changing
                 // `@a` in place changes `@x` too.
