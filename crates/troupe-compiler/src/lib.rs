@@ -172,6 +172,8 @@ pub struct DiskEnv<'c> {
     global_hiera: Option<PathBuf>,
     cache: &'c ParseCache,
     module_dirs: std::cell::RefCell<HashMap<String, Option<PathBuf>>>,
+    /// The modules on the modulepath, listed once per compile.
+    modules: std::cell::OnceCell<Vec<(String, PathBuf)>>,
 }
 
 fn env_conf(dir: &Path) -> HashMap<String, String> {
@@ -250,6 +252,7 @@ impl<'c> DiskEnv<'c> {
             }),
             cache,
             module_dirs: Default::default(),
+            modules: Default::default(),
         })
     }
 }
@@ -421,21 +424,26 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn modules(&self) -> Vec<(String, PathBuf)> {
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        for mp in &self.modulepath {
-            if let Ok(rd) = std::fs::read_dir(mp) {
-                let mut names: Vec<_> = rd.flatten().filter(|e| e.path().is_dir()).collect();
-                names.sort_by_key(|e| e.file_name());
-                for e in names {
-                    let n = e.file_name().to_string_lossy().to_string();
-                    if seen.insert(n.clone()) {
-                        out.push((n, e.path()));
+        self.modules
+            .get_or_init(|| {
+                let mut seen = std::collections::HashSet::new();
+                let mut out = Vec::new();
+                for mp in &self.modulepath {
+                    if let Ok(rd) = std::fs::read_dir(mp) {
+                        let mut names: Vec<_> =
+                            rd.flatten().filter(|e| e.path().is_dir()).collect();
+                        names.sort_by_key(|e| e.file_name());
+                        for e in names {
+                            let n = e.file_name().to_string_lossy().to_string();
+                            if seen.insert(n.clone()) {
+                                out.push((n, e.path()));
+                            }
+                        }
                     }
                 }
-            }
-        }
-        out
+                out
+            })
+            .clone()
     }
 }
 

@@ -65,7 +65,7 @@ pub struct Override {
 /// `eval_param_default`).
 pub(crate) struct ParamGuard {
     pub scope: ScopeId,
-    pub names: Vec<String>,
+    pub names: std::rc::Rc<[String]>,
     pub from: String,
     pub callee: String,
     /// The error, once a default read a parameter with no value.

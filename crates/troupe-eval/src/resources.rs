@@ -86,13 +86,15 @@ impl<'e> Evaluator<'e> {
             Some(TypeInfo::Define(d))
         } else if !lc.contains("::") {
             let file = format!("lib/puppet/type/{lc}.rb");
-            self.env
-                .modules()
+            // Modules whose name starts the type's (`keystone_config`) first.
+            let mut modules = self.env.modules();
+            modules.sort_by_key(|(m, _)| !lc.starts_with(&format!("{m}_")) && lc != *m);
+            modules
                 .iter()
                 .find_map(|(_, dir)| self.env.read(&dir.join(&file)))
                 .map(|src| {
                     // Puppet adds `provider` to a type that has providers.
-                    let providers = self.env.modules().iter().any(|(_, dir)| {
+                    let providers = modules.iter().any(|(_, dir)| {
                         self.env
                             .list_dir(&dir.join("lib/puppet/provider").join(&lc))
                             .iter()
@@ -1022,15 +1024,14 @@ impl<'e> Evaluator<'e> {
         &mut self,
         sid: ScopeId,
         callee: &str,
-        def: &Def,
+        names: &std::rc::Rc<[String]>,
         from: &str,
         d: &Expr,
         at: Option<Loc>,
     ) -> EResult<Value> {
-        let names: Vec<String> = def.params.iter().map(|p| p.name.clone()).collect();
         let saved = self.param_guard.replace(crate::eval::ParamGuard {
             scope: sid,
-            names,
+            names: names.clone(),
             from: from.to_string(),
             callee: callee.to_string(),
             failed: None,
@@ -1098,9 +1099,10 @@ impl<'e> Evaluator<'e> {
             bound.push(v);
         }
         let callee = format!("Class[{title}]");
+        let names: std::rc::Rc<[String]> = def.params.iter().map(|p| p.name.clone()).collect();
         for (i, p) in def.params.iter().enumerate() {
             if let (None, Some(d)) = (&bound[i], &p.default) {
-                let v = self.eval_param_default(sid_vars, &callee, def, &p.name, d, None)?;
+                let v = self.eval_param_default(sid_vars, &callee, &names, &p.name, d, None)?;
                 self.scopes[sid_vars].tables[0]
                     .vars
                     .insert(p.name.clone(), v.clone());
@@ -1206,6 +1208,7 @@ impl<'e> Evaluator<'e> {
                 }
             }
             let callee = self.res[idx].reference();
+            let names: std::rc::Rc<[String]> = def.params.iter().map(|p| p.name.clone()).collect();
             for p in &def.params {
                 if p.name == "name" || p.name == "title" {
                     continue;
@@ -1219,8 +1222,14 @@ impl<'e> Evaluator<'e> {
                                 line: self.res[idx].line.unwrap_or(0),
                                 col: None,
                             };
-                            let v =
-                                self.eval_param_default(sid, &callee, &def, &p.name, d, Some(at))?;
+                            let v = self.eval_param_default(
+                                sid,
+                                &callee,
+                                &names,
+                                &p.name,
+                                d,
+                                Some(at),
+                            )?;
                             if let Some(te) = &p.type_expr {
                                 if let Value::Type(t) = self.eval(te)? {
                                     if !t.is_instance(&v) {

@@ -1270,21 +1270,36 @@ impl Evaluator<'_> {
         }
         let modern = format!("lib/puppet/functions/{}.rb", name.replace("::", "/"));
         let legacy = format!("lib/puppet/parser/functions/{name}.rb");
-        let modules = self.env.modules();
-        let api = if modules
-            .iter()
-            .any(|(_, dir)| self.env.read(&dir.join(&modern)).is_some())
-        {
-            Some(RubyApi::Modern)
-        } else if !name.contains("::")
-            && modules
-                .iter()
-                .any(|(_, dir)| self.env.read(&dir.join(&legacy)).is_some())
-        {
-            Some(RubyApi::Legacy)
-        } else {
-            None
+        let has =
+            |ev: &Self, dir: &std::path::Path, file: &str| ev.env.read(&dir.join(file)).is_some();
+        let kind = |ev: &Self, dir: &std::path::Path| {
+            if has(ev, dir, &modern) {
+                Some(RubyApi::Modern)
+            } else if !name.contains("::") && has(ev, dir, &legacy) {
+                Some(RubyApi::Legacy)
+            } else {
+                None
+            }
         };
+        // The module that ships it (its namespace, or the native stand-in's home) decides;
+        // only when it is absent are the other modules searched.
+        let home = match name.split_once("::") {
+            Some((ns, _)) => Some(ns),
+            None => native_home(name),
+        };
+        let mut api = home
+            .and_then(|m| self.env.module_dir(m))
+            .and_then(|d| kind(self, &d));
+        if api.is_none() {
+            let modules = self.env.modules();
+            api = if modules.iter().any(|(_, d)| has(self, d, &modern)) {
+                Some(RubyApi::Modern)
+            } else if !name.contains("::") && modules.iter().any(|(_, d)| has(self, d, &legacy)) {
+                Some(RubyApi::Legacy)
+            } else {
+                None
+            };
+        }
         self.ruby_functions.insert(name.to_string(), api);
         api
     }
@@ -2525,4 +2540,25 @@ fn neutron_validate_ranges(name: &str, v: &Value) -> EResult<Value> {
         }
     }
     Ok(Value::array(list))
+}
+
+/// The module whose Ruby function a native stand-in replaces (searched first).
+fn native_home(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "is_service_default"
+        | "normalize_ip_for_uri"
+        | "os_transport_url"
+        | "os_database_connection"
+        | "inet6_prefix" => "openstacklib",
+        "validate_network_vlan_ranges"
+        | "validate_tunnel_id_ranges"
+        | "validate_vni_ranges"
+        | "validate_vxlan_udp_port"
+        | "convert_to_json_string" => "neutron",
+        "mco_array_to_string" => "mcollective",
+        "template_body" => "datacat",
+        "getvar_emptystring" => "redis",
+        "ipaddresses" => "ssh",
+        _ => "stdlib",
+    })
 }
