@@ -1095,7 +1095,7 @@ fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
 }
 
 pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
-    let prog = parse(src).map_err(|(line, e)| fail(file, line, &e))?;
+    let prog = parsed(src).map_err(|(line, e)| fail(file, line, &e))?;
     let mut cx = Ctx {
         ev,
         defs: HashMap::new(),
@@ -1110,6 +1110,27 @@ pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> 
     };
     cx.run(&prog)?;
     Ok(cx.out)
+}
+
+/// A template's program, parsed once per thread and text (templates are rendered for every
+/// resource and every compile; their text decides the program).
+fn parsed(src: &str) -> Result<std::rc::Rc<Vec<St>>, (u32, String)> {
+    use std::cell::RefCell;
+    thread_local! {
+        static PROGRAMS: RefCell<HashMap<String, std::rc::Rc<Vec<St>>>> = RefCell::new(HashMap::new());
+    }
+    if let Some(p) = PROGRAMS.with(|c| c.borrow().get(src).cloned()) {
+        return Ok(p);
+    }
+    let prog = std::rc::Rc::new(parse(src)?);
+    PROGRAMS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 2_000 {
+            c.clear();
+        }
+        c.insert(src.to_string(), prog.clone());
+    });
+    Ok(prog)
 }
 
 /// Ruby's `===` as `case`/`when` uses it: a regexp matches, a class names the value's class,

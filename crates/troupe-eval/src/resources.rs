@@ -1844,13 +1844,10 @@ fn ruby_type_attrs(src: &str, providers: bool) -> Option<Arc<[String]>> {
                     return None;
                 }
                 let arg = after.trim_start_matches(['(', ' ']);
-                let name = if let Some(sym) = arg.strip_prefix(':') {
-                    sym
-                } else if let Some(q) = arg.strip_prefix(['\'', '"']) {
-                    q
-                } else {
-                    // `newparam(p)`: a computed name.
-                    return None;
+                // A symbol or a string; anything else (`newparam(p)`) is a computed name.
+                let name = match arg.strip_prefix(':') {
+                    Some(sym) => sym,
+                    None => arg.strip_prefix(['\'', '"'])?,
                 };
                 let end = name
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))

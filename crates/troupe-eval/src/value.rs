@@ -14,7 +14,7 @@ pub type Map = IndexMap<Value, Value>;
 /// crate cannot run (look-around, back-references: Ruby has them, and stdlib's IP address types
 /// use them) are compiled by `fancy_regex` instead; `re` then matches nothing and callers go
 /// through `is_match`/`captures`, or refuse with `needs_plain`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Regexp {
     pub source: String,
     pub re: regex::Regex,
@@ -24,6 +24,28 @@ pub struct Regexp {
 impl Regexp {
     /// Compiles Ruby-flavoured regex source (as written between `/ /`).
     pub fn new(source: &str) -> Result<Regexp, String> {
+        // Compiled regexes are shared by every compile in the process (templates and modules
+        // use the same few hundred); the cache is dropped whole if it ever grows large.
+        use std::sync::{Mutex, OnceLock};
+        type Cache = std::collections::HashMap<String, Regexp>;
+        static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+        let cache = CACHE.get_or_init(|| Mutex::new(Cache::new()));
+        if let Ok(c) = cache.lock() {
+            if let Some(r) = c.get(source) {
+                return Ok(r.clone());
+            }
+        }
+        let r = Self::compile(source)?;
+        if let Ok(mut c) = cache.lock() {
+            if c.len() > 20_000 {
+                c.clear();
+            }
+            c.insert(source.to_string(), r.clone());
+        }
+        Ok(r)
+    }
+
+    fn compile(source: &str) -> Result<Regexp, String> {
         let translated = translate_ruby_regex(source);
         match regex::Regex::new(&translated) {
             Ok(re) => Ok(Regexp {
