@@ -30,6 +30,9 @@ ORACLE_RB = os.path.join(SHARED, 'lab/puppet/oracle/oracle-compile.rb')
 LAB_ENVS = os.path.join(SHARED, 'lab/puppet/lab/code/environments')
 BASEMODULEPATH = '/etc/puppet/code/modules:/usr/share/puppet/modules'
 SERVER_FACTS = ['servername=puppet.example.test', 'serverip=127.0.0.1']
+ORACLE_RUBYLIB = sorted(
+    os.path.join(d, m, 'lib') for d in BASEMODULEPATH.split(':') if os.path.isdir(d)
+    for m in os.listdir(d) if os.path.isdir(os.path.join(d, m, 'lib')))
 
 
 def parse_bundles():
@@ -130,8 +133,11 @@ def run_oracle(case, tmp):
     if case['extensions']:
         cmd += ['--extensions', case['extensions']]
     cmd += tail
-    # Relative paths in Hiera options (eyaml keys) resolve from the environment.
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=envdir)
+    # Relative paths in Hiera options (eyaml keys) resolve from the environment. Module Ruby
+    # code that requires another module's (openstacklib's providers) finds it on the load
+    # path, as on a puppetserver whose libdir holds the modules' lib directories.
+    env = dict(os.environ, RUBYLIB=':'.join(ORACLE_RUBYLIB + [os.environ.get('RUBYLIB', '')]))
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=envdir, env=env)
     if p.returncode == 0 and p.stdout.strip():
         return ('catalog', normalize_catalog(p.stdout, envdir))
     return ('error', normalize_error(p.stderr, envdir) or p.stderr.strip())
