@@ -30,9 +30,26 @@ ORACLE_RB = os.path.join(SHARED, 'lab/puppet/oracle/oracle-compile.rb')
 LAB_ENVS = os.path.join(SHARED, 'lab/puppet/lab/code/environments')
 BASEMODULEPATH = '/etc/puppet/code/modules:/usr/share/puppet/modules'
 SERVER_FACTS = ['servername=puppet.example.test', 'serverip=127.0.0.1']
-ORACLE_RUBYLIB = sorted(
-    os.path.join(d, m, 'lib') for d in BASEMODULEPATH.split(':') if os.path.isdir(d)
-    for m in os.listdir(d) if os.path.isdir(os.path.join(d, m, 'lib')))
+
+
+def module_libs(envdir):
+    """The `lib` directories of the modules on the environment's modulepath (only those: a
+    3.x function on Ruby's load path is found even outside the modulepath)."""
+    modulepath = 'modules'
+    conf = os.path.join(envdir, 'environment.conf')
+    if os.path.exists(conf):
+        for line in open(conf):
+            k, _, v = line.partition('=')
+            if k.strip() == 'modulepath':
+                modulepath = v.strip()
+    dirs = []
+    for d in modulepath.split(':'):
+        if d == '$basemodulepath':
+            dirs += BASEMODULEPATH.split(':')
+        else:
+            dirs.append(d if os.path.isabs(d) else os.path.join(envdir, d))
+    return [os.path.join(d, m, 'lib') for d in dirs if os.path.isdir(d)
+            for m in sorted(os.listdir(d)) if os.path.isdir(os.path.join(d, m, 'lib'))]
 
 
 def parse_bundles():
@@ -136,7 +153,7 @@ def run_oracle(case, tmp):
     # Relative paths in Hiera options (eyaml keys) resolve from the environment. Module Ruby
     # code that requires another module's (openstacklib's providers) finds it on the load
     # path, as on a puppetserver whose libdir holds the modules' lib directories.
-    env = dict(os.environ, RUBYLIB=':'.join(ORACLE_RUBYLIB + [os.environ.get('RUBYLIB', '')]))
+    env = dict(os.environ, RUBYLIB=':'.join(module_libs(envdir) + [os.environ.get('RUBYLIB', '')]))
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=envdir, env=env)
     if p.returncode == 0 and p.stdout.strip():
         return ('catalog', normalize_catalog(p.stdout, envdir))
