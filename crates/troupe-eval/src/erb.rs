@@ -5,7 +5,7 @@
 
 use crate::error::{EResult, EvalError};
 use crate::eval::Evaluator;
-use crate::value::{format_float, Map, Value};
+use crate::value::{Map, Value};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1159,15 +1159,8 @@ fn case_eq(pat: &Value, v: &Value) -> bool {
 const RUBY_ERROR: &str = "ArgumentError: ";
 
 /// Ruby's `to_s`.
-fn to_s(v: &Value) -> String {
-    match v {
-        Value::Undef => String::new(),
-        Value::Str(s) => s.to_string(),
-        Value::Float(f) => format_float(*f),
-        Value::Array(_) | Value::Hash(_) => inspect(v),
-        other => other.to_display(),
-    }
-}
+/// Ruby's `to_s` of a value.
+use crate::dump::ruby_to_s as to_s;
 
 /// Ruby's `inspect` (also what stdlib's 3.x functions print in their errors).
 pub(crate) fn inspect(v: &Value) -> String {

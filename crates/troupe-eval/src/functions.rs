@@ -54,23 +54,13 @@ fn arity(name: &str, args: &[Value], min: usize, max: usize) -> EResult<()> {
     Ok(())
 }
 
-fn str_arg<'a>(name: &str, v: &'a Value, pos: usize) -> EResult<&'a str> {
+/// A String argument. `param` is how Puppet names it: its name in quotes (`"'a'"`) for a
+/// function with one signature, else its position.
+fn str_arg<'a>(name: &str, v: &'a Value, param: impl std::fmt::Display) -> EResult<&'a str> {
     match v {
         Value::Str(s) => Ok(s),
         other => Err(EvalError::new(format!(
-            "'{name}' parameter {} expects a String value, got {}",
-            pos,
-            crate::types::infer_for_message(other)
-        ))),
-    }
-}
-
-/// A String argument of a function with one signature: Puppet names the parameter.
-fn named_str_arg<'a>(name: &str, v: &'a Value, param: &str) -> EResult<&'a str> {
-    match v {
-        Value::Str(s) => Ok(s),
-        other => Err(EvalError::new(format!(
-            "'{name}' parameter '{param}' expects a String value, got {}",
+            "'{name}' parameter {param} expects a String value, got {}",
             crate::types::infer_for_message(other)
         ))),
     }
@@ -811,8 +801,8 @@ impl<'e> Evaluator<'e> {
             }
             "versioncmp" => {
                 arity(name, &args, 2, 3)?;
-                let a = named_str_arg(name, &args[0], "a")?;
-                let b = named_str_arg(name, &args[1], "b")?;
+                let a = str_arg(name, &args[0], "\'a\'")?;
+                let b = str_arg(name, &args[1], "\'b\'")?;
                 Ok(Value::Int(versioncmp(a, b)))
             }
             "dig" => {
@@ -848,7 +838,7 @@ impl<'e> Evaluator<'e> {
             }
             "get" => {
                 arity(name, &args, 2, 3)?;
-                let path = named_str_arg(name, &args[1], "dotted_string")?.to_string();
+                let path = str_arg(name, &args[1], "\'dotted_string\'")?.to_string();
                 let v = if path.is_empty() {
                     args[0].clone()
                 } else {
@@ -1000,8 +990,8 @@ impl<'e> Evaluator<'e> {
             }
             "scanf" => {
                 arity(name, &args, 2, 2)?;
-                let data = named_str_arg(name, &args[0], "data")?;
-                let format = named_str_arg(name, &args[1], "format")?;
+                let data = str_arg(name, &args[0], "\'data\'")?;
+                let format = str_arg(name, &args[1], "\'format\'")?;
                 let r = Value::array(scanf(data, format));
                 match lambda {
                     Some(l) => self.call_lambda(l, &[r], e),

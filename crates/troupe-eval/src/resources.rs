@@ -88,7 +88,10 @@ impl<'e> Evaluator<'e> {
             let file = format!("lib/puppet/type/{lc}.rb");
             // Modules whose name starts the type's (`keystone_config`) first.
             let mut modules = self.env.modules();
-            modules.sort_by_key(|(m, _)| !lc.starts_with(&format!("{m}_")) && lc != *m);
+            modules.sort_by_key(|(m, _)| {
+                !lc.strip_prefix(m.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+            });
             modules
                 .iter()
                 .find_map(|(_, dir)| self.env.read(&dir.join(&file)))
@@ -1540,16 +1543,16 @@ impl<'e> Evaluator<'e> {
                 continue;
             }
             let lc = r.type_name.to_lowercase();
-            let known: Option<Vec<&str>> = match core_type(&lc) {
-                Some(schema) => Some(schema.attrs.to_vec()),
-                None => match module_attrs.get(&lc) {
-                    Some(Some(attrs)) => Some(attrs.iter().map(|a| a.as_str()).collect()),
-                    _ => None,
-                },
-            };
-            if let Some(attrs) = known {
+            let core = core_type(&lc);
+            let module = module_attrs.get(&lc).and_then(|a| a.as_deref());
+            if core.is_some() || module.is_some() {
+                let declared = |k: &str| match (core, module) {
+                    (Some(schema), _) => schema.attrs.contains(&k),
+                    (None, Some(attrs)) => attrs.iter().any(|a| a == k),
+                    (None, None) => true,
+                };
                 for k in r.params.keys() {
-                    if !attrs.contains(&k.as_str()) && !METAPARAMS.contains(&k.as_str()) {
+                    if !declared(k) && !METAPARAMS.contains(&k.as_str()) {
                         let at = format!(
                             "(file: {}, line: {})",
                             r.file.clone().unwrap_or_default(),

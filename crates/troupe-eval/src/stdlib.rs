@@ -187,16 +187,9 @@ impl Evaluator<'_> {
             "str2bool" => match args.first() {
                 None => Err(err("str2bool(): Wrong number of arguments given (0 for 1)")),
                 Some(Value::Bool(b)) => Ok(Value::Bool(*b)),
-                Some(Value::Str(s)) => {
-                    let l = s.to_lowercase();
-                    match l.as_str() {
-                        "" => Ok(Value::Bool(false)),
-                        "1" | "t" | "y" | "true" | "yes" => Ok(Value::Bool(true)),
-                        "0" | "f" | "n" | "false" | "no" => Ok(Value::Bool(false)),
-                        _ if &**s == "undef" || &**s == "undefined" => Ok(Value::Bool(false)),
-                        _ => Err(err("str2bool(): Unknown type of boolean given")),
-                    }
-                }
+                Some(Value::Str(s)) => str2bool_text(s)
+                    .map(Value::Bool)
+                    .ok_or_else(|| err("str2bool(): Unknown type of boolean given")),
                 Some(Value::Undef) => Ok(Value::Bool(false)),
                 Some(_) => Err(err("str2bool(): Requires string to work with")),
             },
@@ -555,11 +548,7 @@ impl Evaluator<'_> {
                 let out: Vec<Value> = list
                     .into_iter()
                     .map(|ip| match &ip {
-                        Value::Str(s)
-                            if s.parse::<std::net::Ipv6Addr>().is_ok() && !s.starts_with('[') =>
-                        {
-                            Value::str(format!("[{s}]"))
-                        }
+                        Value::Str(s) => Value::str(bracket_ipv6(s)),
                         _ => ip,
                     })
                     .collect();
@@ -2239,22 +2228,22 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
     Ok(Value::str(text))
 }
 
+/// stdlib's `str2bool` table (openstacklib keeps a copy): `None` for an unknown word.
+fn str2bool_text(s: &str) -> Option<bool> {
+    match s.to_lowercase().as_str() {
+        "" | "0" | "f" | "n" | "false" | "no" => Some(false),
+        "1" | "t" | "y" | "true" | "yes" => Some(true),
+        _ if s == "undef" || s == "undefined" => Some(false),
+        _ => None,
+    }
+}
+
 /// openstacklib's `_str2bool` (for `ssl`).
 fn os_str2bool(v: &Value) -> EResult<bool> {
     match v {
         Value::Bool(b) => Ok(*b),
-        Value::Str(s) => {
-            let l = s.to_lowercase();
-            match l.as_str() {
-                "" => Ok(false),
-                "1" | "t" | "y" | "true" | "yes" => Ok(true),
-                "0" | "f" | "n" | "false" | "no" => Ok(false),
-                _ if &**s == "undef" || &**s == "undefined" => Ok(false),
-                _ => Err(err(
-                    "os_transport_url _str2bool(): Unknown type of boolean given",
-                )),
-            }
-        }
+        Value::Str(s) => str2bool_text(s)
+            .ok_or_else(|| err("os_transport_url _str2bool(): Unknown type of boolean given")),
         _ => Err(err("str2bool(): Requires string to work with")),
     }
 }
