@@ -466,9 +466,26 @@ struct P {
     /// Names assigned so far in the source: from there on Ruby reads them as locals (nil
     /// until a run assigns them), before it as method calls.
     assigned: std::collections::HashSet<String>,
+    /// Nesting of the expression being parsed (recursion and operator/call chains), against
+    /// `MAX_NESTING`: a hostile template cannot build a tree too deep to walk or drop.
+    depth: usize,
 }
 
+/// How deeply a template's Ruby expressions and blocks may nest.
+const MAX_NESTING: usize = 1000;
+
 impl P {
+    /// One more level of nesting; fails past `MAX_NESTING`.
+    fn deeper(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(format!(
+                "syntax error, expression nested deeper than {MAX_NESTING} levels"
+            ));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.i).map(|t| &t.0)
     }
@@ -510,6 +527,13 @@ impl P {
     }
 
     fn stmts(&mut self, terms: &[&str]) -> Result<Vec<St>, String> {
+        self.deeper()?;
+        let r = crate::limits::grow(|| self.stmts_inner(terms));
+        self.depth -= 1;
+        r
+    }
+
+    fn stmts_inner(&mut self, terms: &[&str]) -> Result<Vec<St>, String> {
         let mut out = Vec::new();
         loop {
             self.skip_nl();
@@ -682,6 +706,13 @@ impl P {
     }
 
     fn expr(&mut self) -> Result<Ex, String> {
+        self.deeper()?;
+        let r = crate::limits::grow(|| self.expr_inner());
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self) -> Result<Ex, String> {
         // `@x = v` and `@x ||= v`
         if let (Some(Tok::IVar(n)), Some((Tok::Op(op @ ("=" | "||=")), _))) =
             (self.peek().cloned(), self.toks.get(self.i + 1))
@@ -772,6 +803,14 @@ impl P {
     }
 
     fn binary(&mut self, min: u8) -> Result<Ex, String> {
+        let base = self.depth;
+        let r = self.binary_chain(min);
+        self.depth = base;
+        r
+    }
+
+    fn binary_chain(&mut self, min: u8) -> Result<Ex, String> {
+        self.deeper()?;
         let mut l = self.unary()?;
         while let Some(Tok::Op(o)) = self.peek() {
             let (op, prec) = {
@@ -791,6 +830,7 @@ impl P {
             if prec < min {
                 break;
             }
+            self.deeper()?;
             self.i += 1;
             self.skip_nl();
             let r = self.binary(prec + 1)?;
@@ -810,6 +850,13 @@ impl P {
     }
 
     fn unary(&mut self) -> Result<Ex, String> {
+        self.deeper()?;
+        let r = crate::limits::grow(|| self.unary_inner());
+        self.depth -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self) -> Result<Ex, String> {
         if self.eat_op("!") || self.eat_kw("not") {
             return Ok(Ex::Not(Box::new(self.unary()?)));
         }
@@ -899,8 +946,16 @@ impl P {
     }
 
     fn postfix(&mut self) -> Result<Ex, String> {
+        let base = self.depth;
+        let r = self.postfix_chain();
+        self.depth = base;
+        r
+    }
+
+    fn postfix_chain(&mut self) -> Result<Ex, String> {
         let mut e = self.primary()?;
         loop {
+            self.deeper()?;
             if self.eat_op(".") || self.eat_op("&.") {
                 let name = match self.peek().cloned() {
                     Some(Tok::Ident(n)) => n,
@@ -1080,6 +1135,7 @@ fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
         toks,
         i: 0,
         assigned: std::collections::HashSet::new(),
+        depth: 0,
     };
     let r = p.stmts(&[]);
     match r {
@@ -1095,6 +1151,10 @@ fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
 }
 
 pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
+    ev.in_frame("template", file, |ev| render_in_frame(ev, src, file))
+}
+
+fn render_in_frame(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
     let prog = parsed(src).map_err(|(line, e)| fail(file, line, &e))?;
     let mut cx = Ctx {
         ev,
@@ -1215,8 +1275,13 @@ impl Ctx<'_, '_> {
     }
 
     fn run(&mut self, prog: &[St]) -> EResult<Value> {
+        crate::limits::grow(|| self.run_stmts(prog))
+    }
+
+    fn run_stmts(&mut self, prog: &[St]) -> EResult<Value> {
         let mut last = Value::Undef;
         for s in prog {
+            crate::limits::checkpoint()?;
             match s {
                 St::Text(t) => self.out.push_str(t),
                 St::Out(e, line) => {
@@ -1347,6 +1412,10 @@ impl Ctx<'_, '_> {
     }
 
     fn eval(&mut self, e: &Ex) -> EResult<Value> {
+        crate::limits::grow(|| self.eval_ex(e))
+    }
+
+    fn eval_ex(&mut self, e: &Ex) -> EResult<Value> {
         Ok(match e {
             Ex::Lit(v) => v.clone(),
             Ex::Str(parts) => {
@@ -1361,6 +1430,7 @@ impl Ctx<'_, '_> {
                                 toks,
                                 i: 0,
                                 assigned: std::collections::HashSet::new(),
+                                depth: 0,
                             };
                             let ex = p.expr().map_err(|e| self.err(e))?;
                             let v = self.eval(&ex)?;

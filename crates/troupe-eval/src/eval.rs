@@ -108,6 +108,14 @@ pub struct Evaluator<'e> {
     pub hiera: crate::hiera::HieraCache,
     pub stage_main: usize,
     pub class_main: usize,
+    /// Expressions evaluated, for the budget's checkpoints.
+    steps: u32,
+    /// Named frames (functions, templates) now active, against `limits::MAX_DEPTH`.
+    depth: usize,
+    /// How many define instances declared each define instance, by resource (see
+    /// `evaluate_define`); `define_depth` is that of the one being evaluated.
+    pub(crate) define_gen: HashMap<usize, usize>,
+    pub(crate) define_depth: usize,
 }
 
 impl std::fmt::Debug for Evaluator<'_> {
@@ -168,6 +176,10 @@ impl<'e> Evaluator<'e> {
             hiera: Default::default(),
             stage_main: 0,
             class_main: 0,
+            steps: 0,
+            depth: 0,
+            define_gen: HashMap::new(),
+            define_depth: 0,
         }
     }
 
@@ -520,9 +532,48 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    // ---- limits ---------------------------------------------------------------------------------
+
+    /// Enters a named frame (`kind` 'name': a function, a template); fails past
+    /// `limits::MAX_DEPTH`. Every successful call is paired with `leave_frame`.
+    pub(crate) fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()> {
+        if self.depth >= crate::limits::MAX_DEPTH {
+            return Err(crate::limits::too_deep(kind, name));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    pub(crate) fn leave_frame(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// `f` inside a named frame.
+    pub(crate) fn in_frame<T>(
+        &mut self,
+        kind: &str,
+        name: &str,
+        f: impl FnOnce(&mut Self) -> EResult<T>,
+    ) -> EResult<T> {
+        self.enter_frame(kind, name)?;
+        let r = f(self);
+        self.leave_frame();
+        r
+    }
+
     // ---- expressions -----------------------------------------------------------------------
 
+    /// Evaluates an expression. Deep trees grow the stack on the heap, and every 256
+    /// expressions the compile's budget is checked.
     pub fn eval(&mut self, e: &Expr) -> EResult<Value> {
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps % 256 == 0 {
+            crate::limits::checkpoint().map_err(|err| err.at(self.loc_e(e)))?;
+        }
+        crate::limits::grow(|| self.eval_expr(e))
+    }
+
+    fn eval_expr(&mut self, e: &Expr) -> EResult<Value> {
         match &e.kind {
             ExprKind::Nop => Ok(Value::Undef),
             ExprKind::Block(items) => {
@@ -1841,6 +1892,8 @@ impl<'e> Evaluator<'e> {
 
     /// Calls a lambda with positional arguments in a local scope of the current scope.
     pub fn call_lambda(&mut self, l: &Lambda, args: &[Value], call: &Expr) -> EResult<Value> {
+        // Every iteration of every loop is a checkpoint of the compile's budget.
+        crate::limits::checkpoint().map_err(|err| err.at(self.loc_e(call)))?;
         let cur = self.cur;
         let depth = self.scopes[cur].tables.len();
         let mut t = Table::default();
@@ -1900,6 +1953,11 @@ impl<'e> Evaluator<'e> {
     // ---- Puppet-language functions ----------------------------------------------------------------
 
     pub fn call_puppet_function(&mut self, def: Arc<Def>, args: Vec<Value>) -> EResult<Value> {
+        let name = def.name.clone();
+        self.in_frame("function", &name, |s| s.call_puppet_function_inner(def, args))
+    }
+
+    fn call_puppet_function_inner(&mut self, def: Arc<Def>, args: Vec<Value>) -> EResult<Value> {
         let sid = self.new_scope(ScopeKind::Isolated, Some(self.top), None);
         let saved_src = std::mem::replace(&mut self.src, def.source.clone());
         let saved_cur = self.cur;

@@ -70,39 +70,17 @@ fn need_lambda<'a>(name: &str, l: Option<&'a Lambda>) -> EResult<&'a Lambda> {
     l.ok_or_else(|| EvalError::new(format!("'{name}' expects a block")))
 }
 
-/// The pairs an iteration function walks: (index-or-key, value).
-fn iter_pairs(name: &str, v: &Value) -> EResult<(Vec<(Value, Value)>, bool)> {
+/// The pairs an iteration function walks: (index-or-key, value). Integers, Integer ranges
+/// and strings are walked lazily, so `Integer[1, 200000000].reduce` never builds an array.
+fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::iterate::Pairs, bool)> {
+    use crate::iterate::Pairs;
     Ok(match v {
-        Value::Array(a) => (
-            a.iter()
-                .enumerate()
-                .map(|(i, x)| (Value::Int(i as i64), x.clone()))
-                .collect(),
-            false,
-        ),
-        Value::Hash(h) => (
-            h.iter().map(|(k, x)| (k.clone(), x.clone())).collect(),
-            true,
-        ),
-        Value::Int(n) => (
-            (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
-            false,
-        ),
-        Value::Str(s) => (
-            s.chars()
-                .enumerate()
-                .map(|(i, c)| (Value::Int(i as i64), Value::str(c.to_string())))
-                .collect(),
-            false,
-        ),
+        Value::Array(a) => (Pairs::Array(a.clone(), 0, a.len()), false),
+        Value::Hash(h) => (Pairs::Hash(h.clone(), 0, h.len()), true),
+        Value::Int(n) => (Pairs::range(0, n.saturating_sub(1)), false),
+        Value::Str(s) => (Pairs::chars(s), false),
         Value::Type(t) => match t.resolved() {
-            Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => (
-                (*a..=*b)
-                    .enumerate()
-                    .map(|(i, x)| (Value::Int(i as i64), Value::Int(x)))
-                    .collect(),
-                false,
-            ),
+            Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => (Pairs::range(*a, *b), false),
             _ => {
                 return Err(EvalError::new(format!(
                     "'{name}' expects an Iterable value, got Type"
@@ -340,10 +318,12 @@ impl<'e> Evaluator<'e> {
             "each" | "reverse_each" => {
                 arity(name, &args, 1, 1)?;
                 let l = need_lambda(name, lambda)?;
-                let (mut pairs, is_hash) = iter_pairs(name, &args[0])?;
-                if name == "reverse_each" {
-                    pairs.reverse();
-                }
+                let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+                let pairs: Box<dyn Iterator<Item = (Value, Value)>> = if name == "reverse_each" {
+                    Box::new(pairs.rev())
+                } else {
+                    Box::new(pairs)
+                };
                 for (k, v) in pairs {
                     let a = Self::lambda_args(l, &k, &v, is_hash);
                     if self.iteration(l, &a, e)?.is_none() {
@@ -422,16 +402,15 @@ impl<'e> Evaluator<'e> {
                 arity(name, &args, 1, 2)?;
                 let l = need_lambda(name, lambda)?;
                 let (pairs, is_hash) = iter_pairs(name, &args[0])?;
-                let mut items: Vec<Value> = pairs
-                    .into_iter()
-                    .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
-                    .collect();
+                let mut items =
+                    pairs.map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v });
                 let mut acc = if args.len() == 2 {
                     args[1].clone()
-                } else if items.is_empty() {
-                    return Ok(Value::Undef);
                 } else {
-                    items.remove(0)
+                    match items.next() {
+                        Some(first) => first,
+                        None => return Ok(Value::Undef),
+                    }
                 };
                 for it in items {
                     acc = match self.iteration(l, &[acc.clone(), it], e)? {
@@ -474,15 +453,21 @@ impl<'e> Evaluator<'e> {
                         ))
                     }
                 };
-                let vals: Vec<Value> = pairs.into_iter().map(|(_, v)| v).step_by(n).collect();
+                let vals = pairs.map(|(_, v)| v).step_by(n);
                 match lambda {
                     Some(l) => {
-                        for v in &vals {
-                            self.call_lambda(l, std::slice::from_ref(v), e)?;
+                        for v in vals {
+                            self.call_lambda(l, std::slice::from_ref(&v), e)?;
                         }
                         Ok(args[0].clone())
                     }
-                    None => Ok(Value::array(vals)),
+                    None => {
+                        crate::limits::reserve_items(
+                            vals.size_hint().0 as u64,
+                            std::mem::size_of::<Value>(),
+                        )?;
+                        Ok(Value::array(vals.collect()))
+                    }
                 }
             }
             "slice" => {
@@ -492,8 +477,11 @@ impl<'e> Evaluator<'e> {
                     Value::Int(n) if n > 0 => n as usize,
                     _ => return Err(EvalError::new("'slice' expects a positive slice size")),
                 };
+                crate::limits::reserve_items(
+                    pairs.len() as u64,
+                    2 * std::mem::size_of::<Value>(),
+                )?;
                 let items: Vec<Value> = pairs
-                    .into_iter()
                     .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
                     .collect();
                 let chunks: Vec<Value> =

@@ -14,6 +14,8 @@ pub mod eval;
 mod eyaml;
 mod functions;
 pub mod hiera;
+mod iterate;
+pub mod limits;
 mod resources;
 pub mod schema;
 pub mod scope;
@@ -37,13 +39,23 @@ pub struct Compiled {
     pub warnings: Vec<String>,
 }
 
-/// Compiles a catalog for one node.
+/// Compiles a catalog for one node, without limits of time or memory.
 pub fn compile(env: &dyn Environment, input: NodeInput) -> Compiled {
+    compile_with(env, input, &limits::Budget::default())
+}
+
+/// Compiles a catalog for one node within `budget`: a compile that exceeds it fails with
+/// the budget's message (whatever error it was on its way to), nothing else.
+pub fn compile_with(env: &dyn Environment, input: NodeInput, budget: &limits::Budget) -> Compiled {
+    let guard = limits::install(budget);
     let certname = input.certname.clone();
     let mut ev = Evaluator::new(env, input);
-    let result = ev.run().map_err(|e| e.render(&certname));
-    Compiled {
-        result,
-        warnings: std::mem::take(&mut ev.warnings),
+    let mut result = ev.run().map_err(|e| e.render(&certname));
+    if let Some(x) = guard.exceeded() {
+        result = Err(x.message(&certname));
     }
+    let warnings = std::mem::take(&mut ev.warnings);
+    // The evaluator (and with it any deep value) is dropped under the budget's guard.
+    drop(ev);
+    Compiled { result, warnings }
 }

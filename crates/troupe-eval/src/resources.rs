@@ -398,7 +398,11 @@ impl<'e> Evaluator<'e> {
             }
         }
         let is_stage = r.type_name == "Stage";
+        let is_defined = r.kind == Kind::Defined;
         let idx = self.add_resource(r);
+        if is_defined && self.define_depth > 0 {
+            self.define_gen.insert(idx, self.define_depth);
+        }
         for (k, line) in lines {
             self.param_lines.insert((idx, k), line);
         }
@@ -1173,6 +1177,24 @@ impl<'e> Evaluator<'e> {
     // ---- defined types ---------------------------------------------------------------------------
 
     fn evaluate_define(&mut self, idx: usize) -> EResult<()> {
+        // A define instance declared (through any chain) by MAX_DEPTH others is runaway
+        // recursion: a define declaring itself under ever new titles.
+        let generation = self.define_gen.get(&idx).copied().unwrap_or(0);
+        if generation >= crate::limits::MAX_DEPTH {
+            let r = &self.res[idx];
+            return Err(crate::limits::too_deep("define", &r.type_name.to_lowercase()).at(Loc {
+                file: r.file.clone().unwrap_or_default(),
+                line: r.line.unwrap_or(0),
+                col: None,
+            }));
+        }
+        let saved_depth = std::mem::replace(&mut self.define_depth, generation + 1);
+        let r = self.evaluate_define_inner(idx);
+        self.define_depth = saved_depth;
+        r
+    }
+
+    fn evaluate_define_inner(&mut self, idx: usize) -> EResult<()> {
         self.res[idx].evaluated = true;
         let tn = self.res[idx].type_name.to_lowercase();
         let def = match self.find_define(&tn)? {
@@ -1476,6 +1498,7 @@ impl<'e> Evaluator<'e> {
             let mut changed = false;
             let mut i = 0;
             while i < self.res.len() {
+                crate::limits::checkpoint()?;
                 if self.res[i].kind == Kind::Defined
                     && !self.res[i].evaluated
                     && !self.res[i].virtual_

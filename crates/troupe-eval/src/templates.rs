@@ -24,6 +24,19 @@ fn render_epp(
     global_only: bool,
     fname: &str,
 ) -> EResult<Value> {
+    let path = code.source.path.clone();
+    ev.in_frame("template", &path, |ev| {
+        render_epp_in_frame(ev, code, args, global_only, fname)
+    })
+}
+
+fn render_epp_in_frame(
+    ev: &mut Evaluator<'_>,
+    code: Arc<Code>,
+    args: Option<&Value>,
+    global_only: bool,
+    fname: &str,
+) -> EResult<Value> {
     let ExprKind::Epp { params, body } = &code.program.kind else {
         return Err(EvalError::new(format!(
             "{fname}(): the parser did not produce an EppExpression"

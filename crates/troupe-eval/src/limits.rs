@@ -1,0 +1,250 @@
+//! The limits of one compile, so that no catalog request can take its process down:
+//! recursion depth (named frames: functions, templates, defines), stack growth for deep
+//! trees, and the budget — a deadline, a memory budget and cancellation — checked at cheap
+//! checkpoints (every few hundred expressions, every loop iteration) and before allocations
+//! whose size an untrusted number decides.
+//!
+//! The budget of the running compile lives in a thread-local (a compile runs on one thread),
+//! so free functions (`sprintf`, `range`, ...) can ask for room without an evaluator. Once a
+//! budget is exceeded it stays exceeded: every later checkpoint fails too, and the compile's
+//! result is replaced by the budget's message, so no caught error can hide it.
+
+use crate::error::{EResult, EvalError};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Named frames (Puppet functions, templates, define instances) deeper than this fail with
+/// "recursion deeper than N levels". Ruby Puppet fails runaway recursion with `stack level
+/// too deep` at a similar depth.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Stack left before a recursive step moves to a fresh segment, and that segment's size. The
+/// red zone covers the largest frames between two growth points in debug builds.
+const RED_ZONE: usize = 256 * 1024;
+const SEGMENT: usize = 4 * 1024 * 1024;
+
+/// Runs `f`, first moving to a new stack segment (on the heap) when little stack is left.
+/// Every recursive walker over trees of unbounded depth (expressions, values, types) calls
+/// it at its recursive entry, so depth costs heap, never a stack overflow.
+#[inline]
+pub fn grow<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+}
+
+/// What a compile may spend. The default is unlimited.
+#[derive(Clone, Default)]
+pub struct Budget {
+    /// Wall time from the start of the compile.
+    pub timeout: Option<Duration>,
+    /// Bytes the compiling thread may hold on top of what it held when the compile started.
+    pub memory_limit: Option<u64>,
+    /// Set (by another thread) when the compile's result is no longer wanted.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// The net bytes allocated so far by the current thread (a counting global allocator's
+    /// reading). Without it, the memory budget only bounds allocations asked for up front.
+    pub memory_probe: Option<fn() -> i64>,
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("timeout", &self.timeout)
+            .field("memory_limit", &self.memory_limit)
+            .field("cancel", &self.cancel.is_some())
+            .field("memory_probe", &self.memory_probe.is_some())
+            .finish()
+    }
+}
+
+/// Why a compile was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exceeded {
+    Deadline(Duration),
+    Memory(u64),
+    Cancelled,
+}
+
+impl Exceeded {
+    /// The message for a compile of `node`.
+    pub fn message(&self, node: &str) -> String {
+        match self {
+            Exceeded::Deadline(d) => {
+                format!(
+                    "compile of {node} exceeded its deadline of {}",
+                    show_duration(*d)
+                )
+            }
+            Exceeded::Memory(n) => format!(
+                "compile of {node} exceeded its memory budget of {}",
+                show_bytes(*n)
+            ),
+            Exceeded::Cancelled => {
+                format!("compile of {node} cancelled: the agent closed the connection")
+            }
+        }
+    }
+}
+
+/// `60 s`, `250 ms`.
+pub fn show_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// `1 GiB`, `64 MiB`, `1000 bytes`.
+pub fn show_bytes(n: u64) -> String {
+    for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if n >= size && n % size == 0 {
+            return format!("{} {unit}", n / size);
+        }
+    }
+    format!("{n} bytes")
+}
+
+struct Active {
+    deadline: Option<(Instant, Duration)>,
+    memory_limit: Option<u64>,
+    base: i64,
+    probe: Option<fn() -> i64>,
+    cancel: Option<Arc<AtomicBool>>,
+    exceeded: Option<Exceeded>,
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Active>> = const { RefCell::new(None) };
+}
+
+/// Installs `budget` for the compile about to run on this thread; dropping the guard
+/// removes it.
+#[must_use]
+pub fn install(budget: &Budget) -> BudgetGuard {
+    let now = Instant::now();
+    let active = Active {
+        deadline: budget.timeout.map(|t| (now + t, t)),
+        memory_limit: budget.memory_limit,
+        base: budget.memory_probe.map(|p| p()).unwrap_or(0),
+        probe: budget.memory_probe,
+        cancel: budget.cancel.clone(),
+        exceeded: None,
+    };
+    let previous = ACTIVE.with(|a| a.borrow_mut().replace(active));
+    BudgetGuard { previous }
+}
+
+/// Restores the budget that was active before `install` (none, normally).
+pub struct BudgetGuard {
+    previous: Option<Active>,
+}
+
+impl std::fmt::Debug for BudgetGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BudgetGuard")
+    }
+}
+
+impl BudgetGuard {
+    /// Why the compile was stopped, if it was.
+    pub fn exceeded(&self) -> Option<Exceeded> {
+        ACTIVE.with(|a| a.borrow().as_ref().and_then(|a| a.exceeded))
+    }
+}
+
+impl Drop for BudgetGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = ACTIVE.try_with(|a| *a.borrow_mut() = previous);
+    }
+}
+
+fn fail(e: Exceeded) -> EvalError {
+    // The node is not known here; `compile` replaces the whole result with the message.
+    EvalError::plain(e.message("this node"))
+}
+
+impl Active {
+    fn used(&self) -> i64 {
+        self.probe.map(|p| p() - self.base).unwrap_or(0)
+    }
+
+    fn check(&mut self, extra: u64) -> Option<Exceeded> {
+        if let Some(e) = self.exceeded {
+            return Some(e);
+        }
+        let e = if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            Some(Exceeded::Cancelled)
+        } else if self.deadline.is_some_and(|(at, _)| Instant::now() >= at) {
+            self.deadline.map(|(_, t)| Exceeded::Deadline(t))
+        } else {
+            match self.memory_limit {
+                Some(limit) if self.used().max(0) as u64 + extra > limit => {
+                    Some(Exceeded::Memory(limit))
+                }
+                _ => None,
+            }
+        };
+        self.exceeded = e;
+        e
+    }
+}
+
+/// A checkpoint: fails when the deadline has passed, the memory budget is spent or the
+/// compile was cancelled. Cheap (a thread-local, a clock read); without a budget, free.
+pub fn checkpoint() -> EResult<()> {
+    reserve(0)
+}
+
+/// A checkpoint that also asks for `bytes` more: call it before an allocation whose size
+/// comes from the manifest or the node (a range, a padding width), so the allocation is
+/// refused instead of attempted.
+pub fn reserve(bytes: u64) -> EResult<()> {
+    let r = ACTIVE.with(|a| a.borrow_mut().as_mut().and_then(|a| a.check(bytes)));
+    match r {
+        Some(e) => Err(fail(e)),
+        None => Ok(()),
+    }
+}
+
+/// `reserve` for `count` items of `size` bytes each (saturating).
+pub fn reserve_items(count: u64, size: usize) -> EResult<()> {
+    reserve(count.saturating_mul(size as u64))
+}
+
+/// The message when named frames nest too deep.
+pub fn too_deep(kind: &str, name: &str) -> EvalError {
+    EvalError::new(format!(
+        "recursion deeper than {MAX_DEPTH} levels in {kind} '{name}'"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_print_exactly() {
+        assert_eq!(show_bytes(1 << 30), "1 GiB");
+        assert_eq!(show_bytes(64 << 20), "64 MiB");
+        assert_eq!(show_bytes(1000), "1000 bytes");
+        assert_eq!(show_duration(Duration::from_secs(60)), "60 s");
+        assert_eq!(show_duration(Duration::from_millis(250)), "250 ms");
+    }
+
+    #[test]
+    fn a_reservation_over_the_budget_fails_and_stays_failed() {
+        let g = install(&Budget {
+            memory_limit: Some(1000),
+            ..Default::default()
+        });
+        assert!(reserve(10).is_ok());
+        assert!(reserve(2000).is_err());
+        assert!(checkpoint().is_err());
+        assert_eq!(g.exceeded(), Some(Exceeded::Memory(1000)));
+        drop(g);
+        assert!(checkpoint().is_ok());
+    }
+}
