@@ -91,7 +91,7 @@ pub fn valid_tag(s: &str) -> bool {
 /// Converts a parameter value to catalog JSON. Resource references become `Type[title]`
 /// strings; `undef` inside collections becomes `null`.
 pub fn value_to_json(v: &Value) -> J {
-    match v {
+    crate::limits::grow(|| match v {
         Value::Undef => J::Null,
         Value::Default => json!({"__ptype": "Default"}),
         Value::Bool(b) => J::Bool(*b),
@@ -144,224 +144,226 @@ pub fn value_to_json(v: &Value) -> J {
             json!({"__ptype": crate::value::type_name_of(v), "__pvalue": v.to_display()})
         }
         Value::Binary(_) => json!({"__ptype": "Binary", "__pvalue": v.to_display()}),
-    }
+    })
 }
 
 /// A type value as Puppet serializes it in rich data: a `Pcore::<Name>Type` object whose
 /// attributes are the parameters that differ from the defaults.
 pub fn type_to_pcore(t: &Type) -> J {
-    use crate::types::INT_MAX;
-    let mut m: JMap<String, J>;
-    let obj = |name: &str| {
-        let mut m = JMap::new();
-        m.insert("__ptype".into(), J::String(format!("Pcore::{name}")));
-        m
-    };
-    let int_range = |from: i64, to: i64| -> Option<J> {
-        let mut m = obj("IntegerType");
-        if from == i64::MIN && to == INT_MAX {
-            return None;
-        }
-        if to == INT_MAX {
-            m.insert("from".into(), J::from(from));
-        } else {
-            m.insert(
-                "from".into(),
-                if from == i64::MIN {
-                    J::Null
-                } else {
-                    J::from(from)
-                },
-            );
-            m.insert("to".into(), J::from(to));
-        }
-        Some(J::Object(m))
-    };
-    let size = |min: i64, max: i64| -> Option<J> {
-        if min == 0 && max == INT_MAX {
-            None
-        } else {
-            int_range(min, max)
-        }
-    };
-    let many = |ts: &[Type]| J::Array(ts.iter().map(type_to_pcore).collect());
-    let name = match t.resolved() {
-        Type::Any => "AnyType",
-        Type::Undef => "UndefType",
-        Type::Default => "DefaultType",
-        Type::Boolean => "BooleanType",
-        Type::Integer(a, b) => {
-            return int_range(*a, *b).unwrap_or_else(|| J::Object(obj("IntegerType")));
-        }
-        Type::Float(a, b) => {
-            m = obj("FloatType");
-            let f = |x: f64| {
-                serde_json::Number::from_f64(x)
-                    .map(J::Number)
-                    .unwrap_or(J::Null)
-            };
-            if b.is_infinite() {
-                if a.is_finite() {
-                    m.insert("from".into(), f(*a));
-                }
+    crate::limits::grow(|| {
+        use crate::types::INT_MAX;
+        let mut m: JMap<String, J>;
+        let obj = |name: &str| {
+            let mut m = JMap::new();
+            m.insert("__ptype".into(), J::String(format!("Pcore::{name}")));
+            m
+        };
+        let int_range = |from: i64, to: i64| -> Option<J> {
+            let mut m = obj("IntegerType");
+            if from == i64::MIN && to == INT_MAX {
+                return None;
+            }
+            if to == INT_MAX {
+                m.insert("from".into(), J::from(from));
             } else {
-                m.insert("from".into(), if a.is_finite() { f(*a) } else { J::Null });
-                m.insert("to".into(), f(*b));
+                m.insert(
+                    "from".into(),
+                    if from == i64::MIN {
+                        J::Null
+                    } else {
+                        J::from(from)
+                    },
+                );
+                m.insert("to".into(), J::from(to));
             }
-            return J::Object(m);
-        }
-        Type::Numeric => "NumericType",
-        Type::String(a, b) => {
-            m = obj("StringType");
-            if let Some(sz) = size(*a, *b) {
-                m.insert("size_type_or_value".into(), sz);
+            Some(J::Object(m))
+        };
+        let size = |min: i64, max: i64| -> Option<J> {
+            if min == 0 && max == INT_MAX {
+                None
+            } else {
+                int_range(min, max)
             }
-            return J::Object(m);
-        }
-        Type::Enum(vals, ci) => {
-            m = obj("EnumType");
-            m.insert("values".into(), json!(vals));
-            if *ci {
-                m.insert("case_insensitive".into(), J::Bool(true));
+        };
+        let many = |ts: &[Type]| J::Array(ts.iter().map(type_to_pcore).collect());
+        let name = match t.resolved() {
+            Type::Any => "AnyType",
+            Type::Undef => "UndefType",
+            Type::Default => "DefaultType",
+            Type::Boolean => "BooleanType",
+            Type::Integer(a, b) => {
+                return int_range(*a, *b).unwrap_or_else(|| J::Object(obj("IntegerType")));
             }
-            return J::Object(m);
-        }
-        Type::Pattern(res) => {
-            m = obj("PatternType");
-            let pats: Vec<J> = res
-                .iter()
-                .map(|r| {
-                    let mut p = obj("RegexpType");
-                    p.insert("pattern".into(), J::String(r.source.clone()));
-                    J::Object(p)
-                })
-                .collect();
-            m.insert("patterns".into(), J::Array(pats));
-            return J::Object(m);
-        }
-        Type::Regexp(r) => {
-            m = obj("RegexpType");
-            if let Some(r) = r {
-                m.insert("pattern".into(), J::String(r.source.clone()));
+            Type::Float(a, b) => {
+                m = obj("FloatType");
+                let f = |x: f64| {
+                    serde_json::Number::from_f64(x)
+                        .map(J::Number)
+                        .unwrap_or(J::Null)
+                };
+                if b.is_infinite() {
+                    if a.is_finite() {
+                        m.insert("from".into(), f(*a));
+                    }
+                } else {
+                    m.insert("from".into(), if a.is_finite() { f(*a) } else { J::Null });
+                    m.insert("to".into(), f(*b));
+                }
+                return J::Object(m);
             }
-            return J::Object(m);
-        }
-        Type::Scalar => "ScalarType",
-        Type::ScalarData => "ScalarDataType",
-        Type::Data => "DataType",
-        Type::RichData => "RichDataType",
-        Type::Array(e, a, b) => {
-            m = obj("ArrayType");
-            if !matches!(**e, Type::Any) {
-                m.insert("element_type".into(), type_to_pcore(e));
+            Type::Numeric => "NumericType",
+            Type::String(a, b) => {
+                m = obj("StringType");
+                if let Some(sz) = size(*a, *b) {
+                    m.insert("size_type_or_value".into(), sz);
+                }
+                return J::Object(m);
             }
-            if let Some(sz) = size(*a, *b) {
-                m.insert("size_type".into(), sz);
+            Type::Enum(vals, ci) => {
+                m = obj("EnumType");
+                m.insert("values".into(), json!(vals));
+                if *ci {
+                    m.insert("case_insensitive".into(), J::Bool(true));
+                }
+                return J::Object(m);
             }
-            return J::Object(m);
-        }
-        Type::Hash(k, v, a, b) => {
-            m = obj("HashType");
-            if !matches!(**k, Type::Any) || !matches!(**v, Type::Any) {
-                m.insert("key_type".into(), type_to_pcore(k));
-                m.insert("value_type".into(), type_to_pcore(v));
+            Type::Pattern(res) => {
+                m = obj("PatternType");
+                let pats: Vec<J> = res
+                    .iter()
+                    .map(|r| {
+                        let mut p = obj("RegexpType");
+                        p.insert("pattern".into(), J::String(r.source.clone()));
+                        J::Object(p)
+                    })
+                    .collect();
+                m.insert("patterns".into(), J::Array(pats));
+                return J::Object(m);
             }
-            if let Some(sz) = size(*a, *b) {
-                m.insert("size_type".into(), sz);
+            Type::Regexp(r) => {
+                m = obj("RegexpType");
+                if let Some(r) = r {
+                    m.insert("pattern".into(), J::String(r.source.clone()));
+                }
+                return J::Object(m);
             }
-            return J::Object(m);
-        }
-        Type::Tuple(ts, a, b) => {
-            m = obj("TupleType");
-            m.insert("types".into(), many(ts));
-            let n = ts.len() as i64;
-            if (*a, *b) != (n, n) && (*a, *b) != (0, INT_MAX) {
-                if let Some(sz) = int_range(*a, *b) {
+            Type::Scalar => "ScalarType",
+            Type::ScalarData => "ScalarDataType",
+            Type::Data => "DataType",
+            Type::RichData => "RichDataType",
+            Type::Array(e, a, b) => {
+                m = obj("ArrayType");
+                if !matches!(**e, Type::Any) {
+                    m.insert("element_type".into(), type_to_pcore(e));
+                }
+                if let Some(sz) = size(*a, *b) {
                     m.insert("size_type".into(), sz);
                 }
+                return J::Object(m);
             }
-            return J::Object(m);
-        }
-        Type::Struct(members) => {
-            m = obj("StructType");
-            let elems: Vec<J> = members
-                .iter()
-                .map(|(k, opt, vt)| {
-                    let mut key = obj("StringType");
-                    key.insert("size_type_or_value".into(), J::String(k.clone()));
-                    let key = if *opt {
-                        let mut o = obj("OptionalType");
-                        o.insert("type".into(), J::Object(key));
-                        o
-                    } else {
-                        key
-                    };
-                    let mut e = obj("StructElement");
-                    e.insert("key_type".into(), J::Object(key));
-                    e.insert("value_type".into(), type_to_pcore(vt));
-                    J::Object(e)
-                })
-                .collect();
-            m.insert("elements".into(), J::Array(elems));
-            return J::Object(m);
-        }
-        Type::Optional(inner) | Type::NotUndef(inner) | Type::Type(inner) => {
-            m = obj(match t.resolved() {
-                Type::Optional(_) => "OptionalType",
-                Type::NotUndef(_) => "NotUndefType",
-                _ => "TypeType",
-            });
-            if let Some(inner) = inner {
-                m.insert("type".into(), type_to_pcore(inner));
+            Type::Hash(k, v, a, b) => {
+                m = obj("HashType");
+                if !matches!(**k, Type::Any) || !matches!(**v, Type::Any) {
+                    m.insert("key_type".into(), type_to_pcore(k));
+                    m.insert("value_type".into(), type_to_pcore(v));
+                }
+                if let Some(sz) = size(*a, *b) {
+                    m.insert("size_type".into(), sz);
+                }
+                return J::Object(m);
             }
-            return J::Object(m);
-        }
-        Type::Variant(ts) => {
-            m = obj("VariantType");
-            m.insert("types".into(), many(ts));
-            return J::Object(m);
-        }
-        Type::Collection(a, b) => {
-            m = obj("CollectionType");
-            if let Some(sz) = size(*a, *b) {
-                m.insert("size_type".into(), sz);
+            Type::Tuple(ts, a, b) => {
+                m = obj("TupleType");
+                m.insert("types".into(), many(ts));
+                let n = ts.len() as i64;
+                if (*a, *b) != (n, n) && (*a, *b) != (0, INT_MAX) {
+                    if let Some(sz) = int_range(*a, *b) {
+                        m.insert("size_type".into(), sz);
+                    }
+                }
+                return J::Object(m);
             }
-            return J::Object(m);
-        }
-        Type::Iterable => "IterableType",
-        Type::Iterator => "IteratorType",
-        Type::Callable => {
-            m = obj("CallableType");
-            for k in ["param_types", "block_type", "return_type"] {
-                m.insert(k.into(), J::Null);
+            Type::Struct(members) => {
+                m = obj("StructType");
+                let elems: Vec<J> = members
+                    .iter()
+                    .map(|(k, opt, vt)| {
+                        let mut key = obj("StringType");
+                        key.insert("size_type_or_value".into(), J::String(k.clone()));
+                        let key = if *opt {
+                            let mut o = obj("OptionalType");
+                            o.insert("type".into(), J::Object(key));
+                            o
+                        } else {
+                            key
+                        };
+                        let mut e = obj("StructElement");
+                        e.insert("key_type".into(), J::Object(key));
+                        e.insert("value_type".into(), type_to_pcore(vt));
+                        J::Object(e)
+                    })
+                    .collect();
+                m.insert("elements".into(), J::Array(elems));
+                return J::Object(m);
             }
-            return J::Object(m);
-        }
-        Type::Resource(..) | Type::Class(_) => return J::String(ref_string(t)),
-        Type::CatalogEntry => "CatalogEntryType",
-        Type::Sensitive(_) => "SensitiveType",
-        Type::Deferred => {
-            return json!({"__ptype": "Pcore::ObjectType", "_pcore_init_hash": {"name": "Deferred", "attributes": {
+            Type::Optional(inner) | Type::NotUndef(inner) | Type::Type(inner) => {
+                m = obj(match t.resolved() {
+                    Type::Optional(_) => "OptionalType",
+                    Type::NotUndef(_) => "NotUndefType",
+                    _ => "TypeType",
+                });
+                if let Some(inner) = inner {
+                    m.insert("type".into(), type_to_pcore(inner));
+                }
+                return J::Object(m);
+            }
+            Type::Variant(ts) => {
+                m = obj("VariantType");
+                m.insert("types".into(), many(ts));
+                return J::Object(m);
+            }
+            Type::Collection(a, b) => {
+                m = obj("CollectionType");
+                if let Some(sz) = size(*a, *b) {
+                    m.insert("size_type".into(), sz);
+                }
+                return J::Object(m);
+            }
+            Type::Iterable => "IterableType",
+            Type::Iterator => "IteratorType",
+            Type::Callable => {
+                m = obj("CallableType");
+                for k in ["param_types", "block_type", "return_type"] {
+                    m.insert(k.into(), J::Null);
+                }
+                return J::Object(m);
+            }
+            Type::Resource(..) | Type::Class(_) => return J::String(ref_string(t)),
+            Type::CatalogEntry => "CatalogEntryType",
+            Type::Sensitive(_) => "SensitiveType",
+            Type::Deferred => {
+                return json!({"__ptype": "Pcore::ObjectType", "_pcore_init_hash": {"name": "Deferred", "attributes": {
                 "name": {"__ptype": "Pcore::PatternType", "patterns": [{"__ptype": "Pcore::RegexpType", "pattern": "\\A[$]?[a-z][a-z0-9_]*(?:::[a-z][a-z0-9_]*)*\\z"}]},
                 "arguments": {"type": {"__ptype": "Pcore::OptionalType", "type": {"__ptype": "Pcore::ArrayType"}}, "value": null}}}})
-        }
-        Type::Timespan => "TimespanType",
-        Type::Timestamp => "TimestampType",
-        Type::SemVer => "SemVerType",
-        Type::SemVerRange => "SemVerRangeType",
-        Type::Binary => "BinaryType",
-        Type::Uri => "URIType",
-        Type::Error => "ErrorType",
-        Type::Init => "InitType",
-        Type::Object => {
-            m = obj("ObjectType");
-            m.insert("_pcore_init_hash".into(), json!({}));
-            return J::Object(m);
-        }
-        Type::Runtime => "RuntimeType",
-        Type::Alias(_, inner) => return type_to_pcore(inner),
-    };
-    J::Object(obj(name))
+            }
+            Type::Timespan => "TimespanType",
+            Type::Timestamp => "TimestampType",
+            Type::SemVer => "SemVerType",
+            Type::SemVerRange => "SemVerRangeType",
+            Type::Binary => "BinaryType",
+            Type::Uri => "URIType",
+            Type::Error => "ErrorType",
+            Type::Init => "InitType",
+            Type::Object => {
+                m = obj("ObjectType");
+                m.insert("_pcore_init_hash".into(), json!({}));
+                return J::Object(m);
+            }
+            Type::Runtime => "RuntimeType",
+            Type::Alias(_, inner) => return type_to_pcore(inner),
+        };
+        J::Object(obj(name))
+    })
 }
 
 /// `File[/x]`, `Class[Ntp::Config]`.

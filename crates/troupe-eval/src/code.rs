@@ -105,7 +105,7 @@ fn push_def(
 }
 
 fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
-    match &e.kind {
+    crate::limits::grow(|| match &e.kind {
         ExprKind::Block(items) => {
             for i in items {
                 collect_defs(i, src, out);
@@ -161,7 +161,7 @@ fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
             }));
         }
         _ => {}
-    }
+    })
 }
 
 /// What kind of thing the evaluator asks the environment to autoload.

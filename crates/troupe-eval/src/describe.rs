@@ -4,7 +4,7 @@ use crate::types::{article, Type};
 use crate::value::{puppet_quote, Value};
 
 fn short_name(t: &Type) -> String {
-    match t {
+    crate::limits::grow(|| match t {
         Type::Optional(Some(i)) => format!("Optional[{}]", short_name(i)),
         Type::NotUndef(Some(i)) => format!("NotUndef[{}]", short_name(i)),
         Type::Alias(n, _) => n.clone(),
@@ -15,7 +15,7 @@ fn short_name(t: &Type) -> String {
                 None => s,
             }
         }
-    }
+    })
 }
 
 fn same_class(e: &Type, v: &Value) -> bool {
@@ -42,129 +42,131 @@ fn actual_detailed(v: &Value) -> String {
 
 /// `<what> expects ..., got ...` for a value that is not an instance of `t`.
 pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
-    let (inner, optional) = match t.resolved() {
-        Type::Optional(Some(i)) => (i.resolved().clone(), true),
-        other => (other.clone(), false),
-    };
-    if optional && matches!(v, Value::Undef) {
-        return format!("{what} expects a value of type {t}, got Undef");
-    }
-    match (&inner, v) {
-        // Puppet describes any mismatch of an Enum or Pattern as a failed match.
-        (Type::Enum(..) | Type::Pattern(_), v) => {
-            let pfx = if optional { "an undef value or " } else { "" };
-            let got = match v {
-                Value::Str(s) => puppet_quote(s),
-                other => crate::types::infer_for_message(other),
-            };
-            return format!("{what} expects {pfx}a match for {inner}, got {got}");
+    crate::limits::grow(|| {
+        let (inner, optional) = match t.resolved() {
+            Type::Optional(Some(i)) => (i.resolved().clone(), true),
+            other => (other.clone(), false),
+        };
+        if optional && matches!(v, Value::Undef) {
+            return format!("{what} expects a value of type {t}, got Undef");
         }
-        (Type::Array(e, min, max), Value::Array(xs)) => {
-            let n = xs.len() as i64;
-            if n < *min || n > *max {
-                return format!("{what} expects size to be {}, got {n}", range_s(*min, *max));
+        match (&inner, v) {
+            // Puppet describes any mismatch of an Enum or Pattern as a failed match.
+            (Type::Enum(..) | Type::Pattern(_), v) => {
+                let pfx = if optional { "an undef value or " } else { "" };
+                let got = match v {
+                    Value::Str(s) => puppet_quote(s),
+                    other => crate::types::infer_for_message(other),
+                };
+                return format!("{what} expects {pfx}a match for {inner}, got {got}");
             }
-            for (i, x) in xs.iter().enumerate() {
-                if !e.is_instance(x) {
-                    return mismatch(&format!("{what} index {i}"), e, x);
+            (Type::Array(e, min, max), Value::Array(xs)) => {
+                let n = xs.len() as i64;
+                if n < *min || n > *max {
+                    return format!("{what} expects size to be {}, got {n}", range_s(*min, *max));
                 }
-            }
-        }
-        (Type::Tuple(ts, ..), Value::Array(xs)) => {
-            for (i, x) in xs.iter().enumerate() {
-                if let Some(e) = ts.get(i).or(ts.last()) {
+                for (i, x) in xs.iter().enumerate() {
                     if !e.is_instance(x) {
                         return mismatch(&format!("{what} index {i}"), e, x);
                     }
                 }
             }
-        }
-        (Type::Hash(k, e, min, max), Value::Hash(h)) => {
-            let n = h.len() as i64;
-            if n < *min || n > *max {
-                return format!("{what} expects size to be {}, got {n}", range_s(*min, *max));
-            }
-            for (kk, x) in h.iter() {
-                if !k.is_instance(kk) {
-                    return mismatch(&format!("{what} key '{}'", kk.to_display()), k, kk);
-                }
-                if !e.is_instance(x) {
-                    return mismatch(&format!("{what} entry '{}'", kk.to_display()), e, x);
-                }
-            }
-        }
-        (Type::Struct(ms), Value::Hash(h)) => {
-            for (kk, _) in h.iter() {
-                let known = matches!(kk, Value::Str(s) if ms.iter().any(|(m, _, _)| m == &**s));
-                if !known {
-                    return format!("{what} unrecognized key '{}'", kk.to_display());
-                }
-            }
-            for (k, opt, e) in ms {
-                match h.get(&Value::str(k.as_str())) {
-                    Some(x) => {
+            (Type::Tuple(ts, ..), Value::Array(xs)) => {
+                for (i, x) in xs.iter().enumerate() {
+                    if let Some(e) = ts.get(i).or(ts.last()) {
                         if !e.is_instance(x) {
-                            return mismatch(&format!("{what} entry '{k}'"), e, x);
-                        }
-                    }
-                    None => {
-                        if !*opt && !e.is_instance(&Value::Undef) {
-                            return format!("{what} expects a value for key '{k}'");
+                            return mismatch(&format!("{what} index {i}"), e, x);
                         }
                     }
                 }
             }
-        }
-        _ => {}
-    }
-    let types: Vec<Type> = match &inner {
-        Type::Variant(ts) => ts.clone(),
-        other => vec![other.clone()],
-    };
-    let detailed = types.iter().any(|e| same_class(e, v)) || matches!(t, Type::Alias(..));
-    let (mut names, actual): (Vec<String>, String) = if detailed {
-        (
-            match t {
-                Type::Alias(n, r)
-                    if !matches!(r.resolved(), Type::Variant(_) | Type::Optional(_)) =>
-                {
-                    vec![format!("{n} = {r}")]
+            (Type::Hash(k, e, min, max), Value::Hash(h)) => {
+                let n = h.len() as i64;
+                if n < *min || n > *max {
+                    return format!("{what} expects size to be {}, got {n}", range_s(*min, *max));
                 }
-                _ => types.iter().map(|t| t.to_string()).collect(),
-            },
-            match v {
-                Value::Int(_) | Value::Float(_) => actual_detailed(v),
-                other => crate::types::infer_for_message(other),
-            },
-        )
-    } else {
-        let mut n: Vec<String> = Vec::new();
-        for t in &types {
-            let s = short_name(t);
-            if !n.contains(&s) {
-                n.push(s);
+                for (kk, x) in h.iter() {
+                    if !k.is_instance(kk) {
+                        return mismatch(&format!("{what} key '{}'", kk.to_display()), k, kk);
+                    }
+                    if !e.is_instance(x) {
+                        return mismatch(&format!("{what} entry '{}'", kk.to_display()), e, x);
+                    }
+                }
             }
+            (Type::Struct(ms), Value::Hash(h)) => {
+                for (kk, _) in h.iter() {
+                    let known = matches!(kk, Value::Str(s) if ms.iter().any(|(m, _, _)| m == &**s));
+                    if !known {
+                        return format!("{what} unrecognized key '{}'", kk.to_display());
+                    }
+                }
+                for (k, opt, e) in ms {
+                    match h.get(&Value::str(k.as_str())) {
+                        Some(x) => {
+                            if !e.is_instance(x) {
+                                return mismatch(&format!("{what} entry '{k}'"), e, x);
+                            }
+                        }
+                        None => {
+                            if !*opt && !e.is_instance(&Value::Undef) {
+                                return format!("{what} expects a value for key '{k}'");
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
-        (n, crate::types::infer_for_message(v))
-    };
-    if optional {
-        names.insert(0, "Undef".into());
-    }
-    let multi = names.len() > 1;
-    let e = match names.len() {
-        1 => names[0].clone(),
-        2 => format!("{} or {}", names[0], names[1]),
-        _ => format!(
-            "{}, or {}",
-            names[..names.len() - 1].join(", "),
-            names[names.len() - 1]
-        ),
-    };
-    if multi {
-        format!("{what} expects a value of type {e}, got {actual}")
-    } else {
-        format!("{what} expects {} {e} value, got {actual}", article(&e))
-    }
+        let types: Vec<Type> = match &inner {
+            Type::Variant(ts) => ts.clone(),
+            other => vec![other.clone()],
+        };
+        let detailed = types.iter().any(|e| same_class(e, v)) || matches!(t, Type::Alias(..));
+        let (mut names, actual): (Vec<String>, String) = if detailed {
+            (
+                match t {
+                    Type::Alias(n, r)
+                        if !matches!(r.resolved(), Type::Variant(_) | Type::Optional(_)) =>
+                    {
+                        vec![format!("{n} = {r}")]
+                    }
+                    _ => types.iter().map(|t| t.to_string()).collect(),
+                },
+                match v {
+                    Value::Int(_) | Value::Float(_) => actual_detailed(v),
+                    other => crate::types::infer_for_message(other),
+                },
+            )
+        } else {
+            let mut n: Vec<String> = Vec::new();
+            for t in &types {
+                let s = short_name(t);
+                if !n.contains(&s) {
+                    n.push(s);
+                }
+            }
+            (n, crate::types::infer_for_message(v))
+        };
+        if optional {
+            names.insert(0, "Undef".into());
+        }
+        let multi = names.len() > 1;
+        let e = match names.len() {
+            1 => names[0].clone(),
+            2 => format!("{} or {}", names[0], names[1]),
+            _ => format!(
+                "{}, or {}",
+                names[..names.len() - 1].join(", "),
+                names[names.len() - 1]
+            ),
+        };
+        if multi {
+            format!("{what} expects a value of type {e}, got {actual}")
+        } else {
+            format!("{what} expects {} {e} value, got {actual}", article(&e))
+        }
+    })
 }
 
 fn range_s(min: i64, max: i64) -> String {

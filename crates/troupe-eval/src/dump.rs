@@ -36,55 +36,57 @@ pub fn ruby_json(v: &Value, layout: &JsonLayout) -> Result<String, String> {
 }
 
 fn json_value(v: &Value, l: &JsonLayout, depth: usize, out: &mut String) -> Result<(), String> {
-    match v {
-        Value::Undef => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(n) => out.push_str(&n.to_string()),
-        Value::Float(f) => {
-            if !f.is_finite() {
-                return Err(format!("{} not allowed in JSON", format_float(*f)));
-            }
-            out.push_str(&format_float(*f))
-        }
-        Value::Str(s) => json_string(s, out),
-        Value::Array(a) => {
-            let depth = depth + 1;
-            out.push('[');
-            out.push_str(&l.array_nl);
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                    out.push_str(&l.array_nl);
+    crate::limits::grow(|| {
+        match v {
+            Value::Undef => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(n) => out.push_str(&n.to_string()),
+            Value::Float(f) => {
+                if !f.is_finite() {
+                    return Err(format!("{} not allowed in JSON", format_float(*f)));
                 }
-                push_indent(l, depth, out);
-                json_value(x, l, depth, out)?;
+                out.push_str(&format_float(*f))
             }
-            out.push_str(&l.array_nl);
-            push_indent(l, depth - 1, out);
-            out.push(']');
-        }
-        Value::Hash(h) => {
-            let depth = depth + 1;
-            out.push('{');
-            for (i, (k, x)) in h.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            Value::Str(s) => json_string(s, out),
+            Value::Array(a) => {
+                let depth = depth + 1;
+                out.push('[');
+                out.push_str(&l.array_nl);
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                        out.push_str(&l.array_nl);
+                    }
+                    push_indent(l, depth, out);
+                    json_value(x, l, depth, out)?;
+                }
+                out.push_str(&l.array_nl);
+                push_indent(l, depth - 1, out);
+                out.push(']');
+            }
+            Value::Hash(h) => {
+                let depth = depth + 1;
+                out.push('{');
+                for (i, (k, x)) in h.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&l.object_nl);
+                    push_indent(l, depth, out);
+                    json_string(&ruby_to_s(k), out);
+                    out.push_str(&l.space_before);
+                    out.push(':');
+                    out.push_str(&l.space);
+                    json_value(x, l, depth, out)?;
                 }
                 out.push_str(&l.object_nl);
-                push_indent(l, depth, out);
-                json_string(&ruby_to_s(k), out);
-                out.push_str(&l.space_before);
-                out.push(':');
-                out.push_str(&l.space);
-                json_value(x, l, depth, out)?;
+                push_indent(l, depth - 1, out);
+                out.push('}');
             }
-            out.push_str(&l.object_nl);
-            push_indent(l, depth - 1, out);
-            out.push('}');
+            other => json_string(&ruby_to_s(other), out),
         }
-        other => json_string(&ruby_to_s(other), out),
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn push_indent(l: &JsonLayout, depth: usize, out: &mut String) {
@@ -638,64 +640,66 @@ impl Emitter {
         mapping: bool,
         simple_key: bool,
     ) -> Result<(), String> {
-        match v {
-            Value::Array(a) if a.is_empty() => {
-                self.indicator("[", true, true, false);
-                self.indicator("]", false, false, false);
-            }
-            Value::Array(a) => {
-                let indentless = mapping && !self.indention;
-                let ind = if indent < 0 {
-                    0
-                } else if indentless {
-                    indent
-                } else {
-                    indent + INDENT
-                };
-                for item in a.iter() {
-                    self.write_indent(ind);
-                    self.indicator("-", true, false, true);
-                    self.node(item, ind, false, false)?;
+        crate::limits::grow(|| {
+            match v {
+                Value::Array(a) if a.is_empty() => {
+                    self.indicator("[", true, true, false);
+                    self.indicator("]", false, false, false);
                 }
-            }
-            Value::Hash(h) if h.is_empty() => {
-                self.indicator("{", true, true, false);
-                self.indicator("}", false, false, false);
-            }
-            Value::Hash(h) => {
-                let ind = if indent < 0 { 0 } else { indent + INDENT };
-                for (k, val) in h.iter() {
-                    self.write_indent(ind);
-                    if simple_key_ok(k)? {
-                        self.node(k, ind, true, true)?;
-                        self.indicator(":", false, false, false);
+                Value::Array(a) => {
+                    let indentless = mapping && !self.indention;
+                    let ind = if indent < 0 {
+                        0
+                    } else if indentless {
+                        indent
                     } else {
-                        self.indicator("?", true, false, true);
-                        self.node(k, ind, true, false)?;
+                        indent + INDENT
+                    };
+                    for item in a.iter() {
                         self.write_indent(ind);
-                        self.indicator(":", true, false, true);
+                        self.indicator("-", true, false, true);
+                        self.node(item, ind, false, false)?;
                     }
-                    self.node(val, ind, true, false)?;
+                }
+                Value::Hash(h) if h.is_empty() => {
+                    self.indicator("{", true, true, false);
+                    self.indicator("}", false, false, false);
+                }
+                Value::Hash(h) => {
+                    let ind = if indent < 0 { 0 } else { indent + INDENT };
+                    for (k, val) in h.iter() {
+                        self.write_indent(ind);
+                        if simple_key_ok(k)? {
+                            self.node(k, ind, true, true)?;
+                            self.indicator(":", false, false, false);
+                        } else {
+                            self.indicator("?", true, false, true);
+                            self.node(k, ind, true, false)?;
+                            self.write_indent(ind);
+                            self.indicator(":", true, false, true);
+                        }
+                        self.node(val, ind, true, false)?;
+                    }
+                }
+                // Ruby dumps the Sensitive object itself, value and all.
+                Value::Sensitive(inner) => {
+                    if !self.whitespace {
+                        self.put(' ');
+                    }
+                    self.put_str("!ruby/object:Puppet::Pops::Types::PSensitiveType::Sensitive");
+                    self.whitespace = false;
+                    self.indention = false;
+                    let mut m = crate::value::Map::new();
+                    m.insert(Value::str("value"), (**inner).clone());
+                    self.node(&Value::hash(m), indent, mapping, simple_key)?;
+                }
+                other => {
+                    let sc = scalar_of(other)?;
+                    self.scalar(sc, indent, simple_key);
                 }
             }
-            // Ruby dumps the Sensitive object itself, value and all.
-            Value::Sensitive(inner) => {
-                if !self.whitespace {
-                    self.put(' ');
-                }
-                self.put_str("!ruby/object:Puppet::Pops::Types::PSensitiveType::Sensitive");
-                self.whitespace = false;
-                self.indention = false;
-                let mut m = crate::value::Map::new();
-                m.insert(Value::str("value"), (**inner).clone());
-                self.node(&Value::hash(m), indent, mapping, simple_key)?;
-            }
-            other => {
-                let sc = scalar_of(other)?;
-                self.scalar(sc, indent, simple_key);
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn scalar(&mut self, sc: Scalar, indent: i64, simple_key: bool) {

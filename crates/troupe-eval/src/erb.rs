@@ -1224,7 +1224,7 @@ use crate::dump::ruby_to_s as to_s;
 
 /// Ruby's `inspect` (also what stdlib's 3.x functions print in their errors).
 pub(crate) fn inspect(v: &Value) -> String {
-    match v {
+    crate::limits::grow(|| match v {
         Value::Undef => "nil".into(),
         Value::Str(s) => format!("{:?}", &**s),
         Value::Array(a) => format!("[{}]", a.iter().map(inspect).collect::<Vec<_>>().join(", ")),
@@ -1236,7 +1236,7 @@ pub(crate) fn inspect(v: &Value) -> String {
                 .join(", ")
         ),
         other => to_s(other),
-    }
+    })
 }
 
 fn truthy(v: &Value) -> bool {
@@ -1250,19 +1250,20 @@ impl Ctx<'_, '_> {
 
     /// `container[key] = v` on an immutable value: the changed copy.
     fn index_set(&self, cur: Value, key: Value, v: Value) -> EResult<Value> {
-        Ok(match cur {
+        Ok(match &cur {
             Value::Hash(h) => {
-                let mut m = (*h).clone();
+                let mut m = (**h).clone();
                 m.insert(key, v);
                 Value::hash(m)
             }
             Value::Array(a) => {
-                let mut a = (*a).clone();
+                let mut a = (**a).clone();
                 let Value::Int(i) = key else {
                     return Err(self.err("no implicit conversion into Integer"));
                 };
                 let i = usize::try_from(i).map_err(|_| self.err("negative index"))?;
                 if a.len() <= i {
+                    crate::limits::reserve_items(i as u64 + 1, std::mem::size_of::<Value>())?;
                     a.resize(i + 1, Value::Undef);
                 }
                 a[i] = v;
@@ -1387,6 +1388,7 @@ impl Ctx<'_, '_> {
     }
 
     fn call_block(&mut self, b: &Block, args: Vec<Value>) -> EResult<Value> {
+        crate::limits::checkpoint()?;
         let mut m = HashMap::new();
         if b.params.len() > 1 && args.len() == 1 {
             if let Value::Array(a) = &args[0] {
@@ -1568,8 +1570,8 @@ impl Ctx<'_, '_> {
                     None => Value::Undef,
                 };
                 let v = self.eval(v)?;
-                let mut m = match self.lookup(&name)? {
-                    Value::Hash(h) => (*h).clone(),
+                let mut m = match &self.lookup(&name)? {
+                    Value::Hash(h) => (**h).clone(),
                     other => {
                         return Err(
                             self.err(format!("undefined method `[]=' for {}", inspect(&other)))
@@ -1601,6 +1603,8 @@ impl Ctx<'_, '_> {
                 let (Value::Int(a), Value::Int(b)) = (self.eval(a)?, self.eval(b)?) else {
                     return Err(self.err("ranges must be of integers"));
                 };
+                let n = (b as i128 - a as i128 + 1).max(0) as u64;
+                crate::limits::reserve_items(n, std::mem::size_of::<Value>())?;
                 Value::array((a..=b).map(Value::Int).collect())
             }
             Ex::Bin(op, l, r) => {
@@ -1860,7 +1864,11 @@ impl Ctx<'_, '_> {
             },
             "*" => match (&l, &r) {
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_mul(*b)),
-                (Value::Str(s), Value::Int(n)) => Value::str(s.repeat((*n).max(0) as usize)),
+                (Value::Str(s), Value::Int(n)) => {
+                    let n = (*n).max(0) as u64;
+                    crate::limits::reserve(n.saturating_mul(s.len() as u64))?;
+                    Value::str(s.repeat(n as usize))
+                }
                 (Value::Array(a), Value::Str(s)) => {
                     Value::str(a.iter().map(to_s).collect::<Vec<_>>().join(s))
                 }
@@ -1933,15 +1941,15 @@ impl Ctx<'_, '_> {
                     Err(e)
                 }
                 // Kernel conversions.
-                "Array" => Ok(match args.into_iter().next().unwrap_or(Value::Undef) {
+                "Array" => Ok(match &args.into_iter().next().unwrap_or(Value::Undef) {
                     Value::Undef => Value::array(vec![]),
-                    a @ Value::Array(_) => a,
+                    a @ Value::Array(_) => a.clone(),
                     Value::Hash(h) => Value::array(
                         h.iter()
                             .map(|(k, v)| Value::array(vec![k.clone(), v.clone()]))
                             .collect(),
                     ),
-                    other => Value::array(vec![other]),
+                    other => Value::array(vec![other.clone()]),
                 }),
                 "String" => Ok(Value::str(to_s(args.first().unwrap_or(&Value::Undef)))),
                 "Integer" => match args.first() {
@@ -2199,6 +2207,7 @@ impl Ctx<'_, '_> {
                         if n >= w {
                             r.clone()
                         } else {
+                            crate::limits::reserve(w as u64)?;
                             let fill: String = pad.chars().cycle().take(w - n).collect();
                             Value::str(if name == "ljust" {
                                 format!("{s}{fill}")
@@ -2382,9 +2391,9 @@ impl Ctx<'_, '_> {
                     let v = self.call_block(b, vec![x.clone()])?;
                     match name {
                         "map" | "collect" => out.push(v),
-                        "flat_map" => match v {
+                        "flat_map" => match &v {
                             Value::Array(xs) => out.extend(xs.iter().cloned()),
-                            o => out.push(o),
+                            o => out.push(o.clone()),
                         },
                         "select" | "filter" => {
                             if truthy(&v) {

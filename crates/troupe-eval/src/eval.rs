@@ -746,9 +746,9 @@ impl<'e> Evaluator<'e> {
             expr,
         } = &e.kind
         {
-            match self.eval(expr)? {
+            match &self.eval(expr)? {
                 Value::Array(xs) => out.extend(xs.iter().cloned()),
-                v => out.push(v),
+                v => out.push(v.clone()),
             }
         } else {
             out.push(self.eval(e)?);
@@ -794,10 +794,10 @@ impl<'e> Evaluator<'e> {
                 // Guard against self-reference while resolving.
                 self.alias_cache.insert(lc.clone(), Rc::new(Type::Any));
                 let saved = std::mem::replace(&mut self.src, def.source.clone());
-                let v = self.eval(value);
+                let v = self.in_frame("type alias", &lc, |s| s.eval(value));
                 self.src = saved;
-                let t = match v? {
-                    Value::Type(t) => (*t).clone(),
+                let t = match &v? {
+                    Value::Type(t) => (**t).clone(),
                     _ => Type::Any,
                 };
                 let rc = Rc::new(t);
@@ -1378,41 +1378,43 @@ impl<'e> Evaluator<'e> {
 
     /// Does a case/selector option match? (Sets match variables for regexes.)
     fn option_matches(&mut self, test: &Value, opt: &Value) -> EResult<bool> {
-        Ok(match opt {
-            Value::Default => true,
-            Value::Regex(re) => match test {
-                Value::Str(s) => match re.captures(s) {
-                    Some((_, caps)) => {
-                        self.set_matches(caps);
-                        true
-                    }
-                    None => false,
-                },
-                _ => false,
-            },
-            Value::Type(t) => t.is_instance(test),
-            Value::SemVerRange(r) => match test {
-                Value::SemVer(v) => r.includes(v),
-                Value::Str(s) => crate::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v)),
-                _ => false,
-            },
-            Value::Array(items) => match test {
-                Value::Array(tv) => {
-                    items.len() == tv.len() && {
-                        let mut all = true;
-                        for (o, t) in items.iter().zip(tv.iter()) {
-                            if !self.option_matches(t, o)? {
-                                all = false;
-                                break;
-                            }
+        crate::limits::grow(|| {
+            Ok(match opt {
+                Value::Default => true,
+                Value::Regex(re) => match test {
+                    Value::Str(s) => match re.captures(s) {
+                        Some((_, caps)) => {
+                            self.set_matches(caps);
+                            true
                         }
-                        all
+                        None => false,
+                    },
+                    _ => false,
+                },
+                Value::Type(t) => t.is_instance(test),
+                Value::SemVerRange(r) => match test {
+                    Value::SemVer(v) => r.includes(v),
+                    Value::Str(s) => crate::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v)),
+                    _ => false,
+                },
+                Value::Array(items) => match test {
+                    Value::Array(tv) => {
+                        items.len() == tv.len() && {
+                            let mut all = true;
+                            for (o, t) in items.iter().zip(tv.iter()) {
+                                if !self.option_matches(t, o)? {
+                                    all = false;
+                                    break;
+                                }
+                            }
+                            all
+                        }
                     }
-                }
+                    _ => test.puppet_eq(opt),
+                },
+                Value::Hash(_) => test.puppet_eq(opt),
                 _ => test.puppet_eq(opt),
-            },
-            Value::Hash(_) => test.puppet_eq(opt),
-            _ => test.puppet_eq(opt),
+            })
         })
     }
 
@@ -1598,7 +1600,25 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    /// `T[args]`; a type nested deeper than `limits::MAX_DEPTH` (built by a `reduce`) is
+    /// refused, so walking, printing and dropping types stays shallow.
     fn parameterize(&mut self, t: &Type, args: Vec<Value>, e: &Expr) -> EResult<Value> {
+        let v = self.parameterize_type(t, args, e)?;
+        if let Value::Type(ty) = &v {
+            if ty.deeper_than(crate::limits::MAX_DEPTH) {
+                return self.err(
+                    format!(
+                        "type nested deeper than {} levels",
+                        crate::limits::MAX_DEPTH
+                    ),
+                    e,
+                );
+            }
+        }
+        Ok(v)
+    }
+
+    fn parameterize_type(&mut self, t: &Type, args: Vec<Value>, e: &Expr) -> EResult<Value> {
         let base = t.resolved().clone();
         let ty = match base {
             Type::Integer(..) => {
@@ -1785,7 +1805,7 @@ impl<'e> Evaluator<'e> {
             Type::Class(None) => {
                 let mut out = Vec::new();
                 for a in flatten(&args) {
-                    match a {
+                    match &a {
                         Value::Str(s) => out.push(Value::ty(Type::Class(Some(
                             s.trim_start_matches("::").to_lowercase(),
                         )))),
@@ -1850,7 +1870,7 @@ impl<'e> Evaluator<'e> {
     fn resource_refs(&mut self, tn: &str, args: &[Value], e: &Expr) -> EResult<Value> {
         let mut out = Vec::new();
         for a in flatten(args) {
-            match a {
+            match &a {
                 Value::Str(s) => out.push(Value::ty(Type::Resource(
                     Some(tn.to_string()),
                     Some(s.to_string()),
@@ -1918,7 +1938,7 @@ impl<'e> Evaluator<'e> {
                 );
             };
             if let Some(te) = &p.type_expr {
-                if let Value::Type(ty) = self.eval(te)? {
+                if let Value::Type(ty) = &self.eval(te)? {
                     if !ty.is_instance(&v) {
                         return self.err(
                             format!(
@@ -1954,7 +1974,9 @@ impl<'e> Evaluator<'e> {
 
     pub fn call_puppet_function(&mut self, def: Arc<Def>, args: Vec<Value>) -> EResult<Value> {
         let name = def.name.clone();
-        self.in_frame("function", &name, |s| s.call_puppet_function_inner(def, args))
+        self.in_frame("function", &name, |s| {
+            s.call_puppet_function_inner(def, args)
+        })
     }
 
     fn call_puppet_function_inner(&mut self, def: Arc<Def>, args: Vec<Value>) -> EResult<Value> {
@@ -1979,7 +2001,7 @@ impl<'e> Evaluator<'e> {
                 return_type: Some(rt),
             } = &def.kind
             {
-                if let Value::Type(t) = self.eval(rt)? {
+                if let Value::Type(t) = &self.eval(rt)? {
                     if !t.is_instance(&v) {
                         return Err(EvalError::new(crate::describe::mismatch(
                             &format!("value returned from {} has wrong type,", def.name),
@@ -2032,7 +2054,7 @@ impl<'e> Evaluator<'e> {
                 Value::Undef
             };
             if let Some(te) = &p.type_expr {
-                if let Value::Type(ty) = self.eval(te)? {
+                if let Value::Type(ty) = &self.eval(te)? {
                     let ok = if p.captures_rest {
                         matches!(&v, Value::Array(xs) if xs.iter().all(|x| ty.is_instance(x)))
                     } else {
@@ -2053,14 +2075,16 @@ impl<'e> Evaluator<'e> {
 }
 
 pub fn flatten(args: &[Value]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for a in args {
-        match a {
-            Value::Array(xs) => out.extend(flatten(xs)),
-            other => out.push(other.clone()),
+    crate::limits::grow(|| {
+        let mut out = Vec::new();
+        for a in args {
+            match a {
+                Value::Array(xs) => out.extend(flatten(xs)),
+                other => out.push(other.clone()),
+            }
         }
-    }
-    out
+        out
+    })
 }
 
 pub fn as_f64(v: &Value) -> f64 {

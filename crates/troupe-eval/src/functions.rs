@@ -80,7 +80,9 @@ fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::iterate::Pairs, bool)> {
         Value::Int(n) => (Pairs::range(0, n.saturating_sub(1)), false),
         Value::Str(s) => (Pairs::chars(s), false),
         Value::Type(t) => match t.resolved() {
-            Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => (Pairs::range(*a, *b), false),
+            Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => {
+                (Pairs::range(*a, *b), false)
+            }
             _ => {
                 return Err(EvalError::new(format!(
                     "'{name}' expects an Iterable value, got Type"
@@ -210,9 +212,9 @@ impl<'e> Evaluator<'e> {
                         let cur = self.cur;
                         if let Some(container) = self.scopes[cur].resource {
                             let entry = self.res[container].params.get("require").cloned();
-                            let mut arr = match entry {
-                                Some(Value::Array(a)) => (*a).clone(),
-                                Some(v) => vec![v],
+                            let mut arr = match &entry {
+                                Some(Value::Array(a)) => (**a).clone(),
+                                Some(v) => vec![v.clone()],
                                 None => vec![],
                             };
                             arr.push(Value::ty(Type::Class(Some(title.to_lowercase()))));
@@ -477,10 +479,7 @@ impl<'e> Evaluator<'e> {
                     Value::Int(n) if n > 0 => n as usize,
                     _ => return Err(EvalError::new("'slice' expects a positive slice size")),
                 };
-                crate::limits::reserve_items(
-                    pairs.len() as u64,
-                    2 * std::mem::size_of::<Value>(),
-                )?;
+                crate::limits::reserve_items(pairs.len() as u64, 2 * std::mem::size_of::<Value>())?;
                 let items: Vec<Value> = pairs
                     .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
                     .collect();
@@ -987,7 +986,7 @@ impl<'e> Evaluator<'e> {
                 }
             }
             "md5" | "sha1" | "sha256" => {
-                let s = str_arg(name, args.first().unwrap_or(&Value::Undef), 1)?;
+                let s = str_arg(name, args.first().unwrap_or(crate::value::UNDEF), 1)?;
                 Ok(Value::str(crate::digest::hex(name, s.as_bytes())))
             }
             "fqdn_rand" => {
@@ -1065,7 +1064,7 @@ impl<'e> Evaluator<'e> {
                 Ok(Value::Undef)
             }
             "digest" => {
-                let s = str_arg(name, args.first().unwrap_or(&Value::Undef), 1)?;
+                let s = str_arg(name, args.first().unwrap_or(crate::value::UNDEF), 1)?;
                 Ok(Value::str(crate::digest::hex("md5", s.as_bytes())))
             }
             _ => {
@@ -1412,7 +1411,7 @@ fn string_fn(name: &str, s: &str) -> String {
 }
 
 fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
-    match v {
+    crate::limits::grow(|| match v {
         Value::Str(s) => Value::str(f(s)),
         Value::Array(a) => Value::array(a.iter().map(|x| map_strings(x, f)).collect()),
         Value::Hash(h) => Value::hash(
@@ -1421,7 +1420,7 @@ fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
                 .collect(),
         ),
         other => other.clone(),
-    }
+    })
 }
 
 /// Ruby's `String#split(regex)`: trailing empty strings are dropped.
@@ -1639,8 +1638,20 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
         let mut prec: Option<usize> = None;
         if chars.peek() == Some(&'.') {
             chars.next();
-            prec = Some(take_digits(&mut chars).parse().unwrap_or(0));
+            let digits = take_digits(&mut chars);
+            // Ruby refuses what does not fit a C int; padding is asked of the budget first.
+            prec = Some(match digits.parse::<i32>() {
+                Ok(p) => p as usize,
+                Err(_) if digits.is_empty() => 0,
+                Err(_) => return Err(EvalError::new("precision too big")),
+            });
         }
+        if !width.is_empty() && width.parse::<i32>().is_err() {
+            return Err(EvalError::new("width too big"));
+        }
+        crate::limits::reserve(
+            width.parse::<u64>().unwrap_or(0) + prec.unwrap_or(0) as u64,
+        )?;
         let conv = chars.next().unwrap_or('s');
         let arg = args.get(ai).cloned().unwrap_or(Value::Undef);
         ai += 1;
@@ -2067,7 +2078,12 @@ pub fn scanf(data: &str, format: &str) -> Vec<Value> {
         }
         let mut width: Option<usize> = None;
         while let Some(d) = f.get(i).filter(|d| d.is_ascii_digit()) {
-            width = Some(width.unwrap_or(0) * 10 + (*d as usize - '0' as usize));
+            width = Some(
+                width
+                    .unwrap_or(0)
+                    .saturating_mul(10)
+                    .saturating_add(*d as usize - '0' as usize),
+            );
             i += 1;
         }
         let Some(&d) = f.get(i) else { break };
@@ -2190,7 +2206,7 @@ pub fn scanf(data: &str, format: &str) -> Vec<Value> {
 
 /// The most specific type of a value (`type($x)`).
 pub fn infer_type(v: &Value) -> Type {
-    match v {
+    crate::limits::grow(|| match v {
         Value::Int(i) => Type::Integer(*i, *i),
         Value::Float(f) => Type::Float(*f, *f),
         Value::Str(s) => Type::Enum(vec![s.to_string()], false),
@@ -2215,11 +2231,11 @@ pub fn infer_type(v: &Value) -> Type {
         Value::SemVer(_) => Type::SemVer,
         Value::SemVerRange(_) => Type::SemVerRange,
         Value::Binary(_) => Type::Binary,
-    }
+    })
 }
 
 pub fn generalize(v: &Value) -> Type {
-    match v {
+    crate::limits::grow(|| match v {
         Value::Int(_) => Type::Integer(i64::MIN, i64::MAX),
         Value::Float(_) => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
         Value::Str(_) => Type::String(0, i64::MAX),
@@ -2251,7 +2267,7 @@ pub fn generalize(v: &Value) -> Type {
             )
         }
         other => infer_type(other),
-    }
+    })
 }
 
 /// The narrowest common generalization of two types, as Puppet's `common_type`.
@@ -2278,22 +2294,24 @@ fn common_type(a: Type, b: Type) -> Type {
 
 /// Depth-first, containers before their contents, as `tree_each` walks by default.
 fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {
-    out.push((path.clone(), v.clone()));
-    match v {
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                path.push(Value::Int(i as i64));
-                tree_walk(x, path, out);
-                path.pop();
+    crate::limits::grow(|| {
+        out.push((path.clone(), v.clone()));
+        match v {
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    path.push(Value::Int(i as i64));
+                    tree_walk(x, path, out);
+                    path.pop();
+                }
             }
-        }
-        Value::Hash(h) => {
-            for (k, x) in h.iter() {
-                path.push(k.clone());
-                tree_walk(x, path, out);
-                path.pop();
+            Value::Hash(h) => {
+                for (k, x) in h.iter() {
+                    path.push(k.clone());
+                    tree_walk(x, path, out);
+                    path.pop();
+                }
             }
+            _ => {}
         }
-        _ => {}
-    }
+    })
 }

@@ -53,7 +53,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
     };
     let parsed = parsed
         .map_err(|e| EvalError::plain(format!("Unable to parse ({}): {e}", path.display())))?;
-    let Value::Hash(root) = crate::value::from_json(&parsed) else {
+    let Value::Hash(root) = &crate::value::from_json(&parsed) else {
         return Ok(None);
     };
     let version = get(&root, "version").cloned().unwrap_or(Value::Undef);
@@ -89,7 +89,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
         }
     };
     for h in hier {
-        let Value::Hash(h) = h else { continue };
+        let Value::Hash(h) = &h else { continue };
         let s = |k: &str| get(&h, k).and_then(|v| v.as_str().map(String::from));
         let list = |k: &str| match get(&h, k) {
             Some(Value::Array(a)) => a
@@ -191,31 +191,33 @@ fn merge_from(v: &Value) -> Merge {
 }
 
 fn deep_merge(high: &Value, low: &Value) -> Value {
-    match (high, low) {
-        // The deep_merge gem merges the higher-priority hash into a copy of the lower one:
-        // the lower one's keys keep their order, new keys follow.
-        (Value::Hash(h), Value::Hash(l)) => {
-            let mut out = (**l).clone();
-            for (k, v) in h.iter() {
-                let merged = match out.get(k) {
-                    Some(lv) => deep_merge(v, lv),
-                    None => v.clone(),
-                };
-                out.insert(k.clone(), merged);
-            }
-            Value::hash(out)
-        }
-        (Value::Array(h), Value::Array(l)) => {
-            let mut out: Vec<Value> = (**h).clone();
-            for x in l.iter() {
-                if !out.contains(x) {
-                    out.push(x.clone());
+    crate::limits::grow(|| {
+        match (high, low) {
+            // The deep_merge gem merges the higher-priority hash into a copy of the lower one:
+            // the lower one's keys keep their order, new keys follow.
+            (Value::Hash(h), Value::Hash(l)) => {
+                let mut out = (**l).clone();
+                for (k, v) in h.iter() {
+                    let merged = match out.get(k) {
+                        Some(lv) => deep_merge(v, lv),
+                        None => v.clone(),
+                    };
+                    out.insert(k.clone(), merged);
                 }
+                Value::hash(out)
             }
-            Value::array(out)
+            (Value::Array(h), Value::Array(l)) => {
+                let mut out: Vec<Value> = (**h).clone();
+                for x in l.iter() {
+                    if !out.contains(x) {
+                        out.push(x.clone());
+                    }
+                }
+                Value::array(out)
+            }
+            _ => high.clone(),
         }
-        _ => high.clone(),
-    }
+    })
 }
 
 impl<'e> Evaluator<'e> {
@@ -266,39 +268,41 @@ impl<'e> Evaluator<'e> {
 
     /// Decrypts the `ENC[PKCS7,...]` parts of a value from an eyaml file.
     fn eyaml_decrypt(&mut self, v: &Value, b: &Backend, file: &Path, key: &str) -> EResult<Value> {
-        Ok(match v {
-            Value::Str(s) if s.contains("ENC[") => {
-                let fail = |msg: String| {
-                    EvalError::plain(format!(
+        crate::limits::grow(|| {
+            Ok(match v {
+                Value::Str(s) if s.contains("ENC[") => {
+                    let fail = |msg: String| {
+                        EvalError::plain(format!(
                         "hiera-eyaml backend error decrypting {s} when looking up {key} in {}. Error was {msg}",
                         file.display()
                     ))
-                };
-                let key_path = match &b.private_key {
-                    Some(k) => self.interpolate_str(k)?,
-                    None => return Err(fail("no pkcs7_private_key option is set".into())),
-                };
-                let pem = self
-                    .env
-                    .read(Path::new(&key_path))
-                    .ok_or_else(|| fail(format!("cannot read the private key {key_path}")))?;
-                Value::str(crate::eyaml::decrypt_text(&pem, s).map_err(fail)?)
-            }
-            Value::Array(a) => {
-                let mut out = Vec::with_capacity(a.len());
-                for x in a.iter() {
-                    out.push(self.eyaml_decrypt(x, b, file, key)?);
+                    };
+                    let key_path = match &b.private_key {
+                        Some(k) => self.interpolate_str(k)?,
+                        None => return Err(fail("no pkcs7_private_key option is set".into())),
+                    };
+                    let pem = self
+                        .env
+                        .read(Path::new(&key_path))
+                        .ok_or_else(|| fail(format!("cannot read the private key {key_path}")))?;
+                    Value::str(crate::eyaml::decrypt_text(&pem, s).map_err(fail)?)
                 }
-                Value::array(out)
-            }
-            Value::Hash(h) => {
-                let mut out = Map::new();
-                for (k, x) in h.iter() {
-                    out.insert(k.clone(), self.eyaml_decrypt(x, b, file, key)?);
+                Value::Array(a) => {
+                    let mut out = Vec::with_capacity(a.len());
+                    for x in a.iter() {
+                        out.push(self.eyaml_decrypt(x, b, file, key)?);
+                    }
+                    Value::array(out)
                 }
-                Value::hash(out)
-            }
-            other => other.clone(),
+                Value::Hash(h) => {
+                    let mut out = Map::new();
+                    for (k, x) in h.iter() {
+                        out.insert(k.clone(), self.eyaml_decrypt(x, b, file, key)?);
+                    }
+                    Value::hash(out)
+                }
+                other => other.clone(),
+            })
         })
     }
 
@@ -321,7 +325,7 @@ impl<'e> Evaluator<'e> {
             }
             if let Some((var, key, path)) = &l.mapped {
                 let vals = self.var_path(var)?;
-                if let Value::Array(items) = vals {
+                if let Value::Array(items) = &vals {
                     for it in items.iter() {
                         let p = path.replace(&format!("%{{{key}}}"), &it.to_display());
                         let p = self.interpolate_str(&p)?;
@@ -377,7 +381,7 @@ impl<'e> Evaluator<'e> {
         for cfg in layers.iter().rev() {
             let files = self.layer_files(cfg)?;
             for (p, backend) in files.iter().rev() {
-                if let Some(Value::Hash(h)) = self.data_file(p, &backend.name)? {
+                if let Some(Value::Hash(h)) = &self.data_file(p, &backend.name)? {
                     if let Some(lo @ Value::Hash(_)) = get(&h, "lookup_options") {
                         merged = if merged.is_undef() {
                             lo.clone()
@@ -396,7 +400,7 @@ impl<'e> Evaluator<'e> {
 
     fn lookup_options_for(&mut self, key: &str, layers: &[Rc<Config>]) -> EResult<Option<Value>> {
         let module = key.split_once("::").map(|(m, _)| m).unwrap_or_default();
-        let Value::Hash(opts) = self.merged_lookup_options(module, layers)? else {
+        let Value::Hash(opts) = &self.merged_lookup_options(module, layers)? else {
             return Ok(None);
         };
         if let Some(v) = get(&opts, key) {
@@ -444,7 +448,7 @@ impl<'e> Evaluator<'e> {
             }
             let files = self.layer_files(cfg)?;
             for (p, backend) in files {
-                if let Some(Value::Hash(h)) = self.data_file(&p, &backend.name)? {
+                if let Some(Value::Hash(h)) = &self.data_file(&p, &backend.name)? {
                     if let Some(v) = h.get(&Value::str(root.as_str())) {
                         let decrypted;
                         let v = if backend.name == "eyaml_lookup_key" {
@@ -578,29 +582,34 @@ impl<'e> Evaluator<'e> {
     }
 
     fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
-        Ok(match v {
-            Value::Str(s) if s.contains("%{") => {
-                let t = s.trim();
-                if t.starts_with("%{alias(") && t.ends_with(")}") && t.matches("%{").count() == 1 {
-                    return self.interp_one(&t[2..t.len() - 1]);
+        crate::limits::grow(|| {
+            Ok(match v {
+                Value::Str(s) if s.contains("%{") => {
+                    let t = s.trim();
+                    if t.starts_with("%{alias(")
+                        && t.ends_with(")}")
+                        && t.matches("%{").count() == 1
+                    {
+                        return self.interp_one(&t[2..t.len() - 1]);
+                    }
+                    Value::str(self.interpolate_str(s)?)
                 }
-                Value::str(self.interpolate_str(s)?)
-            }
-            Value::Array(a) => {
-                let mut out = Vec::with_capacity(a.len());
-                for x in a.iter() {
-                    out.push(self.interpolate_value(x)?);
+                Value::Array(a) => {
+                    let mut out = Vec::with_capacity(a.len());
+                    for x in a.iter() {
+                        out.push(self.interpolate_value(x)?);
+                    }
+                    Value::array(out)
                 }
-                Value::array(out)
-            }
-            Value::Hash(h) => {
-                let mut out = Map::new();
-                for (k, x) in h.iter() {
-                    out.insert(self.interpolate_value(k)?, self.interpolate_value(x)?);
+                Value::Hash(h) => {
+                    let mut out = Map::new();
+                    for (k, x) in h.iter() {
+                        out.insert(self.interpolate_value(k)?, self.interpolate_value(x)?);
+                    }
+                    Value::hash(out)
                 }
-                Value::hash(out)
-            }
-            other => other.clone(),
+                other => other.clone(),
+            })
         })
     }
 }

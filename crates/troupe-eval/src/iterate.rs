@@ -12,7 +12,11 @@ pub enum Pairs {
     Array(Rc<Vec<Value>>, usize, usize),
     Hash(Rc<Map>, usize, usize),
     /// `lo..=hi` still to walk; `base` is the first value (whose index is 0).
-    Range { base: i64, lo: i128, hi: i128 },
+    Range {
+        base: i64,
+        lo: i128,
+        hi: i128,
+    },
     Chars(Vec<char>, usize, usize),
 }
 

@@ -10,6 +10,7 @@
 //! result is replaced by the budget's message, so no caught error can hide it.
 
 use crate::error::{EResult, EvalError};
+use crate::value::Value;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -175,7 +176,11 @@ impl Active {
         if let Some(e) = self.exceeded {
             return Some(e);
         }
-        let e = if self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+        let e = if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
             Some(Exceeded::Cancelled)
         } else if self.deadline.is_some_and(|(at, _)| Instant::now() >= at) {
             self.deadline.map(|(_, t)| Exceeded::Deadline(t))
@@ -212,6 +217,28 @@ pub fn reserve(bytes: u64) -> EResult<()> {
 /// `reserve` for `count` items of `size` bytes each (saturating).
 pub fn reserve_items(count: u64, size: usize) -> EResult<()> {
     reserve(count.saturating_mul(size as u64))
+}
+
+/// Whether `v` nests containers more than `limit` levels deep (stops as soon as it does).
+pub fn value_deeper_than(v: &Value, limit: usize) -> bool {
+    let container = matches!(
+        v,
+        Value::Array(_) | Value::Hash(_) | Value::Sensitive(_) | Value::Deferred(_)
+    );
+    if !container {
+        return false;
+    }
+    if limit == 0 {
+        return true;
+    }
+    let inner = |x: &Value| value_deeper_than(x, limit - 1);
+    match v {
+        Value::Array(a) => a.iter().any(inner),
+        Value::Hash(h) => h.iter().any(|(k, x)| inner(k) || inner(x)),
+        Value::Sensitive(x) => inner(x),
+        Value::Deferred(d) => d.1.iter().any(inner),
+        _ => false,
+    }
 }
 
 /// The message when named frames nest too deep.

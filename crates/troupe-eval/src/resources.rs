@@ -126,7 +126,7 @@ impl<'e> Evaluator<'e> {
                     let v = self.eval(value)?;
                     out.push((name.clone(), *append, v, self.loc(*span)));
                 }
-                AttrOp::Splat { value, span } => match self.eval(value)? {
+                AttrOp::Splat { value, span } => match &self.eval(value)? {
                     Value::Hash(h) => {
                         for (k, v) in h.iter() {
                             out.push((k.to_display(), false, v.clone(), self.loc(*span)));
@@ -160,7 +160,7 @@ impl<'e> Evaluator<'e> {
         let type_name = match &type_expr.kind {
             ExprKind::QName(n) => n.clone(),
             ExprKind::QRef(n) => n.clone(),
-            _ => match self.eval(type_expr)? {
+            _ => match &self.eval(type_expr)? {
                 Value::Str(s) => s.to_string(),
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(n), None) => n.clone(),
@@ -451,7 +451,7 @@ impl<'e> Evaluator<'e> {
                 let saved = std::mem::replace(&mut self.src, def.source.clone());
                 let t = self.eval(te);
                 self.src = saved;
-                if let Value::Type(t) = t? {
+                if let Value::Type(t) = &t? {
                     if !t.is_instance(v) {
                         errs.push(crate::describe::mismatch(
                             &format!("parameter '{}'", p.name),
@@ -503,7 +503,7 @@ impl<'e> Evaluator<'e> {
     ) -> EResult<()> {
         let name = match &type_expr.kind {
             ExprKind::QRef(n) => n.to_lowercase(),
-            _ => match self.eval(type_expr)? {
+            _ => match &self.eval(type_expr)? {
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(n), None) => n.to_lowercase(),
                     _ => return Ok(()),
@@ -586,14 +586,14 @@ impl<'e> Evaluator<'e> {
                 }
             }
             let newv = if *append {
-                match existing {
+                match &existing {
                     Some(Value::Array(a)) => {
-                        let mut x = (*a).clone();
+                        let mut x = (**a).clone();
                         x.extend(crate::eval::flatten(std::slice::from_ref(v)));
                         Value::array(x)
                     }
                     Some(old) if !old.is_undef() => {
-                        let mut x = vec![old];
+                        let mut x = vec![old.clone()];
                         x.extend(crate::eval::flatten(std::slice::from_ref(v)));
                         Value::array(x)
                     }
@@ -655,63 +655,71 @@ impl<'e> Evaluator<'e> {
     }
 
     fn query_matches(&mut self, q: &Expr, idx: usize, scope: ScopeId) -> EResult<bool> {
-        match &q.kind {
-            ExprKind::Paren(x) => self.query_matches(x, idx, scope),
-            ExprKind::Binary {
-                op: BinOp::And,
-                lhs,
-                rhs,
-                ..
-            } => Ok(self.query_matches(lhs, idx, scope)? && self.query_matches(rhs, idx, scope)?),
-            ExprKind::Binary {
-                op: BinOp::Or,
-                lhs,
-                rhs,
-                ..
-            } => Ok(self.query_matches(lhs, idx, scope)? || self.query_matches(rhs, idx, scope)?),
-            ExprKind::Binary {
-                op: op @ (BinOp::Eq | BinOp::Ne),
-                lhs,
-                rhs,
-                ..
-            } => {
-                let attr = match &lhs.kind {
-                    ExprKind::QName(n) => n.clone(),
-                    ExprKind::Variable(n) => n.clone(),
-                    _ => return self.err("Illegal query expression", q),
-                };
-                let saved = self.cur;
-                self.cur = scope;
-                let want = self.eval(rhs);
-                self.cur = saved;
-                let want = want?;
-                let r = &self.res[idx];
-                let hit = if attr == "tag" {
-                    let w = want.to_display().to_lowercase();
-                    // The tags the resource will have: its own and, as `finish` adds them,
-                    // its container's (Puppet's collectors see those already).
-                    r.tags.contains(&w)
-                        || (r.kind == Kind::Compilable
-                            && r.file.is_some()
-                            && self
-                                .scope_resource(r.scope)
-                                .is_some_and(|sr| sr != idx && self.res[sr].tags.contains(&w)))
-                } else if attr == "title" {
-                    want.puppet_eq(&Value::str(r.title.as_str()))
-                } else {
-                    match r.params.get(&attr) {
-                        Some(Value::Array(a)) => a.iter().any(|x| x.puppet_eq(&want)),
-                        Some(v) => {
-                            v.puppet_eq(&want)
-                                || matches!((v, &want), (Value::Type(_), Value::Str(s)) if crate::catalog::value_to_json(v).as_str() == Some(s))
+        crate::limits::grow(|| {
+            match &q.kind {
+                ExprKind::Paren(x) => self.query_matches(x, idx, scope),
+                ExprKind::Binary {
+                    op: BinOp::And,
+                    lhs,
+                    rhs,
+                    ..
+                } => {
+                    Ok(self.query_matches(lhs, idx, scope)?
+                        && self.query_matches(rhs, idx, scope)?)
+                }
+                ExprKind::Binary {
+                    op: BinOp::Or,
+                    lhs,
+                    rhs,
+                    ..
+                } => {
+                    Ok(self.query_matches(lhs, idx, scope)?
+                        || self.query_matches(rhs, idx, scope)?)
+                }
+                ExprKind::Binary {
+                    op: op @ (BinOp::Eq | BinOp::Ne),
+                    lhs,
+                    rhs,
+                    ..
+                } => {
+                    let attr = match &lhs.kind {
+                        ExprKind::QName(n) => n.clone(),
+                        ExprKind::Variable(n) => n.clone(),
+                        _ => return self.err("Illegal query expression", q),
+                    };
+                    let saved = self.cur;
+                    self.cur = scope;
+                    let want = self.eval(rhs);
+                    self.cur = saved;
+                    let want = want?;
+                    let r = &self.res[idx];
+                    let hit = if attr == "tag" {
+                        let w = want.to_display().to_lowercase();
+                        // The tags the resource will have: its own and, as `finish` adds them,
+                        // its container's (Puppet's collectors see those already).
+                        r.tags.contains(&w)
+                            || (r.kind == Kind::Compilable
+                                && r.file.is_some()
+                                && self
+                                    .scope_resource(r.scope)
+                                    .is_some_and(|sr| sr != idx && self.res[sr].tags.contains(&w)))
+                    } else if attr == "title" {
+                        want.puppet_eq(&Value::str(r.title.as_str()))
+                    } else {
+                        match r.params.get(&attr) {
+                            Some(Value::Array(a)) => a.iter().any(|x| x.puppet_eq(&want)),
+                            Some(v) => {
+                                v.puppet_eq(&want)
+                                    || matches!((v, &want), (Value::Type(_), Value::Str(s)) if crate::catalog::value_to_json(v).as_str() == Some(s))
+                            }
+                            None => attr == "name" && want.puppet_eq(&Value::str(r.title.as_str())),
                         }
-                        None => attr == "name" && want.puppet_eq(&Value::str(r.title.as_str())),
-                    }
-                };
-                Ok(if *op == BinOp::Eq { hit } else { !hit })
+                    };
+                    Ok(if *op == BinOp::Eq { hit } else { !hit })
+                }
+                _ => self.err("Illegal query expression", q),
             }
-            _ => self.err("Illegal query expression", q),
-        }
+        })
     }
 
     /// Runs every collector once; true if anything new was collected.
@@ -892,9 +900,9 @@ impl<'e> Evaluator<'e> {
                         )));
                     }
                     let entry = self.res[si].params.get(rel.param).cloned();
-                    let mut arr = match entry {
-                        Some(Value::Array(a)) => (*a).clone(),
-                        Some(v) if !v.is_undef() => vec![v],
+                    let mut arr = match &entry {
+                        Some(Value::Array(a)) => (**a).clone(),
+                        Some(v) if !v.is_undef() => vec![v.clone()],
                         _ => vec![],
                     };
                     arr.push(Value::str(td));
@@ -1130,7 +1138,7 @@ impl<'e> Evaluator<'e> {
                     // An Optional type lets a missing value be undef.
                     let optional = match &p.type_expr {
                         Some(te) => {
-                            matches!(self.eval(te)?, Value::Type(t) if t.is_instance(&Value::Undef))
+                            matches!(&self.eval(te)?, Value::Type(t) if t.is_instance(&Value::Undef))
                         }
                         None => false,
                     };
@@ -1145,7 +1153,7 @@ impl<'e> Evaluator<'e> {
                 }
             };
             if let Some(te) = &p.type_expr {
-                if let Value::Type(t) = self.eval(te)? {
+                if let Value::Type(t) = &self.eval(te)? {
                     if !t.is_instance(&v) {
                         errs.push(crate::describe::mismatch(
                             &format!("parameter '{}'", p.name),
@@ -1182,11 +1190,13 @@ impl<'e> Evaluator<'e> {
         let generation = self.define_gen.get(&idx).copied().unwrap_or(0);
         if generation >= crate::limits::MAX_DEPTH {
             let r = &self.res[idx];
-            return Err(crate::limits::too_deep("define", &r.type_name.to_lowercase()).at(Loc {
-                file: r.file.clone().unwrap_or_default(),
-                line: r.line.unwrap_or(0),
-                col: None,
-            }));
+            return Err(
+                crate::limits::too_deep("define", &r.type_name.to_lowercase()).at(Loc {
+                    file: r.file.clone().unwrap_or_default(),
+                    line: r.line.unwrap_or(0),
+                    col: None,
+                }),
+            );
         }
         let saved_depth = std::mem::replace(&mut self.define_depth, generation + 1);
         let r = self.evaluate_define_inner(idx);
@@ -1256,7 +1266,7 @@ impl<'e> Evaluator<'e> {
                                 Some(at),
                             )?;
                             if let Some(te) = &p.type_expr {
-                                if let Value::Type(t) = self.eval(te)? {
+                                if let Value::Type(t) = &self.eval(te)? {
                                     if !t.is_instance(&v) {
                                         let loc = Loc {
                                             file: self.res[idx].file.clone().unwrap_or_default(),
@@ -1519,6 +1529,7 @@ impl<'e> Evaluator<'e> {
     }
 
     fn finish(&mut self) -> EResult<Catalog> {
+        self.validate_param_depth()?;
         self.evaluate_relationships()?;
         let overrides = std::mem::take(&mut self.overrides);
         for ov in &overrides {
@@ -1645,6 +1656,28 @@ impl<'e> Evaluator<'e> {
             }
             queue.extend(targets);
         }
+    }
+
+    /// The catalog is written by serde_json, whose writer recurses without stack growth:
+    /// a parameter value nested deeper than `limits::MAX_DEPTH` is an error, not a crash.
+    fn validate_param_depth(&self) -> EResult<()> {
+        for r in self.res.iter().filter(|r| !r.virtual_) {
+            for (name, v) in &r.params {
+                if crate::limits::value_deeper_than(v, crate::limits::MAX_DEPTH) {
+                    return Err(EvalError::new(format!(
+                        "the value of parameter '{name}' of {} is nested deeper than {} levels",
+                        r.reference(),
+                        crate::limits::MAX_DEPTH
+                    ))
+                    .at(Loc {
+                        file: r.file.clone().unwrap_or_default(),
+                        line: r.line.unwrap_or(0),
+                        col: None,
+                    }));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn validate_relationship_params(&self) -> EResult<()> {

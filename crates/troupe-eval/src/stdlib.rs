@@ -1114,8 +1114,14 @@ impl Evaluator<'_> {
                 };
                 let seeds: Vec<String> = args.iter().skip(2).map(crate::dump::ruby_to_s).collect();
                 let fqdn = self.fact_fqdn();
+                if let Err(e) = crate::limits::reserve(len as u64 * 4) {
+                    return Some(Err(e));
+                }
                 let mut out = String::new();
                 for current in 1..=len {
+                    if let Err(e) = crate::limits::checkpoint() {
+                        return Some(Err(e));
+                    }
                     let mut parts = seeds.clone();
                     parts.push(current.to_string());
                     let i = crate::digest::fqdn_rand(&fqdn, charset.len() as i64, Some(&parts.join(":")));
@@ -1143,7 +1149,7 @@ impl Evaluator<'_> {
                 neutron_validate_ranges(name, args.first().unwrap_or(&Value::Undef))
             }
             "validate_vxlan_udp_port" => {
-                let v = args.first().unwrap_or(&Value::Undef);
+                let v = args.first().unwrap_or(crate::value::UNDEF);
                 let port = match v {
                     Value::Int(n) => Some(*n),
                     Value::Str(s) => s.trim().parse::<i64>().ok(),
@@ -1481,7 +1487,7 @@ fn resource_type(tn: &str) -> String {
 }
 
 fn deep_merge(a: &Value, b: &Value) -> Value {
-    match (a, b) {
+    crate::limits::grow(|| match (a, b) {
         (Value::Hash(x), Value::Hash(y)) => {
             let mut out = (**x).clone();
             for (k, v) in y.iter() {
@@ -1494,7 +1500,7 @@ fn deep_merge(a: &Value, b: &Value) -> Value {
             Value::hash(out)
         }
         (_, b) => b.clone(),
-    }
+    })
 }
 
 /// The legacy `validate_*` functions (stdlib 8): `Ok` when valid, else their error text.
@@ -2333,7 +2339,7 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
             None => host,
         };
     }
-    if let Value::Array(hosts) = get("hosts") {
+    if let Value::Array(hosts) = &get("hosts") {
         let hosts: Vec<String> = hosts
             .iter()
             .map(|h| {
@@ -2356,7 +2362,7 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
         "/".to_string()
     };
     let mut query: Vec<(String, String)> = Vec::new();
-    if let Value::Hash(q) = get("query") {
+    if let Value::Hash(q) = &get("query") {
         for (k, x) in q.iter() {
             query.push((k.to_display(), crate::dump::ruby_to_s(x)));
         }

@@ -81,7 +81,7 @@ fn render_epp_in_frame(
                         },
                     };
                     if let Some(te) = &p.type_expr {
-                        if let Value::Type(t) = ev.eval(te)? {
+                        if let Value::Type(t) = &ev.eval(te)? {
                             if !t.is_instance(&v) {
                                 let m = crate::describe::mismatch(
                                     &format!("parameter '{}'", p.name),

@@ -154,7 +154,7 @@ fn collection_params(
 
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        crate::limits::grow(|| match self {
             Type::Any => f.write_str("Any"),
             Type::Undef => f.write_str("Undef"),
             Type::Default => f.write_str("Default"),
@@ -296,7 +296,7 @@ impl fmt::Display for Type {
             Type::Object => f.write_str("Object"),
             Type::Runtime => f.write_str("Runtime"),
             Type::Alias(n, _) => f.write_str(n),
-        }
+        })
     }
 }
 
@@ -358,8 +358,25 @@ impl Type {
         }
     }
 
-    pub fn is_instance(&self, v: &Value) -> bool {
+    /// Whether this type nests more than `limit` levels (aliases count as leaves: they were
+    /// checked when they were made).
+    pub fn deeper_than(&self, limit: usize) -> bool {
+        let inner = |t: &Type| limit == 0 || t.deeper_than(limit - 1);
         match self {
+            Type::Array(t, ..)
+            | Type::Optional(Some(t))
+            | Type::NotUndef(Some(t))
+            | Type::Type(Some(t))
+            | Type::Sensitive(Some(t)) => inner(t),
+            Type::Hash(k, v, ..) => inner(k) || inner(v),
+            Type::Tuple(ts, ..) | Type::Variant(ts) => ts.iter().any(inner),
+            Type::Struct(fs) => fs.iter().any(|(_, _, t)| inner(t)),
+            _ => false,
+        }
+    }
+
+    pub fn is_instance(&self, v: &Value) -> bool {
+        crate::limits::grow(|| match self {
             Type::Any => true,
             Type::Undef => matches!(v, Value::Undef),
             Type::Default => matches!(v, Value::Default),
@@ -528,68 +545,57 @@ impl Type {
             Type::Binary => matches!(v, Value::Binary(_)),
             Type::Alias(_, t) => t.is_instance(v),
             _ => false,
-        }
+        })
     }
 
     /// Is every instance of `other` an instance of `self`? (A practical approximation of
     /// Puppet's assignability for the common types.)
     pub fn is_assignable(&self, other: &Type) -> bool {
-        let other = other.resolved();
-        match (self.resolved(), other) {
-            (Type::Any, _) => true,
-            (Type::Optional(t), o) => {
-                matches!(o, Type::Undef)
-                    || t.as_ref().is_none_or(|t| t.is_assignable(o))
-                    || matches!(o, Type::Optional(Some(x)) if t.as_ref().is_some_and(|t| t.is_assignable(x)))
-            }
-            (Type::Variant(ts), Type::Variant(os)) => {
-                os.iter().all(|o| ts.iter().any(|t| t.is_assignable(o)))
-            }
-            (Type::Variant(ts), o) => ts.iter().any(|t| t.is_assignable(o)),
-            (s, Type::Variant(os)) => !os.is_empty() && os.iter().all(|o| s.is_assignable(o)),
-            (Type::Integer(a, b), Type::Integer(c, d)) => a <= c && d <= b,
-            (Type::Float(a, b), Type::Float(c, d)) => a <= c && d <= b,
-            (Type::Numeric, Type::Integer(..) | Type::Float(..) | Type::Numeric) => true,
-            (Type::String(a, b), Type::String(c, d)) => a <= c && d <= b,
-            (Type::String(a, b), Type::Enum(vs, _)) => {
-                !vs.is_empty()
-                    && vs
-                        .iter()
-                        .all(|v| (v.len() as i64) >= *a && (v.len() as i64) <= *b)
-            }
-            (Type::String(..), Type::Pattern(_)) => false,
-            (Type::Enum(vs, _), Type::Enum(os, _)) => {
-                vs.is_empty() || os.iter().all(|o| vs.contains(o))
-            }
-            (Type::Pattern(_), Type::Pattern(_) | Type::Enum(..) | Type::String(..)) => {
-                matches!(self.resolved(), Type::Pattern(v) if v.is_empty())
-            }
-            (Type::Scalar, o) => matches!(
-                o,
-                Type::Integer(..)
-                    | Type::Float(..)
-                    | Type::Numeric
-                    | Type::String(..)
-                    | Type::Enum(..)
-                    | Type::Pattern(_)
-                    | Type::Boolean
-                    | Type::Regexp(_)
-                    | Type::Scalar
-                    | Type::ScalarData
-            ),
-            (Type::ScalarData, o) => matches!(
-                o,
-                Type::Integer(..)
-                    | Type::Float(..)
-                    | Type::Numeric
-                    | Type::String(..)
-                    | Type::Enum(..)
-                    | Type::Pattern(_)
-                    | Type::Boolean
-                    | Type::ScalarData
-            ),
-            (Type::Data | Type::RichData, o) => {
-                matches!(
+        crate::limits::grow(|| {
+            let other = other.resolved();
+            match (self.resolved(), other) {
+                (Type::Any, _) => true,
+                (Type::Optional(t), o) => {
+                    matches!(o, Type::Undef)
+                        || t.as_ref().is_none_or(|t| t.is_assignable(o))
+                        || matches!(o, Type::Optional(Some(x)) if t.as_ref().is_some_and(|t| t.is_assignable(x)))
+                }
+                (Type::Variant(ts), Type::Variant(os)) => {
+                    os.iter().all(|o| ts.iter().any(|t| t.is_assignable(o)))
+                }
+                (Type::Variant(ts), o) => ts.iter().any(|t| t.is_assignable(o)),
+                (s, Type::Variant(os)) => !os.is_empty() && os.iter().all(|o| s.is_assignable(o)),
+                (Type::Integer(a, b), Type::Integer(c, d)) => a <= c && d <= b,
+                (Type::Float(a, b), Type::Float(c, d)) => a <= c && d <= b,
+                (Type::Numeric, Type::Integer(..) | Type::Float(..) | Type::Numeric) => true,
+                (Type::String(a, b), Type::String(c, d)) => a <= c && d <= b,
+                (Type::String(a, b), Type::Enum(vs, _)) => {
+                    !vs.is_empty()
+                        && vs
+                            .iter()
+                            .all(|v| (v.len() as i64) >= *a && (v.len() as i64) <= *b)
+                }
+                (Type::String(..), Type::Pattern(_)) => false,
+                (Type::Enum(vs, _), Type::Enum(os, _)) => {
+                    vs.is_empty() || os.iter().all(|o| vs.contains(o))
+                }
+                (Type::Pattern(_), Type::Pattern(_) | Type::Enum(..) | Type::String(..)) => {
+                    matches!(self.resolved(), Type::Pattern(v) if v.is_empty())
+                }
+                (Type::Scalar, o) => matches!(
+                    o,
+                    Type::Integer(..)
+                        | Type::Float(..)
+                        | Type::Numeric
+                        | Type::String(..)
+                        | Type::Enum(..)
+                        | Type::Pattern(_)
+                        | Type::Boolean
+                        | Type::Regexp(_)
+                        | Type::Scalar
+                        | Type::ScalarData
+                ),
+                (Type::ScalarData, o) => matches!(
                     o,
                     Type::Integer(..)
                         | Type::Float(..)
@@ -599,76 +605,91 @@ impl Type {
                         | Type::Pattern(_)
                         | Type::Boolean
                         | Type::ScalarData
-                        | Type::Undef
-                        | Type::Data
-                ) || matches!(o, Type::Array(e, ..) if Type::Data.is_assignable(e))
-                    || matches!(o, Type::Hash(k, v, ..) if Type::ScalarData.is_assignable(k) && Type::Data.is_assignable(v))
-                    || matches!(o, Type::Optional(Some(t)) if Type::Data.is_assignable(t))
+                ),
+                (Type::Data | Type::RichData, o) => {
+                    matches!(
+                        o,
+                        Type::Integer(..)
+                            | Type::Float(..)
+                            | Type::Numeric
+                            | Type::String(..)
+                            | Type::Enum(..)
+                            | Type::Pattern(_)
+                            | Type::Boolean
+                            | Type::ScalarData
+                            | Type::Undef
+                            | Type::Data
+                    ) || matches!(o, Type::Array(e, ..) if Type::Data.is_assignable(e))
+                        || matches!(o, Type::Hash(k, v, ..) if Type::ScalarData.is_assignable(k) && Type::Data.is_assignable(v))
+                        || matches!(o, Type::Optional(Some(t)) if Type::Data.is_assignable(t))
+                }
+                (Type::Array(e, a, b), Type::Array(oe, c, d)) => {
+                    a <= c && d <= b && e.is_assignable(oe)
+                }
+                (Type::Array(e, a, b), Type::Tuple(ts, ..)) => {
+                    let n = ts.len() as i64;
+                    *a <= n && n <= *b && ts.iter().all(|t| e.is_assignable(t))
+                }
+                (Type::Hash(k, v, a, b), Type::Hash(ok, ov, c, d)) => {
+                    a <= c && d <= b && k.is_assignable(ok) && v.is_assignable(ov)
+                }
+                (Type::Hash(k, v, ..), Type::Struct(ms)) => {
+                    ms.iter().all(|(_, _, t)| v.is_assignable(t))
+                        && k.is_assignable(&Type::String(0, INT_MAX))
+                }
+                (
+                    Type::Collection(..),
+                    Type::Array(..)
+                    | Type::Hash(..)
+                    | Type::Tuple(..)
+                    | Type::Struct(_)
+                    | Type::Collection(..),
+                ) => true,
+                (
+                    Type::Iterable,
+                    Type::Array(..) | Type::Hash(..) | Type::String(..) | Type::Iterable,
+                ) => true,
+                (Type::Type(t), Type::Type(o)) => match (t, o) {
+                    (None, _) => true,
+                    (Some(t), Some(o)) => t.is_assignable(o),
+                    (Some(_), None) => false,
+                },
+                (Type::Resource(None, _), Type::Resource(..) | Type::Class(_)) => true,
+                (Type::Resource(Some(t), None), Type::Resource(Some(o), _)) => {
+                    t.eq_ignore_ascii_case(o)
+                }
+                (Type::Resource(Some(t), Some(x)), Type::Resource(Some(o), Some(y))) => {
+                    t.eq_ignore_ascii_case(o) && x == y
+                }
+                (Type::Class(None), Type::Class(_)) => true,
+                (Type::Class(Some(a)), Type::Class(Some(b))) => a == b,
+                (Type::CatalogEntry, Type::Resource(..) | Type::Class(_) | Type::CatalogEntry) => {
+                    true
+                }
+                (Type::NotUndef(t), o) => {
+                    !matches!(o, Type::Undef | Type::Optional(_))
+                        && t.as_ref().is_none_or(|t| t.is_assignable(o))
+                }
+                (Type::Sensitive(t), Type::Sensitive(o)) => match (t, o) {
+                    (None, _) => true,
+                    (Some(t), Some(o)) => t.is_assignable(o),
+                    _ => false,
+                },
+                (a, b) => a == b,
             }
-            (Type::Array(e, a, b), Type::Array(oe, c, d)) => {
-                a <= c && d <= b && e.is_assignable(oe)
-            }
-            (Type::Array(e, a, b), Type::Tuple(ts, ..)) => {
-                let n = ts.len() as i64;
-                *a <= n && n <= *b && ts.iter().all(|t| e.is_assignable(t))
-            }
-            (Type::Hash(k, v, a, b), Type::Hash(ok, ov, c, d)) => {
-                a <= c && d <= b && k.is_assignable(ok) && v.is_assignable(ov)
-            }
-            (Type::Hash(k, v, ..), Type::Struct(ms)) => {
-                ms.iter().all(|(_, _, t)| v.is_assignable(t))
-                    && k.is_assignable(&Type::String(0, INT_MAX))
-            }
-            (
-                Type::Collection(..),
-                Type::Array(..)
-                | Type::Hash(..)
-                | Type::Tuple(..)
-                | Type::Struct(_)
-                | Type::Collection(..),
-            ) => true,
-            (
-                Type::Iterable,
-                Type::Array(..) | Type::Hash(..) | Type::String(..) | Type::Iterable,
-            ) => true,
-            (Type::Type(t), Type::Type(o)) => match (t, o) {
-                (None, _) => true,
-                (Some(t), Some(o)) => t.is_assignable(o),
-                (Some(_), None) => false,
-            },
-            (Type::Resource(None, _), Type::Resource(..) | Type::Class(_)) => true,
-            (Type::Resource(Some(t), None), Type::Resource(Some(o), _)) => {
-                t.eq_ignore_ascii_case(o)
-            }
-            (Type::Resource(Some(t), Some(x)), Type::Resource(Some(o), Some(y))) => {
-                t.eq_ignore_ascii_case(o) && x == y
-            }
-            (Type::Class(None), Type::Class(_)) => true,
-            (Type::Class(Some(a)), Type::Class(Some(b))) => a == b,
-            (Type::CatalogEntry, Type::Resource(..) | Type::Class(_) | Type::CatalogEntry) => true,
-            (Type::NotUndef(t), o) => {
-                !matches!(o, Type::Undef | Type::Optional(_))
-                    && t.as_ref().is_none_or(|t| t.is_assignable(o))
-            }
-            (Type::Sensitive(t), Type::Sensitive(o)) => match (t, o) {
-                (None, _) => true,
-                (Some(t), Some(o)) => t.is_assignable(o),
-                _ => false,
-            },
-            (a, b) => a == b,
-        }
+        })
     }
 }
 
 fn is_data(v: &Value) -> bool {
-    match v {
+    crate::limits::grow(|| match v {
         Value::Undef | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => true,
         Value::Array(a) => a.iter().all(is_data),
         Value::Hash(h) => h
             .iter()
             .all(|(k, v)| matches!(k, Value::Str(_)) && is_data(v)),
         _ => false,
-    }
+    })
 }
 
 /// The type Puppet infers for a value when describing a mismatch (`got Integer`).

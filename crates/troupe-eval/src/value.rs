@@ -10,6 +10,9 @@ use std::rc::Rc;
 
 pub type Map = IndexMap<Value, Value>;
 
+/// `undef`, for `unwrap_or` on borrowed values.
+pub const UNDEF: &Value = &Value::Undef;
+
 /// A compiled regular expression together with its Puppet source text. Patterns the regex
 /// crate cannot run (look-around, back-references: Ruby has them, and stdlib's IP address types
 /// use them) are compiled by `fancy_regex` instead; `re` then matches nothing and callers go
@@ -169,6 +172,69 @@ pub enum Value {
     Binary(Rc<[u8]>),
 }
 
+/// Dropping a value tears deep trees down iteratively: a 100,000-deep array (built by a
+/// `reduce`) would otherwise overflow the stack in the recursive drop glue.
+impl Drop for Value {
+    fn drop(&mut self) {
+        if !nests(self) {
+            return;
+        }
+        let mut pending = Vec::new();
+        take_children(self, &mut pending);
+        while let Some(mut v) = pending.pop() {
+            take_children(&mut v, &mut pending);
+            // `v` now holds no nested containers: its own drop is shallow.
+        }
+    }
+}
+
+/// Whether `v` is a container this drop would free, holding another container.
+fn nests(v: &Value) -> bool {
+    let deep = |x: &Value| {
+        matches!(
+            x,
+            Value::Array(_) | Value::Hash(_) | Value::Sensitive(_) | Value::Deferred(_)
+        )
+    };
+    match v {
+        Value::Array(a) => Rc::strong_count(a) == 1 && a.iter().any(deep),
+        Value::Hash(h) => Rc::strong_count(h) == 1 && h.iter().any(|(k, v)| deep(k) || deep(v)),
+        Value::Sensitive(s) => Rc::strong_count(s) == 1 && deep(s),
+        Value::Deferred(d) => Rc::strong_count(d) == 1 && d.1.iter().any(deep),
+        _ => false,
+    }
+}
+
+/// Moves the children of `v` (when this is their container's last reference) to `out`.
+fn take_children(v: &mut Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Array(a) => {
+            if let Some(xs) = Rc::get_mut(a) {
+                out.append(xs);
+            }
+        }
+        Value::Hash(h) => {
+            if let Some(m) = Rc::get_mut(h) {
+                for (k, x) in m.drain(..) {
+                    out.push(k);
+                    out.push(x);
+                }
+            }
+        }
+        Value::Sensitive(s) => {
+            if let Some(x) = Rc::get_mut(s) {
+                out.push(std::mem::replace(x, Value::Undef));
+            }
+        }
+        Value::Deferred(d) => {
+            if let Some(x) = Rc::get_mut(d) {
+                out.append(&mut x.1);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Value {
     pub fn str(s: impl Into<Rc<str>>) -> Value {
         Value::Str(s.into())
@@ -204,7 +270,7 @@ impl Value {
 
     /// Puppet's `==`.
     pub fn puppet_eq(&self, other: &Value) -> bool {
-        match (self, other) {
+        crate::limits::grow(|| match (self, other) {
             (Value::Str(a), Value::Str(b)) => {
                 a.len() == b.len()
                     && (a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase())
@@ -233,7 +299,7 @@ impl Value {
             (Value::SemVerRange(a), Value::SemVerRange(b)) => a == b,
             (Value::Binary(a), Value::Binary(b)) => a == b,
             _ => false,
-        }
+        })
     }
 
     /// The string form used by interpolation and `String($x)`.
@@ -246,7 +312,7 @@ impl Value {
     /// `quoted`: strings nested in collections are written as Puppet source (`'a'`), as
     /// `String` with `%p` does; interpolation leaves them bare.
     pub fn write_display(&self, out: &mut String, quoted: bool) {
-        match self {
+        crate::limits::grow(|| match self {
             Value::Undef => {
                 if quoted {
                     out.push_str("undef")
@@ -304,7 +370,7 @@ impl Value {
             }
             Value::SemVerRange(r) => out.push_str(&r.text),
             Value::Binary(b) => out.push_str(&base64_encode(b, false)),
-        }
+        })
     }
 }
 
@@ -421,7 +487,7 @@ pub fn format_float(f: f64) -> String {
 // Hash keys: structural identity (Ruby `eql?`), so 'A' and 'a' are different keys.
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
-        match (self, other) {
+        crate::limits::grow(|| match (self, other) {
             (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
@@ -441,7 +507,7 @@ impl PartialEq for Value {
             (Value::SemVerRange(a), Value::SemVerRange(b)) => a.text == b.text,
             (Value::Binary(a), Value::Binary(b)) => a == b,
             _ => false,
-        }
+        })
     }
 }
 
@@ -449,26 +515,28 @@ impl Eq for Value {}
 
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        std::mem::discriminant(self).hash(state);
-        match self {
-            Value::Bool(b) => b.hash(state),
-            Value::Int(i) => i.hash(state),
-            Value::Float(f) => f.to_bits().hash(state),
-            Value::Str(s) => s.hash(state),
-            Value::Regex(r) => r.source.hash(state),
-            Value::Array(a) => {
-                for v in a.iter() {
-                    v.hash(state)
+        crate::limits::grow(|| {
+            std::mem::discriminant(self).hash(state);
+            match self {
+                Value::Bool(b) => b.hash(state),
+                Value::Int(i) => i.hash(state),
+                Value::Float(f) => f.to_bits().hash(state),
+                Value::Str(s) => s.hash(state),
+                Value::Regex(r) => r.source.hash(state),
+                Value::Array(a) => {
+                    for v in a.iter() {
+                        v.hash(state)
+                    }
                 }
+                Value::Hash(h) => h.len().hash(state),
+                Value::Type(t) => t.to_string().hash(state),
+                Value::Timestamp(t) | Value::Timespan(t) => t.hash(state),
+                Value::SemVer(v) => v.to_string().hash(state),
+                Value::SemVerRange(r) => r.text.hash(state),
+                Value::Binary(b) => b.hash(state),
+                _ => {}
             }
-            Value::Hash(h) => h.len().hash(state),
-            Value::Type(t) => t.to_string().hash(state),
-            Value::Timestamp(t) | Value::Timespan(t) => t.hash(state),
-            Value::SemVer(v) => v.to_string().hash(state),
-            Value::SemVerRange(r) => r.text.hash(state),
-            Value::Binary(b) => b.hash(state),
-            _ => {}
-        }
+        })
     }
 }
 
@@ -570,7 +638,7 @@ pub fn base64_decode(text: &str, strict: bool) -> Option<Vec<u8>> {
 
 /// Converts JSON (facts, Hiera data) into values.
 pub fn from_json(j: &serde_json::Value) -> Value {
-    match j {
+    crate::limits::grow(|| match j {
         serde_json::Value::Null => Value::Undef,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => {
@@ -589,7 +657,7 @@ pub fn from_json(j: &serde_json::Value) -> Value {
             }
             Value::hash(m)
         }
-    }
+    })
 }
 
 /// The generic type name used in messages (`got Integer`).
