@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use troupe_eval::code::{Code, DataFormat, Environment, LoadKind};
 use troupe_eval::error::{EResult, EvalError};
 use troupe_eval::value::{from_json, Map, Value};
+pub use troupe_eval::limits::Budget;
 use troupe_eval::NodeInput;
 
 /// Parsed files keyed by path, revalidated by modification time and size.
@@ -521,6 +522,19 @@ pub fn compile_json(
     catalog_uuid: &str,
     version: serde_json::Value,
 ) -> CompileOutput {
+    compile_json_with(settings, cache, req, catalog_uuid, version, &Budget::default())
+}
+
+/// `compile_json` within a budget (deadline, memory, cancellation): a compile that exceeds
+/// it fails with the budget's message.
+pub fn compile_json_with(
+    settings: &Settings,
+    cache: &ParseCache,
+    req: &CompileRequest<'_>,
+    catalog_uuid: &str,
+    version: serde_json::Value,
+    budget: &Budget,
+) -> CompileOutput {
     let env = match DiskEnv::open(settings, req.environment, cache) {
         Ok(e) => e,
         Err(e) => {
@@ -536,7 +550,7 @@ pub fn compile_json(
         trusted: trusted_for(req.certname, req.extensions.clone()),
         server_facts: server_facts(req.environment, req.server_facts),
     };
-    let out = troupe_eval::compile(&env, input);
+    let out = troupe_eval::compile_with(&env, input, budget);
     let json = out.result.map(|mut c| {
         c.version = version;
         let j = c.to_json(catalog_uuid);

@@ -107,6 +107,53 @@ pub fn show_bytes(n: u64) -> String {
     format!("{n} bytes")
 }
 
+/// The default `compile_timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default `compile_memory_limit`.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
+
+/// A `compile_timeout` setting: `60`, `60s`, `500ms`, `2m`, `1h`; `0` or `unlimited`: none.
+pub fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
+    let s = s.trim();
+    if s == "unlimited" {
+        return Ok(None);
+    }
+    let bad = || format!("'{s}' is not a duration (e.g. 60s, 500ms, 2m; 0 for none)");
+    let at = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..at].parse().map_err(|_| bad())?;
+    let d = match &s[at..] {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(bad()),
+    };
+    Ok((!d.is_zero()).then_some(d))
+}
+
+/// A `compile_memory_limit` setting: bytes, or with a unit `k`, `m`, `g` (powers of 1024;
+/// `KiB`, `MB`, ... accepted); `0` or `unlimited`: none.
+pub fn parse_size(s: &str) -> Result<Option<u64>, String> {
+    let s = s.trim();
+    if s == "unlimited" {
+        return Ok(None);
+    }
+    let bad = || format!("'{s}' is not a size (e.g. 1g, 512m, 65536; 0 for none)");
+    let at = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..at].parse().map_err(|_| bad())?;
+    let unit = s[at..].to_ascii_lowercase();
+    let shift = match unit.trim_end_matches("ib").trim_end_matches('b') {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return Err(bad()),
+    };
+    let bytes = n.checked_mul(1 << shift).ok_or_else(bad)?;
+    Ok((bytes > 0).then_some(bytes))
+}
+
 struct Active {
     deadline: Option<(Instant, Duration)>,
     memory_limit: Option<u64>,
@@ -251,6 +298,20 @@ pub fn too_deep(kind: &str, name: &str) -> EvalError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_parse_with_units() {
+        assert_eq!(parse_timeout("60"), Ok(Some(Duration::from_secs(60))));
+        assert_eq!(parse_timeout("500ms"), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(parse_timeout("2m"), Ok(Some(Duration::from_secs(120))));
+        assert_eq!(parse_timeout("0"), Ok(None));
+        assert!(parse_timeout("soon").is_err());
+        assert_eq!(parse_size("1g"), Ok(Some(1 << 30)));
+        assert_eq!(parse_size("512MiB"), Ok(Some(512 << 20)));
+        assert_eq!(parse_size("65536"), Ok(Some(65536)));
+        assert_eq!(parse_size("unlimited"), Ok(None));
+        assert!(parse_size("lots").is_err());
+    }
 
     #[test]
     fn units_print_exactly() {

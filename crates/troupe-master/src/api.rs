@@ -712,6 +712,9 @@ async fn catalog(
         .map(J::Object)
         .unwrap_or_else(|| json!({}));
     let (tx, rx) = tokio::sync::oneshot::channel();
+    // Dropped with this request's future (the agent went away): the compile is cancelled.
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cancel = CancelOnDrop(Some(flag.clone()));
     let job = Job {
         environment: env.clone(),
         certname: name.to_string(),
@@ -722,6 +725,7 @@ async fn catalog(
             ("serverip".into(), state.config.listen.ip().to_string()),
         ],
         reply: tx,
+        cancel: flag,
     };
     if !state.pool.submit(job) {
         let mut r = error(
@@ -734,7 +738,9 @@ async fn catalog(
         }
         return r;
     }
-    match rx.await {
+    let answer = rx.await;
+    cancel.disarm();
+    match answer {
         Ok(Ok(catalog)) => base(
             StatusCode::OK,
             Some(if rich {
@@ -750,6 +756,24 @@ async fn catalog(
             "the compile worker died",
             "RUNTIME_ERROR",
         ),
+    }
+}
+
+/// Sets the flag when dropped: a compile's cancellation when its request goes away.
+struct CancelOnDrop(Option<Arc<std::sync::atomic::AtomicBool>>);
+
+impl CancelOnDrop {
+    /// Answered: nothing to cancel any more.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(f) = &self.0 {
+            f.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 

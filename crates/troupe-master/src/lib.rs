@@ -40,6 +40,10 @@ pub struct Config {
     pub max_queued: usize,
     /// Seconds a rejected agent is told to wait.
     pub retry_after: u64,
+    /// Wall time one compile may take (`compile_timeout`; `None`: unlimited).
+    pub compile_timeout: Option<std::time::Duration>,
+    /// Memory one compile may hold (`compile_memory_limit`; `None`: unlimited).
+    pub compile_memory_limit: Option<u64>,
 }
 
 impl Config {
@@ -69,6 +73,8 @@ impl Config {
             workers,
             max_queued: workers * 8,
             retry_after: 10,
+            compile_timeout: Some(troupe_eval::limits::DEFAULT_TIMEOUT),
+            compile_memory_limit: Some(troupe_eval::limits::DEFAULT_MEMORY_LIMIT),
         }
     }
 
@@ -135,11 +141,15 @@ pub fn run(config: Config) -> Result<(), BoxError> {
     }
     let compiler = Arc::new(config.compiler_settings());
     let cache = Arc::new(troupe_compiler::ParseCache::default());
-    let pool = pool::Pool::new(
+    let pool = pool::Pool::start(
         config.workers,
         config.max_queued,
         compiler.clone(),
         cache.clone(),
+        pool::Limits {
+            timeout: config.compile_timeout,
+            memory: config.compile_memory_limit,
+        },
     );
     let state = Arc::new(State {
         config,

@@ -1,12 +1,27 @@
 //! The bounded compile pool: a fixed set of worker threads (the evaluator is single-threaded
 //! per compile) fed by a bounded queue. A full queue is back-pressure: the caller answers 503
 //! with `Retry-After` instead of piling up work.
+//!
+//! No compile can take the pool down. Each runs within a budget (`compile_timeout`,
+//! `compile_memory_limit`, and cancellation when its agent goes away) on a worker with a
+//! large stack; a failing, over-budget or panicking compile answers its own request with
+//! the message and the worker goes on. A worker stuck past its deadline (plus a grace) in
+//! something that cannot check the budget — a hung `generate()` command, a pathological
+//! regular expression — is wedged: a watchdog answers its request, replaces it with a new
+//! thread, and the abandoned thread exits when its compile eventually returns.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use troupe_compiler::{compile_json, load_facts, CompileRequest, ParseCache, Settings};
+use std::time::{Duration, Instant};
+use troupe_compiler::{compile_json_with, load_facts, Budget, CompileRequest, ParseCache, Settings};
+
+/// Each worker's stack. Deep code grows the stack on the heap as it goes (see
+/// `troupe_eval::limits::grow`); this only has to hold the deepest stretch between two
+/// growth points, with room to spare in debug builds.
+const WORKER_STACK: usize = 32 * 1024 * 1024;
+
+type Reply = tokio::sync::oneshot::Sender<Result<String, String>>;
 
 /// One catalog to compile.
 #[derive(Debug)]
@@ -18,7 +33,9 @@ pub struct Job {
     /// `$trusted['extensions']`.
     pub extensions: serde_json::Value,
     pub server_facts: Vec<(String, String)>,
-    pub reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    pub reply: Reply,
+    /// Set when the result is no longer wanted (the agent closed the connection).
+    pub cancel: Arc<AtomicBool>,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +46,53 @@ pub struct Stats {
     pub failed: AtomicU64,
     pub rejected: AtomicU64,
     pub total_us: AtomicU64,
+    /// Wedged workers replaced by new threads.
+    pub replaced: AtomicU64,
+}
+
+/// What one compile may spend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub timeout: Option<Duration>,
+    pub memory: Option<u64>,
+}
+
+impl Limits {
+    /// How long past its deadline a compile may run before its worker counts as wedged:
+    /// a checkpoint comes every few hundred expressions, so a live compile stops well
+    /// within this.
+    fn grace(&self) -> Option<Duration> {
+        self.timeout
+            .map(|t| (t / 4).clamp(Duration::from_secs(1), Duration::from_secs(30)))
+    }
+}
+
+/// The compile a worker is running, shared with the watchdog.
+#[derive(Debug)]
+struct Running {
+    started: Instant,
+    certname: String,
+    cancel: Arc<AtomicBool>,
+    /// Taken by whoever answers: the worker when done, the watchdog when it gives up.
+    reply: Option<Reply>,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    running: Mutex<Option<Running>>,
+    /// Set by the watchdog: the thread exits when its compile returns.
+    abandoned: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    rx: Mutex<Receiver<Job>>,
+    settings: Arc<Settings>,
+    cache: Arc<ParseCache>,
+    stats: Arc<Stats>,
+    limits: Limits,
+    slots: Mutex<Vec<Arc<Slot>>>,
+    spawned: AtomicUsize,
 }
 
 #[derive(Debug, Clone)]
@@ -40,23 +104,42 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// A pool without compile limits.
     pub fn new(
         workers: usize,
         queue_limit: usize,
         settings: Arc<Settings>,
         cache: Arc<ParseCache>,
     ) -> Pool {
+        Pool::start(workers, queue_limit, settings, cache, Limits::default())
+    }
+
+    pub fn start(
+        workers: usize,
+        queue_limit: usize,
+        settings: Arc<Settings>,
+        cache: Arc<ParseCache>,
+        limits: Limits,
+    ) -> Pool {
         let (tx, rx) = sync_channel::<Job>(queue_limit);
-        let rx = Arc::new(Mutex::new(rx));
         let stats = Arc::new(Stats::default());
-        for i in 0..workers.max(1) {
-            let rx = rx.clone();
-            let settings = settings.clone();
-            let cache = cache.clone();
-            let stats = stats.clone();
+        let shared = Arc::new(Shared {
+            rx: Mutex::new(rx),
+            settings,
+            cache,
+            stats: stats.clone(),
+            limits,
+            slots: Mutex::new(Vec::new()),
+            spawned: AtomicUsize::new(0),
+        });
+        for _ in 0..workers.max(1) {
+            spawn_worker(&shared);
+        }
+        if let Some(timeout) = limits.timeout {
+            let shared = shared.clone();
             let _ = std::thread::Builder::new()
-                .name(format!("compile-{i}"))
-                .spawn(move || worker(rx, settings, cache, stats));
+                .name("compile-watchdog".into())
+                .spawn(move || watchdog(shared, timeout));
         }
         Pool {
             tx,
@@ -80,15 +163,24 @@ impl Pool {
     }
 }
 
-fn worker(
-    rx: Arc<Mutex<Receiver<Job>>>,
-    settings: Arc<Settings>,
-    cache: Arc<ParseCache>,
-    stats: Arc<Stats>,
-) {
+fn spawn_worker(shared: &Arc<Shared>) {
+    let slot = Arc::new(Slot::default());
+    if let Ok(mut slots) = shared.slots.lock() {
+        slots.push(slot.clone());
+    }
+    let i = shared.spawned.fetch_add(1, Ordering::SeqCst);
+    let s = shared.clone();
+    let _ = std::thread::Builder::new()
+        .name(format!("compile-{i}"))
+        .stack_size(WORKER_STACK)
+        .spawn(move || worker(s, slot));
+}
+
+fn worker(shared: Arc<Shared>, slot: Arc<Slot>) {
+    let stats = &shared.stats;
     loop {
         let job = {
-            let Ok(guard) = rx.lock() else { return };
+            let Ok(guard) = shared.rx.lock() else { return };
             match guard.recv() {
                 Ok(j) => j,
                 Err(_) => return,
@@ -97,7 +189,40 @@ fn worker(
         stats.queued.fetch_sub(1, Ordering::SeqCst);
         stats.busy.fetch_add(1, Ordering::SeqCst);
         let start = Instant::now();
-        let result = compile_one(&settings, &cache, &job);
+        let Job {
+            environment,
+            certname,
+            facts,
+            extensions,
+            server_facts,
+            reply,
+            cancel,
+        } = job;
+        if let Ok(mut r) = slot.running.lock() {
+            *r = Some(Running {
+                started: start,
+                certname: certname.clone(),
+                cancel: cancel.clone(),
+                reply: Some(reply),
+            });
+        }
+        let work = Work {
+            environment: &environment,
+            certname: &certname,
+            facts: &facts,
+            extensions: &extensions,
+            server_facts: &server_facts,
+        };
+        let budget = Budget {
+            timeout: shared.limits.timeout,
+            memory_limit: shared.limits.memory,
+            cancel: Some(cancel),
+            memory_probe: Some(troupe_alloc::thread_net_bytes),
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compile_one(&shared.settings, &shared.cache, &work, &budget)
+        }))
+        .unwrap_or_else(|_| Err(format!("the compile of {certname} failed: internal error")));
         stats
             .total_us
             .fetch_add(start.elapsed().as_micros() as u64, Ordering::SeqCst);
@@ -107,21 +232,91 @@ fn worker(
             stats.failed.fetch_add(1, Ordering::SeqCst);
         }
         stats.busy.fetch_sub(1, Ordering::SeqCst);
-        let _ = job.reply.send(result);
+        let reply = match slot.running.lock() {
+            Ok(mut r) => r.take().and_then(|r| r.reply),
+            Err(_) => None,
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+        if slot.abandoned.load(Ordering::SeqCst) {
+            // The watchdog answered this request and started a replacement.
+            return;
+        }
     }
 }
 
-fn compile_one(settings: &Settings, cache: &ParseCache, job: &Job) -> Result<String, String> {
-    let facts = load_facts(&job.facts)?;
+/// Every so often: a worker whose compile has run past its deadline plus the grace is
+/// wedged; its agent gets the deadline's error, and a new worker takes its place.
+fn watchdog(shared: Arc<Shared>, timeout: Duration) {
+    let grace = shared.limits.grace().unwrap_or(Duration::from_secs(1));
+    let tick = (timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    loop {
+        std::thread::sleep(tick);
+        let slots: Vec<Arc<Slot>> = match shared.slots.lock() {
+            Ok(s) => s.clone(),
+            Err(_) => return,
+        };
+        for slot in slots {
+            let wedged = {
+                let Ok(mut r) = slot.running.lock() else {
+                    continue;
+                };
+                match r.as_mut() {
+                    Some(run)
+                        if run.reply.is_some() && run.started.elapsed() > timeout + grace =>
+                    {
+                        run.cancel.store(true, Ordering::SeqCst);
+                        slot.abandoned.store(true, Ordering::SeqCst);
+                        let msg = format!(
+                            "{}; its worker did not stop and was replaced",
+                            troupe_eval::limits::Exceeded::Deadline(timeout)
+                                .message(&run.certname)
+                        );
+                        if let Some(reply) = run.reply.take() {
+                            let _ = reply.send(Err(msg));
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if wedged {
+                if let Ok(mut slots) = shared.slots.lock() {
+                    slots.retain(|s| !Arc::ptr_eq(s, &slot));
+                }
+                shared.stats.replaced.fetch_add(1, Ordering::SeqCst);
+                spawn_worker(&shared);
+            }
+        }
+    }
+}
+
+/// The parts of a job a compile reads.
+struct Work<'a> {
+    environment: &'a str,
+    certname: &'a str,
+    facts: &'a str,
+    extensions: &'a serde_json::Value,
+    server_facts: &'a [(String, String)],
+}
+
+fn compile_one(
+    settings: &Settings,
+    cache: &ParseCache,
+    job: &Work<'_>,
+    budget: &Budget,
+) -> Result<String, String> {
+    let facts = load_facts(job.facts)?;
     let req = CompileRequest {
-        environment: &job.environment,
-        certname: &job.certname,
+        environment: job.environment,
+        certname: job.certname,
         facts,
-        extensions: troupe_eval::value::from_json(&job.extensions),
-        server_facts: &job.server_facts,
+        extensions: troupe_eval::value::from_json(job.extensions),
+        server_facts: job.server_facts,
     };
     let (uuid, version) = uuid_and_version();
-    compile_json(settings, cache, &req, &uuid, version).json
+    compile_json_with(settings, cache, &req, &uuid, version, budget).json
 }
 
 /// A random (v4) catalog UUID and the `version` (seconds since the epoch), as puppetserver.

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use troupe_compiler::{compile_json, load_facts, CompileRequest, ParseCache, Settings};
+use troupe_compiler::{compile_json_with, load_facts, Budget, CompileRequest, ParseCache, Settings};
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
@@ -38,6 +38,12 @@ pub struct CompileArgs {
     /// Zero `version`, fixed `catalog_uuid`, pretty JSON (for diffs).
     #[arg(long)]
     normalize: bool,
+    /// Wall time the compile may take (60s, 500ms, 2m; 0: unlimited).
+    #[arg(long, default_value = "60s")]
+    compile_timeout: String,
+    /// Memory the compile may hold (1g, 512m; 0: unlimited).
+    #[arg(long, default_value = "1g")]
+    compile_memory_limit: String,
     /// Compile this many times and report timings instead of printing the catalog.
     #[arg(long, hide = true)]
     repeat: Option<u32>,
@@ -82,6 +88,21 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
         server_facts: &sf,
     };
     let cache = ParseCache::default();
+    let budget = Budget {
+        timeout: troupe_eval::limits::parse_timeout(&a.compile_timeout)
+            .map_err(|e| anyhow::anyhow!("--compile-timeout: {e}"))?,
+        memory_limit: troupe_eval::limits::parse_size(&a.compile_memory_limit)
+            .map_err(|e| anyhow::anyhow!("--compile-memory-limit: {e}"))?,
+        cancel: None,
+        memory_probe: Some(troupe_alloc::thread_net_bytes),
+    };
+    let compile_json = |settings: &Settings,
+                        cache: &ParseCache,
+                        req: &CompileRequest<'_>,
+                        uuid: &str,
+                        version: serde_json::Value| {
+        compile_json_with(settings, cache, req, uuid, version, &budget)
+    };
     if let Some(n) = a.repeat {
         let mut times = Vec::new();
         for _ in 0..n.max(1) {

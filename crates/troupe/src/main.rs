@@ -11,6 +11,10 @@ mod vrrp_cmd;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// Counts each thread's net allocated bytes: a compile's memory budget reads it.
+#[global_allocator]
+static ALLOC: troupe_alloc::Counting = troupe_alloc::Counting;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "troupe",

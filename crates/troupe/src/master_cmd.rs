@@ -67,6 +67,12 @@ pub struct MasterArgs {
     /// Catalog requests that may wait for a worker before 503 + Retry-After.
     #[arg(long)]
     max_queued: Option<usize>,
+    /// Wall time one compile may take (60s, 500ms, 2m; 0: unlimited). Default 60s.
+    #[arg(long)]
+    compile_timeout: Option<String>,
+    /// Memory one compile may hold (1g, 512m; 0: unlimited). Default 1g.
+    #[arg(long)]
+    compile_memory_limit: Option<String>,
 }
 
 /// `5y`, `30d`, `12h`, `60m`, `3600s`, `3600`.
@@ -147,6 +153,14 @@ fn apply_file(c: &mut Config, path: &std::path::Path, cadir_set: &mut bool) -> R
                 c.max_queued = v
                     .parse()
                     .map_err(|_| anyhow!("setting 'max_queued' must be a number, not '{v}'"))?
+            }
+            "compile_timeout" => {
+                c.compile_timeout = troupe_eval::limits::parse_timeout(v)
+                    .map_err(|e| anyhow!("setting 'compile_timeout': {e}"))?
+            }
+            "compile_memory_limit" => {
+                c.compile_memory_limit = troupe_eval::limits::parse_size(v)
+                    .map_err(|e| anyhow!("setting 'compile_memory_limit': {e}"))?
             }
             "allow_subject_alt_names" => c.allow_subject_alt_names = bool_value(k, v)?,
             "allow_authorization_extensions" => {
@@ -241,6 +255,14 @@ pub fn config(a: MasterArgs) -> Result<Config> {
     }
     if let Some(v) = a.max_queued {
         c.max_queued = v;
+    }
+    if let Some(v) = a.compile_timeout {
+        c.compile_timeout = troupe_eval::limits::parse_timeout(&v)
+            .map_err(|e| anyhow!("--compile-timeout: {e}"))?;
+    }
+    if let Some(v) = a.compile_memory_limit {
+        c.compile_memory_limit = troupe_eval::limits::parse_size(&v)
+            .map_err(|e| anyhow!("--compile-memory-limit: {e}"))?;
     }
     troupe_ca::valid_name(&c.certname).map_err(|e| anyhow!("certname '{}': {e}", c.certname))?;
     Ok(c)
