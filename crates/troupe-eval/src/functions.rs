@@ -2205,7 +2205,23 @@ pub fn scanf(data: &str, format: &str) -> Vec<Value> {
 }
 
 /// The most specific type of a value (`type($x)`).
+/// The type Puppet infers for a value. Past `limits::MAX_DEPTH` levels the inferred type
+/// stops at an unparameterized `Array`/`Hash`: types stay shallow enough to walk and drop.
 pub fn infer_type(v: &Value) -> Type {
+    infer_at(v, crate::limits::MAX_DEPTH)
+}
+
+fn infer_at(v: &Value, room: usize) -> Type {
+    if room == 0 {
+        match v {
+            Value::Array(_) => return Type::Array(Box::new(Type::Any), 0, i64::MAX),
+            Value::Hash(_) => {
+                return Type::Hash(Box::new(Type::Any), Box::new(Type::Any), 0, i64::MAX)
+            }
+            _ => {}
+        }
+    }
+    let infer_type = |x: &Value| infer_at(x, room.saturating_sub(1));
     crate::limits::grow(|| match v {
         Value::Int(i) => Type::Integer(*i, *i),
         Value::Float(f) => Type::Float(*f, *f),
@@ -2235,6 +2251,14 @@ pub fn infer_type(v: &Value) -> Type {
 }
 
 pub fn generalize(v: &Value) -> Type {
+    generalize_at(v, crate::limits::MAX_DEPTH)
+}
+
+fn generalize_at(v: &Value, room: usize) -> Type {
+    if room == 0 {
+        return infer_at(v, 0);
+    }
+    let generalize = |x: &Value| generalize_at(x, room - 1);
     crate::limits::grow(|| match v {
         Value::Int(_) => Type::Integer(i64::MIN, i64::MAX),
         Value::Float(_) => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
