@@ -455,7 +455,7 @@ impl<'e> Evaluator<'e> {
                         ))
                     }
                 };
-                let vals = pairs.map(|(_, v)| v).step_by(n);
+                let vals = pairs.step_by(n).map(|(_, v)| v);
                 match lambda {
                     Some(l) => {
                         for v in vals {

@@ -77,6 +77,17 @@ impl Iterator for Pairs {
         }
     }
 
+    /// Skips without producing the skipped pairs (`step` over a huge range).
+    fn nth(&mut self, n: usize) -> Option<(Value, Value)> {
+        match self {
+            Pairs::Range { lo, .. } => *lo = lo.saturating_add(n as i128),
+            Pairs::Array(_, f, b) | Pairs::Hash(_, f, b) | Pairs::Chars(_, f, b) => {
+                *f = f.saturating_add(n).min(*b)
+            }
+        }
+        self.next()
+    }
+
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = match self {
             Pairs::Range { lo, hi, .. } => {
@@ -128,5 +139,8 @@ mod tests {
         assert_eq!(back[0], (Value::Int(2), Value::Int(7)));
         assert_eq!(Pairs::range(1, 0).count(), 0);
         assert_eq!(Pairs::range(1, 200_000_000).len(), 200_000_000);
+        let stepped: Vec<_> = Pairs::range(1, 200_000_000).step_by(50_000_000).collect();
+        assert_eq!(stepped.len(), 4);
+        assert_eq!(stepped[3].1, Value::Int(150_000_001));
     }
 }
