@@ -190,7 +190,11 @@ fn for_each_child(kind: &ExprKind, f: &mut impl FnMut(u32)) {
             opt(&def.body, f);
             opt(return_type, f);
         }
-        K::Node { hosts, parent, body } => {
+        K::Node {
+            hosts,
+            parent,
+            body,
+        } => {
             hosts.iter().for_each(|e| f(e.depth()));
             opt(parent, f);
             opt(body, f);

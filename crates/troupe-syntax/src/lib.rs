@@ -3,7 +3,8 @@
 //! Parsing is total: [`parse_manifest`] and [`parse_epp`] always return a tree together with
 //! the diagnostics found on the way, in the order Puppet would report them (its parser
 //! stops at the first lexical or syntax error; the validator then reports every problem in
-//! a tree that parsed).
+//! a tree that parsed). That holds for input of any depth: past [`MAX_NESTING`] levels the
+//! parser reports one error and stops, and no deeper tree leaves it.
 
 pub mod ast;
 mod depth;

@@ -997,10 +997,7 @@ impl<'t> Parser<'t> {
                 Entry::Pair(p) => {
                     if let Some(
                         last @ Expr {
-                            kind:
-                                ExprKind::Hash {
-                                    unfolded: true, ..
-                                },
+                            kind: ExprKind::Hash { unfolded: true, .. },
                             ..
                         },
                     ) = out.last_mut()

@@ -44,7 +44,10 @@ fn assert_too_deep(p: &Parsed, what: &str) {
     let rendered = d.render(&p.source);
     let lc = d.line_col(&p.source);
     assert!(
-        rendered.starts_with(&format!("{}:{}:{}: Syntax error: ", p.source.path, lc.line, lc.col)),
+        rendered.starts_with(&format!(
+            "{}:{}:{}: Syntax error: ",
+            p.source.path, lc.line, lc.col
+        )),
         "{what}: {rendered}"
     );
 }
@@ -90,13 +93,19 @@ fn hashes_50000_deep() {
 #[test]
 fn blocks_of_if_50000_deep() {
     let n = HOSTILE;
-    hostile_manifest("if", format!("{}{}\n", rep("if true {\n", n), rep("}\n", n)));
+    hostile_manifest(
+        "if",
+        format!("{}{}\n", rep("if true {\n", n), rep("}\n", n)),
+    );
 }
 
 #[test]
 fn if_in_condition_50000_deep() {
     let n = HOSTILE;
-    hostile_manifest("if if", format!("{}true {}\n", rep("if ", n), rep("{} ", n)));
+    hostile_manifest(
+        "if if",
+        format!("{}true {}\n", rep("if ", n), rep("{} ", n)),
+    );
 }
 
 #[test]
@@ -104,7 +113,11 @@ fn else_if_chain_50000_deep() {
     let n = HOSTILE;
     hostile_manifest(
         "else { if",
-        format!("if true {{}} {}{}\n", rep("else { if true {} ", n), rep("}", n)),
+        format!(
+            "if true {{}} {}{}\n",
+            rep("else { if true {} ", n),
+            rep("}", n)
+        ),
     );
 }
 
@@ -119,8 +132,14 @@ fn elsif_chain_50000_long() {
 #[test]
 fn unless_and_case_50000_deep() {
     let n = HOSTILE;
-    hostile_manifest("unless", format!("{}{}", rep("unless false {\n", n), rep("}", n)));
-    hostile_manifest("case", format!("{}{}", rep("case 1 { 1: {\n", n), rep("}}", n)));
+    hostile_manifest(
+        "unless",
+        format!("{}{}", rep("unless false {\n", n), rep("}", n)),
+    );
+    hostile_manifest(
+        "case",
+        format!("{}{}", rep("case 1 { 1: {\n", n), rep("}}", n)),
+    );
 }
 
 #[test]
@@ -153,7 +172,10 @@ fn selector_chain_50000_long() {
 #[test]
 fn string_interpolation_50000_deep() {
     let n = HOSTILE;
-    hostile_manifest("\"${", format!("$x = {}1{}\n", rep("\"${", n), rep("}\"", n)));
+    hostile_manifest(
+        "\"${",
+        format!("$x = {}1{}\n", rep("\"${", n), rep("}\"", n)),
+    );
 }
 
 #[test]
@@ -230,7 +252,10 @@ fn resource_bodies_50000_deep() {
 #[test]
 fn class_bodies_50000_deep() {
     let n = HOSTILE;
-    hostile_manifest("class", format!("{}{}\n", rep("class a {\n", n), rep("}\n", n)));
+    hostile_manifest(
+        "class",
+        format!("{}{}\n", rep("class a {\n", n), rep("}\n", n)),
+    );
 }
 
 #[test]
@@ -262,14 +287,21 @@ fn interpolation_in_heredoc_50000_deep() {
     let n = HOSTILE;
     hostile_manifest(
         "heredoc ${\"${",
-        format!("$x = @(\"E\")\n${{{}1{}}}\nE\n", rep("\"${", n), rep("}\"", n)),
+        format!(
+            "$x = @(\"E\")\n${{{}1{}}}\nE\n",
+            rep("\"${", n),
+            rep("}\"", n)
+        ),
     );
 }
 
 #[test]
 fn epp_expression_50000_deep() {
     let n = HOSTILE;
-    hostile_epp("<%= (", format!("a\n<%= {}1{} %>\n", rep("(", n), rep(")", n)));
+    hostile_epp(
+        "<%= (",
+        format!("a\n<%= {}1{} %>\n", rep("(", n), rep(")", n)),
+    );
 }
 
 #[test]
@@ -318,17 +350,32 @@ fn nesting_just_under_the_limit_parses() {
     fine("{", format!("$x = {}1{}\n", rep("{a => ", n), rep("}", n)));
     fine("if", format!("{}{}\n", rep("if $x {\n", n), rep("}\n", n)));
     fine("f(", format!("$x = {}1{}\n", rep("f(", n), rep(")", n)));
-    fine("\"${", format!("$x = {}1{}\n", rep("\"${", n), rep("}\"", n)));
+    fine(
+        "\"${",
+        format!("$x = {}1{}\n", rep("\"${", n), rep("}\"", n)),
+    );
     fine("!", format!("$y = {}$x\n", rep("!", n)));
     fine(".f()", format!("$y = $x{}\n", rep(".f()", n)));
     fine("[0]", format!("$y = $x{}\n", rep("[0]", n)));
     fine("+", format!("$y = 1{}\n", rep(" + 1", n)));
     fine("->", format!("Notify[a]{}\n", rep(" -> Notify[a]", n)));
     fine("elsif", format!("if $x {{}}{}\n", rep(" elsif $x {}", n)));
-    fine("? {", format!("$y = {}2{}\n", rep("$x ? { 1 => ", n), rep(" }", n)));
-    fine("resource", format!("{}1{}\n", rep("notify { a: message => (", h), rep(") }", h)));
-    fine("lambda", format!("{}{}\n", rep("$x.each |$y| {\n", n), rep("}\n", n)));
-    fine("class", format!("{}{}\n", rep("class a {\n", n), rep("}\n", n)));
+    fine(
+        "? {",
+        format!("$y = {}2{}\n", rep("$x ? { 1 => ", n), rep(" }", n)),
+    );
+    fine(
+        "resource",
+        format!("{}1{}\n", rep("notify { a: message => (", h), rep(") }", h)),
+    );
+    fine(
+        "lambda",
+        format!("{}{}\n", rep("$x.each |$y| {\n", n), rep("}\n", n)),
+    );
+    fine(
+        "class",
+        format!("{}{}\n", rep("class a {\n", n), rep("}\n", n)),
+    );
 }
 
 #[test]
@@ -339,7 +386,10 @@ fn nesting_just_over_the_limit_is_an_error() {
         ("!", format!("$y = {}$x\n", rep("!", n))),
         (".f()", format!("$y = $x{}\n", rep(".f()", n))),
         ("+", format!("$y = 1{}\n", rep(" + 1", n))),
-        ("\"${", format!("$x = {}1{}\n", rep("\"${", n), rep("}\"", n))),
+        (
+            "\"${",
+            format!("$x = {}1{}\n", rep("\"${", n), rep("}\"", n)),
+        ),
     ] {
         let p = on_small_stack(move || parse_manifest("/deep.pp", text));
         assert_too_deep(&p, what);
@@ -363,8 +413,16 @@ fn nesting_error_names_the_line_where_the_limit_was_crossed() {
 
 #[test]
 fn an_earlier_syntax_error_is_still_reported_first() {
-    let text = format!("$a = = 1\n$x = {}1{}\n", rep("(", HOSTILE), rep(")", HOSTILE));
+    let text = format!(
+        "$a = = 1\n$x = {}1{}\n",
+        rep("(", HOSTILE),
+        rep(")", HOSTILE)
+    );
     let p = on_small_stack(move || parse_manifest("/deep.pp", text));
     let first = p.errors().next().expect("an error");
-    assert!(first.message.contains("Syntax error at '='"), "{}", first.message);
+    assert!(
+        first.message.contains("Syntax error at '='"),
+        "{}",
+        first.message
+    );
 }
