@@ -12,8 +12,10 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("troupe-hostile-parse-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "troupe-hostile-parse-{}-{name}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)
     }
@@ -59,7 +61,10 @@ fn validate_rejects(name: &str, text: String) {
         "{name}: {line}"
     );
     assert!(
-        line.contains(&format!("nesting deeper than {} levels", troupe_syntax::MAX_NESTING)),
+        line.contains(&format!(
+            "nesting deeper than {} levels",
+            troupe_syntax::MAX_NESTING
+        )),
         "{name}: {line}"
     );
 }
@@ -98,7 +103,10 @@ fn validate_survives_a_50000_long_method_chain() {
 
 #[test]
 fn validate_survives_a_50000_long_operator_chain() {
-    validate_rejects("operators.pp", format!("$y = 1{}\n", " + 1".repeat(HOSTILE)));
+    validate_rejects(
+        "operators.pp",
+        format!("$y = 1{}\n", " + 1".repeat(HOSTILE)),
+    );
 }
 
 #[test]
@@ -115,6 +123,10 @@ fn validate_survives_50000_nested_epp_blocks() {
     let n = HOSTILE;
     validate_rejects(
         "blocks.epp",
-        format!("{}{}", "<% if true { %>x\n".repeat(n), "<% } %>\n".repeat(n)),
+        format!(
+            "{}{}",
+            "<% if true { %>x\n".repeat(n),
+            "<% } %>\n".repeat(n)
+        ),
     );
 }
