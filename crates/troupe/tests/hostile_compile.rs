@@ -114,3 +114,68 @@ fn bad_limit_settings_are_refused() {
     let out = code.compile(&["--compile-memory-limit", "0", "--compile-timeout", "0"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Manifests nesting each construct `n` deep (each defines `$x`, and `$x` is used).
+fn nested(n: usize) -> Vec<(&'static str, String)> {
+    vec![
+        ("parens", format!("$x = {}1{}\n", "(".repeat(n), ")".repeat(n))),
+        ("arrays", format!("$x = {}1{}\n", "[".repeat(n), "]".repeat(n))),
+        ("hashes", format!("$x = {}1{}\n", "{a => ".repeat(n), "}".repeat(n))),
+        (
+            "ifs",
+            format!("{}$x = 1\n{}", "if true {\n".repeat(n), "}\n".repeat(n)),
+        ),
+        ("calls", format!("$x = {}1{}\n", "abs(".repeat(n), ")".repeat(n))),
+        (
+            "selectors",
+            format!("$x = {}1{}\n", "true ? { default => ".repeat(n), "}".repeat(n)),
+        ),
+        (
+            "interpolations",
+            format!("$x = {}1{}\n", "\"${".repeat(n), "}\"".repeat(n)),
+        ),
+        ("unary", format!("$x = {}true\n", "!".repeat(n))),
+        ("negation", format!("$x = {}1\n", "- ".repeat(n))),
+        ("method-chain", format!("$x = 1{}\n", ".abs".repeat(n))),
+        ("operators", format!("$x = 1{}\n", " + 1".repeat(n))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, format!("{v}notify {{ 'x': message => \"${{x}}\" }}\n")))
+    .collect()
+}
+
+#[test]
+fn fifty_thousand_deep_manifests_fail_with_file_and_line() {
+    for (what, site) in nested(50_000) {
+        let code = Code::new(&format!("deep-{what}"), &site);
+        let out = code.compile(&[]);
+        fails_cleanly(&out, &["nesting deeper than", "site.pp", "line"]);
+    }
+    // An EPP template (rendered by the compile) nested as deep.
+    let code = Code::new("deep-epp", "notify { 'x': message => epp('m/deep.epp') }\n");
+    let t = code.dir.join("environments/production/modules/m/templates");
+    std::fs::create_dir_all(&t).expect("mkdir");
+    let n = 50_000;
+    std::fs::write(
+        t.join("deep.epp"),
+        format!("<%= {}1{} %>\n", "(".repeat(n), ")".repeat(n)),
+    )
+    .expect("epp");
+    fails_cleanly(&code.compile(&[]), &["nesting deeper than", "deep.epp"]);
+}
+
+#[test]
+fn manifests_just_under_the_nesting_limit_compile() {
+    // The evaluator walks trees as deep as the parser allows without overflowing.
+    let n = troupe_syntax::MAX_NESTING as usize - 10;
+    for (what, site) in nested(n) {
+        let code = Code::new(&format!("limit-{what}"), &site);
+        let out = code.compile(&[]);
+        assert!(
+            out.status.success(),
+            "{what} nested {n} deep: {:?} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
