@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use troupe_eval::code::{Code, DataFormat, Environment, LoadKind};
 use troupe_eval::error::{EResult, EvalError};
-use troupe_eval::value::{from_json, Map, Value};
 pub use troupe_eval::limits::Budget;
+use troupe_eval::value::{from_json, Map, Value};
 use troupe_eval::NodeInput;
 
 /// Parsed files keyed by path, revalidated by modification time and size.
@@ -522,7 +522,14 @@ pub fn compile_json(
     catalog_uuid: &str,
     version: serde_json::Value,
 ) -> CompileOutput {
-    compile_json_with(settings, cache, req, catalog_uuid, version, &Budget::default())
+    compile_json_with(
+        settings,
+        cache,
+        req,
+        catalog_uuid,
+        version,
+        &Budget::default(),
+    )
 }
 
 /// `compile_json` within a budget (deadline, memory, cancellation): a compile that exceeds

@@ -1269,9 +1269,7 @@ impl Ctx<'_, '_> {
                 a[i] = v;
                 Value::array(a)
             }
-            other => {
-                return Err(self.err(format!("undefined method `[]=' for {}", inspect(&other))))
-            }
+            other => return Err(self.err(format!("undefined method `[]=' for {}", inspect(other)))),
         })
     }
 
@@ -1574,7 +1572,7 @@ impl Ctx<'_, '_> {
                     Value::Hash(h) => (**h).clone(),
                     other => {
                         return Err(
-                            self.err(format!("undefined method `[]=' for {}", inspect(&other)))
+                            self.err(format!("undefined method `[]=' for {}", inspect(other)))
                         )
                     }
                 };

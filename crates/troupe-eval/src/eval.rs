@@ -567,7 +567,7 @@ impl<'e> Evaluator<'e> {
     /// expressions the compile's budget is checked.
     pub fn eval(&mut self, e: &Expr) -> EResult<Value> {
         self.steps = self.steps.wrapping_add(1);
-        if self.steps % 256 == 0 {
+        if self.steps.is_multiple_of(256) {
             crate::limits::checkpoint().map_err(|err| err.at(self.loc_e(e)))?;
         }
         crate::limits::grow(|| self.eval_expr(e))
@@ -2005,7 +2005,7 @@ impl<'e> Evaluator<'e> {
                     if !t.is_instance(&v) {
                         return Err(EvalError::new(crate::describe::mismatch(
                             &format!("value returned from {} has wrong type,", def.name),
-                            &t,
+                            t,
                             &v,
                         )));
                     }
@@ -2062,7 +2062,7 @@ impl<'e> Evaluator<'e> {
                     };
                     if !ok {
                         let msg =
-                            crate::describe::mismatch(&format!("parameter '{}'", p.name), &ty, &v);
+                            crate::describe::mismatch(&format!("parameter '{}'", p.name), ty, &v);
                         return Err(EvalError::new(format!("'{what}' {msg}")));
                     }
                 }

@@ -1649,9 +1649,7 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
         if !width.is_empty() && width.parse::<i32>().is_err() {
             return Err(EvalError::new("width too big"));
         }
-        crate::limits::reserve(
-            width.parse::<u64>().unwrap_or(0) + prec.unwrap_or(0) as u64,
-        )?;
+        crate::limits::reserve(width.parse::<u64>().unwrap_or(0) + prec.unwrap_or(0) as u64)?;
         let conv = chars.next().unwrap_or('s');
         let arg = args.get(ai).cloned().unwrap_or(Value::Undef);
         ai += 1;

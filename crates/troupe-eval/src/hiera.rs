@@ -56,7 +56,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
     let Value::Hash(root) = &crate::value::from_json(&parsed) else {
         return Ok(None);
     };
-    let version = get(&root, "version").cloned().unwrap_or(Value::Undef);
+    let version = get(root, "version").cloned().unwrap_or(Value::Undef);
     if !matches!(version, Value::Int(5)) {
         return Err(EvalError::plain(format!(
             "This runtime does not support hiera.yaml version {} (file: {})",
@@ -66,7 +66,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
     }
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (mut ddir, mut dbackend) = ("data".to_string(), "yaml_data".to_string());
-    if let Some(Value::Hash(d)) = get(&root, "defaults") {
+    if let Some(Value::Hash(d)) = get(root, "defaults") {
         if let Some(Value::Str(s)) = get(d, "datadir") {
             ddir = s.to_string();
         }
@@ -75,7 +75,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
         }
     }
     let mut levels = Vec::new();
-    let hier = match get(&root, "hierarchy") {
+    let hier = match get(root, "hierarchy") {
         Some(Value::Array(a)) => (**a).clone(),
         _ => {
             if module.is_some() {
@@ -90,8 +90,8 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
     };
     for h in hier {
         let Value::Hash(h) = &h else { continue };
-        let s = |k: &str| get(&h, k).and_then(|v| v.as_str().map(String::from));
-        let list = |k: &str| match get(&h, k) {
+        let s = |k: &str| get(h, k).and_then(|v| v.as_str().map(String::from));
+        let list = |k: &str| match get(h, k) {
             Some(Value::Array(a)) => a
                 .iter()
                 .filter_map(|x| x.as_str().map(String::from))
@@ -106,7 +106,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
         if let Some(g) = s("glob") {
             globs.insert(0, g);
         }
-        let mapped = match get(&h, "mapped_paths") {
+        let mapped = match get(h, "mapped_paths") {
             Some(Value::Array(a)) if a.len() == 3 => {
                 Some((a[0].to_display(), a[1].to_display(), a[2].to_display()))
             }
@@ -114,7 +114,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
         };
         let backend = match (s("lookup_key"), s("data_dig")) {
             (Some(f), _) if f == "eyaml_lookup_key" => {
-                let private_key = match get(&h, "options") {
+                let private_key = match get(h, "options") {
                     Some(Value::Hash(o)) => get(o, "pkcs7_private_key").map(|v| v.to_display()),
                     _ => None,
                 };
@@ -382,7 +382,7 @@ impl<'e> Evaluator<'e> {
             let files = self.layer_files(cfg)?;
             for (p, backend) in files.iter().rev() {
                 if let Some(Value::Hash(h)) = &self.data_file(p, &backend.name)? {
-                    if let Some(lo @ Value::Hash(_)) = get(&h, "lookup_options") {
+                    if let Some(lo @ Value::Hash(_)) = get(h, "lookup_options") {
                         merged = if merged.is_undef() {
                             lo.clone()
                         } else {
@@ -403,7 +403,7 @@ impl<'e> Evaluator<'e> {
         let Value::Hash(opts) = &self.merged_lookup_options(module, layers)? else {
             return Ok(None);
         };
-        if let Some(v) = get(&opts, key) {
+        if let Some(v) = get(opts, key) {
             return Ok(Some(v.clone()));
         }
         for (k, v) in opts.iter() {

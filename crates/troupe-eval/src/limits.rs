@@ -100,7 +100,7 @@ pub fn show_duration(d: Duration) -> String {
 /// `1 GiB`, `64 MiB`, `1000 bytes`.
 pub fn show_bytes(n: u64) -> String {
     for (unit, size) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if n >= size && n % size == 0 {
+        if n >= size && n.is_multiple_of(size) {
             return format!("{} {unit}", n / size);
         }
     }

@@ -137,7 +137,7 @@ impl<'e> Evaluator<'e> {
                         return self.err(
                             format!(
                                 "Splat expression expects a Hash, got {}",
-                                crate::eval::a_value(&other)
+                                crate::eval::a_value(other)
                             ),
                             value,
                         )
@@ -455,7 +455,7 @@ impl<'e> Evaluator<'e> {
                     if !t.is_instance(v) {
                         errs.push(crate::describe::mismatch(
                             &format!("parameter '{}'", p.name),
-                            &t,
+                            t,
                             v,
                         ));
                     }
@@ -1157,7 +1157,7 @@ impl<'e> Evaluator<'e> {
                     if !t.is_instance(&v) {
                         errs.push(crate::describe::mismatch(
                             &format!("parameter '{}'", p.name),
-                            &t,
+                            t,
                             &v,
                         ));
                         continue;
@@ -1277,7 +1277,7 @@ impl<'e> Evaluator<'e> {
                                             &self.res[idx].reference(),
                                             &[crate::describe::mismatch(
                                                 &format!("parameter '{}'", p.name),
-                                                &t,
+                                                t,
                                                 &v,
                                             )],
                                         ))

@@ -85,7 +85,7 @@ fn render_epp_in_frame(
                             if !t.is_instance(&v) {
                                 let m = crate::describe::mismatch(
                                     &format!("parameter '{}'", p.name),
-                                    &t,
+                                    t,
                                     &v,
                                 );
                                 return Err(EvalError::new(format!("lambda: {m}")));

@@ -242,9 +242,7 @@ fn strftime(tm: &Tm, format: &str) -> String {
         let mut width: Option<usize> = None;
         while i < chars.len() && chars[i].is_ascii_digit() {
             // Padding past a page is Ruby's "too big" territory: clamp it, never allocate it.
-            width = Some(
-                (width.unwrap_or(0) * 10 + chars[i] as usize - '0' as usize).min(4096),
-            );
+            width = Some((width.unwrap_or(0) * 10 + chars[i] as usize - '0' as usize).min(4096));
             i += 1;
         }
         while i < chars.len() && chars[i] == ':' {

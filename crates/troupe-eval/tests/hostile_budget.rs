@@ -31,7 +31,9 @@ fn huge_range_iteration_is_lazy() {
          $g = Integer[1, 200000000].step(50000000) |$x| { }\n\
          notify { 'x': message => [$a, $c, $d] }\n",
     );
-    let json = env.compile_with(memory(64 << 20)).expect("lazy iteration stays small");
+    let json = env
+        .compile_with(memory(64 << 20))
+        .expect("lazy iteration stays small");
     assert!(json.contains("[500500,[1,2,3],[1,2,3]]"), "{json}");
 }
 
@@ -78,14 +80,26 @@ fn huge_step_array_is_refused_before_allocation() {
         "memory-step",
         "notify { 'x': message => Integer[1, 200000000].step(1).length }\n",
     );
-    fails_with(env.compile_with(memory(64 << 20)), &["exceeded its memory budget of 64 MiB"]);
+    fails_with(
+        env.compile_with(memory(64 << 20)),
+        &["exceeded its memory budget of 64 MiB"],
+    );
 }
 
 #[test]
 fn huge_padding_is_refused_before_allocation() {
-    let env = Env::new("sprintf-width", "notify { 'x': message => sprintf('%900000000d', 1) }\n");
-    fails_with(env.compile_with(memory(64 << 20)), &["exceeded its memory budget of 64 MiB"]);
-    let env = Env::new("sprintf-huge", "notify { 'x': message => sprintf('%99999999999d', 1) }\n");
+    let env = Env::new(
+        "sprintf-width",
+        "notify { 'x': message => sprintf('%900000000d', 1) }\n",
+    );
+    fails_with(
+        env.compile_with(memory(64 << 20)),
+        &["exceeded its memory budget of 64 MiB"],
+    );
+    let env = Env::new(
+        "sprintf-huge",
+        "notify { 'x': message => sprintf('%99999999999d', 1) }\n",
+    );
     fails_with(env.compile(), &["width too big"]);
     let env = Env::new(
         "sprintf-prec",
@@ -101,18 +115,39 @@ fn huge_random_string_is_refused_before_allocation() {
         "notify { 'x': message => fqdn_rand_string(2000000000) }\n",
     );
     env.stdlib(&["fqdn_rand_string"]);
-    fails_with(env.compile_with(memory(64 << 20)), &["exceeded its memory budget of 64 MiB"]);
+    fails_with(
+        env.compile_with(memory(64 << 20)),
+        &["exceeded its memory budget of 64 MiB"],
+    );
 }
 
 #[test]
 fn huge_erb_range_and_repetition_are_refused() {
-    let env = Env::new("erb-range", "notify { 'x': message => template('m/r.erb') }\n");
-    env.file("modules/m/templates/r.erb", "<%= (1..2000000000).to_a.length %>\n");
-    fails_with(env.compile_with(memory(64 << 20)), &["exceeded its memory budget of 64 MiB"]);
+    let env = Env::new(
+        "erb-range",
+        "notify { 'x': message => template('m/r.erb') }\n",
+    );
+    env.file(
+        "modules/m/templates/r.erb",
+        "<%= (1..2000000000).to_a.length %>\n",
+    );
+    fails_with(
+        env.compile_with(memory(64 << 20)),
+        &["exceeded its memory budget of 64 MiB"],
+    );
     env.file("modules/m/templates/r.erb", "<%= 'ab' * 2000000000 %>\n");
-    fails_with(env.compile_with(memory(64 << 20)), &["exceeded its memory budget of 64 MiB"]);
-    env.file("modules/m/templates/r.erb", "<%= 'x'.ljust(2000000000) %>\n");
-    fails_with(env.compile_with(memory(64 << 20)), &["exceeded its memory budget of 64 MiB"]);
+    fails_with(
+        env.compile_with(memory(64 << 20)),
+        &["exceeded its memory budget of 64 MiB"],
+    );
+    env.file(
+        "modules/m/templates/r.erb",
+        "<%= 'x'.ljust(2000000000) %>\n",
+    );
+    fails_with(
+        env.compile_with(memory(64 << 20)),
+        &["exceeded its memory budget of 64 MiB"],
+    );
 }
 
 #[test]

@@ -6,7 +6,10 @@ use common::{fails_with, Env};
 
 #[test]
 fn recursive_function() {
-    let env = Env::new("recursive-function", "function f($x) {\n  f($x + 1)\n}\nf(1)\n");
+    let env = Env::new(
+        "recursive-function",
+        "function f($x) {\n  f($x + 1)\n}\nf(1)\n",
+    );
     fails_with(
         env.compile(),
         &[
@@ -22,7 +25,10 @@ fn mutually_recursive_functions_through_lambdas() {
         "lambda-recursion",
         "function a($n) { [1].each |$x| { b($n + $x) } }\nfunction b($n) { [$n].map |$y| { a($y) } }\na(0)\n",
     );
-    fails_with(env.compile(), &["recursion deeper than 1000 levels in function"]);
+    fails_with(
+        env.compile(),
+        &["recursion deeper than 1000 levels in function"],
+    );
 }
 
 #[test]
@@ -43,14 +49,23 @@ fn define_declaring_itself() {
     );
     fails_with(
         env.compile(),
-        &["recursion deeper than 1000 levels in define 'd'", "site.pp, line: 3"],
+        &[
+            "recursion deeper than 1000 levels in define 'd'",
+            "site.pp, line: 3",
+        ],
     );
 }
 
 #[test]
 fn epp_template_rendering_itself() {
-    let env = Env::new("recursive-epp", "notify { 'x': message => epp('m/self.epp') }\n");
-    env.file("modules/m/templates/self.epp", "a<%= epp('m/self.epp') %>\n");
+    let env = Env::new(
+        "recursive-epp",
+        "notify { 'x': message => epp('m/self.epp') }\n",
+    );
+    env.file(
+        "modules/m/templates/self.epp",
+        "a<%= epp('m/self.epp') %>\n",
+    );
     fails_with(
         env.compile(),
         &["recursion deeper than 1000 levels in template", "self.epp"],
@@ -59,7 +74,10 @@ fn epp_template_rendering_itself() {
 
 #[test]
 fn erb_template_rendering_itself() {
-    let env = Env::new("recursive-erb", "notify { 'x': message => template('m/self.erb') }\n");
+    let env = Env::new(
+        "recursive-erb",
+        "notify { 'x': message => template('m/self.erb') }\n",
+    );
     env.file(
         "modules/m/templates/self.erb",
         "a<%= scope.call_function('template', ['m/self.erb']) %>\n",
@@ -73,12 +91,18 @@ fn erb_template_rendering_itself() {
 #[test]
 fn erb_expression_nested_too_deep() {
     let depth = 50_000;
-    let env = Env::new("deep-erb", "notify { 'x': message => template('m/deep.erb') }\n");
+    let env = Env::new(
+        "deep-erb",
+        "notify { 'x': message => template('m/deep.erb') }\n",
+    );
     env.file(
         "modules/m/templates/deep.erb",
         &format!("<%= {}1{} %>\n", "(".repeat(depth), ")".repeat(depth)),
     );
-    fails_with(env.compile(), &["nested deeper than 1000 levels", "deep.erb"]);
+    fails_with(
+        env.compile(),
+        &["nested deeper than 1000 levels", "deep.erb"],
+    );
     let chain = format!("<%= 1{} %>\n", " + 1".repeat(depth));
     env.file("modules/m/templates/deep.erb", &chain);
     fails_with(env.compile(), &["nested deeper than 1000 levels"]);
@@ -86,7 +110,10 @@ fn erb_expression_nested_too_deep() {
 
 #[test]
 fn hiera_interpolation_recursion() {
-    let env = Env::new("recursive-hiera", "notify { 'x': message => lookup('a') }\n");
+    let env = Env::new(
+        "recursive-hiera",
+        "notify { 'x': message => lookup('a') }\n",
+    );
     env.file(
         "hiera.yaml",
         "---\nversion: 5\nhierarchy:\n  - name: common\n    path: common.yaml\n",
@@ -106,7 +133,10 @@ fn recursive_type_alias() {
     );
     // Either a verdict or an error, never a crash.
     let _ = env.compile();
-    let env = Env::new("self-alias", "type A = A\nnotify { 'x': message => 1 =~ A }\n");
+    let env = Env::new(
+        "self-alias",
+        "type A = A\nnotify { 'x': message => 1 =~ A }\n",
+    );
     let _ = env.compile();
 }
 

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use troupe_compiler::{compile_json_with, load_facts, Budget, CompileRequest, ParseCache, Settings};
+use troupe_compiler::{
+    compile_json_with, load_facts, Budget, CompileRequest, ParseCache, Settings,
+};
 
 /// Each worker's stack. Deep code grows the stack on the heap as it goes (see
 /// `troupe_eval::limits::grow`); this only has to hold the deepest stretch between two
@@ -263,15 +265,12 @@ fn watchdog(shared: Arc<Shared>, timeout: Duration) {
                     continue;
                 };
                 match r.as_mut() {
-                    Some(run)
-                        if run.reply.is_some() && run.started.elapsed() > timeout + grace =>
-                    {
+                    Some(run) if run.reply.is_some() && run.started.elapsed() > timeout + grace => {
                         run.cancel.store(true, Ordering::SeqCst);
                         slot.abandoned.store(true, Ordering::SeqCst);
                         let msg = format!(
                             "{}; its worker did not stop and was replaced",
-                            troupe_eval::limits::Exceeded::Deadline(timeout)
-                                .message(&run.certname)
+                            troupe_eval::limits::Exceeded::Deadline(timeout).message(&run.certname)
                         );
                         if let Some(reply) = run.reply.take() {
                             let _ = reply.send(Err(msg));

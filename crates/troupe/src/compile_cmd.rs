@@ -4,7 +4,9 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use troupe_compiler::{compile_json_with, load_facts, Budget, CompileRequest, ParseCache, Settings};
+use troupe_compiler::{
+    compile_json_with, load_facts, Budget, CompileRequest, ParseCache, Settings,
+};
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {

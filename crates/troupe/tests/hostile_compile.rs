@@ -112,23 +112,43 @@ fn bad_limit_settings_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--compile-timeout"));
     let out = code.compile(&["--compile-memory-limit", "0", "--compile-timeout", "0"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Manifests nesting each construct `n` deep (each defines `$x`, and `$x` is used).
 fn nested(n: usize) -> Vec<(&'static str, String)> {
     vec![
-        ("parens", format!("$x = {}1{}\n", "(".repeat(n), ")".repeat(n))),
-        ("arrays", format!("$x = {}1{}\n", "[".repeat(n), "]".repeat(n))),
-        ("hashes", format!("$x = {}1{}\n", "{a => ".repeat(n), "}".repeat(n))),
+        (
+            "parens",
+            format!("$x = {}1{}\n", "(".repeat(n), ")".repeat(n)),
+        ),
+        (
+            "arrays",
+            format!("$x = {}1{}\n", "[".repeat(n), "]".repeat(n)),
+        ),
+        (
+            "hashes",
+            format!("$x = {}1{}\n", "{a => ".repeat(n), "}".repeat(n)),
+        ),
         (
             "ifs",
             format!("{}$x = 1\n{}", "if true {\n".repeat(n), "}\n".repeat(n)),
         ),
-        ("calls", format!("$x = {}1{}\n", "abs(".repeat(n), ")".repeat(n))),
+        (
+            "calls",
+            format!("$x = {}1{}\n", "abs(".repeat(n), ")".repeat(n)),
+        ),
         (
             "selectors",
-            format!("$x = {}1{}\n", "true ? { default => ".repeat(n), "}".repeat(n)),
+            format!(
+                "$x = {}1{}\n",
+                "true ? { default => ".repeat(n),
+                "}".repeat(n)
+            ),
         ),
         (
             "interpolations",

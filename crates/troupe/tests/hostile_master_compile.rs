@@ -38,7 +38,13 @@ impl Master {
             .arg(&dir)
             .arg("--ssldir")
             .arg(dir.join("ssl"))
-            .args(["--listen", "127.0.0.1:0", "--plain-http", "--trusted-proxy", "127.0.0.1"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--plain-http",
+                "--trusted-proxy",
+                "127.0.0.1",
+            ])
             .args(flags)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -121,7 +127,10 @@ fn killer_catalog_request_fails_alone() {
     );
     let (code, body) = m.catalog("n1.example.test", "killer");
     assert_eq!(code, 500, "{body}");
-    assert!(body.contains("recursion deeper than 1000 levels in function 'f'"), "{body}");
+    assert!(
+        body.contains("recursion deeper than 1000 levels in function 'f'"),
+        "{body}"
+    );
     m.assert_alive();
     let (code, body) = m.catalog("n1.example.test", "slow");
     assert_eq!(code, 500, "{body}");
@@ -139,7 +148,10 @@ fn wedged_worker_is_replaced() {
         "wedged",
         &[
             NORMAL,
-            ("wedged", "notify { 'x': message => generate('/bin/sleep', '8') }\n"),
+            (
+                "wedged",
+                "notify { 'x': message => generate('/bin/sleep', '8') }\n",
+            ),
         ],
         &["--workers", "1", "--compile-timeout", "500ms"],
     );

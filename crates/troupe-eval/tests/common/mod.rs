@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
-use troupe_compiler::{compile_json_with, load_facts, Budget, CompileRequest, ParseCache, Settings};
+use troupe_compiler::{
+    compile_json_with, load_facts, Budget, CompileRequest, ParseCache, Settings,
+};
 
 #[global_allocator]
 static ALLOC: troupe_alloc::Counting = troupe_alloc::Counting;
@@ -20,10 +22,8 @@ pub struct Env {
 impl Env {
     /// An environment `production` whose site.pp is `site`.
     pub fn new(name: &str, site: &str) -> Env {
-        let dir = std::env::temp_dir().join(format!(
-            "troupe-hostile-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("troupe-hostile-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let env = Env { dir };
         env.file("manifests/site.pp", site);
@@ -92,7 +92,15 @@ fn compile_dir(dir: &Path, budget: &Budget) -> Result<String, String> {
         extensions: troupe_eval::Value::hash(Default::default()),
         server_facts: &[],
     };
-    compile_json_with(&settings, &cache, &req, "uuid", serde_json::Value::from(0), budget).json
+    compile_json_with(
+        &settings,
+        &cache,
+        &req,
+        "uuid",
+        serde_json::Value::from(0),
+        budget,
+    )
+    .json
 }
 
 /// A budget with only a deadline.
