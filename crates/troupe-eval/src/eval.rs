@@ -110,6 +110,8 @@ pub struct Evaluator<'e> {
     pub class_main: usize,
     /// Expressions evaluated, for the budget's checkpoints.
     steps: u32,
+    /// Expressions being evaluated (nested), for stack growth.
+    nesting: u32,
     /// Named frames (functions, templates) now active, against `limits::MAX_DEPTH`.
     depth: usize,
     /// How many define instances declared each define instance, by resource (see
@@ -177,6 +179,7 @@ impl<'e> Evaluator<'e> {
             stage_main: 0,
             class_main: 0,
             steps: 0,
+            nesting: 0,
             depth: 0,
             define_gen: HashMap::new(),
             define_depth: 0,
@@ -570,7 +573,16 @@ impl<'e> Evaluator<'e> {
         if self.steps.is_multiple_of(256) {
             crate::limits::checkpoint().map_err(|err| err.at(self.loc_e(e)))?;
         }
-        crate::limits::grow(|| self.eval_expr(e))
+        // Checking the stack costs a call: every eighth level is enough (the red zone holds
+        // the eight in between).
+        self.nesting = self.nesting.wrapping_add(1);
+        let r = if self.nesting.is_multiple_of(8) {
+            crate::limits::grow(|| self.eval_expr(e))
+        } else {
+            self.eval_expr(e)
+        };
+        self.nesting = self.nesting.wrapping_sub(1);
+        r
     }
 
     fn eval_expr(&mut self, e: &Expr) -> EResult<Value> {

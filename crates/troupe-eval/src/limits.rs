@@ -23,8 +23,8 @@ pub const MAX_DEPTH: usize = 1000;
 
 /// Stack left before a recursive step moves to a fresh segment, and that segment's size. The
 /// red zone covers the largest frames between two growth points in debug builds.
-const RED_ZONE: usize = 256 * 1024;
-const SEGMENT: usize = 4 * 1024 * 1024;
+const RED_ZONE: usize = 1024 * 1024;
+const SEGMENT: usize = 8 * 1024 * 1024;
 
 /// Runs `f`, first moving to a new stack segment (on the heap) when little stack is left.
 /// Every recursive walker over trees of unbounded depth (expressions, values, types) calls
@@ -32,6 +32,17 @@ const SEGMENT: usize = 4 * 1024 * 1024;
 #[inline]
 pub fn grow<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+}
+
+/// `grow` only when `deep` (the value is a container): scalars, the common case, skip the
+/// stack check.
+#[inline]
+pub fn grow_if<R>(deep: bool, f: impl FnOnce() -> R) -> R {
+    if deep {
+        grow(f)
+    } else {
+        f()
+    }
 }
 
 /// What a compile may spend. The default is unlimited.

@@ -252,6 +252,15 @@ impl Value {
         Value::Type(Rc::new(t))
     }
 
+    /// Arrays, hashes and the wrappers that can hold them: what walkers recurse into.
+    #[inline]
+    pub fn is_container(&self) -> bool {
+        matches!(
+            self,
+            Value::Array(_) | Value::Hash(_) | Value::Sensitive(_) | Value::Deferred(_)
+        )
+    }
+
     pub fn is_undef(&self) -> bool {
         matches!(self, Value::Undef)
     }
@@ -270,7 +279,7 @@ impl Value {
 
     /// Puppet's `==`.
     pub fn puppet_eq(&self, other: &Value) -> bool {
-        crate::limits::grow(|| match (self, other) {
+        crate::limits::grow_if(self.is_container(), || match (self, other) {
             (Value::Str(a), Value::Str(b)) => {
                 a.len() == b.len()
                     && (a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase())
@@ -312,7 +321,7 @@ impl Value {
     /// `quoted`: strings nested in collections are written as Puppet source (`'a'`), as
     /// `String` with `%p` does; interpolation leaves them bare.
     pub fn write_display(&self, out: &mut String, quoted: bool) {
-        crate::limits::grow(|| match self {
+        crate::limits::grow_if(self.is_container(), || match self {
             Value::Undef => {
                 if quoted {
                     out.push_str("undef")
@@ -487,7 +496,7 @@ pub fn format_float(f: f64) -> String {
 // Hash keys: structural identity (Ruby `eql?`), so 'A' and 'a' are different keys.
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
-        crate::limits::grow(|| match (self, other) {
+        crate::limits::grow_if(self.is_container(), || match (self, other) {
             (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
@@ -515,7 +524,7 @@ impl Eq for Value {}
 
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        crate::limits::grow(|| {
+        crate::limits::grow_if(self.is_container(), || {
             std::mem::discriminant(self).hash(state);
             match self {
                 Value::Bool(b) => b.hash(state),
