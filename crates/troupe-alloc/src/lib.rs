@@ -34,6 +34,7 @@ pub fn thread_net_bytes() -> i64 {
 // adds bookkeeping on a thread-local `Cell` (which neither allocates nor panics).
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
+    #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
         if !p.is_null() {
@@ -42,6 +43,7 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
 
+    #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc_zeroed(layout);
         if !p.is_null() {
@@ -50,11 +52,13 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
 
+    #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout);
         count(-(layout.size() as i64));
     }
 
+    #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {

@@ -172,66 +172,82 @@ pub enum Value {
     Binary(Rc<[u8]>),
 }
 
-/// Dropping a value tears deep trees down iteratively: a 100,000-deep array (built by a
-/// `reduce`) would otherwise overflow the stack in the recursive drop glue.
+/// Dropping a value never overflows the stack, however deep the tree (a `reduce` builds a
+/// 100,000-deep array in a blink): the first `DROP_RECURSION` levels are dropped by plain
+/// recursion, deeper ones are torn down iteratively.
 impl Drop for Value {
+    #[inline]
     fn drop(&mut self) {
-        if !nests(self) {
-            return;
-        }
-        let mut pending = Vec::new();
-        take_children(self, &mut pending);
-        while let Some(mut v) = pending.pop() {
-            take_children(&mut v, &mut pending);
-            // `v` now holds no nested containers: its own drop is shallow.
+        if self.is_container() {
+            drop_container(self);
         }
     }
 }
 
-/// Whether `v` is a container this drop would free, holding another container.
-fn nests(v: &Value) -> bool {
-    let deep = |x: &Value| {
-        matches!(
-            x,
-            Value::Array(_) | Value::Hash(_) | Value::Sensitive(_) | Value::Deferred(_)
-        )
-    };
+/// Levels of nested containers dropped recursively before switching to a worklist.
+const DROP_RECURSION: u32 = 128;
+
+thread_local! {
+    static DROP_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+#[inline(never)]
+fn drop_container(v: &mut Value) {
+    let depth = DROP_DEPTH.with(|d| d.get());
+    if depth < DROP_RECURSION {
+        // Drop the contents here, one level deeper; the container's own allocation goes
+        // after this returns.
+        DROP_DEPTH.with(|d| d.set(depth + 1));
+        drop(take_contents(v));
+        DROP_DEPTH.with(|d| d.set(depth));
+        return;
+    }
+    let mut pending = Vec::new();
+    take_children(v, &mut pending);
+    while let Some(mut x) = pending.pop() {
+        take_children(&mut x, &mut pending);
+        // `x` now holds no children: its own drop is shallow.
+    }
+}
+
+/// What a container owns alone (when this is its last reference), moved out of it.
+enum Contents {
+    None,
+    Items(Vec<Value>),
+    Map(Map),
+    One(Value),
+}
+
+fn take_contents(v: &mut Value) -> Contents {
     match v {
-        Value::Array(a) => Rc::strong_count(a) == 1 && a.iter().any(deep),
-        Value::Hash(h) => Rc::strong_count(h) == 1 && h.iter().any(|(k, v)| deep(k) || deep(v)),
-        Value::Sensitive(s) => Rc::strong_count(s) == 1 && deep(s),
-        Value::Deferred(d) => Rc::strong_count(d) == 1 && d.1.iter().any(deep),
-        _ => false,
+        Value::Array(a) => {
+            Rc::get_mut(a).map_or(Contents::None, |xs| Contents::Items(std::mem::take(xs)))
+        }
+        Value::Hash(h) => {
+            Rc::get_mut(h).map_or(Contents::None, |m| Contents::Map(std::mem::take(m)))
+        }
+        Value::Sensitive(s) => Rc::get_mut(s).map_or(Contents::None, |x| {
+            Contents::One(std::mem::replace(x, Value::Undef))
+        }),
+        Value::Deferred(d) => Rc::get_mut(d).map_or(Contents::None, |x| {
+            Contents::Items(std::mem::take(&mut x.1))
+        }),
+        _ => Contents::None,
     }
 }
 
 /// Moves the children of `v` (when this is their container's last reference) to `out`.
 fn take_children(v: &mut Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Array(a) => {
-            if let Some(xs) = Rc::get_mut(a) {
-                out.append(xs);
+    match take_contents(v) {
+        Contents::Items(mut xs) => out.append(&mut xs),
+        Contents::Map(m) => {
+            for (k, x) in m {
+                out.push(k);
+                out.push(x);
             }
         }
-        Value::Hash(h) => {
-            if let Some(m) = Rc::get_mut(h) {
-                for (k, x) in m.drain(..) {
-                    out.push(k);
-                    out.push(x);
-                }
-            }
-        }
-        Value::Sensitive(s) => {
-            if let Some(x) = Rc::get_mut(s) {
-                out.push(std::mem::replace(x, Value::Undef));
-            }
-        }
-        Value::Deferred(d) => {
-            if let Some(x) = Rc::get_mut(d) {
-                out.append(&mut x.1);
-            }
-        }
-        _ => {}
+        Contents::One(x) => out.push(x),
+        Contents::None => {}
     }
 }
 
