@@ -420,8 +420,13 @@ impl<'e> Evaluator<'e> {
         Ok(None)
     }
 
-    /// Looks up `key`; `None` when no layer has it.
+    /// Looks up `key`; `None` when no layer has it. Interpolations that look up other keys
+    /// nest as named frames (a chain of 1000 distinct keys is runaway recursion too).
     pub fn hiera_lookup(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
+        self.in_frame("lookup", key, |s| s.hiera_lookup_inner(key, merge))
+    }
+
+    fn hiera_lookup_inner(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
         if self.hiera.active.iter().any(|k| k == key) {
             return Err(EvalError::new(format!(
                 "Recursive lookup detected in [{}]",

@@ -148,3 +148,22 @@ fn type_built_deeper_than_the_limit() {
     );
     fails_with(env.compile(), &["type nested deeper than 1000 levels"]);
 }
+
+#[test]
+fn hiera_interpolation_chain_too_long() {
+    let env = Env::new("hiera-chain", "notify { 'x': message => lookup('k0') }\n");
+    env.file(
+        "hiera.yaml",
+        "---\nversion: 5\nhierarchy:\n  - name: common\n    path: common.yaml\n",
+    );
+    let mut data = String::from("---\n");
+    for i in 0..1500 {
+        data.push_str(&format!("k{i}: \"%{{lookup('k{}')}}\"\n", i + 1));
+    }
+    data.push_str("k1500: end\n");
+    env.file("data/common.yaml", &data);
+    fails_with(
+        env.compile(),
+        &["recursion deeper than 1000 levels in lookup"],
+    );
+}

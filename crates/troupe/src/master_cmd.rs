@@ -289,6 +289,22 @@ mod tests {
     }
 
     #[test]
+    fn config_file_sets_compile_limits() {
+        let mut c = Config::new("/x".into(), "/y".into(), "z".into());
+        assert_eq!(c.compile_timeout, Some(std::time::Duration::from_secs(60)));
+        assert_eq!(c.compile_memory_limit, Some(1 << 30));
+        let p = file("compile_timeout = 90s\ncompile_memory_limit = 512m\n");
+        apply_file(&mut c, &p, &mut false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.compile_timeout, Some(std::time::Duration::from_secs(90)));
+        assert_eq!(c.compile_memory_limit, Some(512 << 20));
+        let _ = std::fs::remove_file(p);
+        let p = file("compile_timeout = never\n");
+        let e = apply_file(&mut c, &p, &mut false).expect_err("refused");
+        assert!(e.to_string().contains("compile_timeout"), "{e}");
+        let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
     fn config_file_sets_puppet_settings() {
         let p = file("[server]\n# comment\ncodedir = /srv/code\nssldir=/srv/ssl\ncertname = m1.example.test\ndns_alt_names = puppet, localhost\nautosign = true\nca_ttl = 30d\ntrusted_proxy = 127.0.0.1, 10.0.0.1\nplain_http = yes\n");
         let mut c = Config::new("/x".into(), "/y".into(), "z".into());
