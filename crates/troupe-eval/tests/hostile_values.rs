@@ -69,3 +69,33 @@ fn deep_value_in_a_catalog_parameter() {
         ],
     );
 }
+
+#[test]
+fn deep_yaml_and_json_data() {
+    let n = 50_000;
+    for f in ["parseyaml", "parsejson"] {
+        let env = Env::new(
+            &format!("deep-{f}"),
+            &format!(
+                "$y = {f}('{}1{}')\nnotify {{ 'x': message => $y =~ Array }}\n",
+                "[".repeat(n),
+                "]".repeat(n)
+            ),
+        );
+        env.stdlib(&[f]);
+        fails_with(env.compile(), &[f, "recursion limit exceeded"]);
+    }
+    let env = Env::new(
+        "deep-hiera",
+        "notify { 'x': message => lookup('deep') =~ Array }\n",
+    );
+    env.file(
+        "hiera.yaml",
+        "---\nversion: 5\nhierarchy:\n  - name: common\n    path: common.yaml\n",
+    );
+    env.file(
+        "data/common.yaml",
+        &format!("---\ndeep: {}1{}\n", "[".repeat(n), "]".repeat(n)),
+    );
+    fails_with(env.compile(), &["common.yaml", "recursion limit exceeded"]);
+}

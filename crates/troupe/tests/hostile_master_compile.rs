@@ -150,7 +150,7 @@ fn wedged_worker_is_replaced() {
             NORMAL,
             (
                 "wedged",
-                "notify { 'x': message => generate('/bin/sleep', '8') }\n",
+                "notify { 'x': message => generate('/bin/sleep', '5') }\n",
             ),
         ],
         &["--workers", "1", "--compile-timeout", "500ms"],
