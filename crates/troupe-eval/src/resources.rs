@@ -1508,11 +1508,11 @@ impl<'e> Evaluator<'e> {
             let mut changed = false;
             let mut i = 0;
             while i < self.res.len() {
-                crate::limits::checkpoint()?;
                 if self.res[i].kind == Kind::Defined
                     && !self.res[i].evaluated
                     && !self.res[i].virtual_
                 {
+                    crate::limits::checkpoint()?;
                     self.evaluate_define(i)?;
                     changed = true;
                 }
