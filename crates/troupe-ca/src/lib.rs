@@ -7,8 +7,8 @@
 //! Opening the CA repairs what a crash can leave behind (`Ca::repairs` lists it, and it is
 //! logged on stderr): temp files of interrupted atomic writes are removed, a torn last
 //! inventory line is dropped, `serial` is moved past the inventory's serials, a CA key with a
-//! looser mode than 0640 is tightened, and pending requests the autosign policy accepts are
-//! signed.
+//! looser mode than 0640 is tightened, pending requests the autosign policy accepts are
+//! signed, and a CRL with less than a quarter of its lifetime left is re-issued.
 
 use ::time::Duration;
 use rcgen::{
@@ -136,8 +136,12 @@ impl Ca {
             fs::create_dir_all(ca.path(d))
                 .map_err(|e| CaError::io("cannot create CA directories", e))?;
         }
-        let repairs = ca.recover()?;
+        let mut repairs = ca.recover()?;
         drop(lock);
+        if ca.refresh_crl()? {
+            repairs
+                .push("ca_crl.pem: less than a quarter of its lifetime was left; re-issued".into());
+        }
         for r in &repairs {
             eprintln!("troupe ca: {r}");
         }

@@ -698,6 +698,26 @@ fn crl_freshness_tells_fresh_expiring_and_expired_apart() {
     assert!(matches!(ca.crl_freshness(), Ok(CrlFreshness::Fresh { .. })));
 }
 
+#[test]
+fn an_expired_crl_is_reissued_when_the_ca_opens() {
+    let d = scratch("expiredopen");
+    Ca::open_or_init(settings(&d.0)).expect("init");
+    let now = ::time::OffsetDateTime::now_utc();
+    let day = ::time::Duration::days(1);
+    std::fs::write(
+        d.0.join("ca_crl.pem"),
+        crl_signed_by(&d.0, now - day * 10, now - day),
+    )
+    .expect("write");
+    let ca = Ca::open_or_init(settings(&d.0)).expect("reopen");
+    assert!(
+        ca.repairs().iter().any(|r| r.contains("ca_crl.pem")),
+        "{:?}",
+        ca.repairs()
+    );
+    assert!(matches!(ca.crl_freshness(), Ok(CrlFreshness::Fresh { .. })));
+}
+
 // ---- Generated certificates -----------------------------------------------------------------
 
 #[test]
