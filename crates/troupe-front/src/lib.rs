@@ -195,8 +195,7 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         .build()?;
     rt.block_on(async {
         let front = start(config).await?;
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => {},
             _ = tokio::signal::ctrl_c() => {},

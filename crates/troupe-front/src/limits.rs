@@ -181,7 +181,10 @@ impl Drop for Reservation<'_> {
 /// Why a request body was not read.
 #[derive(Debug)]
 pub(crate) enum BodyError {
-    TooLarge { limit: usize, verified: bool },
+    TooLarge {
+        limit: usize,
+        verified: bool,
+    },
     /// The buffer budget is used up.
     Busy,
     TimedOut,

@@ -146,15 +146,14 @@ async fn connection(
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.clone());
     // Garbage or a stalled handshake costs this task only, bounded by the handshake timeout.
-    let s = match tokio::time::timeout(state.config.handshake_timeout, acceptor.accept(stream))
-        .await
-    {
-        Ok(Ok(s)) => s,
-        _ => {
-            state.tls_failures.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-    };
+    let s =
+        match tokio::time::timeout(state.config.handshake_timeout, acceptor.accept(stream)).await {
+            Ok(Ok(s)) => s,
+            _ => {
+                state.tls_failures.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
     let client = Arc::new({
         let (_, conn) = s.get_ref();
         let chain: Vec<_> = conn
@@ -279,10 +278,7 @@ async fn handle(state: Arc<State>, client: Arc<Client>, req: Request<Incoming>) 
         let (resp, _) = route(&state, &client, req).await;
         return resp;
     }
-    let user = client
-        .dn
-        .as_deref()
-        .map(|d| d.trim_start_matches("CN="));
+    let user = client.dn.as_deref().map(|d| d.trim_start_matches("CN="));
     let entry = accesslog::Entry::new(&req, client.peer.ip(), user);
     let (resp, backend) = route(&state, &client, req).await;
     state.log_access(&entry.line(

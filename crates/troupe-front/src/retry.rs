@@ -319,21 +319,23 @@ enum Forwarded {
 }
 
 async fn forward(state: &State, b: &Backend, out: &Outgoing<'_>) -> Forwarded {
-    // A pooled connection may have been closed by the master meanwhile. When one gives no
-    // answer, a fresh connection tells: refused means the master is gone (the request may
-    // have killed it), accepted means it was only an idle close.
-    let mut pooled_silent = None;
+    // A pooled connection is used only if the master has not closed it meanwhile; then a
+    // request written whole that gets no answer counts as a death, as on a fresh connection.
+    // One that could not be written is tried again on a fresh connection.
+    let mut idle = None;
+    while let Some(mut c) = b.take_idle() {
+        if c.is_reusable().await {
+            idle = Some(c);
+            break;
+        }
+    }
     for fresh in [false, true] {
-        let (mut conn, pooled) = match if fresh { None } else { b.take_idle() } {
-            Some(c) => (c, true),
+        let mut conn = match if fresh { None } else { idle.take() } {
+            Some(c) => c,
+            None if !fresh => continue,
             None => match connect(state, b).await {
-                Ok(c) => (c, false),
-                Err(e) => {
-                    return match pooled_silent {
-                        Some(why) => Forwarded::Died(format!("{why}; then {e}")),
-                        None => Forwarded::NotSent(e),
-                    }
-                }
+                Ok(c) => c,
+                Err(e) => return Forwarded::NotSent(e),
             },
         };
         // One timer for the whole exchange: the response head and its body.
@@ -345,18 +347,12 @@ async fn forward(state: &State, b: &Backend, out: &Outgoing<'_>) -> Forwarded {
         let (resp, keep) = match r {
             Err(_) => return Forwarded::Failed("timeout waiting for the master".into()),
             Ok(Err(upstream::Error::NotWritten(e))) => {
-                if pooled {
+                if !fresh {
                     continue;
                 }
                 return Forwarded::NotSent(e);
             }
-            Ok(Err(upstream::Error::NoResponse(e))) => {
-                if pooled {
-                    pooled_silent = Some(e);
-                    continue;
-                }
-                return Forwarded::Died(e);
-            }
+            Ok(Err(upstream::Error::NoResponse(e))) => return Forwarded::Died(e),
             Ok(Err(upstream::Error::Broken(e))) => return Forwarded::Failed(e),
             Ok(Ok(x)) => x,
         };
@@ -412,7 +408,13 @@ mod tests {
         std::thread::sleep(Duration::from_millis(80));
         assert_eq!(q.deaths(&o.fingerprint), 0);
         assert_eq!(q.record_death(o.fingerprint, &o, m), 1);
-        assert_ne!(fingerprint("POST", "/x", b"a"), fingerprint("POST", "/x", b"b"));
-        assert_ne!(fingerprint("POST", "/x?a", b""), fingerprint("POST", "/x", b"?a"));
+        assert_ne!(
+            fingerprint("POST", "/x", b"a"),
+            fingerprint("POST", "/x", b"b")
+        );
+        assert_ne!(
+            fingerprint("POST", "/x?a", b""),
+            fingerprint("POST", "/x", b"?a")
+        );
     }
 }

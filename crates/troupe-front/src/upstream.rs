@@ -205,6 +205,15 @@ impl Conn {
         }
     }
 
+    /// Whether an idle pooled connection may carry a request: the master has not closed it
+    /// (nor sent anything unasked) meanwhile. Checked without waiting.
+    pub async fn is_reusable(&mut self) -> bool {
+        self.buf.clear();
+        let peek = tokio::time::timeout(std::time::Duration::ZERO, self.fill()).await;
+        // Pending (nothing to read) is what an open, quiet connection gives.
+        peek.is_err()
+    }
+
     async fn fill(&mut self) -> std::io::Result<usize> {
         if self.buf.capacity() - self.buf.len() < 4096 {
             self.buf.reserve(16 * 1024);

@@ -7,7 +7,8 @@ mod common;
 use common::{Backend, Kind, Pki, NODE};
 use std::io::Write;
 
-const FORGED: &str = "X-Client-Verify: SUCCESS\r\nX-Client-DN: CN=victim\r\nX_Client_DN: CN=victim\r\n\
+const FORGED: &str =
+    "X-Client-Verify: SUCCESS\r\nX-Client-DN: CN=victim\r\nX_Client_DN: CN=victim\r\n\
 x_client_verify: SUCCESS\r\nx-client_cert: forged\r\nSSL_CLIENT_S_DN: CN=victim\r\n\
 SSL_CLIENT_VERIFY: SUCCESS\r\nSSL_CLIENT_CERT: forged\r\nSSL-Client-Verify: SUCCESS\r\n\
 X-SSL-Client-DN: CN=victim\r\nX_SSL_CLIENT_S_DN: CN=victim\r\nHTTP_X_CLIENT_DN: CN=victim\r\n";
@@ -15,7 +16,12 @@ X-SSL-Client-DN: CN=victim\r\nX_SSL_CLIENT_S_DN: CN=victim\r\nHTTP_X_CLIENT_DN: 
 fn identity_lines(head: &str) -> Vec<String> {
     head.lines()
         .filter(|l| {
-            let n = l.split(':').next().unwrap_or("").to_ascii_lowercase().replace('_', "-");
+            let n = l
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .replace('_', "-");
             n.contains("client") || n.starts_with("ssl") || n.starts_with("x-ssl")
         })
         .map(str::to_string)
@@ -26,9 +32,13 @@ fn identity_lines(head: &str) -> Vec<String> {
 async fn forged_identity_headers_in_every_spelling_are_dropped() {
     let pki = Pki::fresh("identity");
     let m = Backend::start(Kind::Normal).await;
-    let front = troupe_front::start(pki.config(&[m.addr])).await.expect("front");
+    let front = troupe_front::start(pki.config(&[m.addr]))
+        .await
+        .expect("front");
     let f = front.addrs[0];
-    let req = format!("GET /puppet/v3/node/victim?environment=production HTTP/1.1\r\nHost: p\r\n{FORGED}\r\n");
+    let req = format!(
+        "GET /puppet/v3/node/victim?environment=production HTTP/1.1\r\nHost: p\r\n{FORGED}\r\n"
+    );
 
     // A certified node claiming another's name: only its own identity arrives.
     assert_eq!(pki.send(f, true, req.as_bytes()).await.status, 200);
@@ -36,14 +46,22 @@ async fn forged_identity_headers_in_every_spelling_are_dropped() {
     got.retain(|l| !l.starts_with("x-client-cert: "));
     assert_eq!(
         got,
-        vec!["x-client-verify: SUCCESS".to_string(), format!("x-client-dn: CN={NODE}")],
+        vec![
+            "x-client-verify: SUCCESS".to_string(),
+            format!("x-client-dn: CN={NODE}")
+        ],
         "{}",
         m.last()
     );
 
     // An anonymous client: no identity at all.
     assert_eq!(pki.send(f, false, req.as_bytes()).await.status, 200);
-    assert_eq!(identity_lines(&m.last()), vec!["x-client-verify: NONE".to_string()], "{}", m.last());
+    assert_eq!(
+        identity_lines(&m.last()),
+        vec!["x-client-verify: NONE".to_string()],
+        "{}",
+        m.last()
+    );
     front.stop().await;
 }
 
@@ -51,7 +69,9 @@ async fn forged_identity_headers_in_every_spelling_are_dropped() {
 async fn content_length_with_transfer_encoding_is_not_smuggled() {
     let pki = Pki::fresh("clte");
     let m = Backend::start(Kind::Normal).await;
-    let front = troupe_front::start(pki.config(&[m.addr])).await.expect("front");
+    let front = troupe_front::start(pki.config(&[m.addr]))
+        .await
+        .expect("front");
     let raw = b"POST /puppet/v3/report/n HTTP/1.1\r\nHost: p\r\nContent-Length: 40\r\n\
 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: p\r\n\r\n";
     let mut s = pki.connect(front.addrs[0], true).await;
@@ -75,7 +95,9 @@ Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\nGET /smuggled HT
 async fn duplicate_content_length_is_refused() {
     let pki = Pki::fresh("dupcl");
     let m = Backend::start(Kind::Normal).await;
-    let front = troupe_front::start(pki.config(&[m.addr])).await.expect("front");
+    let front = troupe_front::start(pki.config(&[m.addr]))
+        .await
+        .expect("front");
     let raw = b"POST /puppet/v3/report/n HTTP/1.1\r\nHost: p\r\nContent-Length: 4\r\n\
 Content-Length: 40\r\n\r\nabcdGET /smuggled HTTP/1.1\r\nHost: p\r\n\r\n";
     let r = pki.send(front.addrs[0], true, raw).await;
@@ -91,17 +113,27 @@ async fn status_page_and_metrics_are_refused_to_other_addresses() {
     let mut c = pki.config(&[m.addr]);
     c.admin = vec!["10.1.2.3".parse().expect("ip")];
     let front = troupe_front::start(c).await.expect("front");
-    for path in ["/troupe/status", "/troupe/status?format=json", "/metrics", "/metrics?x=1"] {
+    for path in [
+        "/troupe/status",
+        "/troupe/status?format=json",
+        "/metrics",
+        "/metrics?x=1",
+    ] {
         for verified in [false, true] {
             let r = pki
                 .send(
                     front.addrs[0],
                     verified,
-                    format!("GET {path} HTTP/1.1\r\nHost: p\r\nAccept: application/json\r\n\r\n").as_bytes(),
+                    format!("GET {path} HTTP/1.1\r\nHost: p\r\nAccept: application/json\r\n\r\n")
+                        .as_bytes(),
                 )
                 .await;
             assert_eq!(r.status, 403, "{path}: {r:?}");
-            assert!(!r.body.contains("backends") && !r.body.contains("troupe_front_"), "{}", r.body);
+            assert!(
+                !r.body.contains("backends") && !r.body.contains("troupe_front_"),
+                "{}",
+                r.body
+            );
         }
     }
     assert_eq!(m.hits(), 0);
@@ -152,7 +184,10 @@ Referer: x\" 500 1 \"-\" \"forged\\\r\nUser-Agent: evil\" 200 0 \"-\" \"forged\t
     let fields = quoted_fields(line);
     assert_eq!(fields.len(), 3, "a client forged log fields: {line}");
     assert_eq!(fields[1], "x\\\" 500 1 \\\"-\\\" \\\"forged\\\\", "{line}");
-    assert_eq!(fields[2], "evil\\\" 200 0 \\\"-\\\" \\\"forged\\t\\xff", "{line}");
+    assert_eq!(
+        fields[2], "evil\\\" 200 0 \\\"-\\\" \\\"forged\\t\\xff",
+        "{line}"
+    );
     assert!(line.contains(&format!(" - {NODE} [")), "{line}");
     front.stop().await;
 }

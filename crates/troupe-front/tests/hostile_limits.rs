@@ -16,11 +16,19 @@ fn post_head(len: usize) -> String {
 async fn anonymous_huge_upload_is_refused_before_buffering() {
     let pki = Pki::fresh("anon-cl");
     let m = Backend::start(Kind::Normal).await;
-    let front = troupe_front::start(pki.config(&[m.addr])).await.expect("front");
+    let front = troupe_front::start(pki.config(&[m.addr]))
+        .await
+        .expect("front");
     // 63 MB announced, nothing sent: the answer comes at once, without waiting for the body.
-    let r = pki.send(front.addrs[0], false, post_head(63_000_000).as_bytes()).await;
+    let r = pki
+        .send(front.addrs[0], false, post_head(63_000_000).as_bytes())
+        .await;
     assert_eq!(r.status, 413, "{r:?}");
-    assert!(r.body.contains("without a verified client certificate"), "{}", r.body);
+    assert!(
+        r.body.contains("without a verified client certificate"),
+        "{}",
+        r.body
+    );
     // A CSR-sized body passes.
     let mut small = post_head(1000).into_bytes();
     small.extend(std::iter::repeat_n(b'a', 1000));
@@ -47,19 +55,30 @@ fn chunked(total: usize) -> Vec<u8> {
 async fn anonymous_chunked_body_past_64_kib_is_refused() {
     let pki = Pki::fresh("anon-chunked");
     let m = Backend::start(Kind::Normal).await;
-    let front = troupe_front::start(pki.config(&[m.addr])).await.expect("front");
+    let front = troupe_front::start(pki.config(&[m.addr]))
+        .await
+        .expect("front");
     let r = pki.send(front.addrs[0], false, &chunked(80 * 1024)).await;
     assert_eq!(r.status, 413, "{r:?}");
     assert_eq!(m.hits(), 0);
     // The same body from a certified node is fine.
-    assert_eq!(pki.send(front.addrs[0], true, &chunked(80 * 1024)).await.status, 200);
+    assert_eq!(
+        pki.send(front.addrs[0], true, &chunked(80 * 1024))
+            .await
+            .status,
+        200
+    );
     assert_eq!(m.hits(), 1);
     front.stop().await;
 }
 
 async fn buffered(pki: &Pki, f: std::net::SocketAddr) -> u64 {
     let r = pki
-        .send(f, false, b"GET /troupe/status?format=json HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
+        .send(
+            f,
+            false,
+            b"GET /troupe/status?format=json HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n",
+        )
         .await;
     serde_json::from_str::<serde_json::Value>(&r.body).expect("status")["buffered_bytes"]
         .as_u64()
@@ -76,7 +95,9 @@ async fn buffered_bytes_over_the_cap_get_503_with_retry_after() {
     let f = front.addrs[0];
     // A holds 900 kB of the budget while its body trickles in.
     let mut a = pki.connect(f, true).await;
-    a.write_all(post_head(900_000).as_bytes()).await.expect("write");
+    a.write_all(post_head(900_000).as_bytes())
+        .await
+        .expect("write");
     a.write_all(&[b'a'; 1000]).await.expect("write");
     a.flush().await.expect("flush");
     let mut held = 0;
@@ -113,7 +134,9 @@ async fn slowloris_body_is_cut_off() {
     let front = troupe_front::start(c).await.expect("front");
     let s = pki.connect(front.addrs[0], true).await;
     let (mut rd, mut wr) = tokio::io::split(s);
-    wr.write_all(post_head(10_000).as_bytes()).await.expect("write");
+    wr.write_all(post_head(10_000).as_bytes())
+        .await
+        .expect("write");
     // One byte every 100 ms, far under 500 bytes a second.
     let dribble = tokio::spawn(async move {
         for _ in 0..100 {
@@ -137,7 +160,9 @@ async fn silent_connection_before_the_handshake_is_closed_soon() {
     let mut c = pki.config(&[m.addr]);
     c.handshake_timeout = Duration::from_millis(300);
     let front = troupe_front::start(c).await.expect("front");
-    let mut tcp = tokio::net::TcpStream::connect(front.addrs[0]).await.expect("connect");
+    let mut tcp = tokio::net::TcpStream::connect(front.addrs[0])
+        .await
+        .expect("connect");
     assert!(closed_within(&mut tcp, Duration::from_secs(5)).await);
     front.stop().await;
 }
@@ -150,7 +175,9 @@ async fn slow_request_headers_are_cut_off() {
     c.header_timeout = Duration::from_millis(500);
     let front = troupe_front::start(c).await.expect("front");
     let mut s = pki.connect(front.addrs[0], false).await;
-    s.write_all(b"GET /puppet/v3/node/n HTTP/1.1\r\nHost: p\r\nX-Slow: ").await.expect("write");
+    s.write_all(b"GET /puppet/v3/node/n HTTP/1.1\r\nHost: p\r\nX-Slow: ")
+        .await
+        .expect("write");
     s.flush().await.expect("flush");
     assert!(closed_within(&mut s, Duration::from_secs(5)).await);
     assert_eq!(m.hits(), 0);
@@ -167,7 +194,10 @@ async fn connections_from_one_source_are_limited() {
     let f = front.addrs[0];
     let a = pki.connect(f, true).await;
     let _b = pki.connect(f, true).await;
-    assert!(pki.try_connect(f, true).await.is_err(), "a third connection was served");
+    assert!(
+        pki.try_connect(f, true).await.is_err(),
+        "a third connection was served"
+    );
     drop(a);
     let mut ok = false;
     for _ in 0..50 {
@@ -202,7 +232,10 @@ async fn connections_are_kept_for_verified_clients() {
     // A third anonymous one is closed after the handshake...
     let mut s = pki.connect(f, false).await;
     let _ = s.write_all(get).await;
-    assert!(read_reply(&mut s).await.is_none(), "an anonymous client took a reserved place");
+    assert!(
+        read_reply(&mut s).await.is_none(),
+        "an anonymous client took a reserved place"
+    );
     // ...while a certified node still gets in.
     assert_eq!(pki.send(f, true, get).await.status, 200);
     front.stop().await;

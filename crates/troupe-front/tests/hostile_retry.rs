@@ -88,10 +88,41 @@ async fn connect_failure_is_retried_on_another_master() {
     let front = troupe_front::start(c).await.expect("front");
     for i in 0..4 {
         let r = pki
-            .send(front.addrs[0], true, &catalog_request(&format!("facts={i}")))
+            .send(
+                front.addrs[0],
+                true,
+                &catalog_request(&format!("facts={i}")),
+            )
             .await;
         assert_eq!(r.status, 200, "{r:?}");
     }
     assert_eq!(good.hits(), 4);
+    front.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killer_request_on_a_pooled_connection_is_not_sent_twice_to_one_master() {
+    let pki = Pki::fresh("pooled");
+    let a = Backend::start(Kind::OnceThenDying).await;
+    let b = Backend::start(Kind::Dying).await;
+    let mut c = pki.config(&[a.addr, b.addr]);
+    c.balance = Balance::RoundRobin;
+    let front = troupe_front::start(c).await.expect("front");
+    let f = front.addrs[0];
+    // First request: A answers it and keeps the connection for the next one.
+    assert_eq!(
+        pki.send(f, true, &catalog_request("facts=fine"))
+            .await
+            .status,
+        200
+    );
+    // The killer: B first, then A over the kept connection; each gets it once.
+    let r = pki.send(f, true, &catalog_request("facts=killer")).await;
+    assert_eq!(r.status, 502, "{r:?}");
+    assert_eq!(
+        (a.hits(), b.hits()),
+        (2, 1),
+        "a master got the killer request twice"
+    );
     front.stop().await;
 }

@@ -78,15 +78,17 @@ impl Pki {
     /// A CRL valid for a year, issued a day ago.
     pub fn fresh(tag: &str) -> Pki {
         let now = OffsetDateTime::now_utc();
-        Pki::new(tag, now - time::Duration::days(1), now + time::Duration::days(365))
+        Pki::new(
+            tag,
+            now - time::Duration::days(1),
+            now + time::Duration::days(365),
+        )
     }
 
     fn issue(&self, file: &str, cn: &str, sans: &[&str], eku: ExtendedKeyUsagePurpose) {
         let key = KeyPair::generate().expect("key");
-        let mut p = CertificateParams::new(
-            sans.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        )
-        .expect("params");
+        let mut p = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .expect("params");
         p.distinguished_name.push(DnType::CommonName, cn);
         p.extended_key_usages = vec![eku];
         let cert = p.signed_by(&key, &self.issuer).expect("sign");
@@ -162,7 +164,9 @@ impl Pki {
         front: SocketAddr,
         verified: bool,
     ) -> tokio_rustls::client::TlsStream<TcpStream> {
-        self.try_connect(front, verified).await.expect("TLS connection")
+        self.try_connect(front, verified)
+            .await
+            .expect("TLS connection")
     }
 
     pub async fn try_connect(
@@ -281,6 +285,8 @@ pub enum Kind {
     Normal,
     /// Closes the connection without a byte of answer, as a master that died would.
     Dying,
+    /// Answers its first request (keeping the connection open), then dies on every other.
+    OnceThenDying,
 }
 
 /// A master stand-in on 127.0.0.1: records the heads of the requests it received (health
@@ -319,7 +325,10 @@ impl Backend {
 }
 
 /// Reads one request: its head (as text) and body; None at the end of the connection.
-async fn read_request<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> Option<(String, Vec<u8>)> {
+async fn read_request<S: AsyncRead + Unpin>(
+    s: &mut S,
+    buf: &mut Vec<u8>,
+) -> Option<(String, Vec<u8>)> {
     let mut piece = [0u8; 16384];
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -358,20 +367,27 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     while let Some((head, _body)) = read_request(&mut s, &mut buf).await {
         if head.starts_with("GET /status/v1/simple ") {
             let _ = s
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nrunning")
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nrunning",
+                )
                 .await;
             return;
         }
-        if let Ok(mut h) = heads.lock() {
-            h.push(head);
-        }
-        if kind == Kind::Dying {
+        let seen = heads
+            .lock()
+            .map(|mut h| {
+                h.push(head);
+                h.len()
+            })
+            .unwrap_or(0);
+        if kind == Kind::Dying || (kind == Kind::OnceThenDying && seen > 1) {
             return;
         }
-        if s
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
-            .await
-            .is_err()
+        if s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+        )
+        .await
+        .is_err()
         {
             return;
         }
