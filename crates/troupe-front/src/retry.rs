@@ -85,7 +85,7 @@ impl Quarantine {
             .map_or(0, |e| e.deaths)
     }
 
-    /// Records that the request killed `master`; returns its count of deaths.
+    /// Records that the request killed `master`; returns how many masters it killed.
     fn record_death(&self, fp: Fingerprint, out: &Outgoing<'_>, master: SocketAddr) -> u32 {
         let Ok(mut map) = self.entries.lock() else {
             return KILLS;
@@ -111,11 +111,13 @@ impl Quarantine {
             e.deaths = 0;
             e.masters.clear();
         }
-        e.deaths += 1;
-        e.expires = now + self.ttl;
-        if e.masters.len() < 8 {
+        // Masters, not requests, are counted: identical requests cut by the death of one
+        // master count once.
+        if !e.masters.contains(&master) {
+            e.deaths += 1;
             e.masters.push(master);
         }
+        e.expires = now + self.ttl;
         e.deaths
     }
 
@@ -401,8 +403,11 @@ mod tests {
         }
         assert!(q.entries.lock().map(|e| e.len()).unwrap_or(99) <= 3);
         let o = out("n");
+        let m2 = SocketAddr::from(([127, 0, 0, 1], 2));
         assert_eq!(q.record_death(o.fingerprint, &o, m), 1);
-        assert_eq!(q.record_death(o.fingerprint, &o, m), 2);
+        // Two identical requests cut by one master's death: one death.
+        assert_eq!(q.record_death(o.fingerprint, &o, m), 1);
+        assert_eq!(q.record_death(o.fingerprint, &o, m2), 2);
         assert_eq!(q.deaths(&o.fingerprint), 2);
         assert_eq!(q.list().len(), 1);
         std::thread::sleep(Duration::from_millis(80));
