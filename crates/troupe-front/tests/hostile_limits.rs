@@ -200,7 +200,7 @@ async fn connections_from_one_source_are_limited() {
     );
     drop(a);
     let mut ok = false;
-    for _ in 0..50 {
+    for _ in 0..250 {
         if pki.try_connect(f, true).await.is_ok() {
             ok = true;
             break;
