@@ -5,15 +5,30 @@
 
 use crate::source::Span;
 
-#[derive(Debug, Clone, PartialEq)]
+/// `Clone`, `PartialEq` and `Debug` recurse through the tree like the derived ones, growing
+/// the stack as needed (see the impls below).
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    /// Levels of the tree from this node down (a leaf is 1); bounded by
+    /// [`crate::MAX_NESTING`] in every tree the parser returns.
+    depth: u32,
 }
 
 impl Expr {
     pub fn new(kind: ExprKind, span: Span) -> Expr {
-        Expr { kind, span }
+        let depth = crate::depth::kind_depth(&kind);
+        Expr { kind, span, depth }
+    }
+
+    /// Levels of the tree from this node down: 1 for a leaf.
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Recomputes the depth after the node's children changed in place.
+    pub(crate) fn refresh_depth(&mut self) {
+        self.depth = crate::depth::kind_depth(&self.kind);
     }
 
     /// The offset Puppet reports for this expression.
@@ -25,6 +40,36 @@ impl Expr {
             ExprKind::MethodCall(c) => c.anchor.lo,
             _ => self.span.lo,
         }
+    }
+}
+
+// Derived impls would recurse through a tree as deep as the parser allows with large frames;
+// these do the same with room to grow the stack, so any tree the parser returns can be
+// copied, compared and printed on a small thread.
+impl Clone for Expr {
+    fn clone(&self) -> Expr {
+        crate::depth::grow(|| Expr {
+            kind: self.kind.clone(),
+            span: self.span,
+            depth: self.depth,
+        })
+    }
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.span == other.span && crate::depth::grow(|| self.kind == other.kind)
+    }
+}
+
+impl std::fmt::Debug for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::depth::grow(|| {
+            f.debug_struct("Expr")
+                .field("kind", &self.kind)
+                .field("span", &self.span)
+                .finish()
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! heredocs and EPP text mode. It never stops early: a lexical error is recorded and lexing
 //! goes on from a sensible place, so the parser always gets a token stream.
 
+use crate::depth;
 use crate::diag::{Diagnostic, Phase};
 use crate::token::{Tok, Token};
 
@@ -111,6 +112,13 @@ struct Lexer<'a> {
     tok_base: usize,
     escapes: Escapes,
     slurp: Slurp,
+    /// Interpolations (`${`) and heredocs this lexer is inside, counting enclosing lexers.
+    depth: u32,
+    /// Heredocs this lexer is inside.
+    heredoc_depth: u32,
+    /// The input nested too deeply: the error is recorded, the rest of the input skipped and
+    /// no further problem recorded.
+    too_deep: bool,
 }
 
 fn is_word(c: u8) -> bool {
@@ -136,7 +144,19 @@ impl<'a> Lexer<'a> {
             tok_base,
             escapes: DQ_ESCAPES,
             slurp: Slurp::Dq,
+            depth: 0,
+            heredoc_depth: 0,
+            too_deep: false,
         }
+    }
+
+    /// Records a nesting error (once) and skips the rest of the input.
+    fn nested_too_deep(&mut self, msg: String, off: usize) {
+        if !self.too_deep {
+            self.error(msg, off);
+            self.too_deep = true;
+        }
+        self.pos = self.b.len();
     }
 
     fn finish(mut self) -> Lexed {
@@ -171,6 +191,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&mut self, msg: impl Into<String>, off: usize) {
+        if self.too_deep {
+            return;
+        }
         let g = self.global(off);
         self.diags.push(Diagnostic::error(Phase::Lex, msg, Some(g)));
         if self.first_error_token.is_none() {
@@ -179,6 +202,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn warning(&mut self, msg: impl Into<String>, off: usize) {
+        if self.too_deep {
+            return;
+        }
         let g = self.global(off);
         self.diags
             .push(Diagnostic::warning(Phase::Lex, msg, Some(g)));
@@ -839,6 +865,16 @@ impl<'a> Lexer<'a> {
     /// Lexes the tokens of `${ ... }` up to its closing brace, then rewrites a leading bare
     /// name or number into a variable as Puppet does (`${x}`, `${x[1]}`, `${x.y}`).
     fn interpolated_expression(&mut self) {
+        if self.depth >= depth::MAX_NESTING {
+            let at = self.pos.saturating_sub(2);
+            return self.nested_too_deep(depth::too_deep_message(), at);
+        }
+        self.depth += 1;
+        depth::grow(|| self.interpolated_level());
+        self.depth -= 1;
+    }
+
+    fn interpolated_level(&mut self) {
         let count = self.brace_count;
         self.brace_count += 1;
         let start = self.out.len();
@@ -863,6 +899,19 @@ impl<'a> Lexer<'a> {
     }
 
     fn heredoc(&mut self) {
+        if self.heredoc_depth >= depth::MAX_HEREDOC_NESTING || self.depth >= depth::MAX_NESTING {
+            let msg = if self.heredoc_depth >= depth::MAX_HEREDOC_NESTING {
+                depth::heredoc_too_deep_message()
+            } else {
+                depth::too_deep_message()
+            };
+            let at = self.pos;
+            return self.nested_too_deep(msg, at);
+        }
+        depth::grow(|| self.heredoc_level());
+    }
+
+    fn heredoc_level(&mut self) {
         let before = self.pos;
         let Some(close) = find(self.b, before, b")") else {
             let fb = self.followed_by(before);
@@ -952,24 +1001,36 @@ impl<'a> Lexer<'a> {
                 }
             },
         };
-        let mut lines: Vec<(usize, usize)> = Vec::new(); // (start, end) of each text line
-        let mut at = text_start;
         let n = self.b.len();
+        // The end line is the first line holding the tag that matches; only those lines are
+        // looked at, each once.
         let mut found = None;
-        while at < n {
-            let end = find(self.b, at, b"\n").map_or(n, |i| i + 1);
-            if let Some(m) = match_end_line(&self.src[at..end], &endtag) {
-                found = Some((m, end));
+        let mut line_start = text_start;
+        let mut search = text_start;
+        while let Some(k) = find(self.b, search, endtag.as_bytes()) {
+            while let Some(nl) = find(&self.b[..k], line_start, b"\n") {
+                line_start = nl + 1;
+            }
+            let end = find(self.b, k, b"\n").map_or(n, |i| i + 1);
+            if let Some(m) = match_end_line(&self.src[line_start..end], &endtag) {
+                found = Some((m, line_start, end));
                 break;
             }
-            lines.push((at, end));
-            at = end;
+            search = end;
+            line_start = end;
         }
-        let Some((m, line_end)) = found else {
+        let Some((m, text_end, line_end)) = found else {
             self.error("Heredoc without end-tagged line", text_start);
             self.pos = self.b.len();
             return;
         };
+        let mut lines: Vec<(usize, usize)> = Vec::new(); // (start, end) of each text line
+        let mut at = text_start;
+        while at < text_end {
+            let end = find(&self.b[..text_end], at, b"\n").map_or(text_end, |i| i + 1);
+            lines.push((at, end));
+            at = end;
+        }
         self.newline_jump = Some(line_end);
         // Build the text, removing the margin, and the offset map back to the file.
         let mut text = String::new();
@@ -1008,6 +1069,8 @@ impl<'a> Lexer<'a> {
         let mut sub = Lexer::new(&text, Some(map), base);
         sub.escapes = escapes;
         sub.slurp = slurp;
+        sub.depth = self.depth + 1;
+        sub.heredoc_depth = self.heredoc_depth + 1;
         sub.interpolate(0, true);
         let sub_first = sub.first_error_token;
         self.out.append(&mut sub.out);
@@ -1017,6 +1080,11 @@ impl<'a> Lexer<'a> {
         }
         self.after = self.out.last().map(|t| t.kind);
         self.pos = pos_after;
+        if sub.too_deep {
+            // The error is recorded; stop here as the nested lexer did.
+            self.too_deep = true;
+            self.pos = self.b.len();
+        }
     }
 
     /// EPP text mode: scans template text up to the next tag and switches mode.
@@ -1168,10 +1236,18 @@ fn find(b: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
     if from > b.len() {
         return None;
     }
-    b[from..]
-        .windows(pat.len())
-        .position(|w| w == pat)
-        .map(|i| i + from)
+    let hay = &b[from..];
+    let (&first, rest) = pat.split_first()?;
+    let mut i = 0;
+    // Jump from one occurrence of the first byte to the next (a fast byte search).
+    while let Some(k) = hay.get(i..)?.iter().position(|&c| c == first) {
+        let at = i + k;
+        if hay.get(at + 1..at + pat.len()) == Some(rest) {
+            return Some(at + from);
+        }
+        i = at + 1;
+    }
+    None
 }
 
 /// True when the regex body ends in an odd number of backslashes (so its `/` is escaped).
@@ -1518,7 +1594,17 @@ struct EndLine {
 /// `([[:blank:]]*)(?:([|])[[:blank:]]*)?(?:(\-)[[:blank:]]*)?TAG[[:blank:]]*\r?(?:\n|\z)`.
 fn match_end_line(line: &str, tag: &str) -> Option<EndLine> {
     let is_blank = |c: char| c == ' ' || c == '\t' || is_unicode_blank(c);
-    for (start, _) in line.char_indices() {
+    if !line.contains(tag) {
+        return None;
+    }
+    let mut prev_blank = false;
+    for (start, c) in line.char_indices() {
+        // A match from a start after a blank is also a match from that blank, which was
+        // tried first: skipping these keeps a long run of blanks linear.
+        let after_blank = std::mem::replace(&mut prev_blank, is_blank(c));
+        if after_blank {
+            continue;
+        }
         let s = &line[start..];
         let lead_len = s.len() - s.trim_start_matches(is_blank).len();
         let leading = &s[..lead_len];

@@ -3,9 +3,11 @@
 //! Parsing is total: [`parse_manifest`] and [`parse_epp`] always return a tree together with
 //! the diagnostics found on the way, in the order Puppet would report them (its parser
 //! stops at the first lexical or syntax error; the validator then reports every problem in
-//! a tree that parsed).
+//! a tree that parsed). That holds for input of any depth: past [`MAX_NESTING`] levels the
+//! parser reports one error and stops, and no deeper tree leaves it.
 
 pub mod ast;
+mod depth;
 pub mod diag;
 pub mod lexer;
 mod parser;
@@ -18,6 +20,7 @@ pub use validate::validate_module_file;
 use std::sync::Arc;
 
 pub use ast::Expr;
+pub use depth::{MAX_HEREDOC_NESTING, MAX_NESTING};
 pub use diag::{Diagnostic, Phase, Severity};
 pub use parser::STATEMENT_CALLS;
 pub use source::{LineCol, SourceFile, Span};
@@ -73,6 +76,15 @@ fn finish(source: Arc<SourceFile>, lexed: lexer::Lexed, epp: bool) -> Parsed {
     // Every syntax error left precedes the first lexical error, so they come first.
     let mut diagnostics: Vec<Diagnostic> = found.into_iter().map(|f| f.diag).collect();
     diagnostics.extend(lexed.diagnostics);
+    // Input nested too deeply can trip both the lexer's and the parser's limit; one error
+    // says it.
+    let mut nesting_reported = false;
+    diagnostics.retain(|d| {
+        let nesting = depth::is_nesting_error(d);
+        let keep = !(nesting && nesting_reported);
+        nesting_reported |= nesting;
+        keep
+    });
     let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
     if clean {
         for (text, offset) in &overflow {

@@ -3,6 +3,7 @@
 //! at the next statement, so every input yields a tree.
 
 use crate::ast::*;
+use crate::depth::{self, MAX_NESTING};
 use crate::diag::{Diagnostic, Phase};
 use crate::source::Span;
 use crate::token::{Tok, Token};
@@ -56,6 +57,11 @@ pub(crate) struct Parser<'t> {
     /// Integer literals beyond 64 bits: (text, offset), reported by the validator.
     pub overflow: Vec<(String, u32)>,
     namestack: Vec<String>,
+    /// Levels of nesting entered (see [`Parser::nest`]).
+    depth: u32,
+    /// The input nested deeper than [`MAX_NESTING`]: the error is recorded, the parser has
+    /// jumped to the end of input and records nothing more.
+    too_deep: bool,
 }
 
 impl<'t> Parser<'t> {
@@ -67,7 +73,49 @@ impl<'t> Parser<'t> {
             found: Vec::new(),
             overflow: Vec::new(),
             namestack: Vec::new(),
+            depth: 0,
+            too_deep: false,
         }
+    }
+
+    // ----- nesting limit ---------------------------------------------------------------------
+
+    /// Parses one more level of nesting with `f`: every recursive path of the grammar passes
+    /// through here, so the parser's recursion, and with [`Parser::check_depth`] the depth of
+    /// the trees it builds, stay within [`MAX_NESTING`].
+    fn nest(&mut self, f: impl FnOnce(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        if self.depth >= MAX_NESTING {
+            let at = self.tok().lo;
+            return Err(self.too_deep_at(at));
+        }
+        self.depth += 1;
+        let r = depth::grow(|| f(self));
+        self.depth -= 1;
+        let e = r?;
+        self.check_depth(&e, e.anchor())?;
+        Ok(e)
+    }
+
+    /// Fails when a tree built by a loop (operator, call and access chains) got too deep.
+    fn check_depth(&mut self, e: &Expr, at: u32) -> PResult<()> {
+        if e.depth() > MAX_NESTING {
+            return Err(self.too_deep_at(at));
+        }
+        Ok(())
+    }
+
+    /// Records the nesting error (once) and stops parsing: the rest of the input is skipped,
+    /// so every level unwinds at once without reporting anything else.
+    fn too_deep_at(&mut self, at: u32) -> Fail {
+        if !self.too_deep {
+            self.too_deep = true;
+            self.found.push(Found {
+                diag: Diagnostic::error(Phase::Syntax, depth::too_deep_message(), Some(at)),
+                at_token: self.i,
+            });
+        }
+        self.i = self.toks.len() - 1;
+        Fail
     }
 
     // ----- token helpers -------------------------------------------------------------------
@@ -131,6 +179,9 @@ impl<'t> Parser<'t> {
 
     /// Records `Syntax error at '<token>'` at the current token.
     fn syntax_error(&mut self) -> Fail {
+        if self.too_deep {
+            return Fail;
+        }
         let t = self.tok();
         let (msg, off) = if t.kind == Tok::Eof {
             ("Syntax error at end of input".to_string(), None)
@@ -150,6 +201,9 @@ impl<'t> Parser<'t> {
     /// Records an error Puppet raises while reducing a rule (so it is found when the token
     /// after the construct is the lookahead).
     fn semantic_error(&mut self, msg: impl Into<String>, offset: u32) -> Fail {
+        if self.too_deep {
+            return Fail;
+        }
         self.found.push(Found {
             diag: Diagnostic::error(Phase::Syntax, msg, Some(offset)),
             at_token: self.i,
@@ -409,6 +463,10 @@ impl<'t> Parser<'t> {
     // ----- assignment, relationships, resources --------------------------------------------
 
     fn assignment(&mut self) -> PResult<Expr> {
+        self.nest(Self::assignment_level)
+    }
+
+    fn assignment_level(&mut self) -> PResult<Expr> {
         let lhs = self.relationship()?;
         let op = match self.kind() {
             Tok::Equals => AssignOp::Assign,
@@ -452,6 +510,7 @@ impl<'t> Parser<'t> {
                 },
                 span,
             );
+            self.check_depth(&lhs, op_span.lo)?;
         }
     }
 
@@ -460,7 +519,7 @@ impl<'t> Parser<'t> {
         if matches!(self.kind(), Tok::At | Tok::AtAt) {
             let at = self.bump();
             let virtual_ = at.kind == Tok::At;
-            let mut r = self.resource()?;
+            let mut r = self.nest(Self::resource)?;
             let form = if virtual_ {
                 ResourceForm::Virtual
             } else {
@@ -500,10 +559,12 @@ impl<'t> Parser<'t> {
                 self.span_from(start),
             )
         } else {
-            self.expression(0)?
+            self.binary(0)?
         };
         while self.at(Tok::LBrace) {
+            let at = self.tok().lo;
             e = self.resource_rest(e, start)?;
+            self.check_depth(&e, at)?;
         }
         Ok(e)
     }
@@ -718,7 +779,14 @@ impl<'t> Parser<'t> {
         })
     }
 
+    /// An expression that is a level of nesting of its own (a condition, a title, a value).
     pub(crate) fn expression(&mut self, min: u8) -> PResult<Expr> {
+        self.nest(|p| p.binary(min))
+    }
+
+    /// Operators by precedence climbing: the recursion for the right operand is bounded by
+    /// the number of precedence levels.
+    fn binary(&mut self, min: u8) -> PResult<Expr> {
         let mut lhs = self.unary()?;
         while let Some((prec, op)) = self.binop() {
             if prec < min {
@@ -738,7 +806,7 @@ impl<'t> Parser<'t> {
                     );
                 }
                 Some(op) => {
-                    let rhs = self.expression(prec + 1)?;
+                    let rhs = self.binary(prec + 1)?;
                     let span = lhs.span.to(rhs.span);
                     lhs = Expr::new(
                         ExprKind::Binary {
@@ -751,6 +819,7 @@ impl<'t> Parser<'t> {
                     );
                 }
             }
+            self.check_depth(&lhs, op_tok.lo)?;
         }
         Ok(lhs)
     }
@@ -794,7 +863,7 @@ impl<'t> Parser<'t> {
             }
         };
         self.bump();
-        let e = self.unary()?;
+        let e = self.nest(Self::unary)?;
         Ok(Expr::new(
             ExprKind::Unary {
                 op,
@@ -806,6 +875,10 @@ impl<'t> Parser<'t> {
 
     fn postfix(&mut self, mut e: Expr, start: usize) -> PResult<Expr> {
         loop {
+            let at = self.tok().lo;
+            if e.depth() > MAX_NESTING {
+                return Err(self.too_deep_at(at));
+            }
             match self.kind() {
                 Tok::LBrack => {
                     self.bump();
@@ -922,17 +995,18 @@ impl<'t> Parser<'t> {
             match self.entry(mode)? {
                 Entry::Plain(e) => out.push(e),
                 Entry::Pair(p) => {
-                    if let Some(Expr {
-                        kind:
-                            ExprKind::Hash {
-                                entries,
-                                unfolded: true,
-                            },
-                        span,
-                    }) = out.last_mut()
+                    if let Some(
+                        last @ Expr {
+                            kind: ExprKind::Hash { unfolded: true, .. },
+                            ..
+                        },
+                    ) = out.last_mut()
                     {
-                        *span = span.to(p.value.span);
-                        entries.push(p);
+                        last.span = last.span.to(p.value.span);
+                        if let ExprKind::Hash { entries, .. } = &mut last.kind {
+                            entries.push(p);
+                        }
+                        last.refresh_depth();
                     } else {
                         let span = p.key.span.to(p.value.span);
                         out.push(Expr::new(
@@ -1319,7 +1393,7 @@ impl<'t> Parser<'t> {
             Tok::Elsif => {
                 let s = self.i;
                 self.bump();
-                Some(Box::new(self.if_part(s)?))
+                Some(Box::new(self.nest(|p| p.if_part(s))?))
             }
             Tok::Else => {
                 self.bump();

@@ -99,6 +99,10 @@ fn form(f: ResourceForm) -> &'static str {
 }
 
 fn write(e: &Expr, s: &mut String) {
+    crate::depth::grow(|| write_level(e, s))
+}
+
+fn write_level(e: &Expr, s: &mut String) {
     use ExprKind as K;
     match &e.kind {
         K::Nop => s.push_str("nop"),

@@ -43,6 +43,9 @@ pub fn validate_module_file(program: &Expr, namespace: &str, file: &str) -> Vec<
         }
     }
     fn names(e: &Expr, ns: &str, file: &str, out: &mut Vec<Diagnostic>) {
+        crate::depth::grow(|| names_level(e, ns, file, out))
+    }
+    fn names_level(e: &Expr, ns: &str, file: &str, out: &mut Vec<Diagnostic>) {
         let (name, body) = match &e.kind {
             ExprKind::Class { def, .. } => (def.name.clone(), def.body.as_deref()),
             ExprKind::Define(def) | ExprKind::Function { def, .. } => (def.name.clone(), None),
@@ -165,6 +168,10 @@ fn a_an(e: &Expr) -> String {
 
 /// Whether evaluating the expression can have no effect but its value (Puppet's `idem`).
 fn idem(e: &Expr) -> bool {
+    crate::depth::grow(|| idem_level(e))
+}
+
+fn idem_level(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Nop
         | ExprKind::Literal(_)
@@ -457,7 +464,13 @@ impl Validator {
         }
     }
 
+    /// Checks an expression and everything inside it; trees are at most
+    /// [`crate::MAX_NESTING`] deep, and the stack grows as needed on the way down.
     fn expr(&mut self, e: &Expr, ctx: Ctx) {
+        crate::depth::grow(|| self.expr_level(e, ctx))
+    }
+
+    fn expr_level(&mut self, e: &Expr, ctx: Ctx) {
         use ExprKind as K;
         let n = Ctx::Nested;
         match &e.kind {
