@@ -201,6 +201,19 @@ impl Drop for Server {
 }
 
 fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
+    // Reports must not fill the volume of the CA's files through the CA's own directories.
+    for (what, dir) in [
+        ("ssldir", Some(&config.ssldir)),
+        ("cadir", config.cadir.as_ref()),
+    ] {
+        if dir.is_some_and(|d| config.reportdir.starts_with(d)) {
+            return Err(format!(
+                "the reportdir {} is inside the {what}; give reports a directory of their own",
+                config.reportdir.display()
+            )
+            .into());
+        }
+    }
     let ca = match &config.cadir {
         Some(dir) => Some(Arc::new(Ca::open_or_init(config.ca_settings(dir.clone()))?)),
         None => None,
