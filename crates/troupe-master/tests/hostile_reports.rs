@@ -80,17 +80,29 @@ fn replayed_report_through_two_masters_sharing_the_report_dir_is_stored_once() {
     let shared = dir.path().join("reports");
     let sub1 = dir.path().join("m1");
     let sub2 = dir.path().join("m2");
-    let m1 = master(&sub1, |c| c.reportdir = shared.clone());
-    let m2 = master(&sub2, |c| c.reportdir = shared.clone());
-    for i in 0..5 {
-        let body = report(&format!("bbbb-{i}"), "2024-05-01T12:00:00.000+00:00");
-        std::thread::scope(|s| {
-            for addr in [m1.addr, m2.addr, m1.addr, m2.addr] {
-                let body = &body;
+    let m1 = master(&sub1, |c| {
+        c.reportdir = shared.clone();
+        c.limits.report_rate_limit = 0;
+    });
+    let m2 = master(&sub2, |c| {
+        c.reportdir = shared.clone();
+        c.limits.report_rate_limit = 0;
+    });
+    let bodies: Vec<Vec<u8>> = (0..5)
+        .map(|i| report(&format!("bbbb-{i}"), "2024-05-01T12:00:00.000+00:00"))
+        .collect();
+    for b in &bodies {
+        assert_eq!(put_report(m1.addr, NODE, b).status, 200);
+    }
+    // Replays a second later, through both masters at once.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::thread::scope(|s| {
+        for body in &bodies {
+            for addr in [m1.addr, m2.addr, m2.addr] {
                 s.spawn(move || assert_eq!(put_report(addr, NODE, body).status, 200));
             }
-        });
-    }
+        }
+    });
     let (reports, other) = stored(dir.path(), NODE);
     assert_eq!(reports.len(), 5, "{reports:?}");
     assert!(other.is_empty(), "left behind: {other:?}");
