@@ -67,6 +67,13 @@ pub struct MasterArgs {
     /// Catalog requests that may wait for a worker before 503 + Retry-After.
     #[arg(long)]
     max_queued: Option<usize>,
+    #[command(flatten)]
+    limits: Box<LimitArgs>,
+}
+
+/// Trusted fronts and the connection, rate and report limits.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
     /// Certname of a front whose verified client certificate may carry identity headers
     /// (HTTPS masters; repeatable or comma-separated).
     #[arg(long = "trusted-front")]
@@ -329,22 +336,23 @@ pub fn config(a: MasterArgs) -> Result<Config> {
     if let Some(v) = a.max_queued {
         c.max_queued = v;
     }
-    for f in &a.trusted_front {
+    let l = &a.limits;
+    for f in &l.trusted_front {
         c.trusted_fronts.extend(split_list(f));
     }
     for (key, v) in [
-        ("max_connections", &a.max_connections),
-        ("max_anonymous_connections", &a.max_anonymous_connections),
-        ("max_connections_per_source", &a.max_connections_per_source),
-        ("handshake_timeout", &a.handshake_timeout),
-        ("header_read_timeout", &a.header_read_timeout),
-        ("body_timeout", &a.body_timeout),
-        ("csr_rate_limit", &a.csr_rate_limit),
-        ("report_max_size", &a.report_max_size),
-        ("report_rate_limit", &a.report_rate_limit),
-        ("report_keep", &a.report_keep),
-        ("report_ttl", &a.report_ttl),
-        ("report_min_free", &a.report_min_free),
+        ("max_connections", &l.max_connections),
+        ("max_anonymous_connections", &l.max_anonymous_connections),
+        ("max_connections_per_source", &l.max_connections_per_source),
+        ("handshake_timeout", &l.handshake_timeout),
+        ("header_read_timeout", &l.header_read_timeout),
+        ("body_timeout", &l.body_timeout),
+        ("csr_rate_limit", &l.csr_rate_limit),
+        ("report_max_size", &l.report_max_size),
+        ("report_rate_limit", &l.report_rate_limit),
+        ("report_keep", &l.report_keep),
+        ("report_ttl", &l.report_ttl),
+        ("report_min_free", &l.report_min_free),
     ] {
         if let Some(v) = v {
             set_limit(&mut c.limits, key, v)?;
