@@ -55,7 +55,9 @@ pub struct MasterArgs {
     /// Serve plain HTTP (behind a front) instead of HTTPS.
     #[arg(long)]
     plain_http: bool,
-    /// An address whose X-Client-* identity headers are trusted (repeatable).
+    /// An address whose X-Client-* identity headers are trusted (repeatable). Over plain HTTP
+    /// it may impersonate any node (never a CA administrator); over HTTPS it only narrows
+    /// --trusted-front to these addresses.
     #[arg(long = "trusted-proxy")]
     trusted_proxy: Vec<IpAddr>,
     /// Where reports are stored (default <ssldir>/../reports).
