@@ -401,3 +401,17 @@ fn malformed_facts_json_in_a_catalog_post_is_400() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[test]
+fn reportdir_inside_the_ca_or_ssl_directory_is_refused_at_start() {
+    let dir = Scratch::new("reportdir");
+    for inside in ["ssl/reports", "ca/reports"] {
+        let mut c = config(dir.path(), false);
+        c.reportdir = dir.path().join(inside);
+        let e = troupe_master::start(c).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("is inside the")),
+            "{inside}: {e:?}"
+        );
+    }
+}
