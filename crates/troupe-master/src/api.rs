@@ -230,10 +230,17 @@ fn status_route(state: &State, rest: &str) -> Resp {
 }
 
 fn ca_err(e: troupe_ca::CaError) -> Resp {
-    text(
+    let pending_cap = e.is_pending_cap();
+    let mut r = text(
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         e.message,
-    )
+    );
+    if pending_cap {
+        // The queue of requests waiting for an administrator is full: try again later.
+        r.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("600"));
+    }
+    r
 }
 
 async fn ca_route(

@@ -38,6 +38,8 @@ pub struct Config {
     pub allow_subject_alt_names: bool,
     pub allow_authorization_extensions: bool,
     pub keylength: usize,
+    /// `max_pending_csrs`: pending certificate requests kept at most.
+    pub max_pending_csrs: usize,
     pub plain_http: bool,
     pub trusted_proxies: Vec<IpAddr>,
     /// Certnames whose verified client certificate may carry identity headers (HTTPS only).
@@ -73,6 +75,7 @@ impl Config {
             allow_subject_alt_names: false,
             allow_authorization_extensions: false,
             keylength: 4096,
+            max_pending_csrs: troupe_ca::DEFAULT_MAX_PENDING_CSRS,
             plain_http: false,
             trusted_proxies: vec![],
             trusted_fronts: vec![],
@@ -91,6 +94,7 @@ impl Config {
         s.allow_subject_alt_names = self.allow_subject_alt_names;
         s.allow_authorization_extensions = self.allow_authorization_extensions;
         s.keylength = self.keylength;
+        s.max_pending_csrs = self.max_pending_csrs;
         s
     }
 

@@ -38,13 +38,24 @@ pub fn paths(config: &Config) -> Paths {
 /// CRL; with a local CA, missing ones are issued and copied from it.
 pub fn ensure_server_cert(config: &Config, ca: Option<&Ca>) -> Result<(), BoxError> {
     let p = paths(config);
-    for d in ["certs", "private_keys"] {
-        std::fs::create_dir_all(config.ssldir.join(d))?;
+    std::fs::create_dir_all(config.ssldir.join("certs"))?;
+    // Puppet's modes for the key and its directory; looser ones left by an older install are
+    // tightened and reported.
+    let keydir = config.ssldir.join("private_keys");
+    for m in troupe_ca::ensure_private_dir(&keydir, troupe_ca::PRIVATE_DIR_MODE)?
+        .into_iter()
+        .chain(if p.key.exists() {
+            troupe_ca::tighten(&p.key, troupe_ca::PRIVATE_KEY_MODE)?
+        } else {
+            None
+        })
+    {
+        eprintln!("troupe master: warning: {m}");
     }
     if let Some(ca) = ca {
         if !p.cert.exists() || !p.key.exists() {
             let (cert, key) = ca.generate(&config.certname, &config.dns_alt_names)?;
-            write_private(&p.key, key.as_bytes())?;
+            troupe_ca::write_private(&p.key, key.as_bytes(), troupe_ca::PRIVATE_KEY_MODE)?;
             write_atomic(&p.cert, cert.as_bytes())?;
         }
         sync_from_ca(config, ca)?;
@@ -64,19 +75,6 @@ pub fn ensure_server_cert(config: &Config, ca: Option<&Ca>) -> Result<(), BoxErr
         }
     }
     Ok(())
-}
-
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o640)
-        .open(path)?;
-    f.write_all(data)?;
-    f.sync_all()
 }
 
 /// Copies the CA certificate and the current CRL into the ssldir when they differ.

@@ -52,6 +52,9 @@ pub struct MasterArgs {
     /// RSA key size for keys the CA generates.
     #[arg(long)]
     keylength: Option<usize>,
+    /// Pending certificate requests kept at most; further new ones get 503 + Retry-After.
+    #[arg(long)]
+    max_pending_csrs: Option<usize>,
     /// Serve plain HTTP (behind a front) instead of HTTPS.
     #[arg(long)]
     plain_http: bool,
@@ -220,6 +223,11 @@ fn apply_file(c: &mut Config, path: &std::path::Path, cadir_set: &mut bool) -> R
                     .parse()
                     .map_err(|_| anyhow!("setting 'keylength' must be a number, not '{v}'"))?
             }
+            "max_pending_csrs" => {
+                c.max_pending_csrs = v.parse().map_err(|_| {
+                    anyhow!("setting 'max_pending_csrs' must be a number, not '{v}'")
+                })?
+            }
             "plain_http" => c.plain_http = bool_value(k, v)?,
             "trusted_proxy" => {
                 for a in split_list(v) {
@@ -323,6 +331,9 @@ pub fn config(a: MasterArgs) -> Result<Config> {
     }
     if let Some(v) = a.keylength {
         c.keylength = v;
+    }
+    if let Some(v) = a.max_pending_csrs {
+        c.max_pending_csrs = v;
     }
     c.plain_http |= a.plain_http;
     c.trusted_proxies.extend(a.trusted_proxy);
