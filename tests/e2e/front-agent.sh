@@ -235,10 +235,10 @@ kill -0 "$front_PID" 2>/dev/null && fail "front still running after drain"
 grep -q "drained" "$W/front.log" || fail "front did not report the drain"
 pass "SIGTERM: the in-flight request completed, then the front exited"
 
-# 8. TLS from the front to a master (standalone HTTPS, trusting the front's address), and a
+# 8. TLS from the front to a master (standalone HTTPS, trusting the front's certificate), and a
 #    revocation picked up by the front without a restart
 M4=$(free_port); F2=$(free_port)
-start m4 master --listen "127.0.0.1:$M4" --trusted-proxy 127.0.0.1 --cadir "$W/ca" --ssldir "$W/ssl-m4" \
+start m4 master --listen "127.0.0.1:$M4" --trusted-proxy 127.0.0.1 --trusted-front front.example.test --cadir "$W/ca" --ssldir "$W/ssl-m4" \
     --certname puppet.example.test --dns-alt-names localhost --codedir "$W/code1" --basemodulepath "$W/none" \
     --autosign "$W/autosign.conf" --keylength 2048 --reportdir "$W/reports"
 start front2 front --listen "127.0.0.1:$F2" --backend "https://127.0.0.1:$M4" --backend-server-name localhost \

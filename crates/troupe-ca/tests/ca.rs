@@ -263,10 +263,9 @@ fn autosign_command_gets_the_name_and_the_csr() {
 
 #[test]
 fn the_crl_is_reissued_before_it_expires() {
+    use rcgen::{CertificateRevocationListParams, Issuer, KeyIdMethod, SerialNumber};
     let dir = scratch("crlttl");
-    let mut s = settings(&dir);
-    s.crl_ttl = 4;
-    let ca = Ca::open_or_init(s).expect("init");
+    let ca = Ca::open_or_init(settings(&dir)).expect("init");
     let number = |pem: &str| {
         let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).expect("pem");
         let (_, crl) = CertificateRevocationList::from_der(&p.contents).expect("crl");
@@ -276,10 +275,37 @@ fn the_crl_is_reissued_before_it_expires() {
     };
     let first = ca.crl_pem().expect("crl");
     assert_eq!(number(&first), 0);
-    // Less than a quarter of the 4 s lifetime left: the next read re-issues it.
-    std::thread::sleep(std::time::Duration::from_millis(3200));
+    assert_eq!(ca.refresh_crl_if_due(), Ok(false));
+    // A CRL (signed by this CA) with one day left, far less than a quarter of crl_ttl.
+    let key = KeyPair::from_pem(&std::fs::read_to_string(dir.join("ca_key.pem")).expect("key"))
+        .expect("key");
+    let issuer = Issuer::from_ca_cert_pem(&ca.ca_cert_pem().expect("ca"), &key).expect("issuer");
+    let t = ::time::OffsetDateTime::now_utc();
+    let old = CertificateRevocationListParams {
+        this_update: t - ::time::Duration::days(30),
+        next_update: t + ::time::Duration::days(1),
+        crl_number: SerialNumber::from_slice(&[5]),
+        issuing_distribution_point: None,
+        revoked_certs: vec![],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .expect("crl")
+    .pem()
+    .expect("pem");
+    std::fs::write(dir.join("ca_crl.pem"), &old).expect("write");
+    assert!(matches!(
+        ca.crl_freshness(),
+        Ok(troupe_ca::CrlFreshness::ExpiringSoon { .. })
+    ));
+    assert_eq!(ca.refresh_crl_if_due(), Ok(true));
     let second = ca.crl_pem().expect("crl");
-    assert_eq!(number(&second), 1);
+    assert_eq!(number(&second), 6);
+    assert!(matches!(
+        ca.crl_freshness(),
+        Ok(troupe_ca::CrlFreshness::Fresh { .. })
+    ));
+    assert_eq!(ca.refresh_crl_if_due(), Ok(false));
     assert!(ca.revoked_serials().expect("serials").is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,12 +2,17 @@
 //! It verifies optional client certificates against the CA and CRL, strips identity headers a
 //! client sent and sets `X-Client-Verify`, `X-Client-DN` and `X-Client-Cert` for the masters,
 //! balances (round robin or least outstanding requests) over healthy masters with active
-//! checks and passive ejection, retries requests that never reached a master, answers 503 +
-//! `Retry-After` when none can take the request, drains on SIGTERM, and serves a status page
-//! and Prometheus metrics to admin addresses.
+//! checks and passive ejection, retries a request on another master only when that is safe
+//! (`retry`), bounds what clients may hold (`limits`), answers 503 + `Retry-After` when no
+//! master can take the request, drains on SIGTERM, and serves a status page and Prometheus
+//! metrics to admin addresses.
 
+mod accesslog;
 pub mod backend;
+pub mod identity;
+mod limits;
 mod proxy;
+pub mod retry;
 mod status;
 pub mod tls;
 pub mod upstream;
@@ -67,9 +72,28 @@ pub struct Config {
     pub max_header_bytes: usize,
     /// Client connections open at once; more are closed at accept.
     pub max_connections: usize,
+    /// Client connections open at once from one address.
+    pub max_connections_per_source: usize,
+    /// Connections only clients with a verified certificate may use: connections without one
+    /// are closed after the handshake once `max_connections - reserved_connections` are open.
+    pub reserved_connections: usize,
+    /// Largest request body from a client with a verified certificate.
     pub max_body_bytes: usize,
-    /// Seconds a client may take to send its request headers.
+    /// Largest request body from any other client (a CSR is at most 64 KiB).
+    pub max_anonymous_body_bytes: usize,
+    /// Request bodies buffered at once, all requests together (anonymous ones: half of it).
+    pub max_buffered_bytes: usize,
+    /// How long a client may take to complete the TLS handshake.
+    pub handshake_timeout: Duration,
+    /// How long a client may take to send its request headers.
     pub header_timeout: Duration,
+    /// How long a request body may take, plus one second per `body_min_rate` bytes received.
+    pub body_timeout: Duration,
+    pub body_min_rate: u64,
+    /// How long a request that killed masters is refused without being sent again.
+    pub quarantine_ttl: Duration,
+    /// Most such requests remembered at once.
+    pub quarantine_entries: usize,
     /// Longest wait for in-flight requests on SIGTERM.
     pub drain_timeout: Duration,
 }
@@ -94,8 +118,17 @@ impl Config {
             access_log: None,
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
+            max_connections_per_source: 100,
+            reserved_connections: 1_000,
             max_body_bytes: 64 * 1024 * 1024,
+            max_anonymous_body_bytes: 64 * 1024,
+            max_buffered_bytes: 512 * 1024 * 1024,
+            handshake_timeout: Duration::from_secs(5),
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(20),
+            body_min_rate: 500,
+            quarantine_ttl: Duration::from_secs(600),
+            quarantine_entries: 4096,
             drain_timeout: Duration::from_secs(60),
         }
     }
@@ -118,12 +151,67 @@ pub struct State {
     /// Bumped when certificates or the CRL are reloaded; older connections re-judge their
     /// client certificate on their next request.
     pub tls_generation: AtomicU64,
-    /// Open client connections allowed at once.
-    pub connection_slots: Arc<tokio::sync::Semaphore>,
+    /// Open client connections: in all, per source, and without a verified certificate.
+    pub(crate) connection_limits: limits::Connections,
+    /// Request bodies buffered at once.
+    pub(crate) buffered: limits::Budget,
+    /// Requests that killed masters.
+    pub quarantine: retry::Quarantine,
     pub access_log: Option<std::sync::Mutex<std::fs::File>>,
 }
 
+/// A front started by `start`: where it listens, and how to stop it.
+#[derive(Debug)]
+pub struct Front {
+    pub addrs: Vec<SocketAddr>,
+    pub state: Arc<State>,
+    stop: tokio::sync::watch::Sender<bool>,
+    accept_tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Front {
+    /// Stops accepting, waits (up to the drain timeout) for requests in flight.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.accept_tasks {
+            let _ = t.await;
+        }
+        let deadline = std::time::Instant::now() + self.state.config.drain_timeout;
+        while self.state.total_in_flight() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Runs the front until SIGTERM or SIGINT, then drains.
 pub fn run(config: Config) -> Result<(), BoxError> {
+    // One worker per CPU this process may run on (taskset/cgroups respected).
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let front = start(config).await?;
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+        eprintln!(
+            "troupe front: draining: not accepting, {} requests in flight",
+            front.state.total_in_flight()
+        );
+        front.stop().await;
+        eprintln!("troupe front: drained, exiting");
+        Ok(())
+    })
+}
+
+/// Binds the listeners and starts serving on the current tokio runtime.
+pub async fn start(config: Config) -> Result<Front, BoxError> {
     if config.backends.is_empty() {
         return Err("give at least one --backend".into());
     }
@@ -131,6 +219,9 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         return Err("give at least one --listen address".into());
     }
     let tls = tls::Tls::load(&config.tls)?;
+    if let Some(w) = tls.crl_warning(time::OffsetDateTime::now_utc()) {
+        eprintln!("troupe front: {w}");
+    }
     let client_tls = if config.backends.iter().any(|b| b.tls) {
         Some(tls::client_config(&config.tls)?)
     } else {
@@ -162,19 +253,13 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         tls_failures: AtomicU64::new(0),
         started: std::time::Instant::now(),
         tls_generation: AtomicU64::new(0),
-        connection_slots: Arc::new(tokio::sync::Semaphore::new(config.max_connections)),
+        connection_limits: limits::Connections::new(&config),
+        buffered: limits::Budget::new(config.max_buffered_bytes),
+        quarantine: retry::Quarantine::new(config.quarantine_ttl, config.quarantine_entries),
         access_log,
         config,
     });
-    // One worker per CPU this process may run on (taskset/cgroups respected).
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?;
-    rt.block_on(proxy::serve(state))
+    proxy::serve(state).await
 }
 
 impl State {

@@ -35,6 +35,8 @@ pub fn json(state: &State) -> J {
         "requests": state.requests.load(Ordering::Relaxed),
         "rejected_503": state.rejected.load(Ordering::Relaxed),
         "tls_failures": state.tls_failures.load(Ordering::Relaxed),
+        "buffered_bytes": state.buffered.used(),
+        "refused_requests": state.quarantine.list(),
         "balance": format!("{:?}", state.config.balance),
         "backends": state.backends.iter().map(|b| backend_json(b)).collect::<Vec<_>>(),
     })
@@ -107,6 +109,12 @@ pub fn metrics(state: &State) -> String {
             "counter",
             "Failed or timed-out TLS handshakes.",
             state.tls_failures.load(Ordering::Relaxed),
+        ),
+        (
+            "troupe_front_buffered_bytes",
+            "gauge",
+            "Request body bytes buffered.",
+            state.buffered.used() as u64,
         ),
         (
             "troupe_front_connections",

@@ -2,6 +2,10 @@
 //! proceeds (its signature over the handshake is still checked) and the certificate is then
 //! verified against the CA bundle and CRL, giving `X-Client-Verify: SUCCESS` or
 //! `FAILED:<reason>` for the masters, as Apache's `SSLVerifyClient optional` does.
+//!
+//! An expired CRL fails closed: once its `nextUpdate` has passed, every client certificate
+//! is judged `FAILED` (nobody can tell whether it was revoked since). A warning is logged
+//! when less than a quarter of its lifetime or seven days, whichever is shorter, are left.
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::pem::PemObject;
@@ -74,6 +78,43 @@ impl ClientCertVerifier for Lenient {
 pub struct Tls {
     pub config: Arc<ServerConfig>,
     pub verifier: Arc<dyn ClientCertVerifier>,
+    /// The CRL file, and the `thisUpdate`/`nextUpdate` of the CRL that expires first.
+    pub crl: Option<(PathBuf, time::OffsetDateTime, time::OffsetDateTime)>,
+}
+
+/// Where a CRL stands on its lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrlState {
+    Fresh,
+    /// Less than a quarter of its lifetime, or seven days, left.
+    ExpiresSoon,
+    Expired,
+}
+
+/// Judges a CRL issued at `this_update` and due for replacement at `next_update`.
+pub fn crl_state(
+    this_update: time::OffsetDateTime,
+    next_update: time::OffsetDateTime,
+    now: time::OffsetDateTime,
+) -> CrlState {
+    if now >= next_update {
+        return CrlState::Expired;
+    }
+    let lifetime = next_update - this_update;
+    let quarter: time::Duration = lifetime / 4;
+    let margin = quarter.min(time::Duration::days(7));
+    if next_update - now < margin {
+        CrlState::ExpiresSoon
+    } else {
+        CrlState::Fresh
+    }
+}
+
+/// `thisUpdate` and `nextUpdate` of a DER CRL (none when it has no `nextUpdate`).
+fn crl_window(der: &[u8]) -> Option<(time::OffsetDateTime, time::OffsetDateTime)> {
+    let (_, crl) = x509_parser::parse_x509_crl(der).ok()?;
+    let next = crl.next_update()?;
+    Some((crl.last_update().to_datetime(), next.to_datetime()))
 }
 
 impl Tls {
@@ -95,9 +136,16 @@ impl Tls {
                 .collect::<Result<_, _>>()?,
             None => vec![],
         };
+        let crl = crls
+            .iter()
+            .filter_map(|c| crl_window(c.as_ref()))
+            .min_by_key(|w| w.1)
+            .zip(f.crl.clone())
+            .map(|((t, n), p)| (p, t, n));
         let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
             .with_crls(crls)
             .allow_unauthenticated()
+            .enforce_revocation_expiration()
             .build()?;
         let mut sc = ServerConfig::builder()
             .with_client_cert_verifier(Arc::new(Lenient {
@@ -109,7 +157,36 @@ impl Tls {
         Ok(Tls {
             config: Arc::new(sc),
             verifier,
+            crl,
         })
+    }
+
+    pub fn crl_state(&self, now: time::OffsetDateTime) -> CrlState {
+        self.crl
+            .as_ref()
+            .map_or(CrlState::Fresh, |(_, t, n)| crl_state(*t, *n, now))
+    }
+
+    /// What to log about the CRL's expiry, if anything.
+    pub fn crl_warning(&self, now: time::OffsetDateTime) -> Option<String> {
+        let (path, _, next) = self.crl.as_ref()?;
+        let when = next
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| next.to_string());
+        match self.crl_state(now) {
+            CrlState::Fresh => None,
+            CrlState::Expired => Some(format!(
+                "error: the CRL {} expired at {when}: every client certificate is refused \
+                 (X-Client-Verify: FAILED) until a fresh CRL is installed",
+                path.display()
+            )),
+            CrlState::ExpiresSoon => Some(format!(
+                "warning: the CRL {} expires at {when} (in {}h); install a fresh one before \
+                 then, or every client certificate will be refused",
+                path.display(),
+                (*next - now).whole_hours()
+            )),
+        }
     }
 
     /// `SUCCESS` or `FAILED:<reason>` for a presented chain.

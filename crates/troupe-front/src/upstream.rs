@@ -44,8 +44,11 @@ pub struct Response {
 /// Why an exchange failed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Error {
-    /// No byte of a response came back (write failed, or the connection closed or reset
-    /// before answering): the request may be tried elsewhere.
+    /// The request could not be written whole: no master can have acted on it, so it may be
+    /// tried elsewhere.
+    NotWritten(String),
+    /// The request was written whole, then the connection closed or was reset before any byte
+    /// of a response: the master may have died of it (or closed an idle connection).
     NoResponse(String),
     /// The master answered something that is not a complete HTTP response.
     Broken(String),
@@ -54,7 +57,7 @@ pub enum Error {
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::NoResponse(s) | Error::Broken(s) => f.write_str(s),
+            Error::NotWritten(s) | Error::NoResponse(s) | Error::Broken(s) => f.write_str(s),
         }
     }
 }
@@ -98,20 +101,22 @@ impl Conn {
         }
     }
 
-    /// Sends `request` (a complete head and body) and reads the response. `head_request`:
-    /// the request was HEAD, so the response has no body whatever its headers say. On success
-    /// also says whether the connection may be used again.
+    /// Sends `request` (a complete head and body, in pieces written in turn) and reads the
+    /// response. `head_request`: the request was HEAD, so the response has no body whatever
+    /// its headers say. On success also says whether the connection may be used again.
     pub async fn exchange(
         &mut self,
-        request: &[u8],
+        request: &[&[u8]],
         head_request: bool,
     ) -> Result<(Response, bool), Error> {
         self.buf.clear();
-        if let Err(e) = self.io.write_all(request).await {
-            return Err(Error::NoResponse(format!("write: {e}")));
+        for part in request {
+            if let Err(e) = self.io.write_all(part).await {
+                return Err(Error::NotWritten(format!("write: {e}")));
+            }
         }
         if let Err(e) = self.io.flush().await {
-            return Err(Error::NoResponse(format!("write: {e}")));
+            return Err(Error::NotWritten(format!("write: {e}")));
         }
         loop {
             let (status, headers, head_len, keep) = self.read_head().await?;
@@ -198,6 +203,15 @@ impl Conn {
                 Err(e) => return Err(Error::Broken(format!("read: {e}"))),
             }
         }
+    }
+
+    /// Whether an idle pooled connection may carry a request: the master has not closed it
+    /// (nor sent anything unasked) meanwhile. Checked without waiting.
+    pub async fn is_reusable(&mut self) -> bool {
+        self.buf.clear();
+        let peek = tokio::time::timeout(std::time::Duration::ZERO, self.fill()).await;
+        // Pending (nothing to read) is what an open, quiet connection gives.
+        peek.is_err()
     }
 
     async fn fill(&mut self) -> std::io::Result<usize> {
@@ -313,9 +327,14 @@ mod tests {
     ) -> (Result<(Response, bool), Error>, Vec<u8>) {
         let (a, mut b) = tokio::io::duplex(1 << 20);
         let peer = tokio::spawn(async move {
-            let mut got = vec![0u8; 4096];
-            let n = b.read(&mut got).await.unwrap_or(0);
-            got.truncate(n);
+            let mut got = Vec::new();
+            let mut piece = [0u8; 4096];
+            while !got.ends_with(b"\r\n\r\n") {
+                match b.read(&mut piece).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&piece[..n]),
+                }
+            }
             for p in pieces {
                 let _ = b.write_all(p).await;
                 let _ = b.flush().await;
@@ -324,7 +343,9 @@ mod tests {
             got
         });
         let mut c = Conn::new(Box::new(a));
-        let r = c.exchange(b"GET / HTTP/1.1\r\nHost: m\r\n\r\n", head).await;
+        let r = c
+            .exchange(&[b"GET / HTTP/1.1\r\n", b"Host: m\r\n\r\n"], head)
+            .await;
         let got = peer.await.unwrap_or_default();
         (r, got)
     }

@@ -1,250 +1,29 @@
-//! The HTTP server and the Puppet v3 / CA v1 / status endpoints.
+//! Routing of the Puppet v3 / CA v1 / status endpoints, and Puppet's responses (the
+//! connection side is `server`, identity `identity`, reports `reports`).
 
 use crate::files::{self, Options};
+use crate::identity::{self, TlsPeer};
+use crate::limits::{read_body, BodyError};
 use crate::pool::Job;
-use crate::{auth, tls, BoxError, Identity, State};
+use crate::{auth, reports, validate, Identity, State};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Value as J};
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use troupe_eval::code::Environment;
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// The largest request body accepted (reports and catalog requests with big fact sets).
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
-pub async fn serve(state: Arc<State>) -> Result<(), BoxError> {
-    let listener = TcpListener::bind(state.config.listen).await?;
-    let addr = listener.local_addr()?;
-    let tls = if state.config.plain_http {
-        None
-    } else {
-        Some(Arc::new(RwLock::new(tls::server_config(&state.config)?)))
-    };
-    eprintln!(
-        "troupe master: listening on {} ({}), code in {}, {} compile workers",
-        addr,
-        if tls.is_some() { "https" } else { "http" },
-        state.config.codedir.display(),
-        state.pool.workers
-    );
-    if let Some(tls_cfg) = &tls {
-        tokio::spawn(reload_loop(state.clone(), tls_cfg.clone()));
-    }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    loop {
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    eprintln!("troupe master: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = term.recv() => {
-                eprintln!("troupe master: SIGTERM, stopping");
-                return Ok(());
-            }
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        let Ok(slot) = state.connection_slots.clone().try_acquire_owned() else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            match tls {
-                Some(cfg) => {
-                    let current = match cfg.read() {
-                        Ok(c) => c.clone(),
-                        Err(_) => return,
-                    };
-                    let acceptor = tokio_rustls::TlsAcceptor::from(current);
-                    let Ok(Ok(s)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                            .await
-                    else {
-                        return;
-                    };
-                    let peer_cert = Arc::new(TlsPeer {
-                        ident: tls_identity(&s),
-                        judged_at: AtomicU64::new(state.tls_generation.load(Ordering::SeqCst)),
-                        revoked: AtomicBool::new(false),
-                    });
-                    serve_conn(TokioIo::new(s), state, peer, peer_cert).await
-                }
-                None => {
-                    let anonymous = Arc::new(TlsPeer {
-                        ident: Identity::default(),
-                        judged_at: AtomicU64::new(0),
-                        revoked: AtomicBool::new(false),
-                    });
-                    serve_conn(TokioIo::new(stream), state, peer, anonymous).await
-                }
-            }
-        });
-    }
-}
-
-/// Keeps the ssldir in step with the CA and rebuilds the TLS configuration when the
-/// certificates or the CRL change, so revocations apply without a restart.
-async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig>>>) {
-    let mut last = tls::stamp(&state.config);
-    loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        if let Some(ca) = state.ca.clone() {
-            let config = state.config.clone();
-            let r = tokio::task::spawn_blocking(move || {
-                tls::sync_from_ca(&config, &ca).map_err(|e| e.to_string())
-            })
-            .await;
-            if let Ok(Err(e)) = r {
-                eprintln!("troupe master: cannot sync the CA files: {e}");
-            }
-        }
-        let now = tls::stamp(&state.config);
-        if now != last {
-            match tls::server_config(&state.config) {
-                Ok(c) => {
-                    if let Ok(mut w) = cfg.write() {
-                        *w = c;
-                    }
-                    let crl =
-                        std::fs::read_to_string(tls::paths(&state.config).crl).unwrap_or_default();
-                    if let Ok(mut w) = state.crl.write() {
-                        *w = Arc::from(crl);
-                    }
-                    state.tls_generation.fetch_add(1, Ordering::SeqCst);
-                    eprintln!("troupe master: TLS certificates or CRL changed; reloaded");
-                    last = now;
-                }
-                Err(e) => eprintln!("troupe master: cannot reload TLS: {e}"),
-            }
-        }
-    }
-}
-
-fn tls_identity(s: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Identity {
-    let (_, conn) = s.get_ref();
-    let Some(cert) = conn.peer_certificates().and_then(|c| c.first()) else {
-        return Identity::default();
-    };
-    Identity {
-        certname: troupe_ca::cert_cn(cert.as_ref()),
-        cert: Some(cert.as_ref().to_vec()),
-    }
-}
-
-async fn serve_conn<I>(io: I, state: Arc<State>, peer: SocketAddr, tls_peer: Arc<TlsPeer>)
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let svc = service_fn(move |req| {
-        let state = state.clone();
-        let tls_peer = tls_peer.clone();
-        async move { Ok::<_, Infallible>(handle(state, peer, &tls_peer, req).await) }
-    });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
-        .keep_alive(true)
-        .serve_connection(io, svc)
-        .await;
-}
-
-/// Identity from a front's headers, honoured only from a trusted proxy address.
-fn header_identity(state: &State, peer: &SocketAddr, req: &Request<Incoming>) -> Option<Identity> {
-    let ip = peer.ip().to_canonical();
-    if !state
-        .config
-        .trusted_proxies
-        .iter()
-        .any(|t| t.to_canonical() == ip)
-    {
-        return None;
-    }
-    let h = |n: &str| {
-        req.headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    // From a trusted proxy the headers are the only identity: without them the client is
-    // anonymous, never the proxy's own TLS certificate.
-    let Some(verify) = h("x-client-verify") else {
-        return Some(Identity::default());
-    };
-    if verify != "SUCCESS" {
-        return Some(Identity::default());
-    }
-    let certname = h("x-client-dn").and_then(|dn| dn_cn(&dn));
-    let cert = h("x-client-cert").and_then(|pem| {
-        let pem = percent_encoding::percent_decode_str(&pem)
-            .decode_utf8_lossy()
-            .to_string();
-        let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
-        Some(p.contents)
-    });
-    Some(Identity { certname, cert })
-}
-
-/// A connection's client certificate and its standing against the CRL.
-#[derive(Debug)]
-struct TlsPeer {
-    ident: Identity,
-    /// The reload generation it was last judged at.
-    judged_at: AtomicU64,
-    revoked: AtomicBool,
-}
-
-/// The TLS identity, judged again against the current CRL once after each reload (keep-alive
-/// connections outlive revocations).
-fn current_tls_identity(state: &State, peer: &TlsPeer) -> Identity {
-    let Some(der) = &peer.ident.cert else {
-        return Identity::default();
-    };
-    let now = state.tls_generation.load(Ordering::SeqCst);
-    if peer.judged_at.load(Ordering::SeqCst) != now {
-        let crl = state
-            .crl
-            .read()
-            .map(|c| c.clone())
-            .unwrap_or_else(|_| Arc::from(""));
-        peer.revoked
-            .store(troupe_ca::is_revoked(der, &crl), Ordering::SeqCst);
-        peer.judged_at.store(now, Ordering::SeqCst);
-    }
-    if peer.revoked.load(Ordering::SeqCst) {
-        Identity::default()
-    } else {
-        peer.ident.clone()
-    }
-}
-
-/// The CN of `CN=node1,O=x`, `/CN=node1/O=x` or `O=x, CN=node1`.
-fn dn_cn(dn: &str) -> Option<String> {
-    dn.split([',', '/'])
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("CN=").or_else(|| p.strip_prefix("cn=")))
-        .map(str::to_string)
-        .filter(|s| !s.is_empty())
-}
-
-fn base(status: StatusCode, content_type: Option<&str>, body: impl Into<Bytes>) -> Resp {
+pub(crate) fn base(status: StatusCode, content_type: Option<&str>, body: impl Into<Bytes>) -> Resp {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
     if let Some(ct) = content_type {
@@ -261,11 +40,11 @@ fn base(status: StatusCode, content_type: Option<&str>, body: impl Into<Bytes>) 
     r
 }
 
-fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
+pub(crate) fn text(status: StatusCode, body: impl Into<Bytes>) -> Resp {
     base(status, Some("text/plain"), body)
 }
 
-fn json_resp(status: StatusCode, v: &J) -> Resp {
+pub(crate) fn json_resp(status: StatusCode, v: &J) -> Resp {
     base(
         status,
         Some("application/json;charset=utf-8"),
@@ -274,15 +53,19 @@ fn json_resp(status: StatusCode, v: &J) -> Resp {
 }
 
 /// Puppet's error body: `{"message":"<Prefix>: <text>","issue_kind":...}`.
-fn error(status: StatusCode, msg: &str, kind: &str) -> Resp {
+pub(crate) fn error(status: StatusCode, msg: &str, kind: &str) -> Resp {
     let prefix = match status.as_u16() {
         400 => "Bad Request",
         403 => "Not Authorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
         406 => "Not Acceptable",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
         415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
         503 => "Service Unavailable",
+        507 => "Insufficient Storage",
         _ => "Server Error",
     };
     json_resp(
@@ -301,7 +84,7 @@ fn parse_pairs(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn form_decode(s: &str) -> String {
+pub(crate) fn form_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(&s.replace('+', " "))
         .decode_utf8_lossy()
         .to_string()
@@ -314,18 +97,43 @@ fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
 /// The largest CSR accepted (a 4096-bit RSA CSR with extensions is a few KiB).
 const MAX_CSR: usize = 64 * 1024;
 
-/// How long a client may take to send a request body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(120);
-
-async fn body_bytes(req: Request<Incoming>) -> Result<Bytes, String> {
-    body_limited(req, MAX_BODY).await
+/// The body of a request (catalog forms, CA administration), as text for a 4xx when it
+/// cannot be read.
+async fn body_bytes(state: &State, req: Request<Incoming>) -> Result<Bytes, String> {
+    body_limited(state, req, MAX_BODY).await
 }
 
-async fn body_limited(req: Request<Incoming>, limit: usize) -> Result<Bytes, String> {
-    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), limit).collect()).await {
-        Ok(Ok(c)) => Ok(c.to_bytes()),
-        Ok(Err(e)) => Err(format!("cannot read the request body: {e}")),
-        Err(_) => Err("the request body did not arrive in time".into()),
+async fn body_limited(
+    state: &State,
+    req: Request<Incoming>,
+    limit: usize,
+) -> Result<Bytes, String> {
+    let timeout = Duration::from_secs(state.config.limits.body_timeout.max(1));
+    read_body(req, limit, timeout)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn with_retry_after(mut r: Resp, secs: u64) -> Resp {
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert("Retry-After", v);
+    }
+    r
+}
+
+/// The client's address for per-source limits: the front's `X-Forwarded-For` when this
+/// connection is a trusted front, else the peer address.
+fn client_source(peer: &SocketAddr, trusted: bool, req: &Request<Incoming>) -> String {
+    let forwarded = trusted
+        .then(|| req.headers().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+    match forwarded {
+        Some(f) => f.to_string(),
+        None => peer.ip().to_canonical().to_string(),
     }
 }
 
@@ -335,16 +143,13 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| e.to_string())
 }
 
-async fn handle(
+pub(crate) async fn handle(
     state: Arc<State>,
     peer: SocketAddr,
     tls_peer: &TlsPeer,
     req: Request<Incoming>,
 ) -> Resp {
-    let ident = match header_identity(&state, &peer, &req) {
-        Some(i) => i,
-        None => current_tls_identity(&state, tls_peer),
-    };
+    let (ident, trusted) = identity::of_request(&state, &peer, tls_peer, req.headers());
     let method = req.method().as_str().to_string();
     let raw_path = req.uri().path().to_string();
     let path = percent_encoding::percent_decode_str(&raw_path)
@@ -362,7 +167,8 @@ async fn handle(
         );
     }
     if let Some(rest) = path.strip_prefix("/puppet-ca/v1/") {
-        return ca_route(&state, &method, rest, &query, req).await;
+        let source = client_source(&peer, trusted, &req);
+        return ca_route(&state, &source, &method, rest, &query, req).await;
     }
     if let Some(rest) = path.strip_prefix("/puppet/v3/") {
         return v3_route(&state, &ident, &method, rest, query, req).await;
@@ -424,14 +230,22 @@ fn status_route(state: &State, rest: &str) -> Resp {
 }
 
 fn ca_err(e: troupe_ca::CaError) -> Resp {
-    text(
+    let pending_cap = e.is_pending_cap();
+    let mut r = text(
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         e.message,
-    )
+    );
+    if pending_cap {
+        // The queue of requests waiting for an administrator is full: try again later.
+        r.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("600"));
+    }
+    r
 }
 
 async fn ca_route(
     state: &State,
+    source: &str,
     method: &str,
     rest: &str,
     query: &[(String, String)],
@@ -480,9 +294,17 @@ async fn ca_route(
             ),
         },
         ("PUT", "certificate_request") => {
-            let body = match body_limited(req, MAX_CSR).await {
+            if let Err(wait) = state.limits.csr.check(source) {
+                let msg = format!("Too many certificate requests from {source}; retry in {wait}s");
+                return with_retry_after(text(StatusCode::TOO_MANY_REQUESTS, msg), wait);
+            }
+            let timeout = Duration::from_secs(state.config.limits.body_timeout.max(1));
+            let body = match read_body(req, MAX_CSR, timeout).await {
                 Ok(b) => b,
-                Err(e) => return text(StatusCode::BAD_REQUEST, e),
+                Err(e @ BodyError::TooLarge(_)) => {
+                    return text(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
+                }
+                Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
             };
             let pem = String::from_utf8_lossy(&body).to_string();
             match blocking(move || ca.submit_csr(&name, &pem)).await {
@@ -498,7 +320,7 @@ async fn ca_route(
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e),
         },
         ("PUT", "certificate_status") => {
-            let body = match body_bytes(req).await {
+            let body = match body_bytes(state, req).await {
                 Ok(b) => b,
                 Err(e) => return text(StatusCode::BAD_REQUEST, e),
             };
@@ -568,7 +390,7 @@ async fn ca_route(
             }
         }
         ("PUT", "clean") => {
-            let body = match body_bytes(req).await {
+            let body = match body_bytes(state, req).await {
                 Ok(b) => b,
                 Err(e) => return text(StatusCode::BAD_REQUEST, e),
             };
@@ -618,6 +440,11 @@ async fn v3_route(
         Some((k, n)) => (k.to_string(), n.to_string()),
         None => (rest.to_string(), String::new()),
     };
+    if matches!(kind.as_str(), "catalog" | "node" | "report" | "facts") {
+        if let Err(e) = validate::node_name(&name) {
+            return error(StatusCode::BAD_REQUEST, &e, "RUNTIME_ERROR");
+        }
+    }
     match (method, kind.as_str()) {
         ("GET" | "POST", "catalog") => {
             let accept_rich = req
@@ -626,7 +453,7 @@ async fn v3_route(
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|a| a.contains("application/vnd.puppet.rich+json"));
             let params = if method == "POST" {
-                match body_bytes(req).await {
+                match body_bytes(state, req).await {
                     Ok(b) => {
                         let mut p = parse_pairs(&String::from_utf8_lossy(&b));
                         p.extend(query);
@@ -637,19 +464,16 @@ async fn v3_route(
             } else {
                 query
             };
+            if let Err(e) = validate::catalog_facts(&params) {
+                return error(StatusCode::BAD_REQUEST, &e, "RUNTIME_ERROR");
+            }
             catalog(state, ident, &name, &params, accept_rich).await
         }
         ("GET", "node") => {
             let env = param(&query, "environment").unwrap_or("production");
             json_resp(StatusCode::OK, &json!({"name": name, "environment": env}))
         }
-        ("PUT", "report") => {
-            let body = match body_bytes(req).await {
-                Ok(b) => b,
-                Err(e) => return error(StatusCode::BAD_REQUEST, &e, "RUNTIME_ERROR"),
-            };
-            report(state, &name, body).await
-        }
+        ("PUT", "report") => reports::put(state, &name, req).await,
         ("GET", "file_metadatas") | ("GET", "file_metadata") | ("GET", "file_content") => {
             file_route(state.clone(), kind, name, query).await
         }
@@ -777,62 +601,6 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Stores a report atomically as `<reportdir>/<node>/<time>-<transaction>.json`; a failure to
-/// store is a 500, so the agent knows.
-async fn report(state: &Arc<State>, name: &str, body: Bytes) -> Resp {
-    let v: J = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("Could not intern from json: {e}"),
-                "RUNTIME_ERROR",
-            )
-        }
-    };
-    let txn = v
-        .get("transaction_uuid")
-        .and_then(J::as_str)
-        .unwrap_or("no-transaction")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect::<String>();
-    if troupe_ca::valid_name(name).is_err() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("Invalid node name '{name}'"),
-            "RUNTIME_ERROR",
-        );
-    }
-    let dir = state.config.reportdir.join(name);
-    let r = blocking(move || -> std::io::Result<()> {
-        std::fs::create_dir_all(&dir)?;
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let (days, sod) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-        let (y, m, d) = troupe_eval::time::civil_from_days(days);
-        let file = dir.join(format!(
-            "{y:04}{m:02}{d:02}{:02}{:02}{:02}-{txn}.json",
-            sod / 3600,
-            sod % 3600 / 60,
-            sod % 60
-        ));
-        troupe_ca::write_atomic(&file, &body)
-    })
-    .await;
-    match r {
-        Ok(Ok(())) => json_resp(StatusCode::OK, &json!(["store"])),
-        Ok(Err(e)) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("Could not store the report: {e}"),
-            "RUNTIME_ERROR",
-        ),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e, "RUNTIME_ERROR"),
-    }
-}
-
 async fn file_route(
     state: Arc<State>,
     kind: String,
@@ -887,9 +655,11 @@ async fn file_route(
                 Err(e) => Err(e.to_string()),
             },
             "file_metadata" => match files::find(&bases, &rest) {
-                Some((_, full)) => files::metadata(&full, None, &opts)
-                    .map(|m| json_resp(StatusCode::OK, &m))
-                    .map_err(|e| e.to_string()),
+                Some((jail, full)) => match files::metadata(&jail, &full, None, &opts) {
+                    Ok(Some(m)) => Ok(json_resp(StatusCode::OK, &m)),
+                    Ok(None) => Ok(not_found()),
+                    Err(e) => Err(e.to_string()),
+                },
                 None => Ok(not_found()),
             },
             _ => match files::find(&bases, &rest) {
@@ -942,17 +712,6 @@ fn environments(state: &State) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dns_give_their_cn() {
-        assert_eq!(
-            dn_cn("CN=node1.example.test").as_deref(),
-            Some("node1.example.test")
-        );
-        assert_eq!(dn_cn("/CN=node1/O=x").as_deref(), Some("node1"));
-        assert_eq!(dn_cn("O=x, CN=node2").as_deref(), Some("node2"));
-        assert_eq!(dn_cn("O=x"), None);
-    }
 
     #[test]
     fn forms_decode() {

@@ -10,7 +10,8 @@ enum Allow {
     Authenticated,
     /// Only the node named by the path's capture.
     Own,
-    /// Certificates carrying `pp_cli_auth: true` (the CA's own admin certificates).
+    /// Certificates carrying `pp_cli_auth: true` (the CA's own admin certificates), presented
+    /// to this master in a TLS handshake: never an identity vouched for by headers.
     CliAuth,
     Deny,
 }
@@ -154,10 +155,13 @@ pub fn allowed(method: &str, path: &str, who: &Identity) -> bool {
             Allow::Unauthenticated => true,
             Allow::Authenticated => who.certname.is_some(),
             Allow::Own => who.certname.is_some() && who.certname.as_deref() == capture,
-            Allow::CliAuth => who.cert.as_ref().is_some_and(|der| {
-                troupe_ca::trusted_extensions(der).get("1.3.6.1.4.1.34380.1.3.39")
-                    == Some(&serde_json::Value::String("true".into()))
-            }),
+            Allow::CliAuth => {
+                !who.via_headers
+                    && who.cert.as_ref().is_some_and(|der| {
+                        troupe_ca::trusted_extensions(der).get("1.3.6.1.4.1.34380.1.3.39")
+                            == Some(&serde_json::Value::String("true".into()))
+                    })
+            }
             Allow::Deny => false,
         };
     }

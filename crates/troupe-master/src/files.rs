@@ -151,14 +151,26 @@ pub fn checksum(path: &Path, kind: &str) -> std::io::Result<(String, String)> {
     Ok((t.to_string(), format!("{{{t}}}{v}")))
 }
 
-/// One metadata object (`relative_path` None for a single `file_metadata`).
-pub fn metadata(base: &Path, rel: Option<&str>, o: &Options) -> std::io::Result<J> {
+/// One metadata object (`relative_path` None for a single `file_metadata`), or None when the
+/// entry resolves outside `jail` (the mount's directory): with `links=follow` such an entry is
+/// not listed at all, and with `links=manage` a link out of the mount is described as a link
+/// (its own text) without reading its target. Nothing outside the mount is read or hashed.
+pub fn metadata(
+    jail: &Path,
+    base: &Path,
+    rel: Option<&str>,
+    o: &Options,
+) -> std::io::Result<Option<J>> {
     let full = match rel {
         Some(".") | None => base.to_path_buf(),
         Some(r) => base.join(r),
     };
     let lmd = fs::symlink_metadata(&full)?;
     let is_link = lmd.file_type().is_symlink();
+    let resolves_inside = inside(jail, &full);
+    if !resolves_inside && (o.follow_links || !is_link) {
+        return Ok(None);
+    }
     let md = if is_link && o.follow_links {
         fs::metadata(&full)?
     } else {
@@ -182,7 +194,7 @@ pub fn metadata(base: &Path, rel: Option<&str>, o: &Options) -> std::io::Result<
             format!("{{ctime}}{}", ctime_string(&md)),
         ),
         "file" => checksum(&full, &o.checksum_type)?,
-        "link" => match fs::metadata(&full) {
+        "link" if resolves_inside => match fs::metadata(&full) {
             Ok(t) if t.is_file() => checksum(&full, &o.checksum_type)?,
             _ => ("none".into(), "{none}".into()),
         },
@@ -198,7 +210,7 @@ pub fn metadata(base: &Path, rel: Option<&str>, o: &Options) -> std::io::Result<
             0o644,
         )
     };
-    Ok(json!({
+    Ok(Some(json!({
         "path": base.to_string_lossy(),
         "relative_path": rel,
         "links": if o.follow_links { "follow" } else { "manage" },
@@ -208,7 +220,7 @@ pub fn metadata(base: &Path, rel: Option<&str>, o: &Options) -> std::io::Result<
         "checksum": {"type": ctype, "value": cvalue},
         "type": kind,
         "destination": destination,
-    }))
+    })))
 }
 
 /// `file_metadatas`: every file under the mount's bases, the first base winning for a path.
@@ -222,7 +234,7 @@ pub fn search(
     if !safe_relative(rest) {
         return Ok(None);
     }
-    let roots: Vec<PathBuf> = bases
+    let roots: Vec<(&PathBuf, PathBuf)> = bases
         .iter()
         .filter_map(|b| {
             let p = if rest.is_empty() {
@@ -230,20 +242,20 @@ pub fn search(
             } else {
                 b.join(rest)
             };
-            (p.exists() && inside(b, &p)).then_some(p)
+            (p.exists() && inside(b, &p)).then_some((b, p))
         })
         .collect();
     if roots.is_empty() {
         if rest.is_empty() {
             let mut o = o.clone();
             o.recurse = false;
-            return Ok(Some(vec![metadata(fallback_root, Some("."), &o)?]));
+            return Ok(metadata(fallback_root, fallback_root, Some("."), &o)?.map(|m| vec![m]));
         }
         return Ok(None);
     }
     let mut seen = std::collections::HashSet::new();
     let mut out = vec![];
-    for root in &roots {
+    for (jail, root) in &roots {
         let mut rels = vec![".".to_string()];
         if o.recurse && root.is_dir() {
             walk(root, "", 1, o, &mut rels);
@@ -254,8 +266,13 @@ pub fn search(
                     break;
                 }
             }
-            if seen.insert(r.clone()) {
-                out.push(metadata(root, Some(&r), o)?);
+            if seen.contains(&r) {
+                continue;
+            }
+            // An entry that vanished, dangles or leads out of the mount is not listed.
+            if let Ok(Some(m)) = metadata(jail, root, Some(&r), o) {
+                seen.insert(r);
+                out.push(m);
             }
         }
     }

@@ -1,13 +1,18 @@
 //! `troupe master`: the Puppet v3 HTTP API (node, catalog, report, file serving, environments,
 //! status) and the CA v1 API, standalone over HTTPS (rustls; client certificate optional,
 //! CRL enforced) or behind a front over plain HTTP, trusting identity headers only from
-//! configured proxy addresses.
+//! configured proxy addresses (plain HTTP) or from the front's certificate (HTTPS).
 
 mod api;
 mod auth;
 pub mod files;
+mod identity;
+pub mod limits;
 pub mod pool;
+pub mod reports;
+mod server;
 mod tls;
+mod validate;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -33,9 +38,15 @@ pub struct Config {
     pub allow_subject_alt_names: bool,
     pub allow_authorization_extensions: bool,
     pub keylength: usize,
+    /// `max_pending_csrs`: pending certificate requests kept at most.
+    pub max_pending_csrs: usize,
     pub plain_http: bool,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Certnames whose verified client certificate may carry identity headers (HTTPS only).
+    pub trusted_fronts: Vec<String>,
     pub reportdir: PathBuf,
+    /// Connection, timeout, rate and report limits.
+    pub limits: limits::Settings,
     pub workers: usize,
     pub max_queued: usize,
     /// Seconds a rejected agent is told to wait.
@@ -68,8 +79,11 @@ impl Config {
             allow_subject_alt_names: false,
             allow_authorization_extensions: false,
             keylength: 4096,
+            max_pending_csrs: troupe_ca::DEFAULT_MAX_PENDING_CSRS,
             plain_http: false,
             trusted_proxies: vec![],
+            trusted_fronts: vec![],
+            limits: limits::Settings::default(),
             workers,
             max_queued: workers * 8,
             retry_after: 10,
@@ -86,6 +100,7 @@ impl Config {
         s.allow_subject_alt_names = self.allow_subject_alt_names;
         s.allow_authorization_extensions = self.allow_authorization_extensions;
         s.keylength = self.keylength;
+        s.max_pending_csrs = self.max_pending_csrs;
         s
     }
 
@@ -116,8 +131,10 @@ pub struct State {
     pub tls_generation: std::sync::atomic::AtomicU64,
     /// The CRL as last loaded (read once per reload, not per request).
     pub crl: RwLock<Arc<str>>,
-    /// Client connections open at once.
-    pub connection_slots: Arc<tokio::sync::Semaphore>,
+    /// `nextUpdate` of the CRL as last loaded (Unix seconds; 0 when unknown).
+    pub crl_next_update: std::sync::atomic::AtomicI64,
+    /// Connection slots and rate limiters.
+    pub limits: limits::Limits,
 }
 
 /// The client, as far as the master trusts it.
@@ -126,18 +143,99 @@ pub struct Identity {
     pub certname: Option<String>,
     /// The client certificate (DER), for `$trusted['extensions']` and extension-based rules.
     pub cert: Option<Vec<u8>>,
+    /// Vouched for by a front's identity headers rather than by a TLS handshake with this
+    /// master: never CA administration (`pp_cli_auth`).
+    pub via_headers: bool,
 }
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Opens the CA (creating it if need be), ensures this master's certificate, and serves.
+/// Opens the CA (creating it if need be), ensures this master's certificate, and serves until
+/// SIGTERM or Ctrl-C.
 pub fn run(config: Config) -> Result<(), BoxError> {
+    let state = prepare(config)?;
+    let listener = std::net::TcpListener::bind(state.config.listen)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(server::serve(state, listener, server::stop_signal()))
+}
+
+/// A master serving on a background thread (tests, embedding); dropping it stops it.
+#[derive(Debug)]
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// `run`, on a background thread: returns once the listener is bound (`addr` has the port
+/// when `listen` asked for port 0).
+pub fn start(config: Config) -> Result<Server, BoxError> {
+    let state = prepare(config)?;
+    let listener = std::net::TcpListener::bind(state.config.listen)?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let thread = std::thread::Builder::new()
+        .name("troupe-master".into())
+        .spawn(move || {
+            let stop = async move {
+                let _ = rx.await;
+            };
+            if let Err(e) = rt.block_on(server::serve(state, listener, stop)) {
+                eprintln!("troupe master: {e}");
+            }
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+        })?;
+    Ok(Server {
+        addr,
+        stop: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
+    // Reports must not fill the volume of the CA's files through the CA's own directories.
+    for (what, dir) in [
+        ("ssldir", Some(&config.ssldir)),
+        ("cadir", config.cadir.as_ref()),
+    ] {
+        if dir.is_some_and(|d| config.reportdir.starts_with(d)) {
+            return Err(format!(
+                "the reportdir {} is inside the {what}; give reports a directory of their own",
+                config.reportdir.display()
+            )
+            .into());
+        }
+    }
     let ca = match &config.cadir {
         Some(dir) => Some(Arc::new(Ca::open_or_init(config.ca_settings(dir.clone()))?)),
         None => None,
     };
     if !config.plain_http {
         tls::ensure_server_cert(&config, ca.as_deref())?;
+    } else if !config.trusted_fronts.is_empty() {
+        return Err("trusted_front needs HTTPS (a front's certificate cannot be seen over plain HTTP); use trusted_proxy".into());
+    }
+    if !config.plain_http && !config.trusted_proxies.is_empty() && config.trusted_fronts.is_empty()
+    {
+        eprintln!("troupe master: warning: with HTTPS, identity headers are honoured only from a certificate named by trusted_front; trusted_proxy alone trusts nobody");
     }
     let compiler = Arc::new(config.compiler_settings());
     let cache = Arc::new(troupe_compiler::ParseCache::default());
@@ -151,7 +249,8 @@ pub fn run(config: Config) -> Result<(), BoxError> {
             memory: config.compile_memory_limit,
         },
     );
-    let state = Arc::new(State {
+    let limits = limits::Limits::new(&config.limits);
+    Ok(Arc::new(State {
         config,
         ca,
         compiler,
@@ -160,11 +259,7 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         started: std::time::Instant::now(),
         tls_generation: std::sync::atomic::AtomicU64::new(0),
         crl: RwLock::new(Arc::from("")),
-        connection_slots: Arc::new(tokio::sync::Semaphore::new(4096)),
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    rt.block_on(api::serve(state))
+        crl_next_update: std::sync::atomic::AtomicI64::new(0),
+        limits,
+    }))
 }

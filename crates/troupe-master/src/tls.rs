@@ -1,6 +1,10 @@
 //! TLS for the standalone master: the server certificate in Puppet's ssldir layout (issued by
 //! the local CA on first start), client certificates optional but verified against the CA and
 //! the CRL, and the configuration rebuilt when the CRL or certificates change on disk.
+//!
+//! An expired CRL fails closed: a client certificate is refused in the handshake (and an open
+//! connection's certificate counts for nobody, see `identity`) until a current CRL is in place;
+//! the master warns from when a quarter of the CRL's lifetime, or 7 days, is left.
 
 use crate::{BoxError, Config};
 use rustls::pki_types::pem::PemObject;
@@ -34,13 +38,24 @@ pub fn paths(config: &Config) -> Paths {
 /// CRL; with a local CA, missing ones are issued and copied from it.
 pub fn ensure_server_cert(config: &Config, ca: Option<&Ca>) -> Result<(), BoxError> {
     let p = paths(config);
-    for d in ["certs", "private_keys"] {
-        std::fs::create_dir_all(config.ssldir.join(d))?;
+    std::fs::create_dir_all(config.ssldir.join("certs"))?;
+    // Puppet's modes for the key and its directory; looser ones left by an older install are
+    // tightened and reported.
+    let keydir = config.ssldir.join("private_keys");
+    for m in troupe_ca::ensure_private_dir(&keydir, troupe_ca::PRIVATE_DIR_MODE)?
+        .into_iter()
+        .chain(if p.key.exists() {
+            troupe_ca::tighten(&p.key, troupe_ca::PRIVATE_KEY_MODE)?
+        } else {
+            None
+        })
+    {
+        eprintln!("troupe master: warning: {m}");
     }
     if let Some(ca) = ca {
         if !p.cert.exists() || !p.key.exists() {
             let (cert, key) = ca.generate(&config.certname, &config.dns_alt_names)?;
-            write_private(&p.key, key.as_bytes())?;
+            troupe_ca::write_private(&p.key, key.as_bytes(), troupe_ca::PRIVATE_KEY_MODE)?;
             write_atomic(&p.cert, cert.as_bytes())?;
         }
         sync_from_ca(config, ca)?;
@@ -60,19 +75,6 @@ pub fn ensure_server_cert(config: &Config, ca: Option<&Ca>) -> Result<(), BoxErr
         }
     }
     Ok(())
-}
-
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o640)
-        .open(path)?;
-    f.write_all(data)?;
-    f.sync_all()
 }
 
 /// Copies the CA certificate and the current CRL into the ssldir when they differ.
@@ -102,6 +104,7 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, BoxError> {
         CertificateRevocationListDer::pem_file_iter(&p.crl)?.collect::<Result<_, _>>()?;
     let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
         .with_crls(crls)
+        .enforce_revocation_expiration()
         .allow_unauthenticated()
         .build()?;
     let mut sc = ServerConfig::builder()
@@ -120,4 +123,64 @@ pub fn stamp(config: &Config) -> Vec<Option<std::time::SystemTime>> {
         .iter()
         .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
         .collect()
+}
+
+/// `(thisUpdate, nextUpdate)` in Unix seconds, of the CRL in `pem` that expires first.
+pub fn crl_next_update(pem: &str) -> Option<(i64, i64)> {
+    use x509_parser::prelude::FromDer;
+    use x509_parser::revocation_list::CertificateRevocationList;
+    x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes())
+        .flatten()
+        .filter_map(|p| {
+            let (_, crl) = CertificateRevocationList::from_der(&p.contents).ok()?;
+            let next = crl.next_update()?.timestamp();
+            Some((crl.last_update().timestamp(), next))
+        })
+        .min_by_key(|(_, n)| *n)
+}
+
+/// The warning to log about the CRL at `path`: expired, or less than a quarter of its lifetime
+/// or 7 days left.
+pub fn crl_expiry_warning(path: &Path) -> Option<String> {
+    let pem = std::fs::read_to_string(path).ok()?;
+    let (this, next) = crl_next_update(&pem)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    crl_warning_at(this, next, now, &path.display().to_string())
+}
+
+fn crl_warning_at(this: i64, next: i64, now: i64, what: &str) -> Option<String> {
+    let left = next - now;
+    if left <= 0 {
+        return Some(format!(
+            "error: the CRL {what} expired {}s ago; client certificates are refused until a current CRL is in place",
+            -left
+        ));
+    }
+    let margin = ((next - this) / 4).max(7 * 86400);
+    (left < margin).then(|| {
+        format!(
+            "warning: the CRL {what} expires in {}h; once it has, client certificates are refused",
+            left / 3600
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crl_warnings_start_a_quarter_or_a_week_before_expiry() {
+        let day = 86400;
+        // 100-day CRL: warned from 25 days before.
+        assert!(crl_warning_at(0, 100 * day, 50 * day, "c").is_none());
+        assert!(crl_warning_at(0, 100 * day, 80 * day, "c").is_some_and(|m| m.contains("warning")));
+        // 8-day CRL: a week before.
+        assert!(crl_warning_at(0, 8 * day, day / 2, "c").is_none());
+        assert!(crl_warning_at(0, 8 * day, 2 * day, "c").is_some());
+        assert!(crl_warning_at(0, 8 * day, 9 * day, "c").is_some_and(|m| m.contains("expired")));
+    }
 }

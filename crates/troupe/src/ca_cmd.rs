@@ -56,6 +56,10 @@ enum CaCommand {
         /// An ECDSA P-256 key instead of RSA (faster TLS handshakes for a front).
         #[arg(long)]
         ecdsa: bool,
+        /// Give the certificate `pp_cli_auth` (CA administration over the HTTP API); pool and
+        /// front certificates go without it.
+        #[arg(long)]
+        cli_auth: bool,
     },
 }
 
@@ -141,6 +145,7 @@ pub fn run(a: CaArgs) -> Result<ExitCode> {
             dns_alt_names,
             out,
             ecdsa,
+            cli_auth,
         } => {
             let alts: Vec<String> = dns_alt_names
                 .map(|v| {
@@ -151,29 +156,40 @@ pub fn run(a: CaArgs) -> Result<ExitCode> {
                 })
                 .unwrap_or_default();
             let (cert, key) = ca
-                .generate_with(&name, &alts, ecdsa)
+                .generate_with(&name, &alts, ecdsa, cli_auth)
                 .map_err(|e| anyhow!("{e}"))?;
-            let (cert_path, key_path) = match out {
-                Some(d) => (
-                    d.join(format!("{name}.pem")),
-                    d.join(format!("{name}.key.pem")),
-                ),
-                None => (
-                    a.ssldir.join("certs").join(format!("{name}.pem")),
-                    a.ssldir.join("private_keys").join(format!("{name}.pem")),
-                ),
-            };
-            for p in [&cert_path, &key_path] {
-                if let Some(d) = p.parent() {
-                    std::fs::create_dir_all(d)?;
+            // In the ssldir, Puppet's modes (key 0640 in private_keys/ 0750); elsewhere
+            // (--out), the key is for its owner only (0600, a new directory 0700).
+            let (cert_path, key_path, key_mode) = match &out {
+                Some(d) => {
+                    if !d.exists() {
+                        troupe_ca::ensure_private_dir(d, troupe_ca::STANDALONE_DIR_MODE)?;
+                    }
+                    (
+                        d.join(format!("{name}.pem")),
+                        d.join(format!("{name}.key.pem")),
+                        troupe_ca::STANDALONE_KEY_MODE,
+                    )
                 }
+                None => {
+                    let keys = a.ssldir.join("private_keys");
+                    if let Some(m) =
+                        troupe_ca::ensure_private_dir(&keys, troupe_ca::PRIVATE_DIR_MODE)?
+                    {
+                        eprintln!("Warning: {m}");
+                    }
+                    (
+                        a.ssldir.join("certs").join(format!("{name}.pem")),
+                        keys.join(format!("{name}.pem")),
+                        troupe_ca::PRIVATE_KEY_MODE,
+                    )
+                }
+            };
+            if let Some(d) = cert_path.parent() {
+                std::fs::create_dir_all(d)?;
             }
             troupe_ca::write_atomic(&cert_path, cert.as_bytes())?;
-            {
-                use std::os::unix::fs::PermissionsExt;
-                troupe_ca::write_atomic(&key_path, key.as_bytes())?;
-                std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o640))?;
-            }
+            troupe_ca::write_private(&key_path, key.as_bytes(), key_mode)?;
             println!(
                 "Generated certificate {} and key {}",
                 cert_path.display(),

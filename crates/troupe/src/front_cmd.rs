@@ -13,7 +13,8 @@ use troupe_front::{BackendSpec, Config};
 #[derive(Debug, Args)]
 pub struct FrontArgs {
     /// A config file: listen, backend (repeatable), ssldir, certname, cert, key, ca, crl,
-    /// balance, check_interval, rise, fall, max_in_flight, retry_after, admin, access_log.
+    /// balance, check_interval, rise, fall, max_in_flight, retry_after, admin, access_log, and
+    /// the limits below.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Address to listen on (repeatable; default 0.0.0.0:8140).
@@ -61,6 +62,42 @@ pub struct FrontArgs {
     /// Access log in combined format, plus TLS protocol and cipher, backend and duration.
     #[arg(long)]
     access_log: Option<PathBuf>,
+    /// Client connections open at once (default 10000).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Client connections open at once from one address (default 100).
+    #[arg(long)]
+    max_connections_per_source: Option<usize>,
+    /// Connections kept for clients with a verified certificate (default 1000).
+    #[arg(long)]
+    reserved_connections: Option<usize>,
+    /// Seconds a client may take for the TLS handshake (default 5).
+    #[arg(long)]
+    handshake_timeout: Option<f64>,
+    /// Seconds a client may take to send its request headers (default 10).
+    #[arg(long)]
+    header_timeout: Option<f64>,
+    /// Seconds a request body may take, plus one per body_min_rate bytes (default 20).
+    #[arg(long)]
+    body_timeout: Option<f64>,
+    /// Bytes a second a request body must keep up (default 500).
+    #[arg(long)]
+    body_min_rate: Option<u64>,
+    /// Largest request body from a verified client, bytes (default 67108864).
+    #[arg(long)]
+    max_body_size: Option<usize>,
+    /// Largest request body from other clients, bytes (default 65536).
+    #[arg(long)]
+    max_anonymous_body_size: Option<usize>,
+    /// Request body bytes buffered at once, all clients (default 536870912).
+    #[arg(long)]
+    max_buffered_size: Option<usize>,
+    /// Seconds a request that made two masters fail is refused (default 600).
+    #[arg(long)]
+    quarantine_ttl: Option<f64>,
+    /// Most such requests remembered (default 4096).
+    #[arg(long)]
+    quarantine_entries: Option<usize>,
 }
 
 #[derive(Default)]
@@ -82,6 +119,18 @@ struct Raw {
     retry_after: Option<u64>,
     admin: Vec<IpAddr>,
     access_log: Option<PathBuf>,
+    max_connections: Option<usize>,
+    max_connections_per_source: Option<usize>,
+    reserved_connections: Option<usize>,
+    handshake_timeout: Option<f64>,
+    header_timeout: Option<f64>,
+    body_timeout: Option<f64>,
+    body_min_rate: Option<u64>,
+    max_body_size: Option<usize>,
+    max_anonymous_body_size: Option<usize>,
+    max_buffered_size: Option<usize>,
+    quarantine_ttl: Option<f64>,
+    quarantine_entries: Option<usize>,
 }
 
 fn read_file(path: &std::path::Path, r: &mut Raw) -> Result<()> {
@@ -112,10 +161,49 @@ fn read_file(path: &std::path::Path, r: &mut Raw) -> Result<()> {
             }
             "admin" => r.admin.push(v.parse().map_err(|_| bad("an IP address"))?),
             "access_log" => r.access_log = Some(v.into()),
+            "max_connections" => r.max_connections = Some(v.parse().map_err(|_| bad("a count"))?),
+            "max_connections_per_source" => {
+                r.max_connections_per_source = Some(v.parse().map_err(|_| bad("a count"))?)
+            }
+            "reserved_connections" => {
+                r.reserved_connections = Some(v.parse().map_err(|_| bad("a count"))?)
+            }
+            "handshake_timeout" => {
+                r.handshake_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
+            }
+            "header_timeout" => {
+                r.header_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
+            }
+            "body_timeout" => {
+                r.body_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
+            }
+            "body_min_rate" => {
+                r.body_min_rate = Some(v.parse().map_err(|_| bad("a number of bytes a second"))?)
+            }
+            "max_body_size" => {
+                r.max_body_size = Some(v.parse().map_err(|_| bad("a number of bytes"))?)
+            }
+            "max_anonymous_body_size" => {
+                r.max_anonymous_body_size = Some(v.parse().map_err(|_| bad("a number of bytes"))?)
+            }
+            "max_buffered_size" => {
+                r.max_buffered_size = Some(v.parse().map_err(|_| bad("a number of bytes"))?)
+            }
+            "quarantine_ttl" => {
+                r.quarantine_ttl = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
+            }
+            "quarantine_entries" => {
+                r.quarantine_entries = Some(v.parse().map_err(|_| bad("a count"))?)
+            }
             other => bail!("unknown setting '{other}'"),
         }
         Ok(())
     })
+}
+
+/// A non-negative, finite number of seconds.
+fn seconds(v: &str) -> Option<f64> {
+    v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 pub fn config(a: FrontArgs) -> Result<Config> {
@@ -144,6 +232,20 @@ pub fn config(a: FrontArgs) -> Result<Config> {
         max_in_flight,
         retry_after,
         access_log
+    );
+    over!(
+        max_connections,
+        max_connections_per_source,
+        reserved_connections,
+        handshake_timeout,
+        header_timeout,
+        body_timeout,
+        body_min_rate,
+        max_body_size,
+        max_anonymous_body_size,
+        max_buffered_size,
+        quarantine_ttl,
+        quarantine_entries
     );
     let files = match (&r.cert, &r.key, &r.ca) {
         (Some(c), Some(k), Some(ca)) => Files {
@@ -180,9 +282,10 @@ pub fn config(a: FrontArgs) -> Result<Config> {
     let listen = if r.listen.is_empty() {
         vec![SocketAddr::from(([0, 0, 0, 0], 8140))]
     } else {
-        r.listen
+        std::mem::take(&mut r.listen)
     };
-    let mut c = Config::new(listen, r.backend, files);
+    let mut c = Config::new(listen, std::mem::take(&mut r.backend), files);
+    limits(&mut c, &r)?;
     c.backend_server_name = r.backend_server_name;
     if let Some(b) = r.balance {
         c.balance = match b.as_str() {
@@ -214,6 +317,61 @@ pub fn config(a: FrontArgs) -> Result<Config> {
     Ok(c)
 }
 
+/// The connection, body and quarantine limits.
+fn limits(c: &mut Config, r: &Raw) -> Result<()> {
+    let secs = |name: &str, v: f64| -> Result<Duration> {
+        if !v.is_finite() || v <= 0.0 {
+            bail!("{name} must be a positive number of seconds, not {v}");
+        }
+        Ok(Duration::from_secs_f64(v))
+    };
+    if let Some(v) = r.max_connections {
+        c.max_connections = v;
+    }
+    if let Some(v) = r.max_connections_per_source {
+        c.max_connections_per_source = v;
+    }
+    c.reserved_connections = r
+        .reserved_connections
+        .unwrap_or(c.max_connections / 10)
+        .min(c.max_connections);
+    if let Some(v) = r.handshake_timeout {
+        c.handshake_timeout = secs("handshake_timeout", v)?;
+    }
+    if let Some(v) = r.header_timeout {
+        c.header_timeout = secs("header_timeout", v)?;
+    }
+    if let Some(v) = r.body_timeout {
+        c.body_timeout = secs("body_timeout", v)?;
+    }
+    if let Some(v) = r.body_min_rate {
+        c.body_min_rate = v;
+    }
+    if let Some(v) = r.max_body_size {
+        c.max_body_bytes = v;
+    }
+    if let Some(v) = r.max_anonymous_body_size {
+        c.max_anonymous_body_bytes = v;
+    }
+    if let Some(v) = r.max_buffered_size {
+        c.max_buffered_bytes = v;
+    }
+    if c.max_buffered_bytes < c.max_body_bytes {
+        bail!(
+            "max_buffered_size ({}) is smaller than max_body_size ({}): the largest request could never be taken",
+            c.max_buffered_bytes,
+            c.max_body_bytes
+        );
+    }
+    if let Some(v) = r.quarantine_ttl {
+        c.quarantine_ttl = secs("quarantine_ttl", v)?;
+    }
+    if let Some(v) = r.quarantine_entries {
+        c.quarantine_entries = v.max(1);
+    }
+    Ok(())
+}
+
 pub fn run(a: FrontArgs) -> Result<ExitCode> {
     let c = config(a)?;
     troupe_front::run(c).map_err(|e| anyhow!("{e}"))?;
@@ -242,7 +400,7 @@ mod tests {
     fn config_file_and_flags_combine() {
         let p = file(
             "ok",
-            "# front\nlisten = 127.0.0.1:8140\nbackend = 127.0.0.1:18140\nbackend = https://10.0.0.2:8140\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\nbalance = round-robin\nrise = 3\nadmin = 10.0.0.9\n",
+            "# front\nlisten = 127.0.0.1:8140\nbackend = 127.0.0.1:18140\nbackend = https://10.0.0.2:8140\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\nbalance = round-robin\nrise = 3\nadmin = 10.0.0.9\nbody_timeout = 7.5\nmax_anonymous_body_size = 1000\nquarantine_ttl = 60\n",
         );
         let cli = Cli::parse_from([
             "x",
@@ -252,12 +410,28 @@ mod tests {
             "127.0.0.1:18141",
             "--fall",
             "4",
+            "--max-connections-per-source",
+            "9",
+            "--max-connections",
+            "50",
         ]);
         let c = config(cli.front).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.backends.len(), 3);
         assert!(c.backends[1].tls);
         assert_eq!((c.rise, c.fall), (3, 4));
         assert_eq!(c.balance, Balance::RoundRobin);
+        assert_eq!(c.body_timeout, Duration::from_millis(7500));
+        assert_eq!(c.max_anonymous_body_bytes, 1000);
+        assert_eq!(c.quarantine_ttl, Duration::from_secs(60));
+        assert_eq!(
+            (
+                c.max_connections,
+                c.max_connections_per_source,
+                c.reserved_connections
+            ),
+            (50, 9, 5)
+        );
+        assert_eq!(c.handshake_timeout, Duration::from_secs(5));
         assert_eq!(
             c.admin,
             vec!["10.0.0.9"

@@ -52,10 +52,15 @@ pub struct MasterArgs {
     /// RSA key size for keys the CA generates.
     #[arg(long)]
     keylength: Option<usize>,
+    /// Pending certificate requests kept at most; further new ones get 503 + Retry-After.
+    #[arg(long)]
+    max_pending_csrs: Option<usize>,
     /// Serve plain HTTP (behind a front) instead of HTTPS.
     #[arg(long)]
     plain_http: bool,
-    /// An address whose X-Client-* identity headers are trusted (repeatable).
+    /// An address whose X-Client-* identity headers are trusted (repeatable). Over plain HTTP
+    /// it may impersonate any node (never a CA administrator); over HTTPS it only narrows
+    /// --trusted-front to these addresses.
     #[arg(long = "trusted-proxy")]
     trusted_proxy: Vec<IpAddr>,
     /// Where reports are stored (default <ssldir>/../reports).
@@ -73,6 +78,95 @@ pub struct MasterArgs {
     /// Memory one compile may hold (1g, 512m; 0: unlimited). Default 1g.
     #[arg(long)]
     compile_memory_limit: Option<String>,
+    #[command(flatten)]
+    limits: Box<LimitArgs>,
+}
+
+/// Trusted fronts and the connection, rate and report limits.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Certname of a front whose verified client certificate may carry identity headers
+    /// (HTTPS masters; repeatable or comma-separated).
+    #[arg(long = "trusted-front")]
+    trusted_front: Vec<String>,
+    /// Client connections open at once (default 4096).
+    #[arg(long)]
+    max_connections: Option<String>,
+    /// Connections without a verified certificate / from untrusted addresses (default 1024).
+    #[arg(long)]
+    max_anonymous_connections: Option<String>,
+    /// Connections one address may hold; trusted proxies are exempt (default 256).
+    #[arg(long)]
+    max_connections_per_source: Option<String>,
+    /// Time to finish the TLS handshake (default 5s).
+    #[arg(long)]
+    handshake_timeout: Option<String>,
+    /// Time to send a request's headers (default 10s).
+    #[arg(long)]
+    header_read_timeout: Option<String>,
+    /// Time to send a request body (default 60s).
+    #[arg(long)]
+    body_timeout: Option<String>,
+    /// Certificate requests per source address per minute (default 30; 0: no limit).
+    #[arg(long)]
+    csr_rate_limit: Option<String>,
+    /// Largest report (default 32MiB).
+    #[arg(long)]
+    report_max_size: Option<String>,
+    /// Reports per node per minute (default 10; 0: no limit).
+    #[arg(long)]
+    report_rate_limit: Option<String>,
+    /// Reports kept per node (default 100; 0: all).
+    #[arg(long)]
+    report_keep: Option<String>,
+    /// How long reports are kept (default 14d; 0: for ever).
+    #[arg(long)]
+    report_ttl: Option<String>,
+    /// Free space kept on the report volume, a size or a percentage (default 1GiB).
+    #[arg(long)]
+    report_min_free: Option<String>,
+}
+
+/// Sets a limit setting; false when `key` is not one.
+fn set_limit(l: &mut troupe_master::limits::Settings, key: &str, v: &str) -> Result<bool> {
+    use troupe_master::limits::{parse_size, FreeSpace};
+    let num = || -> Result<usize> {
+        v.trim()
+            .parse()
+            .map_err(|_| anyhow!("setting '{key}' must be a number, not '{v}'"))
+    };
+    let secs = || -> Result<u64> {
+        let d = duration(v).map_err(|e| anyhow!("setting '{key}': {e}"))?;
+        u64::try_from(d).map_err(|_| anyhow!("setting '{key}' must not be negative"))
+    };
+    let per_minute = || -> Result<u32> {
+        v.trim()
+            .parse()
+            .map_err(|_| anyhow!("setting '{key}' must be a number per minute, not '{v}'"))
+    };
+    match key {
+        "max_connections" => l.max_connections = num()?.max(1),
+        "max_anonymous_connections" => l.max_anonymous_connections = num()?,
+        "max_connections_per_source" => l.max_connections_per_source = num()?.max(1),
+        "handshake_timeout" => l.handshake_timeout = secs()?.max(1),
+        "header_read_timeout" => l.header_read_timeout = secs()?.max(1),
+        "body_timeout" => l.body_timeout = secs()?.max(1),
+        "csr_rate_limit" => l.csr_rate_limit = per_minute()?,
+        "report_rate_limit" => l.report_rate_limit = per_minute()?,
+        "report_max_size" => {
+            l.report_max_size = parse_size(v)
+                .map_err(|e| anyhow!("setting '{key}': {e}"))?
+                .try_into()
+                .map_err(|_| anyhow!("setting '{key}': '{v}' is too large"))?
+        }
+        "report_keep" => l.report_keep = num()?,
+        "report_ttl" => l.report_ttl = secs()?,
+        "report_min_free" => {
+            l.report_min_free = FreeSpace::parse(v).map_err(|e| anyhow!("setting '{key}': {e}"))?
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// `5y`, `30d`, `12h`, `60m`, `3600s`, `3600`.
@@ -135,6 +229,11 @@ fn apply_file(c: &mut Config, path: &std::path::Path, cadir_set: &mut bool) -> R
                     .parse()
                     .map_err(|_| anyhow!("setting 'keylength' must be a number, not '{v}'"))?
             }
+            "max_pending_csrs" => {
+                c.max_pending_csrs = v.parse().map_err(|_| {
+                    anyhow!("setting 'max_pending_csrs' must be a number, not '{v}'")
+                })?
+            }
             "plain_http" => c.plain_http = bool_value(k, v)?,
             "trusted_proxy" => {
                 for a in split_list(v) {
@@ -166,7 +265,12 @@ fn apply_file(c: &mut Config, path: &std::path::Path, cadir_set: &mut bool) -> R
             "allow_authorization_extensions" => {
                 c.allow_authorization_extensions = bool_value(k, v)?
             }
-            other => bail!("unknown setting '{other}'"),
+            "trusted_front" => c.trusted_fronts.extend(split_list(v)),
+            other => {
+                if !set_limit(&mut c.limits, other, v)? {
+                    bail!("unknown setting '{other}'")
+                }
+            }
         }
         Ok(())
     })
@@ -242,6 +346,9 @@ pub fn config(a: MasterArgs) -> Result<Config> {
     if let Some(v) = a.keylength {
         c.keylength = v;
     }
+    if let Some(v) = a.max_pending_csrs {
+        c.max_pending_csrs = v;
+    }
     c.plain_http |= a.plain_http;
     c.trusted_proxies.extend(a.trusted_proxy);
     if let Some(v) = a.reportdir {
@@ -263,6 +370,28 @@ pub fn config(a: MasterArgs) -> Result<Config> {
     if let Some(v) = a.compile_memory_limit {
         c.compile_memory_limit = troupe_eval::limits::parse_size(&v)
             .map_err(|e| anyhow!("--compile-memory-limit: {e}"))?;
+    }
+    let l = &a.limits;
+    for f in &l.trusted_front {
+        c.trusted_fronts.extend(split_list(f));
+    }
+    for (key, v) in [
+        ("max_connections", &l.max_connections),
+        ("max_anonymous_connections", &l.max_anonymous_connections),
+        ("max_connections_per_source", &l.max_connections_per_source),
+        ("handshake_timeout", &l.handshake_timeout),
+        ("header_read_timeout", &l.header_read_timeout),
+        ("body_timeout", &l.body_timeout),
+        ("csr_rate_limit", &l.csr_rate_limit),
+        ("report_max_size", &l.report_max_size),
+        ("report_rate_limit", &l.report_rate_limit),
+        ("report_keep", &l.report_keep),
+        ("report_ttl", &l.report_ttl),
+        ("report_min_free", &l.report_min_free),
+    ] {
+        if let Some(v) = v {
+            set_limit(&mut c.limits, key, v)?;
+        }
     }
     troupe_ca::valid_name(&c.certname).map_err(|e| anyhow!("certname '{}': {e}", c.certname))?;
     Ok(c)
@@ -317,6 +446,35 @@ mod tests {
         assert_eq!(c.trusted_proxies.len(), 2);
         assert!(c.plain_http);
         let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
+    fn config_file_sets_limits() {
+        let p = file("trusted_front = front1.example.test, front2.example.test\nreport_max_size = 8MiB\nreport_min_free = 5%\nreport_ttl = 7d\nreport_keep = 20\ncsr_rate_limit = 0\nhandshake_timeout = 3\nmax_connections_per_source = 16\n");
+        let mut c = Config::new("/x".into(), "/y".into(), "z".into());
+        apply_file(&mut c, &p, &mut false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.trusted_fronts,
+            vec!["front1.example.test", "front2.example.test"]
+        );
+        assert_eq!(c.limits.report_max_size, 8 << 20);
+        assert_eq!(
+            c.limits.report_min_free,
+            troupe_master::limits::FreeSpace::Percent(5.0)
+        );
+        assert_eq!(c.limits.report_ttl, 7 * 86400);
+        assert_eq!(c.limits.report_keep, 20);
+        assert_eq!(c.limits.csr_rate_limit, 0);
+        assert_eq!(c.limits.handshake_timeout, 3);
+        assert_eq!(c.limits.max_connections_per_source, 16);
+        let p2 = file("report_min_free = lots\n");
+        let e = apply_file(&mut c, &p2, &mut false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("setting 'report_min_free'"), "{e}");
+        let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(p2);
     }
 
     #[test]

@@ -1,0 +1,116 @@
+//! Autosign: Puppet's whitelist globs and policy executables, and the re-judging of pending
+//! requests on open (a crash between storing a request and signing it must not leave the
+//! node waiting for a human).
+
+use crate::csr::parse_csr;
+use crate::{Autosign, Ca, CaResult};
+use std::fs;
+use std::io::Write;
+
+/// How long an autosign command may take.
+const AUTOSIGN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One line of an autosign whitelist against a certname.
+pub fn glob_matches(line: &str, name: &str) -> bool {
+    if line.is_empty() || line.starts_with('#') || line.contains('#') || line.contains(' ') {
+        return false;
+    }
+    if line == "*" {
+        return true;
+    }
+    if let Some(domain) = line.strip_prefix('*') {
+        let domain = domain.trim_start_matches('.').to_lowercase();
+        let name = name.to_lowercase();
+        let want: Vec<&str> = domain.split('.').rev().collect();
+        let have: Vec<&str> = name.split('.').rev().collect();
+        return have.len() >= want.len() && want.iter().zip(have.iter()).all(|(a, b)| a == b);
+    }
+    line == name
+}
+
+impl Ca {
+    /// Whether the autosign policy signs `name`'s request `pem`.
+    pub(crate) fn autosign(&self, name: &str, pem: &str) -> bool {
+        match &self.settings.autosign {
+            Autosign::Off => false,
+            Autosign::All => true,
+            Autosign::Globs(p) => match fs::read_to_string(p) {
+                Ok(text) => text.lines().any(|l| glob_matches(l, name)),
+                Err(_) => false,
+            },
+            Autosign::Command(cmd) => {
+                let child = std::process::Command::new(cmd)
+                    .arg(name)
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn();
+                let Ok(mut child) = child else { return false };
+                // Fed from a thread: a command that does not read stdin must not block us.
+                if let Some(mut stdin) = child.stdin.take() {
+                    let data = pem.as_bytes().to_vec();
+                    std::thread::spawn(move || {
+                        let _ = stdin.write_all(&data);
+                    });
+                }
+                let deadline = std::time::Instant::now() + AUTOSIGN_TIMEOUT;
+                loop {
+                    match child.try_wait() {
+                        Ok(Some(st)) => return st.success(),
+                        Ok(None) if std::time::Instant::now() < deadline => {
+                            std::thread::sleep(std::time::Duration::from_millis(10))
+                        }
+                        _ => {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Signs every pending request (one without a signed certificate) that the autosign
+    /// policy accepts and the signing policy allows; with the lock held. Returns what it
+    /// signed, as repair notes. A request the policy refuses stays pending, as on intake.
+    pub(crate) fn autosign_pending_locked(&self) -> CaResult<Vec<String>> {
+        if self.settings.autosign == Autosign::Off {
+            return Ok(vec![]);
+        }
+        let mut names: Vec<String> = fs::read_dir(self.path("requests"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        e.file_name()
+                            .to_str()
+                            .and_then(|n| n.strip_suffix(".pem"))
+                            .map(str::to_string)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        let mut signed = vec![];
+        for name in names {
+            let Some(pem) = self.csr_pem(&name) else {
+                continue;
+            };
+            if self.signed_path(&name).exists() {
+                continue;
+            }
+            let Ok(csr) = parse_csr(&pem) else { continue };
+            if csr.cn != name || !self.autosign(&name, &pem) {
+                continue;
+            }
+            if self.check_policy(&csr, 409).is_err() {
+                continue;
+            }
+            self.sign_locked(&name, &csr, None)?;
+            signed.push(format!(
+                "requests/{name}.pem: pending, and autosign accepts it; signed"
+            ));
+        }
+        Ok(signed)
+    }
+}

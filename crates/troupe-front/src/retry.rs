@@ -1,0 +1,425 @@
+//! Sending a request to the masters, and retrying it only when that is safe.
+//!
+//! - A request that never reached a master (connect failure, or not written whole) is tried
+//!   on the next master.
+//! - A request written whole whose master then closed or reset the connection without a byte
+//!   of response may have killed that master: it is tried on one more master at most.
+//! - A request that killed two masters is answered 502 and remembered (`Quarantine`: a
+//!   fingerprint of method, path, query and body, for `quarantine_ttl`): the same request is
+//!   then refused at once without touching a master. Each such event is logged with the
+//!   node's certificate name and the path.
+
+use crate::backend::{order, Backend};
+use crate::proxy::{connect, simple, unavailable, Gauge, Resp};
+use crate::{upstream, State};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Deaths of masters after which a request is refused.
+const KILLS: u32 = 2;
+/// Longest path kept in a quarantine entry.
+const MAX_PATH: usize = 256;
+
+pub type Fingerprint = [u8; 32];
+
+/// SHA-256 over method, path with query, and body.
+pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> Fingerprint {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update(b"\0");
+    h.update(path_and_query.as_bytes());
+    h.update(b"\0");
+    h.update(body);
+    h.finalize().into()
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    deaths: u32,
+    expires: Instant,
+    node: String,
+    request: String,
+    masters: Vec<SocketAddr>,
+}
+
+/// Requests that killed masters, bounded in number and time.
+#[derive(Debug)]
+pub struct Quarantine {
+    ttl: Duration,
+    cap: usize,
+    entries: Mutex<HashMap<Fingerprint, Entry>>,
+}
+
+fn clip(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+impl Quarantine {
+    pub fn new(ttl: Duration, cap: usize) -> Quarantine {
+        Quarantine {
+            ttl,
+            cap: cap.max(1),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Masters this request killed (within the TTL).
+    pub fn deaths(&self, fp: &Fingerprint) -> u32 {
+        let Ok(e) = self.entries.lock() else {
+            return 0;
+        };
+        e.get(fp)
+            .filter(|e| e.expires > Instant::now())
+            .map_or(0, |e| e.deaths)
+    }
+
+    /// Records that the request killed `master`; returns how many masters it killed.
+    fn record_death(&self, fp: Fingerprint, out: &Outgoing<'_>, master: SocketAddr) -> u32 {
+        let Ok(mut map) = self.entries.lock() else {
+            return KILLS;
+        };
+        let now = Instant::now();
+        if !map.contains_key(&fp) && map.len() >= self.cap {
+            map.retain(|_, e| e.expires > now);
+            if map.len() >= self.cap {
+                // Still full: forget the one closest to expiry.
+                if let Some(k) = map.iter().min_by_key(|(_, e)| e.expires).map(|(k, _)| *k) {
+                    map.remove(&k);
+                }
+            }
+        }
+        let e = map.entry(fp).or_insert_with(|| Entry {
+            deaths: 0,
+            expires: now,
+            node: clip(out.node, 64),
+            request: format!("{} {}", out.method, clip(out.path, MAX_PATH)),
+            masters: vec![],
+        });
+        if e.expires <= now {
+            e.deaths = 0;
+            e.masters.clear();
+        }
+        // Masters, not requests, are counted: identical requests cut by the death of one
+        // master count once.
+        if !e.masters.contains(&master) {
+            e.deaths += 1;
+            e.masters.push(master);
+        }
+        e.expires = now + self.ttl;
+        e.deaths
+    }
+
+    /// Forgets a request that a master then answered: it is not a killer.
+    fn clear(&self, fp: &Fingerprint) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(fp);
+        }
+    }
+
+    /// The refused requests, for the status page.
+    pub fn list(&self) -> Vec<serde_json::Value> {
+        let Ok(map) = self.entries.lock() else {
+            return vec![];
+        };
+        let now = Instant::now();
+        map.values()
+            .filter(|e| e.deaths >= KILLS && e.expires > now)
+            .map(|e| {
+                json!({
+                    "node": e.node,
+                    "request": e.request,
+                    "masters": e.masters.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+                    "expires_in_seconds": e.expires.saturating_duration_since(now).as_secs(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A request ready for the masters: its head as they see it, and its body.
+#[derive(Debug)]
+pub struct Outgoing<'a> {
+    pub fingerprint: Fingerprint,
+    pub head: Vec<u8>,
+    pub body: Bytes,
+    pub head_request: bool,
+    pub method: &'a str,
+    pub path: &'a str,
+    /// The client's verified certificate name, for the log.
+    pub node: &'a str,
+    pub peer: IpAddr,
+}
+
+fn killer_response(state: &State, out: &Outgoing<'_>, masters: &str) -> Resp {
+    simple(
+        StatusCode::BAD_GATEWAY,
+        "application/json;charset=utf-8",
+        json!({
+            "message": format!(
+                "Server Error: {} {} made {KILLS} masters ({masters}) fail without an answer; \
+                 it is not sent to any master again for {}s",
+                out.method,
+                clip(out.path, MAX_PATH),
+                state.config.quarantine_ttl.as_secs()
+            ),
+            "issue_kind": "RUNTIME_ERROR",
+        })
+        .to_string(),
+    )
+}
+
+/// Sends the request to the masters in balancing order, retrying only when safe.
+pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option<SocketAddr>) {
+    let fp = out.fingerprint;
+    if state.quarantine.deaths(&fp) >= KILLS {
+        eprintln!(
+            "troupe front: refused {} {} from {} ({}): it made masters fail before",
+            out.method, out.path, out.node, out.peer
+        );
+        return (killer_response(state, out, "before"), None);
+    }
+    let order = order(
+        &state.backends,
+        state.config.balance,
+        &state.rr,
+        state.config.max_in_flight,
+    );
+    if order.is_empty() {
+        return (
+            unavailable(state, "no master is available; retry later"),
+            None,
+        );
+    }
+    let mut saturated = 0;
+    let mut killed: Vec<SocketAddr> = vec![];
+    for (attempt, i) in order.iter().enumerate() {
+        let b = state.backends[*i].clone();
+        if attempt > 0 {
+            b.retries.fetch_add(1, Ordering::Relaxed);
+        }
+        let busy = Gauge::new(&b.in_flight);
+        b.requests.fetch_add(1, Ordering::Relaxed);
+        let t0 = Instant::now();
+        let r = forward(state, &b, out).await;
+        drop(busy);
+        match r {
+            Forwarded::Response(resp) => {
+                b.observe_latency(t0.elapsed());
+                let st = resp.status();
+                if st == StatusCode::SERVICE_UNAVAILABLE {
+                    // The master is saturated and did not process it: another may.
+                    saturated += 1;
+                    continue;
+                }
+                let app_error = resp
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|ct| ct.contains("json"));
+                if st.is_server_error() && !app_error {
+                    b.failures.fetch_add(1, Ordering::Relaxed);
+                    b.record(false, &format!("HTTP {}", st.as_u16()));
+                } else {
+                    b.record(true, "");
+                }
+                if !killed.is_empty() {
+                    state.quarantine.clear(&fp);
+                }
+                return (resp, Some(b.addr));
+            }
+            Forwarded::NotSent(why) => {
+                // Never reached the master: safe to try the next one.
+                b.failures.fetch_add(1, Ordering::Relaxed);
+                b.record(false, &why);
+                continue;
+            }
+            Forwarded::Died(why) => {
+                b.failures.fetch_add(1, Ordering::Relaxed);
+                b.record(false, &why);
+                b.drop_idle();
+                killed.push(b.addr);
+                let deaths = state.quarantine.record_death(fp, out, b.addr);
+                eprintln!(
+                    "troupe front: master {} failed without an answer ({why}) on {} {} from {} ({})",
+                    b.addr, out.method, out.path, out.node, out.peer
+                );
+                if deaths >= KILLS || killed.len() >= KILLS as usize {
+                    let masters = killed
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    eprintln!(
+                        "troupe front: {} {} from {} ({}) made {deaths} masters fail; refusing it for {}s",
+                        out.method,
+                        out.path,
+                        out.node,
+                        out.peer,
+                        state.config.quarantine_ttl.as_secs()
+                    );
+                    return (killer_response(state, out, &masters), Some(b.addr));
+                }
+                // Once more, on another master.
+                continue;
+            }
+            Forwarded::Failed(why) => {
+                b.failures.fetch_add(1, Ordering::Relaxed);
+                b.record(false, &why);
+                return (
+                    simple(
+                        StatusCode::BAD_GATEWAY,
+                        "text/plain",
+                        format!("Bad Gateway: {why}\n"),
+                    ),
+                    Some(b.addr),
+                );
+            }
+        }
+    }
+    if let Some(m) = killed.first() {
+        return (
+            simple(
+                StatusCode::BAD_GATEWAY,
+                "application/json;charset=utf-8",
+                json!({
+                    "message": format!("Server Error: master {m} failed without an answer and no other master could take the request"),
+                    "issue_kind": "RUNTIME_ERROR",
+                })
+                .to_string(),
+            ),
+            Some(*m),
+        );
+    }
+    let why = if saturated > 0 {
+        "every master is busy; retry later"
+    } else {
+        "no master could be reached; retry later"
+    };
+    (unavailable(state, why), None)
+}
+
+enum Forwarded {
+    Response(Resp),
+    /// The request never reached the master (connect failure, or not written whole).
+    NotSent(String),
+    /// Written whole, then the connection closed or reset with no response byte.
+    Died(String),
+    /// The master failed after it got the request (timeout, a broken response).
+    Failed(String),
+}
+
+async fn forward(state: &State, b: &Backend, out: &Outgoing<'_>) -> Forwarded {
+    // A pooled connection is used only if the master has not closed it meanwhile; then a
+    // request written whole that gets no answer counts as a death, as on a fresh connection.
+    // One that could not be written is tried again on a fresh connection.
+    let mut idle = None;
+    while let Some(mut c) = b.take_idle() {
+        if c.is_reusable().await {
+            idle = Some(c);
+            break;
+        }
+    }
+    for fresh in [false, true] {
+        let mut conn = match if fresh { None } else { idle.take() } {
+            Some(c) => c,
+            None if !fresh => continue,
+            None => match connect(state, b).await {
+                Ok(c) => c,
+                Err(e) => return Forwarded::NotSent(e),
+            },
+        };
+        // One timer for the whole exchange: the response head and its body.
+        let r = tokio::time::timeout(
+            state.config.backend_timeout,
+            conn.exchange(&[&out.head, &out.body], out.head_request),
+        )
+        .await;
+        let (resp, keep) = match r {
+            Err(_) => return Forwarded::Failed("timeout waiting for the master".into()),
+            Ok(Err(upstream::Error::NotWritten(e))) => {
+                if !fresh {
+                    continue;
+                }
+                return Forwarded::NotSent(e);
+            }
+            Ok(Err(upstream::Error::NoResponse(e))) => return Forwarded::Died(e),
+            Ok(Err(upstream::Error::Broken(e))) => return Forwarded::Failed(e),
+            Ok(Ok(x)) => x,
+        };
+        if keep {
+            b.put_idle(conn);
+        }
+        let mut headers = resp.headers;
+        for h in upstream::HOP_BY_HOP {
+            headers.remove(h);
+        }
+        if !out.head_request && resp.status != 304 {
+            // The body is whole; the server side states its length.
+            headers.remove(CONTENT_LENGTH);
+        }
+        let mut r = Response::new(Full::new(resp.body));
+        *r.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        *r.headers_mut() = headers;
+        return Forwarded::Response(r);
+    }
+    Forwarded::NotSent("no connection".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(node: &str) -> Outgoing<'_> {
+        Outgoing {
+            fingerprint: fingerprint("POST", "/x", b"body"),
+            head: vec![],
+            body: Bytes::new(),
+            head_request: false,
+            method: "POST",
+            path: "/x",
+            node,
+            peer: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+
+    #[test]
+    fn quarantine_is_bounded_and_expires() {
+        let q = Quarantine::new(Duration::from_millis(50), 3);
+        let m = SocketAddr::from(([127, 0, 0, 1], 1));
+        for i in 0..10u8 {
+            q.record_death([i; 32], &out("n"), m);
+        }
+        assert!(q.entries.lock().map(|e| e.len()).unwrap_or(99) <= 3);
+        let o = out("n");
+        let m2 = SocketAddr::from(([127, 0, 0, 1], 2));
+        assert_eq!(q.record_death(o.fingerprint, &o, m), 1);
+        // Two identical requests cut by one master's death: one death.
+        assert_eq!(q.record_death(o.fingerprint, &o, m), 1);
+        assert_eq!(q.record_death(o.fingerprint, &o, m2), 2);
+        assert_eq!(q.deaths(&o.fingerprint), 2);
+        assert_eq!(q.list().len(), 1);
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(q.deaths(&o.fingerprint), 0);
+        assert_eq!(q.record_death(o.fingerprint, &o, m), 1);
+        assert_ne!(
+            fingerprint("POST", "/x", b"a"),
+            fingerprint("POST", "/x", b"b")
+        );
+        assert_ne!(
+            fingerprint("POST", "/x?a", b""),
+            fingerprint("POST", "/x", b"?a")
+        );
+    }
+}

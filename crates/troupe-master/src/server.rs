@@ -1,0 +1,193 @@
+//! The connection side of the master: accepting with connection limits, the TLS handshake
+//! under a deadline, hyper's HTTP/1.1 with a header deadline, and the loop that keeps the TLS
+//! files (certificates, CRL) current and warns before the CRL expires.
+
+use crate::identity::TlsPeer;
+use crate::{api, tls, BoxError, State};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn stop_signal() {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    match term {
+        Ok(mut t) => {
+            tokio::select! {
+                _ = t.recv() => eprintln!("troupe master: SIGTERM, stopping"),
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+pub async fn serve(
+    state: Arc<State>,
+    listener: std::net::TcpListener,
+    stop: impl Future<Output = ()>,
+) -> Result<(), BoxError> {
+    listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(listener)?;
+    let addr = listener.local_addr()?;
+    let tls = if state.config.plain_http {
+        None
+    } else {
+        load_crl(&state);
+        Some(Arc::new(RwLock::new(tls::server_config(&state.config)?)))
+    };
+    eprintln!(
+        "troupe master: listening on {} ({}), code in {}, {} compile workers",
+        addr,
+        if tls.is_some() { "https" } else { "http" },
+        state.config.codedir.display(),
+        state.pool.workers
+    );
+    let reload = tls
+        .as_ref()
+        .map(|cfg| tokio::spawn(reload_loop(state.clone(), cfg.clone())));
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("troupe master: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let ip = peer.ip().to_canonical();
+        let trusted_addr = state
+            .config
+            .trusted_proxies
+            .iter()
+            .any(|t| t.to_canonical() == ip);
+        let Some(mut slot) = state.limits.admit(ip, trusted_addr) else {
+            continue;
+        };
+        // Over plain HTTP only a trusted proxy speaks for certified clients.
+        if tls.is_none() && !trusted_addr && !slot.take_anonymous(&state.limits) {
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match tls {
+                Some(cfg) => {
+                    let current = match cfg.read() {
+                        Ok(c) => c.clone(),
+                        Err(_) => return,
+                    };
+                    let acceptor = tokio_rustls::TlsAcceptor::from(current);
+                    let hold = Duration::from_secs(state.config.limits.handshake_timeout.max(1));
+                    let Ok(Ok(s)) = tokio::time::timeout(hold, acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    let generation = state.tls_generation.load(Ordering::SeqCst);
+                    let peer_cert = Arc::new(TlsPeer::from_tls(s.get_ref().1, generation));
+                    // Clients without a verified certificate share a part of the slots; the
+                    // rest is kept for certified ones.
+                    if !peer_cert.has_cert() && !slot.take_anonymous(&state.limits) {
+                        return;
+                    }
+                    let _slot = slot;
+                    serve_conn(TokioIo::new(s), state, peer, peer_cert).await
+                }
+                None => {
+                    let _slot = slot;
+                    let anonymous = Arc::new(TlsPeer::anonymous());
+                    serve_conn(TokioIo::new(stream), state, peer, anonymous).await
+                }
+            }
+        });
+    }
+    if let Some(r) = reload {
+        r.abort();
+    }
+    Ok(())
+}
+
+/// Reads the CRL into the state (the text for re-judging open connections, its expiry).
+fn load_crl(state: &State) {
+    let crl = std::fs::read_to_string(tls::paths(&state.config).crl).unwrap_or_default();
+    let next = tls::crl_next_update(&crl).map(|(_, n)| n).unwrap_or(0);
+    state.crl_next_update.store(next, Ordering::SeqCst);
+    if let Ok(mut w) = state.crl.write() {
+        *w = Arc::from(crl);
+    }
+}
+
+/// Keeps the ssldir in step with the CA and rebuilds the TLS configuration when the
+/// certificates or the CRL change, so revocations apply without a restart; warns while the
+/// CRL is close to expiry and errors once it has expired.
+async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig>>>) {
+    let mut last = tls::stamp(&state.config);
+    let mut warned: Option<std::time::Instant> = None;
+    loop {
+        if let Some(msg) = tls::crl_expiry_warning(&tls::paths(&state.config).crl) {
+            if warned.is_none_or(|w| w.elapsed() > Duration::from_secs(6 * 3600)) {
+                eprintln!("troupe master: {msg}");
+                warned = Some(std::time::Instant::now());
+            }
+        } else {
+            warned = None;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Some(ca) = state.ca.clone() {
+            let config = state.config.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                tls::sync_from_ca(&config, &ca).map_err(|e| e.to_string())
+            })
+            .await;
+            if let Ok(Err(e)) = r {
+                eprintln!("troupe master: cannot sync the CA files: {e}");
+            }
+        }
+        let now = tls::stamp(&state.config);
+        if now != last {
+            match tls::server_config(&state.config) {
+                Ok(c) => {
+                    if let Ok(mut w) = cfg.write() {
+                        *w = c;
+                    }
+                    load_crl(&state);
+                    state.tls_generation.fetch_add(1, Ordering::SeqCst);
+                    eprintln!("troupe master: TLS certificates or CRL changed; reloaded");
+                    last = now;
+                }
+                Err(e) => eprintln!("troupe master: cannot reload TLS: {e}"),
+            }
+        }
+    }
+}
+
+async fn serve_conn<I>(io: I, state: Arc<State>, peer: SocketAddr, tls_peer: Arc<TlsPeer>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let header_timeout = Duration::from_secs(state.config.limits.header_read_timeout.max(1));
+    let svc = service_fn(move |req| {
+        let state = state.clone();
+        let tls_peer = tls_peer.clone();
+        async move { Ok::<_, Infallible>(api::handle(state, peer, &tls_peer, req).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true)
+        .serve_connection(io, svc)
+        .await;
+}
