@@ -211,6 +211,7 @@ fn status_route(state: &State, rest: &str) -> Resp {
                         "completed": s.completed.load(Ordering::SeqCst),
                         "failed": s.failed.load(Ordering::SeqCst),
                         "rejected": s.rejected.load(Ordering::SeqCst),
+                        "replaced_workers": s.replaced.load(Ordering::SeqCst),
                         "average_compile_ms": avg,
                     }
                 }

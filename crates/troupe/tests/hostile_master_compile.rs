@@ -162,6 +162,16 @@ fn wedged_worker_is_replaced() {
     // The only worker is still asleep in generate(): its replacement serves this one.
     let (code, body) = m.catalog("n2.example.test", "production");
     assert_eq!(code, 200, "{body}");
+    // The replacement is counted where operators look.
+    let mut s = TcpStream::connect(&m.addr).expect("connect");
+    write!(
+        s,
+        "GET /status/v1/services HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read status");
+    assert!(text.contains("\"replaced_workers\":1"), "{text}");
 }
 
 #[test]
