@@ -25,7 +25,7 @@ if [ "${CI:-}" = "true" ]; then
   export TROUPE_REQUIRE_CORPUS=1
 fi
 
-echo "== cargo test"
+echo "== cargo test (the hostile-input suite is crates/*/tests/hostile_*.rs; index: tests/HOSTILE.md)"
 cargo test --workspace -q -- --test-threads=2
 
 echo "== catalog conformance: troupe vs the committed Ruby-compiler goldens"
@@ -41,6 +41,8 @@ if command -v puppet >/dev/null 2>&1; then
   tests/e2e/master-agent.sh
   echo "== end to end: the real puppet agent through troupe front to two masters"
   tests/e2e/front-agent.sh
+  echo "== hostile input, pool level: killer catalogs, replayed reports, forged admin headers through a front and two masters"
+  tests/e2e/hostile-pool.sh
 fi
 
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && command -v keepalived >/dev/null 2>&1; then
