@@ -78,19 +78,7 @@ impl Ca {
         if self.settings.autosign == Autosign::Off {
             return Ok(vec![]);
         }
-        let mut names: Vec<String> = fs::read_dir(self.path("requests"))
-            .map(|rd| {
-                rd.flatten()
-                    .filter_map(|e| {
-                        e.file_name()
-                            .to_str()
-                            .and_then(|n| n.strip_suffix(".pem"))
-                            .map(str::to_string)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
+        let names = self.pem_names("requests");
         let mut signed = vec![];
         for name in names {
             let Some(pem) = self.csr_pem(&name) else {

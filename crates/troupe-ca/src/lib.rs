@@ -181,6 +181,24 @@ impl Ca {
         self.settings.cadir.join(f)
     }
 
+    /// The certnames with a `NAME.pem` in the CA's `dir` (`requests`, `signed`), sorted.
+    fn pem_names(&self, dir: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path(dir))
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        e.file_name()
+                            .to_str()
+                            .and_then(|n| n.strip_suffix(".pem"))
+                            .map(str::to_string)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
     /// An exclusive lock on the CA directory, held until dropped.
     fn lock(&self) -> CaResult<File> {
         let f = OpenOptions::new()

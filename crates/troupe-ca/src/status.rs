@@ -4,7 +4,6 @@ use crate::csr::parse_csr;
 use crate::x509::{asn1_to_offset, common_name, fingerprint, parse_pem, puppet_date};
 use crate::{cert_info, oids, short_name, Ca, CaResult};
 use serde_json::{json, Map, Value as J};
-use std::fs;
 use x509_parser::prelude::*;
 
 impl Ca {
@@ -70,20 +69,7 @@ impl Ca {
     pub fn statuses(&self, state: Option<&str>) -> CaResult<Vec<J>> {
         let mut out = vec![];
         for dir in ["requests", "signed"] {
-            let mut names: Vec<String> = fs::read_dir(self.path(dir))
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .filter_map(|e| {
-                            e.file_name()
-                                .to_str()
-                                .and_then(|n| n.strip_suffix(".pem"))
-                                .map(str::to_string)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            names.sort();
-            for n in names {
+            for n in self.pem_names(dir) {
                 if dir == "requests" && self.cert_pem(&n).is_some() {
                     continue;
                 }
