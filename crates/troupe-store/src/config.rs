@@ -61,17 +61,23 @@ impl StoreSettings {
         };
         if let Some(path) = store.strip_prefix("dir:") {
             if path.is_empty() {
-                return bad(format!("store = {store:?}: dir: needs a directory path (dir:/var/lib/troupe/ca)"));
+                return bad(format!(
+                    "store = {store:?}: dir: needs a directory path (dir:/var/lib/troupe/ca)"
+                ));
             }
             return self.dir_config(PathBuf::from(path));
         }
         let Some(list) = store.strip_prefix("etcd://") else {
-            return bad(format!("store = {store:?}: expected dir:PATH or etcd://HOST:PORT[,HOST:PORT...]"));
+            return bad(format!(
+                "store = {store:?}: expected dir:PATH or etcd://HOST:PORT[,HOST:PORT...]"
+            ));
         };
         let mut endpoints = Vec::new();
         for ep in list.split(',') {
             let ep = ep.trim();
-            check_endpoint(ep).map_err(|why| StoreError::Config(format!("store = {store:?}: endpoint {ep:?} {why}")))?;
+            check_endpoint(ep).map_err(|why| {
+                StoreError::Config(format!("store = {store:?}: endpoint {ep:?} {why}"))
+            })?;
             endpoints.push(ep.to_string());
         }
         let prefix = match self.store_prefix.as_deref() {
@@ -90,7 +96,9 @@ impl StoreSettings {
         let nonempty = |name: &str, v: &Option<String>| -> Result<Option<PathBuf>> {
             match v.as_deref() {
                 None => Ok(None),
-                Some("") => Err(StoreError::Config(format!("{name} is empty: expected a PEM file path"))),
+                Some("") => Err(StoreError::Config(format!(
+                    "{name} is empty: expected a PEM file path"
+                ))),
                 Some(p) => Ok(Some(PathBuf::from(p))),
             }
         };
@@ -100,13 +108,28 @@ impl StoreSettings {
         let client_cert = match (cert, key) {
             (None, None) => None,
             (Some(c), Some(k)) => Some((c, k)),
-            (Some(c), None) => return bad(format!("store_cert = {:?} needs store_key as well", c.display())),
-            (None, Some(k)) => return bad(format!("store_key = {:?} needs store_cert as well", k.display())),
+            (Some(c), None) => {
+                return bad(format!(
+                    "store_cert = {:?} needs store_key as well",
+                    c.display()
+                ))
+            }
+            (None, Some(k)) => {
+                return bad(format!(
+                    "store_key = {:?} needs store_cert as well",
+                    k.display()
+                ))
+            }
         };
         if client_cert.is_some() && ca_cert.is_none() {
             return bad("store_cert and store_key need store_ca_cert (the CA of the etcd members' certificates)".to_string());
         }
-        Ok(StoreConfig::Etcd { endpoints, prefix, ca_cert, client_cert })
+        Ok(StoreConfig::Etcd {
+            endpoints,
+            prefix,
+            ca_cert,
+            client_cert,
+        })
     }
 
     fn dir_config(&self, path: PathBuf) -> Result<StoreConfig> {
@@ -130,7 +153,11 @@ impl StoreSettings {
 impl StoreConfig {
     /// Parses a `store` value alone (no TLS, default prefix).
     pub fn parse(store: &str) -> Result<StoreConfig> {
-        StoreSettings { store: Some(store.to_string()), ..Default::default() }.to_config(Path::new(""))
+        StoreSettings {
+            store: Some(store.to_string()),
+            ..Default::default()
+        }
+        .to_config(Path::new(""))
     }
 }
 
@@ -166,8 +193,16 @@ mod tests {
 
     #[test]
     fn parses_dir_and_default() {
-        assert_eq!(StoreSettings::default().to_config(Path::new("/d")).ok(), Some(StoreConfig::Dir { path: "/d".into() }));
-        assert_eq!(StoreConfig::parse("dir:/var/ca").ok(), Some(StoreConfig::Dir { path: "/var/ca".into() }));
+        assert_eq!(
+            StoreSettings::default().to_config(Path::new("/d")).ok(),
+            Some(StoreConfig::Dir { path: "/d".into() })
+        );
+        assert_eq!(
+            StoreConfig::parse("dir:/var/ca").ok(),
+            Some(StoreConfig::Dir {
+                path: "/var/ca".into()
+            })
+        );
     }
 
     #[test]
@@ -182,7 +217,11 @@ mod tests {
         assert_eq!(
             s.to_config(Path::new("/d")).ok(),
             Some(StoreConfig::Etcd {
-                endpoints: vec!["10.0.0.1:2379".into(), "[::1]:2379".into(), "e3:2379".into()],
+                endpoints: vec![
+                    "10.0.0.1:2379".into(),
+                    "[::1]:2379".into(),
+                    "e3:2379".into()
+                ],
                 prefix: "/pool1/".into(),
                 ca_cert: Some("/ca.pem".into()),
                 client_cert: Some(("/c.pem".into(), "/k.pem".into())),
@@ -199,14 +238,28 @@ mod tests {
             }
             s
         };
-        assert!(err(&set(&[("store", "zookeeper://x")])).contains("store = \"zookeeper://x\": expected dir:PATH"));
+        assert!(err(&set(&[("store", "zookeeper://x")]))
+            .contains("store = \"zookeeper://x\": expected dir:PATH"));
         assert!(err(&set(&[("store", "dir:")])).contains("needs a directory path"));
-        assert!(err(&set(&[("store", "etcd://h1:2379,h2")])).contains("endpoint \"h2\" is not HOST:PORT"));
-        assert!(err(&set(&[("store", "etcd://h1:99999")])).contains("endpoint \"h1:99999\" has no valid port"));
+        assert!(err(&set(&[("store", "etcd://h1:2379,h2")]))
+            .contains("endpoint \"h2\" is not HOST:PORT"));
+        assert!(err(&set(&[("store", "etcd://h1:99999")]))
+            .contains("endpoint \"h1:99999\" has no valid port"));
         assert!(err(&set(&[("store", "etcd://:2379")])).contains("has no host"));
-        assert!(err(&set(&[("store", "etcd://h:1"), ("store_prefix", "troupe")])).contains("store_prefix = \"troupe\""));
-        assert!(err(&set(&[("store", "etcd://h:1"), ("store_cert", "/c")])).contains("needs store_key"));
-        assert!(err(&set(&[("store", "etcd://h:1"), ("store_cert", "/c"), ("store_key", "/k")])).contains("need store_ca_cert"));
-        assert!(err(&set(&[("store", "dir:/x"), ("store_ca_cert", "/ca")])).contains("store_ca_cert = \"/ca\" applies only to an etcd store"));
+        assert!(
+            err(&set(&[("store", "etcd://h:1"), ("store_prefix", "troupe")]))
+                .contains("store_prefix = \"troupe\"")
+        );
+        assert!(
+            err(&set(&[("store", "etcd://h:1"), ("store_cert", "/c")])).contains("needs store_key")
+        );
+        assert!(err(&set(&[
+            ("store", "etcd://h:1"),
+            ("store_cert", "/c"),
+            ("store_key", "/k")
+        ]))
+        .contains("need store_ca_cert"));
+        assert!(err(&set(&[("store", "dir:/x"), ("store_ca_cert", "/ca")]))
+            .contains("store_ca_cert = \"/ca\" applies only to an etcd store"));
     }
 }

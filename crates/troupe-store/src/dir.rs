@@ -63,7 +63,12 @@ impl DirStore {
     /// Opens (creating it if needed) the directory.
     pub fn open(root: &Path) -> Result<DirStore> {
         fs::create_dir_all(root).map_err(|e| StoreError::io(root, &e))?;
-        Ok(DirStore { inner: Arc::new(Inner { root: root.to_path_buf(), leases: Mutex::new(Leases::default()) }) })
+        Ok(DirStore {
+            inner: Arc::new(Inner {
+                root: root.to_path_buf(),
+                leases: Mutex::new(Leases::default()),
+            }),
+        })
     }
 
     /// The directory.
@@ -91,7 +96,9 @@ impl DirStore {
         let path = self.path(key);
         match fs::read(&path) {
             Ok(v) => Ok(Some(v)),
-            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
+                Ok(None)
+            }
             Err(e) => Err(StoreError::io(&path, &e)),
         }
     }
@@ -100,7 +107,10 @@ impl DirStore {
         let path = self.path(key);
         let parent = path.parent().unwrap_or(&self.inner.root).to_path_buf();
         fs::create_dir_all(&parent).map_err(|e| StoreError::io(&parent, &e))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = parent.join(format!(".{name}.tmp.{}.{n}", std::process::id()));
         let result = (|| {
@@ -126,13 +136,19 @@ impl DirStore {
                 }
                 Ok(true)
             }
-            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => Ok(false),
+            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
+                Ok(false)
+            }
             Err(e) => Err(StoreError::io(&path, &e)),
         }
     }
 
     pub(crate) fn get(&self, key: &str) -> Result<Option<Entry>> {
-        Ok(self.read(key)?.map(|value| Entry { key: key.to_string(), version: version_of(&value), value }))
+        Ok(self.read(key)?.map(|value| Entry {
+            key: key.to_string(),
+            version: version_of(&value),
+            value,
+        }))
     }
 
     pub(crate) fn put(&self, key: &str, value: &[u8], lease: Option<LeaseId>) -> Result<()> {
@@ -179,7 +195,11 @@ impl DirStore {
         while let Some((dir, rel)) = stack.pop() {
             let entries = match fs::read_dir(&dir) {
                 Ok(e) => e,
-                Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => continue,
+                Err(e)
+                    if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory =>
+                {
+                    continue
+                }
                 Err(e) => return Err(StoreError::io(&dir, &e)),
             };
             for entry in entries {
@@ -189,14 +209,21 @@ impl DirStore {
                 if name.starts_with('.') {
                     continue;
                 }
-                let key = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+                let key = if rel.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{rel}/{name}")
+                };
                 let Ok(meta) = entry.metadata() else { continue };
                 if meta.is_dir() {
                     if prefix.starts_with(&format!("{key}/")) || key.starts_with(prefix) {
                         stack.push((entry.path(), key));
                     }
                 } else if meta.is_file() && key.starts_with(prefix) {
-                    out.insert(key, (meta.ino(), meta.mtime(), meta.mtime_nsec(), meta.len()));
+                    out.insert(
+                        key,
+                        (meta.ino(), meta.mtime(), meta.mtime_nsec(), meta.len()),
+                    );
                 }
             }
         }
@@ -231,7 +258,14 @@ impl DirStore {
         leases.next += 1;
         let id = leases.next;
         let ttl = Duration::from_secs(ttl_secs);
-        leases.live.insert(id, Lease { ttl, deadline: Instant::now() + ttl, keys: Vec::new() });
+        leases.live.insert(
+            id,
+            Lease {
+                ttl,
+                deadline: Instant::now() + ttl,
+                keys: Vec::new(),
+            },
+        );
         if !leases.reaper_started {
             leases.reaper_started = true;
             let weak = Arc::downgrade(&self.inner);
@@ -270,7 +304,13 @@ impl DirStore {
 
     fn reap_expired(&self) {
         let now = Instant::now();
-        let expired: Vec<i64> = self.leases().live.iter().filter(|(_, l)| l.deadline <= now).map(|(id, _)| *id).collect();
+        let expired: Vec<i64> = self
+            .leases()
+            .live
+            .iter()
+            .filter(|(_, l)| l.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
         for id in expired {
             let _ = self.lease_revoke(LeaseId(id));
         }
@@ -288,18 +328,28 @@ impl DirStore {
             .spawn(move || {
                 while !stop2.load(Ordering::Relaxed) {
                     std::thread::sleep(WATCH_POLL);
-                    let Ok(now) = store.scan(&prefix) else { continue };
+                    let Ok(now) = store.scan(&prefix) else {
+                        continue;
+                    };
                     for (key, stamp) in &now {
                         if seen.get(key) != Some(stamp) {
                             if let Ok(Some(value)) = store.read(key) {
-                                if tx.send(WatchEvent::Put { key: key.clone(), value }).is_err() {
+                                if tx
+                                    .send(WatchEvent::Put {
+                                        key: key.clone(),
+                                        value,
+                                    })
+                                    .is_err()
+                                {
                                     return;
                                 }
                             }
                         }
                     }
                     for key in seen.keys() {
-                        if !now.contains_key(key) && tx.send(WatchEvent::Delete { key: key.clone() }).is_err() {
+                        if !now.contains_key(key)
+                            && tx.send(WatchEvent::Delete { key: key.clone() }).is_err()
+                        {
                             return;
                         }
                     }
@@ -307,7 +357,10 @@ impl DirStore {
                 }
             })
             .map_err(|e| StoreError::io(&self.inner.root, &e))?;
-        Ok(Watch { rx, _stop: WatchStop::Dir(stop) })
+        Ok(Watch {
+            rx,
+            _stop: WatchStop::Dir(stop),
+        })
     }
 }
 

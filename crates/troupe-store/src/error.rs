@@ -25,7 +25,10 @@ impl StoreError {
     }
 
     pub(crate) fn io(path: &std::path::Path, err: &std::io::Error) -> StoreError {
-        StoreError::Io { path: path.display().to_string(), cause: err.to_string() }
+        StoreError::Io {
+            path: path.display().to_string(),
+            cause: err.to_string(),
+        }
     }
 }
 
@@ -36,7 +39,9 @@ impl fmt::Display for StoreError {
             StoreError::Io { path, cause } => write!(f, "store file {path}: {cause}"),
             StoreError::BadKey { key, reason } => write!(f, "bad store key {key:?}: {reason}"),
             StoreError::Config(msg) => f.write_str(msg),
-            StoreError::LeaseNotFound(id) => write!(f, "store lease {id:x} not found (expired or revoked)"),
+            StoreError::LeaseNotFound(id) => {
+                write!(f, "store lease {id:x} not found (expired or revoked)")
+            }
         }
     }
 }
@@ -48,7 +53,12 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Checks a key: relative, '/'-separated, no empty, `.` or `..` component, no component starting
 /// with '.' (reserved for the dir backend's temporary files), no NUL.
 pub(crate) fn check_key(key: &str) -> Result<()> {
-    let bad = |reason| Err(StoreError::BadKey { key: key.to_string(), reason });
+    let bad = |reason| {
+        Err(StoreError::BadKey {
+            key: key.to_string(),
+            reason,
+        })
+    };
     if key.is_empty() {
         return bad("empty");
     }
@@ -77,7 +87,12 @@ pub(crate) fn check_prefix(prefix: &str) -> Result<()> {
     if prefix.is_empty() {
         return Ok(());
     }
-    let bad = |reason| Err(StoreError::BadKey { key: prefix.to_string(), reason });
+    let bad = |reason| {
+        Err(StoreError::BadKey {
+            key: prefix.to_string(),
+            reason,
+        })
+    };
     if prefix.starts_with('/') {
         return bad("absolute");
     }

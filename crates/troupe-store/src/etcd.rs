@@ -10,8 +10,8 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use etcd_client::{
-    Certificate, Client, Compare as ECompare, CompareOp, ConnectOptions, DeleteOptions, EventType, GetOptions,
-    Identity, PutOptions, TlsOptions, Txn, TxnOp, WatchOptions,
+    Certificate, Client, Compare as ECompare, CompareOp, ConnectOptions, DeleteOptions, EventType,
+    GetOptions, Identity, PutOptions, TlsOptions, Txn, TxnOp, WatchOptions,
 };
 
 use crate::config::StoreConfig;
@@ -26,13 +26,15 @@ const RETRY_WATCH: Duration = Duration::from_millis(300);
 #[derive(Clone)]
 pub struct EtcdStore {
     rt: Arc<Runtime>,
-    client: Client,
+    client: Arc<Client>,
     prefix: String,
 }
 
 impl std::fmt::Debug for EtcdStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EtcdStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("EtcdStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,13 +65,20 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn read_pem(what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| StoreError::Config(format!("{what} = {:?}: cannot read: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| StoreError::Config(format!("{what} = {:?}: cannot read: {e}", path.display())))
 }
 
 impl EtcdStore {
     /// A client for the cluster; nothing is contacted until the first call.
     pub fn connect(config: &StoreConfig) -> Result<EtcdStore> {
-        let StoreConfig::Etcd { endpoints, prefix, ca_cert, client_cert } = config else {
+        let StoreConfig::Etcd {
+            endpoints,
+            prefix,
+            ca_cert,
+            client_cert,
+        } = config
+        else {
             return Err(StoreError::Config("not an etcd store configuration".into()));
         };
         let mut options = ConnectOptions::new()
@@ -77,25 +86,41 @@ impl EtcdStore {
             .with_timeout(CALL_TIMEOUT)
             .with_keep_alive(Duration::from_secs(5), Duration::from_secs(3));
         let scheme = if let Some(ca) = ca_cert {
-            let mut tls = TlsOptions::new().ca_certificate(Certificate::from_pem(read_pem("store_ca_cert", ca)?));
+            let mut tls = TlsOptions::new()
+                .ca_certificate(Certificate::from_pem(read_pem("store_ca_cert", ca)?));
             if let Some((cert, key)) = client_cert {
-                tls = tls.identity(Identity::from_pem(read_pem("store_cert", cert)?, read_pem("store_key", key)?));
+                tls = tls.identity(Identity::from_pem(
+                    read_pem("store_cert", cert)?,
+                    read_pem("store_key", key)?,
+                ));
             }
             options = options.with_tls(tls);
             "https"
         } else {
             "http"
         };
-        let urls: Vec<String> = endpoints.iter().map(|e| format!("{scheme}://{e}")).collect();
+        let urls: Vec<String> = endpoints
+            .iter()
+            .map(|e| format!("{scheme}://{e}"))
+            .collect();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("store-etcd")
             .enable_all()
             .build()
-            .map_err(|e| StoreError::Config(format!("cannot start the etcd client runtime: {e}")))?;
+            .map_err(|e| {
+                StoreError::Config(format!("cannot start the etcd client runtime: {e}"))
+            })?;
         let rt = Arc::new(Runtime(Some(rt)));
-        let client = wait(&rt, async move { Client::connect(urls, Some(options)).await })?;
-        Ok(EtcdStore { rt, client, prefix: prefix.clone() })
+        let client = wait(
+            &rt,
+            async move { Client::connect(urls, Some(options)).await },
+        )?;
+        Ok(EtcdStore {
+            rt,
+            client: Arc::new(client),
+            prefix: prefix.clone(),
+        })
     }
 
     fn full(&self, key: &str) -> String {
@@ -112,7 +137,7 @@ impl EtcdStore {
         T: Send + 'static,
         F: Future<Output = std::result::Result<T, etcd_client::Error>> + Send + 'static,
     {
-        wait(&self.rt, f(self.client.clone()))
+        wait(&self.rt, f(Client::clone(&self.client)))
     }
 
     pub(crate) fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -129,9 +154,9 @@ impl EtcdStore {
         let (full, value) = (self.full(key), value.to_vec());
         let options = lease.map(|l| PutOptions::new().with_lease(l.0));
         let r = self.call(|mut c| async move { c.put(full, value, options).await });
-        match (r, lease) {
-            (Err(StoreError::Unavailable(m)), Some(l)) if m.contains("lease not found") => Err(StoreError::LeaseNotFound(l.0)),
-            (r, _) => r.map(|_| ()),
+        match lease {
+            Some(l) => lease_error(r, l).map(|_| ()),
+            None => r.map(|_| ()),
         }
     }
 
@@ -143,11 +168,18 @@ impl EtcdStore {
 
     pub(crate) fn list(&self, prefix: &str) -> Result<Vec<Entry>> {
         let full = self.full(prefix);
-        let resp = self.call(|mut c| async move { c.get(full, Some(GetOptions::new().with_prefix())).await })?;
+        let resp =
+            self.call(
+                |mut c| async move { c.get(full, Some(GetOptions::new().with_prefix())).await },
+            )?;
         let mut out: Vec<Entry> = resp
             .kvs()
             .iter()
-            .map(|kv| Entry { key: self.strip(kv.key()), value: kv.value().to_vec(), version: kv.mod_revision() as u64 })
+            .map(|kv| Entry {
+                key: self.strip(kv.key()),
+                value: kv.value().to_vec(),
+                version: kv.mod_revision() as u64,
+            })
             .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
@@ -158,7 +190,9 @@ impl EtcdStore {
             .iter()
             .map(|c| match c {
                 Compare::Absent(k) => ECompare::version(self.full(k), CompareOp::Equal, 0),
-                Compare::Version(k, v) => ECompare::mod_revision(self.full(k), CompareOp::Equal, *v as i64),
+                Compare::Version(k, v) => {
+                    ECompare::mod_revision(self.full(k), CompareOp::Equal, *v as i64)
+                }
                 Compare::Value(k, v) => ECompare::value(self.full(k), CompareOp::Equal, v.clone()),
             })
             .collect();
@@ -181,11 +215,14 @@ impl EtcdStore {
     }
 
     pub(crate) fn lease_keepalive(&self, lease: LeaseId) -> Result<()> {
-        let ttl = self.call(|mut c| async move {
-            let (mut keeper, mut stream) = c.lease_keep_alive(lease.0).await?;
-            keeper.keep_alive().await?;
-            Ok(stream.message().await?.map(|r| r.ttl()).unwrap_or(0))
-        })?;
+        let ttl = lease_error(
+            self.call(|mut c| async move {
+                let (mut keeper, mut stream) = c.lease_keep_alive(lease.0).await?;
+                keeper.keep_alive().await?;
+                Ok(stream.message().await?.map(|r| r.ttl()).unwrap_or(0))
+            }),
+            lease,
+        )?;
         if ttl <= 0 {
             return Err(StoreError::LeaseNotFound(lease.0));
         }
@@ -193,10 +230,11 @@ impl EtcdStore {
     }
 
     pub(crate) fn lease_revoke(&self, lease: LeaseId) -> Result<()> {
-        match self.call(|mut c| async move { c.lease_revoke(lease.0).await }) {
-            Err(StoreError::Unavailable(m)) if m.contains("lease not found") => Err(StoreError::LeaseNotFound(lease.0)),
-            r => r.map(|_| ()),
-        }
+        lease_error(
+            self.call(|mut c| async move { c.lease_revoke(lease.0).await }),
+            lease,
+        )
+        .map(|_| ())
     }
 
     pub(crate) fn watch(&self, prefix: &str) -> Result<Watch> {
@@ -205,14 +243,16 @@ impl EtcdStore {
         // the stream's creation is lost, and a re-created stream resumes where it stopped.
         let start = {
             let full = full.clone();
-            self.call(|mut c| async move { c.get(full, Some(GetOptions::new().with_count_only())).await })?
-                .header()
-                .map(|h| h.revision())
-                .unwrap_or(0)
+            self.call(|mut c| async move {
+                c.get(full, Some(GetOptions::new().with_count_only())).await
+            })?
+            .header()
+            .map(|h| h.revision())
+            .unwrap_or(0)
         };
         let (tx, rx) = mpsc::channel();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let client = self.client.clone();
+        let client = Client::clone(&self.client);
         let prefix_len = self.prefix.len();
         self.rt.handle().spawn(async move {
             let mut next = start + 1;
@@ -238,10 +278,16 @@ impl EtcdStore {
                         }
                         for ev in resp.events() {
                             let Some(kv) = ev.kv() else { continue };
-                            let key = String::from_utf8_lossy(kv.key().get(prefix_len..).unwrap_or_default()).into_owned();
+                            let key = String::from_utf8_lossy(
+                                kv.key().get(prefix_len..).unwrap_or_default(),
+                            )
+                            .into_owned();
                             next = next.max(kv.mod_revision() + 1);
                             let event = match ev.event_type() {
-                                EventType::Put => WatchEvent::Put { key, value: kv.value().to_vec() },
+                                EventType::Put => WatchEvent::Put {
+                                    key,
+                                    value: kv.value().to_vec(),
+                                },
                                 EventType::Delete => WatchEvent::Delete { key },
                             };
                             if tx.send(event).is_err() {
@@ -256,7 +302,20 @@ impl EtcdStore {
                 }
             }
         });
-        Ok(Watch { rx, _stop: WatchStop::Etcd(Some(stop_tx)) })
+        Ok(Watch {
+            rx,
+            _stop: WatchStop::Etcd(Some(stop_tx)),
+        })
+    }
+}
+
+/// etcd's "lease not found" is not an outage.
+fn lease_error<T>(r: Result<T>, lease: LeaseId) -> Result<T> {
+    match r {
+        Err(StoreError::Unavailable(m)) if m.contains("lease not found") => {
+            Err(StoreError::LeaseNotFound(lease.0))
+        }
+        r => r,
     }
 }
 
@@ -274,7 +333,10 @@ where
     match rx.recv_timeout(CALL_TIMEOUT + Duration::from_secs(1)) {
         Ok(Ok(Ok(v))) => Ok(v),
         Ok(Ok(Err(e))) => Err(unavailable(describe(&e))),
-        Ok(Err(_)) | Err(_) => Err(unavailable(format!("no answer from etcd within {} s", CALL_TIMEOUT.as_secs()))),
+        Ok(Err(_)) | Err(_) => Err(unavailable(format!(
+            "no answer from etcd within {} s",
+            CALL_TIMEOUT.as_secs()
+        ))),
     }
 }
 

@@ -164,7 +164,9 @@ impl Store {
     pub fn txn(&self, compares: &[Compare], ops: &[Op]) -> Result<bool> {
         for c in compares {
             match c {
-                Compare::Absent(k) | Compare::Version(k, _) | Compare::Value(k, _) => error::check_key(k)?,
+                Compare::Absent(k) | Compare::Version(k, _) | Compare::Value(k, _) => {
+                    error::check_key(k)?
+                }
             }
         }
         for op in ops {
@@ -177,12 +179,18 @@ impl Store {
 
     /// Creates a key only if it does not exist; true when created.
     pub fn create(&self, key: &str, value: &[u8]) -> Result<bool> {
-        self.txn(&[Compare::Absent(key.to_string())], &[Op::Put(key.to_string(), value.to_vec())])
+        self.txn(
+            &[Compare::Absent(key.to_string())],
+            &[Op::Put(key.to_string(), value.to_vec())],
+        )
     }
 
     /// Sets a key only if its version is still `version`; true when set.
     pub fn put_if_version(&self, key: &str, value: &[u8], version: u64) -> Result<bool> {
-        self.txn(&[Compare::Version(key.to_string(), version)], &[Op::Put(key.to_string(), value.to_vec())])
+        self.txn(
+            &[Compare::Version(key.to_string(), version)],
+            &[Op::Put(key.to_string(), value.to_vec())],
+        )
     }
 
     /// A new lease of `ttl` (whole seconds, at least 1).
