@@ -23,6 +23,7 @@ done
 
 if [ "${CI:-}" = "true" ]; then
   export TROUPE_REQUIRE_CORPUS=1
+  export TROUPE_REQUIRE_ETCD=1
 fi
 
 echo "== cargo test (the hostile-input suite is crates/*/tests/hostile_*.rs; index: tests/HOSTILE.md)"
