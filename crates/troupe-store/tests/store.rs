@@ -381,6 +381,7 @@ fn etcd_unavailable_when_all_members_stopped_then_recovers() {
     };
     let s = c.store(&c.all());
     s.put("serial", b"7").expect("put");
+    let w = c.store(&[1]).watch("signed/").expect("watch");
     c.stop_all();
     let err = s.get("serial").expect_err("no member is up");
     assert!(err.is_unavailable(), "{err:?}");

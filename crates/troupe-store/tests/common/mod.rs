@@ -51,6 +51,18 @@ pub struct EtcdCluster {
     client_ports: Vec<u16>,
     peer_ports: Vec<u16>,
     children: Vec<Option<Child>>,
+    /// With client TLS: the CA, server/client certificate and key files.
+    tls: Option<Tls>,
+}
+
+/// PEM files for an etcd cluster with client TLS and client-certificate authentication.
+#[derive(Clone)]
+pub struct Tls {
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 fn free_ports(n: usize) -> Vec<u16> {
@@ -67,6 +79,11 @@ impl EtcdCluster {
     /// Starts a cluster of `n` members, or `None` (with a notice) when `etcd` is not installed.
     /// With TROUPE_REQUIRE_ETCD=1 a missing etcd fails the test instead.
     pub fn start(n: usize) -> Option<EtcdCluster> {
+        EtcdCluster::start_with(n, None)
+    }
+
+    /// Like `start`, with client TLS (peers stay plain HTTP on loopback).
+    pub fn start_with(n: usize, tls: Option<Tls>) -> Option<EtcdCluster> {
         let Some(bin) = etcd_binary() else {
             if std::env::var("TROUPE_REQUIRE_ETCD").as_deref() == Ok("1") {
                 panic!("TROUPE_REQUIRE_ETCD=1 but no `etcd` binary on PATH (apt-get install etcd-server)");
@@ -81,6 +98,7 @@ impl EtcdCluster {
             client_ports: ports[..n].to_vec(),
             peer_ports: ports[n..].to_vec(),
             children: (0..n).map(|_| None).collect(),
+            tls,
         };
         cluster.start_all();
         Some(cluster)
@@ -95,8 +113,11 @@ impl EtcdCluster {
         let config = StoreConfig::Etcd {
             endpoints: which.iter().map(|&i| self.endpoint(i)).collect(),
             prefix: DEFAULT_ETCD_PREFIX.to_string(),
-            ca_cert: None,
-            client_cert: None,
+            ca_cert: self.tls.as_ref().map(|t| t.ca.clone()),
+            client_cert: self
+                .tls
+                .as_ref()
+                .map(|t| (t.client_cert.clone(), t.client_key.clone())),
         };
         Store::open(&config).expect("etcd client")
     }
@@ -116,9 +137,20 @@ impl EtcdCluster {
             .append(true)
             .open(self.dir.path().join(format!("m{i}.log")))
             .expect("etcd log file");
-        let client = format!("http://127.0.0.1:{}", self.client_ports[i]);
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let client = format!("{scheme}://127.0.0.1:{}", self.client_ports[i]);
         let peer = format!("http://127.0.0.1:{}", self.peer_ports[i]);
-        let child = Command::new(&self.bin)
+        let mut cmd = Command::new(&self.bin);
+        if let Some(t) = &self.tls {
+            cmd.arg("--cert-file")
+                .arg(&t.server_cert)
+                .arg("--key-file")
+                .arg(&t.server_key);
+            cmd.arg("--trusted-ca-file")
+                .arg(&t.ca)
+                .arg("--client-cert-auth");
+        }
+        let child = cmd
             .arg("--name")
             .arg(format!("m{i}"))
             .arg("--data-dir")
