@@ -41,7 +41,7 @@ impl std::fmt::Debug for EtcdStore {
 /// The runtime the etcd client runs on; shut down in the background when the last store
 /// clone goes, so dropping a store inside async code does not panic.
 #[derive(Debug)]
-struct Runtime(Option<tokio::runtime::Runtime>);
+pub(crate) struct Runtime(Option<tokio::runtime::Runtime>);
 
 impl Drop for Runtime {
     fn drop(&mut self) {
@@ -304,7 +304,7 @@ impl EtcdStore {
         });
         Ok(Watch {
             rx,
-            _stop: WatchStop::Etcd(Some(stop_tx)),
+            _stop: WatchStop::Etcd(Some(stop_tx), self.rt.clone()),
         })
     }
 }

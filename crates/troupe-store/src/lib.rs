@@ -81,14 +81,18 @@ pub struct Watch {
 #[derive(Debug)]
 enum WatchStop {
     Dir(std::sync::Arc<std::sync::atomic::AtomicBool>),
-    Etcd(Option<tokio::sync::oneshot::Sender<()>>),
+    /// The stop signal, and the client's runtime, kept running while the watch lives.
+    Etcd(
+        Option<tokio::sync::oneshot::Sender<()>>,
+        #[allow(dead_code)] std::sync::Arc<etcd::Runtime>,
+    ),
 }
 
 impl Drop for WatchStop {
     fn drop(&mut self) {
         match self {
             WatchStop::Dir(flag) => flag.store(true, std::sync::atomic::Ordering::Relaxed),
-            WatchStop::Etcd(tx) => {
+            WatchStop::Etcd(tx, _) => {
                 if let Some(tx) = tx.take() {
                     let _ = tx.send(());
                 }

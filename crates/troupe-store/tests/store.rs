@@ -208,8 +208,9 @@ fn case_concurrent_serials(a: &Store, b: &Store) {
     }
 }
 
-fn case_watch(writer: &Store, watcher: &Store) {
+fn case_watch(writer: &Store, watcher: Store) {
     let w = watcher.watch("signed/").expect("watch");
+    drop(watcher); // the watch outlives the store value it came from
     writer.put("requests/x.pem", b"not watched").expect("put");
     writer.put("signed/w.example.pem", b"W").expect("put");
     let ev = w
@@ -323,7 +324,7 @@ fn dir_200_concurrent_serials_two_clients() {
 #[test]
 fn dir_watch_sees_put_within_1s() {
     let d = TempDir::new("dir");
-    case_watch(&dir_store(&d), &dir_store(&d));
+    case_watch(&dir_store(&d), dir_store(&d));
 }
 
 #[test]
@@ -363,7 +364,7 @@ fn etcd_watch_sees_put_within_1s() {
     let Some(c) = EtcdCluster::start(3) else {
         return;
     };
-    case_watch(&c.store(&[0]), &c.store(&[2]));
+    case_watch(&c.store(&[0]), c.store(&[2]));
 }
 
 #[test]
@@ -411,4 +412,14 @@ fn etcd_unavailable_when_all_members_stopped_then_recovers() {
     assert!(s
         .create("signed/x.pem", b"X")
         .expect("create after recovery"));
+    let ev = w
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a watch made before the outage resumes after it");
+    assert_eq!(
+        ev,
+        WatchEvent::Put {
+            key: "signed/x.pem".into(),
+            value: b"X".to_vec()
+        }
+    );
 }
