@@ -14,6 +14,7 @@ mod config;
 mod dir;
 mod error;
 mod etcd;
+mod keeper;
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub use config::{StoreConfig, StoreSettings, DEFAULT_ETCD_PREFIX};
 pub use dir::DirStore;
 pub use error::{Result, StoreError};
 pub use etcd::EtcdStore;
+pub use keeper::LeaseKeeper;
 
 /// One key with its value and version. The version is opaque and only compared for equality
 /// in [`Compare::Version`]: the etcd mod revision, or on `dir` a digest of the contents
@@ -211,6 +213,14 @@ impl Store {
     /// Ends a lease now, removing its keys.
     pub fn lease_revoke(&self, lease: LeaseId) -> Result<()> {
         each!(self, s => s.lease_revoke(lease))
+    }
+
+    /// Keeps `lease` (granted with `ttl`) alive from a background thread until the keeper is
+    /// dropped, which revokes it.
+    pub fn keep_alive(&self, lease: LeaseId, ttl: Duration) -> Result<LeaseKeeper> {
+        LeaseKeeper::start(self, lease, ttl).map_err(|e| {
+            StoreError::Unavailable(format!("cannot start a lease keeper thread: {e}"))
+        })
     }
 
     /// Sets a key that lives as long as the lease.

@@ -241,6 +241,7 @@ fn case_lease(s: &Store) {
     let kept = s.lease_grant(Duration::from_secs(2)).expect("grant");
     s.put_leased("masters/a", b"A", short).expect("leased put");
     s.put_leased("masters/b", b"B", kept).expect("leased put");
+    let keeper = s.keep_alive(kept, Duration::from_secs(2)).expect("keeper");
     assert!(s.get("masters/a").expect("get").is_some());
     let deadline = Instant::now() + Duration::from_secs(15);
     while s.get("masters/a").expect("get").is_some() {
@@ -248,23 +249,33 @@ fn case_lease(s: &Store) {
             Instant::now() < deadline,
             "a leased key outlived its TTL by far"
         );
-        s.lease_keepalive(kept).expect("keepalive");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Outlive the kept lease's TTL too, so only the keeper keeps it.
+    std::thread::sleep(Duration::from_millis(2500));
     assert!(
         s.get("masters/b").expect("get").is_some(),
         "a kept-alive lease keeps its key"
     );
+    assert!(!keeper.lost());
     match s.lease_keepalive(short) {
         Err(StoreError::LeaseNotFound(_)) => {}
         other => panic!("keepalive of an expired lease: {other:?}"),
     }
-    s.lease_revoke(kept).expect("revoke");
+    match s.put_leased("masters/c", b"C", short) {
+        Err(StoreError::LeaseNotFound(_)) => {}
+        other => panic!("put with an expired lease: {other:?}"),
+    }
+    drop(keeper);
     assert_eq!(
         s.get("masters/b").expect("get"),
         None,
-        "revoking removes the key"
+        "dropping the keeper revokes the lease"
     );
+    match s.lease_keepalive(kept) {
+        Err(StoreError::LeaseNotFound(_)) => {}
+        other => panic!("keepalive of a revoked lease: {other:?}"),
+    }
 }
 
 // ---- dir backend ----
