@@ -21,6 +21,7 @@ use crate::{Compare, Entry, LeaseId, Op, Watch, WatchEvent, WatchStop};
 /// How long one call may take before the store counts as unavailable.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 const RETRY_WATCH: Duration = Duration::from_millis(300);
+const RETRY_CONNECT: Duration = Duration::from_millis(50);
 
 /// A store in an etcd cluster.
 #[derive(Clone)]
@@ -112,10 +113,10 @@ impl EtcdStore {
                 StoreError::Config(format!("cannot start the etcd client runtime: {e}"))
             })?;
         let rt = Arc::new(Runtime(Some(rt)));
-        let client = wait(
-            &rt,
-            async move { Client::connect(urls, Some(options)).await },
-        )?;
+        let client = wait(&rt, move || {
+            let (urls, options) = (urls.clone(), options.clone());
+            async move { Client::connect(urls, Some(options)).await }
+        })?;
         Ok(EtcdStore {
             rt,
             client: Arc::new(client),
@@ -132,17 +133,22 @@ impl EtcdStore {
         k.strip_prefix(&self.prefix).unwrap_or(&k).to_string()
     }
 
-    fn call<T, F>(&self, f: impl FnOnce(Client) -> F) -> Result<T>
+    /// Runs one etcd call (made again by `f` when a member could not be reached at all).
+    fn call<T, F>(&self, f: impl Fn(Client) -> F + Send + 'static) -> Result<T>
     where
         T: Send + 'static,
         F: Future<Output = std::result::Result<T, etcd_client::Error>> + Send + 'static,
     {
-        wait(&self.rt, f(Client::clone(&self.client)))
+        let client = Client::clone(&self.client);
+        wait(&self.rt, move || f(client.clone()))
     }
 
     pub(crate) fn get(&self, key: &str) -> Result<Option<Entry>> {
         let full = self.full(key);
-        let resp = self.call(|mut c| async move { c.get(full, None).await })?;
+        let resp = self.call(move |mut c| {
+            let full = full.clone();
+            async move { c.get(full, None).await }
+        })?;
         Ok(resp.kvs().first().map(|kv| Entry {
             key: key.to_string(),
             value: kv.value().to_vec(),
@@ -153,7 +159,10 @@ impl EtcdStore {
     pub(crate) fn put(&self, key: &str, value: &[u8], lease: Option<LeaseId>) -> Result<()> {
         let (full, value) = (self.full(key), value.to_vec());
         let options = lease.map(|l| PutOptions::new().with_lease(l.0));
-        let r = self.call(|mut c| async move { c.put(full, value, options).await });
+        let r = self.call(move |mut c| {
+            let (full, value, options) = (full.clone(), value.clone(), options.clone());
+            async move { c.put(full, value, options).await }
+        });
         match lease {
             Some(l) => lease_error(r, l).map(|_| ()),
             None => r.map(|_| ()),
@@ -162,16 +171,19 @@ impl EtcdStore {
 
     pub(crate) fn delete(&self, key: &str) -> Result<bool> {
         let full = self.full(key);
-        let resp = self.call(|mut c| async move { c.delete(full, None).await })?;
+        let resp = self.call(move |mut c| {
+            let full = full.clone();
+            async move { c.delete(full, None).await }
+        })?;
         Ok(resp.deleted() > 0)
     }
 
     pub(crate) fn list(&self, prefix: &str) -> Result<Vec<Entry>> {
         let full = self.full(prefix);
-        let resp =
-            self.call(
-                |mut c| async move { c.get(full, Some(GetOptions::new().with_prefix())).await },
-            )?;
+        let resp = self.call(move |mut c| {
+            let full = full.clone();
+            async move { c.get(full, Some(GetOptions::new().with_prefix())).await }
+        })?;
         let mut out: Vec<Entry> = resp
             .kvs()
             .iter()
@@ -204,19 +216,22 @@ impl EtcdStore {
             })
             .collect();
         let txn = Txn::new().when(when).and_then(then);
-        let resp = self.call(|mut c| async move { c.txn(txn).await })?;
+        let resp = self.call(move |mut c| {
+            let txn = txn.clone();
+            async move { c.txn(txn).await }
+        })?;
         Ok(resp.succeeded())
     }
 
     pub(crate) fn lease_grant(&self, ttl_secs: u64) -> Result<LeaseId> {
         let ttl = ttl_secs.min(i64::MAX as u64) as i64;
-        let resp = self.call(|mut c| async move { c.lease_grant(ttl, None).await })?;
+        let resp = self.call(move |mut c| async move { c.lease_grant(ttl, None).await })?;
         Ok(LeaseId(resp.id()))
     }
 
     pub(crate) fn lease_keepalive(&self, lease: LeaseId) -> Result<()> {
         let ttl = lease_error(
-            self.call(|mut c| async move {
+            self.call(move |mut c| async move {
                 let (mut keeper, mut stream) = c.lease_keep_alive(lease.0).await?;
                 keeper.keep_alive().await?;
                 Ok(stream.message().await?.map(|r| r.ttl()).unwrap_or(0))
@@ -231,7 +246,7 @@ impl EtcdStore {
 
     pub(crate) fn lease_revoke(&self, lease: LeaseId) -> Result<()> {
         lease_error(
-            self.call(|mut c| async move { c.lease_revoke(lease.0).await }),
+            self.call(move |mut c| async move { c.lease_revoke(lease.0).await }),
             lease,
         )
         .map(|_| ())
@@ -243,8 +258,9 @@ impl EtcdStore {
         // the stream's creation is lost, and a re-created stream resumes where it stopped.
         let start = {
             let full = full.clone();
-            self.call(|mut c| async move {
-                c.get(full, Some(GetOptions::new().with_count_only())).await
+            self.call(move |mut c| {
+                let full = full.clone();
+                async move { c.get(full, Some(GetOptions::new().with_count_only())).await }
             })?
             .header()
             .map(|h| h.revision())
@@ -319,15 +335,29 @@ fn lease_error<T>(r: Result<T>, lease: LeaseId) -> Result<T> {
     }
 }
 
-/// Runs `f` on the store's runtime and waits for it on this thread, at most [`CALL_TIMEOUT`].
-fn wait<T, F>(rt: &Runtime, f: F) -> Result<T>
+/// Runs the call `make` makes on the store's runtime and waits for it on this thread, at most
+/// [`CALL_TIMEOUT`]. A call that could not reach its member (connection refused: nothing was
+/// sent, so trying again cannot apply anything twice) is made again, so the client's balancer
+/// picks another member.
+fn wait<T, F>(rt: &Runtime, mut make: impl FnMut() -> F + Send + 'static) -> Result<T>
 where
     T: Send + 'static,
     F: Future<Output = std::result::Result<T, etcd_client::Error>> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel();
     rt.handle().spawn(async move {
-        let r = tokio::time::timeout(CALL_TIMEOUT, f).await;
+        let deadline = tokio::time::Instant::now() + CALL_TIMEOUT;
+        let r = loop {
+            let r = tokio::time::timeout_at(deadline, make()).await;
+            match &r {
+                Ok(Err(e))
+                    if never_sent(e) && tokio::time::Instant::now() + RETRY_CONNECT < deadline =>
+                {
+                    tokio::time::sleep(RETRY_CONNECT).await;
+                }
+                _ => break r,
+            }
+        };
         let _ = tx.send(r);
     });
     match rx.recv_timeout(CALL_TIMEOUT + Duration::from_secs(1)) {
@@ -337,6 +367,17 @@ where
             "no answer from etcd within {} s",
             CALL_TIMEOUT.as_secs()
         ))),
+    }
+}
+
+/// True for errors of a call that never reached a member.
+fn never_sent(e: &etcd_client::Error) -> bool {
+    match e {
+        etcd_client::Error::GRpcStatus(s) => {
+            s.code() == tonic::Code::Unavailable && s.message().contains("connect error")
+        }
+        etcd_client::Error::TransportError(_) => true,
+        _ => false,
     }
 }
 

@@ -434,3 +434,120 @@ fn etcd_unavailable_when_all_members_stopped_then_recovers() {
         }
     );
 }
+
+/// An allocation that survives errors as the CA must: the certificate's key is the request's
+/// name, so a transaction whose answer was lost is recognised on retry, never applied twice.
+fn allocate_retrying(s: &Store, who: &str) -> u64 {
+    let cert = format!("signed/{who}.pem");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "{who}: no allocation within 60 s"
+        );
+        let attempt = (|| -> Result<Option<u64>, StoreError> {
+            if let Some(done) = s.get(&cert)? {
+                let n = String::from_utf8_lossy(&done.value)
+                    .trim_start_matches("serial ")
+                    .parse()
+                    .expect("n");
+                return Ok(Some(n));
+            }
+            let serial = s.get("serial")?.expect("serial exists");
+            let n: u64 = String::from_utf8_lossy(&serial.value)
+                .trim()
+                .parse()
+                .expect("serial number");
+            let inv = s.get("inventory.txt")?;
+            let mut lines = inv.as_ref().map(|e| e.value.clone()).unwrap_or_default();
+            lines.extend_from_slice(format!("0x{n:04X} {who}\n").as_bytes());
+            let inv_cmp = match &inv {
+                Some(e) => Compare::Version("inventory.txt".into(), e.version),
+                None => Compare::Absent("inventory.txt".into()),
+            };
+            let ok = s.txn(
+                &[
+                    Compare::Version("serial".into(), serial.version),
+                    inv_cmp,
+                    Compare::Absent(cert.clone()),
+                ],
+                &[
+                    Op::Put("serial".into(), format!("{}\n", n + 1).into_bytes()),
+                    Op::Put(cert.clone(), format!("serial {n}").into_bytes()),
+                    Op::Put("inventory.txt".into(), lines),
+                ],
+            )?;
+            Ok(ok.then_some(n))
+        })();
+        match attempt {
+            Ok(Some(n)) => return n,
+            Ok(None) => {}
+            Err(e) => {
+                assert!(e.is_unavailable(), "{e:?}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+#[test]
+fn etcd_member_lost_mid_allocation_no_serial_reused_or_lost() {
+    let Some(mut c) = EtcdCluster::start(3) else {
+        return;
+    };
+    let (a, b) = (c.store(&[0, 1, 2]), c.store(&[2, 1, 0]));
+    a.put("serial", b"1\n").expect("put serial");
+    let mut handles = Vec::new();
+    for (ci, store) in [&a, &b].into_iter().enumerate() {
+        for t in 0..2 {
+            let store = store.clone();
+            handles.push(std::thread::spawn(move || {
+                (0..25)
+                    .map(|i| allocate_retrying(&store, &format!("c{ci}-t{t}-{i}")))
+                    .collect::<Vec<u64>>()
+            }));
+        }
+    }
+    // Kill a member once the burst is under way.
+    let watcher = c.store(&[1]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: u64 = watcher
+            .get("serial")
+            .ok()
+            .flatten()
+            .map(|e| String::from_utf8_lossy(&e.value).trim().parse().expect("n"))
+            .unwrap_or(0);
+        if n > 20 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    c.stop(0);
+    let serials: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("allocator thread"))
+        .collect();
+    let distinct: BTreeSet<u64> = serials.iter().copied().collect();
+    assert_eq!(
+        distinct,
+        (1..=100).collect::<BTreeSet<u64>>(),
+        "100 distinct serials, none lost"
+    );
+    assert_eq!(
+        b.get("serial").expect("get").expect("present").value,
+        b"101\n"
+    );
+    assert_eq!(
+        b.list("signed/").expect("list").len(),
+        100,
+        "no certificate issued twice"
+    );
+    let inventory = String::from_utf8(b.get("inventory.txt").expect("get").expect("present").value)
+        .expect("utf8");
+    assert_eq!(
+        inventory.lines().count(),
+        100,
+        "one inventory line per certificate"
+    );
+}
