@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, Weak};
@@ -22,6 +22,7 @@ use crate::{Compare, Entry, LeaseId, Op, Watch, WatchEvent, WatchStop};
 
 const WATCH_POLL: Duration = Duration::from_millis(50);
 const LEASE_POLL: Duration = Duration::from_millis(100);
+const NEW_FILE_MODE: u32 = 0o640;
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -113,8 +114,18 @@ impl DirStore {
             .unwrap_or_default();
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = parent.join(format!(".{name}.tmp.{}.{n}", std::process::id()));
+        // A replaced file keeps its permissions (ca_key.pem stays private); a new one is
+        // readable by its owner and group only.
+        let mode = fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(NEW_FILE_MODE);
         let result = (|| {
-            let mut f = File::create(&tmp)?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&tmp)?;
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
             f.write_all(value)?;
             f.sync_all()?;
             drop(f);

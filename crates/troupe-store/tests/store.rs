@@ -321,6 +321,41 @@ fn dir_keys_are_the_puppet_ca_layout() {
 }
 
 #[test]
+fn dir_files_keep_their_mode_and_new_ones_are_not_world_readable() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new("dir");
+    let s = dir_store(&d);
+    let mode = |k: &str| {
+        std::fs::metadata(d.path().join(k))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    s.put("signed/n.pem", b"N").expect("put");
+    assert_eq!(mode("signed/n.pem"), 0o640);
+    std::fs::write(d.path().join("ca_key.pem"), b"old").expect("write");
+    std::fs::set_permissions(
+        d.path().join("ca_key.pem"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    s.put("ca_key.pem", b"new").expect("put");
+    assert_eq!(
+        mode("ca_key.pem"),
+        0o600,
+        "replacing a private file keeps it private"
+    );
+    std::fs::set_permissions(
+        d.path().join("signed/n.pem"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    s.put("signed/n.pem", b"N2").expect("put");
+    assert_eq!(mode("signed/n.pem"), 0o644);
+}
+
+#[test]
 fn dir_cas_conflict() {
     let d = TempDir::new("dir");
     case_cas_conflict(&dir_store(&d));
