@@ -15,6 +15,7 @@ mod dir;
 mod error;
 mod etcd;
 mod keeper;
+mod seal;
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub use dir::DirStore;
 pub use error::{Result, StoreError};
 pub use etcd::EtcdStore;
 pub use keeper::LeaseKeeper;
+pub use seal::{SealError, Secret};
 
 /// One key with its value and version. The version is opaque and only compared for equality
 /// in [`Compare::Version`]: the etcd mod revision, or on `dir` a digest of the contents
