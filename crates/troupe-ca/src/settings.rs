@@ -59,6 +59,8 @@ pub struct Settings {
     /// Pending certificate requests the CA keeps at most (`max_pending_csrs`); a new request
     /// beyond it is refused with `CaError::PENDING_CAP` (503) until some are signed or cleaned.
     pub max_pending_csrs: usize,
+    /// The pool's shared store (etcd) and join secret; `None`: the CA lives in `cadir`.
+    pub shared: Option<troupe_store::Shared>,
 }
 
 pub const FIVE_YEARS: i64 = 157_680_000;
@@ -86,6 +88,7 @@ impl Settings {
             allow_duplicate_certs: false,
             keylength: 4096,
             max_pending_csrs: DEFAULT_MAX_PENDING_CSRS,
+            shared: None,
         }
     }
 

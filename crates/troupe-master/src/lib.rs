@@ -40,6 +40,9 @@ pub struct Config {
     pub keylength: usize,
     /// `max_pending_csrs`: pending certificate requests kept at most.
     pub max_pending_csrs: usize,
+    /// The pool's shared store (etcd, `store = etcd://...`) with this host's join secret:
+    /// the CA lives there instead of `cadir`.
+    pub shared: Option<troupe_store::Shared>,
     pub plain_http: bool,
     pub trusted_proxies: Vec<IpAddr>,
     /// Certnames whose verified client certificate may carry identity headers (HTTPS only).
@@ -80,6 +83,7 @@ impl Config {
             allow_authorization_extensions: false,
             keylength: 4096,
             max_pending_csrs: troupe_ca::DEFAULT_MAX_PENDING_CSRS,
+            shared: None,
             plain_http: false,
             trusted_proxies: vec![],
             trusted_fronts: vec![],
@@ -101,6 +105,7 @@ impl Config {
         s.allow_authorization_extensions = self.allow_authorization_extensions;
         s.keylength = self.keylength;
         s.max_pending_csrs = self.max_pending_csrs;
+        s.shared = self.shared.clone();
         s
     }
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
+use crate::{Secret, Store};
 
 /// The key prefix of an etcd store when `store_prefix` is not set.
 pub const DEFAULT_ETCD_PREFIX: &str = "/troupe/";
@@ -34,6 +35,9 @@ pub struct StoreSettings {
     pub store_cert: Option<String>,
     pub store_key: Option<String>,
     pub store_prefix: Option<String>,
+    /// The file holding the pool's join secret (`troupe pool init` writes it): unseals the CA
+    /// and pool keys kept in an etcd store.
+    pub join_secret_file: Option<String>,
 }
 
 impl StoreSettings {
@@ -46,6 +50,7 @@ impl StoreSettings {
             "store_cert" => &mut self.store_cert,
             "store_key" => &mut self.store_key,
             "store_prefix" => &mut self.store_prefix,
+            "join_secret_file" => &mut self.join_secret_file,
             _ => return false,
         };
         *slot = Some(value.trim().to_string());
@@ -138,6 +143,7 @@ impl StoreSettings {
             ("store_cert", &self.store_cert),
             ("store_key", &self.store_key),
             ("store_prefix", &self.store_prefix),
+            ("join_secret_file", &self.join_secret_file),
         ] {
             if let Some(v) = v {
                 return Err(StoreError::Config(format!(
@@ -148,6 +154,45 @@ impl StoreSettings {
         }
         Ok(StoreConfig::Dir { path })
     }
+}
+
+impl StoreSettings {
+    /// The shared store these settings select, opened, with the join secret read: `None` for a
+    /// `dir` store (one host; the caller uses `dir_path`).
+    pub fn open_shared(&self) -> Result<Option<Shared>> {
+        let config = self.to_config(Path::new(""))?;
+        if matches!(config, StoreConfig::Dir { .. }) {
+            return Ok(None);
+        }
+        let secret = match self.join_secret_file.as_deref() {
+            None | Some("") => None,
+            Some(f) => Some(
+                Secret::read_file(Path::new(f))
+                    .map_err(|e| StoreError::Config(format!("join_secret_file: {e}")))?,
+            ),
+        };
+        Ok(Some(Shared {
+            store: Store::open(&config)?,
+            secret,
+        }))
+    }
+
+    /// The directory of a `store = dir:PATH` setting; `None` when unset or etcd.
+    pub fn dir_path(&self) -> Option<PathBuf> {
+        self.store
+            .as_deref()
+            .and_then(|s| s.strip_prefix("dir:"))
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    }
+}
+
+/// A store shared by the pool's hosts (etcd), with this host's join secret when it has one
+/// (needed to unseal the CA key and the pool key).
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub store: Store,
+    pub secret: Option<Secret>,
 }
 
 impl StoreConfig {

@@ -20,7 +20,7 @@ mod seal;
 use std::sync::mpsc;
 use std::time::Duration;
 
-pub use config::{StoreConfig, StoreSettings, DEFAULT_ETCD_PREFIX};
+pub use config::{Shared, StoreConfig, StoreSettings, DEFAULT_ETCD_PREFIX};
 pub use dir::DirStore;
 pub use error::{Result, StoreError};
 pub use etcd::EtcdStore;

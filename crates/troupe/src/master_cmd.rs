@@ -196,8 +196,16 @@ fn bool_value(key: &str, v: &str) -> Result<bool> {
 }
 
 /// Reads `key = value` lines into the config.
-fn apply_file(c: &mut Config, path: &std::path::Path, cadir_set: &mut bool) -> Result<()> {
+fn apply_file(
+    c: &mut Config,
+    path: &std::path::Path,
+    cadir_set: &mut bool,
+    store: &mut troupe_store::StoreSettings,
+) -> Result<()> {
     crate::settings_file::read(path, |k, v| {
+        if store.set(k, v) {
+            return Ok(());
+        }
         match k {
             "listen" => {
                 c.listen = v
@@ -296,8 +304,20 @@ pub fn config(a: MasterArgs) -> Result<Config> {
         default_certname(),
     );
     let mut cadir_set = false;
+    let mut store = troupe_store::StoreSettings::default();
     if let Some(f) = &a.config {
-        apply_file(&mut c, f, &mut cadir_set)?;
+        apply_file(&mut c, f, &mut cadir_set, &mut store)?;
+        // `store = dir:PATH` is the CA directory; `store = etcd://...` puts the CA in etcd.
+        store
+            .to_config(std::path::Path::new(""))
+            .map_err(|e| anyhow!("{}: {e}", f.display()))?;
+        if let Some(dir) = store.dir_path() {
+            c.cadir = Some(dir);
+            cadir_set = true;
+        }
+        c.shared = store
+            .open_shared()
+            .map_err(|e| anyhow!("{}: {e}", f.display()))?;
     }
     if let Some(v) = a.listen {
         c.listen = v;
