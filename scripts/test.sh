@@ -44,6 +44,13 @@ if command -v puppet >/dev/null 2>&1; then
   tests/e2e/front-agent.sh
   echo "== hostile input, pool level: killer catalogs, replayed reports, forged admin headers through a front and two masters"
   tests/e2e/hostile-pool.sh
+  if command -v etcd >/dev/null 2>&1; then
+    echo "== end to end: two hosts sharing one CA and pool certificate through a 3-member etcd cluster"
+    tests/e2e/pool-etcd.sh
+  elif [ "${CI:-}" = "true" ]; then
+    echo "CI needs etcd (Debian's etcd-server) for the shared-store end to end" >&2
+    exit 1
+  fi
 fi
 
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && command -v keepalived >/dev/null 2>&1; then
