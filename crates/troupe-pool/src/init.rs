@@ -148,9 +148,7 @@ pub(crate) fn is_ecdsa(crt_pem: &str) -> bool {
         .next()
         .and_then(|p| {
             let (_, c) = x509_parser::parse_x509_certificate(&p.contents).ok()?;
-            Some(
-                c.public_key().algorithm.algorithm.to_id_string() == "1.2.840.10045.2.1",
-            )
+            Some(c.public_key().algorithm.algorithm.to_id_string() == "1.2.840.10045.2.1")
         })
         .unwrap_or(false)
 }

@@ -117,15 +117,18 @@ impl PoolStore {
     pub(crate) fn text(&self, key: &str) -> Result<Option<String>> {
         match self.store.get(key)? {
             None => Ok(None),
-            Some(e) => String::from_utf8(e.value).map(Some).map_err(|_| {
-                PoolError::Corrupt(format!("store key {key} is not UTF-8 text"))
-            }),
+            Some(e) => String::from_utf8(e.value)
+                .map(Some)
+                .map_err(|_| PoolError::Corrupt(format!("store key {key} is not UTF-8 text"))),
         }
     }
 
     /// The pool as stored, `NotInitialized` when no pool certificate is stored.
     pub fn state(&self) -> Result<PoolState> {
-        let crt = self.store.get(keys::CRT)?.ok_or(PoolError::NotInitialized)?;
+        let crt = self
+            .store
+            .get(keys::CRT)?
+            .ok_or(PoolError::NotInitialized)?;
         let name = self
             .text(keys::NAME)?
             .map(|n| n.trim().to_string())

@@ -95,7 +95,11 @@ pub fn sync_once(pool: &PoolStore, ssldir: &Path) -> Result<Synced> {
     let mut changed = vec![];
     // The key before its certificate: a reader that sees a new certificate finds its key.
     for (path, data, private) in [
-        (&files.name_file, format!("{}\n", state.name).into_bytes(), false),
+        (
+            &files.name_file,
+            format!("{}\n", state.name).into_bytes(),
+            false,
+        ),
         (&files.ca, ca, false),
         (&files.key, key, true),
         (&files.cert, state.crt_pem.into_bytes(), false),

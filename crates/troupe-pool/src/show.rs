@@ -31,8 +31,9 @@ fn first_der(pem: &str) -> Option<Vec<u8>> {
 /// Reads the summary (one list of `signed/` and `requests/` each for the counts).
 pub fn show(pool: &PoolStore) -> Result<Summary> {
     let state = pool.state()?;
-    let der = first_der(&state.crt_pem)
-        .ok_or_else(|| PoolError::Corrupt(format!("store key {} holds no certificate", keys::CRT)))?;
+    let der = first_der(&state.crt_pem).ok_or_else(|| {
+        PoolError::Corrupt(format!("store key {} holds no certificate", keys::CRT))
+    })?;
     let (_, cert) = x509_parser::parse_x509_certificate(&der)
         .map_err(|e| PoolError::Corrupt(format!("store key {}: {e}", keys::CRT)))?;
     let fingerprint = Sha256::digest(&der)

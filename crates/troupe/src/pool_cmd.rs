@@ -232,8 +232,7 @@ pub fn run(a: PoolArgs) -> Result<ExitCode> {
             let pool = open(&s, token, false)?;
             let before = pool.state().map_err(|e| anyhow!("{e}"))?;
             let ca = troupe_ca::Settings::new(s.cadir.clone(), &before.name);
-            let after =
-                troupe_pool::add_names(&pool, &names, ca).map_err(|e| anyhow!("{e}"))?;
+            let after = troupe_pool::add_names(&pool, &names, ca).map_err(|e| anyhow!("{e}"))?;
             if after.crt_pem == before.crt_pem {
                 println!(
                     "The pool certificate already has these names: {}",
