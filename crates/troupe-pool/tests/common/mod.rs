@@ -19,8 +19,7 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(what: &str) -> TempDir {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let p =
-            std::env::temp_dir().join(format!("troupe-pool-{what}-{}-{n}", std::process::id()));
+        let p = std::env::temp_dir().join(format!("troupe-pool-{what}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
