@@ -221,9 +221,8 @@ pub fn run(a: PoolArgs) -> Result<ExitCode> {
             let pool = open(&s, token, false)?;
             let synced = troupe_pool::join(&pool, &s.ssldir).map_err(|e| anyhow!("{e}"))?;
             println!(
-                "Joined the pool '{}': {} written into {} ({} changed)",
+                "Joined the pool '{}': CA certificate, CRL, pool certificate and key written into {} ({} changed)",
                 synced.name,
-                "CA certificate, CRL, pool certificate and key",
                 s.ssldir.display(),
                 synced.changed.len()
             );
