@@ -222,12 +222,14 @@ pub fn config(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>)> {
     if let Some(f) = &a.config {
         read_file(f, &mut r)?;
     }
+    // Only an etcd store matters to a front (`dir:` is one host: the ssldir as it is); the
+    // other store settings without it are refused, naming them.
     let shared = match &a.config {
-        Some(f) if r.store.store.is_some() => r
+        Some(f) => r
             .store
             .open_shared()
             .map_err(|e| anyhow!("{}: {e}", f.display()))?,
-        _ => None,
+        None => None,
     };
     r.listen.extend(a.listen);
     r.backend.extend(a.backend);
@@ -491,6 +493,32 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.ends_with("line 1: unknown setting 'colour'"), "{e}");
+        let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(p2);
+    }
+
+    #[test]
+    fn store_settings_are_checked() {
+        let p = file(
+            "store",
+            "backend = 127.0.0.1:1\nssldir = /s\ncertname = f\nstore_ca_cert = /ca.pem\n",
+        );
+        let cli = Cli::parse_from(["x", "--config", p.to_str().unwrap_or_default()]);
+        let e = config(cli.front)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("store_ca_cert = \"/ca.pem\" applies only to an etcd store"),
+            "{e}"
+        );
+        let p2 = file("store-bad", "store = etcd://h1\n");
+        let cli = Cli::parse_from(["x", "--config", p2.to_str().unwrap_or_default()]);
+        let e = config(cli.front)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("endpoint \"h1\" is not HOST:PORT"), "{e}");
         let _ = std::fs::remove_file(p);
         let _ = std::fs::remove_file(p2);
     }
