@@ -10,7 +10,8 @@ use troupe_master::Config;
 #[derive(Debug, Args)]
 pub struct MasterArgs {
     /// A config file of `setting = value` lines (Puppet's names: codedir, ssldir, certname,
-    /// dns_alt_names, autosign, ca_ttl, ...); flags override it.
+    /// dns_alt_names, autosign, ca_ttl, ...; and the store settings: store = etcd://...,
+    /// join_secret_file, store_ca_cert, store_cert, store_key, store_prefix); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Address to listen on (default 0.0.0.0:8140).

@@ -327,3 +327,62 @@ fn host_b_serves_the_pool_certificate_and_refuses_a_revoked_agent_within_a_secon
         "{f:?} {m:?}"
     );
 }
+
+#[test]
+fn two_init_processes_on_two_hosts_make_one_pool() {
+    let Some(cluster) = EtcdCluster::start(3) else {
+        return;
+    };
+    let hosts: Vec<TempDir> = (0..2).map(|i| TempDir::new(&format!("race-{i}"))).collect();
+    let children: Vec<Child> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            Command::new(TROUPE)
+                .args([
+                    "pool",
+                    "--store",
+                    &format!("etcd://{}", cluster.endpoint(i)),
+                ])
+                .arg("--cadir")
+                .arg(h.path().join("ca"))
+                .args(["init", "--keylength", "2048", "--secret-out"])
+                .arg(h.path().join("join.secret"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start troupe pool init")
+        })
+        .collect();
+    let outs: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().expect("wait");
+            assert!(o.status.success(), "{}", text(&o));
+            text(&o)
+        })
+        .collect();
+    let created = outs
+        .iter()
+        .filter(|o| o.contains("Created the pool"))
+        .count();
+    let already = outs
+        .iter()
+        .filter(|o| o.contains("already holds the pool"))
+        .count();
+    assert_eq!((created, already), (1, 1), "{outs:?}");
+    let secrets = hosts
+        .iter()
+        .filter(|h| h.path().join("join.secret").exists())
+        .count();
+    assert_eq!(secrets, 1, "only the winner wrote a secret");
+    let winner = outs.iter().position(|o| o.contains("Created")).unwrap_or(0);
+    let id = troupe_store::Secret::read_file(&hosts[winner].path().join("join.secret"))
+        .expect("secret")
+        .id();
+    assert!(
+        outs.iter().all(|o| o.contains(&id)),
+        "both name the pool's secret id: {outs:?}"
+    );
+}
