@@ -21,9 +21,10 @@ pub struct PoolArgs {
     /// The CA of the etcd members' certificates (etcd over TLS).
     #[arg(long)]
     store_ca_cert: Option<String>,
-    /// Client certificate and key for etcd.
+    /// A client certificate for etcd (with --store-key).
     #[arg(long)]
     store_cert: Option<String>,
+    /// The key of --store-cert.
     #[arg(long)]
     store_key: Option<String>,
     /// Key prefix in etcd (default /troupe/).
