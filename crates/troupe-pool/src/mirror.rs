@@ -15,7 +15,7 @@ use crate::local::{sync_once, LocalFiles, Synced};
 use crate::{keys, PoolError, PoolStore, Result};
 
 /// Full re-read period while a watch runs.
-const RESYNC: Duration = Duration::from_secs(5);
+const RESYNC: Duration = Duration::from_secs(2);
 /// Poll period on a `dir` store (no watch).
 const DIR_POLL: Duration = Duration::from_millis(200);
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
