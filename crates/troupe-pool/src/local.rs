@@ -109,6 +109,10 @@ pub fn sync_once(pool: &PoolStore, ssldir: &Path) -> Result<Synced> {
             changed.push(path.clone());
         }
     }
+    // A key left readable by others (by hand, an older install) is tightened, and said so.
+    if let Ok(Some(m)) = troupe_ca::tighten(&files.key, troupe_ca::PRIVATE_KEY_MODE) {
+        eprintln!("troupe pool: warning: {m}");
+    }
     Ok(Synced {
         name: state.name,
         files,
@@ -141,6 +145,8 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
         assert_eq!(mode(&f.key).ok(), Some(0o640));
         assert_eq!(mode(&d.join("private_keys")).ok(), Some(0o750));
+        std::fs::set_permissions(&f.key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert!(!write_if_changed(&f.key, b"KEY2", true).expect("same content"));
         assert!(write_if_changed(&f.ca, b"CA", false).expect("ca"));
         assert!(!f.complete());
         let _ = std::fs::remove_dir_all(&d);

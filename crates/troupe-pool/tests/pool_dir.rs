@@ -64,6 +64,15 @@ fn dir_pool_init_join_show_and_add_name() {
     );
     assert!(summary.to_string().contains("puppet.example.test"));
 
+    // A key made readable by others is tightened by the next sync.
+    std::fs::set_permissions(&synced.files.key, std::fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    troupe_pool::sync_once(&pool, &ssl).expect("sync");
+    let mode = std::fs::metadata(&synced.files.key)
+        .expect("key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
     let mirror = Mirror::start(pool.clone(), &ssl).expect("mirror");
     let before = std::fs::read(&synced.files.cert).expect("cert");
     let mut ca = troupe_ca::Settings::new(dir.path().join("ca"), "puppet");
