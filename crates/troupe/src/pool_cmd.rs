@@ -297,3 +297,55 @@ fn report_init(s: &Setup, outcome: &InitOutcome, secret: &Secret, out: Option<&P
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        pool: PoolArgs,
+    }
+
+    #[test]
+    fn config_file_and_flags_combine() {
+        let p = std::env::temp_dir().join(format!("troupe-pool-conf-{}", std::process::id()));
+        std::fs::write(
+            &p,
+            "store = etcd://10.0.0.1:2379\njoin_secret_file = /etc/troupe/join.secret\nssldir = /srv/ssl\ncodedir = /ignored\n",
+        )
+        .expect("write");
+        let path = p.to_str().unwrap_or_default();
+        let cli = Cli::parse_from(["x", "--config", path, "--store-prefix", "/p1/", "show"]);
+        let s = setup(&cli.pool).expect("setup");
+        assert_eq!(s.store.store.as_deref(), Some("etcd://10.0.0.1:2379"));
+        assert_eq!(s.store.store_prefix.as_deref(), Some("/p1/"));
+        assert_eq!(s.ssldir, PathBuf::from("/srv/ssl"));
+        assert_eq!(s.cadir, PathBuf::from("/srv/ssl/ca"));
+        let cli = Cli::parse_from([
+            "x", "--config", path, "--ssldir", "/o", "--store", "dir:/c", "join",
+        ]);
+        let s = setup(&cli.pool).expect("setup");
+        assert_eq!(
+            (s.ssldir.clone(), s.cadir.clone()),
+            (PathBuf::from("/o"), PathBuf::from("/c"))
+        );
+        // A dir store with a join secret file is refused, naming the setting.
+        let e = open(&s, None, false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("join_secret_file"), "{e}");
+        let e = open(&s, Some("nope"), false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("join_secret_file") || e.contains("--token"),
+            "{e}"
+        );
+        let _ = std::fs::remove_file(p);
+    }
+}
