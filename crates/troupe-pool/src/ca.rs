@@ -18,7 +18,15 @@ pub(crate) fn import(settings: Settings, src: &Path) -> Result<Ca> {
     import_dir(settings, src)
 }
 
-/// `troupe_ca::Ca::import_dir` (the CA over the store provides it).
+/// `troupe_ca::Ca::import_dir` (the CA over the store provides it). Once it is there this
+/// body becomes:
+///
+/// ```text
+/// for note in Ca::import_dir(settings.clone(), src)? {
+///     eprintln!("troupe pool: import: {note}");
+/// }
+/// open(settings)
+/// ```
 fn import_dir(settings: Settings, src: &Path) -> Result<Ca> {
     let _ = settings;
     Err(PoolError::Invalid(format!(

@@ -65,9 +65,12 @@ impl Host {
 }
 
 /// Until the CA lives in the store (the CA-over-store work), a CA created in a host's cadir
-/// is published under the contract's keys here. With the CA in the store the cadir holds no
-/// `ca_crt.pem` and this does nothing.
+/// is published under the contract's keys here. A CA in the store seals its key there
+/// (`sealed/ca_key.pem`); then this does nothing (its cadir is only a cache).
 fn seed_ca(store: &Store, cadir: &Path) {
+    if store.get("sealed/ca_key.pem").expect("get").is_some() {
+        return;
+    }
     for (file, key) in [("ca_crt.pem", keys::CA_CRT), ("ca_crl.pem", keys::CA_CRL)] {
         if let Ok(v) = std::fs::read(cadir.join(file)) {
             store.put(key, &v).expect("publish the CA file");
