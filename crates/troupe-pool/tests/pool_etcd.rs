@@ -406,3 +406,73 @@ fn mirror_keeps_files_while_etcd_is_down_and_resumes() {
     wait_for(Duration::from_secs(3), || mirror.last_error().is_none())
         .expect("the mirror is in step again");
 }
+
+/// Whether `sig_pem`'s first certificate is signed by `ca_pem`'s.
+fn signed_by(cert_pem: &[u8], ca_pem: &[u8]) -> bool {
+    let der = |pem: &[u8]| {
+        x509_parser::pem::Pem::iter_from_buffer(pem)
+            .next()
+            .expect("PEM")
+            .expect("PEM")
+            .contents
+    };
+    let (c, ca) = (der(cert_pem), der(ca_pem));
+    let (_, c) = x509_parser::parse_x509_certificate(&c).expect("certificate");
+    let (_, ca) = x509_parser::parse_x509_certificate(&ca).expect("CA");
+    c.verify_signature(Some(ca.public_key())).is_ok()
+}
+
+#[test]
+fn init_imports_a_puppet_ca_directory_and_keeps_its_certificates_valid() {
+    let Some(cluster) = EtcdCluster::start(3) else {
+        return;
+    };
+    // A puppetserver-layout CA directory with an agent's certificate.
+    let src = TempDir::new("import-src");
+    let mut settings = troupe_ca::Settings::new(src.path(), "old-master.example.test");
+    settings.keylength = 2048;
+    let old = troupe_ca::Ca::open_or_init(settings).expect("a dir CA");
+    let (agent, _) = old
+        .generate_with("agent9.example.test", &[], true, false)
+        .expect("agent cert");
+    drop(old);
+    let a = Host::new("import-a", cluster.store(&[0]));
+    let out = troupe_pool::init(
+        &a.pool(None),
+        InitOptions {
+            name: "puppet".into(),
+            alt_names: vec!["puppet.example.test".into()],
+            ecdsa: true,
+            import: Some(src.path().to_path_buf()),
+            ca: a.ca_settings("puppet"),
+            secret: Secret::generate().expect("secret"),
+            secret_out: Some(a.secret_file()),
+        },
+    );
+    if let Err(e) = &out {
+        if e.to_string().contains("this build lacks") {
+            eprintln!("NOTICE: skipping the import test: {e}");
+            return;
+        }
+    }
+    assert!(matches!(out, Ok(InitOutcome::Created { .. })), "{out:?}");
+    let b = Host::new("import-b", cluster.store(&[1, 2]));
+    let secret = Secret::read_file(&a.secret_file()).expect("secret");
+    let synced = troupe_pool::join(&b.pool(Some(secret)), &b.ssldir()).expect("join");
+    let ca = read(&synced.files.ca);
+    assert_eq!(ca, read(&src.path().join("ca_crt.pem")), "the imported CA");
+    assert!(
+        signed_by(agent.as_bytes(), &ca),
+        "the old agent certificate is still valid"
+    );
+    assert!(
+        signed_by(&read(&synced.files.cert), &ca),
+        "the pool certificate"
+    );
+    let stored = a
+        .store
+        .get("signed/agent9.example.test.pem")
+        .expect("get")
+        .expect("imported");
+    assert_eq!(stored.value, agent.as_bytes());
+}

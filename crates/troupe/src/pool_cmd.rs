@@ -13,34 +13,34 @@ pub struct PoolArgs {
     /// A config file of `name = value` lines: store, store_ca_cert, store_cert, store_key,
     /// store_prefix, join_secret_file, ssldir, cadir (other settings of a file shared with
     /// `troupe master` are ignored); flags override it.
-    #[arg(long)]
+    #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// `dir:PATH` (one host; default dir:<cadir>) or `etcd://HOST:PORT[,HOST:PORT...]`.
-    #[arg(long)]
+    #[arg(long, global = true)]
     store: Option<String>,
     /// The CA of the etcd members' certificates (etcd over TLS).
-    #[arg(long)]
+    #[arg(long, global = true)]
     store_ca_cert: Option<String>,
     /// A client certificate for etcd (with --store-key).
-    #[arg(long)]
+    #[arg(long, global = true)]
     store_cert: Option<String>,
     /// The key of --store-cert.
-    #[arg(long)]
+    #[arg(long, global = true)]
     store_key: Option<String>,
     /// Key prefix in etcd (default /troupe/).
-    #[arg(long)]
+    #[arg(long, global = true)]
     store_prefix: Option<String>,
     /// The pool's join secret file (mode 0600).
-    #[arg(long)]
+    #[arg(long, global = true)]
     join_secret_file: Option<String>,
     /// The join secret itself (`troupe-join-v1:...`) instead of a file.
-    #[arg(long)]
+    #[arg(long, global = true)]
     token: Option<String>,
     /// Puppet's ssldir on this host (default /var/lib/troupe/ssl).
-    #[arg(long)]
+    #[arg(long, global = true)]
     ssldir: Option<PathBuf>,
     /// The CA directory of a dir store (default <ssldir>/ca).
-    #[arg(long)]
+    #[arg(long, global = true)]
     cadir: Option<PathBuf>,
     #[command(subcommand)]
     command: PoolCommand,
