@@ -487,7 +487,8 @@ async fn reload_loop(state: Arc<State>) {
     let mut crl_state = tls::CrlState::Fresh;
     let mut warned: Option<Instant> = None;
     loop {
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Often enough that a CRL the pool's mirror writes applies within a second.
+        tokio::time::sleep(Duration::from_millis(250)).await;
         let now = tls::stamp(&state.config.tls);
         if now != last {
             match tls::Tls::load(&state.config.tls) {

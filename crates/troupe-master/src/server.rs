@@ -130,26 +130,56 @@ fn load_crl(state: &State) {
     }
 }
 
+/// How often the reload loop looks at the TLS files: a revocation written by the pool's
+/// mirror applies within this.
+const RELOAD_POLL: Duration = Duration::from_millis(250);
+/// How often the CA's files are copied into the ssldir (local CA) and the CRL's expiry checked.
+const CA_SYNC_EVERY: Duration = Duration::from_secs(2);
+/// How often the CA is asked to re-issue a CRL that is due, on a shared store.
+const CRL_REFRESH_EVERY: Duration = Duration::from_secs(60);
+
 /// Keeps the ssldir in step with the CA and rebuilds the TLS configuration when the
 /// certificates or the CRL change, so revocations apply without a restart; warns while the
-/// CRL is close to expiry and errors once it has expired.
+/// CRL is close to expiry and errors once it has expired. On a shared store the pool's mirror
+/// writes the files; the CA here only re-issues a CRL that is due.
 async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig>>>) {
     let mut last = tls::stamp(&state.config);
     let mut warned: Option<std::time::Instant> = None;
+    let shared = state.config.shared.is_some();
+    let ca_every = if shared {
+        CRL_REFRESH_EVERY
+    } else {
+        CA_SYNC_EVERY
+    };
+    let (mut last_check, mut last_ca) = (None::<std::time::Instant>, None::<std::time::Instant>);
     loop {
-        if let Some(msg) = tls::crl_expiry_warning(&tls::paths(&state.config).crl) {
-            if warned.is_none_or(|w| w.elapsed() > Duration::from_secs(6 * 3600)) {
-                eprintln!("troupe master: {msg}");
-                warned = Some(std::time::Instant::now());
+        if last_check.is_none_or(|t| t.elapsed() >= CA_SYNC_EVERY) {
+            last_check = Some(std::time::Instant::now());
+            if let Some(msg) = tls::crl_expiry_warning(&tls::paths(&state.config).crl) {
+                if warned.is_none_or(|w| w.elapsed() > Duration::from_secs(6 * 3600)) {
+                    eprintln!("troupe master: {msg}");
+                    warned = Some(std::time::Instant::now());
+                }
+            } else {
+                warned = None;
             }
-        } else {
-            warned = None;
         }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        if let Some(ca) = state.ca.clone() {
+        tokio::time::sleep(RELOAD_POLL).await;
+        if let Some(ca) = state
+            .ca
+            .clone()
+            .filter(|_| last_ca.is_none_or(|t| t.elapsed() >= ca_every))
+        {
+            last_ca = Some(std::time::Instant::now());
             let config = state.config.clone();
             let r = tokio::task::spawn_blocking(move || {
-                tls::sync_from_ca(&config, &ca).map_err(|e| e.to_string())
+                if config.shared.is_some() {
+                    ca.refresh_crl_if_due()
+                        .map(|_| false)
+                        .map_err(|e| e.to_string())
+                } else {
+                    tls::sync_from_ca(&config, &ca).map_err(|e| e.to_string())
+                }
             })
             .await;
             if let Ok(Err(e)) = r {

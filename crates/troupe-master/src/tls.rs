@@ -1,6 +1,8 @@
 //! TLS for the standalone master: the server certificate in Puppet's ssldir layout (issued by
 //! the local CA on first start), client certificates optional but verified against the CA and
-//! the CRL, and the configuration rebuilt when the CRL or certificates change on disk.
+//! the CRL, and the configuration rebuilt when the CRL or certificates change on disk. On a
+//! shared store (etcd) the pool's mirror (`troupe-pool`) writes the CA certificate, the CRL
+//! and the pool certificate and key into the ssldir instead of the copies from the local CA.
 //!
 //! An expired CRL fails closed: a client certificate is refused in the handshake (and an open
 //! connection's certificate counts for nobody, see `identity`) until a current CRL is in place;
@@ -58,8 +60,16 @@ pub fn ensure_server_cert(config: &Config, ca: Option<&Ca>) -> Result<(), BoxErr
             troupe_ca::write_private(&p.key, key.as_bytes(), troupe_ca::PRIVATE_KEY_MODE)?;
             write_atomic(&p.cert, cert.as_bytes())?;
         }
-        sync_from_ca(config, ca)?;
+        // On a shared store the pool's mirror writes the CA certificate and the CRL.
+        if config.shared.is_none() {
+            sync_from_ca(config, ca)?;
+        }
     }
+    let hint = if config.shared.is_some() {
+        "the pool's mirror fetches it from the store: run `troupe pool init` once, and set join_secret_file"
+    } else {
+        "give the master a CA with --cadir, or put the file there"
+    };
     for (what, f) in [
         ("certificate", &p.cert),
         ("private key", &p.key),
@@ -67,11 +77,7 @@ pub fn ensure_server_cert(config: &Config, ca: Option<&Ca>) -> Result<(), BoxErr
         ("CRL", &p.crl),
     ] {
         if !f.exists() {
-            return Err(format!(
-                "the {what} {} is missing (give the master a CA with --cadir, or put the file there)",
-                f.display()
-            )
-            .into());
+            return Err(format!("the {what} {} is missing ({hint})", f.display()).into());
         }
     }
     Ok(())

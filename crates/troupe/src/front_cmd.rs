@@ -13,8 +13,10 @@ use troupe_front::{BackendSpec, Config};
 #[derive(Debug, Args)]
 pub struct FrontArgs {
     /// A config file: listen, backend (repeatable), ssldir, certname, cert, key, ca, crl,
-    /// balance, check_interval, rise, fall, max_in_flight, retry_after, admin, access_log, and
-    /// the limits below.
+    /// balance, check_interval, rise, fall, max_in_flight, retry_after, admin, access_log, the
+    /// limits below, and the store settings (store = etcd://..., store_ca_cert, store_cert,
+    /// store_key, store_prefix, join_secret_file): the pool's files are then kept in the
+    /// ssldir (default /var/lib/troupe/ssl) from the store, and certname defaults to the pool's.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Address to listen on (repeatable; default 0.0.0.0:8140).
@@ -131,11 +133,15 @@ struct Raw {
     max_buffered_size: Option<usize>,
     quarantine_ttl: Option<f64>,
     quarantine_entries: Option<usize>,
+    store: troupe_store::StoreSettings,
 }
 
 fn read_file(path: &std::path::Path, r: &mut Raw) -> Result<()> {
     crate::settings_file::read(path, |k, v| {
         let bad = |what: &str| anyhow!("setting '{k}' must be {what}, not '{v}'");
+        if r.store.set(k, v) {
+            return Ok(());
+        }
         match k {
             "listen" => r.listen.push(v.parse().map_err(|_| bad("ADDR:PORT"))?),
             "backend" => r.backend.push(
@@ -206,11 +212,25 @@ fn seconds(v: &str) -> Option<f64> {
     v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
 }
 
-pub fn config(a: FrontArgs) -> Result<Config> {
+/// The default ssldir of a front on a shared store.
+const DEFAULT_SSLDIR: &str = "/var/lib/troupe/ssl";
+
+/// The config, and on a shared store the running mirror of the pool's files (keep it for as
+/// long as the front runs).
+pub fn config(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>)> {
     let mut r = Raw::default();
     if let Some(f) = &a.config {
         read_file(f, &mut r)?;
     }
+    // Only an etcd store matters to a front (`dir:` is one host: the ssldir as it is); the
+    // other store settings without it are refused, naming them.
+    let shared = match &a.config {
+        Some(f) => r
+            .store
+            .open_shared()
+            .map_err(|e| anyhow!("{}: {e}", f.display()))?,
+        None => None,
+    };
     r.listen.extend(a.listen);
     r.backend.extend(a.backend);
     r.admin.extend(a.admin);
@@ -247,6 +267,19 @@ pub fn config(a: FrontArgs) -> Result<Config> {
         quarantine_ttl,
         quarantine_entries
     );
+    let mirror = match shared {
+        Some(shared) => {
+            let ssldir = r
+                .ssldir
+                .get_or_insert_with(|| PathBuf::from(DEFAULT_SSLDIR))
+                .clone();
+            let m = troupe_pool::Mirror::start(shared, &ssldir)
+                .map_err(|e| anyhow!("the pool's files: {e}"))?;
+            r.certname.get_or_insert_with(|| m.name().to_string());
+            Some(m)
+        }
+        None => None,
+    };
     let files = match (&r.cert, &r.key, &r.ca) {
         (Some(c), Some(k), Some(ca)) => Files {
             cert: c.clone(),
@@ -314,7 +347,7 @@ pub fn config(a: FrontArgs) -> Result<Config> {
         c.admin = r.admin;
     }
     c.access_log = r.access_log;
-    Ok(c)
+    Ok((c, mirror))
 }
 
 /// The connection, body and quarantine limits.
@@ -373,7 +406,7 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
 }
 
 pub fn run(a: FrontArgs) -> Result<ExitCode> {
-    let c = config(a)?;
+    let (c, _mirror) = config(a)?;
     troupe_front::run(c).map_err(|e| anyhow!("{e}"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -415,7 +448,7 @@ mod tests {
             "--max-connections",
             "50",
         ]);
-        let c = config(cli.front).unwrap_or_else(|e| panic!("{e}"));
+        let (c, _) = config(cli.front).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.backends.len(), 3);
         assert!(c.backends[1].tls);
         assert_eq!((c.rise, c.fall), (3, 4));
@@ -460,6 +493,32 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.ends_with("line 1: unknown setting 'colour'"), "{e}");
+        let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(p2);
+    }
+
+    #[test]
+    fn store_settings_are_checked() {
+        let p = file(
+            "store",
+            "backend = 127.0.0.1:1\nssldir = /s\ncertname = f\nstore_ca_cert = /ca.pem\n",
+        );
+        let cli = Cli::parse_from(["x", "--config", p.to_str().unwrap_or_default()]);
+        let e = config(cli.front)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("store_ca_cert = \"/ca.pem\" applies only to an etcd store"),
+            "{e}"
+        );
+        let p2 = file("store-bad", "store = etcd://h1\n");
+        let cli = Cli::parse_from(["x", "--config", p2.to_str().unwrap_or_default()]);
+        let e = config(cli.front)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("endpoint \"h1\" is not HOST:PORT"), "{e}");
         let _ = std::fs::remove_file(p);
         let _ = std::fs::remove_file(p2);
     }

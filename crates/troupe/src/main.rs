@@ -5,6 +5,7 @@ mod compile_cmd;
 mod front_cmd;
 mod master_cmd;
 mod parser_cmd;
+mod pool_cmd;
 mod settings_file;
 mod vrrp_cmd;
 
@@ -36,6 +37,8 @@ enum Command {
     Master(master_cmd::MasterArgs),
     /// Administer the CA: list, sign, revoke, clean, generate.
     Ca(ca_cmd::CaArgs),
+    /// The pool on the shared store: init (CA + pool certificate), join, add-name, show.
+    Pool(pool_cmd::PoolArgs),
     /// Terminate TLS for agents and balance over a pool of masters.
     Front(front_cmd::FrontArgs),
     /// Float virtual IPs between hosts (VRRPv3, or v2 as keepalived's default).
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => compile_cmd::run(args),
         Command::Master(args) => master_cmd::run(args),
         Command::Ca(args) => ca_cmd::run(args),
+        Command::Pool(args) => pool_cmd::run(args),
         Command::Front(args) => front_cmd::run(args),
         Command::Vrrp(args) => vrrp_cmd::run(args),
     };

@@ -10,7 +10,8 @@ use troupe_master::Config;
 #[derive(Debug, Args)]
 pub struct MasterArgs {
     /// A config file of `setting = value` lines (Puppet's names: codedir, ssldir, certname,
-    /// dns_alt_names, autosign, ca_ttl, ...); flags override it.
+    /// dns_alt_names, autosign, ca_ttl, ...; and the store settings: store = etcd://...,
+    /// join_secret_file, store_ca_cert, store_cert, store_key, store_prefix); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Address to listen on (default 0.0.0.0:8140).
@@ -195,11 +196,18 @@ fn bool_value(key: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// Which settings the config file gave (they win over the pool's defaults).
+#[derive(Debug, Default)]
+struct Given {
+    cadir: bool,
+    certname: bool,
+}
+
 /// Reads `key = value` lines into the config.
 fn apply_file(
     c: &mut Config,
     path: &std::path::Path,
-    cadir_set: &mut bool,
+    given: &mut Given,
     store: &mut troupe_store::StoreSettings,
 ) -> Result<()> {
     crate::settings_file::read(path, |k, v| {
@@ -219,15 +227,18 @@ fn apply_file(
             "ssldir" => c.ssldir = v.into(),
             "cadir" => {
                 c.cadir = Some(v.into());
-                *cadir_set = true;
+                given.cadir = true;
             }
             "ca" => {
                 if !bool_value(k, v)? {
                     c.cadir = None;
-                    *cadir_set = true;
+                    given.cadir = true;
                 }
             }
-            "certname" => c.certname = v.into(),
+            "certname" => {
+                c.certname = v.into();
+                given.certname = true;
+            }
             "dns_alt_names" => c.dns_alt_names = split_list(v),
             "autosign" => c.autosign = v.into(),
             "ca_ttl" => c.ca_ttl = duration(v).map_err(|e| anyhow!("setting 'ca_ttl': {e}"))?,
@@ -297,28 +308,30 @@ fn default_certname() -> String {
         .unwrap_or_else(|_| "puppet".into())
 }
 
-pub fn config(a: MasterArgs) -> Result<Config> {
+/// The config, and whether a certname was given (by the file or a flag).
+pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
     let mut c = Config::new(
         PathBuf::from("/etc/puppet/code"),
         PathBuf::from("/var/lib/troupe/ssl"),
         default_certname(),
     );
-    let mut cadir_set = false;
+    let mut given = Given::default();
     let mut store = troupe_store::StoreSettings::default();
     if let Some(f) = &a.config {
-        apply_file(&mut c, f, &mut cadir_set, &mut store)?;
+        apply_file(&mut c, f, &mut given, &mut store)?;
         // `store = dir:PATH` is the CA directory; `store = etcd://...` puts the CA in etcd.
         store
             .to_config(std::path::Path::new(""))
             .map_err(|e| anyhow!("{}: {e}", f.display()))?;
         if let Some(dir) = store.dir_path() {
             c.cadir = Some(dir);
-            cadir_set = true;
+            given.cadir = true;
         }
         c.shared = store
             .open_shared()
             .map_err(|e| anyhow!("{}: {e}", f.display()))?;
     }
+    let mut cadir_set = given.cadir;
     if let Some(v) = a.listen {
         c.listen = v;
     }
@@ -353,6 +366,7 @@ pub fn config(a: MasterArgs) -> Result<Config> {
     }
     if let Some(v) = a.certname {
         c.certname = v;
+        given.certname = true;
     }
     if let Some(v) = a.dns_alt_names {
         c.dns_alt_names = split_list(&v);
@@ -414,11 +428,25 @@ pub fn config(a: MasterArgs) -> Result<Config> {
         }
     }
     troupe_ca::valid_name(&c.certname).map_err(|e| anyhow!("certname '{}': {e}", c.certname))?;
-    Ok(c)
+    Ok((c, given.certname))
 }
 
 pub fn run(a: MasterArgs) -> Result<ExitCode> {
-    let c = config(a)?;
+    let (mut c, certname_given) = config(a)?;
+    // On a shared store the mirror keeps the ssldir in step with it (CA certificate, CRL, pool
+    // certificate and key); the master serves with the pool certificate unless a certname
+    // was given.
+    let _mirror = match &c.shared {
+        Some(shared) => {
+            let m = troupe_pool::Mirror::start(shared.clone(), &c.ssldir)
+                .map_err(|e| anyhow!("the pool's files: {e}"))?;
+            if !certname_given {
+                c.certname = m.name().to_string();
+            }
+            Some(m)
+        }
+        None => None,
+    };
     troupe_master::run(c).map_err(|e| anyhow!("{e}"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -443,12 +471,14 @@ mod tests {
         assert_eq!(c.compile_timeout, Some(std::time::Duration::from_secs(60)));
         assert_eq!(c.compile_memory_limit, Some(1 << 30));
         let p = file("compile_timeout = 90s\ncompile_memory_limit = 512m\n");
-        apply_file(&mut c, &p, &mut false).unwrap_or_else(|e| panic!("{e}"));
+        apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.compile_timeout, Some(std::time::Duration::from_secs(90)));
         assert_eq!(c.compile_memory_limit, Some(512 << 20));
         let _ = std::fs::remove_file(p);
         let p = file("compile_timeout = never\n");
-        let e = apply_file(&mut c, &p, &mut false).expect_err("refused");
+        let e = apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .expect_err("refused");
         assert!(e.to_string().contains("compile_timeout"), "{e}");
         let _ = std::fs::remove_file(p);
     }
@@ -457,8 +487,9 @@ mod tests {
     fn config_file_sets_puppet_settings() {
         let p = file("[server]\n# comment\ncodedir = /srv/code\nssldir=/srv/ssl\ncertname = m1.example.test\ndns_alt_names = puppet, localhost\nautosign = true\nca_ttl = 30d\ntrusted_proxy = 127.0.0.1, 10.0.0.1\nplain_http = yes\n");
         let mut c = Config::new("/x".into(), "/y".into(), "z".into());
-        let mut cadir = false;
-        apply_file(&mut c, &p, &mut cadir).unwrap_or_else(|e| panic!("{e}"));
+        let mut given = Given::default();
+        apply_file(&mut c, &p, &mut given, &mut Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.codedir, PathBuf::from("/srv/code"));
         assert_eq!(c.certname, "m1.example.test");
         assert_eq!(c.dns_alt_names, vec!["puppet", "localhost"]);
@@ -472,7 +503,8 @@ mod tests {
     fn config_file_sets_limits() {
         let p = file("trusted_front = front1.example.test, front2.example.test\nreport_max_size = 8MiB\nreport_min_free = 5%\nreport_ttl = 7d\nreport_keep = 20\ncsr_rate_limit = 0\nhandshake_timeout = 3\nmax_connections_per_source = 16\n");
         let mut c = Config::new("/x".into(), "/y".into(), "z".into());
-        apply_file(&mut c, &p, &mut false).unwrap_or_else(|e| panic!("{e}"));
+        apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             c.trusted_fronts,
             vec!["front1.example.test", "front2.example.test"]
@@ -488,7 +520,7 @@ mod tests {
         assert_eq!(c.limits.handshake_timeout, 3);
         assert_eq!(c.limits.max_connections_per_source, 16);
         let p2 = file("report_min_free = lots\n");
-        let e = apply_file(&mut c, &p2, &mut false)
+        let e = apply_file(&mut c, &p2, &mut Given::default(), &mut Default::default())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -501,7 +533,7 @@ mod tests {
     fn config_errors_name_the_key_and_line() {
         let p = file("codedir = /srv/code\nca_ttl = forever\n");
         let mut c = Config::new("/x".into(), "/y".into(), "z".into());
-        let e = apply_file(&mut c, &p, &mut false)
+        let e = apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -512,7 +544,7 @@ mod tests {
             "{e}"
         );
         let p2 = file("bogus_setting = 1\n");
-        let e = apply_file(&mut c, &p2, &mut false)
+        let e = apply_file(&mut c, &p2, &mut Given::default(), &mut Default::default())
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
