@@ -9,7 +9,7 @@ use x509_parser::prelude::*;
 impl Ca {
     /// `certificate_status/<name>` as puppetserver renders it.
     pub fn status(&self, name: &str) -> CaResult<Option<J>> {
-        if let Some(pem) = self.cert_pem(name) {
+        if let Some(pem) = self.try_cert_pem(name)? {
             let info = cert_info(&pem)?;
             let revoked = self.revoked_serials()?.contains(&info.serial);
             let sans: Vec<String> = info
@@ -69,8 +69,8 @@ impl Ca {
     pub fn statuses(&self, state: Option<&str>) -> CaResult<Vec<J>> {
         let mut out = vec![];
         for dir in ["requests", "signed"] {
-            for n in self.pem_names(dir) {
-                if dir == "requests" && self.cert_pem(&n).is_some() {
+            for n in self.pem_names(dir)? {
+                if dir == "requests" && self.try_cert_pem(&n)?.is_some() {
                     continue;
                 }
                 if let Some(s) = self.status(&n)? {

@@ -16,6 +16,8 @@ mod error;
 mod etcd;
 mod keeper;
 mod seal;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::mpsc;
 use std::time::Duration;
