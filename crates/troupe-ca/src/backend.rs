@@ -146,6 +146,25 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The certnames with a `DIR/NAME.pem` and their contents, sorted by name (one listing of
+    /// the store in `Shared` mode).
+    pub(crate) fn entries(&self, dir: &str) -> CaResult<Vec<(String, String)>> {
+        match self {
+            Backend::Dir(_) => {
+                let mut out = vec![];
+                for n in self.names(dir)? {
+                    if let Some(text) = self.get(&format!("{dir}/{n}.pem"))? {
+                        out.push((n, text));
+                    }
+                }
+                Ok(out)
+            }
+            Backend::Shared(s) => s.entries(dir),
+        }
+    }
+}
+
 /// The key of a signed certificate.
 pub(crate) fn signed_key(name: &str) -> String {
     format!("signed/{name}.pem")

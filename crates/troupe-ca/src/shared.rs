@@ -268,21 +268,28 @@ impl SharedCa {
 
     /// The certnames with a `DIR/NAME.pem` key, sorted.
     pub(crate) fn names(&self, dir: &str) -> CaResult<Vec<String>> {
+        Ok(self.entries(dir)?.into_iter().map(|(n, _)| n).collect())
+    }
+
+    /// The certnames with a `DIR/NAME.pem` key and their values, sorted by name.
+    pub(crate) fn entries(&self, dir: &str) -> CaResult<Vec<(String, String)>> {
         let prefix = format!("{dir}/");
-        let mut names: Vec<String> = self
+        let mut out: Vec<(String, String)> = self
             .store()
             .list(&prefix)
             .map_err(store_err)?
             .into_iter()
             .filter_map(|e| {
                 let rest = e.key.strip_prefix(&prefix)?;
-                (!rest.contains('/'))
-                    .then(|| rest.strip_suffix(".pem").map(str::to_string))
-                    .flatten()
+                let name = rest.strip_suffix(".pem").filter(|n| !n.contains('/'))?;
+                Some((
+                    name.to_string(),
+                    String::from_utf8_lossy(&e.value).into_owned(),
+                ))
             })
             .collect();
-        names.sort();
-        Ok(names)
+        out.sort();
+        Ok(out)
     }
 
     /// The join secret, or 503 naming `join_secret_file`.
