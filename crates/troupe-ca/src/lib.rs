@@ -137,6 +137,9 @@ impl Ca {
                 if e.is_store_unavailable()
                     && ca.backend.shared().is_some_and(|s| s.has_cache()) =>
             {
+                if let Some(s) = ca.backend.shared() {
+                    s.mark_down();
+                }
                 vec![format!(
                     "{e}; opened with the cached CA certificate and CRL in {}",
                     ca.settings.cadir.display()

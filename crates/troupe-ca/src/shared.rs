@@ -210,8 +210,7 @@ impl SharedCa {
                 Ok(None)
             }
             Err(e) if e.is_unavailable() && cached_key(key) => {
-                *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(Instant::now() + DOWN_PAUSE);
+                self.mark_down();
                 match fs::read_to_string(self.cache.join(key)) {
                     Ok(text) => Ok(Some((text, 0))),
                     Err(_) => Err(store_err(e)),
@@ -219,6 +218,12 @@ impl SharedCa {
             }
             Err(e) => Err(store_err(e)),
         }
+    }
+
+    /// Notes that the store was found unavailable: cached reads skip it for `DOWN_PAUSE`.
+    pub(crate) fn mark_down(&self) {
+        *self.down_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(Instant::now() + DOWN_PAUSE);
     }
 
     /// Keeps the local copy of a cached key in step (written only when it differs).
