@@ -146,9 +146,23 @@ impl Ca {
                 ),
             ));
         }
-        self.backend.put(&request_key(subject), pem.as_bytes())?;
         // A host of a shared CA without the join secret cannot sign: the request waits for
         // one that can (an administrator's `sign`, or a host re-judging pending requests).
+        if self.is_shared() && self.can_sign() {
+            let auto = self.autosign(subject, &pem);
+            if auto && self.check_policy(&csr, 400).is_ok() {
+                // Signed at once, in the one transaction that stores the certificate: the
+                // request is not stored first (if the transaction fails, nothing was).
+                self.sign_locked(subject, &csr, None)?;
+                return Ok(true);
+            }
+            self.backend.put(&request_key(subject), pem.as_bytes())?;
+            if auto {
+                self.check_policy(&csr, 400)?;
+            }
+            return Ok(false);
+        }
+        self.backend.put(&request_key(subject), pem.as_bytes())?;
         if self.can_sign() && self.autosign(subject, &pem) {
             self.check_policy(&csr, 400)?;
             self.sign_locked(subject, &csr, None)?;

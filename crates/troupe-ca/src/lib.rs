@@ -356,12 +356,20 @@ impl Ca {
 
     /// The first certificate of the CA bundle.
     pub(crate) fn signer_pem(&self) -> CaResult<String> {
+        let shared = self.backend.shared();
+        if let Some(p) = shared.and_then(|s| s.signer.lock().ok()?.clone()) {
+            return Ok(p);
+        }
         let all = self.read("ca_crt.pem")?;
         let end = all
             .find("-----END CERTIFICATE-----")
             .map(|i| i + "-----END CERTIFICATE-----".len())
             .unwrap_or(all.len());
-        Ok(format!("{}\n", &all[..end]))
+        let pem = format!("{}\n", &all[..end]);
+        if let Some(mut slot) = shared.and_then(|s| s.signer.lock().ok()) {
+            *slot = Some(pem.clone());
+        }
+        Ok(pem)
     }
 
     /// The signed certificate of `name`; `None` when there is none or it cannot be read.

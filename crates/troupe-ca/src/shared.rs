@@ -57,6 +57,8 @@ pub(crate) struct SharedCa {
     pub(crate) shared: Shared,
     cache: PathBuf,
     key: Mutex<Option<String>>,
+    /// The CA certificate that signs (it goes with the key, so it is kept as long).
+    pub(crate) signer: Mutex<Option<String>>,
     lease: Mutex<Option<LeaseKeeper>>,
     local: Mutex<()>,
     /// Until when reads of cached keys go to the cache without asking the store (set when the
@@ -106,6 +108,7 @@ impl SharedCa {
             shared,
             cache: cache.to_path_buf(),
             key: Mutex::new(None),
+            signer: Mutex::new(None),
             lease: Mutex::new(None),
             local: Mutex::new(()),
             down_until: Mutex::new(None),
@@ -157,7 +160,7 @@ impl SharedCa {
             key,
         };
         let deadline = Instant::now() + LOCK_WAIT;
-        let mut pause = Duration::from_millis(2);
+        let mut pause = Duration::from_millis(1);
         loop {
             let queue = store.list(LOCK_PREFIX).map_err(store_err)?;
             let Some(mine) = queue.iter().find(|e| e.key == guard.key) else {
@@ -182,7 +185,7 @@ impl SharedCa {
                 ));
             }
             std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(40));
+            pause = (pause * 2).min(Duration::from_millis(10));
         }
     }
 

@@ -14,7 +14,9 @@ const N: usize = 200;
 
 /// Signs `N` pre-made CSRs over `hosts` with `threads` threads per host; CSRs per second.
 fn rate(hosts: &[Arc<Ca>], tag: &str, threads: usize) -> f64 {
-    let names: Vec<String> = (0..N).map(|i| format!("{tag}{i:04}.example.test")).collect();
+    let names: Vec<String> = (0..N)
+        .map(|i| format!("{tag}{i:04}.example.test"))
+        .collect();
     let csrs: Vec<(String, String)> = names.iter().map(|n| (n.clone(), csr(n))).collect();
     let workers = hosts.len() * threads;
     let start = Instant::now();

@@ -186,10 +186,7 @@ fn import_of_an_openssl_made_ca_makes_the_rest() {
     );
     let new = a
         .submit_csr("new.example.test", &csr("new.example.test"))
-        .and_then(|_| {
-            a.cert_pem("new.example.test")
-                .ok_or_else(unreachable_err)
-        })
+        .and_then(|_| a.cert_pem("new.example.test").ok_or_else(unreachable_err))
         .expect("signed");
     assert_eq!(verified_serial(&ca_pem, &new), 17);
     // Revoking the old certificate: OpenSSL sees it revoked in the CA's CRL.
