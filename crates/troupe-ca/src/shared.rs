@@ -8,10 +8,11 @@
 //!   its inventory line, the pending request removed. A lost compare is read again and retried,
 //!   so serials are unique across hosts even if the lock below was lost, and a member that dies
 //!   mid-signing leaves either the whole certificate or nothing.
-//! * CA changes are serialized across hosts by a lock in the store: each contender puts
-//!   `locks/ca/<its lease, 16 hex>` (value `host pid`) with a lease of `LOCK_TTL` kept alive
-//!   while the CA is open; the contender whose key was written first holds the lock. A host
-//!   that dies frees it within `LOCK_TTL`. Within one process a mutex comes first.
+//! * CA changes are serialized across hosts by a lock in the store (`troupe_store::StoreLocker`):
+//!   each contender puts `locks/ca/<its lease, 16 hex>` (value `host pid`) with a lease of
+//!   `LOCK_TTL` kept alive while the CA is open; the contender whose key was written first
+//!   holds the lock. A host that dies frees it within `LOCK_TTL`. Within one process a mutex
+//!   comes first.
 //! * The CA certificate, the CRL and signed certificates read from the store are cached in
 //!   `cadir` (written only when they differ), and served from there while the store is
 //!   unavailable. The CA key is never written to local disk; unsealed, it is kept in memory.
@@ -20,14 +21,14 @@ use crate::files::write_atomic;
 use crate::{CaError, CaResult};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use troupe_store::{Compare, LeaseId, LeaseKeeper, Op, Shared, Store, StoreError};
+use troupe_store::{Compare, Op, Shared, Store, StoreError, StoreLock, StoreLocker};
 
 /// The CA key, sealed with the join secret (the key name is the sealing label).
 pub(crate) const SEALED_KEY: &str = "sealed/ca_key.pem";
-/// The lock's keys: `locks/ca/<lease>`.
-pub(crate) const LOCK_PREFIX: &str = "locks/ca/";
+/// The CA lock: its keys are `locks/ca/<lease>`.
+pub(crate) const LOCK_NAME: &str = "locks/ca";
 /// The lease of a lock key: a host that dies frees the lock within it.
 pub(crate) const LOCK_TTL: Duration = Duration::from_secs(10);
 /// How long a CA change waits for the lock before answering 503.
@@ -59,8 +60,7 @@ pub(crate) struct SharedCa {
     key: Mutex<Option<String>>,
     /// The CA certificate that signs (it goes with the key, so it is kept as long).
     pub(crate) signer: Mutex<Option<String>>,
-    lease: Mutex<Option<LeaseKeeper>>,
-    local: Mutex<()>,
+    locker: StoreLocker,
     /// Until when reads of cached keys go to the cache without asking the store (set when the
     /// store was found unavailable), so an outage does not make every read wait for a timeout.
     down_until: Mutex<Option<Instant>>,
@@ -78,25 +78,8 @@ impl std::fmt::Debug for SharedCa {
     }
 }
 
-/// The lock, held until dropped (which removes its key).
-pub(crate) struct SharedLock<'a> {
-    _local: MutexGuard<'a, ()>,
-    store: Store,
-    key: String,
-}
-
-impl Drop for SharedLock<'_> {
-    fn drop(&mut self) {
-        let _ = self.store.delete(&self.key);
-    }
-}
-
-fn holder() -> String {
-    let host = fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
-    format!("{host} {}", std::process::id())
-}
+/// The CA lock, held until dropped.
+pub(crate) type SharedLock<'a> = StoreLock<'a>;
 
 fn cached_key(key: &str) -> bool {
     key == "ca_crt.pem" || key == "ca_crl.pem" || key.starts_with("signed/")
@@ -105,12 +88,11 @@ fn cached_key(key: &str) -> bool {
 impl SharedCa {
     pub(crate) fn new(shared: Shared, cache: &Path) -> SharedCa {
         SharedCa {
+            locker: StoreLocker::new(&shared.store, LOCK_NAME, LOCK_TTL),
             shared,
             cache: cache.to_path_buf(),
             key: Mutex::new(None),
             signer: Mutex::new(None),
-            lease: Mutex::new(None),
-            local: Mutex::new(()),
             down_until: Mutex::new(None),
         }
     }
@@ -119,74 +101,9 @@ impl SharedCa {
         &self.shared.store
     }
 
-    /// This process's lease for lock keys, granted once and kept alive; a new one when lost.
-    fn lease(&self) -> CaResult<LeaseId> {
-        let mut slot = self.lease.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = slot.as_ref() {
-            if !k.lost() {
-                return Ok(k.lease());
-            }
-        }
-        let store = self.store();
-        let lease = store.lease_grant(LOCK_TTL).map_err(store_err)?;
-        let keeper = store.keep_alive(lease, LOCK_TTL).map_err(store_err)?;
-        *slot = Some(keeper);
-        Ok(lease)
-    }
-
-    /// Takes the CA lock: queues `locks/ca/<lease>` and waits until it is the oldest key.
+    /// Takes the CA lock (`locks/ca`; see `troupe_store::StoreLocker`).
     pub(crate) fn lock(&self) -> CaResult<SharedLock<'_>> {
-        let local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-        let store = self.store();
-        let mut lease = self.lease()?;
-        let mut key = format!("{LOCK_PREFIX}{:016x}", lease.0 as u64);
-        let mut put = store.put_leased(&key, holder().as_bytes(), lease);
-        if let Err(StoreError::LeaseNotFound(_)) = put {
-            // The lease expired (the store was unreachable for longer than its TTL): a new one.
-            *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = None;
-            lease = self.lease()?;
-            key = format!("{LOCK_PREFIX}{:016x}", lease.0 as u64);
-            put = store.put_leased(&key, holder().as_bytes(), lease);
-        }
-        put.map_err(|e| match e {
-            StoreError::LeaseNotFound(_) => {
-                CaError::new(503, format!("the CA lock's lease expired: {e}"))
-            }
-            e => store_err(e),
-        })?;
-        let guard = SharedLock {
-            _local: local,
-            store: store.clone(),
-            key,
-        };
-        let deadline = Instant::now() + LOCK_WAIT;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            let queue = store.list(LOCK_PREFIX).map_err(store_err)?;
-            let Some(mine) = queue.iter().find(|e| e.key == guard.key) else {
-                return Err(CaError::new(
-                    503,
-                    "the CA lock's key vanished (its lease expired); try again",
-                ));
-            };
-            let first = queue.iter().min_by_key(|e| e.version).unwrap_or(mine);
-            if first.key == guard.key {
-                return Ok(guard);
-            }
-            if Instant::now() > deadline {
-                return Err(CaError::new(
-                    503,
-                    format!(
-                        "the CA lock ({}) has been held by {} for more than {} s",
-                        first.key,
-                        String::from_utf8_lossy(&first.value),
-                        LOCK_WAIT.as_secs()
-                    ),
-                ));
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(10));
-        }
+        self.locker.lock(LOCK_WAIT).map_err(store_err)
     }
 
     /// A key's value and version; a cached key falls back to the local copy when the store is
