@@ -78,13 +78,13 @@ impl Ca {
         if self.settings.autosign == Autosign::Off {
             return Ok(vec![]);
         }
-        let names = self.pem_names("requests");
+        let names = self.pem_names("requests")?;
         let mut signed = vec![];
         for name in names {
             let Some(pem) = self.csr_pem(&name) else {
                 continue;
             };
-            if self.signed_path(&name).exists() {
+            if self.backend.exists(&crate::backend::signed_key(&name))? {
                 continue;
             }
             let Ok(csr) = parse_csr(&pem) else { continue };

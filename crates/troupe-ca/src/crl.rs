@@ -89,9 +89,15 @@ pub fn crl_freshness(crl_pem: &str, at: OffsetDateTime) -> Result<CrlFreshness, 
 }
 
 impl Ca {
-    /// The CRL (PEM), re-issued first when less than a quarter of its lifetime is left.
+    /// The CRL (PEM), re-issued first when less than a quarter of its lifetime is left. With
+    /// a shared store, a re-issue that cannot happen now (store unavailable, no join secret
+    /// here) does not stop the current CRL (from the store, or cached) from being served.
     pub fn crl_pem(&self) -> CaResult<String> {
-        self.refresh_crl()?;
+        match self.refresh_crl() {
+            Ok(_) => {}
+            Err(e) if self.is_shared() && e.status == 503 => {}
+            Err(e) => return Err(e),
+        }
         self.read("ca_crl.pem")
     }
 
@@ -131,27 +137,7 @@ impl Ca {
 
     /// The CRL's number, next update and entries.
     fn crl_state(&self) -> CaResult<(u64, OffsetDateTime, Revoked)> {
-        let der = parse_pem(&self.read("ca_crl.pem")?, "CRL")?;
-        let (_, crl) = CertificateRevocationList::from_der(&der)
-            .map_err(|e| CaError::new(500, format!("Unable to parse the CRL: {e}")))?;
-        let number = crl
-            .crl_number()
-            .and_then(|n| n.to_u64_digits().first().copied())
-            .unwrap_or(0);
-        let next = crl
-            .next_update()
-            .map(asn1_to_offset)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let entries = crl
-            .iter_revoked_certificates()
-            .map(|r| {
-                (
-                    r.serial().to_u64_digits().first().copied().unwrap_or(0),
-                    asn1_to_offset(r.revocation_date),
-                )
-            })
-            .collect();
-        Ok((number, next, entries))
+        crl_state_of(&self.read("ca_crl.pem")?)
     }
 
     /// The serials on the CRL.
@@ -168,19 +154,23 @@ impl Ca {
             return Ok(false);
         }
         let _lock = self.lock()?;
-        let (number, next, entries) = self.crl_state()?;
-        if !due(next) {
-            return Ok(false);
+        loop {
+            let (text, version) = self.crl_entry()?;
+            let (number, next, entries) = crl_state_of(&text)?;
+            if !due(next) {
+                return Ok(false);
+            }
+            let crl = self.make_crl(
+                &self.signer_pem()?,
+                &self.key()?,
+                number + 1,
+                &entries,
+                now() - Duration::seconds(1),
+            )?;
+            if self.backend.put_if("ca_crl.pem", crl.as_bytes(), version)? {
+                return Ok(true);
+            }
         }
-        let crl = self.make_crl(
-            &self.signer_pem()?,
-            &self.key()?,
-            number + 1,
-            &entries,
-            now() - Duration::seconds(1),
-        )?;
-        self.write("ca_crl.pem", &crl)?;
-        Ok(true)
     }
 
     /// `refresh_crl` under the name callers look for: whoever runs a CA calls it periodically
@@ -199,7 +189,7 @@ impl Ca {
         let _lock = self.lock()?;
         let mut serials = vec![];
         for n in names {
-            let pem = self.cert_pem(n).ok_or_else(|| {
+            let pem = self.try_cert_pem(n)?.ok_or_else(|| {
                 CaError::new(
                     409,
                     format!("Cannot revoke certificate for host {n} without a signed certificate"),
@@ -207,24 +197,70 @@ impl Ca {
             })?;
             serials.push(cert_info(&pem)?.serial);
         }
-        let (number, _, mut entries) = self.crl_state()?;
-        let t = now();
-        let before = entries.len();
-        for s in serials {
-            if !entries.iter().any(|(x, _)| *x == s) {
-                entries.push((s, t));
+        // A read-modify-write of the CRL under the lock; in a shared store also conditional on
+        // the CRL read, so a change by a host that lost the lock is never overwritten.
+        loop {
+            let (text, version) = self.crl_entry()?;
+            let (number, _, mut entries) = crl_state_of(&text)?;
+            let t = now();
+            let before = entries.len();
+            for s in &serials {
+                if !entries.iter().any(|(x, _)| x == s) {
+                    entries.push((*s, t));
+                }
+            }
+            if entries.len() == before {
+                return Ok(());
+            }
+            let crl = self.make_crl(
+                &self.signer_pem()?,
+                &self.key()?,
+                number + 1,
+                &entries,
+                t - Duration::seconds(1),
+            )?;
+            if self.backend.put_if("ca_crl.pem", crl.as_bytes(), version)? {
+                return Ok(());
             }
         }
-        if entries.len() == before {
-            return Ok(());
-        }
-        let crl = self.make_crl(
-            &self.signer_pem()?,
-            &self.key()?,
-            number + 1,
-            &entries,
-            t - Duration::seconds(1),
-        )?;
-        self.write("ca_crl.pem", &crl)
     }
+
+    /// The CRL and its version, for a conditional write; in a shared store read from the
+    /// store itself (never the cached copy, which has no version).
+    fn crl_entry(&self) -> CaResult<(String, u64)> {
+        if let Some(s) = self.backend.shared() {
+            let e = s
+                .store()
+                .get("ca_crl.pem")
+                .map_err(crate::shared::store_err)?
+                .ok_or_else(|| CaError::new(500, "cannot read ca_crl.pem: not in the CA store"))?;
+            return Ok((String::from_utf8_lossy(&e.value).into_owned(), e.version));
+        }
+        Ok((self.read("ca_crl.pem")?, 0))
+    }
+}
+
+/// The number, next update and entries of a CRL (PEM).
+fn crl_state_of(pem: &str) -> CaResult<(u64, OffsetDateTime, Revoked)> {
+    let der = parse_pem(pem, "CRL")?;
+    let (_, crl) = CertificateRevocationList::from_der(&der)
+        .map_err(|e| CaError::new(500, format!("Unable to parse the CRL: {e}")))?;
+    let number = crl
+        .crl_number()
+        .and_then(|n| n.to_u64_digits().first().copied())
+        .unwrap_or(0);
+    let next = crl
+        .next_update()
+        .map(asn1_to_offset)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let entries = crl
+        .iter_revoked_certificates()
+        .map(|r| {
+            (
+                r.serial().to_u64_digits().first().copied().unwrap_or(0),
+                asn1_to_offset(r.revocation_date),
+            )
+        })
+        .collect();
+    Ok((number, next, entries))
 }

@@ -1,10 +1,10 @@
 //! CSR intake: parsing, puppetserver's checks and messages, the size limit and the cap on
 //! pending requests, and the signing policy for alt names and extensions.
 
+use crate::backend::request_key;
 use crate::settings::MAX_CSR_BYTES;
 use crate::x509::{common_name, ip_string, parse_pem, pem_encode};
 use crate::{Ca, CaError, CaResult};
-use std::fs;
 use x509_parser::prelude::*;
 
 /// What a CSR asks for.
@@ -91,15 +91,9 @@ pub fn valid_name(name: &str) -> CaResult<()> {
 }
 
 impl Ca {
-    /// The number of pending requests (files in `requests/`).
-    fn pending_count(&self) -> usize {
-        fs::read_dir(self.path("requests"))
-            .map(|rd| {
-                rd.flatten()
-                    .filter(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".pem")))
-                    .count()
-            })
-            .unwrap_or(0)
+    /// The number of pending requests (`requests/*.pem`).
+    fn pending_count(&self) -> CaResult<usize> {
+        Ok(self.backend.names("requests")?.len())
     }
 
     /// `PUT certificate_request/<subject>`: checks, stores and (when autosign says so) signs.
@@ -144,7 +138,7 @@ impl Ca {
         }
         valid_name(subject)?;
         let max = self.settings.max_pending_csrs;
-        if !self.request_path(subject).exists() && self.pending_count() >= max {
+        if !self.backend.exists(&request_key(subject))? && self.pending_count()? >= max {
             return Err(CaError::new(
                 CaError::PENDING_CAP,
                 format!(
@@ -152,9 +146,24 @@ impl Ca {
                 ),
             ));
         }
-        crate::write_atomic(&self.request_path(subject), pem.as_bytes())
-            .map_err(|e| CaError::io("cannot store the CSR", e))?;
-        if self.autosign(subject, &pem) {
+        // A host of a shared CA without the join secret cannot sign: the request waits for
+        // one that can (an administrator's `sign`, or a host re-judging pending requests).
+        if self.is_shared() && self.can_sign() {
+            let auto = self.autosign(subject, &pem);
+            if auto && self.check_policy(&csr, 400).is_ok() {
+                // Signed at once, in the one transaction that stores the certificate: the
+                // request is not stored first (if the transaction fails, nothing was).
+                self.sign_locked(subject, &csr, None)?;
+                return Ok(true);
+            }
+            self.backend.put(&request_key(subject), pem.as_bytes())?;
+            if auto {
+                self.check_policy(&csr, 400)?;
+            }
+            return Ok(false);
+        }
+        self.backend.put(&request_key(subject), pem.as_bytes())?;
+        if self.can_sign() && self.autosign(subject, &pem) {
             self.check_policy(&csr, 400)?;
             self.sign_locked(subject, &csr, None)?;
             return Ok(true);

@@ -9,8 +9,27 @@ use ::time::OffsetDateTime;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 
-/// Whether `line` is an inventory line: `0x<hex> <date> <date> /<subject>`.
-fn parse_line(line: &str) -> Option<u64> {
+/// The inventory line of a certificate: `0x0002 <not before> <not after> /CN=<cn>\n`.
+pub(crate) fn line(serial: u64, nb: OffsetDateTime, na: OffsetDateTime, cn: &str) -> String {
+    format!(
+        "0x{serial:04X} {} {} /CN={cn}\n",
+        puppet_date(nb),
+        puppet_date(na)
+    )
+}
+
+/// The number a `serial` file or key holds (hex, Puppet's format).
+pub(crate) fn parse_serial(text: &str) -> CaResult<u64> {
+    u64::from_str_radix(text.trim(), 16).map_err(|_| {
+        CaError::new(
+            500,
+            format!("The serial file holds '{}', not a hex number", text.trim()),
+        )
+    })
+}
+
+/// The serial of an inventory line `0x<hex> <date> <date> /<subject>`; `None` when it is not one.
+pub(crate) fn parse_line(line: &str) -> Option<u64> {
     let mut it = line.splitn(4, ' ');
     let serial = u64::from_str_radix(it.next()?.strip_prefix("0x")?, 16).ok()?;
     let date = |s: &str| {
@@ -36,11 +55,7 @@ impl Ca {
         na: OffsetDateTime,
         cn: &str,
     ) -> CaResult<()> {
-        let line = format!(
-            "0x{serial:04X} {} {} /CN={cn}\n",
-            puppet_date(nb),
-            puppet_date(na)
-        );
+        let line = line(serial, nb, na, cn);
         let mut f = OpenOptions::new()
             .append(true)
             .create(true)
@@ -104,13 +119,7 @@ impl Ca {
     }
 
     fn read_serial(&self) -> CaResult<u64> {
-        let text = self.read("serial")?;
-        u64::from_str_radix(text.trim(), 16).map_err(|_| {
-            CaError::new(
-                500,
-                format!("The serial file holds '{}', not a hex number", text.trim()),
-            )
-        })
+        parse_serial(&self.read("serial")?)
     }
 
     /// Moves `serial` past every serial the inventory lists (a `serial` file restored from an

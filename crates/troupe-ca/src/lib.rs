@@ -4,6 +4,12 @@
 //! directory, so several processes (masters on one host) can share one CA: serials are
 //! allocated under that lock and never reused.
 //!
+//! With `Settings::shared` set, the CA lives in the pool's shared store (etcd) instead, with
+//! the same keys, so every host of the pool runs the same CA (see `shared.rs`: one transaction
+//! per issued certificate, a lock in the store, the CA key sealed with the join secret).
+//! `Ca::import_dir` moves an existing CA directory into an empty store. Store outages are
+//! errors with status 503 and the message `the CA store is unavailable: ...`.
+//!
 //! Opening the CA repairs what a crash can leave behind (`Ca::repairs` lists it, and it is
 //! logged on stderr): temp files of interrupted atomic writes are removed, a torn last
 //! inventory line is dropped, `serial` is moved past the inventory's serials, a CA key with a
@@ -15,16 +21,19 @@ use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa,
     KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData, RsaKeySize, PKCS_RSA_SHA256,
 };
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::path::PathBuf;
 
 mod autosign;
+mod backend;
 mod crl;
 mod csr;
 mod files;
+mod import;
 mod inventory;
 mod oids;
 mod settings;
+mod shared;
 mod sign;
 mod status;
 mod x509;
@@ -42,6 +51,7 @@ pub use settings::{
 };
 pub use x509::{cert_cn, cert_info, common_name, is_revoked, pem_encode, puppet_date, CertInfo};
 
+use backend::{request_key, signed_key, Backend, CaLock};
 use sign::{COMMENT, NETSCAPE_COMMENT};
 use x509::{ia5, key_id, now, serial_number};
 
@@ -69,7 +79,13 @@ impl CaError {
 
     /// Whether this is the refusal of a request because too many are pending.
     pub fn is_pending_cap(&self) -> bool {
-        self.status == CaError::PENDING_CAP
+        self.status == CaError::PENDING_CAP && !self.is_store_unavailable()
+    }
+
+    /// Whether the shared store could not be reached (status 503, message
+    /// `the CA store is unavailable: ...`): the caller may try again soon.
+    pub fn is_store_unavailable(&self) -> bool {
+        self.status == 503 && self.message.starts_with("the CA store is unavailable")
     }
 }
 
@@ -83,11 +99,12 @@ impl std::error::Error for CaError {}
 
 pub type CaResult<T> = Result<T, CaError>;
 
-/// The CA, over its directory.
+/// The CA, over its directory or the pool's shared store.
 #[derive(Debug)]
 pub struct Ca {
     pub settings: Settings,
     repairs: Vec<String>,
+    pub(crate) backend: Backend,
 }
 
 const REQUIRED: [&str; 5] = [
@@ -99,26 +116,70 @@ const REQUIRED: [&str; 5] = [
 ];
 
 impl Ca {
-    /// Opens the CA directory, creating a new CA when it holds none of the CA files, and
-    /// repairs what a crash left (see the crate's documentation).
+    /// Opens the CA, creating a new CA when its directory (or the shared store) holds none of
+    /// the CA files, and repairs what a crash left (see the crate's documentation). With a
+    /// shared store the CA is created under the store's lock, so exactly one host creates it;
+    /// a shared CA whose store is unavailable opens from the CA certificate and CRL cached in
+    /// `cadir` (signing and revocation answer 503 until the store is back).
     pub fn open_or_init(settings: Settings) -> CaResult<Ca> {
         settings.validate()?;
         fs::create_dir_all(&settings.cadir)
             .map_err(|e| CaError::io("cannot create the CA directory", e))?;
+        let backend = Backend::new(&settings);
         let mut ca = Ca {
             settings,
             repairs: vec![],
+            backend,
         };
-        let lock = ca.lock()?;
-        let present: Vec<&str> = REQUIRED
-            .iter()
-            .copied()
-            .filter(|f| ca.path(f).exists())
-            .collect();
+        let mut repairs = match ca.init() {
+            Ok(r) => r,
+            Err(e)
+                if e.is_store_unavailable()
+                    && ca.backend.shared().is_some_and(|s| s.has_cache()) =>
+            {
+                if let Some(s) = ca.backend.shared() {
+                    s.mark_down();
+                }
+                vec![format!(
+                    "{e}; opened with the cached CA certificate and CRL in {}",
+                    ca.settings.cadir.display()
+                )]
+            }
+            Err(e) => return Err(e),
+        };
+        match ca.refresh_crl() {
+            Ok(true) => repairs
+                .push("ca_crl.pem: less than a quarter of its lifetime was left; re-issued".into()),
+            Ok(false) => {}
+            Err(e) if ca.backend.shared().is_some() && e.status == 503 => {
+                repairs.push(format!("ca_crl.pem: not checked for re-issue: {e}"))
+            }
+            Err(e) => return Err(e),
+        }
+        for r in &repairs {
+            eprintln!("troupe ca: {r}");
+        }
+        ca.repairs = repairs;
+        Ok(ca)
+    }
+
+    /// Creates or checks the CA under the lock, and runs the repairs.
+    fn init(&self) -> CaResult<Vec<String>> {
+        let lock = self.lock()?;
+        let required: &[&str] = match &self.backend {
+            Backend::Dir(_) => &REQUIRED,
+            Backend::Shared(_) => &shared::REQUIRED,
+        };
+        let mut present = vec![];
+        for f in required {
+            if self.backend.exists(f)? {
+                present.push(*f);
+            }
+        }
         if present.is_empty() {
-            ca.bootstrap()?;
-        } else if present.len() != REQUIRED.len() {
-            let missing: Vec<&str> = REQUIRED
+            self.bootstrap()?;
+        } else if present.len() != required.len() {
+            let missing: Vec<&str> = required
                 .iter()
                 .copied()
                 .filter(|f| !present.contains(f))
@@ -132,21 +193,15 @@ impl Ca {
                 ),
             ));
         }
-        for d in ["signed", "requests"] {
-            fs::create_dir_all(ca.path(d))
-                .map_err(|e| CaError::io("cannot create CA directories", e))?;
+        if let Backend::Dir(_) = self.backend {
+            for d in ["signed", "requests"] {
+                fs::create_dir_all(self.path(d))
+                    .map_err(|e| CaError::io("cannot create CA directories", e))?;
+            }
         }
-        let mut repairs = ca.recover()?;
+        let repairs = self.recover()?;
         drop(lock);
-        if ca.refresh_crl()? {
-            repairs
-                .push("ca_crl.pem: less than a quarter of its lifetime was left; re-issued".into());
-        }
-        for r in &repairs {
-            eprintln!("troupe ca: {r}");
-        }
-        ca.repairs = repairs;
-        Ok(ca)
+        Ok(repairs)
     }
 
     /// What opening the CA repaired (also logged on stderr).
@@ -154,9 +209,33 @@ impl Ca {
         &self.repairs
     }
 
+    /// Whether this host can sign: always with a directory; with a shared store, when it has
+    /// the pool's join secret (which unseals the CA key).
+    pub fn can_sign(&self) -> bool {
+        self.backend
+            .shared()
+            .is_none_or(|s| s.shared.secret.is_some())
+    }
+
+    /// Whether the CA lives in the pool's shared store.
+    pub fn is_shared(&self) -> bool {
+        self.backend.shared().is_some()
+    }
+
     /// The repairs of `open_or_init`, with the lock held.
     fn recover(&self) -> CaResult<Vec<String>> {
         let mut out = vec![];
+        if let Some(s) = self.backend.shared() {
+            out.extend(s.repair_serial()?);
+            // Another host may sign them later: a failure here does not stop this host.
+            if s.shared.secret.is_some() {
+                match self.autosign_pending_locked() {
+                    Ok(signed) => out.extend(signed),
+                    Err(e) => out.push(format!("pending requests not re-judged: {e}")),
+                }
+            }
+            return Ok(out);
+        }
         for d in [self.path(""), self.path("signed"), self.path("requests")] {
             for f in remove_stale_temps(&d) {
                 out.push(format!("removed {f}, left by an interrupted write"));
@@ -182,37 +261,17 @@ impl Ca {
     }
 
     /// The certnames with a `NAME.pem` in the CA's `dir` (`requests`, `signed`), sorted.
-    fn pem_names(&self, dir: &str) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.path(dir))
-            .map(|rd| {
-                rd.flatten()
-                    .filter_map(|e| {
-                        e.file_name()
-                            .to_str()
-                            .and_then(|n| n.strip_suffix(".pem"))
-                            .map(str::to_string)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+    fn pem_names(&self, dir: &str) -> CaResult<Vec<String>> {
+        self.backend.names(dir)
     }
 
-    /// An exclusive lock on the CA directory, held until dropped.
-    fn lock(&self) -> CaResult<File> {
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.path(".troupe-ca.lock"))
-            .map_err(|e| CaError::io("cannot open the CA lock", e))?;
-        f.lock().map_err(|e| CaError::io("cannot lock the CA", e))?;
-        Ok(f)
+    /// An exclusive lock on the CA, held until dropped.
+    fn lock(&self) -> CaResult<CaLock<'_>> {
+        self.backend.lock()
     }
 
     fn read(&self, f: &str) -> CaResult<String> {
-        fs::read_to_string(self.path(f)).map_err(|e| CaError::io(&format!("cannot read {f}"), e))
+        self.backend.read(f)
     }
 
     fn write(&self, f: &str, data: &str) -> CaResult<()> {
@@ -220,7 +279,7 @@ impl Ca {
     }
 
     fn write_bytes(&self, f: &str, data: &[u8]) -> CaResult<()> {
-        write_atomic(&self.path(f), data).map_err(|e| CaError::io(&format!("cannot write {f}"), e))
+        self.backend.put(f, data)
     }
 
     fn generate_key(&self) -> CaResult<KeyPair> {
@@ -234,6 +293,9 @@ impl Ca {
     }
 
     fn bootstrap(&self) -> CaResult<()> {
+        if let Some(s) = self.backend.shared() {
+            s.secret("create the CA")?;
+        }
         let key = self.generate_key()?;
         let t = now();
         let mut p = CertificateParams::default();
@@ -255,6 +317,19 @@ impl Ca {
         let cert = p
             .self_signed(&key)
             .map_err(|e| CaError::new(500, format!("cannot create the CA certificate: {e}")))?;
+        let line = inventory::line(1, p.not_before, p.not_after, &self.settings.ca_name);
+        let crl = self.make_crl(&cert.pem(), &key, 0, &[], t)?;
+        if let Some(s) = self.backend.shared() {
+            s.create(vec![
+                (shared::SEALED_KEY.into(), s.seal_key(&key.serialize_pem())?),
+                ("ca_pub.pem".into(), key.public_key_pem().into_bytes()),
+                ("ca_crt.pem".into(), cert.pem().into_bytes()),
+                ("serial".into(), b"0002".to_vec()),
+                (shared::inventory_key(1), line.into_bytes()),
+                ("ca_crl.pem".into(), crl.into_bytes()),
+            ])?;
+            return Ok(());
+        }
         files::write_private(
             &self.path("ca_key.pem"),
             key.serialize_pem().as_bytes(),
@@ -264,16 +339,7 @@ impl Ca {
         self.write("ca_pub.pem", &key.public_key_pem())?;
         self.write("ca_crt.pem", &cert.pem())?;
         self.write("serial", "0002")?;
-        self.write(
-            "inventory.txt",
-            &format!(
-                "0x0001 {} {} /CN={}\n",
-                puppet_date(p.not_before),
-                puppet_date(p.not_after),
-                self.settings.ca_name
-            ),
-        )?;
-        let crl = self.make_crl(&cert.pem(), &key, 0, &[], t)?;
+        self.write("inventory.txt", &line)?;
         self.write("ca_crl.pem", &crl)?;
         Ok(())
     }
@@ -284,41 +350,63 @@ impl Ca {
     }
 
     fn key(&self) -> CaResult<KeyPair> {
-        KeyPair::from_pem(&self.read("ca_key.pem")?)
+        let pem = match self.backend.shared() {
+            Some(s) => s.key_pem()?,
+            None => self.read("ca_key.pem")?,
+        };
+        KeyPair::from_pem(&pem)
             .map_err(|e| CaError::new(500, format!("cannot read the CA key: {e}")))
     }
 
     /// The first certificate of the CA bundle.
     pub(crate) fn signer_pem(&self) -> CaResult<String> {
+        let shared = self.backend.shared();
+        if let Some(p) = shared.and_then(|s| s.signer.lock().ok()?.clone()) {
+            return Ok(p);
+        }
         let all = self.read("ca_crt.pem")?;
         let end = all
             .find("-----END CERTIFICATE-----")
             .map(|i| i + "-----END CERTIFICATE-----".len())
             .unwrap_or(all.len());
-        Ok(format!("{}\n", &all[..end]))
+        let pem = format!("{}\n", &all[..end]);
+        if let Some(mut slot) = shared.and_then(|s| s.signer.lock().ok()) {
+            *slot = Some(pem.clone());
+        }
+        Ok(pem)
     }
 
-    fn signed_path(&self, name: &str) -> PathBuf {
-        self.path("signed").join(format!("{name}.pem"))
-    }
-
-    pub(crate) fn request_path(&self, name: &str) -> PathBuf {
-        self.path("requests").join(format!("{name}.pem"))
-    }
-
+    /// The signed certificate of `name`; `None` when there is none or it cannot be read.
     pub fn cert_pem(&self, name: &str) -> Option<String> {
-        valid_name(name).ok()?;
-        fs::read_to_string(self.signed_path(name)).ok()
+        self.try_cert_pem(name).ok().flatten()
+    }
+
+    /// The signed certificate of `name`, with the error when the CA cannot be read (a 503
+    /// when the shared store is unavailable and the certificate is not cached here).
+    pub fn try_cert_pem(&self, name: &str) -> CaResult<Option<String>> {
+        if valid_name(name).is_err() {
+            return Ok(None);
+        }
+        self.backend.get(&signed_key(name))
     }
 
     pub fn csr_pem(&self, name: &str) -> Option<String> {
         valid_name(name).ok()?;
-        fs::read_to_string(self.request_path(name)).ok()
+        self.backend.get(&request_key(name)).ok().flatten()
+    }
+
+    /// The inventory as `inventory.txt` holds it: one line per issued certificate (in a
+    /// shared store, rendered from the `inventory/<serial>` keys, ordered by serial).
+    pub fn inventory(&self) -> CaResult<String> {
+        match self.backend.shared() {
+            Some(s) => s.inventory(),
+            None => self.read("inventory.txt"),
+        }
     }
 
     /// `signed`, `revoked`, or `requested`.
     pub(crate) fn state_of(&self, name: &str) -> CaResult<Option<&'static str>> {
-        if let Some(pem) = self.cert_pem(name) {
+        if let Some(pem) = self.try_cert_pem(name)? {
             let info = cert_info(&pem)?;
             let revoked = self.revoked_serials()?.contains(&info.serial);
             return Ok(Some(if revoked { "revoked" } else { "signed" }));
@@ -331,14 +419,19 @@ impl Ca {
         for n in names {
             valid_name(n)?;
         }
-        let (existing, missing): (Vec<String>, Vec<String>) = names
-            .iter()
-            .cloned()
-            .partition(|n| self.cert_pem(n).is_some());
+        let mut existing = vec![];
+        let mut missing = vec![];
+        for n in names {
+            if self.try_cert_pem(n)?.is_some() {
+                existing.push(n.clone());
+            } else {
+                missing.push(n.clone());
+            }
+        }
         self.revoke(&existing)?;
         for n in names {
-            let _ = fs::remove_file(self.signed_path(n));
-            let _ = fs::remove_file(self.request_path(n));
+            self.backend.remove(&signed_key(n))?;
+            self.backend.remove(&request_key(n))?;
         }
         Ok(if missing.is_empty() {
             "Successfully cleaned all certs.".into()
@@ -355,8 +448,8 @@ impl Ca {
     pub fn delete(&self, name: &str) -> CaResult<bool> {
         valid_name(name)?;
         let _lock = self.lock()?;
-        let a = fs::remove_file(self.signed_path(name)).is_ok();
-        let b = fs::remove_file(self.request_path(name)).is_ok();
+        let a = self.backend.remove(&signed_key(name))?;
+        let b = self.backend.remove(&request_key(name))?;
         Ok(a || b)
     }
 }

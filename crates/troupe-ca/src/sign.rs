@@ -1,10 +1,11 @@
 //! Signing: certificates for requests and server certificates the CA generates, with Puppet's
 //! extensions; the serial is allocated (durably) before the certificate is made.
 
+use crate::backend::{request_key, signed_key};
 use crate::csr::{parse_csr, valid_name, Csr};
 use crate::x509::{ia5, key_id, now, serial_number, utf8};
 use crate::{Ca, CaError, CaResult};
-use ::time::Duration;
+use ::time::{Duration, OffsetDateTime};
 use rcgen::{
     CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod,
     KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SubjectPublicKeyInfo,
@@ -51,7 +52,9 @@ impl Ca {
                 dns.push(d.clone());
             }
         }
-        let cert = self.issue(
+        self.issue(
+            name,
+            true,
             &csr.cn,
             &csr.spki,
             &dns,
@@ -59,19 +62,19 @@ impl Ca {
             &csr.extensions,
             false,
             ttl,
-        )?;
-        crate::write_atomic(&self.signed_path(name), cert.as_bytes())
-            .map_err(|e| CaError::io("cannot store the certificate", e))?;
-        let _ = fs::remove_file(self.request_path(name));
-        Ok(cert)
+        )
     }
 
-    /// Issues a certificate (call with the lock held): serial, validity, Puppet's extensions,
-    /// and the requested ones copied; appends the inventory. `cli_auth` adds
-    /// `pp_cli_auth: true` (CA administration over the HTTP API).
+    /// Issues a certificate for `name` (call with the lock held): serial, validity, Puppet's
+    /// extensions, and the requested ones copied; stores it with its inventory line (and
+    /// removes the pending request when `from_request`). `cli_auth` adds `pp_cli_auth: true`
+    /// (CA administration over the HTTP API). In a directory the serial is allocated (durably)
+    /// first; in a shared store it all is one transaction (see `shared.rs`).
     #[allow(clippy::too_many_arguments)]
     fn issue(
         &self,
+        name: &str,
+        from_request: bool,
         cn: &str,
         spki: &[u8],
         dns: &[String],
@@ -84,7 +87,49 @@ impl Ca {
         let ca_pem = self.signer_pem()?;
         let issuer = Issuer::from_ca_cert_pem(&ca_pem, &key)
             .map_err(|e| CaError::new(500, format!("cannot load the CA certificate: {e}")))?;
-        let serial = self.next_serial()?;
+        let build = |serial: u64| -> CaResult<(String, OffsetDateTime, OffsetDateTime)> {
+            self.make_cert(
+                serial, cn, spki, dns, ips, extensions, cli_auth, ttl, &issuer,
+            )
+        };
+        match self.backend.shared() {
+            None => {
+                let serial = self.next_serial()?;
+                let (cert, nb, na) = build(serial)?;
+                self.append_inventory(serial, nb, na, cn)?;
+                crate::write_atomic(&self.path(&signed_key(name)), cert.as_bytes())
+                    .map_err(|e| CaError::io("cannot store the certificate", e))?;
+                if from_request {
+                    let _ = fs::remove_file(self.path(&request_key(name)));
+                }
+                Ok(cert)
+            }
+            Some(s) => s.issue(
+                name,
+                !self.settings.allow_duplicate_certs,
+                from_request,
+                &mut |serial| {
+                    let (cert, nb, na) = build(serial)?;
+                    Ok((cert, crate::inventory::line(serial, nb, na, cn)))
+                },
+            ),
+        }
+    }
+
+    /// The certificate of `issue`, with serial `serial`, and its validity.
+    #[allow(clippy::too_many_arguments)]
+    fn make_cert(
+        &self,
+        serial: u64,
+        cn: &str,
+        spki: &[u8],
+        dns: &[String],
+        ips: &[std::net::IpAddr],
+        extensions: &[(Vec<u64>, String, bool, Vec<u8>)],
+        cli_auth: bool,
+        ttl: Option<i64>,
+        issuer: &Issuer<'_, impl rcgen::SigningKey>,
+    ) -> CaResult<(String, OffsetDateTime, OffsetDateTime)> {
         let t = now();
         let mut p = CertificateParams::default();
         p.distinguished_name = DistinguishedName::new();
@@ -129,10 +174,9 @@ impl Ca {
         let public = SubjectPublicKeyInfo::from_der(spki)
             .map_err(|e| CaError::new(400, format!("bad public key: {e}")))?;
         let cert = p
-            .signed_by(&public, &issuer)
+            .signed_by(&public, issuer)
             .map_err(|e| CaError::new(500, format!("cannot sign: {e}")))?;
-        self.append_inventory(serial, p.not_before, p.not_after, cn)?;
-        Ok(cert.pem())
+        Ok((cert.pem(), p.not_before, p.not_after))
     }
 
     /// Issues the CA server's own certificate and key for `certname` (a master bootstrapping
@@ -154,7 +198,7 @@ impl Ca {
     ) -> CaResult<(String, String)> {
         valid_name(certname)?;
         let _lock = self.lock()?;
-        if self.signed_path(certname).exists() && !self.settings.allow_duplicate_certs {
+        if !self.settings.allow_duplicate_certs && self.backend.exists(&signed_key(certname))? {
             return Err(CaError::new(
                 409,
                 format!("{certname} already has a signed certificate"),
@@ -189,6 +233,8 @@ impl Ca {
         }
         let cert = self.issue(
             certname,
+            false,
+            certname,
             &key.subject_public_key_info(),
             &dns,
             &ips,
@@ -196,8 +242,6 @@ impl Ca {
             cli_auth,
             None,
         )?;
-        crate::write_atomic(&self.signed_path(certname), cert.as_bytes())
-            .map_err(|e| CaError::io("cannot store the certificate", e))?;
         Ok((cert, key.serialize_pem()))
     }
 }

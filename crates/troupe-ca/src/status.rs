@@ -2,82 +2,50 @@
 
 use crate::csr::parse_csr;
 use crate::x509::{asn1_to_offset, common_name, fingerprint, parse_pem, puppet_date};
-use crate::{cert_info, oids, short_name, Ca, CaResult};
+use crate::{cert_info, oids, short_name, valid_name, Ca, CaResult};
 use serde_json::{json, Map, Value as J};
 use x509_parser::prelude::*;
 
 impl Ca {
     /// `certificate_status/<name>` as puppetserver renders it.
     pub fn status(&self, name: &str) -> CaResult<Option<J>> {
-        if let Some(pem) = self.cert_pem(name) {
-            let info = cert_info(&pem)?;
-            let revoked = self.revoked_serials()?.contains(&info.serial);
-            let sans: Vec<String> = info
-                .ips
-                .iter()
-                .map(|i| format!("IP:{i}"))
-                .chain(info.dns_names.iter().map(|d| format!("DNS:{d}")))
-                .collect();
-            let dns: Vec<String> = info.dns_names.iter().map(|d| format!("DNS:{d}")).collect();
-            let mut v = status_common(
-                name,
-                if revoked { "revoked" } else { "signed" },
-                &info.der,
-                dns,
-                sans,
-                info.auth_extensions.clone(),
-            );
-            if let J::Object(m) = &mut v {
-                m.insert("serial_number".into(), json!(info.serial));
-                m.insert("not_before".into(), json!(puppet_date(info.not_before)));
-                m.insert("not_after".into(), json!(puppet_date(info.not_after)));
-            }
-            return Ok(Some(v));
+        if let Some(pem) = self.try_cert_pem(name)? {
+            return cert_status(name, &pem, &self.revoked_serials()?).map(Some);
         }
-        if let Some(pem) = self.csr_pem(name) {
-            let csr = parse_csr(&pem)?;
-            let der = parse_pem(&pem, "CSR")?;
-            let dns: Vec<String> = csr.dns_names.iter().map(|d| format!("DNS:{d}")).collect();
-            let sans: Vec<String> = csr
-                .ips
-                .iter()
-                .map(|i| format!("IP:{i}"))
-                .chain(dns.iter().cloned())
-                .collect();
-            let mut auth = Map::new();
-            for (_, oid, _, value) in &csr.extensions {
-                if oid.starts_with("1.3.6.1.4.1.34380.1.3.") {
-                    auth.insert(
-                        short_name(oid).map(str::to_string).unwrap_or(oid.clone()),
-                        J::String(oids::decode_string(value)),
-                    );
-                }
-            }
-            return Ok(Some(status_common(
-                name,
-                "requested",
-                &der,
-                dns,
-                sans,
-                auth,
-            )));
+        match self.csr_pem(name) {
+            Some(pem) => csr_status(name, &pem).map(Some),
+            None => Ok(None),
         }
-        Ok(None)
+    }
+
+    /// Every signed certificate: certname and PEM, sorted by certname.
+    pub fn certificates(&self) -> CaResult<Vec<(String, String)>> {
+        let mut all = self.backend.entries("signed")?;
+        all.retain(|(n, _)| valid_name(n).is_ok());
+        Ok(all)
     }
 
     /// Every CSR, then every certificate, optionally only those in `state`.
     pub fn statuses(&self, state: Option<&str>) -> CaResult<Vec<J>> {
         let mut out = vec![];
-        for dir in ["requests", "signed"] {
-            for n in self.pem_names(dir) {
-                if dir == "requests" && self.cert_pem(&n).is_some() {
-                    continue;
-                }
-                if let Some(s) = self.status(&n)? {
-                    if state.is_none_or(|want| s["state"] == want) {
-                        out.push(s);
-                    }
-                }
+        let signed = self.backend.entries("signed")?;
+        let revoked = self.revoked_serials()?;
+        for (n, pem) in self.backend.entries("requests")? {
+            if valid_name(&n).is_err() || signed.iter().any(|(s, _)| *s == n) {
+                continue;
+            }
+            let s = csr_status(&n, &pem)?;
+            if state.is_none_or(|want| s["state"] == want) {
+                out.push(s);
+            }
+        }
+        for (n, pem) in &signed {
+            if valid_name(n).is_err() {
+                continue;
+            }
+            let s = cert_status(n, pem, &revoked)?;
+            if state.is_none_or(|want| s["state"] == want) {
+                out.push(s);
             }
         }
         Ok(out)
@@ -106,6 +74,56 @@ impl Ca {
         }
         Ok(json!({"ca-certs": certs, "crls": crls}))
     }
+}
+
+/// The status of a signed certificate.
+fn cert_status(name: &str, pem: &str, revoked_serials: &[u64]) -> CaResult<J> {
+    let info = cert_info(pem)?;
+    let revoked = revoked_serials.contains(&info.serial);
+    let sans: Vec<String> = info
+        .ips
+        .iter()
+        .map(|i| format!("IP:{i}"))
+        .chain(info.dns_names.iter().map(|d| format!("DNS:{d}")))
+        .collect();
+    let dns: Vec<String> = info.dns_names.iter().map(|d| format!("DNS:{d}")).collect();
+    let mut v = status_common(
+        name,
+        if revoked { "revoked" } else { "signed" },
+        &info.der,
+        dns,
+        sans,
+        info.auth_extensions.clone(),
+    );
+    if let J::Object(m) = &mut v {
+        m.insert("serial_number".into(), json!(info.serial));
+        m.insert("not_before".into(), json!(puppet_date(info.not_before)));
+        m.insert("not_after".into(), json!(puppet_date(info.not_after)));
+    }
+    Ok(v)
+}
+
+/// The status of a pending request.
+fn csr_status(name: &str, pem: &str) -> CaResult<J> {
+    let csr = parse_csr(pem)?;
+    let der = parse_pem(pem, "CSR")?;
+    let dns: Vec<String> = csr.dns_names.iter().map(|d| format!("DNS:{d}")).collect();
+    let sans: Vec<String> = csr
+        .ips
+        .iter()
+        .map(|i| format!("IP:{i}"))
+        .chain(dns.iter().cloned())
+        .collect();
+    let mut auth = Map::new();
+    for (_, oid, _, value) in &csr.extensions {
+        if oid.starts_with("1.3.6.1.4.1.34380.1.3.") {
+            auth.insert(
+                short_name(oid).map(str::to_string).unwrap_or(oid.clone()),
+                J::String(oids::decode_string(value)),
+            );
+        }
+    }
+    Ok(status_common(name, "requested", &der, dns, sans, auth))
 }
 
 fn status_common(

@@ -232,6 +232,8 @@ fn status_route(state: &State, rest: &str) -> Resp {
 
 fn ca_err(e: troupe_ca::CaError) -> Resp {
     let pending_cap = e.is_pending_cap();
+    // 503 `the CA store is unavailable: ...`: the pool's store (etcd) cannot be reached.
+    let store_down = e.is_store_unavailable();
     let mut r = text(
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         e.message,
@@ -240,6 +242,9 @@ fn ca_err(e: troupe_ca::CaError) -> Resp {
         // The queue of requests waiting for an administrator is full: try again later.
         r.headers_mut()
             .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("600"));
+    } else if store_down {
+        r.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("30"));
     }
     r
 }
@@ -265,7 +270,7 @@ async fn ca_route(
                 if name == "ca" {
                     ca.ca_cert_pem().map(Some)
                 } else {
-                    Ok(ca.cert_pem(&name).map(|c| (c, name)).map(|(c, _)| c))
+                    ca.try_cert_pem(&name)
                 }
             })
             .await;

@@ -15,7 +15,10 @@ mod dir;
 mod error;
 mod etcd;
 mod keeper;
+mod lock;
 mod seal;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -25,6 +28,7 @@ pub use dir::DirStore;
 pub use error::{Result, StoreError};
 pub use etcd::EtcdStore;
 pub use keeper::LeaseKeeper;
+pub use lock::{StoreLock, StoreLocker};
 pub use seal::{SealError, Secret};
 
 /// One key with its value and version. The version is opaque and only compared for equality

@@ -1,30 +1,126 @@
-//! `troupe ca`: the CA administration CLI, working on the CA directory directly (under the
-//! same lock the masters use).
+//! `troupe ca`: the CA administration CLI, working on the CA directly (the CA directory,
+//! under the same lock the masters use, or the pool's shared store from `--config`).
 
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use troupe_ca::{Ca, Settings};
 
 #[derive(Debug, Args)]
 pub struct CaArgs {
-    /// The CA directory (default <ssldir>/ca).
+    /// A config file of `setting = value` lines: certname, cadir, ssldir, ca_ttl, keylength,
+    /// and the store settings (store = dir:PATH | etcd://HOST:PORT[,...], store_ca_cert,
+    /// store_cert, store_key, store_prefix, join_secret_file). Flags win.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The CA directory (default <ssldir>/ca; with an etcd store, the local cache).
     #[arg(long)]
     cadir: Option<PathBuf>,
-    #[arg(long, default_value = "/var/lib/troupe/ssl")]
-    ssldir: PathBuf,
-    /// The CA server's certname (names a new CA: `Puppet CA: <certname>`).
-    #[arg(long, default_value = "puppet")]
-    certname: String,
+    /// Default /var/lib/troupe/ssl.
+    #[arg(long)]
+    ssldir: Option<PathBuf>,
+    /// The CA server's certname (names a new CA: `Puppet CA: <certname>`); default puppet.
+    #[arg(long)]
+    certname: Option<String>,
     /// Lifetime of certificates signed here (5y, 30d, 3600...).
     #[arg(long)]
     ca_ttl: Option<String>,
-    /// RSA key size for generated keys.
-    #[arg(long, default_value_t = 4096)]
-    keylength: usize,
+    /// RSA key size for generated keys (default 4096).
+    #[arg(long)]
+    keylength: Option<usize>,
     #[command(subcommand)]
     command: CaCommand,
+}
+
+/// The settings of `troupe ca`'s config file.
+#[derive(Debug, Default)]
+struct FileSettings {
+    cadir: Option<PathBuf>,
+    ssldir: Option<PathBuf>,
+    certname: Option<String>,
+    ca_ttl: Option<i64>,
+    keylength: Option<usize>,
+    store: troupe_store::StoreSettings,
+}
+
+fn read_config(path: &Path) -> Result<FileSettings> {
+    let mut f = FileSettings::default();
+    crate::settings_file::read(path, |k, v| {
+        if f.store.set(k, v) {
+            if k == "store" {
+                troupe_store::StoreConfig::parse(v).map_err(|e| anyhow!("{e}"))?;
+            }
+            return Ok(());
+        }
+        match k.replace('-', "_").as_str() {
+            "cadir" => f.cadir = Some(v.into()),
+            "ssldir" => f.ssldir = Some(v.into()),
+            "certname" => {
+                troupe_ca::valid_name(v).map_err(|e| anyhow!("certname '{v}': {e}"))?;
+                f.certname = Some(v.into())
+            }
+            "ca_ttl" => {
+                f.ca_ttl = Some(crate::master_cmd::duration(v).map_err(|e| anyhow!("ca_ttl: {e}"))?)
+            }
+            "keylength" => {
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| anyhow!("keylength '{v}': expected 2048, 3072 or 4096"))?;
+                if ![2048, 3072, 4096].contains(&n) {
+                    bail!("keylength '{v}': expected 2048, 3072 or 4096");
+                }
+                f.keylength = Some(n)
+            }
+            other => bail!(
+                "unknown setting '{other}' (troupe ca takes certname, cadir, ssldir, ca_ttl, keylength, store, store_ca_cert, store_cert, store_key, store_prefix, join_secret_file)"
+            ),
+        }
+        Ok(())
+    })?;
+    // The store settings are checked here, so their errors name the file.
+    f.store
+        .to_config(Path::new(""))
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(f)
+}
+
+/// The CA settings from flags and the config file (flags win), with the shared store opened.
+fn settings(a: &CaArgs) -> Result<(Settings, PathBuf)> {
+    let file = match &a.config {
+        Some(p) => read_config(p)?,
+        None => FileSettings::default(),
+    };
+    let ssldir = a
+        .ssldir
+        .clone()
+        .or(file.ssldir)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/troupe/ssl"));
+    let cadir = a
+        .cadir
+        .clone()
+        .or(file.cadir)
+        .or_else(|| file.store.dir_path())
+        .unwrap_or_else(|| ssldir.join("ca"));
+    let certname = a
+        .certname
+        .clone()
+        .or(file.certname)
+        .unwrap_or_else(|| "puppet".into());
+    let mut s = Settings::new(cadir, &certname);
+    s.keylength = a.keylength.or(file.keylength).unwrap_or(4096);
+    if let Some(t) = &a.ca_ttl {
+        s.ca_ttl = crate::master_cmd::duration(t)?;
+    } else if let Some(t) = file.ca_ttl {
+        s.ca_ttl = t;
+    }
+    s.shared = file.store.open_shared().map_err(|e| {
+        anyhow!(
+            "{}: {e}",
+            a.config.as_deref().unwrap_or(Path::new("")).display()
+        )
+    })?;
+    Ok((s, ssldir))
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,12 +160,7 @@ enum CaCommand {
 }
 
 pub fn run(a: CaArgs) -> Result<ExitCode> {
-    let cadir = a.cadir.clone().unwrap_or_else(|| a.ssldir.join("ca"));
-    let mut s = Settings::new(cadir, &a.certname);
-    s.keylength = a.keylength;
-    if let Some(t) = &a.ca_ttl {
-        s.ca_ttl = crate::master_cmd::duration(t)?;
-    }
+    let (s, ssldir) = settings(&a)?;
     let ca = Ca::open_or_init(s).map_err(|e| anyhow!("{e}"))?;
     let mut failed = false;
     match a.command {
@@ -172,14 +263,14 @@ pub fn run(a: CaArgs) -> Result<ExitCode> {
                     )
                 }
                 None => {
-                    let keys = a.ssldir.join("private_keys");
+                    let keys = ssldir.join("private_keys");
                     if let Some(m) =
                         troupe_ca::ensure_private_dir(&keys, troupe_ca::PRIVATE_DIR_MODE)?
                     {
                         eprintln!("Warning: {m}");
                     }
                     (
-                        a.ssldir.join("certs").join(format!("{name}.pem")),
+                        ssldir.join("certs").join(format!("{name}.pem")),
                         keys.join(format!("{name}.pem")),
                         troupe_ca::PRIVATE_KEY_MODE,
                     )
