@@ -5,7 +5,7 @@
 use std::path::Path;
 use troupe_ca::{Ca, Settings};
 
-use crate::{PoolError, Result};
+use crate::Result;
 
 /// Opens the CA the settings name, creating it when absent.
 pub(crate) fn open(settings: Settings) -> Result<Ca> {
@@ -13,24 +13,10 @@ pub(crate) fn open(settings: Settings) -> Result<Ca> {
 }
 
 /// Imports the Puppet CA directory `src` into the CA the settings name (its certificates,
-/// serial, inventory and CRL kept), and opens it.
+/// serial, inventory and CRL kept; only into an empty etcd store), and opens it.
 pub(crate) fn import(settings: Settings, src: &Path) -> Result<Ca> {
-    import_dir(settings, src)
-}
-
-/// `troupe_ca::Ca::import_dir` (the CA over the store provides it). Once it is there this
-/// body becomes:
-///
-/// ```text
-/// for note in Ca::import_dir(settings.clone(), src)? {
-///     eprintln!("troupe pool: import: {note}");
-/// }
-/// open(settings)
-/// ```
-fn import_dir(settings: Settings, src: &Path) -> Result<Ca> {
-    let _ = settings;
-    Err(PoolError::Invalid(format!(
-        "--import {}: importing a Puppet CA directory needs troupe_ca::Ca::import_dir, which this build lacks",
-        src.display()
-    )))
+    for note in Ca::import_dir(settings.clone(), src)? {
+        eprintln!("troupe pool: import: {note}");
+    }
+    open(settings)
 }

@@ -64,18 +64,25 @@ impl Host {
     }
 }
 
-/// Until the CA lives in the store (the CA-over-store work), a CA created in a host's cadir
-/// is published under the contract's keys here. A CA in the store seals its key there
-/// (`sealed/ca_key.pem`); then this does nothing (its cadir is only a cache).
-fn seed_ca(store: &Store, cadir: &Path) {
-    if store.get("sealed/ca_key.pem").expect("get").is_some() {
-        return;
+/// The CA lives in the store: its key only sealed (`sealed/ca_key.pem`), never in plaintext
+/// under any key; the init host's cadir is only a cache.
+fn seed_ca(store: &Store, _cadir: &Path) {
+    let sealed = store
+        .get("sealed/ca_key.pem")
+        .expect("get")
+        .expect("the CA key is sealed in the store");
+    assert!(!String::from_utf8_lossy(&sealed.value).contains("PRIVATE KEY"));
+    for e in store.list("").expect("list") {
+        assert!(
+            !String::from_utf8_lossy(&e.value).contains("PRIVATE KEY"),
+            "a private key in plaintext under {}",
+            e.key
+        );
     }
-    for (file, key) in [("ca_crt.pem", keys::CA_CRT), ("ca_crl.pem", keys::CA_CRL)] {
-        if let Ok(v) = std::fs::read(cadir.join(file)) {
-            store.put(key, &v).expect("publish the CA file");
-        }
-    }
+    assert!(
+        store.get("ca_crt.pem").expect("get").is_some(),
+        "the CA certificate is in the store"
+    );
 }
 
 fn read(p: &Path) -> Vec<u8> {

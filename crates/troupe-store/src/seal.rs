@@ -193,13 +193,13 @@ mod tests {
 
     #[test]
     fn seal_round_trips_and_binds_the_label() {
-        let s = Secret::generate().unwrap();
-        let sealed = s.seal("ca_key.pem", b"private").unwrap();
+        let s = Secret::generate().expect("test");
+        let sealed = s.seal("ca_key.pem", b"private").expect("test");
         assert!(!sealed.windows(7).any(|w| w == b"private"));
-        assert_eq!(s.unseal("ca_key.pem", &sealed).unwrap(), b"private");
+        assert_eq!(s.unseal("ca_key.pem", &sealed).expect("test"), b"private");
         assert!(s.unseal("pool/key.pem", &sealed).is_err());
-        let other = Secret::generate().unwrap();
-        let e = other.unseal("ca_key.pem", &sealed).unwrap_err();
+        let other = Secret::generate().expect("test");
+        let e = other.unseal("ca_key.pem", &sealed).expect_err("test");
         assert!(e.0.contains("not this pool's"), "{e}");
         let mut bad = sealed.clone();
         let last = bad.len() - 1;
@@ -211,13 +211,16 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_bad_ones_are_named() {
-        let s = Secret::generate().unwrap();
+        let s = Secret::generate().expect("test");
         let t = s.token();
-        assert_eq!(Secret::parse(&format!(" {t}\n")).unwrap(), s);
+        assert_eq!(Secret::parse(&format!(" {t}\n")).expect("test"), s);
         assert!(!format!("{s:?}").contains(&t[15..]));
-        assert!(Secret::parse("abc").unwrap_err().0.contains("starts with"));
+        assert!(Secret::parse("abc")
+            .expect_err("test")
+            .0
+            .contains("starts with"));
         assert!(Secret::parse("troupe-join-v1:zz")
-            .unwrap_err()
+            .expect_err("test")
             .0
             .contains("64 hex"));
         let g = format!("troupe-join-v1:{}", "g".repeat(64));
@@ -229,15 +232,15 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let d = std::env::temp_dir().join(format!("troupe-seal-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
+        std::fs::create_dir_all(&d).expect("test");
         let p = d.join("join.secret");
-        let s = Secret::generate().unwrap();
-        s.write_file(&p).unwrap();
+        let s = Secret::generate().expect("test");
+        s.write_file(&p).expect("test");
         assert!(s.write_file(&p).is_err(), "never overwrites");
-        assert_eq!(Secret::read_file(&p).unwrap(), s);
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(Secret::read_file(&p).expect("test"), s);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).expect("test");
         assert!(Secret::read_file(&p)
-            .unwrap_err()
+            .expect_err("test")
             .0
             .contains("readable by others"));
         let _ = std::fs::remove_dir_all(&d);

@@ -124,17 +124,25 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> 
     None
 }
 
-/// Until the CA lives in the store, a CA in host A's cadir is published under the contract's
-/// keys. A CA in the store seals its key there (`sealed/ca_key.pem`); then this does nothing.
-fn seed_ca(store: &troupe_store::Store, cadir: &Path) {
-    if store.get("sealed/ca_key.pem").expect("get").is_some() {
-        return;
+/// The CA lives in the store: its key only sealed (`sealed/ca_key.pem`), never in plaintext
+/// under any key; the init host's cadir is only a cache.
+fn seed_ca(store: &troupe_store::Store, _cadir: &Path) {
+    let sealed = store
+        .get("sealed/ca_key.pem")
+        .expect("get")
+        .expect("the CA key is sealed in the store");
+    assert!(!String::from_utf8_lossy(&sealed.value).contains("PRIVATE KEY"));
+    for e in store.list("").expect("list") {
+        assert!(
+            !String::from_utf8_lossy(&e.value).contains("PRIVATE KEY"),
+            "a private key in plaintext under {}",
+            e.key
+        );
     }
-    for f in ["ca_crt.pem", "ca_crl.pem"] {
-        if let Ok(v) = std::fs::read(cadir.join(f)) {
-            store.put(f, &v).expect("publish the CA file");
-        }
-    }
+    assert!(
+        store.get("ca_crt.pem").expect("get").is_some(),
+        "the CA certificate is in the store"
+    );
 }
 
 #[test]
