@@ -436,6 +436,9 @@ pub fn run(a: MasterArgs) -> Result<ExitCode> {
     // On a shared store the mirror keeps the ssldir in step with it (CA certificate, CRL, pool
     // certificate and key); the master serves with the pool certificate unless a certname
     // was given.
+    if let Some(shared) = &c.shared {
+        first_start(&c, shared, certname_given)?;
+    }
     let _mirror = match &c.shared {
         Some(shared) => {
             let m = troupe_pool::Mirror::start(shared.clone(), &c.ssldir)
@@ -449,6 +452,48 @@ pub fn run(a: MasterArgs) -> Result<ExitCode> {
     };
     troupe_master::run(c).map_err(|e| anyhow!("{e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first start on an empty shared store, with this host's join secret and a CA: creates
+/// the pool as `troupe pool init` does (the CA, and the pool certificate for the certname given,
+/// or `puppet`, with `dns_alt_names`), under the pool lock, so exactly one host of several
+/// starting at once does it and the others use what it made.
+fn first_start(c: &Config, shared: &troupe_store::Shared, certname_given: bool) -> Result<()> {
+    let (Some(secret), Some(cadir)) = (&shared.secret, &c.cadir) else {
+        return Ok(());
+    };
+    let pool = troupe_pool::PoolStore::from(shared.clone());
+    match pool.state() {
+        Err(troupe_pool::PoolError::NotInitialized) => {}
+        _ => return Ok(()),
+    }
+    let name = if certname_given {
+        c.certname.clone()
+    } else {
+        "puppet".to_string()
+    };
+    let outcome = troupe_pool::init(
+        &pool,
+        troupe_pool::InitOptions {
+            name,
+            alt_names: c.dns_alt_names.clone(),
+            ecdsa: true,
+            import: None,
+            ca: c.ca_settings(cadir.clone()),
+            secret: secret.clone(),
+            secret_out: None,
+        },
+    )
+    .map_err(|e| anyhow!("creating the pool on the empty store: {e}"))?;
+    if let troupe_pool::InitOutcome::Created {
+        name, secret_id, ..
+    } = outcome
+    {
+        eprintln!(
+            "troupe master: the store was empty: created the pool's CA and the pool certificate for {name} (join secret id {secret_id})"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
