@@ -59,30 +59,9 @@ impl Host {
                 secret_out: Some(self.secret_file()),
             },
         )?;
-        seed_ca(&self.store, &self.cadir());
+        troupe_store::testing::assert_private_keys_sealed(&self.store);
         Ok(out)
     }
-}
-
-/// The CA lives in the store: its key only sealed (`sealed/ca_key.pem`), never in plaintext
-/// under any key; the init host's cadir is only a cache.
-fn seed_ca(store: &Store, _cadir: &Path) {
-    let sealed = store
-        .get("sealed/ca_key.pem")
-        .expect("get")
-        .expect("the CA key is sealed in the store");
-    assert!(!String::from_utf8_lossy(&sealed.value).contains("PRIVATE KEY"));
-    for e in store.list("").expect("list") {
-        assert!(
-            !String::from_utf8_lossy(&e.value).contains("PRIVATE KEY"),
-            "a private key in plaintext under {}",
-            e.key
-        );
-    }
-    assert!(
-        store.get("ca_crt.pem").expect("get").is_some(),
-        "the CA certificate is in the store"
-    );
 }
 
 fn read(p: &Path) -> Vec<u8> {

@@ -247,3 +247,24 @@ impl Drop for EtcdCluster {
         self.stop_all();
     }
 }
+
+/// Asserts that the CA's key is in the store only sealed (`sealed/ca_key.pem`), that no key of
+/// the store holds a private key in plaintext, and that the CA certificate is there.
+pub fn assert_private_keys_sealed(store: &Store) {
+    let sealed = store
+        .get("sealed/ca_key.pem")
+        .expect("get")
+        .expect("the CA key is sealed in the store");
+    assert!(!String::from_utf8_lossy(&sealed.value).contains("PRIVATE KEY"));
+    for e in store.list("").expect("list") {
+        assert!(
+            !String::from_utf8_lossy(&e.value).contains("PRIVATE KEY"),
+            "a private key in plaintext under {}",
+            e.key
+        );
+    }
+    assert!(
+        store.get("ca_crt.pem").expect("get").is_some(),
+        "the CA certificate is in the store"
+    );
+}

@@ -124,27 +124,6 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> 
     None
 }
 
-/// The CA lives in the store: its key only sealed (`sealed/ca_key.pem`), never in plaintext
-/// under any key; the init host's cadir is only a cache.
-fn seed_ca(store: &troupe_store::Store, _cadir: &Path) {
-    let sealed = store
-        .get("sealed/ca_key.pem")
-        .expect("get")
-        .expect("the CA key is sealed in the store");
-    assert!(!String::from_utf8_lossy(&sealed.value).contains("PRIVATE KEY"));
-    for e in store.list("").expect("list") {
-        assert!(
-            !String::from_utf8_lossy(&e.value).contains("PRIVATE KEY"),
-            "a private key in plaintext under {}",
-            e.key
-        );
-    }
-    assert!(
-        store.get("ca_crt.pem").expect("get").is_some(),
-        "the CA certificate is in the store"
-    );
-}
-
 #[test]
 fn host_b_serves_the_pool_certificate_and_refuses_a_revoked_agent_within_a_second() {
     let Some(cluster) = EtcdCluster::start(3) else {
@@ -184,7 +163,7 @@ fn host_b_serves_the_pool_certificate_and_refuses_a_revoked_agent_within_a_secon
         "{out}"
     );
     let store_a = cluster.store(&[0]);
-    seed_ca(&store_a, &p(&a, "ca"));
+    troupe_store::testing::assert_private_keys_sealed(&store_a);
     let o = troupe(&init);
     assert!(
         o.status.success() && text(&o).contains("already holds the pool 'puppet'"),
@@ -311,7 +290,7 @@ fn host_b_serves_the_pool_certificate_and_refuses_a_revoked_agent_within_a_secon
 
     // Revoke on host A; B's front and master refuse the agent within about a second.
     ca.revoke(&[AGENT.to_string()]).expect("revoke");
-    seed_ca(&store_a, &p(&a, "ca"));
+    troupe_store::testing::assert_private_keys_sealed(&store_a);
     let t0 = Instant::now();
     let (mut front_t, mut master_t) = (None, None);
     while t0.elapsed() < Duration::from_secs(5) && (front_t.is_none() || master_t.is_none()) {
