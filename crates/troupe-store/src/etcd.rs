@@ -347,13 +347,19 @@ where
     let (tx, rx) = mpsc::channel();
     rt.handle().spawn(async move {
         let deadline = tokio::time::Instant::now() + CALL_TIMEOUT;
+        let mut refused = 0u32;
         let r = loop {
             let r = tokio::time::timeout_at(deadline, make()).await;
             match &r {
                 Ok(Err(e))
                     if never_sent(e) && tokio::time::Instant::now() + RETRY_CONNECT < deadline =>
                 {
-                    tokio::time::sleep(RETRY_CONNECT).await;
+                    // The balancer's next pick is another member: try it at once; wait only
+                    // when several in a row refused (the cluster restarting).
+                    refused += 1;
+                    if refused > 2 {
+                        tokio::time::sleep(RETRY_CONNECT).await;
+                    }
                 }
                 _ => break r,
             }
