@@ -25,7 +25,7 @@ now_ms() { date +%s%3N; }
 start() { local name=$1; shift; "$BIN" "$@" > "$W/$name.log" 2>&1 & PIDS+=($!); }
 wait_tls() { # port ca
     for _ in $(seq 1 150); do curl -sf --cacert "$2" "https://localhost:$1/status/v1/simple" > /dev/null 2>&1 && return; sleep 0.1; done
-    echo "port $1 did not come up" >&2; tail -5 "$W"/*.log >&2; exit 1
+    echo "port $1 did not come up" >&2; for f in "$W"/*.log; do echo "--- $f" >&2; tail -n 5 "$f" >&2; done; exit 1
 }
 mkdir -p "$W/code/environments/production/manifests"
 echo "notify { 'x': }" > "$W/code/environments/production/manifests/site.pp"
@@ -94,6 +94,7 @@ for _ in $(seq 1 100); do ETCDCTL_API=3 etcdctl --endpoints "${STORE#etcd://}" e
 "$BIN" pool init --store "$STORE" --ssldir "$W/A/ssl" --name puppet --dns-alt-names localhost --keylength 2048 \
     --secret-out "$W/join.secret" > /dev/null
 printf 'store = %s\njoin_secret_file = %s\n' "$STORE" "$W/join.secret" > "$W/store.conf"
+"$BIN" pool join --config "$W/store.conf" --ssldir "$W/A/ssl" > /dev/null
 EM=$(free_port); EMT=$(free_port); EF=$(free_port)
 printf 'listen = 127.0.0.1:%s\nssldir = %s\ncodedir = %s\nbasemodulepath = %s\nautosign = %s\nplain_http = true\ntrusted_proxy = 127.0.0.1\ncsr_rate_limit = 0\n' \
     "$EM" "$W/B/m1" "$W/code" "$W/none" "$W/autosign.conf" | cat "$W/store.conf" - > "$W/m1.conf"

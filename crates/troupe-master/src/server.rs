@@ -133,7 +133,8 @@ fn load_crl(state: &State) {
 /// How often the reload loop looks at the TLS files: a revocation written by the pool's
 /// mirror applies within this.
 const RELOAD_POLL: Duration = Duration::from_millis(250);
-/// How often the CA's files are copied into the ssldir (local CA) and the CRL's expiry checked.
+/// How often the CA's files are copied into the ssldir (local CA; also as soon as the CA's CRL
+/// or certificate file changes) and the CRL's expiry checked.
 const CA_SYNC_EVERY: Duration = Duration::from_secs(2);
 /// How often the CA is asked to re-issue a CRL that is due, on a shared store.
 const CRL_REFRESH_EVERY: Duration = Duration::from_secs(60);
@@ -152,6 +153,19 @@ async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig
         CA_SYNC_EVERY
     };
     let (mut last_check, mut last_ca) = (None::<std::time::Instant>, None::<std::time::Instant>);
+    // A local CA's CRL and certificate: a change (a revocation by `troupe ca` or another
+    // master) is copied at the next poll, not at the next periodic sync.
+    let ca_files: Vec<std::path::PathBuf> = match (&state.config.cadir, shared) {
+        (Some(d), false) => vec![d.join("ca_crl.pem"), d.join("ca_crt.pem")],
+        _ => vec![],
+    };
+    let ca_stamp = || -> Vec<Option<std::time::SystemTime>> {
+        ca_files
+            .iter()
+            .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .collect()
+    };
+    let mut last_ca_stamp = ca_stamp();
     loop {
         if last_check.is_none_or(|t| t.elapsed() >= CA_SYNC_EVERY) {
             last_check = Some(std::time::Instant::now());
@@ -165,12 +179,15 @@ async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig
             }
         }
         tokio::time::sleep(RELOAD_POLL).await;
+        let stamp = ca_stamp();
+        let ca_changed = stamp != last_ca_stamp;
         if let Some(ca) = state
             .ca
             .clone()
-            .filter(|_| last_ca.is_none_or(|t| t.elapsed() >= ca_every))
+            .filter(|_| ca_changed || last_ca.is_none_or(|t| t.elapsed() >= ca_every))
         {
             last_ca = Some(std::time::Instant::now());
+            last_ca_stamp = stamp;
             let config = state.config.clone();
             let r = tokio::task::spawn_blocking(move || {
                 if config.shared.is_some() {
