@@ -61,12 +61,15 @@ fn repeatable(section: &str, key: &str) -> bool {
     }
 }
 
+/// A setting as written: name, value and line.
+type Setting = (String, String, usize);
+
 /// The lines read, sorted by section.
 #[derive(Default)]
 struct Raw {
-    main: Vec<(String, String)>,
-    master: Option<Vec<(String, String)>>,
-    front: Option<Vec<(String, String)>>,
+    main: Vec<Setting>,
+    master: Option<Vec<Setting>>,
+    front: Option<Vec<Setting>>,
     /// The `[vrrp NAME]` and `[check NAME]` sections as the VRRP parser reads them, on the same
     /// line numbers as in the file.
     vrrp_text: String,
@@ -80,22 +83,29 @@ pub fn load(path: &Path) -> Result<NodeConfig> {
     let mut store = StoreSettings::default();
     let mut certname = None;
     let mut ssldir = PathBuf::from(DEFAULT_SSLDIR);
-    for (k, v) in &raw.main {
+    let mut store_line = None;
+    for (k, v, line) in &raw.main {
         match k.as_str() {
             "certname" => {
                 troupe_ca::valid_name(v)
-                    .map_err(|e| anyhow!("{file} [main]: certname '{v}': {e}"))?;
+                    .map_err(|e| anyhow!("{file} line {line}: certname '{v}': {e}"))?;
                 certname = Some(v.clone());
             }
             "ssldir" => ssldir = PathBuf::from(v),
             _ => {
                 store.set(k, v);
+                if k == "store" || store_line.is_none() {
+                    store_line = Some(*line);
+                }
             }
         }
     }
     let store_config = store
         .to_config(&ssldir.join("ca"))
-        .map_err(|e| anyhow!("{file} [main]: {e}"))?;
+        .map_err(|e| match store_line {
+            Some(line) => anyhow!("{file} line {line}: {e}"),
+            None => anyhow!("{file}: {e}"),
+        })?;
     let master = match &raw.master {
         Some(lines) => Some(master_role(
             &file,
@@ -123,8 +133,16 @@ pub fn load(path: &Path) -> Result<NodeConfig> {
     if let (Some(m), Some(f)) = (&master, &front) {
         for l in &f.config.listen {
             if let Some(a) = m.addrs.iter().find(|a| overlaps(a, l)) {
+                let front_line =
+                    raw.front.iter().flatten().find(|(k, v, _)| {
+                        k == "listen" && v.parse::<SocketAddr>().ok() == Some(*l)
+                    });
+                let at = match front_line {
+                    Some((_, _, line)) => format!("{file} line {line}"),
+                    None => file.clone(),
+                };
                 bail!(
-                    "{file}: the front's listen {l} and a master instance's {a} use the same port"
+                    "{at}: setting 'listen': the front's {l} and a master instance's {a} use the same port"
                 );
             }
         }
@@ -186,7 +204,7 @@ fn read(path: &Path) -> Result<Raw> {
                     bail!("setting '{k}' given twice in [{section}] (first on line {first})");
                 }
             }
-            let pair = (k.to_string(), v.to_string());
+            let pair = (k.to_string(), v.to_string(), line);
             let is_store = StoreSettings::default().set(k, v);
             match section.as_str() {
                 "main" => {
@@ -228,6 +246,14 @@ fn check_role_setting(section: &str, k: &str, v: &str) -> Result<()> {
             }
         }
     } else {
+        if k == "balance"
+            && !matches!(
+                v,
+                "round-robin" | "roundrobin" | "least-outstanding" | "leastconn"
+            )
+        {
+            bail!("setting 'balance' must be round-robin or least-outstanding, not '{v}'");
+        }
         crate::front_cmd::set(&mut Default::default(), k, v)
     }
 }
@@ -265,12 +291,11 @@ fn listen(v: &str) -> Result<SocketAddr> {
 
 fn master_role(
     file: &str,
-    lines: &[(String, String)],
+    lines: &[Setting],
     certname: &Option<String>,
     ssldir: &Path,
     store: &StoreConfig,
 ) -> Result<MasterRole> {
-    let at = |e: anyhow::Error| anyhow!("{file} [master]: {e}");
     let mut c = troupe_master::Config::new(
         PathBuf::from("/etc/puppet/code"),
         ssldir.to_path_buf(),
@@ -282,7 +307,8 @@ fn master_role(
     c.plain_http = true;
     let mut given = crate::master_cmd::Given::default();
     let (mut n, mut base_port, mut first) = (DEFAULT_INSTANCES, None, None);
-    for (k, v) in lines {
+    for (k, v, line) in lines {
+        let at = |e: anyhow::Error| anyhow!("{file} line {line}: {e}");
         match k.as_str() {
             "instances" => n = instances(v).map_err(at)?,
             "base_port" => base_port = Some(port(k, v).map_err(at)?),
@@ -321,15 +347,15 @@ fn master_role(
 
 fn front_role(
     file: &str,
-    lines: &[(String, String)],
+    lines: &[Setting],
     certname: &Option<String>,
     ssldir: &Path,
     master: Option<&MasterRole>,
 ) -> Result<FrontRole> {
     let at = |e: anyhow::Error| anyhow!("{file} [front]: {e}");
     let mut r = crate::front_cmd::Raw::default();
-    for (k, v) in lines {
-        crate::front_cmd::set(&mut r, k, v).map_err(at)?;
+    for (k, v, line) in lines {
+        crate::front_cmd::set(&mut r, k, v).map_err(|e| anyhow!("{file} line {line}: {e}"))?;
     }
     r.ssldir.get_or_insert_with(|| ssldir.to_path_buf());
     if r.certname.is_none() {
@@ -363,4 +389,195 @@ fn front_role(
         config,
         local_backends,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file in a fresh temp dir, removed with the dir when the test ends.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(tag: &str, text: &str) -> TempFile {
+            let dir =
+                std::env::temp_dir().join(format!("troupe-node-conf-{}-{tag}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let p = dir.join("troupe.conf");
+            std::fs::write(&p, text).expect("write");
+            TempFile(p)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            if let Some(d) = self.0.parent() {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+
+    fn error(tag: &str, text: &str) -> String {
+        let f = TempFile::new(tag, text);
+        let e = load(&f.0).expect_err("the file is refused");
+        let msg = format!("{e:#}");
+        assert!(msg.starts_with(&f.0.display().to_string()), "{msg}");
+        msg
+    }
+
+    #[test]
+    fn a_full_file_gives_every_role() {
+        let f = TempFile::new(
+            "good",
+            "# host A\ncertname = puppet.example.test\n[main]\nssldir = /s/ssl\nstore = dir:/s/ca\n\n[master]\ninstances = 3\nbase_port = 19000\ncodedir = /srv/code\nworkers = 4\ntrusted_front = f1, f2\ntrusted_front = f3\n\n[front]\nlisten = 0.0.0.0:8140\nlisten = [::]:8141\nrise = 3\n\n[vrrp VI_1]\ninterface = eth0\nvrid = 51\nvirtual_address = 10.0.0.21/24\ntrack = up\n\n[check up]\ninterface = eth0\n",
+        );
+        let c = load(&f.0).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(c.certname.as_deref(), Some("puppet.example.test"));
+        assert_eq!(c.ssldir, PathBuf::from("/s/ssl"));
+        assert_eq!(
+            c.store_config,
+            StoreConfig::Dir {
+                path: "/s/ca".into()
+            }
+        );
+        let m = c.master.as_ref().expect("masters");
+        let ports: Vec<u16> = m.addrs.iter().map(|a| a.port()).collect();
+        assert_eq!(ports, vec![19000, 19001, 19002]);
+        assert!(m.addrs.iter().all(|a| a.ip().is_loopback()));
+        assert_eq!(m.config.workers, 4);
+        assert_eq!(m.config.trusted_fronts, vec!["f1", "f2", "f3"]);
+        assert!(m.config.plain_http);
+        assert_eq!(m.config.cadir, Some(PathBuf::from("/s/ca")));
+        let fr = c.front.as_ref().expect("front");
+        assert!(fr.local_backends);
+        let backends: Vec<SocketAddr> = fr.config.backends.iter().map(|b| b.addr).collect();
+        assert_eq!(backends, m.addrs);
+        assert_eq!(fr.config.listen.len(), 2);
+        assert_eq!(fr.config.rise, 3);
+        assert_eq!(
+            fr.config.tls.cert,
+            PathBuf::from("/s/ssl/certs/puppet.example.test.pem")
+        );
+        assert_eq!(c.vrrp.instances.len(), 1);
+        assert_eq!(c.vrrp.instances[0].vrid, 51);
+        assert_eq!(c.vrrp.checks.len(), 1);
+    }
+
+    #[test]
+    fn defaults_two_instances_and_given_backends() {
+        let f = TempFile::new(
+            "defaults",
+            "[master]\n[front]\nbackend = https://10.0.0.2:8140\ncertname = f.example.test\n",
+        );
+        let c = load(&f.0).unwrap_or_else(|e| panic!("{e:#}"));
+        let m = c.master.as_ref().expect("masters");
+        assert_eq!(m.addrs.len(), usize::from(DEFAULT_INSTANCES));
+        assert_eq!(m.addrs[0].port(), DEFAULT_BASE_PORT);
+        assert_eq!(
+            m.config.cadir,
+            Some(PathBuf::from(DEFAULT_SSLDIR).join("ca"))
+        );
+        let fr = c.front.as_ref().expect("front");
+        assert!(!fr.local_backends);
+        assert_eq!(fr.config.backends.len(), 1);
+        assert!(fr.config.backends[0].tls);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_key() {
+        for (tag, text, want) in [
+            ("section", "[mian]\n", "line 1: unknown section '[mian]'"),
+            ("header", "[master\n", "line 1: expected '[section]'"),
+            ("noeq", "[master]\nworkers\n", "line 2: expected 'setting = value'"),
+            (
+                "main-key",
+                "[main]\ncodedir = /x\n",
+                "line 2: unknown setting 'codedir' in [main]",
+            ),
+            (
+                "master-key",
+                "[master]\ncolour = blue\n",
+                "line 2: unknown setting 'colour'",
+            ),
+            (
+                "master-value",
+                "[master]\nworkers = lots\n",
+                "line 2: setting 'workers' must be a number, not 'lots'",
+            ),
+            (
+                "front-value",
+                "[master]\n[front]\nrise = lots\n",
+                "line 3: setting 'rise' must be a count, not 'lots'",
+            ),
+            (
+                "balance",
+                "[master]\n[front]\nbalance = random\n",
+                "line 3: setting 'balance' must be round-robin or least-outstanding",
+            ),
+            (
+                "dup-key",
+                "[main]\ncertname = a\ncertname = b\n",
+                "line 3: setting 'certname' given twice in [main] (first on line 2)",
+            ),
+            (
+                "dup-section",
+                "[master]\n[front]\n[master]\n",
+                "line 3: section '[master]' given twice (first on line 1)",
+            ),
+            (
+                "store-place",
+                "[master]\nstore = dir:/x\n",
+                "line 2: setting 'store' belongs in [main]",
+            ),
+            (
+                "store-value",
+                "[main]\nstore = etcd://h1\n[master]\n",
+                "line 2: store = \"etcd://h1\": endpoint \"h1\" is not HOST:PORT",
+            ),
+            (
+                "store-dir",
+                "store_prefix = /p/\n[master]\n",
+                "line 1: store_prefix = \"/p/\" applies only to an etcd store",
+            ),
+            (
+                "instances",
+                "[master]\ninstances = 0\n",
+                "line 2: setting 'instances' must be 1 to 64, not '0'",
+            ),
+            (
+                "base-port",
+                "[master]\nbase_port = 70000\n",
+                "line 2: setting 'base_port' must be a port 1 to 65535",
+            ),
+            (
+                "collide",
+                "[master]\nbase_port = 8140\n[front]\nlisten = 0.0.0.0:9000\nlisten = 0.0.0.0:8140\n",
+                "line 5: setting 'listen': the front's 0.0.0.0:8140 and a master instance's 127.0.0.1:8140",
+            ),
+            (
+                "past-end",
+                "[master]\nlisten = 127.0.0.1:65535\n",
+                "[master]: 2 instances from port 65535 run past port 65535",
+            ),
+            (
+                "no-backend",
+                "[front]\n",
+                "[front]: no backend given and no [master] section",
+            ),
+            (
+                "vrrp",
+                "[vrrp V]\ninterface = eth0\nvrid = 300\n",
+                "line 3: key 'vrid': expected 1..255, got '300'",
+            ),
+            (
+                "certname",
+                "certname = a b\n[master]\n",
+                "line 1: certname 'a b'",
+            ),
+            ("empty", "# nothing\n", "names no role"),
+        ] {
+            let e = error(tag, text);
+            assert!(e.contains(want), "{tag}: {e}");
+        }
+    }
 }
