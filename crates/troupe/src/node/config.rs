@@ -32,6 +32,8 @@ pub struct NodeConfig {
     pub master: Option<MasterRole>,
     pub front: Option<FrontRole>,
     pub vrrp: troupe_vrrp::config::Config,
+    /// The `[vrrp NAME]` and `[check NAME]` sections as `troupe vrrp --config` reads them.
+    pub vrrp_text: String,
 }
 
 /// The `[master]` section: N instances of `troupe master` on consecutive local ports.
@@ -39,6 +41,9 @@ pub struct NodeConfig {
 pub struct MasterRole {
     /// Each instance's listen address.
     pub addrs: Vec<SocketAddr>,
+    /// The section's settings as written, without the node's own (`instances`, `base_port`,
+    /// `listen`).
+    pub settings: Vec<(String, String)>,
     /// The config instance 1 runs with (the others differ only in `listen`).
     pub config: troupe_master::Config,
 }
@@ -47,6 +52,8 @@ pub struct MasterRole {
 #[derive(Debug)]
 pub struct FrontRole {
     pub config: troupe_front::Config,
+    /// The section's settings as written.
+    pub settings: Vec<(String, String)>,
     /// True when no `backend` was given and the front balances over the local instances.
     pub local_backends: bool,
 }
@@ -156,6 +163,7 @@ pub fn load(path: &Path) -> Result<NodeConfig> {
         master,
         front,
         vrrp,
+        vrrp_text: raw.vrrp_text,
     })
 }
 
@@ -306,6 +314,7 @@ fn master_role(
     // Behind the local front: plain HTTP, identity headers from loopback.
     c.plain_http = true;
     let mut given = crate::master_cmd::Given::default();
+    let mut settings = Vec::new();
     let (mut n, mut base_port, mut first) = (DEFAULT_INSTANCES, None, None);
     for (k, v, line) in lines {
         let at = |e: anyhow::Error| anyhow!("{file} line {line}: {e}");
@@ -315,8 +324,12 @@ fn master_role(
             "listen" => first = Some(listen(v).map_err(at)?),
             _ => {
                 crate::master_cmd::apply_setting(&mut c, &mut given, k, v).map_err(at)?;
+                settings.push((k.clone(), v.clone()));
             }
         }
+    }
+    if c.plain_http && !c.trusted_fronts.is_empty() {
+        bail!("{file} [master]: trusted_front needs HTTPS masters (plain_http = false); behind the local front, masters trust 127.0.0.1 (trusted_proxy)");
     }
     if c.plain_http && c.trusted_proxies.is_empty() {
         c.trusted_proxies.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -342,7 +355,11 @@ fn master_role(
         .map(|i| SocketAddr::new(first.ip(), first.port() + i))
         .collect();
     c.listen = addrs[0];
-    Ok(MasterRole { addrs, config: c })
+    Ok(MasterRole {
+        addrs,
+        settings,
+        config: c,
+    })
 }
 
 fn front_role(
@@ -387,6 +404,10 @@ fn front_role(
     }
     Ok(FrontRole {
         config,
+        settings: lines
+            .iter()
+            .map(|(k, v, _)| (k.clone(), v.clone()))
+            .collect(),
         local_backends,
     })
 }
@@ -429,7 +450,7 @@ mod tests {
     fn a_full_file_gives_every_role() {
         let f = TempFile::new(
             "good",
-            "# host A\ncertname = puppet.example.test\n[main]\nssldir = /s/ssl\nstore = dir:/s/ca\n\n[master]\ninstances = 3\nbase_port = 19000\ncodedir = /srv/code\nworkers = 4\ntrusted_front = f1, f2\ntrusted_front = f3\n\n[front]\nlisten = 0.0.0.0:8140\nlisten = [::]:8141\nrise = 3\n\n[vrrp VI_1]\ninterface = eth0\nvrid = 51\nvirtual_address = 10.0.0.21/24\ntrack = up\n\n[check up]\ninterface = eth0\n",
+            "# host A\ncertname = puppet.example.test\n[main]\nssldir = /s/ssl\nstore = dir:/s/ca\n\n[master]\ninstances = 3\nbase_port = 19000\ncodedir = /srv/code\nworkers = 4\ntrusted_proxy = 127.0.0.1, ::1\ntrusted_proxy = 10.0.0.9\n\n[front]\nlisten = 0.0.0.0:8140\nlisten = [::]:8141\nrise = 3\n\n[vrrp VI_1]\ninterface = eth0\nvrid = 51\nvirtual_address = 10.0.0.21/24\ntrack = up\n\n[check up]\ninterface = eth0\n",
         );
         let c = load(&f.0).unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(c.certname.as_deref(), Some("puppet.example.test"));
@@ -445,7 +466,7 @@ mod tests {
         assert_eq!(ports, vec![19000, 19001, 19002]);
         assert!(m.addrs.iter().all(|a| a.ip().is_loopback()));
         assert_eq!(m.config.workers, 4);
-        assert_eq!(m.config.trusted_fronts, vec!["f1", "f2", "f3"]);
+        assert_eq!(m.config.trusted_proxies.len(), 3);
         assert!(m.config.plain_http);
         assert_eq!(m.config.cadir, Some(PathBuf::from("/s/ca")));
         let fr = c.front.as_ref().expect("front");

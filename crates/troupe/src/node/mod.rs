@@ -1,13 +1,13 @@
 //! `troupe node --config FILE`: one sectioned file per host names every role the host runs (the
 //! front, N master instances, the CA over the store, the VRRP instances and their checks).
-//! This module owns that file's format (`config`: reading and checking it as a whole) and
-//! `--check`'s summary (`check`). Starting the roles is not here yet: `troupe node` without
-//! `--check` says so.
+//! This module owns that file's format (`config`: reading and checking it as a whole),
+//! `--check`'s summary (`check`), and running the roles as supervised child processes (`run`).
 
 mod check;
 mod config;
+mod run;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,8 +37,5 @@ pub fn run(args: NodeArgs) -> Result<ExitCode> {
             }
         });
     }
-    config::load(&args.config)?;
-    bail!(
-        "starting the roles is not implemented yet: `troupe node --check` checks the file; run `troupe master`, `troupe front` and `troupe vrrp` for now"
-    )
+    run::run(config::load(&args.config)?)
 }
