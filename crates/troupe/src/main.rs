@@ -49,6 +49,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    node::follow_parent();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parser(args) => parser_cmd::run(args),

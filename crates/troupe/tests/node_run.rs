@@ -96,13 +96,21 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// True while the process runs (a zombie waiting for its reaper counts as stopped).
 fn alive(pid: i32) -> bool {
-    Pid::from_raw(pid).is_some_and(|p| test_kill_process(p).is_ok())
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false);
+    !zombie && Pid::from_raw(pid).is_some_and(|p| test_kill_process(p).is_ok())
 }
 
-#[test]
-fn a_killed_master_comes_back_and_sigterm_stops_everything() {
-    let dir = std::env::temp_dir().join(format!("troupe-node-run-{}", std::process::id()));
+/// Starts a node with two master instances and a front; returns once the front answers.
+fn start(tag: &str) -> (Node, u16, u16) {
+    let dir = std::env::temp_dir().join(format!("troupe-node-run-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("code/environments/production/manifests")).expect("dirs");
     let (base, front) = ports();
@@ -121,13 +129,19 @@ fn a_killed_master_comes_back_and_sigterm_stops_everything() {
         .stderr(logf)
         .spawn()
         .expect("start troupe node");
-    let mut node = Node { child, dir };
-
+    let node = Node { child, dir };
     assert!(
         wait_until(Duration::from_secs(60), || status(front) == "200"),
         "the front never answered:\n{}",
         log(&node.dir)
     );
+    (node, base, front)
+}
+
+#[test]
+fn a_killed_master_comes_back_and_sigterm_stops_everything() {
+    let (mut node, base, front) = start("restart");
+
     let first = started(&log(&node.dir));
     let names: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -200,6 +214,22 @@ fn a_killed_master_comes_back_and_sigterm_stops_everything() {
         assert!(
             wait_until(Duration::from_secs(2), || !alive(pid)),
             "child {pid} still runs"
+        );
+    }
+}
+
+#[test]
+fn the_children_stop_when_the_node_is_killed() {
+    let (mut node, _, _) = start("orphans");
+    let pids = child_pids(&log(&node.dir));
+    assert_eq!(pids.len(), 3, "{}", log(&node.dir));
+    node.child.kill().expect("kill -9 the node");
+    let _ = node.child.wait();
+    for pid in pids {
+        assert!(
+            wait_until(Duration::from_secs(20), || !alive(pid)),
+            "child {pid} outlived the node:\n{}",
+            log(&node.dir)
         );
     }
 }

@@ -7,6 +7,8 @@ mod check;
 mod config;
 mod run;
 
+pub use run::follow_parent;
+
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;

@@ -3,7 +3,8 @@
 //! so a crashed master never takes the front or the VRRP speaker down. A child that exits is
 //! started again after a backoff (0.5 s, doubling to 10 s; back to 0.5 s once it stayed up a
 //! minute). SIGTERM or SIGINT stops the VRRP speaker first (its VIPs move away), then the
-//! front, then the masters (each drains its requests), and exits.
+//! front, then the masters (each drains its requests), and exits. Children get SIGTERM from
+//! the kernel when the node dies without stopping them (`follow_parent`).
 
 use anyhow::{anyhow, Context, Result};
 use std::ffi::OsString;
@@ -17,6 +18,35 @@ use std::time::{Duration, Instant};
 
 use super::config::{FrontRole, MasterRole, NodeConfig};
 use troupe_store::StoreConfig;
+
+/// Set on every child: the node's PID. A child whose parent it is asks the kernel for SIGTERM
+/// when the node dies, so a node killed with SIGKILL leaves no roles behind.
+const PARENT_ENV: &str = "TROUPE_NODE_PID";
+
+/// Called first thing by every `troupe` process: when started by `troupe node`, stop (SIGTERM,
+/// so the role drains) when the node goes away.
+pub fn follow_parent() {
+    let Some(want) = std::env::var(PARENT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+    else {
+        return;
+    };
+    let parent = || rustix::process::getppid().map(|p| p.as_raw_nonzero().get());
+    // A program the role runs (an autosign command, say) inherits the variable: not ours.
+    if parent() != Some(want) {
+        return;
+    }
+    if let Err(e) =
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
+    {
+        eprintln!("troupe: cannot follow troupe node's exit: {e}");
+    }
+    if parent() != Some(want) {
+        // The node died before the request took effect.
+        std::process::exit(1);
+    }
+}
 
 /// The first wait before a restart; it doubles up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -72,6 +102,7 @@ impl Role {
         self.started = Instant::now();
         match Command::new(exe)
             .args(&self.args)
+            .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
             .spawn()
         {
