@@ -440,3 +440,87 @@ pub fn run(c: NodeConfig) -> Result<ExitCode> {
     eprintln!("troupe node: stopped");
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, tag: &str) -> NodeConfig {
+        let dir =
+            std::env::temp_dir().join(format!("troupe-node-run-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let p = dir.join("troupe.conf");
+        std::fs::write(&p, text).expect("write");
+        let c = super::super::config::load(&p).unwrap_or_else(|e| panic!("{e:#}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        c
+    }
+
+    #[test]
+    fn generated_files_carry_main_and_the_role_settings() {
+        let c = load(
+            "[main]\ncertname = pool.example.test\nssldir = /s\nstore = dir:/s/ca\n[master]\nbase_port = 19000\nworkers = 3\n[front]\nlisten = 0.0.0.0:8140\nrise = 2\n[vrrp V]\ninterface = eth0\nvrid = 9\nvirtual_address = 10.0.0.9/24\n",
+            "files",
+        );
+        let m = c.master.as_ref().expect("masters");
+        let second = master_file(&c, m, 1);
+        for want in [
+            "listen = 127.0.0.1:19001\n",
+            "ssldir = /s\n",
+            "certname = pool.example.test\n",
+            "store = dir:/s/ca\n",
+            "plain_http = true\n",
+            "trusted_proxy = 127.0.0.1\n",
+            "workers = 3\n",
+        ] {
+            assert!(second.contains(want), "{want:?} in\n{second}");
+        }
+        assert!(!second.contains("base_port"), "{second}");
+        let f = front_file(&c, c.front.as_ref().expect("front"));
+        for want in [
+            "ssldir = /s\n",
+            "certname = pool.example.test\n",
+            "ca = /s/ca/ca_crt.pem\n",
+            "crl = /s/ca/ca_crl.pem\n",
+            "backend = 127.0.0.1:19000\n",
+            "backend = 127.0.0.1:19001\n",
+            "listen = 0.0.0.0:8140\n",
+            "rise = 2\n",
+        ] {
+            assert!(f.contains(want), "{want:?} in\n{f}");
+        }
+        let v = troupe_vrrp::config::parse(&c.vrrp_text, "vrrp.conf").expect("vrrp file");
+        assert_eq!(v.instances[0].vrid, 9);
+    }
+
+    #[test]
+    fn an_etcd_front_takes_the_pools_name_and_masters_keep_their_https() {
+        let c = load(
+            "store = etcd://127.0.0.1:2379\njoin_secret_file = /j\n[master]\nplain_http = false\ntrusted_front = f1\n[front]\n",
+            "etcd",
+        );
+        let m = c.master.as_ref().expect("masters");
+        let first = master_file(&c, m, 0);
+        assert!(first.contains("join_secret_file = /j\n"), "{first}");
+        assert!(first.contains("plain_http = false\n"), "{first}");
+        assert!(!first.contains("trusted_proxy"), "{first}");
+        let f = front_file(&c, c.front.as_ref().expect("front"));
+        assert!(!f.contains("certname"), "{f}");
+        assert!(!f.contains("ca = "), "{f}");
+        assert!(f.contains("backend = https://127.0.0.1:18140\n"), "{f}");
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_cap() {
+        let mut r = Role::new("x".into(), Group::Master, "/c".into(), None);
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            waits.push(r.backoff);
+            r.schedule_restart();
+        }
+        assert_eq!(
+            waits,
+            [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0].map(Duration::from_secs_f64)
+        );
+    }
+}
