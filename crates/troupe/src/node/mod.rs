@@ -6,6 +6,8 @@
 mod check;
 mod config;
 mod run;
+#[cfg(test)]
+mod tests;
 
 pub use run::follow_parent;
 
