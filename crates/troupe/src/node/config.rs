@@ -137,6 +137,9 @@ pub fn load(path: &Path) -> Result<NodeConfig> {
     if master.is_none() && front.is_none() && vrrp.instances.is_empty() {
         bail!("{file}: names no role: give a [master], [front] or [vrrp NAME] section");
     }
+    if let Some(f) = &front {
+        front_http_check(&file, &raw.vrrp_text, &vrrp, &f.config.listen)?;
+    }
     if let (Some(m), Some(f)) = (&master, &front) {
         for l in &f.config.listen {
             if let Some(a) = m.addrs.iter().find(|a| overlaps(a, l)) {
@@ -165,6 +168,42 @@ pub fn load(path: &Path) -> Result<NodeConfig> {
         vrrp,
         vrrp_text: raw.vrrp_text,
     })
+}
+
+/// Refuses an `http://` check of the front's own port: the front speaks only TLS there, so
+/// the check could never pass and its VRRP instances would stay in fault.
+fn front_http_check(
+    file: &str,
+    vrrp_text: &str,
+    vrrp: &troupe_vrrp::config::Config,
+    listen: &[SocketAddr],
+) -> Result<()> {
+    for c in &vrrp.checks {
+        let troupe_vrrp::config::CheckKind::Http(url) = &c.kind else {
+            continue;
+        };
+        let Some(hostport) = url
+            .strip_prefix("http://")
+            .and_then(|r| r.split('/').next())
+        else {
+            continue;
+        };
+        let Ok(addr) = hostport
+            .replacen("localhost:", "127.0.0.1:", 1)
+            .parse::<SocketAddr>()
+        else {
+            continue;
+        };
+        if listen.iter().any(|l| overlaps(l, &addr)) {
+            let line = vrrp_text
+                .lines()
+                .position(|l| l.starts_with("http") && l.contains(url.as_str()))
+                .map(|i| format!(" line {}", i + 1))
+                .unwrap_or_default();
+            bail!("{file}{line}: check {}: http = {url} is the front's TLS port, where a plain HTTP check can never pass; check a master instance or the process instead", c.name);
+        }
+    }
+    Ok(())
 }
 
 /// True when two listen addresses would take the same port.

@@ -186,6 +186,11 @@ fn errors_name_the_line_and_the_key() {
             "line 1: certname 'a b'",
         ),
         ("empty", "# nothing\n", "names no role"),
+        (
+            "front-check",
+            "[master]\n[front]\nlisten = 0.0.0.0:8140\n[check front]\nhttp = http://127.0.0.1:8140/status/v1/simple\n",
+            "line 5: check front: http = http://127.0.0.1:8140/status/v1/simple is the front's TLS port",
+        ),
     ] {
         let e = error(tag, text);
         assert!(e.contains(want), "{tag}: {e}");
