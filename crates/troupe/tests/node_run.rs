@@ -27,6 +27,10 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        // The node's generated files, left behind when it was killed.
+        let _ = std::fs::remove_dir_all(
+            std::env::temp_dir().join(format!("troupe-node-{}", self.child.id())),
+        );
     }
 }
 
