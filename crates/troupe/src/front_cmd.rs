@@ -103,45 +103,52 @@ pub struct FrontArgs {
 }
 
 #[derive(Default)]
-struct Raw {
-    listen: Vec<SocketAddr>,
-    backend: Vec<BackendSpec>,
-    backend_server_name: Option<String>,
-    ssldir: Option<PathBuf>,
-    certname: Option<String>,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-    ca: Option<PathBuf>,
-    crl: Option<PathBuf>,
-    balance: Option<String>,
-    check_interval: Option<f64>,
-    rise: Option<u32>,
-    fall: Option<u32>,
-    max_in_flight: Option<usize>,
-    retry_after: Option<u64>,
-    admin: Vec<IpAddr>,
-    access_log: Option<PathBuf>,
-    max_connections: Option<usize>,
-    max_connections_per_source: Option<usize>,
-    reserved_connections: Option<usize>,
-    handshake_timeout: Option<f64>,
-    header_timeout: Option<f64>,
-    body_timeout: Option<f64>,
-    body_min_rate: Option<u64>,
-    max_body_size: Option<usize>,
-    max_anonymous_body_size: Option<usize>,
-    max_buffered_size: Option<usize>,
-    quarantine_ttl: Option<f64>,
-    quarantine_entries: Option<usize>,
-    store: troupe_store::StoreSettings,
+pub(crate) struct Raw {
+    pub(crate) listen: Vec<SocketAddr>,
+    pub(crate) backend: Vec<BackendSpec>,
+    pub(crate) backend_server_name: Option<String>,
+    pub(crate) ssldir: Option<PathBuf>,
+    pub(crate) certname: Option<String>,
+    pub(crate) cert: Option<PathBuf>,
+    pub(crate) key: Option<PathBuf>,
+    pub(crate) ca: Option<PathBuf>,
+    pub(crate) crl: Option<PathBuf>,
+    pub(crate) balance: Option<String>,
+    pub(crate) check_interval: Option<f64>,
+    pub(crate) rise: Option<u32>,
+    pub(crate) fall: Option<u32>,
+    pub(crate) max_in_flight: Option<usize>,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) admin: Vec<IpAddr>,
+    pub(crate) access_log: Option<PathBuf>,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_source: Option<usize>,
+    pub(crate) reserved_connections: Option<usize>,
+    pub(crate) handshake_timeout: Option<f64>,
+    pub(crate) header_timeout: Option<f64>,
+    pub(crate) body_timeout: Option<f64>,
+    pub(crate) body_min_rate: Option<u64>,
+    pub(crate) max_body_size: Option<usize>,
+    pub(crate) max_anonymous_body_size: Option<usize>,
+    pub(crate) max_buffered_size: Option<usize>,
+    pub(crate) quarantine_ttl: Option<f64>,
+    pub(crate) quarantine_entries: Option<usize>,
+    pub(crate) store: troupe_store::StoreSettings,
 }
 
 fn read_file(path: &std::path::Path, r: &mut Raw) -> Result<()> {
     crate::settings_file::read(path, |k, v| {
-        let bad = |what: &str| anyhow!("setting '{k}' must be {what}, not '{v}'");
         if r.store.set(k, v) {
             return Ok(());
         }
+        set(r, k, v)
+    })
+}
+
+/// Takes one front setting (not a store setting); `troupe node` shares it.
+pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
+    {
+        let bad = |what: &str| anyhow!("setting '{k}' must be {what}, not '{v}'");
         match k {
             "listen" => r.listen.push(v.parse().map_err(|_| bad("ADDR:PORT"))?),
             "backend" => r.backend.push(
@@ -204,7 +211,7 @@ fn read_file(path: &std::path::Path, r: &mut Raw) -> Result<()> {
             other => bail!("unknown setting '{other}'"),
         }
         Ok(())
-    })
+    }
 }
 
 /// A non-negative, finite number of seconds.
@@ -267,6 +274,15 @@ pub fn config(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>)> {
         quarantine_ttl,
         quarantine_entries
     );
+    finish(r, shared)
+}
+
+/// The front's config from its settings; with a shared store, starts the mirror of the pool's
+/// files into the ssldir first.
+pub(crate) fn finish(
+    mut r: Raw,
+    shared: Option<troupe_store::Shared>,
+) -> Result<(Config, Option<troupe_pool::Mirror>)> {
     let mirror = match shared {
         Some(shared) => {
             let ssldir = r

@@ -4,6 +4,7 @@ mod ca_cmd;
 mod compile_cmd;
 mod front_cmd;
 mod master_cmd;
+mod node;
 mod parser_cmd;
 mod pool_cmd;
 mod settings_file;
@@ -43,9 +44,12 @@ enum Command {
     Front(front_cmd::FrontArgs),
     /// Float virtual IPs between hosts (VRRPv3, or v2 as keepalived's default).
     Vrrp(vrrp_cmd::VrrpArgs),
+    /// Run every role one host's config file names (today: `--check` it and show the roles).
+    Node(node::NodeArgs),
 }
 
 fn main() -> ExitCode {
+    node::follow_parent();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parser(args) => parser_cmd::run(args),
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Pool(args) => pool_cmd::run(args),
         Command::Front(args) => front_cmd::run(args),
         Command::Vrrp(args) => vrrp_cmd::run(args),
+        Command::Node(args) => node::run(args),
     };
     match result {
         Ok(code) => code,

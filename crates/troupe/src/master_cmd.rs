@@ -198,9 +198,9 @@ fn bool_value(key: &str, v: &str) -> Result<bool> {
 
 /// Which settings the config file gave (they win over the pool's defaults).
 #[derive(Debug, Default)]
-struct Given {
-    cadir: bool,
-    certname: bool,
+pub(crate) struct Given {
+    pub(crate) cadir: bool,
+    pub(crate) certname: bool,
 }
 
 /// Reads `key = value` lines into the config.
@@ -214,6 +214,13 @@ fn apply_file(
         if store.set(k, v) {
             return Ok(());
         }
+        apply_setting(c, given, k, v)
+    })
+}
+
+/// Applies one master setting (not a store setting) to the config; `troupe node` shares it.
+pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str) -> Result<()> {
+    {
         match k {
             "listen" => {
                 c.listen = v
@@ -292,7 +299,7 @@ fn apply_file(
             }
         }
         Ok(())
-    })
+    }
 }
 
 fn split_list(v: &str) -> Vec<String> {
@@ -302,7 +309,7 @@ fn split_list(v: &str) -> Vec<String> {
         .collect()
 }
 
-fn default_certname() -> String {
+pub(crate) fn default_certname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_lowercase())
         .unwrap_or_else(|_| "puppet".into())
