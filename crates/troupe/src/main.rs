@@ -44,7 +44,7 @@ enum Command {
     Front(front_cmd::FrontArgs),
     /// Float virtual IPs between hosts (VRRPv3, or v2 as keepalived's default).
     Vrrp(vrrp_cmd::VrrpArgs),
-    /// Run every role one host's config file names (today: `--check` it and show the roles).
+    /// Run every role one host's config file names, as supervised child processes (`--check`: validate and show them).
     Node(node::NodeArgs),
 }
 
