@@ -42,6 +42,8 @@ if command -v puppet >/dev/null 2>&1; then
   tests/e2e/master-agent.sh
   echo "== end to end: the real puppet agent through troupe front to two masters"
   tests/e2e/front-agent.sh
+  echo "== end to end: the README's main command, troupe node on its embedded default, with the real agent"
+  tests/e2e/node-default.sh
   echo "== hostile input, pool level: killer catalogs, replayed reports, forged admin headers through a front and two masters"
   tests/e2e/hostile-pool.sh
   if command -v etcd >/dev/null 2>&1; then

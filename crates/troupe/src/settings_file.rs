@@ -31,14 +31,14 @@ pub enum Entry<'a> {
     Setting(&'a str, &'a str),
 }
 
-/// Like [`read`], but hands the `[section]` headers on too, with each entry's 1-based line
-/// number; errors come back prefixed with `FILE line N: `.
+/// Like [`read`], but over a text already read (`path` names it in errors), and handing the
+/// `[section]` headers on too, with each entry's 1-based line number; errors come back
+/// prefixed with `FILE line N: `.
 pub fn read_sections(
     path: &Path,
+    text: &str,
     mut apply: impl FnMut(usize, Entry<'_>) -> Result<()>,
 ) -> Result<()> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config {}", path.display()))?;
     for (i, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {

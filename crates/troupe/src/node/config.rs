@@ -1,7 +1,7 @@
 //! Reading a host's config file: `[main]`, `[master]`, `[front]`, `[vrrp NAME]` and
 //! `[check NAME]` sections, checked as a whole (ports, backends, store).
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -85,7 +85,14 @@ struct Raw {
 
 /// Reads and checks the file.
 pub fn load(path: &Path) -> Result<NodeConfig> {
-    let raw = read(path)?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    load_text(path, &text)
+}
+
+/// Checks a file's text (`path` names it in errors and in the summary).
+pub fn load_text(path: &Path, text: &str) -> Result<NodeConfig> {
+    let raw = read(path, text)?;
     let file = path.display().to_string();
     let mut store = StoreSettings::default();
     let mut certname = None;
@@ -212,12 +219,12 @@ fn overlaps(a: &SocketAddr, b: &SocketAddr) -> bool {
 }
 
 /// Sorts the lines by section; refuses unknown sections, misplaced and repeated settings.
-fn read(path: &Path) -> Result<Raw> {
+fn read(path: &Path, text: &str) -> Result<Raw> {
     let mut raw = Raw::default();
     let mut section = "main".to_string();
     let mut seen_sections: HashMap<String, usize> = HashMap::new();
     let mut seen_keys: HashMap<(String, String), usize> = HashMap::new();
-    settings_file::read_sections(path, |line, entry| match entry {
+    settings_file::read_sections(path, text, |line, entry| match entry {
         Entry::Section(name) => {
             let words: Vec<&str> = name.split_whitespace().collect();
             let (key, vrrp_header) = match words.as_slice() {

@@ -5,6 +5,8 @@
 
 mod check;
 mod config;
+mod default;
+mod pidfile;
 mod run;
 #[cfg(test)]
 mod tests;
@@ -20,17 +22,41 @@ use std::process::ExitCode;
 pub struct NodeArgs {
     /// The host's file: [main] (certname, ssldir, store settings), [master] (troupe master's
     /// settings, instances, base_port or listen), [front] (troupe front's settings),
-    /// [vrrp NAME] and [check NAME] (troupe vrrp's instance and check settings).
-    #[arg(long, default_value = "/etc/troupe/troupe.conf")]
-    config: PathBuf,
+    /// [vrrp NAME] and [check NAME] (troupe vrrp's instance and check settings). Default:
+    /// /etc/troupe/troupe.conf when it exists, else the embedded default (a one-host pool on
+    /// loopback: `--print-default` shows it).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Check the file, print the roles it would start, and exit (0: valid, 1: not).
     #[arg(long)]
     check: bool,
+    /// Print the embedded default file and exit.
+    #[arg(long)]
+    print_default: bool,
+    /// Write this process's PID to this file while it runs (removed on exit).
+    #[arg(long)]
+    pidfile: Option<PathBuf>,
 }
 
 pub fn run(args: NodeArgs) -> Result<ExitCode> {
+    let state = default::state_dir();
+    let codedir = default::codedir(&state);
+    if args.print_default {
+        print!("{}", default::text(&state, &codedir));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let system = std::path::Path::new(default::SYSTEM_FILE);
+    let embedded = args.config.is_none() && !system.exists();
+    let load = || match &args.config {
+        Some(p) => config::load(p),
+        None if embedded => config::load_text(
+            std::path::Path::new("(the embedded default)"),
+            &default::text(&state, &codedir),
+        ),
+        None => config::load(system),
+    };
     if args.check {
-        return Ok(match config::load(&args.config) {
+        return Ok(match load() {
             Ok(c) => {
                 print!("{}", check::summary(&c));
                 ExitCode::SUCCESS
@@ -41,5 +67,13 @@ pub fn run(args: NodeArgs) -> Result<ExitCode> {
             }
         });
     }
-    run::run(config::load(&args.config)?)
+    let c = load()?;
+    if embedded {
+        default::ensure_starter_code(&state, &codedir)?;
+    }
+    let _pid = match &args.pidfile {
+        Some(p) => Some(pidfile::Pidfile::create(p)?),
+        None => None,
+    };
+    run::run(c)
 }
