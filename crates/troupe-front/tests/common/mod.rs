@@ -129,6 +129,7 @@ impl Pki {
                 .map(|a| BackendSpec {
                     addr: *a,
                     tls: false,
+                    local: true,
                 })
                 .collect(),
             self.files(),
