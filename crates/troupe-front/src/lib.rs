@@ -225,7 +225,7 @@ pub fn run(config: Config) -> Result<(), BoxError> {
 
 /// `run`, calling `started` with the front's state once it serves (to change its masters
 /// with `State::set_backends` from elsewhere, say).
-pub fn run_with(config: Config, started: impl FnOnce(&Arc<State>) + Send) -> Result<(), BoxError> {
+pub fn run_with(config: Config, started: impl FnOnce(&Arc<State>)) -> Result<(), BoxError> {
     // One worker per CPU this process may run on (taskset/cgroups respected).
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
