@@ -1,11 +1,13 @@
-//! Backends (masters): health as a sans-IO state machine (rise/fall counts), selection
-//! (round robin, least outstanding requests), per-backend keep-alive connections and figures.
+//! Backends (masters): health as a sans-IO state machine (rise/fall counts, stalls),
+//! selection (local masters first; round robin or least outstanding requests), per-backend
+//! keep-alive connections and figures, and the signals of a stall and of removal.
 
 use crate::upstream::Conn;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// Health of one backend from check and request outcomes. Starts up, as haproxy does, so
 /// traffic flows before the first check; `fall` consecutive failures take it down, `rise`
@@ -31,6 +33,19 @@ impl Health {
             failures: 0,
             reason: None,
         }
+    }
+
+    /// Records a stall (a check that got no answer in time): down at once, whatever `fall`
+    /// says. Returns the new state when it changed.
+    pub fn stall(&mut self, why: &str) -> Option<bool> {
+        self.successes = 0;
+        self.failures = self.failures.saturating_add(1);
+        if self.up {
+            self.up = false;
+            self.reason = Some(why.to_string());
+            return Some(false);
+        }
+        None
     }
 
     /// Records an outcome; returns the new state when it changed.
@@ -68,7 +83,17 @@ pub struct Backend {
     pub addr: SocketAddr,
     /// Speak TLS to this master.
     pub tls: bool,
+    /// Preferred: remote masters take requests only when no local one can.
+    pub local: AtomicBool,
     pub health: Mutex<Health>,
+    /// Times it was found stalled (up to down by a check that got no answer).
+    pub stalls: AtomicU64,
+    /// Requests abandoned on it because it stalled.
+    pub abandoned: AtomicU64,
+    /// Bumped at each check that got no answer: requests in flight on it give up.
+    stall_epoch: watch::Sender<u64>,
+    /// Set when it is removed from the pool: its health loop ends.
+    retired: watch::Sender<bool>,
     pub in_flight: AtomicUsize,
     pub requests: AtomicU64,
     pub failures: AtomicU64,
@@ -83,11 +108,16 @@ pub struct Backend {
 pub const BUCKETS_MS: [u64; 8] = [5, 10, 50, 100, 500, 1000, 5000, 30000];
 
 impl Backend {
-    pub fn new(addr: SocketAddr, tls: bool, rise: u32, fall: u32) -> Backend {
+    pub fn new(spec: &crate::BackendSpec, rise: u32, fall: u32) -> Backend {
         Backend {
-            addr,
-            tls,
+            addr: spec.addr,
+            tls: spec.tls,
+            local: AtomicBool::new(spec.local),
             health: Mutex::new(Health::new(rise, fall)),
+            stalls: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+            stall_epoch: watch::channel(0).0,
+            retired: watch::channel(false).0,
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             failures: AtomicU64::new(0),
@@ -109,6 +139,50 @@ impl Backend {
                 Some(true) => eprintln!("troupe front: backend {} is up", self.addr),
                 Some(false) => eprintln!("troupe front: backend {} is down: {why}", self.addr),
                 None => {}
+            }
+        }
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.local.load(Ordering::Relaxed)
+    }
+
+    /// A health check got no answer within the stall timeout: down at once, and every
+    /// request in flight on it is told to give up.
+    pub fn stalled(&self, why: &str) {
+        if let Ok(mut h) = self.health.lock() {
+            if h.stall(why) == Some(false) {
+                self.stalls.fetch_add(1, Ordering::Relaxed);
+                eprintln!("troupe front: backend {} is down: {why}", self.addr);
+            }
+        }
+        self.drop_idle();
+        self.stall_epoch.send_modify(|e| *e = e.wrapping_add(1));
+    }
+
+    /// Resolves at the next stall found after this call (the caller holds it while a request
+    /// is in flight).
+    pub fn next_stall(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.stall_epoch.subscribe();
+        async move {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Takes it out of service: its health loop ends (requests in flight finish).
+    pub fn retire(&self) {
+        self.retired.send_replace(true);
+        self.drop_idle();
+    }
+
+    /// Resolves once `retire` was called.
+    pub fn retired(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.retired.subscribe();
+        async move {
+            if rx.wait_for(|r| *r).await.is_err() {
+                std::future::pending::<()>().await;
             }
         }
     }
@@ -146,8 +220,9 @@ impl Backend {
     }
 }
 
-/// Picks backends in preference order: up backends below `max_in_flight`, by the policy;
-/// the caller tries them in turn.
+/// Picks backends in preference order: up backends below `max_in_flight`, local ones first,
+/// each group by the policy; the caller tries them in turn (so a remote master is tried only
+/// when no local one could take the request).
 pub fn order(
     backends: &[std::sync::Arc<Backend>],
     policy: Balance,
@@ -165,9 +240,16 @@ pub fn order(
             backends[i].is_up() && backends[i].in_flight.load(Ordering::SeqCst) < max_in_flight
         })
         .collect();
+    // Stable: ties keep the round-robin order.
     if policy == Balance::LeastOutstanding {
-        // Stable: ties keep the round-robin order.
-        idx.sort_by_key(|&i| backends[i].in_flight.load(Ordering::SeqCst));
+        idx.sort_by_key(|&i| {
+            (
+                !backends[i].is_local(),
+                backends[i].in_flight.load(Ordering::SeqCst),
+            )
+        });
+    } else {
+        idx.sort_by_key(|&i| !backends[i].is_local());
     }
     idx
 }
@@ -197,8 +279,11 @@ mod tests {
         (0..n)
             .map(|i| {
                 Arc::new(Backend::new(
-                    SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
-                    false,
+                    &crate::BackendSpec {
+                        addr: SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
+                        tls: false,
+                        local: true,
+                    },
                     1,
                     1,
                 ))
@@ -233,5 +318,37 @@ mod tests {
             vec![2, 1, 0]
         );
         assert_eq!(order(&b, Balance::LeastOutstanding, &rr, 5), vec![2, 1]);
+    }
+
+    #[test]
+    fn a_stall_takes_a_master_down_at_once_and_rise_brings_it_back() {
+        let mut h = Health::new(2, 3);
+        assert_eq!(h.stall("health check: no answer"), Some(false));
+        assert_eq!(h.stall("again"), None);
+        assert_eq!(h.reason.as_deref(), Some("health check: no answer"));
+        assert_eq!(h.record(true, ""), None);
+        assert_eq!(h.record(true, ""), Some(true));
+    }
+
+    #[test]
+    fn local_masters_come_first_and_remote_ones_only_after_them() {
+        let b = pool(4);
+        b[0].local.store(false, Ordering::SeqCst);
+        b[2].local.store(false, Ordering::SeqCst);
+        let rr = AtomicUsize::new(0);
+        for _ in 0..4 {
+            let o = order(&b, Balance::RoundRobin, &rr, 100);
+            assert!(b[o[0]].is_local() && b[o[1]].is_local(), "{o:?}");
+            assert!(!b[o[2]].is_local() && !b[o[3]].is_local(), "{o:?}");
+        }
+        // A busier local master still comes before an idle remote one.
+        b[1].in_flight.store(50, Ordering::SeqCst);
+        assert_eq!(order(&b, Balance::LeastOutstanding, &rr, 100)[..2], [3, 1]);
+        // Locals down or saturated: the remote ones take the requests.
+        b[1].record(false, "down");
+        b[3].in_flight.store(100, Ordering::SeqCst);
+        let o = order(&b, Balance::LeastOutstanding, &rr, 100);
+        assert_eq!(o.len(), 2);
+        assert!(o.iter().all(|&i| !b[i].is_local()), "{o:?}");
     }
 }

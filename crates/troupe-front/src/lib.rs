@@ -3,14 +3,18 @@
 //! client sent and sets `X-Client-Verify`, `X-Client-DN` and `X-Client-Cert` for the masters,
 //! balances (round robin or least outstanding requests) over healthy masters with active
 //! checks and passive ejection, retries a request on another master only when that is safe
-//! (`retry`), bounds what clients may hold (`limits`), answers 503 + `Retry-After` when no
-//! master can take the request, drains on SIGTERM, and serves a status page and Prometheus
-//! metrics to admin addresses.
+//! (`retry`), abandons requests on a master found stalled and sends them to another,
+//! bounds what clients may hold (`limits`), answers 503 + `Retry-After` when no master can
+//! take the request, drains on SIGTERM, answers its own health (`health`), and serves a
+//! status page and Prometheus metrics to admin addresses. The masters may change while it
+//! runs (`State::set_backends`), local ones preferred.
 
 mod accesslog;
 pub mod backend;
+mod health;
 pub mod identity;
 mod limits;
+mod masters;
 mod proxy;
 pub mod retry;
 mod status;
@@ -20,22 +24,24 @@ pub mod upstream;
 use backend::{Backend, Balance};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub use tls::BoxError;
 
-/// A master: its address, and whether the front speaks TLS to it.
+/// A master: its address, whether the front speaks TLS to it, and whether it is local (on
+/// this host or site: preferred; remote masters take requests only when no local one can).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BackendSpec {
     pub addr: SocketAddr,
     pub tls: bool,
+    pub local: bool,
 }
 
 impl std::str::FromStr for BackendSpec {
     type Err = String;
-    /// `ADDR:PORT`, `http://ADDR:PORT` or `https://ADDR:PORT`.
+    /// `ADDR:PORT`, `http://ADDR:PORT` or `https://ADDR:PORT`; local.
     fn from_str(s: &str) -> Result<BackendSpec, String> {
         let (tls, rest) = match s.strip_prefix("https://") {
             Some(r) => (true, r),
@@ -44,7 +50,11 @@ impl std::str::FromStr for BackendSpec {
         let addr = rest.trim_end_matches('/').parse().map_err(|_| {
             format!("backend '{s}': expected ADDR:PORT, http://ADDR:PORT or https://ADDR:PORT")
         })?;
-        Ok(BackendSpec { addr, tls })
+        Ok(BackendSpec {
+            addr,
+            tls,
+            local: true,
+        })
     }
 }
 
@@ -56,14 +66,21 @@ pub struct Config {
     pub backend_server_name: Option<String>,
     pub tls: tls::Files,
     pub balance: Balance,
+    /// Time between the end of one health check of a master and the start of the next.
     pub check_interval: Duration,
-    pub check_timeout: Duration,
+    /// A health check not answered within this is a stall: the master is down at once (no
+    /// `fall` count) and the requests in flight on it are abandoned (sent to another master
+    /// when that is safe).
+    pub stall_timeout: Duration,
+    /// Consecutive successful checks that bring a master back.
     pub rise: u32,
+    /// Consecutive failed checks or requests (refused, server errors) that take it down.
     pub fall: u32,
     /// Requests a master may have in flight before it counts as saturated.
     pub max_in_flight: usize,
     pub connect_timeout: Duration,
-    /// How long a master may take to answer (catalog compiles included).
+    /// How long a master may take to answer (catalog compiles included): the overall bound
+    /// for a master that still answers its health checks.
     pub backend_timeout: Duration,
     pub retry_after: u64,
     /// Addresses allowed to see `/troupe/status` and `/metrics`.
@@ -96,6 +113,8 @@ pub struct Config {
     pub quarantine_entries: usize,
     /// Longest wait for in-flight requests on SIGTERM.
     pub drain_timeout: Duration,
+    /// A plain-HTTP listener (meant for loopback) answering only `GET /troupe/health`.
+    pub health_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -106,8 +125,8 @@ impl Config {
             backend_server_name: None,
             tls,
             balance: Balance::LeastOutstanding,
-            check_interval: Duration::from_secs(2),
-            check_timeout: Duration::from_secs(2),
+            check_interval: Duration::from_millis(250),
+            stall_timeout: Duration::from_millis(500),
             rise: 2,
             fall: 2,
             max_in_flight: 64,
@@ -130,6 +149,7 @@ impl Config {
             quarantine_ttl: Duration::from_secs(600),
             quarantine_entries: 4096,
             drain_timeout: Duration::from_secs(60),
+            health_listen: None,
         }
     }
 }
@@ -137,7 +157,8 @@ impl Config {
 #[derive(Debug)]
 pub struct State {
     pub config: Config,
-    pub backends: Vec<Arc<Backend>>,
+    /// The masters; replaced whole by `set_backends` (read with `backends()`).
+    backends: RwLock<Arc<Vec<Arc<Backend>>>>,
     pub rr: AtomicUsize,
     pub tls: RwLock<tls::Tls>,
     /// For TLS to masters: the CA bundle, and the front's certificate as client certificate.
@@ -158,20 +179,31 @@ pub struct State {
     /// Requests that killed masters.
     pub quarantine: retry::Quarantine,
     pub access_log: Option<std::sync::Mutex<std::fs::File>>,
+    /// Set when the front stops accepting: its health answers 503.
+    pub draining: AtomicBool,
+    /// The runtime the front runs on (health loops of masters added later run there too).
+    runtime: tokio::runtime::Handle,
+    /// Ends every background loop when the front stops.
+    stop: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A front started by `start`: where it listens, and how to stop it.
 #[derive(Debug)]
 pub struct Front {
     pub addrs: Vec<SocketAddr>,
+    /// Where `health_listen` is bound, if set.
+    pub health_addr: Option<SocketAddr>,
     pub state: Arc<State>,
     stop: tokio::sync::watch::Sender<bool>,
     accept_tasks: Vec<tokio::task::JoinHandle<()>>,
+    health_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Front {
-    /// Stops accepting, waits (up to the drain timeout) for requests in flight.
+    /// Stops accepting, waits (up to the drain timeout) for requests in flight. The health
+    /// listener answers 503 `draining` meanwhile, and closes last.
     pub async fn stop(self) {
+        self.state.draining.store(true, Ordering::SeqCst);
         let _ = self.stop.send(true);
         for t in self.accept_tasks {
             let _ = t.await;
@@ -180,11 +212,20 @@ impl Front {
         while self.state.total_in_flight() > 0 && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        if let Some(t) = self.health_task {
+            t.abort();
+        }
     }
 }
 
 /// Runs the front until SIGTERM or SIGINT, then drains.
 pub fn run(config: Config) -> Result<(), BoxError> {
+    run_with(config, |_| {})
+}
+
+/// `run`, calling `started` with the front's state once it serves (to change its masters
+/// with `State::set_backends` from elsewhere, say).
+pub fn run_with(config: Config, started: impl FnOnce(&Arc<State>)) -> Result<(), BoxError> {
     // One worker per CPU this process may run on (taskset/cgroups respected).
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -195,6 +236,7 @@ pub fn run(config: Config) -> Result<(), BoxError> {
         .build()?;
     rt.block_on(async {
         let front = start(config).await?;
+        started(&front.state);
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => {},
@@ -222,10 +264,11 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
     if let Some(w) = tls.crl_warning(time::OffsetDateTime::now_utc()) {
         eprintln!("troupe front: {w}");
     }
-    let client_tls = if config.backends.iter().any(|b| b.tls) {
-        Some(tls::client_config(&config.tls)?)
-    } else {
-        None
+    // Built whenever it can be: a TLS master may also come later (`set_backends`).
+    let client_tls = match tls::client_config(&config.tls) {
+        Ok(c) => Some(c),
+        Err(e) if config.backends.iter().any(|b| b.tls) => return Err(e),
+        Err(_) => None,
     };
     let access_log = match &config.access_log {
         Some(p) => Some(std::sync::Mutex::new(
@@ -237,12 +280,15 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
         )),
         None => None,
     };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = Arc::new(State {
-        backends: config
-            .backends
-            .iter()
-            .map(|b| Arc::new(Backend::new(b.addr, b.tls, config.rise, config.fall)))
-            .collect(),
+        backends: RwLock::new(Arc::new(
+            config
+                .backends
+                .iter()
+                .map(|b| Arc::new(Backend::new(b, config.rise, config.fall)))
+                .collect(),
+        )),
         rr: AtomicUsize::new(0),
         tls: RwLock::new(tls),
         client_tls,
@@ -257,9 +303,12 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
         buffered: limits::Budget::new(config.max_buffered_bytes),
         quarantine: retry::Quarantine::new(config.quarantine_ttl, config.quarantine_entries),
         access_log,
+        draining: AtomicBool::new(false),
+        runtime: tokio::runtime::Handle::current(),
+        stop: stop_rx,
         config,
     });
-    proxy::serve(state).await
+    proxy::serve(state, stop_tx).await
 }
 
 impl State {
@@ -273,7 +322,15 @@ impl State {
     }
 
     pub fn up_backends(&self) -> usize {
-        self.backends.iter().filter(|b| b.is_up()).count()
+        self.backends().iter().filter(|b| b.is_up()).count()
+    }
+
+    /// The masters now (a snapshot: `set_backends` does not change it).
+    pub fn backends(&self) -> Arc<Vec<Arc<Backend>>> {
+        match self.backends.read() {
+            Ok(b) => b.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
     }
 
     pub fn total_in_flight(&self) -> usize {

@@ -54,8 +54,11 @@ struct Client {
     cipher: String,
 }
 
-pub async fn serve(state: Arc<State>) -> Result<crate::Front, BoxError> {
-    let (stop_tx, stop_rx) = watch::channel(false);
+pub async fn serve(
+    state: Arc<State>,
+    stop_tx: watch::Sender<bool>,
+) -> Result<crate::Front, BoxError> {
+    let stop_rx = stop_tx.subscribe();
     let mut listeners = vec![];
     let mut addrs = vec![];
     for addr in &state.config.listen {
@@ -66,21 +69,30 @@ pub async fn serve(state: Arc<State>) -> Result<crate::Front, BoxError> {
         addrs.push(l.local_addr()?);
         listeners.push(l);
     }
+    let (health_addr, health_task) = match state.config.health_listen {
+        Some(a) => {
+            let (addr, task) = crate::health::listen(state.clone(), a).await?;
+            (Some(addr), Some(task))
+        }
+        None => (None, None),
+    };
+    let backends = state.backends();
     eprintln!(
         "troupe front: {} backends: {}",
-        state.backends.len(),
-        state
-            .backends
+        backends.len(),
+        backends
             .iter()
-            .map(|b| format!("{}{}", if b.tls { "https://" } else { "" }, b.addr))
+            .map(|b| format!(
+                "{}{}{}",
+                if b.tls { "https://" } else { "" },
+                b.addr,
+                if b.is_local() { "" } else { " (remote)" }
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    for b in &state.backends {
-        tokio::spawn(until_stopped(
-            stop_rx.clone(),
-            health_loop(state.clone(), b.clone()),
-        ));
+    for b in backends.iter() {
+        state.watch(b.clone());
     }
     tokio::spawn(until_stopped(stop_rx.clone(), reload_loop(state.clone())));
     let mut accept_tasks = vec![];
@@ -89,9 +101,11 @@ pub async fn serve(state: Arc<State>) -> Result<crate::Front, BoxError> {
     }
     Ok(crate::Front {
         addrs,
+        health_addr,
         state,
         stop: stop_tx,
         accept_tasks,
+        health_task,
     })
 }
 
@@ -304,6 +318,9 @@ async fn route(
     req: Request<Incoming>,
 ) -> (Resp, Option<SocketAddr>) {
     let path = req.uri().path();
+    if path == crate::health::PATH {
+        return (crate::health::response(state, req.method()), None);
+    }
     if path == "/troupe/status" || path == "/metrics" {
         return (admin_page(state, client, &req), None);
     }
@@ -440,43 +457,6 @@ pub(crate) async fn connect(state: &State, b: &Backend) -> Result<upstream::Conn
     .map_err(|_| "TLS handshake timeout".to_string())?
     .map_err(|e| format!("TLS: {e}"))?;
     Ok(upstream::Conn::new(Box::new(tls)))
-}
-
-/// Active health check: `GET /status/v1/simple` every interval.
-async fn health_loop(state: Arc<State>, b: Arc<Backend>) {
-    loop {
-        let ok = check(&state, &b).await;
-        match ok {
-            Ok(()) => b.record(true, ""),
-            Err(why) => {
-                b.record(false, &format!("health check: {why}"));
-                b.drop_idle();
-            }
-        }
-        tokio::time::sleep(state.config.check_interval).await;
-    }
-}
-
-async fn check(state: &State, b: &Backend) -> Result<(), String> {
-    let fut = async {
-        let mut conn = connect(state, b).await?;
-        let mut req = Vec::with_capacity(128);
-        upstream::write_head(&mut req, "GET", "/status/v1/simple");
-        upstream::write_header(&mut req, b"host", b.addr.to_string().as_bytes());
-        upstream::write_header(&mut req, b"connection", b"close");
-        req.extend_from_slice(b"\r\n");
-        let (resp, _) = conn
-            .exchange(&[&req], false)
-            .await
-            .map_err(|e| e.to_string())?;
-        if resp.status != 200 {
-            return Err(format!("HTTP {}", resp.status));
-        }
-        Ok(())
-    };
-    tokio::time::timeout(state.config.check_timeout, fut)
-        .await
-        .map_err(|_| "timeout".to_string())?
 }
 
 /// Reloads certificates, CA and CRL when they change; open connections keep going. Warns

@@ -8,6 +8,10 @@
 //!   fingerprint of method, path, query and body, for `quarantine_ttl`): the same request is
 //!   then refused at once without touching a master. Each such event is logged with the
 //!   node's certificate name and the path.
+//! - A request in flight on a master that a health check finds stalled is given up there at
+//!   once: sent on freely if it was not written whole, to one more master at most if it was
+//!   (and no byte of answer came; after one, 502). A stall is not a death: the quarantine
+//!   does not count it.
 
 use crate::backend::{order, Backend};
 use crate::proxy::{connect, simple, unavailable, Gauge, Resp};
@@ -190,8 +194,9 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
         );
         return (killer_response(state, out, "before"), None);
     }
+    let backends = state.backends();
     let order = order(
-        &state.backends,
+        &backends,
         state.config.balance,
         &state.rr,
         state.config.max_in_flight,
@@ -203,12 +208,20 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
         );
     }
     let mut saturated = 0;
+    let mut tried = 0;
     let mut killed: Vec<SocketAddr> = vec![];
-    for (attempt, i) in order.iter().enumerate() {
-        let b = state.backends[*i].clone();
-        if attempt > 0 {
+    // Masters that took the request and stalled: it was abandoned there, not held against it.
+    let mut stalled: Vec<SocketAddr> = vec![];
+    for i in &order {
+        let b = backends[*i].clone();
+        if tried > 0 && !b.is_up() {
+            // Went down (or stalled) since the order was made.
+            continue;
+        }
+        if tried > 0 {
             b.retries.fetch_add(1, Ordering::Relaxed);
         }
+        tried += 1;
         let busy = Gauge::new(&b.in_flight);
         b.requests.fetch_add(1, Ordering::Relaxed);
         let t0 = Instant::now();
@@ -245,6 +258,24 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                 b.record(false, &why);
                 continue;
             }
+            Forwarded::Abandoned => {
+                // The master stalled before it had the whole request: safe to go on freely.
+                b.abandoned.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            Forwarded::Stalled => {
+                // It may have the request; not a death (it killed nothing): once more elsewhere.
+                b.abandoned.fetch_add(1, Ordering::Relaxed);
+                stalled.push(b.addr);
+                eprintln!(
+                    "troupe front: master {} stalled with {} {} from {} ({}) in flight; abandoned there",
+                    b.addr, out.method, out.path, out.node, out.peer
+                );
+                if killed.len() + stalled.len() >= KILLS as usize {
+                    return (lost_response(&killed, &stalled), Some(b.addr));
+                }
+                continue;
+            }
             Forwarded::Died(why) => {
                 b.failures.fetch_add(1, Ordering::Relaxed);
                 b.record(false, &why);
@@ -271,6 +302,9 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                     );
                     return (killer_response(state, out, &masters), Some(b.addr));
                 }
+                if killed.len() + stalled.len() >= KILLS as usize {
+                    return (lost_response(&killed, &stalled), Some(b.addr));
+                }
                 // Once more, on another master.
                 continue;
             }
@@ -288,19 +322,8 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
             }
         }
     }
-    if let Some(m) = killed.first() {
-        return (
-            simple(
-                StatusCode::BAD_GATEWAY,
-                "application/json;charset=utf-8",
-                json!({
-                    "message": format!("Server Error: master {m} failed without an answer and no other master could take the request"),
-                    "issue_kind": "RUNTIME_ERROR",
-                })
-                .to_string(),
-            ),
-            Some(*m),
-        );
+    if let Some(m) = killed.first().or(stalled.first()) {
+        return (lost_response(&killed, &stalled), Some(*m));
     }
     let why = if saturated > 0 {
         "every master is busy; retry later"
@@ -308,6 +331,31 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
         "no master could be reached; retry later"
     };
     (unavailable(state, why), None)
+}
+
+/// 502 for a request that masters took without answering and no other master answered.
+fn lost_response(killed: &[SocketAddr], stalled: &[SocketAddr]) -> Resp {
+    let mut what: Vec<String> = killed
+        .iter()
+        .map(|m| format!("master {m} failed without an answer"))
+        .collect();
+    what.extend(
+        stalled
+            .iter()
+            .map(|m| format!("master {m} stalled with it in flight")),
+    );
+    simple(
+        StatusCode::BAD_GATEWAY,
+        "application/json;charset=utf-8",
+        json!({
+            "message": format!(
+                "Server Error: {} and no other master could take the request",
+                what.join(", ")
+            ),
+            "issue_kind": "RUNTIME_ERROR",
+        })
+        .to_string(),
+    )
 }
 
 enum Forwarded {
@@ -318,12 +366,20 @@ enum Forwarded {
     Died(String),
     /// The master failed after it got the request (timeout, a broken response).
     Failed(String),
+    /// The master was found stalled before the request was written whole: given up there.
+    Abandoned,
+    /// The master was found stalled after the request was written whole and before a byte
+    /// of answer: given up there.
+    Stalled,
 }
 
 async fn forward(state: &State, b: &Backend, out: &Outgoing<'_>) -> Forwarded {
     // A pooled connection is used only if the master has not closed it meanwhile; then a
     // request written whole that gets no answer counts as a death, as on a fresh connection.
     // One that could not be written is tried again on a fresh connection.
+    // Subscribed before anything is sent: a stall found from now on gives the request up.
+    let stall = b.next_stall();
+    tokio::pin!(stall);
     let mut idle = None;
     while let Some(mut c) = b.take_idle() {
         if c.is_reusable().await {
@@ -335,17 +391,31 @@ async fn forward(state: &State, b: &Backend, out: &Outgoing<'_>) -> Forwarded {
         let mut conn = match if fresh { None } else { idle.take() } {
             Some(c) => c,
             None if !fresh => continue,
-            None => match connect(state, b).await {
+            None => match tokio::select! {
+                c = connect(state, b) => c,
+                _ = &mut stall => return Forwarded::Abandoned,
+            } {
                 Ok(c) => c,
                 Err(e) => return Forwarded::NotSent(e),
             },
         };
-        // One timer for the whole exchange: the response head and its body.
-        let r = tokio::time::timeout(
-            state.config.backend_timeout,
-            conn.exchange(&[&out.head, &out.body], out.head_request),
-        )
-        .await;
+        // One timer for the whole exchange: the response head and its body; given up at once
+        // when a health check finds the master stalled.
+        let parts: [&[u8]; 2] = [&out.head, &out.body];
+        let r = tokio::select! {
+            r = tokio::time::timeout(
+                state.config.backend_timeout,
+                conn.exchange(&parts, out.head_request),
+            ) => Some(r),
+            _ = &mut stall => None,
+        };
+        let Some(r) = r else {
+            return match conn.progress() {
+                (false, _) => Forwarded::Abandoned,
+                (true, false) => Forwarded::Stalled,
+                (true, true) => Forwarded::Failed("the master stalled in its answer".into()),
+            };
+        };
         let (resp, keep) = match r {
             Err(_) => return Forwarded::Failed("timeout waiting for the master".into()),
             Ok(Err(upstream::Error::NotWritten(e))) => {

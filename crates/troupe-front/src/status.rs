@@ -17,18 +17,24 @@ fn backend_json(b: &crate::backend::Backend) -> J {
         .unwrap_or(0);
     json!({
         "address": b.addr.to_string(),
+        "local": b.is_local(),
         "state": if h.as_ref().is_some_and(|h| h.up) { "up" } else { "down" },
         "reason": h.and_then(|h| h.reason),
         "in_flight": b.in_flight.load(Ordering::SeqCst),
         "requests": requests,
         "failures": b.failures.load(Ordering::Relaxed),
         "retries": b.retries.load(Ordering::Relaxed),
+        "stalls": b.stalls.load(Ordering::Relaxed),
+        "abandoned": b.abandoned.load(Ordering::Relaxed),
         "average_ms": if answered > 0 { total_us as f64 / answered as f64 / 1000.0 } else { 0.0 },
     })
 }
 
 pub fn json(state: &State) -> J {
+    let (healthy, health) = crate::health::verdict(state);
     json!({
+        "health": health,
+        "healthy": healthy,
         "uptime_seconds": state.started.elapsed().as_secs(),
         "connections": state.connections.load(Ordering::SeqCst),
         "in_flight": state.in_flight.load(Ordering::SeqCst),
@@ -38,7 +44,7 @@ pub fn json(state: &State) -> J {
         "buffered_bytes": state.buffered.used(),
         "refused_requests": state.quarantine.list(),
         "balance": format!("{:?}", state.config.balance),
-        "backends": state.backends.iter().map(|b| backend_json(b)).collect::<Vec<_>>(),
+        "backends": state.backends().iter().map(|b| backend_json(b)).collect::<Vec<_>>(),
     })
 }
 
@@ -58,21 +64,24 @@ pub fn html(state: &State) -> String {
 <meta http-equiv=\"refresh\" content=\"5\">\
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:4px 10px;text-align:right}}\
 th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}}.down{{color:#b00;font-weight:bold}}</style></head><body>\
-<h1>troupe front</h1><p>Uptime {}s &middot; {} connections &middot; {} requests in flight &middot; {} requests &middot; {} answered 503 &middot; balance {}</p>\
-<table id=\"backends\"><tr><th>Backend</th><th>State</th><th>In flight</th><th>Requests</th><th>Failures</th><th>Retries</th><th>Avg latency (ms)</th><th>Reason</th></tr>\n",
-        j["uptime_seconds"], j["connections"], j["in_flight"], j["requests"], j["rejected_503"], esc(j["balance"].as_str().unwrap_or(""))
+<h1>troupe front</h1><p>{} &middot; Uptime {}s &middot; {} connections &middot; {} requests in flight &middot; {} requests &middot; {} answered 503 &middot; balance {}</p>\
+<table id=\"backends\"><tr><th>Backend</th><th>Where</th><th>State</th><th>In flight</th><th>Requests</th><th>Failures</th><th>Retries</th><th>Stalls</th><th>Abandoned</th><th>Avg latency (ms)</th><th>Reason</th></tr>\n",
+        esc(j["health"].as_str().unwrap_or("")), j["uptime_seconds"], j["connections"], j["in_flight"], j["requests"], j["rejected_503"], esc(j["balance"].as_str().unwrap_or(""))
     );
     for b in j["backends"].as_array().into_iter().flatten() {
         let st = b["state"].as_str().unwrap_or("down");
         let _ = writeln!(
             out,
-            "<tr class=\"backend\" data-state=\"{st}\"><td class=\"addr\">{}</td><td class=\"{st}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            "<tr class=\"backend\" data-state=\"{st}\"><td class=\"addr\">{}</td><td>{}</td><td class=\"{st}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
             esc(b["address"].as_str().unwrap_or("")),
+            if b["local"].as_bool().unwrap_or(true) { "local" } else { "remote" },
             st.to_uppercase(),
             b["in_flight"],
             b["requests"],
             b["failures"],
             b["retries"],
+            b["stalls"],
+            b["abandoned"],
             b["average_ms"].as_f64().unwrap_or(0.0),
             esc(b["reason"].as_str().unwrap_or("")),
         );
@@ -91,6 +100,7 @@ fn scalar(o: &mut String, name: &str, kind: &str, help: &str, value: u64) {
 
 pub fn metrics(state: &State) -> String {
     let mut o = String::new();
+    let backends = state.backends();
     let counters = [
         (
             "troupe_front_requests_total",
@@ -126,8 +136,15 @@ pub fn metrics(state: &State) -> String {
     for (name, kind, help, value) in counters {
         scalar(&mut o, name, kind, help, value);
     }
+    scalar(
+        &mut o,
+        "troupe_front_healthy",
+        "gauge",
+        "Whether the front can serve (what /troupe/health says).",
+        u64::from(crate::health::verdict(state).0),
+    );
     let _ = writeln!(o, "# HELP troupe_front_backend_up Whether the backend is in rotation.\n# TYPE troupe_front_backend_up gauge");
-    for b in &state.backends {
+    for b in backends.iter() {
         let _ = writeln!(
             o,
             "troupe_front_backend_up{{backend=\"{}\"}} {}",
@@ -135,8 +152,17 @@ pub fn metrics(state: &State) -> String {
             u8::from(b.is_up())
         );
     }
+    let _ = writeln!(o, "# HELP troupe_front_backend_local Whether the backend is local (preferred).\n# TYPE troupe_front_backend_local gauge");
+    for b in backends.iter() {
+        let _ = writeln!(
+            o,
+            "troupe_front_backend_local{{backend=\"{}\"}} {}",
+            b.addr,
+            u8::from(b.is_local())
+        );
+    }
     let _ = writeln!(o, "# HELP troupe_front_backend_in_flight Requests in flight to the backend.\n# TYPE troupe_front_backend_in_flight gauge");
-    for b in &state.backends {
+    for b in backends.iter() {
         let _ = writeln!(
             o,
             "troupe_front_backend_in_flight{{backend=\"{}\"}} {}",
@@ -145,7 +171,7 @@ pub fn metrics(state: &State) -> String {
         );
     }
     type Counter = fn(&crate::backend::Backend) -> u64;
-    let counters: [(&str, &str, Counter); 3] = [
+    let counters: [(&str, &str, Counter); 5] = [
         ("requests", "Requests sent to the backend.", |b| {
             b.requests.load(Ordering::Relaxed)
         }),
@@ -159,10 +185,20 @@ pub fn metrics(state: &State) -> String {
             "Requests retried on this backend after another failed.",
             |b| b.retries.load(Ordering::Relaxed),
         ),
+        (
+            "stalls",
+            "Times a health check found the backend stalled (no answer in time).",
+            |b| b.stalls.load(Ordering::Relaxed),
+        ),
+        (
+            "abandoned",
+            "Requests given up on the backend because it stalled.",
+            |b| b.abandoned.load(Ordering::Relaxed),
+        ),
     ];
     for (name, help, f) in counters {
         let _ = writeln!(o, "# HELP troupe_front_backend_{name}_total {help}\n# TYPE troupe_front_backend_{name}_total counter");
-        for b in &state.backends {
+        for b in backends.iter() {
             let _ = writeln!(
                 o,
                 "troupe_front_backend_{name}_total{{backend=\"{}\"}} {}",
@@ -172,7 +208,7 @@ pub fn metrics(state: &State) -> String {
         }
     }
     let _ = writeln!(o, "# HELP troupe_front_backend_response_seconds Backend response time.\n# TYPE troupe_front_backend_response_seconds histogram");
-    for b in &state.backends {
+    for b in backends.iter() {
         for (i, ub) in BUCKETS_MS.iter().enumerate() {
             let _ = writeln!(
                 o,

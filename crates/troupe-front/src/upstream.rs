@@ -23,6 +23,10 @@ const MAX_HEADERS: usize = 128;
 pub struct Conn {
     io: Box<dyn Io>,
     buf: BytesMut,
+    /// The current exchange's request was written whole.
+    written: bool,
+    /// A byte of the current exchange's response came.
+    answered: bool,
 }
 
 impl std::fmt::Debug for Conn {
@@ -98,7 +102,15 @@ impl Conn {
         Conn {
             io,
             buf: BytesMut::with_capacity(8 * 1024),
+            written: false,
+            answered: false,
         }
+    }
+
+    /// Where an exchange that was given up (its future dropped) stood: whether the request
+    /// was written whole, and whether any byte of a response had come.
+    pub fn progress(&self) -> (bool, bool) {
+        (self.written, self.answered)
     }
 
     /// Sends `request` (a complete head and body, in pieces written in turn) and reads the
@@ -110,6 +122,8 @@ impl Conn {
         head_request: bool,
     ) -> Result<(Response, bool), Error> {
         self.buf.clear();
+        self.written = false;
+        self.answered = false;
         for part in request {
             if let Err(e) = self.io.write_all(part).await {
                 return Err(Error::NotWritten(format!("write: {e}")));
@@ -118,6 +132,7 @@ impl Conn {
         if let Err(e) = self.io.flush().await {
             return Err(Error::NotWritten(format!("write: {e}")));
         }
+        self.written = true;
         loop {
             let (status, headers, head_len, keep) = self.read_head().await?;
             self.buf.advance(head_len);
@@ -218,7 +233,11 @@ impl Conn {
         if self.buf.capacity() - self.buf.len() < 4096 {
             self.buf.reserve(16 * 1024);
         }
-        self.io.read_buf(&mut self.buf).await
+        let n = self.io.read_buf(&mut self.buf).await?;
+        if n > 0 {
+            self.answered = true;
+        }
+        Ok(n)
     }
 
     async fn read_body(&mut self, headers: &HeaderMap, keep: bool) -> Result<(Bytes, bool), Error> {

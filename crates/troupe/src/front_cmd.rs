@@ -12,8 +12,8 @@ use troupe_front::{BackendSpec, Config};
 
 #[derive(Debug, Args)]
 pub struct FrontArgs {
-    /// A config file: listen, backend (repeatable), ssldir, certname, cert, key, ca, crl,
-    /// balance, check_interval, rise, fall, max_in_flight, retry_after, admin, access_log, the
+    /// A config file: listen, backend and remote_backend (repeatable), health_listen, ssldir, certname, cert, key, ca, crl,
+    /// balance, check_interval, stall_timeout, backend_timeout, rise, fall, max_in_flight, retry_after, admin, access_log, the
     /// limits below, and the store settings (store = etcd://..., store_ca_cert, store_cert,
     /// store_key, store_prefix, join_secret_file): the pool's files are then kept in the
     /// ssldir (default /var/lib/troupe/ssl) from the store, and certname defaults to the pool's.
@@ -26,6 +26,14 @@ pub struct FrontArgs {
     /// the front presents its certificate). Repeatable.
     #[arg(long)]
     backend: Vec<BackendSpec>,
+    /// A remote master (same forms as --backend): used only when no local master can take a
+    /// request. Repeatable.
+    #[arg(long)]
+    remote_backend: Vec<BackendSpec>,
+    /// A plain-HTTP address (meant for loopback) that answers only GET /troupe/health: 200
+    /// when this front can serve, else 503 with the reason.
+    #[arg(long)]
+    health_listen: Option<SocketAddr>,
     /// The name TLS masters' certificates must carry (default: their IP address).
     #[arg(long)]
     backend_server_name: Option<String>,
@@ -46,9 +54,16 @@ pub struct FrontArgs {
     /// round-robin or least-outstanding (default).
     #[arg(long)]
     balance: Option<String>,
-    /// Seconds between health checks of each master.
+    /// Seconds between health checks of each master (default 0.25).
     #[arg(long)]
     check_interval: Option<f64>,
+    /// Seconds a health check may go unanswered before the master counts as stalled: down at
+    /// once, its requests in flight sent to another master (default 0.5).
+    #[arg(long)]
+    stall_timeout: Option<f64>,
+    /// Seconds a master may take to answer a request, compiles included (default 300).
+    #[arg(long)]
+    backend_timeout: Option<f64>,
     #[arg(long)]
     rise: Option<u32>,
     #[arg(long)]
@@ -106,6 +121,7 @@ pub struct FrontArgs {
 pub(crate) struct Raw {
     pub(crate) listen: Vec<SocketAddr>,
     pub(crate) backend: Vec<BackendSpec>,
+    pub(crate) health_listen: Option<SocketAddr>,
     pub(crate) backend_server_name: Option<String>,
     pub(crate) ssldir: Option<PathBuf>,
     pub(crate) certname: Option<String>,
@@ -115,6 +131,8 @@ pub(crate) struct Raw {
     pub(crate) crl: Option<PathBuf>,
     pub(crate) balance: Option<String>,
     pub(crate) check_interval: Option<f64>,
+    pub(crate) stall_timeout: Option<f64>,
+    pub(crate) backend_timeout: Option<f64>,
     pub(crate) rise: Option<u32>,
     pub(crate) fall: Option<u32>,
     pub(crate) max_in_flight: Option<usize>,
@@ -155,6 +173,12 @@ pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
                 v.parse()
                     .map_err(|_| bad("ADDR:PORT or https://ADDR:PORT"))?,
             ),
+            "remote_backend" => r.backend.push(
+                v.parse::<BackendSpec>()
+                    .map(|b| BackendSpec { local: false, ..b })
+                    .map_err(|_| bad("ADDR:PORT or https://ADDR:PORT"))?,
+            ),
+            "health_listen" => r.health_listen = Some(v.parse().map_err(|_| bad("ADDR:PORT"))?),
             "backend_server_name" => r.backend_server_name = Some(v.into()),
             "ssldir" => r.ssldir = Some(v.into()),
             "certname" => r.certname = Some(v.into()),
@@ -165,6 +189,12 @@ pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
             "balance" => r.balance = Some(v.into()),
             "check_interval" => {
                 r.check_interval = Some(v.parse().map_err(|_| bad("a number of seconds"))?)
+            }
+            "stall_timeout" => {
+                r.stall_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
+            }
+            "backend_timeout" => {
+                r.backend_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
             }
             "rise" => r.rise = Some(v.parse().map_err(|_| bad("a count"))?),
             "fall" => r.fall = Some(v.parse().map_err(|_| bad("a count"))?),
@@ -240,11 +270,21 @@ pub fn config(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>)> {
     };
     r.listen.extend(a.listen);
     r.backend.extend(a.backend);
+    r.backend.extend(
+        a.remote_backend
+            .into_iter()
+            .map(|b| BackendSpec { local: false, ..b }),
+    );
     r.admin.extend(a.admin);
     macro_rules! over {
         ($($f:ident),*) => { $( if a.$f.is_some() { r.$f = a.$f; } )* };
     }
-    over!(backend_server_name);
+    over!(
+        backend_server_name,
+        health_listen,
+        stall_timeout,
+        backend_timeout
+    );
     over!(
         ssldir,
         certname,
@@ -345,8 +385,8 @@ pub(crate) fn finish(
     }
     if let Some(s) = r.check_interval {
         c.check_interval = Duration::from_secs_f64(s.max(0.05));
-        c.check_timeout = c.check_interval.max(Duration::from_millis(500));
     }
+    c.health_listen = r.health_listen;
     if let Some(v) = r.rise {
         c.rise = v;
     }
@@ -415,6 +455,12 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
     if let Some(v) = r.quarantine_ttl {
         c.quarantine_ttl = secs("quarantine_ttl", v)?;
     }
+    if let Some(v) = r.stall_timeout {
+        c.stall_timeout = secs("stall_timeout", v)?;
+    }
+    if let Some(v) = r.backend_timeout {
+        c.backend_timeout = secs("backend_timeout", v)?;
+    }
     if let Some(v) = r.quarantine_entries {
         c.quarantine_entries = v.max(1);
     }
@@ -467,6 +513,11 @@ mod tests {
         let (c, _) = config(cli.front).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.backends.len(), 3);
         assert!(c.backends[1].tls);
+        assert!(c.backends.iter().all(|b| b.local));
+        assert_eq!(c.check_interval, Duration::from_millis(250));
+        assert_eq!(c.stall_timeout, Duration::from_millis(500));
+        assert_eq!(c.backend_timeout, Duration::from_secs(300));
+        assert_eq!(c.health_listen, None);
         assert_eq!((c.rise, c.fall), (3, 4));
         assert_eq!(c.balance, Balance::RoundRobin);
         assert_eq!(c.body_timeout, Duration::from_millis(7500));
@@ -487,6 +538,43 @@ mod tests {
                 .parse::<IpAddr>()
                 .unwrap_or(IpAddr::from([0, 0, 0, 0]))]
         );
+        let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
+    fn health_listen_stall_timeout_and_remote_backends() {
+        let p = file(
+            "health",
+            "backend = 127.0.0.1:18140\nremote_backend = https://10.0.0.2:8140\nhealth_listen = 127.0.0.1:8141\nstall_timeout = 0.8\nbackend_timeout = 120\ncheck_interval = 0.1\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\n",
+        );
+        let cli = Cli::parse_from([
+            "x",
+            "--config",
+            p.to_str().unwrap_or_default(),
+            "--remote-backend",
+            "10.0.0.3:8140",
+        ]);
+        let (c, _) = config(cli.front).unwrap_or_else(|e| panic!("{e}"));
+        let locals: Vec<(bool, bool)> = c.backends.iter().map(|b| (b.tls, b.local)).collect();
+        assert_eq!(locals, vec![(false, true), (true, false), (false, false)]);
+        assert_eq!(c.health_listen, "127.0.0.1:8141".parse().ok());
+        assert_eq!(c.stall_timeout, Duration::from_millis(800));
+        assert_eq!(c.backend_timeout, Duration::from_secs(120));
+        assert_eq!(c.check_interval, Duration::from_millis(100));
+        for (text, want) in [
+            ("stall_timeout = 0\n", "stall_timeout must be a positive number of seconds"),
+            ("health_listen = localhost\n", "line 1: setting 'health_listen' must be ADDR:PORT, not 'localhost'"),
+            ("remote_backend = nowhere\n", "line 1: setting 'remote_backend' must be ADDR:PORT or https://ADDR:PORT, not 'nowhere'"),
+        ] {
+            let q = file("health-bad", &format!("{text}backend = 127.0.0.1:1\ncert = /c\nkey = /k\nca = /ca\n"));
+            let cli = Cli::parse_from(["x", "--config", q.to_str().unwrap_or_default()]);
+            let e = config(cli.front)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(want), "{text}: {e}");
+            let _ = std::fs::remove_file(q);
+        }
         let _ = std::fs::remove_file(p);
     }
 

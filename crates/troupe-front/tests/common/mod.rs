@@ -129,6 +129,7 @@ impl Pki {
                 .map(|a| BackendSpec {
                     addr: *a,
                     tls: false,
+                    local: true,
                 })
                 .collect(),
             self.files(),
@@ -295,6 +296,8 @@ pub enum Kind {
 pub struct Backend {
     pub addr: SocketAddr,
     pub heads: Arc<Mutex<Vec<String>>>,
+    /// Health checks answered.
+    pub checks: Arc<AtomicUsize>,
 }
 
 impl Backend {
@@ -302,13 +305,18 @@ impl Backend {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = l.local_addr().expect("addr");
         let heads = Arc::new(Mutex::new(Vec::new()));
-        let h = heads.clone();
+        let checks = Arc::new(AtomicUsize::new(0));
+        let (h, c) = (heads.clone(), checks.clone());
         tokio::spawn(async move {
             while let Ok((s, _)) = l.accept().await {
-                tokio::spawn(serve(s, kind, h.clone()));
+                tokio::spawn(serve(s, kind, h.clone(), c.clone()));
             }
         });
-        Backend { addr, heads }
+        Backend {
+            addr,
+            heads,
+            checks,
+        }
     }
 
     pub fn hits(&self) -> usize {
@@ -362,10 +370,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     kind: Kind,
     heads: Arc<Mutex<Vec<String>>>,
+    checks: Arc<AtomicUsize>,
 ) {
     let mut buf = Vec::new();
     while let Some((head, _body)) = read_request(&mut s, &mut buf).await {
         if head.starts_with("GET /status/v1/simple ") {
+            checks.fetch_add(1, Ordering::SeqCst);
             let _ = s
                 .write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nrunning",

@@ -439,6 +439,7 @@ fn front_role(
             .map(|a| BackendSpec {
                 addr: *a,
                 tls: !m.config.plain_http,
+                local: true,
             })
             .collect();
     }
