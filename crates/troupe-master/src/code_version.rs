@@ -121,9 +121,7 @@ impl CodeVersions {
 
     /// The catalog's `code_id` for `env`: only with `code_id_command`.
     pub fn code_id(&self, env: &str) -> Option<String> {
-        if self.command.is_none() {
-            return None;
-        }
+        self.command.as_ref()?;
         self.version(env).ok()
     }
 

@@ -9,6 +9,7 @@
 //! [`Snapshot::invalid`] and logged once. Only for etcd: on a `dir` store a host's fronts use
 //! their local instances.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -40,17 +41,16 @@ impl Snapshot {
         self.masters.iter().partition(|m| m.is_local(host))
     }
 
-    /// The environments whose code version differs between masters, with each version and
-    /// the masters (`host addr`) reporting it; empty when every master agrees.
-    pub fn code_mismatches(&self) -> Vec<(String, Vec<(String, Vec<String>)>)> {
-        use std::collections::BTreeMap;
-        let mut by_env: BTreeMap<&str, BTreeMap<&str, Vec<String>>> = BTreeMap::new();
+    /// The environments whose code version differs between masters, each with every version
+    /// and the masters (`host addr`) reporting it; empty when every master agrees.
+    pub fn code_mismatches(&self) -> Vec<CodeMismatch> {
+        let mut by_env: BTreeMap<&str, BTreeMap<String, Vec<String>>> = BTreeMap::new();
         for m in &self.masters {
             for (env, id) in &m.code_versions {
                 by_env
                     .entry(env)
                     .or_default()
-                    .entry(id)
+                    .entry(id.clone())
                     .or_default()
                     .push(format!("{} {}", m.host, m.addr));
             }
@@ -58,16 +58,20 @@ impl Snapshot {
         by_env
             .into_iter()
             .filter(|(_, ids)| ids.len() > 1)
-            .map(|(env, ids)| {
-                (
-                    env.to_string(),
-                    ids.into_iter()
-                        .map(|(id, ms)| (id.to_string(), ms))
-                        .collect(),
-                )
+            .map(|(env, versions)| CodeMismatch {
+                environment: env.to_string(),
+                versions,
             })
             .collect()
     }
+}
+
+/// One environment compiled from different code by different masters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeMismatch {
+    pub environment: String,
+    /// Each version, with the masters (`host addr`) that report it.
+    pub versions: BTreeMap<String, Vec<String>>,
 }
 
 /// Reads every registration once; garbage values go to `invalid`.

@@ -26,7 +26,7 @@ mod mirror;
 pub mod registry;
 mod show;
 
-pub use discovery::{read_masters, Discovery, DiscoverySettings, Snapshot};
+pub use discovery::{read_masters, CodeMismatch, Discovery, DiscoverySettings, Snapshot};
 pub use error::{PoolError, Result};
 pub use init::{add_names, init, InitOptions, InitOutcome};
 pub use local::{join, sync_once, LocalFiles, Synced};

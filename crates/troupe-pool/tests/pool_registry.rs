@@ -123,8 +123,13 @@ fn two_hosts_are_discovered_and_a_clean_stop_removes_at_once() {
     })
     .unwrap_or_else(|| panic!("the new code version is seen; last {last:?}"));
     let mismatch = last.code_mismatches();
-    assert_eq!(mismatch[0].0, "production");
-    assert_eq!(mismatch[0].1.len(), 2, "{mismatch:?}");
+    assert_eq!(mismatch[0].environment, "production");
+    assert_eq!(
+        mismatch[0].versions.get("beef"),
+        Some(&vec!["beta https://127.0.0.1:18141".to_string()]),
+        "{mismatch:?}"
+    );
+    assert_eq!(mismatch[0].versions.len(), 2, "{mismatch:?}");
 
     drop(a);
     let gone = wait_snapshot(&rx, &mut last, Duration::from_secs(10), |s| {
