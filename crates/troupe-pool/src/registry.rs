@@ -144,6 +144,27 @@ impl MasterInfo {
         self.host.eq_ignore_ascii_case(host)
     }
 
+    /// Advertised on a loopback address (`127.0.0.0/8`, `[::1]`, `localhost`): reachable only
+    /// from its own host.
+    pub fn is_loopback(&self) -> bool {
+        let host = self
+            .host_port()
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Whether a front on `host` can reach it: its own host's masters, and other hosts' unless
+    /// they advertise a loopback address.
+    pub fn usable_from(&self, host: &str) -> bool {
+        self.is_local(host) || !self.is_loopback()
+    }
+
     /// The stored value.
     pub fn to_json(&self) -> Vec<u8> {
         json!({
@@ -476,6 +497,19 @@ mod tests {
         assert_eq!(back, m);
         assert_eq!(m.key(), "masters/host-a/10.0.0.1:8141");
         assert!(m.tls() && m.is_local("HOST-A") && !m.is_local("host-b"));
+        assert!(!m.is_loopback() && m.usable_from("host-b"));
+        for addr in [
+            "http://127.0.0.2:8141",
+            "http://[::1]:8141",
+            "http://LOCALHOST:1",
+        ] {
+            let l = MasterInfo::new("host-a", addr);
+            assert!(l.is_loopback(), "{addr}");
+            assert!(
+                l.usable_from("host-a") && !l.usable_from("host-b"),
+                "{addr}"
+            );
+        }
         let e = MasterInfo::parse("masters/host-b/10.0.0.1:8141", &m.to_json()).expect_err("key");
         assert!(e.contains("not this key"), "{e}");
         let e = MasterInfo::parse(
