@@ -174,7 +174,7 @@ pub(crate) async fn handle(
         return v3_route(&state, &ident, &method, rest, query, req).await;
     }
     if let Some(rest) = path.strip_prefix("/status/v1/") {
-        return status_route(&state, rest);
+        return status_route(&state, rest).await;
     }
     error(
         StatusCode::NOT_FOUND,
@@ -183,7 +183,7 @@ pub(crate) async fn handle(
     )
 }
 
-fn status_route(state: &State, rest: &str) -> Resp {
+async fn status_route(state: &Arc<State>, rest: &str) -> Resp {
     if rest == "simple" || rest.starts_with("simple/") {
         return base(StatusCode::OK, Some("text/plain;charset=utf-8"), "running");
     }
@@ -195,6 +195,23 @@ fn status_route(state: &State, rest: &str) -> Resp {
         } else {
             0.0
         };
+        let versions = state.code_versions.clone();
+        let versions = tokio::task::spawn_blocking(move || versions.all())
+            .await
+            .unwrap_or_default();
+        let mut code_versions = serde_json::Map::new();
+        let mut code_version_errors = serde_json::Map::new();
+        for (env, v) in versions {
+            match v {
+                Ok(id) => {
+                    code_versions.insert(env, J::String(id));
+                }
+                Err(e) => {
+                    code_versions.insert(env.clone(), J::Null);
+                    code_version_errors.insert(env, J::String(e));
+                }
+            }
+        }
         let mut services = json!({
             "master": {
                 "service_version": env!("CARGO_PKG_VERSION"),
@@ -213,11 +230,16 @@ fn status_route(state: &State, rest: &str) -> Resp {
                         "rejected": s.rejected.load(Ordering::SeqCst),
                         "replaced_workers": s.replaced.load(Ordering::SeqCst),
                         "average_compile_ms": avg,
-                    }
+                    },
+                    "code_versions": code_versions,
+                    "code_version_source": if state.code_versions.from_command() { "code_id_command" } else { "content" },
                 }
             },
             "status-service": {"service_version": env!("CARGO_PKG_VERSION"), "service_status_version": 1, "detail_level": "info", "state": "running", "status": {}},
         });
+        if !code_version_errors.is_empty() {
+            services["master"]["status"]["code_version_errors"] = J::Object(code_version_errors);
+        }
         if state.ca.is_some() {
             services["ca"] = json!({"service_version": env!("CARGO_PKG_VERSION"), "service_status_version": 1, "detail_level": "info", "state": "running", "status": {}});
         }
@@ -570,6 +592,17 @@ async fn catalog(
     }
     let answer = rx.await;
     cancel.disarm();
+    let answer = match answer {
+        Ok(Ok(catalog)) if state.code_versions.from_command() => {
+            let versions = state.code_versions.clone();
+            let id = tokio::task::spawn_blocking(move || versions.code_id(&env))
+                .await
+                .ok()
+                .flatten();
+            Ok(Ok(with_code_id(catalog, id.as_deref())))
+        }
+        other => other,
+    };
     match answer {
         Ok(Ok(catalog)) => base(
             StatusCode::OK,
@@ -586,6 +619,25 @@ async fn catalog(
             "the compile worker died",
             "RUNTIME_ERROR",
         ),
+    }
+}
+
+/// The catalog with its top-level `code_id` set (Puppet Server's, from `code_id_command`).
+/// The first `"code_id":null` of the compact JSON text is the top-level key: the keys before
+/// it (`tags`, `name`, `version`) hold only strings and numbers, whose quotes are escaped.
+fn with_code_id(catalog: String, id: Option<&str>) -> String {
+    const NULL: &str = "\"code_id\":null";
+    match (id, catalog.find(NULL)) {
+        (Some(id), Some(at)) => {
+            let value = J::String(id.to_string()).to_string();
+            let mut out = String::with_capacity(catalog.len() + value.len());
+            out.push_str(&catalog[..at]);
+            out.push_str("\"code_id\":");
+            out.push_str(&value);
+            out.push_str(&catalog[at + NULL.len()..]);
+            out
+        }
+        _ => catalog,
     }
 }
 

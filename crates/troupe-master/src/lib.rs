@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+pub mod code_version;
 pub mod files;
 mod identity;
 pub mod limits;
@@ -58,6 +59,19 @@ pub struct Config {
     pub compile_timeout: Option<std::time::Duration>,
     /// Memory one compile may hold (`compile_memory_limit`; `None`: unlimited).
     pub compile_memory_limit: Option<u64>,
+    /// Puppet's `code_id_command`: prints the code id of the environment it is given.
+    pub code_id_command: Option<PathBuf>,
+    /// How long a computed code version is reused (`code_version_refresh`).
+    pub code_version_refresh: std::time::Duration,
+    /// `advertise`: where the pool's fronts reach this master (`http://HOST:PORT` or
+    /// `https://HOST:PORT`); default derived from `listen` unless it is a wildcard.
+    pub advertise: Option<String>,
+    /// `pool_host`: the host name masters are grouped by (default: the machine's host name).
+    pub pool_host: Option<String>,
+    /// `registration_ttl`: how long a dead master stays registered in an etcd store.
+    pub registration_ttl: std::time::Duration,
+    /// `registration_keepalive`: how often the registration's lease is renewed.
+    pub registration_keepalive: std::time::Duration,
 }
 
 impl Config {
@@ -93,6 +107,12 @@ impl Config {
             retry_after: 10,
             compile_timeout: Some(troupe_eval::limits::DEFAULT_TIMEOUT),
             compile_memory_limit: Some(troupe_eval::limits::DEFAULT_MEMORY_LIMIT),
+            code_id_command: None,
+            code_version_refresh: code_version::DEFAULT_REFRESH,
+            advertise: None,
+            pool_host: None,
+            registration_ttl: std::time::Duration::from_secs(3),
+            registration_keepalive: std::time::Duration::from_secs(1),
         }
     }
 
@@ -130,6 +150,8 @@ pub struct State {
     pub compiler: Arc<troupe_compiler::Settings>,
     pub cache: Arc<troupe_compiler::ParseCache>,
     pub pool: pool::Pool,
+    /// The version of the code of each environment.
+    pub code_versions: Arc<code_version::CodeVersions>,
     pub started: std::time::Instant,
     /// Bumped when the TLS files (CRL) are reloaded; identities of older connections are
     /// checked against the new CRL on their next request.
@@ -158,13 +180,43 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Opens the CA (creating it if need be), ensures this master's certificate, and serves until
 /// SIGTERM or Ctrl-C.
 pub fn run(config: Config) -> Result<(), BoxError> {
+    run_with(config, |_| ())
+}
+
+/// A master that listens, as told to `run_with`'s hook.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    /// The address bound (the port chosen when `listen` asked for port 0).
+    pub addr: SocketAddr,
+    /// HTTPS (not `plain_http`).
+    pub tls: bool,
+    pub code_versions: Arc<code_version::CodeVersions>,
+}
+
+/// `run`, calling `on_listening` once the listener is bound; what it returns is kept until
+/// SIGTERM or Ctrl-C, and dropped (on a blocking thread) before the connections are drained —
+/// a pool registration is withdrawn first.
+pub fn run_with<G: Send + 'static>(
+    config: Config,
+    on_listening: impl FnOnce(&Listening) -> G,
+) -> Result<(), BoxError> {
     let state = prepare(config)?;
     let listener = std::net::TcpListener::bind(state.config.listen)?;
+    let listening = Listening {
+        addr: listener.local_addr()?,
+        tls: !state.config.plain_http,
+        code_versions: state.code_versions.clone(),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(server::serve(state, listener, server::stop_signal()))
+    let guard = on_listening(&listening);
+    let stop = async move {
+        server::stop_signal().await;
+        let _ = tokio::task::spawn_blocking(move || drop(guard)).await;
+    };
+    rt.block_on(server::serve(state, listener, stop))
 }
 
 /// A master serving on a background thread (tests, embedding); dropping it stops it.
@@ -255,7 +307,13 @@ fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
         },
     );
     let limits = limits::Limits::new(&config.limits);
+    let code_versions = Arc::new(code_version::CodeVersions::new(
+        compiler.clone(),
+        config.code_id_command.clone(),
+        config.code_version_refresh,
+    ));
     Ok(Arc::new(State {
+        code_versions,
         config,
         ca,
         compiler,

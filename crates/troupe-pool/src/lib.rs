@@ -9,22 +9,29 @@
 //! * `Mirror` keeps the ssldir in step with the store (etcd watch), keeping the last-known
 //!   files while the store is unreachable.
 //!
+//! * `Registration` keeps a master's key `masters/<host>/<ADDR:PORT>` under a lease while it
+//!   runs; `Discovery` watches `masters/` and delivers the live set (see `registry`).
+//!
 //! Store keys (relative; etcd adds its prefix): `ca_crt.pem`, `ca_crl.pem`, `pool/name`,
 //! `pool/alt_names`, `pool/crt.pem`, `pool/secret_id`, and the pool key: sealed with the join
 //! secret in `sealed/pool_key.pem` on etcd, plaintext `pool/key.pem` (0640) on a `dir` store.
 
 mod ca;
+pub mod discovery;
 mod error;
 mod init;
 mod local;
 mod lock;
 mod mirror;
+pub mod registry;
 mod show;
 
+pub use discovery::{read_masters, CodeMismatch, Discovery, DiscoverySettings, Snapshot};
 pub use error::{PoolError, Result};
 pub use init::{add_names, init, InitOptions, InitOutcome};
 pub use local::{join, sync_once, LocalFiles, Synced};
 pub use mirror::Mirror;
+pub use registry::{MasterInfo, Registration, RegistrationSettings};
 pub use show::{show, Summary};
 
 use troupe_store::{Secret, Shared, Store, StoreError};

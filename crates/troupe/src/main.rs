@@ -4,6 +4,7 @@ mod ca_cmd;
 mod compile_cmd;
 mod front_cmd;
 mod master_cmd;
+mod master_registry;
 mod node;
 mod parser_cmd;
 mod pool_cmd;

@@ -79,6 +79,16 @@ pub struct MasterArgs {
     /// Memory one compile may hold (1g, 512m; 0: unlimited). Default 1g.
     #[arg(long)]
     compile_memory_limit: Option<String>,
+    /// Where the pool's fronts reach this master: http://HOST:PORT or https://HOST:PORT
+    /// (default: from --listen unless it is a wildcard address). Used on an etcd store.
+    #[arg(long)]
+    advertise: Option<String>,
+    /// The host name masters are grouped by in the pool (default: this machine's host name).
+    #[arg(long)]
+    pool_host: Option<String>,
+    /// Puppet's code_id_command: prints the code id of the environment given as its argument.
+    #[arg(long)]
+    code_id_command: Option<PathBuf>,
     #[command(flatten)]
     limits: Box<LimitArgs>,
 }
@@ -292,6 +302,24 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
                 c.allow_authorization_extensions = bool_value(k, v)?
             }
             "trusted_front" => c.trusted_fronts.extend(split_list(v)),
+            "advertise" => c.advertise = Some(v.trim().to_string()),
+            "pool_host" => c.pool_host = Some(v.trim().to_string()),
+            "code_id_command" => c.code_id_command = Some(v.trim().into()),
+            "code_version_refresh" | "registration_ttl" | "registration_keepalive" => {
+                let d = troupe_eval::limits::parse_timeout(v)
+                    .map_err(|e| anyhow!("setting '{k}': {e}"))?
+                    .ok_or_else(|| anyhow!("setting '{k}' must be more than 0"))?;
+                match k {
+                    "code_version_refresh" => c.code_version_refresh = d,
+                    "registration_ttl" => {
+                        if d.subsec_nanos() != 0 {
+                            bail!("setting 'registration_ttl' must be whole seconds (an etcd lease), not '{v}'");
+                        }
+                        c.registration_ttl = d
+                    }
+                    _ => c.registration_keepalive = d,
+                }
+            }
             other => {
                 if !set_limit(&mut c.limits, other, v)? {
                     bail!("unknown setting '{other}'")
@@ -434,6 +462,16 @@ pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
             set_limit(&mut c.limits, key, v)?;
         }
     }
+    if a.advertise.is_some() {
+        c.advertise = a.advertise;
+    }
+    if a.pool_host.is_some() {
+        c.pool_host = a.pool_host;
+    }
+    if a.code_id_command.is_some() {
+        c.code_id_command = a.code_id_command;
+    }
+    crate::master_registry::check(&c)?;
     troupe_ca::valid_name(&c.certname).map_err(|e| anyhow!("certname '{}': {e}", c.certname))?;
     Ok((c, given.certname))
 }
@@ -457,7 +495,10 @@ pub fn run(a: MasterArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    troupe_master::run(c).map_err(|e| anyhow!("{e}"))?;
+    // On an etcd store the master registers itself once it listens, for the pool's fronts.
+    let pool = c.clone();
+    troupe_master::run_with(c, move |l| crate::master_registry::register(&pool, l))
+        .map_err(|e| anyhow!("{e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
