@@ -58,6 +58,13 @@ fi
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && command -v keepalived >/dev/null 2>&1; then
   echo "== vrrp in network namespaces: election, failover, fail-back, tracking, active-active, keepalived interop"
   python3 tests/e2e/vrrp_netns.py test
+  if command -v etcd >/dev/null 2>&1 && command -v puppet >/dev/null 2>&1; then
+    echo "== the classic two-host pool under troupe node in network namespaces: real agents, etcd, faults"
+    python3 tests/e2e/pool_netns.py test
+  elif [ "${CI:-}" = "true" ]; then
+    echo "CI needs etcd and puppet for the two-host pool namespace tests" >&2
+    exit 1
+  fi
 elif [ "${CI:-}" = "true" ]; then
   echo "CI needs root, iproute2 and keepalived for the vrrp namespace tests" >&2
   exit 1

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use super::front_checks;
 use crate::settings_file::{self, Entry};
 use troupe_front::BackendSpec;
 use troupe_store::{StoreConfig, StoreSettings};
@@ -56,6 +57,9 @@ pub struct FrontRole {
     pub settings: Vec<(String, String)>,
     /// True when no `backend` was given and the front balances over the local instances.
     pub local_backends: bool,
+    /// The front's plain-HTTP health listener (`health_listen`, else loopback on the port below
+    /// the front's first): what the built-in VRRP check asks.
+    pub health_listen: Option<std::net::SocketAddr>,
 }
 
 /// Keys a section may repeat (each line adds one).
@@ -140,6 +144,25 @@ pub fn load_text(path: &Path, text: &str) -> Result<NodeConfig> {
         )?),
         None => None,
     };
+    // With a front on this host, every VRRP instance follows the front's built-in checks.
+    let mut raw = raw;
+    if let Some(f) = &front {
+        if raw.vrrp_text.contains("[instance ") {
+            for name in [front_checks::PROCESS_CHECK, front_checks::HEALTH_CHECK] {
+                if raw.vrrp_text.contains(&format!("[check {name}]")) {
+                    bail!("{file}: [check {name}] is built in (the local front's check); give your check another name");
+                }
+            }
+            let health = f.health_listen.ok_or_else(|| {
+                anyhow!("{file} [front]: VRRP instances need the front's health listener: give health_listen = 127.0.0.1:PORT")
+            })?;
+            raw.vrrp_text = front_checks::add(
+                &raw.vrrp_text,
+                &super::run::run_dir().join("front.pid"),
+                health,
+            );
+        }
+    }
     let vrrp = troupe_vrrp::config::parse(&raw.vrrp_text, &file).map_err(|e| anyhow!("{e}"))?;
     if master.is_none() && front.is_none() && vrrp.instances.is_empty() {
         bail!("{file}: names no role: give a [master], [front] or [vrrp NAME] section");
@@ -449,7 +472,21 @@ fn front_role(
             bail!("{file} [front]: listen {l} and {o} use the same port");
         }
     }
+    let health_listen = config
+        .health_listen
+        .or_else(|| front_checks::default_health_listen(&config.listen));
+    if let (Some(h), Some(m)) = (health_listen, master) {
+        if let Some(a) = m.addrs.iter().find(|a| overlaps(a, &h)) {
+            bail!("{file} [front]: the health listener {h} and a master instance's {a} use the same port (set health_listen)");
+        }
+    }
+    if let Some(h) = health_listen {
+        if let Some(l) = config.listen.iter().find(|l| overlaps(l, &h)) {
+            bail!("{file} [front]: the health listener {h} and the front's {l} use the same port (set health_listen)");
+        }
+    }
     Ok(FrontRole {
+        health_listen,
         config,
         settings: lines
             .iter()

@@ -6,6 +6,7 @@
 mod check;
 mod config;
 mod default;
+mod front_checks;
 mod pidfile;
 mod run;
 #[cfg(test)]

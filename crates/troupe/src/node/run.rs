@@ -108,6 +108,16 @@ impl Role {
         {
             Ok(child) => {
                 eprintln!("troupe node: {} started (pid {})", self.name, child.id());
+                if self.group == Group::Front {
+                    // What the built-in VRRP check `front_process` follows.
+                    let p = run_dir().join("front.pid");
+                    let tmp = run_dir().join(".front.pid.tmp");
+                    if let Err(e) = std::fs::write(&tmp, format!("{}\n", child.id()))
+                        .and_then(|()| std::fs::rename(&tmp, &p))
+                    {
+                        eprintln!("troupe node: cannot write {}: {e}", p.display());
+                    }
+                }
                 self.child = Some(child);
             }
             Err(e) => {
@@ -165,13 +175,18 @@ impl Role {
     }
 }
 
+/// This node's private directory: the generated files and the front's PID file.
+pub fn run_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("troupe-node-{}", std::process::id()))
+}
+
 /// The directory of the generated files, removed on drop.
 struct RunDir(PathBuf);
 
 impl RunDir {
     fn create() -> Result<RunDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let dir = std::env::temp_dir().join(format!("troupe-node-{}", std::process::id()));
+        let dir = run_dir();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::DirBuilder::new()
             .mode(0o700)
@@ -270,6 +285,9 @@ fn front_file(c: &NodeConfig, f: &FrontRole) -> String {
                 let _ = writeln!(s, "{key} = {}", cadir.join(file).display());
             }
         }
+    }
+    if let (Some(h), false) = (f.health_listen, has(&f.settings, "health_listen")) {
+        let _ = writeln!(s, "health_listen = {h}");
     }
     if f.local_backends {
         for b in &f.config.backends {

@@ -71,7 +71,19 @@ fn a_full_file_gives_every_role() {
     );
     assert_eq!(c.vrrp.instances.len(), 1);
     assert_eq!(c.vrrp.instances[0].vrid, 51);
-    assert_eq!(c.vrrp.checks.len(), 1);
+    // The file's check, and the two built-in checks of the local front that every instance
+    // follows.
+    let names: Vec<&str> = c.vrrp.checks.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"front_process") && names.contains(&"front_health"));
+    assert!(c.vrrp.instances[0]
+        .tracks
+        .iter()
+        .any(|t| t == "front_health"));
+    assert_eq!(
+        fr.health_listen,
+        Some("127.0.0.1:8139".parse().expect("addr"))
+    );
 }
 
 #[test]
