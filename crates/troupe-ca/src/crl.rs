@@ -230,9 +230,9 @@ impl Ca {
     fn crl_entry(&self) -> CaResult<(String, u64)> {
         if let Some(s) = self.backend.shared() {
             let e = s
-                .store()
+                .store()?
                 .get("ca_crl.pem")
-                .map_err(crate::shared::store_err)?
+                .map_err(|e| s.fail(e))?
                 .ok_or_else(|| CaError::new(500, "cannot read ca_crl.pem: not in the CA store"))?;
             return Ok((String::from_utf8_lossy(&e.value).into_owned(), e.version));
         }

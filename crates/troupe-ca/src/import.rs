@@ -73,7 +73,7 @@ impl Ca {
         };
         shared.secret("import the CA")?;
         let _lock = ca.lock()?;
-        let store = shared.store();
+        let store = shared.store()?;
         for k in REQUIRED {
             if store.get(k).map_err(store_err)?.is_some() {
                 return Err(CaError::new(

@@ -66,8 +66,9 @@ pub(crate) struct SharedCa {
     down_until: Mutex<Option<Instant>>,
 }
 
-/// How long cached reads skip the store after it was found unavailable.
-const DOWN_PAUSE: Duration = Duration::from_secs(5);
+/// How long the store is not asked after it was found unavailable: cached reads use the cache,
+/// everything else answers 503 at once (an outage costs one call's timeout, not one per call).
+const DOWN_PAUSE: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for SharedCa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -97,13 +98,31 @@ impl SharedCa {
         }
     }
 
-    pub(crate) fn store(&self) -> &Store {
-        &self.shared.store
+    /// The store, unless it was found unavailable less than `DOWN_PAUSE` ago: then a 503 at
+    /// once.
+    pub(crate) fn store(&self) -> CaResult<&Store> {
+        let down = *self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        match down {
+            Some(t) if Instant::now() < t => Err(CaError::new(
+                503,
+                "the CA store is unavailable: etcd did not answer a moment ago; try again shortly",
+            )),
+            _ => Ok(&self.shared.store),
+        }
+    }
+
+    /// A store error as the CA answers it; an unavailable store is remembered (`mark_down`).
+    pub(crate) fn fail(&self, e: StoreError) -> CaError {
+        if e.is_unavailable() {
+            self.mark_down();
+        }
+        store_err(e)
     }
 
     /// Takes the CA lock (`locks/ca`; see `troupe_store::StoreLocker`).
     pub(crate) fn lock(&self) -> CaResult<SharedLock<'_>> {
-        self.locker.lock(LOCK_WAIT).map_err(store_err)
+        self.store()?;
+        self.locker.lock(LOCK_WAIT).map_err(|e| self.fail(e))
     }
 
     /// A key's value and version; a cached key falls back to the local copy when the store is
@@ -115,7 +134,11 @@ impl SharedCa {
                 return Ok(Some((text, 0)));
             }
         }
-        match self.store().get(key) {
+        let store = match self.store() {
+            Ok(s) => s,
+            Err(e) => return Err(e),
+        };
+        match store.get(key) {
             Ok(Some(e)) => {
                 let text = String::from_utf8_lossy(&e.value).into_owned();
                 if cached_key(key) {
@@ -136,7 +159,7 @@ impl SharedCa {
                     Err(_) => Err(store_err(e)),
                 }
             }
-            Err(e) => Err(store_err(e)),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
@@ -165,7 +188,7 @@ impl SharedCa {
     }
 
     pub(crate) fn put(&self, key: &str, data: &[u8]) -> CaResult<()> {
-        self.store().put(key, data).map_err(store_err)?;
+        self.store()?.put(key, data).map_err(|e| self.fail(e))?;
         if cached_key(key) {
             self.remember(key, Some(&String::from_utf8_lossy(data)));
         }
@@ -174,9 +197,9 @@ impl SharedCa {
 
     pub(crate) fn put_if(&self, key: &str, data: &[u8], version: u64) -> CaResult<bool> {
         let done = self
-            .store()
+            .store()?
             .put_if_version(key, data, version)
-            .map_err(store_err)?;
+            .map_err(|e| self.fail(e))?;
         if done && cached_key(key) {
             self.remember(key, Some(&String::from_utf8_lossy(data)));
         }
@@ -184,7 +207,7 @@ impl SharedCa {
     }
 
     pub(crate) fn remove(&self, key: &str) -> CaResult<bool> {
-        let r = self.store().delete(key).map_err(store_err)?;
+        let r = self.store()?.delete(key).map_err(|e| self.fail(e))?;
         if cached_key(key) {
             self.remember(key, None);
         }
@@ -200,9 +223,9 @@ impl SharedCa {
     pub(crate) fn entries(&self, dir: &str) -> CaResult<Vec<(String, String)>> {
         let prefix = format!("{dir}/");
         let mut out: Vec<(String, String)> = self
-            .store()
+            .store()?
             .list(&prefix)
-            .map_err(store_err)?
+            .map_err(|e| self.fail(e))?
             .into_iter()
             .filter_map(|e| {
                 let rest = e.key.strip_prefix(&prefix)?;
@@ -235,9 +258,9 @@ impl SharedCa {
         }
         let secret = self.secret("sign")?;
         let sealed = self
-            .store()
+            .store()?
             .get(SEALED_KEY)
-            .map_err(store_err)?
+            .map_err(|e| self.fail(e))?
             .ok_or_else(|| CaError::new(500, format!("the CA store has no {SEALED_KEY}")))?;
         let plain = secret.unseal(SEALED_KEY, &sealed.value).map_err(|e| {
             CaError::new(
@@ -266,7 +289,7 @@ impl SharedCa {
             .map(|k| Compare::Absent(k.to_string()))
             .collect();
         let ops: Vec<Op> = puts.into_iter().map(|(k, v)| Op::Put(k, v)).collect();
-        self.store().txn(&compares, &ops).map_err(store_err)
+        self.store()?.txn(&compares, &ops).map_err(|e| self.fail(e))
     }
 
     /// Issues a certificate for `name` in one transaction (see the module documentation):
@@ -281,9 +304,9 @@ impl SharedCa {
         let signed = format!("signed/{name}.pem");
         for _ in 0..ISSUE_ATTEMPTS {
             let (text, version) = self
-                .store()
+                .store()?
                 .get("serial")
-                .map_err(store_err)?
+                .map_err(|e| self.fail(e))?
                 .map(|e| (String::from_utf8_lossy(&e.value).into_owned(), e.version))
                 .ok_or_else(|| CaError::new(500, "the CA store has no serial"))?;
             let serial = crate::inventory::parse_serial(&text)?;
@@ -300,11 +323,21 @@ impl SharedCa {
             if remove_request {
                 ops.push(Op::Delete(format!("requests/{name}.pem")));
             }
-            if self.store().txn(&compares, &ops).map_err(store_err)? {
+            if self
+                .store()?
+                .txn(&compares, &ops)
+                .map_err(|e| self.fail(e))?
+            {
                 self.remember(&signed, Some(&cert));
                 return Ok(cert);
             }
-            if unique && self.store().get(&signed).map_err(store_err)?.is_some() {
+            if unique
+                && self
+                    .store()?
+                    .get(&signed)
+                    .map_err(|e| self.fail(e))?
+                    .is_some()
+            {
                 return Err(CaError::new(
                     409,
                     format!("{name} already has a signed certificate"),
@@ -320,9 +353,9 @@ impl SharedCa {
     /// The inventory, rendered as `inventory.txt`: the lines ordered by serial.
     pub(crate) fn inventory(&self) -> CaResult<String> {
         Ok(self
-            .store()
+            .store()?
             .list("inventory/")
-            .map_err(store_err)?
+            .map_err(|e| self.fail(e))?
             .into_iter()
             .map(|e| String::from_utf8_lossy(&e.value).into_owned())
             .collect())
@@ -331,14 +364,14 @@ impl SharedCa {
     /// Moves `serial` past every serial of the inventory (with the lock held).
     pub(crate) fn repair_serial(&self) -> CaResult<Option<String>> {
         let max = self
-            .store()
+            .store()?
             .list("inventory/")
-            .map_err(store_err)?
+            .map_err(|e| self.fail(e))?
             .iter()
             .filter_map(|e| u64::from_str_radix(e.key.strip_prefix("inventory/")?, 16).ok())
             .max()
             .unwrap_or(0);
-        let Some(e) = self.store().get("serial").map_err(store_err)? else {
+        let Some(e) = self.store()?.get("serial").map_err(|e| self.fail(e))? else {
             return Ok(None);
         };
         let n = crate::inventory::parse_serial(&String::from_utf8_lossy(&e.value))?;

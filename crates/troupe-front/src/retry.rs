@@ -231,7 +231,10 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
             Forwarded::Response(resp) => {
                 b.observe_latency(t0.elapsed());
                 let st = resp.status();
-                if st == StatusCode::SERVICE_UNAVAILABLE {
+                // The CA is one for the pool (one store, or one directory per host): its 503
+                // (store unavailable, pending cap) is every master's answer, so it goes back
+                // to the agent at once instead of waiting out each master in turn.
+                if st == StatusCode::SERVICE_UNAVAILABLE && !out.path.starts_with("/puppet-ca/") {
                     // The master is saturated and did not process it: another may.
                     saturated += 1;
                     continue;
@@ -264,14 +267,15 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                 continue;
             }
             Forwarded::Stalled => {
-                // It may have the request; not a death (it killed nothing): once more elsewhere.
+                // It may have the request; not a death (it killed nothing): sent on elsewhere,
+                // up to `LOST_LIMIT` masters in all (several masters of a host may stall at once).
                 b.abandoned.fetch_add(1, Ordering::Relaxed);
                 stalled.push(b.addr);
                 eprintln!(
                     "troupe front: master {} stalled with {} {} from {} ({}) in flight; abandoned there",
                     b.addr, out.method, out.path, out.node, out.peer
                 );
-                if killed.len() + stalled.len() >= KILLS as usize {
+                if killed.len() + stalled.len() >= LOST_LIMIT {
                     return (lost_response(&killed, &stalled), Some(b.addr));
                 }
                 continue;
@@ -302,7 +306,7 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                     );
                     return (killer_response(state, out, &masters), Some(b.addr));
                 }
-                if killed.len() + stalled.len() >= KILLS as usize {
+                if killed.len() + stalled.len() >= LOST_LIMIT {
                     return (lost_response(&killed, &stalled), Some(b.addr));
                 }
                 // Once more, on another master.
@@ -334,6 +338,11 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
 }
 
 /// 502 for a request that masters took without answering and no other master answered.
+/// The most masters a request may be lost on (died or stalled with it written whole) before the
+/// client gets a 502: two deaths quarantine it earlier; stalls alone allow one more master, since
+/// the masters of one host often stall together (the host froze) and a remote one can answer.
+const LOST_LIMIT: usize = KILLS as usize + 1;
+
 fn lost_response(killed: &[SocketAddr], stalled: &[SocketAddr]) -> Resp {
     let mut what: Vec<String> = killed
         .iter()

@@ -126,3 +126,41 @@ async fn killer_request_on_a_pooled_connection_is_not_sent_twice_to_one_master()
     );
     front.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_503_goes_back_at_once_while_a_busy_master_is_passed_over() {
+    // Every master answers 503: a CA request gets the first master's 503 (the CA is one for
+    // the pool, so asking the others only makes the agent wait each one's timeout out: with
+    // four masters over a stopped etcd, a CSR got no answer within 10 s); any other request
+    // is tried on every master (each may merely be busy) before the front's own 503.
+    let pki = Pki::fresh("ca503");
+    let masters = [
+        Backend::start(Kind::Unavailable).await,
+        Backend::start(Kind::Unavailable).await,
+        Backend::start(Kind::Unavailable).await,
+    ];
+    let front =
+        troupe_front::start(pki.config(&masters.iter().map(|m| m.addr).collect::<Vec<_>>()))
+            .await
+            .expect("front");
+    let f = front.addrs[0];
+    let total = || masters.iter().map(|m| m.hits()).sum::<usize>();
+    let r = pki
+        .send(
+            f,
+            false,
+            b"PUT /puppet-ca/v1/certificate_request/new.example.test HTTP/1.1\r\nHost: f\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nCSR",
+        )
+        .await;
+    assert_eq!(r.status, 503, "{r:?}");
+    assert!(r.body.contains("the CA store is unavailable"), "{}", r.body);
+    assert_eq!(total(), 1, "a CA 503 was sent on to other masters");
+    let r = pki.send(f, true, &catalog_request("facts=x")).await;
+    assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(
+        total(),
+        4,
+        "a busy master's 503 is passed over to the others"
+    );
+    front.stop().await;
+}

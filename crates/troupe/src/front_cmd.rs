@@ -12,7 +12,7 @@ use troupe_front::{BackendSpec, Config};
 
 #[derive(Debug, Args)]
 pub struct FrontArgs {
-    /// A config file: listen, backend and remote_backend (repeatable), health_listen, ssldir, certname, cert, key, ca, crl,
+    /// A config file: listen, backend and remote_backend (repeatable), health_listen, discover, pool_host, ssldir, certname, cert, key, ca, crl,
     /// balance, check_interval, stall_timeout, backend_timeout, rise, fall, max_in_flight, retry_after, admin, access_log, the
     /// limits below, and the store settings (store = etcd://..., store_ca_cert, store_cert,
     /// store_key, store_prefix, join_secret_file): the pool's files are then kept in the
@@ -152,6 +152,10 @@ pub(crate) struct Raw {
     pub(crate) quarantine_ttl: Option<f64>,
     pub(crate) quarantine_entries: Option<usize>,
     pub(crate) store: troupe_store::StoreSettings,
+    /// On an etcd store: balance over the pool's registered masters too (default true).
+    pub(crate) discover: Option<bool>,
+    /// The host name whose registered masters are local (default: the machine's host name).
+    pub(crate) pool_host: Option<String>,
 }
 
 fn read_file(path: &std::path::Path, r: &mut Raw) -> Result<()> {
@@ -179,6 +183,12 @@ pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
                     .map_err(|_| bad("ADDR:PORT or https://ADDR:PORT"))?,
             ),
             "health_listen" => r.health_listen = Some(v.parse().map_err(|_| bad("ADDR:PORT"))?),
+            "discover" => r.discover = Some(v.parse().map_err(|_| bad("true or false"))?),
+            "pool_host" => {
+                troupe_pool::registry::valid_host(v)
+                    .map_err(|e| anyhow!("setting 'pool_host': {e}"))?;
+                r.pool_host = Some(v.into());
+            }
             "backend_server_name" => r.backend_server_name = Some(v.into()),
             "ssldir" => r.ssldir = Some(v.into()),
             "certname" => r.certname = Some(v.into()),
@@ -254,7 +264,17 @@ const DEFAULT_SSLDIR: &str = "/var/lib/troupe/ssl";
 
 /// The config, and on a shared store the running mirror of the pool's files (keep it for as
 /// long as the front runs).
+#[cfg(test)]
 pub fn config(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>)> {
+    config_with_pool(a).map(|(c, m, _)| (c, m))
+}
+
+/// Where a front on an etcd store discovers the pool's masters: the store and its `pool_host`.
+type PoolDiscovery = Option<(troupe_store::Store, String)>;
+
+/// [`config`], and on an etcd store with `discover` on, the store and host to discover the
+/// pool's masters with.
+fn config_with_pool(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>, PoolDiscovery)> {
     let mut r = Raw::default();
     if let Some(f) = &a.config {
         read_file(f, &mut r)?;
@@ -314,7 +334,17 @@ pub fn config(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>)> {
         quarantine_ttl,
         quarantine_entries
     );
-    finish(r, shared)
+    let discovery = match &shared {
+        Some(sh) if r.discover.unwrap_or(true) => Some((
+            sh.store.clone(),
+            r.pool_host
+                .clone()
+                .unwrap_or_else(crate::master_cmd::default_certname),
+        )),
+        _ => None,
+    };
+    let (c, m) = finish(r, shared)?;
+    Ok((c, m, discovery))
 }
 
 /// The front's config from its settings; with a shared store, starts the mirror of the pool's
@@ -468,8 +498,11 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
 }
 
 pub fn run(a: FrontArgs) -> Result<ExitCode> {
-    let (c, _mirror) = config(a)?;
-    troupe_front::run(c).map_err(|e| anyhow!("{e}"))?;
+    let (c, _mirror, discovery) = config_with_pool(a)?;
+    match discovery {
+        Some((store, host)) => crate::front_discovery::run(c, store, host)?,
+        None => troupe_front::run(c).map_err(|e| anyhow!("{e}"))?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 

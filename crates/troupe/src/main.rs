@@ -3,6 +3,7 @@
 mod ca_cmd;
 mod compile_cmd;
 mod front_cmd;
+mod front_discovery;
 mod master_cmd;
 mod master_registry;
 mod node;

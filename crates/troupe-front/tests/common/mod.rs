@@ -288,6 +288,9 @@ pub enum Kind {
     Dying,
     /// Answers its first request (keeping the connection open), then dies on every other.
     OnceThenDying,
+    /// Answers 503 with Retry-After, as a master whose CA store is down or whose compile pool
+    /// is full.
+    Unavailable,
 }
 
 /// A master stand-in on 127.0.0.1: records the heads of the requests it received (health
@@ -392,6 +395,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             .unwrap_or(0);
         if kind == Kind::Dying || (kind == Kind::OnceThenDying && seen > 1) {
             return;
+        }
+        if kind == Kind::Unavailable {
+            let _ = s
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Type: text/plain\r\nContent-Length: 32\r\n\r\nthe CA store is unavailable: xyz")
+                .await;
+            continue;
         }
         if s.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",

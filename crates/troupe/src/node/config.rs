@@ -26,6 +26,9 @@ pub struct NodeConfig {
     pub file: PathBuf,
     /// `[main] certname`: the pool's name; `None` means the pool's (shared store) or the host's.
     pub certname: Option<String>,
+    /// `[main] pool_host`: this host's name in the pool's registry of masters (default: the
+    /// machine's host name); its masters register under it and its front counts them local.
+    pub pool_host: Option<String>,
     pub ssldir: PathBuf,
     pub store: StoreSettings,
     /// Where the CA lives (`store`, or `<ssldir>/ca` by default).
@@ -100,6 +103,7 @@ pub fn load_text(path: &Path, text: &str) -> Result<NodeConfig> {
     let file = path.display().to_string();
     let mut store = StoreSettings::default();
     let mut certname = None;
+    let mut pool_host = None;
     let mut ssldir = PathBuf::from(DEFAULT_SSLDIR);
     let mut store_line = None;
     for (k, v, line) in &raw.main {
@@ -110,6 +114,11 @@ pub fn load_text(path: &Path, text: &str) -> Result<NodeConfig> {
                 certname = Some(v.clone());
             }
             "ssldir" => ssldir = PathBuf::from(v),
+            "pool_host" => {
+                troupe_pool::registry::valid_host(v)
+                    .map_err(|e| anyhow!("{file} line {line}: pool_host '{v}': {e}"))?;
+                pool_host = Some(v.clone());
+            }
             _ => {
                 store.set(k, v);
                 if k == "store" || store_line.is_none() {
@@ -190,6 +199,7 @@ pub fn load_text(path: &Path, text: &str) -> Result<NodeConfig> {
     Ok(NodeConfig {
         file: path.to_path_buf(),
         certname,
+        pool_host,
         ssldir,
         store,
         store_config,
@@ -285,8 +295,8 @@ fn read(path: &Path, text: &str) -> Result<Raw> {
             let is_store = StoreSettings::default().set(k, v);
             match section.as_str() {
                 "main" => {
-                    if !is_store && !matches!(k, "certname" | "ssldir") {
-                        bail!("unknown setting '{k}' in [main] (certname, ssldir, store, store_ca_cert, store_cert, store_key, store_prefix, join_secret_file)");
+                    if !is_store && !matches!(k, "certname" | "ssldir" | "pool_host") {
+                        bail!("unknown setting '{k}' in [main] (certname, ssldir, pool_host, store, store_ca_cert, store_cert, store_key, store_prefix, join_secret_file)");
                     }
                     raw.main.push(pair);
                 }
@@ -472,19 +482,29 @@ fn front_role(
             bail!("{file} [front]: listen {l} and {o} use the same port");
         }
     }
-    let health_listen = config
-        .health_listen
-        .or_else(|| front_checks::default_health_listen(&config.listen));
-    if let (Some(h), Some(m)) = (health_listen, master) {
-        if let Some(a) = m.addrs.iter().find(|a| overlaps(a, &h)) {
-            bail!("{file} [front]: the health listener {h} and a master instance's {a} use the same port (set health_listen)");
+    let taken = |h: &SocketAddr| -> Option<SocketAddr> {
+        let masters = master.map(|m| m.addrs.as_slice()).unwrap_or(&[]);
+        masters
+            .iter()
+            .chain(config.listen.iter())
+            .find(|a| overlaps(a, h))
+            .copied()
+    };
+    let health_listen = match config.health_listen {
+        Some(h) => {
+            if let Some(a) = taken(&h) {
+                bail!("{file} [front]: health_listen {h} and {a} (a master instance or the front) use the same port");
+            }
+            Some(h)
         }
-    }
-    if let Some(h) = health_listen {
-        if let Some(l) = config.listen.iter().find(|l| overlaps(l, &h)) {
-            bail!("{file} [front]: the health listener {h} and the front's {l} use the same port (set health_listen)");
-        }
-    }
+        // The port below the front's, or the next free one below it.
+        None => front_checks::default_health_listen(&config.listen).and_then(|first| {
+            (0..16u16)
+                .filter_map(|i| first.port().checked_sub(i).filter(|p| *p != 0))
+                .map(|p| SocketAddr::new(first.ip(), p))
+                .find(|h| taken(h).is_none())
+        }),
+    };
     Ok(FrontRole {
         health_listen,
         config,

@@ -242,6 +242,9 @@ fn master_file(c: &NodeConfig, m: &MasterRole, i: usize) -> String {
         let _ = writeln!(s, "certname = {n}");
     }
     store_lines(c, &mut s);
+    if let (Some(h), false) = (&c.pool_host, has(&m.settings, "pool_host")) {
+        let _ = writeln!(s, "pool_host = {h}");
+    }
     if !has(&m.settings, "plain_http") {
         s.push_str("plain_http = true\n");
     }
@@ -277,6 +280,9 @@ fn front_file(c: &NodeConfig, f: &FrontRole) -> String {
         }
     }
     store_lines(c, &mut s);
+    if let (Some(h), false) = (&c.pool_host, has(&f.settings, "pool_host")) {
+        let _ = writeln!(s, "pool_host = {h}");
+    }
     // With this host's CA directory, the front reads the CA certificate and the CRL there, so
     // a revocation by any local master reaches it at once.
     if let Some(cadir) = local_cadir(c) {
@@ -514,18 +520,20 @@ mod tests {
     #[test]
     fn an_etcd_front_takes_the_pools_name_and_masters_keep_their_https() {
         let c = load(
-            "store = etcd://127.0.0.1:2379\njoin_secret_file = /j\n[master]\nplain_http = false\ntrusted_front = f1\n[front]\n",
+            "store = etcd://127.0.0.1:2379\njoin_secret_file = /j\npool_host = hosta\n[master]\nplain_http = false\ntrusted_front = f1\n[front]\n",
             "etcd",
         );
         let m = c.master.as_ref().expect("masters");
         let first = master_file(&c, m, 0);
         assert!(first.contains("join_secret_file = /j\n"), "{first}");
+        assert!(first.contains("pool_host = hosta\n"), "{first}");
         assert!(first.contains("plain_http = false\n"), "{first}");
         assert!(!first.contains("trusted_proxy"), "{first}");
         let f = front_file(&c, c.front.as_ref().expect("front"));
         assert!(!f.contains("certname"), "{f}");
         assert!(!f.contains("ca = "), "{f}");
         assert!(f.contains("backend = https://127.0.0.1:18140\n"), "{f}");
+        assert!(f.contains("pool_host = hosta\n"), "{f}");
     }
 
     #[test]
