@@ -164,7 +164,7 @@ pub(crate) async fn handle(
             path = %path,
             status = 403,
             rule = %rule,
-            "403 Forbidden: {method} {path} for {} (rule {rule})",
+            "403 Forbidden: {method} {path} for {}",
             ident.certname.as_deref().unwrap_or("a client without a certificate")
         );
         return base(
@@ -656,7 +656,7 @@ async fn catalog(
         Err(_) => {
             tracing::error!(node = name, environment = %env, "the compile worker died");
             error(
-            StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::INTERNAL_SERVER_ERROR,
                 "the compile worker died",
                 "RUNTIME_ERROR",
             )

@@ -249,7 +249,10 @@ mod tests {
     fn a_refusal_names_its_rule() {
         let n1 = node("node1.example.test");
         let r = refusal("GET", "/puppet/v3/catalog/node2.example.test", &n1).expect("refused");
-        assert_eq!(r, "/puppet/v3/catalog/<certname> GET,POST: the node named in the path");
+        assert_eq!(
+            r,
+            "/puppet/v3/catalog/<certname> GET,POST: the node named in the path"
+        );
         let r = refusal("GET", "/nowhere", &n1).expect("refused");
         assert!(r.contains("default deny"), "{r}");
         assert!(refusal("GET", "/status/v1/simple", &n1).is_none());

@@ -156,7 +156,9 @@ impl Worker {
             Err(e) => {
                 let msg = e.to_string();
                 if last.as_deref() != Some(msg.as_str()) {
-                    tracing::warn!("cannot sync the pool files ({msg}); keeping the last-known ones");
+                    tracing::warn!(
+                        "cannot sync the pool files ({msg}); keeping the last-known ones"
+                    );
                     *last = Some(msg);
                 }
                 false

@@ -318,10 +318,7 @@ impl Driver {
         if self.links.insert(name.clone(), up) == Some(up) {
             return;
         }
-        tracing::info!(
-            "interface {name} is {}",
-            if up { "up" } else { "down" }
-        );
+        tracing::info!("interface {name} is {}", if up { "up" } else { "down" });
         for v in 0..self.vrids.len() {
             if self.ifaces[self.vrids[v].ifc].name == name {
                 self.refresh(now, v, trackers);
@@ -362,10 +359,7 @@ impl Driver {
     fn drop_packet(&mut self, why: Drop, detail: &str) {
         let n = self.drops.count(why.name());
         if n == 1 || n.is_multiple_of(100) {
-            tracing::warn!(
-                "dropped a packet ({}, {n} so far){detail}",
-                why.name()
-            );
+            tracing::warn!("dropped a packet ({}, {n} so far){detail}", why.name());
         }
     }
 

@@ -84,9 +84,7 @@ pub fn init(format: Option<LogFormat>, level: Option<&str>, tool: bool) -> anyho
     let layer = tracing_subscriber::fmt::layer()
         .event_format(Line { format })
         .with_writer(std::io::stderr);
-    let subscriber = tracing_subscriber::registry()
-        .with(layer)
-        .with(filter);
+    let subscriber = tracing_subscriber::registry().with(layer).with(filter);
     tracing::subscriber::set_global_default(subscriber)
         .map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
 }
@@ -189,7 +187,12 @@ where
         SystemTime.format_time(&mut Writer::new(&mut stamp))?;
         match self.format {
             LogFormat::Text => {
-                write!(w, "{stamp} {:>5} troupe {role}: {}", meta.level(), f.message)?;
+                write!(
+                    w,
+                    "{stamp} {:>5} troupe {role}: {}",
+                    meta.level(),
+                    f.message
+                )?;
                 for (k, v) in &f.fields {
                     match v {
                         J::String(s) if needs_quotes(s) => write!(w, " {k}={s:?}")?,
@@ -239,7 +242,10 @@ mod tests {
         assert!(e.to_string().contains("TROUPE_LOG") && e.to_string().contains("loud"));
         let e = parse_format("xml", "--log-format").expect_err("bad format");
         assert!(e.to_string().contains("xml"));
-        assert_eq!(parse_level(" Debug ", "x").expect("level"), LevelFilter::DEBUG);
+        assert_eq!(
+            parse_level(" Debug ", "x").expect("level"),
+            LevelFilter::DEBUG
+        );
         assert_eq!(parse_format("JSON", "x").expect("format"), LogFormat::Json);
     }
 }
