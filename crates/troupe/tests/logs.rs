@@ -76,11 +76,15 @@ fn start(tag: &str, args: &[&str], env: &[(&str, &str)]) -> Master {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+            let addr = line
+                .split("listening on ")
+                .nth(1)
+                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string());
+            // Kept before the address is told, so the caller sees the line.
+            keep.lock().expect("lines").push(line);
+            if let Some(addr) = addr {
                 let _ = tx.send(addr);
             }
-            keep.lock().expect("lines").push(line);
         }
     });
     let mut m = Master {
