@@ -106,11 +106,19 @@ pub fn child_env() -> [(&'static str, &'static str); 2] {
     [(FORMAT_ENV, format.as_str()), (LEVEL_ENV, level)]
 }
 
-/// A block of lines (a summary): as it is in text, one `info` event in JSON.
+/// `troupe node`'s summary of its roles: as it is in text, one `info` event in JSON.
 pub fn block(text: &str) {
     match CHOSEN.get() {
-        Some((LogFormat::Json, _)) => tracing::info!("{}", text.trim_end()),
+        Some((LogFormat::Json, _)) => tracing::info!(target: "troupe::node", "{}", text.trim_end()),
         _ => eprint!("{text}"),
+    }
+}
+
+/// The error a command exits with: `troupe: ERROR` in text, an `error` event in JSON.
+pub fn fatal(e: &anyhow::Error) {
+    match CHOSEN.get() {
+        Some((LogFormat::Json, _)) => tracing::error!(target: "troupe", "{e:#}"),
+        _ => eprintln!("troupe: {e:#}"),
     }
 }
 

@@ -80,7 +80,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("troupe: {e:#}");
+            logging::fatal(&e);
             ExitCode::from(2)
         }
     }

@@ -308,6 +308,17 @@ fn bad_log_settings_are_refused_by_name() {
         err.contains("TROUPE_LOG_FORMAT") && err.contains("xml"),
         "{err}"
     );
+    // A role that cannot start says why in the format asked for.
+    let out = Command::new(TROUPE)
+        .args(["master", "--log-format", "json", "--config"])
+        .arg(dir.join("troupe-logs-no-such.conf"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let e: J = serde_json::from_str(err.trim()).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(s(&e, "level"), "ERROR", "{e}");
+    assert!(s(&e, "message").contains("troupe-logs-no-such.conf"), "{e}");
     let out = Command::new(TROUPE)
         .args(["master", "--log-format", "xml"])
         .output()
