@@ -29,14 +29,30 @@ pub fn glob_matches(line: &str, name: &str) -> bool {
 }
 
 impl Ca {
-    /// Whether the autosign policy signs `name`'s request `pem`.
+    /// Whether the autosign policy signs `name`'s request `pem` (the decision is logged).
     pub(crate) fn autosign(&self, name: &str, pem: &str) -> bool {
+        let (yes, why) = self.autosign_why(name, pem);
+        tracing::info!(
+            node = name,
+            autosign = yes,
+            reason = %why,
+            "autosign {} {name}: {why}",
+            if yes { "accepts" } else { "does not accept" }
+        );
+        yes
+    }
+
+    /// The autosign decision and its reason.
+    fn autosign_why(&self, name: &str, pem: &str) -> (bool, String) {
         match &self.settings.autosign {
-            Autosign::Off => false,
-            Autosign::All => true,
+            Autosign::Off => (false, "autosign is off".into()),
+            Autosign::All => (true, "autosign = true".into()),
             Autosign::Globs(p) => match fs::read_to_string(p) {
-                Ok(text) => text.lines().any(|l| glob_matches(l, name)),
-                Err(_) => false,
+                Ok(text) => match text.lines().find(|l| glob_matches(l, name)) {
+                    Some(l) => (true, format!("matches '{l}' in {}", p.display())),
+                    None => (false, format!("no line of {} matches", p.display())),
+                },
+                Err(e) => (false, format!("cannot read {}: {e}", p.display())),
             },
             Autosign::Command(cmd) => {
                 let child = std::process::Command::new(cmd)
@@ -45,7 +61,10 @@ impl Ca {
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
                     .spawn();
-                let Ok(mut child) = child else { return false };
+                let mut child = match child {
+                    Ok(c) => c,
+                    Err(e) => return (false, format!("cannot run {}: {e}", cmd.display())),
+                };
                 // Fed from a thread: a command that does not read stdin must not block us.
                 if let Some(mut stdin) = child.stdin.take() {
                     let data = pem.as_bytes().to_vec();
@@ -56,14 +75,22 @@ impl Ca {
                 let deadline = std::time::Instant::now() + AUTOSIGN_TIMEOUT;
                 loop {
                     match child.try_wait() {
-                        Ok(Some(st)) => return st.success(),
+                        Ok(Some(st)) => return (st.success(), format!("{} {st}", cmd.display())),
                         Ok(None) if std::time::Instant::now() < deadline => {
                             std::thread::sleep(std::time::Duration::from_millis(10))
                         }
-                        _ => {
+                        other => {
                             let _ = child.kill();
                             let _ = child.wait();
-                            return false;
+                            let why = match other {
+                                Err(e) => format!("{}: {e}", cmd.display()),
+                                _ => format!(
+                                    "{} did not answer within {} s: killed",
+                                    cmd.display(),
+                                    AUTOSIGN_TIMEOUT.as_secs()
+                                ),
+                            };
+                            return (false, why);
                         }
                     }
                 }

@@ -220,6 +220,13 @@ impl Ca {
                 t - Duration::seconds(1),
             )?;
             if self.backend.put_if("ca_crl.pem", crl.as_bytes(), version)? {
+                for (n, s) in names.iter().zip(&serials) {
+                    tracing::info!(
+                        node = %n,
+                        serial = *s,
+                        "revoked the certificate of {n} (serial 0x{s:04X})"
+                    );
+                }
                 return Ok(());
             }
         }

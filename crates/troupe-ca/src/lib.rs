@@ -157,7 +157,7 @@ impl Ca {
             Err(e) => return Err(e),
         }
         for r in &repairs {
-            eprintln!("troupe ca: {r}");
+            tracing::warn!("{r}");
         }
         ca.repairs = repairs;
         Ok(ca)
@@ -432,6 +432,7 @@ impl Ca {
         for n in names {
             self.backend.remove(&signed_key(n))?;
             self.backend.remove(&request_key(n))?;
+            tracing::info!(node = %n, "cleaned {n}");
         }
         Ok(if missing.is_empty() {
             "Successfully cleaned all certs.".into()
@@ -450,6 +451,9 @@ impl Ca {
         let _lock = self.lock()?;
         let a = self.backend.remove(&signed_key(name))?;
         let b = self.backend.remove(&request_key(name))?;
+        if a || b {
+            tracing::info!(node = name, "deleted the certificate and request of {name}");
+        }
         Ok(a || b)
     }
 }

@@ -134,11 +134,7 @@ impl SharedCa {
                 return Ok(Some((text, 0)));
             }
         }
-        let store = match self.store() {
-            Ok(s) => s,
-            Err(e) => return Err(e),
-        };
-        match store.get(key) {
+        match self.store()?.get(key) {
             Ok(Some(e)) => {
                 let text = String::from_utf8_lossy(&e.value).into_owned();
                 if cached_key(key) {

@@ -92,6 +92,13 @@ impl Ca {
                 serial, cn, spki, dns, ips, extensions, cli_auth, ttl, &issuer,
             )
         };
+        let issued = |serial: u64| {
+            tracing::info!(
+                node = name,
+                serial,
+                "signed the certificate of {name} (serial 0x{serial:04X})"
+            );
+        };
         match self.backend.shared() {
             None => {
                 let serial = self.next_serial()?;
@@ -102,17 +109,24 @@ impl Ca {
                 if from_request {
                     let _ = fs::remove_file(self.path(&request_key(name)));
                 }
+                issued(serial);
                 Ok(cert)
             }
-            Some(s) => s.issue(
-                name,
-                !self.settings.allow_duplicate_certs,
-                from_request,
-                &mut |serial| {
-                    let (cert, nb, na) = build(serial)?;
-                    Ok((cert, crate::inventory::line(serial, nb, na, cn)))
-                },
-            ),
+            Some(s) => {
+                let mut last = 0;
+                let cert = s.issue(
+                    name,
+                    !self.settings.allow_duplicate_certs,
+                    from_request,
+                    &mut |serial| {
+                        last = serial;
+                        let (cert, nb, na) = build(serial)?;
+                        Ok((cert, crate::inventory::line(serial, nb, na, cn)))
+                    },
+                )?;
+                issued(last);
+                Ok(cert)
+            }
         }
     }
 

@@ -136,8 +136,10 @@ impl Backend {
     pub fn record(&self, ok: bool, why: &str) {
         if let Ok(mut h) = self.health.lock() {
             match h.record(ok, why) {
-                Some(true) => eprintln!("troupe front: backend {} is up", self.addr),
-                Some(false) => eprintln!("troupe front: backend {} is down: {why}", self.addr),
+                Some(true) => tracing::info!(backend = %self.addr, "backend {} is up", self.addr),
+                Some(false) => {
+                    tracing::warn!(backend = %self.addr, "backend {} is down: {why}", self.addr)
+                }
                 None => {}
             }
         }
@@ -153,7 +155,7 @@ impl Backend {
         if let Ok(mut h) = self.health.lock() {
             if h.stall(why) == Some(false) {
                 self.stalls.fetch_add(1, Ordering::Relaxed);
-                eprintln!("troupe front: backend {} is down: {why}", self.addr);
+                tracing::warn!(backend = %self.addr, "backend {} is down: {why}", self.addr);
             }
         }
         self.drop_idle();

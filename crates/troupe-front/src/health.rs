@@ -71,7 +71,7 @@ pub(crate) async fn listen(
         .await
         .map_err(|e| format!("cannot listen on {addr} (health_listen): {e}"))?;
     let bound = l.local_addr()?;
-    eprintln!("troupe front: health on http://{bound}{PATH}");
+    tracing::info!("health on http://{bound}{PATH}");
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let task = tokio::spawn(async move {
         loop {

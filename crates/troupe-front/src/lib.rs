@@ -242,12 +242,12 @@ pub fn run_with(config: Config, started: impl FnOnce(&Arc<State>)) -> Result<(),
             _ = term.recv() => {},
             _ = tokio::signal::ctrl_c() => {},
         }
-        eprintln!(
-            "troupe front: draining: not accepting, {} requests in flight",
+        tracing::info!(
+            "draining: not accepting, {} requests in flight",
             front.state.total_in_flight()
         );
         front.stop().await;
-        eprintln!("troupe front: drained, exiting");
+        tracing::info!("drained, exiting");
         Ok(())
     })
 }
@@ -262,7 +262,7 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
     }
     let tls = tls::Tls::load(&config.tls)?;
     if let Some(w) = tls.crl_warning(time::OffsetDateTime::now_utc()) {
-        eprintln!("troupe front: {w}");
+        tracing::warn!("{w}");
     }
     // Built whenever it can be: a TLS master may also come later (`set_backends`).
     let client_tls = match tls::client_config(&config.tls) {

@@ -59,11 +59,12 @@ impl State {
         }
         for b in &retired {
             b.retire();
-            eprintln!("troupe front: backend {} removed", b.addr);
+            tracing::info!(backend = %b.addr, "backend {} removed", b.addr);
         }
         for b in started {
-            eprintln!(
-                "troupe front: backend {}{} added ({})",
+            tracing::info!(
+                backend = %b.addr,
+                "backend {}{} added ({})",
                 if b.tls { "https://" } else { "" },
                 b.addr,
                 if b.is_local() { "local" } else { "remote" }

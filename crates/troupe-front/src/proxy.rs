@@ -65,7 +65,7 @@ pub async fn serve(
         let l = TcpListener::bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        eprintln!("troupe front: listening on {} (https)", l.local_addr()?);
+        tracing::info!("listening on {} (https)", l.local_addr()?);
         addrs.push(l.local_addr()?);
         listeners.push(l);
     }
@@ -77,8 +77,8 @@ pub async fn serve(
         None => (None, None),
     };
     let backends = state.backends();
-    eprintln!(
-        "troupe front: {} backends: {}",
+    tracing::info!(
+        "{} backends: {}",
         backends.len(),
         backends
             .iter()
@@ -477,11 +477,11 @@ async fn reload_loop(state: Arc<State>) {
                         *w = t;
                     }
                     state.tls_generation.fetch_add(1, Ordering::SeqCst);
-                    eprintln!("troupe front: certificates or CRL changed; reloaded");
+                    tracing::info!("certificates or CRL changed; reloaded");
                     last = now;
                     warned = None;
                 }
-                Err(e) => eprintln!("troupe front: cannot reload TLS files: {e}"),
+                Err(e) => tracing::error!("cannot reload TLS files: {e}"),
             }
         }
         let t = time::OffsetDateTime::now_utc();
@@ -497,7 +497,7 @@ async fn reload_loop(state: Arc<State>) {
         }
         crl_state = st;
         if let (Some(w), None) = (warning, warned) {
-            eprintln!("troupe front: {w}");
+            tracing::warn!("{w}");
             warned = Some(Instant::now());
         }
     }

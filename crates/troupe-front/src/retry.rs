@@ -188,8 +188,12 @@ fn killer_response(state: &State, out: &Outgoing<'_>, masters: &str) -> Resp {
 pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option<SocketAddr>) {
     let fp = out.fingerprint;
     if state.quarantine.deaths(&fp) >= KILLS {
-        eprintln!(
-            "troupe front: refused {} {} from {} ({}): it made masters fail before",
+        tracing::warn!(
+            node = out.node,
+            peer = %out.peer,
+            method = out.method,
+            path = out.path,
+            "refused {} {} from {} ({}): it made masters fail before",
             out.method, out.path, out.node, out.peer
         );
         return (killer_response(state, out, "before"), None);
@@ -271,8 +275,11 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                 // up to `LOST_LIMIT` masters in all (several masters of a host may stall at once).
                 b.abandoned.fetch_add(1, Ordering::Relaxed);
                 stalled.push(b.addr);
-                eprintln!(
-                    "troupe front: master {} stalled with {} {} from {} ({}) in flight; abandoned there",
+                tracing::warn!(
+                    backend = %b.addr,
+                    node = out.node,
+                    path = out.path,
+                    "master {} stalled with {} {} from {} ({}) in flight; abandoned there",
                     b.addr, out.method, out.path, out.node, out.peer
                 );
                 if killed.len() + stalled.len() >= LOST_LIMIT {
@@ -286,8 +293,11 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                 b.drop_idle();
                 killed.push(b.addr);
                 let deaths = state.quarantine.record_death(fp, out, b.addr);
-                eprintln!(
-                    "troupe front: master {} failed without an answer ({why}) on {} {} from {} ({})",
+                tracing::error!(
+                    backend = %b.addr,
+                    node = out.node,
+                    path = out.path,
+                    "master {} failed without an answer ({why}) on {} {} from {} ({})",
                     b.addr, out.method, out.path, out.node, out.peer
                 );
                 if deaths >= KILLS || killed.len() >= KILLS as usize {
@@ -296,8 +306,12 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                         .map(|a| a.to_string())
                         .collect::<Vec<_>>()
                         .join(", ");
-                    eprintln!(
-                        "troupe front: {} {} from {} ({}) made {deaths} masters fail; refusing it for {}s",
+                    tracing::error!(
+                        node = out.node,
+                        peer = %out.peer,
+                        method = out.method,
+                        path = out.path,
+                        "{} {} from {} ({}) made {deaths} masters fail; refusing it for {}s",
                         out.method,
                         out.path,
                         out.node,

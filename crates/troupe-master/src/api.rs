@@ -156,7 +156,17 @@ pub(crate) async fn handle(
         .decode_utf8_lossy()
         .to_string();
     let query = parse_pairs(req.uri().query().unwrap_or(""));
-    if !auth::allowed(&method, &path, &ident) {
+    if let Some(rule) = auth::refusal(&method, &path, &ident) {
+        tracing::warn!(
+            node = ident.certname.as_deref(),
+            peer = %client_source(&peer, trusted, &req),
+            method = %method,
+            path = %path,
+            status = 403,
+            rule = %rule,
+            "403 Forbidden: {method} {path} for {}",
+            ident.certname.as_deref().unwrap_or("a client without a certificate")
+        );
         return base(
             StatusCode::FORBIDDEN,
             None,
@@ -324,6 +334,7 @@ async fn ca_route(
         ("PUT", "certificate_request") => {
             if let Err(wait) = state.limits.csr.check(source) {
                 let msg = format!("Too many certificate requests from {source}; retry in {wait}s");
+                tracing::warn!(node = %name, peer = source, status = 429, "{msg}");
                 return with_retry_after(text(StatusCode::TOO_MANY_REQUESTS, msg), wait);
             }
             let timeout = Duration::from_secs(state.config.limits.body_timeout.max(1));
@@ -335,9 +346,29 @@ async fn ca_route(
                 Err(e) => return text(StatusCode::BAD_REQUEST, e.to_string()),
             };
             let pem = String::from_utf8_lossy(&body).to_string();
+            tracing::info!(
+                node = %name,
+                peer = source,
+                "certificate request for {name} from {source}"
+            );
+            let node = name.clone();
             match blocking(move || ca.submit_csr(&name, &pem)).await {
-                Ok(Ok(_)) => text(StatusCode::OK, ""),
-                Ok(Err(e)) => ca_err(e),
+                Ok(Ok(signed)) => {
+                    if !signed {
+                        tracing::info!(node = %node, "the certificate request of {node} is pending");
+                    }
+                    text(StatusCode::OK, "")
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(
+                        node = %node,
+                        peer = source,
+                        status = e.status,
+                        "the certificate request of {node} is refused: {}",
+                        e.message
+                    );
+                    ca_err(e)
+                }
                 Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e),
             }
         }
@@ -595,6 +626,7 @@ async fn catalog(
     let answer = match answer {
         Ok(Ok(catalog)) if state.code_versions.from_command() => {
             let versions = state.code_versions.clone();
+            let env = env.clone();
             let id = tokio::task::spawn_blocking(move || versions.code_id(&env))
                 .await
                 .ok()
@@ -613,12 +645,22 @@ async fn catalog(
             }),
             catalog,
         ),
-        Ok(Err(msg)) => error(StatusCode::INTERNAL_SERVER_ERROR, &msg, "RUNTIME_ERROR"),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the compile worker died",
-            "RUNTIME_ERROR",
-        ),
+        Ok(Err(msg)) => {
+            tracing::error!(
+                node = name,
+                environment = %env,
+                "the catalog of {name} in {env} failed: {msg}"
+            );
+            error(StatusCode::INTERNAL_SERVER_ERROR, &msg, "RUNTIME_ERROR")
+        }
+        Err(_) => {
+            tracing::error!(node = name, environment = %env, "the compile worker died");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the compile worker died",
+                "RUNTIME_ERROR",
+            )
+        }
     }
 }
 

@@ -134,7 +134,13 @@ const RULES: &[Rule] = &[
 ];
 
 /// Whether `who` may `method` `path`.
+#[cfg(test)]
 pub fn allowed(method: &str, path: &str, who: &Identity) -> bool {
+    refusal(method, path, who).is_none()
+}
+
+/// `None` when `who` may `method` `path`, else the rule that refuses it (for the log).
+pub fn refusal(method: &str, path: &str, who: &Identity) -> Option<String> {
     for r in RULES {
         if !r.methods.contains(&method) {
             continue;
@@ -151,7 +157,7 @@ pub fn allowed(method: &str, path: &str, who: &Identity) -> bool {
                 _ => continue,
             },
         };
-        return match r.allow {
+        let ok = match r.allow {
             Allow::Unauthenticated => true,
             Allow::Authenticated => who.certname.is_some(),
             Allow::Own => who.certname.is_some() && who.certname.as_deref() == capture,
@@ -164,8 +170,25 @@ pub fn allowed(method: &str, path: &str, who: &Identity) -> bool {
             }
             Allow::Deny => false,
         };
+        return (!ok).then(|| describe(r));
     }
-    false
+    Some("no rule matches the method".into())
+}
+
+/// `PATH METHODS: who may`, as the rule reads.
+fn describe(r: &Rule) -> String {
+    let path = match r.m {
+        Match::Prefix(p) => p.to_string(),
+        Match::Named(p) => format!("{p}<certname>"),
+    };
+    let who = match r.allow {
+        Allow::Unauthenticated => "anyone",
+        Allow::Authenticated => "any verified certificate",
+        Allow::Own => "the node named in the path",
+        Allow::CliAuth => "a pp_cli_auth certificate presented to this master",
+        Allow::Deny => "nobody (the default deny)",
+    };
+    format!("{path} {}: {who}", r.methods.join(","))
 }
 
 #[cfg(test)]
@@ -220,5 +243,18 @@ mod tests {
             &node("x")
         ));
         assert!(!allowed("GET", "/puppet/v3/catalog/x", &anon));
+    }
+
+    #[test]
+    fn a_refusal_names_its_rule() {
+        let n1 = node("node1.example.test");
+        let r = refusal("GET", "/puppet/v3/catalog/node2.example.test", &n1).expect("refused");
+        assert_eq!(
+            r,
+            "/puppet/v3/catalog/<certname> GET,POST: the node named in the path"
+        );
+        let r = refusal("GET", "/nowhere", &n1).expect("refused");
+        assert!(r.contains("default deny"), "{r}");
+        assert!(refusal("GET", "/status/v1/simple", &n1).is_none());
     }
 }

@@ -245,7 +245,7 @@ pub fn start(config: Config) -> Result<Server, BoxError> {
                 let _ = rx.await;
             };
             if let Err(e) = rt.block_on(server::serve(state, listener, stop)) {
-                eprintln!("troupe master: {e}");
+                tracing::error!("{e}");
             }
             rt.shutdown_timeout(std::time::Duration::from_secs(5));
         })?;
@@ -292,7 +292,7 @@ fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
     }
     if !config.plain_http && !config.trusted_proxies.is_empty() && config.trusted_fronts.is_empty()
     {
-        eprintln!("troupe master: warning: with HTTPS, identity headers are honoured only from a certificate named by trusted_front; trusted_proxy alone trusts nobody");
+        tracing::warn!("with HTTPS, identity headers are honoured only from a certificate named by trusted_front; trusted_proxy alone trusts nobody");
     }
     let compiler = Arc::new(config.compiler_settings());
     let cache = Arc::new(troupe_compiler::ParseCache::default());

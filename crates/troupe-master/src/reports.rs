@@ -89,9 +89,12 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
     })
     .await;
     match r {
-        Ok(Ok(())) => json_resp(StatusCode::OK, &json!(["store"])),
+        Ok(Ok(())) => {
+            tracing::debug!(node = %node, "stored the report of {node}");
+            json_resp(StatusCode::OK, &json!(["store"]))
+        }
         Ok(Err(StoreError::NoSpace(msg))) => {
-            eprintln!("troupe master: error: report of {node} refused: {msg}");
+            tracing::error!(node = %node, "report of {node} refused: {msg}");
             error(
                 StatusCode::INSUFFICIENT_STORAGE,
                 &format!("Could not store the report: {msg}"),
@@ -99,7 +102,7 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
             )
         }
         Ok(Err(StoreError::Io(e))) => {
-            eprintln!("troupe master: error: cannot store the report of {node}: {e}");
+            tracing::error!(node = %node, "cannot store the report of {node}: {e}");
             let status = if e.raw_os_error() == Some(28) {
                 StatusCode::INSUFFICIENT_STORAGE
             } else {

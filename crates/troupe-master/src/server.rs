@@ -20,7 +20,7 @@ pub async fn stop_signal() {
     match term {
         Ok(mut t) => {
             tokio::select! {
-                _ = t.recv() => eprintln!("troupe master: SIGTERM, stopping"),
+                _ = t.recv() => tracing::info!("SIGTERM, stopping"),
                 _ = tokio::signal::ctrl_c() => {}
             }
         }
@@ -44,8 +44,8 @@ pub async fn serve(
         load_crl(&state);
         Some(Arc::new(RwLock::new(tls::server_config(&state.config)?)))
     };
-    eprintln!(
-        "troupe master: listening on {} ({}), code in {}, {} compile workers",
+    tracing::info!(
+        "listening on {} ({}), code in {}, {} compile workers",
         addr,
         if tls.is_some() { "https" } else { "http" },
         state.config.codedir.display(),
@@ -60,7 +60,7 @@ pub async fn serve(
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
-                    eprintln!("troupe master: accept failed: {e}");
+                    tracing::warn!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -171,7 +171,7 @@ async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig
             last_check = Some(std::time::Instant::now());
             if let Some(msg) = tls::crl_expiry_warning(&tls::paths(&state.config).crl) {
                 if warned.is_none_or(|w| w.elapsed() > Duration::from_secs(6 * 3600)) {
-                    eprintln!("troupe master: {msg}");
+                    tracing::warn!("{msg}");
                     warned = Some(std::time::Instant::now());
                 }
             } else {
@@ -200,7 +200,7 @@ async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig
             })
             .await;
             if let Ok(Err(e)) = r {
-                eprintln!("troupe master: cannot sync the CA files: {e}");
+                tracing::error!("cannot sync the CA files: {e}");
             }
         }
         let now = tls::stamp(&state.config);
@@ -212,10 +212,10 @@ async fn reload_loop(state: Arc<State>, cfg: Arc<RwLock<Arc<rustls::ServerConfig
                     }
                     load_crl(&state);
                     state.tls_generation.fetch_add(1, Ordering::SeqCst);
-                    eprintln!("troupe master: TLS certificates or CRL changed; reloaded");
+                    tracing::info!("TLS certificates or CRL changed; reloaded");
                     last = now;
                 }
-                Err(e) => eprintln!("troupe master: cannot reload TLS: {e}"),
+                Err(e) => tracing::error!("cannot reload TLS: {e}"),
             }
         }
     }

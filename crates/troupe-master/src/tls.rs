@@ -52,7 +52,7 @@ pub fn ensure_server_cert(config: &Config, ca: Option<&Ca>) -> Result<(), BoxErr
             None
         })
     {
-        eprintln!("troupe master: warning: {m}");
+        tracing::warn!("{m}");
     }
     if let Some(ca) = ca {
         if !p.cert.exists() || !p.key.exists() {

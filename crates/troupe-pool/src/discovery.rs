@@ -216,8 +216,8 @@ impl Worker {
         let msg = e.to_string();
         let mut last = lock(&self.shared.last_error);
         if last.is_none() {
-            eprintln!(
-                "troupe pool: cannot read the pool's masters ({msg}); keeping the last-known {}",
+            tracing::warn!(
+                "cannot read the pool's masters ({msg}); keeping the last-known {}",
                 lock(&self.shared.snapshot).masters.len()
             );
         }
@@ -234,14 +234,14 @@ impl Worker {
             }
         };
         if lock(&self.shared.last_error).take().is_some() {
-            eprintln!(
-                "troupe pool: the store is reachable again; {} masters",
+            tracing::info!(
+                "the store is reachable again; {} masters",
                 snap.masters.len()
             );
         }
         for bad in &snap.invalid {
             if !self.logged_invalid.contains(bad) {
-                eprintln!("troupe pool: skipping {}", bad.1);
+                tracing::warn!("skipping {}", bad.1);
             }
         }
         self.logged_invalid = snap.invalid.clone();

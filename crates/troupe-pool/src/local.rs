@@ -64,7 +64,7 @@ fn write_if_changed(path: &Path, data: &[u8], private: bool) -> Result<bool> {
         if let Some(m) = troupe_ca::ensure_private_dir(dir, troupe_ca::PRIVATE_DIR_MODE)
             .map_err(|e| PoolError::io("create", dir, e))?
         {
-            eprintln!("troupe pool: warning: {m}");
+            tracing::warn!("{m}");
         }
         troupe_ca::write_private(path, data, troupe_ca::PRIVATE_KEY_MODE)
     } else {
@@ -111,7 +111,7 @@ pub fn sync_once(pool: &PoolStore, ssldir: &Path) -> Result<Synced> {
     }
     // A key left readable by others (by hand, an older install) is tightened, and said so.
     if let Ok(Some(m)) = troupe_ca::tighten(&files.key, troupe_ca::PRIVATE_KEY_MODE) {
-        eprintln!("troupe pool: warning: {m}");
+        tracing::warn!("{m}");
     }
     Ok(Synced {
         name: state.name,

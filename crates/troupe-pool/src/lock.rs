@@ -60,7 +60,10 @@ impl PoolLock {
                         &[Op::Put(keys::LOCK.into(), value.clone())],
                     )?
                 {
-                    eprintln!("troupe pool: took over the pool lock {text:?}, older than {} s (its holder is gone)", STALE.as_secs());
+                    tracing::warn!(
+                        "took over the pool lock {text:?}, older than {} s (its holder is gone)",
+                        STALE.as_secs()
+                    );
                     return Ok(PoolLock {
                         store: store.clone(),
                         value,

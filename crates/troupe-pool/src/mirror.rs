@@ -46,7 +46,7 @@ impl Mirror {
                     .filter(|n| LocalFiles::new(ssldir, n).complete());
                 match known {
                     Some(n) => {
-                        eprintln!("troupe pool: {e}; serving the last-known pool files in {} until it is back", ssldir.display());
+                        tracing::warn!("{e}; serving the last-known pool files in {} until it is back", ssldir.display());
                         (n, Some(e.to_string()))
                     }
                     None => {
@@ -146,17 +146,19 @@ impl Worker {
         match r {
             Ok(Synced { changed, .. }) => {
                 if last.take().is_some() {
-                    eprintln!("troupe pool: the store is reachable again; pool files in step");
+                    tracing::info!("the store is reachable again; pool files in step");
                 }
                 for c in changed {
-                    eprintln!("troupe pool: updated {}", c.display());
+                    tracing::info!("updated {}", c.display());
                 }
                 true
             }
             Err(e) => {
                 let msg = e.to_string();
                 if last.as_deref() != Some(msg.as_str()) {
-                    eprintln!("troupe pool: cannot sync the pool files ({msg}); keeping the last-known ones");
+                    tracing::warn!(
+                        "cannot sync the pool files ({msg}); keeping the last-known ones"
+                    );
                     *last = Some(msg);
                 }
                 false
@@ -224,9 +226,7 @@ impl Worker {
             Err(p) => p.into_inner(),
         };
         if last.as_deref() != Some(msg.as_str()) {
-            eprintln!(
-                "troupe pool: cannot watch the store ({msg}); keeping the last-known pool files"
-            );
+            tracing::warn!("cannot watch the store ({msg}); keeping the last-known pool files");
             *last = Some(msg);
         }
     }

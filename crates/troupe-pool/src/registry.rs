@@ -426,7 +426,7 @@ impl Worker {
                 Ok(()) => {
                     self.shared.registered.store(true, Ordering::SeqCst);
                     if failing.take().is_some() {
-                        eprintln!("troupe pool: registered again as {}", self.key);
+                        tracing::info!("registered again as {}", self.key);
                     }
                 }
                 Err(e) => {
@@ -438,8 +438,8 @@ impl Worker {
                     self.shared.registered.store(false, Ordering::SeqCst);
                     let msg = e.to_string();
                     if failing.is_none() {
-                        eprintln!(
-                            "troupe pool: cannot keep the registration {} ({msg}); retrying",
+                        tracing::warn!(
+                            "cannot keep the registration {} ({msg}); retrying",
                             self.key
                         );
                     }

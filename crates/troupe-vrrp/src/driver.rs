@@ -60,17 +60,6 @@ impl Drops {
     }
 }
 
-fn log(msg: &str) {
-    let t = time::OffsetDateTime::now_utc();
-    eprintln!(
-        "{:02}:{:02}:{:02}.{:03} troupe vrrp: {msg}",
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    );
-}
-
 /// Runs until SIGTERM or SIGINT; then masters hand over with priority 0 and remove their
 /// addresses.
 pub fn run(cfg: config::Config) -> Result<(), String> {
@@ -216,7 +205,7 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
         d.refresh(now, v, &trackers);
     }
     d.event_loop(&rx, &mut trackers);
-    log(&format!("stopped; {}", d.drops.summary()));
+    tracing::info!("stopped; {}", d.drops.summary());
     Ok(())
 }
 
@@ -260,7 +249,7 @@ impl Driver {
             match ev {
                 None => {}
                 Some(Event::Stop) => {
-                    log("stopping: masters hand over with priority 0");
+                    tracing::info!("stopping: masters hand over with priority 0");
                     for v in 0..self.vrids.len() {
                         let acts = self.vrids[v].router.stop();
                         self.apply(v, acts);
@@ -271,26 +260,26 @@ impl Driver {
                 }
                 Some(Event::Dump) => {
                     for v in &self.vrids {
-                        log(&format!(
+                        tracing::info!(
                             "{}: {} priority {}",
                             v.inst.name,
                             v.router.state.name(),
                             v.router.priority()
-                        ));
+                        );
                     }
-                    log(&self.drops.summary());
+                    tracing::info!("{}", self.drops.summary());
                 }
                 Some(Event::Packet(ifc, p)) => self.packet(now, ifc, &p),
                 Some(Event::Check(i, r)) => {
                     let t = &mut trackers[i];
                     let err = r.as_ref().err().cloned();
                     if t.record(r) {
-                        log(&format!(
+                        tracing::info!(
                             "check {} {}{}",
                             t.check.name,
                             if t.passing { "passes" } else { "fails" },
                             err.map(|e| format!(": {e}")).unwrap_or_default()
-                        ));
+                        );
                         for v in 0..self.vrids.len() {
                             if self.vrids[v].tracks.contains(&i) {
                                 self.refresh(now, v, trackers);
@@ -320,7 +309,7 @@ impl Driver {
         let ifc = &self.ifaces[vr.ifc];
         let addrs: Vec<Ipv4Addr> = vr.inst.addresses.iter().map(|a| a.0).collect();
         if let Err(e) = sys::send_garps(&ifc.name, ifc.mac, &addrs) {
-            log(&format!("[instance {}] {e}", vr.inst.name));
+            tracing::warn!("[instance {}] {e}", vr.inst.name);
         }
     }
 
@@ -329,10 +318,7 @@ impl Driver {
         if self.links.insert(name.clone(), up) == Some(up) {
             return;
         }
-        log(&format!(
-            "interface {name} is {}",
-            if up { "up" } else { "down" }
-        ));
+        tracing::info!("interface {name} is {}", if up { "up" } else { "down" });
         for v in 0..self.vrids.len() {
             if self.ifaces[self.vrids[v].ifc].name == name {
                 self.refresh(now, v, trackers);
@@ -373,10 +359,7 @@ impl Driver {
     fn drop_packet(&mut self, why: Drop, detail: &str) {
         let n = self.drops.count(why.name());
         if n == 1 || n.is_multiple_of(100) {
-            log(&format!(
-                "dropped a packet ({}, {n} so far){detail}",
-                why.name()
-            ));
+            tracing::warn!("dropped a packet ({}, {n} so far){detail}", why.name());
         }
     }
 
@@ -433,10 +416,10 @@ impl Driver {
         for dst in dsts {
             let m = adv.encode(sock.source, dst);
             if let Err(e) = sock.send(dst, &m) {
-                log(&format!(
+                tracing::warn!(
                     "[instance {}] cannot send an advert to {dst}: {e}",
                     vr.inst.name
-                ));
+                );
             }
         }
     }
@@ -446,7 +429,7 @@ impl Driver {
         let ifc = self.ifaces[self.vrids[v].ifc].clone();
         for (a, prefix) in self.vrids[v].inst.addresses.clone() {
             if let Err(e) = self.netlink.remove(&ifc, a, prefix) {
-                log(&format!("[instance {}] {e}", self.vrids[v].inst.name));
+                tracing::warn!("[instance {}] {e}", self.vrids[v].inst.name);
             }
         }
     }
@@ -463,7 +446,7 @@ impl Driver {
                     let inst = &self.vrids[v].inst;
                     for (a, prefix) in inst.addresses.clone() {
                         if let Err(e) = self.netlink.add(&ifc, a, prefix) {
-                            log(&format!("[instance {}] {e}", inst.name));
+                            tracing::warn!("[instance {}] {e}", inst.name);
                         }
                     }
                     // Announce the move: garp_count gratuitous ARPs, garp_delay apart, the
@@ -477,12 +460,12 @@ impl Driver {
                 Action::ReleaseAddresses => self.release(v),
                 Action::Notify(state) => {
                     let vr = &self.vrids[v];
-                    log(&format!(
+                    tracing::info!(
                         "[instance {}] {} (priority {})",
                         vr.inst.name,
                         state.name(),
                         vr.router.priority()
-                    ));
+                    );
                     notify(&vr.inst, state, vr.router.priority());
                 }
             }
@@ -515,8 +498,8 @@ fn notify(inst: &Instance, state: State, priority: u8) {
                 .status();
             match r {
                 Ok(s) if s.success() => {}
-                Ok(s) => log(&format!("[instance {name}] notify '{cmd}': {s}")),
-                Err(e) => log(&format!("[instance {name}] notify '{cmd}': {e}")),
+                Ok(s) => tracing::info!("[instance {name}] notify '{cmd}': {s}"),
+                Err(e) => tracing::warn!("[instance {name}] notify '{cmd}': {e}"),
             }
         });
     }
@@ -533,7 +516,7 @@ fn receive_loop(ifc: usize, sock: VrrpSocket, tx: Sender<Event>) {
             }
             Ok(None) => {}
             Err(e) => {
-                log(&format!("receive: {e}"));
+                tracing::warn!("receive: {e}");
                 std::thread::sleep(Duration::from_millis(100));
             }
         }

@@ -57,14 +57,15 @@ pub fn run(config: Config, store: Store, host: String) -> Result<()> {
                 .collect();
             match state.set_backends(specs.clone()) {
                 Ok(()) => {
-                    eprintln!(
-                        "troupe front: the pool's masters: {} ({} registered)",
+                    tracing::info!(
+                        registered = snap.masters.len(),
+                        "the pool's masters: {} ({} registered)",
                         names.join(", "),
                         snap.masters.len()
                     );
                     last = specs;
                 }
-                Err(e) => eprintln!("troupe front: the pool's masters: {e}"),
+                Err(e) => tracing::error!("the pool's masters: {e}"),
             }
         });
         match started {
@@ -73,7 +74,7 @@ pub fn run(config: Config, store: Store, host: String) -> Result<()> {
                     *s = Some(d);
                 }
             }
-            Err(e) => eprintln!("troupe front: no discovery of the pool's masters: {e}"),
+            Err(e) => tracing::error!("no discovery of the pool's masters: {e}"),
         }
     })
     .map_err(|e| anyhow!("{e}"))?;

@@ -4,6 +4,7 @@ mod ca_cmd;
 mod compile_cmd;
 mod front_cmd;
 mod front_discovery;
+mod logging;
 mod master_cmd;
 mod master_registry;
 mod node;
@@ -28,6 +29,12 @@ static ALLOC: troupe_alloc::Counting = troupe_alloc::Counting;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines on stderr: `text` or `json` (one object a line) [env: TROUPE_LOG_FORMAT; default: text]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<logging::LogFormat>,
+    /// Log level: off, error, warn, info, debug, trace [env: TROUPE_LOG; default: info, warn for parser, compile, ca, pool]
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log_level: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +60,14 @@ enum Command {
 fn main() -> ExitCode {
     node::follow_parent();
     let cli = Cli::parse();
+    let tool = matches!(
+        cli.command,
+        Command::Parser(_) | Command::Compile(_) | Command::Ca(_) | Command::Pool(_)
+    );
+    if let Err(e) = logging::init(cli.log_format, cli.log_level.as_deref(), tool) {
+        eprintln!("troupe: {e:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Parser(args) => parser_cmd::run(args),
         Command::Compile(args) => compile_cmd::run(args),
@@ -66,7 +81,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("troupe: {e:#}");
+            logging::fatal(&e);
             ExitCode::from(2)
         }
     }

@@ -537,8 +537,9 @@ fn first_start(c: &Config, shared: &troupe_store::Shared, certname_given: bool) 
         name, secret_id, ..
     } = outcome
     {
-        eprintln!(
-            "troupe master: the store was empty: created the pool's CA and the pool certificate for {name} (join secret id {secret_id})"
+        tracing::info!(
+            pool = %name,
+            "the store was empty: created the pool's CA and the pool certificate for {name} (join secret id {secret_id})"
         );
     }
     Ok(())

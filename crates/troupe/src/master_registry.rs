@@ -66,10 +66,7 @@ impl Drop for Registered {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        eprintln!(
-            "troupe master: withdrawing the registration {}",
-            self.reg.key()
-        );
+        tracing::info!("withdrawing the registration {}", self.reg.key());
         // The last reference: dropping it revokes the lease.
     }
 }
@@ -85,8 +82,8 @@ pub(crate) fn register(c: &Config, l: &Listening) -> Option<Registered> {
         None => return None,
     };
     let Some(addr) = advertise(c, l.addr, l.tls) else {
-        eprintln!(
-            "troupe master: warning: not registered in the pool: listen = {} is a wildcard address; set advertise = {}://ADDRESS:{} (the address fronts reach this master at)",
+        tracing::warn!(
+            "not registered in the pool: listen = {} is a wildcard address; set advertise = {}://ADDRESS:{} (the address fronts reach this master at)",
             l.addr,
             if l.tls { "https" } else { "http" },
             l.addr.port()
@@ -104,12 +101,12 @@ pub(crate) fn register(c: &Config, l: &Listening) -> Option<Registered> {
     let reg = match Registration::start(&store, MasterInfo::new(&host, &addr), settings) {
         Ok(r) => Arc::new(r),
         Err(e) => {
-            eprintln!("troupe master: warning: not registered in the pool: {e}");
+            tracing::warn!("not registered in the pool: {e}");
             return None;
         }
     };
-    eprintln!(
-        "troupe master: registering as {} (lease {:?})",
+    tracing::info!(
+        "registering as {} (lease {:?})",
         reg.key(),
         c.registration_ttl
     );

@@ -38,7 +38,7 @@ fn log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("node.log")).unwrap_or_default()
 }
 
-/// The PIDs of `troupe node: NAME started (pid N)` lines.
+/// The PIDs of the `troupe node: NAME started (pid N)` log lines.
 fn child_pids(log: &str) -> Vec<i32> {
     started(log).into_iter().map(|(_, pid)| pid).collect()
 }
@@ -46,9 +46,10 @@ fn child_pids(log: &str) -> Vec<i32> {
 fn started(log: &str) -> Vec<(String, i32)> {
     log.lines()
         .filter_map(|l| {
-            let rest = l.strip_prefix("troupe node: ")?;
+            // `TIMESTAMP  INFO troupe node: NAME started (pid N) child=... pid=N`
+            let rest = l.split_once(" troupe node: ")?.1;
             let (name, pid) = rest.split_once(" started (pid ")?;
-            Some((name.to_string(), pid.strip_suffix(')')?.parse().ok()?))
+            Some((name.to_string(), pid.split_once(')')?.0.parse().ok()?))
         })
         .collect()
 }

@@ -93,10 +93,7 @@ pub fn ensure_starter_code(state: &Path, codedir: &Path) -> Result<()> {
     let site = manifests.join("site.pp");
     std::fs::write(&site, STARTER_SITE)
         .with_context(|| format!("cannot write {}", site.display()))?;
-    eprintln!(
-        "troupe node: wrote a starter environment in {}",
-        codedir.display()
-    );
+    tracing::info!("wrote a starter environment in {}", codedir.display());
     Ok(())
 }
 

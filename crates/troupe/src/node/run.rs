@@ -103,11 +103,12 @@ impl Role {
         match Command::new(exe)
             .args(&self.args)
             .env(PARENT_ENV, std::process::id().to_string())
+            .envs(crate::logging::child_env())
             .stdin(Stdio::null())
             .spawn()
         {
             Ok(child) => {
-                eprintln!("troupe node: {} started (pid {})", self.name, child.id());
+                tracing::info!(child = %self.name, pid = child.id(), "{} started (pid {})", self.name, child.id());
                 if self.group == Group::Front {
                     // What the built-in VRRP check `front_process` follows.
                     let p = run_dir().join("front.pid");
@@ -115,13 +116,13 @@ impl Role {
                     if let Err(e) = std::fs::write(&tmp, format!("{}\n", child.id()))
                         .and_then(|()| std::fs::rename(&tmp, &p))
                     {
-                        eprintln!("troupe node: cannot write {}: {e}", p.display());
+                        tracing::error!("cannot write {}: {e}", p.display());
                     }
                 }
                 self.child = Some(child);
             }
             Err(e) => {
-                eprintln!("troupe node: {} could not start: {e}", self.name);
+                tracing::error!("{} could not start: {e}", self.name);
                 self.schedule_restart();
             }
         }
@@ -132,8 +133,8 @@ impl Role {
             self.backoff = FIRST_BACKOFF;
         }
         self.next_start = Instant::now() + self.backoff;
-        eprintln!(
-            "troupe node: {} starts again in {:.1} s",
+        tracing::info!(
+            "{} starts again in {:.1} s",
             self.name,
             self.backoff.as_secs_f64()
         );
@@ -149,8 +150,8 @@ impl Role {
                     Ok(Some(status)) => status.to_string(),
                     Err(e) => e.to_string(),
                 };
-                eprintln!(
-                    "troupe node: {} (pid {}) stopped after {:.1} s: {status}",
+                tracing::warn!(
+                    "{} (pid {}) stopped after {:.1} s: {status}",
                     self.name,
                     child.id(),
                     self.started.elapsed().as_secs_f64()
@@ -351,8 +352,8 @@ fn ensure_front_cert(c: &NodeConfig, exe: &Path) -> Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    eprintln!(
-        "troupe node: issued the front's certificate {name} from the CA in {}",
+    tracing::info!(
+        "issued the front's certificate {name} from the CA in {}",
         cadir.display()
     );
     Ok(())
@@ -405,7 +406,7 @@ fn stop(roles: &mut [Role], group: Group) {
         if let Some(child) = r.child.take() {
             let pid = rustix::process::Pid::from_child(&child);
             if let Err(e) = rustix::process::kill_process(pid, rustix::process::Signal::TERM) {
-                eprintln!("troupe node: stopping {}: {e}", r.name);
+                tracing::warn!("stopping {}: {e}", r.name);
             }
             stopping.push((r.name.clone(), child));
         }
@@ -416,7 +417,7 @@ fn stop(roles: &mut [Role], group: Group) {
             match child.try_wait() {
                 Ok(None) if start.elapsed() < STOP_GRACE => std::thread::sleep(TICK),
                 Ok(None) => {
-                    eprintln!("troupe node: {name} did not stop in time: killed");
+                    tracing::warn!("{name} did not stop in time: killed");
                     let _ = child.kill();
                     let _ = child.wait();
                     break;
@@ -436,14 +437,14 @@ pub fn run(c: NodeConfig) -> Result<ExitCode> {
     let exe = std::env::current_exe().context("the path of this program")?;
     let dir = RunDir::create()?;
     let mut roles = roles(&c, &dir)?;
-    eprint!("{}", super::check::summary(&c));
+    crate::logging::block(&super::check::summary(&c));
     for r in roles.iter_mut() {
         if term.load(Ordering::SeqCst) {
             break;
         }
         if r.group == Group::Front {
             if let Err(e) = ensure_front_cert(&c, &exe) {
-                eprintln!("troupe node: {e:#}");
+                tracing::error!("{e:#}");
             }
         }
         r.start(&exe);
@@ -457,11 +458,11 @@ pub fn run(c: NodeConfig) -> Result<ExitCode> {
         }
         std::thread::sleep(TICK);
     }
-    eprintln!("troupe node: stopping");
+    tracing::info!("stopping");
     for group in [Group::Vrrp, Group::Front, Group::Master] {
         stop(&mut roles, group);
     }
-    eprintln!("troupe node: stopped");
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
