@@ -194,8 +194,8 @@ if command -v chromium > /dev/null 2>&1; then
     python3 - "$W/status-dom.html" "127.0.0.1:$M1" "127.0.0.1:$M2" <<'EOF' || fail "status page in Chromium: $(head -c 600 "$W/status-dom.html")"
 import re, sys
 dom = open(sys.argv[1]).read()
-rows = re.findall(r'<tr class="backend" data-state="(\w+)"><td class="addr">([^<]+)</td><td class="(\w+)">(\w+)</td>', dom)
-states = {addr: shown for _, addr, _, shown in rows}
+rows = re.findall(r'<tr class="backend" data-state="(\w+)"><td class="addr">([^<]+)</td><td>(local|remote)</td><td class="(\w+)">(\w+)</td>', dom)
+states = {addr: shown for _, addr, where, _, shown in rows if where == "local"}
 assert states.get(sys.argv[2]) == "UP" and states.get(sys.argv[3]) == "DOWN", states
 EOF
     pass "status page rendered in headless Chromium shows $M1 UP and $M2 DOWN"
