@@ -93,6 +93,10 @@ start() { local name=$1; shift; "$BIN" "$@" > "$W/$name.log" 2>&1 & PIDS+=($!); 
 master_conf() { # host port tls?
     { cat "$W/$1/store.conf"
       echo "listen = 127.0.0.1:$2"
+      # Each "host" has its own name in the pool's registry of masters, as real hosts do; B's TLS
+      # master serves agents directly (no front trusts it), so it is a host of its own, on
+      # loopback: no front balances over it.
+      if [ "$3" = plain ]; then echo "pool_host = host$1"; else echo "pool_host = host$1-direct"; fi
       echo "ssldir = $W/$1/ssl-m$2"
       echo "codedir = $W/$1/code"
       echo "basemodulepath = $W/none"
@@ -108,6 +112,7 @@ front_conf() { # host port backend
     { cat "$W/$1/store.conf"
       echo "listen = 127.0.0.1:$2"
       echo "backend = 127.0.0.1:$3"
+      echo "pool_host = host$1"
       echo "ssldir = $W/$1/ssl-front"
       echo "check_interval = 0.2"
     } > "$W/$1/front.conf"
