@@ -67,7 +67,7 @@ pub(crate) struct SharedCa {
 }
 
 /// How long the store is not asked after it was found unavailable: cached reads use the cache,
-/// everything else answers 503 at once (an outage costs one call's timeout, not one per call).
+/// changes answer 503 at once (an outage costs one call's timeout, not one per call).
 const DOWN_PAUSE: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for SharedCa {
@@ -98,9 +98,15 @@ impl SharedCa {
         }
     }
 
-    /// The store, unless it was found unavailable less than `DOWN_PAUSE` ago: then a 503 at
-    /// once.
+    /// The store, for reads: always asked (a read of an uncached key has nowhere else to go).
     pub(crate) fn store(&self) -> CaResult<&Store> {
+        Ok(&self.shared.store)
+    }
+
+    /// The store, for changes, unless it was found unavailable less than `DOWN_PAUSE` ago:
+    /// then a 503 at once (a change during an outage costs one call's timeout, not one per
+    /// store call it makes).
+    pub(crate) fn changing(&self) -> CaResult<&Store> {
         let down = *self.down_until.lock().unwrap_or_else(|p| p.into_inner());
         match down {
             Some(t) if Instant::now() < t => Err(CaError::new(
@@ -121,7 +127,7 @@ impl SharedCa {
 
     /// Takes the CA lock (`locks/ca`; see `troupe_store::StoreLocker`).
     pub(crate) fn lock(&self) -> CaResult<SharedLock<'_>> {
-        self.store()?;
+        self.changing()?;
         self.locker.lock(LOCK_WAIT).map_err(|e| self.fail(e))
     }
 
@@ -184,7 +190,7 @@ impl SharedCa {
     }
 
     pub(crate) fn put(&self, key: &str, data: &[u8]) -> CaResult<()> {
-        self.store()?.put(key, data).map_err(|e| self.fail(e))?;
+        self.changing()?.put(key, data).map_err(|e| self.fail(e))?;
         if cached_key(key) {
             self.remember(key, Some(&String::from_utf8_lossy(data)));
         }
@@ -193,7 +199,7 @@ impl SharedCa {
 
     pub(crate) fn put_if(&self, key: &str, data: &[u8], version: u64) -> CaResult<bool> {
         let done = self
-            .store()?
+            .changing()?
             .put_if_version(key, data, version)
             .map_err(|e| self.fail(e))?;
         if done && cached_key(key) {
@@ -203,7 +209,7 @@ impl SharedCa {
     }
 
     pub(crate) fn remove(&self, key: &str) -> CaResult<bool> {
-        let r = self.store()?.delete(key).map_err(|e| self.fail(e))?;
+        let r = self.changing()?.delete(key).map_err(|e| self.fail(e))?;
         if cached_key(key) {
             self.remember(key, None);
         }
@@ -285,7 +291,7 @@ impl SharedCa {
             .map(|k| Compare::Absent(k.to_string()))
             .collect();
         let ops: Vec<Op> = puts.into_iter().map(|(k, v)| Op::Put(k, v)).collect();
-        self.store()?.txn(&compares, &ops).map_err(|e| self.fail(e))
+        self.changing()?.txn(&compares, &ops).map_err(|e| self.fail(e))
     }
 
     /// Issues a certificate for `name` in one transaction (see the module documentation):
@@ -320,7 +326,7 @@ impl SharedCa {
                 ops.push(Op::Delete(format!("requests/{name}.pem")));
             }
             if self
-                .store()?
+                .changing()?
                 .txn(&compares, &ops)
                 .map_err(|e| self.fail(e))?
             {
