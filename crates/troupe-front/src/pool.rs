@@ -458,7 +458,7 @@ mod tests {
         assert!(!h.contains("<script>"), "{h}");
         assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{h}");
         assert!(h.contains("<td>&quot;&amp;</td>"), "{h}");
-        assert!(h.contains("unavailable since 2025-12-03 08:00:00 UTC (10 s)</span>: the CA store is unavailable: &lt;deadline&gt;"), "{h}");
+        assert!(h.contains("unavailable since 2025-12-03 07:59:50 UTC (10 s)</span>: the CA store is unavailable: &lt;deadline&gt;"), "{h}");
         assert!(h.contains("<td class=\"vips-held\">10.0.0.21/24</td>"), "{h}");
         assert!(h.contains("data-host=\"hosta\" data-this=\"true\"><td class=\"addr\">hosta (this host)</td><td class=\"up\">ok: 4 of 4 masters up</td>"), "{h}");
         assert!(h.contains("data-instance=\"puppet2\" data-state=\"BACKUP\""), "{h}");

@@ -46,7 +46,7 @@ pub fn json(state: &State) -> J {
         "refused_requests": state.quarantine.list(),
         "balance": format!("{:?}", state.config.balance),
         "backends": state.backends().iter().map(|b| backend_json(b)).collect::<Vec<_>>(),
-        "pool": state.pool_view().map(|v| crate::pool::json(&v, &|a| state.master_seen(a))),
+        "pool": state.pool_view().map(|v| crate::pool::json(&v, &|a: &str| state.master_seen(a))),
     })
 }
 
@@ -86,7 +86,7 @@ th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}
     out.push_str("</table>\n");
     if let Some(v) = state.pool_view() {
         let now = crate::pool::unix_now();
-        out.push_str(&crate::pool::html(&v, &|a| state.master_seen(a), now));
+        out.push_str(&crate::pool::html(&v, &|a: &str| state.master_seen(a), now));
     }
     out.push_str("<p><a href=\"?format=json\">JSON</a> &middot; <a href=\"/metrics\">metrics</a></p></body></html>\n");
     out
