@@ -67,10 +67,14 @@ def chromium(bed, run_in, *args):
     """Runs headless chromium in host A's namespace with a fresh profile; (stdout, seconds)."""
     profile = tempfile.mkdtemp(prefix="chromium-", dir=bed.dir)
     t = time.time()
-    r = run_in("A", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--user-data-dir=" + profile, "--ignore-certificate-errors", *args, URL,
-               check=False, timeout=60)
+    try:
+        r = run_in("A", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   "--user-data-dir=" + profile, "--ignore-certificate-errors", *args, URL,
+                   check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print("  chromium failed: %s" % e)
+        r = ""
     return r, time.time() - t
 
 
