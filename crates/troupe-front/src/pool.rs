@@ -218,9 +218,18 @@ pub fn html(v: &PoolView, seen: Seen, now: u64) -> String {
     let mut o = String::new();
     let _ = write!(o, "<h2>Pool</h2>\n<p id=\"pool-summary\">");
     if let Some(n) = &v.pool_name {
-        let _ = write!(o, "Pool certificate <b id=\"pool-name\">{}</b> &middot; ", esc(n));
+        let _ = write!(
+            o,
+            "Pool certificate <b id=\"pool-name\">{}</b> &middot; ",
+            esc(n)
+        );
     }
-    let _ = write!(o, "{} hosts &middot; {} masters &middot; ", v.hosts.len(), v.masters());
+    let _ = write!(
+        o,
+        "{} hosts &middot; {} masters &middot; ",
+        v.hosts.len(),
+        v.masters()
+    );
     let s = &v.store;
     if s.reachable {
         let _ = write!(
@@ -261,10 +270,7 @@ pub fn html(v: &PoolView, seen: Seen, now: u64) -> String {
     for h in &v.hosts {
         let (front_class, front) = match &h.front {
             Some(f) if f.draining => ("down", format!("draining ({})", esc(&f.health))),
-            Some(f) => (
-                if f.healthy { "up" } else { "down" },
-                esc(&f.health),
-            ),
+            Some(f) => (if f.healthy { "up" } else { "down" }, esc(&f.health)),
             None => ("down", "no front summary".to_string()),
         };
         let vrrp = match (&h.vrrp, &h.vrrp_error) {
@@ -456,13 +462,25 @@ mod tests {
         };
         let h = html(&v, &seen, 1_764_748_800);
         assert!(!h.contains("<script>"), "{h}");
-        assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{h}");
+        assert!(
+            h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+            "{h}"
+        );
         assert!(h.contains("<td>&quot;&amp;</td>"), "{h}");
         assert!(h.contains("unavailable since 2025-12-03 07:59:50 UTC (10 s)</span>: the CA store is unavailable: &lt;deadline&gt;"), "{h}");
-        assert!(h.contains("<td class=\"vips-held\">10.0.0.21/24</td>"), "{h}");
+        assert!(
+            h.contains("<td class=\"vips-held\">10.0.0.21/24</td>"),
+            "{h}"
+        );
         assert!(h.contains("data-host=\"hosta\" data-this=\"true\"><td class=\"addr\">hosta (this host)</td><td class=\"up\">ok: 4 of 4 masters up</td>"), "{h}");
-        assert!(h.contains("data-instance=\"puppet2\" data-state=\"BACKUP\""), "{h}");
-        assert!(h.contains("<tr class=\"master\" data-host=\"hosta\" data-state=\"up\">"), "{h}");
+        assert!(
+            h.contains("data-instance=\"puppet2\" data-state=\"BACKUP\""),
+            "{h}"
+        );
+        assert!(
+            h.contains("<tr class=\"master\" data-host=\"hosta\" data-state=\"up\">"),
+            "{h}"
+        );
         assert!(h.contains("data-state=\"down\">"), "{h}");
         assert!(!h.contains("class=\"mismatch\""), "no mismatch yet: {h}");
         assert!(!h.contains("class=\"code mismatch\""), "{h}");
@@ -477,12 +495,20 @@ mod tests {
     #[test]
     fn a_code_mismatch_is_highlighted_with_which_hosts_have_which_id() {
         let mut v = view();
-        v.hosts[1].masters[0].code_versions.insert("production".into(), "bbb".into());
+        v.hosts[1].masters[0]
+            .code_versions
+            .insert("production".into(), "bbb".into());
         v.mismatches = vec![CodeMismatch {
             environment: "production".into(),
             versions: [
-                ("aaa".to_string(), vec!["hosta http://10.0.0.11:18140".to_string()]),
-                ("bbb".to_string(), vec!["hostb http://10.0.0.12:18140".to_string()]),
+                (
+                    "aaa".to_string(),
+                    vec!["hosta http://10.0.0.11:18140".to_string()],
+                ),
+                (
+                    "bbb".to_string(),
+                    vec!["hostb http://10.0.0.12:18140".to_string()],
+                ),
             ]
             .into(),
         }];
@@ -490,13 +516,22 @@ mod tests {
         assert!(h.contains("<div class=\"mismatch\" data-env=\"production\"><b>Code version mismatch in environment production:</b><ul><li><code>aaa</code> on hosta http://10.0.0.11:18140</li><li><code>bbb</code> on hostb http://10.0.0.12:18140</li></ul></div>"), "{h}");
         assert_eq!(h.matches("class=\"code mismatch\"").count(), 2, "{h}");
         let m = metrics(&v);
-        assert!(m.contains("troupe_pool_code_version_mismatch{environment=\"production\"} 1\n"), "{m}");
+        assert!(
+            m.contains("troupe_pool_code_version_mismatch{environment=\"production\"} 1\n"),
+            "{m}"
+        );
         assert!(m.contains("troupe_pool_hosts 2\n"), "{m}");
         assert!(m.contains("troupe_pool_masters 2\n"), "{m}");
         assert!(m.contains("troupe_pool_store_up 1\n"), "{m}");
         let m = metrics(&view());
-        assert!(m.contains("troupe_pool_code_version_mismatch{environment=\"production\"} 0\n"), "{m}");
+        assert!(
+            m.contains("troupe_pool_code_version_mismatch{environment=\"production\"} 0\n"),
+            "{m}"
+        );
         let j = json(&v, &seen);
-        assert_eq!(j["code_mismatches"][0]["versions"]["bbb"], json!(["hostb http://10.0.0.12:18140"]));
+        assert_eq!(
+            j["code_mismatches"][0]["versions"]["bbb"],
+            json!(["hostb http://10.0.0.12:18140"])
+        );
     }
 }

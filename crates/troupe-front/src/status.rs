@@ -50,7 +50,6 @@ pub fn json(state: &State) -> J {
     })
 }
 
-
 pub fn html(state: &State) -> String {
     let j = json(state);
     let mut out = String::new();

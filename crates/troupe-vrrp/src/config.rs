@@ -444,7 +444,10 @@ fall = 2
         let e = parse("priority = 3\n[instance A]\n", "v.conf")
             .err()
             .unwrap_or_default();
-        assert!(e.starts_with("v.conf line 1: key 'priority' outside"), "{e}");
+        assert!(
+            e.starts_with("v.conf line 1: key 'priority' outside"),
+            "{e}"
+        );
         let c = parse(&format!("state_file = /run/t/vrrp.json\n{GOOD}"), "v.conf")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.state_file, Some(PathBuf::from("/run/t/vrrp.json")));

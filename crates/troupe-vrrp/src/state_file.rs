@@ -170,7 +170,10 @@ mod tests {
         let mut t = s.clone();
         t.instances[0].state = "FAULT".into();
         t.write(&p).expect("rewrite");
-        assert_eq!(VrrpState::read(&p).map(|r| r.instances[0].state.clone()), Ok("FAULT".into()));
+        assert_eq!(
+            VrrpState::read(&p).map(|r| r.instances[0].state.clone()),
+            Ok("FAULT".into())
+        );
         // Nothing but the file itself is left in the directory.
         let names: Vec<String> = std::fs::read_dir(&dir)
             .expect("list")
@@ -185,9 +188,18 @@ mod tests {
         for (text, want) in [
             ("[", "not JSON"),
             ("{}", "no 'instances' list"),
-            (r#"{"instances":[{"name":"a","vrid":300,"state":"MASTER","priority":1,"vips":[]}]}"#, "instance 1: 'vrid' is not 0..255"),
-            (r#"{"instances":[{"name":"a","vrid":3,"state":"MASTER","priority":1,"vips":[1]}]}"#, "instance 1: a VIP is not text"),
-            (r#"{"instances":[{"vrid":3}]}"#, "instance 1: no 'name' text"),
+            (
+                r#"{"instances":[{"name":"a","vrid":300,"state":"MASTER","priority":1,"vips":[]}]}"#,
+                "instance 1: 'vrid' is not 0..255",
+            ),
+            (
+                r#"{"instances":[{"name":"a","vrid":3,"state":"MASTER","priority":1,"vips":[1]}]}"#,
+                "instance 1: a VIP is not text",
+            ),
+            (
+                r#"{"instances":[{"vrid":3}]}"#,
+                "instance 1: no 'name' text",
+            ),
         ] {
             let e = VrrpState::parse(text).expect_err(text);
             assert!(e.contains(want), "{text}: {e}");

@@ -537,15 +537,16 @@ pub fn run(a: FrontArgs) -> Result<ExitCode> {
     // is withdrawn then).
     let viewer: Arc<Mutex<Option<crate::pool_view::PoolViewer>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&viewer);
-    let started = move |state: &Arc<troupe_front::State>| {
-        match crate::pool_view::start(Arc::clone(state), view) {
-            Ok(v) => {
-                if let Ok(mut s) = slot.lock() {
-                    *s = Some(v);
-                }
+    let started = move |state: &Arc<troupe_front::State>| match crate::pool_view::start(
+        Arc::clone(state),
+        view,
+    ) {
+        Ok(v) => {
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(v);
             }
-            Err(e) => tracing::error!("no pool view on the status page: {e}"),
         }
+        Err(e) => tracing::error!("no pool view on the status page: {e}"),
     };
     match discovery {
         Some((store, host)) => crate::front_discovery::run(c, store, host, started)?,

@@ -391,7 +391,10 @@ mod tests {
         let b = br#"{"host":"hostb","front":{"listen":["0.0.0.0:8140"],"health":"ok: 2 of 4 masters up","healthy":true,"draining":false},"vrrp":{"instances":[{"name":"puppet2","vrid":52,"state":"MASTER","priority":101,"vips":["10.0.0.22/24"]}],"updated":5},"time":7}"#;
         let hb = parse_summary("hosts/hostb", b).expect("summary");
         assert_eq!(hb.held(), ["10.0.0.22/24"]);
-        assert_eq!(hb.front.as_ref().map(|f| f.health.as_str()), Some("ok: 2 of 4 masters up"));
+        assert_eq!(
+            hb.front.as_ref().map(|f| f.health.as_str()),
+            Some("ok: 2 of 4 masters up")
+        );
         let e = parse_summary("hosts/hostc", b).expect_err("wrong host");
         assert!(e.contains("does not name host hostc"), "{e}");
         let e = parse_summary("hosts/x", b"{").expect_err("garbage");
@@ -426,7 +429,10 @@ mod tests {
             .iter()
             .map(|h| (h.name.as_str(), h.this, h.masters.len()))
             .collect();
-        assert_eq!(names, [("hosta", true, 1), ("hostb", false, 1), ("hostc", false, 1)]);
+        assert_eq!(
+            names,
+            [("hosta", true, 1), ("hostb", false, 1), ("hostc", false, 1)]
+        );
         assert_eq!(v.hosts[0].vrrp, Some(vec![]));
         assert_eq!(v.mismatches.len(), 1);
         assert_eq!(v.mismatches[0].environment, "production");

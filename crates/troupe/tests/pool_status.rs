@@ -200,11 +200,16 @@ fn the_status_page_shows_the_pool_and_a_code_mismatch_between_hosts() {
         v["masters"] == 2
             && host(v, "host-b")["front"]["healthy"] == true
             && host(v, "host-a")["masters"][0]["seen"] == "up"
-            && v["hosts"]
-                .as_array()
-                .is_some_and(|h| h.iter().all(|h| h["masters"][0]["code_versions"]["production"].is_string()))
+            && v["hosts"].as_array().is_some_and(|h| {
+                h.iter()
+                    .all(|h| h["masters"][0]["code_versions"]["production"].is_string())
+            })
     });
-    assert!(ready.is_some(), "A's page shows both hosts: {v:#}\n{}", logs());
+    assert!(
+        ready.is_some(),
+        "A's page shows both hosts: {v:#}\n{}",
+        logs()
+    );
     assert_eq!(v["this_host"], "host-a");
     assert_eq!(v["pool_name"], "puppet");
     assert_eq!(v["store"]["reachable"], true, "{v:#}");
@@ -254,16 +259,18 @@ fn the_status_page_shows_the_pool_and_a_code_mismatch_between_hosts() {
         .expect("versions");
     let who: Vec<String> = versions.values().map(|w| w.to_string()).collect();
     assert_eq!(versions.len(), 2, "{v:#}");
-    assert!(who.iter().any(|w| w.contains("host-a")) && who.iter().any(|w| w.contains("host-b")), "{who:?}");
+    assert!(
+        who.iter().any(|w| w.contains("host-a")) && who.iter().any(|w| w.contains("host-b")),
+        "{who:?}"
+    );
     let html = fetch(pa, "/troupe/status");
     assert!(
         html.contains("<div class=\"mismatch\" data-env=\"production\"><b>Code version mismatch in environment production:</b>"),
         "{html}"
     );
     assert_eq!(html.matches("class=\"code mismatch\"").count(), 2, "{html}");
-    assert!(
-        fetch(pa, "/metrics").contains("troupe_pool_code_version_mismatch{environment=\"production\"} 1\n")
-    );
+    assert!(fetch(pa, "/metrics")
+        .contains("troupe_pool_code_version_mismatch{environment=\"production\"} 1\n"));
 
     // B's front stopped: its summary is withdrawn at once (not after the 3 s lease).
     let term = Command::new("kill")

@@ -532,10 +532,9 @@ mod tests {
         assert_eq!(v.instances[0].vrid, 9);
         let state = format!("vrrp_state_file = {}\n", vrrp_state_file().display());
         assert!(f.contains(&state), "{state:?} in\n{f}");
-        let dir = RunDir(std::env::temp_dir().join(format!(
-            "troupe-node-run-{}-roles",
-            std::process::id()
-        )));
+        let dir = RunDir(
+            std::env::temp_dir().join(format!("troupe-node-run-{}-roles", std::process::id())),
+        );
         std::fs::create_dir_all(&dir.0).expect("run dir");
         let roles = roles(&c, &dir).expect("roles");
         assert_eq!(roles.len(), 4);
