@@ -68,6 +68,7 @@ impl VrrpState {
                     .and_then(|x| u8::try_from(x).ok())
                     .ok_or_else(|| format!("instance {}: '{k}' is not 0..255", n + 1))
             };
+            let name = text("name")?;
             let vips = i
                 .get("vips")
                 .and_then(Value::as_array)
@@ -80,7 +81,7 @@ impl VrrpState {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             instances.push(InstanceState {
-                name: text("name")?,
+                name,
                 vrid: small("vrid")?,
                 state: text("state")?,
                 priority: small("priority")?,
