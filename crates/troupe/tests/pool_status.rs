@@ -226,8 +226,9 @@ fn the_status_page_shows_the_pool_and_a_code_mismatch_between_hosts() {
     assert_eq!(b["vrrp"], Value::Null);
     assert_eq!(a["masters"][0]["addr"], format!("http://{addr_a}"));
     assert_eq!(b["masters"][0]["addr"], format!("http://{addr_b}"));
-    // A's front balances over B's master too (discovered): it sees it up.
-    assert_eq!(b["masters"][0]["seen"], "up", "{v:#}");
+    // B's master listens on loopback: A's front cannot use it (another host's loopback), and
+    // says so.
+    assert_eq!(b["masters"][0]["seen"], "unused", "{v:#}");
     assert_eq!(
         a["masters"][0]["code_versions"], b["masters"][0]["code_versions"],
         "{v:#}"
