@@ -23,7 +23,8 @@ init` on A; B gets only the endpoints and the join secret), and A and B have dif
                           is not met
     pool_netns.py demo    bring it up, show one agent run through each VIP, tear it down
 
-Needs root, iproute2, etcd (Debian's etcd-server), puppet (Debian's puppet-agent), openssl.
+Needs root, iproute2, etcd (Debian's etcd-server), puppet (Debian's puppet-agent), openssl,
+and for the status page step (pool_status.py) Debian's chromium.
 """
 import json
 import os
@@ -148,12 +149,22 @@ class Bed:
                            capture_output=True, text=True, env=dict(os.environ, ETCDCTL_API="3"))
         return r.returncode == 0
 
-    def node_conf(self, h):
+    def site_pp(self, h):
+        return self.path(h, "code", "environments", "production", "manifests", "site.pp")
+
+    def node_conf(self, h, same_code=False):
+        """Host h's file. Its site.pp says which host compiled a catalog: from a different
+        file on each host, or (same_code) from the same file on both, by the master's address,
+        so both hosts' masters report the same code version."""
         first = h == "A"
-        code = self.path(h, "code", "environments", "production", "manifests")
+        code = os.path.dirname(self.site_pp(h))
         os.makedirs(code, exist_ok=True)
-        with open(os.path.join(code, "site.pp"), "w") as f:
-            f.write("notify { 'Hello, I am Master %d': }\n" % (1 if first else 2))
+        with open(self.site_pp(h), "w") as f:
+            if same_code:
+                f.write("$n = $server_facts['serverip'] ? { '%s' => 1, default => 2 }\n"
+                        "notify { \"Hello, I am Master ${n}\": }\n" % IP["A"])
+            else:
+                f.write("notify { 'Hello, I am Master %d': }\n" % (1 if first else 2))
         text = """# host %(h)s of the classic two-host pool
 [main]
 certname = puppet
@@ -389,7 +400,7 @@ def summarize(name, t_fault, t_end, probers, agents, extra):
     return row
 
 
-def bring_up(bed):
+def bring_up(bed, same_code=False):
     bed.up()
     for h in ETCD_HOSTS:
         bed.etcd(h)
@@ -397,7 +408,7 @@ def bring_up(bed):
         raise RuntimeError("etcd did not come up:\n" + bed.log("etcdA")[-2000:])
     for h in ("A", "B"):
         os.makedirs(bed.path(h), exist_ok=True)
-        bed.node_conf(h)
+        bed.node_conf(h, same_code)
     # The pool: created on A; B gets the endpoints (in its file) and the join secret only.
     in_ns("A", BIN, "pool", "init", "--store", STORE, "--ssldir", bed.path("A", "ssl"), "--name", "puppet",
           "--dns-alt-names", "puppet,puppet1,puppet2", "--keylength", "2048",
@@ -419,6 +430,14 @@ def bring_up(bed):
     return ca
 
 
+def status_page(bed, need):
+    """The pool's status page in a real browser (tests/e2e/pool_status.py)."""
+    sys.path.insert(0, HERE)
+    import pool_status
+    return pool_status.check(bed, need, in_ns, bed.site_pp("B"),
+                             {"hostA": VIP["puppet1"] + "/24", "hostB": VIP["puppet2"] + "/24"})
+
+
 def test(bed):
     rows = []
     problems = []
@@ -429,7 +448,7 @@ def test(bed):
             print("  NOT MET:", what)
 
     t_up = time.time()
-    bring_up(bed)
+    bring_up(bed, same_code=True)
     print("pool up in %.1f s: VIP puppet1 on A, puppet2 on B" % (time.time() - t_up))
     agents = Agents(bed)
     for name, servers in (("agent1.example.test", "puppet1,puppet2"), ("agent2.example.test", "puppet2,puppet1")):
@@ -446,6 +465,7 @@ def test(bed):
                      [(False, "up"), (False, "up"), (True, "up"), (True, "up")], 20, 0.2)
     print("A's front balances over %s" % bed.front_masters("A"))
     need(found, "A's front balances over its 2 local masters and B's 2 (remote, from etcd), all up")
+    rows.append(status_page(bed, need))
     probers = Probers(bed, "agent1.example.test")
     probers.start()
     agents.start()

@@ -15,6 +15,7 @@ mod health;
 pub mod identity;
 mod limits;
 mod masters;
+pub mod pool;
 mod proxy;
 pub mod retry;
 mod status;
@@ -185,6 +186,8 @@ pub struct State {
     runtime: tokio::runtime::Handle,
     /// Ends every background loop when the front stops.
     stop: tokio::sync::watch::Receiver<bool>,
+    /// The pool as last handed over (`set_pool_view`), for the status page.
+    pool: RwLock<Option<Arc<pool::PoolView>>>,
 }
 
 /// A front started by `start`: where it listens, and how to stop it.
@@ -306,6 +309,7 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
         draining: AtomicBool::new(false),
         runtime: tokio::runtime::Handle::current(),
         stop: stop_rx,
+        pool: RwLock::new(None),
         config,
     });
     proxy::serve(state, stop_tx).await
@@ -335,5 +339,45 @@ impl State {
 
     pub fn total_in_flight(&self) -> usize {
         self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Whether the front can serve, and the line `/troupe/health` answers.
+    pub fn health(&self) -> (bool, String) {
+        health::verdict(self)
+    }
+
+    /// Replaces what the status page shows of the pool (callable from any thread).
+    pub fn set_pool_view(&self, view: pool::PoolView) {
+        let mut g = match self.pool.write() {
+            Ok(g) => g,
+            Err(e) => e.into_inner(),
+        };
+        *g = Some(Arc::new(view));
+    }
+
+    /// The pool as last handed over, if ever.
+    pub fn pool_view(&self) -> Option<Arc<pool::PoolView>> {
+        match self.pool.read() {
+            Ok(g) => g.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
+    }
+
+    /// How this front sees a master (`http://ADDR:PORT` or `https://ADDR:PORT`): `up`,
+    /// `down`, or `unused` when it is not among its masters.
+    pub fn master_seen(&self, addr: &str) -> &'static str {
+        let (tls, rest) = match addr.strip_prefix("https://") {
+            Some(r) => (true, r),
+            None => (false, addr.strip_prefix("http://").unwrap_or(addr)),
+        };
+        match self
+            .backends()
+            .iter()
+            .find(|b| b.tls == tls && b.addr.to_string() == rest)
+        {
+            Some(b) if b.is_up() => "up",
+            Some(_) => "down",
+            None => "unused",
+        }
     }
 }

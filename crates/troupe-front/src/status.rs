@@ -1,6 +1,7 @@
 //! The balancer-manager-like status page (HTML and JSON) and Prometheus metrics.
 
 use crate::backend::BUCKETS_MS;
+use crate::pool::esc;
 use crate::State;
 use serde_json::{json, Value as J};
 use std::fmt::Write;
@@ -45,14 +46,8 @@ pub fn json(state: &State) -> J {
         "refused_requests": state.quarantine.list(),
         "balance": format!("{:?}", state.config.balance),
         "backends": state.backends().iter().map(|b| backend_json(b)).collect::<Vec<_>>(),
+        "pool": state.pool_view().map(|v| crate::pool::json(&v, &|a: &str| state.master_seen(a))),
     })
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 pub fn html(state: &State) -> String {
@@ -63,7 +58,8 @@ pub fn html(state: &State) -> String {
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>troupe front status</title>\
 <meta http-equiv=\"refresh\" content=\"5\">\
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:4px 10px;text-align:right}}\
-th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}}.down{{color:#b00;font-weight:bold}}</style></head><body>\
+th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}}.down{{color:#b00;font-weight:bold}}\
+.mismatch{{color:#b00;border:2px solid #b00;padding:4px 10px;margin:8px 0}}span.code.mismatch{{color:#b00;font-weight:bold}}</style></head><body>\
 <h1>troupe front</h1><p>{} &middot; Uptime {}s &middot; {} connections &middot; {} requests in flight &middot; {} requests &middot; {} answered 503 &middot; balance {}</p>\
 <table id=\"backends\"><tr><th>Backend</th><th>Where</th><th>State</th><th>In flight</th><th>Requests</th><th>Failures</th><th>Retries</th><th>Stalls</th><th>Abandoned</th><th>Avg latency (ms)</th><th>Reason</th></tr>\n",
         esc(j["health"].as_str().unwrap_or("")), j["uptime_seconds"], j["connections"], j["in_flight"], j["requests"], j["rejected_503"], esc(j["balance"].as_str().unwrap_or(""))
@@ -86,7 +82,12 @@ th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}
             esc(b["reason"].as_str().unwrap_or("")),
         );
     }
-    out.push_str("</table><p><a href=\"?format=json\">JSON</a> &middot; <a href=\"/metrics\">metrics</a></p></body></html>\n");
+    out.push_str("</table>\n");
+    if let Some(v) = state.pool_view() {
+        let now = crate::pool::unix_now();
+        out.push_str(&crate::pool::html(&v, &|a: &str| state.master_seen(a), now));
+    }
+    out.push_str("<p><a href=\"?format=json\">JSON</a> &middot; <a href=\"/metrics\">metrics</a></p></body></html>\n");
     out
 }
 
@@ -235,6 +236,9 @@ pub fn metrics(state: &State) -> String {
             "troupe_front_backend_response_seconds_count{{backend=\"{}\"}} {count}",
             b.addr
         );
+    }
+    if let Some(v) = state.pool_view() {
+        o.push_str(&crate::pool::metrics(&v));
     }
     o
 }

@@ -1,6 +1,9 @@
 //! `troupe vrrp --config FILE`: instances and track checks, in a small INI-style format.
 //!
 //! ```text
+//! state_file = /run/troupe/vrrp.json   # optional, before the first section: the instances'
+//!                                      # state as JSON (see `state_file`)
+//!
 //! [instance VI_1]
 //! interface = eth0
 //! vrid = 51
@@ -82,6 +85,8 @@ pub struct Instance {
 pub struct Config {
     pub instances: Vec<Instance>,
     pub checks: Vec<Check>,
+    /// `state_file`: where the instances' state is written as JSON (`state_file.rs`).
+    pub state_file: Option<PathBuf>,
 }
 
 fn secs_ms(v: &str) -> Option<u64> {
@@ -165,9 +170,15 @@ pub fn parse(text: &str, file: &str) -> Result<Config, String> {
         let (k, v) = (k.trim(), v.trim());
         let bad = |what: &str| format!("{at}: key '{k}': {what}, got '{v}'");
         match &sec {
+            Sec::None if k == "state_file" => {
+                if v.is_empty() {
+                    return Err(bad("expected a file path"));
+                }
+                c.state_file = Some(v.into());
+            }
             Sec::None => {
                 return Err(format!(
-                    "{at}: key '{k}' outside of an [instance] or [check] section"
+                    "{at}: key '{k}' outside of an [instance] or [check] section (only state_file goes before them)"
                 ))
             }
             Sec::Inst(ix) => {
@@ -430,6 +441,21 @@ fall = 2
             .err()
             .unwrap_or_default();
         assert_eq!(e, "v.conf line 2: unknown key 'bogus' in [instance A]");
+        let e = parse("priority = 3\n[instance A]\n", "v.conf")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            e.starts_with("v.conf line 1: key 'priority' outside"),
+            "{e}"
+        );
+        let c = parse(&format!("state_file = /run/t/vrrp.json\n{GOOD}"), "v.conf")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.state_file, Some(PathBuf::from("/run/t/vrrp.json")));
+        assert_eq!(c.instances.len(), 2);
+        let e = parse("[instance A]\nstate_file = /x\n", "v.conf")
+            .err()
+            .unwrap_or_default();
+        assert_eq!(e, "v.conf line 2: unknown key 'state_file' in [instance A]");
         let e = parse(
             "[instance A]\ninterface = eth0\nvrid = 5\nvirtual_address = 10.0.0.1\ntrack = nope\n",
             "v.conf",

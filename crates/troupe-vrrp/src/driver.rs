@@ -8,6 +8,7 @@
 use crate::config::{self, Instance};
 use crate::fsm::{Action, Router, State};
 use crate::packet::{self, Advert, Drop, Version, GROUP};
+use crate::state_file::{InstanceState, VrrpState};
 use crate::sys::{self, Interface, Netlink, VrrpSocket};
 use crate::track::{self, Tracker};
 use std::collections::HashMap;
@@ -192,6 +193,8 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
         netlink: Netlink::open()?,
         drops: Drops::default(),
         links: HashMap::new(),
+        state_file: cfg.state_file.clone(),
+        published: None,
     };
     // Addresses left behind by a process that was killed are not ours until we are master.
     for v in 0..d.vrids.len() {
@@ -204,6 +207,7 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
         // Checks start failing (until they rise); weights and faults apply from the start.
         d.refresh(now, v, &trackers);
     }
+    d.publish();
     d.event_loop(&rx, &mut trackers);
     tracing::info!("stopped; {}", d.drops.summary());
     Ok(())
@@ -218,11 +222,53 @@ struct Driver {
     drops: Drops,
     /// Each interface's link as the watcher last reported it (up until told otherwise).
     links: HashMap<String, bool>,
+    /// `state_file`, and what was last written there (its instances).
+    state_file: Option<std::path::PathBuf>,
+    published: Option<Vec<InstanceState>>,
 }
 
 impl Driver {
     fn now(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
+    }
+
+    /// Writes the state file when an instance's state or priority changed since the last
+    /// write (or nothing was written yet).
+    fn publish(&mut self) {
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        let now: Vec<InstanceState> = self
+            .vrids
+            .iter()
+            .map(|v| InstanceState {
+                name: v.inst.name.clone(),
+                vrid: v.inst.vrid,
+                state: v.router.state.name().to_string(),
+                priority: v.router.priority(),
+                vips: v
+                    .inst
+                    .addresses
+                    .iter()
+                    .map(|(a, p)| format!("{a}/{p}"))
+                    .collect(),
+            })
+            .collect();
+        if self.published.as_ref() == Some(&now) {
+            return;
+        }
+        let file = VrrpState {
+            instances: now.clone(),
+            updated: crate::state_file::unix_now(),
+        };
+        match file.write(path) {
+            Ok(()) => self.published = Some(now),
+            Err(e) => {
+                // Tried again on the next change only (no log flood).
+                tracing::warn!("{e}");
+                self.published = Some(now);
+            }
+        }
     }
 
     fn event_loop(&mut self, rx: &Receiver<Event>, trackers: &mut [Tracker]) {
@@ -256,6 +302,7 @@ impl Driver {
                         // Whatever the state, nothing of ours stays on the interface.
                         self.release(v);
                     }
+                    self.publish();
                     return;
                 }
                 Some(Event::Dump) => {
@@ -295,6 +342,7 @@ impl Driver {
                 self.apply(v, acts);
                 self.garp(now, v);
             }
+            self.publish();
         }
     }
 

@@ -6,5 +6,6 @@ pub mod config;
 pub mod driver;
 pub mod fsm;
 pub mod packet;
+pub mod state_file;
 pub mod sys;
 pub mod track;

@@ -5,6 +5,7 @@ use clap::Args;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use troupe_front::backend::Balance;
 use troupe_front::tls::Files;
@@ -12,7 +13,7 @@ use troupe_front::{BackendSpec, Config};
 
 #[derive(Debug, Args)]
 pub struct FrontArgs {
-    /// A config file: listen, backend and remote_backend (repeatable), health_listen, discover, pool_host, ssldir, certname, cert, key, ca, crl,
+    /// A config file: listen, backend and remote_backend (repeatable), health_listen, discover, pool_host, vrrp_state_file, ssldir, certname, cert, key, ca, crl,
     /// balance, check_interval, stall_timeout, backend_timeout, rise, fall, max_in_flight, retry_after, admin, access_log, the
     /// limits below, and the store settings (store = etcd://..., store_ca_cert, store_cert,
     /// store_key, store_prefix, join_secret_file): the pool's files are then kept in the
@@ -156,6 +157,8 @@ pub(crate) struct Raw {
     pub(crate) discover: Option<bool>,
     /// The host name whose registered masters are local (default: the machine's host name).
     pub(crate) pool_host: Option<String>,
+    /// `troupe vrrp`'s state file on this host, shown on the status page.
+    pub(crate) vrrp_state_file: Option<PathBuf>,
 }
 
 fn read_file(path: &std::path::Path, r: &mut Raw) -> Result<()> {
@@ -189,6 +192,7 @@ pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
                     .map_err(|e| anyhow!("setting 'pool_host': {e}"))?;
                 r.pool_host = Some(v.into());
             }
+            "vrrp_state_file" => r.vrrp_state_file = Some(v.into()),
             "backend_server_name" => r.backend_server_name = Some(v.into()),
             "ssldir" => r.ssldir = Some(v.into()),
             "certname" => r.certname = Some(v.into()),
@@ -265,16 +269,24 @@ const DEFAULT_SSLDIR: &str = "/var/lib/troupe/ssl";
 /// The config, and on a shared store the running mirror of the pool's files (keep it for as
 /// long as the front runs).
 #[cfg(test)]
-pub fn config(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>)> {
-    config_with_pool(a).map(|(c, m, _)| (c, m))
+pub fn config(a: FrontArgs) -> Result<(Config, Option<Arc<troupe_pool::Mirror>>)> {
+    config_with_pool(a).map(|(c, m, _, _)| (c, m))
 }
 
 /// Where a front on an etcd store discovers the pool's masters: the store and its `pool_host`.
 type PoolDiscovery = Option<(troupe_store::Store, String)>;
 
 /// [`config`], and on an etcd store with `discover` on, the store and host to discover the
-/// pool's masters with.
-fn config_with_pool(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>, PoolDiscovery)> {
+/// pool's masters with; and what the status page's pool view is built from.
+#[allow(clippy::type_complexity)]
+fn config_with_pool(
+    a: FrontArgs,
+) -> Result<(
+    Config,
+    Option<Arc<troupe_pool::Mirror>>,
+    PoolDiscovery,
+    crate::pool_view::Settings,
+)> {
     let mut r = Raw::default();
     if let Some(f) = &a.config {
         read_file(f, &mut r)?;
@@ -334,17 +346,39 @@ fn config_with_pool(a: FrontArgs) -> Result<(Config, Option<troupe_pool::Mirror>
         quarantine_ttl,
         quarantine_entries
     );
+    let host = r
+        .pool_host
+        .clone()
+        .unwrap_or_else(crate::master_cmd::default_certname);
     let discovery = match &shared {
-        Some(sh) if r.discover.unwrap_or(true) => Some((
-            sh.store.clone(),
-            r.pool_host
-                .clone()
-                .unwrap_or_else(crate::master_cmd::default_certname),
-        )),
+        Some(sh) if r.discover.unwrap_or(true) => Some((sh.store.clone(), host.clone())),
         _ => None,
     };
+    let mut view = crate::pool_view::Settings {
+        host,
+        store: shared.as_ref().map(|sh| sh.store.clone()),
+        store_kind: match (&shared, &r.store.store) {
+            (Some(_), _) => "etcd",
+            (None, Some(_)) => "dir",
+            (None, None) => "none",
+        },
+        mirror: None,
+        vrrp_state_file: r.vrrp_state_file.clone(),
+        pool_name: None,
+    };
     let (c, m) = finish(r, shared)?;
-    Ok((c, m, discovery))
+    let m = m.map(Arc::new);
+    view.mirror = m.clone();
+    view.pool_name = match &m {
+        Some(m) => Some(m.name().to_string()),
+        None => c
+            .tls
+            .cert
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .map(str::to_string),
+    };
+    Ok((c, m, discovery, view))
 }
 
 /// The front's config from its settings; with a shared store, starts the mirror of the pool's
@@ -498,11 +532,27 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
 }
 
 pub fn run(a: FrontArgs) -> Result<ExitCode> {
-    let (c, _mirror, discovery) = config_with_pool(a)?;
+    let (c, _mirror, discovery, view) = config_with_pool(a)?;
+    // The pool view lives as long as the front (dropped after the drain: this host's summary
+    // is withdrawn then).
+    let viewer: Arc<Mutex<Option<crate::pool_view::PoolViewer>>> = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&viewer);
+    let started = move |state: &Arc<troupe_front::State>| match crate::pool_view::start(
+        Arc::clone(state),
+        view,
+    ) {
+        Ok(v) => {
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(v);
+            }
+        }
+        Err(e) => tracing::error!("no pool view on the status page: {e}"),
+    };
     match discovery {
-        Some((store, host)) => crate::front_discovery::run(c, store, host)?,
-        None => troupe_front::run(c).map_err(|e| anyhow!("{e}"))?,
+        Some((store, host)) => crate::front_discovery::run(c, store, host, started)?,
+        None => troupe_front::run_with(c, started).map_err(|e| anyhow!("{e}"))?,
     }
+    drop(viewer);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -34,12 +34,19 @@ pub fn backends(fixed: &[BackendSpec], snap: &Snapshot, host: &str) -> Vec<Backe
     out
 }
 
-/// Runs the front until SIGTERM with discovery of the pool's masters through `store`.
-pub fn run(config: Config, store: Store, host: String) -> Result<()> {
+/// Runs the front until SIGTERM with discovery of the pool's masters through `store`;
+/// `started` is called first with the front's state once it serves.
+pub fn run(
+    config: Config,
+    store: Store,
+    host: String,
+    started: impl FnOnce(&Arc<troupe_front::State>),
+) -> Result<()> {
     let fixed = config.backends.clone();
     let running: Arc<Mutex<Option<Discovery>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&running);
     troupe_front::run_with(config, move |state| {
+        started(state);
         let state = Arc::clone(state);
         let mut last: Vec<BackendSpec> = Vec::new();
         let started = Discovery::start(&store, DiscoverySettings::default(), move |snap| {

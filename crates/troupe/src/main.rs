@@ -10,6 +10,7 @@ mod master_registry;
 mod node;
 mod parser_cmd;
 mod pool_cmd;
+mod pool_view;
 mod settings_file;
 mod vrrp_cmd;
 

@@ -20,6 +20,9 @@ pub fn run(args: VrrpArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&args.config).map_err(|e| anyhow!("{file}: {e}"))?;
     let cfg = troupe_vrrp::config::parse(&text, &file).map_err(|e| anyhow!("{e}"))?;
     if args.check {
+        if let Some(p) = &cfg.state_file {
+            println!("state file: {}", p.display());
+        }
         for i in &cfg.instances {
             println!(
                 "instance {}: {} vrid {} priority {} advert {} ms v{} addresses {}",

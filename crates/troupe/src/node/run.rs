@@ -181,6 +181,11 @@ pub fn run_dir() -> PathBuf {
     std::env::temp_dir().join(format!("troupe-node-{}", std::process::id()))
 }
 
+/// Where the VRRP speaker writes its instances' state (the front reads it).
+pub fn vrrp_state_file() -> PathBuf {
+    run_dir().join("vrrp.json")
+}
+
 /// The directory of the generated files, removed on drop.
 struct RunDir(PathBuf);
 
@@ -296,6 +301,10 @@ fn front_file(c: &NodeConfig, f: &FrontRole) -> String {
     if let (Some(h), false) = (f.health_listen, has(&f.settings, "health_listen")) {
         let _ = writeln!(s, "health_listen = {h}");
     }
+    // The status page shows this host's VIPs from the VRRP speaker's state file.
+    if !c.vrrp.instances.is_empty() && !has(&f.settings, "vrrp_state_file") {
+        let _ = writeln!(s, "vrrp_state_file = {}", vrrp_state_file().display());
+    }
     if f.local_backends {
         for b in &f.config.backends {
             let scheme = if b.tls { "https://" } else { "" };
@@ -378,7 +387,12 @@ fn roles(c: &NodeConfig, dir: &RunDir) -> Result<Vec<Role>> {
         roles.push(Role::new("front".into(), Group::Front, p, None));
     }
     if !c.vrrp.instances.is_empty() {
-        let p = dir.write("vrrp.conf", &c.vrrp_text)?;
+        let text = format!(
+            "state_file = {}\n{}",
+            vrrp_state_file().display(),
+            c.vrrp_text
+        );
+        let p = dir.write("vrrp.conf", &text)?;
         roles.push(Role::new("vrrp".into(), Group::Vrrp, p, None));
     }
     Ok(roles)
@@ -516,6 +530,17 @@ mod tests {
         }
         let v = troupe_vrrp::config::parse(&c.vrrp_text, "vrrp.conf").expect("vrrp file");
         assert_eq!(v.instances[0].vrid, 9);
+        let state = format!("vrrp_state_file = {}\n", vrrp_state_file().display());
+        assert!(f.contains(&state), "{state:?} in\n{f}");
+        let dir = RunDir(
+            std::env::temp_dir().join(format!("troupe-node-run-{}-roles", std::process::id())),
+        );
+        std::fs::create_dir_all(&dir.0).expect("run dir");
+        let roles = roles(&c, &dir).expect("roles");
+        assert_eq!(roles.len(), 4);
+        let text = std::fs::read_to_string(dir.0.join("vrrp.conf")).expect("vrrp.conf");
+        let v = troupe_vrrp::config::parse(&text, "vrrp.conf").expect("generated vrrp file");
+        assert_eq!(v.state_file, Some(vrrp_state_file()));
     }
 
     #[test]
@@ -535,6 +560,7 @@ mod tests {
         assert!(!f.contains("ca = "), "{f}");
         assert!(f.contains("backend = https://127.0.0.1:18140\n"), "{f}");
         assert!(f.contains("pool_host = hosta\n"), "{f}");
+        assert!(!f.contains("vrrp_state_file"), "no VRRP here: {f}");
     }
 
     #[test]
