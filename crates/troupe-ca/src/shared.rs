@@ -291,7 +291,9 @@ impl SharedCa {
             .map(|k| Compare::Absent(k.to_string()))
             .collect();
         let ops: Vec<Op> = puts.into_iter().map(|(k, v)| Op::Put(k, v)).collect();
-        self.changing()?.txn(&compares, &ops).map_err(|e| self.fail(e))
+        self.changing()?
+            .txn(&compares, &ops)
+            .map_err(|e| self.fail(e))
     }
 
     /// Issues a certificate for `name` in one transaction (see the module documentation):
