@@ -2,14 +2,17 @@
 //! a deadline, a wedged worker, an agent that hangs up) fails only its own request with
 //! HTTP 500 and the message, and the master goes on serving other agents.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{start_listening, Proc};
+
 struct Master {
-    child: Child,
+    child: Proc,
     addr: String,
     dir: PathBuf,
 }
@@ -30,39 +33,24 @@ impl Master {
         }
         let conf = dir.join("master.conf");
         std::fs::write(&conf, "ca = false\n").expect("conf");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_troupe"))
-            .arg("master")
-            .arg("--config")
-            .arg(&conf)
-            .arg("--codedir")
-            .arg(&dir)
-            .arg("--ssldir")
-            .arg(dir.join("ssl"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--plain-http",
-                "--trusted-proxy",
-                "127.0.0.1",
-            ])
-            .args(flags)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start troupe master");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("master exited before listening")
-                .expect("read stderr");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_string();
-            }
-        };
-        // Keep draining the master's log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
+        let (child, addr) = start_listening(
+            Command::new(env!("CARGO_BIN_EXE_troupe"))
+                .arg("master")
+                .arg("--config")
+                .arg(&conf)
+                .arg("--codedir")
+                .arg(&dir)
+                .arg("--ssldir")
+                .arg(dir.join("ssl"))
+                .args([
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--plain-http",
+                    "--trusted-proxy",
+                    "127.0.0.1",
+                ])
+                .args(flags),
+        );
         Master { child, addr, dir }
     }
 
@@ -95,7 +83,7 @@ impl Master {
     /// Fails the test if the master process is gone.
     fn assert_alive(&mut self) {
         assert!(
-            self.child.try_wait().expect("wait").is_none(),
+            self.child.0.try_wait().expect("wait").is_none(),
             "the master died"
         );
     }
@@ -103,8 +91,7 @@ impl Master {
 
 impl Drop for Master {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The child is killed by its own drop, after this.
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -4,21 +4,15 @@
 //! CRL are still served (cached); after etcd restarts, signing works again by itself. Skipped
 //! when etcd is not installed (TROUPE_REQUIRE_ETCD=1 makes that a failure).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use troupe_store::testing::{EtcdCluster, TempDir};
 use troupe_store::Secret;
 
-struct Master(Child);
-
-impl Drop for Master {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::start_listening;
 
 /// One HTTP/1.1 request (identity headers from a trusted proxy); status, head, body.
 fn request(addr: &str, method: &str, path: &str, body: &str) -> (u16, String, String) {
@@ -89,38 +83,23 @@ fn a_master_with_its_ca_in_etcd_answers_503_while_etcd_is_down() {
         ),
     )
     .expect("conf");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_troupe"))
-        .arg("master")
-        .arg("--config")
-        .arg(&conf)
-        .arg("--codedir")
-        .arg(d.join("code"))
-        .arg("--ssldir")
-        .arg(d.join("ssl"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--plain-http",
-            "--trusted-proxy",
-            "127.0.0.1",
-        ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start troupe master");
-    let stderr = child.stderr.take().expect("stderr");
-    let master = Master(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("master exited before listening")
-            .expect("read stderr");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().expect("address").to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let (master, addr) = start_listening(
+        Command::new(env!("CARGO_BIN_EXE_troupe"))
+            .arg("master")
+            .arg("--config")
+            .arg(&conf)
+            .arg("--codedir")
+            .arg(d.join("code"))
+            .arg("--ssldir")
+            .arg(d.join("ssl"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--plain-http",
+                "--trusted-proxy",
+                "127.0.0.1",
+            ]),
+    );
 
     let put = |name: &str| {
         request(

@@ -4,24 +4,18 @@
 //! registration at once, SIGKILL leaves it until its lease expires. Skipped when etcd is not
 //! installed (TROUPE_REQUIRE_ETCD=1 makes that a failure).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use troupe_pool::{Discovery, DiscoverySettings, Snapshot};
 use troupe_store::testing::{EtcdCluster, TempDir};
 use troupe_store::Secret;
 
-struct Master(Child);
-
-impl Drop for Master {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{start_listening, Proc as Master};
 
 fn get(addr: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
@@ -45,34 +39,17 @@ fn master(d: &Path, name: &str, conf: &str) -> (Master, String) {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let file = dir.join("master.conf");
     std::fs::write(&file, conf).expect("conf");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_troupe"))
-        .arg("master")
-        .arg("--config")
-        .arg(&file)
-        .arg("--codedir")
-        .arg(d.join("code"))
-        .arg("--ssldir")
-        .arg(dir.join("ssl"))
-        .args(["--listen", "127.0.0.1:0", "--plain-http"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start troupe master");
-    let stderr = child.stderr.take().expect("stderr");
-    let m = Master(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("master exited before listening")
-            .expect("read stderr");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().expect("address").to_string();
-        }
-    };
-    // Keep draining its log so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    (m, addr)
+    start_listening(
+        Command::new(env!("CARGO_BIN_EXE_troupe"))
+            .arg("master")
+            .arg("--config")
+            .arg(&file)
+            .arg("--codedir")
+            .arg(d.join("code"))
+            .arg("--ssldir")
+            .arg(dir.join("ssl"))
+            .args(["--listen", "127.0.0.1:0", "--plain-http"]),
+    )
 }
 
 fn wait_snapshot(

@@ -6,10 +6,9 @@
 //! B's front stopped withdraws its summary at once. Skipped without `etcd`
 //! (TROUPE_REQUIRE_ETCD=1 makes that a failure).
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -18,15 +17,8 @@ use troupe_vrrp::state_file::{InstanceState, VrrpState};
 
 const TROUPE: &str = env!("CARGO_BIN_EXE_troupe");
 
-/// A child process killed (by its PID) on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::{start_listening, Proc};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -47,34 +39,18 @@ fn master(d: &Path, host: &str, store: &str) -> (Proc, String) {
         format!("{store}pool_host = {host}\nkeylength = 2048\ncode_version_refresh = 300ms\nworkers = 1\n"),
     )
     .expect("conf");
-    let mut child = Command::new(TROUPE)
-        .arg("master")
-        .arg("--config")
-        .arg(&file)
-        .arg("--codedir")
-        .arg(dir.join("code"))
-        .arg("--ssldir")
-        .arg(dir.join("mssl"))
-        .args(["--listen", "127.0.0.1:0", "--plain-http"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start troupe master");
-    let stderr = child.stderr.take().expect("stderr");
-    let m = Proc(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("master exited before listening")
-            .expect("read stderr");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().expect("address").to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    (m, addr)
+    start_listening(
+        Command::new(TROUPE)
+            .arg("master")
+            .arg("--config")
+            .arg(&file)
+            .arg("--codedir")
+            .arg(dir.join("code"))
+            .arg("--ssldir")
+            .arg(dir.join("mssl"))
+            .args(["--listen", "127.0.0.1:0", "--plain-http"])
+            .stdin(Stdio::null()),
+    )
 }
 
 /// `troupe front` for `host` on `port`, over `backend`.
