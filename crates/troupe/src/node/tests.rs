@@ -208,3 +208,27 @@ fn errors_name_the_line_and_the_key() {
         assert!(e.contains(want), "{tag}: {e}");
     }
 }
+
+#[test]
+fn the_health_listener_skips_ports_taken_and_a_given_one_must_be_free() {
+    // The port below the front's is a master instance's: the next free one below is taken.
+    let f = TempFile::new(
+        "health-free",
+        "[master]\nbase_port = 9139\ninstances = 1\n[front]\nlisten = 0.0.0.0:9140\n",
+    );
+    let c = load(&f.0).unwrap_or_else(|e| panic!("{e:#}"));
+    let fr = c.front.as_ref().expect("front");
+    assert_eq!(
+        fr.health_listen,
+        Some("127.0.0.1:9138".parse().expect("addr"))
+    );
+    // A health_listen the file gives on a master's port is refused, naming it.
+    let e = error(
+        "health-taken",
+        "[master]\nbase_port = 9139\ninstances = 1\n[front]\nlisten = 0.0.0.0:9140\nhealth_listen = 127.0.0.1:9139\n",
+    );
+    assert!(
+        e.contains("health_listen 127.0.0.1:9139") && e.contains("use the same port"),
+        "{e}"
+    );
+}
