@@ -13,7 +13,9 @@ mod accesslog;
 pub mod backend;
 mod health;
 pub mod identity;
+mod lifecycle;
 mod limits;
+mod listen;
 mod masters;
 pub mod pool;
 mod proxy;
@@ -105,6 +107,9 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// How long a client may take to send its request headers.
     pub header_timeout: Duration,
+    /// How long a keep-alive connection may stay idle before the front closes it (cleanly,
+    /// with TLS close_notify).
+    pub keepalive_timeout: Duration,
     /// How long a request body may take, plus one second per `body_min_rate` bytes received.
     pub body_timeout: Duration,
     pub body_min_rate: u64,
@@ -114,6 +119,12 @@ pub struct Config {
     pub quarantine_entries: usize,
     /// Longest wait for in-flight requests on SIGTERM.
     pub drain_timeout: Duration,
+    /// How long the front goes on accepting after SIGTERM (each new connection serves one
+    /// request), while a VRRP speaker hands its addresses over: clients that have not yet
+    /// learned the new owner are still served.
+    pub drain_linger: Duration,
+    /// The first `listen` socket is standard input, bound and held by a supervisor.
+    pub listen_on_stdin: bool,
     /// A plain-HTTP listener (meant for loopback) answering only `GET /troupe/health`.
     pub health_listen: Option<SocketAddr>,
 }
@@ -145,11 +156,14 @@ impl Config {
             max_buffered_bytes: 512 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(5),
             header_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_millis(250),
             body_timeout: Duration::from_secs(20),
             body_min_rate: 500,
             quarantine_ttl: Duration::from_secs(600),
             quarantine_entries: 4096,
             drain_timeout: Duration::from_secs(60),
+            drain_linger: Duration::from_millis(500),
+            listen_on_stdin: false,
             health_listen: None,
         }
     }
@@ -186,6 +200,9 @@ pub struct State {
     runtime: tokio::runtime::Handle,
     /// Ends every background loop when the front stops.
     stop: tokio::sync::watch::Receiver<bool>,
+    /// Set when draining begins: open connections finish their request (or their first one)
+    /// and close; new ones serve one request.
+    drain: tokio::sync::watch::Receiver<bool>,
     /// The pool as last handed over (`set_pool_view`), for the status page.
     pool: RwLock<Option<Arc<pool::PoolView>>>,
 }
@@ -198,21 +215,39 @@ pub struct Front {
     pub health_addr: Option<SocketAddr>,
     pub state: Arc<State>,
     stop: tokio::sync::watch::Sender<bool>,
+    drain: tokio::sync::watch::Sender<bool>,
     accept_tasks: Vec<tokio::task::JoinHandle<()>>,
     health_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Front {
-    /// Stops accepting, waits (up to the drain timeout) for requests in flight. The health
-    /// listener answers 503 `draining` meanwhile, and closes last.
+    /// Drains: the health answers 503 `draining`, open connections finish the request they
+    /// are on (a new one its first request) and close; for `drain_linger` the front still
+    /// accepts (one request per connection), then stops accepting and waits, up to the drain
+    /// timeout, for the requests in flight (and a linger more for connections that have not
+    /// sent theirs). The health listener closes last.
     pub async fn stop(self) {
         self.state.draining.store(true, Ordering::SeqCst);
+        let _ = self.drain.send(true);
+        tokio::time::sleep(self.state.config.drain_linger).await;
         let _ = self.stop.send(true);
         for t in self.accept_tasks {
             let _ = t.await;
         }
-        let deadline = std::time::Instant::now() + self.state.config.drain_timeout;
-        while self.state.total_in_flight() > 0 && std::time::Instant::now() < deadline {
+        // Requests in flight are waited for (up to the drain timeout); a connection that has
+        // brought no request gets one more linger to bring it.
+        let now = std::time::Instant::now();
+        let (deadline, fresh) = (
+            now + self.state.config.drain_timeout,
+            now + self.state.config.drain_linger,
+        );
+        loop {
+            let now = std::time::Instant::now();
+            let idle = self.state.total_in_flight() == 0
+                && (self.state.connections.load(Ordering::SeqCst) == 0 || now >= fresh);
+            if idle || now >= deadline {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         if let Some(t) = self.health_task {
@@ -246,8 +281,9 @@ pub fn run_with(config: Config, started: impl FnOnce(&Arc<State>)) -> Result<(),
             _ = tokio::signal::ctrl_c() => {},
         }
         tracing::info!(
-            "draining: not accepting, {} requests in flight",
-            front.state.total_in_flight()
+            "draining: {} requests in flight; accepting for {:.1} s more",
+            front.state.total_in_flight(),
+            front.state.config.drain_linger.as_secs_f64()
         );
         front.stop().await;
         tracing::info!("drained, exiting");
@@ -284,6 +320,7 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
         None => None,
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
     let state = Arc::new(State {
         backends: RwLock::new(Arc::new(
             config
@@ -309,10 +346,11 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
         draining: AtomicBool::new(false),
         runtime: tokio::runtime::Handle::current(),
         stop: stop_rx,
+        drain: drain_rx,
         pool: RwLock::new(None),
         config,
     });
-    proxy::serve(state, stop_tx).await
+    proxy::serve(state, stop_tx, drain_tx).await
 }
 
 impl State {

@@ -57,17 +57,14 @@ struct Client {
 pub async fn serve(
     state: Arc<State>,
     stop_tx: watch::Sender<bool>,
+    drain_tx: watch::Sender<bool>,
 ) -> Result<crate::Front, BoxError> {
     let stop_rx = stop_tx.subscribe();
-    let mut listeners = vec![];
+    let listeners =
+        crate::listen::listeners(&state.config.listen, state.config.listen_on_stdin).await?;
     let mut addrs = vec![];
-    for addr in &state.config.listen {
-        let l = TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        tracing::info!("listening on {} (https)", l.local_addr()?);
+    for l in &listeners {
         addrs.push(l.local_addr()?);
-        listeners.push(l);
     }
     let (health_addr, health_task) = match state.config.health_listen {
         Some(a) => {
@@ -104,6 +101,7 @@ pub async fn serve(
         health_addr,
         state,
         stop: stop_tx,
+        drain: drain_tx,
         accept_tasks,
         health_task,
     })
@@ -134,10 +132,10 @@ async fn accept_loop(state: Arc<State>, listener: TcpListener, mut stop: watch::
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
-        let stop = stop.clone();
+        let drain = state.drain.clone();
         tokio::spawn(async move {
             state.connections.fetch_add(1, Ordering::SeqCst);
-            connection(state.clone(), stream, peer, stop, ticket).await;
+            connection(state.clone(), stream, peer, drain, ticket).await;
             state.connections.fetch_sub(1, Ordering::SeqCst);
         });
     }
@@ -147,7 +145,7 @@ async fn connection(
     state: Arc<State>,
     stream: TcpStream,
     peer: SocketAddr,
-    stop: watch::Receiver<bool>,
+    mut drain: watch::Receiver<bool>,
     mut ticket: limits::Ticket,
 ) {
     let generation = state.tls_generation.load(Ordering::SeqCst);
@@ -212,27 +210,30 @@ async fn connection(
     });
     let max_buf = state.config.max_header_bytes.max(8192);
     let header_timeout = state.config.header_timeout;
-    let svc = service_fn(move |req| {
-        let state = state.clone();
-        let client = client.clone();
-        async move { Ok::<_, Infallible>(handle(state, client, req).await) }
-    });
+    let keepalive_timeout = state.config.keepalive_timeout;
+    // Accepted while draining: one request, then close.
+    let draining = *drain.borrow_and_update();
+    let activity = Arc::new(crate::lifecycle::Activity::new());
+    let svc = {
+        let activity = activity.clone();
+        service_fn(move |req| {
+            let state = state.clone();
+            let client = client.clone();
+            let activity = activity.clone();
+            async move {
+                let _busy = activity.begin();
+                Ok::<_, Infallible>(handle(state, client, req).await)
+            }
+        })
+    };
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .max_buf_size(max_buf)
-        .keep_alive(true)
+        .keep_alive(!draining)
         .serve_connection(TokioIo::new(s), svc);
     tokio::pin!(conn);
-    let mut stop = stop;
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = stop.changed() => {
-            // Drain: finish the request in progress, then close.
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
+    crate::lifecycle::drive(conn, drain, &activity, keepalive_timeout, header_timeout).await;
 }
 
 impl Client {

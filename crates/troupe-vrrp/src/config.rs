@@ -3,6 +3,9 @@
 //! ```text
 //! state_file = /run/troupe/vrrp.json   # optional, before the first section: the instances'
 //!                                      # state as JSON (see `state_file`)
+//! hold_on_stop = 0        # seconds a master that handed over on SIGTERM keeps its addresses
+//!                         # (unannounced) for a local service to finish its connections; a
+//!                         # second SIGTERM releases them; 0: until the new master speaks
 //!
 //! [instance VI_1]
 //! interface = eth0
@@ -87,6 +90,8 @@ pub struct Config {
     pub checks: Vec<Check>,
     /// `state_file`: where the instances' state is written as JSON (`state_file.rs`).
     pub state_file: Option<PathBuf>,
+    /// `hold_on_stop`, milliseconds (0: release when the new master speaks).
+    pub hold_on_stop_ms: u64,
 }
 
 fn secs_ms(v: &str) -> Option<u64> {
@@ -176,9 +181,14 @@ pub fn parse(text: &str, file: &str) -> Result<Config, String> {
                 }
                 c.state_file = Some(v.into());
             }
+            Sec::None if k == "hold_on_stop" => {
+                c.hold_on_stop_ms = secs_ms(v)
+                    .filter(|ms| *ms <= 3_600_000)
+                    .ok_or_else(|| bad("expected seconds from 0 to 3600"))?;
+            }
             Sec::None => {
                 return Err(format!(
-                    "{at}: key '{k}' outside of an [instance] or [check] section (only state_file goes before them)"
+                    "{at}: key '{k}' outside of an [instance] or [check] section (only state_file and hold_on_stop go before them)"
                 ))
             }
             Sec::Inst(ix) => {
@@ -452,6 +462,17 @@ fall = 2
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.state_file, Some(PathBuf::from("/run/t/vrrp.json")));
         assert_eq!(c.instances.len(), 2);
+        assert_eq!(c.hold_on_stop_ms, 0);
+        let c = parse(&format!("hold_on_stop = 2.5\n{GOOD}"), "v.conf")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.hold_on_stop_ms, 2500);
+        let e = parse(&format!("hold_on_stop = soon\n{GOOD}"), "v.conf")
+            .err()
+            .unwrap_or_default();
+        assert_eq!(
+            e,
+            "v.conf line 1: key 'hold_on_stop': expected seconds from 0 to 3600, got 'soon'"
+        );
         let e = parse("[instance A]\nstate_file = /x\n", "v.conf")
             .err()
             .unwrap_or_default();

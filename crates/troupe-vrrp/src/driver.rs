@@ -194,6 +194,7 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
         drops: Drops::default(),
         links: HashMap::new(),
         state_file: cfg.state_file.clone(),
+        hold_on_stop_ms: cfg.hold_on_stop_ms,
         published: None,
     };
     // Addresses left behind by a process that was killed are not ours until we are master.
@@ -224,6 +225,8 @@ struct Driver {
     links: HashMap<String, bool>,
     /// `state_file`, and what was last written there (its instances).
     state_file: Option<std::path::PathBuf>,
+    /// `hold_on_stop`, milliseconds.
+    hold_on_stop_ms: u64,
     published: Option<Vec<InstanceState>>,
 }
 
@@ -294,17 +297,7 @@ impl Driver {
             let now = self.now();
             match ev {
                 None => {}
-                Some(Event::Stop) => {
-                    tracing::info!("stopping: masters hand over with priority 0");
-                    for v in 0..self.vrids.len() {
-                        let acts = self.vrids[v].router.stop();
-                        self.apply(v, acts);
-                        // Whatever the state, nothing of ours stays on the interface.
-                        self.release(v);
-                    }
-                    self.publish();
-                    return;
-                }
+                Some(Event::Stop) => return self.hand_over(rx),
                 Some(Event::Dump) => {
                     for v in &self.vrids {
                         tracing::info!(
@@ -344,6 +337,51 @@ impl Driver {
             }
             self.publish();
         }
+    }
+
+    /// Shutdown: masters advertise priority 0 and keep their addresses until the new master
+    /// speaks (`Router::stop`); everything of ours is off the interface when this returns. A
+    /// second signal releases at once.
+    fn hand_over(&mut self, rx: &Receiver<Event>) {
+        tracing::info!("stopping: masters hand over with priority 0");
+        let now = self.now();
+        for v in 0..self.vrids.len() {
+            self.vrids[v].garps_left = 0;
+            let acts = self.vrids[v].router.stop(now, self.hold_on_stop_ms);
+            self.apply(v, acts);
+            if !self.vrids[v].router.leaving() {
+                self.release(v);
+            }
+        }
+        self.publish();
+        let since = Instant::now();
+        while self.vrids.iter().any(|v| v.router.leaving()) {
+            let now = self.now();
+            let next = self
+                .vrids
+                .iter()
+                .filter_map(|v| v.router.deadline())
+                .min()
+                .unwrap_or(now);
+            match rx.recv_timeout(Duration::from_millis(next.saturating_sub(now))) {
+                Ok(Event::Packet(ifc, p)) => self.packet(self.now(), ifc, &p),
+                Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            }
+            let now = self.now();
+            for v in 0..self.vrids.len() {
+                let acts = self.vrids[v].router.poll(now);
+                self.apply(v, acts);
+            }
+        }
+        for v in 0..self.vrids.len() {
+            self.release(v);
+        }
+        tracing::info!(
+            "addresses released {:.0} ms after the hand-over",
+            since.elapsed().as_secs_f64() * 1000.0
+        );
+        self.publish();
     }
 
     /// Sends the next round of gratuitous ARPs when it is due.

@@ -67,6 +67,10 @@ pub struct Router {
     adver_at: Option<u64>,
     master_down_at: Option<u64>,
     started_at: u64,
+    /// After a stop as master: the addresses stay until the new master speaks (unless
+    /// `holding`), or until then.
+    leaving_until: Option<u64>,
+    holding: bool,
 }
 
 impl Router {
@@ -80,6 +84,8 @@ impl Router {
             adver_at: None,
             master_down_at: None,
             started_at: 0,
+            leaving_until: None,
+            holding: false,
         }
     }
 
@@ -108,10 +114,20 @@ impl Router {
 
     /// When `poll` should be called next.
     pub fn deadline(&self) -> Option<u64> {
-        match (self.adver_at, self.master_down_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.adver_at, self.master_down_at, self.leaving_until]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// True after a stop as master, until the addresses are released.
+    pub fn leaving(&self) -> bool {
+        self.leaving_until.is_some()
+    }
+
+    fn released(&mut self, out: &mut Vec<Action>) {
+        self.leaving_until = None;
+        out.push(Action::ReleaseAddresses);
     }
 
     fn become_master(&mut self, now: u64, out: &mut Vec<Action>) {
@@ -149,12 +165,24 @@ impl Router {
         out
     }
 
-    /// Shutdown: a master hands over at once with a priority-0 advert.
-    pub fn stop(&mut self) -> Vec<Action> {
+    /// Shutdown: a master hands over at once with a priority-0 advert. With `hold_ms` 0 it
+    /// keeps its addresses until the new master's first advert (its gratuitous ARPs go out with
+    /// it), at most three advert intervals (3 s at most): packets sent before the clients learn
+    /// the new owner still land on a host that serves them. With `hold_ms` it keeps them that
+    /// long whatever it hears (the driver releases them sooner on a second signal), so a local
+    /// service can finish connections bound to them: a host cannot send from an address it
+    /// no longer has.
+    pub fn stop(&mut self, now: u64, hold_ms: u64) -> Vec<Action> {
         let mut out = vec![];
         if self.state == State::Master {
             out.push(Action::Advertise { priority: 0 });
-            out.push(Action::ReleaseAddresses);
+            let until = if hold_ms > 0 {
+                hold_ms
+            } else {
+                (3 * self.interval_ms()).min(3000)
+            };
+            self.leaving_until = Some(now + until);
+            self.holding = hold_ms > 0;
         }
         self.state = State::Initialize;
         self.adver_at = None;
@@ -165,6 +193,9 @@ impl Router {
     /// Timers: the advertisement timer (master) and the master-down timer (backup).
     pub fn poll(&mut self, now: u64) -> Vec<Action> {
         let mut out = vec![];
+        if self.leaving_until.is_some_and(|t| now >= t) {
+            self.released(&mut out);
+        }
         match self.state {
             State::Master => {
                 if self.adver_at.is_some_and(|t| now >= t) {
@@ -191,6 +222,11 @@ impl Router {
     /// A received advertisement for this VRID (already validated by the codec).
     pub fn receive(&mut self, now: u64, src: Ipv4Addr, adv: &Advert) -> Vec<Action> {
         let mut out = vec![];
+        if self.leaving() && !self.holding && adv.priority > 0 {
+            // The new master: the clients follow its gratuitous ARPs now.
+            self.released(&mut out);
+            return out;
+        }
         match self.state {
             State::Backup => {
                 if adv.priority == 0 {
@@ -337,10 +373,10 @@ mod tests {
             let a = self.routers[i].start(self.now);
             self.apply(i, a);
         }
+        /// A graceful stop: the router still hears adverts until it lets its addresses go.
         fn stop(&mut self, i: usize) {
-            let a = self.routers[i].stop();
+            let a = self.routers[i].stop(self.now, 0);
             self.apply(i, a);
-            self.up[i] = false;
         }
         fn kill(&mut self, i: usize) {
             // No goodbye: the process is gone, its addresses with it.
@@ -424,6 +460,10 @@ mod tests {
         );
         let t = n.now;
         n.stop(0);
+        assert!(
+            n.holders[0],
+            "the leaving master keeps its address until the new one speaks"
+        );
         n.run(2_000);
         assert_eq!(n.masters(), vec![1]);
         let took = n.took_over_at(1).unwrap_or(0) - t;
@@ -431,6 +471,65 @@ mod tests {
             took <= 700,
             "a priority-0 advert must hand over within the skew time, took {took} ms"
         );
+        assert!(!n.holders[0], "released once the new master spoke");
+        assert!(n.holders[1]);
+    }
+
+    #[test]
+    fn a_leaving_master_releases_after_the_new_masters_first_advert() {
+        let mut n = Net::running(
+            vec![cfg("a", 150, 11, 10, true), cfg("b", 100, 12, 10, true)],
+            1_000,
+        );
+        n.stop(0);
+        let mut released = None;
+        let mut both = 0;
+        for ms in 1..=200 {
+            n.run(1);
+            if n.holders[0] && n.holders[1] {
+                both += 1;
+            }
+            if !n.holders[0] && released.is_none() {
+                released = Some(ms);
+            }
+        }
+        let took = n.took_over_at(1).expect("b took over");
+        let released = released.expect("a released its address");
+        // b's skew at priority 100 and 100 ms adverts is 60 ms; the advert takes 1 ms here.
+        assert!(
+            released <= 70,
+            "released {released} ms after the stop (b master at {took})"
+        );
+        assert!(both <= 2, "both held the address for {both} ms");
+        assert!(!n.routers[0].leaving());
+    }
+
+    #[test]
+    fn a_holding_master_keeps_its_address_for_the_hold_after_the_new_master_spoke() {
+        let mut n = Net::running(
+            vec![cfg("a", 150, 11, 10, true), cfg("b", 100, 12, 10, true)],
+            1_000,
+        );
+        let a = n.routers[0].stop(n.now, 1_500);
+        n.apply(0, a);
+        n.run(200);
+        assert_eq!(n.masters(), vec![1], "b took over at once");
+        assert!(n.holders[0] && n.holders[1], "a still holds its address");
+        n.run(1_301);
+        assert!(!n.holders[0], "released at the end of the hold");
+    }
+
+    #[test]
+    fn a_leaving_master_with_no_backup_releases_after_three_intervals() {
+        let mut n = Net::new(vec![cfg("a", 150, 11, 10, true)]);
+        n.start(0);
+        n.run(1_000);
+        assert!(n.holders[0]);
+        n.stop(0);
+        n.run(299);
+        assert!(n.holders[0], "no new master yet: the address stays");
+        n.run(2);
+        assert!(!n.holders[0], "released after three advert intervals");
     }
 
     #[test]

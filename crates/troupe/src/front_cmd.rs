@@ -13,7 +13,7 @@ use troupe_front::{BackendSpec, Config};
 
 #[derive(Debug, Args)]
 pub struct FrontArgs {
-    /// A config file: listen, backend and remote_backend (repeatable), health_listen, discover, pool_host, vrrp_state_file, ssldir, certname, cert, key, ca, crl,
+    /// A config file: listen, listen_on_stdin, backend and remote_backend (repeatable), health_listen, keepalive_timeout, drain_timeout, drain_linger, discover, pool_host, vrrp_state_file, ssldir, certname, cert, key, ca, crl,
     /// balance, check_interval, stall_timeout, backend_timeout, rise, fall, max_in_flight, retry_after, admin, access_log, the
     /// limits below, and the store settings (store = etcd://..., store_ca_cert, store_cert,
     /// store_key, store_prefix, join_secret_file): the pool's files are then kept in the
@@ -123,6 +123,10 @@ pub(crate) struct Raw {
     pub(crate) listen: Vec<SocketAddr>,
     pub(crate) backend: Vec<BackendSpec>,
     pub(crate) health_listen: Option<SocketAddr>,
+    pub(crate) listen_on_stdin: bool,
+    pub(crate) drain_timeout: Option<f64>,
+    pub(crate) drain_linger: Option<f64>,
+    pub(crate) keepalive_timeout: Option<f64>,
     pub(crate) backend_server_name: Option<String>,
     pub(crate) ssldir: Option<PathBuf>,
     pub(crate) certname: Option<String>,
@@ -186,6 +190,21 @@ pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
                     .map_err(|_| bad("ADDR:PORT or https://ADDR:PORT"))?,
             ),
             "health_listen" => r.health_listen = Some(v.parse().map_err(|_| bad("ADDR:PORT"))?),
+            "listen_on_stdin" => r.listen_on_stdin = v.parse().map_err(|_| bad("true or false"))?,
+            "drain_timeout" => {
+                r.drain_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
+            }
+            "keepalive_timeout" => {
+                r.keepalive_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
+            }
+            "drain_linger" => {
+                r.drain_linger = Some(
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && (0.0..=60.0).contains(s))
+                        .ok_or_else(|| bad("a number of seconds from 0 to 60"))?,
+                )
+            }
             "discover" => r.discover = Some(v.parse().map_err(|_| bad("true or false"))?),
             "pool_host" => {
                 troupe_pool::registry::valid_host(v)
@@ -528,6 +547,16 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
     if let Some(v) = r.quarantine_entries {
         c.quarantine_entries = v.max(1);
     }
+    if let Some(v) = r.drain_timeout {
+        c.drain_timeout = secs("drain_timeout", v)?;
+    }
+    if let Some(v) = r.keepalive_timeout {
+        c.keepalive_timeout = secs("keepalive_timeout", v)?;
+    }
+    if let Some(v) = r.drain_linger {
+        c.drain_linger = Duration::from_secs_f64(v);
+    }
+    c.listen_on_stdin = r.listen_on_stdin;
     Ok(())
 }
 

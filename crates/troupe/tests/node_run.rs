@@ -238,3 +238,67 @@ fn the_children_stop_when_the_node_is_killed() {
         );
     }
 }
+
+/// The PID of the front the node started last.
+fn front_pid(dir: &Path) -> Option<i32> {
+    started(&log(dir))
+        .into_iter()
+        .filter(|(n, _)| n == "front")
+        .map(|(_, p)| p)
+        .next_back()
+}
+
+#[test]
+fn a_killed_front_is_started_again_on_the_held_socket_and_no_connection_is_refused() {
+    let (node, _, front) = start("front");
+    // Started at once the first time: a front that ran 10 s counts as healthy.
+    std::thread::sleep(Duration::from_millis(10_500));
+    let first = front_pid(&node.dir).expect("front pid");
+    kill_process(Pid::from_raw(first).expect("pid"), Signal::KILL).expect("kill -9 the front");
+    // Requests sent while no front runs wait in the socket's queue.
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let t = std::thread::spawn(move || status(front));
+            std::thread::sleep(Duration::from_millis(5));
+            t
+        })
+        .collect();
+    let codes: Vec<String> = requests
+        .into_iter()
+        .map(|t| t.join().expect("request"))
+        .collect();
+    assert!(
+        codes.iter().all(|c| c == "200"),
+        "{codes:?}\n{}",
+        log(&node.dir)
+    );
+    let second = front_pid(&node.dir).expect("front pid");
+    assert_ne!(first, second, "{}", log(&node.dir));
+    assert!(
+        log(&node.dir).contains("front starts again in 0.0 s"),
+        "{}",
+        log(&node.dir)
+    );
+
+    // Killed again at once: a crash loop. The node waits, and meanwhile refuses connections
+    // (so their clients fail at once or follow a VIP) instead of queueing them for nobody.
+    assert!(wait_until(Duration::from_secs(10), || status(front) == "200"));
+    kill_process(Pid::from_raw(second).expect("pid"), Signal::KILL).expect("kill -9 again");
+    assert!(
+        wait_until(Duration::from_secs(2), || log(&node.dir)
+            .contains("front starts again in 0.5 s")),
+        "{}",
+        log(&node.dir)
+    );
+    let refused = TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], front)),
+        Duration::from_millis(200),
+    )
+    .is_err();
+    assert!(refused, "connections are refused while the node waits");
+    assert!(
+        wait_until(Duration::from_secs(10), || status(front) == "200"),
+        "the front came back after its wait:\n{}",
+        log(&node.dir)
+    );
+}

@@ -3,8 +3,10 @@
 //! of the front's TLS port could never pass):
 //!
 //! * `front_process`: the front's PID (written by the node at each start) names a live process,
-//!   every 20 ms (a read of `/proc`); a killed front puts the instances in fault at once (priority 0, so the backup
-//!   takes the VIPs after its skew time);
+//!   every 20 ms (a read of `/proc`). A killed front is started again at once on the socket
+//!   the node holds, so the check fails only after five misses in a row (about 100 ms): a
+//!   front that does not come back puts the instances in fault (priority 0, so the backup
+//!   takes the VIPs after its skew time), one that does keeps them;
 //! * `front_health`: `GET /troupe/health` on the front's plain-HTTP health listener, every
 //!   200 ms (timeout 500 ms, two failures to fail): the front answers it itself, 200 while it
 //!   is not draining and at least one master is up, so one stalled master never moves a VIP.
@@ -50,7 +52,7 @@ pub fn add(vrrp_text: &str, pidfile: &Path, health: SocketAddr) -> String {
     }
     let _ = write!(
         out,
-        "\n[check {PROCESS_CHECK}]\npidfile = {}\ninterval = 0.02\ntimeout = 0.5\nweight = 0\nfall = 1\nrise = 2\n\n[check {HEALTH_CHECK}]\nhttp = http://{health_host}/troupe/health\ninterval = 0.2\ntimeout = 0.5\nweight = 0\nfall = 2\nrise = 2\n",
+        "\n[check {PROCESS_CHECK}]\npidfile = {}\ninterval = 0.02\ntimeout = 0.5\nweight = 0\nfall = 5\nrise = 2\n\n[check {HEALTH_CHECK}]\nhttp = http://{health_host}/troupe/health\ninterval = 0.2\ntimeout = 0.5\nweight = 0\nfall = 2\nrise = 2\n",
         pidfile.display()
     );
     out

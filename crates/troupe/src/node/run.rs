@@ -1,10 +1,19 @@
 //! `troupe node` without `--check`: every role runs as a supervised child process of this
 //! binary (`troupe master|front|vrrp --config FILE`, each file written from the host's file),
 //! so a crashed master never takes the front or the VRRP speaker down. A child that exits is
-//! started again after a backoff (0.5 s, doubling to 10 s; back to 0.5 s once it stayed up a
-//! minute). SIGTERM or SIGINT stops the VRRP speaker first (its VIPs move away), then the
-//! front, then the masters (each drains its requests), and exits. Children get SIGTERM from
-//! the kernel when the node dies without stopping them (`follow_parent`).
+//! started again at once the first time, then after a backoff (0.5 s, doubling to 10 s; back
+//! to at once for a child that ran 10 s or more before it stopped).
+//!
+//! The node binds the front's first listen address itself and hands the socket to each front
+//! it starts (as standard input): a killed front's socket stays open, so connections that
+//! arrive before the next front starts wait in the kernel's queue instead of being refused.
+//!
+//! SIGTERM or SIGINT stops the VRRP speaker and the front together: the speaker hands its
+//! VIPs over with priority 0 but keeps the addresses (a host cannot send from an address it no
+//! longer has), while the front closes idle connections, finishes requests in flight and goes
+//! on accepting for its `drain_linger`. Once the front has exited, a second signal makes the
+//! speaker release the addresses; then the masters drain and stop, and the node exits. Children get SIGTERM
+//! from the kernel when the node dies without stopping them (`follow_parent`).
 
 use anyhow::{anyhow, Context, Result};
 use std::ffi::OsString;
@@ -48,16 +57,19 @@ pub fn follow_parent() {
     }
 }
 
-/// The first wait before a restart; it doubles up to `MAX_BACKOFF`.
+/// The wait before a second restart in a row (the first is at once); it doubles up to
+/// `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
-/// A child up this long counts as healthy again: its next restart waits `FIRST_BACKOFF`.
-const STABLE: Duration = Duration::from_secs(60);
+/// A child up this long before it stopped counts as healthy: it is started again at once
+/// (one that stops sooner is crash-looping, and waits).
+const STABLE: Duration = Duration::from_secs(10);
 /// How long children get to stop after SIGTERM before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(15);
 /// How long the start waits for a master to listen before starting the next role.
 const START_WAIT: Duration = Duration::from_secs(30);
-const TICK: Duration = Duration::from_millis(50);
+/// How often the node looks for exited children (a front killed is started again within it).
+const TICK: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Group {
@@ -74,7 +86,12 @@ struct Role {
     /// A master's address: the start waits for it before going on.
     listen: Option<SocketAddr>,
     child: Option<Child>,
+    /// The front's first listen address: the node holds its socket (`socket`) and gives it to
+    /// each front as stdin.
+    hold: Option<SocketAddr>,
+    socket: Option<std::net::TcpListener>,
     started: Instant,
+    /// The wait before the next restart: zero until a restart happens soon after a start.
     backoff: Duration,
     next_start: Instant,
 }
@@ -92,19 +109,42 @@ impl Role {
             args: vec![sub.into(), "--config".into(), config.into()],
             listen,
             child: None,
+            hold: None,
+            socket: None,
             started: Instant::now(),
-            backoff: FIRST_BACKOFF,
+            backoff: Duration::ZERO,
             next_start: Instant::now(),
         }
     }
 
     fn start(&mut self, exe: &Path) {
         self.started = Instant::now();
+        if let (Some(addr), None) = (self.hold, &self.socket) {
+            match hold_socket(addr) {
+                Ok(s) => self.socket = Some(s),
+                Err(e) => {
+                    tracing::error!("{}: {e:#}", self.name);
+                    self.schedule_restart();
+                    return;
+                }
+            }
+        }
+        let stdin = match &self.socket {
+            Some(s) => match s.try_clone() {
+                Ok(s) => Stdio::from(std::os::fd::OwnedFd::from(s)),
+                Err(e) => {
+                    tracing::error!("{}: cannot hand its socket over: {e}", self.name);
+                    self.schedule_restart();
+                    return;
+                }
+            },
+            None => Stdio::null(),
+        };
         match Command::new(exe)
             .args(&self.args)
             .env(PARENT_ENV, std::process::id().to_string())
             .envs(crate::logging::child_env())
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .spawn()
         {
             Ok(child) => {
@@ -130,7 +170,7 @@ impl Role {
 
     fn schedule_restart(&mut self) {
         if self.started.elapsed() >= STABLE {
-            self.backoff = FIRST_BACKOFF;
+            self.backoff = Duration::ZERO;
         }
         self.next_start = Instant::now() + self.backoff;
         tracing::info!(
@@ -138,7 +178,7 @@ impl Role {
             self.name,
             self.backoff.as_secs_f64()
         );
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        self.backoff = (self.backoff * 2).clamp(FIRST_BACKOFF, MAX_BACKOFF);
     }
 
     /// Notices an exit and restarts when the backoff is over.
@@ -158,6 +198,11 @@ impl Role {
                 );
                 self.child = None;
                 self.schedule_restart();
+                if self.socket.is_some() && self.next_start > Instant::now() {
+                    // A crash loop: while it waits, connections are refused (their clients
+                    // fail at once, or follow the VIP) rather than queued for nobody.
+                    self.socket = None;
+                }
             }
             None => {
                 if Instant::now() >= self.next_start {
@@ -301,6 +346,8 @@ fn front_file(c: &NodeConfig, f: &FrontRole) -> String {
     if let (Some(h), false) = (f.health_listen, has(&f.settings, "health_listen")) {
         let _ = writeln!(s, "health_listen = {h}");
     }
+    // The node holds the first listening socket (`hold_socket`).
+    s.push_str("listen_on_stdin = true\n");
     // The status page shows this host's VIPs from the VRRP speaker's state file.
     if !c.vrrp.instances.is_empty() && !has(&f.settings, "vrrp_state_file") {
         let _ = writeln!(s, "vrrp_state_file = {}", vrrp_state_file().display());
@@ -387,15 +434,35 @@ fn roles(c: &NodeConfig, dir: &RunDir) -> Result<Vec<Role>> {
         roles.push(Role::new("front".into(), Group::Front, p, None));
     }
     if !c.vrrp.instances.is_empty() {
+        // A master that hands over keeps its VIPs until the front is done with the
+        // connections bound to them (the node signals again then; `stop_in_order`).
+        let hold = c
+            .front
+            .as_ref()
+            .map(|f| f.config.drain_timeout + f.config.drain_linger + Duration::from_secs(1))
+            .unwrap_or_default()
+            .min(Duration::from_secs(3600));
         let text = format!(
-            "state_file = {}\n{}",
+            "state_file = {}\nhold_on_stop = {}\n{}",
             vrrp_state_file().display(),
+            hold.as_secs_f64(),
             c.vrrp_text
         );
         let p = dir.write("vrrp.conf", &text)?;
         roles.push(Role::new("vrrp".into(), Group::Vrrp, p, None));
     }
     Ok(roles)
+}
+
+/// Binds the front's first listen address for the node to hold (the front's other addresses,
+/// if any, the front binds itself).
+fn hold_socket(addr: SocketAddr) -> Result<std::net::TcpListener> {
+    // std sets SO_REUSEADDR, so a restarted node binds again at once; the queue is as long as
+    // tokio's (std's 128 is short for a pool's front).
+    let l = std::net::TcpListener::bind(addr)
+        .with_context(|| format!("[front] cannot listen on {addr}"))?;
+    rustix::net::listen(&l, 1024).with_context(|| format!("[front] listen on {addr}"))?;
+    Ok(l)
 }
 
 /// Waits until a just-started master accepts connections (or exits, or the wait is over).
@@ -413,25 +480,31 @@ fn wait_listening(r: &mut Role, addr: SocketAddr, term: &AtomicBool) {
     }
 }
 
-/// SIGTERM to a group's children; SIGKILL to those still running after the grace time.
-fn stop(roles: &mut [Role], group: Group) {
-    let mut stopping = Vec::new();
-    for r in roles.iter_mut().filter(|r| r.group == group) {
-        if let Some(child) = r.child.take() {
-            let pid = rustix::process::Pid::from_child(&child);
+/// SIGTERM to the groups' children.
+fn signal(roles: &mut [Role], groups: &[Group]) {
+    for r in roles.iter_mut().filter(|r| groups.contains(&r.group)) {
+        if let Some(child) = &r.child {
+            let pid = rustix::process::Pid::from_child(child);
             if let Err(e) = rustix::process::kill_process(pid, rustix::process::Signal::TERM) {
                 tracing::warn!("stopping {}: {e}", r.name);
             }
-            stopping.push((r.name.clone(), child));
         }
     }
+}
+
+/// Waits for the groups' children to exit; SIGKILL to those still running after the grace
+/// time.
+fn reap(roles: &mut [Role], groups: &[Group]) {
     let start = Instant::now();
-    for (name, mut child) in stopping {
+    for r in roles.iter_mut().filter(|r| groups.contains(&r.group)) {
+        let Some(mut child) = r.child.take() else {
+            continue;
+        };
         loop {
             match child.try_wait() {
                 Ok(None) if start.elapsed() < STOP_GRACE => std::thread::sleep(TICK),
                 Ok(None) => {
-                    tracing::warn!("{name} did not stop in time: killed");
+                    tracing::warn!("{} did not stop in time: killed", r.name);
                     let _ = child.kill();
                     let _ = child.wait();
                     break;
@@ -440,6 +513,18 @@ fn stop(roles: &mut [Role], group: Group) {
             }
         }
     }
+}
+
+/// The stop: the VRRP speaker hands the VIPs over (keeping the addresses) while the front
+/// drains; once the front is done, a second signal lets the speaker release the addresses;
+/// then the masters finish what the front sent them.
+fn stop_in_order(roles: &mut [Role]) {
+    signal(roles, &[Group::Vrrp, Group::Front]);
+    reap(roles, &[Group::Front]);
+    signal(roles, &[Group::Vrrp]);
+    reap(roles, &[Group::Vrrp]);
+    signal(roles, &[Group::Master]);
+    reap(roles, &[Group::Master]);
 }
 
 pub fn run(c: NodeConfig) -> Result<ExitCode> {
@@ -460,6 +545,13 @@ pub fn run(c: NodeConfig) -> Result<ExitCode> {
             if let Err(e) = ensure_front_cert(&c, &exe) {
                 tracing::error!("{e:#}");
             }
+            r.hold = c
+                .front
+                .as_ref()
+                .and_then(|f| f.config.listen.first().copied());
+            if let Some(a) = r.hold {
+                r.socket = Some(hold_socket(a)?);
+            }
         }
         r.start(&exe);
         if let Some(a) = r.listen {
@@ -473,9 +565,7 @@ pub fn run(c: NodeConfig) -> Result<ExitCode> {
         std::thread::sleep(TICK);
     }
     tracing::info!("stopping");
-    for group in [Group::Vrrp, Group::Front, Group::Master] {
-        stop(&mut roles, group);
-    }
+    stop_in_order(&mut roles);
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -564,7 +654,7 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_to_its_cap() {
+    fn the_first_restart_is_at_once_then_the_wait_doubles_to_its_cap() {
         let mut r = Role::new("x".into(), Group::Master, "/c".into(), None);
         let mut waits = Vec::new();
         for _ in 0..7 {
@@ -573,7 +663,7 @@ mod tests {
         }
         assert_eq!(
             waits,
-            [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0].map(Duration::from_secs_f64)
+            [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 10.0].map(Duration::from_secs_f64)
         );
     }
 }
