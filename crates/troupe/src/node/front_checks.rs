@@ -3,8 +3,9 @@
 //! of the front's TLS port could never pass):
 //!
 //! * `front_process`: the front's PID (written by the node at each start) names a live process,
-//!   every 20 ms (a read of `/proc`). A killed front is started again at once on the socket
-//!   the node holds, so the check fails only after five misses in a row (about 100 ms): a
+//!   every 10 ms (a read of `/proc`). A killed front is started again at once on the socket
+//!   the node holds (its new PID written within about 15 ms), so the check fails only after
+//!   six misses in a row (about 60 ms): a
 //!   front that does not come back puts the instances in fault (priority 0, so the backup
 //!   takes the VIPs after its skew time), one that does keeps them;
 //! * `front_health`: `GET /troupe/health` on the front's plain-HTTP health listener, every
@@ -52,7 +53,7 @@ pub fn add(vrrp_text: &str, pidfile: &Path, health: SocketAddr) -> String {
     }
     let _ = write!(
         out,
-        "\n[check {PROCESS_CHECK}]\npidfile = {}\ninterval = 0.02\ntimeout = 0.5\nweight = 0\nfall = 5\nrise = 2\n\n[check {HEALTH_CHECK}]\nhttp = http://{health_host}/troupe/health\ninterval = 0.2\ntimeout = 0.5\nweight = 0\nfall = 2\nrise = 2\n",
+        "\n[check {PROCESS_CHECK}]\npidfile = {}\ninterval = 0.01\ntimeout = 0.5\nweight = 0\nfall = 6\nrise = 2\n\n[check {HEALTH_CHECK}]\nhttp = http://{health_host}/troupe/health\ninterval = 0.2\ntimeout = 0.5\nweight = 0\nfall = 2\nrise = 2\n",
         pidfile.display()
     );
     out
