@@ -108,7 +108,7 @@ pub struct Config {
     /// How long a client may take to send its request headers.
     pub header_timeout: Duration,
     /// How long a keep-alive connection may stay idle before the front closes it (cleanly,
-    /// with TLS close_notify).
+    /// with TLS close_notify); longer than the agents' own 4 s, so they close first.
     pub keepalive_timeout: Duration,
     /// How long a request body may take, plus one second per `body_min_rate` bytes received.
     pub body_timeout: Duration,
@@ -156,7 +156,7 @@ impl Config {
             max_buffered_bytes: 512 * 1024 * 1024,
             handshake_timeout: Duration::from_secs(5),
             header_timeout: Duration::from_secs(10),
-            keepalive_timeout: Duration::from_millis(250),
+            keepalive_timeout: Duration::from_secs(5),
             body_timeout: Duration::from_secs(20),
             body_min_rate: 500,
             quarantine_ttl: Duration::from_secs(600),

@@ -1,8 +1,16 @@
 //! A client connection's life after the TLS handshake: served by hyper until the client closes
 //! it, until it has been idle for `keepalive_timeout` (then closed cleanly, TLS close_notify
-//! included, so an agent's next request opens a new connection instead of failing on a stale
-//! one), or until the front drains (then it finishes the request it is on, or the first one
-//! its client sent, and closes).
+//! included), or until the front drains (then it finishes the request it is on, or the first
+//! one its client sent, and closes).
+//!
+//! An agent never resends a request (Puppet turns Net::HTTP's retry off), so a request sent on
+//! a connection whose front was killed meanwhile fails, and a connection the server closes for
+//! idleness races the agent's next request. So the idle timeout is longer than the agents'
+//! `http_keepalive_timeout` (4 s: the agent always closes first), and the responses after
+//! which an agent works on its own for a while close their connection (`closes_after`): the
+//! catalog (the agent applies it, then sends its report) and the plugin sync's (Facter runs,
+//! then the catalog POST). The catalog POST and the report PUT thus always go on a connection
+//! opened for them, never on one a killed front left behind.
 
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
@@ -14,6 +22,17 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 type BoxErr = Box<dyn std::error::Error + Send + Sync>;
+
+/// Whether the response to this request closes its connection (`Connection: close`): the
+/// agent works on its own after it, for longer than a front restart takes.
+pub(crate) fn closes_after(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/puppet/v3/") else {
+        return false;
+    };
+    ["catalog/", "file_metadatas/", "file_content/"]
+        .iter()
+        .any(|p| rest.starts_with(p))
+}
 
 /// A served connection that can be asked to close once idle.
 pub(crate) trait Graceful: Future {
@@ -34,6 +53,30 @@ where
 }
 
 /// What a connection's requests are doing.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_catalog_and_plugin_sync_answers_close_their_connection() {
+        for p in [
+            "/puppet/v3/catalog/a.example.test",
+            "/puppet/v3/file_metadatas/plugins",
+            "/puppet/v3/file_content/plugins/x/facter/y.rb",
+        ] {
+            assert!(super::closes_after(p), "{p}");
+        }
+        for p in [
+            "/puppet/v3/node/a.example.test",
+            "/puppet/v3/file_metadata/modules/m/f",
+            "/puppet/v3/report/a.example.test",
+            "/puppet-ca/v1/certificate/ca",
+            "/status/v1/simple",
+            "/puppet/v3/catalogx",
+        ] {
+            assert!(!super::closes_after(p), "{p}");
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Activity {
     born: Instant,

@@ -222,7 +222,13 @@ async fn connection(
             let activity = activity.clone();
             async move {
                 let _busy = activity.begin();
-                Ok::<_, Infallible>(handle(state, client, req).await)
+                let close = crate::lifecycle::closes_after(req.uri().path());
+                let mut resp = handle(state, client, req).await;
+                if close {
+                    resp.headers_mut()
+                        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, Infallible>(resp)
             }
         })
     };

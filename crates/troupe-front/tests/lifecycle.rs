@@ -91,3 +91,33 @@ async fn a_draining_front_serves_late_first_requests_and_lingers_before_it_stops
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn the_catalog_answer_closes_its_connection_and_a_node_answer_keeps_it() {
+    let pki = Pki::fresh("close");
+    let m = Backend::start(Kind::Normal).await;
+    let front = troupe_front::start(pki.config(&[m.addr]))
+        .await
+        .expect("front");
+    let mut s = pki.connect(front.addrs[0], true).await;
+    s.write_all(GET).await.expect("write");
+    let r = read_reply(&mut s).await.expect("the node answer");
+    assert_eq!(r.status, 200, "{r:?}");
+    s.write_all(b"POST /puppet/v3/catalog/x HTTP/1.1\r\nHost: f\r\nContent-Length: 2\r\n\r\n{}")
+        .await
+        .expect("the same connection is kept");
+    let r = read_reply(&mut s).await.expect("the catalog answer");
+    assert_eq!(r.status, 200, "{r:?}");
+    let close = r
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
+    assert!(close, "{:?}", r.headers);
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+        .await
+        .expect("closed")
+        .expect("cleanly");
+    assert_eq!(n, 0);
+    front.stop().await;
+}
