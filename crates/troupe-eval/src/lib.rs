@@ -5,26 +5,16 @@
 
 pub mod catalog;
 pub mod code;
-mod describe;
-mod digest;
-mod dump;
-mod erb;
-pub mod error;
-pub mod eval;
-mod eyaml;
+pub mod data;
 mod functions;
-pub mod hiera;
-mod iterate;
-pub mod limits;
-mod resources;
-pub mod schema;
-pub mod scope;
-pub mod semver;
-mod stdlib;
-mod templates;
-pub mod time;
-pub mod types;
-pub mod value;
+pub mod lang;
+pub mod model;
+pub mod ruby;
+
+// The crate's public paths, as callers know them.
+pub use data::hiera;
+pub use lang::{eval, scope};
+pub use model::{error, limits, semver, time, types, value};
 
 pub use catalog::Catalog;
 pub use code::{Code, Environment, LoadKind};

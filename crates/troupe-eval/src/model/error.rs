@@ -34,9 +34,9 @@ pub struct EvalError {
 
 #[derive(Debug, Clone)]
 pub enum Flow {
-    Next(crate::value::Value),
+    Next(crate::model::value::Value),
     Break,
-    Return(crate::value::Value),
+    Return(crate::model::value::Value),
 }
 
 impl EvalError {

@@ -1,8 +1,8 @@
 //! Puppet runtime values, their equality (Puppet's `==`: case-insensitive strings, 1 == 1.0)
 //! and their string forms (interpolation and `String()`).
 
-use crate::semver::{SemVer, SemVerRange};
-use crate::types::Type;
+use crate::model::semver::{SemVer, SemVerRange};
+use crate::model::types::Type;
 use indexmap::IndexMap;
 use std::fmt::Write;
 use std::hash::{Hash, Hasher};
@@ -295,7 +295,7 @@ impl Value {
 
     /// Puppet's `==`.
     pub fn puppet_eq(&self, other: &Value) -> bool {
-        crate::limits::grow_if(self.is_container(), || match (self, other) {
+        crate::model::limits::grow_if(self.is_container(), || match (self, other) {
             (Value::Str(a), Value::Str(b)) => {
                 a.len() == b.len()
                     && (a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase())
@@ -337,7 +337,7 @@ impl Value {
     /// `quoted`: strings nested in collections are written as Puppet source (`'a'`), as
     /// `String` with `%p` does; interpolation leaves them bare.
     pub fn write_display(&self, out: &mut String, quoted: bool) {
-        crate::limits::grow_if(self.is_container(), || match self {
+        crate::model::limits::grow_if(self.is_container(), || match self {
             Value::Undef => {
                 if quoted {
                     out.push_str("undef")
@@ -388,8 +388,8 @@ impl Value {
             Value::Deferred(d) => {
                 let _ = write!(out, "Deferred({})", d.0);
             }
-            Value::Timestamp(t) => out.push_str(&crate::time::timestamp_to_s(*t as i128)),
-            Value::Timespan(t) => out.push_str(&crate::time::timespan_to_s(*t as i128)),
+            Value::Timestamp(t) => out.push_str(&crate::model::time::timestamp_to_s(*t as i128)),
+            Value::Timespan(t) => out.push_str(&crate::model::time::timespan_to_s(*t as i128)),
             Value::SemVer(v) => {
                 let _ = write!(out, "{v}");
             }
@@ -512,7 +512,7 @@ pub fn format_float(f: f64) -> String {
 // Hash keys: structural identity (Ruby `eql?`), so 'A' and 'a' are different keys.
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
-        crate::limits::grow_if(self.is_container(), || match (self, other) {
+        crate::model::limits::grow_if(self.is_container(), || match (self, other) {
             (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
@@ -540,7 +540,7 @@ impl Eq for Value {}
 
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        crate::limits::grow_if(self.is_container(), || {
+        crate::model::limits::grow_if(self.is_container(), || {
             std::mem::discriminant(self).hash(state);
             match self {
                 Value::Bool(b) => b.hash(state),
@@ -663,7 +663,7 @@ pub fn base64_decode(text: &str, strict: bool) -> Option<Vec<u8>> {
 
 /// Converts JSON (facts, Hiera data) into values.
 pub fn from_json(j: &serde_json::Value) -> Value {
-    crate::limits::grow(|| match j {
+    crate::model::limits::grow(|| match j {
         serde_json::Value::Null => Value::Undef,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => {

@@ -159,7 +159,8 @@ pub fn decrypt_text(private_key_pem: &str, text: &str) -> Result<String, String>
                 "encryption scheme '{scheme}' is not supported (only PKCS7)"
             ));
         }
-        let der = crate::value::base64_decode(payload, false).ok_or("bad base64 in ENC[...]")?;
+        let der =
+            crate::model::value::base64_decode(payload, false).ok_or("bad base64 in ENC[...]")?;
         let plain = decrypt_pkcs7(private_key_pem, &der)?;
         out.push_str(&String::from_utf8_lossy(&plain));
         rest = &after[end + 1..];

@@ -1,14 +1,14 @@
 //! Catalog-building evaluation: resources, defaults, overrides, collectors, relationships,
 //! classes, defined types, nodes, and the compile driver.
 
+use crate::catalog::schema::{core_type, METAPARAMS};
 use crate::catalog::{valid_tag, Catalog, Kind, Resource};
 use crate::code::{Def, DefKind};
-use crate::error::{EResult, EvalError, Loc};
-use crate::eval::{Collector, Evaluator, Operand, Override, Relationship};
-use crate::schema::{core_type, METAPARAMS};
-use crate::scope::{ScopeId, ScopeKind};
-use crate::types::{capitalize_type_name, Type};
-use crate::value::Value;
+use crate::lang::eval::{Collector, Evaluator, Operand, Override, Relationship};
+use crate::lang::scope::{ScopeId, ScopeKind};
+use crate::model::error::{EResult, EvalError, Loc};
+use crate::model::types::{capitalize_type_name, Type};
+use crate::model::value::Value;
 use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -137,7 +137,7 @@ impl<'e> Evaluator<'e> {
                         return self.err(
                             format!(
                                 "Splat expression expects a Hash, got {}",
-                                crate::eval::a_value(other)
+                                crate::lang::eval::a_value(other)
                             ),
                             value,
                         )
@@ -210,7 +210,7 @@ impl<'e> Evaluator<'e> {
                     ops.retain(|o| o.0 != op.0);
                     ops.push(op);
                 }
-                for t in crate::eval::flatten(std::slice::from_ref(&title)) {
+                for t in crate::lang::eval::flatten(std::slice::from_ref(&title)) {
                     let name = match &t {
                         Value::Str(s) => s.to_string(),
                         Value::Type(ty) => match ty.resolved() {
@@ -260,7 +260,7 @@ impl<'e> Evaluator<'e> {
                 .at(self.loc_e(&b.title)));
             }
             let titles: Vec<Value> = match &title_v {
-                Value::Array(a) => crate::eval::flatten(a),
+                Value::Array(a) => crate::lang::eval::flatten(a),
                 other => vec![other.clone()],
             };
             let mut ops = expr_defaults.clone();
@@ -281,7 +281,7 @@ impl<'e> Evaluator<'e> {
                         return Err(EvalError::new(format!("Missing title at index {i}. The title expression resulted in an undef title")).at(self.loc_e(&b.title)))
                     }
                     other => {
-                        return Err(EvalError::new(format!("Illegal title type at index {i}. Expected String, got {}", crate::types::infer_for_message(other))).at(self.loc_e(&b.title)))
+                        return Err(EvalError::new(format!("Illegal title type at index {i}. Expected String, got {}", crate::model::types::infer_for_message(other))).at(self.loc_e(&b.title)))
                     }
                 };
                 let idx = self.create_resource(&type_name, &title, &info, &ops, form, line)?;
@@ -453,7 +453,7 @@ impl<'e> Evaluator<'e> {
                 self.src = saved;
                 if let Value::Type(t) = &t? {
                     if !t.is_instance(v) {
-                        errs.push(crate::describe::mismatch(
+                        errs.push(crate::model::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             t,
                             v,
@@ -531,7 +531,7 @@ impl<'e> Evaluator<'e> {
         let ops2: Vec<(String, bool, Value)> =
             vals.into_iter().map(|(k, a, v, _)| (k, a, v)).collect();
         let loc = self.line_loc(e.span);
-        for r in crate::eval::flatten(&[refs]) {
+        for r in crate::lang::eval::flatten(&[refs]) {
             let (tn, title) = match &r {
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
@@ -589,12 +589,12 @@ impl<'e> Evaluator<'e> {
                 match &existing {
                     Some(Value::Array(a)) => {
                         let mut x = (**a).clone();
-                        x.extend(crate::eval::flatten(std::slice::from_ref(v)));
+                        x.extend(crate::lang::eval::flatten(std::slice::from_ref(v)));
                         Value::array(x)
                     }
                     Some(old) if !old.is_undef() => {
                         let mut x = vec![old.clone()];
-                        x.extend(crate::eval::flatten(std::slice::from_ref(v)));
+                        x.extend(crate::lang::eval::flatten(std::slice::from_ref(v)));
                         Value::array(x)
                     }
                     _ => v.clone(),
@@ -655,7 +655,7 @@ impl<'e> Evaluator<'e> {
     }
 
     fn query_matches(&mut self, q: &Expr, idx: usize, scope: ScopeId) -> EResult<bool> {
-        crate::limits::grow(|| {
+        crate::model::limits::grow(|| {
             match &q.kind {
                 ExprKind::Paren(x) => self.query_matches(x, idx, scope),
                 ExprKind::Binary {
@@ -772,7 +772,7 @@ impl<'e> Evaluator<'e> {
     }
 
     pub fn realize(&mut self, refs: &[Value], e: &Expr) -> EResult<()> {
-        for r in crate::eval::flatten(refs) {
+        for r in crate::lang::eval::flatten(refs) {
             let (tn, title) = match &r {
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
@@ -803,7 +803,7 @@ impl<'e> Evaluator<'e> {
             _ => {
                 let v = self.eval(e)?;
                 let mut refs = Vec::new();
-                for x in crate::eval::flatten(&[v]) {
+                for x in crate::lang::eval::flatten(&[v]) {
                     match &x {
                         Value::Type(t) => match t.resolved() {
                             Type::Resource(Some(tn), Some(title)) => refs.push((tn.clone(), title.clone())),
@@ -815,7 +815,7 @@ impl<'e> Evaluator<'e> {
                             None => return self.err("Illegal relationship operand, can not form a relationship with a String. A Catalog type is required.", e),
                         },
                         Value::Undef => {}
-                        other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", crate::eval::a_value(other)), e),
+                        other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", crate::lang::eval::a_value(other)), e),
                     }
                 }
                 Ok(Operand::Refs(refs))
@@ -1044,7 +1044,7 @@ impl<'e> Evaluator<'e> {
         d: &Expr,
         at: Option<Loc>,
     ) -> EResult<Value> {
-        let saved = self.param_guard.replace(crate::eval::ParamGuard {
+        let saved = self.param_guard.replace(crate::lang::eval::ParamGuard {
             scope: sid,
             names: names.clone(),
             from: from.to_string(),
@@ -1155,7 +1155,7 @@ impl<'e> Evaluator<'e> {
             if let Some(te) = &p.type_expr {
                 if let Value::Type(t) = &self.eval(te)? {
                     if !t.is_instance(&v) {
-                        errs.push(crate::describe::mismatch(
+                        errs.push(crate::model::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             t,
                             &v,
@@ -1188,10 +1188,10 @@ impl<'e> Evaluator<'e> {
         // A define instance declared (through any chain) by MAX_DEPTH others is runaway
         // recursion: a define declaring itself under ever new titles.
         let generation = self.define_gen.get(&idx).copied().unwrap_or(0);
-        if generation >= crate::limits::MAX_DEPTH {
+        if generation >= crate::model::limits::MAX_DEPTH {
             let r = &self.res[idx];
             return Err(
-                crate::limits::too_deep("define", &r.type_name.to_lowercase()).at(Loc {
+                crate::model::limits::too_deep("define", &r.type_name.to_lowercase()).at(Loc {
                     file: r.file.clone().unwrap_or_default(),
                     line: r.line.unwrap_or(0),
                     col: None,
@@ -1275,7 +1275,7 @@ impl<'e> Evaluator<'e> {
                                         };
                                         return Err(EvalError::new(join_errs(
                                             &self.res[idx].reference(),
-                                            &[crate::describe::mismatch(
+                                            &[crate::model::describe::mismatch(
                                                 &format!("parameter '{}'", p.name),
                                                 t,
                                                 &v,
@@ -1360,7 +1360,8 @@ impl<'e> Evaluator<'e> {
                 if let DefKind::Node { hosts } = &d.kind {
                     for h in hosts {
                         if let ExprKind::Literal(Literal::Regex(src)) = &h.kind {
-                            let re = crate::value::Regexp::new(src).map_err(EvalError::new)?;
+                            let re =
+                                crate::model::value::Regexp::new(src).map_err(EvalError::new)?;
                             if let Some((_, caps)) = re.captures(&name) {
                                 let title: String = src
                                     .to_lowercase()
@@ -1512,7 +1513,7 @@ impl<'e> Evaluator<'e> {
                     && !self.res[i].evaluated
                     && !self.res[i].virtual_
                 {
-                    crate::limits::checkpoint()?;
+                    crate::model::limits::checkpoint()?;
                     self.evaluate_define(i)?;
                     changed = true;
                 }
@@ -1663,11 +1664,11 @@ impl<'e> Evaluator<'e> {
     fn validate_param_depth(&self) -> EResult<()> {
         for r in self.res.iter().filter(|r| !r.virtual_) {
             for (name, v) in &r.params {
-                if crate::limits::value_deeper_than(v, crate::limits::MAX_DEPTH) {
+                if crate::model::limits::value_deeper_than(v, crate::model::limits::MAX_DEPTH) {
                     return Err(EvalError::new(format!(
                         "the value of parameter '{name}' of {} is nested deeper than {} levels",
                         r.reference(),
-                        crate::limits::MAX_DEPTH
+                        crate::model::limits::MAX_DEPTH
                     ))
                     .at(Loc {
                         file: r.file.clone().unwrap_or_default(),
@@ -1687,7 +1688,7 @@ impl<'e> Evaluator<'e> {
             }
             for p in RELATION_PARAMS {
                 if let Some(v) = r.params.get(*p) {
-                    for x in crate::eval::flatten(std::slice::from_ref(v)) {
+                    for x in crate::lang::eval::flatten(std::slice::from_ref(v)) {
                         let (tn, title) = match &x {
                             Value::Type(t) => match t.resolved() {
                                 Type::Resource(Some(tn), Some(title)) => {
@@ -1778,7 +1779,7 @@ impl<'e> Evaluator<'e> {
 }
 
 pub fn tag_values(v: &Value) -> Vec<String> {
-    crate::eval::flatten(std::slice::from_ref(v))
+    crate::lang::eval::flatten(std::slice::from_ref(v))
         .iter()
         .map(|x| x.to_display())
         .collect()

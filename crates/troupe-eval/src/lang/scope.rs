@@ -1,7 +1,7 @@
 //! Scopes: Puppet's lexical variable lookup (local → inherited class → enclosing node/top)
 //! and its dynamic parent chain (used for resource defaults).
 
-use crate::value::Value;
+use crate::model::value::Value;
 use std::collections::HashMap;
 use std::rc::Rc;
 

@@ -3,7 +3,7 @@
 //! Puppet values reach those Ruby methods as Ruby objects; the ones with no JSON form of their
 //! own (types, Sensitive, default, versions, time values) are written as their `to_s`.
 
-use crate::value::{format_float, Value};
+use crate::model::value::{format_float, Value};
 
 /// The layout options of Ruby's `JSON::State` (`generate` leaves them all empty).
 #[derive(Clone, Debug, Default)]
@@ -36,7 +36,7 @@ pub fn ruby_json(v: &Value, layout: &JsonLayout) -> Result<String, String> {
 }
 
 fn json_value(v: &Value, l: &JsonLayout, depth: usize, out: &mut String) -> Result<(), String> {
-    crate::limits::grow(|| {
+    crate::model::limits::grow(|| {
         match v {
             Value::Undef => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -124,7 +124,7 @@ pub fn ruby_to_s(v: &Value) -> String {
         Value::Float(f) => format_float(*f),
         Value::Sensitive(_) => "Sensitive [value redacted]".into(),
         Value::Default => "default".into(),
-        Value::Array(_) | Value::Hash(_) => crate::erb::inspect(v),
+        Value::Array(_) | Value::Hash(_) => crate::ruby::erb::inspect(v),
         other => other.to_display(),
     }
 }
@@ -132,7 +132,7 @@ pub fn ruby_to_s(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Map;
+    use crate::model::value::Map;
 
     fn h(pairs: Vec<(&str, Value)>) -> Value {
         let mut m = Map::new();
@@ -463,7 +463,7 @@ fn scalar_of(v: &Value) -> Result<Scalar, String> {
         other => {
             return Err(format!(
                 "to_yaml: a {} value has no YAML form here (Ruby would dump its object)",
-                crate::value::type_name_of(other)
+                crate::model::value::type_name_of(other)
             ))
         }
     })
@@ -640,7 +640,7 @@ impl Emitter {
         mapping: bool,
         simple_key: bool,
     ) -> Result<(), String> {
-        crate::limits::grow(|| {
+        crate::model::limits::grow(|| {
             match v {
                 Value::Array(a) if a.is_empty() => {
                     self.indicator("[", true, true, false);
@@ -689,7 +689,7 @@ impl Emitter {
                     self.put_str("!ruby/object:Puppet::Pops::Types::PSensitiveType::Sensitive");
                     self.whitespace = false;
                     self.indention = false;
-                    let mut m = crate::value::Map::new();
+                    let mut m = crate::model::value::Map::new();
                     m.insert(Value::str("value"), (**inner).clone());
                     self.node(&Value::hash(m), indent, mapping, simple_key)?;
                 }
@@ -954,7 +954,7 @@ mod yaml_tests {
         let mut bad = Vec::new();
         let all = cases.as_array().expect("array");
         for (i, c) in all.iter().enumerate() {
-            let v = crate::value::from_json(&c["input"]);
+            let v = crate::model::value::from_json(&c["input"]);
             let want = c["yaml"].as_str().expect("yaml");
             match psych_yaml(&v) {
                 Ok(got) if got == want => {}

@@ -3,12 +3,12 @@
 //! error texts. 3.x-API functions see a top-level `undef` argument as an empty string, as Puppet
 //! passes it to them.
 
-use crate::error::{EResult, EvalError};
-use crate::eval::{flatten, Evaluator};
-use crate::value::{Map, Value};
+use crate::lang::eval::{flatten, Evaluator};
+use crate::model::error::{EResult, EvalError};
+use crate::model::value::{Map, Value};
 use troupe_syntax::ast::Expr;
 
-use crate::erb::{inspect, ruby_class};
+use crate::ruby::erb::{inspect, ruby_class};
 
 /// Empty string or undef: what stdlib treats as "no value".
 /// The API a module's Ruby function is written against.
@@ -114,7 +114,7 @@ impl Evaluator<'_> {
                             return Some(Err(err(format!(
                                 "'merge' parameter 'args' entry {} expects a value of type Undef, Hash, or String[0, 0], got {}",
                                 i + 1,
-                                crate::types::infer_for_message(other)
+                                crate::model::types::infer_for_message(other)
                             ))))
                         }
                     }
@@ -500,7 +500,7 @@ impl Evaluator<'_> {
                 if items.len() > 1 {
                     let rest: Vec<String> = flatten(&args[1..]).iter().map(|v| v.to_display()).collect();
                     let text = format!("{}:{}", self.fact_fqdn(), rest.join(":"));
-                    let offset = crate::digest::seeded_rand(&text, items.len() as i64) as usize;
+                    let offset = crate::functions::digest::seeded_rand(&text, items.len() as i64) as usize;
                     let n = items.len();
                     items.rotate_left(offset % n);
                 }
@@ -514,7 +514,7 @@ impl Evaluator<'_> {
                 [Value::Str(action), Value::Str(s), ..] => match &**action {
                     "encode" => {
                         let method = args.get(2).map(|m| m.to_display()).unwrap_or_default();
-                        let enc = crate::value::base64_encode(s.as_bytes(), false);
+                        let enc = crate::model::value::base64_encode(s.as_bytes(), false);
                         Ok(Value::str(if method == "strict" || method == "urlsafe" {
                             if method == "urlsafe" {
                                 enc.replace('+', "-").replace('/', "_")
@@ -531,7 +531,7 @@ impl Evaluator<'_> {
                             out
                         }))
                     }
-                    "decode" => match crate::value::base64_decode(s, false) {
+                    "decode" => match crate::model::value::base64_decode(s, false) {
                         Some(b) => Ok(Value::str(String::from_utf8_lossy(&b).to_string())),
                         None => Err(err("base64(): the second argument must be valid base64")),
                     },
@@ -563,10 +563,10 @@ impl Evaluator<'_> {
                 let Some(Value::Str(path)) = args.first() else {
                     return Some(Err(err(format!(
                         "'fact' parameter 'fact_name' expects a String value, got {}",
-                        crate::types::infer_for_message(args.first().unwrap_or(&Value::Undef))
+                        crate::model::types::infer_for_message(args.first().unwrap_or(&Value::Undef))
                     ))));
                 };
-                Ok(crate::value::dig_path(self.input.facts.clone(), Some(path)))
+                Ok(crate::model::value::dig_path(self.input.facts.clone(), Some(path)))
             }
             "delete_at" => match args {
                 [Value::Array(a), idx] => {
@@ -644,7 +644,7 @@ impl Evaluator<'_> {
                     other => {
                         return Some(Err(err(format!(
                             "'mysql::password' parameter 'password' expects a String value, got {}",
-                            crate::types::infer_for_message(other.unwrap_or(&Value::Undef))
+                            crate::model::types::infer_for_message(other.unwrap_or(&Value::Undef))
                         ))))
                     }
                 };
@@ -660,7 +660,7 @@ impl Evaluator<'_> {
                 } else {
                     use sha1::Digest;
                     let inner = sha1::Sha1::digest(pw.as_bytes());
-                    format!("*{}", crate::digest::hex("sha1", &inner).to_uppercase())
+                    format!("*{}", crate::functions::digest::hex("sha1", &inner).to_uppercase())
                 }))
             }
             // postgresql: `md5` + MD5(password + username).
@@ -669,7 +669,7 @@ impl Evaluator<'_> {
                 let pw = args.get(1).map(|v| v.to_display()).unwrap_or_default();
                 Ok(Value::str(format!(
                     "md5{}",
-                    crate::digest::hex("md5", format!("{pw}{user}").as_bytes())
+                    crate::functions::digest::hex("md5", format!("{pw}{user}").as_bytes())
                 )))
             }
             // postgresql: pg_hba rules from `TYPE DATABASE USER [ADDRESS] METHOD [OPTIONS]` lines.
@@ -936,7 +936,7 @@ impl Evaluator<'_> {
                     ("is_float", Value::Float(_)) => true,
                     // Ruby: `value == value.to_f.to_s`.
                     ("is_float", Value::Str(s)) => {
-                        crate::value::format_float(ruby_to_f(s)) == **s
+                        crate::model::value::format_float(ruby_to_f(s)) == **s
                     }
                     _ => false,
                 }))
@@ -1015,7 +1015,7 @@ impl Evaluator<'_> {
                 Some(_) => Err(err("uriescape(): Requires either array or string to work with")),
             },
             "shell_escape" => match args {
-                [v] => Ok(Value::str(shell_escape(&crate::dump::ruby_to_s(v)))),
+                [v] => Ok(Value::str(shell_escape(&crate::ruby::dump::ruby_to_s(v)))),
                 _ => Err(err(format!(
                     "'shell_escape' expects 1 argument, got {}",
                     args.len()
@@ -1024,7 +1024,7 @@ impl Evaluator<'_> {
             "shell_join" => match args {
                 [Value::Array(a)] => Ok(Value::str(
                     a.iter()
-                        .map(|v| shell_escape(&crate::dump::ruby_to_s(v)))
+                        .map(|v| shell_escape(&crate::ruby::dump::ruby_to_s(v)))
                         .collect::<Vec<_>>()
                         .join(" "),
                 )),
@@ -1045,13 +1045,13 @@ impl Evaluator<'_> {
                     }
                     let found = match r {
                         Value::Type(t) => match t.resolved() {
-                            crate::types::Type::Resource(Some(tn), Some(title)) => {
+                            crate::model::types::Type::Resource(Some(tn), Some(title)) => {
                                 self.find_resource(tn, title)
                             }
-                            crate::types::Type::Class(Some(c)) => self.find_resource("Class", c),
+                            crate::model::types::Type::Class(Some(c)) => self.find_resource("Class", c),
                             _ => None,
                         },
-                        Value::Str(s) => crate::resources::parse_ref(s)
+                        Value::Str(s) => crate::lang::build::resources::parse_ref(s)
                             .and_then(|(tn, title)| self.find_resource(&tn, &title)),
                         _ => None,
                     };
@@ -1112,19 +1112,19 @@ impl Evaluator<'_> {
                 } else {
                     charset
                 };
-                let seeds: Vec<String> = args.iter().skip(2).map(crate::dump::ruby_to_s).collect();
+                let seeds: Vec<String> = args.iter().skip(2).map(crate::ruby::dump::ruby_to_s).collect();
                 let fqdn = self.fact_fqdn();
-                if let Err(e) = crate::limits::reserve(len as u64 * 4) {
+                if let Err(e) = crate::model::limits::reserve(len as u64 * 4) {
                     return Some(Err(e));
                 }
                 let mut out = String::new();
                 for current in 1..=len {
-                    if let Err(e) = crate::limits::checkpoint() {
+                    if let Err(e) = crate::model::limits::checkpoint() {
                         return Some(Err(e));
                     }
                     let mut parts = seeds.clone();
                     parts.push(current.to_string());
-                    let i = crate::digest::fqdn_rand(&fqdn, charset.len() as i64, Some(&parts.join(":")));
+                    let i = crate::functions::digest::fqdn_rand(&fqdn, charset.len() as i64, Some(&parts.join(":")));
                     out.push(charset[i as usize]);
                 }
                 Ok(Value::str(out))
@@ -1133,23 +1133,23 @@ impl Evaluator<'_> {
                 [v, Value::Type(t)] => Ok(Value::Bool(t.is_instance(v))),
                 [_, other] => Err(err(format!(
                     "'is_a' parameter 'type' expects a Type value, got {}",
-                    crate::types::infer_for_message(other)
+                    crate::model::types::infer_for_message(other)
                 ))),
                 _ => Err(err(format!("'is_a' expects 2 arguments, got {}", args.len()))),
             },
             "to_json" => match args {
-                [v] => crate::dump::ruby_json(v, &crate::dump::JsonLayout::default())
+                [v] => crate::ruby::dump::ruby_json(v, &crate::ruby::dump::JsonLayout::default())
                     .map(Value::str)
                     .map_err(err),
                 _ => Err(err(format!("'to_json' expects 1 argument, got {}", args.len()))),
             },
             "to_json_pretty" => stdlib_to_json_pretty(args),
-            "template_body" => crate::templates::template_body_function(self, args),
+            "template_body" => crate::functions::templates::template_body_function(self, args),
             "validate_network_vlan_ranges" | "validate_tunnel_id_ranges" | "validate_vni_ranges" => {
                 neutron_validate_ranges(name, args.first().unwrap_or(&Value::Undef))
             }
             "validate_vxlan_udp_port" => {
-                let v = args.first().unwrap_or(crate::value::UNDEF);
+                let v = args.first().unwrap_or(crate::model::value::UNDEF);
                 let port = match v {
                     Value::Int(n) => Some(*n),
                     Value::Str(s) => s.trim().parse::<i64>().ok(),
@@ -1185,7 +1185,7 @@ impl Evaluator<'_> {
                     }
                     _ => v,
                 };
-                crate::dump::ruby_json(&v, &crate::dump::JsonLayout::default())
+                crate::ruby::dump::ruby_json(&v, &crate::ruby::dump::JsonLayout::default())
                     .map(Value::str)
                     .map_err(err)
             }
@@ -1193,7 +1193,7 @@ impl Evaluator<'_> {
             // mcollective's: each element's Ruby `to_s`.
             "mco_array_to_string" => match args.first() {
                 Some(Value::Array(a)) => Ok(Value::array(
-                    a.iter().map(|v| Value::str(crate::dump::ruby_to_s(v))).collect(),
+                    a.iter().map(|v| Value::str(crate::ruby::dump::ruby_to_s(v))).collect(),
                 )),
                 other => Err(err(format!(
                     "Expected an array, but got a {}",
@@ -1201,16 +1201,16 @@ impl Evaluator<'_> {
                 ))),
             },
             "to_yaml" => match args {
-                [v] => crate::dump::psych_yaml(v).map(Value::str).map_err(err),
+                [v] => crate::ruby::dump::psych_yaml(v).map(Value::str).map_err(err),
                 [v, Value::Hash(o)] if o.is_empty() => {
-                    crate::dump::psych_yaml(v).map(Value::str).map_err(err)
+                    crate::ruby::dump::psych_yaml(v).map(Value::str).map_err(err)
                 }
                 [_, Value::Hash(_)] => Err(err(
                     "to_yaml: Psych options (line_width, indentation, ...) are not supported",
                 )),
                 [_, other] => Err(err(format!(
                     "'to_yaml' parameter 'options' expects a Hash value, got {}",
-                    crate::types::infer_for_message(other)
+                    crate::model::types::infer_for_message(other)
                 ))),
                 _ => Err(err(format!(
                     "'to_yaml' expects between 1 and 2 arguments, got {}",
@@ -1314,7 +1314,7 @@ impl Evaluator<'_> {
             DataFormat::Yaml
         };
         let default = args.get(1).cloned();
-        let text = crate::dump::ruby_to_s(first);
+        let text = crate::ruby::dump::ruby_to_s(first);
         let parsed: Result<serde_json::Value, String> = if name.starts_with("parse") {
             self.env.parse_data(&text, format)
         } else if text.starts_with("http://") || text.starts_with("https://") {
@@ -1334,7 +1334,7 @@ impl Evaluator<'_> {
             Ok(serde_json::Value::Null | serde_json::Value::Bool(false)) => {
                 Ok(default.unwrap_or(Value::Undef))
             }
-            Ok(v) => Ok(crate::value::from_json(&v)),
+            Ok(v) => Ok(crate::model::value::from_json(&v)),
             Err(_) if default.is_some() => Ok(default.unwrap_or(Value::Undef)),
             Err(e) => Err(err(format!("{name}(): {e}"))),
         }
@@ -1344,9 +1344,9 @@ impl Evaluator<'_> {
     /// `fqdn_rand` and `fqdn_rotate`.
     pub(crate) fn fact_fqdn(&self) -> String {
         let facts = &self.input.facts;
-        let v = crate::value::dig_path(facts.clone(), Some("networking.fqdn"));
+        let v = crate::model::value::dig_path(facts.clone(), Some("networking.fqdn"));
         let v = if v.is_undef() {
-            crate::value::dig_path(facts.clone(), Some("fqdn"))
+            crate::model::value::dig_path(facts.clone(), Some("fqdn"))
         } else {
             v
         };
@@ -1398,7 +1398,7 @@ impl Evaluator<'_> {
             other => {
                 return Err(err(format!(
                     "'validate_legacy' parameter 'target_type' expects a Type value, got {}",
-                    crate::types::infer_for_message(other)
+                    crate::model::types::infer_for_message(other)
                 )))
             }
         };
@@ -1414,7 +1414,8 @@ impl Evaluator<'_> {
             return Ok(Value::Undef);
         }
         // Puppet describes the value by `infer_set`: arrays are Tuples, hashes Structs.
-        let msg = crate::describe::mismatch(&format!("validate_legacy({function})"), &t, value);
+        let msg =
+            crate::model::describe::mismatch(&format!("validate_legacy({function})"), &t, value);
         let msg = match (
             msg.strip_suffix(" got Array"),
             msg.strip_suffix(" got Hash"),
@@ -1428,11 +1429,12 @@ impl Evaluator<'_> {
 
     fn defined_with_params(&mut self, reference: &Value, params: Option<&Value>) -> EResult<bool> {
         let (tn, title) = match reference {
-            Value::Str(s) => {
-                crate::resources::parse_ref(s).unwrap_or((s.to_string(), String::new()))
-            }
+            Value::Str(s) => crate::lang::build::resources::parse_ref(s)
+                .unwrap_or((s.to_string(), String::new())),
             Value::Type(t) => match t.resolved() {
-                crate::types::Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
+                crate::model::types::Type::Resource(Some(tn), Some(title)) => {
+                    (tn.clone(), title.clone())
+                }
                 _ => (reference.to_display(), String::new()),
             },
             other => {
@@ -1483,11 +1485,11 @@ impl Evaluator<'_> {
 
 /// `File` from `file`, `Apache::Vhost` from `apache::vhost`.
 fn resource_type(tn: &str) -> String {
-    crate::types::capitalize_type_name(&tn.to_lowercase())
+    crate::model::types::capitalize_type_name(&tn.to_lowercase())
 }
 
 fn deep_merge(a: &Value, b: &Value) -> Value {
-    crate::limits::grow(|| match (a, b) {
+    crate::model::limits::grow(|| match (a, b) {
         (Value::Hash(x), Value::Hash(y)) => {
             let mut out = (**x).clone();
             for (k, v) in y.iter() {
@@ -1586,7 +1588,7 @@ fn validate(name: &str, args: &[Value]) -> EResult<()> {
                     Value::Regex(x) => x.source.clone(),
                     other => other.to_display(),
                 };
-                crate::value::Regexp::new(&src).is_ok_and(|re| re.is_match(&s))
+                crate::model::value::Regexp::new(&src).is_ok_and(|re| re.is_match(&s))
             });
             if !ok {
                 return Err(err(match args.get(2) {
@@ -1653,10 +1655,10 @@ fn validate(name: &str, args: &[Value]) -> EResult<()> {
 }
 
 /// A regex argument of a 3.x function: `Regexp.new(arg)` (a Regexp or its source text).
-fn regexp_arg(v: &Value) -> EResult<std::rc::Rc<crate::value::Regexp>> {
+fn regexp_arg(v: &Value) -> EResult<std::rc::Rc<crate::model::value::Regexp>> {
     match v {
         Value::Regex(r) => Ok(r.clone()),
-        other => crate::value::Regexp::new(&crate::dump::ruby_to_s(other))
+        other => crate::model::value::Regexp::new(&crate::ruby::dump::ruby_to_s(other))
             .map(std::rc::Rc::new)
             .map_err(err),
     }
@@ -1691,7 +1693,7 @@ fn num2bool(v: &Value) -> EResult<Value> {
                 )))
             }
         },
-        other => ruby_to_i(&crate::dump::ruby_to_s(other)),
+        other => ruby_to_i(&crate::ruby::dump::ruby_to_s(other)),
     };
     Ok(Value::Bool(n > 0))
 }
@@ -1836,7 +1838,7 @@ fn stdlib_range(args: &[Value]) -> EResult<Value> {
     if args.is_empty() {
         return Err(err("range(): Wrong number of arguments given (0 for 1)"));
     }
-    let text = crate::dump::ruby_to_s;
+    let text = crate::ruby::dump::ruby_to_s;
     let (start, stop, step, exclusive) = if args.len() > 1 {
         let step = match args.get(2) {
             None | Some(Value::Undef) => 1,
@@ -2000,7 +2002,7 @@ fn stdlib_values_at(args: &[Value]) -> EResult<Value> {
     let mut list: Vec<usize> = Vec::new();
     let size = array.len() as i64;
     for i in &indices {
-        let t = crate::dump::ruby_to_s(i);
+        let t = crate::ruby::dump::ruby_to_s(i);
         let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
         let range = ["...", "..", "-"]
             .iter()
@@ -2046,7 +2048,7 @@ fn validate_numeric(args: &[Value]) -> EResult<()> {
             args.len()
         )));
     }
-    let text = crate::dump::ruby_to_s;
+    let text = crate::ruby::dump::ruby_to_s;
     let max = if args.len() > 1 {
         let m = text(&args[1]);
         if args.len() > 2 && m.is_empty() {
@@ -2073,7 +2075,7 @@ fn validate_numeric(args: &[Value]) -> EResult<()> {
     } else {
         None
     };
-    let show = |f: f64| crate::value::format_float(f);
+    let show = |f: f64| crate::model::value::format_float(f);
     if let (Some(lo), Some(hi)) = (min, max) {
         if lo > hi {
             return Err(err(format!(
@@ -2191,7 +2193,7 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
         Some(other) => {
             return Err(err(format!(
                 "'to_json_pretty' parameter 'data' expects a value of type Hash or Array, got {}",
-                crate::types::infer_for_message(other)
+                crate::model::types::infer_for_message(other)
             )))
         }
         None => {
@@ -2215,10 +2217,10 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
     } else {
         data.clone()
     };
-    let mut layout = crate::dump::JsonLayout::pretty();
+    let mut layout = crate::ruby::dump::JsonLayout::pretty();
     if let Some(Value::Hash(opts)) = args.get(2) {
         for (k, v) in opts.iter() {
-            let s = crate::dump::ruby_to_s(v);
+            let s = crate::ruby::dump::ruby_to_s(v);
             match k.to_display().as_str() {
                 "indent" => layout.indent = s,
                 "space" => layout.space = s,
@@ -2229,7 +2231,7 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
             }
         }
     }
-    let mut text = crate::dump::ruby_json(&data, &layout).map_err(err)?;
+    let mut text = crate::ruby::dump::ruby_json(&data, &layout).map_err(err)?;
     text.push('\n');
     Ok(Value::str(text))
 }
@@ -2274,13 +2276,13 @@ fn os_hash_arg<'a>(name: &str, args: &'a [Value]) -> EResult<&'a Map> {
 fn os_userinfo(v: &Map) -> Option<String> {
     let get = |k: &str| {
         v.get(&Value::str(k))
-            .filter(|x| !crate::dump::ruby_to_s(x).is_empty())
+            .filter(|x| !crate::ruby::dump::ruby_to_s(x).is_empty())
     };
     let user = get("username")?;
-    let mut out = url_encode(&crate::dump::ruby_to_s(user));
+    let mut out = url_encode(&crate::ruby::dump::ruby_to_s(user));
     if let Some(p) = get("password") {
         out.push(':');
-        out.push_str(&url_encode(&crate::dump::ruby_to_s(p)));
+        out.push_str(&url_encode(&crate::ruby::dump::ruby_to_s(p)));
     }
     Some(out)
 }
@@ -2299,7 +2301,7 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
     for (k, x) in raw.iter() {
         let key = k.to_display();
         let x = if key == "port" {
-            Value::str(crate::dump::ruby_to_s(x))
+            Value::str(crate::ruby::dump::ruby_to_s(x))
         } else {
             x.clone()
         };
@@ -2327,10 +2329,10 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
         return Err(err("os_transport_url(): cannot use both host and hosts."));
     }
     let userinfo = os_userinfo(&v);
-    let port = has("port").then(|| crate::dump::ruby_to_s(&get("port")));
+    let port = has("port").then(|| crate::ruby::dump::ruby_to_s(&get("port")));
     let mut hostinfo = "localhost".to_string();
     if has("host") {
-        let mut host = bracket_ipv6(&crate::dump::ruby_to_s(&get("host")));
+        let mut host = bracket_ipv6(&crate::ruby::dump::ruby_to_s(&get("host")));
         if let Some(p) = &port {
             host = format!("{host}:{p}");
         }
@@ -2343,7 +2345,7 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
         let hosts: Vec<String> = hosts
             .iter()
             .map(|h| {
-                let h = bracket_ipv6(&crate::dump::ruby_to_s(h));
+                let h = bracket_ipv6(&crate::ruby::dump::ruby_to_s(h));
                 let h = match &port {
                     Some(p) => format!("{h}:{p}"),
                     None => h,
@@ -2357,14 +2359,14 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
         hostinfo = hosts.join(",");
     }
     let path = if has("virtual_host") {
-        format!("/{}", crate::dump::ruby_to_s(&get("virtual_host")))
+        format!("/{}", crate::ruby::dump::ruby_to_s(&get("virtual_host")))
     } else {
         "/".to_string()
     };
     let mut query: Vec<(String, String)> = Vec::new();
     if let Value::Hash(q) = &get("query") {
         for (k, x) in q.iter() {
-            query.push((k.to_display(), crate::dump::ruby_to_s(x)));
+            query.push((k.to_display(), crate::ruby::dump::ruby_to_s(x)));
         }
     }
     if has("ssl") {
@@ -2377,7 +2379,7 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
     }
     let mut url = format!(
         "{}://{hostinfo}{path}",
-        crate::dump::ruby_to_s(&get("transport"))
+        crate::ruby::dump::ruby_to_s(&get("transport"))
     );
     if !query.is_empty() {
         url.push('?');
@@ -2408,7 +2410,8 @@ fn os_database_connection(args: &[Value]) -> EResult<Value> {
         }
     }
     let has = |k: &str| v.contains_key(&Value::str(k));
-    let get = |k: &str| crate::dump::ruby_to_s(v.get(&Value::str(k)).unwrap_or(&Value::Undef));
+    let get =
+        |k: &str| crate::ruby::dump::ruby_to_s(v.get(&Value::str(k)).unwrap_or(&Value::Undef));
     if !has("dialect") {
         return Err(err("os_database_connection(): dialect is required"));
     }
@@ -2421,7 +2424,7 @@ fn os_database_connection(args: &[Value]) -> EResult<Value> {
     let mut extra: Vec<(String, String)> = Vec::new();
     if let Some(Value::Hash(x)) = v.get(&Value::str("extra")) {
         for (k, val) in x.iter() {
-            extra.push((k.to_display(), crate::dump::ruby_to_s(val)));
+            extra.push((k.to_display(), crate::ruby::dump::ruby_to_s(val)));
         }
     }
     if has("charset") {

@@ -3,9 +3,9 @@
 //! loops (also `each_with_index`, `each_pair`), common String/Array/Hash methods, and `-%>`
 //! trimming. Anything else is an error that names the template and the line.
 
-use crate::error::{EResult, EvalError};
-use crate::eval::Evaluator;
-use crate::value::{Map, Value};
+use crate::lang::eval::Evaluator;
+use crate::model::error::{EResult, EvalError};
+use crate::model::value::{Map, Value};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -528,7 +528,7 @@ impl P {
 
     fn stmts(&mut self, terms: &[&str]) -> Result<Vec<St>, String> {
         self.deeper()?;
-        let r = crate::limits::grow(|| self.stmts_inner(terms));
+        let r = crate::model::limits::grow(|| self.stmts_inner(terms));
         self.depth -= 1;
         r
     }
@@ -707,7 +707,7 @@ impl P {
 
     fn expr(&mut self) -> Result<Ex, String> {
         self.deeper()?;
-        let r = crate::limits::grow(|| self.expr_inner());
+        let r = crate::model::limits::grow(|| self.expr_inner());
         self.depth -= 1;
         r
     }
@@ -851,7 +851,7 @@ impl P {
 
     fn unary(&mut self) -> Result<Ex, String> {
         self.deeper()?;
-        let r = crate::limits::grow(|| self.unary_inner());
+        let r = crate::model::limits::grow(|| self.unary_inner());
         self.depth -= 1;
         r
     }
@@ -1017,7 +1017,7 @@ impl P {
             Some(Tok::Str(p)) => Ex::Str(p),
             Some(Tok::Sym(s)) => Ex::Lit(Value::str(s)),
             Some(Tok::Regex(r)) => Ex::Lit(Value::Regex(std::rc::Rc::new(
-                crate::value::Regexp::new(&r)?,
+                crate::model::value::Regexp::new(&r)?,
             ))),
             Some(Tok::IVar(n)) => Ex::IVar(n),
             Some(Tok::Const(n)) if self.is_op("(") => {
@@ -1220,11 +1220,11 @@ const RUBY_ERROR: &str = "ArgumentError: ";
 
 /// Ruby's `to_s`.
 /// Ruby's `to_s` of a value.
-use crate::dump::ruby_to_s as to_s;
+use crate::ruby::dump::ruby_to_s as to_s;
 
 /// Ruby's `inspect` (also what stdlib's 3.x functions print in their errors).
 pub(crate) fn inspect(v: &Value) -> String {
-    crate::limits::grow(|| match v {
+    crate::model::limits::grow(|| match v {
         Value::Undef => "nil".into(),
         Value::Str(s) => format!("{:?}", &**s),
         Value::Array(a) => format!("[{}]", a.iter().map(inspect).collect::<Vec<_>>().join(", ")),
@@ -1263,7 +1263,10 @@ impl Ctx<'_, '_> {
                 };
                 let i = usize::try_from(i).map_err(|_| self.err("negative index"))?;
                 if a.len() <= i {
-                    crate::limits::reserve_items(i as u64 + 1, std::mem::size_of::<Value>())?;
+                    crate::model::limits::reserve_items(
+                        i as u64 + 1,
+                        std::mem::size_of::<Value>(),
+                    )?;
                     a.resize(i + 1, Value::Undef);
                 }
                 a[i] = v;
@@ -1274,7 +1277,7 @@ impl Ctx<'_, '_> {
     }
 
     fn run(&mut self, prog: &[St]) -> EResult<Value> {
-        crate::limits::grow(|| self.run_stmts(prog))
+        crate::model::limits::grow(|| self.run_stmts(prog))
     }
 
     fn run_stmts(&mut self, prog: &[St]) -> EResult<Value> {
@@ -1385,7 +1388,7 @@ impl Ctx<'_, '_> {
     }
 
     fn call_block(&mut self, b: &Block, args: Vec<Value>) -> EResult<Value> {
-        crate::limits::checkpoint()?;
+        crate::model::limits::checkpoint()?;
         let mut m = HashMap::new();
         if b.params.len() > 1 && args.len() == 1 {
             if let Value::Array(a) = &args[0] {
@@ -1402,8 +1405,8 @@ impl Ctx<'_, '_> {
         let r = self.run(&b.body);
         self.locals.pop();
         match r {
-            Err(e) if matches!(e.flow, Some(crate::error::Flow::Next(_))) => match e.flow {
-                Some(crate::error::Flow::Next(v)) => Ok(v),
+            Err(e) if matches!(e.flow, Some(crate::model::error::Flow::Next(_))) => match e.flow {
+                Some(crate::model::error::Flow::Next(v)) => Ok(v),
                 _ => Ok(Value::Undef),
             },
             r => r,
@@ -1411,7 +1414,7 @@ impl Ctx<'_, '_> {
     }
 
     fn eval(&mut self, e: &Ex) -> EResult<Value> {
-        crate::limits::grow(|| self.eval_ex(e))
+        crate::model::limits::grow(|| self.eval_ex(e))
     }
 
     fn eval_ex(&mut self, e: &Ex) -> EResult<Value> {
@@ -1487,7 +1490,7 @@ impl Ctx<'_, '_> {
                     }
                 }
             },
-            Ex::Const(n) => Value::ty(crate::types::Type::Resource(
+            Ex::Const(n) => Value::ty(crate::model::types::Type::Resource(
                 Some(format!("\u{0}{n}")),
                 None,
             )),
@@ -1601,7 +1604,7 @@ impl Ctx<'_, '_> {
                     return Err(self.err("ranges must be of integers"));
                 };
                 let n = (b as i128 - a as i128 + 1).max(0) as u64;
-                crate::limits::reserve_items(n, std::mem::size_of::<Value>())?;
+                crate::model::limits::reserve_items(n, std::mem::size_of::<Value>())?;
                 Value::array((a..=b).map(Value::Int).collect())
             }
             Ex::Bin(op, l, r) => {
@@ -1764,7 +1767,7 @@ impl Ctx<'_, '_> {
             match (a, b) {
                 (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    crate::eval::as_f64(a).partial_cmp(&crate::eval::as_f64(b))
+                    crate::lang::eval::as_f64(a).partial_cmp(&crate::lang::eval::as_f64(b))
                 }
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
                 _ => None,
@@ -1779,7 +1782,7 @@ impl Ctx<'_, '_> {
                             Value::Int(_) | Value::Float(_),
                             Value::Int(_) | Value::Float(_)
                         )
-                    ) && crate::eval::as_f64(&l) == crate::eval::as_f64(&r)),
+                    ) && crate::lang::eval::as_f64(&l) == crate::lang::eval::as_f64(&r)),
             ),
             "!=" => Value::Bool(!(l == r)),
             "<" | ">" | "<=" | ">=" | "<=>" => {
@@ -1839,7 +1842,7 @@ impl Ctx<'_, '_> {
                 }
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_add(*b)),
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    Value::Float(crate::eval::as_f64(&l) + crate::eval::as_f64(&r))
+                    Value::Float(crate::lang::eval::as_f64(&l) + crate::lang::eval::as_f64(&r))
                 }
                 _ => {
                     return Err(self.err(format!(
@@ -1855,7 +1858,7 @@ impl Ctx<'_, '_> {
                     Value::array(a.iter().filter(|x| !b.contains(x)).cloned().collect())
                 }
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    Value::Float(crate::eval::as_f64(&l) - crate::eval::as_f64(&r))
+                    Value::Float(crate::lang::eval::as_f64(&l) - crate::lang::eval::as_f64(&r))
                 }
                 _ => return Err(self.err("unsupported '-'")),
             },
@@ -1863,14 +1866,14 @@ impl Ctx<'_, '_> {
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_mul(*b)),
                 (Value::Str(s), Value::Int(n)) => {
                     let n = (*n).max(0) as u64;
-                    crate::limits::reserve(n.saturating_mul(s.len() as u64))?;
+                    crate::model::limits::reserve(n.saturating_mul(s.len() as u64))?;
                     Value::str(s.repeat(n as usize))
                 }
                 (Value::Array(a), Value::Str(s)) => {
                     Value::str(a.iter().map(to_s).collect::<Vec<_>>().join(s))
                 }
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    Value::Float(crate::eval::as_f64(&l) * crate::eval::as_f64(&r))
+                    Value::Float(crate::lang::eval::as_f64(&l) * crate::lang::eval::as_f64(&r))
                 }
                 _ => return Err(self.err("unsupported '*'")),
             },
@@ -1886,10 +1889,10 @@ impl Ctx<'_, '_> {
                         Value::Array(a) => (**a).clone(),
                         other => vec![other.clone()],
                     };
-                    Value::str(crate::functions::sprintf(f, &a)?)
+                    Value::str(crate::functions::core::sprintf(f, &a)?)
                 }
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    let (a, b) = (crate::eval::as_f64(&l), crate::eval::as_f64(&r));
+                    let (a, b) = (crate::lang::eval::as_f64(&l), crate::lang::eval::as_f64(&r));
                     Value::Float(if op == "/" { a / b } else { a % b })
                 }
                 _ => return Err(self.err(format!("unsupported '{op}'"))),
@@ -1932,7 +1935,7 @@ impl Ctx<'_, '_> {
                 "require" => Ok(Value::Bool(true)),
                 "next" => {
                     let mut e = EvalError::new("next used outside of a block");
-                    e.flow = Some(crate::error::Flow::Next(
+                    e.flow = Some(crate::model::error::Flow::Next(
                         args.into_iter().next().unwrap_or(Value::Undef),
                     ));
                     Err(e)
@@ -2032,12 +2035,12 @@ impl Ctx<'_, '_> {
             "to_s" => return Ok(Value::str(to_s(&r))),
             "inspect" => return Ok(Value::str(inspect(&r))),
             "to_yaml" if args.is_empty() => {
-                return crate::dump::psych_yaml(&r)
+                return crate::ruby::dump::psych_yaml(&r)
                     .map(Value::str)
                     .map_err(|m| self.err(m))
             }
             "to_json" if args.is_empty() => {
-                return crate::dump::ruby_json(&r, &crate::dump::JsonLayout::default())
+                return crate::ruby::dump::ruby_json(&r, &crate::ruby::dump::JsonLayout::default())
                     .map(Value::str)
                     .map_err(|m| self.err(m))
             }
@@ -2091,7 +2094,7 @@ impl Ctx<'_, '_> {
                         let re = match args.first() {
                             Some(Value::Regex(re)) => re.clone(),
                             _ => std::rc::Rc::new(
-                                crate::value::Regexp::new(&a0).map_err(|e| self.err(e))?,
+                                crate::model::value::Regexp::new(&a0).map_err(|e| self.err(e))?,
                             ),
                         };
                         match re.captures(s) {
@@ -2204,7 +2207,7 @@ impl Ctx<'_, '_> {
                         if n >= w {
                             r.clone()
                         } else {
-                            crate::limits::reserve(w as u64)?;
+                            crate::model::limits::reserve(w as u64)?;
                             let fill: String = pad.chars().cycle().take(w - n).collect();
                             Value::str(if name == "ljust" {
                                 format!("{s}{fill}")
@@ -2233,7 +2236,7 @@ impl Ctx<'_, '_> {
                             Value::array(lines)
                         }
                     }
-                    "%" => Value::str(crate::functions::sprintf(s, &args)?),
+                    "%" => Value::str(crate::functions::core::sprintf(s, &args)?),
                     _ => return Err(bad(self)),
                 })
             }
@@ -2431,7 +2434,7 @@ impl Ctx<'_, '_> {
                     "all?" => Value::Bool(true),
                     "count" => Value::Int(out.len() as i64),
                     "sort_by" => {
-                        keyed.sort_by(|x, y| crate::functions::sort_cmp(&x.0, &y.0));
+                        keyed.sort_by(|x, y| crate::functions::core::sort_cmp(&x.0, &y.0));
                         Value::array(keyed.into_iter().map(|(_, x)| x).collect())
                     }
                     _ => Value::array(out),
@@ -2439,12 +2442,12 @@ impl Ctx<'_, '_> {
             }
             "join" => {
                 let sep = args.first().map(to_s).unwrap_or_default();
-                let flat = crate::eval::flatten(a);
+                let flat = crate::lang::eval::flatten(a);
                 Value::str(flat.iter().map(to_s).collect::<Vec<_>>().join(&sep))
             }
             "sort" => {
                 let mut v = a.to_vec();
-                v.sort_by(crate::functions::sort_cmp);
+                v.sort_by(crate::functions::core::sort_cmp);
                 Value::array(v)
             }
             "first" => match args.first() {
@@ -2469,7 +2472,7 @@ impl Ctx<'_, '_> {
                 }
                 Value::array(out)
             }
-            "flatten" => Value::array(crate::eval::flatten(a)),
+            "flatten" => Value::array(crate::lang::eval::flatten(a)),
             "transpose" => {
                 let rows: Vec<&Vec<Value>> = a
                     .iter()
@@ -2499,12 +2502,12 @@ impl Ctx<'_, '_> {
             "min" => a
                 .iter()
                 .cloned()
-                .min_by(crate::functions::sort_cmp)
+                .min_by(crate::functions::core::sort_cmp)
                 .unwrap_or(Value::Undef),
             "max" => a
                 .iter()
                 .cloned()
-                .max_by(crate::functions::sort_cmp)
+                .max_by(crate::functions::core::sort_cmp)
                 .unwrap_or(Value::Undef),
             "to_a" | "entries" => r.clone(),
             "index" => a

@@ -1,10 +1,10 @@
 //! Templates: `epp`, `inline_epp`, `template` (ERB), `inline_template` and `file`.
 
 use crate::code::Code;
-use crate::error::{EResult, EvalError, Flow};
-use crate::eval::Evaluator;
-use crate::scope::ScopeKind;
-use crate::value::Value;
+use crate::lang::eval::Evaluator;
+use crate::lang::scope::ScopeKind;
+use crate::model::error::{EResult, EvalError, Flow};
+use crate::model::value::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 use troupe_syntax::ast::{Expr, ExprKind};
@@ -53,7 +53,7 @@ fn render_epp_in_frame(
     ev.scopes[sid].tables.push(Default::default());
     ev.cur = sid;
     let r = (|| -> EResult<String> {
-        let mut given = crate::value::Map::new();
+        let mut given = crate::model::value::Map::new();
         if let Some(Value::Hash(h)) = args {
             given = (**h).clone();
         }
@@ -83,7 +83,7 @@ fn render_epp_in_frame(
                     if let Some(te) = &p.type_expr {
                         if let Value::Type(t) = &ev.eval(te)? {
                             if !t.is_instance(&v) {
-                                let m = crate::describe::mismatch(
+                                let m = crate::model::describe::mismatch(
                                     &format!("parameter '{}'", p.name),
                                     t,
                                     &v,
@@ -164,7 +164,11 @@ pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> E
     for a in args {
         let path = find_template(ev, &a.to_display())?;
         let text = ev.env.read(&path).unwrap_or_default();
-        out.push_str(&crate::erb::render(ev, &text, &path.display().to_string())?);
+        out.push_str(&crate::ruby::erb::render(
+            ev,
+            &text,
+            &path.display().to_string(),
+        )?);
     }
     Ok(Value::str(out))
 }
@@ -172,7 +176,7 @@ pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> E
 /// datacat's `template_body`: the templates' text, unrendered, joined.
 pub fn template_body_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
     let mut out = String::new();
-    for a in crate::eval::flatten(args) {
+    for a in crate::lang::eval::flatten(args) {
         let path = find_template(ev, &a.to_display())?;
         out.push_str(&ev.env.read(&path).unwrap_or_default());
     }
@@ -196,7 +200,11 @@ pub fn inline_template_function(
 ) -> EResult<Value> {
     let mut out = String::new();
     for a in args {
-        out.push_str(&crate::erb::render(ev, &a.to_display(), "inline template")?);
+        out.push_str(&crate::ruby::erb::render(
+            ev,
+            &a.to_display(),
+            "inline template",
+        )?);
     }
     Ok(Value::str(out))
 }

@@ -1,10 +1,10 @@
 //! Puppet 7's built-in functions (the 4.x core set and the 3.x functions still in core).
 
 use crate::code::LoadKind;
-use crate::error::{EResult, EvalError, Flow};
-use crate::eval::{a_value, flatten, parse_number, Evaluator};
-use crate::types::{capitalize_type_name, Type};
-use crate::value::{dig_path, format_float, Map, Value};
+use crate::lang::eval::{a_value, flatten, parse_number, Evaluator};
+use crate::model::error::{EResult, EvalError, Flow};
+use crate::model::types::{capitalize_type_name, Type};
+use crate::model::value::{dig_path, format_float, Map, Value};
 use indexmap::IndexMap;
 use std::rc::Rc;
 use troupe_syntax::ast::{Expr, ExprKind, Lambda};
@@ -27,7 +27,7 @@ pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
     }
 }
 
-impl crate::eval::NodeInput {
+impl crate::lang::eval::NodeInput {
     pub fn server_facts_get(&self, k: &str) -> Value {
         match &self.server_facts {
             Value::Hash(h) => h.get(&Value::str(k)).cloned().unwrap_or(Value::Undef),
@@ -61,7 +61,7 @@ fn str_arg<'a>(name: &str, v: &'a Value, param: impl std::fmt::Display) -> EResu
         Value::Str(s) => Ok(s),
         other => Err(EvalError::new(format!(
             "'{name}' parameter {param} expects a String value, got {}",
-            crate::types::infer_for_message(other)
+            crate::model::types::infer_for_message(other)
         ))),
     }
 }
@@ -72,8 +72,8 @@ fn need_lambda<'a>(name: &str, l: Option<&'a Lambda>) -> EResult<&'a Lambda> {
 
 /// The pairs an iteration function walks: (index-or-key, value). Integers, Integer ranges
 /// and strings are walked lazily, so `Integer[1, 200000000].reduce` never builds an array.
-fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::iterate::Pairs, bool)> {
-    use crate::iterate::Pairs;
+fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::model::iterate::Pairs, bool)> {
+    use crate::model::iterate::Pairs;
     Ok(match v {
         Value::Array(a) => (Pairs::Array(a.clone(), 0, a.len()), false),
         Value::Hash(h) => (Pairs::Hash(h.clone(), 0, h.len()), true),
@@ -91,7 +91,7 @@ fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::iterate::Pairs, bool)> {
         },
         other if matches!(name, "each" | "map" | "filter" | "any" | "all") => {
             // These dispatch on Hash and Iterable, with a one- or two-parameter block.
-            let got = crate::types::infer_for_message(other);
+            let got = crate::model::types::infer_for_message(other);
             let mut msg = format!(
                 "The function '{name}' was called with arguments it does not accept. It expects one of:"
             );
@@ -115,7 +115,7 @@ fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::iterate::Pairs, bool)> {
             };
             return Err(EvalError::new(format!(
                 "'{name}' parameter '{param}' expects an Iterable value, got {}",
-                crate::types::infer_for_message(other)
+                crate::model::types::infer_for_message(other)
             )));
         }
     })
@@ -193,7 +193,7 @@ impl<'e> Evaluator<'e> {
                             Type::Resource(Some(n), None) => n.to_lowercase(),
                             _ => return Err(EvalError::new("Cannot use a Type value as a class name")),
                         },
-                        other => return Err(EvalError::new(format!("'{name}' parameter 'names' expects a value of type String, Class[Name], or Array, got {}", crate::types::infer_for_message(other)))),
+                        other => return Err(EvalError::new(format!("'{name}' parameter 'names' expects a value of type String, Class[Name], or Array, got {}", crate::model::types::infer_for_message(other)))),
                     };
                     if n.is_empty() {
                         return Err(EvalError::new("Cannot use empty string as a class name"));
@@ -278,7 +278,7 @@ impl<'e> Evaluator<'e> {
                             },
                             _ => true,
                         },
-                        _ => return Err(EvalError::new("'defined' parameter 'vals' expects a value of type String, Type[CatalogEntry], or Type[Type], got ".to_string() + &crate::types::infer_for_message(a))),
+                        _ => return Err(EvalError::new("'defined' parameter 'vals' expects a value of type String, Type[CatalogEntry], or Type[Type], got ".to_string() + &crate::model::types::infer_for_message(a))),
                     };
                     if found {
                         return Ok(Value::Bool(true));
@@ -464,7 +464,7 @@ impl<'e> Evaluator<'e> {
                         Ok(args[0].clone())
                     }
                     None => {
-                        crate::limits::reserve_items(
+                        crate::model::limits::reserve_items(
                             vals.size_hint().0 as u64,
                             std::mem::size_of::<Value>(),
                         )?;
@@ -479,7 +479,10 @@ impl<'e> Evaluator<'e> {
                     Value::Int(n) if n > 0 => n as usize,
                     _ => return Err(EvalError::new("'slice' expects a positive slice size")),
                 };
-                crate::limits::reserve_items(pairs.len() as u64, 2 * std::mem::size_of::<Value>())?;
+                crate::model::limits::reserve_items(
+                    pairs.len() as u64,
+                    2 * std::mem::size_of::<Value>(),
+                )?;
                 let items: Vec<Value> = pairs
                     .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
                     .collect();
@@ -538,7 +541,7 @@ impl<'e> Evaluator<'e> {
                 Some(Value::Undef) | None => Ok(Value::Int(0)),
                 Some(other) => Err(EvalError::new(format!(
                     "'{name}' expects a value of type Collection, String, or Binary, got {}",
-                    crate::types::infer_for_message(other)
+                    crate::model::types::infer_for_message(other)
                 ))),
             },
             "empty" => Ok(Value::Bool(match args.first() {
@@ -550,7 +553,7 @@ impl<'e> Evaluator<'e> {
                 Some(other) => {
                     return Err(EvalError::new(format!(
                     "'empty' expects a value of type Collection, String, Binary, or Undef, got {}",
-                    crate::types::infer_for_message(other)
+                    crate::model::types::infer_for_message(other)
                 )))
                 }
             })),
@@ -569,7 +572,7 @@ impl<'e> Evaluator<'e> {
                     )),
                     other => Err(EvalError::new(format!(
                         "'join' parameter 'arg' expects an Array value, got {}",
-                        crate::types::infer_for_message(other)
+                        crate::model::types::infer_for_message(other)
                     ))),
                 }
             }
@@ -578,7 +581,7 @@ impl<'e> Evaluator<'e> {
                 let s = str_arg(name, &args[0], 1)?;
                 let parts: Vec<Value> = match &args[1] {
                     Value::Str(p) => {
-                        let re = crate::value::Regexp::new(p).map_err(EvalError::new)?;
+                        let re = crate::model::value::Regexp::new(p).map_err(EvalError::new)?;
                         split_ruby(s, re.needs_plain("split").map_err(EvalError::new)?)
                     }
                     Value::Regex(r) => {
@@ -730,7 +733,7 @@ impl<'e> Evaluator<'e> {
                 if !target_ok {
                     return Err(EvalError::new(format!(
                         "'regsubst' parameter 'target' expects a value of type Array or String, got {}",
-                        crate::types::infer_for_message(&args[0])
+                        crate::model::types::infer_for_message(&args[0])
                     )));
                 }
                 let flags = match args.get(3) {
@@ -744,7 +747,7 @@ impl<'e> Evaluator<'e> {
                         } else {
                             p.to_string()
                         };
-                        Rc::new(crate::value::Regexp::new(&src).map_err(EvalError::new)?)
+                        Rc::new(crate::model::value::Regexp::new(&src).map_err(EvalError::new)?)
                     }
                     Value::Regex(r) => r.clone(),
                     _ => return Err(EvalError::new(
@@ -761,7 +764,9 @@ impl<'e> Evaluator<'e> {
             "match" => {
                 arity(name, &args, 2, 2)?;
                 let re = match &args[1] {
-                    Value::Str(p) => Rc::new(crate::value::Regexp::new(p).map_err(EvalError::new)?),
+                    Value::Str(p) => {
+                        Rc::new(crate::model::value::Regexp::new(p).map_err(EvalError::new)?)
+                    }
                     Value::Regex(r) => r.clone(),
                     Value::Type(t) => match t.resolved() {
                         Type::Pattern(ps) if !ps.is_empty() => ps[0].clone(),
@@ -850,7 +855,9 @@ impl<'e> Evaluator<'e> {
                         if self.env.read(&p).is_some() {
                             return Ok(Value::str(spec));
                         }
-                    } else if let Some(p) = crate::templates::module_file(self, &spec, kind) {
+                    } else if let Some(p) =
+                        crate::functions::templates::module_file(self, &spec, kind)
+                    {
                         return Ok(Value::str(p.display().to_string()));
                     }
                 }
@@ -907,7 +914,7 @@ impl<'e> Evaluator<'e> {
                     let actual = Value::ty(infer_type(&args[1]));
                     self.call_lambda(l, &[Value::Type(t.clone()), actual], e)
                 } else {
-                    Err(EvalError::new(crate::describe::mismatch(
+                    Err(EvalError::new(crate::model::describe::mismatch(
                         "assert_type():",
                         &t,
                         &args[1],
@@ -924,16 +931,18 @@ impl<'e> Evaluator<'e> {
                     infer_type(&args[0])
                 }))
             }
-            "lookup" => crate::hiera::lookup_function(self, &args, lambda, e),
+            "lookup" => crate::data::hiera::lookup_function(self, &args, lambda, e),
             "hiera" | "hiera_array" | "hiera_hash" | "hiera_include" => {
-                crate::hiera::hiera_function(self, name, &args, e)
+                crate::data::hiera::hiera_function(self, name, &args, e)
             }
-            "epp" => crate::templates::epp_function(self, &args, e),
-            "inline_epp" => crate::templates::inline_epp_function(self, &args, e),
-            "template" => crate::templates::template_function(self, &args, e),
-            "inline_template" => crate::templates::inline_template_function(self, &args, e),
-            "file" => crate::templates::file_function(self, &args),
-            "binary_file" => crate::templates::binary_file_function(self, &args),
+            "epp" => crate::functions::templates::epp_function(self, &args, e),
+            "inline_epp" => crate::functions::templates::inline_epp_function(self, &args, e),
+            "template" => crate::functions::templates::template_function(self, &args, e),
+            "inline_template" => {
+                crate::functions::templates::inline_template_function(self, &args, e)
+            }
+            "file" => crate::functions::templates::file_function(self, &args),
+            "binary_file" => crate::functions::templates::binary_file_function(self, &args),
             "annotate" => Err(EvalError::new(
                 "'annotate' needs Pcore Annotation and Object types, which troupe does not support",
             )),
@@ -944,7 +953,7 @@ impl<'e> Evaluator<'e> {
                         Some(Value::Str(s)) => Ok(s.to_string()),
                         Some(other) => Err(EvalError::new(format!(
                             "'strftime' parameter 'format' expects a String value, got {}",
-                            crate::types::infer_for_message(other)
+                            crate::model::types::infer_for_message(other)
                         ))),
                         None => Ok(String::new()),
                     }
@@ -952,26 +961,26 @@ impl<'e> Evaluator<'e> {
                 match &args[0] {
                     Value::Timespan(t) => {
                         arity(name, &args, 2, 2)?;
-                        crate::time::format_timespan(*t as i128, &fmt(1)?)
+                        crate::model::time::format_timespan(*t as i128, &fmt(1)?)
                             .map(Value::str)
                             .map_err(EvalError::new)
                     }
                     Value::Timestamp(t) => {
                         let tz = args.get(2).map(|v| v.to_display());
-                        crate::time::format_timestamp(*t as i128, &fmt(1)?, tz.as_deref())
+                        crate::model::time::format_timestamp(*t as i128, &fmt(1)?, tz.as_deref())
                             .map(Value::str)
                             .map_err(EvalError::new)
                     }
                     Value::Str(f) => {
                         // The deprecated (format, timezone) form formats the current time.
                         let tz = args.get(1).map(|v| v.to_display());
-                        crate::time::format_timestamp(crate::time::now(), f, tz.as_deref())
+                        crate::model::time::format_timestamp(crate::model::time::now(), f, tz.as_deref())
                             .map(Value::str)
                             .map_err(EvalError::new)
                     }
                     other => Err(EvalError::new(format!(
                         "'strftime' expects one of:\n  (Timespan time_object, String format)\n    rejected: parameter 'time_object' expects a Timespan value, got {t}\n  (Timestamp time_object, String format, String timezone?)\n    rejected: parameter 'time_object' expects a Timestamp value, got {t}\n  (String format, String timezone?)\n    rejected: parameter 'format' expects a String value, got {t}",
-                        t = crate::types::infer_for_message(other)
+                        t = crate::model::types::infer_for_message(other)
                     ))),
                 }
             }
@@ -986,8 +995,11 @@ impl<'e> Evaluator<'e> {
                 }
             }
             "md5" | "sha1" | "sha256" => {
-                let s = str_arg(name, args.first().unwrap_or(crate::value::UNDEF), 1)?;
-                Ok(Value::str(crate::digest::hex(name, s.as_bytes())))
+                let s = str_arg(name, args.first().unwrap_or(crate::model::value::UNDEF), 1)?;
+                Ok(Value::str(crate::functions::digest::hex(
+                    name,
+                    s.as_bytes(),
+                )))
             }
             "fqdn_rand" => {
                 arity(name, &args, 1, 2)?;
@@ -998,7 +1010,7 @@ impl<'e> Evaluator<'e> {
                 };
                 let seed = args.get(1).map(|v| v.to_display());
                 let fqdn = self.fact_fqdn();
-                Ok(Value::Int(crate::digest::fqdn_rand(
+                Ok(Value::Int(crate::functions::digest::fqdn_rand(
                     &fqdn,
                     max,
                     seed.as_deref(),
@@ -1064,8 +1076,11 @@ impl<'e> Evaluator<'e> {
                 Ok(Value::Undef)
             }
             "digest" => {
-                let s = str_arg(name, args.first().unwrap_or(crate::value::UNDEF), 1)?;
-                Ok(Value::str(crate::digest::hex("md5", s.as_bytes())))
+                let s = str_arg(name, args.first().unwrap_or(crate::model::value::UNDEF), 1)?;
+                Ok(Value::str(crate::functions::digest::hex(
+                    "md5",
+                    s.as_bytes(),
+                )))
             }
             _ => {
                 if let Some(def) = self.find_def(LoadKind::Function, name)? {
@@ -1075,7 +1090,7 @@ impl<'e> Evaluator<'e> {
                 // would find that function: its Ruby file in a module on the modulepath.
                 if let Some(api) = self.ruby_function_api(name) {
                     // Puppet passes a 3.x function a top-level undef as an empty string.
-                    let args: Vec<Value> = if api == crate::stdlib::RubyApi::Legacy {
+                    let args: Vec<Value> = if api == crate::functions::stdlib::RubyApi::Legacy {
                         args.into_iter()
                             .map(|a| if a.is_undef() { Value::str("") } else { a })
                             .collect()
@@ -1157,7 +1172,7 @@ impl<'e> Evaluator<'e> {
                 Some(i) => i,
                 None => return Err(EvalError::new(format!("Unknown resource type: '{lc}'"))),
             };
-            let ops: Vec<(String, bool, Value, crate::error::Loc)> = params
+            let ops: Vec<(String, bool, Value, crate::model::error::Loc)> = params
                 .into_iter()
                 .map(|(k, v)| (k, false, v, loc.clone()))
                 .collect();
@@ -1182,9 +1197,9 @@ impl<'e> Evaluator<'e> {
         let r = match t.resolved() {
             Type::Integer(..) => match &v {
                 Value::Int(_) => Ok(v.clone()),
-                Value::Timestamp(n) | Value::Timespan(n) => {
-                    Ok(Value::Int(n.div_euclid(crate::time::NS_PER_SEC as i64)))
-                }
+                Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Int(
+                    n.div_euclid(crate::model::time::NS_PER_SEC as i64),
+                )),
                 Value::Float(f) => Ok(Value::Int(*f as i64)),
                 Value::Bool(b) => Ok(Value::Int(*b as i64)),
                 Value::Str(s) => {
@@ -1215,9 +1230,9 @@ impl<'e> Evaluator<'e> {
                 ))),
             },
             Type::Float(..) | Type::Numeric => match &v {
-                Value::Timestamp(n) | Value::Timespan(n) => {
-                    Ok(Value::Float(*n as f64 / crate::time::NS_PER_SEC as f64))
-                }
+                Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Float(
+                    *n as f64 / crate::model::time::NS_PER_SEC as f64,
+                )),
                 Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => {
                     Ok(Value::Float(*i as f64))
                 }
@@ -1321,7 +1336,7 @@ impl<'e> Evaluator<'e> {
             }
             Type::Regexp(_) => match &v {
                 Value::Str(s) => Ok(Value::Regex(Rc::new(
-                    crate::value::Regexp::new(s).map_err(EvalError::new)?,
+                    crate::model::value::Regexp::new(s).map_err(EvalError::new)?,
                 ))),
                 _ => Ok(v.clone()),
             },
@@ -1336,7 +1351,7 @@ impl<'e> Evaluator<'e> {
             ))),
         }?;
         if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
-            return Err(EvalError::new(crate::describe::mismatch(
+            return Err(EvalError::new(crate::model::describe::mismatch(
                 "Converted value",
                 &t,
                 &r,
@@ -1359,7 +1374,7 @@ impl Value {
 
 fn core_type_or_def(ev: &mut Evaluator<'_>, n: &str) -> EResult<bool> {
     let lc = n.to_lowercase();
-    if crate::schema::core_type(&lc).is_some() {
+    if crate::catalog::schema::core_type(&lc).is_some() {
         return Ok(true);
     }
     Ok(ev.find_class(&lc)?.is_some()
@@ -1411,7 +1426,7 @@ fn string_fn(name: &str, s: &str) -> String {
 }
 
 fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
-    crate::limits::grow(|| match v {
+    crate::model::limits::grow(|| match v {
         Value::Str(s) => Value::str(f(s)),
         Value::Array(a) => Value::array(a.iter().map(|x| map_strings(x, f)).collect()),
         Value::Hash(h) => Value::hash(
@@ -1474,8 +1489,8 @@ pub fn sort_cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            crate::eval::as_f64(a)
-                .partial_cmp(&crate::eval::as_f64(b))
+            crate::lang::eval::as_f64(a)
+                .partial_cmp(&crate::lang::eval::as_f64(b))
                 .unwrap_or(Ordering::Equal)
         }
         (Value::Str(x), Value::Str(y)) => x.cmp(y),
@@ -1649,7 +1664,9 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
         if !width.is_empty() && width.parse::<i32>().is_err() {
             return Err(EvalError::new("width too big"));
         }
-        crate::limits::reserve(width.parse::<u64>().unwrap_or(0) + prec.unwrap_or(0) as u64)?;
+        crate::model::limits::reserve(
+            width.parse::<u64>().unwrap_or(0) + prec.unwrap_or(0) as u64,
+        )?;
         let conv = chars.next().unwrap_or('s');
         let arg = args.get(ai).cloned().unwrap_or(Value::Undef);
         ai += 1;
@@ -1706,7 +1723,7 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                 }
             }
             'f' | 'e' | 'E' | 'g' | 'G' => {
-                let x = crate::eval::as_f64(&num(&arg)?);
+                let x = crate::lang::eval::as_f64(&num(&arg)?);
                 let p = prec.unwrap_or(6);
                 match conv {
                     'f' => format!("{x:.p$}"),
@@ -1784,7 +1801,10 @@ fn nsecs_value(n: i128, kind: &str) -> EResult<i64> {
 }
 
 fn no_match(t: &str, args: &[Value]) -> EvalError {
-    let got: Vec<String> = args.iter().map(crate::types::infer_for_message).collect();
+    let got: Vec<String> = args
+        .iter()
+        .map(crate::model::types::infer_for_message)
+        .collect();
     EvalError::new(format!(
         "'new_{t}' had no matching signature for arguments ({})",
         got.join(", ")
@@ -1792,7 +1812,7 @@ fn no_match(t: &str, args: &[Value]) -> EvalError {
 }
 
 fn new_timestamp(args: &[Value]) -> EResult<Value> {
-    use crate::time::*;
+    use crate::model::time::*;
     let ns = match args {
         [] => now(),
         [Value::Timestamp(t)] => *t as i128,
@@ -1817,7 +1837,7 @@ fn new_timestamp(args: &[Value]) -> EResult<Value> {
 }
 
 fn new_timespan(args: &[Value]) -> EResult<Value> {
-    use crate::time::*;
+    use crate::model::time::*;
     let int = |v: Option<&Value>| -> EResult<i128> {
         match v {
             None | Some(Value::Undef) => Ok(0),
@@ -1879,7 +1899,7 @@ fn new_timespan(args: &[Value]) -> EResult<Value> {
 }
 
 fn new_semver(args: &[Value]) -> EResult<Value> {
-    use crate::semver::SemVer;
+    use crate::model::semver::SemVer;
     let from_parts = |maj: &Value,
                       min: &Value,
                       pat: &Value,
@@ -1925,7 +1945,7 @@ fn new_semver(args: &[Value]) -> EResult<Value> {
 }
 
 fn new_semver_range(args: &[Value]) -> EResult<Value> {
-    use crate::semver::SemVerRange;
+    use crate::model::semver::SemVerRange;
     // Bounds are SemVer values, or `default` for an open end.
     let bound = |v: &Value| match v {
         Value::SemVer(s) => Ok(Some(s.to_string())),
@@ -1970,7 +1990,7 @@ fn new_semver_range(args: &[Value]) -> EResult<Value> {
 
 /// `String($binary, format)`.
 fn binary_to_string(b: &[u8], f: &str) -> EResult<String> {
-    use crate::value::base64_encode;
+    use crate::model::value::base64_encode;
     match f {
         "%s" => String::from_utf8(b.to_vec()).map_err(|_| {
             EvalError::new("binary data is not valid UTF-8 and cannot be formatted with %s")
@@ -1999,8 +2019,8 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
     let from_str = |s: &str, f: Option<&str>| -> EResult<Vec<u8>> {
         let bad = || EvalError::new("invalid base64");
         match f.unwrap_or("%B") {
-            "%b" => crate::value::base64_decode(s, false).ok_or_else(bad),
-            "%u" | "%B" => crate::value::base64_decode(s, true).ok_or_else(bad),
+            "%b" => crate::model::value::base64_decode(s, false).ok_or_else(bad),
+            "%u" | "%B" => crate::model::value::base64_decode(s, true).ok_or_else(bad),
             "%s" | "%r" => Ok(s.as_bytes().to_vec()),
             other => Err(EvalError::new(format!(
                 "Unsupported Base64 format '{other}'"
@@ -2206,7 +2226,7 @@ pub fn scanf(data: &str, format: &str) -> Vec<Value> {
 /// The type Puppet infers for a value. Past `limits::MAX_DEPTH` levels the inferred type
 /// stops at an unparameterized `Array`/`Hash`: types stay shallow enough to walk and drop.
 pub fn infer_type(v: &Value) -> Type {
-    infer_at(v, crate::limits::MAX_DEPTH)
+    infer_at(v, crate::model::limits::MAX_DEPTH)
 }
 
 fn infer_at(v: &Value, room: usize) -> Type {
@@ -2220,7 +2240,7 @@ fn infer_at(v: &Value, room: usize) -> Type {
         }
     }
     let infer_type = |x: &Value| infer_at(x, room.saturating_sub(1));
-    crate::limits::grow(|| match v {
+    crate::model::limits::grow(|| match v {
         Value::Int(i) => Type::Integer(*i, *i),
         Value::Float(f) => Type::Float(*f, *f),
         Value::Str(s) => Type::Enum(vec![s.to_string()], false),
@@ -2249,7 +2269,7 @@ fn infer_at(v: &Value, room: usize) -> Type {
 }
 
 pub fn generalize(v: &Value) -> Type {
-    generalize_at(v, crate::limits::MAX_DEPTH)
+    generalize_at(v, crate::model::limits::MAX_DEPTH)
 }
 
 fn generalize_at(v: &Value, room: usize) -> Type {
@@ -2257,7 +2277,7 @@ fn generalize_at(v: &Value, room: usize) -> Type {
         return infer_at(v, 0);
     }
     let generalize = |x: &Value| generalize_at(x, room - 1);
-    crate::limits::grow(|| match v {
+    crate::model::limits::grow(|| match v {
         Value::Int(_) => Type::Integer(i64::MIN, i64::MAX),
         Value::Float(_) => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
         Value::Str(_) => Type::String(0, i64::MAX),
@@ -2316,7 +2336,7 @@ fn common_type(a: Type, b: Type) -> Type {
 
 /// Depth-first, containers before their contents, as `tree_each` walks by default.
 fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {
-    crate::limits::grow(|| {
+    crate::model::limits::grow(|| {
         out.push((path.clone(), v.clone()));
         match v {
             Value::Array(a) => {

@@ -1,9 +1,9 @@
 //! Hiera 5: global, environment and module layers; yaml and json backends; interpolation;
 //! merge strategies and `lookup_options`; `lookup()` and automatic parameter lookup.
 
-use crate::error::{EResult, EvalError};
-use crate::eval::Evaluator;
-use crate::value::{Map, Value};
+use crate::lang::eval::Evaluator;
+use crate::model::error::{EResult, EvalError};
+use crate::model::value::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -53,7 +53,7 @@ fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResul
     };
     let parsed = parsed
         .map_err(|e| EvalError::plain(format!("Unable to parse ({}): {e}", path.display())))?;
-    let Value::Hash(root) = &crate::value::from_json(&parsed) else {
+    let Value::Hash(root) = &crate::model::value::from_json(&parsed) else {
         return Ok(None);
     };
     let version = get(root, "version").cloned().unwrap_or(Value::Undef);
@@ -191,7 +191,7 @@ fn merge_from(v: &Value) -> Merge {
 }
 
 fn deep_merge(high: &Value, low: &Value) -> Value {
-    crate::limits::grow(|| {
+    crate::model::limits::grow(|| {
         match (high, low) {
             // The deep_merge gem merges the higher-priority hash into a copy of the lower one:
             // the lower one's keys keep their order, new keys follow.
@@ -243,7 +243,7 @@ impl<'e> Evaluator<'e> {
         let v = match self.env.data(path, format) {
             None => None,
             Some(parsed) => {
-                let parsed = parsed.map(|j| crate::value::from_json(&j));
+                let parsed = parsed.map(|j| crate::model::value::from_json(&j));
                 match parsed {
                     Ok(Value::Undef) => Some(Value::hash(Map::new())),
                     Ok(v @ Value::Hash(_)) => Some(v),
@@ -268,7 +268,7 @@ impl<'e> Evaluator<'e> {
 
     /// Decrypts the `ENC[PKCS7,...]` parts of a value from an eyaml file.
     fn eyaml_decrypt(&mut self, v: &Value, b: &Backend, file: &Path, key: &str) -> EResult<Value> {
-        crate::limits::grow(|| {
+        crate::model::limits::grow(|| {
             Ok(match v {
                 Value::Str(s) if s.contains("ENC[") => {
                     let fail = |msg: String| {
@@ -285,7 +285,7 @@ impl<'e> Evaluator<'e> {
                         .env
                         .read(Path::new(&key_path))
                         .ok_or_else(|| fail(format!("cannot read the private key {key_path}")))?;
-                    Value::str(crate::eyaml::decrypt_text(&pem, s).map_err(fail)?)
+                    Value::str(crate::data::eyaml::decrypt_text(&pem, s).map_err(fail)?)
                 }
                 Value::Array(a) => {
                     let mut out = Vec::with_capacity(a.len());
@@ -481,7 +481,7 @@ impl<'e> Evaluator<'e> {
             Merge::Unique => {
                 let mut out: Vec<Value> = Vec::new();
                 for f in found {
-                    for x in crate::eval::flatten(&[f]) {
+                    for x in crate::lang::eval::flatten(&[f]) {
                         if !out.contains(&x) {
                             out.push(x);
                         }
@@ -587,7 +587,7 @@ impl<'e> Evaluator<'e> {
     }
 
     fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
-        crate::limits::grow(|| {
+        crate::model::limits::grow(|| {
             Ok(match v {
                 Value::Str(s) if s.contains("%{") => {
                     let t = s.trim();
@@ -666,7 +666,7 @@ pub fn lookup_function(
         other => {
             return Err(EvalError::new(format!(
                 "'lookup' parameter 'name' expects a value of type String or Array, got {}",
-                crate::types::infer_for_message(other)
+                crate::model::types::infer_for_message(other)
             )))
         }
     };
@@ -687,12 +687,16 @@ pub fn lookup_function(
             if let Some(Value::Type(t)) = &vtype {
                 if !t.is_instance(&v) {
                     return Err(EvalError::new(
-                        crate::describe::mismatch("Found value has wrong type, expects", t, &v)
-                            .replacen(
-                                "Found value has wrong type, expects expects",
-                                "Found value has wrong type, expects",
-                                1,
-                            ),
+                        crate::model::describe::mismatch(
+                            "Found value has wrong type, expects",
+                            t,
+                            &v,
+                        )
+                        .replacen(
+                            "Found value has wrong type, expects expects",
+                            "Found value has wrong type, expects",
+                            1,
+                        ),
                     ));
                 }
             }
@@ -740,7 +744,7 @@ pub fn hiera_function(
     };
     if name == "hiera_include" {
         let loc = ev.loc_e(e);
-        for c in crate::eval::flatten(&[v]) {
+        for c in crate::lang::eval::flatten(&[v]) {
             ev.declare_class(&c.to_display(), None, None, loc.clone(), "Function Call")?;
         }
         return Ok(Value::Undef);

@@ -2,10 +2,10 @@
 
 use crate::catalog::Resource;
 use crate::code::{loc_of, Code, Def, DefKind, Environment, LoadKind};
-use crate::error::{EResult, EvalError, Flow, Loc};
-use crate::scope::{Scope, ScopeId, ScopeKind, Table};
-use crate::types::{capitalize_type_name, Type, INT_MAX, INT_MIN};
-use crate::value::{Map, Regexp, Value};
+use crate::lang::scope::{Scope, ScopeId, ScopeKind, Table};
+use crate::model::error::{EResult, EvalError, Flow, Loc};
+use crate::model::types::{capitalize_type_name, Type, INT_MAX, INT_MIN};
+use crate::model::value::{Map, Regexp, Value};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -81,11 +81,11 @@ pub struct Evaluator<'e> {
     pub(crate) aliases: HashMap<String, Arc<Def>>,
     pub(crate) nodes: Vec<Arc<Def>>,
     pub(crate) alias_cache: HashMap<String, Rc<Type>>,
-    pub(crate) type_infos: HashMap<String, Option<crate::resources::TypeInfo>>,
+    pub(crate) type_infos: HashMap<String, Option<crate::lang::build::resources::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
     /// Which module Ruby functions exist, and their API, by name (see `ruby_function_api`).
-    pub(crate) ruby_functions: HashMap<String, Option<crate::stdlib::RubyApi>>,
+    pub(crate) ruby_functions: HashMap<String, Option<crate::functions::stdlib::RubyApi>>,
     /// The line of each relationship attribute (`require => ...`) by resource, for errors.
     pub(crate) param_lines: HashMap<(usize, String), u32>,
     pub(crate) missing: HashSet<(LoadKind, String)>,
@@ -105,7 +105,7 @@ pub struct Evaluator<'e> {
     pub src: Arc<SourceFile>,
     pub render: Vec<String>,
     pub warnings: Vec<String>,
-    pub hiera: crate::hiera::HieraCache,
+    pub hiera: crate::data::hiera::HieraCache,
     pub stage_main: usize,
     pub class_main: usize,
     /// Expressions evaluated, for the budget's checkpoints.
@@ -332,14 +332,14 @@ impl<'e> Evaluator<'e> {
 
     /// Puppet's `scope.to_hash`: every variable visible from the current scope, nearer scopes
     /// shadowing outer ones; undef values and match variables left out.
-    pub fn visible_vars(&self) -> crate::value::Map {
+    pub fn visible_vars(&self) -> crate::model::value::Map {
         let mut chain = Vec::new();
         let mut id = Some(self.cur);
         while let Some(s) = id {
             chain.push(s);
             id = self.next_scope(s);
         }
-        let mut out = crate::value::Map::new();
+        let mut out = crate::model::value::Map::new();
         for s in chain.into_iter().rev() {
             for t in &self.scopes[s].tables {
                 for (k, v) in &t.vars {
@@ -422,7 +422,7 @@ impl<'e> Evaluator<'e> {
                 .unwrap_or(Value::Undef));
         }
         if class == "settings" {
-            return Ok(crate::functions::setting(self, var));
+            return Ok(crate::functions::core::setting(self, var));
         }
         match self.class_scopes.get(&class) {
             Some(&sid) => {
@@ -458,7 +458,7 @@ impl<'e> Evaluator<'e> {
     pub fn var_path(&mut self, expr: &str) -> EResult<Value> {
         let mut parts = expr.trim().splitn(2, '.');
         let base = self.lookup_var(parts.next().unwrap_or(""), None)?;
-        Ok(crate::value::dig_path(base, parts.next()))
+        Ok(crate::model::value::dig_path(base, parts.next()))
     }
 
     pub fn set_var(&mut self, name: &str, v: Value, e: &Expr) -> EResult<()> {
@@ -540,8 +540,8 @@ impl<'e> Evaluator<'e> {
     /// Enters a named frame (`kind` 'name': a function, a template); fails past
     /// `limits::MAX_DEPTH`. Every successful call is paired with `leave_frame`.
     pub(crate) fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()> {
-        if self.depth >= crate::limits::MAX_DEPTH {
-            return Err(crate::limits::too_deep(kind, name));
+        if self.depth >= crate::model::limits::MAX_DEPTH {
+            return Err(crate::model::limits::too_deep(kind, name));
         }
         self.depth += 1;
         Ok(())
@@ -571,13 +571,13 @@ impl<'e> Evaluator<'e> {
     pub fn eval(&mut self, e: &Expr) -> EResult<Value> {
         self.steps = self.steps.wrapping_add(1);
         if self.steps.is_multiple_of(256) {
-            crate::limits::checkpoint().map_err(|err| err.at(self.loc_e(e)))?;
+            crate::model::limits::checkpoint().map_err(|err| err.at(self.loc_e(e)))?;
         }
         // Checking the stack costs a call: every eighth level is enough (the red zone holds
         // the eight in between).
         self.nesting = self.nesting.wrapping_add(1);
         let r = if self.nesting.is_multiple_of(8) {
-            crate::limits::grow(|| self.eval_expr(e))
+            crate::model::limits::grow(|| self.eval_expr(e))
         } else {
             self.eval_expr(e)
         };
@@ -1119,7 +1119,7 @@ impl<'e> Evaluator<'e> {
         rhs: &Expr,
         e: &Expr,
     ) -> EResult<Value> {
-        use crate::time::{secs_to_nsecs, NS_PER_SEC};
+        use crate::model::time::{secs_to_nsecs, NS_PER_SEC};
         let is_time = |v: &Value| matches!(v, Value::Timestamp(_) | Value::Timespan(_));
         let not_when = |l: &Value, r: &Value| {
             self.err(
@@ -1269,7 +1269,7 @@ impl<'e> Evaluator<'e> {
             (Value::Timestamp(a), Value::Timestamp(b))
             | (Value::Timespan(a), Value::Timespan(b)) => a.cmp(b),
             (Value::Timestamp(a) | Value::Timespan(a), Value::Int(_) | Value::Float(_)) => {
-                (*a as f64 / crate::time::NS_PER_SEC as f64)
+                (*a as f64 / crate::model::time::NS_PER_SEC as f64)
                     .partial_cmp(&as_f64(r))
                     .unwrap_or(Ordering::Equal)
             }
@@ -1336,7 +1336,7 @@ impl<'e> Evaluator<'e> {
             Value::SemVerRange(range) => {
                 return match l {
                     Value::SemVer(v) => Ok(range.includes(v)),
-                    Value::Str(s) => Ok(crate::semver::SemVer::parse(s)
+                    Value::Str(s) => Ok(crate::model::semver::SemVer::parse(s)
                         .map(|v| range.includes(&v))
                         .unwrap_or(false)),
                     _ => self.err(format!("Left match operand must result in a String or SemVer value when right operand is a SemVerRange. Got {}.", a_value(l)), e),
@@ -1390,7 +1390,7 @@ impl<'e> Evaluator<'e> {
 
     /// Does a case/selector option match? (Sets match variables for regexes.)
     fn option_matches(&mut self, test: &Value, opt: &Value) -> EResult<bool> {
-        crate::limits::grow(|| {
+        crate::model::limits::grow(|| {
             Ok(match opt {
                 Value::Default => true,
                 Value::Regex(re) => match test {
@@ -1406,7 +1406,9 @@ impl<'e> Evaluator<'e> {
                 Value::Type(t) => t.is_instance(test),
                 Value::SemVerRange(r) => match test {
                     Value::SemVer(v) => r.includes(v),
-                    Value::Str(s) => crate::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v)),
+                    Value::Str(s) => {
+                        crate::model::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v))
+                    }
                     _ => false,
                 },
                 Value::Array(items) => match test {
@@ -1617,11 +1619,11 @@ impl<'e> Evaluator<'e> {
     fn parameterize(&mut self, t: &Type, args: Vec<Value>, e: &Expr) -> EResult<Value> {
         let v = self.parameterize_type(t, args, e)?;
         if let Value::Type(ty) = &v {
-            if ty.deeper_than(crate::limits::MAX_DEPTH) {
+            if ty.deeper_than(crate::model::limits::MAX_DEPTH) {
                 return self.err(
                     format!(
                         "type nested deeper than {} levels",
-                        crate::limits::MAX_DEPTH
+                        crate::model::limits::MAX_DEPTH
                     ),
                     e,
                 );
@@ -1925,7 +1927,7 @@ impl<'e> Evaluator<'e> {
     /// Calls a lambda with positional arguments in a local scope of the current scope.
     pub fn call_lambda(&mut self, l: &Lambda, args: &[Value], call: &Expr) -> EResult<Value> {
         // Every iteration of every loop is a checkpoint of the compile's budget.
-        crate::limits::checkpoint().map_err(|err| err.at(self.loc_e(call)))?;
+        crate::model::limits::checkpoint().map_err(|err| err.at(self.loc_e(call)))?;
         let cur = self.cur;
         let depth = self.scopes[cur].tables.len();
         let mut t = Table::default();
@@ -1956,9 +1958,9 @@ impl<'e> Evaluator<'e> {
                             format!(
                                 "block parameter '{}' expects {} {} value, got {}",
                                 p.name,
-                                crate::types::article(&ty.to_string()),
+                                crate::model::types::article(&ty.to_string()),
                                 ty,
-                                crate::types::infer_for_message(&v)
+                                crate::model::types::infer_for_message(&v)
                             ),
                             call,
                         );
@@ -2015,7 +2017,7 @@ impl<'e> Evaluator<'e> {
             {
                 if let Value::Type(t) = &self.eval(rt)? {
                     if !t.is_instance(&v) {
-                        return Err(EvalError::new(crate::describe::mismatch(
+                        return Err(EvalError::new(crate::model::describe::mismatch(
                             &format!("value returned from {} has wrong type,", def.name),
                             t,
                             &v,
@@ -2073,8 +2075,11 @@ impl<'e> Evaluator<'e> {
                         ty.is_instance(&v)
                     };
                     if !ok {
-                        let msg =
-                            crate::describe::mismatch(&format!("parameter '{}'", p.name), ty, &v);
+                        let msg = crate::model::describe::mismatch(
+                            &format!("parameter '{}'", p.name),
+                            ty,
+                            &v,
+                        );
                         return Err(EvalError::new(format!("'{what}' {msg}")));
                     }
                 }
@@ -2087,7 +2092,7 @@ impl<'e> Evaluator<'e> {
 }
 
 pub fn flatten(args: &[Value]) -> Vec<Value> {
-    crate::limits::grow(|| {
+    crate::model::limits::grow(|| {
         let mut out = Vec::new();
         for a in args {
             match a {
@@ -2143,9 +2148,9 @@ pub fn a_value(v: &Value) -> String {
     let n = match v {
         Value::Undef => return "an Undef Value".into(),
         Value::Type(_) => "Type",
-        other => crate::value::type_name_of(other),
+        other => crate::model::value::type_name_of(other),
     };
-    format!("{} {}", crate::types::article(n), n)
+    format!("{} {}", crate::model::types::article(n), n)
 }
 
 impl Value {
@@ -2174,7 +2179,7 @@ fn comparison_label(v: &Value) -> String {
         Value::SemVer(_) => "Semver".into(),
         Value::SemVerRange(_) => "SemverRange".into(),
         Value::Type(t) => match &**t {
-            crate::types::Type::Resource(_, Some(_)) => {
+            crate::model::types::Type::Resource(_, Some(_)) => {
                 format!("{} Resource-Reference", v.to_display())
             }
             _ => format!("{}-Type", v.to_display()),

@@ -1,0 +1,7 @@
+//! The evaluator: expressions, operators, scopes, lambdas, Puppet-language functions
+//! (`eval`, `scope`), and the catalog builder (`build/`). The only place with
+//! `impl Evaluator` besides the function and Hiera adapters being moved behind traits.
+
+pub mod build;
+pub mod eval;
+pub mod scope;

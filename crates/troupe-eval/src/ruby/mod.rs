@@ -1,0 +1,6 @@
+//! The Ruby subset: Ruby's view of Puppet values (`to_s`, `inspect`, JSON, Psych YAML) and the
+//! ERB language. It imports only `model/`; it reaches the compile only through the
+//! [`erb::RubyScope`] trait that the evaluator implements (Puppet's Ruby `scope` object).
+
+pub mod dump;
+pub mod erb;
