@@ -481,7 +481,7 @@ impl<'e> Evaluator<'e> {
             Merge::Unique => {
                 let mut out: Vec<Value> = Vec::new();
                 for f in found {
-                    for x in crate::lang::eval::flatten(&[f]) {
+                    for x in crate::model::value::flatten(&[f]) {
                         if !out.contains(&x) {
                             out.push(x);
                         }
@@ -744,7 +744,7 @@ pub fn hiera_function(
     };
     if name == "hiera_include" {
         let loc = ev.loc_e(e);
-        for c in crate::lang::eval::flatten(&[v]) {
+        for c in crate::model::value::flatten(&[v]) {
             ev.declare_class(&c.to_display(), None, None, loc.clone(), "Function Call")?;
         }
         return Ok(Value::Undef);

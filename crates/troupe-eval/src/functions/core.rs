@@ -1,10 +1,16 @@
 //! Puppet 7's built-in functions (the 4.x core set and the 3.x functions still in core).
 
 use crate::code::LoadKind;
-use crate::lang::eval::{a_value, flatten, parse_number, Evaluator};
+use crate::lang::eval::Evaluator;
 use crate::model::error::{EResult, EvalError, Flow};
+use crate::model::infer::generalize;
+use crate::model::infer::infer_type;
+use crate::model::number::parse_number;
 use crate::model::types::{capitalize_type_name, Type};
-use crate::model::value::{dig_path, format_float, Map, Value};
+use crate::model::value::{a_value, flatten};
+use crate::model::value::{dig_path, Map, Value};
+use crate::ruby::format::sprintf;
+use crate::ruby::object::sort_cmp;
 use indexmap::IndexMap;
 use std::rc::Rc;
 use troupe_syntax::ast::{Expr, ExprKind, Lambda};
@@ -1484,24 +1490,6 @@ fn regsubst(s: &str, re: &regex::Regex, repl: &str, global: bool) -> String {
     }
 }
 
-pub fn sort_cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x.cmp(y),
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            crate::lang::eval::as_f64(a)
-                .partial_cmp(&crate::lang::eval::as_f64(b))
-                .unwrap_or(Ordering::Equal)
-        }
-        (Value::Str(x), Value::Str(y)) => x.cmp(y),
-        (Value::SemVer(x), Value::SemVer(y)) => x.precedence(y),
-        (Value::Timestamp(x), Value::Timestamp(y)) | (Value::Timespan(x), Value::Timespan(y)) => {
-            x.cmp(y)
-        }
-        _ => a.to_display().cmp(&b.to_display()),
-    }
-}
-
 /// Puppet's versioncmp (Puppet::Util::Package.versioncmp).
 pub fn versioncmp(a: &str, b: &str) -> i64 {
     fn tokens(s: &str) -> Vec<String> {
@@ -1614,174 +1602,6 @@ fn shellquote(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-fn take_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
-    let mut out = String::new();
-    while let Some(&d) = chars.peek().filter(|c| c.is_ascii_digit()) {
-        out.push(d);
-        chars.next();
-    }
-    out
-}
-
-/// `sprintf` with Ruby's common directives.
-pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
-    let mut out = String::new();
-    let mut chars = f.chars().peekable();
-    let mut ai = 0;
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        if chars.peek() == Some(&'%') {
-            chars.next();
-            out.push('%');
-            continue;
-        }
-        let mut flags = String::new();
-        while let Some(&p) = chars.peek() {
-            if "-+ 0#".contains(p) {
-                flags.push(p);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let width = take_digits(&mut chars);
-        let mut prec: Option<usize> = None;
-        if chars.peek() == Some(&'.') {
-            chars.next();
-            let digits = take_digits(&mut chars);
-            // Ruby refuses what does not fit a C int; padding is asked of the budget first.
-            prec = Some(match digits.parse::<i32>() {
-                Ok(p) => p as usize,
-                Err(_) if digits.is_empty() => 0,
-                Err(_) => return Err(EvalError::new("precision too big")),
-            });
-        }
-        if !width.is_empty() && width.parse::<i32>().is_err() {
-            return Err(EvalError::new("width too big"));
-        }
-        crate::model::limits::reserve(
-            width.parse::<u64>().unwrap_or(0) + prec.unwrap_or(0) as u64,
-        )?;
-        let conv = chars.next().unwrap_or('s');
-        let arg = args.get(ai).cloned().unwrap_or(Value::Undef);
-        ai += 1;
-        let num = |v: &Value| -> EResult<Value> {
-            match v {
-                Value::Int(_) | Value::Float(_) => Ok(v.clone()),
-                Value::Str(s) => parse_number(s)
-                    .ok_or_else(|| EvalError::new(format!("invalid value for Integer(): \"{s}\""))),
-                Value::Undef => Ok(Value::Int(0)),
-                _ => Ok(Value::Int(0)),
-            }
-        };
-        let body = match conv {
-            's' => {
-                let s = arg.to_display();
-                match prec {
-                    Some(p) => s.chars().take(p).collect(),
-                    None => s,
-                }
-            }
-            'p' => arg.to_display_q(),
-            'd' | 'i' | 'u' => match num(&arg)? {
-                Value::Int(i) => {
-                    if flags.contains('+') && i >= 0 {
-                        format!("+{i}")
-                    } else {
-                        i.to_string()
-                    }
-                }
-                Value::Float(f) => (f.floor() as i64).to_string(),
-                _ => String::new(),
-            },
-            'x' | 'X' | 'o' | 'b' | 'B' => {
-                let i = match num(&arg)? {
-                    Value::Int(i) => i,
-                    Value::Float(f) => f as i64,
-                    _ => 0,
-                };
-                let s = match conv {
-                    'x' => format!("{i:x}"),
-                    'X' => format!("{i:X}"),
-                    'o' => format!("{i:o}"),
-                    _ => format!("{i:b}"),
-                };
-                if flags.contains('#') {
-                    match conv {
-                        'x' => format!("0x{s}"),
-                        'X' => format!("0X{s}"),
-                        'o' => format!("0{s}"),
-                        _ => format!("0b{s}"),
-                    }
-                } else {
-                    s
-                }
-            }
-            'f' | 'e' | 'E' | 'g' | 'G' => {
-                let x = crate::lang::eval::as_f64(&num(&arg)?);
-                let p = prec.unwrap_or(6);
-                match conv {
-                    'f' => format!("{x:.p$}"),
-                    'e' | 'E' => {
-                        let s = format!("{x:.p$e}");
-                        let (m, ex) = s.split_once('e').unwrap_or((&s, "0"));
-                        let exn: i32 = ex.parse().unwrap_or(0);
-                        let r = format!("{m}e{}{:02}", if exn < 0 { '-' } else { '+' }, exn.abs());
-                        if conv == 'E' {
-                            r.to_uppercase()
-                        } else {
-                            r
-                        }
-                    }
-                    _ => format_float(x),
-                }
-            }
-            'c' => match &arg {
-                Value::Int(i) => char::from_u32(*i as u32)
-                    .map(|c| c.to_string())
-                    .unwrap_or_default(),
-                other => other
-                    .to_display()
-                    .chars()
-                    .next()
-                    .map(|c| c.to_string())
-                    .unwrap_or_default(),
-            },
-            other => {
-                return Err(EvalError::new(format!(
-                    "malformed format string - %{other}"
-                )))
-            }
-        };
-        let w: usize = width.parse().unwrap_or(0);
-        if body.chars().count() < w {
-            let pad = w - body.chars().count();
-            if flags.contains('-') {
-                out.push_str(&body);
-                out.push_str(&" ".repeat(pad));
-            } else if flags.contains('0') && "dixXobfeE".contains(conv) {
-                let (sign, digits) = if body.starts_with('-') || body.starts_with('+') {
-                    body.split_at(1)
-                } else {
-                    ("", body.as_str())
-                };
-                out.push_str(sign);
-                out.push_str(&"0".repeat(pad));
-                out.push_str(digits);
-            } else {
-                out.push_str(&" ".repeat(pad));
-                out.push_str(&body);
-            }
-        } else {
-            out.push_str(&body);
-        }
-    }
-    Ok(out)
 }
 
 fn hash_get<'a>(h: &'a Map, k: &str) -> Option<&'a Value> {
@@ -2220,118 +2040,6 @@ pub fn scanf(data: &str, format: &str) -> Vec<Value> {
         }
     }
     out
-}
-
-/// The most specific type of a value (`type($x)`).
-/// The type Puppet infers for a value. Past `limits::MAX_DEPTH` levels the inferred type
-/// stops at an unparameterized `Array`/`Hash`: types stay shallow enough to walk and drop.
-pub fn infer_type(v: &Value) -> Type {
-    infer_at(v, crate::model::limits::MAX_DEPTH)
-}
-
-fn infer_at(v: &Value, room: usize) -> Type {
-    if room == 0 {
-        match v {
-            Value::Array(_) => return Type::Array(Box::new(Type::Any), 0, i64::MAX),
-            Value::Hash(_) => {
-                return Type::Hash(Box::new(Type::Any), Box::new(Type::Any), 0, i64::MAX)
-            }
-            _ => {}
-        }
-    }
-    let infer_type = |x: &Value| infer_at(x, room.saturating_sub(1));
-    crate::model::limits::grow(|| match v {
-        Value::Int(i) => Type::Integer(*i, *i),
-        Value::Float(f) => Type::Float(*f, *f),
-        Value::Str(s) => Type::Enum(vec![s.to_string()], false),
-        Value::Bool(_) => Type::Boolean,
-        Value::Undef => Type::Undef,
-        Value::Default => Type::Default,
-        Value::Regex(r) => Type::Regexp(Some(r.clone())),
-        Value::Array(a) => {
-            let n = a.len() as i64;
-            Type::Tuple(a.iter().map(infer_type).collect(), n, n)
-        }
-        Value::Hash(h) => Type::Struct(
-            h.iter()
-                .map(|(k, v)| (k.to_display(), false, infer_type(v)))
-                .collect(),
-        ),
-        Value::Type(t) => Type::Type(Some(Box::new((**t).clone()))),
-        Value::Sensitive(_) => Type::Sensitive(None),
-        Value::Deferred(_) => Type::Deferred,
-        Value::Timestamp(_) => Type::Timestamp,
-        Value::Timespan(_) => Type::Timespan,
-        Value::SemVer(_) => Type::SemVer,
-        Value::SemVerRange(_) => Type::SemVerRange,
-        Value::Binary(_) => Type::Binary,
-    })
-}
-
-pub fn generalize(v: &Value) -> Type {
-    generalize_at(v, crate::model::limits::MAX_DEPTH)
-}
-
-fn generalize_at(v: &Value, room: usize) -> Type {
-    if room == 0 {
-        return infer_at(v, 0);
-    }
-    let generalize = |x: &Value| generalize_at(x, room - 1);
-    crate::model::limits::grow(|| match v {
-        Value::Int(_) => Type::Integer(i64::MIN, i64::MAX),
-        Value::Float(_) => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
-        Value::Str(_) => Type::String(0, i64::MAX),
-        Value::Array(a) => {
-            let mut e: Option<Type> = None;
-            for x in a.iter() {
-                let g = generalize(x);
-                e = Some(match e {
-                    None => g,
-                    Some(p) => common_type(p, g),
-                });
-            }
-            Type::Array(Box::new(e.unwrap_or(Type::Any)), 0, i64::MAX)
-        }
-        Value::Hash(h) => {
-            let mut vt: Option<Type> = None;
-            for x in h.values() {
-                let g = generalize(x);
-                vt = Some(match vt {
-                    None => g,
-                    Some(p) => common_type(p, g),
-                });
-            }
-            Type::Hash(
-                Box::new(Type::String(0, i64::MAX)),
-                Box::new(vt.unwrap_or(Type::Any)),
-                0,
-                i64::MAX,
-            )
-        }
-        other => infer_type(other),
-    })
-}
-
-/// The narrowest common generalization of two types, as Puppet's `common_type`.
-fn common_type(a: Type, b: Type) -> Type {
-    if a == b {
-        return a;
-    }
-    let numeric = |t: &Type| matches!(t, Type::Integer(..) | Type::Float(..) | Type::Numeric);
-    let scalar_data = |t: &Type| {
-        numeric(t)
-            || matches!(
-                t,
-                Type::String(..) | Type::Boolean | Type::ScalarData | Type::Enum(..)
-            )
-    };
-    if numeric(&a) && numeric(&b) {
-        Type::Numeric
-    } else if scalar_data(&a) && scalar_data(&b) {
-        Type::ScalarData
-    } else {
-        Type::Any
-    }
 }
 
 /// Depth-first, containers before their contents, as `tree_each` walks by default.

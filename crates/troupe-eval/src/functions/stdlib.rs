@@ -3,12 +3,16 @@
 //! error texts. 3.x-API functions see a top-level `undef` argument as an empty string, as Puppet
 //! passes it to them.
 
-use crate::lang::eval::{flatten, Evaluator};
+use crate::lang::eval::Evaluator;
 use crate::model::error::{EResult, EvalError};
+use crate::model::value::flatten;
 use crate::model::value::{Map, Value};
+use crate::ruby::object::ruby_string_upto;
+use crate::ruby::object::ruby_to_f;
+use crate::ruby::object::ruby_to_i;
 use troupe_syntax::ast::Expr;
 
-use crate::ruby::erb::{inspect, ruby_class};
+use crate::ruby::object::{inspect, ruby_class};
 
 /// Empty string or undef: what stdlib treats as "no value".
 /// The API a module's Ruby function is written against.
@@ -30,39 +34,6 @@ fn blank(v: &Value) -> bool {
 
 fn err(msg: impl Into<String>) -> EvalError {
     EvalError::new(msg.into())
-}
-
-/// Ruby's `String#to_i`: leading digits (with a sign), 0 when none.
-fn ruby_to_i(s: &str) -> i64 {
-    let t = s.trim_start();
-    let (neg, t) = match t.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let digits: String = t
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '_')
-        .filter(|c| *c != '_')
-        .collect();
-    let n = digits.parse::<i64>().unwrap_or(0);
-    if neg {
-        -n
-    } else {
-        n
-    }
-}
-
-/// Ruby's `String#to_f`: the longest leading float, 0.0 when none.
-fn ruby_to_f(s: &str) -> f64 {
-    let t = s.trim_start();
-    let mut end = 0;
-    for i in (1..=t.len()).rev() {
-        if t.is_char_boundary(i) && t[..i].parse::<f64>().is_ok() {
-            end = i;
-            break;
-        }
-    }
-    t[..end].parse().unwrap_or(0.0)
 }
 
 /// Puppet's `is_absolute_path` (stdlib): Unix or Windows absolute paths.
@@ -1015,7 +986,7 @@ impl Evaluator<'_> {
                 Some(_) => Err(err("uriescape(): Requires either array or string to work with")),
             },
             "shell_escape" => match args {
-                [v] => Ok(Value::str(shell_escape(&crate::ruby::dump::ruby_to_s(v)))),
+                [v] => Ok(Value::str(shell_escape(&crate::ruby::object::ruby_to_s(v)))),
                 _ => Err(err(format!(
                     "'shell_escape' expects 1 argument, got {}",
                     args.len()
@@ -1024,7 +995,7 @@ impl Evaluator<'_> {
             "shell_join" => match args {
                 [Value::Array(a)] => Ok(Value::str(
                     a.iter()
-                        .map(|v| shell_escape(&crate::ruby::dump::ruby_to_s(v)))
+                        .map(|v| shell_escape(&crate::ruby::object::ruby_to_s(v)))
                         .collect::<Vec<_>>()
                         .join(" "),
                 )),
@@ -1112,7 +1083,7 @@ impl Evaluator<'_> {
                 } else {
                     charset
                 };
-                let seeds: Vec<String> = args.iter().skip(2).map(crate::ruby::dump::ruby_to_s).collect();
+                let seeds: Vec<String> = args.iter().skip(2).map(crate::ruby::object::ruby_to_s).collect();
                 let fqdn = self.fact_fqdn();
                 if let Err(e) = crate::model::limits::reserve(len as u64 * 4) {
                     return Some(Err(e));
@@ -1193,7 +1164,7 @@ impl Evaluator<'_> {
             // mcollective's: each element's Ruby `to_s`.
             "mco_array_to_string" => match args.first() {
                 Some(Value::Array(a)) => Ok(Value::array(
-                    a.iter().map(|v| Value::str(crate::ruby::dump::ruby_to_s(v))).collect(),
+                    a.iter().map(|v| Value::str(crate::ruby::object::ruby_to_s(v))).collect(),
                 )),
                 other => Err(err(format!(
                     "Expected an array, but got a {}",
@@ -1314,7 +1285,7 @@ impl Evaluator<'_> {
             DataFormat::Yaml
         };
         let default = args.get(1).cloned();
-        let text = crate::ruby::dump::ruby_to_s(first);
+        let text = crate::ruby::object::ruby_to_s(first);
         let parsed: Result<serde_json::Value, String> = if name.starts_with("parse") {
             self.env.parse_data(&text, format)
         } else if text.starts_with("http://") || text.starts_with("https://") {
@@ -1658,7 +1629,7 @@ fn validate(name: &str, args: &[Value]) -> EResult<()> {
 fn regexp_arg(v: &Value) -> EResult<std::rc::Rc<crate::model::value::Regexp>> {
     match v {
         Value::Regex(r) => Ok(r.clone()),
-        other => crate::model::value::Regexp::new(&crate::ruby::dump::ruby_to_s(other))
+        other => crate::model::value::Regexp::new(&crate::ruby::object::ruby_to_s(other))
             .map(std::rc::Rc::new)
             .map_err(err),
     }
@@ -1693,7 +1664,7 @@ fn num2bool(v: &Value) -> EResult<Value> {
                 )))
             }
         },
-        other => ruby_to_i(&crate::ruby::dump::ruby_to_s(other)),
+        other => ruby_to_i(&crate::ruby::object::ruby_to_s(other)),
     };
     Ok(Value::Bool(n > 0))
 }
@@ -1838,7 +1809,7 @@ fn stdlib_range(args: &[Value]) -> EResult<Value> {
     if args.is_empty() {
         return Err(err("range(): Wrong number of arguments given (0 for 1)"));
     }
-    let text = crate::ruby::dump::ruby_to_s;
+    let text = crate::ruby::object::ruby_to_s;
     let (start, stop, step, exclusive) = if args.len() > 1 {
         let step = match args.get(2) {
             None | Some(Value::Undef) => 1,
@@ -1891,98 +1862,6 @@ fn stdlib_range(args: &[Value]) -> EResult<Value> {
     Ok(Value::array(out))
 }
 
-/// Ruby's `String#upto` (a String range's `each`): `succ` until `stop`, or until the text
-/// is longer than `stop`.
-fn ruby_string_upto(start: &str, stop: &str, exclusive: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    // One ASCII character each: a character range.
-    if start.len() == 1 && stop.len() == 1 && start.is_ascii() && stop.is_ascii() {
-        let (a, b) = (start.as_bytes()[0], stop.as_bytes()[0]);
-        let end = if exclusive { b.saturating_sub(1) } else { b };
-        if a <= b {
-            for c in a..=end {
-                if exclusive && c == b {
-                    break;
-                }
-                out.push((c as char).to_string());
-            }
-        }
-        return out;
-    }
-    // Both all digits: numeric, keeping the width.
-    if !start.is_empty()
-        && !stop.is_empty()
-        && start.bytes().all(|b| b.is_ascii_digit())
-        && stop.bytes().all(|b| b.is_ascii_digit())
-    {
-        let (a, b) = (ruby_to_i(start), ruby_to_i(stop));
-        let width = start.len();
-        let mut i = a;
-        while i < b || (!exclusive && i == b) {
-            out.push(format!("{i:0width$}"));
-            i += 1;
-        }
-        return out;
-    }
-    if start > stop && start.len() >= stop.len() {
-        return out;
-    }
-    let mut cur = start.to_string();
-    loop {
-        if exclusive && cur == stop {
-            break;
-        }
-        out.push(cur.clone());
-        if cur == stop || out.len() >= 1_000_000 {
-            break;
-        }
-        cur = ruby_succ(&cur);
-        if cur.len() > stop.len() {
-            break;
-        }
-    }
-    out
-}
-
-/// Ruby's `String#succ` for ASCII text: the rightmost alphanumeric is incremented, with carry
-/// (`az` → `ba`, `zz` → `aaa`, `a9` → `b0`); text with no alphanumerics increments its last
-/// character.
-fn ruby_succ(s: &str) -> String {
-    let mut b: Vec<u8> = s.as_bytes().to_vec();
-    if b.is_empty() {
-        return String::new();
-    }
-    let alnum: Vec<usize> = (0..b.len())
-        .filter(|&i| b[i].is_ascii_alphanumeric())
-        .collect();
-    if alnum.is_empty() {
-        let last = b.len() - 1;
-        b[last] = b[last].wrapping_add(1);
-        return String::from_utf8_lossy(&b).into_owned();
-    }
-    let mut idx = alnum.len();
-    loop {
-        idx -= 1;
-        let i = alnum[idx];
-        let (next, carry, first) = match b[i] {
-            b'z' => (b'a', true, b'a'),
-            b'Z' => (b'A', true, b'A'),
-            b'9' => (b'0', true, b'1'),
-            c => (c + 1, false, 0),
-        };
-        b[i] = next;
-        if !carry {
-            break;
-        }
-        // Carry into the next alphanumeric to the left, or grow.
-        if idx == 0 {
-            b.insert(i, first);
-            break;
-        }
-    }
-    String::from_utf8_lossy(&b).into_owned()
-}
-
 fn stdlib_values_at(args: &[Value]) -> EResult<Value> {
     if args.len() < 2 {
         return Err(err(format!(
@@ -2002,7 +1881,7 @@ fn stdlib_values_at(args: &[Value]) -> EResult<Value> {
     let mut list: Vec<usize> = Vec::new();
     let size = array.len() as i64;
     for i in &indices {
-        let t = crate::ruby::dump::ruby_to_s(i);
+        let t = crate::ruby::object::ruby_to_s(i);
         let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
         let range = ["...", "..", "-"]
             .iter()
@@ -2048,7 +1927,7 @@ fn validate_numeric(args: &[Value]) -> EResult<()> {
             args.len()
         )));
     }
-    let text = crate::ruby::dump::ruby_to_s;
+    let text = crate::ruby::object::ruby_to_s;
     let max = if args.len() > 1 {
         let m = text(&args[1]);
         if args.len() > 2 && m.is_empty() {
@@ -2220,7 +2099,7 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
     let mut layout = crate::ruby::dump::JsonLayout::pretty();
     if let Some(Value::Hash(opts)) = args.get(2) {
         for (k, v) in opts.iter() {
-            let s = crate::ruby::dump::ruby_to_s(v);
+            let s = crate::ruby::object::ruby_to_s(v);
             match k.to_display().as_str() {
                 "indent" => layout.indent = s,
                 "space" => layout.space = s,
@@ -2276,13 +2155,13 @@ fn os_hash_arg<'a>(name: &str, args: &'a [Value]) -> EResult<&'a Map> {
 fn os_userinfo(v: &Map) -> Option<String> {
     let get = |k: &str| {
         v.get(&Value::str(k))
-            .filter(|x| !crate::ruby::dump::ruby_to_s(x).is_empty())
+            .filter(|x| !crate::ruby::object::ruby_to_s(x).is_empty())
     };
     let user = get("username")?;
-    let mut out = url_encode(&crate::ruby::dump::ruby_to_s(user));
+    let mut out = url_encode(&crate::ruby::object::ruby_to_s(user));
     if let Some(p) = get("password") {
         out.push(':');
-        out.push_str(&url_encode(&crate::ruby::dump::ruby_to_s(p)));
+        out.push_str(&url_encode(&crate::ruby::object::ruby_to_s(p)));
     }
     Some(out)
 }
@@ -2301,7 +2180,7 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
     for (k, x) in raw.iter() {
         let key = k.to_display();
         let x = if key == "port" {
-            Value::str(crate::ruby::dump::ruby_to_s(x))
+            Value::str(crate::ruby::object::ruby_to_s(x))
         } else {
             x.clone()
         };
@@ -2329,10 +2208,10 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
         return Err(err("os_transport_url(): cannot use both host and hosts."));
     }
     let userinfo = os_userinfo(&v);
-    let port = has("port").then(|| crate::ruby::dump::ruby_to_s(&get("port")));
+    let port = has("port").then(|| crate::ruby::object::ruby_to_s(&get("port")));
     let mut hostinfo = "localhost".to_string();
     if has("host") {
-        let mut host = bracket_ipv6(&crate::ruby::dump::ruby_to_s(&get("host")));
+        let mut host = bracket_ipv6(&crate::ruby::object::ruby_to_s(&get("host")));
         if let Some(p) = &port {
             host = format!("{host}:{p}");
         }
@@ -2345,7 +2224,7 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
         let hosts: Vec<String> = hosts
             .iter()
             .map(|h| {
-                let h = bracket_ipv6(&crate::ruby::dump::ruby_to_s(h));
+                let h = bracket_ipv6(&crate::ruby::object::ruby_to_s(h));
                 let h = match &port {
                     Some(p) => format!("{h}:{p}"),
                     None => h,
@@ -2359,14 +2238,14 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
         hostinfo = hosts.join(",");
     }
     let path = if has("virtual_host") {
-        format!("/{}", crate::ruby::dump::ruby_to_s(&get("virtual_host")))
+        format!("/{}", crate::ruby::object::ruby_to_s(&get("virtual_host")))
     } else {
         "/".to_string()
     };
     let mut query: Vec<(String, String)> = Vec::new();
     if let Value::Hash(q) = &get("query") {
         for (k, x) in q.iter() {
-            query.push((k.to_display(), crate::ruby::dump::ruby_to_s(x)));
+            query.push((k.to_display(), crate::ruby::object::ruby_to_s(x)));
         }
     }
     if has("ssl") {
@@ -2379,7 +2258,7 @@ fn os_transport_url(args: &[Value]) -> EResult<Value> {
     }
     let mut url = format!(
         "{}://{hostinfo}{path}",
-        crate::ruby::dump::ruby_to_s(&get("transport"))
+        crate::ruby::object::ruby_to_s(&get("transport"))
     );
     if !query.is_empty() {
         url.push('?');
@@ -2411,7 +2290,7 @@ fn os_database_connection(args: &[Value]) -> EResult<Value> {
     }
     let has = |k: &str| v.contains_key(&Value::str(k));
     let get =
-        |k: &str| crate::ruby::dump::ruby_to_s(v.get(&Value::str(k)).unwrap_or(&Value::Undef));
+        |k: &str| crate::ruby::object::ruby_to_s(v.get(&Value::str(k)).unwrap_or(&Value::Undef));
     if !has("dialect") {
         return Err(err("os_database_connection(): dialect is required"));
     }
@@ -2424,7 +2303,7 @@ fn os_database_connection(args: &[Value]) -> EResult<Value> {
     let mut extra: Vec<(String, String)> = Vec::new();
     if let Some(Value::Hash(x)) = v.get(&Value::str("extra")) {
         for (k, val) in x.iter() {
-            extra.push((k.to_display(), crate::ruby::dump::ruby_to_s(val)));
+            extra.push((k.to_display(), crate::ruby::object::ruby_to_s(val)));
         }
     }
     if has("charset") {

@@ -164,11 +164,7 @@ pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> E
     for a in args {
         let path = find_template(ev, &a.to_display())?;
         let text = ev.env.read(&path).unwrap_or_default();
-        out.push_str(&crate::ruby::erb::render(
-            ev,
-            &text,
-            &path.display().to_string(),
-        )?);
+        out.push_str(&ev.render_erb(&text, &path.display().to_string())?);
     }
     Ok(Value::str(out))
 }
@@ -176,7 +172,7 @@ pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> E
 /// datacat's `template_body`: the templates' text, unrendered, joined.
 pub fn template_body_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
     let mut out = String::new();
-    for a in crate::lang::eval::flatten(args) {
+    for a in crate::model::value::flatten(args) {
         let path = find_template(ev, &a.to_display())?;
         out.push_str(&ev.env.read(&path).unwrap_or_default());
     }
@@ -200,11 +196,7 @@ pub fn inline_template_function(
 ) -> EResult<Value> {
     let mut out = String::new();
     for a in args {
-        out.push_str(&crate::ruby::erb::render(
-            ev,
-            &a.to_display(),
-            "inline template",
-        )?);
+        out.push_str(&ev.render_erb(&a.to_display(), "inline template")?);
     }
     Ok(Value::str(out))
 }

@@ -4,7 +4,11 @@ use crate::catalog::Resource;
 use crate::code::{loc_of, Code, Def, DefKind, Environment, LoadKind};
 use crate::lang::scope::{Scope, ScopeId, ScopeKind, Table};
 use crate::model::error::{EResult, EvalError, Flow, Loc};
+use crate::model::number::as_f64;
+use crate::model::number::parse_number;
 use crate::model::types::{capitalize_type_name, Type, INT_MAX, INT_MIN};
+use crate::model::value::a_value;
+use crate::model::value::flatten;
 use crate::model::value::{Map, Regexp, Value};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -2089,68 +2093,6 @@ impl<'e> Evaluator<'e> {
         }
         Ok(())
     }
-}
-
-pub fn flatten(args: &[Value]) -> Vec<Value> {
-    crate::model::limits::grow(|| {
-        let mut out = Vec::new();
-        for a in args {
-            match a {
-                Value::Array(xs) => out.extend(flatten(xs)),
-                other => out.push(other.clone()),
-            }
-        }
-        out
-    })
-}
-
-pub fn as_f64(v: &Value) -> f64 {
-    match v {
-        Value::Int(i) => *i as f64,
-        Value::Float(f) => *f,
-        _ => 0.0,
-    }
-}
-
-/// Puppet's numeric conversion of strings (`'1'`, `'0x10'`, `'1.5'`, `'1e3'`).
-pub fn parse_number(s: &str) -> Option<Value> {
-    let t = s.trim();
-    let (neg, body) = match t.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let int = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        i64::from_str_radix(h, 16).ok()
-    } else if body.len() > 1 && body.starts_with('0') && body.chars().all(|c| c.is_ascii_digit()) {
-        i64::from_str_radix(&body[1..], 8).ok()
-    } else if !body.is_empty() && body.chars().all(|c| c.is_ascii_digit()) {
-        body.parse::<i64>().ok()
-    } else {
-        None
-    };
-    if let Some(i) = int {
-        return Some(Value::Int(if neg { -i } else { i }));
-    }
-    if body.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && body
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
-    {
-        if let Ok(f) = body.parse::<f64>() {
-            return Some(Value::Float(if neg { -f } else { f }));
-        }
-    }
-    None
-}
-
-/// `a String`, `an Integer`... as Puppet describes a value's kind in operator errors.
-pub fn a_value(v: &Value) -> String {
-    let n = match v {
-        Value::Undef => return "an Undef Value".into(),
-        Value::Type(_) => "Type",
-        other => crate::model::value::type_name_of(other),
-    };
-    format!("{} {}", crate::model::types::article(n), n)
 }
 
 impl Value {

@@ -4,4 +4,5 @@
 
 pub mod build;
 pub mod eval;
+pub mod ruby_scope;
 pub mod scope;

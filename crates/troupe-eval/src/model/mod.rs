@@ -5,8 +5,10 @@
 
 pub mod describe;
 pub mod error;
+pub mod infer;
 pub mod iterate;
 pub mod limits;
+pub mod number;
 pub mod semver;
 pub mod time;
 pub mod types;

@@ -746,3 +746,24 @@ mod tests {
         assert!(!Value::from("1").puppet_eq(&Value::Int(1)));
     }
 }
+pub fn flatten(args: &[Value]) -> Vec<Value> {
+    crate::model::limits::grow(|| {
+        let mut out = Vec::new();
+        for a in args {
+            match a {
+                Value::Array(xs) => out.extend(flatten(xs)),
+                other => out.push(other.clone()),
+            }
+        }
+        out
+    })
+}
+/// `a String`, `an Integer`... as Puppet describes a value's kind in operator errors.
+pub fn a_value(v: &Value) -> String {
+    let n = match v {
+        Value::Undef => return "an Undef Value".into(),
+        Value::Type(_) => "Type",
+        other => crate::model::value::type_name_of(other),
+    };
+    format!("{} {}", crate::model::types::article(n), n)
+}

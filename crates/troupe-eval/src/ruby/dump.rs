@@ -4,6 +4,7 @@
 //! own (types, Sensitive, default, versions, time values) are written as their `to_s`.
 
 use crate::model::value::{format_float, Value};
+use crate::ruby::object::ruby_to_s;
 
 /// The layout options of Ruby's `JSON::State` (`generate` leaves them all empty).
 #[derive(Clone, Debug, Default)]
@@ -115,18 +116,6 @@ pub fn json_string(s: &str, out: &mut String) {
         }
     }
     out.push('"');
-}
-
-/// Ruby's `to_s` of a Puppet value as Ruby functions see it.
-pub fn ruby_to_s(v: &Value) -> String {
-    match v {
-        Value::Undef => String::new(),
-        Value::Float(f) => format_float(*f),
-        Value::Sensitive(_) => "Sensitive [value redacted]".into(),
-        Value::Default => "default".into(),
-        Value::Array(_) | Value::Hash(_) => crate::ruby::erb::inspect(v),
-        other => other.to_display(),
-    }
 }
 
 #[cfg(test)]

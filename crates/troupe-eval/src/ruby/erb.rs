@@ -3,9 +3,11 @@
 //! loops (also `each_with_index`, `each_pair`), common String/Array/Hash methods, and `-%>`
 //! trimming. Anything else is an error that names the template and the line.
 
-use crate::lang::eval::Evaluator;
 use crate::model::error::{EResult, EvalError};
 use crate::model::value::{Map, Value};
+use crate::ruby::object::inspect;
+use crate::ruby::object::ruby_class;
+use crate::ruby::object::truthy;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,8 +35,25 @@ enum SPart {
     Code(String),
 }
 
-struct Ctx<'a, 'e> {
-    ev: &'a mut Evaluator<'e>,
+/// Puppet's Ruby `scope` object: everything a template may ask of the compile. The evaluator
+/// implements it; ERB knows nothing else of Puppet.
+pub trait RubyScope {
+    /// A Puppet variable (`@x`, `scope['x']`, `scope.lookupvar('x')`); unknown ones are undef
+    /// or an error as Puppet's strict mode says.
+    fn lookupvar(&mut self, name: &str) -> EResult<Value>;
+    /// Sets a variable in the calling scope, unchecked (`scope.setvar`, `@x[k] = v`).
+    fn setvar(&mut self, name: &str, v: Value);
+    /// Ruby changed the object behind the Puppet variable `name` in place: the variable and the
+    /// calling resource's parameter of the same name take `v`.
+    fn replace_var(&mut self, name: &str, v: Value);
+    /// The variables visible from the calling scope (`scope.to_hash`).
+    fn to_hash(&self) -> Map;
+    /// A Puppet function (`scope.function_x`, `scope.call_function`).
+    fn call_function(&mut self, name: &str, args: Vec<Value>) -> EResult<Value>;
+}
+
+struct Ctx<'a> {
+    scope: &'a mut dyn RubyScope,
     locals: Vec<HashMap<String, Value>>,
     /// Groups of the last successful `=~` (`$1`, `$2`, ...; `$~`).
     last_match: Vec<Value>,
@@ -1150,14 +1169,12 @@ fn parse(src: &str) -> Result<Vec<St>, (u32, String)> {
     }
 }
 
-pub fn render(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
-    ev.in_frame("template", file, |ev| render_in_frame(ev, src, file))
-}
-
-fn render_in_frame(ev: &mut Evaluator<'_>, src: &str, file: &str) -> EResult<String> {
+/// Renders an ERB template's text; `file` names it in errors. The caller sets up the frame that
+/// locates errors.
+pub fn render(scope: &mut dyn RubyScope, src: &str, file: &str) -> EResult<String> {
     let prog = parsed(src).map_err(|(line, e)| fail(file, line, &e))?;
     let mut cx = Ctx {
-        ev,
+        scope,
         defs: HashMap::new(),
         aliases: HashMap::new(),
         ivars: HashMap::new(),
@@ -1220,30 +1237,9 @@ const RUBY_ERROR: &str = "ArgumentError: ";
 
 /// Ruby's `to_s`.
 /// Ruby's `to_s` of a value.
-use crate::ruby::dump::ruby_to_s as to_s;
+use crate::ruby::object::ruby_to_s as to_s;
 
-/// Ruby's `inspect` (also what stdlib's 3.x functions print in their errors).
-pub(crate) fn inspect(v: &Value) -> String {
-    crate::model::limits::grow(|| match v {
-        Value::Undef => "nil".into(),
-        Value::Str(s) => format!("{:?}", &**s),
-        Value::Array(a) => format!("[{}]", a.iter().map(inspect).collect::<Vec<_>>().join(", ")),
-        Value::Hash(h) => format!(
-            "{{{}}}",
-            h.iter()
-                .map(|(k, v)| format!("{}=>{}", inspect(k), inspect(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => to_s(other),
-    })
-}
-
-fn truthy(v: &Value) -> bool {
-    !matches!(v, Value::Undef | Value::Bool(false))
-}
-
-impl Ctx<'_, '_> {
+impl Ctx<'_> {
     fn err(&self, detail: impl Into<String>) -> EvalError {
         fail(&self.file, self.line, &detail.into())
     }
@@ -1352,7 +1348,7 @@ impl Ctx<'_, '_> {
     }
 
     fn lookup(&mut self, name: &str) -> EResult<Value> {
-        self.ev.lookup_var(name, None)
+        self.scope.lookupvar(name)
     }
 
     /// A local changed in place (`<<`, `[]=`, `delete`, bang methods). Values are immutable
@@ -1378,13 +1374,7 @@ impl Ctx<'_, '_> {
     /// Ruby changed the object behind the Puppet variable `var` in place: the variable and
     /// the resource parameter of the same name follow.
     fn write_through(&mut self, var: &str, new: Value) {
-        let cur = self.ev.cur;
-        if let Some(r) = self.ev.scope_resource(cur) {
-            if let Some(p) = self.ev.res[r].params.get_mut(var) {
-                *p = new.clone();
-            }
-        }
-        self.ev.set_var_unchecked(cur, var, new);
+        self.scope.replace_var(var, new);
     }
 
     fn call_block(&mut self, b: &Block, args: Vec<Value>) -> EResult<Value> {
@@ -1579,8 +1569,7 @@ impl Ctx<'_, '_> {
                     }
                 };
                 m.insert(key, v.clone());
-                let cur = self.ev.cur;
-                self.ev.set_var_unchecked(cur, &name, Value::hash(m));
+                self.scope.setvar(&name, Value::hash(m));
                 v
             }
             Ex::Cond(body) => self.run(body)?,
@@ -1767,7 +1756,7 @@ impl Ctx<'_, '_> {
             match (a, b) {
                 (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    crate::lang::eval::as_f64(a).partial_cmp(&crate::lang::eval::as_f64(b))
+                    crate::model::number::as_f64(a).partial_cmp(&crate::model::number::as_f64(b))
                 }
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
                 _ => None,
@@ -1782,7 +1771,7 @@ impl Ctx<'_, '_> {
                             Value::Int(_) | Value::Float(_),
                             Value::Int(_) | Value::Float(_)
                         )
-                    ) && crate::lang::eval::as_f64(&l) == crate::lang::eval::as_f64(&r)),
+                    ) && crate::model::number::as_f64(&l) == crate::model::number::as_f64(&r)),
             ),
             "!=" => Value::Bool(!(l == r)),
             "<" | ">" | "<=" | ">=" | "<=>" => {
@@ -1841,9 +1830,9 @@ impl Ctx<'_, '_> {
                     Value::array(a.iter().chain(b.iter()).cloned().collect())
                 }
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_add(*b)),
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    Value::Float(crate::lang::eval::as_f64(&l) + crate::lang::eval::as_f64(&r))
-                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
+                    crate::model::number::as_f64(&l) + crate::model::number::as_f64(&r),
+                ),
                 _ => {
                     return Err(self.err(format!(
                         "no implicit conversion of {} into {}",
@@ -1857,9 +1846,9 @@ impl Ctx<'_, '_> {
                 (Value::Array(a), Value::Array(b)) => {
                     Value::array(a.iter().filter(|x| !b.contains(x)).cloned().collect())
                 }
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    Value::Float(crate::lang::eval::as_f64(&l) - crate::lang::eval::as_f64(&r))
-                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
+                    crate::model::number::as_f64(&l) - crate::model::number::as_f64(&r),
+                ),
                 _ => return Err(self.err("unsupported '-'")),
             },
             "*" => match (&l, &r) {
@@ -1872,9 +1861,9 @@ impl Ctx<'_, '_> {
                 (Value::Array(a), Value::Str(s)) => {
                     Value::str(a.iter().map(to_s).collect::<Vec<_>>().join(s))
                 }
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    Value::Float(crate::lang::eval::as_f64(&l) * crate::lang::eval::as_f64(&r))
-                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
+                    crate::model::number::as_f64(&l) * crate::model::number::as_f64(&r),
+                ),
                 _ => return Err(self.err("unsupported '*'")),
             },
             "/" | "%" => match (&l, &r) {
@@ -1889,10 +1878,13 @@ impl Ctx<'_, '_> {
                         Value::Array(a) => (**a).clone(),
                         other => vec![other.clone()],
                     };
-                    Value::str(crate::functions::core::sprintf(f, &a)?)
+                    Value::str(crate::ruby::format::sprintf(f, &a)?)
                 }
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    let (a, b) = (crate::lang::eval::as_f64(&l), crate::lang::eval::as_f64(&r));
+                    let (a, b) = (
+                        crate::model::number::as_f64(&l),
+                        crate::model::number::as_f64(&r),
+                    );
                     Value::Float(if op == "/" { a / b } else { a % b })
                 }
                 _ => return Err(self.err(format!("unsupported '{op}'"))),
@@ -1997,9 +1989,7 @@ impl Ctx<'_, '_> {
                 "setvar" => {
                     let n = to_s(args.first().unwrap_or(&Value::Undef));
                     let v = args.get(1).cloned().unwrap_or(Value::Undef);
-                    let cur = self.ev.cur;
-                    self.ev
-                        .set_var_unchecked(cur, n.trim_start_matches("::"), v.clone());
+                    self.scope.setvar(n.trim_start_matches("::"), v.clone());
                     Ok(v)
                 }
                 "lookupvar" | "[]" => {
@@ -2023,7 +2013,7 @@ impl Ctx<'_, '_> {
                     };
                     self.call_puppet(&n["function_".len()..], fa)
                 }
-                "to_hash" => Ok(Value::hash(self.ev.visible_vars())),
+                "to_hash" => Ok(Value::hash(self.scope.to_hash())),
                 _ => Err(self.err(format!("undefined method `{name}' for scope"))),
             };
         }
@@ -2236,7 +2226,7 @@ impl Ctx<'_, '_> {
                             Value::array(lines)
                         }
                     }
-                    "%" => Value::str(crate::functions::core::sprintf(s, &args)?),
+                    "%" => Value::str(crate::ruby::format::sprintf(s, &args)?),
                     _ => return Err(bad(self)),
                 })
             }
@@ -2434,7 +2424,7 @@ impl Ctx<'_, '_> {
                     "all?" => Value::Bool(true),
                     "count" => Value::Int(out.len() as i64),
                     "sort_by" => {
-                        keyed.sort_by(|x, y| crate::functions::core::sort_cmp(&x.0, &y.0));
+                        keyed.sort_by(|x, y| crate::ruby::object::sort_cmp(&x.0, &y.0));
                         Value::array(keyed.into_iter().map(|(_, x)| x).collect())
                     }
                     _ => Value::array(out),
@@ -2442,12 +2432,12 @@ impl Ctx<'_, '_> {
             }
             "join" => {
                 let sep = args.first().map(to_s).unwrap_or_default();
-                let flat = crate::lang::eval::flatten(a);
+                let flat = crate::model::value::flatten(a);
                 Value::str(flat.iter().map(to_s).collect::<Vec<_>>().join(&sep))
             }
             "sort" => {
                 let mut v = a.to_vec();
-                v.sort_by(crate::functions::core::sort_cmp);
+                v.sort_by(crate::ruby::object::sort_cmp);
                 Value::array(v)
             }
             "first" => match args.first() {
@@ -2472,7 +2462,7 @@ impl Ctx<'_, '_> {
                 }
                 Value::array(out)
             }
-            "flatten" => Value::array(crate::lang::eval::flatten(a)),
+            "flatten" => Value::array(crate::model::value::flatten(a)),
             "transpose" => {
                 let rows: Vec<&Vec<Value>> = a
                     .iter()
@@ -2502,12 +2492,12 @@ impl Ctx<'_, '_> {
             "min" => a
                 .iter()
                 .cloned()
-                .min_by(crate::functions::core::sort_cmp)
+                .min_by(crate::ruby::object::sort_cmp)
                 .unwrap_or(Value::Undef),
             "max" => a
                 .iter()
                 .cloned()
-                .max_by(crate::functions::core::sort_cmp)
+                .max_by(crate::ruby::object::sort_cmp)
                 .unwrap_or(Value::Undef),
             "to_a" | "entries" => r.clone(),
             "index" => a
@@ -2548,28 +2538,11 @@ impl Ctx<'_, '_> {
     }
 
     fn call_puppet(&mut self, f: &str, args: Vec<Value>) -> EResult<Value> {
-        let dummy =
-            troupe_syntax::ast::Expr::new(troupe_syntax::ast::ExprKind::Nop, Default::default());
         let line = self.line;
         let file = self.file.clone();
-        self.ev
-            .call_function(f, args, None, &dummy)
+        self.scope
+            .call_function(f, args)
             .map_err(|e| fail(&file, line, &e.msg))
-    }
-}
-
-pub(crate) fn ruby_class(v: &Value) -> &'static str {
-    match v {
-        Value::Undef => "NilClass",
-        Value::Bool(true) => "TrueClass",
-        Value::Bool(false) => "FalseClass",
-        Value::Int(_) => "Integer",
-        Value::Float(_) => "Float",
-        Value::Str(_) => "String",
-        Value::Array(_) => "Array",
-        Value::Hash(_) => "Hash",
-        Value::Regex(_) => "Regexp",
-        _ => "Object",
     }
 }
 

@@ -4,3 +4,5 @@
 
 pub mod dump;
 pub mod erb;
+pub mod format;
+pub mod object;

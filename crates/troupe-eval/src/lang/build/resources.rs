@@ -137,7 +137,7 @@ impl<'e> Evaluator<'e> {
                         return self.err(
                             format!(
                                 "Splat expression expects a Hash, got {}",
-                                crate::lang::eval::a_value(other)
+                                crate::model::value::a_value(other)
                             ),
                             value,
                         )
@@ -210,7 +210,7 @@ impl<'e> Evaluator<'e> {
                     ops.retain(|o| o.0 != op.0);
                     ops.push(op);
                 }
-                for t in crate::lang::eval::flatten(std::slice::from_ref(&title)) {
+                for t in crate::model::value::flatten(std::slice::from_ref(&title)) {
                     let name = match &t {
                         Value::Str(s) => s.to_string(),
                         Value::Type(ty) => match ty.resolved() {
@@ -260,7 +260,7 @@ impl<'e> Evaluator<'e> {
                 .at(self.loc_e(&b.title)));
             }
             let titles: Vec<Value> = match &title_v {
-                Value::Array(a) => crate::lang::eval::flatten(a),
+                Value::Array(a) => crate::model::value::flatten(a),
                 other => vec![other.clone()],
             };
             let mut ops = expr_defaults.clone();
@@ -531,7 +531,7 @@ impl<'e> Evaluator<'e> {
         let ops2: Vec<(String, bool, Value)> =
             vals.into_iter().map(|(k, a, v, _)| (k, a, v)).collect();
         let loc = self.line_loc(e.span);
-        for r in crate::lang::eval::flatten(&[refs]) {
+        for r in crate::model::value::flatten(&[refs]) {
             let (tn, title) = match &r {
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
@@ -589,12 +589,12 @@ impl<'e> Evaluator<'e> {
                 match &existing {
                     Some(Value::Array(a)) => {
                         let mut x = (**a).clone();
-                        x.extend(crate::lang::eval::flatten(std::slice::from_ref(v)));
+                        x.extend(crate::model::value::flatten(std::slice::from_ref(v)));
                         Value::array(x)
                     }
                     Some(old) if !old.is_undef() => {
                         let mut x = vec![old.clone()];
-                        x.extend(crate::lang::eval::flatten(std::slice::from_ref(v)));
+                        x.extend(crate::model::value::flatten(std::slice::from_ref(v)));
                         Value::array(x)
                     }
                     _ => v.clone(),
@@ -772,7 +772,7 @@ impl<'e> Evaluator<'e> {
     }
 
     pub fn realize(&mut self, refs: &[Value], e: &Expr) -> EResult<()> {
-        for r in crate::lang::eval::flatten(refs) {
+        for r in crate::model::value::flatten(refs) {
             let (tn, title) = match &r {
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
@@ -803,7 +803,7 @@ impl<'e> Evaluator<'e> {
             _ => {
                 let v = self.eval(e)?;
                 let mut refs = Vec::new();
-                for x in crate::lang::eval::flatten(&[v]) {
+                for x in crate::model::value::flatten(&[v]) {
                     match &x {
                         Value::Type(t) => match t.resolved() {
                             Type::Resource(Some(tn), Some(title)) => refs.push((tn.clone(), title.clone())),
@@ -815,7 +815,7 @@ impl<'e> Evaluator<'e> {
                             None => return self.err("Illegal relationship operand, can not form a relationship with a String. A Catalog type is required.", e),
                         },
                         Value::Undef => {}
-                        other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", crate::lang::eval::a_value(other)), e),
+                        other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", crate::model::value::a_value(other)), e),
                     }
                 }
                 Ok(Operand::Refs(refs))
@@ -1688,7 +1688,7 @@ impl<'e> Evaluator<'e> {
             }
             for p in RELATION_PARAMS {
                 if let Some(v) = r.params.get(*p) {
-                    for x in crate::lang::eval::flatten(std::slice::from_ref(v)) {
+                    for x in crate::model::value::flatten(std::slice::from_ref(v)) {
                         let (tn, title) = match &x {
                             Value::Type(t) => match t.resolved() {
                                 Type::Resource(Some(tn), Some(title)) => {
@@ -1779,7 +1779,7 @@ impl<'e> Evaluator<'e> {
 }
 
 pub fn tag_values(v: &Value) -> Vec<String> {
-    crate::lang::eval::flatten(std::slice::from_ref(v))
+    crate::model::value::flatten(std::slice::from_ref(v))
         .iter()
         .map(|x| x.to_display())
         .collect()
