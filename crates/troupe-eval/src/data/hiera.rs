@@ -1,13 +1,12 @@
 //! Hiera 5: global, environment and module layers; yaml and json backends; interpolation;
 //! merge strategies and `lookup_options`; `lookup()` and automatic parameter lookup.
 
-use crate::lang::eval::Evaluator;
+use crate::code::Environment;
 use crate::model::error::{EResult, EvalError};
 use crate::model::value::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use troupe_syntax::ast::{Expr, Lambda};
 
 #[derive(Debug, Default)]
 pub struct HieraCache {
@@ -43,12 +42,16 @@ struct Config {
     levels: Vec<Level>,
 }
 
-fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
+pub(crate) fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
     m.get(&Value::str(k))
 }
 
-fn parse_config(ev: &Evaluator<'_>, path: &Path, module: Option<&str>) -> EResult<Option<Config>> {
-    let Some(parsed) = ev.env.data(path, crate::code::DataFormat::Yaml) else {
+fn parse_config(
+    env: &dyn Environment,
+    path: &Path,
+    module: Option<&str>,
+) -> EResult<Option<Config>> {
+    let Some(parsed) = env.data(path, crate::code::DataFormat::Yaml) else {
         return Ok(None);
     };
     let parsed = parsed
@@ -220,18 +223,29 @@ fn deep_merge(high: &Value, low: &Value) -> Value {
     })
 }
 
-impl<'e> Evaluator<'e> {
+/// What Hiera needs of the compile: the environment's files, variables for `%{...}`, its cache,
+/// and the frames that stop runaway recursion. The evaluator implements it.
+pub trait DataScope {
+    fn env(&self) -> &dyn Environment;
+    fn cache(&mut self) -> &mut HieraCache;
+    /// A variable with an optional dotted path into it (`%{facts.os.family}`).
+    fn var_path(&mut self, expr: &str) -> EResult<Value>;
+    fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()>;
+    fn leave_frame(&mut self);
+}
+
+impl dyn DataScope + '_ {
     fn config(&mut self, path: PathBuf, module: Option<&str>) -> EResult<Option<Rc<Config>>> {
-        if let Some(c) = self.hiera.configs.get(&path) {
+        if let Some(c) = self.cache().configs.get(&path) {
             return Ok(c.clone());
         }
-        let c = parse_config(self, &path, module)?.map(Rc::new);
-        self.hiera.configs.insert(path, c.clone());
+        let c = parse_config(self.env(), &path, module)?.map(Rc::new);
+        self.cache().configs.insert(path, c.clone());
         Ok(c)
     }
 
     fn data_file(&mut self, path: &Path, backend: &str) -> EResult<Option<Value>> {
-        if let Some(v) = self.hiera.files.get(path) {
+        if let Some(v) = self.cache().files.get(path) {
             return Ok(v.clone());
         }
         let format = match backend {
@@ -240,7 +254,7 @@ impl<'e> Evaluator<'e> {
             "yaml_data" => crate::code::DataFormat::Yaml,
             _ => crate::code::DataFormat::Yaml,
         };
-        let v = match self.env.data(path, format) {
+        let v = match self.env().data(path, format) {
             None => None,
             Some(parsed) => {
                 let parsed = parsed.map(|j| crate::model::value::from_json(&j));
@@ -262,7 +276,7 @@ impl<'e> Evaluator<'e> {
                 }
             }
         };
-        self.hiera.files.insert(path.to_path_buf(), v.clone());
+        self.cache().files.insert(path.to_path_buf(), v.clone());
         Ok(v)
     }
 
@@ -282,7 +296,7 @@ impl<'e> Evaluator<'e> {
                         None => return Err(fail("no pkcs7_private_key option is set".into())),
                     };
                     let pem = self
-                        .env
+                        .env()
                         .read(Path::new(&key_path))
                         .ok_or_else(|| fail(format!("cannot read the private key {key_path}")))?;
                     Value::str(crate::data::eyaml::decrypt_text(&pem, s).map_err(fail)?)
@@ -317,7 +331,7 @@ impl<'e> Evaluator<'e> {
             }
             for g in &l.globs {
                 let g = self.interpolate_str(g)?;
-                let mut matched = glob_files(self.env, &base, &g);
+                let mut matched = glob_files(self.env(), &base, &g);
                 matched.sort();
                 for m in matched {
                     out.push((m, l.backend.clone()));
@@ -342,28 +356,28 @@ impl<'e> Evaluator<'e> {
             .split_once("::")
             .map(|(m, _)| m.to_string())
             .unwrap_or_default();
-        if let Some(l) = self.hiera.layers.get(&module) {
+        if let Some(l) = self.cache().layers.get(&module) {
             return Ok(l.clone());
         }
         let l = self.layers_uncached(key)?;
-        self.hiera.layers.insert(module, l.clone());
+        self.cache().layers.insert(module, l.clone());
         Ok(l)
     }
 
     fn layers_uncached(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
         let mut out = Vec::new();
-        if let Some(g) = self.env.global_hiera() {
+        if let Some(g) = self.env().global_hiera() {
             if let Some(c) = self.config(g, None)? {
                 out.push(c);
             }
         }
-        let envh = self.env.dir().join("hiera.yaml");
+        let envh = self.env().dir().join("hiera.yaml");
         // An environment without a hiera.yaml has no environment data layer.
         if let Some(c) = self.config(envh, None)? {
             out.push(c);
         }
         if let Some((module, _)) = key.split_once("::") {
-            if let Some(dir) = self.env.module_dir(module) {
+            if let Some(dir) = self.env().module_dir(module) {
                 if let Some(c) = self.config(dir.join("hiera.yaml"), Some(module))? {
                     out.push(c);
                 }
@@ -374,7 +388,7 @@ impl<'e> Evaluator<'e> {
 
     /// Every layer's `lookup_options`, merged; computed once per module and compile.
     fn merged_lookup_options(&mut self, module: &str, layers: &[Rc<Config>]) -> EResult<Value> {
-        if let Some(v) = self.hiera.lookup_options.get(module) {
+        if let Some(v) = self.cache().lookup_options.get(module) {
             return Ok(v.clone());
         }
         let mut merged = Value::Undef;
@@ -392,7 +406,7 @@ impl<'e> Evaluator<'e> {
                 }
             }
         }
-        self.hiera
+        self.cache()
             .lookup_options
             .insert(module.to_string(), merged.clone());
         Ok(merged)
@@ -423,14 +437,17 @@ impl<'e> Evaluator<'e> {
     /// Looks up `key`; `None` when no layer has it. Interpolations that look up other keys
     /// nest as named frames (a chain of 1000 distinct keys is runaway recursion too).
     pub fn hiera_lookup(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
-        self.in_frame("lookup", key, |s| s.hiera_lookup_inner(key, merge))
+        self.enter_frame("lookup", key)?;
+        let r = self.hiera_lookup_inner(key, merge);
+        self.leave_frame();
+        r
     }
 
     fn hiera_lookup_inner(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
-        if self.hiera.active.iter().any(|k| k == key) {
+        if self.cache().active.iter().any(|k| k == key) {
             return Err(EvalError::new(format!(
                 "Recursive lookup detected in [{}]",
-                self.hiera.active.join(", ")
+                self.cache().active.join(", ")
             )));
         }
         let (root, dig) = match key.split_once('.') {
@@ -462,9 +479,9 @@ impl<'e> Evaluator<'e> {
                         } else {
                             v
                         };
-                        self.hiera.active.push(key.to_string());
+                        self.cache().active.push(key.to_string());
                         let v = self.interpolate_value(v);
-                        self.hiera.active.pop();
+                        self.cache().active.pop();
                         found.push(v?);
                         if strategy == Merge::First {
                             break 'layers;
@@ -641,113 +658,4 @@ fn glob_files(env: &dyn crate::code::Environment, base: &Path, pattern: &str) ->
                 .is_some_and(|n| re.is_match(&n.to_string_lossy()))
         })
         .collect()
-}
-
-/// `lookup(name, type, merge, default)` / `lookup(name, options)`.
-pub fn lookup_function(
-    ev: &mut Evaluator<'_>,
-    args: &[Value],
-    lambda: Option<&Lambda>,
-    e: &Expr,
-) -> EResult<Value> {
-    if args.is_empty() {
-        return Err(EvalError::new(
-            "'lookup' expects between 1 and 4 arguments, got none",
-        ));
-    }
-    if let Value::Hash(o) = &args[0] {
-        let mut rest = vec![get(o, "name").cloned().unwrap_or(Value::Undef)];
-        rest.push(args[0].clone());
-        return lookup_function(ev, &rest, lambda, e);
-    }
-    let names: Vec<String> = match &args[0] {
-        Value::Str(s) => vec![s.to_string()],
-        Value::Array(a) => a.iter().map(|x| x.to_display()).collect(),
-        other => {
-            return Err(EvalError::new(format!(
-                "'lookup' parameter 'name' expects a value of type String or Array, got {}",
-                crate::model::types::infer_for_message(other)
-            )))
-        }
-    };
-    let (vtype, merge, default, has_default);
-    if let Some(Value::Hash(o)) = args.get(1) {
-        vtype = get(o, "value_type").cloned();
-        merge = get(o, "merge").cloned();
-        default = get(o, "default_value").cloned();
-        has_default = default.is_some();
-    } else {
-        vtype = args.get(1).cloned();
-        merge = args.get(2).cloned();
-        default = args.get(3).cloned();
-        has_default = args.len() > 3;
-    }
-    for n in &names {
-        if let Some(v) = ev.hiera_lookup(n, merge.clone())? {
-            if let Some(Value::Type(t)) = &vtype {
-                if !t.is_instance(&v) {
-                    return Err(EvalError::new(
-                        crate::model::describe::mismatch(
-                            "Found value has wrong type, expects",
-                            t,
-                            &v,
-                        )
-                        .replacen(
-                            "Found value has wrong type, expects expects",
-                            "Found value has wrong type, expects",
-                            1,
-                        ),
-                    ));
-                }
-            }
-            return Ok(v);
-        }
-    }
-    if let Some(l) = lambda {
-        return ev.call_lambda(l, &[Value::str(names[0].as_str())], e);
-    }
-    if has_default {
-        return Ok(default.unwrap_or(Value::Undef));
-    }
-    Err(EvalError::plain(format!(
-        "Function lookup() did not find a value for the name '{}'",
-        names[0]
-    )))
-}
-
-pub fn hiera_function(
-    ev: &mut Evaluator<'_>,
-    name: &str,
-    args: &[Value],
-    e: &Expr,
-) -> EResult<Value> {
-    let key = args.first().map(|v| v.to_display()).unwrap_or_default();
-    let merge = match name {
-        "hiera_array" => Some(Value::str("unique")),
-        "hiera_hash" | "hiera_include" => Some(Value::str(if name == "hiera_hash" {
-            "hash"
-        } else {
-            "unique"
-        })),
-        _ => None,
-    };
-    let v = match ev.hiera_lookup(&key, merge)? {
-        Some(v) => v,
-        None => match args.get(1) {
-            Some(d) => d.clone(),
-            None => {
-                return Err(EvalError::new(format!(
-                    "Function {name}() did not find a value for the name '{key}'"
-                )))
-            }
-        },
-    };
-    if name == "hiera_include" {
-        let loc = ev.loc_e(e);
-        for c in crate::model::value::flatten(&[v]) {
-            ev.declare_class(&c.to_display(), None, None, loc.clone(), "Function Call")?;
-        }
-        return Ok(Value::Undef);
-    }
-    Ok(v)
 }

@@ -937,9 +937,9 @@ impl<'e> Evaluator<'e> {
                     infer_type(&args[0])
                 }))
             }
-            "lookup" => crate::data::hiera::lookup_function(self, &args, lambda, e),
+            "lookup" => crate::functions::lookup::lookup_function(self, &args, lambda, e),
             "hiera" | "hiera_array" | "hiera_hash" | "hiera_include" => {
-                crate::data::hiera::hiera_function(self, name, &args, e)
+                crate::functions::lookup::hiera_function(self, name, &args, e)
             }
             "epp" => crate::functions::templates::epp_function(self, &args, e),
             "inline_epp" => crate::functions::templates::inline_epp_function(self, &args, e),

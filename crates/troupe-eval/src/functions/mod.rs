@@ -2,5 +2,6 @@
 
 pub mod core;
 pub mod digest;
+pub mod lookup;
 pub mod stdlib;
 pub mod templates;

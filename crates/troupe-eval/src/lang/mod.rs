@@ -3,6 +3,7 @@
 //! `impl Evaluator` besides the function and Hiera adapters being moved behind traits.
 
 pub mod build;
+pub mod data_scope;
 pub mod eval;
 pub mod ruby_scope;
 pub mod scope;
