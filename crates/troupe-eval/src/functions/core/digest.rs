@@ -1,0 +1,61 @@
+//! Digests and seeded randomness: `md5`/`sha1`/`sha256`, `fqdn_rand`, `digest`.
+
+use crate::functions::core::arity;
+use crate::functions::core::str_arg;
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::Value;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// `md5`, `sha1`, `sha256`.
+pub(crate) fn md5(
+    _ev: &mut Evaluator<'_>,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let s = str_arg(name, args.first().unwrap_or(crate::model::value::UNDEF), 1)?;
+    Ok(Value::str(crate::functions::digest::hex(
+        name,
+        s.as_bytes(),
+    )))
+}
+
+/// `fqdn_rand`.
+pub(crate) fn fqdn_rand(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 2)?;
+    let max = match &args[0] {
+        Value::Int(i) => *i,
+        Value::Str(s) => s.parse::<i64>().unwrap_or(0),
+        _ => 0,
+    };
+    let seed = args.get(1).map(|v| v.to_display());
+    let fqdn = ev.fact_fqdn();
+    Ok(Value::Int(crate::functions::digest::fqdn_rand(
+        &fqdn,
+        max,
+        seed.as_deref(),
+    )))
+}
+
+/// `digest`.
+pub(crate) fn digest(
+    _ev: &mut Evaluator<'_>,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let s = str_arg(name, args.first().unwrap_or(crate::model::value::UNDEF), 1)?;
+    Ok(Value::str(crate::functions::digest::hex(
+        "md5",
+        s.as_bytes(),
+    )))
+}

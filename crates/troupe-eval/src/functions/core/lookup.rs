@@ -1,0 +1,28 @@
+//! Hiera: `lookup` and the legacy `hiera*` functions.
+
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::Value;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// `lookup`.
+pub(crate) fn lookup(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    crate::functions::lookup::lookup_function(ev, &args, lambda, e)
+}
+
+/// `hiera`, `hiera_array`, `hiera_hash`, `hiera_include`.
+pub(crate) fn hiera(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    crate::functions::lookup::hiera_function(ev, name, &args, e)
+}

@@ -1,0 +1,73 @@
+//! Templates and files: `epp`, `inline_epp`, `template`, `inline_template`, `file`,
+//! `binary_file`.
+
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::Value;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// `epp`.
+pub(crate) fn epp(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    crate::functions::templates::epp_function(ev, &args, e)
+}
+
+/// `inline_epp`.
+pub(crate) fn inline_epp(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    crate::functions::templates::inline_epp_function(ev, &args, e)
+}
+
+/// `template`.
+pub(crate) fn template(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    crate::functions::templates::template_function(ev, &args, e)
+}
+
+/// `inline_template`.
+pub(crate) fn inline_template(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    crate::functions::templates::inline_template_function(ev, &args, e)
+}
+
+/// `file`.
+pub(crate) fn file(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    crate::functions::templates::file_function(ev, &args)
+}
+
+/// `binary_file`.
+pub(crate) fn binary_file(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    crate::functions::templates::binary_file_function(ev, &args)
+}

@@ -1,0 +1,30 @@
+//! The mcollective module's Ruby functions, natively.
+
+use crate::functions::stdlib::err;
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::Value;
+use crate::ruby::object::ruby_class;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// mcollective's: each element's Ruby `to_s`.
+pub(crate) fn mco_array_to_string(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args.first() {
+        Some(Value::Array(a)) => Ok(Value::array(
+            a.iter()
+                .map(|v| Value::str(crate::ruby::object::ruby_to_s(v)))
+                .collect(),
+        )),
+        other => Err(err(format!(
+            "Expected an array, but got a {}",
+            ruby_class(other.unwrap_or(&Value::Undef))
+        ))),
+    }
+}

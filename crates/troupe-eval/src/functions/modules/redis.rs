@@ -1,0 +1,29 @@
+//! The redis module's Ruby functions, natively.
+
+use crate::functions::stdlib::err;
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::Value;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// redis: a variable's value, or '' when it is unknown.
+pub(crate) fn getvar_emptystring(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    if args.len() != 1 {
+        return Err(err(format!(
+            "getvar_emptystring(): wrong number of arguments ({}; must be 1)",
+            args.len()
+        )));
+    }
+    let n = args[0].to_display();
+    Ok(match ev.lookup_var(n.trim_start_matches("::"), None) {
+        Ok(v) if !v.is_undef() => v,
+        _ => Value::str(""),
+    })
+}

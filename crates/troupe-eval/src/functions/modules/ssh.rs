@@ -1,0 +1,37 @@
+//! The ssh module's Ruby functions, natively.
+
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::Value;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// saz-ssh: the IPv4 and IPv6 addresses of every interface but loopback (legacy facts).
+pub(crate) fn ipaddresses(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    _args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let fact = |ev: &mut Evaluator<'_>, n: &str| -> Value {
+        ev.lookup_var(n, None).unwrap_or(Value::Undef)
+    };
+    let interfaces = fact(ev, "interfaces");
+    if interfaces.is_undef() {
+        return Ok(Value::Bool(false));
+    }
+    let list = interfaces.to_display();
+    let mut out = Vec::new();
+    for iface in list.split(',') {
+        if iface.contains("lo") {
+            continue;
+        }
+        for f in [format!("ipaddress_{iface}"), format!("ipaddress6_{iface}")] {
+            let v = fact(ev, &f);
+            if !v.is_undef() && !matches!(v, Value::Bool(false)) {
+                out.push(v);
+            }
+        }
+    }
+    Ok(Value::array(out))
+}

@@ -1,0 +1,313 @@
+//! puppetlabs-stdlib's functions: catalog.
+
+use crate::functions::stdlib::err;
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::flatten;
+use crate::model::value::Map;
+use crate::model::value::Value;
+use crate::ruby::object::ruby_to_i;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// `defined_with_params`.
+pub(crate) fn defined_with_params(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let (Some(r), params) = (args.first(), args.get(1)) else {
+        return Err(err("Must specify a reference"));
+    };
+    ev.defined_with_params(r, params).map(Value::Bool)
+}
+
+/// `ensure_resource`.
+pub(crate) fn ensure_resource(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let (Some(tn), Some(titles)) = (args.first(), args.get(1)) else {
+        return Err(err("Must specify a type"));
+    };
+    let params = match args.get(2) {
+        Some(Value::Hash(h)) => (**h).clone(),
+        _ => Map::new(),
+    };
+    ev.ensure_resource(&tn.to_display(), titles, &params, e)
+        .map(|()| Value::Undef)
+}
+
+/// `ensure_resources`.
+pub(crate) fn ensure_resources(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let (Some(tn), Some(Value::Hash(titles))) = (args.first(), args.get(1)) else {
+        return Err(err(
+            "ensure_resources(): Requires second argument to be a Hash",
+        ));
+    };
+    let defaults = match args.get(2) {
+        Some(Value::Hash(h)) => (**h).clone(),
+        _ => Map::new(),
+    };
+    let tn = tn.to_display();
+    for (title, params) in titles.iter() {
+        let mut p = defaults.clone();
+        if let Value::Hash(h) = params {
+            for (k, v) in h.iter() {
+                p.insert(k.clone(), v.clone());
+            }
+        }
+        if let Err(x) = ev.ensure_resource(&tn, title, &p, e) {
+            return Err(x);
+        }
+    }
+    Ok(Value::Undef)
+}
+
+/// `ensure_packages`.
+pub(crate) fn ensure_packages(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let mut defaults = Map::new();
+    defaults.insert(Value::str("ensure"), Value::str("installed"));
+    if let Some(Value::Hash(d)) = args.get(1) {
+        for (k, v) in d.iter() {
+            defaults.insert(k.clone(), v.clone());
+        }
+        if defaults.get(&Value::str("ensure")) == Some(&Value::str("present")) {
+            defaults.insert(Value::str("ensure"), Value::str("installed"));
+        }
+    }
+    match args.first() {
+        Some(Value::Hash(h)) => {
+            for (title, params) in h.iter() {
+                let mut p = defaults.clone();
+                if let Value::Hash(x) = params {
+                    for (k, v) in x.iter() {
+                        p.insert(k.clone(), v.clone());
+                    }
+                }
+                if let Err(x) = ev.ensure_resource("package", title, &p, e) {
+                    return Err(x);
+                }
+            }
+            Ok(Value::Undef)
+        }
+        Some(v) => {
+            for p in flatten(std::slice::from_ref(v)) {
+                if let Err(x) = ev.ensure_resource("package", &p, &defaults, e) {
+                    return Err(x);
+                }
+            }
+            Ok(Value::Undef)
+        }
+        None => Err(err(
+            "'ensure_packages' expects between 1 and 2 arguments, got none",
+        )),
+    }
+}
+
+/// `fqdn_rotate`.
+pub(crate) fn fqdn_rotate(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let Some(v) = args.first() else {
+        return Err(err(
+            "fqdn_rotate(): Wrong number of arguments given (0 for 1)",
+        ));
+    };
+    let (mut items, is_str): (Vec<Value>, bool) = match v {
+        Value::Array(a) => ((**a).clone(), false),
+        Value::Str(s) => (s.chars().map(|c| Value::str(c.to_string())).collect(), true),
+        _ => {
+            return Err(err(
+                "fqdn_rotate(): Requires either array or string to work with",
+            ))
+        }
+    };
+    if items.len() > 1 {
+        let rest: Vec<String> = flatten(&args[1..]).iter().map(|v| v.to_display()).collect();
+        let text = format!("{}:{}", ev.fact_fqdn(), rest.join(":"));
+        let offset = crate::functions::digest::seeded_rand(&text, items.len() as i64) as usize;
+        let n = items.len();
+        items.rotate_left(offset % n);
+    }
+    Ok(if is_str {
+        Value::str(items.iter().map(|v| v.to_display()).collect::<String>())
+    } else {
+        Value::array(items)
+    })
+}
+
+/// stdlib's `fact('a.b.0')`: a fact by dotted path, undef when absent.
+pub(crate) fn fact(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let Some(Value::Str(path)) = args.first() else {
+        return Err(err(format!(
+            "'fact' parameter 'fact_name' expects a String value, got {}",
+            crate::model::types::infer_for_message(args.first().unwrap_or(&Value::Undef))
+        )));
+    };
+    Ok(crate::model::value::dig_path(
+        ev.input.facts.clone(),
+        Some(path),
+    ))
+}
+
+/// `getparam`.
+pub(crate) fn getparam(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [r, Value::Str(param), ..] => {
+            if param.is_empty() {
+                return Ok(Value::str(""));
+            }
+            let found = match r {
+                Value::Type(t) => match t.resolved() {
+                    crate::model::types::Type::Resource(Some(tn), Some(title)) => {
+                        ev.find_resource(tn, title)
+                    }
+                    crate::model::types::Type::Class(Some(c)) => ev.find_resource("Class", c),
+                    _ => None,
+                },
+                Value::Str(s) => crate::lang::build::resources::parse_ref(s)
+                    .and_then(|(tn, title)| ev.find_resource(&tn, &title)),
+                _ => None,
+            };
+            Ok(found
+                .and_then(|i| ev.res[i].params.get(&**param).cloned())
+                .filter(|v| !v.is_undef())
+                .unwrap_or_else(|| Value::str("")))
+        }
+        [Value::Undef, ..] | [] => Err(err("Must specify a reference")),
+        _ => Err(err("Must specify name of a parameter")),
+    }
+}
+
+/// `get_module_path`.
+pub(crate) fn get_module_path(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [m] => {
+            let m = m.to_display();
+            match ev.env.module_dir(&m) {
+                Some(d) => Ok(Value::str(d.to_string_lossy().to_string())),
+                None => Err(err(format!(
+                    "Could not find module {m} in environment {}",
+                    ev.env.name()
+                ))),
+            }
+        }
+        _ => Err(err(
+            "get_module_path(): Wrong number of arguments, expects one",
+        )),
+    }
+}
+
+/// `fqdn_rand_string`.
+pub(crate) fn fqdn_rand_string(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let len = match args.first() {
+        None => {
+            return Err(err(
+                "fqdn_rand_string(): wrong number of arguments (0 for 1)",
+            ))
+        }
+        Some(Value::Int(n)) if *n > 0 => *n,
+        Some(Value::Str(s))
+            if s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') && !s.is_empty() =>
+        {
+            ruby_to_i(s)
+        }
+        Some(_) => {
+            return Err(err(
+                "fqdn_rand_string(): first argument must be a positive integer",
+            ))
+        }
+    };
+    let charset: Vec<char> = match args.get(1) {
+        None | Some(Value::Undef) => vec![],
+        Some(Value::Str(s)) => s.chars().collect(),
+        Some(_) => {
+            return Err(err(
+                "fqdn_rand_string(): second argument must be undef or a string",
+            ))
+        }
+    };
+    let charset = if charset.is_empty() {
+        ('0'..='9').chain('A'..='Z').chain('a'..='z').collect()
+    } else {
+        charset
+    };
+    let seeds: Vec<String> = args
+        .iter()
+        .skip(2)
+        .map(crate::ruby::object::ruby_to_s)
+        .collect();
+    let fqdn = ev.fact_fqdn();
+    if let Err(e) = crate::model::limits::reserve(len as u64 * 4) {
+        return Err(e);
+    }
+    let mut out = String::new();
+    for current in 1..=len {
+        if let Err(e) = crate::model::limits::checkpoint() {
+            return Err(e);
+        }
+        let mut parts = seeds.clone();
+        parts.push(current.to_string());
+        let i = crate::functions::digest::fqdn_rand(
+            &fqdn,
+            charset.len() as i64,
+            Some(&parts.join(":")),
+        );
+        out.push(charset[i as usize]);
+    }
+    Ok(Value::str(out))
+}

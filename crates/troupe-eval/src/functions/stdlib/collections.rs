@@ -1,0 +1,561 @@
+//! puppetlabs-stdlib's functions: collections.
+
+use crate::functions::stdlib::blank;
+use crate::functions::stdlib::deep_merge;
+use crate::functions::stdlib::err;
+use crate::functions::stdlib::regexp_arg;
+use crate::functions::stdlib::stdlib_dig44;
+use crate::functions::stdlib::stdlib_range;
+use crate::functions::stdlib::stdlib_values_at;
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::flatten;
+use crate::model::value::Map;
+use crate::model::value::Value;
+use crate::ruby::object::inspect;
+use crate::ruby::object::ruby_class;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// `pick`.
+pub(crate) fn pick(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let first = args.iter().find(|v| !blank(v));
+    match first {
+        Some(v) => Ok(v.clone()),
+        None => Err(err("pick(): must receive at least one non empty value")),
+    }
+}
+
+/// `pick_default`.
+pub(crate) fn pick_default(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args.split_last() {
+        None => Err(err("Must receive at least one argument.")),
+        Some((default, rest)) => {
+            Ok(rest.iter().find(|v| !blank(v)).cloned().unwrap_or_else(|| {
+                if matches!(default, Value::Undef) {
+                    Value::str("")
+                } else {
+                    default.clone()
+                }
+            }))
+        }
+    }
+}
+
+/// `merge`.
+pub(crate) fn merge(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let mut acc = Map::new();
+    for (i, a) in args.iter().enumerate() {
+        match a {
+                        Value::Hash(h) => {
+                            for (k, v) in h.iter() {
+                                acc.insert(k.clone(), v.clone());
+                            }
+                        }
+                        v if blank(v) => {}
+                        other => {
+                            return Err(err(format!(
+                                "'merge' parameter 'args' entry {} expects a value of type Undef, Hash, or String[0, 0], got {}",
+                                i + 1,
+                                crate::model::types::infer_for_message(other)
+                            )))
+                        }
+                    }
+    }
+    Ok(Value::hash(acc))
+}
+
+/// `deep_merge`.
+pub(crate) fn deep_merge_fn(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    if args.len() < 2 {
+        return Err(err(format!(
+            "deep_merge(): wrong number of arguments ({}; must be at least 2)",
+            args.len()
+        )));
+    }
+    let mut acc = Value::hash(Map::new());
+    for a in args {
+        if blank(a) {
+            continue;
+        }
+        if !matches!(a, Value::Hash(_)) {
+            return Err(err(format!(
+                "deep_merge: unexpected argument type {}, only expects hash arguments",
+                ruby_class(a)
+            )));
+        }
+        acc = deep_merge(&acc, a);
+    }
+    Ok(acc)
+}
+
+/// `concat`.
+pub(crate) fn concat(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    if args.len() < 2 {
+        return Err(err(format!(
+            "concat(): Wrong number of arguments given ({} for < 2)",
+            args.len()
+        )));
+    }
+    let Value::Array(a) = &args[0] else {
+        return Err(err("concat(): Requires array to work with"));
+    };
+    let mut out = (**a).clone();
+    for x in &args[1..] {
+        match x {
+            Value::Array(b) => out.extend(b.iter().cloned()),
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(Value::array(out))
+}
+
+/// `has_key`.
+pub(crate) fn has_key(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [Value::Hash(h), k] => Ok(Value::Bool(h.contains_key(k))),
+        [other, _] => Err(err(format!(
+            "has_key(): expects the first argument to be a hash, got {} which is of type {}",
+            inspect(other),
+            ruby_class(other)
+        ))),
+        _ => Err(err(format!(
+            "has_key(): wrong number of arguments ({}; must be 2)",
+            args.len()
+        ))),
+    }
+}
+
+/// `count`.
+pub(crate) fn count(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [Value::Array(a)] => Ok(Value::Int(a.iter().filter(|v| !blank(v)).count() as i64)),
+        [Value::Array(a), item] => Ok(Value::Int(a.iter().filter(|v| *v == item).count() as i64)),
+        _ => Err(err(format!(
+            "count(): Wrong number of arguments given {} for 1 or 2.",
+            args.len()
+        ))),
+    }
+}
+
+/// `member`.
+pub(crate) fn member(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [Value::Array(a), Value::Array(items)] => {
+            Ok(Value::Bool(items.iter().all(|i| a.iter().any(|x| x == i))))
+        }
+        [Value::Array(a), item] => Ok(Value::Bool(a.iter().any(|x| x == item))),
+        [_, _] => Err(err("member(): Requires array to work with")),
+        _ => Err(err(format!(
+            "member(): Wrong number of arguments given ({} for 2)",
+            args.len()
+        ))),
+    }
+}
+
+/// `delete_undef_values`.
+pub(crate) fn delete_undef_values(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args.first() {
+        Some(Value::Hash(h)) => Ok(Value::hash(
+            h.iter()
+                .filter(|(_, v)| !blank(v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )),
+        Some(Value::Array(a)) => Ok(Value::array(
+            a.iter().filter(|v| !blank(v)).cloned().collect(),
+        )),
+        _ => Err(err(
+            "delete_undef_values(): expected an array or hash, got ",
+        )),
+    }
+}
+
+/// `delete`.
+pub(crate) fn delete(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [coll, items] => {
+            let items: Vec<Value> = match items {
+                Value::Array(a) => (**a).clone(),
+                other => vec![other.clone()],
+            };
+            match coll {
+                        Value::Array(a) => Ok(Value::array(
+                            a.iter().filter(|v| !items.contains(v)).cloned().collect(),
+                        )),
+                        Value::Hash(h) => Ok(Value::hash(
+                            h.iter()
+                                .filter(|(k, _)| !items.contains(k))
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect(),
+                        )),
+                        Value::Str(s) => {
+                            let mut out = s.to_string();
+                            for i in &items {
+                                out = out.replace(&i.to_display(), "");
+                            }
+                            Ok(Value::str(out))
+                        }
+                        other => Err(err(format!(
+                            "delete(): First argument must be an Array, String, or Hash. Given an argument of class {}.",
+                            ruby_class(other)
+                        ))),
+                    }
+        }
+        _ => Err(err(format!(
+            "delete(): Wrong number of arguments given {} for 2",
+            args.len()
+        ))),
+    }
+}
+
+/// `prefix`, `suffix`.
+pub(crate) fn prefix(
+    _ev: &mut Evaluator<'_>,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    let affix = match args.get(1) {
+        Some(Value::Str(s)) => s.to_string(),
+        Some(v) if blank(v) => String::new(),
+        None => String::new(),
+        Some(_) => {
+            return Err(err(format!(
+                "{name}(): expected second argument to be a String, got "
+            )))
+        }
+    };
+    let f = |s: &str| {
+        if name == "prefix" {
+            format!("{affix}{s}")
+        } else {
+            format!("{s}{affix}")
+        }
+    };
+    match args.first() {
+        Some(Value::Array(a)) => Ok(Value::array(
+            a.iter().map(|v| Value::str(f(&v.to_display()))).collect(),
+        )),
+        Some(Value::Hash(h)) => Ok(Value::hash(
+            h.iter()
+                .map(|(k, v)| (Value::str(f(&k.to_display())), v.clone()))
+                .collect(),
+        )),
+        Some(other) => Err(err(format!(
+            "{name}(): expected first argument to be an Array or a Hash, got {}",
+            inspect(other)
+        ))),
+        None => Err(err(format!(
+            "{name}(): Wrong number of arguments given (0 for 1)"
+        ))),
+    }
+}
+
+/// `join_keys_to_values`.
+pub(crate) fn join_keys_to_values(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [Value::Hash(h), Value::Str(sep)] => {
+            let mut out = vec![];
+            for (k, v) in h.iter() {
+                match v {
+                    Value::Array(a) => {
+                        for x in a.iter() {
+                            out.push(Value::str(format!(
+                                "{}{sep}{}",
+                                k.to_display(),
+                                x.to_display()
+                            )));
+                        }
+                    }
+                    other => out.push(Value::str(format!(
+                        "{}{sep}{}",
+                        k.to_display(),
+                        if other.is_undef() {
+                            String::new()
+                        } else {
+                            other.to_display()
+                        }
+                    ))),
+                }
+            }
+            Ok(Value::array(out))
+        }
+        [_, Value::Str(_)] => Err(err(
+            "join_keys_to_values(): The first argument must be a hash",
+        )),
+        [_, _] => Err(err(
+            "join_keys_to_values(): The second argument must be a string",
+        )),
+        _ => Err(err(format!(
+            "join_keys_to_values(): Takes exactly two arguments, but {} given.",
+            args.len()
+        ))),
+    }
+}
+
+/// `delete_at`.
+pub(crate) fn delete_at(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [Value::Array(a), idx] => {
+            let i = match idx {
+                Value::Int(i) if *i >= 0 => *i as usize,
+                Value::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                    s.parse().unwrap_or(usize::MAX)
+                }
+                Value::Str(_) => {
+                    return Err(err(
+                        "delete_at(): You must provide non-negative numeric index",
+                    ))
+                }
+                _ => 0,
+            };
+            if i >= a.len() {
+                return Err(err("delete_at(): Given index exceeds size of array given"));
+            }
+            let mut out = (**a).clone();
+            out.remove(i);
+            Ok(Value::array(out))
+        }
+        [_, _] => Err(err("delete_at(): Requires array to work with")),
+        _ => Err(err(format!(
+            "delete_at(): Wrong number of arguments given ({} for 2)",
+            args.len()
+        ))),
+    }
+}
+
+/// `hash`.
+pub(crate) fn hash(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args.first() {
+        None => Err(err("hash(): Wrong number of arguments given (0 for 1)")),
+        Some(Value::Array(a)) => {
+            let flat = flatten(a);
+            if !flat.len().is_multiple_of(2) {
+                Err(err("hash(): Unable to compute hash from array given"))
+            } else {
+                let mut m = Map::new();
+                for pair in flat.chunks(2) {
+                    m.insert(pair[0].clone(), pair[1].clone());
+                }
+                Ok(Value::hash(m))
+            }
+        }
+        Some(_) => Err(err("hash(): Requires array to work with")),
+    }
+}
+
+/// `range`.
+pub(crate) fn range(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    stdlib_range(args)
+}
+
+/// `grep`, `reject`.
+pub(crate) fn grep(
+    _ev: &mut Evaluator<'_>,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    if args.len() != 2 {
+        return Err(err(format!(
+            "{name}(): Wrong number of arguments given {} for 2",
+            args.len()
+        )));
+    }
+    let re = match regexp_arg(&args[1]) {
+        Ok(re) => re,
+        Err(e) => return Err(e),
+    };
+    let keep = name == "grep";
+    match &args[0] {
+        Value::Array(a) => Ok(Value::array(
+            a.iter()
+                .filter(|v| matches!(v, Value::Str(s) if re.is_match(s)) == keep)
+                .cloned()
+                .collect(),
+        )),
+        other => Err(err(format!(
+            "undefined method `{name}' for {}:{}",
+            inspect(other),
+            ruby_class(other)
+        ))),
+    }
+}
+
+/// `values_at`.
+pub(crate) fn values_at(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    stdlib_values_at(args)
+}
+
+/// `union`, `difference`, `intersection`.
+pub(crate) fn union(
+    _ev: &mut Evaluator<'_>,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    if args.len() < 2 {
+        return Err(err(format!(
+            "{name}(): Wrong number of arguments given ({} for 2)",
+            args.len()
+        )));
+    }
+    let mut arrays = Vec::new();
+    for a in args {
+        match a {
+            Value::Array(x) => arrays.push(x.clone()),
+            _ if name == "union" => return Err(err("union(): Every parameter must be an array")),
+            _ => return Err(err(format!("{name}(): Requires 2 arrays"))),
+        }
+    }
+    let mut out: Vec<Value> = Vec::new();
+    match name {
+        "union" => {
+            for a in &arrays {
+                for v in a.iter() {
+                    if !out.contains(v) {
+                        out.push(v.clone());
+                    }
+                }
+            }
+        }
+        "difference" => {
+            for v in arrays[0].iter() {
+                if !arrays[1].contains(v) {
+                    out.push(v.clone());
+                }
+            }
+        }
+        _ => {
+            for v in arrays[0].iter() {
+                if arrays[1].contains(v) && !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+        }
+    }
+    Ok(Value::array(out))
+}
+
+/// `dig44`.
+pub(crate) fn dig44(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    stdlib_dig44(args)
+}

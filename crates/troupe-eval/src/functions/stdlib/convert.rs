@@ -1,0 +1,258 @@
+//! puppetlabs-stdlib's functions: convert.
+
+use crate::functions::stdlib::blank;
+use crate::functions::stdlib::err;
+use crate::functions::stdlib::num2bool;
+use crate::functions::stdlib::ruby_float;
+use crate::functions::stdlib::stdlib_to_json_pretty;
+use crate::functions::stdlib::str2bool_text;
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::value::Value;
+use troupe_syntax::ast::{Expr, Lambda};
+
+/// `any2array`.
+pub(crate) fn any2array(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    Ok(match args {
+        [] => Value::array(vec![]),
+        [Value::Array(a)] => Value::Array(a.clone()),
+        [v] if blank(v) => Value::array(vec![]),
+        [Value::Hash(h)] => {
+            Value::array(h.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect())
+        }
+        _ => Value::array(args.to_vec()),
+    })
+}
+
+/// `str2bool`.
+pub(crate) fn str2bool(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args.first() {
+        None => Err(err("str2bool(): Wrong number of arguments given (0 for 1)")),
+        Some(Value::Bool(b)) => Ok(Value::Bool(*b)),
+        Some(Value::Str(s)) => str2bool_text(s)
+            .map(Value::Bool)
+            .ok_or_else(|| err("str2bool(): Unknown type of boolean given")),
+        Some(Value::Undef) => Ok(Value::Bool(false)),
+        Some(_) => Err(err("str2bool(): Requires string to work with")),
+    }
+}
+
+/// `bool2num`.
+pub(crate) fn bool2num(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args.first() {
+        Some(Value::Bool(b)) => Ok(Value::Int(i64::from(*b))),
+        Some(Value::Str(s)) => match s.to_lowercase().as_str() {
+            "" | "0" | "f" | "n" | "false" | "no" | "undef" | "undefined" => Ok(Value::Int(0)),
+            "1" | "t" | "y" | "true" | "yes" => Ok(Value::Int(1)),
+            _ => Err(err("str2bool(): Unknown type of boolean given")),
+        },
+        _ => Err(err("bool2num(): Wrong number of arguments given (0 for 1)")),
+    }
+}
+
+/// `base64`.
+pub(crate) fn base64(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [Value::Str(action), Value::Str(s), ..] => match &**action {
+            "encode" => {
+                let method = args.get(2).map(|m| m.to_display()).unwrap_or_default();
+                let enc = crate::model::value::base64_encode(s.as_bytes(), false);
+                Ok(Value::str(if method == "strict" || method == "urlsafe" {
+                    if method == "urlsafe" {
+                        enc.replace('+', "-").replace('/', "_")
+                    } else {
+                        enc
+                    }
+                } else {
+                    // Ruby's Base64.encode64: a newline every 60 characters and at the end.
+                    let mut out = String::new();
+                    for chunk in enc.as_bytes().chunks(60) {
+                        out.push_str(&String::from_utf8_lossy(chunk));
+                        out.push('\n');
+                    }
+                    out
+                }))
+            }
+            "decode" => match crate::model::value::base64_decode(s, false) {
+                Some(b) => Ok(Value::str(String::from_utf8_lossy(&b).to_string())),
+                None => Err(err("base64(): the second argument must be valid base64")),
+            },
+            _ => Err(err(
+                "base64(): the first argument must be one of 'encode' or 'decode'",
+            )),
+        },
+        _ => Err(err("base64(): Wrong number of arguments")),
+    }
+}
+
+/// `bool2str`.
+pub(crate) fn bool2str(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    if args.len() != 1 && args.len() != 3 {
+        return Err(err(format!(
+            "bool2str(): Wrong number of arguments given ({} for 3)",
+            args.len()
+        )));
+    }
+    let pick = |i: usize, d: &str| match args.get(i) {
+        None | Some(Value::Undef) => Some(Value::str(d)),
+        Some(v @ Value::Str(_)) => Some(v.clone()),
+        Some(_) => None,
+    };
+    match (&args[0], pick(1, "true"), pick(2, "false")) {
+        (Value::Bool(b), Some(t), Some(f)) => Ok(if *b { t } else { f }),
+        (Value::Bool(_), _, _) => Err(err("bool2str(): Requires strings to convert to")),
+        _ => Err(err("bool2str(): Requires a boolean to work with")),
+    }
+}
+
+/// `num2bool`.
+pub(crate) fn num2bool_fn(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [v] => num2bool(v),
+        _ => Err(err(format!(
+            "num2bool(): Wrong number of arguments given ({} for 1)",
+            args.len()
+        ))),
+    }
+}
+
+/// `any2bool`.
+pub(crate) fn any2bool(
+    ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args.first() {
+        None => Err(err("any2bool(): Wrong number of arguments given (0 for 1)")),
+        Some(Value::Bool(b)) => Ok(Value::Bool(*b)),
+        Some(Value::Undef) => Ok(Value::Bool(false)),
+        Some(v @ (Value::Int(_) | Value::Float(_))) => num2bool(v),
+        Some(Value::Str(s)) => {
+            if ruby_float(s).is_some() {
+                num2bool(&args[0])
+            } else {
+                return str2bool(ev, "str2bool", args.to_vec(), None, e);
+            }
+        }
+        Some(_) => Ok(Value::Bool(true)),
+    }
+}
+
+/// `to_json`.
+pub(crate) fn to_json(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [v] => crate::ruby::dump::ruby_json(v, &crate::ruby::dump::JsonLayout::default())
+            .map(Value::str)
+            .map_err(err),
+        _ => Err(err(format!(
+            "'to_json' expects 1 argument, got {}",
+            args.len()
+        ))),
+    }
+}
+
+/// `to_json_pretty`.
+pub(crate) fn to_json_pretty(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    stdlib_to_json_pretty(args)
+}
+
+/// `parseyaml`, `parsejson`, `loadyaml`, `loadjson`.
+pub(crate) fn parseyaml(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    ev.stdlib_load(name, args)
+}
+
+/// `to_yaml`.
+pub(crate) fn to_yaml(
+    _ev: &mut Evaluator<'_>,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = &args[..];
+    match args {
+        [v] => crate::ruby::dump::psych_yaml(v)
+            .map(Value::str)
+            .map_err(err),
+        [v, Value::Hash(o)] if o.is_empty() => crate::ruby::dump::psych_yaml(v)
+            .map(Value::str)
+            .map_err(err),
+        [_, Value::Hash(_)] => Err(err(
+            "to_yaml: Psych options (line_width, indentation, ...) are not supported",
+        )),
+        [_, other] => Err(err(format!(
+            "'to_yaml' parameter 'options' expects a Hash value, got {}",
+            crate::model::types::infer_for_message(other)
+        ))),
+        _ => Err(err(format!(
+            "'to_yaml' expects between 1 and 2 arguments, got {}",
+            args.len()
+        ))),
+    }
+}
