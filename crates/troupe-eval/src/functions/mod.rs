@@ -10,6 +10,7 @@
 //! May call: `model/`, `ruby/`, `catalog/`, `code`, `data/` (through `lookup`), and the
 //! evaluator (`lang/`): functions still receive `&mut Evaluator`, the one remaining circle.
 
+pub mod args;
 pub mod core;
 pub mod digest;
 pub mod lookup;

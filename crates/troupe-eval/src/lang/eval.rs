@@ -89,7 +89,7 @@ pub struct Evaluator<'e> {
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
     /// Which module Ruby functions exist, and their API, by name (see `ruby_function_api`).
-    pub(crate) ruby_functions: HashMap<String, Option<crate::functions::stdlib::RubyApi>>,
+    pub(crate) ruby_functions: HashMap<String, Option<crate::lang::call::RubyApi>>,
     /// The line of each relationship attribute (`require => ...`) by resource, for errors.
     pub(crate) param_lines: HashMap<(usize, String), u32>,
     pub(crate) missing: HashSet<(LoadKind, String)>,
@@ -426,7 +426,7 @@ impl<'e> Evaluator<'e> {
                 .unwrap_or(Value::Undef));
         }
         if class == "settings" {
-            return Ok(crate::functions::core::setting(self, var));
+            return Ok(crate::lang::settings::setting(self, var));
         }
         match self.class_scopes.get(&class) {
             Some(&sid) => {

@@ -3,7 +3,9 @@
 //! `impl Evaluator` besides the function and Hiera adapters being moved behind traits.
 
 pub mod build;
+pub mod call;
 pub mod data_scope;
 pub mod eval;
 pub mod ruby_scope;
 pub mod scope;
+pub mod settings;

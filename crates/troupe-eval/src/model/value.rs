@@ -767,3 +767,14 @@ pub fn a_value(v: &Value) -> String {
     };
     format!("{} {}", crate::model::types::article(n), n)
 }
+
+impl Value {
+    /// `String($x)`: strings inside collections are quoted.
+    pub fn to_display_q_top(&self) -> String {
+        match self {
+            Value::Str(s) => s.to_string(),
+            Value::Undef => String::new(),
+            other => other.to_display_q(),
+        }
+    }
+}

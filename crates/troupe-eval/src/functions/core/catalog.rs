@@ -1,9 +1,8 @@
 //! Catalog statements as functions: `include`, `contain`, `require`, `realize`, `tag`,
 //! `tagged`, `defined`, `create_resources`.
 
-use crate::functions::core::arity;
-use crate::functions::core::core_type_or_def;
-use crate::functions::core::str_arg;
+use crate::functions::args::arity;
+use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::error::EvalError;
@@ -11,6 +10,9 @@ use crate::model::types::Type;
 use crate::model::value::flatten;
 use crate::model::value::Map;
 use crate::model::value::Value;
+use crate::types::capitalize_type_name;
+use crate::LoadKind;
+use indexmap::IndexMap;
 use troupe_syntax::ast::{Expr, Lambda};
 
 /// `include`, `contain`, `require`.
@@ -179,4 +181,73 @@ pub(crate) fn create_resources(
     };
     ev.create_resources(&tn, h, &defaults, e)?;
     Ok(Value::Undef)
+}
+fn core_type_or_def(ev: &mut Evaluator<'_>, n: &str) -> EResult<bool> {
+    let lc = n.to_lowercase();
+    if crate::catalog::schema::core_type(&lc).is_some() {
+        return Ok(true);
+    }
+    Ok(ev.find_class(&lc)?.is_some()
+        || ev.find_define(&lc)?.is_some()
+        || ev.find_def(LoadKind::Function, &lc)?.is_some())
+}
+
+impl Evaluator<'_> {
+    pub(crate) fn create_resources(
+        &mut self,
+        tn: &str,
+        h: &Map,
+        defaults: &Map,
+        e: &Expr,
+    ) -> EResult<()> {
+        let lc = tn.trim_start_matches("::").to_lowercase();
+        let (form, lc) = if let Some(x) = lc.strip_prefix("@@") {
+            (troupe_syntax::ast::ResourceForm::Exported, x.to_string())
+        } else if let Some(x) = lc.strip_prefix('@') {
+            (troupe_syntax::ast::ResourceForm::Virtual, x.to_string())
+        } else {
+            (troupe_syntax::ast::ResourceForm::Regular, lc)
+        };
+        let loc = self.loc_e(e);
+        for (title, attrs) in h.iter() {
+            let mut params: IndexMap<String, Value> = IndexMap::new();
+            for (k, v) in defaults.iter() {
+                params.insert(k.to_display(), v.clone());
+            }
+            if let Value::Hash(a) = attrs {
+                for (k, v) in a.iter() {
+                    params.insert(k.to_display(), v.clone());
+                }
+            }
+            if lc == "class" {
+                self.declare_class(
+                    &title.to_display(),
+                    Some(params),
+                    Some(loc.line),
+                    loc.clone(),
+                    "Function Call",
+                )?;
+                continue;
+            }
+            let info = match self.resource_type_info(&lc)? {
+                Some(i) => i,
+                None => return Err(EvalError::new(format!("Unknown resource type: '{lc}'"))),
+            };
+            let ops: Vec<(String, bool, Value, crate::model::error::Loc)> = params
+                .into_iter()
+                .map(|(k, v)| (k, false, v, loc.clone()))
+                .collect();
+            let type_name = capitalize_type_name(&lc);
+            let t = title.to_display();
+            let idx = self.create_resource(&type_name, &t, &info, &ops, form, loc.line)?;
+            if !matches!(title, Value::Str(_)) {
+                // A title that is not a String (an Integer key): Puppet keeps it as it is, so it
+                // is no tag, and the name it sets no longer equals the title and shows in the
+                // catalog.
+                self.res[idx].name_param = true;
+                self.res[idx].tags.retain(|x| *x != t);
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,8 +1,8 @@
 //! Collections: `keys`, `values`, `length`, `empty`, `join`, `flatten`, `unique`, `sort`,
 //! `reverse`, `dig`, `get`.
 
-use crate::functions::core::arity;
-use crate::functions::core::str_arg;
+use crate::functions::args::arity;
+use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::error::EvalError;

@@ -1,7 +1,7 @@
 //! Digests and seeded randomness: `md5`/`sha1`/`sha256`, `fqdn_rand`, `digest`.
 
-use crate::functions::core::arity;
-use crate::functions::core::str_arg;
+use crate::functions::args::arity;
+use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::value::Value;

@@ -1,7 +1,7 @@
 //! The node's environment: `getvar`, `generate`, `module_directory`, `find_file`.
 
-use crate::functions::core::arity;
-use crate::functions::core::str_arg;
+use crate::functions::args::arity;
+use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::error::EvalError;

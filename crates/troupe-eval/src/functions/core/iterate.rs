@@ -1,11 +1,10 @@
 //! Iteration: `each`, `map`, `filter`, `reduce`, `with`, `then`, `lest`, `step`, `slice`,
 //! `index`, `tree_each`, `call`.
 
-use crate::functions::core::arity;
-use crate::functions::core::iter_pairs;
-use crate::functions::core::need_lambda;
-use crate::functions::core::str_arg;
-use crate::functions::core::tree_walk;
+use crate::functions::args::arity;
+use crate::functions::args::iter_pairs;
+use crate::functions::args::need_lambda;
+use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::error::EvalError;
@@ -323,4 +322,27 @@ pub(crate) fn call(
     arity(name, &args, 1, usize::MAX)?;
     let f = str_arg(name, &args[0], 1)?.to_string();
     ev.call_function_inner(&f, args[1..].to_vec(), lambda, e)
+}
+/// Depth-first, containers before their contents, as `tree_each` walks by default.
+fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {
+    crate::model::limits::grow(|| {
+        out.push((path.clone(), v.clone()));
+        match v {
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    path.push(Value::Int(i as i64));
+                    tree_walk(x, path, out);
+                    path.pop();
+                }
+            }
+            Value::Hash(h) => {
+                for (k, x) in h.iter() {
+                    path.push(k.clone());
+                    tree_walk(x, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    })
 }

@@ -1,6 +1,6 @@
 //! Numbers: `abs`, `floor`/`ceiling`/`round`, `min`/`max`, `compare`.
 
-use crate::functions::core::arity;
+use crate::functions::args::arity;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::error::EvalError;

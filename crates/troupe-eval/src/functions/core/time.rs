@@ -1,6 +1,6 @@
 //! Time: `strftime`.
 
-use crate::functions::core::arity;
+use crate::functions::args::arity;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::error::EvalError;

@@ -1,6 +1,6 @@
 //! Types and conversion: `assert_type`, `type`, `unwrap`, `convert_to`, `new`.
 
-use crate::functions::core::arity;
+use crate::functions::args::arity;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::error::EvalError;

@@ -6,6 +6,7 @@ use crate::model::error::EResult;
 use crate::model::value::flatten;
 use crate::model::value::Map;
 use crate::model::value::Value;
+use crate::ruby::object::ruby_class;
 use crate::ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
 
@@ -310,4 +311,82 @@ pub(crate) fn fqdn_rand_string(
         out.push(charset[i as usize]);
     }
     Ok(Value::str(out))
+}
+
+impl Evaluator<'_> {
+    /// The node's FQDN fact (`networking.fqdn`, else the legacy `fqdn`), the seed of
+    /// `fqdn_rand` and `fqdn_rotate`.
+    pub(crate) fn fact_fqdn(&self) -> String {
+        let facts = &self.input.facts;
+        let v = crate::model::value::dig_path(facts.clone(), Some("networking.fqdn"));
+        let v = if v.is_undef() {
+            crate::model::value::dig_path(facts.clone(), Some("fqdn"))
+        } else {
+            v
+        };
+        if v.is_undef() {
+            String::new()
+        } else {
+            v.to_display()
+        }
+    }
+
+    fn defined_with_params(&mut self, reference: &Value, params: Option<&Value>) -> EResult<bool> {
+        let (tn, title) = match reference {
+            Value::Str(s) => crate::lang::build::resources::parse_ref(s)
+                .unwrap_or((s.to_string(), String::new())),
+            Value::Type(t) => match t.resolved() {
+                crate::model::types::Type::Resource(Some(tn), Some(title)) => {
+                    (tn.clone(), title.clone())
+                }
+                _ => (reference.to_display(), String::new()),
+            },
+            other => {
+                return Err(err(format!(
+                    "Reference is not understood: '{}'",
+                    ruby_class(other)
+                )))
+            }
+        };
+        let empty = Map::new();
+        let params = match params {
+            Some(Value::Hash(p)) => &**p,
+            _ => &empty,
+        };
+        Ok(self.defined_with(&resource_type(&tn), &title, params))
+    }
+
+    /// stdlib's `defined_with_params` on a type and title: the resource exists and has every
+    /// given parameter (undef matching an unset one).
+    fn defined_with(&self, tn: &str, title: &str, params: &Map) -> bool {
+        let Some(idx) = self.find_resource(tn, title) else {
+            return false;
+        };
+        params.iter().all(|(k, v)| {
+            let have = self.res[idx]
+                .params
+                .get(&k.to_display())
+                .cloned()
+                .unwrap_or(Value::Undef);
+            (have.is_undef() && v.is_undef()) || have == *v
+        })
+    }
+
+    fn ensure_resource(&mut self, tn: &str, titles: &Value, params: &Map, e: &Expr) -> EResult<()> {
+        let tn = resource_type(tn);
+        for title in flatten(std::slice::from_ref(titles)) {
+            if self.defined_with(&tn, &title.to_display(), params) {
+                continue;
+            }
+            // The title goes on as it is: create_resources treats a non-String one as Puppet does.
+            let mut h = Map::new();
+            h.insert(title, Value::hash(params.clone()));
+            self.create_resources(&tn, &h, &Map::new(), e)?;
+        }
+        Ok(())
+    }
+}
+/// `File` from `file`, `Apache::Vhost` from `apache::vhost`.
+fn resource_type(tn: &str) -> String {
+    crate::model::types::capitalize_type_name(&tn.to_lowercase())
 }

@@ -1,12 +1,7 @@
 //! puppetlabs-stdlib's functions: collections.
 
 use crate::functions::stdlib::blank;
-use crate::functions::stdlib::deep_merge;
 use crate::functions::stdlib::err;
-use crate::functions::stdlib::regexp_arg;
-use crate::functions::stdlib::stdlib_dig44;
-use crate::functions::stdlib::stdlib_range;
-use crate::functions::stdlib::stdlib_values_at;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::value::flatten;
@@ -14,6 +9,8 @@ use crate::model::value::Map;
 use crate::model::value::Value;
 use crate::ruby::object::inspect;
 use crate::ruby::object::ruby_class;
+use crate::ruby::object::ruby_string_upto;
+use crate::ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
 
 /// `pick`.
@@ -558,4 +555,187 @@ pub(crate) fn dig44(
 ) -> EResult<Value> {
     let args = &args[..];
     stdlib_dig44(args)
+}
+fn deep_merge(a: &Value, b: &Value) -> Value {
+    crate::model::limits::grow(|| match (a, b) {
+        (Value::Hash(x), Value::Hash(y)) => {
+            let mut out = (**x).clone();
+            for (k, v) in y.iter() {
+                let merged = match out.get(k) {
+                    Some(old @ Value::Hash(_)) if matches!(v, Value::Hash(_)) => deep_merge(old, v),
+                    _ => v.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::hash(out)
+        }
+        (_, b) => b.clone(),
+    })
+}
+/// A regex argument of a 3.x function: `Regexp.new(arg)` (a Regexp or its source text).
+fn regexp_arg(v: &Value) -> EResult<std::rc::Rc<crate::model::value::Regexp>> {
+    match v {
+        Value::Regex(r) => Ok(r.clone()),
+        other => crate::model::value::Regexp::new(&crate::ruby::object::ruby_to_s(other))
+            .map(std::rc::Rc::new)
+            .map_err(err),
+    }
+}
+fn stdlib_range(args: &[Value]) -> EResult<Value> {
+    if args.is_empty() {
+        return Err(err("range(): Wrong number of arguments given (0 for 1)"));
+    }
+    let text = crate::ruby::object::ruby_to_s;
+    let (start, stop, step, exclusive) = if args.len() > 1 {
+        let step = match args.get(2) {
+            None | Some(Value::Undef) => 1,
+            Some(v) => ruby_to_i(&text(v)).abs(),
+        };
+        if step == 0 {
+            return Err(err(
+                "range(): 3rd arg (step size) must be a non zero integer (e.g. 1 or -1)",
+            ));
+        }
+        (text(&args[0]), text(&args[1]), step, false)
+    } else {
+        let v = text(&args[0]);
+        // ^(\w+)(\.\.\.?|\-)(\w+)$
+        let word = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_');
+        let split = ["...", "..", "-"]
+            .iter()
+            .find_map(|sep| v.find(sep).map(|i| (&v[..i], *sep, &v[i + sep.len()..])));
+        match split {
+            Some((a, sep, b)) if word(a) && word(b) => {
+                (a.to_string(), b.to_string(), 1, sep == "...")
+            }
+            _ if !v.is_empty() => {
+                return Err(err(format!(
+                    "range(): Unable to compute range from the value: {v}"
+                )))
+            }
+            _ => return Err(err(format!("range(): Unknown range format: {v}"))),
+        }
+    };
+    let mut out = Vec::new();
+    if !start.is_empty() && start.bytes().all(|b| b.is_ascii_digit()) {
+        let (a, b) = (ruby_to_i(&start), ruby_to_i(&stop));
+        let end = if exclusive { b - 1 } else { b };
+        let mut i = a;
+        while i <= end && out.len() < 1_000_000 {
+            out.push(Value::Int(i));
+            i += step;
+        }
+    } else {
+        for (n, s) in ruby_string_upto(&start, &stop, exclusive)
+            .into_iter()
+            .enumerate()
+        {
+            if n as i64 % step == 0 {
+                out.push(Value::str(s));
+            }
+        }
+    }
+    Ok(Value::array(out))
+}
+fn stdlib_values_at(args: &[Value]) -> EResult<Value> {
+    if args.len() < 2 {
+        return Err(err(format!(
+            "values_at(): Wrong number of arguments given ({} for 2)",
+            args.len()
+        )));
+    }
+    let Value::Array(array) = &args[0] else {
+        return Err(err("values_at(): Requires array to work with"));
+    };
+    let indices = flatten(&args[1..2]);
+    if indices.is_empty() {
+        return Err(err(
+            "values_at(): You must provide at least one positive index to collect",
+        ));
+    }
+    let mut list: Vec<usize> = Vec::new();
+    let size = array.len() as i64;
+    for i in &indices {
+        let t = crate::ruby::object::ruby_to_s(i);
+        let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+        let range = ["...", "..", "-"]
+            .iter()
+            .find_map(|sep| t.find(sep).map(|p| (&t[..p], *sep, &t[p + sep.len()..])));
+        match range {
+            Some((a, sep, b)) if digits(a) && digits(b) => {
+                let (start, stop) = (ruby_to_i(a), ruby_to_i(b));
+                if start > stop {
+                    return Err(err("values_at(): Stop index in given indices range is smaller than the start index"));
+                }
+                if stop > size - 1 {
+                    return Err(err(
+                        "values_at(): Stop index in given indices range exceeds array size",
+                    ));
+                }
+                let end = if sep == "..." { stop } else { stop + 1 };
+                list.extend((start..end).map(|x| x as usize));
+            }
+            _ => {
+                if !digits(&t) {
+                    return Err(err("values_at(): Unknown format of given index"));
+                }
+                let n = ruby_to_i(&t);
+                if n > size - 1 {
+                    return Err(err("values_at(): Given index exceeds array size"));
+                }
+                list.push(n as usize);
+            }
+        }
+    }
+    Ok(Value::array(
+        list.into_iter()
+            .map(|i| array[i].clone())
+            .filter(|v| !v.is_undef())
+            .collect(),
+    ))
+}
+fn stdlib_dig44(args: &[Value]) -> EResult<Value> {
+    if args.len() < 2 {
+        return Err(err(format!(
+            "dig44(): Wrong number of arguments given ({} for at least 2)",
+            args.len()
+        )));
+    }
+    let (data, path, default) = (
+        &args[0],
+        &args[1],
+        args.get(2).cloned().unwrap_or(Value::Undef),
+    );
+    if !matches!(data, Value::Hash(_) | Value::Array(_)) {
+        return Err(err(format!(
+            "dig44(): first argument must be a hash or an array, given {}",
+            ruby_class(data)
+        )));
+    }
+    let Value::Array(path) = path else {
+        return Err(err(format!(
+            "dig44(): second argument must be an array, given {}",
+            ruby_class(path)
+        )));
+    };
+    let mut cur = data.clone();
+    for key in path.iter() {
+        let next = match (&cur, key) {
+            (Value::Hash(h), k) => h.get(k).cloned(),
+            (Value::Array(a), Value::Int(i)) => {
+                let i = if *i < 0 { a.len() as i64 + i } else { *i };
+                a.get(i as usize).cloned()
+            }
+            (Value::Array(a), Value::Str(s)) => s.trim().parse::<i64>().ok().and_then(|i| {
+                let i = if i < 0 { a.len() as i64 + i } else { i };
+                a.get(i as usize).cloned()
+            }),
+            _ => None,
+        };
+        match next {
+            Some(v) if !v.is_undef() => cur = v,
+            _ => return Ok(default),
+        }
+    }
+    Ok(cur)
 }

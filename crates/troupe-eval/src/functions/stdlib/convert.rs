@@ -2,13 +2,11 @@
 
 use crate::functions::stdlib::blank;
 use crate::functions::stdlib::err;
-use crate::functions::stdlib::num2bool;
-use crate::functions::stdlib::ruby_float;
-use crate::functions::stdlib::stdlib_to_json_pretty;
-use crate::functions::stdlib::str2bool_text;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::value::Value;
+use crate::ruby::object::inspect;
+use crate::ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
 
 /// `any2array`.
@@ -254,5 +252,137 @@ pub(crate) fn to_yaml(
             "'to_yaml' expects between 1 and 2 arguments, got {}",
             args.len()
         ))),
+    }
+}
+
+impl Evaluator<'_> {
+    /// stdlib's `parseyaml`/`parsejson` (text) and `loadyaml`/`loadjson` (a file): the data,
+    /// or the default (second argument) when the data is empty, false or unreadable.
+    fn stdlib_load(&mut self, name: &str, args: &[Value]) -> EResult<Value> {
+        use crate::code::DataFormat;
+        let Some(first) = args.first() else {
+            return Err(err(
+                "Wrong number of arguments. 1 or 2 arguments should be provided.",
+            ));
+        };
+        let format = if name.ends_with("json") {
+            DataFormat::Json
+        } else {
+            DataFormat::Yaml
+        };
+        let default = args.get(1).cloned();
+        let text = crate::ruby::object::ruby_to_s(first);
+        let parsed: Result<serde_json::Value, String> = if name.starts_with("parse") {
+            self.env.parse_data(&text, format)
+        } else if text.starts_with("http://") || text.starts_with("https://") {
+            Err(format!(
+                "{name}(): troupe does not fetch URLs while compiling ({text})"
+            ))
+        } else {
+            match self.env.data(std::path::Path::new(&text), format) {
+                Some(r) => r.map(|v| (*v).clone()),
+                None => {
+                    self.warn(format!("Can't load '{text}' File does not exist!"));
+                    return Ok(default.unwrap_or(Value::Undef));
+                }
+            }
+        };
+        match parsed {
+            Ok(serde_json::Value::Null | serde_json::Value::Bool(false)) => {
+                Ok(default.unwrap_or(Value::Undef))
+            }
+            Ok(v) => Ok(crate::model::value::from_json(&v)),
+            Err(_) if default.is_some() => Ok(default.unwrap_or(Value::Undef)),
+            Err(e) => Err(err(format!("{name}(): {e}"))),
+        }
+    }
+}
+/// Ruby's `Float(s)` for a String: the whole text must be a number.
+pub(crate) fn ruby_float(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() || t.contains("__") || t.starts_with('_') || t.ends_with('_') {
+        return None;
+    }
+    let t = t.replace('_', "");
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return i64::from_str_radix(h, 16).ok().map(|n| n as f64);
+    }
+    if t.ends_with('.') || t.starts_with('.') || t.contains("inf") || t.contains("nan") {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+fn num2bool(v: &Value) -> EResult<Value> {
+    let n = match v {
+        Value::Int(n) => *n,
+        Value::Float(f) => f.trunc() as i64,
+        Value::Str(s) => match ruby_float(s) {
+            Some(f) => f.trunc() as i64,
+            None => {
+                return Err(err(format!(
+                    "num2bool(): '{s}' does not look like a number: invalid value for Float(): {}",
+                    inspect(v)
+                )))
+            }
+        },
+        other => ruby_to_i(&crate::ruby::object::ruby_to_s(other)),
+    };
+    Ok(Value::Bool(n > 0))
+}
+fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
+    let data = match args.first() {
+        Some(v @ (Value::Hash(_) | Value::Array(_))) => v,
+        Some(other) => {
+            return Err(err(format!(
+                "'to_json_pretty' parameter 'data' expects a value of type Hash or Array, got {}",
+                crate::model::types::infer_for_message(other)
+            )))
+        }
+        None => {
+            return Err(err(
+                "'to_json_pretty' expects between 1 and 3 arguments, got none",
+            ))
+        }
+    };
+    let skip_undef = matches!(args.get(1), Some(Value::Bool(true)));
+    let data = if skip_undef {
+        match data {
+            Value::Array(a) => Value::array(a.iter().filter(|v| !v.is_undef()).cloned().collect()),
+            Value::Hash(h) => Value::hash(
+                h.iter()
+                    .filter(|(_, v)| !v.is_undef())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            _ => unreachable!("checked above"),
+        }
+    } else {
+        data.clone()
+    };
+    let mut layout = crate::ruby::dump::JsonLayout::pretty();
+    if let Some(Value::Hash(opts)) = args.get(2) {
+        for (k, v) in opts.iter() {
+            let s = crate::ruby::object::ruby_to_s(v);
+            match k.to_display().as_str() {
+                "indent" => layout.indent = s,
+                "space" => layout.space = s,
+                "space_before" => layout.space_before = s,
+                "object_nl" => layout.object_nl = s,
+                "array_nl" => layout.array_nl = s,
+                _ => {}
+            }
+        }
+    }
+    let mut text = crate::ruby::dump::ruby_json(&data, &layout).map_err(err)?;
+    text.push('\n');
+    Ok(Value::str(text))
+}
+/// stdlib's `str2bool` table (openstacklib keeps a copy): `None` for an unknown word.
+pub(crate) fn str2bool_text(s: &str) -> Option<bool> {
+    match s.to_lowercase().as_str() {
+        "" | "0" | "f" | "n" | "false" | "no" => Some(false),
+        "1" | "t" | "y" | "true" | "yes" => Some(true),
+        _ if s == "undef" || s == "undefined" => Some(false),
+        _ => None,
     }
 }

@@ -1,8 +1,6 @@
 //! puppetlabs-stdlib's functions: net.
 
 use crate::functions::stdlib::err;
-use crate::functions::stdlib::is_domain_name;
-use crate::functions::stdlib::ruby_ipaddr;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::value::flatten;
@@ -99,4 +97,73 @@ pub(crate) fn enclose_ipv6(
         }
     }
     Ok(Value::array(out))
+}
+/// Ruby's `IPAddr.new(text)`: an IPv4 or IPv6 address, with an optional `/prefix` or mask.
+pub(crate) fn ruby_ipaddr(v: &Value) -> Option<std::net::IpAddr> {
+    let Value::Str(s) = v else { return None };
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (&**s, None),
+    };
+    let addr = addr
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(addr);
+    let ip: std::net::IpAddr = addr.parse().ok()?;
+    let Some(p) = prefix else { return Some(ip) };
+    let bits = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u32 = match p.parse::<u32>() {
+        Ok(n) if n <= bits => n,
+        Ok(_) => return None,
+        Err(_) => match p.parse::<std::net::IpAddr>() {
+            Ok(m) => match m {
+                std::net::IpAddr::V4(m) => u32::from(m).count_ones(),
+                std::net::IpAddr::V6(m) => u128::from(m).count_ones(),
+            },
+            Err(_) => return None,
+        },
+    };
+    // IPAddr keeps the network address.
+    Some(match ip {
+        std::net::IpAddr::V4(a) => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            std::net::IpAddr::V4((u32::from(a) & mask).into())
+        }
+        std::net::IpAddr::V6(a) => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            std::net::IpAddr::V6((u128::from(a) & mask).into())
+        }
+    })
+}
+fn is_domain_name(domain: &str) -> bool {
+    if domain == "." {
+        return true;
+    }
+    let d = domain.strip_suffix('.').unwrap_or(domain);
+    if d.is_empty() || d.len() > 255 {
+        return false;
+    }
+    if d.contains('.') {
+        // /\.[A-Za-z]+$/
+        let last = d.rsplit('.').next().unwrap_or("");
+        if last.is_empty() || !last.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return false;
+        }
+    }
+    // Ruby's String#split drops trailing empty fields.
+    let mut labels: Vec<&str> = d.split('.').collect();
+    while labels.last() == Some(&"") {
+        labels.pop();
+    }
+    labels.iter().all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
 }

@@ -1,8 +1,6 @@
 //! puppetlabs-stdlib's functions: strings.
 
 use crate::functions::stdlib::err;
-use crate::functions::stdlib::shell_escape;
-use crate::functions::stdlib::uri_escape;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::value::Value;
@@ -115,4 +113,38 @@ pub(crate) fn shell_join(
             args.len()
         ))),
     }
+}
+/// `URI::DEFAULT_PARSER.escape`: everything but RFC 2396's unreserved and reserved characters
+/// as `%XX`.
+fn uri_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || "-_.!~*'();/?:@&=+$,[]".contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+/// Ruby's `Shellwords.escape`.
+fn shell_escape(s: &str) -> String {
+    if s.is_empty() {
+        return "''".into();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if c == '\n' {
+            out.push_str("'\n'");
+        } else if c.is_ascii_alphanumeric() || "_-.,:+/@".contains(c) {
+            out.push(c);
+        } else {
+            out.push('\\');
+            out.push(c);
+        }
+    }
+    out
 }

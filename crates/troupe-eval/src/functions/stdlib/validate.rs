@@ -1,12 +1,13 @@
 //! puppetlabs-stdlib's functions: validate.
 
+use crate::functions::stdlib::blank;
+use crate::functions::stdlib::convert::ruby_float;
 use crate::functions::stdlib::err;
-use crate::functions::stdlib::is_numeric_text;
-use crate::functions::stdlib::validate;
-use crate::functions::stdlib::validate_numeric;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
 use crate::model::value::Value;
+use crate::ruby::object::inspect;
+use crate::ruby::object::ruby_class;
 use crate::ruby::object::ruby_to_f;
 use troupe_syntax::ast::{Expr, Lambda};
 
@@ -170,5 +171,349 @@ pub(crate) fn is_a(
             "'is_a' expects 2 arguments, got {}",
             args.len()
         ))),
+    }
+}
+
+impl Evaluator<'_> {
+    fn assert_private(&mut self, args: &[Value]) -> EResult<Value> {
+        if args.len() > 1 {
+            return Err(err(format!(
+                "assert_private(): Wrong number of arguments given ({}}}) for 0 or 1)",
+                args.len()
+            )));
+        }
+        let module = self.lookup_var("module_name", None)?.to_display();
+        let caller = self.lookup_var("caller_module_name", None)?.to_display();
+        if module != caller {
+            let msg = match args.first() {
+                Some(Value::Str(s)) => s.to_string(),
+                _ => {
+                    let (kind, name) = match self.scope_resource(self.cur) {
+                        Some(r) if self.res[r].type_name == "Class" => {
+                            ("Class", self.res[r].title.to_lowercase())
+                        }
+                        Some(r) => ("Definition", self.res[r].type_name.to_lowercase()),
+                        None => ("Class", String::new()),
+                    };
+                    format!("{kind} {name} is private")
+                }
+            };
+            return Err(err(msg));
+        }
+        Ok(Value::Undef)
+    }
+
+    fn validate_legacy(&mut self, args: &[Value], _e: &Expr) -> EResult<Value> {
+        if args.len() < 3 {
+            return Err(err(format!(
+                "'validate_legacy' expects at least 3 arguments, got {}",
+                args.len()
+            )));
+        }
+        let t = match &args[0] {
+            Value::Type(t) => t.clone(),
+            Value::Str(s) => std::rc::Rc::new(self.resolve_type_name(s)?),
+            other => {
+                return Err(err(format!(
+                    "'validate_legacy' parameter 'target_type' expects a Type value, got {}",
+                    crate::model::types::infer_for_message(other)
+                )))
+            }
+        };
+        let function = args[1].to_display();
+        let value = &args[2];
+        if t.is_instance(value) {
+            return Ok(Value::Undef);
+        }
+        let mut legacy = vec![value.clone()];
+        legacy.extend(args[3..].iter().cloned());
+        if validate(&function, &legacy).is_ok() {
+            // Previously valid: Puppet only warns (deprecation).
+            return Ok(Value::Undef);
+        }
+        // Puppet describes the value by `infer_set`: arrays are Tuples, hashes Structs.
+        let msg =
+            crate::model::describe::mismatch(&format!("validate_legacy({function})"), &t, value);
+        let msg = match (
+            msg.strip_suffix(" got Array"),
+            msg.strip_suffix(" got Hash"),
+        ) {
+            (Some(m), _) => format!("{m} got Tuple"),
+            (_, Some(m)) => format!("{m} got Struct"),
+            _ => msg,
+        };
+        Err(err(msg))
+    }
+}
+/// Puppet's `is_absolute_path` (stdlib): Unix or Windows absolute paths.
+fn is_absolute_path(p: &str) -> bool {
+    if p.starts_with('/') {
+        return true;
+    }
+    let b = p.as_bytes();
+    (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'/' || b[2] == b'\\'))
+        || p.starts_with("\\\\")
+        || p.starts_with("//")
+}
+/// The legacy `validate_*` functions (stdlib 8): `Ok` when valid, else their error text.
+fn validate(name: &str, args: &[Value]) -> EResult<()> {
+    if args.is_empty() {
+        return Err(err(format!(
+            "{name}(): wrong number of arguments (0; must be > 0)"
+        )));
+    }
+    let looks = |what: &str, v: &Value| {
+        err(format!(
+            "{} is not {what}.  It looks to be a {}",
+            inspect(v),
+            ruby_class(v)
+        ))
+    };
+    match name {
+        "validate_string" => {
+            for a in args {
+                if !matches!(a, Value::Str(_) | Value::Undef) {
+                    return Err(looks("a string", a));
+                }
+            }
+        }
+        "validate_bool" => {
+            for a in args {
+                if !matches!(a, Value::Bool(_)) {
+                    return Err(err(format!("{} is not a boolean.", inspect(a))));
+                }
+            }
+        }
+        "validate_hash" => {
+            for a in args {
+                if !matches!(a, Value::Hash(_)) {
+                    return Err(looks("a Hash", a));
+                }
+            }
+        }
+        "validate_array" => {
+            for a in args {
+                if !matches!(a, Value::Array(_)) {
+                    return Err(looks("an Array", a));
+                }
+            }
+        }
+        "validate_absolute_path" => {
+            for a in args {
+                let candidates = match a {
+                    Value::Array(x) => (**x).clone(),
+                    other => vec![other.clone()],
+                };
+                for p in candidates {
+                    let ok = matches!(&p, Value::Str(s) if is_absolute_path(s));
+                    if !ok {
+                        return Err(err(format!("{} is not an absolute path.", inspect(&p))));
+                    }
+                }
+            }
+        }
+        "validate_re" => {
+            if args.len() < 2 || args.len() > 3 {
+                return Err(err(format!(
+                    "validate_re(): wrong number of arguments ({}; must be 2 or 3)",
+                    args.len()
+                )));
+            }
+            let s = match &args[0] {
+                Value::Str(s) => s.to_string(),
+                Value::Undef => String::new(),
+                other => {
+                    return Err(err(format!(
+                        "validate_re(): input needs to be a String, not a {}",
+                        ruby_class(other)
+                    )))
+                }
+            };
+            let res: Vec<Value> = match &args[1] {
+                Value::Array(a) => (**a).clone(),
+                other => vec![other.clone()],
+            };
+            let ok = res.iter().any(|r| {
+                let src = match r {
+                    Value::Regex(x) => x.source.clone(),
+                    other => other.to_display(),
+                };
+                crate::model::value::Regexp::new(&src).is_ok_and(|re| re.is_match(&s))
+            });
+            if !ok {
+                return Err(err(match args.get(2) {
+                    Some(m) => m.to_display(),
+                    None => format!(
+                        "validate_re(): {} does not match {}",
+                        inspect(&args[0]),
+                        inspect(&Value::array(res))
+                    ),
+                }));
+            }
+        }
+        "validate_integer" => {
+            let v = &args[0];
+            let as_int = |x: &Value| -> Option<i64> {
+                match x {
+                    Value::Int(i) => Some(*i),
+                    Value::Str(s) => s.trim().parse().ok(),
+                    _ => None,
+                }
+            };
+            let max = args.get(1).filter(|m| !blank(m)).map(&as_int);
+            let min = args.get(2).filter(|m| !blank(m)).map(&as_int);
+            if let Some(None) = max {
+                return Err(err(format!("validate_integer(): Expected second argument to be unset or an Integer, got {}:{}", inspect(&args[1]), ruby_class(&args[1]))));
+            }
+            if let Some(None) = min {
+                return Err(err(format!("validate_integer(): Expected third argument to be unset or an Integer, got {}:{}", inspect(&args[2]), ruby_class(&args[2]))));
+            }
+            let items = match v {
+                Value::Array(a) => (**a).clone(),
+                other => vec![other.clone()],
+            };
+            for it in items {
+                let Some(n) = as_int(&it) else {
+                    return Err(err(format!(
+                        "validate_integer(): Expected first argument to be an Integer or Array, got {}",
+                        ruby_class(&it)
+                    )));
+                };
+                if let Some(Some(m)) = max {
+                    if n > m {
+                        return Err(err(format!(
+                            "validate_integer(): Expected {} to be smaller or equal to {m}, got {}",
+                            inspect(&it),
+                            inspect(&it)
+                        )));
+                    }
+                }
+                if let Some(Some(m)) = min {
+                    if n < m {
+                        return Err(err(format!(
+                            "validate_integer(): Expected {} to be greater or equal to {m}, got {}",
+                            inspect(&it),
+                            inspect(&it)
+                        )));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+fn is_numeric_text(s: &str, int: impl Fn(&str) -> bool) -> bool {
+    // ^-?(?:(?:[1-9]\d*)|0)(?:\.\d+)?(?:[eE]-?\d+)?$
+    let (mant, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (whole, frac) = match mant.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (mant, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    int(whole)
+        && frac.is_none_or(digits)
+        && exp.is_none_or(|x| digits(x.strip_prefix('-').unwrap_or(x)))
+}
+fn validate_numeric(args: &[Value]) -> EResult<()> {
+    if args.is_empty() || args.len() > 3 {
+        return Err(err(format!(
+            "validate_numeric(): Wrong number of arguments; must be 1, 2 or 3, got {}",
+            args.len()
+        )));
+    }
+    let text = crate::ruby::object::ruby_to_s;
+    let max = if args.len() > 1 {
+        let m = text(&args[1]);
+        if args.len() > 2 && m.is_empty() {
+            None
+        } else {
+            Some(ruby_float(&m).ok_or_else(|| {
+                err(format!(
+                    "validate_numeric(): Expected second argument to be unset or a Numeric, got {m}:{}",
+                    ruby_class(&args[1])
+                ))
+            })?)
+        }
+    } else {
+        None
+    };
+    let min = if args.len() > 2 {
+        let m = text(&args[2]);
+        Some(ruby_float(&m).ok_or_else(|| {
+            err(format!(
+                "validate_numeric(): Expected third argument to be unset or a Numeric, got {m}:{}",
+                ruby_class(&args[2])
+            ))
+        })?)
+    } else {
+        None
+    };
+    let show = |f: f64| crate::model::value::format_float(f);
+    if let (Some(lo), Some(hi)) = (min, max) {
+        if lo > hi {
+            return Err(err(format!(
+                "validate_numeric(): Expected second argument to be larger than third argument, got {} < {}",
+                show(hi),
+                show(lo)
+            )));
+        }
+    }
+    let input = &args[0];
+    let check = |n: f64| -> EResult<()> {
+        if let Some(hi) = max {
+            if n > hi {
+                return Err(err(format!(
+                    "validate_numeric(): Expected {} to be smaller or equal to {}, got {}.",
+                    inspect(input),
+                    show(hi),
+                    inspect(input)
+                )));
+            }
+        }
+        if let Some(lo) = min {
+            if n < lo {
+                return Err(err(format!(
+                    "validate_numeric(): Expected {} to be greater or equal to {}, got {}.",
+                    inspect(input),
+                    show(lo),
+                    inspect(input)
+                )));
+            }
+        }
+        Ok(())
+    };
+    match input {
+        Value::Array(a) => {
+            for (pos, x) in a.iter().enumerate() {
+                let n = match x {
+                    Value::Hash(_) => None,
+                    other => ruby_float(&text(other)),
+                };
+                match n {
+                    Some(n) => check(n)?,
+                    None => {
+                        return Err(err(format!(
+                            "validate_numeric(): Expected element at array position {pos} to be a Numeric, got {}",
+                            ruby_class(x)
+                        )))
+                    }
+                }
+            }
+            Ok(())
+        }
+        Value::Hash(_) => Err(err(
+            "validate_integer(): Expected first argument to be a Numeric or Array, got Hash",
+        )),
+        other => match ruby_float(&text(other)) {
+            Some(n) => check(n),
+            None => Err(err(format!(
+                "validate_numeric(): Expected first argument to be a Numeric or Array, got {}",
+                ruby_class(other)
+            ))),
+        },
     }
 }

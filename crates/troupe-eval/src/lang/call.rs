@@ -1,0 +1,189 @@
+//! Calling a function: the resolution order (Puppet-language functions, the native registry,
+//! module functions whose `.rb` is on the modulepath), lambdas, and `defined`'s variable test.
+
+use crate::code::LoadKind;
+use crate::lang::eval::Evaluator;
+use crate::model::error::{EResult, EvalError, Flow};
+use crate::model::value::Value;
+use troupe_syntax::ast::{Expr, ExprKind, Lambda};
+
+impl<'e> Evaluator<'e> {
+    pub(crate) fn lambda_args(l: &Lambda, k: &Value, v: &Value, is_hash: bool) -> Vec<Value> {
+        if l.params.len() >= 2 {
+            vec![k.clone(), v.clone()]
+        } else if is_hash {
+            vec![Value::array(vec![k.clone(), v.clone()])]
+        } else {
+            vec![v.clone()]
+        }
+    }
+
+    pub fn call_function(
+        &mut self,
+        name: &str,
+        args: Vec<Value>,
+        lambda: Option<&Lambda>,
+        e: &Expr,
+    ) -> EResult<Value> {
+        let r = self.call_function_inner(name, args, lambda, e);
+        let label = match e.kind {
+            ExprKind::MethodCall(_) => "Method call",
+            _ => "Function Call",
+        };
+        r.map_err(|err| {
+            if err.loc.is_none() && err.flow.is_none() && err.evaluation {
+                EvalError {
+                    msg: format!("Error while evaluating a {label}, {}", err.msg),
+                    ..err
+                }
+                .at(self.loc_e(e))
+            } else {
+                err
+            }
+        })
+    }
+
+    pub(crate) fn log(&mut self, level: &str, args: &[Value]) -> Value {
+        let msg: Vec<String> = args.iter().map(|a| a.to_display()).collect();
+        self.warnings
+            .push(format!("{level}: Scope(...): {}", msg.join(" ")));
+        Value::Undef
+    }
+
+    pub(crate) fn call_function_inner(
+        &mut self,
+        name: &str,
+        args: Vec<Value>,
+        lambda: Option<&Lambda>,
+        e: &Expr,
+    ) -> EResult<Value> {
+        let name = name.trim_start_matches("::");
+        // Puppet-language functions (autoloaded) shadow nothing built in but are found first
+        // when qualified.
+        if name.contains("::") {
+            if let Some(def) = self.find_def(LoadKind::Function, name)? {
+                return self.call_puppet_function(def, args);
+            }
+        }
+        if let Some(f) = crate::functions::core_fn(name) {
+            return f(self, name, args, lambda, e);
+        }
+        if let Some(def) = self.find_def(LoadKind::Function, name)? {
+            return self.call_puppet_function(def, args);
+        }
+        // A native stand-in for a module's Ruby function exists only where Puppet
+        // would find that function: its Ruby file in a module on the modulepath.
+        if let Some(api) = self.ruby_function_api(name) {
+            // Puppet passes a 3.x function a top-level undef as an empty string.
+            let args: Vec<Value> = if api == crate::lang::call::RubyApi::Legacy {
+                args.into_iter()
+                    .map(|a| if a.is_undef() { Value::str("") } else { a })
+                    .collect()
+            } else {
+                args
+            };
+            if let Some((_, f)) = crate::functions::module_fn(name) {
+                return f(self, name, args, lambda, e);
+            }
+        }
+        Err(EvalError::new(format!("Unknown function: '{name}'.")).at(self.loc_e(e)))
+    }
+
+    pub fn var_defined(&mut self, name: &str) -> bool {
+        let name = name.trim_start_matches("::");
+        if name.contains("::") {
+            let (class, var) = match name.rfind("::") {
+                Some(i) => (&name[..i], &name[i + 2..]),
+                None => ("", name),
+            };
+            return self
+                .class_scopes
+                .get(&class.to_lowercase())
+                .is_some_and(|&s| self.scopes[s].tables[0].vars.contains_key(var));
+        }
+        let mut id = Some(self.cur);
+        while let Some(s) = id {
+            if self.scopes[s].local(name).is_some() {
+                return true;
+            }
+            id = if s == self.top {
+                None
+            } else {
+                self.scopes[s].inherited.or(Some(self.top))
+            };
+        }
+        false
+    }
+}
+
+impl Evaluator<'_> {
+    /// One lambda call of an iteration: `None` when the lambda said `break`.
+    pub(crate) fn iteration(
+        &mut self,
+        l: &Lambda,
+        args: &[Value],
+        e: &Expr,
+    ) -> EResult<Option<Value>> {
+        match self.call_lambda(l, args, e) {
+            Err(EvalError {
+                flow: Some(Flow::Break),
+                ..
+            }) => Ok(None),
+            r => r.map(Some),
+        }
+    }
+}
+
+/// The API a module's Ruby function is written against.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum RubyApi {
+    /// `Puppet::Functions.create_function` (4.x): sees Puppet values as they are.
+    Modern,
+    /// `Puppet::Parser::Functions.newfunction` (3.x): a top-level undef argument arrives as `''`.
+    Legacy,
+}
+
+impl Evaluator<'_> {
+    /// How a module on the modulepath ships the Ruby function `name`: `lib/puppet/functions/
+    /// [NS/]NAME.rb` (the 4.x API, preferred by Puppet) or only the 3.x
+    /// `lib/puppet/parser/functions/NAME.rb`; `None` when no module does.
+    pub(crate) fn ruby_function_api(&mut self, name: &str) -> Option<RubyApi> {
+        if let Some(known) = self.ruby_functions.get(name) {
+            return *known;
+        }
+        let modern = format!("lib/puppet/functions/{}.rb", name.replace("::", "/"));
+        let legacy = format!("lib/puppet/parser/functions/{name}.rb");
+        let has =
+            |ev: &Self, dir: &std::path::Path, file: &str| ev.env.read(&dir.join(file)).is_some();
+        let kind = |ev: &Self, dir: &std::path::Path| {
+            if has(ev, dir, &modern) {
+                Some(RubyApi::Modern)
+            } else if !name.contains("::") && has(ev, dir, &legacy) {
+                Some(RubyApi::Legacy)
+            } else {
+                None
+            }
+        };
+        // The module that ships it (its namespace, or the native stand-in's home) decides;
+        // only when it is absent are the other modules searched.
+        let home = match name.split_once("::") {
+            Some((ns, _)) => Some(ns),
+            None => Some(crate::functions::module_fn(name).map_or("stdlib", |(home, _)| home)),
+        };
+        let mut api = home
+            .and_then(|m| self.env.module_dir(m))
+            .and_then(|d| kind(self, &d));
+        if api.is_none() {
+            let modules = self.env.modules();
+            api = if modules.iter().any(|(_, d)| has(self, d, &modern)) {
+                Some(RubyApi::Modern)
+            } else if !name.contains("::") && modules.iter().any(|(_, d)| has(self, d, &legacy)) {
+                Some(RubyApi::Legacy)
+            } else {
+                None
+            };
+        }
+        self.ruby_functions.insert(name.to_string(), api);
+        api
+    }
+}
