@@ -1,8 +1,8 @@
 //! Argument checks shared by native functions, with Puppet's messages.
 
 use crate::model::error::{EResult, EvalError};
+use crate::model::types::Type;
 use crate::model::value::Value;
-use crate::types::Type;
 use troupe_syntax::ast::Lambda;
 
 pub(crate) fn arity(name: &str, args: &[Value], min: usize, max: usize) -> EResult<()> {

@@ -223,7 +223,7 @@ impl Drop for BudgetGuard {
     }
 }
 
-fn fail(e: Exceeded) -> EvalError {
+pub(crate) fn fail(e: Exceeded) -> EvalError {
     // The node is not known here; `compile` replaces the whole result with the message.
     EvalError::plain(e.message("this node"))
 }

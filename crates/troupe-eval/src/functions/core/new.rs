@@ -1,14 +1,14 @@
 //! `new`: creating a value of a type (`Integer.new`, `Timestamp.new`, `SemVer.new`, `Binary.new`, ...).
 
-use crate::functions::EResult;
+use crate::lang::eval::Evaluator;
+use crate::model::error::EResult;
+use crate::model::error::EvalError;
 use crate::model::number::parse_number;
+use crate::model::types::Type;
+use crate::model::value::Map;
+use crate::model::value::Value;
 use crate::ruby::format::sprintf;
-use crate::types::Type;
 use crate::value::a_value;
-use crate::value::Map;
-use crate::EvalError;
-use crate::Evaluator;
-use crate::Value;
 use std::rc::Rc;
 fn hash_get<'a>(h: &'a Map, k: &str) -> Option<&'a Value> {
     h.get(&Value::str(k)).filter(|v| !v.is_undef())

@@ -5,10 +5,10 @@ use crate::functions::stdlib::err;
 use crate::functions::stdlib::net::ruby_ipaddr;
 use crate::lang::eval::Evaluator;
 use crate::model::error::EResult;
+use crate::model::value::Map;
 use crate::model::value::Value;
 use crate::ruby::object::ruby_class;
 use crate::ruby::object::ruby_to_i;
-use crate::value::Map;
 use troupe_syntax::ast::{Expr, Lambda};
 
 /// `is_service_default`.
