@@ -2,7 +2,8 @@
 //! ERB language. It imports only `model/`; it reaches the compile only through the
 //! [`erb::RubyScope`] trait that the evaluator implements (Puppet's Ruby `scope` object).
 
-pub mod dump;
 pub mod erb;
 pub mod format;
+pub mod json;
 pub mod object;
+pub mod yaml;

@@ -10,7 +10,7 @@ use crate::model::types::Type;
 use crate::model::value::flatten;
 use crate::model::value::Map;
 use crate::model::value::Value;
-use crate::types::capitalize_type_name;
+use crate::model::types::capitalize_type_name;
 use crate::LoadKind;
 use indexmap::IndexMap;
 use troupe_syntax::ast::{Expr, Lambda};

@@ -8,7 +8,7 @@ use crate::model::types::Type;
 use crate::model::value::Map;
 use crate::model::value::Value;
 use crate::ruby::format::sprintf;
-use crate::value::a_value;
+use crate::model::value::a_value;
 use std::rc::Rc;
 fn hash_get<'a>(h: &'a Map, k: &str) -> Option<&'a Value> {
     h.get(&Value::str(k)).filter(|v| !v.is_undef())

@@ -71,7 +71,7 @@ pub(crate) fn convert_to_json_string(
         }
         _ => v,
     };
-    crate::ruby::dump::ruby_json(&v, &crate::ruby::dump::JsonLayout::default())
+    crate::ruby::json::ruby_json(&v, &crate::ruby::json::JsonLayout::default())
         .map(Value::str)
         .map_err(err)
 }

@@ -191,7 +191,7 @@ pub(crate) fn to_json(
 ) -> EResult<Value> {
     let args = &args[..];
     match args {
-        [v] => crate::ruby::dump::ruby_json(v, &crate::ruby::dump::JsonLayout::default())
+        [v] => crate::ruby::json::ruby_json(v, &crate::ruby::json::JsonLayout::default())
             .map(Value::str)
             .map_err(err),
         _ => Err(err(format!(
@@ -235,10 +235,10 @@ pub(crate) fn to_yaml(
 ) -> EResult<Value> {
     let args = &args[..];
     match args {
-        [v] => crate::ruby::dump::psych_yaml(v)
+        [v] => crate::ruby::yaml::psych_yaml(v)
             .map(Value::str)
             .map_err(err),
-        [v, Value::Hash(o)] if o.is_empty() => crate::ruby::dump::psych_yaml(v)
+        [v, Value::Hash(o)] if o.is_empty() => crate::ruby::yaml::psych_yaml(v)
             .map(Value::str)
             .map_err(err),
         [_, Value::Hash(_)] => Err(err(
@@ -359,7 +359,7 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
     } else {
         data.clone()
     };
-    let mut layout = crate::ruby::dump::JsonLayout::pretty();
+    let mut layout = crate::ruby::json::JsonLayout::pretty();
     if let Some(Value::Hash(opts)) = args.get(2) {
         for (k, v) in opts.iter() {
             let s = crate::ruby::object::ruby_to_s(v);
@@ -373,7 +373,7 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
             }
         }
     }
-    let mut text = crate::ruby::dump::ruby_json(&data, &layout).map_err(err)?;
+    let mut text = crate::ruby::json::ruby_json(&data, &layout).map_err(err)?;
     text.push('\n');
     Ok(Value::str(text))
 }

@@ -136,12 +136,12 @@ impl Ctx<'_> {
             "to_s" => return Ok(Value::str(to_s(&r))),
             "inspect" => return Ok(Value::str(inspect(&r))),
             "to_yaml" if args.is_empty() => {
-                return crate::ruby::dump::psych_yaml(&r)
+                return crate::ruby::yaml::psych_yaml(&r)
                     .map(Value::str)
                     .map_err(|m| self.err(m))
             }
             "to_json" if args.is_empty() => {
-                return crate::ruby::dump::ruby_json(&r, &crate::ruby::dump::JsonLayout::default())
+                return crate::ruby::json::ruby_json(&r, &crate::ruby::json::JsonLayout::default())
                     .map(Value::str)
                     .map_err(|m| self.err(m))
             }
