@@ -1,11 +1,16 @@
 //! Calling a function: the resolution order (Puppet-language functions, the native registry,
 //! module functions whose `.rb` is on the modulepath), lambdas, and `defined`'s variable test.
 
+use crate::code::Def;
+use crate::code::DefKind;
 use crate::code::LoadKind;
 use crate::lang::eval::Evaluator;
+use crate::lang::scope::ScopeKind;
+use crate::lang::scope::Table;
 use crate::model::error::{EResult, EvalError, Flow};
 use crate::model::value::Value;
-use troupe_syntax::ast::{Expr, ExprKind, Lambda};
+use std::sync::Arc;
+use troupe_syntax::ast::{Expr, ExprKind, Lambda, Param};
 
 impl<'e> Evaluator<'e> {
     pub(crate) fn lambda_args(l: &Lambda, k: &Value, v: &Value, is_hash: bool) -> Vec<Value> {
@@ -185,5 +190,175 @@ impl Evaluator<'_> {
         }
         self.ruby_functions.insert(name.to_string(), api);
         api
+    }
+}
+
+impl<'e> Evaluator<'e> {
+    /// Calls a lambda with positional arguments in a local scope of the current scope.
+    pub fn call_lambda(&mut self, l: &Lambda, args: &[Value], call: &Expr) -> EResult<Value> {
+        // Every iteration of every loop is a checkpoint of the compile's budget.
+        crate::model::limits::checkpoint().map_err(|err| err.at(self.loc_e(call)))?;
+        let cur = self.cur;
+        let depth = self.scopes[cur].tables.len();
+        let mut t = Table::default();
+        let n = l.params.len();
+        for (i, p) in l.params.iter().enumerate() {
+            let v = if p.captures_rest {
+                Value::array(args.get(i..).map(|x| x.to_vec()).unwrap_or_default())
+            } else if let Some(a) = args.get(i) {
+                a.clone()
+            } else if let Some(d) = &p.default {
+                self.eval(d)?
+            } else {
+                return self.err(
+                    format!(
+                        "'{}' block expects {} argument{}, got {}",
+                        "lambda",
+                        n,
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                    call,
+                );
+            };
+            if let Some(te) = &p.type_expr {
+                if let Value::Type(ty) = &self.eval(te)? {
+                    if !ty.is_instance(&v) {
+                        return self.err(
+                            format!(
+                                "block parameter '{}' expects {} {} value, got {}",
+                                p.name,
+                                crate::model::types::article(&ty.to_string()),
+                                ty,
+                                crate::model::types::infer_for_message(&v)
+                            ),
+                            call,
+                        );
+                    }
+                }
+            }
+            t.vars.insert(p.name.clone(), v);
+        }
+        self.scopes[cur].tables.push(t);
+        let r = match &l.body {
+            Some(b) => self.eval(b),
+            None => Ok(Value::Undef),
+        };
+        self.scopes[cur].tables.truncate(depth);
+        match r {
+            Err(EvalError {
+                flow: Some(Flow::Next(v)),
+                ..
+            }) => Ok(v),
+            r => r,
+        }
+    }
+
+    pub fn call_puppet_function(&mut self, def: Arc<Def>, args: Vec<Value>) -> EResult<Value> {
+        let name = def.name.clone();
+        self.in_frame("function", &name, |s| {
+            s.call_puppet_function_inner(def, args)
+        })
+    }
+
+    pub(crate) fn call_puppet_function_inner(
+        &mut self,
+        def: Arc<Def>,
+        args: Vec<Value>,
+    ) -> EResult<Value> {
+        let sid = self.new_scope(ScopeKind::Isolated, Some(self.top), None);
+        let saved_src = std::mem::replace(&mut self.src, def.source.clone());
+        let saved_cur = self.cur;
+        self.cur = sid;
+        let r = (|| -> EResult<Value> {
+            self.bind_params(&def.name, &def.params, &args)?;
+            let v = match &def.body {
+                Some(b) => self.eval(b),
+                None => Ok(Value::Undef),
+            };
+            let v = match v {
+                Err(EvalError {
+                    flow: Some(Flow::Return(v)),
+                    ..
+                }) => v,
+                other => other?,
+            };
+            if let DefKind::Function {
+                return_type: Some(rt),
+            } = &def.kind
+            {
+                if let Value::Type(t) = &self.eval(rt)? {
+                    if !t.is_instance(&v) {
+                        return Err(EvalError::new(crate::model::describe::mismatch(
+                            &format!("value returned from {} has wrong type,", def.name),
+                            t,
+                            &v,
+                        )));
+                    }
+                }
+            }
+            Ok(v)
+        })();
+        self.cur = saved_cur;
+        self.src = saved_src;
+        r
+    }
+
+    /// Binds positional arguments to parameters in the current scope.
+    pub fn bind_params(&mut self, what: &str, params: &[Param], args: &[Value]) -> EResult<()> {
+        let required = params
+            .iter()
+            .filter(|p| p.default.is_none() && !p.captures_rest)
+            .count();
+        let has_rest = params.iter().any(|p| p.captures_rest);
+        if args.len() < required || (!has_rest && args.len() > params.len()) {
+            let expected = if has_rest {
+                format!("at least {required}")
+            } else if required == params.len() {
+                format!("{}", params.len())
+            } else {
+                format!("between {} and {}", required, params.len())
+            };
+            return Err(EvalError::new(format!(
+                "'{what}' expects {expected} argument{}, got {}",
+                if params.len() == 1 && !has_rest {
+                    ""
+                } else {
+                    "s"
+                },
+                args.len()
+            )));
+        }
+        for (i, p) in params.iter().enumerate() {
+            let v = if p.captures_rest {
+                Value::array(args.get(i..).map(|x| x.to_vec()).unwrap_or_default())
+            } else if let Some(a) = args.get(i) {
+                a.clone()
+            } else if let Some(d) = &p.default {
+                self.eval(d)?
+            } else {
+                Value::Undef
+            };
+            if let Some(te) = &p.type_expr {
+                if let Value::Type(ty) = &self.eval(te)? {
+                    let ok = if p.captures_rest {
+                        matches!(&v, Value::Array(xs) if xs.iter().all(|x| ty.is_instance(x)))
+                    } else {
+                        ty.is_instance(&v)
+                    };
+                    if !ok {
+                        let msg = crate::model::describe::mismatch(
+                            &format!("parameter '{}'", p.name),
+                            ty,
+                            &v,
+                        );
+                        return Err(EvalError::new(format!("'{what}' {msg}")));
+                    }
+                }
+            }
+            let cur = self.cur;
+            self.scopes[cur].tables[0].vars.insert(p.name.clone(), v);
+        }
+        Ok(())
     }
 }

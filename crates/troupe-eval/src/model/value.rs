@@ -778,3 +778,11 @@ impl Value {
         }
     }
 }
+
+impl Value {
+    pub fn to_display_q(&self) -> String {
+        let mut s = String::new();
+        self.write_display(&mut s, true);
+        s
+    }
+}

@@ -5,10 +5,10 @@ use crate::model::error::EResult;
 use crate::model::error::EvalError;
 use crate::model::number::parse_number;
 use crate::model::types::Type;
+use crate::model::value::a_value;
 use crate::model::value::Map;
 use crate::model::value::Value;
 use crate::ruby::format::sprintf;
-use crate::model::value::a_value;
 use std::rc::Rc;
 fn hash_get<'a>(h: &'a Map, k: &str) -> Option<&'a Value> {
     h.get(&Value::str(k)).filter(|v| !v.is_undef())

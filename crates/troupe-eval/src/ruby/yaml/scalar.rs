@@ -1,8 +1,8 @@
 //! Psych's choice of a scalar's style: which strings would read back as something else
 //! (its ScalarScanner's resolver regexes), dates and times, numbers.
 
-use crate::model::value::Value;
 use crate::model::value::format_float;
+use crate::model::value::Value;
 use std::sync::OnceLock;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
