@@ -2,6 +2,10 @@
 
 use crate::catalog::Resource;
 use crate::code::{loc_of, Def, Environment, LoadKind};
+use crate::lang::build::Collector;
+use crate::lang::build::Override;
+use crate::lang::build::ParamGuard;
+use crate::lang::build::Relationship;
 use crate::lang::scope::{Scope, ScopeId, ScopeKind};
 use crate::model::error::{EResult, EvalError, Loc};
 use crate::model::types::Type;
@@ -22,54 +26,6 @@ pub struct NodeInput {
     pub server_facts: Value,
 }
 
-#[derive(Debug)]
-pub struct Collector {
-    pub type_name: String,
-    pub query: Option<Expr>,
-    pub ops: Vec<(String, bool, Value)>,
-    pub scope: ScopeId,
-    pub src: Arc<SourceFile>,
-    pub collected: Vec<usize>,
-    pub exported: bool,
-}
-
-#[derive(Debug, Clone)]
-pub enum Operand {
-    Refs(Vec<(String, String)>),
-    Collector(usize),
-    /// The right end of `x -> Coll<||>`: what the collector gathers, or, when it gathers
-    /// nothing, `x` itself (Puppet chains through an empty collector).
-    OrElse(Box<Operand>, Box<Operand>),
-}
-
-#[derive(Debug)]
-pub struct Relationship {
-    pub source: Operand,
-    pub target: Operand,
-    /// `before` or `notify` on the source.
-    pub param: &'static str,
-}
-
-#[derive(Debug)]
-pub struct Override {
-    pub type_name: String,
-    pub title: String,
-    pub ops: Vec<(String, bool, Value)>,
-    pub scope: ScopeId,
-    pub loc: Loc,
-}
-
-/// The parameters of a class or define while its defaults are evaluated (see
-/// `eval_param_default`).
-pub(crate) struct ParamGuard {
-    pub scope: ScopeId,
-    pub names: std::rc::Rc<[String]>,
-    pub from: String,
-    pub callee: String,
-    /// The error, once a default read a parameter with no value.
-    pub failed: Option<String>,
-}
-
 pub struct Evaluator<'e> {
     pub env: &'e dyn Environment,
     pub input: NodeInput,
@@ -79,7 +35,7 @@ pub struct Evaluator<'e> {
     pub(crate) aliases: HashMap<String, Arc<Def>>,
     pub(crate) nodes: Vec<Arc<Def>>,
     pub(crate) alias_cache: HashMap<String, Rc<Type>>,
-    pub(crate) type_infos: HashMap<String, Option<crate::lang::build::resources::TypeInfo>>,
+    pub(crate) type_infos: HashMap<String, Option<crate::lang::build::module_types::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
     /// Which module Ruby functions exist, and their API, by name (see `ruby_function_api`).
