@@ -8,13 +8,11 @@ pub mod code;
 pub mod data;
 mod functions;
 pub mod lang;
-pub mod model;
-pub mod ruby;
 
 // The crate's public paths, as callers know them.
 pub use data::hiera;
 pub use lang::{eval, scope};
-pub use model::{error, limits, semver, time, types, value};
+pub use troupe_values::{error, limits, semver, time, types, value};
 
 pub use catalog::Catalog;
 pub use code::{Code, Environment, LoadKind};

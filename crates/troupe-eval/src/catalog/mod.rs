@@ -3,10 +3,10 @@
 
 pub mod schema;
 
-use crate::model::types::Type;
-use crate::model::value::{format_float, Value};
 use indexmap::IndexMap;
 use serde_json::{json, Map as JMap, Value as J};
+use troupe_values::types::Type;
+use troupe_values::value::{format_float, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -93,7 +93,7 @@ pub fn valid_tag(s: &str) -> bool {
 /// Converts a parameter value to catalog JSON. Resource references become `Type[title]`
 /// strings; `undef` inside collections becomes `null`.
 pub fn value_to_json(v: &Value) -> J {
-    crate::model::limits::grow(|| match v {
+    troupe_values::limits::grow(|| match v {
         Value::Undef => J::Null,
         Value::Default => json!({"__ptype": "Default"}),
         Value::Bool(b) => J::Bool(*b),
@@ -143,7 +143,7 @@ pub fn value_to_json(v: &Value) -> J {
             J::Object(m)
         }
         Value::Timestamp(_) | Value::Timespan(_) | Value::SemVer(_) | Value::SemVerRange(_) => {
-            json!({"__ptype": crate::model::value::type_name_of(v), "__pvalue": v.to_display()})
+            json!({"__ptype": troupe_values::value::type_name_of(v), "__pvalue": v.to_display()})
         }
         Value::Binary(_) => json!({"__ptype": "Binary", "__pvalue": v.to_display()}),
     })
@@ -152,8 +152,8 @@ pub fn value_to_json(v: &Value) -> J {
 /// A type value as Puppet serializes it in rich data: a `Pcore::<Name>Type` object whose
 /// attributes are the parameters that differ from the defaults.
 pub fn type_to_pcore(t: &Type) -> J {
-    crate::model::limits::grow(|| {
-        use crate::model::types::INT_MAX;
+    troupe_values::limits::grow(|| {
+        use troupe_values::types::INT_MAX;
         let mut m: JMap<String, J>;
         let obj = |name: &str| {
             let mut m = JMap::new();
@@ -371,12 +371,12 @@ pub fn type_to_pcore(t: &Type) -> J {
 /// `File[/x]`, `Class[Ntp::Config]`.
 pub fn ref_string(t: &Type) -> String {
     match t.resolved() {
-        Type::Class(Some(n)) => format!("Class[{}]", crate::model::types::capitalize_type_name(n)),
+        Type::Class(Some(n)) => format!("Class[{}]", troupe_values::types::capitalize_type_name(n)),
         Type::Resource(Some(tn), Some(title)) => {
             if tn == "Class" {
                 format!(
                     "Class[{}]",
-                    crate::model::types::capitalize_type_name(title)
+                    troupe_values::types::capitalize_type_name(title)
                 )
             } else {
                 format!("{tn}[{title}]")

@@ -160,7 +160,7 @@ pub fn decrypt_text(private_key_pem: &str, text: &str) -> Result<String, String>
             ));
         }
         let der =
-            crate::model::value::base64_decode(payload, false).ok_or("bad base64 in ENC[...]")?;
+            troupe_values::value::base64_decode(payload, false).ok_or("bad base64 in ENC[...]")?;
         let plain = decrypt_pkcs7(private_key_pem, &der)?;
         out.push_str(&String::from_utf8_lossy(&plain));
         rest = &after[end + 1..];

@@ -2,11 +2,11 @@
 //! merge strategies and `lookup_options`; `lookup()` and automatic parameter lookup.
 
 use crate::code::Environment;
-use crate::model::error::{EResult, EvalError};
-use crate::model::value::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::value::{Map, Value};
 
 #[derive(Debug, Default)]
 pub struct HieraCache {
@@ -56,7 +56,7 @@ fn parse_config(
     };
     let parsed = parsed
         .map_err(|e| EvalError::plain(format!("Unable to parse ({}): {e}", path.display())))?;
-    let Value::Hash(root) = &crate::model::value::from_json(&parsed) else {
+    let Value::Hash(root) = &troupe_values::value::from_json(&parsed) else {
         return Ok(None);
     };
     let version = get(root, "version").cloned().unwrap_or(Value::Undef);
@@ -194,7 +194,7 @@ fn merge_from(v: &Value) -> Merge {
 }
 
 fn deep_merge(high: &Value, low: &Value) -> Value {
-    crate::model::limits::grow(|| {
+    troupe_values::limits::grow(|| {
         match (high, low) {
             // The deep_merge gem merges the higher-priority hash into a copy of the lower one:
             // the lower one's keys keep their order, new keys follow.
@@ -257,7 +257,7 @@ impl dyn DataScope + '_ {
         let v = match self.env().data(path, format) {
             None => None,
             Some(parsed) => {
-                let parsed = parsed.map(|j| crate::model::value::from_json(&j));
+                let parsed = parsed.map(|j| troupe_values::value::from_json(&j));
                 match parsed {
                     Ok(Value::Undef) => Some(Value::hash(Map::new())),
                     Ok(v @ Value::Hash(_)) => Some(v),
@@ -282,7 +282,7 @@ impl dyn DataScope + '_ {
 
     /// Decrypts the `ENC[PKCS7,...]` parts of a value from an eyaml file.
     fn eyaml_decrypt(&mut self, v: &Value, b: &Backend, file: &Path, key: &str) -> EResult<Value> {
-        crate::model::limits::grow(|| {
+        troupe_values::limits::grow(|| {
             Ok(match v {
                 Value::Str(s) if s.contains("ENC[") => {
                     let fail = |msg: String| {
@@ -498,7 +498,7 @@ impl dyn DataScope + '_ {
             Merge::Unique => {
                 let mut out: Vec<Value> = Vec::new();
                 for f in found {
-                    for x in crate::model::value::flatten(&[f]) {
+                    for x in troupe_values::value::flatten(&[f]) {
                         if !out.contains(&x) {
                             out.push(x);
                         }
@@ -604,7 +604,7 @@ impl dyn DataScope + '_ {
     }
 
     fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
-        crate::model::limits::grow(|| {
+        troupe_values::limits::grow(|| {
             Ok(match v {
                 Value::Str(s) if s.contains("%{") => {
                     let t = s.trim();

@@ -1,9 +1,9 @@
 //! Argument checks shared by native functions, with Puppet's messages.
 
-use crate::model::error::{EResult, EvalError};
-use crate::model::types::Type;
-use crate::model::value::Value;
 use troupe_syntax::ast::Lambda;
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::types::Type;
+use troupe_values::value::Value;
 
 pub(crate) fn arity(name: &str, args: &[Value], min: usize, max: usize) -> EResult<()> {
     if args.len() < min || args.len() > max {
@@ -33,7 +33,7 @@ pub(crate) fn str_arg<'a>(
         Value::Str(s) => Ok(s),
         other => Err(EvalError::new(format!(
             "'{name}' parameter {param} expects a String value, got {}",
-            crate::model::types::infer_for_message(other)
+            troupe_values::types::infer_for_message(other)
         ))),
     }
 }
@@ -42,8 +42,8 @@ pub(crate) fn need_lambda<'a>(name: &str, l: Option<&'a Lambda>) -> EResult<&'a 
 }
 /// The pairs an iteration function walks: (index-or-key, value). Integers, Integer ranges
 /// and strings are walked lazily, so `Integer[1, 200000000].reduce` never builds an array.
-pub(crate) fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::model::iterate::Pairs, bool)> {
-    use crate::model::iterate::Pairs;
+pub(crate) fn iter_pairs(name: &str, v: &Value) -> EResult<(troupe_values::iterate::Pairs, bool)> {
+    use troupe_values::iterate::Pairs;
     Ok(match v {
         Value::Array(a) => (Pairs::Array(a.clone(), 0, a.len()), false),
         Value::Hash(h) => (Pairs::Hash(h.clone(), 0, h.len()), true),
@@ -61,7 +61,7 @@ pub(crate) fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::model::iterat
         },
         other if matches!(name, "each" | "map" | "filter" | "any" | "all") => {
             // These dispatch on Hash and Iterable, with a one- or two-parameter block.
-            let got = crate::model::types::infer_for_message(other);
+            let got = troupe_values::types::infer_for_message(other);
             let mut msg = format!(
                 "The function '{name}' was called with arguments it does not accept. It expects one of:"
             );
@@ -85,7 +85,7 @@ pub(crate) fn iter_pairs(name: &str, v: &Value) -> EResult<(crate::model::iterat
             };
             return Err(EvalError::new(format!(
                 "'{name}' parameter '{param}' expects an Iterable value, got {}",
-                crate::model::types::infer_for_message(other)
+                troupe_values::types::infer_for_message(other)
             )));
         }
     })

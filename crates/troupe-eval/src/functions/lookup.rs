@@ -3,9 +3,9 @@
 
 use crate::data::hiera::get;
 use crate::lang::eval::Evaluator;
-use crate::model::error::{EResult, EvalError};
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::value::Value;
 
 /// `lookup(name, type, merge, default)` / `lookup(name, options)`.
 pub fn lookup_function(
@@ -30,7 +30,7 @@ pub fn lookup_function(
         other => {
             return Err(EvalError::new(format!(
                 "'lookup' parameter 'name' expects a value of type String or Array, got {}",
-                crate::model::types::infer_for_message(other)
+                troupe_values::types::infer_for_message(other)
             )))
         }
     };
@@ -51,7 +51,7 @@ pub fn lookup_function(
             if let Some(Value::Type(t)) = &vtype {
                 if !t.is_instance(&v) {
                     return Err(EvalError::new(
-                        crate::model::describe::mismatch(
+                        troupe_values::describe::mismatch(
                             "Found value has wrong type, expects",
                             t,
                             &v,
@@ -108,7 +108,7 @@ pub fn hiera_function(
     };
     if name == "hiera_include" {
         let loc = ev.loc_e(e);
-        for c in crate::model::value::flatten(&[v]) {
+        for c in troupe_values::value::flatten(&[v]) {
             ev.declare_class(&c.to_display(), None, None, loc.clone(), "Function Call")?;
         }
         return Ok(Value::Undef);

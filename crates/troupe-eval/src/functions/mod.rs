@@ -19,11 +19,11 @@ pub mod stdlib;
 pub mod templates;
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// A native function: the evaluator, the name it was called by, its arguments, its block, and
 /// the call site (for locations).

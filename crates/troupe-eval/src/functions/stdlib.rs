@@ -9,8 +9,8 @@ pub mod net;
 pub mod strings;
 pub mod validate;
 
-use crate::model::error::EvalError;
-use crate::model::value::Value;
+use troupe_values::error::EvalError;
+use troupe_values::value::Value;
 
 /// Empty string or undef: what stdlib treats as "no value".
 fn blank(v: &Value) -> bool {

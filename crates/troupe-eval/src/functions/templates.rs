@@ -3,11 +3,11 @@
 use crate::code::Code;
 use crate::lang::eval::Evaluator;
 use crate::lang::scope::ScopeKind;
-use crate::model::error::{EResult, EvalError, Flow};
-use crate::model::value::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 use troupe_syntax::ast::{Expr, ExprKind};
+use troupe_values::error::{EResult, EvalError, Flow};
+use troupe_values::value::Value;
 
 /// `mod/path` → `<modulepath>/mod/<kind>/path`.
 pub fn module_file(ev: &Evaluator<'_>, spec: &str, kind: &str) -> Option<PathBuf> {
@@ -53,7 +53,7 @@ fn render_epp_in_frame(
     ev.scopes[sid].tables.push(Default::default());
     ev.cur = sid;
     let r = (|| -> EResult<String> {
-        let mut given = crate::model::value::Map::new();
+        let mut given = troupe_values::value::Map::new();
         if let Some(Value::Hash(h)) = args {
             given = (**h).clone();
         }
@@ -83,7 +83,7 @@ fn render_epp_in_frame(
                     if let Some(te) = &p.type_expr {
                         if let Value::Type(t) = &ev.eval(te)? {
                             if !t.is_instance(&v) {
-                                let m = crate::model::describe::mismatch(
+                                let m = troupe_values::describe::mismatch(
                                     &format!("parameter '{}'", p.name),
                                     t,
                                     &v,
@@ -172,7 +172,7 @@ pub fn template_function(ev: &mut Evaluator<'_>, args: &[Value], _e: &Expr) -> E
 /// datacat's `template_body`: the templates' text, unrendered, joined.
 pub fn template_body_function(ev: &mut Evaluator<'_>, args: &[Value]) -> EResult<Value> {
     let mut out = String::new();
-    for a in crate::model::value::flatten(args) {
+    for a in troupe_values::value::flatten(args) {
         let path = find_template(ev, &a.to_display())?;
         out.push_str(&ev.env.read(&path).unwrap_or_default());
     }

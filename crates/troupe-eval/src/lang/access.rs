@@ -1,15 +1,15 @@
 //! Access (`x[...]`): indexing values, parameterizing types, resource references.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::types::Type;
-use crate::model::value::Value;
 use crate::types::capitalize_type_name;
 use crate::types::INT_MAX;
 use crate::types::INT_MIN;
 use crate::value::a_value;
 use crate::value::flatten;
 use troupe_syntax::ast::Expr;
+use troupe_values::error::EResult;
+use troupe_values::types::Type;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn access(&mut self, target: &Expr, args: &[Expr], e: &Expr) -> EResult<Value> {
         let base = self.eval(target)?;
@@ -136,11 +136,11 @@ impl<'e> Evaluator<'e> {
     pub(crate) fn parameterize(&mut self, t: &Type, args: Vec<Value>, e: &Expr) -> EResult<Value> {
         let v = self.parameterize_type(t, args, e)?;
         if let Value::Type(ty) = &v {
-            if ty.deeper_than(crate::model::limits::MAX_DEPTH) {
+            if ty.deeper_than(troupe_values::limits::MAX_DEPTH) {
                 return self.err(
                     format!(
                         "type nested deeper than {} levels",
-                        crate::model::limits::MAX_DEPTH
+                        troupe_values::limits::MAX_DEPTH
                     ),
                     e,
                 );

@@ -7,10 +7,10 @@ use crate::code::LoadKind;
 use crate::lang::eval::Evaluator;
 use crate::lang::scope::ScopeKind;
 use crate::lang::scope::Table;
-use crate::model::error::{EResult, EvalError, Flow};
-use crate::model::value::Value;
 use std::sync::Arc;
 use troupe_syntax::ast::{Expr, ExprKind, Lambda, Param};
+use troupe_values::error::{EResult, EvalError, Flow};
+use troupe_values::value::Value;
 
 impl<'e> Evaluator<'e> {
     pub(crate) fn lambda_args(l: &Lambda, k: &Value, v: &Value, is_hash: bool) -> Vec<Value> {
@@ -197,7 +197,7 @@ impl<'e> Evaluator<'e> {
     /// Calls a lambda with positional arguments in a local scope of the current scope.
     pub fn call_lambda(&mut self, l: &Lambda, args: &[Value], call: &Expr) -> EResult<Value> {
         // Every iteration of every loop is a checkpoint of the compile's budget.
-        crate::model::limits::checkpoint().map_err(|err| err.at(self.loc_e(call)))?;
+        troupe_values::limits::checkpoint().map_err(|err| err.at(self.loc_e(call)))?;
         let cur = self.cur;
         let depth = self.scopes[cur].tables.len();
         let mut t = Table::default();
@@ -228,9 +228,9 @@ impl<'e> Evaluator<'e> {
                             format!(
                                 "block parameter '{}' expects {} {} value, got {}",
                                 p.name,
-                                crate::model::types::article(&ty.to_string()),
+                                troupe_values::types::article(&ty.to_string()),
                                 ty,
-                                crate::model::types::infer_for_message(&v)
+                                troupe_values::types::infer_for_message(&v)
                             ),
                             call,
                         );
@@ -289,7 +289,7 @@ impl<'e> Evaluator<'e> {
             {
                 if let Value::Type(t) = &self.eval(rt)? {
                     if !t.is_instance(&v) {
-                        return Err(EvalError::new(crate::model::describe::mismatch(
+                        return Err(EvalError::new(troupe_values::describe::mismatch(
                             &format!("value returned from {} has wrong type,", def.name),
                             t,
                             &v,
@@ -347,7 +347,7 @@ impl<'e> Evaluator<'e> {
                         ty.is_instance(&v)
                     };
                     if !ok {
-                        let msg = crate::model::describe::mismatch(
+                        let msg = troupe_values::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             ty,
                             &v,

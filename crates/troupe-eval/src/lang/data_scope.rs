@@ -4,8 +4,8 @@
 use crate::code::Environment;
 use crate::data::hiera::{DataScope, HieraCache};
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 impl DataScope for Evaluator<'_> {
     fn env(&self) -> &dyn Environment {

@@ -7,14 +7,14 @@ use crate::lang::build::Override;
 use crate::lang::build::ParamGuard;
 use crate::lang::build::Relationship;
 use crate::lang::scope::{Scope, ScopeId, ScopeKind};
-use crate::model::error::{EResult, EvalError, Loc};
-use crate::model::types::Type;
-use crate::model::value::Value;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use troupe_syntax::ast::Expr;
 use troupe_syntax::{SourceFile, Span};
+use troupe_values::error::{EResult, EvalError, Loc};
+use troupe_values::types::Type;
+use troupe_values::value::Value;
 
 /// What the node brings to a compile.
 #[derive(Debug, Clone)]
@@ -171,8 +171,8 @@ impl<'e> Evaluator<'e> {
     /// Enters a named frame (`kind` 'name': a function, a template); fails past
     /// `limits::MAX_DEPTH`. Every successful call is paired with `leave_frame`.
     pub(crate) fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()> {
-        if self.depth >= crate::model::limits::MAX_DEPTH {
-            return Err(crate::model::limits::too_deep(kind, name));
+        if self.depth >= troupe_values::limits::MAX_DEPTH {
+            return Err(troupe_values::limits::too_deep(kind, name));
         }
         self.depth += 1;
         Ok(())

@@ -3,30 +3,30 @@
 
 use crate::code::DefKind;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::types::Type;
-use crate::model::value::Map;
-use crate::model::value::Value;
 use crate::types::capitalize_type_name;
 use crate::value::a_value;
 use crate::value::Regexp;
 use crate::LoadKind;
 use std::rc::Rc;
 use troupe_syntax::ast::{AssignOp, CaseOption, Expr, ExprKind, HashEntry, Literal, StrPart, UnOp};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::Type;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     /// Evaluates an expression. Deep trees grow the stack on the heap, and every 256
     /// expressions the compile's budget is checked.
     pub fn eval(&mut self, e: &Expr) -> EResult<Value> {
         self.steps = self.steps.wrapping_add(1);
         if self.steps.is_multiple_of(256) {
-            crate::model::limits::checkpoint().map_err(|err| err.at(self.loc_e(e)))?;
+            troupe_values::limits::checkpoint().map_err(|err| err.at(self.loc_e(e)))?;
         }
         // Checking the stack costs a call: every eighth level is enough (the red zone holds
         // the eight in between).
         self.nesting = self.nesting.wrapping_add(1);
         let r = if self.nesting.is_multiple_of(8) {
-            crate::model::limits::grow(|| self.eval_expr(e))
+            troupe_values::limits::grow(|| self.eval_expr(e))
         } else {
             self.eval_expr(e)
         };
@@ -314,7 +314,7 @@ impl<'e> Evaluator<'e> {
 
     /// Does a case/selector option match? (Sets match variables for regexes.)
     pub(crate) fn option_matches(&mut self, test: &Value, opt: &Value) -> EResult<bool> {
-        crate::model::limits::grow(|| {
+        troupe_values::limits::grow(|| {
             Ok(match opt {
                 Value::Default => true,
                 Value::Regex(re) => match test {
@@ -331,7 +331,7 @@ impl<'e> Evaluator<'e> {
                 Value::SemVerRange(r) => match test {
                     Value::SemVer(v) => r.includes(v),
                     Value::Str(s) => {
-                        crate::model::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v))
+                        troupe_values::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v))
                     }
                     _ => false,
                 },

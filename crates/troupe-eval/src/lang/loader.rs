@@ -4,10 +4,10 @@
 use crate::code::Def;
 use crate::code::DefKind;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
 use crate::Code;
 use crate::LoadKind;
 use std::sync::Arc;
+use troupe_values::error::EResult;
 impl<'e> Evaluator<'e> {
     pub fn register(&mut self, code: &Arc<Code>) {
         if !self.loaded.insert(code.source.path.clone()) {

@@ -1,12 +1,12 @@
 //! Operators: arithmetic (also on time values), comparison, `=~`, `in`.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::number::as_f64;
-use crate::model::number::parse_number;
-use crate::model::value::Value;
 use crate::value::a_value;
 use troupe_syntax::ast::{BinOp, Expr};
+use troupe_values::error::EResult;
+use troupe_values::number::as_f64;
+use troupe_values::number::parse_number;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub fn to_number(&self, v: &Value, e: &Expr) -> EResult<Value> {
         match v {
@@ -258,7 +258,7 @@ impl<'e> Evaluator<'e> {
         rhs: &Expr,
         e: &Expr,
     ) -> EResult<Value> {
-        use crate::model::time::{secs_to_nsecs, NS_PER_SEC};
+        use troupe_values::time::{secs_to_nsecs, NS_PER_SEC};
         let is_time = |v: &Value| matches!(v, Value::Timestamp(_) | Value::Timespan(_));
         let not_when = |l: &Value, r: &Value| {
             self.err(
@@ -408,7 +408,7 @@ impl<'e> Evaluator<'e> {
             (Value::Timestamp(a), Value::Timestamp(b))
             | (Value::Timespan(a), Value::Timespan(b)) => a.cmp(b),
             (Value::Timestamp(a) | Value::Timespan(a), Value::Int(_) | Value::Float(_)) => {
-                (*a as f64 / crate::model::time::NS_PER_SEC as f64)
+                (*a as f64 / troupe_values::time::NS_PER_SEC as f64)
                     .partial_cmp(&as_f64(r))
                     .unwrap_or(Ordering::Equal)
             }
@@ -475,7 +475,7 @@ impl<'e> Evaluator<'e> {
             Value::SemVerRange(range) => {
                 return match l {
                     Value::SemVer(v) => Ok(range.includes(v)),
-                    Value::Str(s) => Ok(crate::model::semver::SemVer::parse(s)
+                    Value::Str(s) => Ok(troupe_values::semver::SemVer::parse(s)
                         .map(|v| range.includes(&v))
                         .unwrap_or(false)),
                     _ => self.err(format!("Left match operand must result in a String or SemVer value when right operand is a SemVerRange. Got {}.", a_value(l)), e),
@@ -543,7 +543,7 @@ pub(crate) fn comparison_label(v: &Value) -> String {
         Value::SemVer(_) => "Semver".into(),
         Value::SemVerRange(_) => "SemverRange".into(),
         Value::Type(t) => match &**t {
-            crate::model::types::Type::Resource(_, Some(_)) => {
+            troupe_values::types::Type::Resource(_, Some(_)) => {
                 format!("{} Resource-Reference", v.to_display())
             }
             _ => format!("{}-Type", v.to_display()),

@@ -2,10 +2,10 @@
 //! functions) may ask of the compile, and nothing more.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::{Map, Value};
-use crate::ruby::erb::RubyScope;
+use troupe_ruby::erb::RubyScope;
 use troupe_syntax::ast::{Expr, ExprKind};
+use troupe_values::error::EResult;
+use troupe_values::value::{Map, Value};
 
 impl RubyScope for Evaluator<'_> {
     fn lookupvar(&mut self, name: &str) -> EResult<Value> {
@@ -41,7 +41,7 @@ impl Evaluator<'_> {
     /// Renders an ERB template in a `template` frame (errors name the file).
     pub(crate) fn render_erb(&mut self, src: &str, file: &str) -> EResult<String> {
         self.in_frame("template", file, |ev| {
-            crate::ruby::erb::render(ev, src, file)
+            troupe_ruby::erb::render(ev, src, file)
         })
     }
 }

@@ -1,9 +1,9 @@
 //! Scopes: Puppet's lexical variable lookup (local → inherited class → enclosing node/top)
 //! and its dynamic parent chain (used for resource defaults).
 
-use crate::model::value::Value;
 use std::collections::HashMap;
 use std::rc::Rc;
+use troupe_values::value::Value;
 
 pub type ScopeId = usize;
 

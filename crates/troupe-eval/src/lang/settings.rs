@@ -1,7 +1,7 @@
 //! The node's settings as code sees them: `$settings::x` and `$server_facts`.
 
 use crate::lang::eval::Evaluator;
-use crate::model::value::Value;
+use troupe_values::value::Value;
 
 /// `$settings::x`: the few settings code reads.
 pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {

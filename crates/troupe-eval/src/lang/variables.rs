@@ -6,11 +6,11 @@ use crate::lang::scope::Scope;
 use crate::lang::scope::ScopeId;
 use crate::lang::scope::ScopeKind;
 use crate::lang::scope::Table;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::Value;
 use std::rc::Rc;
 use troupe_syntax::ast::Expr;
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub fn new_scope(
         &mut self,
@@ -50,14 +50,14 @@ impl<'e> Evaluator<'e> {
 
     /// Puppet's `scope.to_hash`: every variable visible from the current scope, nearer scopes
     /// shadowing outer ones; undef values and match variables left out.
-    pub fn visible_vars(&self) -> crate::model::value::Map {
+    pub fn visible_vars(&self) -> troupe_values::value::Map {
         let mut chain = Vec::new();
         let mut id = Some(self.cur);
         while let Some(s) = id {
             chain.push(s);
             id = self.next_scope(s);
         }
-        let mut out = crate::model::value::Map::new();
+        let mut out = troupe_values::value::Map::new();
         for s in chain.into_iter().rev() {
             for t in &self.scopes[s].tables {
                 for (k, v) in &t.vars {
@@ -176,7 +176,7 @@ impl<'e> Evaluator<'e> {
     pub fn var_path(&mut self, expr: &str) -> EResult<Value> {
         let mut parts = expr.trim().splitn(2, '.');
         let base = self.lookup_var(parts.next().unwrap_or(""), None)?;
-        Ok(crate::model::value::dig_path(base, parts.next()))
+        Ok(troupe_values::value::dig_path(base, parts.next()))
     }
 
     pub fn set_var(&mut self, name: &str, v: Value, e: &Expr) -> EResult<()> {

@@ -4,16 +4,16 @@
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::types::capitalize_type_name;
-use crate::model::types::Type;
-use crate::model::value::flatten;
-use crate::model::value::Map;
-use crate::model::value::Value;
 use crate::LoadKind;
 use indexmap::IndexMap;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::capitalize_type_name;
+use troupe_values::types::Type;
+use troupe_values::value::flatten;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 
 /// `include`, `contain`, `require`.
 pub(crate) fn include(
@@ -34,7 +34,7 @@ pub(crate) fn include(
                             Type::Resource(Some(n), None) => n.to_lowercase(),
                             _ => return Err(EvalError::new("Cannot use a Type value as a class name")),
                         },
-                        other => return Err(EvalError::new(format!("'{name}' parameter 'names' expects a value of type String, Class[Name], or Array, got {}", crate::model::types::infer_for_message(other)))),
+                        other => return Err(EvalError::new(format!("'{name}' parameter 'names' expects a value of type String, Class[Name], or Array, got {}", troupe_values::types::infer_for_message(other)))),
                     };
         if n.is_empty() {
             return Err(EvalError::new("Cannot use empty string as a class name"));
@@ -151,7 +151,7 @@ pub(crate) fn defined(
                             },
                             _ => true,
                         },
-                        _ => return Err(EvalError::new("'defined' parameter 'vals' expects a value of type String, Type[CatalogEntry], or Type[Type], got ".to_string() + &crate::model::types::infer_for_message(a))),
+                        _ => return Err(EvalError::new("'defined' parameter 'vals' expects a value of type String, Type[CatalogEntry], or Type[Type], got ".to_string() + &troupe_values::types::infer_for_message(a))),
                     };
         if found {
             return Ok(Value::Bool(true));
@@ -233,7 +233,7 @@ impl Evaluator<'_> {
                 Some(i) => i,
                 None => return Err(EvalError::new(format!("Unknown resource type: '{lc}'"))),
             };
-            let ops: Vec<(String, bool, Value, crate::model::error::Loc)> = params
+            let ops: Vec<(String, bool, Value, troupe_values::error::Loc)> = params
                 .into_iter()
                 .map(|(k, v)| (k, false, v, loc.clone()))
                 .collect();

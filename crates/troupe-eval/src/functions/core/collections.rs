@@ -4,13 +4,13 @@
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::dig_path;
-use crate::model::value::flatten;
-use crate::model::value::Value;
-use crate::ruby::object::sort_cmp;
+use troupe_ruby::object::sort_cmp;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::dig_path;
+use troupe_values::value::flatten;
+use troupe_values::value::Value;
 
 /// `keys`.
 pub(crate) fn keys(
@@ -56,7 +56,7 @@ pub(crate) fn length(
         Some(Value::Undef) | None => Ok(Value::Int(0)),
         Some(other) => Err(EvalError::new(format!(
             "'{name}' expects a value of type Collection, String, or Binary, got {}",
-            crate::model::types::infer_for_message(other)
+            troupe_values::types::infer_for_message(other)
         ))),
     }
 }
@@ -78,7 +78,7 @@ pub(crate) fn empty(
         Some(other) => {
             return Err(EvalError::new(format!(
                 "'empty' expects a value of type Collection, String, Binary, or Undef, got {}",
-                crate::model::types::infer_for_message(other)
+                troupe_values::types::infer_for_message(other)
             )))
         }
     }))
@@ -106,7 +106,7 @@ pub(crate) fn join(
         )),
         other => Err(EvalError::new(format!(
             "'join' parameter 'arg' expects an Array value, got {}",
-            crate::model::types::infer_for_message(other)
+            troupe_values::types::infer_for_message(other)
         ))),
     }
 }

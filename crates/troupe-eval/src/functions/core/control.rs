@@ -2,11 +2,11 @@
 //! `return`.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::error::Flow;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::error::Flow;
+use troupe_values::value::Value;
 
 /// `fail`.
 pub(crate) fn fail(

@@ -3,9 +3,9 @@
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// `md5`, `sha1`, `sha256`.
 pub(crate) fn md5(
@@ -15,7 +15,7 @@ pub(crate) fn md5(
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    let s = str_arg(name, args.first().unwrap_or(crate::model::value::UNDEF), 1)?;
+    let s = str_arg(name, args.first().unwrap_or(troupe_values::value::UNDEF), 1)?;
     Ok(Value::str(crate::functions::digest::hex(
         name,
         s.as_bytes(),
@@ -53,7 +53,7 @@ pub(crate) fn digest(
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    let s = str_arg(name, args.first().unwrap_or(crate::model::value::UNDEF), 1)?;
+    let s = str_arg(name, args.first().unwrap_or(troupe_values::value::UNDEF), 1)?;
     Ok(Value::str(crate::functions::digest::hex(
         "md5",
         s.as_bytes(),

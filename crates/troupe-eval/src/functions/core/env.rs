@@ -3,11 +3,11 @@
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::flatten;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::flatten;
+use troupe_values::value::Value;
 
 /// `getvar`.
 pub(crate) fn getvar(

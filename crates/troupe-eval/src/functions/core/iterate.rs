@@ -6,11 +6,11 @@ use crate::functions::args::iter_pairs;
 use crate::functions::args::need_lambda;
 use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::Value;
 use indexmap::IndexMap;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::Value;
 
 /// `each`, `reverse_each`.
 pub(crate) fn each(
@@ -213,7 +213,7 @@ pub(crate) fn step(
             Ok(args[0].clone())
         }
         None => {
-            crate::model::limits::reserve_items(
+            troupe_values::limits::reserve_items(
                 vals.size_hint().0 as u64,
                 std::mem::size_of::<Value>(),
             )?;
@@ -236,7 +236,7 @@ pub(crate) fn slice(
         Value::Int(n) if n > 0 => n as usize,
         _ => return Err(EvalError::new("'slice' expects a positive slice size")),
     };
-    crate::model::limits::reserve_items(pairs.len() as u64, 2 * std::mem::size_of::<Value>())?;
+    troupe_values::limits::reserve_items(pairs.len() as u64, 2 * std::mem::size_of::<Value>())?;
     let items: Vec<Value> = pairs
         .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
         .collect();
@@ -325,7 +325,7 @@ pub(crate) fn call(
 }
 /// Depth-first, containers before their contents, as `tree_each` walks by default.
 fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {
-    crate::model::limits::grow(|| {
+    troupe_values::limits::grow(|| {
         out.push((path.clone(), v.clone()));
         match v {
             Value::Array(a) => {

@@ -1,9 +1,9 @@
 //! Hiera: `lookup` and the legacy `hiera*` functions.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// `lookup`.
 pub(crate) fn lookup(

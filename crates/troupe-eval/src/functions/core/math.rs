@@ -2,12 +2,12 @@
 
 use crate::functions::args::arity;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::number::parse_number;
-use crate::model::value::Value;
-use crate::ruby::object::sort_cmp;
+use troupe_ruby::object::sort_cmp;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::number::parse_number;
+use troupe_values::value::Value;
 
 /// `abs`.
 pub(crate) fn abs(

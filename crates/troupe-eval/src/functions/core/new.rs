@@ -1,15 +1,15 @@
 //! `new`: creating a value of a type (`Integer.new`, `Timestamp.new`, `SemVer.new`, `Binary.new`, ...).
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::number::parse_number;
-use crate::model::types::Type;
-use crate::model::value::a_value;
-use crate::model::value::Map;
-use crate::model::value::Value;
-use crate::ruby::format::sprintf;
 use std::rc::Rc;
+use troupe_ruby::format::sprintf;
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::number::parse_number;
+use troupe_values::types::Type;
+use troupe_values::value::a_value;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 fn hash_get<'a>(h: &'a Map, k: &str) -> Option<&'a Value> {
     h.get(&Value::str(k)).filter(|v| !v.is_undef())
 }
@@ -26,7 +26,7 @@ fn nsecs_value(n: i128, kind: &str) -> EResult<i64> {
 fn no_match(t: &str, args: &[Value]) -> EvalError {
     let got: Vec<String> = args
         .iter()
-        .map(crate::model::types::infer_for_message)
+        .map(troupe_values::types::infer_for_message)
         .collect();
     EvalError::new(format!(
         "'new_{t}' had no matching signature for arguments ({})",
@@ -34,7 +34,7 @@ fn no_match(t: &str, args: &[Value]) -> EvalError {
     ))
 }
 fn new_timestamp(args: &[Value]) -> EResult<Value> {
-    use crate::model::time::*;
+    use troupe_values::time::*;
     let ns = match args {
         [] => now(),
         [Value::Timestamp(t)] => *t as i128,
@@ -58,7 +58,7 @@ fn new_timestamp(args: &[Value]) -> EResult<Value> {
     Ok(Value::Timestamp(nsecs_value(ns, "Timestamp")?))
 }
 fn new_timespan(args: &[Value]) -> EResult<Value> {
-    use crate::model::time::*;
+    use troupe_values::time::*;
     let int = |v: Option<&Value>| -> EResult<i128> {
         match v {
             None | Some(Value::Undef) => Ok(0),
@@ -119,7 +119,7 @@ fn new_timespan(args: &[Value]) -> EResult<Value> {
     Ok(Value::Timespan(nsecs_value(ns, "Timespan")?))
 }
 fn new_semver(args: &[Value]) -> EResult<Value> {
-    use crate::model::semver::SemVer;
+    use troupe_values::semver::SemVer;
     let from_parts = |maj: &Value,
                       min: &Value,
                       pat: &Value,
@@ -164,7 +164,7 @@ fn new_semver(args: &[Value]) -> EResult<Value> {
     Ok(Value::SemVer(Rc::new(v)))
 }
 fn new_semver_range(args: &[Value]) -> EResult<Value> {
-    use crate::model::semver::SemVerRange;
+    use troupe_values::semver::SemVerRange;
     // Bounds are SemVer values, or `default` for an open end.
     let bound = |v: &Value| match v {
         Value::SemVer(s) => Ok(Some(s.to_string())),
@@ -208,7 +208,7 @@ fn new_semver_range(args: &[Value]) -> EResult<Value> {
 }
 /// `String($binary, format)`.
 fn binary_to_string(b: &[u8], f: &str) -> EResult<String> {
-    use crate::model::value::base64_encode;
+    use troupe_values::value::base64_encode;
     match f {
         "%s" => String::from_utf8(b.to_vec()).map_err(|_| {
             EvalError::new("binary data is not valid UTF-8 and cannot be formatted with %s")
@@ -236,8 +236,8 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
     let from_str = |s: &str, f: Option<&str>| -> EResult<Vec<u8>> {
         let bad = || EvalError::new("invalid base64");
         match f.unwrap_or("%B") {
-            "%b" => crate::model::value::base64_decode(s, false).ok_or_else(bad),
-            "%u" | "%B" => crate::model::value::base64_decode(s, true).ok_or_else(bad),
+            "%b" => troupe_values::value::base64_decode(s, false).ok_or_else(bad),
+            "%u" | "%B" => troupe_values::value::base64_decode(s, true).ok_or_else(bad),
             "%s" | "%r" => Ok(s.as_bytes().to_vec()),
             other => Err(EvalError::new(format!(
                 "Unsupported Base64 format '{other}'"
@@ -279,7 +279,7 @@ impl Evaluator<'_> {
             Type::Integer(..) => match &v {
                 Value::Int(_) => Ok(v.clone()),
                 Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Int(
-                    n.div_euclid(crate::model::time::NS_PER_SEC as i64),
+                    n.div_euclid(troupe_values::time::NS_PER_SEC as i64),
                 )),
                 Value::Float(f) => Ok(Value::Int(*f as i64)),
                 Value::Bool(b) => Ok(Value::Int(*b as i64)),
@@ -312,7 +312,7 @@ impl Evaluator<'_> {
             },
             Type::Float(..) | Type::Numeric => match &v {
                 Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Float(
-                    *n as f64 / crate::model::time::NS_PER_SEC as f64,
+                    *n as f64 / troupe_values::time::NS_PER_SEC as f64,
                 )),
                 Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => {
                     Ok(Value::Float(*i as f64))
@@ -417,7 +417,7 @@ impl Evaluator<'_> {
             }
             Type::Regexp(_) => match &v {
                 Value::Str(s) => Ok(Value::Regex(Rc::new(
-                    crate::model::value::Regexp::new(s).map_err(EvalError::new)?,
+                    troupe_values::value::Regexp::new(s).map_err(EvalError::new)?,
                 ))),
                 _ => Ok(v.clone()),
             },
@@ -432,7 +432,7 @@ impl Evaluator<'_> {
             ))),
         }?;
         if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
-            return Err(EvalError::new(crate::model::describe::mismatch(
+            return Err(EvalError::new(troupe_values::describe::mismatch(
                 "Converted value",
                 &t,
                 &r,

@@ -4,14 +4,14 @@
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::types::Type;
-use crate::model::value::flatten;
-use crate::model::value::Value;
-use crate::ruby::format::sprintf;
 use std::rc::Rc;
+use troupe_ruby::format::sprintf;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::Type;
+use troupe_values::value::flatten;
+use troupe_values::value::Value;
 
 /// `split`.
 pub(crate) fn split(
@@ -25,7 +25,7 @@ pub(crate) fn split(
     let s = str_arg(name, &args[0], 1)?;
     let parts: Vec<Value> = match &args[1] {
         Value::Str(p) => {
-            let re = crate::model::value::Regexp::new(p).map_err(EvalError::new)?;
+            let re = troupe_values::value::Regexp::new(p).map_err(EvalError::new)?;
             split_ruby(s, re.needs_plain("split").map_err(EvalError::new)?)
         }
         Value::Regex(r) => split_ruby(s, r.needs_plain("split").map_err(EvalError::new)?),
@@ -88,7 +88,7 @@ pub(crate) fn regsubst_fn(
     if !target_ok {
         return Err(EvalError::new(format!(
             "'regsubst' parameter 'target' expects a value of type Array or String, got {}",
-            crate::model::types::infer_for_message(&args[0])
+            troupe_values::types::infer_for_message(&args[0])
         )));
     }
     let flags = match args.get(3) {
@@ -102,7 +102,7 @@ pub(crate) fn regsubst_fn(
             } else {
                 p.to_string()
             };
-            Rc::new(crate::model::value::Regexp::new(&src).map_err(EvalError::new)?)
+            Rc::new(troupe_values::value::Regexp::new(&src).map_err(EvalError::new)?)
         }
         Value::Regex(r) => r.clone(),
         _ => {
@@ -129,7 +129,7 @@ pub(crate) fn match_fn(
 ) -> EResult<Value> {
     arity(name, &args, 2, 2)?;
     let re = match &args[1] {
-        Value::Str(p) => Rc::new(crate::model::value::Regexp::new(p).map_err(EvalError::new)?),
+        Value::Str(p) => Rc::new(troupe_values::value::Regexp::new(p).map_err(EvalError::new)?),
         Value::Regex(r) => r.clone(),
         Value::Type(t) => match t.resolved() {
             Type::Pattern(ps) if !ps.is_empty() => ps[0].clone(),
@@ -244,7 +244,7 @@ fn string_fn(name: &str, s: &str) -> String {
     }
 }
 fn map_strings(v: &Value, f: &dyn Fn(&str) -> String) -> Value {
-    crate::model::limits::grow(|| match v {
+    troupe_values::limits::grow(|| match v {
         Value::Str(s) => Value::str(f(s)),
         Value::Array(a) => Value::array(a.iter().map(|x| map_strings(x, f)).collect()),
         Value::Hash(h) => Value::hash(

@@ -2,9 +2,9 @@
 //! `binary_file`.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// `epp`.
 pub(crate) fn epp(

@@ -2,13 +2,13 @@
 
 use crate::functions::args::arity;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::infer::generalize;
-use crate::model::infer::infer_type;
-use crate::model::value::Value;
 use std::rc::Rc;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::infer::generalize;
+use troupe_values::infer::infer_type;
+use troupe_values::value::Value;
 
 /// `assert_type`.
 pub(crate) fn assert_type(
@@ -30,7 +30,7 @@ pub(crate) fn assert_type(
         let actual = Value::ty(infer_type(&args[1]));
         ev.call_lambda(l, &[Value::Type(t.clone()), actual], e)
     } else {
-        Err(EvalError::new(crate::model::describe::mismatch(
+        Err(EvalError::new(troupe_values::describe::mismatch(
             "assert_type():",
             &t,
             &args[1],

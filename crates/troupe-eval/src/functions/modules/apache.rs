@@ -1,9 +1,9 @@
 //! The apache module's Ruby functions, natively.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// apache: Apache's On/Off from a boolean.
 pub(crate) fn apache_bool2httpd(

@@ -1,9 +1,9 @@
 //! The datacat module's Ruby functions, natively.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// `template_body`.
 pub(crate) fn template_body(

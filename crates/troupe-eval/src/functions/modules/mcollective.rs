@@ -2,10 +2,10 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
-use crate::ruby::object::ruby_class;
+use troupe_ruby::object::ruby_class;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// mcollective's: each element's Ruby `to_s`.
 pub(crate) fn mco_array_to_string(
@@ -19,7 +19,7 @@ pub(crate) fn mco_array_to_string(
     match args.first() {
         Some(Value::Array(a)) => Ok(Value::array(
             a.iter()
-                .map(|v| Value::str(crate::ruby::object::ruby_to_s(v)))
+                .map(|v| Value::str(troupe_ruby::object::ruby_to_s(v)))
                 .collect(),
         )),
         other => Err(err(format!(

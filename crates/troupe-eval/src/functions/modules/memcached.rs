@@ -2,11 +2,11 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
-use crate::ruby::object::ruby_to_f;
-use crate::ruby::object::ruby_to_i;
+use troupe_ruby::object::ruby_to_f;
+use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// memcached: the cache size in MB from a size or a percentage of memorysize.
 pub(crate) fn memcached_max_memory(

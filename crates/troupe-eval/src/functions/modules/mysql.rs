@@ -2,9 +2,9 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// mysql: the MySQL 4.1+ password hash.
 pub(crate) fn mysql_password(
@@ -21,7 +21,7 @@ pub(crate) fn mysql_password(
         other => {
             return Err(err(format!(
                 "'mysql::password' parameter 'password' expects a String value, got {}",
-                crate::model::types::infer_for_message(other.unwrap_or(&Value::Undef))
+                troupe_values::types::infer_for_message(other.unwrap_or(&Value::Undef))
             )))
         }
     };

@@ -2,13 +2,13 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Map;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_to_i;
+use troupe_ruby::object::inspect;
+use troupe_ruby::object::ruby_class;
+use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 
 /// `validate_network_vlan_ranges`, `validate_tunnel_id_ranges`, `validate_vni_ranges`.
 pub(crate) fn validate_network_vlan_ranges(
@@ -31,7 +31,7 @@ pub(crate) fn validate_vxlan_udp_port(
     _e: &Expr,
 ) -> EResult<Value> {
     let args = &args[..];
-    let v = args.first().unwrap_or(crate::model::value::UNDEF);
+    let v = args.first().unwrap_or(troupe_values::value::UNDEF);
     let port = match v {
         Value::Int(n) => Some(*n),
         Value::Str(s) => s.trim().parse::<i64>().ok(),
@@ -71,7 +71,7 @@ pub(crate) fn convert_to_json_string(
         }
         _ => v,
     };
-    crate::ruby::json::ruby_json(&v, &crate::ruby::json::JsonLayout::default())
+    troupe_ruby::json::ruby_json(&v, &troupe_ruby::json::JsonLayout::default())
         .map(Value::str)
         .map_err(err)
 }

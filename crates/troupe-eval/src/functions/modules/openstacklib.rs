@@ -4,12 +4,12 @@ use crate::functions::stdlib::convert::str2bool_text;
 use crate::functions::stdlib::err;
 use crate::functions::stdlib::net::ruby_ipaddr;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Map;
-use crate::model::value::Value;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_to_i;
+use troupe_ruby::object::ruby_class;
+use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 
 /// `is_service_default`.
 pub(crate) fn is_service_default(
@@ -161,13 +161,13 @@ fn os_hash_arg<'a>(name: &str, args: &'a [Value]) -> EResult<&'a Map> {
 fn os_userinfo(v: &Map) -> Option<String> {
     let get = |k: &str| {
         v.get(&Value::str(k))
-            .filter(|x| !crate::ruby::object::ruby_to_s(x).is_empty())
+            .filter(|x| !troupe_ruby::object::ruby_to_s(x).is_empty())
     };
     let user = get("username")?;
-    let mut out = url_encode(&crate::ruby::object::ruby_to_s(user));
+    let mut out = url_encode(&troupe_ruby::object::ruby_to_s(user));
     if let Some(p) = get("password") {
         out.push(':');
-        out.push_str(&url_encode(&crate::ruby::object::ruby_to_s(p)));
+        out.push_str(&url_encode(&troupe_ruby::object::ruby_to_s(p)));
     }
     Some(out)
 }
@@ -184,7 +184,7 @@ pub(crate) fn os_transport_url(args: &[Value]) -> EResult<Value> {
     for (k, x) in raw.iter() {
         let key = k.to_display();
         let x = if key == "port" {
-            Value::str(crate::ruby::object::ruby_to_s(x))
+            Value::str(troupe_ruby::object::ruby_to_s(x))
         } else {
             x.clone()
         };
@@ -212,10 +212,10 @@ pub(crate) fn os_transport_url(args: &[Value]) -> EResult<Value> {
         return Err(err("os_transport_url(): cannot use both host and hosts."));
     }
     let userinfo = os_userinfo(&v);
-    let port = has("port").then(|| crate::ruby::object::ruby_to_s(&get("port")));
+    let port = has("port").then(|| troupe_ruby::object::ruby_to_s(&get("port")));
     let mut hostinfo = "localhost".to_string();
     if has("host") {
-        let mut host = bracket_ipv6(&crate::ruby::object::ruby_to_s(&get("host")));
+        let mut host = bracket_ipv6(&troupe_ruby::object::ruby_to_s(&get("host")));
         if let Some(p) = &port {
             host = format!("{host}:{p}");
         }
@@ -228,7 +228,7 @@ pub(crate) fn os_transport_url(args: &[Value]) -> EResult<Value> {
         let hosts: Vec<String> = hosts
             .iter()
             .map(|h| {
-                let h = bracket_ipv6(&crate::ruby::object::ruby_to_s(h));
+                let h = bracket_ipv6(&troupe_ruby::object::ruby_to_s(h));
                 let h = match &port {
                     Some(p) => format!("{h}:{p}"),
                     None => h,
@@ -242,14 +242,14 @@ pub(crate) fn os_transport_url(args: &[Value]) -> EResult<Value> {
         hostinfo = hosts.join(",");
     }
     let path = if has("virtual_host") {
-        format!("/{}", crate::ruby::object::ruby_to_s(&get("virtual_host")))
+        format!("/{}", troupe_ruby::object::ruby_to_s(&get("virtual_host")))
     } else {
         "/".to_string()
     };
     let mut query: Vec<(String, String)> = Vec::new();
     if let Value::Hash(q) = &get("query") {
         for (k, x) in q.iter() {
-            query.push((k.to_display(), crate::ruby::object::ruby_to_s(x)));
+            query.push((k.to_display(), troupe_ruby::object::ruby_to_s(x)));
         }
     }
     if has("ssl") {
@@ -262,7 +262,7 @@ pub(crate) fn os_transport_url(args: &[Value]) -> EResult<Value> {
     }
     let mut url = format!(
         "{}://{hostinfo}{path}",
-        crate::ruby::object::ruby_to_s(&get("transport"))
+        troupe_ruby::object::ruby_to_s(&get("transport"))
     );
     if !query.is_empty() {
         url.push('?');
@@ -293,7 +293,7 @@ pub(crate) fn os_database_connection(args: &[Value]) -> EResult<Value> {
     }
     let has = |k: &str| v.contains_key(&Value::str(k));
     let get =
-        |k: &str| crate::ruby::object::ruby_to_s(v.get(&Value::str(k)).unwrap_or(&Value::Undef));
+        |k: &str| troupe_ruby::object::ruby_to_s(v.get(&Value::str(k)).unwrap_or(&Value::Undef));
     if !has("dialect") {
         return Err(err("os_database_connection(): dialect is required"));
     }
@@ -306,7 +306,7 @@ pub(crate) fn os_database_connection(args: &[Value]) -> EResult<Value> {
     let mut extra: Vec<(String, String)> = Vec::new();
     if let Some(Value::Hash(x)) = v.get(&Value::str("extra")) {
         for (k, val) in x.iter() {
-            extra.push((k.to_display(), crate::ruby::object::ruby_to_s(val)));
+            extra.push((k.to_display(), troupe_ruby::object::ruby_to_s(val)));
         }
     }
     if has("charset") {

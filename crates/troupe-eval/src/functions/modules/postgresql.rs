@@ -2,10 +2,10 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Map;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 
 /// postgresql: `md5` + MD5(password + username).
 pub(crate) fn postgresql_postgresql_password(

@@ -2,9 +2,9 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// redis: a variable's value, or '' when it is unknown.
 pub(crate) fn getvar_emptystring(

@@ -1,9 +1,9 @@
 //! The ssh module's Ruby functions, natively.
 
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// saz-ssh: the IPv4 and IPv6 addresses of every interface but loopback (legacy facts).
 pub(crate) fn ipaddresses(

@@ -2,13 +2,13 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::flatten;
-use crate::model::value::Map;
-use crate::model::value::Value;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_to_i;
+use troupe_ruby::object::ruby_class;
+use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::flatten;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 
 /// `defined_with_params`.
 pub(crate) fn defined_with_params(
@@ -71,9 +71,7 @@ pub(crate) fn ensure_resources(
                 p.insert(k.clone(), v.clone());
             }
         }
-        if let Err(x) = ev.ensure_resource(&tn, title, &p, e) {
-            return Err(x);
-        }
+        ev.ensure_resource(&tn, title, &p, e)?
     }
     Ok(Value::Undef)
 }
@@ -106,17 +104,13 @@ pub(crate) fn ensure_packages(
                         p.insert(k.clone(), v.clone());
                     }
                 }
-                if let Err(x) = ev.ensure_resource("package", title, &p, e) {
-                    return Err(x);
-                }
+                ev.ensure_resource("package", title, &p, e)?
             }
             Ok(Value::Undef)
         }
         Some(v) => {
             for p in flatten(std::slice::from_ref(v)) {
-                if let Err(x) = ev.ensure_resource("package", &p, &defaults, e) {
-                    return Err(x);
-                }
+                ev.ensure_resource("package", &p, &defaults, e)?
             }
             Ok(Value::Undef)
         }
@@ -175,10 +169,10 @@ pub(crate) fn fact(
     let Some(Value::Str(path)) = args.first() else {
         return Err(err(format!(
             "'fact' parameter 'fact_name' expects a String value, got {}",
-            crate::model::types::infer_for_message(args.first().unwrap_or(&Value::Undef))
+            troupe_values::types::infer_for_message(args.first().unwrap_or(&Value::Undef))
         )));
     };
-    Ok(crate::model::value::dig_path(
+    Ok(troupe_values::value::dig_path(
         ev.input.facts.clone(),
         Some(path),
     ))
@@ -200,10 +194,10 @@ pub(crate) fn getparam(
             }
             let found = match r {
                 Value::Type(t) => match t.resolved() {
-                    crate::model::types::Type::Resource(Some(tn), Some(title)) => {
+                    troupe_values::types::Type::Resource(Some(tn), Some(title)) => {
                         ev.find_resource(tn, title)
                     }
-                    crate::model::types::Type::Class(Some(c)) => ev.find_resource("Class", c),
+                    troupe_values::types::Type::Class(Some(c)) => ev.find_resource("Class", c),
                     _ => None,
                 },
                 Value::Str(s) => crate::lang::build::resources::parse_ref(s)
@@ -290,17 +284,13 @@ pub(crate) fn fqdn_rand_string(
     let seeds: Vec<String> = args
         .iter()
         .skip(2)
-        .map(crate::ruby::object::ruby_to_s)
+        .map(troupe_ruby::object::ruby_to_s)
         .collect();
     let fqdn = ev.fact_fqdn();
-    if let Err(e) = crate::model::limits::reserve(len as u64 * 4) {
-        return Err(e);
-    }
+    troupe_values::limits::reserve(len as u64 * 4)?;
     let mut out = String::new();
     for current in 1..=len {
-        if let Err(e) = crate::model::limits::checkpoint() {
-            return Err(e);
-        }
+        troupe_values::limits::checkpoint()?;
         let mut parts = seeds.clone();
         parts.push(current.to_string());
         let i = crate::functions::digest::fqdn_rand(
@@ -318,9 +308,9 @@ impl Evaluator<'_> {
     /// `fqdn_rand` and `fqdn_rotate`.
     pub(crate) fn fact_fqdn(&self) -> String {
         let facts = &self.input.facts;
-        let v = crate::model::value::dig_path(facts.clone(), Some("networking.fqdn"));
+        let v = troupe_values::value::dig_path(facts.clone(), Some("networking.fqdn"));
         let v = if v.is_undef() {
-            crate::model::value::dig_path(facts.clone(), Some("fqdn"))
+            troupe_values::value::dig_path(facts.clone(), Some("fqdn"))
         } else {
             v
         };
@@ -336,7 +326,7 @@ impl Evaluator<'_> {
             Value::Str(s) => crate::lang::build::resources::parse_ref(s)
                 .unwrap_or((s.to_string(), String::new())),
             Value::Type(t) => match t.resolved() {
-                crate::model::types::Type::Resource(Some(tn), Some(title)) => {
+                troupe_values::types::Type::Resource(Some(tn), Some(title)) => {
                     (tn.clone(), title.clone())
                 }
                 _ => (reference.to_display(), String::new()),
@@ -388,5 +378,5 @@ impl Evaluator<'_> {
 }
 /// `File` from `file`, `Apache::Vhost` from `apache::vhost`.
 fn resource_type(tn: &str) -> String {
-    crate::model::types::capitalize_type_name(&tn.to_lowercase())
+    troupe_values::types::capitalize_type_name(&tn.to_lowercase())
 }

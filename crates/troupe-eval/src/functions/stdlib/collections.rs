@@ -3,15 +3,15 @@
 use crate::functions::stdlib::blank;
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::flatten;
-use crate::model::value::Map;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_string_upto;
-use crate::ruby::object::ruby_to_i;
+use troupe_ruby::object::inspect;
+use troupe_ruby::object::ruby_class;
+use troupe_ruby::object::ruby_string_upto;
+use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::flatten;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 
 /// `pick`.
 pub(crate) fn pick(
@@ -74,7 +74,7 @@ pub(crate) fn merge(
                             return Err(err(format!(
                                 "'merge' parameter 'args' entry {} expects a value of type Undef, Hash, or String[0, 0], got {}",
                                 i + 1,
-                                crate::model::types::infer_for_message(other)
+                                troupe_values::types::infer_for_message(other)
                             )))
                         }
                     }
@@ -461,10 +461,7 @@ pub(crate) fn grep(
             args.len()
         )));
     }
-    let re = match regexp_arg(&args[1]) {
-        Ok(re) => re,
-        Err(e) => return Err(e),
-    };
+    let re = regexp_arg(&args[1])?;
     let keep = name == "grep";
     match &args[0] {
         Value::Array(a) => Ok(Value::array(
@@ -557,7 +554,7 @@ pub(crate) fn dig44(
     stdlib_dig44(args)
 }
 fn deep_merge(a: &Value, b: &Value) -> Value {
-    crate::model::limits::grow(|| match (a, b) {
+    troupe_values::limits::grow(|| match (a, b) {
         (Value::Hash(x), Value::Hash(y)) => {
             let mut out = (**x).clone();
             for (k, v) in y.iter() {
@@ -573,10 +570,10 @@ fn deep_merge(a: &Value, b: &Value) -> Value {
     })
 }
 /// A regex argument of a 3.x function: `Regexp.new(arg)` (a Regexp or its source text).
-fn regexp_arg(v: &Value) -> EResult<std::rc::Rc<crate::model::value::Regexp>> {
+fn regexp_arg(v: &Value) -> EResult<std::rc::Rc<troupe_values::value::Regexp>> {
     match v {
         Value::Regex(r) => Ok(r.clone()),
-        other => crate::model::value::Regexp::new(&crate::ruby::object::ruby_to_s(other))
+        other => troupe_values::value::Regexp::new(&troupe_ruby::object::ruby_to_s(other))
             .map(std::rc::Rc::new)
             .map_err(err),
     }
@@ -585,7 +582,7 @@ fn stdlib_range(args: &[Value]) -> EResult<Value> {
     if args.is_empty() {
         return Err(err("range(): Wrong number of arguments given (0 for 1)"));
     }
-    let text = crate::ruby::object::ruby_to_s;
+    let text = troupe_ruby::object::ruby_to_s;
     let (start, stop, step, exclusive) = if args.len() > 1 {
         let step = match args.get(2) {
             None | Some(Value::Undef) => 1,
@@ -656,7 +653,7 @@ fn stdlib_values_at(args: &[Value]) -> EResult<Value> {
     let mut list: Vec<usize> = Vec::new();
     let size = array.len() as i64;
     for i in &indices {
-        let t = crate::ruby::object::ruby_to_s(i);
+        let t = troupe_ruby::object::ruby_to_s(i);
         let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
         let range = ["...", "..", "-"]
             .iter()

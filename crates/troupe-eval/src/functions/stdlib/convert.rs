@@ -3,11 +3,11 @@
 use crate::functions::stdlib::blank;
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
-use crate::ruby::object::ruby_to_i;
+use troupe_ruby::object::inspect;
+use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// `any2array`.
 pub(crate) fn any2array(
@@ -82,7 +82,7 @@ pub(crate) fn base64(
         [Value::Str(action), Value::Str(s), ..] => match &**action {
             "encode" => {
                 let method = args.get(2).map(|m| m.to_display()).unwrap_or_default();
-                let enc = crate::model::value::base64_encode(s.as_bytes(), false);
+                let enc = troupe_values::value::base64_encode(s.as_bytes(), false);
                 Ok(Value::str(if method == "strict" || method == "urlsafe" {
                     if method == "urlsafe" {
                         enc.replace('+', "-").replace('/', "_")
@@ -99,7 +99,7 @@ pub(crate) fn base64(
                     out
                 }))
             }
-            "decode" => match crate::model::value::base64_decode(s, false) {
+            "decode" => match troupe_values::value::base64_decode(s, false) {
                 Some(b) => Ok(Value::str(String::from_utf8_lossy(&b).to_string())),
                 None => Err(err("base64(): the second argument must be valid base64")),
             },
@@ -174,7 +174,7 @@ pub(crate) fn any2bool(
             if ruby_float(s).is_some() {
                 num2bool(&args[0])
             } else {
-                return str2bool(ev, "str2bool", args.to_vec(), None, e);
+                str2bool(ev, "str2bool", args.to_vec(), None, e)
             }
         }
         Some(_) => Ok(Value::Bool(true)),
@@ -191,7 +191,7 @@ pub(crate) fn to_json(
 ) -> EResult<Value> {
     let args = &args[..];
     match args {
-        [v] => crate::ruby::json::ruby_json(v, &crate::ruby::json::JsonLayout::default())
+        [v] => troupe_ruby::json::ruby_json(v, &troupe_ruby::json::JsonLayout::default())
             .map(Value::str)
             .map_err(err),
         _ => Err(err(format!(
@@ -235,10 +235,10 @@ pub(crate) fn to_yaml(
 ) -> EResult<Value> {
     let args = &args[..];
     match args {
-        [v] => crate::ruby::yaml::psych_yaml(v)
+        [v] => troupe_ruby::yaml::psych_yaml(v)
             .map(Value::str)
             .map_err(err),
-        [v, Value::Hash(o)] if o.is_empty() => crate::ruby::yaml::psych_yaml(v)
+        [v, Value::Hash(o)] if o.is_empty() => troupe_ruby::yaml::psych_yaml(v)
             .map(Value::str)
             .map_err(err),
         [_, Value::Hash(_)] => Err(err(
@@ -246,7 +246,7 @@ pub(crate) fn to_yaml(
         )),
         [_, other] => Err(err(format!(
             "'to_yaml' parameter 'options' expects a Hash value, got {}",
-            crate::model::types::infer_for_message(other)
+            troupe_values::types::infer_for_message(other)
         ))),
         _ => Err(err(format!(
             "'to_yaml' expects between 1 and 2 arguments, got {}",
@@ -271,7 +271,7 @@ impl Evaluator<'_> {
             DataFormat::Yaml
         };
         let default = args.get(1).cloned();
-        let text = crate::ruby::object::ruby_to_s(first);
+        let text = troupe_ruby::object::ruby_to_s(first);
         let parsed: Result<serde_json::Value, String> = if name.starts_with("parse") {
             self.env.parse_data(&text, format)
         } else if text.starts_with("http://") || text.starts_with("https://") {
@@ -291,7 +291,7 @@ impl Evaluator<'_> {
             Ok(serde_json::Value::Null | serde_json::Value::Bool(false)) => {
                 Ok(default.unwrap_or(Value::Undef))
             }
-            Ok(v) => Ok(crate::model::value::from_json(&v)),
+            Ok(v) => Ok(troupe_values::value::from_json(&v)),
             Err(_) if default.is_some() => Ok(default.unwrap_or(Value::Undef)),
             Err(e) => Err(err(format!("{name}(): {e}"))),
         }
@@ -325,7 +325,7 @@ fn num2bool(v: &Value) -> EResult<Value> {
                 )))
             }
         },
-        other => ruby_to_i(&crate::ruby::object::ruby_to_s(other)),
+        other => ruby_to_i(&troupe_ruby::object::ruby_to_s(other)),
     };
     Ok(Value::Bool(n > 0))
 }
@@ -335,7 +335,7 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
         Some(other) => {
             return Err(err(format!(
                 "'to_json_pretty' parameter 'data' expects a value of type Hash or Array, got {}",
-                crate::model::types::infer_for_message(other)
+                troupe_values::types::infer_for_message(other)
             )))
         }
         None => {
@@ -359,10 +359,10 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
     } else {
         data.clone()
     };
-    let mut layout = crate::ruby::json::JsonLayout::pretty();
+    let mut layout = troupe_ruby::json::JsonLayout::pretty();
     if let Some(Value::Hash(opts)) = args.get(2) {
         for (k, v) in opts.iter() {
-            let s = crate::ruby::object::ruby_to_s(v);
+            let s = troupe_ruby::object::ruby_to_s(v);
             match k.to_display().as_str() {
                 "indent" => layout.indent = s,
                 "space" => layout.space = s,
@@ -373,7 +373,7 @@ fn stdlib_to_json_pretty(args: &[Value]) -> EResult<Value> {
             }
         }
     }
-    let mut text = crate::ruby::json::ruby_json(&data, &layout).map_err(err)?;
+    let mut text = troupe_ruby::json::ruby_json(&data, &layout).map_err(err)?;
     text.push('\n');
     Ok(Value::str(text))
 }

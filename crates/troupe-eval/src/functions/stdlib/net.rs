@@ -2,11 +2,11 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::flatten;
-use crate::model::value::Value;
-use crate::ruby::object::ruby_class;
+use troupe_ruby::object::ruby_class;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::flatten;
+use troupe_values::value::Value;
 
 /// `is_ip_address`, `is_ipv4_address`, `is_ipv6_address`.
 pub(crate) fn is_ip_address(

@@ -2,10 +2,10 @@
 
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
+use troupe_ruby::object::inspect;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// `dirname`, `basename`.
 pub(crate) fn dirname(
@@ -80,7 +80,7 @@ pub(crate) fn shell_escape_fn(
 ) -> EResult<Value> {
     let args = &args[..];
     match args {
-        [v] => Ok(Value::str(shell_escape(&crate::ruby::object::ruby_to_s(v)))),
+        [v] => Ok(Value::str(shell_escape(&troupe_ruby::object::ruby_to_s(v)))),
         _ => Err(err(format!(
             "'shell_escape' expects 1 argument, got {}",
             args.len()
@@ -100,7 +100,7 @@ pub(crate) fn shell_join(
     match args {
         [Value::Array(a)] => Ok(Value::str(
             a.iter()
-                .map(|v| shell_escape(&crate::ruby::object::ruby_to_s(v)))
+                .map(|v| shell_escape(&troupe_ruby::object::ruby_to_s(v)))
                 .collect::<Vec<_>>()
                 .join(" "),
         )),

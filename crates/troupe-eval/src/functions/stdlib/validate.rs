@@ -4,12 +4,12 @@ use crate::functions::stdlib::blank;
 use crate::functions::stdlib::convert::ruby_float;
 use crate::functions::stdlib::err;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_to_f;
+use troupe_ruby::object::inspect;
+use troupe_ruby::object::ruby_class;
+use troupe_ruby::object::ruby_to_f;
 use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
 
 /// `is_string`.
 pub(crate) fn is_string(
@@ -135,7 +135,7 @@ pub(crate) fn is_integer(
         ("is_numeric", Value::Str(s)) => is_numeric_text(s, int),
         ("is_float", Value::Float(_)) => true,
         // Ruby: `value == value.to_f.to_s`.
-        ("is_float", Value::Str(s)) => crate::model::value::format_float(ruby_to_f(s)) == **s,
+        ("is_float", Value::Str(s)) => troupe_values::value::format_float(ruby_to_f(s)) == **s,
         _ => false,
     }))
 }
@@ -165,7 +165,7 @@ pub(crate) fn is_a(
         [v, Value::Type(t)] => Ok(Value::Bool(t.is_instance(v))),
         [_, other] => Err(err(format!(
             "'is_a' parameter 'type' expects a Type value, got {}",
-            crate::model::types::infer_for_message(other)
+            troupe_values::types::infer_for_message(other)
         ))),
         _ => Err(err(format!(
             "'is_a' expects 2 arguments, got {}",
@@ -216,7 +216,7 @@ impl Evaluator<'_> {
             other => {
                 return Err(err(format!(
                     "'validate_legacy' parameter 'target_type' expects a Type value, got {}",
-                    crate::model::types::infer_for_message(other)
+                    troupe_values::types::infer_for_message(other)
                 )))
             }
         };
@@ -233,7 +233,7 @@ impl Evaluator<'_> {
         }
         // Puppet describes the value by `infer_set`: arrays are Tuples, hashes Structs.
         let msg =
-            crate::model::describe::mismatch(&format!("validate_legacy({function})"), &t, value);
+            troupe_values::describe::mismatch(&format!("validate_legacy({function})"), &t, value);
         let msg = match (
             msg.strip_suffix(" got Array"),
             msg.strip_suffix(" got Hash"),
@@ -338,7 +338,7 @@ fn validate(name: &str, args: &[Value]) -> EResult<()> {
                     Value::Regex(x) => x.source.clone(),
                     other => other.to_display(),
                 };
-                crate::model::value::Regexp::new(&src).is_ok_and(|re| re.is_match(&s))
+                troupe_values::value::Regexp::new(&src).is_ok_and(|re| re.is_match(&s))
             });
             if !ok {
                 return Err(err(match args.get(2) {
@@ -425,7 +425,7 @@ fn validate_numeric(args: &[Value]) -> EResult<()> {
             args.len()
         )));
     }
-    let text = crate::ruby::object::ruby_to_s;
+    let text = troupe_ruby::object::ruby_to_s;
     let max = if args.len() > 1 {
         let m = text(&args[1]);
         if args.len() > 2 && m.is_empty() {
@@ -452,7 +452,7 @@ fn validate_numeric(args: &[Value]) -> EResult<()> {
     } else {
         None
     };
-    let show = |f: f64| crate::model::value::format_float(f);
+    let show = |f: f64| troupe_values::value::format_float(f);
     if let (Some(lo), Some(hi)) = (min, max) {
         if lo > hi {
             return Err(err(format!(

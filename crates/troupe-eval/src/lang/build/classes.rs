@@ -10,14 +10,14 @@ use crate::lang::build::resources::join_errs;
 use crate::lang::build::resources::tag_values;
 use crate::lang::build::ScopeId;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::Value;
 use crate::scope::ScopeKind;
 use crate::types::capitalize_type_name;
 use crate::Loc;
 use indexmap::IndexMap;
 use troupe_syntax::ast::Expr;
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     /// `include`/`require`/`contain`/resource-like declaration. Returns the class resource.
     pub fn declare_class(
@@ -257,7 +257,7 @@ impl<'e> Evaluator<'e> {
             if let Some(te) = &p.type_expr {
                 if let Value::Type(t) = &self.eval(te)? {
                     if !t.is_instance(&v) {
-                        errs.push(crate::model::describe::mismatch(
+                        errs.push(troupe_values::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             t,
                             &v,

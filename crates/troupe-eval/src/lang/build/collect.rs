@@ -6,13 +6,13 @@ use crate::lang::build::Collector;
 use crate::lang::build::Override;
 use crate::lang::build::ScopeId;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::types::Type;
-use crate::model::value::Value;
 use crate::types::capitalize_type_name;
 use crate::Loc;
 use troupe_syntax::ast::{BinOp, Expr, ExprKind};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::Type;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub fn collect_expr(&mut self, e: &Expr) -> EResult<()> {
         self.collect_operand(e).map(|_| ())
@@ -51,7 +51,7 @@ impl<'e> Evaluator<'e> {
     }
 
     pub(crate) fn query_matches(&mut self, q: &Expr, idx: usize, scope: ScopeId) -> EResult<bool> {
-        crate::model::limits::grow(|| {
+        troupe_values::limits::grow(|| {
             match &q.kind {
                 ExprKind::Paren(x) => self.query_matches(x, idx, scope),
                 ExprKind::Binary {
@@ -168,7 +168,7 @@ impl<'e> Evaluator<'e> {
     }
 
     pub fn realize(&mut self, refs: &[Value], e: &Expr) -> EResult<()> {
-        for r in crate::model::value::flatten(refs) {
+        for r in troupe_values::value::flatten(refs) {
             let (tn, title) = match &r {
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),

@@ -4,13 +4,13 @@ use crate::lang::build::resources::tag_values;
 use crate::lang::build::Override;
 use crate::lang::build::ScopeId;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::types::Type;
-use crate::model::value::Value;
 use indexmap::IndexMap;
 use troupe_syntax::ast::AttrOp;
 use troupe_syntax::ast::{Expr, ExprKind};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::Type;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn lookup_defaults(&self, scope: ScopeId, type_lc: &str) -> Vec<(String, Value)> {
         let mut chain = Vec::new();
@@ -66,7 +66,7 @@ impl<'e> Evaluator<'e> {
         let ops2: Vec<(String, bool, Value)> =
             vals.into_iter().map(|(k, a, v, _)| (k, a, v)).collect();
         let loc = self.line_loc(e.span);
-        for r in crate::model::value::flatten(&[refs]) {
+        for r in troupe_values::value::flatten(&[refs]) {
             let (tn, title) = match &r {
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
@@ -124,12 +124,12 @@ impl<'e> Evaluator<'e> {
                 match &existing {
                     Some(Value::Array(a)) => {
                         let mut x = (**a).clone();
-                        x.extend(crate::model::value::flatten(std::slice::from_ref(v)));
+                        x.extend(troupe_values::value::flatten(std::slice::from_ref(v)));
                         Value::array(x)
                     }
                     Some(old) if !old.is_undef() => {
                         let mut x = vec![old.clone()];
-                        x.extend(crate::model::value::flatten(std::slice::from_ref(v)));
+                        x.extend(troupe_values::value::flatten(std::slice::from_ref(v)));
                         Value::array(x)
                     }
                     _ => v.clone(),

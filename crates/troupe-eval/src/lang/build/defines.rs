@@ -2,20 +2,20 @@
 
 use crate::lang::build::resources::join_errs;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::Value;
 use crate::scope::ScopeKind;
 use crate::Loc;
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn evaluate_define(&mut self, idx: usize) -> EResult<()> {
         // A define instance declared (through any chain) by MAX_DEPTH others is runaway
         // recursion: a define declaring itself under ever new titles.
         let generation = self.define_gen.get(&idx).copied().unwrap_or(0);
-        if generation >= crate::model::limits::MAX_DEPTH {
+        if generation >= troupe_values::limits::MAX_DEPTH {
             let r = &self.res[idx];
             return Err(
-                crate::model::limits::too_deep("define", &r.type_name.to_lowercase()).at(Loc {
+                troupe_values::limits::too_deep("define", &r.type_name.to_lowercase()).at(Loc {
                     file: r.file.clone().unwrap_or_default(),
                     line: r.line.unwrap_or(0),
                     col: None,
@@ -99,7 +99,7 @@ impl<'e> Evaluator<'e> {
                                         };
                                         return Err(EvalError::new(join_errs(
                                             &self.res[idx].reference(),
-                                            &[crate::model::describe::mismatch(
+                                            &[troupe_values::describe::mismatch(
                                                 &format!("parameter '{}'", p.name),
                                                 t,
                                                 &v,

@@ -9,15 +9,15 @@ use crate::lang::build::module_types::TypeInfo;
 use crate::lang::build::resources::parse_ref;
 use crate::lang::build::resources::RELATION_PARAMS;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::types::Type;
-use crate::model::value::Value;
 use crate::Catalog;
 use crate::Loc;
 use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::sync::Arc;
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::Type;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn special(
         &mut self,
@@ -104,7 +104,7 @@ impl<'e> Evaluator<'e> {
                     && !self.res[i].evaluated
                     && !self.res[i].virtual_
                 {
-                    crate::model::limits::checkpoint()?;
+                    troupe_values::limits::checkpoint()?;
                     self.evaluate_define(i)?;
                     changed = true;
                 }
@@ -255,11 +255,11 @@ impl<'e> Evaluator<'e> {
     pub(crate) fn validate_param_depth(&self) -> EResult<()> {
         for r in self.res.iter().filter(|r| !r.virtual_) {
             for (name, v) in &r.params {
-                if crate::model::limits::value_deeper_than(v, crate::model::limits::MAX_DEPTH) {
+                if troupe_values::limits::value_deeper_than(v, troupe_values::limits::MAX_DEPTH) {
                     return Err(EvalError::new(format!(
                         "the value of parameter '{name}' of {} is nested deeper than {} levels",
                         r.reference(),
-                        crate::model::limits::MAX_DEPTH
+                        troupe_values::limits::MAX_DEPTH
                     ))
                     .at(Loc {
                         file: r.file.clone().unwrap_or_default(),
@@ -279,7 +279,7 @@ impl<'e> Evaluator<'e> {
             }
             for p in RELATION_PARAMS {
                 if let Some(v) = r.params.get(*p) {
-                    for x in crate::model::value::flatten(std::slice::from_ref(v)) {
+                    for x in troupe_values::value::flatten(std::slice::from_ref(v)) {
                         let (tn, title) = match &x {
                             Value::Type(t) => match t.resolved() {
                                 Type::Resource(Some(tn), Some(title)) => {

@@ -15,11 +15,11 @@ pub mod relations;
 pub mod resources;
 
 use crate::lang::scope::ScopeId;
-use crate::model::error::Loc;
-use crate::model::value::Value;
 use std::sync::Arc;
 use troupe_syntax::ast::Expr;
 use troupe_syntax::SourceFile;
+use troupe_values::error::Loc;
+use troupe_values::value::Value;
 
 #[derive(Debug)]
 pub struct Collector {

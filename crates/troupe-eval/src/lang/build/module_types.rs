@@ -5,8 +5,8 @@ use crate::catalog::schema::core_type;
 use crate::code::Def;
 use crate::lang::build::resources::intern;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
 use std::sync::Arc;
+use troupe_values::error::EResult;
 impl<'e> Evaluator<'e> {
     /// What a resource type name refers to; resolved once per name and compile (module types
     /// are found by looking through every module).

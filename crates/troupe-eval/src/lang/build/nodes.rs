@@ -6,13 +6,13 @@ use crate::catalog::Resource;
 use crate::code::Def;
 use crate::code::DefKind;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::Value;
 use crate::scope::ScopeKind;
 use indexmap::IndexMap;
 use std::sync::Arc;
 use troupe_syntax::ast::{ExprKind, Literal};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn evaluate_node(&mut self) -> EResult<()> {
         if self.nodes.is_empty() {
@@ -52,7 +52,7 @@ impl<'e> Evaluator<'e> {
                     for h in hosts {
                         if let ExprKind::Literal(Literal::Regex(src)) = &h.kind {
                             let re =
-                                crate::model::value::Regexp::new(src).map_err(EvalError::new)?;
+                                troupe_values::value::Regexp::new(src).map_err(EvalError::new)?;
                             if let Some((_, caps)) = re.captures(&name) {
                                 let title: String = src
                                     .to_lowercase()

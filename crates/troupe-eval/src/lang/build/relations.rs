@@ -4,12 +4,12 @@ use crate::lang::build::resources::parse_ref;
 use crate::lang::build::Operand;
 use crate::lang::build::Relationship;
 use crate::lang::eval::Evaluator;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::types::Type;
-use crate::model::value::Value;
 use crate::types::capitalize_type_name;
 use troupe_syntax::ast::{Expr, ExprKind};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::Type;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn rel_operand(&mut self, e: &Expr) -> EResult<Operand> {
         match &e.kind {
@@ -18,7 +18,7 @@ impl<'e> Evaluator<'e> {
             _ => {
                 let v = self.eval(e)?;
                 let mut refs = Vec::new();
-                for x in crate::model::value::flatten(&[v]) {
+                for x in troupe_values::value::flatten(&[v]) {
                     match &x {
                         Value::Type(t) => match t.resolved() {
                             Type::Resource(Some(tn), Some(title)) => refs.push((tn.clone(), title.clone())),
@@ -30,7 +30,7 @@ impl<'e> Evaluator<'e> {
                             None => return self.err("Illegal relationship operand, can not form a relationship with a String. A Catalog type is required.", e),
                         },
                         Value::Undef => {}
-                        other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", crate::model::value::a_value(other)), e),
+                        other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", troupe_values::value::a_value(other)), e),
                     }
                 }
                 Ok(Operand::Refs(refs))

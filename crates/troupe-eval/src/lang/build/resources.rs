@@ -8,11 +8,11 @@ use crate::lang::build::module_types::ruby_inspect;
 use crate::lang::build::module_types::TypeInfo;
 use crate::lang::eval::Evaluator;
 use crate::lang::scope::ScopeId;
-use crate::model::error::{EResult, EvalError, Loc};
-use crate::model::types::{capitalize_type_name, Type};
-use crate::model::value::Value;
 use indexmap::IndexMap;
 use troupe_syntax::ast::{AttrOp, Expr, ExprKind, Literal, ResourceForm};
+use troupe_values::error::{EResult, EvalError, Loc};
+use troupe_values::types::{capitalize_type_name, Type};
+use troupe_values::value::Value;
 
 pub(crate) const RELATION_PARAMS: &[&str] = &["require", "before", "notify", "subscribe"];
 
@@ -89,7 +89,7 @@ impl<'e> Evaluator<'e> {
                         return self.err(
                             format!(
                                 "Splat expression expects a Hash, got {}",
-                                crate::model::value::a_value(other)
+                                troupe_values::value::a_value(other)
                             ),
                             value,
                         )
@@ -162,7 +162,7 @@ impl<'e> Evaluator<'e> {
                     ops.retain(|o| o.0 != op.0);
                     ops.push(op);
                 }
-                for t in crate::model::value::flatten(std::slice::from_ref(&title)) {
+                for t in troupe_values::value::flatten(std::slice::from_ref(&title)) {
                     let name = match &t {
                         Value::Str(s) => s.to_string(),
                         Value::Type(ty) => match ty.resolved() {
@@ -212,7 +212,7 @@ impl<'e> Evaluator<'e> {
                 .at(self.loc_e(&b.title)));
             }
             let titles: Vec<Value> = match &title_v {
-                Value::Array(a) => crate::model::value::flatten(a),
+                Value::Array(a) => troupe_values::value::flatten(a),
                 other => vec![other.clone()],
             };
             let mut ops = expr_defaults.clone();
@@ -233,7 +233,7 @@ impl<'e> Evaluator<'e> {
                         return Err(EvalError::new(format!("Missing title at index {i}. The title expression resulted in an undef title")).at(self.loc_e(&b.title)))
                     }
                     other => {
-                        return Err(EvalError::new(format!("Illegal title type at index {i}. Expected String, got {}", crate::model::types::infer_for_message(other))).at(self.loc_e(&b.title)))
+                        return Err(EvalError::new(format!("Illegal title type at index {i}. Expected String, got {}", troupe_values::types::infer_for_message(other))).at(self.loc_e(&b.title)))
                     }
                 };
                 let idx = self.create_resource(&type_name, &title, &info, &ops, form, line)?;
@@ -405,7 +405,7 @@ impl<'e> Evaluator<'e> {
                 self.src = saved;
                 if let Value::Type(t) = &t? {
                     if !t.is_instance(v) {
-                        errs.push(crate::model::describe::mismatch(
+                        errs.push(troupe_values::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             t,
                             v,
@@ -431,7 +431,7 @@ impl<'e> Evaluator<'e> {
 }
 
 pub fn tag_values(v: &Value) -> Vec<String> {
-    crate::model::value::flatten(std::slice::from_ref(v))
+    troupe_values::value::flatten(std::slice::from_ref(v))
         .iter()
         .map(|x| x.to_display())
         .collect()

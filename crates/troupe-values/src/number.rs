@@ -1,6 +1,6 @@
 //! Numbers as Puppet reads them: a value's float, and the numeric conversion of strings.
 
-use crate::model::value::Value;
+use crate::value::Value;
 
 pub fn as_f64(v: &Value) -> f64 {
     match v {

@@ -6,14 +6,14 @@ use super::parse::Ex;
 use super::parse::St;
 use super::Ctx;
 use super::RUBY_ERROR;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_to_s as to_s;
-use crate::ruby::object::truthy;
+use crate::object::inspect;
+use crate::object::ruby_class;
+use crate::object::ruby_to_s as to_s;
+use crate::object::truthy;
 use std::collections::HashMap;
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::Value;
 
 impl Ctx<'_> {
     pub(super) fn err(&self, detail: impl Into<String>) -> EvalError {
@@ -35,7 +35,7 @@ impl Ctx<'_> {
                 };
                 let i = usize::try_from(i).map_err(|_| self.err("negative index"))?;
                 if a.len() <= i {
-                    crate::model::limits::reserve_items(
+                    troupe_values::limits::reserve_items(
                         i as u64 + 1,
                         std::mem::size_of::<Value>(),
                     )?;
@@ -49,7 +49,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn run(&mut self, prog: &[St]) -> EResult<Value> {
-        crate::model::limits::grow(|| self.run_stmts(prog))
+        troupe_values::limits::grow(|| self.run_stmts(prog))
     }
 
     pub(super) fn run_stmts(&mut self, prog: &[St]) -> EResult<Value> {
@@ -154,7 +154,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn call_block(&mut self, b: &Block, args: Vec<Value>) -> EResult<Value> {
-        crate::model::limits::checkpoint()?;
+        troupe_values::limits::checkpoint()?;
         let mut m = HashMap::new();
         if b.params.len() > 1 && args.len() == 1 {
             if let Value::Array(a) = &args[0] {
@@ -171,8 +171,8 @@ impl Ctx<'_> {
         let r = self.run(&b.body);
         self.locals.pop();
         match r {
-            Err(e) if matches!(e.flow, Some(crate::model::error::Flow::Next(_))) => match e.flow {
-                Some(crate::model::error::Flow::Next(v)) => Ok(v),
+            Err(e) if matches!(e.flow, Some(troupe_values::error::Flow::Next(_))) => match e.flow {
+                Some(troupe_values::error::Flow::Next(v)) => Ok(v),
                 _ => Ok(Value::Undef),
             },
             r => r,
@@ -180,7 +180,7 @@ impl Ctx<'_> {
     }
 
     pub(super) fn eval(&mut self, e: &Ex) -> EResult<Value> {
-        crate::model::limits::grow(|| self.eval_ex(e))
+        troupe_values::limits::grow(|| self.eval_ex(e))
     }
 
     pub(super) fn index(&self, r: &Value, a: &[Value]) -> EResult<Value> {

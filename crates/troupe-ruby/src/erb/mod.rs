@@ -6,9 +6,9 @@
 use self::parse::parse;
 use self::parse::Block;
 use self::parse::St;
-use crate::model::error::{EResult, EvalError};
-use crate::model::value::{Map, Value};
 use std::collections::HashMap;
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::value::{Map, Value};
 
 mod array;
 mod expr;

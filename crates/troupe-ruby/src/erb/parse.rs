@@ -4,7 +4,7 @@ use super::lex::lex_ruby;
 use super::lex::scan;
 use super::lex::SPart;
 use super::lex::Tok;
-use crate::model::value::Value;
+use troupe_values::value::Value;
 #[derive(Debug, Clone)]
 pub(super) enum Ex {
     Lit(Value),
@@ -122,7 +122,7 @@ impl P {
 
     pub(super) fn stmts(&mut self, terms: &[&str]) -> Result<Vec<St>, String> {
         self.deeper()?;
-        let r = crate::model::limits::grow(|| self.stmts_inner(terms));
+        let r = troupe_values::limits::grow(|| self.stmts_inner(terms));
         self.depth -= 1;
         r
     }

@@ -2,13 +2,13 @@
 
 use super::parse::Block;
 use super::Ctx;
-use crate::model::error::EResult;
-use crate::model::value::Map;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_to_s as to_s;
-use crate::ruby::object::truthy;
+use crate::object::inspect;
+use crate::object::ruby_class;
+use crate::object::ruby_to_s as to_s;
+use crate::object::truthy;
+use troupe_values::error::EResult;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 impl Ctx<'_> {
     pub(super) fn array_method(
         &mut self,
@@ -123,7 +123,7 @@ impl Ctx<'_> {
                     "all?" => Value::Bool(true),
                     "count" => Value::Int(out.len() as i64),
                     "sort_by" => {
-                        keyed.sort_by(|x, y| crate::ruby::object::sort_cmp(&x.0, &y.0));
+                        keyed.sort_by(|x, y| crate::object::sort_cmp(&x.0, &y.0));
                         Value::array(keyed.into_iter().map(|(_, x)| x).collect())
                     }
                     _ => Value::array(out),
@@ -131,12 +131,12 @@ impl Ctx<'_> {
             }
             "join" => {
                 let sep = args.first().map(to_s).unwrap_or_default();
-                let flat = crate::model::value::flatten(a);
+                let flat = troupe_values::value::flatten(a);
                 Value::str(flat.iter().map(to_s).collect::<Vec<_>>().join(&sep))
             }
             "sort" => {
                 let mut v = a.to_vec();
-                v.sort_by(crate::ruby::object::sort_cmp);
+                v.sort_by(crate::object::sort_cmp);
                 Value::array(v)
             }
             "first" => match args.first() {
@@ -161,7 +161,7 @@ impl Ctx<'_> {
                 }
                 Value::array(out)
             }
-            "flatten" => Value::array(crate::model::value::flatten(a)),
+            "flatten" => Value::array(troupe_values::value::flatten(a)),
             "transpose" => {
                 let rows: Vec<&Vec<Value>> = a
                     .iter()
@@ -191,12 +191,12 @@ impl Ctx<'_> {
             "min" => a
                 .iter()
                 .cloned()
-                .min_by(crate::ruby::object::sort_cmp)
+                .min_by(crate::object::sort_cmp)
                 .unwrap_or(Value::Undef),
             "max" => a
                 .iter()
                 .cloned()
-                .max_by(crate::ruby::object::sort_cmp)
+                .max_by(crate::object::sort_cmp)
                 .unwrap_or(Value::Undef),
             "to_a" | "entries" => r.clone(),
             "index" => a

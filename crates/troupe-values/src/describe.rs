@@ -1,10 +1,10 @@
 //! Type mismatch messages worded as Puppet's TypeMismatchDescriber words them.
 
-use crate::model::types::{article, Type};
-use crate::model::value::{puppet_quote, Value};
+use crate::types::{article, Type};
+use crate::value::{puppet_quote, Value};
 
 fn short_name(t: &Type) -> String {
-    crate::model::limits::grow(|| match t {
+    crate::limits::grow(|| match t {
         Type::Optional(Some(i)) => format!("Optional[{}]", short_name(i)),
         Type::NotUndef(Some(i)) => format!("NotUndef[{}]", short_name(i)),
         Type::Alias(n, _) => n.clone(),
@@ -33,16 +33,16 @@ fn actual_detailed(v: &Value) -> String {
     match v {
         Value::Int(i) => format!("Integer[{i}, {i}]"),
         Value::Float(f) => {
-            let s = crate::model::value::format_float(*f);
+            let s = crate::value::format_float(*f);
             format!("Float[{s}, {s}]")
         }
-        other => crate::model::types::infer_for_message(other),
+        other => crate::types::infer_for_message(other),
     }
 }
 
 /// `<what> expects ..., got ...` for a value that is not an instance of `t`.
 pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
-    crate::model::limits::grow(|| {
+    crate::limits::grow(|| {
         let (inner, optional) = match t.resolved() {
             Type::Optional(Some(i)) => (i.resolved().clone(), true),
             other => (other.clone(), false),
@@ -56,7 +56,7 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                 let pfx = if optional { "an undef value or " } else { "" };
                 let got = match v {
                     Value::Str(s) => puppet_quote(s),
-                    other => crate::model::types::infer_for_message(other),
+                    other => crate::types::infer_for_message(other),
                 };
                 return format!("{what} expects {pfx}a match for {inner}, got {got}");
             }
@@ -135,7 +135,7 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                 },
                 match v {
                     Value::Int(_) | Value::Float(_) => actual_detailed(v),
-                    other => crate::model::types::infer_for_message(other),
+                    other => crate::types::infer_for_message(other),
                 },
             )
         } else {
@@ -146,7 +146,7 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                     n.push(s);
                 }
             }
-            (n, crate::model::types::infer_for_message(v))
+            (n, crate::types::infer_for_message(v))
         };
         if optional {
             names.insert(0, "Undef".into());

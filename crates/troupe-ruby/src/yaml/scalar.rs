@@ -1,9 +1,9 @@
 //! Psych's choice of a scalar's style: which strings would read back as something else
 //! (its ScalarScanner's resolver regexes), dates and times, numbers.
 
-use crate::model::value::format_float;
-use crate::model::value::Value;
 use std::sync::OnceLock;
+use troupe_values::value::format_float;
+use troupe_values::value::Value;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub(super) enum Style {
@@ -278,7 +278,7 @@ pub(super) fn scalar_of(v: &Value) -> Result<Scalar, String> {
         other => {
             return Err(format!(
                 "to_yaml: a {} value has no YAML form here (Ruby would dump its object)",
-                crate::model::value::type_name_of(other)
+                troupe_values::value::type_name_of(other)
             ))
         }
     })

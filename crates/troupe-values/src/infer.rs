@@ -1,17 +1,17 @@
 //! The type of a value: `type_of` (`infer_type`), its generalization, and the common type of
 //! two types (what `type()` and mismatch messages show).
 
-use crate::model::types::Type;
-use crate::model::value::Value;
+use crate::types::Type;
+use crate::value::Value;
 
 /// The most specific type of a value (`type($x)`).
 /// The type Puppet infers for a value. Past `limits::MAX_DEPTH` levels the inferred type
 /// stops at an unparameterized `Array`/`Hash`: types stay shallow enough to walk and drop.
 pub fn infer_type(v: &Value) -> Type {
-    infer_at(v, crate::model::limits::MAX_DEPTH)
+    infer_at(v, crate::limits::MAX_DEPTH)
 }
 
-pub(crate) fn infer_at(v: &Value, room: usize) -> Type {
+pub fn infer_at(v: &Value, room: usize) -> Type {
     if room == 0 {
         match v {
             Value::Array(_) => return Type::Array(Box::new(Type::Any), 0, i64::MAX),
@@ -22,7 +22,7 @@ pub(crate) fn infer_at(v: &Value, room: usize) -> Type {
         }
     }
     let infer_type = |x: &Value| infer_at(x, room.saturating_sub(1));
-    crate::model::limits::grow(|| match v {
+    crate::limits::grow(|| match v {
         Value::Int(i) => Type::Integer(*i, *i),
         Value::Float(f) => Type::Float(*f, *f),
         Value::Str(s) => Type::Enum(vec![s.to_string()], false),
@@ -51,15 +51,15 @@ pub(crate) fn infer_at(v: &Value, room: usize) -> Type {
 }
 
 pub fn generalize(v: &Value) -> Type {
-    generalize_at(v, crate::model::limits::MAX_DEPTH)
+    generalize_at(v, crate::limits::MAX_DEPTH)
 }
 
-pub(crate) fn generalize_at(v: &Value, room: usize) -> Type {
+pub fn generalize_at(v: &Value, room: usize) -> Type {
     if room == 0 {
         return infer_at(v, 0);
     }
     let generalize = |x: &Value| generalize_at(x, room - 1);
-    crate::model::limits::grow(|| match v {
+    crate::limits::grow(|| match v {
         Value::Int(_) => Type::Integer(i64::MIN, i64::MAX),
         Value::Float(_) => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
         Value::Str(_) => Type::String(0, i64::MAX),
@@ -95,7 +95,7 @@ pub(crate) fn generalize_at(v: &Value, room: usize) -> Type {
 }
 
 /// The narrowest common generalization of two types, as Puppet's `common_type`.
-pub(crate) fn common_type(a: Type, b: Type) -> Type {
+pub fn common_type(a: Type, b: Type) -> Type {
     if a == b {
         return a;
     }

@@ -3,7 +3,7 @@
 //! count is never materialized, so `Integer[1, 200000000].each` costs time (bounded by the
 //! compile's deadline), not memory.
 
-use crate::model::value::{Map, Value};
+use crate::value::{Map, Value};
 use std::rc::Rc;
 
 #[derive(Debug, Clone)]

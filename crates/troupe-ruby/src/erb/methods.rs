@@ -4,13 +4,13 @@ use super::parse::Block;
 use super::Ctx;
 use super::FUNCTIONS_3X;
 use super::RUBY_ERROR;
-use crate::model::error::EResult;
-use crate::model::error::EvalError;
-use crate::model::value::Map;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_to_s as to_s;
+use crate::object::inspect;
+use crate::object::ruby_class;
+use crate::object::ruby_to_s as to_s;
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 
 impl Ctx<'_> {
     pub(super) fn method(
@@ -38,7 +38,7 @@ impl Ctx<'_> {
                 "require" => Ok(Value::Bool(true)),
                 "next" => {
                     let mut e = EvalError::new("next used outside of a block");
-                    e.flow = Some(crate::model::error::Flow::Next(
+                    e.flow = Some(troupe_values::error::Flow::Next(
                         args.into_iter().next().unwrap_or(Value::Undef),
                     ));
                     Err(e)
@@ -136,12 +136,12 @@ impl Ctx<'_> {
             "to_s" => return Ok(Value::str(to_s(&r))),
             "inspect" => return Ok(Value::str(inspect(&r))),
             "to_yaml" if args.is_empty() => {
-                return crate::ruby::yaml::psych_yaml(&r)
+                return crate::yaml::psych_yaml(&r)
                     .map(Value::str)
                     .map_err(|m| self.err(m))
             }
             "to_json" if args.is_empty() => {
-                return crate::ruby::json::ruby_json(&r, &crate::ruby::json::JsonLayout::default())
+                return crate::json::ruby_json(&r, &crate::json::JsonLayout::default())
                     .map(Value::str)
                     .map_err(|m| self.err(m))
             }
@@ -195,7 +195,7 @@ impl Ctx<'_> {
                         let re = match args.first() {
                             Some(Value::Regex(re)) => re.clone(),
                             _ => std::rc::Rc::new(
-                                crate::model::value::Regexp::new(&a0).map_err(|e| self.err(e))?,
+                                troupe_values::value::Regexp::new(&a0).map_err(|e| self.err(e))?,
                             ),
                         };
                         match re.captures(s) {
@@ -308,7 +308,7 @@ impl Ctx<'_> {
                         if n >= w {
                             r.clone()
                         } else {
-                            crate::model::limits::reserve(w as u64)?;
+                            troupe_values::limits::reserve(w as u64)?;
                             let fill: String = pad.chars().cycle().take(w - n).collect();
                             Value::str(if name == "ljust" {
                                 format!("{s}{fill}")
@@ -337,7 +337,7 @@ impl Ctx<'_> {
                             Value::array(lines)
                         }
                     }
-                    "%" => Value::str(crate::ruby::format::sprintf(s, &args)?),
+                    "%" => Value::str(crate::format::sprintf(s, &args)?),
                     _ => return Err(bad(self)),
                 })
             }

@@ -2,7 +2,7 @@
 //! uses it, and the String conversions (`to_i`, `to_f`, `succ`, `upto`) that Ruby functions and
 //! ERB templates rely on.
 
-use crate::model::value::{format_float, Value};
+use troupe_values::value::{format_float, Value};
 
 /// Ruby's `to_s` of a Puppet value as Ruby functions see it.
 pub fn ruby_to_s(v: &Value) -> String {
@@ -31,7 +31,7 @@ pub fn ruby_class(v: &Value) -> &'static str {
 }
 /// Ruby's `inspect` (also what stdlib's 3.x functions print in their errors).
 pub fn inspect(v: &Value) -> String {
-    crate::model::limits::grow(|| match v {
+    troupe_values::limits::grow(|| match v {
         Value::Undef => "nil".into(),
         Value::Str(s) => format!("{:?}", &**s),
         Value::Array(a) => format!("[{}]", a.iter().map(inspect).collect::<Vec<_>>().join(", ")),
@@ -53,8 +53,8 @@ pub fn sort_cmp(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            crate::model::number::as_f64(a)
-                .partial_cmp(&crate::model::number::as_f64(b))
+            troupe_values::number::as_f64(a)
+                .partial_cmp(&troupe_values::number::as_f64(b))
                 .unwrap_or(Ordering::Equal)
         }
         (Value::Str(x), Value::Str(y)) => x.cmp(y),

@@ -3,8 +3,8 @@
 //! Puppet values reach those Ruby methods as Ruby objects; the ones with no JSON form of their
 //! own (types, Sensitive, default, versions, time values) are written as their `to_s`.
 
-use crate::model::value::{format_float, Value};
-use crate::ruby::object::ruby_to_s;
+use crate::object::ruby_to_s;
+use troupe_values::value::{format_float, Value};
 
 /// The layout options of Ruby's `JSON::State` (`generate` leaves them all empty).
 #[derive(Clone, Debug, Default)]
@@ -37,7 +37,7 @@ pub fn ruby_json(v: &Value, layout: &JsonLayout) -> Result<String, String> {
 }
 
 fn json_value(v: &Value, l: &JsonLayout, depth: usize, out: &mut String) -> Result<(), String> {
-    crate::model::limits::grow(|| {
+    troupe_values::limits::grow(|| {
         match v {
             Value::Undef => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -121,7 +121,7 @@ pub fn json_string(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::value::Map;
+    use troupe_values::value::Map;
 
     fn h(pairs: Vec<(&str, Value)>) -> Value {
         let mut m = Map::new();

@@ -5,11 +5,11 @@ use super::parse::Block;
 use super::parse::Ex;
 use super::parse::St;
 use super::parse::P;
-use crate::model::value::Value;
+use troupe_values::value::Value;
 impl P {
     pub(super) fn expr(&mut self) -> Result<Ex, String> {
         self.deeper()?;
-        let r = crate::model::limits::grow(|| self.expr_inner());
+        let r = troupe_values::limits::grow(|| self.expr_inner());
         self.depth -= 1;
         r
     }
@@ -153,7 +153,7 @@ impl P {
 
     pub(super) fn unary(&mut self) -> Result<Ex, String> {
         self.deeper()?;
-        let r = crate::model::limits::grow(|| self.unary_inner());
+        let r = troupe_values::limits::grow(|| self.unary_inner());
         self.depth -= 1;
         r
     }
@@ -319,7 +319,7 @@ impl P {
             Some(Tok::Str(p)) => Ex::Str(p),
             Some(Tok::Sym(s)) => Ex::Lit(Value::str(s)),
             Some(Tok::Regex(r)) => Ex::Lit(Value::Regex(std::rc::Rc::new(
-                crate::model::value::Regexp::new(&r)?,
+                troupe_values::value::Regexp::new(&r)?,
             ))),
             Some(Tok::IVar(n)) => Ex::IVar(n),
             Some(Tok::Const(n)) if self.is_op("(") => {

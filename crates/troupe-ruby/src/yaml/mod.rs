@@ -6,13 +6,13 @@
 //! sequences inside mappings without indentation. The fixtures in
 //! `conformance/psych/fixtures.json` are Ruby's own output.
 
-use crate::ruby::yaml::emit::analyze;
-use crate::ruby::yaml::emit::Emitter;
-use crate::ruby::yaml::scalar::scalar_of;
+use crate::yaml::emit::analyze;
+use crate::yaml::emit::Emitter;
+use crate::yaml::scalar::scalar_of;
 mod emit;
 mod scalar;
 
-use crate::model::value::Value;
+use troupe_values::value::Value;
 
 fn simple_key_ok(k: &Value) -> Result<bool, String> {
     match k {
@@ -52,7 +52,7 @@ pub fn psych_yaml(v: &Value) -> Result<String, String> {
 #[cfg(test)]
 mod yaml_tests {
     use super::*;
-    use crate::model::value::format_float;
+    use troupe_values::value::format_float;
 
     /// Every fixture is Ruby 3.1's own `to_yaml` output (`conformance/psych/gen.rb`).
     /// `PSYCH_FIXTURES=file` checks another fixture file of the same form (random cases).
@@ -70,7 +70,7 @@ mod yaml_tests {
         let mut bad = Vec::new();
         let all = cases.as_array().expect("array");
         for (i, c) in all.iter().enumerate() {
-            let v = crate::model::value::from_json(&c["input"]);
+            let v = troupe_values::value::from_json(&c["input"]);
             let want = c["yaml"].as_str().expect("yaml");
             match psych_yaml(&v) {
                 Ok(got) if got == want => {}

@@ -34,9 +34,9 @@ pub struct EvalError {
 
 #[derive(Debug, Clone)]
 pub enum Flow {
-    Next(crate::model::value::Value),
+    Next(crate::value::Value),
     Break,
-    Return(crate::model::value::Value),
+    Return(crate::value::Value),
 }
 
 impl EvalError {

@@ -5,13 +5,13 @@ use super::lex::SPart;
 use super::parse::Ex;
 use super::parse::P;
 use super::Ctx;
-use crate::model::error::EResult;
-use crate::model::value::Map;
-use crate::model::value::Value;
-use crate::ruby::object::inspect;
-use crate::ruby::object::ruby_class;
-use crate::ruby::object::ruby_to_s as to_s;
-use crate::ruby::object::truthy;
+use crate::object::inspect;
+use crate::object::ruby_class;
+use crate::object::ruby_to_s as to_s;
+use crate::object::truthy;
+use troupe_values::error::EResult;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
 
 impl Ctx<'_> {
     pub(super) fn eval_ex(&mut self, e: &Ex) -> EResult<Value> {
@@ -87,7 +87,7 @@ impl Ctx<'_> {
                     }
                 }
             },
-            Ex::Const(n) => Value::ty(crate::model::types::Type::Resource(
+            Ex::Const(n) => Value::ty(troupe_values::types::Type::Resource(
                 Some(format!("\u{0}{n}")),
                 None,
             )),
@@ -200,7 +200,7 @@ impl Ctx<'_> {
                     return Err(self.err("ranges must be of integers"));
                 };
                 let n = (b as i128 - a as i128 + 1).max(0) as u64;
-                crate::model::limits::reserve_items(n, std::mem::size_of::<Value>())?;
+                troupe_values::limits::reserve_items(n, std::mem::size_of::<Value>())?;
                 Value::array((a..=b).map(Value::Int).collect())
             }
             Ex::Bin(op, l, r) => {
@@ -309,7 +309,7 @@ impl Ctx<'_> {
             match (a, b) {
                 (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    crate::model::number::as_f64(a).partial_cmp(&crate::model::number::as_f64(b))
+                    troupe_values::number::as_f64(a).partial_cmp(&troupe_values::number::as_f64(b))
                 }
                 (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
                 _ => None,
@@ -324,7 +324,8 @@ impl Ctx<'_> {
                             Value::Int(_) | Value::Float(_),
                             Value::Int(_) | Value::Float(_)
                         )
-                    ) && crate::model::number::as_f64(&l) == crate::model::number::as_f64(&r)),
+                    ) && troupe_values::number::as_f64(&l)
+                        == troupe_values::number::as_f64(&r)),
             ),
             "!=" => Value::Bool(!(l == r)),
             "<" | ">" | "<=" | ">=" | "<=>" => {
@@ -384,7 +385,7 @@ impl Ctx<'_> {
                 }
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_add(*b)),
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
-                    crate::model::number::as_f64(&l) + crate::model::number::as_f64(&r),
+                    troupe_values::number::as_f64(&l) + troupe_values::number::as_f64(&r),
                 ),
                 _ => {
                     return Err(self.err(format!(
@@ -400,7 +401,7 @@ impl Ctx<'_> {
                     Value::array(a.iter().filter(|x| !b.contains(x)).cloned().collect())
                 }
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
-                    crate::model::number::as_f64(&l) - crate::model::number::as_f64(&r),
+                    troupe_values::number::as_f64(&l) - troupe_values::number::as_f64(&r),
                 ),
                 _ => return Err(self.err("unsupported '-'")),
             },
@@ -408,14 +409,14 @@ impl Ctx<'_> {
                 (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_mul(*b)),
                 (Value::Str(s), Value::Int(n)) => {
                     let n = (*n).max(0) as u64;
-                    crate::model::limits::reserve(n.saturating_mul(s.len() as u64))?;
+                    troupe_values::limits::reserve(n.saturating_mul(s.len() as u64))?;
                     Value::str(s.repeat(n as usize))
                 }
                 (Value::Array(a), Value::Str(s)) => {
                     Value::str(a.iter().map(to_s).collect::<Vec<_>>().join(s))
                 }
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
-                    crate::model::number::as_f64(&l) * crate::model::number::as_f64(&r),
+                    troupe_values::number::as_f64(&l) * troupe_values::number::as_f64(&r),
                 ),
                 _ => return Err(self.err("unsupported '*'")),
             },
@@ -431,12 +432,12 @@ impl Ctx<'_> {
                         Value::Array(a) => (**a).clone(),
                         other => vec![other.clone()],
                     };
-                    Value::str(crate::ruby::format::sprintf(f, &a)?)
+                    Value::str(crate::format::sprintf(f, &a)?)
                 }
                 (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
                     let (a, b) = (
-                        crate::model::number::as_f64(&l),
-                        crate::model::number::as_f64(&r),
+                        troupe_values::number::as_f64(&l),
+                        troupe_values::number::as_f64(&r),
                     );
                     Value::Float(if op == "/" { a / b } else { a % b })
                 }

@@ -9,8 +9,8 @@
 //! budget is exceeded it stays exceeded: every later checkpoint fails too, and the compile's
 //! result is replaced by the budget's message, so no caught error can hide it.
 
-use crate::model::error::{EResult, EvalError};
-use crate::model::value::Value;
+use crate::error::{EResult, EvalError};
+use crate::value::Value;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -223,7 +223,7 @@ impl Drop for BudgetGuard {
     }
 }
 
-pub(crate) fn fail(e: Exceeded) -> EvalError {
+pub fn fail(e: Exceeded) -> EvalError {
     // The node is not known here; `compile` replaces the whole result with the message.
     EvalError::plain(e.message("this node"))
 }

@@ -1,11 +1,11 @@
 //! The libyaml emitter as Psych drives it: analysis of a scalar's text, style downgrades,
 //! folding after column 80, and block collections.
 
-use crate::model::value::Value;
-use crate::ruby::yaml::scalar::scalar_of;
-use crate::ruby::yaml::scalar::Scalar;
-use crate::ruby::yaml::scalar::Style;
-use crate::ruby::yaml::simple_key_ok;
+use crate::yaml::scalar::scalar_of;
+use crate::yaml::scalar::Scalar;
+use crate::yaml::scalar::Style;
+use crate::yaml::simple_key_ok;
+use troupe_values::value::Value;
 pub(super) struct Analysis {
     pub(super) multiline: bool,
     pub(super) block_plain: bool,
@@ -177,7 +177,7 @@ impl Emitter {
         mapping: bool,
         simple_key: bool,
     ) -> Result<(), String> {
-        crate::model::limits::grow(|| {
+        troupe_values::limits::grow(|| {
             match v {
                 Value::Array(a) if a.is_empty() => {
                     self.indicator("[", true, true, false);
@@ -226,7 +226,7 @@ impl Emitter {
                     self.put_str("!ruby/object:Puppet::Pops::Types::PSensitiveType::Sensitive");
                     self.whitespace = false;
                     self.indention = false;
-                    let mut m = crate::model::value::Map::new();
+                    let mut m = troupe_values::value::Map::new();
                     m.insert(Value::str("value"), (**inner).clone());
                     self.node(&Value::hash(m), indent, mapping, simple_key)?;
                 }

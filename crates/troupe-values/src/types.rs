@@ -1,7 +1,7 @@
 //! Puppet's type system: the common data types, instance checks, assignability, and the
 //! text Puppet uses for types in messages.
 
-use crate::model::value::{puppet_quote, Regexp, Value};
+use crate::value::{puppet_quote, Regexp, Value};
 use std::fmt;
 use std::rc::Rc;
 
@@ -154,7 +154,7 @@ fn collection_params(
 
 impl fmt::Display for Type {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::model::limits::grow(|| match self {
+        crate::limits::grow(|| match self {
             Type::Any => f.write_str("Any"),
             Type::Undef => f.write_str("Undef"),
             Type::Default => f.write_str("Default"),
@@ -183,12 +183,12 @@ impl fmt::Display for Type {
                 let sa = if *a == f64::NEG_INFINITY {
                     "default".to_string()
                 } else {
-                    crate::model::value::format_float(*a)
+                    crate::value::format_float(*a)
                 };
                 if *b == f64::INFINITY {
                     write!(f, "[{sa}]")
                 } else {
-                    write!(f, "[{sa}, {}]", crate::model::value::format_float(*b))
+                    write!(f, "[{sa}, {}]", crate::value::format_float(*b))
                 }
             }
             Type::Numeric => f.write_str("Numeric"),
@@ -376,7 +376,7 @@ impl Type {
     }
 
     pub fn is_instance(&self, v: &Value) -> bool {
-        crate::model::limits::grow(|| match self {
+        crate::limits::grow(|| match self {
             Type::Any => true,
             Type::Undef => matches!(v, Value::Undef),
             Type::Default => matches!(v, Value::Default),
@@ -551,7 +551,7 @@ impl Type {
     /// Is every instance of `other` an instance of `self`? (A practical approximation of
     /// Puppet's assignability for the common types.)
     pub fn is_assignable(&self, other: &Type) -> bool {
-        crate::model::limits::grow(|| {
+        crate::limits::grow(|| {
             let other = other.resolved();
             match (self.resolved(), other) {
                 (Type::Any, _) => true,
@@ -682,7 +682,7 @@ impl Type {
 }
 
 fn is_data(v: &Value) -> bool {
-    crate::model::limits::grow(|| match v {
+    crate::limits::grow(|| match v {
         Value::Undef | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => true,
         Value::Array(a) => a.iter().all(is_data),
         Value::Hash(h) => h

@@ -1,8 +1,8 @@
 //! Puppet runtime values, their equality (Puppet's `==`: case-insensitive strings, 1 == 1.0)
 //! and their string forms (interpolation and `String()`).
 
-use crate::model::semver::{SemVer, SemVerRange};
-use crate::model::types::Type;
+use crate::semver::{SemVer, SemVerRange};
+use crate::types::Type;
 use indexmap::IndexMap;
 use std::fmt::Write;
 use std::hash::{Hash, Hasher};
@@ -295,7 +295,7 @@ impl Value {
 
     /// Puppet's `==`.
     pub fn puppet_eq(&self, other: &Value) -> bool {
-        crate::model::limits::grow_if(self.is_container(), || match (self, other) {
+        crate::limits::grow_if(self.is_container(), || match (self, other) {
             (Value::Str(a), Value::Str(b)) => {
                 a.len() == b.len()
                     && (a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase())
@@ -337,7 +337,7 @@ impl Value {
     /// `quoted`: strings nested in collections are written as Puppet source (`'a'`), as
     /// `String` with `%p` does; interpolation leaves them bare.
     pub fn write_display(&self, out: &mut String, quoted: bool) {
-        crate::model::limits::grow_if(self.is_container(), || match self {
+        crate::limits::grow_if(self.is_container(), || match self {
             Value::Undef => {
                 if quoted {
                     out.push_str("undef")
@@ -388,8 +388,8 @@ impl Value {
             Value::Deferred(d) => {
                 let _ = write!(out, "Deferred({})", d.0);
             }
-            Value::Timestamp(t) => out.push_str(&crate::model::time::timestamp_to_s(*t as i128)),
-            Value::Timespan(t) => out.push_str(&crate::model::time::timespan_to_s(*t as i128)),
+            Value::Timestamp(t) => out.push_str(&crate::time::timestamp_to_s(*t as i128)),
+            Value::Timespan(t) => out.push_str(&crate::time::timespan_to_s(*t as i128)),
             Value::SemVer(v) => {
                 let _ = write!(out, "{v}");
             }
@@ -512,7 +512,7 @@ pub fn format_float(f: f64) -> String {
 // Hash keys: structural identity (Ruby `eql?`), so 'A' and 'a' are different keys.
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
-        crate::model::limits::grow_if(self.is_container(), || match (self, other) {
+        crate::limits::grow_if(self.is_container(), || match (self, other) {
             (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
@@ -540,7 +540,7 @@ impl Eq for Value {}
 
 impl Hash for Value {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        crate::model::limits::grow_if(self.is_container(), || {
+        crate::limits::grow_if(self.is_container(), || {
             std::mem::discriminant(self).hash(state);
             match self {
                 Value::Bool(b) => b.hash(state),
@@ -663,7 +663,7 @@ pub fn base64_decode(text: &str, strict: bool) -> Option<Vec<u8>> {
 
 /// Converts JSON (facts, Hiera data) into values.
 pub fn from_json(j: &serde_json::Value) -> Value {
-    crate::model::limits::grow(|| match j {
+    crate::limits::grow(|| match j {
         serde_json::Value::Null => Value::Undef,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => {
@@ -708,6 +708,47 @@ pub fn type_name_of(v: &Value) -> &'static str {
     }
 }
 
+pub fn flatten(args: &[Value]) -> Vec<Value> {
+    crate::limits::grow(|| {
+        let mut out = Vec::new();
+        for a in args {
+            match a {
+                Value::Array(xs) => out.extend(flatten(xs)),
+                other => out.push(other.clone()),
+            }
+        }
+        out
+    })
+}
+/// `a String`, `an Integer`... as Puppet describes a value's kind in operator errors.
+pub fn a_value(v: &Value) -> String {
+    let n = match v {
+        Value::Undef => return "an Undef Value".into(),
+        Value::Type(_) => "Type",
+        other => crate::value::type_name_of(other),
+    };
+    format!("{} {}", crate::types::article(n), n)
+}
+
+impl Value {
+    /// `String($x)`: strings inside collections are quoted.
+    pub fn to_display_q_top(&self) -> String {
+        match self {
+            Value::Str(s) => s.to_string(),
+            Value::Undef => String::new(),
+            other => other.to_display_q(),
+        }
+    }
+}
+
+impl Value {
+    pub fn to_display_q(&self) -> String {
+        let mut s = String::new();
+        self.write_display(&mut s, true);
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,45 +785,5 @@ mod tests {
         assert!(Value::from("ABC").puppet_eq(&Value::from("abc")));
         assert!(Value::Int(1).puppet_eq(&Value::Float(1.0)));
         assert!(!Value::from("1").puppet_eq(&Value::Int(1)));
-    }
-}
-pub fn flatten(args: &[Value]) -> Vec<Value> {
-    crate::model::limits::grow(|| {
-        let mut out = Vec::new();
-        for a in args {
-            match a {
-                Value::Array(xs) => out.extend(flatten(xs)),
-                other => out.push(other.clone()),
-            }
-        }
-        out
-    })
-}
-/// `a String`, `an Integer`... as Puppet describes a value's kind in operator errors.
-pub fn a_value(v: &Value) -> String {
-    let n = match v {
-        Value::Undef => return "an Undef Value".into(),
-        Value::Type(_) => "Type",
-        other => crate::model::value::type_name_of(other),
-    };
-    format!("{} {}", crate::model::types::article(n), n)
-}
-
-impl Value {
-    /// `String($x)`: strings inside collections are quoted.
-    pub fn to_display_q_top(&self) -> String {
-        match self {
-            Value::Str(s) => s.to_string(),
-            Value::Undef => String::new(),
-            other => other.to_display_q(),
-        }
-    }
-}
-
-impl Value {
-    pub fn to_display_q(&self) -> String {
-        let mut s = String::new();
-        self.write_display(&mut s, true);
-        s
     }
 }

@@ -1,11 +1,11 @@
 //! Ruby's `Kernel#sprintf` (Puppet's `sprintf` function and ERB's `%` on strings).
 
-use crate::model::error::{EResult, EvalError};
-use crate::model::number::parse_number;
-use crate::model::value::format_float;
-use crate::model::value::Value;
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::number::parse_number;
+use troupe_values::value::format_float;
+use troupe_values::value::Value;
 
-pub(crate) fn take_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+pub fn take_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
     let mut out = String::new();
     while let Some(&d) = chars.peek().filter(|c| c.is_ascii_digit()) {
         out.push(d);
@@ -52,7 +52,7 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
         if !width.is_empty() && width.parse::<i32>().is_err() {
             return Err(EvalError::new("width too big"));
         }
-        crate::model::limits::reserve(
+        troupe_values::limits::reserve(
             width.parse::<u64>().unwrap_or(0) + prec.unwrap_or(0) as u64,
         )?;
         let conv = chars.next().unwrap_or('s');
@@ -111,7 +111,7 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                 }
             }
             'f' | 'e' | 'E' | 'g' | 'G' => {
-                let x = crate::model::number::as_f64(&num(&arg)?);
+                let x = troupe_values::number::as_f64(&num(&arg)?);
                 let p = prec.unwrap_or(6);
                 match conv {
                     'f' => format!("{x:.p$}"),
