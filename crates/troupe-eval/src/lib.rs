@@ -1,7 +1,26 @@
 //! `troupe-eval`: the Puppet 7 evaluator. It turns parsed code, facts and data into a
-//! catalog: values and the type system, scopes, classes/defines/nodes, resources, collectors,
-//! relationships, built-in functions, Hiera 5, EPP and ERB. It reads code and data only
-//! through [`code::Environment`], never the network or the clock.
+//! catalog. It reads code and data only through [`code::Environment`], never the network or
+//! the clock.
+//!
+//! The map, in data-flow order (ARCHITECTURE.md states each part's invariants):
+//!
+//! * `troupe-values` (crate): values, types, assignability, mismatch texts, time, SemVer,
+//!   errors, the compile budget. Depends on nothing of troupe.
+//! * `troupe-ruby` (crate): Ruby's view of values (`to_s`, `inspect`, `sprintf`), JSON, Psych
+//!   YAML, and ERB; calls back only through its `RubyScope` trait.
+//! * `code`: the world boundary (`Environment`, parsed `Code`, definitions).
+//! * `catalog/`: the output as data, and its JSON form. Names only `troupe-values`.
+//! * `data/`: Hiera 5 and eyaml, behind the `DataScope` trait. Names `code`.
+//! * `lang/`: the evaluator: state, loader, variables, expressions, operators, access, calls
+//!   (the function resolution order), and `lang/build/`, the catalog builder (resources,
+//!   classes, defines, nodes, defaults, overrides, collectors, relationships, the driver).
+//!   Implements `RubyScope` and `DataScope`.
+//! * `functions/`: every native function, one file per family or module, in ONE table
+//!   (`functions/mod.rs`). Functions still take `&mut Evaluator`: `functions` <-> `lang` is
+//!   the one circle left between folders.
+//!
+//! `tests/layering.rs` checks which folder may name which. The old public paths
+//! (`troupe_eval::value`, `::time`, `::error`, `::limits`, ...) are re-exported below.
 
 pub mod catalog;
 pub mod code;

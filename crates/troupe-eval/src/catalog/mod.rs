@@ -1,5 +1,8 @@
-//! The catalog model and its JSON form (catalog_format 2, as puppetserver renders it with
-//! rich data).
+//! The catalog: the compile's output as data (`Catalog`, `Resource`, tags, references) and its
+//! JSON form (catalog_format 2, as puppetserver renders it with rich data); `schema` holds
+//! Puppet 7's core resource types' attributes.
+//!
+//! May call: `troupe-values` only. The evaluator's builder (`lang/build/`) fills it.
 
 pub mod schema;
 

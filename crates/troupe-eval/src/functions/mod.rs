@@ -1,14 +1,16 @@
 //! Native functions: Puppet's core functions (`core/`, one file per family), puppetlabs-stdlib's
-//! (`stdlib/`) and other modules' Ruby functions (`modules/`, one file per module), all listed in
-//! ONE table, [`FUNCTIONS`]. Adding a function is writing it in its family's file and adding
-//! its row here.
+//! (`stdlib/`, one file per family) and other modules' Ruby functions (`modules/`, one file per
+//! module), all listed in ONE table, [`FUNCTIONS`]. Adding a function is writing it in its
+//! family's file and adding its row here; a name listed twice fails the registry's test.
 //!
-//! Every native function has one shape, [`NativeFn`]. The evaluator resolves a name (see
-//! `lang::call`): a core function is found before an unqualified Puppet-language one; a module
-//! function only when its module's `.rb` is on the modulepath.
+//! Every native function has one shape, [`NativeFn`]. The evaluator resolves a name once, in
+//! `lang::call`: a qualified name's Puppet-language function, then a core function, then a
+//! Puppet-language function, then a module function (only when a module on the modulepath
+//! ships its `.rb`; a 3.x function gets a top-level undef as `''`), else "Unknown function".
 //!
-//! May call: `model/`, `ruby/`, `catalog/`, `code`, `data/` (through `lookup`), and the
-//! evaluator (`lang/`): functions still receive `&mut Evaluator`, the one remaining circle.
+//! May call: `troupe-values`, `troupe-ruby`, `catalog`, `code`, `data` (Hiera), and the evaluator
+//! (`lang/`): functions still receive `&mut Evaluator`, the one remaining circle (see
+//! ARCHITECTURE.md); argument checks with Puppet's messages are in `args`.
 
 pub mod args;
 pub mod core;

@@ -1,14 +1,14 @@
 //! Access (`x[...]`): indexing values, parameterizing types, resource references.
 
 use crate::lang::eval::Evaluator;
-use crate::types::capitalize_type_name;
-use crate::types::INT_MAX;
-use crate::types::INT_MIN;
-use crate::value::a_value;
-use crate::value::flatten;
 use troupe_syntax::ast::Expr;
 use troupe_values::error::EResult;
+use troupe_values::types::capitalize_type_name;
 use troupe_values::types::Type;
+use troupe_values::types::INT_MAX;
+use troupe_values::types::INT_MIN;
+use troupe_values::value::a_value;
+use troupe_values::value::flatten;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn access(&mut self, target: &Expr, args: &[Expr], e: &Expr) -> EResult<Value> {

@@ -2,17 +2,17 @@
 //! `case`/selector matching.
 
 use crate::code::DefKind;
+use crate::code::LoadKind;
 use crate::lang::eval::Evaluator;
-use crate::types::capitalize_type_name;
-use crate::value::a_value;
-use crate::value::Regexp;
-use crate::LoadKind;
 use std::rc::Rc;
 use troupe_syntax::ast::{AssignOp, CaseOption, Expr, ExprKind, HashEntry, Literal, StrPart, UnOp};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
+use troupe_values::types::capitalize_type_name;
 use troupe_values::types::Type;
+use troupe_values::value::a_value;
 use troupe_values::value::Map;
+use troupe_values::value::Regexp;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     /// Evaluates an expression. Deep trees grow the stack on the heap, and every 256

@@ -1,11 +1,11 @@
 //! Definitions: registering parsed code, and finding classes, defined types, functions and
 //! type aliases (autoloading them from the environment).
 
+use crate::code::Code;
 use crate::code::Def;
 use crate::code::DefKind;
+use crate::code::LoadKind;
 use crate::lang::eval::Evaluator;
-use crate::Code;
-use crate::LoadKind;
 use std::sync::Arc;
 use troupe_values::error::EResult;
 impl<'e> Evaluator<'e> {

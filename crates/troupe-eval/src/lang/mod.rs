@@ -1,6 +1,14 @@
-//! The evaluator: expressions, operators, scopes, lambdas, Puppet-language functions
-//! (`eval`, `scope`), and the catalog builder (`build/`). The only place with
-//! `impl Evaluator` besides the function and Hiera adapters being moved behind traits.
+//! The evaluator (`Evaluator`, `eval.rs`): the compile's state, and Puppet's language.
+//!
+//! Owns: definitions and autoloading (`loader`), scopes and variables (`scope`, `variables`,
+//! `settings`), expressions and `case`/selectors (`expr`), operators (`ops`), access and type
+//! parameterization (`access`), function calls, lambdas and Puppet-language functions
+//! (`call`: the resolution order, written once), and the catalog builder (`build/`). It
+//! implements the narrow interfaces the layers below call back through: `RubyScope` for
+//! ERB (`ruby_scope`) and `DataScope` for Hiera (`data_scope`).
+//!
+//! May call: everything in the crate, `troupe-values`, `troupe-ruby`, `troupe-syntax`.
+//! `impl Evaluator` lives here and, until functions take a narrow `Host`, in `functions/`.
 
 pub mod access;
 pub mod build;

@@ -1,11 +1,11 @@
 //! Operators: arithmetic (also on time values), comparison, `=~`, `in`.
 
 use crate::lang::eval::Evaluator;
-use crate::value::a_value;
 use troupe_syntax::ast::{BinOp, Expr};
 use troupe_values::error::EResult;
 use troupe_values::number::as_f64;
 use troupe_values::number::parse_number;
+use troupe_values::value::a_value;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub fn to_number(&self, v: &Value, e: &Expr) -> EResult<Value> {

@@ -1,6 +1,6 @@
 //! Variables: scopes, lookup (local, inherited, qualified), assignment, match variables.
 
-use crate::eval::undef_var_is_builtin;
+use crate::lang::eval::undef_var_is_builtin;
 use crate::lang::eval::Evaluator;
 use crate::lang::scope::Scope;
 use crate::lang::scope::ScopeId;

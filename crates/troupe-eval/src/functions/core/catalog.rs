@@ -1,10 +1,10 @@
 //! Catalog statements as functions: `include`, `contain`, `require`, `realize`, `tag`,
 //! `tagged`, `defined`, `create_resources`.
 
+use crate::code::LoadKind;
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
 use crate::lang::eval::Evaluator;
-use crate::LoadKind;
 use indexmap::IndexMap;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;

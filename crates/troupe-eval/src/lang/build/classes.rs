@@ -10,13 +10,13 @@ use crate::lang::build::resources::join_errs;
 use crate::lang::build::resources::tag_values;
 use crate::lang::build::ScopeId;
 use crate::lang::eval::Evaluator;
-use crate::scope::ScopeKind;
-use crate::types::capitalize_type_name;
-use crate::Loc;
+use crate::lang::scope::ScopeKind;
 use indexmap::IndexMap;
 use troupe_syntax::ast::Expr;
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
+use troupe_values::error::Loc;
+use troupe_values::types::capitalize_type_name;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     /// `include`/`require`/`contain`/resource-like declaration. Returns the class resource.

@@ -6,11 +6,11 @@ use crate::lang::build::Collector;
 use crate::lang::build::Override;
 use crate::lang::build::ScopeId;
 use crate::lang::eval::Evaluator;
-use crate::types::capitalize_type_name;
-use crate::Loc;
 use troupe_syntax::ast::{BinOp, Expr, ExprKind};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
+use troupe_values::error::Loc;
+use troupe_values::types::capitalize_type_name;
 use troupe_values::types::Type;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {

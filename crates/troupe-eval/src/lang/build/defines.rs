@@ -2,10 +2,10 @@
 
 use crate::lang::build::resources::join_errs;
 use crate::lang::eval::Evaluator;
-use crate::scope::ScopeKind;
-use crate::Loc;
+use crate::lang::scope::ScopeKind;
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
+use troupe_values::error::Loc;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn evaluate_define(&mut self, idx: usize) -> EResult<()> {

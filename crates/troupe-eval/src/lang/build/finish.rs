@@ -3,19 +3,19 @@
 
 use crate::catalog::schema::core_type;
 use crate::catalog::schema::METAPARAMS;
+use crate::catalog::Catalog;
 use crate::catalog::Kind;
 use crate::catalog::Resource;
 use crate::lang::build::module_types::TypeInfo;
 use crate::lang::build::resources::parse_ref;
 use crate::lang::build::resources::RELATION_PARAMS;
 use crate::lang::eval::Evaluator;
-use crate::Catalog;
-use crate::Loc;
 use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
+use troupe_values::error::Loc;
 use troupe_values::types::Type;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {

@@ -6,7 +6,7 @@ use crate::catalog::Resource;
 use crate::code::Def;
 use crate::code::DefKind;
 use crate::lang::eval::Evaluator;
-use crate::scope::ScopeKind;
+use crate::lang::scope::ScopeKind;
 use indexmap::IndexMap;
 use std::sync::Arc;
 use troupe_syntax::ast::{ExprKind, Literal};

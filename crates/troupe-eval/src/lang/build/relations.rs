@@ -4,10 +4,10 @@ use crate::lang::build::resources::parse_ref;
 use crate::lang::build::Operand;
 use crate::lang::build::Relationship;
 use crate::lang::eval::Evaluator;
-use crate::types::capitalize_type_name;
 use troupe_syntax::ast::{Expr, ExprKind};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
+use troupe_values::types::capitalize_type_name;
 use troupe_values::types::Type;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
