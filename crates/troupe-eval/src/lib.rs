@@ -11,15 +11,17 @@
 //! * `code`: the world boundary (`Environment`, parsed `Code`, definitions).
 //! * `catalog/`: the output as data, and its JSON form. Names only `troupe-values`.
 //! * `data/`: Hiera 5 and eyaml, behind the `DataScope` trait. Names `code`.
-//! * `lang/`: the evaluator: state, loader, variables, expressions, operators, access, calls
-//!   (the function resolution order), and `lang/build/`, the catalog builder (resources,
-//!   classes, defines, nodes, defaults, overrides, collectors, relationships, the driver).
-//!   Implements `RubyScope` and `DataScope`.
 //! * `functions/`: every native function, one file per family or module, in ONE table
-//!   (`functions/mod.rs`). Functions still take `&mut Evaluator`: `functions` <-> `lang` is
-//!   the one circle left between folders.
+//!   (`functions/mod.rs`). A function reaches the compile only through the `functions::host::Host`
+//!   trait (lambdas and calls, variables, Hiera, type names and definitions, the catalog's
+//!   resources, templates, locations and warnings); it never names `lang`.
+//! * `lang/`: the evaluator: state, loader, variables, expressions, operators, access, calls
+//!   (the function resolution order), EPP, and `lang/build/`, the catalog builder (resources,
+//!   classes, defines, nodes, defaults, overrides, collectors, relationships, the driver).
+//!   Implements `RubyScope`, `DataScope` and `Host`.
 //!
-//! `tests/layering.rs` checks which folder may name which. The old public paths
+//! No circle between folders: `tests/layering.rs` checks which folder may name which, and that
+//! `impl Evaluator` appears only in `lang/`. The old public paths
 //! (`troupe_eval::value`, `::time`, `::error`, `::limits`, ...) are re-exported below.
 
 pub mod catalog;

@@ -476,3 +476,21 @@ impl Catalog {
         J::Object(root)
     }
 }
+
+/// `File[/x]` → (`File`, `/x`).
+pub fn parse_ref(s: &str) -> Option<(String, String)> {
+    let i = s.find('[')?;
+    if !s.ends_with(']') {
+        return None;
+    }
+    let tn = &s[..i];
+    let title = &s[i + 1..s.len() - 1];
+    let title = title.trim_matches(|c| c == '\'' || c == '"');
+    if tn.eq_ignore_ascii_case("class") {
+        return Some(("Class".into(), title.to_lowercase()));
+    }
+    Some((
+        troupe_values::types::capitalize_type_name(tn),
+        title.to_string(),
+    ))
+}

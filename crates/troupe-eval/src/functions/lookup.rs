@@ -2,14 +2,14 @@
 //! lookup.
 
 use crate::data::hiera::get;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::{EResult, EvalError};
 use troupe_values::value::Value;
 
 /// `lookup(name, type, merge, default)` / `lookup(name, options)`.
 pub fn lookup_function(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     args: &[Value],
     lambda: Option<&Lambda>,
     e: &Expr,
@@ -79,12 +79,7 @@ pub fn lookup_function(
     )))
 }
 
-pub fn hiera_function(
-    ev: &mut Evaluator<'_>,
-    name: &str,
-    args: &[Value],
-    e: &Expr,
-) -> EResult<Value> {
+pub fn hiera_function(ev: &mut dyn Host, name: &str, args: &[Value], e: &Expr) -> EResult<Value> {
     let key = args.first().map(|v| v.to_display()).unwrap_or_default();
     let merge = match name {
         "hiera_array" => Some(Value::str("unique")),
@@ -107,9 +102,9 @@ pub fn hiera_function(
         },
     };
     if name == "hiera_include" {
-        let loc = ev.loc_e(e);
+        let loc = ev.loc(e);
         for c in troupe_values::value::flatten(&[v]) {
-            ev.declare_class(&c.to_display(), None, None, loc.clone(), "Function Call")?;
+            ev.declare_class(&c.to_display(), loc.clone())?;
         }
         return Ok(Value::Undef);
     }

@@ -8,29 +8,30 @@
 //! Puppet-language function, then a module function (only when a module on the modulepath
 //! ships its `.rb`; a 3.x function gets a top-level undef as `''`), else "Unknown function".
 //!
-//! May call: `troupe-values`, `troupe-ruby`, `catalog`, `code`, `data` (Hiera), and the evaluator
-//! (`lang/`): functions still receive `&mut Evaluator`, the one remaining circle (see
-//! ARCHITECTURE.md); argument checks with Puppet's messages are in `args`.
+//! May call: `troupe-values`, `troupe-ruby`, `catalog`, `code`, `data` (Hiera). The compile is
+//! reached only through [`host::Host`], which the evaluator (`lang/`) implements; nothing here
+//! names `lang`. Argument checks with Puppet's messages are in `args`.
 
 pub mod args;
 pub mod core;
 pub mod digest;
+pub mod host;
 pub mod lookup;
 pub mod modules;
 pub mod stdlib;
 pub mod templates;
 
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
 
-/// A native function: the evaluator, the name it was called by, its arguments, its block, and
-/// the call site (for locations).
+/// A native function: the compile (as its [`Host`]), the name it was called by, its arguments,
+/// its block, and the call site (for locations).
 pub(crate) type NativeFn =
-    fn(&mut Evaluator<'_>, &str, Vec<Value>, Option<&Lambda>, &Expr) -> EResult<Value>;
+    fn(&mut dyn Host, &str, Vec<Value>, Option<&Lambda>, &Expr) -> EResult<Value>;
 
 /// Where a native function comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

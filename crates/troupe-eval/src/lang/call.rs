@@ -13,16 +13,6 @@ use troupe_values::error::{EResult, EvalError, Flow};
 use troupe_values::value::Value;
 
 impl<'e> Evaluator<'e> {
-    pub(crate) fn lambda_args(l: &Lambda, k: &Value, v: &Value, is_hash: bool) -> Vec<Value> {
-        if l.params.len() >= 2 {
-            vec![k.clone(), v.clone()]
-        } else if is_hash {
-            vec![Value::array(vec![k.clone(), v.clone()])]
-        } else {
-            vec![v.clone()]
-        }
-    }
-
     pub fn call_function(
         &mut self,
         name: &str,
@@ -118,24 +108,6 @@ impl<'e> Evaluator<'e> {
             };
         }
         false
-    }
-}
-
-impl Evaluator<'_> {
-    /// One lambda call of an iteration: `None` when the lambda said `break`.
-    pub(crate) fn iteration(
-        &mut self,
-        l: &Lambda,
-        args: &[Value],
-        e: &Expr,
-    ) -> EResult<Option<Value>> {
-        match self.call_lambda(l, args, e) {
-            Err(EvalError {
-                flow: Some(Flow::Break),
-                ..
-            }) => Ok(None),
-            r => r.map(Some),
-        }
     }
 }
 

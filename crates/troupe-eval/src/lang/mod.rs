@@ -5,17 +5,20 @@
 //! parameterization (`access`), function calls, lambdas and Puppet-language functions
 //! (`call`: the resolution order, written once), and the catalog builder (`build/`). It
 //! implements the narrow interfaces the layers below call back through: `RubyScope` for
-//! ERB (`ruby_scope`) and `DataScope` for Hiera (`data_scope`).
+//! ERB (`ruby_scope`), `DataScope` for Hiera (`data_scope`) and `Host` for native functions
+//! (`host`). EPP templates are evaluated in `epp`.
 //!
 //! May call: everything in the crate, `troupe-values`, `troupe-ruby`, `troupe-syntax`.
-//! `impl Evaluator` lives here and, until functions take a narrow `Host`, in `functions/`.
+//! `impl Evaluator` lives here and nowhere else.
 
 pub mod access;
 pub mod build;
 pub mod call;
 pub mod data_scope;
+pub mod epp;
 pub mod eval;
 pub mod expr;
+pub mod host;
 pub mod loader;
 pub mod ops;
 pub mod ruby_scope;

@@ -4,12 +4,10 @@
 use crate::code::LoadKind;
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
-use crate::lang::eval::Evaluator;
-use indexmap::IndexMap;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
-use troupe_values::types::capitalize_type_name;
 use troupe_values::types::Type;
 use troupe_values::value::flatten;
 use troupe_values::value::Map;
@@ -17,13 +15,13 @@ use troupe_values::value::Value;
 
 /// `include`, `contain`, `require`.
 pub(crate) fn include(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
     e: &Expr,
 ) -> EResult<Value> {
-    let loc = ev.loc_e(e);
+    let loc = ev.loc(e);
     let mut refs = Vec::new();
     for a in flatten(&args) {
         let n = match &a {
@@ -39,27 +37,25 @@ pub(crate) fn include(
         if n.is_empty() {
             return Err(EvalError::new("Cannot use empty string as a class name"));
         }
-        let idx = ev.declare_class(&n, None, None, loc.clone(), "Function Call")?;
-        let title = ev.res[idx].title.clone();
+        let idx = ev.declare_class(&n, loc.clone())?;
+        let title = ev.resource(idx).title.clone();
         refs.push(Value::ty(Type::Class(Some(title.to_lowercase()))));
         if name == "contain" {
-            let cur = ev.cur;
-            if let Some(container) = ev.scopes[cur].resource {
+            if let Some(container) = ev.scope_resource() {
                 ev.add_edge(container, idx);
             }
         }
         if name == "require" {
             // The requiring scope's resource gets `require => Class[x]`.
-            let cur = ev.cur;
-            if let Some(container) = ev.scopes[cur].resource {
-                let entry = ev.res[container].params.get("require").cloned();
+            if let Some(container) = ev.scope_resource() {
+                let entry = ev.resource(container).params.get("require").cloned();
                 let mut arr = match &entry {
                     Some(Value::Array(a)) => (**a).clone(),
                     Some(v) => vec![v.clone()],
                     None => vec![],
                 };
                 arr.push(Value::ty(Type::Class(Some(title.to_lowercase()))));
-                ev.res[container]
+                ev.resource_mut(container)
                     .params
                     .insert("require".into(), Value::array(arr));
             }
@@ -74,7 +70,7 @@ pub(crate) fn include(
 
 /// `realize`.
 pub(crate) fn realize(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -86,16 +82,15 @@ pub(crate) fn realize(
 
 /// `tag`.
 pub(crate) fn tag(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    let cur = ev.cur;
-    if let Some(r) = ev.scopes[cur].resource {
+    if let Some(r) = ev.scope_resource() {
         for t in flatten(&args) {
-            ev.res[r].tag_with_segments(&t.to_display());
+            ev.resource_mut(r).tag_with_segments(&t.to_display());
         }
     }
     Ok(Value::Undef)
@@ -103,16 +98,15 @@ pub(crate) fn tag(
 
 /// `tagged`.
 pub(crate) fn tagged(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    let cur = ev.cur;
-    let tags = ev.scopes[cur]
-        .resource
-        .map(|r| ev.res[r].tags.clone())
+    let tags = ev
+        .scope_resource()
+        .map(|r| ev.resource(r).tags.clone())
         .unwrap_or_default();
     Ok(Value::Bool(
         flatten(&args)
@@ -123,7 +117,7 @@ pub(crate) fn tagged(
 
 /// `defined`.
 pub(crate) fn defined(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -162,7 +156,7 @@ pub(crate) fn defined(
 
 /// `create_resources`.
 pub(crate) fn create_resources(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -182,7 +176,7 @@ pub(crate) fn create_resources(
     ev.create_resources(&tn, h, &defaults, e)?;
     Ok(Value::Undef)
 }
-fn core_type_or_def(ev: &mut Evaluator<'_>, n: &str) -> EResult<bool> {
+fn core_type_or_def(ev: &mut dyn Host, n: &str) -> EResult<bool> {
     let lc = n.to_lowercase();
     if crate::catalog::schema::core_type(&lc).is_some() {
         return Ok(true);
@@ -190,64 +184,4 @@ fn core_type_or_def(ev: &mut Evaluator<'_>, n: &str) -> EResult<bool> {
     Ok(ev.find_class(&lc)?.is_some()
         || ev.find_define(&lc)?.is_some()
         || ev.find_def(LoadKind::Function, &lc)?.is_some())
-}
-
-impl Evaluator<'_> {
-    pub(crate) fn create_resources(
-        &mut self,
-        tn: &str,
-        h: &Map,
-        defaults: &Map,
-        e: &Expr,
-    ) -> EResult<()> {
-        let lc = tn.trim_start_matches("::").to_lowercase();
-        let (form, lc) = if let Some(x) = lc.strip_prefix("@@") {
-            (troupe_syntax::ast::ResourceForm::Exported, x.to_string())
-        } else if let Some(x) = lc.strip_prefix('@') {
-            (troupe_syntax::ast::ResourceForm::Virtual, x.to_string())
-        } else {
-            (troupe_syntax::ast::ResourceForm::Regular, lc)
-        };
-        let loc = self.loc_e(e);
-        for (title, attrs) in h.iter() {
-            let mut params: IndexMap<String, Value> = IndexMap::new();
-            for (k, v) in defaults.iter() {
-                params.insert(k.to_display(), v.clone());
-            }
-            if let Value::Hash(a) = attrs {
-                for (k, v) in a.iter() {
-                    params.insert(k.to_display(), v.clone());
-                }
-            }
-            if lc == "class" {
-                self.declare_class(
-                    &title.to_display(),
-                    Some(params),
-                    Some(loc.line),
-                    loc.clone(),
-                    "Function Call",
-                )?;
-                continue;
-            }
-            let info = match self.resource_type_info(&lc)? {
-                Some(i) => i,
-                None => return Err(EvalError::new(format!("Unknown resource type: '{lc}'"))),
-            };
-            let ops: Vec<(String, bool, Value, troupe_values::error::Loc)> = params
-                .into_iter()
-                .map(|(k, v)| (k, false, v, loc.clone()))
-                .collect();
-            let type_name = capitalize_type_name(&lc);
-            let t = title.to_display();
-            let idx = self.create_resource(&type_name, &t, &info, &ops, form, loc.line)?;
-            if !matches!(title, Value::Str(_)) {
-                // A title that is not a String (an Integer key): Puppet keeps it as it is, so it
-                // is no tag, and the name it sets no longer equals the title and shows in the
-                // catalog.
-                self.res[idx].name_param = true;
-                self.res[idx].tags.retain(|x| *x != t);
-            }
-        }
-        Ok(())
-    }
 }

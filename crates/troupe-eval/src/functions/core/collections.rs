@@ -3,7 +3,7 @@
 
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_ruby::object::sort_cmp;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
@@ -14,7 +14,7 @@ use troupe_values::value::Value;
 
 /// `keys`.
 pub(crate) fn keys(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -28,7 +28,7 @@ pub(crate) fn keys(
 
 /// `values`.
 pub(crate) fn values(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -42,7 +42,7 @@ pub(crate) fn values(
 
 /// `length`, `size`.
 pub(crate) fn length(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -63,7 +63,7 @@ pub(crate) fn length(
 
 /// `empty`.
 pub(crate) fn empty(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -86,7 +86,7 @@ pub(crate) fn empty(
 
 /// `join`.
 pub(crate) fn join(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -113,7 +113,7 @@ pub(crate) fn join(
 
 /// `flatten`.
 pub(crate) fn flatten_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -124,7 +124,7 @@ pub(crate) fn flatten_fn(
 
 /// `unique`.
 pub(crate) fn unique(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -156,7 +156,7 @@ pub(crate) fn unique(
 
 /// `sort`.
 pub(crate) fn sort(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -194,7 +194,7 @@ pub(crate) fn sort(
 
 /// `reverse`.
 pub(crate) fn reverse(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -209,7 +209,7 @@ pub(crate) fn reverse(
 
 /// `dig`.
 pub(crate) fn dig(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -238,7 +238,7 @@ pub(crate) fn dig(
 
 /// `get`.
 pub(crate) fn get_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,7 +1,7 @@
 //! Logging (`notice` and its levels), `fail`, and the control-flow functions `break`, `next`,
 //! `return`.
 
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
@@ -10,7 +10,7 @@ use troupe_values::value::Value;
 
 /// `fail`.
 pub(crate) fn fail(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -22,7 +22,7 @@ pub(crate) fn fail(
 
 /// `notice`, `info`, `warning`, `err`, `debug`, `alert`, `crit`, `emerg`.
 pub(crate) fn notice(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -33,7 +33,7 @@ pub(crate) fn notice(
 
 /// `break`.
 pub(crate) fn break_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     _args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -44,7 +44,7 @@ pub(crate) fn break_fn(
 
 /// `next`.
 pub(crate) fn next(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -57,7 +57,7 @@ pub(crate) fn next(
 
 /// `return`.
 pub(crate) fn return_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -70,7 +70,7 @@ pub(crate) fn return_fn(
 
 /// `annotate`.
 pub(crate) fn annotate(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     _args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -2,14 +2,14 @@
 
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
 
 /// `md5`, `sha1`, `sha256`.
 pub(crate) fn md5(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -24,7 +24,7 @@ pub(crate) fn md5(
 
 /// `fqdn_rand`.
 pub(crate) fn fqdn_rand(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -37,7 +37,7 @@ pub(crate) fn fqdn_rand(
         _ => 0,
     };
     let seed = args.get(1).map(|v| v.to_display());
-    let fqdn = ev.fact_fqdn();
+    let fqdn = crate::functions::stdlib::catalog::fact_fqdn(ev);
     Ok(Value::Int(crate::functions::digest::fqdn_rand(
         &fqdn,
         max,
@@ -47,7 +47,7 @@ pub(crate) fn fqdn_rand(
 
 /// `digest`.
 pub(crate) fn digest(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

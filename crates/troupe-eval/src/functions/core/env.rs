@@ -2,7 +2,7 @@
 
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
@@ -11,7 +11,7 @@ use troupe_values::value::Value;
 
 /// `getvar`.
 pub(crate) fn getvar(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -29,7 +29,7 @@ pub(crate) fn getvar(
 
 /// `find_file`, `find_template`.
 pub(crate) fn find_file(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -44,7 +44,7 @@ pub(crate) fn find_file(
         let spec = a.to_display();
         let p = std::path::PathBuf::from(&spec);
         if p.is_absolute() {
-            if ev.env.read(&p).is_some() {
+            if ev.env().read(&p).is_some() {
                 return Ok(Value::str(spec));
             }
         } else if let Some(p) = crate::functions::templates::module_file(ev, &spec, kind) {
@@ -56,7 +56,7 @@ pub(crate) fn find_file(
 
 /// `generate`.
 pub(crate) fn generate(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -78,7 +78,7 @@ pub(crate) fn generate(
     if cmd.contains("..") {
         return Err(EvalError::new("Can not use generators with '..' in them."));
     }
-    ev.env
+    ev.env()
         .generate(&argv)
         .map(Value::str)
         .map_err(|detail| EvalError::new(format!("Failed to execute generator {cmd}: {detail}")))
@@ -86,14 +86,14 @@ pub(crate) fn generate(
 
 /// `module_directory`.
 pub(crate) fn module_directory(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
     for a in flatten(&args) {
-        if let Some(d) = ev.env.module_dir(&a.to_display()) {
+        if let Some(d) = ev.env().module_dir(&a.to_display()) {
             return Ok(Value::str(d.display().to_string()));
         }
     }

@@ -5,16 +5,40 @@ use crate::functions::args::arity;
 use crate::functions::args::iter_pairs;
 use crate::functions::args::need_lambda;
 use crate::functions::args::str_arg;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use indexmap::IndexMap;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
+use troupe_values::error::Flow;
 use troupe_values::value::Value;
+
+/// A lambda's arguments for one entry: key and value when it takes two, else the entry (a
+/// hash's as a `[key, value]` pair).
+fn lambda_args(l: &Lambda, k: &Value, v: &Value, is_hash: bool) -> Vec<Value> {
+    if l.params.len() >= 2 {
+        vec![k.clone(), v.clone()]
+    } else if is_hash {
+        vec![Value::array(vec![k.clone(), v.clone()])]
+    } else {
+        vec![v.clone()]
+    }
+}
+
+/// One lambda call of an iteration: `None` when the lambda said `break`.
+fn iteration(ev: &mut dyn Host, l: &Lambda, args: &[Value], e: &Expr) -> EResult<Option<Value>> {
+    match ev.call_lambda(l, args, e) {
+        Err(EvalError {
+            flow: Some(Flow::Break),
+            ..
+        }) => Ok(None),
+        r => r.map(Some),
+    }
+}
 
 /// `each`, `reverse_each`.
 pub(crate) fn each(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -29,8 +53,8 @@ pub(crate) fn each(
         Box::new(pairs)
     };
     for (k, v) in pairs {
-        let a = Evaluator::lambda_args(l, &k, &v, is_hash);
-        if ev.iteration(l, &a, e)?.is_none() {
+        let a = lambda_args(l, &k, &v, is_hash);
+        if iteration(ev, l, &a, e)?.is_none() {
             break;
         }
     }
@@ -39,7 +63,7 @@ pub(crate) fn each(
 
 /// `map`, `filter`, `any`, `all`, `find`, `partition`, `group_by`.
 pub(crate) fn map(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -53,8 +77,8 @@ pub(crate) fn map(
     let mut rejected: Vec<(Value, Value)> = Vec::new();
     let mut groups: IndexMap<Value, Vec<Value>> = IndexMap::new();
     for (k, v) in pairs {
-        let a = Evaluator::lambda_args(l, &k, &v, is_hash);
-        let r = match ev.iteration(l, &a, e)? {
+        let a = lambda_args(l, &k, &v, is_hash);
+        let r = match iteration(ev, l, &a, e)? {
             None => break,
             Some(r) => r,
         };
@@ -113,7 +137,7 @@ pub(crate) fn map(
 
 /// `reduce`.
 pub(crate) fn reduce(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -132,7 +156,7 @@ pub(crate) fn reduce(
         }
     };
     for it in items {
-        acc = match ev.iteration(l, &[acc.clone(), it], e)? {
+        acc = match iteration(ev, l, &[acc.clone(), it], e)? {
             None => break,
             Some(r) => r,
         };
@@ -142,7 +166,7 @@ pub(crate) fn reduce(
 
 /// `with`.
 pub(crate) fn with(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -154,7 +178,7 @@ pub(crate) fn with(
 
 /// `then`.
 pub(crate) fn then(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -171,7 +195,7 @@ pub(crate) fn then(
 
 /// `lest`.
 pub(crate) fn lest(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -188,7 +212,7 @@ pub(crate) fn lest(
 
 /// `step`.
 pub(crate) fn step(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -224,7 +248,7 @@ pub(crate) fn step(
 
 /// `slice`.
 pub(crate) fn slice(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -262,7 +286,7 @@ pub(crate) fn slice(
 
 /// `index`.
 pub(crate) fn index(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -273,7 +297,7 @@ pub(crate) fn index(
     for (k, v) in pairs {
         let hit = match (lambda, args.get(1)) {
             (Some(l), _) => {
-                let a = Evaluator::lambda_args(l, &k, &v, is_hash);
+                let a = lambda_args(l, &k, &v, is_hash);
                 ev.call_lambda(l, &a, e)?.truthy()
             }
             (None, Some(x)) => v.puppet_eq(x),
@@ -288,7 +312,7 @@ pub(crate) fn index(
 
 /// `tree_each`.
 pub(crate) fn tree_each(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -304,7 +328,7 @@ pub(crate) fn tree_each(
         } else {
             vec![Value::array(vec![Value::array(path), v])]
         };
-        if ev.iteration(l, &a, e)?.is_none() {
+        if iteration(ev, l, &a, e)?.is_none() {
             break;
         }
     }
@@ -313,7 +337,7 @@ pub(crate) fn tree_each(
 
 /// `call`.
 pub(crate) fn call(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -321,7 +345,7 @@ pub(crate) fn call(
 ) -> EResult<Value> {
     arity(name, &args, 1, usize::MAX)?;
     let f = str_arg(name, &args[0], 1)?.to_string();
-    ev.call_function_inner(&f, args[1..].to_vec(), lambda, e)
+    ev.call_by_name(&f, args[1..].to_vec(), lambda, e)
 }
 /// Depth-first, containers before their contents, as `tree_each` walks by default.
 fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {

@@ -1,13 +1,13 @@
 //! Hiera: `lookup` and the legacy `hiera*` functions.
 
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
 
 /// `lookup`.
 pub(crate) fn lookup(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -18,7 +18,7 @@ pub(crate) fn lookup(
 
 /// `hiera`, `hiera_array`, `hiera_hash`, `hiera_include`.
 pub(crate) fn hiera(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

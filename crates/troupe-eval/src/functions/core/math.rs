@@ -1,7 +1,7 @@
 //! Numbers: `abs`, `floor`/`ceiling`/`round`, `min`/`max`, `compare`.
 
 use crate::functions::args::arity;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_ruby::object::sort_cmp;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
@@ -11,7 +11,7 @@ use troupe_values::value::Value;
 
 /// `abs`.
 pub(crate) fn abs(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -31,7 +31,7 @@ pub(crate) fn abs(
 
 /// `floor`, `ceiling`, `round`.
 pub(crate) fn floor(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -52,7 +52,7 @@ pub(crate) fn floor(
 
 /// `min`, `max`.
 pub(crate) fn min(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -79,7 +79,7 @@ pub(crate) fn min(
 
 /// `compare`.
 pub(crate) fn compare(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

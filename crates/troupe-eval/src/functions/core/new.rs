@@ -1,6 +1,6 @@
 //! `new`: creating a value of a type (`Integer.new`, `Timestamp.new`, `SemVer.new`, `Binary.new`, ...).
 
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use std::rc::Rc;
 use troupe_ruby::format::sprintf;
 use troupe_values::error::EResult;
@@ -270,174 +270,164 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
     Ok(Value::Binary(bytes.into()))
 }
 
-impl Evaluator<'_> {
-    /// `Type(args)` / `Type.new(args)`.
-    pub fn call_type_new(&mut self, tn: &str, args: Vec<Value>) -> EResult<Value> {
-        let t = self.resolve_type_name(tn.split('[').next().unwrap_or(tn))?;
-        let v = args.first().cloned().unwrap_or(Value::Undef);
-        let r = match t.resolved() {
-            Type::Integer(..) => match &v {
-                Value::Int(_) => Ok(v.clone()),
-                Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Int(
-                    n.div_euclid(troupe_values::time::NS_PER_SEC as i64),
-                )),
-                Value::Float(f) => Ok(Value::Int(*f as i64)),
-                Value::Bool(b) => Ok(Value::Int(*b as i64)),
-                Value::Str(s) => {
-                    let radix = match args.get(1) {
-                        Some(Value::Int(r)) => Some(*r as u32),
-                        _ => None,
-                    };
-                    let parsed = match radix {
-                        Some(r) => i64::from_str_radix(
-                            s.trim_start_matches("0x").trim_start_matches("0b"),
-                            r,
-                        )
-                        .ok()
-                        .map(Value::Int),
-                        None => parse_number(s),
-                    };
-                    match parsed {
-                        Some(Value::Int(i)) => Ok(Value::Int(i)),
-                        Some(Value::Float(f)) => Ok(Value::Int(f as i64)),
-                        _ => Err(EvalError::new(format!(
-                            "The string '{s}' cannot be converted to Integer"
-                        ))),
+/// `Type(args)` / `Type.new(args)`.
+pub fn call_type_new(ev: &mut dyn Host, tn: &str, args: Vec<Value>) -> EResult<Value> {
+    let t = ev.resolve_type_name(tn.split('[').next().unwrap_or(tn))?;
+    let v = args.first().cloned().unwrap_or(Value::Undef);
+    let r = match t.resolved() {
+        Type::Integer(..) => match &v {
+            Value::Int(_) => Ok(v.clone()),
+            Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Int(
+                n.div_euclid(troupe_values::time::NS_PER_SEC as i64),
+            )),
+            Value::Float(f) => Ok(Value::Int(*f as i64)),
+            Value::Bool(b) => Ok(Value::Int(*b as i64)),
+            Value::Str(s) => {
+                let radix = match args.get(1) {
+                    Some(Value::Int(r)) => Some(*r as u32),
+                    _ => None,
+                };
+                let parsed = match radix {
+                    Some(r) => {
+                        i64::from_str_radix(s.trim_start_matches("0x").trim_start_matches("0b"), r)
+                            .ok()
+                            .map(Value::Int)
                     }
-                }
-                _ => Err(EvalError::new(format!(
-                    "Converted value from {} has no Integer representation",
-                    a_value(&v)
-                ))),
-            },
-            Type::Float(..) | Type::Numeric => match &v {
-                Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Float(
-                    *n as f64 / troupe_values::time::NS_PER_SEC as f64,
-                )),
-                Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => {
-                    Ok(Value::Float(*i as f64))
-                }
-                Value::Int(_) | Value::Float(_) => Ok(v.clone()),
-                Value::Str(s) => match parse_number(s) {
-                    Some(Value::Int(i)) if matches!(t.resolved(), Type::Float(..)) => {
-                        Ok(Value::Float(i as f64))
-                    }
-                    Some(n) => Ok(n),
-                    None => Err(EvalError::new(format!(
-                        "The string '{s}' cannot be converted to {}",
-                        t
+                    None => parse_number(s),
+                };
+                match parsed {
+                    Some(Value::Int(i)) => Ok(Value::Int(i)),
+                    Some(Value::Float(f)) => Ok(Value::Int(f as i64)),
+                    _ => Err(EvalError::new(format!(
+                        "The string '{s}' cannot be converted to Integer"
                     ))),
-                },
-                Value::Bool(b) => Ok(Value::Int(*b as i64)),
-                _ => Err(EvalError::new(format!(
-                    "Converted value from {} has no {} representation",
-                    a_value(&v),
+                }
+            }
+            _ => Err(EvalError::new(format!(
+                "Converted value from {} has no Integer representation",
+                a_value(&v)
+            ))),
+        },
+        Type::Float(..) | Type::Numeric => match &v {
+            Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Float(
+                *n as f64 / troupe_values::time::NS_PER_SEC as f64,
+            )),
+            Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => Ok(Value::Float(*i as f64)),
+            Value::Int(_) | Value::Float(_) => Ok(v.clone()),
+            Value::Str(s) => match parse_number(s) {
+                Some(Value::Int(i)) if matches!(t.resolved(), Type::Float(..)) => {
+                    Ok(Value::Float(i as f64))
+                }
+                Some(n) => Ok(n),
+                None => Err(EvalError::new(format!(
+                    "The string '{s}' cannot be converted to {}",
                     t
                 ))),
             },
-            Type::String(..) => match (&v, args.get(1)) {
-                (Value::Int(i), Some(Value::Str(f))) => {
-                    Ok(Value::str(sprintf(f, &[Value::Int(*i)])?))
-                }
-                (Value::Float(x), Some(Value::Str(f))) => {
-                    Ok(Value::str(sprintf(f, &[Value::Float(*x)])?))
-                }
-                (Value::Str(_), _) => Ok(v.clone()),
-                (Value::Binary(b), Some(Value::Str(f))) => binary_to_string(b, f).map(Value::str),
-                (
-                    Value::Timestamp(_)
-                    | Value::Timespan(_)
-                    | Value::SemVer(_)
-                    | Value::SemVerRange(_),
-                    Some(Value::Str(f)),
-                ) => Ok(Value::str(sprintf(f, &[Value::str(v.to_display())])?)),
-                _ => Ok(Value::str(v.to_display_q_top())),
-            },
-            Type::Boolean => match &v {
-                Value::Bool(_) => Ok(v.clone()),
-                Value::Str(s) => match s.to_lowercase().as_str() {
-                    "true" | "yes" | "y" => Ok(Value::Bool(true)),
-                    "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
-                    _ => Err(EvalError::new(format!(
-                        "The string '{s}' cannot be converted to Boolean"
-                    ))),
-                },
-                Value::Int(i) => Ok(Value::Bool(*i != 0)),
-                Value::Float(f) => Ok(Value::Bool(*f != 0.0)),
+            Value::Bool(b) => Ok(Value::Int(*b as i64)),
+            _ => Err(EvalError::new(format!(
+                "Converted value from {} has no {} representation",
+                a_value(&v),
+                t
+            ))),
+        },
+        Type::String(..) => match (&v, args.get(1)) {
+            (Value::Int(i), Some(Value::Str(f))) => Ok(Value::str(sprintf(f, &[Value::Int(*i)])?)),
+            (Value::Float(x), Some(Value::Str(f))) => {
+                Ok(Value::str(sprintf(f, &[Value::Float(*x)])?))
+            }
+            (Value::Str(_), _) => Ok(v.clone()),
+            (Value::Binary(b), Some(Value::Str(f))) => binary_to_string(b, f).map(Value::str),
+            (
+                Value::Timestamp(_) | Value::Timespan(_) | Value::SemVer(_) | Value::SemVerRange(_),
+                Some(Value::Str(f)),
+            ) => Ok(Value::str(sprintf(f, &[Value::str(v.to_display())])?)),
+            _ => Ok(Value::str(v.to_display_q_top())),
+        },
+        Type::Boolean => match &v {
+            Value::Bool(_) => Ok(v.clone()),
+            Value::Str(s) => match s.to_lowercase().as_str() {
+                "true" | "yes" | "y" => Ok(Value::Bool(true)),
+                "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
                 _ => Err(EvalError::new(format!(
-                    "Converted value from {} has no Boolean representation",
-                    a_value(&v)
+                    "The string '{s}' cannot be converted to Boolean"
                 ))),
             },
-            Type::Array(..) | Type::Tuple(..) => match &v {
-                Value::Array(_) => Ok(v.clone()),
-                Value::Hash(h) => Ok(Value::array(
-                    h.iter()
-                        .map(|(k, x)| Value::array(vec![k.clone(), x.clone()]))
-                        .collect(),
-                )),
-                Value::Undef => Ok(Value::array(vec![])),
-                other => Ok(Value::array(vec![other.clone()])),
-            },
-            Type::Hash(..) | Type::Struct(_) => match &v {
-                Value::Hash(_) => Ok(v.clone()),
-                Value::Array(a) => {
-                    let mut m = Map::new();
-                    if a.iter()
-                        .all(|x| matches!(x, Value::Array(p) if p.len() == 2))
-                    {
-                        for x in a.iter() {
-                            if let Value::Array(p) = x {
-                                m.insert(p[0].clone(), p[1].clone());
-                            }
-                        }
-                    } else {
-                        for c in a.chunks(2) {
-                            m.insert(c[0].clone(), c.get(1).cloned().unwrap_or(Value::Undef));
+            Value::Int(i) => Ok(Value::Bool(*i != 0)),
+            Value::Float(f) => Ok(Value::Bool(*f != 0.0)),
+            _ => Err(EvalError::new(format!(
+                "Converted value from {} has no Boolean representation",
+                a_value(&v)
+            ))),
+        },
+        Type::Array(..) | Type::Tuple(..) => match &v {
+            Value::Array(_) => Ok(v.clone()),
+            Value::Hash(h) => Ok(Value::array(
+                h.iter()
+                    .map(|(k, x)| Value::array(vec![k.clone(), x.clone()]))
+                    .collect(),
+            )),
+            Value::Undef => Ok(Value::array(vec![])),
+            other => Ok(Value::array(vec![other.clone()])),
+        },
+        Type::Hash(..) | Type::Struct(_) => match &v {
+            Value::Hash(_) => Ok(v.clone()),
+            Value::Array(a) => {
+                let mut m = Map::new();
+                if a.iter()
+                    .all(|x| matches!(x, Value::Array(p) if p.len() == 2))
+                {
+                    for x in a.iter() {
+                        if let Value::Array(p) = x {
+                            m.insert(p[0].clone(), p[1].clone());
                         }
                     }
-                    Ok(Value::hash(m))
+                } else {
+                    for c in a.chunks(2) {
+                        m.insert(c[0].clone(), c.get(1).cloned().unwrap_or(Value::Undef));
+                    }
                 }
-                _ => Err(EvalError::new(format!(
-                    "Converted value from {} has no Hash representation",
-                    a_value(&v)
-                ))),
-            },
-            Type::Sensitive(_) => Ok(Value::Sensitive(Rc::new(v))),
-            Type::Deferred => {
-                let n = match &v {
-                    Value::Str(s) => s.to_string(),
-                    _ => return Err(EvalError::new("Deferred expects a function name")),
-                };
-                let fargs = match args.get(1) {
-                    Some(Value::Array(a)) => (**a).clone(),
-                    _ => vec![],
-                };
-                Ok(Value::Deferred(Rc::new((n, fargs))))
+                Ok(Value::hash(m))
             }
-            Type::Regexp(_) => match &v {
-                Value::Str(s) => Ok(Value::Regex(Rc::new(
-                    troupe_values::value::Regexp::new(s).map_err(EvalError::new)?,
-                ))),
-                _ => Ok(v.clone()),
-            },
-            Type::Timestamp => new_timestamp(&args),
-            Type::Timespan => new_timespan(&args),
-            Type::SemVer => new_semver(&args),
-            Type::SemVerRange => new_semver_range(&args),
-            Type::Binary => new_binary(&args),
-            Type::Optional(_) | Type::Variant(_) | Type::Any => Ok(v.clone()),
             _ => Err(EvalError::new(format!(
-                "Creation of new instance of type '{t}' is not supported"
+                "Converted value from {} has no Hash representation",
+                a_value(&v)
             ))),
-        }?;
-        if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
-            return Err(EvalError::new(troupe_values::describe::mismatch(
-                "Converted value",
-                &t,
-                &r,
-            )));
+        },
+        Type::Sensitive(_) => Ok(Value::Sensitive(Rc::new(v))),
+        Type::Deferred => {
+            let n = match &v {
+                Value::Str(s) => s.to_string(),
+                _ => return Err(EvalError::new("Deferred expects a function name")),
+            };
+            let fargs = match args.get(1) {
+                Some(Value::Array(a)) => (**a).clone(),
+                _ => vec![],
+            };
+            Ok(Value::Deferred(Rc::new((n, fargs))))
         }
-        Ok(r)
+        Type::Regexp(_) => match &v {
+            Value::Str(s) => Ok(Value::Regex(Rc::new(
+                troupe_values::value::Regexp::new(s).map_err(EvalError::new)?,
+            ))),
+            _ => Ok(v.clone()),
+        },
+        Type::Timestamp => new_timestamp(&args),
+        Type::Timespan => new_timespan(&args),
+        Type::SemVer => new_semver(&args),
+        Type::SemVerRange => new_semver_range(&args),
+        Type::Binary => new_binary(&args),
+        Type::Optional(_) | Type::Variant(_) | Type::Any => Ok(v.clone()),
+        _ => Err(EvalError::new(format!(
+            "Creation of new instance of type '{t}' is not supported"
+        ))),
+    }?;
+    if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
+        return Err(EvalError::new(troupe_values::describe::mismatch(
+            "Converted value",
+            &t,
+            &r,
+        )));
     }
+    Ok(r)
 }

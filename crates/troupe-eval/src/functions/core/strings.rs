@@ -3,7 +3,7 @@
 
 use crate::functions::args::arity;
 use crate::functions::args::str_arg;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use std::rc::Rc;
 use troupe_ruby::format::sprintf;
 use troupe_syntax::ast::{Expr, Lambda};
@@ -15,7 +15,7 @@ use troupe_values::value::Value;
 
 /// `split`.
 pub(crate) fn split(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -48,7 +48,7 @@ pub(crate) fn split(
 
 /// `upcase`, `downcase`, `capitalize`, `camelcase`, `strip`, `lstrip`, `rstrip`, `chomp`, `chop`.
 pub(crate) fn upcase(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -60,7 +60,7 @@ pub(crate) fn upcase(
 
 /// `sprintf`.
 pub(crate) fn sprintf_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -73,7 +73,7 @@ pub(crate) fn sprintf_fn(
 
 /// `regsubst`.
 pub(crate) fn regsubst_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -121,7 +121,7 @@ pub(crate) fn regsubst_fn(
 
 /// `match`.
 pub(crate) fn match_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -157,7 +157,7 @@ pub(crate) fn match_fn(
 
 /// `versioncmp`.
 pub(crate) fn versioncmp_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -171,7 +171,7 @@ pub(crate) fn versioncmp_fn(
 
 /// `scanf`.
 pub(crate) fn scanf_fn(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -189,7 +189,7 @@ pub(crate) fn scanf_fn(
 
 /// `shellquote`.
 pub(crate) fn shellquote_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,14 +1,14 @@
 //! Templates and files: `epp`, `inline_epp`, `template`, `inline_template`, `file`,
 //! `binary_file`.
 
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
 
 /// `epp`.
 pub(crate) fn epp(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -19,7 +19,7 @@ pub(crate) fn epp(
 
 /// `inline_epp`.
 pub(crate) fn inline_epp(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -30,7 +30,7 @@ pub(crate) fn inline_epp(
 
 /// `template`.
 pub(crate) fn template(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -41,7 +41,7 @@ pub(crate) fn template(
 
 /// `inline_template`.
 pub(crate) fn inline_template(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -52,7 +52,7 @@ pub(crate) fn inline_template(
 
 /// `file`.
 pub(crate) fn file(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -63,7 +63,7 @@ pub(crate) fn file(
 
 /// `binary_file`.
 pub(crate) fn binary_file(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,7 +1,7 @@
 //! Time: `strftime`.
 
 use crate::functions::args::arity;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
@@ -9,7 +9,7 @@ use troupe_values::value::Value;
 
 /// `strftime`.
 pub(crate) fn strftime(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,7 +1,7 @@
 //! Types and conversion: `assert_type`, `type`, `unwrap`, `convert_to`, `new`.
 
 use crate::functions::args::arity;
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use std::rc::Rc;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
@@ -12,7 +12,7 @@ use troupe_values::value::Value;
 
 /// `assert_type`.
 pub(crate) fn assert_type(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
@@ -40,7 +40,7 @@ pub(crate) fn assert_type(
 
 /// `type`.
 pub(crate) fn type_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -57,7 +57,7 @@ pub(crate) fn type_fn(
 
 /// `unwrap`.
 pub(crate) fn unwrap(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -72,7 +72,7 @@ pub(crate) fn unwrap(
 
 /// `convert_to`.
 pub(crate) fn convert_to(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -85,12 +85,12 @@ pub(crate) fn convert_to(
     };
     let mut a = vec![args[0].clone()];
     a.extend(args[2..].iter().cloned());
-    ev.call_type_new(&tn, a)
+    crate::functions::core::new::call_type_new(ev, &tn, a)
 }
 
 /// `new`.
 pub(crate) fn new_fn(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -108,7 +108,7 @@ pub(crate) fn new_fn(
         tn.split('[').next().unwrap_or(""),
         "Timestamp" | "Timespan" | "SemVer" | "SemVerRange" | "Binary"
     );
-    ev.call_type_new(&tn, args[1..].to_vec()).map_err(|e| {
+    crate::functions::core::new::call_type_new(ev, &tn, args[1..].to_vec()).map_err(|e| {
         if own_errors {
             e
         } else {

@@ -1,13 +1,13 @@
 //! The apache module's Ruby functions, natively.
 
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
 
 /// apache: Apache's On/Off from a boolean.
 pub(crate) fn apache_bool2httpd(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,7 +1,7 @@
 //! The mcollective module's Ruby functions, natively.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::ruby_class;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
@@ -9,7 +9,7 @@ use troupe_values::value::Value;
 
 /// mcollective's: each element's Ruby `to_s`.
 pub(crate) fn mco_array_to_string(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

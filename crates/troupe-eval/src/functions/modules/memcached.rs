@@ -1,7 +1,7 @@
 //! The memcached module's Ruby functions, natively.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::ruby_to_f;
 use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
@@ -10,7 +10,7 @@ use troupe_values::value::Value;
 
 /// memcached: the cache size in MB from a size or a percentage of memorysize.
 pub(crate) fn memcached_max_memory(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -27,7 +27,7 @@ pub(crate) fn memcached_max_memory(
     } else {
         text
     };
-    let memsize = match &ev.input.facts {
+    let memsize = match ev.facts() {
         Value::Hash(h) => h
             .get(&Value::str("memorysize"))
             .map(|v| v.to_display())

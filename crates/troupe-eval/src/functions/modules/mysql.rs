@@ -1,14 +1,14 @@
 //! The mysql module's Ruby functions, natively.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
 
 /// mysql: the MySQL 4.1+ password hash.
 pub(crate) fn mysql_password(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,7 +1,7 @@
 //! The neutron module's Ruby functions, natively.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::inspect;
 use troupe_ruby::object::ruby_class;
 use troupe_ruby::object::ruby_to_i;
@@ -12,7 +12,7 @@ use troupe_values::value::Value;
 
 /// `validate_network_vlan_ranges`, `validate_tunnel_id_ranges`, `validate_vni_ranges`.
 pub(crate) fn validate_network_vlan_ranges(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -24,7 +24,7 @@ pub(crate) fn validate_network_vlan_ranges(
 
 /// `validate_vxlan_udp_port`.
 pub(crate) fn validate_vxlan_udp_port(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -46,7 +46,7 @@ pub(crate) fn validate_vxlan_udp_port(
 
 /// neutron's: `["k:v", ...]` as a JSON object, anything else as JSON.
 pub(crate) fn convert_to_json_string(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,9 +1,9 @@
 //! The openstacklib module's Ruby functions, natively.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::convert::str2bool_text;
 use crate::functions::stdlib::err;
 use crate::functions::stdlib::net::ruby_ipaddr;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::ruby_class;
 use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
@@ -13,7 +13,7 @@ use troupe_values::value::Value;
 
 /// `is_service_default`.
 pub(crate) fn is_service_default(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -33,7 +33,7 @@ pub(crate) fn is_service_default(
 
 /// `normalize_ip_for_uri`.
 pub(crate) fn normalize_ip_for_uri(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -61,7 +61,7 @@ pub(crate) fn normalize_ip_for_uri(
 
 /// `os_transport_url`.
 pub(crate) fn os_transport_url_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -73,7 +73,7 @@ pub(crate) fn os_transport_url_fn(
 
 /// `os_database_connection`.
 pub(crate) fn os_database_connection_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -85,7 +85,7 @@ pub(crate) fn os_database_connection_fn(
 
 /// `inet6_prefix`.
 pub(crate) fn inet6_prefix(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,7 +1,7 @@
 //! The postgresql module's Ruby functions, natively.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Map;
@@ -9,7 +9,7 @@ use troupe_values::value::Value;
 
 /// postgresql: `md5` + MD5(password + username).
 pub(crate) fn postgresql_postgresql_password(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -26,7 +26,7 @@ pub(crate) fn postgresql_postgresql_password(
 
 /// postgresql: pg_hba rules from `TYPE DATABASE USER [ADDRESS] METHOD [OPTIONS]` lines.
 pub(crate) fn postgresql_postgresql_acls_to_resources_hash(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

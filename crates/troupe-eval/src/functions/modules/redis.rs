@@ -1,14 +1,14 @@
 //! The redis module's Ruby functions, natively.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
 
 /// redis: a variable's value, or '' when it is unknown.
 pub(crate) fn getvar_emptystring(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -22,7 +22,7 @@ pub(crate) fn getvar_emptystring(
         )));
     }
     let n = args[0].to_display();
-    Ok(match ev.lookup_var(n.trim_start_matches("::"), None) {
+    Ok(match ev.lookup_var(n.trim_start_matches("::")) {
         Ok(v) if !v.is_undef() => v,
         _ => Value::str(""),
     })

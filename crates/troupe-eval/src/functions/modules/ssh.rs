@@ -1,21 +1,19 @@
 //! The ssh module's Ruby functions, natively.
 
-use crate::lang::eval::Evaluator;
+use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
 
 /// saz-ssh: the IPv4 and IPv6 addresses of every interface but loopback (legacy facts).
 pub(crate) fn ipaddresses(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     _args: Vec<Value>,
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    let fact = |ev: &mut Evaluator<'_>, n: &str| -> Value {
-        ev.lookup_var(n, None).unwrap_or(Value::Undef)
-    };
+    let fact = |ev: &mut dyn Host, n: &str| -> Value { ev.lookup_var(n).unwrap_or(Value::Undef) };
     let interfaces = fact(ev, "interfaces");
     if interfaces.is_undef() {
         return Ok(Value::Bool(false));

@@ -1,7 +1,7 @@
 //! puppetlabs-stdlib's functions: catalog.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::ruby_class;
 use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
@@ -12,7 +12,7 @@ use troupe_values::value::Value;
 
 /// `defined_with_params`.
 pub(crate) fn defined_with_params(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -22,12 +22,12 @@ pub(crate) fn defined_with_params(
     let (Some(r), params) = (args.first(), args.get(1)) else {
         return Err(err("Must specify a reference"));
     };
-    ev.defined_with_params(r, params).map(Value::Bool)
+    has_params(ev, r, params).map(Value::Bool)
 }
 
 /// `ensure_resource`.
 pub(crate) fn ensure_resource(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -41,13 +41,12 @@ pub(crate) fn ensure_resource(
         Some(Value::Hash(h)) => (**h).clone(),
         _ => Map::new(),
     };
-    ev.ensure_resource(&tn.to_display(), titles, &params, e)
-        .map(|()| Value::Undef)
+    ensure_one(ev, &tn.to_display(), titles, &params, e).map(|()| Value::Undef)
 }
 
 /// `ensure_resources`.
 pub(crate) fn ensure_resources(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -71,14 +70,14 @@ pub(crate) fn ensure_resources(
                 p.insert(k.clone(), v.clone());
             }
         }
-        ev.ensure_resource(&tn, title, &p, e)?
+        ensure_one(ev, &tn, title, &p, e)?
     }
     Ok(Value::Undef)
 }
 
 /// `ensure_packages`.
 pub(crate) fn ensure_packages(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -104,13 +103,13 @@ pub(crate) fn ensure_packages(
                         p.insert(k.clone(), v.clone());
                     }
                 }
-                ev.ensure_resource("package", title, &p, e)?
+                ensure_one(ev, "package", title, &p, e)?
             }
             Ok(Value::Undef)
         }
         Some(v) => {
             for p in flatten(std::slice::from_ref(v)) {
-                ev.ensure_resource("package", &p, &defaults, e)?
+                ensure_one(ev, "package", &p, &defaults, e)?
             }
             Ok(Value::Undef)
         }
@@ -122,7 +121,7 @@ pub(crate) fn ensure_packages(
 
 /// `fqdn_rotate`.
 pub(crate) fn fqdn_rotate(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -145,7 +144,7 @@ pub(crate) fn fqdn_rotate(
     };
     if items.len() > 1 {
         let rest: Vec<String> = flatten(&args[1..]).iter().map(|v| v.to_display()).collect();
-        let text = format!("{}:{}", ev.fact_fqdn(), rest.join(":"));
+        let text = format!("{}:{}", fact_fqdn(ev,), rest.join(":"));
         let offset = crate::functions::digest::seeded_rand(&text, items.len() as i64) as usize;
         let n = items.len();
         items.rotate_left(offset % n);
@@ -159,7 +158,7 @@ pub(crate) fn fqdn_rotate(
 
 /// stdlib's `fact('a.b.0')`: a fact by dotted path, undef when absent.
 pub(crate) fn fact(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -173,14 +172,14 @@ pub(crate) fn fact(
         )));
     };
     Ok(troupe_values::value::dig_path(
-        ev.input.facts.clone(),
+        ev.facts().clone(),
         Some(path),
     ))
 }
 
 /// `getparam`.
 pub(crate) fn getparam(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -200,12 +199,12 @@ pub(crate) fn getparam(
                     troupe_values::types::Type::Class(Some(c)) => ev.find_resource("Class", c),
                     _ => None,
                 },
-                Value::Str(s) => crate::lang::build::resources::parse_ref(s)
+                Value::Str(s) => crate::catalog::parse_ref(s)
                     .and_then(|(tn, title)| ev.find_resource(&tn, &title)),
                 _ => None,
             };
             Ok(found
-                .and_then(|i| ev.res[i].params.get(&**param).cloned())
+                .and_then(|i| ev.resource(i).params.get(&**param).cloned())
                 .filter(|v| !v.is_undef())
                 .unwrap_or_else(|| Value::str("")))
         }
@@ -216,7 +215,7 @@ pub(crate) fn getparam(
 
 /// `get_module_path`.
 pub(crate) fn get_module_path(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -226,11 +225,11 @@ pub(crate) fn get_module_path(
     match args {
         [m] => {
             let m = m.to_display();
-            match ev.env.module_dir(&m) {
+            match ev.env().module_dir(&m) {
                 Some(d) => Ok(Value::str(d.to_string_lossy().to_string())),
                 None => Err(err(format!(
                     "Could not find module {m} in environment {}",
-                    ev.env.name()
+                    ev.env().name()
                 ))),
             }
         }
@@ -242,7 +241,7 @@ pub(crate) fn get_module_path(
 
 /// `fqdn_rand_string`.
 pub(crate) fn fqdn_rand_string(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -286,7 +285,7 @@ pub(crate) fn fqdn_rand_string(
         .skip(2)
         .map(troupe_ruby::object::ruby_to_s)
         .collect();
-    let fqdn = ev.fact_fqdn();
+    let fqdn = fact_fqdn(ev);
     troupe_values::limits::reserve(len as u64 * 4)?;
     let mut out = String::new();
     for current in 1..=len {
@@ -303,78 +302,76 @@ pub(crate) fn fqdn_rand_string(
     Ok(Value::str(out))
 }
 
-impl Evaluator<'_> {
-    /// The node's FQDN fact (`networking.fqdn`, else the legacy `fqdn`), the seed of
-    /// `fqdn_rand` and `fqdn_rotate`.
-    pub(crate) fn fact_fqdn(&self) -> String {
-        let facts = &self.input.facts;
-        let v = troupe_values::value::dig_path(facts.clone(), Some("networking.fqdn"));
-        let v = if v.is_undef() {
-            troupe_values::value::dig_path(facts.clone(), Some("fqdn"))
-        } else {
-            v
-        };
-        if v.is_undef() {
-            String::new()
-        } else {
-            v.to_display()
-        }
+/// The node's FQDN fact (`networking.fqdn`, else the legacy `fqdn`), the seed of
+/// `fqdn_rand` and `fqdn_rotate`.
+pub(crate) fn fact_fqdn(ev: &dyn Host) -> String {
+    let facts = ev.facts();
+    let v = troupe_values::value::dig_path(facts.clone(), Some("networking.fqdn"));
+    let v = if v.is_undef() {
+        troupe_values::value::dig_path(facts.clone(), Some("fqdn"))
+    } else {
+        v
+    };
+    if v.is_undef() {
+        String::new()
+    } else {
+        v.to_display()
     }
+}
 
-    fn defined_with_params(&mut self, reference: &Value, params: Option<&Value>) -> EResult<bool> {
-        let (tn, title) = match reference {
-            Value::Str(s) => crate::lang::build::resources::parse_ref(s)
-                .unwrap_or((s.to_string(), String::new())),
-            Value::Type(t) => match t.resolved() {
-                troupe_values::types::Type::Resource(Some(tn), Some(title)) => {
-                    (tn.clone(), title.clone())
-                }
-                _ => (reference.to_display(), String::new()),
-            },
-            other => {
-                return Err(err(format!(
-                    "Reference is not understood: '{}'",
-                    ruby_class(other)
-                )))
+fn has_params(ev: &mut dyn Host, reference: &Value, params: Option<&Value>) -> EResult<bool> {
+    let (tn, title) = match reference {
+        Value::Str(s) => crate::catalog::parse_ref(s).unwrap_or((s.to_string(), String::new())),
+        Value::Type(t) => match t.resolved() {
+            troupe_values::types::Type::Resource(Some(tn), Some(title)) => {
+                (tn.clone(), title.clone())
             }
-        };
-        let empty = Map::new();
-        let params = match params {
-            Some(Value::Hash(p)) => &**p,
-            _ => &empty,
-        };
-        Ok(self.defined_with(&resource_type(&tn), &title, params))
-    }
-
-    /// stdlib's `defined_with_params` on a type and title: the resource exists and has every
-    /// given parameter (undef matching an unset one).
-    fn defined_with(&self, tn: &str, title: &str, params: &Map) -> bool {
-        let Some(idx) = self.find_resource(tn, title) else {
-            return false;
-        };
-        params.iter().all(|(k, v)| {
-            let have = self.res[idx]
-                .params
-                .get(&k.to_display())
-                .cloned()
-                .unwrap_or(Value::Undef);
-            (have.is_undef() && v.is_undef()) || have == *v
-        })
-    }
-
-    fn ensure_resource(&mut self, tn: &str, titles: &Value, params: &Map, e: &Expr) -> EResult<()> {
-        let tn = resource_type(tn);
-        for title in flatten(std::slice::from_ref(titles)) {
-            if self.defined_with(&tn, &title.to_display(), params) {
-                continue;
-            }
-            // The title goes on as it is: create_resources treats a non-String one as Puppet does.
-            let mut h = Map::new();
-            h.insert(title, Value::hash(params.clone()));
-            self.create_resources(&tn, &h, &Map::new(), e)?;
+            _ => (reference.to_display(), String::new()),
+        },
+        other => {
+            return Err(err(format!(
+                "Reference is not understood: '{}'",
+                ruby_class(other)
+            )))
         }
-        Ok(())
+    };
+    let empty = Map::new();
+    let params = match params {
+        Some(Value::Hash(p)) => &**p,
+        _ => &empty,
+    };
+    Ok(defined_with(ev, &resource_type(&tn), &title, params))
+}
+
+/// stdlib's `defined_with_params` on a type and title: the resource exists and has every
+/// given parameter (undef matching an unset one).
+fn defined_with(ev: &dyn Host, tn: &str, title: &str, params: &Map) -> bool {
+    let Some(idx) = ev.find_resource(tn, title) else {
+        return false;
+    };
+    params.iter().all(|(k, v)| {
+        let have = ev
+            .resource(idx)
+            .params
+            .get(&k.to_display())
+            .cloned()
+            .unwrap_or(Value::Undef);
+        (have.is_undef() && v.is_undef()) || have == *v
+    })
+}
+
+fn ensure_one(ev: &mut dyn Host, tn: &str, titles: &Value, params: &Map, e: &Expr) -> EResult<()> {
+    let tn = resource_type(tn);
+    for title in flatten(std::slice::from_ref(titles)) {
+        if defined_with(ev, &tn, &title.to_display(), params) {
+            continue;
+        }
+        // The title goes on as it is: create_resources treats a non-String one as Puppet does.
+        let mut h = Map::new();
+        h.insert(title, Value::hash(params.clone()));
+        ev.create_resources(&tn, &h, &Map::new(), e)?;
     }
+    Ok(())
 }
 /// `File` from `file`, `Apache::Vhost` from `apache::vhost`.
 fn resource_type(tn: &str) -> String {

@@ -1,8 +1,8 @@
 //! puppetlabs-stdlib's functions: collections.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::blank;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::inspect;
 use troupe_ruby::object::ruby_class;
 use troupe_ruby::object::ruby_string_upto;
@@ -15,7 +15,7 @@ use troupe_values::value::Value;
 
 /// `pick`.
 pub(crate) fn pick(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -31,7 +31,7 @@ pub(crate) fn pick(
 
 /// `pick_default`.
 pub(crate) fn pick_default(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -54,7 +54,7 @@ pub(crate) fn pick_default(
 
 /// `merge`.
 pub(crate) fn merge(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -84,7 +84,7 @@ pub(crate) fn merge(
 
 /// `deep_merge`.
 pub(crate) fn deep_merge_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -115,7 +115,7 @@ pub(crate) fn deep_merge_fn(
 
 /// `concat`.
 pub(crate) fn concat(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -143,7 +143,7 @@ pub(crate) fn concat(
 
 /// `has_key`.
 pub(crate) fn has_key(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -166,7 +166,7 @@ pub(crate) fn has_key(
 
 /// `count`.
 pub(crate) fn count(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -185,7 +185,7 @@ pub(crate) fn count(
 
 /// `member`.
 pub(crate) fn member(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -207,7 +207,7 @@ pub(crate) fn member(
 
 /// `delete_undef_values`.
 pub(crate) fn delete_undef_values(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -232,7 +232,7 @@ pub(crate) fn delete_undef_values(
 
 /// `delete`.
 pub(crate) fn delete(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -277,7 +277,7 @@ pub(crate) fn delete(
 
 /// `prefix`, `suffix`.
 pub(crate) fn prefix(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -322,7 +322,7 @@ pub(crate) fn prefix(
 
 /// `join_keys_to_values`.
 pub(crate) fn join_keys_to_values(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -371,7 +371,7 @@ pub(crate) fn join_keys_to_values(
 
 /// `delete_at`.
 pub(crate) fn delete_at(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -409,7 +409,7 @@ pub(crate) fn delete_at(
 
 /// `hash`.
 pub(crate) fn hash(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -436,7 +436,7 @@ pub(crate) fn hash(
 
 /// `range`.
 pub(crate) fn range(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -448,7 +448,7 @@ pub(crate) fn range(
 
 /// `grep`, `reject`.
 pub(crate) fn grep(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -480,7 +480,7 @@ pub(crate) fn grep(
 
 /// `values_at`.
 pub(crate) fn values_at(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -492,7 +492,7 @@ pub(crate) fn values_at(
 
 /// `union`, `difference`, `intersection`.
 pub(crate) fn union(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -544,7 +544,7 @@ pub(crate) fn union(
 
 /// `dig44`.
 pub(crate) fn dig44(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,8 +1,8 @@
 //! puppetlabs-stdlib's functions: convert.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::blank;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::inspect;
 use troupe_ruby::object::ruby_to_i;
 use troupe_syntax::ast::{Expr, Lambda};
@@ -11,7 +11,7 @@ use troupe_values::value::Value;
 
 /// `any2array`.
 pub(crate) fn any2array(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -31,7 +31,7 @@ pub(crate) fn any2array(
 
 /// `str2bool`.
 pub(crate) fn str2bool(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -51,7 +51,7 @@ pub(crate) fn str2bool(
 
 /// `bool2num`.
 pub(crate) fn bool2num(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -71,7 +71,7 @@ pub(crate) fn bool2num(
 
 /// `base64`.
 pub(crate) fn base64(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -113,7 +113,7 @@ pub(crate) fn base64(
 
 /// `bool2str`.
 pub(crate) fn bool2str(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -140,7 +140,7 @@ pub(crate) fn bool2str(
 
 /// `num2bool`.
 pub(crate) fn num2bool_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -158,7 +158,7 @@ pub(crate) fn num2bool_fn(
 
 /// `any2bool`.
 pub(crate) fn any2bool(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -183,7 +183,7 @@ pub(crate) fn any2bool(
 
 /// `to_json`.
 pub(crate) fn to_json(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -203,7 +203,7 @@ pub(crate) fn to_json(
 
 /// `to_json_pretty`.
 pub(crate) fn to_json_pretty(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -215,19 +215,19 @@ pub(crate) fn to_json_pretty(
 
 /// `parseyaml`, `parsejson`, `loadyaml`, `loadjson`.
 pub(crate) fn parseyaml(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
     let args = &args[..];
-    ev.stdlib_load(name, args)
+    load_data(ev, name, args)
 }
 
 /// `to_yaml`.
 pub(crate) fn to_yaml(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -255,46 +255,44 @@ pub(crate) fn to_yaml(
     }
 }
 
-impl Evaluator<'_> {
-    /// stdlib's `parseyaml`/`parsejson` (text) and `loadyaml`/`loadjson` (a file): the data,
-    /// or the default (second argument) when the data is empty, false or unreadable.
-    fn stdlib_load(&mut self, name: &str, args: &[Value]) -> EResult<Value> {
-        use crate::code::DataFormat;
-        let Some(first) = args.first() else {
-            return Err(err(
-                "Wrong number of arguments. 1 or 2 arguments should be provided.",
-            ));
-        };
-        let format = if name.ends_with("json") {
-            DataFormat::Json
-        } else {
-            DataFormat::Yaml
-        };
-        let default = args.get(1).cloned();
-        let text = troupe_ruby::object::ruby_to_s(first);
-        let parsed: Result<serde_json::Value, String> = if name.starts_with("parse") {
-            self.env.parse_data(&text, format)
-        } else if text.starts_with("http://") || text.starts_with("https://") {
-            Err(format!(
-                "{name}(): troupe does not fetch URLs while compiling ({text})"
-            ))
-        } else {
-            match self.env.data(std::path::Path::new(&text), format) {
-                Some(r) => r.map(|v| (*v).clone()),
-                None => {
-                    self.warn(format!("Can't load '{text}' File does not exist!"));
-                    return Ok(default.unwrap_or(Value::Undef));
-                }
+/// stdlib's `parseyaml`/`parsejson` (text) and `loadyaml`/`loadjson` (a file): the data,
+/// or the default (second argument) when the data is empty, false or unreadable.
+fn load_data(ev: &mut dyn Host, name: &str, args: &[Value]) -> EResult<Value> {
+    use crate::code::DataFormat;
+    let Some(first) = args.first() else {
+        return Err(err(
+            "Wrong number of arguments. 1 or 2 arguments should be provided.",
+        ));
+    };
+    let format = if name.ends_with("json") {
+        DataFormat::Json
+    } else {
+        DataFormat::Yaml
+    };
+    let default = args.get(1).cloned();
+    let text = troupe_ruby::object::ruby_to_s(first);
+    let parsed: Result<serde_json::Value, String> = if name.starts_with("parse") {
+        ev.env().parse_data(&text, format)
+    } else if text.starts_with("http://") || text.starts_with("https://") {
+        Err(format!(
+            "{name}(): troupe does not fetch URLs while compiling ({text})"
+        ))
+    } else {
+        match ev.env().data(std::path::Path::new(&text), format) {
+            Some(r) => r.map(|v| (*v).clone()),
+            None => {
+                ev.warn(format!("Can't load '{text}' File does not exist!"));
+                return Ok(default.unwrap_or(Value::Undef));
             }
-        };
-        match parsed {
-            Ok(serde_json::Value::Null | serde_json::Value::Bool(false)) => {
-                Ok(default.unwrap_or(Value::Undef))
-            }
-            Ok(v) => Ok(troupe_values::value::from_json(&v)),
-            Err(_) if default.is_some() => Ok(default.unwrap_or(Value::Undef)),
-            Err(e) => Err(err(format!("{name}(): {e}"))),
         }
+    };
+    match parsed {
+        Ok(serde_json::Value::Null | serde_json::Value::Bool(false)) => {
+            Ok(default.unwrap_or(Value::Undef))
+        }
+        Ok(v) => Ok(troupe_values::value::from_json(&v)),
+        Err(_) if default.is_some() => Ok(default.unwrap_or(Value::Undef)),
+        Err(e) => Err(err(format!("{name}(): {e}"))),
     }
 }
 /// Ruby's `Float(s)` for a String: the whole text must be a number.

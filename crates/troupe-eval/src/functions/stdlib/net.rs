@@ -1,7 +1,7 @@
 //! puppetlabs-stdlib's functions: net.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::ruby_class;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
@@ -10,7 +10,7 @@ use troupe_values::value::Value;
 
 /// `is_ip_address`, `is_ipv4_address`, `is_ipv6_address`.
 pub(crate) fn is_ip_address(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -33,7 +33,7 @@ pub(crate) fn is_ip_address(
 
 /// `is_domain_name`.
 pub(crate) fn is_domain_name_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -52,7 +52,7 @@ pub(crate) fn is_domain_name_fn(
 
 /// `enclose_ipv6`.
 pub(crate) fn enclose_ipv6(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

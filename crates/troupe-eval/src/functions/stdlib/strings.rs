@@ -1,7 +1,7 @@
 //! puppetlabs-stdlib's functions: strings.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::inspect;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
@@ -9,7 +9,7 @@ use troupe_values::value::Value;
 
 /// `dirname`, `basename`.
 pub(crate) fn dirname(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -44,7 +44,7 @@ pub(crate) fn dirname(
 
 /// `uriescape`.
 pub(crate) fn uriescape(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -72,7 +72,7 @@ pub(crate) fn uriescape(
 
 /// `shell_escape`.
 pub(crate) fn shell_escape_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -90,7 +90,7 @@ pub(crate) fn shell_escape_fn(
 
 /// `shell_join`.
 pub(crate) fn shell_join(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,

@@ -1,9 +1,9 @@
 //! puppetlabs-stdlib's functions: validate.
 
+use crate::functions::host::Host;
 use crate::functions::stdlib::blank;
 use crate::functions::stdlib::convert::ruby_float;
 use crate::functions::stdlib::err;
-use crate::lang::eval::Evaluator;
 use troupe_ruby::object::inspect;
 use troupe_ruby::object::ruby_class;
 use troupe_ruby::object::ruby_to_f;
@@ -13,7 +13,7 @@ use troupe_values::value::Value;
 
 /// `is_string`.
 pub(crate) fn is_string(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -28,7 +28,7 @@ pub(crate) fn is_string(
 
 /// `is_array`.
 pub(crate) fn is_array(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -40,7 +40,7 @@ pub(crate) fn is_array(
 
 /// `is_hash`.
 pub(crate) fn is_hash(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -52,7 +52,7 @@ pub(crate) fn is_hash(
 
 /// `is_bool`.
 pub(crate) fn is_bool(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -64,7 +64,7 @@ pub(crate) fn is_bool(
 
 /// `deprecation`.
 pub(crate) fn deprecation(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     _args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -75,31 +75,31 @@ pub(crate) fn deprecation(
 
 /// `assert_private`.
 pub(crate) fn assert_private(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
     let args = &args[..];
-    ev.assert_private(args)
+    check_private(ev, args)
 }
 
 /// `validate_legacy`.
 pub(crate) fn validate_legacy(
-    ev: &mut Evaluator<'_>,
+    ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
     e: &Expr,
 ) -> EResult<Value> {
     let args = &args[..];
-    ev.validate_legacy(args, e)
+    check_legacy(ev, args, e)
 }
 
 /// `validate_string`, `validate_bool`, `validate_hash`, `validate_array`, `validate_absolute_path`, `validate_re`, `validate_integer`.
 pub(crate) fn validate_string(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -111,7 +111,7 @@ pub(crate) fn validate_string(
 
 /// `is_integer`, `is_numeric`, `is_float`.
 pub(crate) fn is_integer(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -142,7 +142,7 @@ pub(crate) fn is_integer(
 
 /// `validate_numeric`.
 pub(crate) fn validate_numeric_fn(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -154,7 +154,7 @@ pub(crate) fn validate_numeric_fn(
 
 /// `is_a`.
 pub(crate) fn is_a(
-    _ev: &mut Evaluator<'_>,
+    _ev: &mut dyn Host,
     _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -174,76 +174,73 @@ pub(crate) fn is_a(
     }
 }
 
-impl Evaluator<'_> {
-    fn assert_private(&mut self, args: &[Value]) -> EResult<Value> {
-        if args.len() > 1 {
-            return Err(err(format!(
-                "assert_private(): Wrong number of arguments given ({}}}) for 0 or 1)",
-                args.len()
-            )));
-        }
-        let module = self.lookup_var("module_name", None)?.to_display();
-        let caller = self.lookup_var("caller_module_name", None)?.to_display();
-        if module != caller {
-            let msg = match args.first() {
-                Some(Value::Str(s)) => s.to_string(),
-                _ => {
-                    let (kind, name) = match self.scope_resource(self.cur) {
-                        Some(r) if self.res[r].type_name == "Class" => {
-                            ("Class", self.res[r].title.to_lowercase())
-                        }
-                        Some(r) => ("Definition", self.res[r].type_name.to_lowercase()),
-                        None => ("Class", String::new()),
-                    };
-                    format!("{kind} {name} is private")
-                }
-            };
-            return Err(err(msg));
-        }
-        Ok(Value::Undef)
+fn check_private(ev: &mut dyn Host, args: &[Value]) -> EResult<Value> {
+    if args.len() > 1 {
+        return Err(err(format!(
+            "assert_private(): Wrong number of arguments given ({}}}) for 0 or 1)",
+            args.len()
+        )));
     }
-
-    fn validate_legacy(&mut self, args: &[Value], _e: &Expr) -> EResult<Value> {
-        if args.len() < 3 {
-            return Err(err(format!(
-                "'validate_legacy' expects at least 3 arguments, got {}",
-                args.len()
-            )));
-        }
-        let t = match &args[0] {
-            Value::Type(t) => t.clone(),
-            Value::Str(s) => std::rc::Rc::new(self.resolve_type_name(s)?),
-            other => {
-                return Err(err(format!(
-                    "'validate_legacy' parameter 'target_type' expects a Type value, got {}",
-                    troupe_values::types::infer_for_message(other)
-                )))
+    let module = ev.lookup_var("module_name")?.to_display();
+    let caller = ev.lookup_var("caller_module_name")?.to_display();
+    if module != caller {
+        let msg = match args.first() {
+            Some(Value::Str(s)) => s.to_string(),
+            _ => {
+                let (kind, name) = match ev.enclosing_resource() {
+                    Some(r) if ev.resource(r).type_name == "Class" => {
+                        ("Class", ev.resource(r).title.to_lowercase())
+                    }
+                    Some(r) => ("Definition", ev.resource(r).type_name.to_lowercase()),
+                    None => ("Class", String::new()),
+                };
+                format!("{kind} {name} is private")
             }
         };
-        let function = args[1].to_display();
-        let value = &args[2];
-        if t.is_instance(value) {
-            return Ok(Value::Undef);
-        }
-        let mut legacy = vec![value.clone()];
-        legacy.extend(args[3..].iter().cloned());
-        if validate(&function, &legacy).is_ok() {
-            // Previously valid: Puppet only warns (deprecation).
-            return Ok(Value::Undef);
-        }
-        // Puppet describes the value by `infer_set`: arrays are Tuples, hashes Structs.
-        let msg =
-            troupe_values::describe::mismatch(&format!("validate_legacy({function})"), &t, value);
-        let msg = match (
-            msg.strip_suffix(" got Array"),
-            msg.strip_suffix(" got Hash"),
-        ) {
-            (Some(m), _) => format!("{m} got Tuple"),
-            (_, Some(m)) => format!("{m} got Struct"),
-            _ => msg,
-        };
-        Err(err(msg))
+        return Err(err(msg));
     }
+    Ok(Value::Undef)
+}
+
+fn check_legacy(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+    if args.len() < 3 {
+        return Err(err(format!(
+            "'validate_legacy' expects at least 3 arguments, got {}",
+            args.len()
+        )));
+    }
+    let t = match &args[0] {
+        Value::Type(t) => t.clone(),
+        Value::Str(s) => std::rc::Rc::new(ev.resolve_type_name(s)?),
+        other => {
+            return Err(err(format!(
+                "'validate_legacy' parameter 'target_type' expects a Type value, got {}",
+                troupe_values::types::infer_for_message(other)
+            )))
+        }
+    };
+    let function = args[1].to_display();
+    let value = &args[2];
+    if t.is_instance(value) {
+        return Ok(Value::Undef);
+    }
+    let mut legacy = vec![value.clone()];
+    legacy.extend(args[3..].iter().cloned());
+    if validate(&function, &legacy).is_ok() {
+        // Previously valid: Puppet only warns (deprecation).
+        return Ok(Value::Undef);
+    }
+    // Puppet describes the value by `infer_set`: arrays are Tuples, hashes Structs.
+    let msg = troupe_values::describe::mismatch(&format!("validate_legacy({function})"), &t, value);
+    let msg = match (
+        msg.strip_suffix(" got Array"),
+        msg.strip_suffix(" got Hash"),
+    ) {
+        (Some(m), _) => format!("{m} got Tuple"),
+        (_, Some(m)) => format!("{m} got Struct"),
+        _ => msg,
+    };
+    Err(err(msg))
 }
 /// Puppet's `is_absolute_path` (stdlib): Unix or Windows absolute paths.
 fn is_absolute_path(p: &str) -> bool {

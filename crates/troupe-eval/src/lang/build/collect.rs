@@ -1,7 +1,7 @@
 //! Collectors (`Type <| query |>`, `<<| |>>`) and `realize`.
 
+use crate::catalog::parse_ref;
 use crate::catalog::Kind;
-use crate::lang::build::resources::parse_ref;
 use crate::lang::build::Collector;
 use crate::lang::build::Override;
 use crate::lang::build::ScopeId;

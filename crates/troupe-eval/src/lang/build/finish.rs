@@ -1,13 +1,13 @@
 //! The driver: top-scope variables, main, the node, generators (defines, collectors) until
 //! nothing changes, then checks, metaparameter propagation, and the catalog.
 
+use crate::catalog::parse_ref;
 use crate::catalog::schema::core_type;
 use crate::catalog::schema::METAPARAMS;
 use crate::catalog::Catalog;
 use crate::catalog::Kind;
 use crate::catalog::Resource;
 use crate::lang::build::module_types::TypeInfo;
-use crate::lang::build::resources::parse_ref;
 use crate::lang::build::resources::RELATION_PARAMS;
 use crate::lang::eval::Evaluator;
 use indexmap::IndexMap;

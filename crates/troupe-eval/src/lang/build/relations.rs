@@ -1,6 +1,6 @@
 //! Relationships: `->`, `~>`, `<-`, `<~` between resources, collectors and arrays of them.
 
-use crate::lang::build::resources::parse_ref;
+use crate::catalog::parse_ref;
 use crate::lang::build::Operand;
 use crate::lang::build::Relationship;
 use crate::lang::eval::Evaluator;

@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use troupe_syntax::ast::{AttrOp, Expr, ExprKind, Literal, ResourceForm};
 use troupe_values::error::{EResult, EvalError, Loc};
 use troupe_values::types::{capitalize_type_name, Type};
-use troupe_values::value::Value;
+use troupe_values::value::{Map, Value};
 
 pub(crate) const RELATION_PARAMS: &[&str] = &["require", "before", "notify", "subscribe"];
 
@@ -437,21 +437,6 @@ pub fn tag_values(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// `File[/x]` → (`File`, `/x`).
-pub fn parse_ref(s: &str) -> Option<(String, String)> {
-    let i = s.find('[')?;
-    if !s.ends_with(']') {
-        return None;
-    }
-    let tn = &s[..i];
-    let title = &s[i + 1..s.len() - 1];
-    let title = title.trim_matches(|c| c == '\'' || c == '"');
-    if tn.eq_ignore_ascii_case("class") {
-        return Some(("Class".into(), title.to_lowercase()));
-    }
-    Some((capitalize_type_name(tn), title.to_string()))
-}
-
 pub(crate) fn join_errs(prefix: &str, errs: &[String]) -> String {
     if errs.len() == 1 {
         format!("{prefix}: {}", errs[0])
@@ -478,4 +463,67 @@ pub(crate) fn intern(s: &str) -> &'static str {
     let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
     set.insert(leaked);
     leaked
+}
+
+impl Evaluator<'_> {
+    /// `create_resources` (and stdlib's `ensure_resource`): each `title => attributes` of `h`
+    /// over `defaults`; `@`/`@@` before the type makes them virtual/exported, `class` declares
+    /// classes.
+    pub(crate) fn create_resources(
+        &mut self,
+        tn: &str,
+        h: &Map,
+        defaults: &Map,
+        e: &Expr,
+    ) -> EResult<()> {
+        let lc = tn.trim_start_matches("::").to_lowercase();
+        let (form, lc) = if let Some(x) = lc.strip_prefix("@@") {
+            (troupe_syntax::ast::ResourceForm::Exported, x.to_string())
+        } else if let Some(x) = lc.strip_prefix('@') {
+            (troupe_syntax::ast::ResourceForm::Virtual, x.to_string())
+        } else {
+            (troupe_syntax::ast::ResourceForm::Regular, lc)
+        };
+        let loc = self.loc_e(e);
+        for (title, attrs) in h.iter() {
+            let mut params: IndexMap<String, Value> = IndexMap::new();
+            for (k, v) in defaults.iter() {
+                params.insert(k.to_display(), v.clone());
+            }
+            if let Value::Hash(a) = attrs {
+                for (k, v) in a.iter() {
+                    params.insert(k.to_display(), v.clone());
+                }
+            }
+            if lc == "class" {
+                self.declare_class(
+                    &title.to_display(),
+                    Some(params),
+                    Some(loc.line),
+                    loc.clone(),
+                    "Function Call",
+                )?;
+                continue;
+            }
+            let info = match self.resource_type_info(&lc)? {
+                Some(i) => i,
+                None => return Err(EvalError::new(format!("Unknown resource type: '{lc}'"))),
+            };
+            let ops: Vec<(String, bool, Value, troupe_values::error::Loc)> = params
+                .into_iter()
+                .map(|(k, v)| (k, false, v, loc.clone()))
+                .collect();
+            let type_name = capitalize_type_name(&lc);
+            let t = title.to_display();
+            let idx = self.create_resource(&type_name, &t, &info, &ops, form, loc.line)?;
+            if !matches!(title, Value::Str(_)) {
+                // A title that is not a String (an Integer key): Puppet keeps it as it is, so it
+                // is no tag, and the name it sets no longer equals the title and shows in the
+                // catalog.
+                self.res[idx].name_param = true;
+                self.res[idx].tags.retain(|x| *x != t);
+            }
+        }
+        Ok(())
+    }
 }
