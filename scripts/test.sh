@@ -14,7 +14,7 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -q -- -D warnings
 
 echo "== layering: language crates use no async runtime, HTTP or TLS stack"
-for c in troupe-syntax troupe-eval troupe-compiler; do
+for c in troupe-syntax troupe-values troupe-ruby troupe-eval troupe-compiler; do
   if cargo tree -p "$c" -e normal --prefix none | grep -E '^(tokio|hyper|rustls|axum) ' ; then
     echo "$c must not depend on tokio/hyper/rustls/axum" >&2
     exit 1

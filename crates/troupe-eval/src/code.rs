@@ -1,11 +1,11 @@
 //! Parsed code as the evaluator consumes it, and the `Environment` through which it reads code,
 //! data and templates. The evaluator never touches the file system itself.
 
-use crate::error::{EResult, Loc};
 use std::path::PathBuf;
 use std::sync::Arc;
 use troupe_syntax::ast::{Definition, Expr, ExprKind, Param};
 use troupe_syntax::{Parsed, SourceFile, Span};
+use troupe_values::error::{EResult, Loc};
 
 #[derive(Debug)]
 pub enum DefKind {
@@ -105,7 +105,7 @@ fn push_def(
 }
 
 fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
-    crate::limits::grow(|| match &e.kind {
+    troupe_values::limits::grow(|| match &e.kind {
         ExprKind::Block(items) => {
             for i in items {
                 collect_defs(i, src, out);

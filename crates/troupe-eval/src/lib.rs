@@ -1,30 +1,39 @@
 //! `troupe-eval`: the Puppet 7 evaluator. It turns parsed code, facts and data into a
-//! catalog: values and the type system, scopes, classes/defines/nodes, resources, collectors,
-//! relationships, built-in functions, Hiera 5, EPP and ERB. It reads code and data only
-//! through [`code::Environment`], never the network or the clock.
+//! catalog. It reads code and data only through [`code::Environment`], never the network or
+//! the clock.
+//!
+//! The map, in data-flow order (ARCHITECTURE.md states each part's invariants):
+//!
+//! * `troupe-values` (crate): values, types, assignability, mismatch texts, time, SemVer,
+//!   errors, the compile budget. Depends on nothing of troupe.
+//! * `troupe-ruby` (crate): Ruby's view of values (`to_s`, `inspect`, `sprintf`), JSON, Psych
+//!   YAML, and ERB; calls back only through its `RubyScope` trait.
+//! * `code`: the world boundary (`Environment`, parsed `Code`, definitions).
+//! * `catalog/`: the output as data, and its JSON form. Names only `troupe-values`.
+//! * `data/`: Hiera 5 and eyaml, behind the `DataScope` trait. Names `code`.
+//! * `functions/`: every native function, one file per family or module, in ONE table
+//!   (`functions/mod.rs`). A function reaches the compile only through the `functions::host::Host`
+//!   trait (lambdas and calls, variables, Hiera, type names and definitions, the catalog's
+//!   resources, templates, locations and warnings); it never names `lang`.
+//! * `lang/`: the evaluator: state, loader, variables, expressions, operators, access, calls
+//!   (the function resolution order), EPP, and `lang/build/`, the catalog builder (resources,
+//!   classes, defines, nodes, defaults, overrides, collectors, relationships, the driver).
+//!   Implements `RubyScope`, `DataScope` and `Host`.
+//!
+//! No circle between folders: `tests/layering.rs` checks which folder may name which, and that
+//! `impl Evaluator` appears only in `lang/`. The old public paths
+//! (`troupe_eval::value`, `::time`, `::error`, `::limits`, ...) are re-exported below.
 
 pub mod catalog;
 pub mod code;
-mod describe;
-mod digest;
-mod dump;
-mod erb;
-pub mod error;
-pub mod eval;
-mod eyaml;
+pub mod data;
 mod functions;
-pub mod hiera;
-mod iterate;
-pub mod limits;
-mod resources;
-pub mod schema;
-pub mod scope;
-pub mod semver;
-mod stdlib;
-mod templates;
-pub mod time;
-pub mod types;
-pub mod value;
+pub mod lang;
+
+// The crate's public paths, as callers know them.
+pub use data::hiera;
+pub use lang::{eval, scope};
+pub use troupe_values::{error, limits, semver, time, types, value};
 
 pub use catalog::Catalog;
 pub use code::{Code, Environment, LoadKind};

@@ -1,0 +1,661 @@
+//! Hiera 5: global, environment and module layers; yaml and json backends; interpolation;
+//! merge strategies and `lookup_options`; `lookup()` and automatic parameter lookup.
+
+use crate::code::Environment;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::value::{Map, Value};
+
+#[derive(Debug, Default)]
+pub struct HieraCache {
+    configs: HashMap<PathBuf, Option<Rc<Config>>>,
+    files: HashMap<PathBuf, Option<Value>>,
+    /// Keys being looked up, to stop recursive interpolation.
+    active: Vec<String>,
+    layers: HashMap<String, Vec<Rc<Config>>>,
+    lookup_options: HashMap<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+struct Level {
+    paths: Vec<String>,
+    globs: Vec<String>,
+    mapped: Option<(String, String, String)>,
+    datadir: String,
+    backend: Backend,
+}
+
+/// A level's backend: a `data_hash` function, or `eyaml_lookup_key` with its private key.
+#[derive(Debug, Clone)]
+struct Backend {
+    name: String,
+    private_key: Option<String>,
+}
+
+#[derive(Debug)]
+struct Config {
+    dir: PathBuf,
+    /// The module of a module layer: it serves only keys in that module's namespace.
+    module: Option<String>,
+    levels: Vec<Level>,
+}
+
+pub(crate) fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
+    m.get(&Value::str(k))
+}
+
+fn parse_config(
+    env: &dyn Environment,
+    path: &Path,
+    module: Option<&str>,
+) -> EResult<Option<Config>> {
+    let Some(parsed) = env.data(path, crate::code::DataFormat::Yaml) else {
+        return Ok(None);
+    };
+    let parsed = parsed
+        .map_err(|e| EvalError::plain(format!("Unable to parse ({}): {e}", path.display())))?;
+    let Value::Hash(root) = &troupe_values::value::from_json(&parsed) else {
+        return Ok(None);
+    };
+    let version = get(root, "version").cloned().unwrap_or(Value::Undef);
+    if !matches!(version, Value::Int(5)) {
+        return Err(EvalError::plain(format!(
+            "This runtime does not support hiera.yaml version {} (file: {})",
+            version.to_display(),
+            path.display()
+        )));
+    }
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (mut ddir, mut dbackend) = ("data".to_string(), "yaml_data".to_string());
+    if let Some(Value::Hash(d)) = get(root, "defaults") {
+        if let Some(Value::Str(s)) = get(d, "datadir") {
+            ddir = s.to_string();
+        }
+        if let Some(Value::Str(s)) = get(d, "data_hash") {
+            dbackend = s.to_string();
+        }
+    }
+    let mut levels = Vec::new();
+    let hier = match get(root, "hierarchy") {
+        Some(Value::Array(a)) => (**a).clone(),
+        _ => {
+            if module.is_some() {
+                vec![]
+            } else {
+                vec![Value::hash(Map::from_iter([
+                    (Value::str("name"), Value::str("Common")),
+                    (Value::str("path"), Value::str("common.yaml")),
+                ]))]
+            }
+        }
+    };
+    for h in hier {
+        let Value::Hash(h) = &h else { continue };
+        let s = |k: &str| get(h, k).and_then(|v| v.as_str().map(String::from));
+        let list = |k: &str| match get(h, k) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut paths = list("paths");
+        if let Some(p) = s("path") {
+            paths.insert(0, p);
+        }
+        let mut globs = list("globs");
+        if let Some(g) = s("glob") {
+            globs.insert(0, g);
+        }
+        let mapped = match get(h, "mapped_paths") {
+            Some(Value::Array(a)) if a.len() == 3 => {
+                Some((a[0].to_display(), a[1].to_display(), a[2].to_display()))
+            }
+            _ => None,
+        };
+        let backend = match (s("lookup_key"), s("data_dig")) {
+            (Some(f), _) if f == "eyaml_lookup_key" => {
+                let private_key = match get(h, "options") {
+                    Some(Value::Hash(o)) => get(o, "pkcs7_private_key").map(|v| v.to_display()),
+                    _ => None,
+                };
+                Backend {
+                    name: f,
+                    private_key,
+                }
+            }
+            (Some(f), _) | (None, Some(f)) => {
+                let kind = if s("lookup_key").is_some() {
+                    "lookup_key"
+                } else {
+                    "data_dig"
+                };
+                return Err(EvalError::plain(format!(
+                    "Unable to find '{kind}' function named '{f}' (file: {})",
+                    path.display()
+                )));
+            }
+            (None, None) => {
+                let name = s("data_hash").unwrap_or_else(|| dbackend.clone());
+                if !matches!(name.as_str(), "yaml_data" | "json_data" | "hocon_data") {
+                    return Err(EvalError::plain(format!(
+                        "Unable to find 'data_hash' function named '{name}' (file: {})",
+                        path.display()
+                    )));
+                }
+                Backend {
+                    name,
+                    private_key: None,
+                }
+            }
+        };
+        if paths.is_empty() && globs.is_empty() && mapped.is_none() {
+            paths.push(format!("{}.yaml", s("name").unwrap_or_default()));
+        }
+        levels.push(Level {
+            paths,
+            globs,
+            mapped,
+            datadir: s("datadir").unwrap_or_else(|| ddir.clone()),
+            backend,
+        });
+    }
+    Ok(Some(Config {
+        dir,
+        module: module.map(String::from),
+        levels,
+    }))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Merge {
+    First,
+    Unique,
+    Hash,
+    Deep,
+}
+
+fn merge_from(v: &Value) -> Merge {
+    let s = match v {
+        Value::Str(s) => s.to_string(),
+        Value::Hash(h) => get(h, "strategy")
+            .map(|x| x.to_display())
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    match s.as_str() {
+        "unique" | "array" => Merge::Unique,
+        "hash" => Merge::Hash,
+        "deep" => Merge::Deep,
+        _ => Merge::First,
+    }
+}
+
+fn deep_merge(high: &Value, low: &Value) -> Value {
+    troupe_values::limits::grow(|| {
+        match (high, low) {
+            // The deep_merge gem merges the higher-priority hash into a copy of the lower one:
+            // the lower one's keys keep their order, new keys follow.
+            (Value::Hash(h), Value::Hash(l)) => {
+                let mut out = (**l).clone();
+                for (k, v) in h.iter() {
+                    let merged = match out.get(k) {
+                        Some(lv) => deep_merge(v, lv),
+                        None => v.clone(),
+                    };
+                    out.insert(k.clone(), merged);
+                }
+                Value::hash(out)
+            }
+            (Value::Array(h), Value::Array(l)) => {
+                let mut out: Vec<Value> = (**h).clone();
+                for x in l.iter() {
+                    if !out.contains(x) {
+                        out.push(x.clone());
+                    }
+                }
+                Value::array(out)
+            }
+            _ => high.clone(),
+        }
+    })
+}
+
+/// What Hiera needs of the compile: the environment's files, variables for `%{...}`, its cache,
+/// and the frames that stop runaway recursion. The evaluator implements it.
+pub trait DataScope {
+    fn env(&self) -> &dyn Environment;
+    fn cache(&mut self) -> &mut HieraCache;
+    /// A variable with an optional dotted path into it (`%{facts.os.family}`).
+    fn var_path(&mut self, expr: &str) -> EResult<Value>;
+    fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()>;
+    fn leave_frame(&mut self);
+}
+
+impl dyn DataScope + '_ {
+    fn config(&mut self, path: PathBuf, module: Option<&str>) -> EResult<Option<Rc<Config>>> {
+        if let Some(c) = self.cache().configs.get(&path) {
+            return Ok(c.clone());
+        }
+        let c = parse_config(self.env(), &path, module)?.map(Rc::new);
+        self.cache().configs.insert(path, c.clone());
+        Ok(c)
+    }
+
+    fn data_file(&mut self, path: &Path, backend: &str) -> EResult<Option<Value>> {
+        if let Some(v) = self.cache().files.get(path) {
+            return Ok(v.clone());
+        }
+        let format = match backend {
+            "json_data" => crate::code::DataFormat::Json,
+            "hocon_data" => crate::code::DataFormat::Hocon,
+            "yaml_data" => crate::code::DataFormat::Yaml,
+            _ => crate::code::DataFormat::Yaml,
+        };
+        let v = match self.env().data(path, format) {
+            None => None,
+            Some(parsed) => {
+                let parsed = parsed.map(|j| troupe_values::value::from_json(&j));
+                match parsed {
+                    Ok(Value::Undef) => Some(Value::hash(Map::new())),
+                    Ok(v @ Value::Hash(_)) => Some(v),
+                    Ok(_) => {
+                        return Err(EvalError::plain(format!(
+                            "{}: file does not contain a valid yaml hash",
+                            path.display()
+                        )))
+                    }
+                    Err(e) => {
+                        return Err(EvalError::plain(format!(
+                            "Unable to parse ({}): {e}",
+                            path.display()
+                        )))
+                    }
+                }
+            }
+        };
+        self.cache().files.insert(path.to_path_buf(), v.clone());
+        Ok(v)
+    }
+
+    /// Decrypts the `ENC[PKCS7,...]` parts of a value from an eyaml file.
+    fn eyaml_decrypt(&mut self, v: &Value, b: &Backend, file: &Path, key: &str) -> EResult<Value> {
+        troupe_values::limits::grow(|| {
+            Ok(match v {
+                Value::Str(s) if s.contains("ENC[") => {
+                    let fail = |msg: String| {
+                        EvalError::plain(format!(
+                        "hiera-eyaml backend error decrypting {s} when looking up {key} in {}. Error was {msg}",
+                        file.display()
+                    ))
+                    };
+                    let key_path = match &b.private_key {
+                        Some(k) => self.interpolate_str(k)?,
+                        None => return Err(fail("no pkcs7_private_key option is set".into())),
+                    };
+                    let pem = self
+                        .env()
+                        .read(Path::new(&key_path))
+                        .ok_or_else(|| fail(format!("cannot read the private key {key_path}")))?;
+                    Value::str(crate::data::eyaml::decrypt_text(&pem, s).map_err(fail)?)
+                }
+                Value::Array(a) => {
+                    let mut out = Vec::with_capacity(a.len());
+                    for x in a.iter() {
+                        out.push(self.eyaml_decrypt(x, b, file, key)?);
+                    }
+                    Value::array(out)
+                }
+                Value::Hash(h) => {
+                    let mut out = Map::new();
+                    for (k, x) in h.iter() {
+                        out.insert(k.clone(), self.eyaml_decrypt(x, b, file, key)?);
+                    }
+                    Value::hash(out)
+                }
+                other => other.clone(),
+            })
+        })
+    }
+
+    /// The data files of one layer, in hierarchy order.
+    fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, Backend)>> {
+        let mut out = Vec::new();
+        for l in &cfg.levels {
+            let base = cfg.dir.join(&l.datadir);
+            for p in &l.paths {
+                let p = self.interpolate_str(p)?;
+                out.push((base.join(p), l.backend.clone()));
+            }
+            for g in &l.globs {
+                let g = self.interpolate_str(g)?;
+                let mut matched = glob_files(self.env(), &base, &g);
+                matched.sort();
+                for m in matched {
+                    out.push((m, l.backend.clone()));
+                }
+            }
+            if let Some((var, key, path)) = &l.mapped {
+                let vals = self.var_path(var)?;
+                if let Value::Array(items) = &vals {
+                    for it in items.iter() {
+                        let p = path.replace(&format!("%{{{key}}}"), &it.to_display());
+                        let p = self.interpolate_str(&p)?;
+                        out.push((base.join(p), l.backend.clone()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn layers(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
+        let module = key
+            .split_once("::")
+            .map(|(m, _)| m.to_string())
+            .unwrap_or_default();
+        if let Some(l) = self.cache().layers.get(&module) {
+            return Ok(l.clone());
+        }
+        let l = self.layers_uncached(key)?;
+        self.cache().layers.insert(module, l.clone());
+        Ok(l)
+    }
+
+    fn layers_uncached(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
+        let mut out = Vec::new();
+        if let Some(g) = self.env().global_hiera() {
+            if let Some(c) = self.config(g, None)? {
+                out.push(c);
+            }
+        }
+        let envh = self.env().dir().join("hiera.yaml");
+        // An environment without a hiera.yaml has no environment data layer.
+        if let Some(c) = self.config(envh, None)? {
+            out.push(c);
+        }
+        if let Some((module, _)) = key.split_once("::") {
+            if let Some(dir) = self.env().module_dir(module) {
+                if let Some(c) = self.config(dir.join("hiera.yaml"), Some(module))? {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every layer's `lookup_options`, merged; computed once per module and compile.
+    fn merged_lookup_options(&mut self, module: &str, layers: &[Rc<Config>]) -> EResult<Value> {
+        if let Some(v) = self.cache().lookup_options.get(module) {
+            return Ok(v.clone());
+        }
+        let mut merged = Value::Undef;
+        for cfg in layers.iter().rev() {
+            let files = self.layer_files(cfg)?;
+            for (p, backend) in files.iter().rev() {
+                if let Some(Value::Hash(h)) = &self.data_file(p, &backend.name)? {
+                    if let Some(lo @ Value::Hash(_)) = get(h, "lookup_options") {
+                        merged = if merged.is_undef() {
+                            lo.clone()
+                        } else {
+                            deep_merge(lo, &merged)
+                        };
+                    }
+                }
+            }
+        }
+        self.cache()
+            .lookup_options
+            .insert(module.to_string(), merged.clone());
+        Ok(merged)
+    }
+
+    fn lookup_options_for(&mut self, key: &str, layers: &[Rc<Config>]) -> EResult<Option<Value>> {
+        let module = key.split_once("::").map(|(m, _)| m).unwrap_or_default();
+        let Value::Hash(opts) = &self.merged_lookup_options(module, layers)? else {
+            return Ok(None);
+        };
+        if let Some(v) = get(opts, key) {
+            return Ok(Some(v.clone()));
+        }
+        for (k, v) in opts.iter() {
+            if let Value::Str(ks) = k {
+                if ks.starts_with('^') {
+                    if let Ok(re) = regex::Regex::new(ks) {
+                        if re.is_match(key) {
+                            return Ok(Some(v.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Looks up `key`; `None` when no layer has it. Interpolations that look up other keys
+    /// nest as named frames (a chain of 1000 distinct keys is runaway recursion too).
+    pub fn hiera_lookup(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
+        self.enter_frame("lookup", key)?;
+        let r = self.hiera_lookup_inner(key, merge);
+        self.leave_frame();
+        r
+    }
+
+    fn hiera_lookup_inner(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
+        if self.cache().active.iter().any(|k| k == key) {
+            return Err(EvalError::new(format!(
+                "Recursive lookup detected in [{}]",
+                self.cache().active.join(", ")
+            )));
+        }
+        let (root, dig) = match key.split_once('.') {
+            Some((r, d)) => (r.to_string(), Some(d.to_string())),
+            None => (key.to_string(), None),
+        };
+        let layers = self.layers(&root)?;
+        let opts = self.lookup_options_for(&root, &layers)?;
+        let strategy = match (&merge, &opts) {
+            (Some(m), _) if !m.is_undef() => merge_from(m),
+            (_, Some(Value::Hash(o))) => get(o, "merge").map(merge_from).unwrap_or(Merge::First),
+            _ => Merge::First,
+        };
+        let mut found: Vec<Value> = Vec::new();
+        'layers: for cfg in &layers {
+            if let Some(module) = &cfg.module {
+                if !root.starts_with(&format!("{module}::")) {
+                    continue;
+                }
+            }
+            let files = self.layer_files(cfg)?;
+            for (p, backend) in files {
+                if let Some(Value::Hash(h)) = &self.data_file(&p, &backend.name)? {
+                    if let Some(v) = h.get(&Value::str(root.as_str())) {
+                        let decrypted;
+                        let v = if backend.name == "eyaml_lookup_key" {
+                            decrypted = self.eyaml_decrypt(v, &backend, &p, &root)?;
+                            &decrypted
+                        } else {
+                            v
+                        };
+                        self.cache().active.push(key.to_string());
+                        let v = self.interpolate_value(v);
+                        self.cache().active.pop();
+                        found.push(v?);
+                        if strategy == Merge::First {
+                            break 'layers;
+                        }
+                    }
+                }
+            }
+        }
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let mut v = match strategy {
+            Merge::First => found.remove(0),
+            Merge::Unique => {
+                let mut out: Vec<Value> = Vec::new();
+                for f in found {
+                    for x in troupe_values::value::flatten(&[f]) {
+                        if !out.contains(&x) {
+                            out.push(x);
+                        }
+                    }
+                }
+                Value::array(out)
+            }
+            Merge::Hash => {
+                let mut out = Map::new();
+                for f in found.iter().rev() {
+                    if let Value::Hash(h) = f {
+                        for (k, x) in h.iter() {
+                            out.insert(k.clone(), x.clone());
+                        }
+                    }
+                }
+                // `lower.merge(higher)` level by level: the lowest level's keys come first.
+                Value::hash(out)
+            }
+            Merge::Deep => {
+                let mut it = found.into_iter();
+                let mut acc = it.next().unwrap_or(Value::Undef);
+                for f in it {
+                    acc = deep_merge(&acc, &f);
+                }
+                acc
+            }
+        };
+        if let Some(Value::Hash(o)) = &opts {
+            if let Some(Value::Array(conv)) = get(o, "convert_to") {
+                if conv.first().is_some_and(|c| c.to_display() == "Sensitive") {
+                    v = Value::Sensitive(Rc::new(v));
+                }
+            } else if let Some(Value::Str(c)) = get(o, "convert_to") {
+                if &**c == "Sensitive" {
+                    v = Value::Sensitive(Rc::new(v));
+                }
+            }
+        }
+        if let Some(d) = dig {
+            for seg in d.split('.') {
+                v = match &v {
+                    Value::Hash(h) => match h.get(&Value::str(seg)) {
+                        Some(x) => x.clone(),
+                        None => return Ok(None),
+                    },
+                    Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
+                        Some(x) => x.clone(),
+                        None => return Ok(None),
+                    },
+                    _ => return Ok(None),
+                };
+            }
+        }
+        Ok(Some(v))
+    }
+
+    /// One `%{...}` expression.
+    fn interp_one(&mut self, inner: &str) -> EResult<Value> {
+        let inner = inner.trim();
+        if let Some(open) = inner.find('(') {
+            let f = inner[..open].trim();
+            let arg = inner[open + 1..]
+                .trim_end_matches(')')
+                .trim()
+                .trim_matches(|c| c == '\'' || c == '"');
+            return match f {
+                "lookup" | "hiera" | "alias" => {
+                    Ok(self.hiera_lookup(arg, None)?.unwrap_or(Value::Undef))
+                }
+                "literal" => Ok(Value::str(arg)),
+                "scope" => self.var_path(arg),
+                _ => Err(EvalError::plain(format!(
+                    "Unknown interpolation method '{f}'"
+                ))),
+            };
+        }
+        if inner.is_empty() {
+            return Ok(Value::str(""));
+        }
+        self.var_path(inner)
+    }
+
+    pub fn interpolate_str(&mut self, s: &str) -> EResult<String> {
+        if !s.contains("%{") {
+            return Ok(s.to_string());
+        }
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("%{") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[i..]);
+                return Ok(out);
+            };
+            let v = self.interp_one(&after[..end])?;
+            out.push_str(&v.to_display());
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
+        troupe_values::limits::grow(|| {
+            Ok(match v {
+                Value::Str(s) if s.contains("%{") => {
+                    let t = s.trim();
+                    if t.starts_with("%{alias(")
+                        && t.ends_with(")}")
+                        && t.matches("%{").count() == 1
+                    {
+                        return self.interp_one(&t[2..t.len() - 1]);
+                    }
+                    Value::str(self.interpolate_str(s)?)
+                }
+                Value::Array(a) => {
+                    let mut out = Vec::with_capacity(a.len());
+                    for x in a.iter() {
+                        out.push(self.interpolate_value(x)?);
+                    }
+                    Value::array(out)
+                }
+                Value::Hash(h) => {
+                    let mut out = Map::new();
+                    for (k, x) in h.iter() {
+                        out.insert(self.interpolate_value(k)?, self.interpolate_value(x)?);
+                    }
+                    Value::hash(out)
+                }
+                other => other.clone(),
+            })
+        })
+    }
+}
+
+/// The files in `base` matching `pattern` (`*` and `?` within the last path segment).
+fn glob_files(env: &dyn crate::code::Environment, base: &Path, pattern: &str) -> Vec<PathBuf> {
+    let full = base.join(pattern);
+    let (Some(dir), Some(file_pat)) = (full.parent(), full.file_name()) else {
+        return vec![];
+    };
+    let re_src = format!(
+        "^{}$",
+        regex::escape(&file_pat.to_string_lossy())
+            .replace(r"\*", ".*")
+            .replace(r"\?", ".")
+    );
+    let Ok(re) = regex::Regex::new(&re_src) else {
+        return vec![];
+    };
+    env.list_dir(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| re.is_match(&n.to_string_lossy()))
+        })
+        .collect()
+}

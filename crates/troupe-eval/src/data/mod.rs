@@ -1,0 +1,10 @@
+//! Hiera 5 (`hiera`): hiera.yaml v5, global/environment/module layers, data files, merges,
+//! `lookup_options`, `%{...}` interpolation, and eyaml (`eyaml`). Owns the per-compile
+//! `HieraCache`.
+//!
+//! May call: `troupe-values` and `code` (the environment's files). It reaches the compile only
+//! through the `DataScope` trait (files, variables, its cache, frames), which the evaluator
+//! implements; `lookup()`'s argument handling is a function in `functions/lookup.rs`.
+
+pub mod eyaml;
+pub mod hiera;

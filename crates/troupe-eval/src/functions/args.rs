@@ -1,0 +1,92 @@
+//! Argument checks shared by native functions, with Puppet's messages.
+
+use troupe_syntax::ast::Lambda;
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::types::Type;
+use troupe_values::value::Value;
+
+pub(crate) fn arity(name: &str, args: &[Value], min: usize, max: usize) -> EResult<()> {
+    if args.len() < min || args.len() > max {
+        let expected = if min == max {
+            format!("{min}")
+        } else if max == usize::MAX {
+            format!("at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        let plural = if min == max && min == 1 { "" } else { "s" };
+        return Err(EvalError::new(format!(
+            "'{name}' expects {expected} argument{plural}, got {}",
+            args.len()
+        )));
+    }
+    Ok(())
+}
+/// A String argument. `param` is how Puppet names it: its name in quotes (`"'a'"`) for a
+/// function with one signature, else its position.
+pub(crate) fn str_arg<'a>(
+    name: &str,
+    v: &'a Value,
+    param: impl std::fmt::Display,
+) -> EResult<&'a str> {
+    match v {
+        Value::Str(s) => Ok(s),
+        other => Err(EvalError::new(format!(
+            "'{name}' parameter {param} expects a String value, got {}",
+            troupe_values::types::infer_for_message(other)
+        ))),
+    }
+}
+pub(crate) fn need_lambda<'a>(name: &str, l: Option<&'a Lambda>) -> EResult<&'a Lambda> {
+    l.ok_or_else(|| EvalError::new(format!("'{name}' expects a block")))
+}
+/// The pairs an iteration function walks: (index-or-key, value). Integers, Integer ranges
+/// and strings are walked lazily, so `Integer[1, 200000000].reduce` never builds an array.
+pub(crate) fn iter_pairs(name: &str, v: &Value) -> EResult<(troupe_values::iterate::Pairs, bool)> {
+    use troupe_values::iterate::Pairs;
+    Ok(match v {
+        Value::Array(a) => (Pairs::Array(a.clone(), 0, a.len()), false),
+        Value::Hash(h) => (Pairs::Hash(h.clone(), 0, h.len()), true),
+        Value::Int(n) => (Pairs::range(0, n.saturating_sub(1)), false),
+        Value::Str(s) => (Pairs::chars(s), false),
+        Value::Type(t) => match t.resolved() {
+            Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => {
+                (Pairs::range(*a, *b), false)
+            }
+            _ => {
+                return Err(EvalError::new(format!(
+                    "'{name}' expects an Iterable value, got Type"
+                )))
+            }
+        },
+        other if matches!(name, "each" | "map" | "filter" | "any" | "all") => {
+            // These dispatch on Hash and Iterable, with a one- or two-parameter block.
+            let got = troupe_values::types::infer_for_message(other);
+            let mut msg = format!(
+                "The function '{name}' was called with arguments it does not accept. It expects one of:"
+            );
+            for (sig, param, want) in [
+                ("Hash hash", "hash", "a Hash"),
+                ("Iterable enumerable", "enumerable", "an Iterable"),
+            ] {
+                for n in [2, 1] {
+                    msg.push_str(&format!(
+                        "\n  ({sig}, Callable[{n}, {n}] block)\n    rejected: parameter '{param}' expects {want} value, got {got}"
+                    ));
+                }
+            }
+            return Err(EvalError::new(msg));
+        }
+        other => {
+            let param = if matches!(name, "reverse_each" | "step") {
+                "iterable"
+            } else {
+                "enumerable"
+            };
+            return Err(EvalError::new(format!(
+                "'{name}' parameter '{param}' expects an Iterable value, got {}",
+                troupe_values::types::infer_for_message(other)
+            )));
+        }
+    })
+}

@@ -1,0 +1,15 @@
+//! Puppet 7's built-in functions (the 4.x core set and the 3.x functions still in core).
+
+pub mod catalog;
+pub mod collections;
+pub mod control;
+pub mod digest;
+pub mod env;
+pub mod iterate;
+pub mod lookup;
+pub mod math;
+pub mod new;
+pub mod strings;
+pub mod templates;
+pub mod time;
+pub mod types;

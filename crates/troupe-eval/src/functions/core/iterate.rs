@@ -1,0 +1,372 @@
+//! Iteration: `each`, `map`, `filter`, `reduce`, `with`, `then`, `lest`, `step`, `slice`,
+//! `index`, `tree_each`, `call`.
+
+use crate::functions::args::arity;
+use crate::functions::args::iter_pairs;
+use crate::functions::args::need_lambda;
+use crate::functions::args::str_arg;
+use crate::functions::host::Host;
+use indexmap::IndexMap;
+use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::error::Flow;
+use troupe_values::value::Value;
+
+/// A lambda's arguments for one entry: key and value when it takes two, else the entry (a
+/// hash's as a `[key, value]` pair).
+fn lambda_args(l: &Lambda, k: &Value, v: &Value, is_hash: bool) -> Vec<Value> {
+    if l.params.len() >= 2 {
+        vec![k.clone(), v.clone()]
+    } else if is_hash {
+        vec![Value::array(vec![k.clone(), v.clone()])]
+    } else {
+        vec![v.clone()]
+    }
+}
+
+/// One lambda call of an iteration: `None` when the lambda said `break`.
+fn iteration(ev: &mut dyn Host, l: &Lambda, args: &[Value], e: &Expr) -> EResult<Option<Value>> {
+    match ev.call_lambda(l, args, e) {
+        Err(EvalError {
+            flow: Some(Flow::Break),
+            ..
+        }) => Ok(None),
+        r => r.map(Some),
+    }
+}
+
+/// `each`, `reverse_each`.
+pub(crate) fn each(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 1)?;
+    let l = need_lambda(name, lambda)?;
+    let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+    let pairs: Box<dyn Iterator<Item = (Value, Value)>> = if name == "reverse_each" {
+        Box::new(pairs.rev())
+    } else {
+        Box::new(pairs)
+    };
+    for (k, v) in pairs {
+        let a = lambda_args(l, &k, &v, is_hash);
+        if iteration(ev, l, &a, e)?.is_none() {
+            break;
+        }
+    }
+    Ok(args[0].clone())
+}
+
+/// `map`, `filter`, `any`, `all`, `find`, `partition`, `group_by`.
+pub(crate) fn map(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 1)?;
+    let l = need_lambda(name, lambda)?;
+    let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+    let mut mapped = Vec::new();
+    let mut kept: Vec<(Value, Value)> = Vec::new();
+    let mut rejected: Vec<(Value, Value)> = Vec::new();
+    let mut groups: IndexMap<Value, Vec<Value>> = IndexMap::new();
+    for (k, v) in pairs {
+        let a = lambda_args(l, &k, &v, is_hash);
+        let r = match iteration(ev, l, &a, e)? {
+            None => break,
+            Some(r) => r,
+        };
+        match name {
+            "map" => mapped.push(r),
+            "filter" | "partition" => {
+                if r.truthy() {
+                    kept.push((k, v))
+                } else {
+                    rejected.push((k, v))
+                }
+            }
+            "any" => {
+                if r.truthy() {
+                    return Ok(Value::Bool(true));
+                }
+            }
+            "all" => {
+                if !r.truthy() {
+                    return Ok(Value::Bool(false));
+                }
+            }
+            "find" => {
+                if r.truthy() {
+                    return Ok(if is_hash { Value::array(vec![k, v]) } else { v });
+                }
+            }
+            _ => {
+                let item = if is_hash { Value::array(vec![k, v]) } else { v };
+                groups.entry(r).or_default().push(item);
+            }
+        }
+    }
+    let pack = |xs: Vec<(Value, Value)>| -> Value {
+        if is_hash {
+            Value::hash(xs.into_iter().collect())
+        } else {
+            Value::array(xs.into_iter().map(|(_, v)| v).collect())
+        }
+    };
+    Ok(match name {
+        "map" => Value::array(mapped),
+        "filter" => pack(kept),
+        "partition" => Value::array(vec![pack(kept), pack(rejected)]),
+        "any" => Value::Bool(false),
+        "all" => Value::Bool(true),
+        "find" => Value::Undef,
+        _ => Value::hash(
+            groups
+                .into_iter()
+                .map(|(k, v)| (k, Value::array(v)))
+                .collect(),
+        ),
+    })
+}
+
+/// `reduce`.
+pub(crate) fn reduce(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 2)?;
+    let l = need_lambda(name, lambda)?;
+    let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+    let mut items = pairs.map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v });
+    let mut acc = if args.len() == 2 {
+        args[1].clone()
+    } else {
+        match items.next() {
+            Some(first) => first,
+            None => return Ok(Value::Undef),
+        }
+    };
+    for it in items {
+        acc = match iteration(ev, l, &[acc.clone(), it], e)? {
+            None => break,
+            Some(r) => r,
+        };
+    }
+    Ok(acc)
+}
+
+/// `with`.
+pub(crate) fn with(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    let l = need_lambda(name, lambda)?;
+    ev.call_lambda(l, &args, e)
+}
+
+/// `then`.
+pub(crate) fn then(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 1)?;
+    let l = need_lambda(name, lambda)?;
+    if args[0].is_undef() {
+        Ok(Value::Undef)
+    } else {
+        ev.call_lambda(l, &args, e)
+    }
+}
+
+/// `lest`.
+pub(crate) fn lest(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 1)?;
+    let l = need_lambda(name, lambda)?;
+    if args[0].is_undef() {
+        ev.call_lambda(l, &[], e)
+    } else {
+        Ok(args[0].clone())
+    }
+}
+
+/// `step`.
+pub(crate) fn step(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 2, 2)?;
+    let (pairs, _) = iter_pairs(name, &args[0])?;
+    let n = match args[1] {
+        Value::Int(n) if n > 0 => n as usize,
+        _ => {
+            return Err(EvalError::new(
+                "'step' parameter 'step' expects an Integer[1] value",
+            ))
+        }
+    };
+    let vals = pairs.step_by(n).map(|(_, v)| v);
+    match lambda {
+        Some(l) => {
+            for v in vals {
+                ev.call_lambda(l, std::slice::from_ref(&v), e)?;
+            }
+            Ok(args[0].clone())
+        }
+        None => {
+            troupe_values::limits::reserve_items(
+                vals.size_hint().0 as u64,
+                std::mem::size_of::<Value>(),
+            )?;
+            Ok(Value::array(vals.collect()))
+        }
+    }
+}
+
+/// `slice`.
+pub(crate) fn slice(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 2, 2)?;
+    let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+    let n = match args[1] {
+        Value::Int(n) if n > 0 => n as usize,
+        _ => return Err(EvalError::new("'slice' expects a positive slice size")),
+    };
+    troupe_values::limits::reserve_items(pairs.len() as u64, 2 * std::mem::size_of::<Value>())?;
+    let items: Vec<Value> = pairs
+        .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
+        .collect();
+    let chunks: Vec<Value> = items.chunks(n).map(|c| Value::array(c.to_vec())).collect();
+    match lambda {
+        Some(l) => {
+            for c in &chunks {
+                let a = if l.params.len() > 1 {
+                    match c {
+                        Value::Array(x) => (**x).clone(),
+                        _ => vec![],
+                    }
+                } else {
+                    vec![c.clone()]
+                };
+                ev.call_lambda(l, &a, e)?;
+            }
+            Ok(args[0].clone())
+        }
+        None => Ok(Value::array(chunks)),
+    }
+}
+
+/// `index`.
+pub(crate) fn index(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 2)?;
+    let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+    for (k, v) in pairs {
+        let hit = match (lambda, args.get(1)) {
+            (Some(l), _) => {
+                let a = lambda_args(l, &k, &v, is_hash);
+                ev.call_lambda(l, &a, e)?.truthy()
+            }
+            (None, Some(x)) => v.puppet_eq(x),
+            _ => false,
+        };
+        if hit {
+            return Ok(k);
+        }
+    }
+    Ok(Value::Undef)
+}
+
+/// `tree_each`.
+pub(crate) fn tree_each(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 2)?;
+    let l = need_lambda(name, lambda)?;
+    let mut items = Vec::new();
+    tree_walk(&args[0], &mut Vec::new(), &mut items);
+    for (path, v) in items {
+        let a = if l.params.len() >= 2 {
+            vec![Value::array(path), v]
+        } else {
+            vec![Value::array(vec![Value::array(path), v])]
+        };
+        if iteration(ev, l, &a, e)?.is_none() {
+            break;
+        }
+    }
+    Ok(args[0].clone())
+}
+
+/// `call`.
+pub(crate) fn call(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, usize::MAX)?;
+    let f = str_arg(name, &args[0], 1)?.to_string();
+    ev.call_by_name(&f, args[1..].to_vec(), lambda, e)
+}
+/// Depth-first, containers before their contents, as `tree_each` walks by default.
+fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {
+    troupe_values::limits::grow(|| {
+        out.push((path.clone(), v.clone()));
+        match v {
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    path.push(Value::Int(i as i64));
+                    tree_walk(x, path, out);
+                    path.pop();
+                }
+            }
+            Value::Hash(h) => {
+                for (k, x) in h.iter() {
+                    path.push(k.clone());
+                    tree_walk(x, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    })
+}

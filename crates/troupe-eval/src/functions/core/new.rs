@@ -1,0 +1,433 @@
+//! `new`: creating a value of a type (`Integer.new`, `Timestamp.new`, `SemVer.new`, `Binary.new`, ...).
+
+use crate::functions::host::Host;
+use std::rc::Rc;
+use troupe_ruby::format::sprintf;
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::number::parse_number;
+use troupe_values::types::Type;
+use troupe_values::value::a_value;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
+fn hash_get<'a>(h: &'a Map, k: &str) -> Option<&'a Value> {
+    h.get(&Value::str(k)).filter(|v| !v.is_undef())
+}
+fn formats_of(v: Option<&Value>) -> Option<Vec<String>> {
+    match v {
+        Some(Value::Str(s)) => Some(vec![s.to_string()]),
+        Some(Value::Array(a)) => Some(a.iter().map(|x| x.to_display()).collect()),
+        _ => None,
+    }
+}
+fn nsecs_value(n: i128, kind: &str) -> EResult<i64> {
+    i64::try_from(n).map_err(|_| EvalError::new(format!("The {kind} is out of range")))
+}
+fn no_match(t: &str, args: &[Value]) -> EvalError {
+    let got: Vec<String> = args
+        .iter()
+        .map(troupe_values::types::infer_for_message)
+        .collect();
+    EvalError::new(format!(
+        "'new_{t}' had no matching signature for arguments ({})",
+        got.join(", ")
+    ))
+}
+fn new_timestamp(args: &[Value]) -> EResult<Value> {
+    use troupe_values::time::*;
+    let ns = match args {
+        [] => now(),
+        [Value::Timestamp(t)] => *t as i128,
+        [Value::Int(i)] => *i as i128 * NS_PER_SEC,
+        [Value::Float(f)] => secs_to_nsecs(*f),
+        [Value::Str(s), rest @ ..] if rest.len() <= 2 => {
+            let formats = formats_of(rest.first());
+            let tz = rest.get(1).map(|v| v.to_display());
+            parse_timestamp(s, formats.as_deref(), tz.as_deref()).map_err(EvalError::new)?
+        }
+        [Value::Hash(h)] => {
+            let s = hash_get(h, "string")
+                .map(|v| v.to_display())
+                .unwrap_or_default();
+            let formats = formats_of(hash_get(h, "format"));
+            let tz = hash_get(h, "timezone").map(|v| v.to_display());
+            parse_timestamp(&s, formats.as_deref(), tz.as_deref()).map_err(EvalError::new)?
+        }
+        _ => return Err(no_match("Timestamp", args)),
+    };
+    Ok(Value::Timestamp(nsecs_value(ns, "Timestamp")?))
+}
+fn new_timespan(args: &[Value]) -> EResult<Value> {
+    use troupe_values::time::*;
+    let int = |v: Option<&Value>| -> EResult<i128> {
+        match v {
+            None | Some(Value::Undef) => Ok(0),
+            Some(Value::Int(i)) => Ok(*i as i128),
+            Some(other) => Err(no_match("Timespan", std::slice::from_ref(other))),
+        }
+    };
+    let fields = |neg: bool, f: [i128; 7]| -> i128 {
+        let ns = ((((((f[0] * 24 + f[1]) * 60 + f[2]) * 60 + f[3]) * 1000 + f[4]) * 1000 + f[5])
+            * 1000)
+            + f[6];
+        if neg {
+            -ns
+        } else {
+            ns
+        }
+    };
+    let ns = match args {
+        [Value::Timespan(t)] => *t as i128,
+        [Value::Int(i)] => *i as i128 * NS_PER_SEC,
+        [Value::Float(f)] => secs_to_nsecs(*f),
+        [Value::Str(s)] => parse_timespan(s, None).map_err(EvalError::new)?,
+        [Value::Str(s), f] => {
+            parse_timespan(s, formats_of(Some(f)).as_deref()).map_err(EvalError::new)?
+        }
+        [Value::Int(_), Value::Int(_), Value::Int(_), Value::Int(_), ..] if args.len() <= 7 => {
+            let mut f = [0i128; 7];
+            for (i, slot) in f.iter_mut().enumerate() {
+                *slot = int(args.get(i))?;
+            }
+            fields(false, f)
+        }
+        [Value::Hash(h)] if hash_get(h, "string").is_some() => {
+            let s = hash_get(h, "string")
+                .map(|v| v.to_display())
+                .unwrap_or_default();
+            parse_timespan(&s, formats_of(hash_get(h, "format")).as_deref())
+                .map_err(EvalError::new)?
+        }
+        [Value::Hash(h)] => {
+            let keys = [
+                "days",
+                "hours",
+                "minutes",
+                "seconds",
+                "milliseconds",
+                "microseconds",
+                "nanoseconds",
+            ];
+            let mut f = [0i128; 7];
+            for (slot, k) in f.iter_mut().zip(keys) {
+                *slot = int(hash_get(h, k))?;
+            }
+            fields(hash_get(h, "negative").is_some_and(Value::truthy), f)
+        }
+        _ => return Err(no_match("Timespan", args)),
+    };
+    Ok(Value::Timespan(nsecs_value(ns, "Timespan")?))
+}
+fn new_semver(args: &[Value]) -> EResult<Value> {
+    use troupe_values::semver::SemVer;
+    let from_parts = |maj: &Value,
+                      min: &Value,
+                      pat: &Value,
+                      pre: Option<&Value>,
+                      build: Option<&Value>|
+     -> EResult<SemVer> {
+        let n = |v: &Value| match v {
+            Value::Int(i) if *i >= 0 => Ok(*i as u64),
+            _ => Err(no_match("SemVer", args)),
+        };
+        let mut text = format!("{}.{}.{}", n(maj)?, n(min)?, n(pat)?);
+        if let Some(p) = pre.filter(|p| !p.is_undef()) {
+            text.push('-');
+            text.push_str(&p.to_display());
+        }
+        if let Some(b) = build.filter(|b| !b.is_undef()) {
+            text.push('+');
+            text.push_str(&b.to_display());
+        }
+        SemVer::parse(&text).map_err(EvalError::new)
+    };
+    let v = match args {
+        [Value::SemVer(v)] => (**v).clone(),
+        [Value::Str(s)] => SemVer::parse(s).map_err(|_| {
+            EvalError::new(format!(
+                "'new_Version' The string '{s}' cannot be converted to a SemVer"
+            ))
+        })?,
+        [a, b, c, rest @ ..] if rest.len() <= 2 => from_parts(a, b, c, rest.first(), rest.get(1))?,
+        [Value::Hash(h)] => {
+            let g = |k: &str| h.get(&Value::str(k)).cloned().unwrap_or(Value::Undef);
+            from_parts(
+                &g("major"),
+                &g("minor"),
+                &g("patch"),
+                hash_get(h, "prerelease"),
+                hash_get(h, "build"),
+            )?
+        }
+        _ => return Err(no_match("SemVer", args)),
+    };
+    Ok(Value::SemVer(Rc::new(v)))
+}
+fn new_semver_range(args: &[Value]) -> EResult<Value> {
+    use troupe_values::semver::SemVerRange;
+    // Bounds are SemVer values, or `default` for an open end.
+    let bound = |v: &Value| match v {
+        Value::SemVer(s) => Ok(Some(s.to_string())),
+        Value::Default | Value::Undef => Ok(None),
+        _ => Err(no_match("SemVerRange", args)),
+    };
+    // The range, and how Puppet prints it: a range built from two bounds prints them swapped
+    // (its constructor names them the other way round); the range itself is min..max.
+    let between = |min: &Value, max: &Value, excl: bool| -> EResult<(String, Option<String>)> {
+        let two = |lo: &str, hi: &str| {
+            if excl {
+                format!(">={lo} <{hi}")
+            } else {
+                format!("{lo} - {hi}")
+            }
+        };
+        Ok(match (bound(min)?, bound(max)?) {
+            (Some(a), Some(b)) => (two(&a, &b), Some(two(&b, &a))),
+            (Some(a), None) => (format!(">={a}"), None),
+            (None, Some(b)) if excl => (format!("<{b}"), None),
+            (None, Some(b)) => (format!("<={b}"), None),
+            (None, None) => ("*".to_string(), None),
+        })
+    };
+    let (text, shown) = match args {
+        [Value::SemVerRange(r)] => return Ok(Value::SemVerRange(r.clone())),
+        [Value::Str(s)] => (s.to_string(), None),
+        [min, max] => between(min, max, false)?,
+        [min, max, Value::Bool(x)] => between(min, max, *x)?,
+        [Value::Hash(h)] => {
+            let g = |k: &str| h.get(&Value::str(k)).cloned().unwrap_or(Value::Undef);
+            between(&g("min"), &g("max"), g("exclude_max").truthy())?
+        }
+        _ => return Err(no_match("SemVerRange", args)),
+    };
+    let mut range = SemVerRange::parse(&text).map_err(EvalError::new)?;
+    if let Some(shown) = shown {
+        range.text = shown;
+    }
+    Ok(Value::SemVerRange(Rc::new(range)))
+}
+/// `String($binary, format)`.
+fn binary_to_string(b: &[u8], f: &str) -> EResult<String> {
+    use troupe_values::value::base64_encode;
+    match f {
+        "%s" => String::from_utf8(b.to_vec()).map_err(|_| {
+            EvalError::new("binary data is not valid UTF-8 and cannot be formatted with %s")
+        }),
+        "%r" => Ok(String::from_utf8_lossy(b).into_owned()),
+        "%B" => Ok(base64_encode(b, false)),
+        "%u" => Ok(base64_encode(b, true)),
+        "%b" => {
+            // Ruby's `Base64.encode64`: lines of 60 characters, each ending in a newline.
+            let flat = base64_encode(b, false);
+            let mut out = String::with_capacity(flat.len() + flat.len() / 60 + 1);
+            for chunk in flat.as_bytes().chunks(60) {
+                out.push_str(&String::from_utf8_lossy(chunk));
+                out.push('\n');
+            }
+            Ok(out)
+        }
+        "%p" => Ok(format!("Binary(\"{}\")", base64_encode(b, false))),
+        other => Err(EvalError::new(format!(
+            "Illegal format '{other}' for Binary"
+        ))),
+    }
+}
+fn new_binary(args: &[Value]) -> EResult<Value> {
+    let from_str = |s: &str, f: Option<&str>| -> EResult<Vec<u8>> {
+        let bad = || EvalError::new("invalid base64");
+        match f.unwrap_or("%B") {
+            "%b" => troupe_values::value::base64_decode(s, false).ok_or_else(bad),
+            "%u" | "%B" => troupe_values::value::base64_decode(s, true).ok_or_else(bad),
+            "%s" | "%r" => Ok(s.as_bytes().to_vec()),
+            other => Err(EvalError::new(format!(
+                "Unsupported Base64 format '{other}'"
+            ))),
+        }
+    };
+    let from_array = |a: &[Value]| -> EResult<Vec<u8>> {
+        a.iter()
+            .map(|x| match x {
+                Value::Int(i) if (0..=255).contains(i) => Ok(*i as u8),
+                _ => Err(no_match("Binary", args)),
+            })
+            .collect()
+    };
+    let bytes = match args {
+        [Value::Binary(b)] => return Ok(Value::Binary(b.clone())),
+        [Value::Str(s)] => from_str(s, None)?,
+        [Value::Str(s), Value::Str(f)] => from_str(s, Some(f))?,
+        [Value::Array(a)] => from_array(a)?,
+        [Value::Hash(h)] => match hash_get(h, "value") {
+            Some(Value::Array(a)) => from_array(a)?,
+            Some(Value::Str(s)) => {
+                let f = hash_get(h, "format").map(|v| v.to_display());
+                from_str(s, f.as_deref())?
+            }
+            _ => return Err(no_match("Binary", args)),
+        },
+        _ => return Err(no_match("Binary", args)),
+    };
+    Ok(Value::Binary(bytes.into()))
+}
+
+/// `Type(args)` / `Type.new(args)`.
+pub fn call_type_new(ev: &mut dyn Host, tn: &str, args: Vec<Value>) -> EResult<Value> {
+    let t = ev.resolve_type_name(tn.split('[').next().unwrap_or(tn))?;
+    let v = args.first().cloned().unwrap_or(Value::Undef);
+    let r = match t.resolved() {
+        Type::Integer(..) => match &v {
+            Value::Int(_) => Ok(v.clone()),
+            Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Int(
+                n.div_euclid(troupe_values::time::NS_PER_SEC as i64),
+            )),
+            Value::Float(f) => Ok(Value::Int(*f as i64)),
+            Value::Bool(b) => Ok(Value::Int(*b as i64)),
+            Value::Str(s) => {
+                let radix = match args.get(1) {
+                    Some(Value::Int(r)) => Some(*r as u32),
+                    _ => None,
+                };
+                let parsed = match radix {
+                    Some(r) => {
+                        i64::from_str_radix(s.trim_start_matches("0x").trim_start_matches("0b"), r)
+                            .ok()
+                            .map(Value::Int)
+                    }
+                    None => parse_number(s),
+                };
+                match parsed {
+                    Some(Value::Int(i)) => Ok(Value::Int(i)),
+                    Some(Value::Float(f)) => Ok(Value::Int(f as i64)),
+                    _ => Err(EvalError::new(format!(
+                        "The string '{s}' cannot be converted to Integer"
+                    ))),
+                }
+            }
+            _ => Err(EvalError::new(format!(
+                "Converted value from {} has no Integer representation",
+                a_value(&v)
+            ))),
+        },
+        Type::Float(..) | Type::Numeric => match &v {
+            Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Float(
+                *n as f64 / troupe_values::time::NS_PER_SEC as f64,
+            )),
+            Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => Ok(Value::Float(*i as f64)),
+            Value::Int(_) | Value::Float(_) => Ok(v.clone()),
+            Value::Str(s) => match parse_number(s) {
+                Some(Value::Int(i)) if matches!(t.resolved(), Type::Float(..)) => {
+                    Ok(Value::Float(i as f64))
+                }
+                Some(n) => Ok(n),
+                None => Err(EvalError::new(format!(
+                    "The string '{s}' cannot be converted to {}",
+                    t
+                ))),
+            },
+            Value::Bool(b) => Ok(Value::Int(*b as i64)),
+            _ => Err(EvalError::new(format!(
+                "Converted value from {} has no {} representation",
+                a_value(&v),
+                t
+            ))),
+        },
+        Type::String(..) => match (&v, args.get(1)) {
+            (Value::Int(i), Some(Value::Str(f))) => Ok(Value::str(sprintf(f, &[Value::Int(*i)])?)),
+            (Value::Float(x), Some(Value::Str(f))) => {
+                Ok(Value::str(sprintf(f, &[Value::Float(*x)])?))
+            }
+            (Value::Str(_), _) => Ok(v.clone()),
+            (Value::Binary(b), Some(Value::Str(f))) => binary_to_string(b, f).map(Value::str),
+            (
+                Value::Timestamp(_) | Value::Timespan(_) | Value::SemVer(_) | Value::SemVerRange(_),
+                Some(Value::Str(f)),
+            ) => Ok(Value::str(sprintf(f, &[Value::str(v.to_display())])?)),
+            _ => Ok(Value::str(v.to_display_q_top())),
+        },
+        Type::Boolean => match &v {
+            Value::Bool(_) => Ok(v.clone()),
+            Value::Str(s) => match s.to_lowercase().as_str() {
+                "true" | "yes" | "y" => Ok(Value::Bool(true)),
+                "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
+                _ => Err(EvalError::new(format!(
+                    "The string '{s}' cannot be converted to Boolean"
+                ))),
+            },
+            Value::Int(i) => Ok(Value::Bool(*i != 0)),
+            Value::Float(f) => Ok(Value::Bool(*f != 0.0)),
+            _ => Err(EvalError::new(format!(
+                "Converted value from {} has no Boolean representation",
+                a_value(&v)
+            ))),
+        },
+        Type::Array(..) | Type::Tuple(..) => match &v {
+            Value::Array(_) => Ok(v.clone()),
+            Value::Hash(h) => Ok(Value::array(
+                h.iter()
+                    .map(|(k, x)| Value::array(vec![k.clone(), x.clone()]))
+                    .collect(),
+            )),
+            Value::Undef => Ok(Value::array(vec![])),
+            other => Ok(Value::array(vec![other.clone()])),
+        },
+        Type::Hash(..) | Type::Struct(_) => match &v {
+            Value::Hash(_) => Ok(v.clone()),
+            Value::Array(a) => {
+                let mut m = Map::new();
+                if a.iter()
+                    .all(|x| matches!(x, Value::Array(p) if p.len() == 2))
+                {
+                    for x in a.iter() {
+                        if let Value::Array(p) = x {
+                            m.insert(p[0].clone(), p[1].clone());
+                        }
+                    }
+                } else {
+                    for c in a.chunks(2) {
+                        m.insert(c[0].clone(), c.get(1).cloned().unwrap_or(Value::Undef));
+                    }
+                }
+                Ok(Value::hash(m))
+            }
+            _ => Err(EvalError::new(format!(
+                "Converted value from {} has no Hash representation",
+                a_value(&v)
+            ))),
+        },
+        Type::Sensitive(_) => Ok(Value::Sensitive(Rc::new(v))),
+        Type::Deferred => {
+            let n = match &v {
+                Value::Str(s) => s.to_string(),
+                _ => return Err(EvalError::new("Deferred expects a function name")),
+            };
+            let fargs = match args.get(1) {
+                Some(Value::Array(a)) => (**a).clone(),
+                _ => vec![],
+            };
+            Ok(Value::Deferred(Rc::new((n, fargs))))
+        }
+        Type::Regexp(_) => match &v {
+            Value::Str(s) => Ok(Value::Regex(Rc::new(
+                troupe_values::value::Regexp::new(s).map_err(EvalError::new)?,
+            ))),
+            _ => Ok(v.clone()),
+        },
+        Type::Timestamp => new_timestamp(&args),
+        Type::Timespan => new_timespan(&args),
+        Type::SemVer => new_semver(&args),
+        Type::SemVerRange => new_semver_range(&args),
+        Type::Binary => new_binary(&args),
+        Type::Optional(_) | Type::Variant(_) | Type::Any => Ok(v.clone()),
+        _ => Err(EvalError::new(format!(
+            "Creation of new instance of type '{t}' is not supported"
+        ))),
+    }?;
+    if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
+        return Err(EvalError::new(troupe_values::describe::mismatch(
+            "Converted value",
+            &t,
+            &r,
+        )));
+    }
+    Ok(r)
+}

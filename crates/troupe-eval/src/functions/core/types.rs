@@ -1,0 +1,121 @@
+//! Types and conversion: `assert_type`, `type`, `unwrap`, `convert_to`, `new`.
+
+use crate::functions::args::arity;
+use crate::functions::host::Host;
+use std::rc::Rc;
+use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::infer::generalize;
+use troupe_values::infer::infer_type;
+use troupe_values::value::Value;
+
+/// `assert_type`.
+pub(crate) fn assert_type(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 2, 2)?;
+    let t = match &args[0] {
+        Value::Type(t) => t.clone(),
+        Value::Str(s) => Rc::new(ev.resolve_type_name(s)?),
+        _ => return Err(EvalError::new("'assert_type' expects a Type")),
+    };
+    if t.is_instance(&args[1]) {
+        Ok(args[1].clone())
+    } else if let Some(l) = lambda {
+        let actual = Value::ty(infer_type(&args[1]));
+        ev.call_lambda(l, &[Value::Type(t.clone()), actual], e)
+    } else {
+        Err(EvalError::new(troupe_values::describe::mismatch(
+            "assert_type():",
+            &t,
+            &args[1],
+        )))
+    }
+}
+
+/// `type`.
+pub(crate) fn type_fn(
+    _ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, 2)?;
+    let generalized = matches!(args.get(1), Some(Value::Str(s)) if &**s == "generalized");
+    Ok(Value::ty(if generalized {
+        generalize(&args[0])
+    } else {
+        infer_type(&args[0])
+    }))
+}
+
+/// `unwrap`.
+pub(crate) fn unwrap(
+    _ev: &mut dyn Host,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    match args.first() {
+        Some(Value::Sensitive(v)) => Ok((**v).clone()),
+        Some(v) => Ok(v.clone()),
+        None => Ok(Value::Undef),
+    }
+}
+
+/// `convert_to`.
+pub(crate) fn convert_to(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 2, 3)?;
+    let tn = match &args[1] {
+        Value::Type(t) => t.to_string(),
+        _ => return Err(EvalError::new("'convert_to' expects a Type")),
+    };
+    let mut a = vec![args[0].clone()];
+    a.extend(args[2..].iter().cloned());
+    crate::functions::core::new::call_type_new(ev, &tn, a)
+}
+
+/// `new`.
+pub(crate) fn new_fn(
+    ev: &mut dyn Host,
+    name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    arity(name, &args, 1, usize::MAX)?;
+    let tn = match &args[0] {
+        Value::Type(t) => t.to_string(),
+        _ => return Err(EvalError::new("'new' expects a Type")),
+    };
+    // Puppet names the function in conversion errors.
+    // The core conversions name `new`; the time, version and binary types raise
+    // their own errors unprefixed.
+    let own_errors = matches!(
+        tn.split('[').next().unwrap_or(""),
+        "Timestamp" | "Timespan" | "SemVer" | "SemVerRange" | "Binary"
+    );
+    crate::functions::core::new::call_type_new(ev, &tn, args[1..].to_vec()).map_err(|e| {
+        if own_errors {
+            e
+        } else {
+            EvalError {
+                msg: format!("'new' {}", e.msg),
+                ..e
+            }
+        }
+    })
+}

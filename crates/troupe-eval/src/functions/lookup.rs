@@ -1,0 +1,112 @@
+//! `lookup()` and the legacy `hiera*()` functions: argument handling over the evaluator's Hiera
+//! lookup.
+
+use crate::data::hiera::get;
+use crate::functions::host::Host;
+use troupe_syntax::ast::{Expr, Lambda};
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::value::Value;
+
+/// `lookup(name, type, merge, default)` / `lookup(name, options)`.
+pub fn lookup_function(
+    ev: &mut dyn Host,
+    args: &[Value],
+    lambda: Option<&Lambda>,
+    e: &Expr,
+) -> EResult<Value> {
+    if args.is_empty() {
+        return Err(EvalError::new(
+            "'lookup' expects between 1 and 4 arguments, got none",
+        ));
+    }
+    if let Value::Hash(o) = &args[0] {
+        let mut rest = vec![get(o, "name").cloned().unwrap_or(Value::Undef)];
+        rest.push(args[0].clone());
+        return lookup_function(ev, &rest, lambda, e);
+    }
+    let names: Vec<String> = match &args[0] {
+        Value::Str(s) => vec![s.to_string()],
+        Value::Array(a) => a.iter().map(|x| x.to_display()).collect(),
+        other => {
+            return Err(EvalError::new(format!(
+                "'lookup' parameter 'name' expects a value of type String or Array, got {}",
+                troupe_values::types::infer_for_message(other)
+            )))
+        }
+    };
+    let (vtype, merge, default, has_default);
+    if let Some(Value::Hash(o)) = args.get(1) {
+        vtype = get(o, "value_type").cloned();
+        merge = get(o, "merge").cloned();
+        default = get(o, "default_value").cloned();
+        has_default = default.is_some();
+    } else {
+        vtype = args.get(1).cloned();
+        merge = args.get(2).cloned();
+        default = args.get(3).cloned();
+        has_default = args.len() > 3;
+    }
+    for n in &names {
+        if let Some(v) = ev.hiera_lookup(n, merge.clone())? {
+            if let Some(Value::Type(t)) = &vtype {
+                if !t.is_instance(&v) {
+                    return Err(EvalError::new(
+                        troupe_values::describe::mismatch(
+                            "Found value has wrong type, expects",
+                            t,
+                            &v,
+                        )
+                        .replacen(
+                            "Found value has wrong type, expects expects",
+                            "Found value has wrong type, expects",
+                            1,
+                        ),
+                    ));
+                }
+            }
+            return Ok(v);
+        }
+    }
+    if let Some(l) = lambda {
+        return ev.call_lambda(l, &[Value::str(names[0].as_str())], e);
+    }
+    if has_default {
+        return Ok(default.unwrap_or(Value::Undef));
+    }
+    Err(EvalError::plain(format!(
+        "Function lookup() did not find a value for the name '{}'",
+        names[0]
+    )))
+}
+
+pub fn hiera_function(ev: &mut dyn Host, name: &str, args: &[Value], e: &Expr) -> EResult<Value> {
+    let key = args.first().map(|v| v.to_display()).unwrap_or_default();
+    let merge = match name {
+        "hiera_array" => Some(Value::str("unique")),
+        "hiera_hash" | "hiera_include" => Some(Value::str(if name == "hiera_hash" {
+            "hash"
+        } else {
+            "unique"
+        })),
+        _ => None,
+    };
+    let v = match ev.hiera_lookup(&key, merge)? {
+        Some(v) => v,
+        None => match args.get(1) {
+            Some(d) => d.clone(),
+            None => {
+                return Err(EvalError::new(format!(
+                    "Function {name}() did not find a value for the name '{key}'"
+                )))
+            }
+        },
+    };
+    if name == "hiera_include" {
+        let loc = ev.loc(e);
+        for c in troupe_values::value::flatten(&[v]) {
+            ev.declare_class(&c.to_display(), loc.clone())?;
+        }
+        return Ok(Value::Undef);
+    }
+    Ok(v)
+}

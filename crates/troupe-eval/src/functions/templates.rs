@@ -1,0 +1,129 @@
+//! Templates: `epp`, `inline_epp`, `template` (ERB), `inline_template` and `file`.
+
+use crate::functions::host::Host;
+use std::path::PathBuf;
+use troupe_syntax::ast::Expr;
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::value::Value;
+
+/// `mod/path` → `<modulepath>/mod/<kind>/path`.
+pub fn module_file(ev: &dyn Host, spec: &str, kind: &str) -> Option<PathBuf> {
+    let (module, rest) = spec.split_once('/')?;
+    let dir = ev.env().module_dir(module)?;
+    let p = dir.join(kind).join(rest);
+    ev.env().read(&p).map(|_| p)
+}
+
+pub fn epp_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+    let spec = match args.first() {
+        Some(Value::Str(s)) => s.to_string(),
+        _ => {
+            return Err(EvalError::new(
+                "'epp' parameter 'path' expects a String value",
+            ))
+        }
+    };
+    let Some(path) = module_file(ev, &spec, "templates") else {
+        return Err(EvalError::new(format!("Could not find template '{spec}'")));
+    };
+    let code = ev.env().epp(&path)?;
+    ev.render_epp(code, args.get(1), true, "epp")
+}
+
+pub fn inline_epp_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+    let text = match args.first() {
+        Some(Value::Str(s)) => s.to_string(),
+        _ => {
+            return Err(EvalError::new(
+                "'inline_epp' parameter 'template' expects a String value",
+            ))
+        }
+    };
+    let code = ev.env().inline_epp(&text)?;
+    ev.render_epp(code, args.get(1), false, "inline_epp")
+}
+
+pub fn template_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+    let mut out = String::new();
+    for a in args {
+        let path = find_template(ev, &a.to_display())?;
+        let text = ev.env().read(&path).unwrap_or_default();
+        out.push_str(&ev.render_erb(&text, &path.display().to_string())?);
+    }
+    Ok(Value::str(out))
+}
+
+/// datacat's `template_body`: the templates' text, unrendered, joined.
+pub fn template_body_function(ev: &mut dyn Host, args: &[Value]) -> EResult<Value> {
+    let mut out = String::new();
+    for a in troupe_values::value::flatten(args) {
+        let path = find_template(ev, &a.to_display())?;
+        out.push_str(&ev.env().read(&path).unwrap_or_default());
+    }
+    Ok(Value::str(out))
+}
+
+/// A template by `module/file` (under the module's `templates/`) or absolute path.
+fn find_template(ev: &dyn Host, spec: &str) -> EResult<PathBuf> {
+    module_file(ev, spec, "templates")
+        .or_else(|| {
+            let p = PathBuf::from(spec);
+            (p.is_absolute() && ev.env().read(&p).is_some()).then_some(p)
+        })
+        .ok_or_else(|| EvalError::new(format!("Could not find template '{spec}'")))
+}
+
+pub fn inline_template_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+    let mut out = String::new();
+    for a in args {
+        out.push_str(&ev.render_erb(&a.to_display(), "inline template")?);
+    }
+    Ok(Value::str(out))
+}
+
+/// `binary_file('mod/name')`: a module's file (or an absolute path) as a Binary.
+pub fn binary_file_function(ev: &mut dyn Host, args: &[Value]) -> EResult<Value> {
+    let spec = match args {
+        [Value::Str(s)] => s.to_string(),
+        _ => {
+            return Err(EvalError::new(format!(
+                "'binary_file' expects 1 argument of type String, got {}",
+                args.len()
+            )))
+        }
+    };
+    let p = PathBuf::from(&spec);
+    let path = if p.is_absolute() {
+        Some(p)
+    } else {
+        module_file(ev, &spec, "files")
+    };
+    match path.and_then(|p| ev.env().read_bytes(&p)) {
+        Some(b) => Ok(Value::Binary(b.into())),
+        None => Err(EvalError::new(format!(
+            "binary_file(): The given file '{spec}' does not exist"
+        ))),
+    }
+}
+
+pub fn file_function(ev: &mut dyn Host, args: &[Value]) -> EResult<Value> {
+    for a in args {
+        let spec = a.to_display();
+        let p = PathBuf::from(&spec);
+        let path = if p.is_absolute() {
+            Some(p)
+        } else {
+            module_file(ev, &spec, "files")
+        };
+        if let Some(path) = path {
+            if let Some(t) = ev.env().read(&path) {
+                return Ok(Value::str(&*t));
+            }
+        }
+    }
+    let names: Vec<String> = args.iter().map(|a| a.to_display()).collect();
+    Err(EvalError::new(format!(
+        "Could not find any files from {}",
+        names.join(", ")
+    )))
+}

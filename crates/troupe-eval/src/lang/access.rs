@@ -1,0 +1,446 @@
+//! Access (`x[...]`): indexing values, parameterizing types, resource references.
+
+use crate::lang::eval::Evaluator;
+use troupe_syntax::ast::Expr;
+use troupe_values::error::EResult;
+use troupe_values::types::capitalize_type_name;
+use troupe_values::types::Type;
+use troupe_values::types::INT_MAX;
+use troupe_values::types::INT_MIN;
+use troupe_values::value::a_value;
+use troupe_values::value::flatten;
+use troupe_values::value::Value;
+impl<'e> Evaluator<'e> {
+    pub(crate) fn access(&mut self, target: &Expr, args: &[Expr], e: &Expr) -> EResult<Value> {
+        let base = self.eval(target)?;
+        let argv = self.eval_args(args)?;
+        self.access_value(base, argv, e)
+    }
+
+    pub fn access_value(&mut self, base: Value, args: Vec<Value>, e: &Expr) -> EResult<Value> {
+        match &base {
+            Value::Undef => self.err("Operator '[]' is not applicable to an Undef Value.", e),
+            Value::Array(a) => {
+                let n = a.len() as i64;
+                match args.as_slice() {
+                    [Value::Int(i)] => {
+                        let i = if *i < 0 { n + i } else { *i };
+                        Ok(if i < 0 || i >= n {
+                            Value::Undef
+                        } else {
+                            a[i as usize].clone()
+                        })
+                    }
+                    [Value::Int(i), Value::Int(c)] => {
+                        let start = if *i < 0 { n + i } else { *i };
+                        if start < 0 || start > n {
+                            return Ok(Value::array(vec![]));
+                        }
+                        let end = if *c < 0 {
+                            n + c + 1
+                        } else {
+                            (start + c).min(n)
+                        };
+                        let end = end.clamp(start, n);
+                        Ok(Value::array(a[start as usize..end as usize].to_vec()))
+                    }
+                    _ => self.err(
+                        format!(
+                            "Array[] cannot use {} where Integer is expected",
+                            a_value(args.first().unwrap_or(&Value::Undef))
+                        ),
+                        e,
+                    ),
+                }
+            }
+            Value::Hash(h) => {
+                if args.len() == 1 {
+                    Ok(h.get(&args[0]).cloned().unwrap_or(Value::Undef))
+                } else {
+                    Ok(Value::array(
+                        args.iter().filter_map(|k| h.get(k).cloned()).collect(),
+                    ))
+                }
+            }
+            Value::Str(s) => {
+                let chars: Vec<char> = s.chars().collect();
+                let n = chars.len() as i64;
+                match args.as_slice() {
+                    [Value::Int(i)] => {
+                        let i = if *i < 0 { n + i } else { *i };
+                        Ok(if i < 0 || i >= n {
+                            Value::str("")
+                        } else {
+                            Value::str(chars[i as usize].to_string())
+                        })
+                    }
+                    [Value::Int(i), Value::Int(c)] => {
+                        let start = if *i < 0 { n + i } else { *i };
+                        if start < 0 || start > n {
+                            return Ok(Value::str(""));
+                        }
+                        let end = if *c < 0 {
+                            n + c + 1
+                        } else {
+                            (start + c).min(n)
+                        };
+                        let end = end.clamp(start, n);
+                        Ok(Value::str(
+                            chars[start as usize..end as usize]
+                                .iter()
+                                .collect::<String>(),
+                        ))
+                    }
+                    _ => self.err("String[] cannot use these arguments", e),
+                }
+            }
+            Value::Type(t) => self.parameterize(t, args, e),
+            _ => self.err(
+                format!("Operator '[]' is not applicable to {}.", a_value(&base)),
+                e,
+            ),
+        }
+    }
+
+    pub(crate) fn type_arg(&self, v: &Value, e: &Expr) -> EResult<Type> {
+        match v {
+            Value::Type(t) => Ok((**t).clone()),
+            Value::Str(s) => Ok(Type::Enum(vec![s.to_string()], false)),
+            _ => self.err(
+                format!("Type parameter must be a type, got {}", a_value(v)),
+                e,
+            ),
+        }
+    }
+
+    /// `[min, max]` type parameters (`String[1]`, `Array[T, 1, 2]`), defaulting to 0 and max.
+    pub(crate) fn size_range(args: &[Value]) -> (i64, i64) {
+        (
+            args.first().map(|v| Self::int_arg(v, 0)).unwrap_or(0),
+            args.get(1)
+                .map(|v| Self::int_arg(v, INT_MAX))
+                .unwrap_or(INT_MAX),
+        )
+    }
+
+    pub(crate) fn int_arg(v: &Value, dflt: i64) -> i64 {
+        match v {
+            Value::Int(i) => *i,
+            Value::Float(f) => *f as i64,
+            _ => dflt,
+        }
+    }
+
+    /// `T[args]`; a type nested deeper than `limits::MAX_DEPTH` (built by a `reduce`) is
+    /// refused, so walking, printing and dropping types stays shallow.
+    pub(crate) fn parameterize(&mut self, t: &Type, args: Vec<Value>, e: &Expr) -> EResult<Value> {
+        let v = self.parameterize_type(t, args, e)?;
+        if let Value::Type(ty) = &v {
+            if ty.deeper_than(troupe_values::limits::MAX_DEPTH) {
+                return self.err(
+                    format!(
+                        "type nested deeper than {} levels",
+                        troupe_values::limits::MAX_DEPTH
+                    ),
+                    e,
+                );
+            }
+        }
+        Ok(v)
+    }
+
+    pub(crate) fn parameterize_type(
+        &mut self,
+        t: &Type,
+        args: Vec<Value>,
+        e: &Expr,
+    ) -> EResult<Value> {
+        let base = t.resolved().clone();
+        let ty = match base {
+            Type::Integer(..) => {
+                let (a, b) = match args.as_slice() {
+                    [Value::Array(x)] if x.len() == 2 => (x[0].clone(), x[1].clone()),
+                    [a] => (a.clone(), Value::Default),
+                    [a, b] => (a.clone(), b.clone()),
+                    _ => return self.err("Integer[] takes 1 or 2 arguments", e),
+                };
+                let min = Self::int_arg(&a, INT_MIN);
+                let max = Self::int_arg(&b, INT_MAX);
+                Type::Integer(min, max)
+            }
+            Type::Float(..) => {
+                let f = |v: &Value, d: f64| match v {
+                    Value::Int(i) => *i as f64,
+                    Value::Float(x) => *x,
+                    _ => d,
+                };
+                let min = args
+                    .first()
+                    .map(|v| f(v, f64::NEG_INFINITY))
+                    .unwrap_or(f64::NEG_INFINITY);
+                let max = args
+                    .get(1)
+                    .map(|v| f(v, f64::INFINITY))
+                    .unwrap_or(f64::INFINITY);
+                Type::Float(min, max)
+            }
+            Type::String(..) => {
+                if let Some(Value::Type(_)) = args.first() {
+                    return Ok(Value::ty(Type::String(0, INT_MAX)));
+                }
+                let (min, max) = Self::size_range(&args);
+                Type::String(min, max)
+            }
+            Type::Collection(..) => {
+                let (min, max) = Self::size_range(&args);
+                Type::Collection(min, max)
+            }
+            Type::Enum(..) => {
+                let mut vals = Vec::new();
+                let mut ci = false;
+                for a in &args {
+                    match a {
+                        Value::Str(s) => vals.push(s.to_string()),
+                        Value::Array(xs) => {
+                            vals.extend(xs.iter().filter_map(|x| x.as_str().map(String::from)))
+                        }
+                        Value::Bool(b) => ci = *b,
+                        _ => return self.err("Enum parameters must be strings", e),
+                    }
+                }
+                // Puppet's PEnumType keeps its values unique and sorted.
+                vals.sort();
+                vals.dedup();
+                Type::Enum(vals, ci)
+            }
+            Type::Pattern(_) => {
+                let mut res = Vec::new();
+                for a in &args {
+                    match a {
+                        Value::Str(s) => res.push(self.regex(s, e)?),
+                        Value::Regex(r) => res.push(r.clone()),
+                        Value::Type(t) => {
+                            if let Type::Pattern(p) = t.resolved() {
+                                res.extend(p.iter().cloned())
+                            } else if let Type::Regexp(Some(r)) = t.resolved() {
+                                res.push(r.clone())
+                            }
+                        }
+                        _ => return self.err("Pattern parameters must be strings or regexps", e),
+                    }
+                }
+                Type::Pattern(res)
+            }
+            Type::Regexp(_) => match args.first() {
+                Some(Value::Str(s)) => Type::Regexp(Some(self.regex(s, e)?)),
+                Some(Value::Regex(r)) => Type::Regexp(Some(r.clone())),
+                _ => Type::Regexp(None),
+            },
+            Type::Array(..) => {
+                let (elem, rest) = match args.first() {
+                    Some(Value::Type(_)) => (self.type_arg(&args[0], e)?, &args[1..]),
+                    _ => (Type::Any, &args[..]),
+                };
+                let (min, max) = Self::size_range(rest);
+                Type::Array(Box::new(elem), min, max)
+            }
+            Type::Hash(..) => {
+                let (k, v, rest) = match args.as_slice() {
+                    [Value::Type(_), Value::Type(_), ..] => (
+                        self.type_arg(&args[0], e)?,
+                        self.type_arg(&args[1], e)?,
+                        &args[2..],
+                    ),
+                    _ => (Type::Any, Type::Any, &args[..]),
+                };
+                let (min, max) = Self::size_range(rest);
+                Type::Hash(Box::new(k), Box::new(v), min, max)
+            }
+            Type::Tuple(..) => {
+                let mut ts = Vec::new();
+                let mut nums = Vec::new();
+                for a in &args {
+                    match a {
+                        Value::Type(t) => ts.push((**t).clone()),
+                        Value::Int(i) => nums.push(*i),
+                        Value::Default => nums.push(INT_MAX),
+                        _ => {}
+                    }
+                }
+                let min = nums.first().copied().unwrap_or(0);
+                let max = nums.get(1).copied().unwrap_or(INT_MAX);
+                if nums.is_empty() {
+                    Type::Tuple(ts, 0, INT_MAX)
+                } else {
+                    Type::Tuple(ts, min, max)
+                }
+            }
+            Type::Struct(_) => match args.first() {
+                Some(Value::Hash(h)) => {
+                    let mut ms = Vec::new();
+                    for (k, v) in h.iter() {
+                        let vt = self.type_arg(v, e)?;
+                        match k {
+                            Value::Str(s) => {
+                                ms.push((s.to_string(), matches!(vt, Type::Optional(_)), vt))
+                            }
+                            Value::Type(t) => match t.resolved() {
+                                Type::Optional(Some(inner)) => {
+                                    if let Type::Enum(vals, _) = &**inner {
+                                        ms.push((
+                                            vals.first().cloned().unwrap_or_default(),
+                                            true,
+                                            vt,
+                                        ));
+                                    }
+                                }
+                                Type::NotUndef(Some(inner)) => {
+                                    if let Type::Enum(vals, _) = &**inner {
+                                        ms.push((
+                                            vals.first().cloned().unwrap_or_default(),
+                                            false,
+                                            vt,
+                                        ));
+                                    }
+                                }
+                                Type::Enum(vals, _) => {
+                                    ms.push((vals.first().cloned().unwrap_or_default(), false, vt))
+                                }
+                                _ => return self.err("Struct keys must be strings", e),
+                            },
+                            _ => return self.err("Struct keys must be strings", e),
+                        }
+                    }
+                    Type::Struct(ms)
+                }
+                _ => Type::Struct(vec![]),
+            },
+            Type::Optional(_) => match args.first() {
+                Some(a) => Type::Optional(Some(Box::new(self.type_arg(a, e)?))),
+                None => Type::Optional(None),
+            },
+            Type::NotUndef(_) => match args.first() {
+                Some(a) => Type::NotUndef(Some(Box::new(self.type_arg(a, e)?))),
+                None => Type::NotUndef(None),
+            },
+            Type::Sensitive(_) => match args.first() {
+                Some(a) => Type::Sensitive(Some(Box::new(self.type_arg(a, e)?))),
+                None => Type::Sensitive(None),
+            },
+            Type::Type(_) => match args.first() {
+                Some(a) => Type::Type(Some(Box::new(self.type_arg(a, e)?))),
+                None => Type::Type(None),
+            },
+            Type::Variant(_) => {
+                let mut ts = Vec::new();
+                for a in &args {
+                    ts.push(self.type_arg(a, e)?);
+                }
+                Type::Variant(ts)
+            }
+            Type::Class(None) => {
+                let mut out = Vec::new();
+                for a in flatten(&args) {
+                    match &a {
+                        Value::Str(s) => out.push(Value::ty(Type::Class(Some(
+                            s.trim_start_matches("::").to_lowercase(),
+                        )))),
+                        Value::Type(t) => match t.resolved() {
+                            Type::Class(Some(n)) => {
+                                out.push(Value::ty(Type::Class(Some(n.clone()))))
+                            }
+                            Type::Resource(Some(n), None) => {
+                                out.push(Value::ty(Type::Class(Some(n.to_lowercase()))))
+                            }
+                            _ => return self.err("Class[] arguments must be class names", e),
+                        },
+                        _ => return self.err("Class[] arguments must be class names", e),
+                    }
+                }
+                return Ok(if out.len() == 1 {
+                    out.remove(0)
+                } else {
+                    Value::array(out)
+                });
+            }
+            Type::Resource(None, _) => {
+                let tn = match args.first() {
+                    Some(Value::Str(s)) => capitalize_type_name(s),
+                    Some(Value::Type(t)) => match t.resolved() {
+                        Type::Resource(Some(n), None) => n.clone(),
+                        Type::Class(None) => "Class".to_string(),
+                        _ => return self.err("Resource[] first argument must be a type name", e),
+                    },
+                    _ => return self.err("Resource[] first argument must be a type name", e),
+                };
+                if args.len() == 1 {
+                    return Ok(Value::ty(Type::Resource(Some(tn), None)));
+                }
+                if tn == "Class" {
+                    return self.parameterize(&Type::Class(None), args[1..].to_vec(), e);
+                }
+                return self.resource_refs(&tn, &args[1..], e);
+            }
+            Type::Resource(Some(tn), None) => {
+                return self.resource_refs(&tn, &args, e);
+            }
+            Type::Callable
+            | Type::Runtime
+            | Type::Init
+            | Type::Object
+            | Type::Iterable
+            | Type::Iterator => base,
+            Type::Timespan
+            | Type::Timestamp
+            | Type::SemVer
+            | Type::SemVerRange
+            | Type::Deferred
+            | Type::Binary
+            | Type::Uri
+            | Type::Error => base,
+            _ => return self.err(format!("{} is not a parameterizable type", t), e),
+        };
+        Ok(Value::ty(ty))
+    }
+
+    pub(crate) fn resource_refs(&mut self, tn: &str, args: &[Value], e: &Expr) -> EResult<Value> {
+        let mut out = Vec::new();
+        for a in flatten(args) {
+            match &a {
+                Value::Str(s) => out.push(Value::ty(Type::Resource(
+                    Some(tn.to_string()),
+                    Some(s.to_string()),
+                ))),
+                Value::Type(t) => {
+                    if let Type::Resource(Some(_), Some(title)) = t.resolved() {
+                        out.push(Value::ty(Type::Resource(
+                            Some(tn.to_string()),
+                            Some(title.clone()),
+                        )))
+                    }
+                }
+                // Undef titles are dropped (Puppet compacts them).
+                Value::Undef => {}
+                _ => return self.err(format!("{tn}[] arguments must be titles"), e),
+            }
+        }
+        // An array of titles gives an array of references, even of one.
+        let as_array = args.len() > 1 || args.iter().any(|a| matches!(a, Value::Array(_)));
+        if out.is_empty() && !args.is_empty() {
+            let l = self.loc_e(e);
+            self.warn(format!(
+                "Arguments to Resource[] are all empty/undefined {l}"
+            ));
+            return Ok(if as_array {
+                Value::array(vec![])
+            } else {
+                Value::Undef
+            });
+        }
+        Ok(if out.len() == 1 && !as_array {
+            out.remove(0)
+        } else {
+            Value::array(out)
+        })
+    }
+}

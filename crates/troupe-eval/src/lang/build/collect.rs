@@ -1,0 +1,192 @@
+//! Collectors (`Type <| query |>`, `<<| |>>`) and `realize`.
+
+use crate::catalog::parse_ref;
+use crate::catalog::Kind;
+use crate::lang::build::Collector;
+use crate::lang::build::Override;
+use crate::lang::build::ScopeId;
+use crate::lang::eval::Evaluator;
+use troupe_syntax::ast::{BinOp, Expr, ExprKind};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::error::Loc;
+use troupe_values::types::capitalize_type_name;
+use troupe_values::types::Type;
+use troupe_values::value::Value;
+impl<'e> Evaluator<'e> {
+    pub fn collect_expr(&mut self, e: &Expr) -> EResult<()> {
+        self.collect_operand(e).map(|_| ())
+    }
+
+    pub(crate) fn collect_operand(&mut self, e: &Expr) -> EResult<usize> {
+        let ExprKind::Collect {
+            type_expr,
+            exported,
+            query,
+            ops,
+        } = &e.kind
+        else {
+            return self.err("not a collector", e);
+        };
+        let tn = match &type_expr.kind {
+            ExprKind::QRef(n) => capitalize_type_name(n),
+            _ => return self.err("Illegal collector type", e),
+        };
+        let vals = self.eval_ops(ops)?;
+        if *exported {
+            let l = self.loc_e(e);
+            self.warn(format!("You cannot collect exported resources without storeconfigs being set; the collection will be ignored {l}"));
+        }
+        let c = Collector {
+            type_name: tn,
+            query: query.as_deref().cloned(),
+            ops: vals.into_iter().map(|(k, a, v, _)| (k, a, v)).collect(),
+            scope: self.cur,
+            src: self.src.clone(),
+            collected: Vec::new(),
+            exported: *exported,
+        };
+        self.collectors.push(c);
+        Ok(self.collectors.len() - 1)
+    }
+
+    pub(crate) fn query_matches(&mut self, q: &Expr, idx: usize, scope: ScopeId) -> EResult<bool> {
+        troupe_values::limits::grow(|| {
+            match &q.kind {
+                ExprKind::Paren(x) => self.query_matches(x, idx, scope),
+                ExprKind::Binary {
+                    op: BinOp::And,
+                    lhs,
+                    rhs,
+                    ..
+                } => {
+                    Ok(self.query_matches(lhs, idx, scope)?
+                        && self.query_matches(rhs, idx, scope)?)
+                }
+                ExprKind::Binary {
+                    op: BinOp::Or,
+                    lhs,
+                    rhs,
+                    ..
+                } => {
+                    Ok(self.query_matches(lhs, idx, scope)?
+                        || self.query_matches(rhs, idx, scope)?)
+                }
+                ExprKind::Binary {
+                    op: op @ (BinOp::Eq | BinOp::Ne),
+                    lhs,
+                    rhs,
+                    ..
+                } => {
+                    let attr = match &lhs.kind {
+                        ExprKind::QName(n) => n.clone(),
+                        ExprKind::Variable(n) => n.clone(),
+                        _ => return self.err("Illegal query expression", q),
+                    };
+                    let saved = self.cur;
+                    self.cur = scope;
+                    let want = self.eval(rhs);
+                    self.cur = saved;
+                    let want = want?;
+                    let r = &self.res[idx];
+                    let hit = if attr == "tag" {
+                        let w = want.to_display().to_lowercase();
+                        // The tags the resource will have: its own and, as `finish` adds them,
+                        // its container's (Puppet's collectors see those already).
+                        r.tags.contains(&w)
+                            || (r.kind == Kind::Compilable
+                                && r.file.is_some()
+                                && self
+                                    .scope_resource(r.scope)
+                                    .is_some_and(|sr| sr != idx && self.res[sr].tags.contains(&w)))
+                    } else if attr == "title" {
+                        want.puppet_eq(&Value::str(r.title.as_str()))
+                    } else {
+                        match r.params.get(&attr) {
+                            Some(Value::Array(a)) => a.iter().any(|x| x.puppet_eq(&want)),
+                            Some(v) => {
+                                v.puppet_eq(&want)
+                                    || matches!((v, &want), (Value::Type(_), Value::Str(s)) if crate::catalog::value_to_json(v).as_str() == Some(s))
+                            }
+                            None => attr == "name" && want.puppet_eq(&Value::str(r.title.as_str())),
+                        }
+                    };
+                    Ok(if *op == BinOp::Eq { hit } else { !hit })
+                }
+                _ => self.err("Illegal query expression", q),
+            }
+        })
+    }
+
+    /// Runs every collector once; true if anything new was collected.
+    pub(crate) fn run_collectors(&mut self) -> EResult<bool> {
+        let mut changed = false;
+        for ci in 0..self.collectors.len() {
+            let tn = self.collectors[ci].type_name.clone();
+            let exported = self.collectors[ci].exported;
+            if exported {
+                continue;
+            }
+            let candidates: Vec<usize> = (0..self.res.len())
+                .filter(|&i| self.res[i].type_name == tn && !self.res[i].exported)
+                .filter(|i| !self.collectors[ci].collected.contains(i))
+                .collect();
+            for idx in candidates {
+                let q = self.collectors[ci].query.clone();
+                let scope = self.collectors[ci].scope;
+                let src = self.collectors[ci].src.clone();
+                let saved = std::mem::replace(&mut self.src, src);
+                let m = match &q {
+                    Some(q) => self.query_matches(q, idx, scope),
+                    None => Ok(true),
+                };
+                self.src = saved;
+                if !m? {
+                    continue;
+                }
+                self.collectors[ci].collected.push(idx);
+                self.res[idx].virtual_ = false;
+                changed = true;
+                let ops = self.collectors[ci].ops.clone();
+                if !ops.is_empty() {
+                    let ov = Override {
+                        type_name: tn.clone(),
+                        title: self.res[idx].title.clone(),
+                        ops,
+                        scope: self.res[idx].scope,
+                        loc: Loc {
+                            file: String::new(),
+                            line: 0,
+                            col: None,
+                        },
+                    };
+                    self.apply_override(idx, &ov)?;
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    pub fn realize(&mut self, refs: &[Value], e: &Expr) -> EResult<()> {
+        for r in troupe_values::value::flatten(refs) {
+            let (tn, title) = match &r {
+                Value::Type(t) => match t.resolved() {
+                    Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
+                    _ => return self.err("realize(): argument must be a resource reference", e),
+                },
+                Value::Str(s) => match parse_ref(s) {
+                    Some(x) => x,
+                    None => return self.err("realize(): argument must be a resource reference", e),
+                },
+                _ => return self.err("realize(): argument must be a resource reference", e),
+            };
+            match self.find_resource(&tn, &title) {
+                Some(idx) => self.res[idx].virtual_ = false,
+                None => {
+                    return Err(EvalError::new(format!("Error while evaluating a Function Call, Failed to realize virtual resources {tn}[{title}]")).at(self.loc_e(e)))
+                }
+            }
+        }
+        Ok(())
+    }
+}

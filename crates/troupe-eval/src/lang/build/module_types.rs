@@ -1,0 +1,181 @@
+//! Resource types shipped by modules (`lib/puppet/type/*.rb`): their attributes and namevars,
+//! read from the Ruby source without running it.
+
+use crate::catalog::schema::core_type;
+use crate::code::Def;
+use crate::lang::build::resources::intern;
+use crate::lang::eval::Evaluator;
+use std::sync::Arc;
+use troupe_values::error::EResult;
+impl<'e> Evaluator<'e> {
+    /// What a resource type name refers to; resolved once per name and compile (module types
+    /// are found by looking through every module).
+    pub fn resource_type_info(&mut self, name: &str) -> EResult<Option<TypeInfo>> {
+        let lc = name.trim_start_matches("::").to_lowercase();
+        if let Some(t) = self.type_infos.get(&lc) {
+            return Ok(t.clone());
+        }
+        let info = if let Some(t) = core_type(&lc) {
+            Some(TypeInfo::Builtin(t.namevar))
+        } else if let Some(d) = self.find_define(&lc)? {
+            Some(TypeInfo::Define(d))
+        } else if !lc.contains("::") {
+            let file = format!("lib/puppet/type/{lc}.rb");
+            // Modules whose name starts the type's (`keystone_config`) first.
+            let mut modules = self.env.modules();
+            modules.sort_by_key(|(m, _)| {
+                !lc.strip_prefix(m.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+            });
+            modules
+                .iter()
+                .find_map(|(_, dir)| self.env.read(&dir.join(&file)))
+                .map(|src| {
+                    // Puppet adds `provider` to a type that has providers.
+                    let providers = modules.iter().any(|(_, dir)| {
+                        self.env
+                            .list_dir(&dir.join("lib/puppet/provider").join(&lc))
+                            .iter()
+                            .any(|p| p.extension().is_some_and(|e| e == "rb"))
+                    });
+                    TypeInfo::ModuleType(ruby_type_namevar(&src), ruby_type_attrs(&src, providers))
+                })
+        } else {
+            None
+        };
+        self.type_infos.insert(lc, info.clone());
+        Ok(info)
+    }
+}
+#[derive(Debug, Clone)]
+pub enum TypeInfo {
+    Builtin(&'static str),
+    /// A Ruby type shipped by a module (`lib/puppet/type/NAME.rb`), with its namevar and,
+    /// where the file declares them statically, its attribute names.
+    ModuleType(&'static str, Option<Arc<[String]>>),
+    Define(Arc<Def>),
+}
+/// Ruby's `String#inspect` for the plain strings resource keys are.
+pub(crate) fn ruby_inspect(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+/// The namevar a Ruby type file declares: `newparam(:x, namevar: true)`, `:namevar => true`,
+/// or `isnamevar` inside the parameter's block; `name` otherwise. Names are interned (a
+/// handful per site), so resources keep a `&'static str` like the core types.
+pub(crate) fn ruby_type_namevar(src: &str) -> &'static str {
+    let mut current: Option<&str> = None;
+    let mut found: Option<&str> = None;
+    for line in src.lines() {
+        let l = line.trim();
+        if let Some(rest) = l
+            .strip_prefix("newparam(:")
+            .or_else(|| l.strip_prefix("newparam :"))
+        {
+            let name_end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let name = &rest[..name_end];
+            current = Some(name);
+            if rest.contains("namevar: true") || rest.contains(":namevar => true") {
+                found = Some(name);
+                break;
+            }
+        } else if l.starts_with("newproperty(") || l.starts_with("newproperty :") {
+            current = None;
+        } else if l == "isnamevar" || l.starts_with("isnamevar ") {
+            if let Some(c) = current {
+                found = Some(c);
+                break;
+            }
+        }
+    }
+    intern(found.unwrap_or("name"))
+}
+/// The attribute names a module's Ruby type declares: `newparam(:x)`, `newproperty(:x)`,
+/// `ensurable` (`ensure`), plus `name`, and `provider` when the type has providers (Puppet's
+/// rules). `None` when the file may make attributes that only running its Ruby code would show
+/// (a computed name, a call outside a string that is not at a line's start, `extend`, a
+/// parent type): then nothing is refused.
+pub(crate) fn ruby_type_attrs(src: &str, providers: bool) -> Option<Arc<[String]>> {
+    let mut attrs: Vec<String> = vec!["name".into()];
+    if providers {
+        attrs.push("provider".into());
+    }
+    for line in src.lines() {
+        let l = line.trim();
+        if l.starts_with('#') {
+            continue;
+        }
+        if l.starts_with("extend ")
+            || (l.contains("newtype") && (l.contains(":parent =>") || l.contains("parent:")))
+        {
+            return None;
+        }
+        if l == "ensurable" || l.starts_with("ensurable ") || l.starts_with("ensurable(") {
+            attrs.push("ensure".into());
+            continue;
+        }
+        for kw in ["newparam", "newproperty", "newmetaparam"] {
+            let mut from = 0;
+            while let Some(found) = l[from..].find(kw) {
+                let at = from + found;
+                from = at + kw.len();
+                let before = l[..at].chars().last();
+                let after = &l[at + kw.len()..];
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                    || after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                    || in_string(&l[..at])
+                {
+                    continue;
+                }
+                if at != 0 {
+                    // A call inside an expression (`check = newparam(name, ...)`).
+                    return None;
+                }
+                let arg = after.trim_start_matches(['(', ' ']);
+                // A symbol or a string; anything else (`newparam(p)`) is a computed name.
+                let name = match arg.strip_prefix(':') {
+                    Some(sym) => sym,
+                    None => arg.strip_prefix(['\'', '"'])?,
+                };
+                let end = name
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(name.len());
+                if end == 0 {
+                    return None;
+                }
+                attrs.push(name[..end].to_string());
+            }
+        }
+    }
+    Some(attrs.into())
+}
+/// Whether the end of `prefix` is inside a Ruby string literal (an odd count of unescaped
+/// quotes of one kind).
+pub(crate) fn in_string(prefix: &str) -> bool {
+    let (mut single, mut double, mut escaped) = (false, false, false);
+    for c in prefix.chars() {
+        match c {
+            '\\' if !escaped => {
+                escaped = true;
+                continue;
+            }
+            '\'' if !double && !escaped => single = !single,
+            '"' if !single && !escaped => double = !double,
+            _ => {}
+        }
+        escaped = false;
+    }
+    single || double
+}

@@ -1,0 +1,132 @@
+//! Relationships: `->`, `~>`, `<-`, `<~` between resources, collectors and arrays of them.
+
+use crate::catalog::parse_ref;
+use crate::lang::build::Operand;
+use crate::lang::build::Relationship;
+use crate::lang::eval::Evaluator;
+use troupe_syntax::ast::{Expr, ExprKind};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::capitalize_type_name;
+use troupe_values::types::Type;
+use troupe_values::value::Value;
+impl<'e> Evaluator<'e> {
+    pub(crate) fn rel_operand(&mut self, e: &Expr) -> EResult<Operand> {
+        match &e.kind {
+            ExprKind::Relationship { .. } => self.relationship(e),
+            ExprKind::Collect { .. } => Ok(Operand::Collector(self.collect_operand(e)?)),
+            _ => {
+                let v = self.eval(e)?;
+                let mut refs = Vec::new();
+                for x in troupe_values::value::flatten(&[v]) {
+                    match &x {
+                        Value::Type(t) => match t.resolved() {
+                            Type::Resource(Some(tn), Some(title)) => refs.push((tn.clone(), title.clone())),
+                            Type::Class(Some(n)) => refs.push(("Class".to_string(), n.clone())),
+                            _ => return self.err("Illegal relationship operand, can not form a relationship with a Type. A Catalog type is required.", e),
+                        },
+                        Value::Str(s) => match parse_ref(s) {
+                            Some(r) => refs.push(r),
+                            None => return self.err("Illegal relationship operand, can not form a relationship with a String. A Catalog type is required.", e),
+                        },
+                        Value::Undef => {}
+                        other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", troupe_values::value::a_value(other)), e),
+                    }
+                }
+                Ok(Operand::Refs(refs))
+            }
+        }
+    }
+
+    /// Evaluates a chain; returns its right operand (for `a -> b -> c`).
+    pub fn relationship(&mut self, e: &Expr) -> EResult<Operand> {
+        let ExprKind::Relationship { op, lhs, rhs, .. } = &e.kind else {
+            return self.err("not a relationship", e);
+        };
+        let l = self.rel_operand(lhs)?;
+        let r = self.rel_operand(rhs)?;
+        let left = l.clone();
+        use troupe_syntax::ast::RelOp;
+        let (source, target, param) = match op {
+            RelOp::Before => (l, r.clone(), "before"),
+            RelOp::Notify => (l, r.clone(), "notify"),
+            RelOp::Require => (r.clone(), l, "before"),
+            RelOp::Subscribe => (r.clone(), l, "notify"),
+        };
+        self.relationships.push(Relationship {
+            source,
+            target,
+            param,
+        });
+        Ok(match r {
+            Operand::Collector(_) | Operand::OrElse(..) => {
+                Operand::OrElse(Box::new(r), Box::new(left))
+            }
+            r => r,
+        })
+    }
+
+    pub(crate) fn operand_refs(&self, o: &Operand) -> Vec<(String, String)> {
+        match o {
+            Operand::Refs(r) => r.clone(),
+            Operand::Collector(c) => self.collectors[*c]
+                .collected
+                .iter()
+                .map(|&i| (self.res[i].type_name.clone(), self.res[i].title.clone()))
+                .collect(),
+            Operand::OrElse(a, b) => {
+                let r = self.operand_refs(a);
+                if r.is_empty() {
+                    self.operand_refs(b)
+                } else {
+                    r
+                }
+            }
+        }
+    }
+
+    pub(crate) fn ref_display(tn: &str, title: &str) -> String {
+        if tn == "Class" {
+            format!("Class[{}]", capitalize_type_name(title))
+        } else {
+            format!("{tn}[{title}]")
+        }
+    }
+
+    pub(crate) fn evaluate_relationships(&mut self) -> EResult<()> {
+        let rels = std::mem::take(&mut self.relationships);
+        for rel in &rels {
+            let sources = self.operand_refs(&rel.source);
+            let targets = self.operand_refs(&rel.target);
+            for (stn, st) in &sources {
+                for (ttn, tt) in &targets {
+                    let s = self.find_resource(stn, st);
+                    let t = self.find_resource(ttn, tt);
+                    let sd = Self::ref_display(stn, st);
+                    let td = Self::ref_display(ttn, tt);
+                    let Some(si) = s else {
+                        return Err(EvalError::plain(format!(
+                            "Could not find resource '{sd}' for relationship on '{td}'"
+                        )));
+                    };
+                    if t.is_none() {
+                        return Err(EvalError::plain(format!(
+                            "Could not find resource '{td}' for relationship from '{sd}'"
+                        )));
+                    }
+                    let entry = self.res[si].params.get(rel.param).cloned();
+                    let mut arr = match &entry {
+                        Some(Value::Array(a)) => (**a).clone(),
+                        Some(v) if !v.is_undef() => vec![v.clone()],
+                        _ => vec![],
+                    };
+                    arr.push(Value::str(td));
+                    self.res[si]
+                        .params
+                        .insert(rel.param.to_string(), Value::array(arr));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,39 @@
+//! The evaluator as Hiera's `DataScope`: the environment's files, variables for `%{...}`,
+//! the per-compile cache, and frames.
+
+use crate::code::Environment;
+use crate::data::hiera::{DataScope, HieraCache};
+use crate::lang::eval::Evaluator;
+use troupe_values::error::EResult;
+use troupe_values::value::Value;
+
+impl DataScope for Evaluator<'_> {
+    fn env(&self) -> &dyn Environment {
+        self.env
+    }
+
+    fn cache(&mut self) -> &mut HieraCache {
+        &mut self.hiera
+    }
+
+    fn var_path(&mut self, expr: &str) -> EResult<Value> {
+        Evaluator::var_path(self, expr)
+    }
+
+    fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()> {
+        Evaluator::enter_frame(self, kind, name)
+    }
+
+    fn leave_frame(&mut self) {
+        Evaluator::leave_frame(self)
+    }
+}
+
+impl Evaluator<'_> {
+    /// Looks `key` up in Hiera (global, environment, module layers); `None` when no layer
+    /// has it.
+    pub fn hiera_lookup(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>> {
+        let scope: &mut dyn DataScope = self;
+        scope.hiera_lookup(key, merge)
+    }
+}

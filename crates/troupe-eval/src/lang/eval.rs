@@ -1,0 +1,197 @@
+//! The evaluator: expressions, operators, variables and calls.
+
+use crate::catalog::Resource;
+use crate::code::{loc_of, Def, Environment, LoadKind};
+use crate::lang::build::Collector;
+use crate::lang::build::Override;
+use crate::lang::build::ParamGuard;
+use crate::lang::build::Relationship;
+use crate::lang::scope::{Scope, ScopeId, ScopeKind};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+use troupe_syntax::ast::Expr;
+use troupe_syntax::{SourceFile, Span};
+use troupe_values::error::{EResult, EvalError, Loc};
+use troupe_values::types::Type;
+use troupe_values::value::Value;
+
+/// What the node brings to a compile.
+#[derive(Debug, Clone)]
+pub struct NodeInput {
+    pub certname: String,
+    /// The facts hash (`$facts`).
+    pub facts: Value,
+    pub trusted: Value,
+    pub server_facts: Value,
+}
+
+pub struct Evaluator<'e> {
+    pub env: &'e dyn Environment,
+    pub input: NodeInput,
+    pub(crate) classes: HashMap<String, Arc<Def>>,
+    pub(crate) defines: HashMap<String, Arc<Def>>,
+    pub(crate) functions: HashMap<String, Arc<Def>>,
+    pub(crate) aliases: HashMap<String, Arc<Def>>,
+    pub(crate) nodes: Vec<Arc<Def>>,
+    pub(crate) alias_cache: HashMap<String, Rc<Type>>,
+    pub(crate) type_infos: HashMap<String, Option<crate::lang::build::module_types::TypeInfo>>,
+    pub(crate) loaded: HashSet<String>,
+    pub(crate) param_guard: Option<ParamGuard>,
+    /// Which module Ruby functions exist, and their API, by name (see `ruby_function_api`).
+    pub(crate) ruby_functions: HashMap<String, Option<crate::lang::call::RubyApi>>,
+    /// The line of each relationship attribute (`require => ...`) by resource, for errors.
+    pub(crate) param_lines: HashMap<(usize, String), u32>,
+    pub(crate) missing: HashSet<(LoadKind, String)>,
+    pub scopes: Vec<Scope>,
+    pub cur: ScopeId,
+    pub top: ScopeId,
+    pub class_scopes: HashMap<String, ScopeId>,
+    pub res: Vec<Resource>,
+    pub index: HashMap<(String, String), usize>,
+    pub edges: Vec<(usize, usize)>,
+    pub edge_set: HashSet<(usize, usize)>,
+    pub class_list: Vec<String>,
+    pub cat_tags: Vec<String>,
+    pub collectors: Vec<Collector>,
+    pub relationships: Vec<Relationship>,
+    pub overrides: Vec<Override>,
+    pub src: Arc<SourceFile>,
+    pub render: Vec<String>,
+    pub warnings: Vec<String>,
+    pub hiera: crate::data::hiera::HieraCache,
+    pub stage_main: usize,
+    pub class_main: usize,
+    /// Expressions evaluated, for the budget's checkpoints.
+    pub(crate) steps: u32,
+    /// Expressions being evaluated (nested), for stack growth.
+    pub(crate) nesting: u32,
+    /// Named frames (functions, templates) now active, against `limits::MAX_DEPTH`.
+    pub(crate) depth: usize,
+    /// How many define instances declared each define instance, by resource (see
+    /// `evaluate_define`); `define_depth` is that of the one being evaluated.
+    pub(crate) define_gen: HashMap<usize, usize>,
+    pub(crate) define_depth: usize,
+}
+
+impl std::fmt::Debug for Evaluator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator")
+            .field("node", &self.input.certname)
+            .finish()
+    }
+}
+
+pub(crate) fn undef_var_is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "facts"
+            | "trusted"
+            | "server_facts"
+            | "title"
+            | "name"
+            | "module_name"
+            | "caller_module_name"
+    )
+}
+
+impl<'e> Evaluator<'e> {
+    pub fn new(env: &'e dyn Environment, input: NodeInput) -> Evaluator<'e> {
+        let empty = SourceFile::new("", "");
+        Evaluator {
+            env,
+            input,
+            classes: HashMap::new(),
+            defines: HashMap::new(),
+            functions: HashMap::new(),
+            aliases: HashMap::new(),
+            nodes: Vec::new(),
+            alias_cache: HashMap::new(),
+            type_infos: HashMap::new(),
+            loaded: HashSet::new(),
+            param_guard: None,
+            ruby_functions: HashMap::new(),
+            param_lines: HashMap::new(),
+            missing: HashSet::new(),
+            scopes: vec![Scope::new(ScopeKind::Top, None, None)],
+            cur: 0,
+            top: 0,
+            class_scopes: HashMap::new(),
+            res: Vec::new(),
+            index: HashMap::new(),
+            edges: Vec::new(),
+            edge_set: HashSet::new(),
+            class_list: Vec::new(),
+            cat_tags: Vec::new(),
+            collectors: Vec::new(),
+            relationships: Vec::new(),
+            overrides: Vec::new(),
+            src: empty,
+            render: Vec::new(),
+            warnings: Vec::new(),
+            hiera: Default::default(),
+            stage_main: 0,
+            class_main: 0,
+            steps: 0,
+            nesting: 0,
+            depth: 0,
+            define_gen: HashMap::new(),
+            define_depth: 0,
+        }
+    }
+
+    // ---- locations and errors -------------------------------------------------------------
+
+    pub fn loc(&self, span: Span) -> Loc {
+        loc_of(&self.src, span.lo)
+    }
+
+    pub fn loc_e(&self, e: &Expr) -> Loc {
+        loc_of(&self.src, e.anchor())
+    }
+
+    pub fn line_loc(&self, span: Span) -> Loc {
+        let mut l = self.loc(span);
+        l.col = None;
+        l
+    }
+
+    pub fn err<T>(&self, msg: impl Into<String>, e: &Expr) -> EResult<T> {
+        Err(EvalError::new(msg).at(self.loc_e(e)))
+    }
+
+    pub fn warn(&mut self, msg: String) {
+        if !self.warnings.contains(&msg) {
+            self.warnings.push(msg);
+        }
+    }
+
+    // ---- limits ---------------------------------------------------------------------------------
+
+    /// Enters a named frame (`kind` 'name': a function, a template); fails past
+    /// `limits::MAX_DEPTH`. Every successful call is paired with `leave_frame`.
+    pub(crate) fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()> {
+        if self.depth >= troupe_values::limits::MAX_DEPTH {
+            return Err(troupe_values::limits::too_deep(kind, name));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    pub(crate) fn leave_frame(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// `f` inside a named frame.
+    pub(crate) fn in_frame<T>(
+        &mut self,
+        kind: &str,
+        name: &str,
+        f: impl FnOnce(&mut Self) -> EResult<T>,
+    ) -> EResult<T> {
+        self.enter_frame(kind, name)?;
+        let r = f(self);
+        self.leave_frame();
+        r
+    }
+}

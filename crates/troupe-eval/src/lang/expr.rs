@@ -1,0 +1,423 @@
+//! Expressions: evaluation dispatch, literals, arguments, type references, assignment, and
+//! `case`/selector matching.
+
+use crate::code::DefKind;
+use crate::code::LoadKind;
+use crate::lang::eval::Evaluator;
+use std::rc::Rc;
+use troupe_syntax::ast::{AssignOp, CaseOption, Expr, ExprKind, HashEntry, Literal, StrPart, UnOp};
+use troupe_values::error::EResult;
+use troupe_values::error::EvalError;
+use troupe_values::types::capitalize_type_name;
+use troupe_values::types::Type;
+use troupe_values::value::a_value;
+use troupe_values::value::Map;
+use troupe_values::value::Regexp;
+use troupe_values::value::Value;
+impl<'e> Evaluator<'e> {
+    /// Evaluates an expression. Deep trees grow the stack on the heap, and every 256
+    /// expressions the compile's budget is checked.
+    pub fn eval(&mut self, e: &Expr) -> EResult<Value> {
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps.is_multiple_of(256) {
+            troupe_values::limits::checkpoint().map_err(|err| err.at(self.loc_e(e)))?;
+        }
+        // Checking the stack costs a call: every eighth level is enough (the red zone holds
+        // the eight in between).
+        self.nesting = self.nesting.wrapping_add(1);
+        let r = if self.nesting.is_multiple_of(8) {
+            troupe_values::limits::grow(|| self.eval_expr(e))
+        } else {
+            self.eval_expr(e)
+        };
+        self.nesting = self.nesting.wrapping_sub(1);
+        r
+    }
+
+    pub(crate) fn eval_expr(&mut self, e: &Expr) -> EResult<Value> {
+        match &e.kind {
+            ExprKind::Nop => Ok(Value::Undef),
+            ExprKind::Block(items) => {
+                let mut last = Value::Undef;
+                for i in items {
+                    last = self.eval(i)?;
+                }
+                Ok(last)
+            }
+            ExprKind::Literal(l) => self.literal(l, e),
+            ExprKind::QName(n) => Ok(Value::str(n.as_str())),
+            ExprKind::QRef(n) => self.type_ref(n).map_err(|err| err.at(self.loc_e(e))),
+            ExprKind::Variable(n) => self.lookup_var(n, Some(e)),
+            ExprKind::Concat(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        StrPart::Text(t) => s.push_str(t),
+                        StrPart::Expr(x) => {
+                            let v = self.eval(x)?;
+                            v.write_display(&mut s, false);
+                        }
+                    }
+                }
+                Ok(Value::str(s))
+            }
+            ExprKind::Heredoc { text, .. } => self.eval(text),
+            ExprKind::Array(items) => Ok(Value::array(self.eval_args(items)?)),
+            ExprKind::Hash { entries, .. } => {
+                let mut m = Map::with_capacity(entries.len());
+                for HashEntry { key, value, .. } in entries {
+                    let k = self.eval(key)?;
+                    let v = self.eval(value)?;
+                    m.insert(k, v);
+                }
+                Ok(Value::hash(m))
+            }
+            ExprKind::Unary { op, expr } => {
+                let v = self.eval(expr)?;
+                match op {
+                    UnOp::Not => Ok(Value::Bool(!v.truthy())),
+                    UnOp::Splat => Ok(v),
+                    UnOp::Neg => match self.to_number(&v, expr)? {
+                        Value::Int(i) => i
+                            .checked_neg()
+                            .map(Value::Int)
+                            .ok_or_else(|| EvalError::new("Integer overflow").at(self.loc_e(e))),
+                        Value::Float(f) => Ok(Value::Float(-f)),
+                        _ => self.err(
+                            format!("Operator '-' is not applicable to {}.", a_value(&v)),
+                            e,
+                        ),
+                    },
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => self.binary(*op, lhs, rhs, e),
+            ExprKind::Assign { op, lhs, rhs, .. } => {
+                if *op != AssignOp::Assign {
+                    return self.err(format!("The operator '{}' is no longer supported. See http://links.puppet.com/remove-plus-equals", if *op == AssignOp::Append { "+=" } else { "-=" }), e);
+                }
+                let v = self.eval(rhs)?;
+                self.assign(lhs, v.clone(), e)?;
+                Ok(v)
+            }
+            ExprKind::Relationship { .. } => {
+                self.relationship(e)?;
+                Ok(Value::Undef)
+            }
+            ExprKind::Access { target, args } => self.access(target, args, e),
+            ExprKind::Selector { test, entries } => self.selector(test, entries, e),
+            ExprKind::Paren(x) => self.eval(x),
+            ExprKind::If { cond, then, els } => self.with_match_guard(|s| {
+                let c = s.eval(cond)?;
+                if c.truthy() {
+                    s.eval_opt(then)
+                } else {
+                    s.eval_opt(els)
+                }
+            }),
+            ExprKind::Unless { cond, then, els } => self.with_match_guard(|s| {
+                let c = s.eval(cond)?;
+                if !c.truthy() {
+                    s.eval_opt(then)
+                } else {
+                    s.eval_opt(els)
+                }
+            }),
+            ExprKind::Case { test, options } => self.case(test, options),
+            ExprKind::Call(c) => {
+                let mut args = self.eval_args(&c.args)?;
+                let name = match &c.func.kind {
+                    ExprKind::QName(n) => n.as_str(),
+                    // `Integer(...)` is `new(Integer, ...)`.
+                    ExprKind::QRef(n) => {
+                        args.insert(0, self.type_ref(n)?);
+                        "new"
+                    }
+                    _ => return self.err("Illegal function call", e),
+                };
+                self.call_function(name, args, c.lambda.as_ref(), e)
+            }
+            ExprKind::MethodCall(m) => {
+                let mut args = vec![self.eval(&m.receiver)?];
+                args.extend(self.eval_args(&m.args)?);
+                self.call_function(&m.name, args, m.lambda.as_ref(), e)
+            }
+            ExprKind::Collect { .. } => {
+                self.collect_expr(e)?;
+                Ok(Value::Undef)
+            }
+            ExprKind::Resource { .. } => self.resource_expr(e),
+            ExprKind::ResourceDefaults { type_expr, ops, .. } => {
+                self.resource_defaults(type_expr, ops, e)?;
+                Ok(Value::Undef)
+            }
+            ExprKind::ResourceOverride { target, ops, .. } => {
+                self.resource_override(target, ops, e)?;
+                Ok(Value::Undef)
+            }
+            ExprKind::Class { .. }
+            | ExprKind::Define(_)
+            | ExprKind::Node { .. }
+            | ExprKind::Function { .. }
+            | ExprKind::TypeAlias { .. }
+            | ExprKind::TypeDefinition { .. } => Ok(Value::Undef),
+            ExprKind::Reserved(w) => self.err(
+                format!(
+                    "Use of reserved word: {w}, must be quoted if intended to be a String value"
+                ),
+                e,
+            ),
+            ExprKind::RenderString(s) => {
+                if let Some(buf) = self.render.last_mut() {
+                    buf.push_str(s);
+                }
+                Ok(Value::Undef)
+            }
+            ExprKind::RenderExpr(x) => {
+                let v = self.eval(x)?;
+                let s = v.to_display();
+                if let Some(buf) = self.render.last_mut() {
+                    buf.push_str(&s);
+                }
+                Ok(Value::Undef)
+            }
+            ExprKind::Epp { body, .. } => self.eval_opt(body),
+            ExprKind::Error => self.err("Syntax error", e),
+        }
+    }
+
+    pub fn eval_opt(&mut self, e: &Option<Box<Expr>>) -> EResult<Value> {
+        match e {
+            Some(e) => self.eval(e),
+            None => Ok(Value::Undef),
+        }
+    }
+
+    pub fn eval_args(&mut self, args: &[Expr]) -> EResult<Vec<Value>> {
+        let mut out = Vec::with_capacity(args.len());
+        for a in args {
+            self.eval_unfolded(a, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Evaluates `e` into `out`; a splat (`*$array`) contributes each element.
+    pub(crate) fn eval_unfolded(&mut self, e: &Expr, out: &mut Vec<Value>) -> EResult<()> {
+        if let ExprKind::Unary {
+            op: UnOp::Splat,
+            expr,
+        } = &e.kind
+        {
+            match &self.eval(expr)? {
+                Value::Array(xs) => out.extend(xs.iter().cloned()),
+                v => out.push(v.clone()),
+            }
+        } else {
+            out.push(self.eval(e)?);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn literal(&mut self, l: &Literal, e: &Expr) -> EResult<Value> {
+        Ok(match l {
+            Literal::Undef => Value::Undef,
+            Literal::Default => Value::Default,
+            Literal::Bool(b) => Value::Bool(*b),
+            Literal::Integer { value, .. } => Value::Int(*value),
+            Literal::Float(f) => Value::Float(*f),
+            Literal::String(s) => Value::str(s.as_str()),
+            Literal::Regex(r) => Value::Regex(self.regex(r, e)?),
+        })
+    }
+
+    pub fn regex(&self, src: &str, e: &Expr) -> EResult<Rc<Regexp>> {
+        Regexp::new(src)
+            .map(Rc::new)
+            .map_err(|m| EvalError::new(m).at(self.loc_e(e)))
+    }
+
+    pub fn type_ref(&mut self, name: &str) -> EResult<Value> {
+        Ok(Value::ty(self.resolve_type_name(name)?))
+    }
+
+    pub fn resolve_type_name(&mut self, name: &str) -> EResult<Type> {
+        let name = name.trim_start_matches("::");
+        if let Some(t) = Type::from_name(name) {
+            return Ok(t);
+        }
+        let lc = name.to_lowercase();
+        if let Some(t) = self.alias_cache.get(&lc) {
+            return Ok(Type::Alias(capitalize_type_name(name), t.clone()));
+        }
+        if let Some(def) = self.find_def(LoadKind::Type, &lc)? {
+            if let DefKind::TypeAlias { value } = &def.kind {
+                // Guard against self-reference while resolving.
+                self.alias_cache.insert(lc.clone(), Rc::new(Type::Any));
+                let saved = std::mem::replace(&mut self.src, def.source.clone());
+                let v = self.in_frame("type alias", &lc, |s| s.eval(value));
+                self.src = saved;
+                let t = match &v? {
+                    Value::Type(t) => (**t).clone(),
+                    _ => Type::Any,
+                };
+                let rc = Rc::new(t);
+                self.alias_cache.insert(lc, rc.clone());
+                return Ok(Type::Alias(capitalize_type_name(name), rc));
+            }
+        }
+        // Not a type, an alias, a Ruby resource type nor a define: Puppet's type reference
+        // fails when it is evaluated.
+        if self.resource_type_info(name)?.is_none() {
+            return Err(EvalError::new(format!("Resource type not found: {name}")));
+        }
+        Ok(Type::Resource(Some(capitalize_type_name(name)), None))
+    }
+
+    pub(crate) fn assign(&mut self, lhs: &Expr, v: Value, e: &Expr) -> EResult<()> {
+        match &lhs.kind {
+            ExprKind::Variable(n) => self.set_var(n, v, e),
+            ExprKind::Array(targets) => match &v {
+                Value::Array(vals) => {
+                    if vals.len() != targets.len() {
+                        return self.err(format!("Mismatched number of assignable entries and values, expected {}, got {}", targets.len(), vals.len()), e);
+                    }
+                    for (t, x) in targets.iter().zip(vals.iter()) {
+                        self.assign(t, x.clone(), e)?;
+                    }
+                    Ok(())
+                }
+                Value::Hash(h) => {
+                    for t in targets {
+                        if let ExprKind::Variable(n) = &t.kind {
+                            let x = h.get(&Value::str(n.as_str())).cloned();
+                            match x {
+                                Some(x) => self.set_var(n, x, t)?,
+                                None => return self.err(format!("No value for required key '{n}' in assignment to variables from hash"), e),
+                            }
+                        }
+                    }
+                    Ok(())
+                }
+                _ => self.err(
+                    format!(
+                        "Mismatched number of assignable entries and values, expected {}, got 1",
+                        targets.len()
+                    ),
+                    e,
+                ),
+            },
+            _ => self.err(
+                "Illegal attempt to assign to 'a Value'. Not an assignable reference",
+                e,
+            ),
+        }
+    }
+
+    /// Does a case/selector option match? (Sets match variables for regexes.)
+    pub(crate) fn option_matches(&mut self, test: &Value, opt: &Value) -> EResult<bool> {
+        troupe_values::limits::grow(|| {
+            Ok(match opt {
+                Value::Default => true,
+                Value::Regex(re) => match test {
+                    Value::Str(s) => match re.captures(s) {
+                        Some((_, caps)) => {
+                            self.set_matches(caps);
+                            true
+                        }
+                        None => false,
+                    },
+                    _ => false,
+                },
+                Value::Type(t) => t.is_instance(test),
+                Value::SemVerRange(r) => match test {
+                    Value::SemVer(v) => r.includes(v),
+                    Value::Str(s) => {
+                        troupe_values::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v))
+                    }
+                    _ => false,
+                },
+                Value::Array(items) => match test {
+                    Value::Array(tv) => {
+                        items.len() == tv.len() && {
+                            let mut all = true;
+                            for (o, t) in items.iter().zip(tv.iter()) {
+                                if !self.option_matches(t, o)? {
+                                    all = false;
+                                    break;
+                                }
+                            }
+                            all
+                        }
+                    }
+                    _ => test.puppet_eq(opt),
+                },
+                Value::Hash(_) => test.puppet_eq(opt),
+                _ => test.puppet_eq(opt),
+            })
+        })
+    }
+
+    /// Does one case/selector option (possibly `*$list`) match the test value?
+    pub(crate) fn option_hits(&mut self, test: &Value, opt: &Expr) -> EResult<bool> {
+        let mut vals = Vec::new();
+        self.eval_unfolded(opt, &mut vals)?;
+        for ov in vals {
+            if self.option_matches(test, &ov)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    pub(crate) fn is_default(e: &Expr) -> bool {
+        matches!(e.kind, ExprKind::Literal(Literal::Default))
+    }
+
+    pub(crate) fn case(&mut self, test: &Expr, options: &[CaseOption]) -> EResult<Value> {
+        self.with_match_guard(|s| {
+            let t = s.eval(test)?;
+            let mut default_body = None;
+            for o in options {
+                for v in &o.values {
+                    if Self::is_default(v) {
+                        default_body = Some(&o.body);
+                    } else if s.option_hits(&t, v)? {
+                        return s.eval_opt(&o.body);
+                    }
+                }
+            }
+            match default_body {
+                Some(b) => s.eval_opt(b),
+                None => Ok(Value::Undef),
+            }
+        })
+    }
+
+    pub(crate) fn selector(
+        &mut self,
+        test: &Expr,
+        entries: &[HashEntry],
+        e: &Expr,
+    ) -> EResult<Value> {
+        self.with_match_guard(|s| {
+            let t = s.eval(test)?;
+            let mut default = None;
+            for HashEntry { key, value, .. } in entries {
+                if Self::is_default(key) {
+                    default = Some(value);
+                } else if s.option_hits(&t, key)? {
+                    return s.eval(value);
+                }
+            }
+            match default {
+                Some(v) => s.eval(v),
+                None => s.err(
+                    format!(
+                        "No matching entry for selector parameter with value '{}'",
+                        t.to_display()
+                    ),
+                    e,
+                ),
+            }
+        })
+    }
+}

@@ -1,0 +1,47 @@
+//! The evaluator as Puppet's Ruby `scope` object: what ERB templates (and later Ruby
+//! functions) may ask of the compile, and nothing more.
+
+use crate::lang::eval::Evaluator;
+use troupe_ruby::erb::RubyScope;
+use troupe_syntax::ast::{Expr, ExprKind};
+use troupe_values::error::EResult;
+use troupe_values::value::{Map, Value};
+
+impl RubyScope for Evaluator<'_> {
+    fn lookupvar(&mut self, name: &str) -> EResult<Value> {
+        self.lookup_var(name, None)
+    }
+
+    fn setvar(&mut self, name: &str, v: Value) {
+        let cur = self.cur;
+        self.set_var_unchecked(cur, name, v);
+    }
+
+    fn replace_var(&mut self, name: &str, v: Value) {
+        let cur = self.cur;
+        if let Some(r) = self.scope_resource(cur) {
+            if let Some(p) = self.res[r].params.get_mut(name) {
+                *p = v.clone();
+            }
+        }
+        self.set_var_unchecked(cur, name, v);
+    }
+
+    fn to_hash(&self) -> Map {
+        self.visible_vars()
+    }
+
+    fn call_function(&mut self, name: &str, args: Vec<Value>) -> EResult<Value> {
+        let dummy = Expr::new(ExprKind::Nop, Default::default());
+        Evaluator::call_function(self, name, args, None, &dummy)
+    }
+}
+
+impl Evaluator<'_> {
+    /// Renders an ERB template in a `template` frame (errors name the file).
+    pub(crate) fn render_erb(&mut self, src: &str, file: &str) -> EResult<String> {
+        self.in_frame("template", file, |ev| {
+            troupe_ruby::erb::render(ev, src, file)
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! The node's settings as code sees them: `$settings::x` and `$server_facts`.
+
+use crate::lang::eval::Evaluator;
+use troupe_values::value::Value;
+
+/// `$settings::x`: the few settings code reads.
+pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
+    match name {
+        "environment" => Value::str(ev.env.name()),
+        "environmentpath" => Value::str(
+            ev.env
+                .dir()
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        "strict_variables" => Value::Bool(false),
+        "strict" => Value::str("warning"),
+        "certname" | "servername" => ev.input.server_facts_get("servername"),
+        _ => Value::Undef,
+    }
+}
+impl crate::lang::eval::NodeInput {
+    pub fn server_facts_get(&self, k: &str) -> Value {
+        match &self.server_facts {
+            Value::Hash(h) => h.get(&Value::str(k)).cloned().unwrap_or(Value::Undef),
+            _ => Value::Undef,
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! The interpreter's expressions and binary operators.
+
+use super::lex::lex_ruby;
+use super::lex::SPart;
+use super::parse::Ex;
+use super::parse::P;
+use super::Ctx;
+use crate::object::inspect;
+use crate::object::ruby_class;
+use crate::object::ruby_to_s as to_s;
+use crate::object::truthy;
+use troupe_values::error::EResult;
+use troupe_values::value::Map;
+use troupe_values::value::Value;
+
+impl Ctx<'_> {
+    pub(super) fn eval_ex(&mut self, e: &Ex) -> EResult<Value> {
+        Ok(match e {
+            Ex::Lit(v) => v.clone(),
+            Ex::Str(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        SPart::Lit(l) => s.push_str(l),
+                        SPart::Code(c) => {
+                            let mut toks = Vec::new();
+                            lex_ruby(c, &mut toks, self.line).map_err(|e| self.err(e))?;
+                            let mut p = P {
+                                toks,
+                                i: 0,
+                                assigned: std::collections::HashSet::new(),
+                                depth: 0,
+                            };
+                            let ex = p.expr().map_err(|e| self.err(e))?;
+                            let v = self.eval(&ex)?;
+                            s.push_str(&to_s(&v));
+                        }
+                    }
+                }
+                Value::str(s)
+            }
+            Ex::IVar(n) => match self.ivars.get(n) {
+                Some(v) => v.clone(),
+                None => self.lookup(n)?,
+            },
+            Ex::BlockPass(m) => {
+                return Err(self.err(format!("&:{m} is only supported as a method's block")))
+            }
+            Ex::IvarAssign(n, v) => {
+                // `@a = @x` and `@a = Array(@x)` (for an Array) keep Ruby's object: changing
+                // `@a` in place changes `@x` too.
+                let source = match &**v {
+                    Ex::IVar(src) => Some(src.clone()),
+                    Ex::Call(None, f, args, None) if f == "Array" && args.len() == 1 => {
+                        match &args[0] {
+                            Ex::IVar(src) => Some(src.clone()),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let v = self.eval(v)?;
+                match source {
+                    Some(src) if matches!(v, Value::Array(_) | Value::Hash(_)) => {
+                        let root = self.ivar_aliases.get(&src).cloned().unwrap_or(src);
+                        self.ivar_aliases.insert(n.clone(), root);
+                    }
+                    _ => {
+                        self.ivar_aliases.remove(n);
+                    }
+                }
+                self.ivars.insert(n.clone(), v.clone());
+                v
+            }
+            Ex::LVar(n) => self.var(n).unwrap_or(Value::Undef),
+            Ex::Var(n) if n.starts_with('$') => {
+                let i: usize = n[1..].parse().unwrap_or(0);
+                self.last_match.get(i).cloned().unwrap_or(Value::Undef)
+            }
+            Ex::Var(n) => match self.var(n) {
+                Some(v) => v,
+                None => {
+                    if n == "scope" {
+                        Value::str("\u{0}scope")
+                    } else {
+                        return self.method(None, n, vec![], None);
+                    }
+                }
+            },
+            Ex::Const(n) => Value::ty(troupe_values::types::Type::Resource(
+                Some(format!("\u{0}{n}")),
+                None,
+            )),
+            Ex::Array(xs) => {
+                let mut out = Vec::new();
+                for x in xs {
+                    out.push(self.eval(x)?);
+                }
+                Value::array(out)
+            }
+            Ex::Hash(ps) => {
+                let mut m = Map::new();
+                for (k, v) in ps {
+                    let k = self.eval(k)?;
+                    let v = self.eval(v)?;
+                    m.insert(k, v);
+                }
+                Value::hash(m)
+            }
+            Ex::Assign(n, v) => {
+                match &**v {
+                    Ex::IVar(iv) => {
+                        self.aliases.insert(n.clone(), iv.clone());
+                    }
+                    _ => {
+                        self.aliases.remove(n);
+                    }
+                }
+                let v = self.eval(v)?;
+                if let Some(m) = self.locals.last_mut() {
+                    m.insert(n.clone(), v.clone());
+                }
+                v
+            }
+            Ex::IndexAssign(n, idx, v) => {
+                let v = self.eval(v)?;
+                let key = match idx.first() {
+                    Some(k) => self.eval(k)?,
+                    None => Value::Undef,
+                };
+                let cur = self.var(n).unwrap_or(Value::Undef);
+                let new = self.index_set(cur, key, v.clone())?;
+                self.mutated_local(n, new);
+                v
+            }
+            Ex::IvarIndexAssign(n, idx, v, or) => {
+                let key = match idx.first() {
+                    Some(k) => self.eval(k)?,
+                    None => Value::Undef,
+                };
+                let cur = match self.ivars.get(n) {
+                    Some(c) => c.clone(),
+                    None => self.lookup(n)?,
+                };
+                if *or {
+                    let old = self.index(&cur, std::slice::from_ref(&key))?;
+                    if truthy(&old) {
+                        return Ok(old);
+                    }
+                }
+                let v = self.eval(v)?;
+                let new = self.index_set(cur, key, v.clone())?;
+                if let Some(root) = self.ivar_aliases.get(n).cloned() {
+                    match self.ivars.get_mut(&root) {
+                        Some(slot) => *slot = new.clone(),
+                        None => self.write_through(&root, new.clone()),
+                    }
+                }
+                self.ivars.insert(n.clone(), new);
+                v
+            }
+            Ex::ScopeIndexAssign(name, idx, v) => {
+                let name = to_s(&self.eval(name)?);
+                let name = name.trim_start_matches("::").to_string();
+                let key = match idx.first() {
+                    Some(k) => self.eval(k)?,
+                    None => Value::Undef,
+                };
+                let v = self.eval(v)?;
+                let mut m = match &self.lookup(&name)? {
+                    Value::Hash(h) => (**h).clone(),
+                    other => {
+                        return Err(
+                            self.err(format!("undefined method `[]=' for {}", inspect(other)))
+                        )
+                    }
+                };
+                m.insert(key, v.clone());
+                self.scope.setvar(&name, Value::hash(m));
+                v
+            }
+            Ex::Cond(body) => self.run(body)?,
+            Ex::Not(x) => Value::Bool(!truthy(&self.eval(x)?)),
+            Ex::Neg(x) => match self.eval(x)? {
+                Value::Int(i) => Value::Int(-i),
+                Value::Float(f) => Value::Float(-f),
+                other => {
+                    return Err(self.err(format!("undefined method `-@' for {}", inspect(&other))))
+                }
+            },
+            Ex::Tern(c, a, b) => {
+                if truthy(&self.eval(c)?) {
+                    self.eval(a)?
+                } else {
+                    self.eval(b)?
+                }
+            }
+            Ex::Range(a, b) => {
+                let (Value::Int(a), Value::Int(b)) = (self.eval(a)?, self.eval(b)?) else {
+                    return Err(self.err("ranges must be of integers"));
+                };
+                let n = (b as i128 - a as i128 + 1).max(0) as u64;
+                troupe_values::limits::reserve_items(n, std::mem::size_of::<Value>())?;
+                Value::array((a..=b).map(Value::Int).collect())
+            }
+            Ex::Bin(op, l, r) => {
+                if *op == "&&" {
+                    let lv = self.eval(l)?;
+                    return if truthy(&lv) { self.eval(r) } else { Ok(lv) };
+                }
+                if *op == "||" {
+                    let lv = self.eval(l)?;
+                    return if truthy(&lv) { Ok(lv) } else { self.eval(r) };
+                }
+                let lv = self.eval(l)?;
+                let rv = self.eval(r)?;
+                let out = self.binop(op, lv, rv)?;
+                // `local << x` appends in place in Ruby: the local sees the new value.
+                if *op == "<<" {
+                    if let Ex::Var(n) | Ex::LVar(n) = &**l {
+                        if self.var(n).is_some() {
+                            self.mutated_local(n, out.clone());
+                        }
+                    }
+                }
+                out
+            }
+            Ex::Index(recv, args) => {
+                let r = self.eval(recv)?;
+                let mut a = Vec::new();
+                for x in args {
+                    a.push(self.eval(x)?);
+                }
+                if matches!(&r, Value::Str(s) if &**s == "\u{0}scope") {
+                    let n = to_s(a.first().unwrap_or(&Value::Undef));
+                    return self.lookup(n.trim_start_matches("::"));
+                }
+                self.index(&r, &a)?
+            }
+            Ex::Call(Some(recv), name, args, None)
+                if name == "delete"
+                    && matches!(&**recv, Ex::Var(n) | Ex::LVar(n) if self.var(n).is_some()) =>
+            {
+                let (Ex::Var(n) | Ex::LVar(n)) = &**recv else {
+                    return Err(self.err("delete"));
+                };
+                let key = match args.first() {
+                    Some(a) => self.eval(a)?,
+                    None => return Err(self.err("wrong number of arguments (given 0, expected 1)")),
+                };
+                let cur = self.var(n).unwrap_or(Value::Undef);
+                let (removed, new) = match &cur {
+                    Value::Hash(h) => {
+                        let mut m = (**h).clone();
+                        let removed = m.shift_remove(&key).unwrap_or(Value::Undef);
+                        (removed, Value::hash(m))
+                    }
+                    Value::Array(a) => {
+                        let found = a.contains(&key);
+                        let kept: Vec<Value> = a.iter().filter(|x| **x != key).cloned().collect();
+                        (
+                            if found { key.clone() } else { Value::Undef },
+                            Value::array(kept),
+                        )
+                    }
+                    other => {
+                        return Err(
+                            self.err(format!("undefined method `delete' for {}", inspect(other)))
+                        )
+                    }
+                };
+                self.mutated_local(n, new);
+                removed
+            }
+            Ex::Call(Some(recv), name, args, blk)
+                if name.ends_with('!')
+                    && matches!(&**recv, Ex::Var(n) | Ex::LVar(n) if self.var(n).is_some()) =>
+            {
+                // `local.compact!` and friends: the non-bang method, stored back in the local.
+                let (Ex::Var(n) | Ex::LVar(n)) = &**recv else {
+                    return Err(self.err("bang method"));
+                };
+                let cur = self.var(n).unwrap_or(Value::Undef);
+                let mut a = Vec::new();
+                for x in args {
+                    a.push(self.eval(x)?);
+                }
+                let new = self.method(Some(cur), name.trim_end_matches('!'), a, blk.as_deref())?;
+                self.mutated_local(n, new.clone());
+                new
+            }
+            Ex::Call(recv, name, args, blk) => {
+                let r = match recv {
+                    Some(r) => Some(self.eval(r)?),
+                    None => None,
+                };
+                let mut a = Vec::new();
+                for x in args {
+                    a.push(self.eval(x)?);
+                }
+                return self.method(r, name, a, blk.as_deref());
+            }
+        })
+    }
+
+    pub(super) fn binop(&mut self, op: &str, l: Value, r: Value) -> EResult<Value> {
+        use std::cmp::Ordering;
+        let cmp = |a: &Value, b: &Value| -> Option<Ordering> {
+            match (a, b) {
+                (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                    troupe_values::number::as_f64(a).partial_cmp(&troupe_values::number::as_f64(b))
+                }
+                (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+                _ => None,
+            }
+        };
+        Ok(match op {
+            "==" => Value::Bool(
+                l == r
+                    || (matches!(
+                        (&l, &r),
+                        (
+                            Value::Int(_) | Value::Float(_),
+                            Value::Int(_) | Value::Float(_)
+                        )
+                    ) && troupe_values::number::as_f64(&l)
+                        == troupe_values::number::as_f64(&r)),
+            ),
+            "!=" => Value::Bool(!(l == r)),
+            "<" | ">" | "<=" | ">=" | "<=>" => {
+                let Some(o) = cmp(&l, &r) else {
+                    return Err(self.err(format!(
+                        "comparison of {} with {} failed",
+                        inspect(&l),
+                        inspect(&r)
+                    )));
+                };
+                match op {
+                    "<" => Value::Bool(o == Ordering::Less),
+                    ">" => Value::Bool(o == Ordering::Greater),
+                    "<=" => Value::Bool(o != Ordering::Greater),
+                    ">=" => Value::Bool(o != Ordering::Less),
+                    _ => Value::Int(o as i64),
+                }
+            }
+            "=~" | "!~" => {
+                let (s, re) = match (&l, &r) {
+                    (Value::Str(s), Value::Regex(re)) | (Value::Regex(re), Value::Str(s)) => {
+                        (s, re)
+                    }
+                    (Value::Undef, _) | (_, Value::Undef) => {
+                        return Ok(if op == "=~" {
+                            Value::Undef
+                        } else {
+                            Value::Bool(true)
+                        })
+                    }
+                    _ => return Err(self.err("=~ needs a string and a regexp")),
+                };
+                match re.captures(s) {
+                    Some((start, caps)) => {
+                        self.last_match = caps;
+                        let at = s[..start].chars().count();
+                        if op == "=~" {
+                            Value::Int(at as i64)
+                        } else {
+                            Value::Bool(false)
+                        }
+                    }
+                    None => {
+                        self.last_match.clear();
+                        if op == "=~" {
+                            Value::Undef
+                        } else {
+                            Value::Bool(true)
+                        }
+                    }
+                }
+            }
+            "+" => match (&l, &r) {
+                (Value::Str(a), Value::Str(b)) => Value::str(format!("{a}{b}")),
+                (Value::Array(a), Value::Array(b)) => {
+                    Value::array(a.iter().chain(b.iter()).cloned().collect())
+                }
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_add(*b)),
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
+                    troupe_values::number::as_f64(&l) + troupe_values::number::as_f64(&r),
+                ),
+                _ => {
+                    return Err(self.err(format!(
+                        "no implicit conversion of {} into {}",
+                        ruby_class(&r),
+                        ruby_class(&l)
+                    )))
+                }
+            },
+            "-" => match (&l, &r) {
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_sub(*b)),
+                (Value::Array(a), Value::Array(b)) => {
+                    Value::array(a.iter().filter(|x| !b.contains(x)).cloned().collect())
+                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
+                    troupe_values::number::as_f64(&l) - troupe_values::number::as_f64(&r),
+                ),
+                _ => return Err(self.err("unsupported '-'")),
+            },
+            "*" => match (&l, &r) {
+                (Value::Int(a), Value::Int(b)) => Value::Int(a.wrapping_mul(*b)),
+                (Value::Str(s), Value::Int(n)) => {
+                    let n = (*n).max(0) as u64;
+                    troupe_values::limits::reserve(n.saturating_mul(s.len() as u64))?;
+                    Value::str(s.repeat(n as usize))
+                }
+                (Value::Array(a), Value::Str(s)) => {
+                    Value::str(a.iter().map(to_s).collect::<Vec<_>>().join(s))
+                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Value::Float(
+                    troupe_values::number::as_f64(&l) * troupe_values::number::as_f64(&r),
+                ),
+                _ => return Err(self.err("unsupported '*'")),
+            },
+            "/" | "%" => match (&l, &r) {
+                (Value::Int(_), Value::Int(0)) => return Err(self.err("divided by 0")),
+                (Value::Int(a), Value::Int(b)) => Value::Int(if op == "/" {
+                    a.div_euclid(*b)
+                } else {
+                    a.rem_euclid(*b)
+                }),
+                (Value::Str(f), args) if op == "%" => {
+                    let a = match args {
+                        Value::Array(a) => (**a).clone(),
+                        other => vec![other.clone()],
+                    };
+                    Value::str(crate::format::sprintf(f, &a)?)
+                }
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                    let (a, b) = (
+                        troupe_values::number::as_f64(&l),
+                        troupe_values::number::as_f64(&r),
+                    );
+                    Value::Float(if op == "/" { a / b } else { a % b })
+                }
+                _ => return Err(self.err(format!("unsupported '{op}'"))),
+            },
+            "<<" => match (&l, &r) {
+                (Value::Array(a), _) => {
+                    let mut x = (**a).clone();
+                    x.push(r.clone());
+                    Value::array(x)
+                }
+                (Value::Str(a), _) => Value::str(format!("{a}{}", to_s(&r))),
+                _ => return Err(self.err("unsupported '<<'")),
+            },
+            _ => return Err(self.err(format!("unsupported operator '{op}'"))),
+        })
+    }
+}
