@@ -127,7 +127,10 @@ EOF
 SLOW=$!
 printf 'X-Big: %s\n' "$(head -c 200000 /dev/zero | tr '\0' a)" > "$W/bighdr"
 code=$(curl -sk -o /dev/null -w '%{http_code}' -H "@$W/bighdr" "https://127.0.0.1:$F/status/v1/simple" || true)
-case "$code" in 200|000|"") fail "a 200 KB header got HTTP '$code' (want a 4xx refusal)";; esac
+# The front answers 431 after 64 KB and closes with the rest unread; the kernel then resets the
+# connection, and the reset can overtake the 431 at the client ('000'). Either is a refusal;
+# a 200, or a front that died or slowed (checked below), is the failure.
+case "$code" in 200|"") fail "a 200 KB header got HTTP '$code' (want a refusal)";; esac
 worst=0
 for _ in $(seq 1 20); do
     t=$(curl "${C1[@]}" -o /dev/null -w '%{time_total}' "https://localhost:$F/puppet/v3/node/node1.example.test?environment=production")
