@@ -66,7 +66,7 @@ impl Entry {
     /// The log line once the response is known.
     pub(crate) fn line(
         &self,
-        resp: &crate::proxy::Resp,
+        resp: &crate::respond::Resp,
         protocol: &str,
         cipher: &str,
         backend: Option<SocketAddr>,

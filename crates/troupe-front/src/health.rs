@@ -4,7 +4,7 @@
 //! plain-HTTP `health_listen` address (meant for loopback: VRRP checks speak plain HTTP),
 //! which serves that path only.
 
-use crate::proxy::{simple, Resp};
+use crate::respond::{simple, Resp};
 use crate::{BoxError, State};
 use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL};
 use hyper::service::service_fn;

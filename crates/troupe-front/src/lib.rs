@@ -11,6 +11,7 @@
 
 mod accesslog;
 pub mod backend;
+mod dial;
 mod health;
 pub mod identity;
 mod lifecycle;
@@ -19,6 +20,7 @@ mod listen;
 mod masters;
 pub mod pool;
 mod proxy;
+mod respond;
 pub mod retry;
 mod status;
 pub mod tls;

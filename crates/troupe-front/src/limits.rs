@@ -2,7 +2,7 @@
 //! clients with a verified certificate), request bodies (size by kind of client, a deadline
 //! that grows with a minimum rate, and one budget of buffered bytes for all requests).
 
-use crate::proxy::{simple, unavailable, Resp};
+use crate::respond::{simple, unavailable, Resp};
 use crate::{Config, State};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;

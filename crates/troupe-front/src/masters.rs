@@ -3,7 +3,7 @@
 //! that keep what stays, start what comes and retire what goes.
 
 use crate::backend::Backend;
-use crate::proxy::connect;
+use crate::dial::connect;
 use crate::{upstream, BackendSpec, BoxError, State};
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,13 +1,11 @@
 //! Listeners, TLS, the proxying itself, health checks, reloads and drain.
 
-use crate::backend::Backend;
+use crate::respond::{simple, Gauge, Resp};
 use crate::{accesslog, identity, limits, retry, status, tls, upstream, BoxError, State};
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, HOST};
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,24 +14,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-
-pub(crate) type Resp = Response<Full<Bytes>>;
-
-/// Counts one unit in a gauge for as long as it lives (dropped futures included).
-pub(crate) struct Gauge<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl<'a> Gauge<'a> {
-    pub(crate) fn new(g: &'a std::sync::atomic::AtomicUsize) -> Gauge<'a> {
-        g.fetch_add(1, Ordering::SeqCst);
-        Gauge(g)
-    }
-}
-
-impl Drop for Gauge<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// What the TLS layer learned about the client (shared by the connection's requests).
 #[derive(Debug)]
@@ -268,28 +248,6 @@ fn subject_dn(der: &[u8]) -> Option<String> {
     Some(format!("CN={cn}"))
 }
 
-pub(crate) fn simple(status: StatusCode, ct: &str, body: impl Into<Bytes>) -> Resp {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    if let Ok(v) = HeaderValue::from_str(ct) {
-        r.headers_mut().insert(CONTENT_TYPE, v);
-    }
-    r
-}
-
-pub(crate) fn unavailable(state: &State, why: &str) -> Resp {
-    state.rejected.fetch_add(1, Ordering::Relaxed);
-    let mut r = simple(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "application/json;charset=utf-8",
-        serde_json::json!({"message": format!("Service Unavailable: {why}"), "issue_kind": "RUNTIME_ERROR"}).to_string(),
-    );
-    if let Ok(v) = HeaderValue::from_str(&state.config.retry_after.to_string()) {
-        r.headers_mut().insert("Retry-After", v);
-    }
-    r
-}
-
 async fn handle(state: Arc<State>, client: Arc<Client>, req: Request<Incoming>) -> Resp {
     let start = Instant::now();
     state.requests.fetch_add(1, Ordering::Relaxed);
@@ -436,34 +394,6 @@ fn admin_page(state: &State, client: &Client, req: &Request<Incoming>) -> Resp {
             status::html(state),
         )
     }
-}
-
-pub(crate) async fn connect(state: &State, b: &Backend) -> Result<upstream::Conn, String> {
-    let stream = tokio::time::timeout(state.config.connect_timeout, TcpStream::connect(b.addr))
-        .await
-        .map_err(|_| "connect timeout".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
-    let _ = stream.set_nodelay(true);
-    if !b.tls {
-        return Ok(upstream::Conn::new(Box::new(stream)));
-    }
-    let cfg = state
-        .client_tls
-        .clone()
-        .ok_or("no TLS client configuration")?;
-    let name = match &state.config.backend_server_name {
-        Some(n) => rustls::pki_types::ServerName::try_from(n.clone())
-            .map_err(|e| format!("server name: {e}"))?,
-        None => rustls::pki_types::ServerName::IpAddress(b.addr.ip().into()),
-    };
-    let tls = tokio::time::timeout(
-        state.config.connect_timeout,
-        tokio_rustls::TlsConnector::from(cfg).connect(name, stream),
-    )
-    .await
-    .map_err(|_| "TLS handshake timeout".to_string())?
-    .map_err(|e| format!("TLS: {e}"))?;
-    Ok(upstream::Conn::new(Box::new(tls)))
 }
 
 /// Reloads certificates, CA and CRL when they change; open connections keep going. Warns

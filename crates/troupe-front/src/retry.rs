@@ -14,7 +14,8 @@
 //!   does not count it.
 
 use crate::backend::{order, Backend};
-use crate::proxy::{connect, simple, unavailable, Gauge, Resp};
+use crate::dial::connect;
+use crate::respond::{simple, unavailable, Gauge, Resp};
 use crate::{upstream, State};
 use bytes::Bytes;
 use http_body_util::Full;

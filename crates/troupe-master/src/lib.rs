@@ -11,6 +11,7 @@ mod identity;
 pub mod limits;
 pub mod pool;
 pub mod reports;
+mod respond;
 mod server;
 mod tls;
 mod validate;

@@ -9,8 +9,8 @@
 //! be the reason the CA cannot write a CRL or take a CSR), and retention (`report_keep` per
 //! node, `report_ttl`), pruned on each write. A failed write leaves no temp file behind.
 
-use crate::api::{error, json_resp, Resp};
 use crate::limits::{read_body, BodyError, FreeSpace};
+use crate::respond::{error, json_resp, Resp};
 use crate::{validate, State};
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;

@@ -106,7 +106,7 @@ pub fn catalog_facts(params: &[(String, String)]) -> Result<(), String> {
     else {
         return Ok(());
     };
-    let once = crate::api::form_decode(f);
+    let once = crate::respond::form_decode(f);
     let facts = if once.trim_start().starts_with('{') || !f.trim_start().starts_with('{') {
         once
     } else {
