@@ -11,6 +11,7 @@
 Each takes `m` (the pool_netns module, for its helpers), the bed, the probers, the agents and
 `need`, and returns the row for the table.
 """
+import os
 import signal
 import time
 
@@ -38,7 +39,6 @@ def _settled_front(m, bed):
 def kill_front(m, bed, probers, agents, need):
     pid = _settled_front(m, bed)
     t = time.time()
-    import os
     os.kill(pid, signal.SIGKILL)
     back = _front_back(m, bed, pid)
     t_back = time.time() - t
@@ -57,7 +57,6 @@ def kill_front(m, bed, probers, agents, need):
 def front_crash_loop(m, bed, probers, agents, need):
     """Kills the front, and again each one the node starts at once, until the node waits
     before the next start (a crash loop): from that kill on, the VIP must move."""
-    import os
     for i in range(5):
         pid = _settled_front(m, bed) if i == 0 else bed.roles("A").get("front")
         t = time.time()

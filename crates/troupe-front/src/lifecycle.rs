@@ -53,30 +53,6 @@ where
 }
 
 /// What a connection's requests are doing.
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_catalog_and_plugin_sync_answers_close_their_connection() {
-        for p in [
-            "/puppet/v3/catalog/a.example.test",
-            "/puppet/v3/file_metadatas/plugins",
-            "/puppet/v3/file_content/plugins/x/facter/y.rb",
-        ] {
-            assert!(super::closes_after(p), "{p}");
-        }
-        for p in [
-            "/puppet/v3/node/a.example.test",
-            "/puppet/v3/file_metadata/modules/m/f",
-            "/puppet/v3/report/a.example.test",
-            "/puppet-ca/v1/certificate/ca",
-            "/status/v1/simple",
-            "/puppet/v3/catalogx",
-        ] {
-            assert!(!super::closes_after(p), "{p}");
-        }
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct Activity {
     born: Instant,
@@ -161,4 +137,28 @@ pub(crate) async fn drive<C: Graceful>(
     }
     conn.as_mut().graceful();
     let _ = conn.await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_catalog_and_plugin_sync_answers_close_their_connection() {
+        for p in [
+            "/puppet/v3/catalog/a.example.test",
+            "/puppet/v3/file_metadatas/plugins",
+            "/puppet/v3/file_content/plugins/x/facter/y.rb",
+        ] {
+            assert!(super::closes_after(p), "{p}");
+        }
+        for p in [
+            "/puppet/v3/node/a.example.test",
+            "/puppet/v3/file_metadata/modules/m/f",
+            "/puppet/v3/report/a.example.test",
+            "/puppet-ca/v1/certificate/ca",
+            "/status/v1/simple",
+            "/puppet/v3/catalogx",
+        ] {
+            assert!(!super::closes_after(p), "{p}");
+        }
+    }
 }

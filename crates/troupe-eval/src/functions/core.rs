@@ -10,6 +10,5 @@ pub mod lookup;
 pub mod math;
 pub mod new;
 pub mod strings;
-pub mod templates;
 pub mod time;
 pub mod types;

@@ -1,8 +1,9 @@
-//! Templates: `epp`, `inline_epp`, `template` (ERB), `inline_template` and `file`.
+//! Templates and files: `epp`, `inline_epp`, `template` (ERB), `inline_template`, `file` and
+//! `binary_file`, in the registry's function shape.
 
 use crate::functions::host::Host;
 use std::path::PathBuf;
-use troupe_syntax::ast::Expr;
+use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::{EResult, EvalError};
 use troupe_values::value::Value;
 
@@ -14,7 +15,15 @@ pub fn module_file(ev: &dyn Host, spec: &str, kind: &str) -> Option<PathBuf> {
     ev.env().read(&p).map(|_| p)
 }
 
-pub fn epp_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+/// `epp`.
+pub(crate) fn epp(
+    ev: &mut dyn Host,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = args.as_slice();
     let spec = match args.first() {
         Some(Value::Str(s)) => s.to_string(),
         _ => {
@@ -30,7 +39,15 @@ pub fn epp_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Val
     ev.render_epp(code, args.get(1), true, "epp")
 }
 
-pub fn inline_epp_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+/// `inline_epp`.
+pub(crate) fn inline_epp(
+    ev: &mut dyn Host,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = args.as_slice();
     let text = match args.first() {
         Some(Value::Str(s)) => s.to_string(),
         _ => {
@@ -43,7 +60,15 @@ pub fn inline_epp_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> ERes
     ev.render_epp(code, args.get(1), false, "inline_epp")
 }
 
-pub fn template_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+/// `template` (ERB files).
+pub(crate) fn template(
+    ev: &mut dyn Host,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = args.as_slice();
     let mut out = String::new();
     for a in args {
         let path = find_template(ev, &a.to_display())?;
@@ -73,7 +98,15 @@ fn find_template(ev: &dyn Host, spec: &str) -> EResult<PathBuf> {
         .ok_or_else(|| EvalError::new(format!("Could not find template '{spec}'")))
 }
 
-pub fn inline_template_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) -> EResult<Value> {
+/// `inline_template`.
+pub(crate) fn inline_template(
+    ev: &mut dyn Host,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = args.as_slice();
     let mut out = String::new();
     for a in args {
         out.push_str(&ev.render_erb(&a.to_display(), "inline template")?);
@@ -82,7 +115,15 @@ pub fn inline_template_function(ev: &mut dyn Host, args: &[Value], _e: &Expr) ->
 }
 
 /// `binary_file('mod/name')`: a module's file (or an absolute path) as a Binary.
-pub fn binary_file_function(ev: &mut dyn Host, args: &[Value]) -> EResult<Value> {
+/// `binary_file`.
+pub(crate) fn binary_file(
+    ev: &mut dyn Host,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = args.as_slice();
     let spec = match args {
         [Value::Str(s)] => s.to_string(),
         _ => {
@@ -106,7 +147,15 @@ pub fn binary_file_function(ev: &mut dyn Host, args: &[Value]) -> EResult<Value>
     }
 }
 
-pub fn file_function(ev: &mut dyn Host, args: &[Value]) -> EResult<Value> {
+/// `file`.
+pub(crate) fn file(
+    ev: &mut dyn Host,
+    _name: &str,
+    args: Vec<Value>,
+    _lambda: Option<&Lambda>,
+    _e: &Expr,
+) -> EResult<Value> {
+    let args = args.as_slice();
     for a in args {
         let spec = a.to_display();
         let p = PathBuf::from(&spec);

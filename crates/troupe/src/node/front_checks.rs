@@ -80,7 +80,11 @@ mod tests {
                 .count(),
             2
         );
-        assert!(out.contains("pidfile = /run/troupe-node-1/front.pid\n"));
+        assert!(out.contains("pidfile = /run/troupe-node-1/front.pid\ninterval = 0.01\n"));
+        assert!(
+            out.contains("weight = 0\nfall = 6\n"),
+            "a restarted front keeps the VIPs: {out}"
+        );
         assert!(out.contains("http = http://127.0.0.1:8139/troupe/health\n"));
         let parsed = troupe_vrrp::config::parse(&out, "vrrp.conf").expect("troupe vrrp reads it");
         assert_eq!(parsed.instances.len(), 2);
