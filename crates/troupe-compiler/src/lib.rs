@@ -149,6 +149,9 @@ pub struct Settings {
     pub basemodulepath: Vec<PathBuf>,
     /// The global hiera.yaml (`$confdir/hiera.yaml`).
     pub hiera_config: Option<PathBuf>,
+    /// The Ruby helpers that run module functions written only in Ruby (started on first
+    /// use, shared by every compile of these settings); `None` turns them off.
+    pub ruby: Option<Arc<troupe_rubyhost::Pool>>,
 }
 
 impl Settings {
@@ -158,6 +161,7 @@ impl Settings {
             environmentpath: codedir.join("environments"),
             basemodulepath: vec![codedir.join("modules")],
             hiera_config: None,
+            ruby: Some(Arc::new(troupe_rubyhost::Pool::new(Default::default()))),
             codedir,
         }
     }
@@ -172,6 +176,7 @@ pub struct DiskEnv<'c> {
     modulepath: Vec<PathBuf>,
     global_hiera: Option<PathBuf>,
     cache: &'c ParseCache,
+    ruby: Option<Arc<troupe_rubyhost::Pool>>,
     module_dirs: std::cell::RefCell<HashMap<String, Option<PathBuf>>>,
     /// The modules on the modulepath, listed once per compile.
     modules: std::cell::OnceCell<Vec<(String, PathBuf)>>,
@@ -252,6 +257,7 @@ impl<'c> DiskEnv<'c> {
                 p.is_file().then_some(p)
             }),
             cache,
+            ruby: settings.ruby.clone(),
             module_dirs: Default::default(),
             modules: Default::default(),
         })
@@ -259,6 +265,10 @@ impl<'c> DiskEnv<'c> {
 }
 
 impl Environment for DiskEnv<'_> {
+    fn ruby(&self) -> Option<Arc<troupe_rubyhost::Pool>> {
+        self.ruby.clone()
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -212,6 +212,11 @@ pub trait Environment {
         path: &std::path::Path,
         format: DataFormat,
     ) -> Option<Result<Arc<serde_json::Value>, String>>;
+    /// The pool of Ruby helpers that runs module functions written only in Ruby; `None`:
+    /// such functions fail with a message naming them.
+    fn ruby(&self) -> Option<Arc<troupe_rubyhost::Pool>> {
+        None
+    }
 }
 
 /// The syntax of a Hiera data file (the `data_hash` backends).

@@ -62,6 +62,11 @@ pub struct Config {
     pub compile_memory_limit: Option<u64>,
     /// Puppet's `code_id_command`: prints the code id of the environment it is given.
     pub code_id_command: Option<PathBuf>,
+    /// At most this many Ruby helpers run module functions written only in Ruby (0: none;
+    /// such functions then fail naming themselves).
+    pub ruby_helpers: usize,
+    /// The Ruby interpreter the helpers run (Puppet's library must be on its load path).
+    pub ruby: PathBuf,
     /// How long a computed code version is reused (`code_version_refresh`).
     pub code_version_refresh: std::time::Duration,
     /// `advertise`: where the pool's fronts reach this master (`http://HOST:PORT` or
@@ -109,6 +114,8 @@ impl Config {
             compile_timeout: Some(troupe_eval::limits::DEFAULT_TIMEOUT),
             compile_memory_limit: Some(troupe_eval::limits::DEFAULT_MEMORY_LIMIT),
             code_id_command: None,
+            ruby_helpers: 2,
+            ruby: PathBuf::from("ruby"),
             code_version_refresh: code_version::DEFAULT_REFRESH,
             advertise: None,
             pool_host: None,
@@ -139,6 +146,13 @@ impl Config {
             s.basemodulepath = b.clone();
         }
         s.hiera_config = self.hiera_config.clone();
+        s.ruby = (self.ruby_helpers > 0).then(|| {
+            Arc::new(troupe_rubyhost::Pool::new(troupe_rubyhost::Config {
+                ruby: self.ruby.clone(),
+                max_helpers: self.ruby_helpers,
+                ..Default::default()
+            }))
+        });
         s
     }
 }

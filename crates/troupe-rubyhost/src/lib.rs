@@ -21,7 +21,7 @@ pub use session::{Callbacks, Session};
 use helper::Helper;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// The helper's Ruby program.
@@ -139,7 +139,7 @@ impl Pool {
 
     /// A helper for one chain of requests: an idle one, a new one if fewer than
     /// `max_helpers` run, else the next one freed.
-    pub fn session(&self) -> Result<Session<'_>, Failure> {
+    pub fn session(self: &Arc<Self>) -> Result<Session, Failure> {
         let deadline = std::time::Instant::now() + self.config.wait_timeout;
         let mut st = self
             .state
@@ -148,7 +148,7 @@ impl Pool {
         loop {
             while let Some(h) = st.idle.pop() {
                 if h.alive() {
-                    return Ok(Session::new(self, h));
+                    return Ok(Session::new(self.clone(), h));
                 }
                 st.running = st.running.saturating_sub(1);
             }
@@ -157,7 +157,7 @@ impl Pool {
                 drop(st);
                 self.started.fetch_add(1, Ordering::Relaxed);
                 return match Helper::start(&self.config) {
-                    Ok(h) => Ok(Session::new(self, h)),
+                    Ok(h) => Ok(Session::new(self.clone(), h)),
                     Err(e) => {
                         self.release(None);
                         Err(e)

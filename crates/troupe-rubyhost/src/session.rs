@@ -7,6 +7,7 @@ use crate::{Failure, Pool};
 use serde_json::{json, Map, Value as J};
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// What troupe answers while the helper works on a request.
 pub trait Callbacks {
@@ -15,7 +16,7 @@ pub trait Callbacks {
     /// message's other fields. An `Err` is raised in Ruby as a `Puppet::ParseError`.
     fn callback(
         &mut self,
-        session: &Session<'_>,
+        session: &Session,
         what: &str,
         msg: &Map<String, J>,
     ) -> Result<J, String>;
@@ -25,14 +26,14 @@ pub trait Callbacks {
 
 /// One helper for one chain of requests; it goes back to the pool when dropped.
 #[derive(Debug)]
-pub struct Session<'p> {
-    pool: &'p Pool,
+pub struct Session {
+    pool: Arc<Pool>,
     helper: RefCell<Option<Helper>>,
     next: Cell<u64>,
 }
 
-impl<'p> Session<'p> {
-    pub(crate) fn new(pool: &'p Pool, helper: Helper) -> Session<'p> {
+impl Session {
+    pub(crate) fn new(pool: Arc<Pool>, helper: Helper) -> Session {
         Session {
             pool,
             helper: RefCell::new(Some(helper)),
@@ -130,7 +131,7 @@ impl<'p> Session<'p> {
     }
 }
 
-impl Drop for Session<'_> {
+impl Drop for Session {
     fn drop(&mut self) {
         self.pool.release(self.helper.get_mut().take());
     }

@@ -75,7 +75,7 @@ struct Answers {
 }
 
 impl Callbacks for Answers {
-    fn callback(&mut self, s: &Session<'_>, what: &str, msg: &Map<String, J>) -> Result<J, String> {
+    fn callback(&mut self, s: &Session, what: &str, msg: &Map<String, J>) -> Result<J, String> {
         let name = msg.get("name").and_then(J::as_str).unwrap_or("");
         self.seen.push(format!("{what}:{name}"));
         let args = msg.get("args").cloned().unwrap_or(json!([]));
@@ -110,7 +110,7 @@ fn functions_callbacks_errors_and_restarts() {
         return;
     }
     let dir = fixture("main");
-    let pool = Pool::new(Config::default());
+    let pool = std::sync::Arc::new(Pool::new(Config::default()));
     let mut cb = Answers {
         dir: dir.clone(),
         ..Answers::default()
@@ -201,10 +201,10 @@ fn a_request_that_overruns_is_killed() {
         return;
     }
     let dir = fixture("nap");
-    let pool = Pool::new(Config {
+    let pool = std::sync::Arc::new(Pool::new(Config {
         call_timeout: Duration::from_millis(1500),
         ..Config::default()
-    });
+    }));
     let s = pool.session().expect("start");
     let mut cb = Answers::default();
     let t = std::time::Instant::now();
@@ -220,10 +220,10 @@ fn a_request_that_overruns_is_killed() {
 
 #[test]
 fn ruby_missing_is_named() {
-    let pool = Pool::new(Config {
+    let pool = std::sync::Arc::new(Pool::new(Config {
         ruby: PathBuf::from("/nonexistent/ruby"),
         ..Config::default()
-    });
+    }));
     match pool.session() {
         Err(Failure::Helper(m)) => {
             assert!(m.contains("Ruby is not installed"), "{m}");

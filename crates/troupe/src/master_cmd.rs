@@ -305,6 +305,12 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
             "advertise" => c.advertise = Some(v.trim().to_string()),
             "pool_host" => c.pool_host = Some(v.trim().to_string()),
             "code_id_command" => c.code_id_command = Some(v.trim().into()),
+            "ruby" => c.ruby = v.trim().into(),
+            "ruby_helpers" => {
+                c.ruby_helpers = v
+                    .parse()
+                    .map_err(|_| anyhow!("setting 'ruby_helpers' must be a number, not '{v}'"))?
+            }
             "code_version_refresh" | "registration_ttl" | "registration_keepalive" => {
                 let d = troupe_eval::limits::parse_timeout(v)
                     .map_err(|e| anyhow!("setting '{k}': {e}"))?

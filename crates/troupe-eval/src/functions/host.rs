@@ -8,6 +8,7 @@
 
 use crate::catalog::Resource;
 use crate::code::{Code, Def, Environment, LoadKind};
+use std::rc::Rc;
 use std::sync::Arc;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::{EResult, Loc};
@@ -98,4 +99,15 @@ pub(crate) trait Host {
     ) -> EResult<Value>;
     /// Renders an ERB template.
     fn render_erb(&mut self, src: &str, file: &str) -> EResult<String>;
+
+    // Ruby.
+
+    /// The Ruby helper session of the Ruby call in progress (nested calls share it).
+    fn ruby_session(&mut self) -> &mut Option<Rc<troupe_rubyhost::Session>>;
+    /// A type from its source text (`Optional[String[1]]`), as the Ruby helper writes it.
+    fn parse_type(&mut self, text: &str) -> EResult<Type>;
+    /// How many resources the catalog has (`resource(0..count)`).
+    fn resource_count(&self) -> usize;
+    /// Every variable the current scope sees, by name (a template's instance variables).
+    fn visible_vars(&mut self) -> Map;
 }

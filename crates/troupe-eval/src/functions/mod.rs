@@ -18,6 +18,7 @@ pub mod digest;
 pub mod host;
 pub mod lookup;
 pub mod modules;
+pub mod ruby;
 pub mod stdlib;
 pub mod templates;
 

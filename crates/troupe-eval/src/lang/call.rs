@@ -7,6 +7,7 @@ use crate::code::LoadKind;
 use crate::lang::eval::Evaluator;
 use crate::lang::scope::ScopeKind;
 use crate::lang::scope::Table;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use troupe_syntax::ast::{Expr, ExprKind, Lambda, Param};
 use troupe_values::error::{EResult, EvalError, Flow};
@@ -68,7 +69,7 @@ impl<'e> Evaluator<'e> {
         }
         // A native stand-in for a module's Ruby function exists only where Puppet
         // would find that function: its Ruby file in a module on the modulepath.
-        if let Some(api) = self.ruby_function_api(name) {
+        if let Some((api, file)) = self.ruby_function(name) {
             // Puppet passes a 3.x function a top-level undef as an empty string.
             let args: Vec<Value> = if api == crate::lang::call::RubyApi::Legacy {
                 args.into_iter()
@@ -80,6 +81,9 @@ impl<'e> Evaluator<'e> {
             if let Some((_, f)) = crate::functions::module_fn(name) {
                 return f(self, name, args, lambda, e);
             }
+            // No native version: the module's own Ruby runs in a Ruby helper.
+            let legacy = api == RubyApi::Legacy;
+            return crate::functions::ruby::call(self, name, legacy, &file, args, lambda, e);
         }
         Err(EvalError::new(format!("Unknown function: '{name}'.")).at(self.loc_e(e)))
     }
@@ -123,20 +127,19 @@ pub(crate) enum RubyApi {
 impl Evaluator<'_> {
     /// How a module on the modulepath ships the Ruby function `name`: `lib/puppet/functions/
     /// [NS/]NAME.rb` (the 4.x API, preferred by Puppet) or only the 3.x
-    /// `lib/puppet/parser/functions/NAME.rb`; `None` when no module does.
-    pub(crate) fn ruby_function_api(&mut self, name: &str) -> Option<RubyApi> {
+    /// `lib/puppet/parser/functions/NAME.rb`, and that file; `None` when no module does.
+    pub(crate) fn ruby_function(&mut self, name: &str) -> Option<(RubyApi, PathBuf)> {
         if let Some(known) = self.ruby_functions.get(name) {
-            return *known;
+            return known.clone();
         }
         let modern = format!("lib/puppet/functions/{}.rb", name.replace("::", "/"));
         let legacy = format!("lib/puppet/parser/functions/{name}.rb");
-        let has =
-            |ev: &Self, dir: &std::path::Path, file: &str| ev.env.read(&dir.join(file)).is_some();
-        let kind = |ev: &Self, dir: &std::path::Path| {
+        let has = |ev: &Self, dir: &Path, file: &str| ev.env.read(&dir.join(file)).is_some();
+        let kind = |ev: &Self, dir: &Path| {
             if has(ev, dir, &modern) {
-                Some(RubyApi::Modern)
+                Some((RubyApi::Modern, dir.join(&modern)))
             } else if !name.contains("::") && has(ev, dir, &legacy) {
-                Some(RubyApi::Legacy)
+                Some((RubyApi::Legacy, dir.join(&legacy)))
             } else {
                 None
             }
@@ -147,21 +150,24 @@ impl Evaluator<'_> {
             Some((ns, _)) => Some(ns),
             None => Some(crate::functions::module_fn(name).map_or("stdlib", |(home, _)| home)),
         };
-        let mut api = home
+        let mut found = home
             .and_then(|m| self.env.module_dir(m))
             .and_then(|d| kind(self, &d));
-        if api.is_none() {
+        if found.is_none() {
             let modules = self.env.modules();
-            api = if modules.iter().any(|(_, d)| has(self, d, &modern)) {
-                Some(RubyApi::Modern)
-            } else if !name.contains("::") && modules.iter().any(|(_, d)| has(self, d, &legacy)) {
-                Some(RubyApi::Legacy)
-            } else {
-                None
-            };
+            found = modules
+                .iter()
+                .find(|(_, d)| has(self, d, &modern))
+                .map(|(_, d)| (RubyApi::Modern, d.join(&modern)));
+            if found.is_none() && !name.contains("::") {
+                found = modules
+                    .iter()
+                    .find(|(_, d)| has(self, d, &legacy))
+                    .map(|(_, d)| (RubyApi::Legacy, d.join(&legacy)));
+            }
         }
-        self.ruby_functions.insert(name.to_string(), api);
-        api
+        self.ruby_functions.insert(name.to_string(), found.clone());
+        found
     }
 }
 

@@ -39,7 +39,10 @@ pub struct Evaluator<'e> {
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
     /// Which module Ruby functions exist, and their API, by name (see `ruby_function_api`).
-    pub(crate) ruby_functions: HashMap<String, Option<crate::lang::call::RubyApi>>,
+    pub(crate) ruby_functions:
+        HashMap<String, Option<(crate::lang::call::RubyApi, std::path::PathBuf)>>,
+    /// The Ruby helper session of the Ruby call in progress (nested calls share it).
+    pub(crate) ruby_session: Option<std::rc::Rc<troupe_rubyhost::Session>>,
     /// The line of each relationship attribute (`require => ...`) by resource, for errors.
     pub(crate) param_lines: HashMap<(usize, String), u32>,
     pub(crate) missing: HashSet<(LoadKind, String)>,
@@ -111,6 +114,7 @@ impl<'e> Evaluator<'e> {
             loaded: HashSet::new(),
             param_guard: None,
             ruby_functions: HashMap::new(),
+            ruby_session: None,
             param_lines: HashMap::new(),
             missing: HashSet::new(),
             scopes: vec![Scope::new(ScopeKind::Top, None, None)],

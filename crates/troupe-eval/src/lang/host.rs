@@ -5,6 +5,7 @@ use crate::catalog::Resource;
 use crate::code::{Code, Def, Environment, LoadKind};
 use crate::functions::host::Host;
 use crate::lang::eval::Evaluator;
+use std::rc::Rc;
 use std::sync::Arc;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::{EResult, Loc};
@@ -126,5 +127,21 @@ impl Host for Evaluator<'_> {
 
     fn render_erb(&mut self, src: &str, file: &str) -> EResult<String> {
         Evaluator::render_erb(self, src, file)
+    }
+
+    fn ruby_session(&mut self) -> &mut Option<Rc<troupe_rubyhost::Session>> {
+        &mut self.ruby_session
+    }
+
+    fn parse_type(&mut self, text: &str) -> EResult<Type> {
+        Evaluator::type_from_text(self, text)
+    }
+
+    fn resource_count(&self) -> usize {
+        self.res.len()
+    }
+
+    fn visible_vars(&mut self) -> Map {
+        Evaluator::visible_vars(self)
     }
 }

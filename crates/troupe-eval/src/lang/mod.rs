@@ -24,4 +24,5 @@ pub mod ops;
 pub mod ruby_scope;
 pub mod scope;
 pub mod settings;
+pub mod type_text;
 pub mod variables;
