@@ -1,0 +1,3 @@
+function kit::twice(String $s) >> String {
+  "${s}${s}"
+}

@@ -1,0 +1,3 @@
+class kit::conf {
+  $var = 'from-class'
+}
