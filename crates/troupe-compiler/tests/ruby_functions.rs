@@ -36,7 +36,8 @@ fn settings(site: Option<(&str, &str)>) -> (Settings, &'static str) {
             (s, "ruby_env")
         }
         Some((tag, text)) => {
-            let dir = std::env::temp_dir().join(format!("troupe-ruby-{tag}-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("troupe-ruby-{tag}-{}", std::process::id()));
             let manifests = dir.join("production/manifests");
             std::fs::create_dir_all(&manifests).expect("mkdir");
             std::fs::write(manifests.join("site.pp"), text).expect("site.pp");
@@ -48,8 +49,9 @@ fn settings(site: Option<(&str, &str)>) -> (Settings, &'static str) {
 }
 
 fn compile_env(settings: &Settings, env: &str) -> (Result<J, String>, Vec<String>) {
-    let facts = load_facts(r#"{"os":{"family":"Debian"},"osfamily":"Debian","fqdn":"n1.example.test"}"#)
-        .expect("facts");
+    let facts =
+        load_facts(r#"{"os":{"family":"Debian"},"osfamily":"Debian","fqdn":"n1.example.test"}"#)
+            .expect("facts");
     let req = CompileRequest {
         environment: env,
         certname: "n1.example.test",
@@ -59,7 +61,8 @@ fn compile_env(settings: &Settings, env: &str) -> (Result<J, String>, Vec<String
     };
     let out = compile_json(settings, &ParseCache::default(), &req, "uuid", J::from(0));
     (
-        out.json.map(|t| serde_json::from_str(&t).expect("catalog JSON")),
+        out.json
+            .map(|t| serde_json::from_str(&t).expect("catalog JSON")),
         out.warnings,
     )
 }
@@ -89,17 +92,38 @@ fn ruby_functions_compile_as_puppet_compiles_them() {
     assert_eq!(msg("count"), json!(2));
     assert_eq!(
         msg("rich"),
-        json!(["one", true, "Optional[Array[String[1]]]", [null, "x", null], "1.2.3", true])
+        json!([
+            "one",
+            true,
+            "Optional[Array[String[1]]]",
+            [null, "x", null],
+            "1.2.3",
+            true
+        ])
     );
     assert_eq!(
         msg("legacy"),
         json!(["from-class", "SHOUT", "empty", "nestednested:80"])
     );
     assert_eq!(msg("strict"), json!(8140));
-    assert_eq!(params(&cat, "Package", "curl"), json!({"ensure": "installed"}));
-    assert_eq!(params(&cat, "Package", "git"), json!({"ensure": "installed"}));
+    assert_eq!(
+        params(&cat, "Package", "curl"),
+        json!({"ensure": "installed"})
+    );
+    assert_eq!(
+        params(&cat, "Package", "git"),
+        json!({"ensure": "installed"})
+    );
+    // Declared from a 4.x function's call_function: in top scope (Class[main]), as Puppet does.
+    let curl = cat["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["title"] == "curl").cloned())
+        .unwrap_or(J::Null);
+    assert_eq!(curl["tags"], json!(["package", "curl", "class"]));
     assert!(
-        warnings.iter().any(|w| w.contains(r#"kit_legacy called with ["", "shout"]"#)),
+        warnings
+            .iter()
+            .any(|w| w.contains(r#"kit_legacy called with ["", "shout"]"#)),
         "{warnings:?}"
     );
 }
@@ -119,7 +143,11 @@ fn ruby_function_errors_read_as_puppets() {
         return;
     }
     // Texts and locations as Puppet 7.23's compiler gives them.
-    let e = error_of("dispatch", "notify { 'x': message => kit::fmt('web', 70000) }\n", |_| {});
+    let e = error_of(
+        "dispatch",
+        "notify { 'x': message => kit::fmt('web', 70000) }\n",
+        |_| {},
+    );
     assert!(
         e.contains("Error while evaluating a Function Call, The function 'kit::fmt' was called with arguments it does not accept. It expects one of:\n  (String[1] name, Kit::Port = Integer[1, 65535] port)\n    rejected: parameter 'port' expects a Kit::Port = Integer[1, 65535] value, got Integer[70000, 70000]\n  (String[1] name)\n    rejected: expects 1 argument, got 2 (file: ")
             && e.contains("line: 1, column: 26"),
@@ -132,7 +160,10 @@ fn ruby_function_errors_read_as_puppets() {
         "{e}"
     );
     let e = error_of("single", "$p = kit::fmt('')\n", |_| {});
-    assert!(e.contains("rejected: parameter 'name' expects a String[1] value, got String (file: "), "{e}");
+    assert!(
+        e.contains("rejected: parameter 'name' expects a String[1] value, got String (file: "),
+        "{e}"
+    );
     // `fail` called back from Ruby: Puppet's text and the call site's location.
     let e = error_of("callback", "\n\n$p = kit::guard(3)\n", |_| {});
     assert!(
@@ -146,14 +177,22 @@ fn ruby_function_errors_read_as_puppets() {
 fn without_ruby_the_function_and_its_file_are_named() {
     let site = "$p = kit::fmt('web')\n";
     let e = error_of("noruby", site, |s| {
-        s.ruby = Some(Arc::new(troupe_rubyhost::Pool::new(troupe_rubyhost::Config {
-            ruby: "/nonexistent/ruby".into(),
-            ..Default::default()
-        })))
+        s.ruby = Some(Arc::new(troupe_rubyhost::Pool::new(
+            troupe_rubyhost::Config {
+                ruby: "/nonexistent/ruby".into(),
+                ..Default::default()
+            },
+        )))
     });
     assert!(e.contains("kit::fmt ("), "{e}");
-    assert!(e.contains("lib/puppet/functions/kit/fmt.rb) is written in Ruby"), "{e}");
+    assert!(
+        e.contains("lib/puppet/functions/kit/fmt.rb) is written in Ruby"),
+        "{e}"
+    );
     assert!(e.contains("Ruby is not installed"), "{e}");
     let e = error_of("off", site, |s| s.ruby = None);
-    assert!(e.contains("is written in Ruby, and this compile has no Ruby helper"), "{e}");
+    assert!(
+        e.contains("is written in Ruby, and this compile has no Ruby helper"),
+        "{e}"
+    );
 }

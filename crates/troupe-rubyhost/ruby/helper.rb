@@ -155,11 +155,14 @@ module Troupe
     @stamps[@key][file] ||= (File.mtime(file) rescue nil) if file
   end
 
+  # Runs the block with the caller's scope; a 4.x function's closure scope (where its
+  # `call_function` and `closure_scope` lookups go) is Puppet's top scope.
   def self.in_env(spec, vars = nil)
     env, loaders = environment(spec)
     @loaders = loaders
-    scope = Scope.new(env, vars)
-    Puppet.override(current_environment: env, loaders: loaders, global_scope: scope) { yield env, loaders, scope }
+    scope = Scope.new(env, vars, 'caller')
+    top = Scope.new(env, nil, 'top')
+    Puppet.override(current_environment: env, loaders: loaders, global_scope: top) { yield env, loaders, scope }
   end
 
   # ---- requests -----------------------------------------------------------------------
@@ -229,10 +232,18 @@ module Troupe
 
   # The compile's scope as a Ruby function sees it: everything is asked of troupe.
   class Scope < Puppet::Parser::Scope
-    def initialize(env, vars)
+    # `where`: 'caller' (the scope the function was called from) or 'top'.
+    attr_reader :troupe_where
+
+    def initialize(env, vars, where)
       @troupe_env = env
       @troupe_vars = vars
+      @troupe_where = where
       extend_with_functions_module
+    end
+
+    def ask(what, payload = {})
+      Troupe.callback(what, payload.merge('scope' => @troupe_where))
     end
 
     def environment
@@ -248,7 +259,7 @@ module Troupe
     end
 
     def lookupvar(name, _options = {})
-      Troupe.callback('lookupvar', 'name' => name)
+      ask('lookupvar', 'name' => name)
     end
 
     def [](name, _options = {})
@@ -256,7 +267,7 @@ module Troupe
     end
 
     def exist?(name)
-      Troupe.callback('exist', 'name' => name)
+      ask('exist', 'name' => name)
     end
 
     def include?(name)
@@ -264,25 +275,25 @@ module Troupe
     end
 
     def to_hash(_recursive = true, _include_undef = false)
-      @troupe_vars || Troupe.callback('variables')
+      @troupe_vars || ask('variables')
     end
 
     def findresource(type, title = nil)
       type, title = type.to_s.match(/\A(.+?)\[(.*)\]\z/m)&.captures || [type, title] if title.nil?
-      r = Troupe.callback('findresource', 'type' => type.to_s, 'title' => title.to_s)
+      r = ask('findresource', 'type' => type.to_s, 'title' => title.to_s)
       r && Puppet::Resource.new(r['type'], r['title'], parameters: r['parameters'])
     end
 
     def call_function(name, args, &block)
       raise Puppet::ParseError, 'troupe: a Ruby block passed to call_function is not supported' if block
-      Troupe.callback('call_function', 'name' => name.to_s, 'args' => Troupe.encode(args))
+      ask('call_function', 'name' => name.to_s, 'args' => Troupe.encode(args))
     end
 
     def method_missing(m, *a, &b)
       name = m.to_s[/\Afunction_(.+)\z/, 1]
       return super unless name
       raise ArgumentError, "#{m}(): expects its arguments as one Array" unless a.size == 1 && a[0].is_a?(Array)
-      Troupe.callback('call_function', 'name' => name, 'args' => Troupe.encode(a[0]), 'legacy' => true)
+      ask('call_function', 'name' => name, 'args' => Troupe.encode(a[0]), 'legacy' => true)
     end
 
     def respond_to_missing?(m, p = false)
@@ -319,9 +330,10 @@ module Troupe
   # Every function a Ruby function calls is called by troupe, which knows the native,
   # Puppet-language and Ruby ones and how Puppet resolves them.
   module CallFunction
-    def internal_call_function(_scope, name, args, &block)
+    def internal_call_function(scope, name, args, &block)
       raise Puppet::ParseError, "troupe: a Ruby block passed to call_function('#{name}') is not supported" if block
-      Troupe.callback('call_function', 'name' => name.to_s, 'args' => Troupe.encode(args))
+      where = scope.respond_to?(:troupe_where) ? scope.troupe_where : 'top'
+      Troupe.callback('call_function', 'name' => name.to_s, 'args' => Troupe.encode(args), 'scope' => where)
     end
   end
   Puppet::Pops::Functions::Function.prepend(CallFunction)

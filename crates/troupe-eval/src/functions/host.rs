@@ -110,4 +110,9 @@ pub(crate) trait Host {
     fn resource_count(&self) -> usize;
     /// Every variable the current scope sees, by name (a template's instance variables).
     fn visible_vars(&mut self) -> Map;
+    /// Makes top scope the current scope (a 4.x Ruby function's closure scope); the scope
+    /// to give back to [`Host::leave_top_scope`].
+    fn enter_top_scope(&mut self) -> usize;
+    /// Restores the scope [`Host::enter_top_scope`] returned.
+    fn leave_top_scope(&mut self, saved: usize);
 }

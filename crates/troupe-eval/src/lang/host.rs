@@ -144,4 +144,12 @@ impl Host for Evaluator<'_> {
     fn visible_vars(&mut self) -> Map {
         Evaluator::visible_vars(self)
     }
+
+    fn enter_top_scope(&mut self) -> usize {
+        std::mem::replace(&mut self.cur, self.top)
+    }
+
+    fn leave_top_scope(&mut self, saved: usize) {
+        self.cur = saved;
+    }
 }

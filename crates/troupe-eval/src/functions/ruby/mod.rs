@@ -180,7 +180,14 @@ impl Answers<'_> {
 
 impl Callbacks for Answers<'_> {
     fn callback(&mut self, _s: &Session, what: &str, msg: &JMap<String, J>) -> Result<J, String> {
-        self.answer(what, msg).map_err(|e| {
+        // A 4.x function's own calls and lookups happen in top scope, as in Puppet.
+        let top = msg.get("scope").and_then(J::as_str) == Some("top");
+        let saved = top.then(|| self.host.enter_top_scope());
+        let r = self.answer(what, msg);
+        if let Some(saved) = saved {
+            self.host.leave_top_scope(saved);
+        }
+        r.map_err(|e| {
             let text = e.msg.clone();
             self.passed = Some(e);
             text
