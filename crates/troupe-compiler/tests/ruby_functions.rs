@@ -120,6 +120,15 @@ fn ruby_functions_compile_as_puppet_compiles_them() {
         .and_then(|rs| rs.iter().find(|r| r["title"] == "curl").cloned())
         .unwrap_or(J::Null);
     assert_eq!(curl["tags"], json!(["package", "curl", "class"]));
+    // A module type known only by running its Ruby: the namevars its title sets come first.
+    assert_eq!(
+        params(&cat, "Kit_setting", "main:port").to_string(),
+        r#"{"section":"main","key":"port","value":8140}"#
+    );
+    assert_eq!(
+        params(&cat, "Kit_setting", "workers").to_string(),
+        r#"{"key":"workers","section":"main","value":2,"comment":"cores"}"#
+    );
     assert!(
         warnings
             .iter()
@@ -193,6 +202,25 @@ fn without_ruby_the_function_and_its_file_are_named() {
     let e = error_of("off", site, |s| s.ruby = None);
     assert!(
         e.contains("is written in Ruby, and this compile has no Ruby helper"),
+        "{e}"
+    );
+}
+
+#[test]
+fn module_types_built_in_ruby_are_checked_as_puppet_checks_them() {
+    if !have_puppet() {
+        return;
+    }
+    let e = error_of("typeattr", "kit_setting { 'a': valu => 1 }\n", |_| {});
+    assert!(e.contains("no parameter named 'valu' (file: "), "{e}");
+    assert!(e.contains("line: 1) on Kit_setting[a]"), "{e}");
+    let site = "kit_setting { 'main:port': value => 1 }\nkit_setting { 'other': section => 'main', key => 'port' }\n";
+    let e = error_of("typekey", site, |_| {});
+    assert!(
+        e.contains("Cannot alias Kit_setting[other] to [\"port\", \"main\"] at (file: ")
+            && e.contains(
+                "line: 2); resource [\"Kit_setting\", \"port\", \"main\"] already declared (file: "
+            ),
         "{e}"
     );
 }

@@ -171,6 +171,7 @@ module Troupe
     case m['op']
     when 'call' then answer(id) { call(m) }
     when 'erb' then answer(id) { erb(m) }
+    when 'type' then answer(id) { type_info(m) }
     when 'ping' then write('id' => id, 'op' => 'result', 'value' => Puppet.version)
     when 'shutdown' then exit!(0)
     else write('id' => id, 'op' => 'error', 'class' => 'ProtocolError', 'message' => "unknown request #{m['op'].inspect}")
@@ -219,6 +220,21 @@ module Troupe
     when 2 then ->(a, b) { Troupe.callback('call_lambda', 'args' => [encode(a), encode(b)]) }
     when 3 then ->(a, b, c) { Troupe.callback('call_lambda', 'args' => [a, b, c].map { |x| encode(x) }) }
     else ->(*a) { Troupe.callback('call_lambda', 'args' => a.map { |x| encode(x) }) }
+    end
+  end
+
+  # A module's resource type as Puppet's Ruby builds it: its attributes, namevars and
+  # title patterns (nil when no module ships it).
+  def self.type_info(m)
+    in_env(m['env']) do |_env, _loaders, _scope|
+      note_file(m['file'])
+      t = Puppet::Type.type(m['name'].to_sym)
+      next nil unless t
+      {
+        'attributes' => (t.parameters + t.properties.map(&:name)).map(&:to_s).uniq,
+        'key_attributes' => t.key_attributes.map(&:to_s),
+        'title_patterns' => t.title_patterns.map { |re, procs| [re.source, procs.map { |p| p[0].to_s }] },
+      }
     end
   end
 

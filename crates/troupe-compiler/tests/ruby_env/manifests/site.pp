@@ -12,3 +12,5 @@ node default {
   notify { 'legacy': message => kit_legacy(undef, 'shout') }
   notify { 'strict': message => kit::strict(8140) }
 }
+kit_setting { 'main:port': value => 8140 }
+kit_setting { 'workers': section => 'main', value => 2, comment => 'cores' }

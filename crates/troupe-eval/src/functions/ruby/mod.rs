@@ -55,6 +55,57 @@ pub(crate) fn call(
     request(host, req, lambda, e, &what)
 }
 
+/// A module's resource type as Puppet's Ruby builds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RubyType {
+    /// Its parameters and properties (metaparameters not included).
+    pub attributes: Vec<String>,
+    /// Its namevars (`key_attributes`), in declaration order.
+    pub key_attributes: Vec<String>,
+    /// Its `title_patterns`: a regular expression and the attribute each capture sets.
+    pub title_patterns: Vec<(String, Vec<String>)>,
+}
+
+/// Asks the Ruby helper for the resource type `name` that `file` defines. `Ok(None)` when
+/// no helper is configured or Puppet does not find the type.
+pub(crate) fn type_info(
+    host: &mut dyn Host,
+    name: &str,
+    file: &Path,
+    e: &Expr,
+) -> EResult<Option<RubyType>> {
+    if host.env().ruby().is_none() {
+        return Ok(None);
+    }
+    let mut req = JMap::new();
+    req.insert("op".into(), json!("type"));
+    req.insert("name".into(), json!(name));
+    req.insert("file".into(), json!(file.display().to_string()));
+    req.insert("env".into(), env_spec(host));
+    let what = || format!("The resource type {name} ({})", file.display());
+    let j = request_json(host, req, None, e, &what)?;
+    let strings = |v: &J| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(J::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    if j.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(RubyType {
+        attributes: strings(&j["attributes"]),
+        key_attributes: strings(&j["key_attributes"]),
+        title_patterns: j["title_patterns"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(|p| Some((p[0].as_str()?.to_string(), strings(&p[1]))))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }))
+}
+
 /// Sends one request, holding a helper for the outermost request of a chain.
 fn request(
     host: &mut dyn Host,
@@ -63,6 +114,18 @@ fn request(
     e: &Expr,
     what: &dyn Fn() -> String,
 ) -> EResult<Value> {
+    let v = request_json(host, req, lambda, e, what)?;
+    wire::decode(host, &v)
+}
+
+/// [`request`], its answer left as JSON.
+fn request_json(
+    host: &mut dyn Host,
+    req: JMap<String, J>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+    what: &dyn Fn() -> String,
+) -> EResult<J> {
     let outermost = host.ruby_session().is_none();
     if outermost {
         let Some(pool) = host.env().ruby() else {
@@ -92,7 +155,7 @@ fn request(
         *host.ruby_session() = None;
     }
     match r {
-        Ok(v) => wire::decode(host, &v),
+        Ok(v) => Ok(v),
         // Troupe's own error, passed through Ruby unchanged: keep its location.
         Err(Failure::Raised {
             remote: true,

@@ -158,7 +158,7 @@ impl<'e> Evaluator<'e> {
                 continue;
             }
             let attrs = match self.resource_type_info(&lc)? {
-                Some(TypeInfo::ModuleType(_, attrs)) => attrs,
+                Some(TypeInfo::ModuleType(_, attrs, _)) => attrs,
                 _ => None,
             };
             module_attrs.insert(lc, attrs);

@@ -7,6 +7,7 @@ use crate::lang::build::resources::intern;
 use crate::lang::eval::Evaluator;
 use std::sync::Arc;
 use troupe_values::error::EResult;
+use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     /// What a resource type name refers to; resolved once per name and compile (module types
     /// are found by looking through every module).
@@ -29,8 +30,11 @@ impl<'e> Evaluator<'e> {
             });
             modules
                 .iter()
-                .find_map(|(_, dir)| self.env.read(&dir.join(&file)))
-                .map(|src| {
+                .find_map(|(_, dir)| {
+                    let path = dir.join(&file);
+                    self.env.read(&path).map(|src| (path, src))
+                })
+                .map(|(path, src)| {
                     // Puppet adds `provider` to a type that has providers.
                     let providers = modules.iter().any(|(_, dir)| {
                         self.env
@@ -38,7 +42,31 @@ impl<'e> Evaluator<'e> {
                             .iter()
                             .any(|p| p.extension().is_some_and(|e| e == "rb"))
                     });
-                    TypeInfo::ModuleType(ruby_type_namevar(&src), ruby_type_attrs(&src, providers))
+                    let static_attrs = ruby_type_attrs(&src, providers);
+                    let namevar = ruby_type_namevar(&src);
+                    // What reading the file cannot tell (attributes made by code, several
+                    // namevars, title patterns), Puppet's Ruby can.
+                    let dynamic = static_attrs.is_none()
+                        || src.contains("title_patterns")
+                        || src.matches("namevar").count() > 1;
+                    match dynamic.then(|| self.ruby_type(&lc, &path)).flatten() {
+                        Some(t) => {
+                            let mut attrs = t.attributes.clone();
+                            attrs.push("name".into());
+                            if providers {
+                                attrs.push("provider".into());
+                            }
+                            // Several namevars: Puppet's `namevar` is then `name`.
+                            let nv = match t.key_attributes.as_slice() {
+                                [one] => intern(one),
+                                [] => namevar,
+                                _ => "name",
+                            };
+                            let keys = TitleKeys::new(&t);
+                            TypeInfo::ModuleType(nv, Some(attrs.into()), keys.map(Arc::new))
+                        }
+                        None => TypeInfo::ModuleType(namevar, static_attrs, None),
+                    }
                 })
         } else {
             None
@@ -51,9 +79,94 @@ impl<'e> Evaluator<'e> {
 pub enum TypeInfo {
     Builtin(&'static str),
     /// A Ruby type shipped by a module (`lib/puppet/type/NAME.rb`), with its namevar and,
-    /// where the file declares them statically, its attribute names.
-    ModuleType(&'static str, Option<Arc<[String]>>),
+    /// where the file declares them statically or Puppet's Ruby listed them, its attribute
+    /// names, and its composite namevars.
+    ModuleType(&'static str, Option<Arc<[String]>>, Option<Arc<TitleKeys>>),
     Define(Arc<Def>),
+}
+
+/// A module type's identity when it has several namevars: Puppet's uniqueness key, each
+/// namevar's value from the attributes or, failing that, from the title by the first of
+/// the type's `title_patterns` that matches.
+#[derive(Debug, Clone)]
+pub struct TitleKeys {
+    /// The namevars, sorted by name (the uniqueness key's order).
+    keys: Vec<String>,
+    patterns: Vec<(troupe_values::value::Regexp, Vec<String>)>,
+}
+
+impl TitleKeys {
+    fn new(t: &crate::functions::ruby::RubyType) -> Option<TitleKeys> {
+        if t.key_attributes.len() < 2 {
+            return None;
+        }
+        let mut keys = t.key_attributes.clone();
+        keys.sort();
+        let patterns = t
+            .title_patterns
+            .iter()
+            .filter_map(|(re, attrs)| {
+                Some((troupe_values::value::Regexp::new(re).ok()?, attrs.clone()))
+            })
+            .collect();
+        Some(TitleKeys { keys, patterns })
+    }
+
+    /// The attributes the title sets, by the first title pattern that matches it, in the
+    /// pattern's order (Puppet's `parse_title`).
+    pub fn from_title(&self, title: &str) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        if let Some((re, attrs)) = self.patterns.iter().find(|(re, _)| re.is_match(title)) {
+            if let Some((_, groups)) = re.captures(title) {
+                for (a, g) in attrs.iter().zip(groups.into_iter().skip(1)) {
+                    out.push((a.clone(), g));
+                }
+            }
+        }
+        out
+    }
+
+    /// The uniqueness key of a resource, as Ruby's `inspect` of its values (`"k", "sec"`).
+    pub fn key_of(&self, title: &str, params: &indexmap::IndexMap<String, Value>) -> String {
+        let from_title = self.from_title(title);
+        self.keys
+            .iter()
+            .map(|k| {
+                let v = params.get(k).cloned().or_else(|| {
+                    from_title
+                        .iter()
+                        .find(|(a, _)| a == k)
+                        .map(|(_, v)| v.clone())
+                });
+                match &v {
+                    Some(Value::Str(s)) => ruby_inspect(s),
+                    Some(Value::Undef) | None => "nil".to_string(),
+                    Some(other) => other.to_display(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl Evaluator<'_> {
+    /// Puppet's own view of a module type, from the Ruby helper; `None` when there is no
+    /// helper or it cannot load the type (a warning says why; nothing is then refused).
+    fn ruby_type(
+        &mut self,
+        name: &str,
+        file: &std::path::Path,
+    ) -> Option<crate::functions::ruby::RubyType> {
+        let call =
+            troupe_syntax::ast::Expr::new(troupe_syntax::ast::ExprKind::Nop, Default::default());
+        match crate::functions::ruby::type_info(self, name, file, &call) {
+            Ok(t) => t,
+            Err(e) => {
+                self.warn(format!("troupe could not ask Puppet's Ruby about the resource type '{name}', so its attributes are not checked: {}", e.msg));
+                None
+            }
+        }
+    }
 }
 /// Ruby's `String#inspect` for the plain strings resource keys are.
 pub(crate) fn ruby_inspect(s: &str) -> String {

@@ -270,7 +270,7 @@ impl<'e> Evaluator<'e> {
         }
         let (kind, namevar) = match info {
             TypeInfo::Builtin(nv) => (Kind::Compilable, *nv),
-            TypeInfo::ModuleType(nv, _) => (Kind::Compilable, *nv),
+            TypeInfo::ModuleType(nv, _, _) => (Kind::Compilable, *nv),
             TypeInfo::Define(_) => (Kind::Defined, "name"),
         };
         let mut r = Resource {
@@ -325,6 +325,24 @@ impl<'e> Evaluator<'e> {
         if let TypeInfo::Define(def) = info {
             self.check_define_params(def, &r, &given_undef)?;
         }
+        // Several namevars: the catalog carries those the title sets, first (Puppet
+        // serializes `parse_title.merge(parameters)`).
+        if let TypeInfo::ModuleType(_, _, Some(keys)) = info {
+            let derived = keys.from_title(&title);
+            if !derived.is_empty() {
+                let mut params = IndexMap::new();
+                for (k, v) in derived {
+                    let v = r.params.get(&k).cloned().unwrap_or(v);
+                    if !v.is_undef() {
+                        params.insert(k, v);
+                    }
+                }
+                for (k, v) in std::mem::take(&mut r.params) {
+                    params.entry(k).or_insert(v);
+                }
+                r.params = params;
+            }
+        }
         // An isomorphic type's namevar is its identity: `file { 'a': path => '/x' }` also
         // claims File['/x'] (Puppet's uniqueness-key alias).
         let alias = match info {
@@ -334,7 +352,19 @@ impl<'e> Evaluator<'e> {
                     _ => None,
                 }
             }
+            // Several namevars: the uniqueness key, always (a title never spells it).
+            TypeInfo::ModuleType(_, _, Some(keys)) => {
+                Some(format!("[{}]", keys.key_of(&title, &r.params)))
+            }
             _ => None,
+        };
+        // The text Puppet prints for the key: `["/x"]` for one namevar, `["k", "sec"]`.
+        let shown = |key: &str| match info {
+            TypeInfo::ModuleType(_, _, Some(_)) => key
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            _ => ruby_inspect(key),
         };
         if let Some(key) = &alias {
             if let Some(existing) = self.find_resource(type_name, key) {
@@ -345,7 +375,7 @@ impl<'e> Evaluator<'e> {
                 };
                 return Err(EvalError::new(format!(
                     "Cannot alias {type_name}[{title}] to [{k}] at (file: {file}, line: {line}); resource [\"{type_name}\", {k}] already declared{there}",
-                    k = ruby_inspect(key)
+                    k = shown(key)
                 )));
             }
         }
