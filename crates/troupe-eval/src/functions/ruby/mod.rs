@@ -55,6 +55,36 @@ pub(crate) fn call(
     request(host, req, lambda, e, &what)
 }
 
+/// Renders an ERB template in the Ruby helper with Puppet's own template wrapper: every
+/// variable the current scope sees is an instance variable, and `scope` answers from the
+/// compile. For the templates troupe's own interpreter cannot render. A Ruby error comes
+/// back as its message and the template line it was raised at.
+pub(crate) fn render_erb(
+    host: &mut dyn Host,
+    src: &str,
+    file: &str,
+    e: &Expr,
+) -> Result<String, (EvalError, Option<u64>)> {
+    let mut req = JMap::new();
+    req.insert("op".into(), json!("erb"));
+    req.insert("file".into(), json!(file));
+    req.insert("source".into(), json!(src));
+    req.insert("env".into(), env_spec(host));
+    let vars = host.visible_vars();
+    req.insert("vars".into(), wire::encode(&Value::hash(vars)));
+    let what = || format!("The template {file}");
+    let mut line = None;
+    let r = request_json_with(host, req, None, e, &what, &mut line);
+    match r {
+        Ok(J::String(s)) => Ok(s),
+        Ok(other) => Err((
+            EvalError::new(format!("the template {file} rendered to {other}, not a string")),
+            None,
+        )),
+        Err(err) => Err((err, line)),
+    }
+}
+
 /// A module's resource type as Puppet's Ruby builds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RubyType {
@@ -126,6 +156,18 @@ fn request_json(
     e: &Expr,
     what: &dyn Fn() -> String,
 ) -> EResult<J> {
+    request_json_with(host, req, lambda, e, what, &mut None)
+}
+
+/// [`request_json`], also giving the line a Ruby error was raised at.
+fn request_json_with(
+    host: &mut dyn Host,
+    req: JMap<String, J>,
+    lambda: Option<&Lambda>,
+    e: &Expr,
+    what: &dyn Fn() -> String,
+    raised_at: &mut Option<u64>,
+) -> EResult<J> {
     let outermost = host.ruby_session().is_none();
     if outermost {
         let Some(pool) = host.env().ruby() else {
@@ -164,7 +206,10 @@ fn request_json(
         }) if passed.as_ref().is_some_and(|p| p.msg == message) => {
             Err(passed.unwrap_or_else(|| EvalError::new(message)))
         }
-        Err(Failure::Raised { message, .. }) => Err(EvalError::new(message)),
+        Err(Failure::Raised { message, line, .. }) => {
+            *raised_at = line;
+            Err(EvalError::new(message))
+        }
         Err(Failure::Helper(m)) => Err(EvalError::new(format!(
             "{} is written in Ruby, and {m}",
             what()
