@@ -195,6 +195,8 @@ def sweep(args):
         mod, mode = job
         name = f"{mod['name']}-{mode}"
         deps, missing = closure(args.modules, mod['name'])
+        # Puppet 7's vendored core-type modules (ssh_authorized_key, augeas, cron, host, mount...).
+        deps = sorted(set(deps) | {v for v in data.get('vendored', []) if os.path.isdir(os.path.join(args.modules, v))})
         if mod['name'] in missing:
             return {'case': name, 'module': mod['name'], 'mode': mode, 'status': 'skipped',
                     'detail': f"{mod['name']} is not in {args.modules}", 'category': None, 'function': None}
