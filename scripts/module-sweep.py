@@ -195,6 +195,9 @@ def sweep(args):
         mod, mode = job
         name = f"{mod['name']}-{mode}"
         deps, missing = closure(args.modules, mod['name'])
+        for extra in mod.get('extra_deps', []):
+            more, gone = closure(args.modules, extra)
+            deps, missing = sorted(set(deps) | set(more)), sorted(set(missing) | set(gone))
         # Puppet 7's vendored core-type modules (ssh_authorized_key, augeas, cron, host, mount...).
         deps = sorted(set(deps) | {v for v in data.get('vendored', []) if os.path.isdir(os.path.join(args.modules, v))})
         if mod['name'] in missing:
