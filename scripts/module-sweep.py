@@ -163,7 +163,28 @@ def verdict(troupe, oracle):
     problems = conf.compare(troupe, oracle)
     if not problems:
         return ('equal', f"{len(ov.get('resources', []))} resources", None, None)
-    return ('differs', f'{len(problems)} differences; first: ' + one_line(problems[0]), None, None)
+    return ('differs', f'{len(problems)} differences; first: ' + one_line(explain(tv, ov)[0]), None, None)
+
+
+def explain(a, b):
+    """Each differing parameter of resources in both catalogs, strings as their first differing line."""
+    out = [p for p in conf.diff_catalogs(a, b) if '.parameters:' not in p]
+    ra = {(r['type'], r['title']): r for r in a.get('resources', [])}
+    rb = {(r['type'], r['title']): r for r in b.get('resources', [])}
+    for key in sorted(set(ra) & set(rb)):
+        pa, pb = ra[key].get('parameters', {}), rb[key].get('parameters', {})
+        for k in sorted(set(pa) | set(pb)):
+            x, y = pa.get(k), pb.get(k)
+            if x == y:
+                continue
+            if isinstance(x, str) and isinstance(y, str):
+                xl, yl = x.split('\n'), y.split('\n')
+                i = next((i for i in range(min(len(xl), len(yl))) if xl[i] != yl[i]), min(len(xl), len(yl)))
+                out.append(f'{key[0]}[{key[1]}].{k} line {i + 1}: troupe {xl[i] if i < len(xl) else "(end)"!r} '
+                           f'puppet {yl[i] if i < len(yl) else "(end)"!r}')
+            else:
+                out.append(f'{key[0]}[{key[1]}].{k}: troupe {json.dumps(x)[:300]} puppet {json.dumps(y)[:300]}')
+    return out
 
 
 def one_line(s, n=400):
@@ -210,6 +231,10 @@ def sweep(args):
             o = run_oracle(tmp, envname)
             t = run_troupe(tmp, envname, args.binary)
         status, detail, cat, fn = verdict(t, o)
+        if args.diff and status == 'differs':
+            print(f'--- {name}: every difference (troupe != puppet)')
+            for p in explain(t[1], o[1]):
+                print('    ' + p)
         res = {'case': name, 'module': mod['name'], 'mode': mode, 'status': status, 'detail': detail,
                'category': cat, 'function': fn, 'missing_deps': missing}
         if args.verbose:
@@ -327,6 +352,7 @@ def main():
     ap.add_argument('--only', choices=['defaults', 'params'])
     ap.add_argument('-j', type=int, default=2, help='compiles at once (at most 2)')
     ap.add_argument('--json', help='write the sweep results as JSON here')
+    ap.add_argument('--diff', action='store_true', help='print every difference of a case that differs')
     ap.add_argument('-v', '--verbose', action='store_true', help='print each case as it finishes')
     ap.add_argument('--binary', default=os.path.join(ROOT, 'target/release/troupe'))
     args = ap.parse_args()
