@@ -229,6 +229,11 @@ def sweep(args):
         with tempfile.TemporaryDirectory(prefix='sweep-') as tmp:
             build_env(tmp, envname, site, {m: os.path.join(args.modules, m) for m in deps})
             o = run_oracle(tmp, envname)
+            if args.troupe_modules:
+                # A what-if probe: troupe compiles the same case against other module trees
+                # (stand-ins for functions it lacks) to see what the next failure would be.
+                shutil.rmtree(os.path.join(tmp, 'environments'))
+                build_env(tmp, envname, site, {m: os.path.join(args.troupe_modules, m) for m in deps})
             t = run_troupe(tmp, envname, args.binary)
         status, detail, cat, fn = verdict(t, o)
         if args.diff and status == 'differs':
@@ -352,6 +357,7 @@ def main():
     ap.add_argument('--only', choices=['defaults', 'params'])
     ap.add_argument('-j', type=int, default=2, help='compiles at once (at most 2)')
     ap.add_argument('--json', help='write the sweep results as JSON here')
+    ap.add_argument('--troupe-modules', help='what-if probe: troupe compiles against these trees instead of --modules')
     ap.add_argument('--diff', action='store_true', help='print every difference of a case that differs')
     ap.add_argument('-v', '--verbose', action='store_true', help='print each case as it finishes')
     ap.add_argument('--binary', default=os.path.join(ROOT, 'target/release/troupe'))
