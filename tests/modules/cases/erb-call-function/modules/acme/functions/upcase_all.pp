@@ -1,0 +1,3 @@
+function acme::upcase_all(Array[String] $words) >> String {
+  $words.map |$w| { upcase($w) }.join(' ')
+}

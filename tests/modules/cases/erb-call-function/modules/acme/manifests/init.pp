@@ -1,0 +1,9 @@
+class acme (
+  Array $defaults = [['env_reset', undef], ['mail_badpass', undef], ['lecture', false], ['passwd_tries', 3]],
+  Array[String] $words = ['root', 'ops'],
+) {
+  file { '/etc/sudoers':
+    ensure  => file,
+    content => template('acme/sudoers.erb'),
+  }
+}

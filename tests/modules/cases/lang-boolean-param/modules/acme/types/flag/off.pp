@@ -1,0 +1,1 @@
+type Acme::Flag::Off = Variant[Integer[0, 0], Enum['no', 'off'], Boolean[false]]

@@ -1,0 +1,3 @@
+class acme {
+  package { 'acme': ensure => installed }
+}

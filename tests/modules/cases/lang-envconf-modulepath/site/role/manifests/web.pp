@@ -1,0 +1,4 @@
+class role::web {
+  include acme
+  notify { 'role web': }
+}

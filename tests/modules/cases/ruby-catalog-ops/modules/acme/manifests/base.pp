@@ -1,0 +1,3 @@
+class acme::base {
+  file { '/etc/acme': ensure => directory }
+}
