@@ -34,7 +34,7 @@ end
 RB
 echo 'function b::add(Integer $a, Integer $b) { $a + $b }' > "$E/pp/modules/b/functions/add.pp"
 for env in ruby pp; do
-  echo "\$s = range(1, $CALLS).reduce(0) |\$m, \$i| { b::add(\$m, \$i) } notify { 'sum': message => \$s }" > "$E/$env/manifests/site.pp"
+  echo "\$s = Integer[1, $CALLS].reduce(0) |\$m, \$i| { b::add(\$m, \$i) } notify { 'sum': message => \$s }" > "$E/$env/manifests/site.pp"
 done
 for env in ruby pp; do
   printf '%-5s ' "$env"; "$T" compile --codedir "$WORK" --environment "$env" --certname n1 --facts "$FACTS" --repeat 7
