@@ -38,6 +38,8 @@ if command -v puppet >/dev/null 2>&1; then
   python3 scripts/broken-expect.py --check
   echo "== catalog conformance against the live Ruby compiler"
   python3 scripts/conformance.py --oracle
+  echo "== module cases (our own modules in the shapes real ones use) against the live Ruby compiler"
+  python3 scripts/module-sweep.py --cases
   echo "== end to end: the real puppet agent against troupe master"
   tests/e2e/master-agent.sh
   echo "== end to end: the real puppet agent through troupe front to two masters"

@@ -17,6 +17,22 @@ pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
         "strict_variables" => Value::Bool(false),
         "strict" => Value::str("warning"),
         "certname" | "servername" => ev.input.server_facts_get("servername"),
+        // The server's directories, as Debian's Puppet lays them out (modules default paths
+        // from them: puppetdb's globals read `$settings::confdir`). `codedir` is the one the
+        // environments really live under.
+        "codedir" => Value::str(
+            ev.env
+                .dir()
+                .parent()
+                .and_then(|p| p.parent())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "/etc/puppet/code".into()),
+        ),
+        "confdir" => Value::str("/etc/puppet"),
+        "vardir" => Value::str("/var/cache/puppet"),
+        "ssldir" => Value::str("/var/lib/puppet/ssl"),
+        "rundir" => Value::str("/run/puppet"),
+        "logdir" => Value::str("/var/log/puppet"),
         _ => Value::Undef,
     }
 }

@@ -293,6 +293,12 @@ pub(crate) fn index(
     e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, 2)?;
+    // A string searched for a string: the substring's character offset (Ruby's `String#index`).
+    if let (None, Value::Str(s), Some(Value::Str(m))) = (lambda, &args[0], args.get(1)) {
+        return Ok(s.find(&**m).map_or(Value::Undef, |at| {
+            Value::Int(s[..at].chars().count() as i64)
+        }));
+    }
     let (pairs, is_hash) = iter_pairs(name, &args[0])?;
     for (k, v) in pairs {
         let hit = match (lambda, args.get(1)) {

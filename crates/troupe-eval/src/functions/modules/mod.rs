@@ -10,3 +10,4 @@ pub mod openstacklib;
 pub mod postgresql;
 pub mod redis;
 pub mod ssh;
+pub mod verified;

@@ -78,7 +78,9 @@ pub(crate) fn render_erb(
     match r {
         Ok(J::String(s)) => Ok(s),
         Ok(other) => Err((
-            EvalError::new(format!("the template {file} rendered to {other}, not a string")),
+            EvalError::new(format!(
+                "the template {file} rendered to {other}, not a string"
+            )),
             None,
         )),
         Err(err) => Err((err, line)),
