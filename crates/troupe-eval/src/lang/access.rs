@@ -157,6 +157,10 @@ impl<'e> Evaluator<'e> {
     ) -> EResult<Value> {
         let base = t.resolved().clone();
         let ty = match base {
+            Type::Boolean => match Type::boolean_of(&args) {
+                Ok(t) => t,
+                Err(m) => return self.err(m, e),
+            },
             Type::Integer(..) => {
                 let (a, b) = match args.as_slice() {
                     [Value::Array(x)] if x.len() == 2 => (x[0].clone(), x[1].clone()),
