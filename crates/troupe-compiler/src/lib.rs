@@ -206,10 +206,10 @@ impl<'c> DiskEnv<'c> {
             basemodulepath: &settings.basemodulepath,
         };
         let modulepath = conf.modulepath(&dir, &vars);
-        let manifest = Some(conf.manifest(&dir, &vars));
+        let manifest = conf.manifest(&dir, &vars);
         Ok(DiskEnv {
             name: name.to_string(),
-            manifest: manifest.unwrap_or_else(|| dir.join("manifests")),
+            manifest,
             dir,
             modulepath,
             // Puppet's default `hiera_config`: `<codedir>/hiera.yaml` when it exists.

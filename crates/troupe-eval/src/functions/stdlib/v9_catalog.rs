@@ -87,7 +87,9 @@ fn ensure_list(ev: &mut dyn Host, packages: &[Value], attrs: &Map, e: &Expr) -> 
             let title = format!("Package[{}]", pkg.to_display());
             let mut want = Map::new();
             want.insert(ensure.clone(), Value::str("present"));
-            let present = ev.call_by_name(
+            // stdlib's own `defined_with_params` and `ensure_resource`, which ship with it.
+            let present = crate::functions::stdlib::catalog::defined_with_params(
+                ev,
                 "defined_with_params",
                 vec![Value::str(title), Value::hash(want)],
                 None,
@@ -100,7 +102,8 @@ fn ensure_list(ev: &mut dyn Host, packages: &[Value], attrs: &Map, e: &Expr) -> 
             };
             d.insert(ensure.clone(), Value::str(value));
         }
-        ev.call_by_name(
+        crate::functions::stdlib::catalog::ensure_resource(
+            ev,
             "ensure_resource",
             vec![Value::str("package"), pkg.clone(), Value::hash(d)],
             None,

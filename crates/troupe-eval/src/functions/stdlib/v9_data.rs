@@ -422,9 +422,9 @@ mod tests {
             ("empty", h(vec![])),
             ("q", s("say \"hi\" #{x}")),
         ]);
-        let Value::Hash(m) = data else { return };
+        let Value::Hash(m) = &data else { return };
         let mut out = String::new();
-        assert!(toml_visit(&m, &[], false, &mut out).is_ok());
+        assert!(toml_visit(m, &[], false, &mut out).is_ok());
         assert_eq!(
             out,
             "\"dot.key\" = \"v\"\nlist = [\"a\", \"b\"]\nname = \"x\"\non = true\nport = 8080\nq = \"say \\\"hi\\\" #{x}\"\nratio = 0.5\n[empty]\n[server]\nhost = \"h\"\n[server.opts]\nx = 1\n[[peers]]\nn = \"a\"\n[[peers]]\nn = \"b\"\nw = 2\n"
