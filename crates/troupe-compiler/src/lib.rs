@@ -1,6 +1,7 @@
 //! `troupe-compiler`: environments on disk, module autoload, a parse cache shared across
 //! compiles, and `compile(node, facts) -> catalog JSON`.
 
+pub mod envconf;
 pub mod hocon;
 pub mod yaml;
 
@@ -182,22 +183,6 @@ pub struct DiskEnv<'c> {
     modules: std::cell::OnceCell<Vec<(String, PathBuf)>>,
 }
 
-fn env_conf(dir: &Path) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    if let Ok(t) = std::fs::read_to_string(dir.join("environment.conf")) {
-        for line in t.lines() {
-            let l = line.trim();
-            if l.starts_with('#') || l.starts_with(';') || l.is_empty() {
-                continue;
-            }
-            if let Some((k, v)) = l.split_once('=') {
-                out.insert(k.trim().to_string(), v.trim().to_string());
-            }
-        }
-    }
-    out
-}
-
 impl<'c> DiskEnv<'c> {
     /// The environment's module directories, in order.
     pub fn modulepath(&self) -> &[PathBuf] {
@@ -218,37 +203,18 @@ impl<'c> DiskEnv<'c> {
         if !dir.is_dir() {
             return Err(format!("Could not find a directory environment named '{name}' anywhere in the path: {}. Does the directory exist?", settings.environmentpath.display()));
         }
-        let conf = env_conf(&dir);
-        let base: Vec<String> = settings
-            .basemodulepath
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        let mp = conf
-            .get("modulepath")
-            .cloned()
-            .unwrap_or_else(|| "modules:$basemodulepath".into());
-        let mut modulepath = Vec::new();
-        for part in mp.split(':') {
-            if part == "$basemodulepath" {
-                modulepath.extend(settings.basemodulepath.iter().cloned());
-            } else {
-                let p = part.replace("$basemodulepath", &base.join(":"));
-                let p = PathBuf::from(p);
-                modulepath.push(if p.is_absolute() { p } else { dir.join(p) });
-            }
-        }
-        let manifest = conf.get("manifest").map(|m| {
-            let p = PathBuf::from(m);
-            if p.is_absolute() {
-                p
-            } else {
-                dir.join(p)
-            }
-        });
+        let conf = envconf::EnvConf::load(&dir);
+        let vars = envconf::Interpolation {
+            environment: name,
+            codedir: &settings.codedir,
+            environmentpath: &settings.environmentpath,
+            basemodulepath: &settings.basemodulepath,
+        };
+        let modulepath = conf.modulepath(&dir, &vars);
+        let manifest = conf.manifest(&dir, &vars);
         Ok(DiskEnv {
             name: name.to_string(),
-            manifest: manifest.unwrap_or_else(|| dir.join("manifests")),
+            manifest,
             dir,
             modulepath,
             // Puppet's default `hiera_config`: `<codedir>/hiera.yaml` when it exists.

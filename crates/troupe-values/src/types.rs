@@ -14,10 +14,17 @@ pub enum Type {
     Undef,
     Default,
     Boolean,
+    /// `Boolean[true]` / `Boolean[false]`: the type Puppet infers for a boolean value.
+    BooleanOf(bool),
     Integer(i64, i64),
     Float(f64, f64),
     Numeric,
     String(i64, i64),
+    /// The type Puppet infers for one string value: printed `String`, but only that string
+    /// is an instance of it.
+    StrValue(Rc<str>),
+    /// `Unit`: the element type of an empty array's inferred type; assignable to every type.
+    Unit,
     Enum(Vec<String>, bool),
     Pattern(Vec<Rc<Regexp>>),
     Regexp(Option<Rc<Regexp>>),
@@ -79,7 +86,11 @@ fn bracketed<I: Iterator>(
 
 impl PartialEq for Type {
     fn eq(&self, other: &Type) -> bool {
-        self.to_string() == other.to_string()
+        match (self, other) {
+            (Type::StrValue(a), Type::StrValue(b)) => a == b,
+            (Type::StrValue(_), _) | (_, Type::StrValue(_)) => false,
+            _ => self.to_string() == other.to_string(),
+        }
     }
 }
 
@@ -159,6 +170,9 @@ impl fmt::Display for Type {
             Type::Undef => f.write_str("Undef"),
             Type::Default => f.write_str("Default"),
             Type::Boolean => f.write_str("Boolean"),
+            Type::BooleanOf(b) => write!(f, "Boolean[{b}]"),
+            Type::StrValue(_) => f.write_str("String"),
+            Type::Unit => f.write_str("Unit"),
             Type::Integer(a, b) => {
                 f.write_str("Integer")?;
                 if *a == INT_MIN && *b == INT_MAX {
@@ -224,6 +238,9 @@ impl fmt::Display for Type {
             Type::ScalarData => f.write_str("ScalarData"),
             Type::Data => f.write_str("Data"),
             Type::RichData => f.write_str("RichData"),
+            // Puppet prints any collection type of no elements by its size alone.
+            Type::Array(_, 0, 0) => f.write_str("Array[0, 0]"),
+            Type::Hash(_, _, 0, 0) => f.write_str("Hash[0, 0]"),
             Type::Array(e, a, b) => {
                 f.write_str("Array")?;
                 collection_params(f, &[e], *a, *b)
@@ -308,6 +325,7 @@ impl Type {
             "Undef" => Type::Undef,
             "Default" => Type::Default,
             "Boolean" => Type::Boolean,
+            "Unit" => Type::Unit,
             "Integer" => Type::Integer(INT_MIN, INT_MAX),
             "Float" => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
             "Numeric" => Type::Numeric,
@@ -350,6 +368,21 @@ impl Type {
         })
     }
 
+    /// `Boolean[x]`: `Boolean[true]` or `Boolean[false]`, with Puppet's messages otherwise.
+    pub fn boolean_of(args: &[Value]) -> Result<Type, String> {
+        match args {
+            [Value::Bool(b)] => Ok(Type::BooleanOf(*b)),
+            [other] => Err(format!(
+                "Error creating type specialization of a Boolean-Type, Cannot use {} where TrueClass or FalseClass is expected",
+                infer_for_message(other)
+            )),
+            _ => Err(format!(
+                "A Boolean-Type[] accepts 1 argument. Got {}",
+                args.len()
+            )),
+        }
+    }
+
     /// Resolves aliases at the top.
     pub fn resolved(&self) -> &Type {
         match self {
@@ -381,6 +414,9 @@ impl Type {
             Type::Undef => matches!(v, Value::Undef),
             Type::Default => matches!(v, Value::Default),
             Type::Boolean => matches!(v, Value::Bool(_)),
+            Type::BooleanOf(b) => matches!(v, Value::Bool(x) if x == b),
+            Type::StrValue(s) => matches!(v, Value::Str(x) if **x == **s),
+            Type::Unit => true,
             Type::Integer(a, b) => matches!(v, Value::Int(i) if i >= a && i <= b),
             Type::Float(a, b) => matches!(v, Value::Float(x) if x >= a && x <= b),
             Type::Numeric => matches!(v, Value::Int(_) | Value::Float(_)),
@@ -553,6 +589,28 @@ impl Type {
     pub fn is_assignable(&self, other: &Type) -> bool {
         crate::limits::grow(|| {
             let other = other.resolved();
+            // A value's own type (`String` of one string, `Boolean[true]`) is, to every other
+            // type, the one-value `Enum` or the `Boolean` it stands for.
+            let as_general;
+            let other = match (self.resolved(), other) {
+                (_, Type::Unit) | (Type::Unit, _) => return true,
+                (Type::StrValue(s), o) => {
+                    return match o {
+                        Type::StrValue(x) => x == s,
+                        Type::Enum(vs, false) => vs.len() == 1 && *vs[0] == **s,
+                        _ => false,
+                    }
+                }
+                (Type::BooleanOf(b), o) => return matches!(o, Type::BooleanOf(x) if x == b),
+                // Wrappers pass the value's own type on to their members.
+                (Type::Variant(_) | Type::Optional(_) | Type::NotUndef(_), o) => o,
+                (_, Type::StrValue(s)) => {
+                    as_general = Type::Enum(vec![s.to_string()], false);
+                    &as_general
+                }
+                (_, Type::BooleanOf(_)) => &Type::Boolean,
+                (_, o) => o,
+            };
             match (self.resolved(), other) {
                 (Type::Any, _) => true,
                 (Type::Optional(t), o) => {
@@ -571,13 +629,17 @@ impl Type {
                 (Type::String(a, b), Type::String(c, d)) => a <= c && d <= b,
                 (Type::String(a, b), Type::Enum(vs, _)) => {
                     !vs.is_empty()
-                        && vs
-                            .iter()
-                            .all(|v| (v.len() as i64) >= *a && (v.len() as i64) <= *b)
+                        && vs.iter().all(|v| {
+                            (v.chars().count() as i64) >= *a && (v.chars().count() as i64) <= *b
+                        })
                 }
                 (Type::String(..), Type::Pattern(_)) => false,
                 (Type::Enum(vs, _), Type::Enum(os, _)) => {
                     vs.is_empty() || os.iter().all(|o| vs.contains(o))
+                }
+                (Type::Pattern(res), Type::Enum(vs, false)) => {
+                    res.is_empty()
+                        || (!vs.is_empty() && vs.iter().all(|v| res.iter().any(|r| r.is_match(v))))
                 }
                 (Type::Pattern(_), Type::Pattern(_) | Type::Enum(..) | Type::String(..)) => {
                     matches!(self.resolved(), Type::Pattern(v) if v.is_empty())

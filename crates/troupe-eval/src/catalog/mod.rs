@@ -195,7 +195,14 @@ pub fn type_to_pcore(t: &Type) -> J {
             Type::Any => "AnyType",
             Type::Undef => "UndefType",
             Type::Default => "DefaultType",
-            Type::Boolean => "BooleanType",
+            // Puppet writes `Boolean[true]` as plain `Boolean`.
+            Type::Boolean | Type::BooleanOf(_) => "BooleanType",
+            Type::Unit => "UnitType",
+            Type::StrValue(v) => {
+                m = obj("StringType");
+                m.insert("size_type_or_value".into(), J::String(v.to_string()));
+                return J::Object(m);
+            }
             Type::Integer(a, b) => {
                 return int_range(*a, *b).unwrap_or_else(|| J::Object(obj("IntegerType")));
             }

@@ -1,4 +1,4 @@
-//! puppetlabs-stdlib's (8.x) functions, natively, with their semantics and error texts: one
+//! puppetlabs-stdlib's functions (8.x, and 9.x's namespaced `stdlib::` ones in `v9_*`), natively, with their semantics and error texts: one
 //! file per family. 3.x-API functions see a top-level `undef` argument as an empty string, as
 //! Puppet passes it to them (the evaluator converts it before the call).
 
@@ -7,6 +7,9 @@ pub mod collections;
 pub mod convert;
 pub mod net;
 pub mod strings;
+pub mod v9_catalog;
+pub mod v9_data;
+pub mod v9_text;
 pub mod validate;
 
 use troupe_values::error::EvalError;

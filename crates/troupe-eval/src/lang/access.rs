@@ -157,6 +157,19 @@ impl<'e> Evaluator<'e> {
     ) -> EResult<Value> {
         let base = t.resolved().clone();
         let ty = match base {
+            Type::Boolean => match Type::boolean_of(&args) {
+                Ok(t) => t,
+                // A wrong kind of value is reported at the value; a wrong count at the type.
+                Err(m) => {
+                    let at = match &e.kind {
+                        troupe_syntax::ast::ExprKind::Access { args: a, .. } if a.len() == 1 => {
+                            &a[0]
+                        }
+                        _ => e,
+                    };
+                    return self.err(m, at);
+                }
+            },
             Type::Integer(..) => {
                 let (a, b) = match args.as_slice() {
                     [Value::Array(x)] if x.len() == 2 => (x[0].clone(), x[1].clone()),

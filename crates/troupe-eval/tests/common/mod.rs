@@ -63,12 +63,33 @@ impl Env {
 
     /// Compiles on a 2 MiB thread within `budget` (memory measured by the counting
     /// allocator).
-    pub fn compile_with(&self, mut budget: Budget) -> Result<String, String> {
+    pub fn compile_with(&self, budget: Budget) -> Result<String, String> {
+        self.compile_facts_with(
+            r#"{"values": {"networking": {"fqdn": "n1.example.test"}}}"#,
+            budget,
+        )
+    }
+
+    /// Compiles with the given facts (the agent's `{"values": ...}` object).
+    #[allow(dead_code)]
+    pub fn compile_facts(&self, facts: &str) -> Result<String, String> {
+        self.compile_facts_with(
+            facts,
+            Budget {
+                timeout: Some(Duration::from_secs(60)),
+                memory_limit: Some(1 << 30),
+                ..Budget::default()
+            },
+        )
+    }
+
+    fn compile_facts_with(&self, facts: &str, mut budget: Budget) -> Result<String, String> {
         budget.memory_probe = Some(troupe_alloc::thread_net_bytes);
         let dir = self.dir.clone();
+        let facts = facts.to_string();
         std::thread::Builder::new()
             .stack_size(2 * 1024 * 1024)
-            .spawn(move || compile_dir(&dir, &budget))
+            .spawn(move || compile_dir(&dir, &facts, &budget))
             .expect("spawn")
             .join()
             .expect("the compile thread panicked or overflowed")
@@ -81,14 +102,13 @@ impl Drop for Env {
     }
 }
 
-fn compile_dir(dir: &Path, budget: &Budget) -> Result<String, String> {
+fn compile_dir(dir: &Path, facts: &str, budget: &Budget) -> Result<String, String> {
     let settings = Settings::new(dir);
     let cache = ParseCache::default();
     let req = CompileRequest {
         environment: "production",
         certname: "n1.example.test",
-        facts: load_facts(r#"{"values": {"networking": {"fqdn": "n1.example.test"}}}"#)
-            .expect("facts"),
+        facts: load_facts(facts).expect("facts"),
         extensions: troupe_eval::Value::hash(Default::default()),
         server_facts: &[],
     };

@@ -7,6 +7,7 @@ use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
 use troupe_values::infer::generalize;
+use troupe_values::infer::infer_reduced;
 use troupe_values::infer::infer_type;
 use troupe_values::value::Value;
 
@@ -47,11 +48,10 @@ pub(crate) fn type_fn(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, 2)?;
-    let generalized = matches!(args.get(1), Some(Value::Str(s)) if &**s == "generalized");
-    Ok(Value::ty(if generalized {
-        generalize(&args[0])
-    } else {
-        infer_type(&args[0])
+    Ok(Value::ty(match args.get(1) {
+        Some(Value::Str(s)) if &**s == "generalized" => generalize(&args[0]),
+        Some(Value::Str(s)) if &**s == "reduced" => infer_reduced(&args[0]),
+        _ => infer_type(&args[0]),
     }))
 }
 
