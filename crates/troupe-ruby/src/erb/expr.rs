@@ -4,10 +4,10 @@ use super::lex::lex_ruby;
 use super::lex::SPart;
 use super::parse::Ex;
 use super::parse::P;
+use super::robj::class_of as ruby_class;
+use super::robj::inspect;
+use super::robj::to_s;
 use super::Ctx;
-use crate::object::inspect;
-use crate::object::ruby_class;
-use crate::object::ruby_to_s as to_s;
 use crate::object::truthy;
 use troupe_values::error::EResult;
 use troupe_values::value::Map;
@@ -73,31 +73,35 @@ impl Ctx<'_> {
                 v
             }
             Ex::LVar(n) => self.var(n).unwrap_or(Value::Undef),
+            Ex::Var(n) if n == "$~" => {
+                if self.last_match.is_empty() {
+                    Value::Undef
+                } else {
+                    Value::array(self.last_match.clone())
+                }
+            }
             Ex::Var(n) if n.starts_with('$') => {
                 let i: usize = n[1..].parse().unwrap_or(0);
                 self.last_match.get(i).cloned().unwrap_or(Value::Undef)
             }
             Ex::Var(n) => match self.var(n) {
                 Some(v) => v,
-                None => {
-                    if n == "scope" {
-                        Value::str("\u{0}scope")
-                    } else {
-                        return self.method(None, n, vec![], None);
-                    }
-                }
+                None => return self.method(None, n, vec![], None),
             },
-            Ex::Const(n) => Value::ty(troupe_values::types::Type::Resource(
-                Some(format!("\u{0}{n}")),
-                None,
-            )),
-            Ex::Array(xs) => {
-                let mut out = Vec::new();
-                for x in xs {
-                    out.push(self.eval(x)?);
+            Ex::Const(n) => super::robj::constant(n),
+            Ex::Splat(_) => return Err(self.unsupported("a splat here")),
+            Ex::MultiAssign(names, vals) => {
+                let vals = self.eval_args(vals)?;
+                let vals = match vals.as_slice() {
+                    [Value::Array(a)] => (**a).clone(),
+                    _ => vals,
+                };
+                for (i, n) in names.iter().enumerate() {
+                    self.set_local(n, vals.get(i).cloned().unwrap_or(Value::Undef));
                 }
-                Value::array(out)
+                Value::array(vals)
             }
+            Ex::Array(xs) => Value::array(self.eval_args(xs)?),
             Ex::Hash(ps) => {
                 let mut m = Map::new();
                 for (k, v) in ps {
@@ -117,9 +121,7 @@ impl Ctx<'_> {
                     }
                 }
                 let v = self.eval(v)?;
-                if let Some(m) = self.locals.last_mut() {
-                    m.insert(n.clone(), v.clone());
-                }
+                self.set_local(n, v.clone());
                 v
             }
             Ex::IndexAssign(n, idx, v) => {
@@ -227,79 +229,102 @@ impl Ctx<'_> {
             }
             Ex::Index(recv, args) => {
                 let r = self.eval(recv)?;
-                let mut a = Vec::new();
-                for x in args {
-                    a.push(self.eval(x)?);
-                }
-                if matches!(&r, Value::Str(s) if &**s == "\u{0}scope") {
+                let a = self.eval_args(args)?;
+                if super::robj::is_scope(&r) {
                     let n = to_s(a.first().unwrap_or(&Value::Undef));
                     return self.lookup(n.trim_start_matches("::"));
                 }
                 self.index(&r, &a)?
             }
-            Ex::Call(Some(recv), name, args, None)
-                if name == "delete"
-                    && matches!(&**recv, Ex::Var(n) | Ex::LVar(n) if self.var(n).is_some()) =>
-            {
-                let (Ex::Var(n) | Ex::LVar(n)) = &**recv else {
-                    return Err(self.err("delete"));
-                };
-                let key = match args.first() {
+            Ex::Call(None, name, args, None) if name == "defined?" => {
+                return self.defined(args.first());
+            }
+            Ex::Call(None, name, args, _) if matches!(name.as_str(), "return" | "break") => {
+                let v = match args.first() {
                     Some(a) => self.eval(a)?,
-                    None => return Err(self.err("wrong number of arguments (given 0, expected 1)")),
+                    None => Value::Undef,
                 };
-                let cur = self.var(n).unwrap_or(Value::Undef);
-                let (removed, new) = match &cur {
-                    Value::Hash(h) => {
-                        let mut m = (**h).clone();
-                        let removed = m.shift_remove(&key).unwrap_or(Value::Undef);
-                        (removed, Value::hash(m))
-                    }
-                    Value::Array(a) => {
-                        let found = a.contains(&key);
-                        let kept: Vec<Value> = a.iter().filter(|x| **x != key).cloned().collect();
-                        (
-                            if found { key.clone() } else { Value::Undef },
-                            Value::array(kept),
-                        )
-                    }
-                    other => {
-                        return Err(
-                            self.err(format!("undefined method `delete' for {}", inspect(other)))
-                        )
-                    }
-                };
-                self.mutated_local(n, new);
-                removed
+                return Err(troupe_values::error::EvalError::flow(if name == "return" {
+                    troupe_values::error::Flow::Return(v)
+                } else {
+                    troupe_values::error::Flow::Break
+                }));
             }
-            Ex::Call(Some(recv), name, args, blk)
-                if name.ends_with('!')
-                    && matches!(&**recv, Ex::Var(n) | Ex::LVar(n) if self.var(n).is_some()) =>
+            Ex::Call(Some(recv), name, args, blk) => {
+                let r = self.eval(recv)?;
+                let name = match name.strip_prefix("&.") {
+                    Some(_) if r.is_undef() => return Ok(Value::Undef),
+                    Some(n) => n,
+                    None => name.as_str(),
+                };
+                let a = self.eval_args(args)?;
+                return self.call_on(recv, r, name, a, blk.as_deref());
+            }
+            Ex::Call(None, name, args, blk) => {
+                let a = self.eval_args(args)?;
+                return self.method_with_break(None, name, a, blk.as_deref());
+            }
+        })
+    }
+
+    /// Arguments, with `*x` spread.
+    pub(super) fn eval_args(&mut self, xs: &[Ex]) -> EResult<Vec<Value>> {
+        let mut out = Vec::new();
+        for x in xs {
+            match x {
+                Ex::Splat(e) => match &self.eval(e)? {
+                    Value::Array(a) => out.extend(a.iter().cloned()),
+                    Value::Undef => {}
+                    Value::Hash(h) => out.extend(
+                        h.iter()
+                            .map(|(k, v)| Value::array(vec![k.clone(), v.clone()])),
+                    ),
+                    v => out.push(v.clone()),
+                },
+                x => out.push(self.eval(x)?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// A method call with a block: `break` in the block ends the call with nil.
+    pub(super) fn method_with_break(
+        &mut self,
+        r: Option<Value>,
+        name: &str,
+        args: Vec<Value>,
+        blk: Option<&super::parse::Block>,
+    ) -> EResult<Value> {
+        let res = self.method(r, name, args, blk);
+        match res {
+            Err(e)
+                if blk.is_some() && matches!(e.flow, Some(troupe_values::error::Flow::Break)) =>
             {
-                // `local.compact!` and friends: the non-bang method, stored back in the local.
-                let (Ex::Var(n) | Ex::LVar(n)) = &**recv else {
-                    return Err(self.err("bang method"));
-                };
-                let cur = self.var(n).unwrap_or(Value::Undef);
-                let mut a = Vec::new();
-                for x in args {
-                    a.push(self.eval(x)?);
-                }
-                let new = self.method(Some(cur), name.trim_end_matches('!'), a, blk.as_deref())?;
-                self.mutated_local(n, new.clone());
-                new
+                Ok(Value::Undef)
             }
-            Ex::Call(recv, name, args, blk) => {
-                let r = match recv {
-                    Some(r) => Some(self.eval(r)?),
-                    None => None,
+            r => r,
+        }
+    }
+
+    /// `defined?(x)`.
+    fn defined(&mut self, e: Option<&Ex>) -> EResult<Value> {
+        Ok(match e {
+            Some(Ex::IVar(n)) => {
+                let set = match self.ivars.get(n) {
+                    Some(_) => true,
+                    None => !self.lookup(n)?.is_undef(),
                 };
-                let mut a = Vec::new();
-                for x in args {
-                    a.push(self.eval(x)?);
+                if set {
+                    Value::str("instance-variable")
+                } else {
+                    Value::Undef
                 }
-                return self.method(r, name, a, blk.as_deref());
             }
+            Some(Ex::LVar(n) | Ex::Var(n)) if self.var(n).is_some() => Value::str("local-variable"),
+            Some(Ex::LVar(_)) => Value::Undef,
+            Some(Ex::Lit(_) | Ex::Str(_) | Ex::Array(_) | Ex::Hash(_)) => Value::str("expression"),
+            Some(Ex::Var(n)) if n == "scope" => Value::str("method"),
+            _ => return Err(self.unsupported("defined? of this expression")),
         })
     }
 
