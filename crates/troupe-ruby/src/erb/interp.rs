@@ -290,15 +290,69 @@ impl Ctx<'_> {
         troupe_values::limits::grow(|| self.eval_ex(e))
     }
 
+    /// `x[a..b]` (`b` nil: endless) on an Array or a String.
+    pub(super) fn index_range(&self, r: &Value, a: &Value, b: &Value) -> EResult<Value> {
+        let len = match r {
+            Value::Array(x) => x.len() as i64,
+            Value::Str(s) => s.chars().count() as i64,
+            _ => return Err(self.unsupported(format!("[range] on {}", super::robj::class_of(r)))),
+        };
+        let (Value::Int(s), e) = (a, b) else {
+            return Err(self.unsupported("a range of non-integers"));
+        };
+        let s = if *s < 0 { len + s } else { *s };
+        let e = match e {
+            Value::Int(e) if *e < 0 => len + e,
+            Value::Int(e) => *e,
+            Value::Undef => len - 1,
+            _ => return Err(self.unsupported("a range of non-integers")),
+        };
+        if s < 0 || s > len {
+            return Ok(Value::Undef);
+        }
+        let n = (e - s + 1).max(0) as usize;
+        Ok(match r {
+            Value::Array(x) => Value::array(x.iter().skip(s as usize).take(n).cloned().collect()),
+            Value::Str(t) => Value::str(t.chars().skip(s as usize).take(n).collect::<String>()),
+            _ => Value::Undef,
+        })
+    }
+
     pub(super) fn index(&self, r: &Value, a: &[Value]) -> EResult<Value> {
         Ok(match (r, a) {
+            (Value::Array(x), [Value::Int(s), Value::Int(n)])
+            | (Value::Array(x), [Value::Int(s), Value::Int(n)])
+                if *n < 0 || {
+                    let s = if *s < 0 { x.len() as i64 + s } else { *s };
+                    s < 0 || s > x.len() as i64
+                } =>
+            {
+                let _ = (x, s, n);
+                Value::Undef
+            }
+            (Value::Str(t), [Value::Str(p)]) => {
+                if t.contains(&**p) {
+                    Value::Str(p.clone())
+                } else {
+                    Value::Undef
+                }
+            }
+            (Value::Str(t), [Value::Regex(re)]) => match re.captures(t) {
+                Some((_, caps)) => caps.first().cloned().unwrap_or(Value::Undef),
+                None => Value::Undef,
+            },
+            (Value::Str(t), [Value::Regex(re), Value::Int(g)]) => match re.captures(t) {
+                Some((_, caps)) => caps.get(*g as usize).cloned().unwrap_or(Value::Undef),
+                None => Value::Undef,
+            },
             (Value::Hash(h), [k]) => h.get(k).cloned().unwrap_or(Value::Undef),
             (Value::Array(x), [Value::Int(i)]) => {
                 let i = if *i < 0 { x.len() as i64 + i } else { *i };
                 x.get(i as usize).cloned().unwrap_or(Value::Undef)
             }
             (Value::Array(x), [Value::Int(s), Value::Int(n)]) => {
-                let s = (*s).max(0) as usize;
+                let s = if *s < 0 { x.len() as i64 + s } else { *s };
+                let s = s.max(0) as usize;
                 Value::array(x.iter().skip(s).take(*n as usize).cloned().collect())
             }
             (Value::Str(s), [Value::Int(i)]) => {
@@ -340,7 +394,7 @@ impl Ctx<'_> {
                 )
             }
             (Value::Undef, _) => return Err(self.err("undefined method `[]' for nil:NilClass")),
-            _ => return Err(self.err(format!("unsupported index on {}", inspect(r)))),
+            _ => return Err(self.unsupported(format!("[] on {}", inspect(r)))),
         })
     }
 

@@ -144,6 +144,27 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
             }
             if i + 1 < cs.len() && cs[i] == '.' && cs[i + 1].is_ascii_digit() {
                 i += 1;
+                while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '_') {
+                    i += 1;
+                }
+                if matches!(cs.get(i), Some('e' | 'E'))
+                    && (cs.get(i + 1).is_some_and(|c| c.is_ascii_digit())
+                        || matches!(cs.get(i + 1), Some('+' | '-'))
+                            && cs.get(i + 2).is_some_and(|c| c.is_ascii_digit()))
+                {
+                    i += 2;
+                    while i < cs.len() && cs[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                }
+                let t: String = cs[s..i].iter().filter(|c| **c != '_').collect();
+                toks.push((Tok::Float(t.parse().unwrap_or(0.0)), line));
+            } else if matches!(cs.get(i), Some('e' | 'E'))
+                && (cs.get(i + 1).is_some_and(|c| c.is_ascii_digit())
+                    || matches!(cs.get(i + 1), Some('+' | '-'))
+                        && cs.get(i + 2).is_some_and(|c| c.is_ascii_digit()))
+            {
+                i += 2;
                 while i < cs.len() && cs[i].is_ascii_digit() {
                     i += 1;
                 }
@@ -151,7 +172,10 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
                 toks.push((Tok::Float(t.parse().unwrap_or(0.0)), line));
             } else {
                 let t: String = cs[s..i].iter().filter(|c| **c != '_').collect();
-                toks.push((Tok::Int(t.parse().unwrap_or(0)), line));
+                let n = t
+                    .parse()
+                    .map_err(|_| "integer literal past 64 bits".to_string())?;
+                toks.push((Tok::Int(n), line));
             }
             continue;
         }
@@ -202,7 +226,17 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
             let body: String = cs[s..i].iter().collect();
             i += 1;
             match kind {
-                'w' | 'W' | 'i' | 'I' => {
+                'i' | 'I' => {
+                    toks.push((Tok::Op("["), line));
+                    for (n, w) in body.split_whitespace().enumerate() {
+                        if n > 0 {
+                            toks.push((Tok::Op(","), line));
+                        }
+                        toks.push((Tok::Sym(w.to_string()), line));
+                    }
+                    toks.push((Tok::Op("]"), line));
+                }
+                'w' | 'W' => {
                     toks.push((Tok::Op("["), line));
                     for (n, w) in body.split_whitespace().enumerate() {
                         if n > 0 {
@@ -232,6 +266,11 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
                 )),
                 other => return Err(format!("unknown type of %string: %{other}")),
             }
+            continue;
+        }
+        if c == '$' && cs.get(i + 1) == Some(&'~') {
+            toks.push((Tok::Ident("$~".into()), line));
+            i += 2;
             continue;
         }
         if c == '$' && i + 1 < cs.len() && cs[i + 1].is_ascii_digit() {
@@ -287,10 +326,38 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
             toks.push((Tok::BlockPass(cs[s..i].iter().collect()), line));
             continue;
         }
-        if c == ':' && i + 1 < cs.len() && (cs[i + 1].is_alphabetic() || cs[i + 1] == '_') {
+        if c == ':'
+            && cs.get(i.wrapping_sub(1)) != Some(&':')
+            && cs.get(i + 1) != Some(&':')
+            && !matches!(toks.last(), Some((Tok::Ident(_) | Tok::Const(_) | Tok::Int(_) | Tok::Str(_) | Tok::IVar(_) | Tok::Op(")" | "]"), _)) if cs.get(i + 1) == Some(&' '))
+        {
+            // `:+`, `:<=>`, `:[]`: operator Symbols.
+            let rest: String = cs[i + 1..cs.len().min(i + 4)].iter().collect();
+            if let Some(op) = [
+                "<=>", "==", "<<", "[]", "**", "+", "-", "*", "/", "%", "<", ">",
+            ]
+            .iter()
+            .find(|op| rest.starts_with(**op))
+            {
+                if !matches!(toks.last(), Some((Tok::Op("?"), _))) {
+                    i += 1 + op.len();
+                    toks.push((Tok::Sym(op.to_string()), line));
+                    continue;
+                }
+            }
+        }
+        if c == ':'
+            && i + 1 < cs.len()
+            && (cs[i + 1].is_alphabetic() || cs[i + 1] == '_' || cs[i + 1] == '@')
+        {
             let s = i + 1;
             i += 1;
-            while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
+            while i < cs.len()
+                && (cs[i].is_alphanumeric() || cs[i] == '_' || (i == s && cs[i] == '@'))
+            {
+                i += 1;
+            }
+            if i < cs.len() && matches!(cs[i], '?' | '!') {
                 i += 1;
             }
             toks.push((Tok::Sym(cs[s..i].iter().collect()), line));
@@ -305,6 +372,9 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
                 }
                 s.push(cs[i]);
                 i += 1;
+            }
+            if i >= cs.len() {
+                return Err("unterminated string meets end of file".into());
             }
             i += 1;
             toks.push((Tok::Str(vec![SPart::Lit(s)]), line));
@@ -381,12 +451,21 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
                     i += 1;
                 }
                 i += 1;
+                if s.contains("#{") {
+                    return Err("regexp interpolation is not supported".into());
+                }
+                // Ruby's `^` and `$` always match at line ends; its `m` is dot-all.
+                let mut flags = String::from("m");
                 while i < cs.len() && cs[i].is_ascii_alphabetic() {
-                    if cs[i] == 'i' {
-                        s.insert_str(0, "(?i)");
+                    match cs[i] {
+                        'i' => flags.push('i'),
+                        'm' => flags.push('s'),
+                        'x' => flags.push('x'),
+                        f => return Err(format!("unknown regexp option - {f}")),
                     }
                     i += 1;
                 }
+                s.insert_str(0, &format!("(?{flags})"));
                 toks.push((Tok::Regex(s), line));
                 continue;
             }

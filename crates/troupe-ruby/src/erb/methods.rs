@@ -45,8 +45,24 @@ impl Ctx<'_> {
                 return self.ipaddr_method(f, name, &args)
             }
             Some(("IPRange", f)) => return self.iprange_method(f, name),
+            Some(("Enumerator", f)) => {
+                let f = f.to_vec();
+                return self.enumerator_method(&f, name, args, blk);
+            }
             Some(("BigInt", _)) if matches!(name, "to_s" | "inspect") => {
                 return Ok(Value::str(to_s(&r)))
+            }
+            Some(("Symbol", [Value::Str(n)])) => {
+                return match (name, args.as_slice()) {
+                    ("to_s" | "id2name" | "name", []) => Ok(Value::Str(n.clone())),
+                    ("to_sym", []) => Ok(r.clone()),
+                    ("inspect", []) => Ok(Value::str(inspect(&r))),
+                    ("==", [o]) => Ok(Value::Bool(*o == r)),
+                    ("length" | "size", []) => Ok(Value::Int(n.chars().count() as i64)),
+                    ("<=>", [o]) => Ok(super::compare::ruby_cmp(&r, o)
+                        .map_or(Value::Undef, |o| Value::Int(o as i64))),
+                    _ => Err(self.unsupported(format!("Symbol#{name}"))),
+                };
             }
             Some((c, _)) if !matches!(name, "class" | "nil?") => {
                 return Err(self.unsupported(format!("{c}#{name}")))
@@ -79,7 +95,14 @@ impl Ctx<'_> {
                 return Ok(Value::Bool(ok));
             }
             ("class", []) => return Ok(super::robj::constant(&class_of(&r))),
-            ("==" | "eql?" | "equal?", [o]) if !matches!(r, Value::Str(_)) => {
+            ("equal?", [o]) => {
+                // Identity: only the immediate values can be told apart here.
+                return match (&r, o) {
+                    (Value::Undef | Value::Bool(_) | Value::Int(_), _) => Ok(Value::Bool(r == *o)),
+                    _ => Err(self.unsupported("equal? (object identity)")),
+                };
+            }
+            ("==" | "eql?", [o]) if !matches!(r, Value::Str(_)) => {
                 return Ok(Value::Bool(if name == "==" {
                     self.binop("==", r.clone(), o.clone())? == Value::Bool(true)
                 } else {
@@ -205,19 +228,19 @@ impl Ctx<'_> {
                 Ok(Value::str(self.sprintf(&f, rest)?))
             }
             ("instance_variables", []) => {
-                let mut names = vec![Value::str("@__scope__")];
+                let mut names = vec![super::robj::symbol("@__scope__")];
                 if self.file != "inline template" {
-                    names.push(Value::str("@__file__"));
+                    names.push(super::robj::symbol("@__file__"));
                 }
                 for k in self.scope.to_hash().keys() {
                     let n = format!(
                         "@{}",
                         to_s(k).replace(|c: char| !c.is_alphanumeric() && c != '_', "_")
                     );
-                    names.push(Value::str(n));
+                    names.push(super::robj::symbol(&n));
                 }
                 for k in self.ivars.keys() {
-                    let n = Value::str(format!("@{k}"));
+                    let n = super::robj::symbol(&format!("@{k}"));
                     if !names.contains(&n) {
                         names.push(n);
                     }
@@ -463,7 +486,7 @@ impl Ctx<'_> {
                 let n = if name == "===" { "match?" } else { name };
                 self.regex_match(re, s, n)
             }
-            ("source" | "to_s", []) if name == "source" => Ok(Value::str(re.source.as_str())),
+            ("source", []) => Ok(Value::str(ruby_source(&re.source))),
             _ => Err(self.unsupported(format!("Regexp#{name} on {}", inspect(r)))),
         }
     }
@@ -532,6 +555,14 @@ const FUNCTIONS_4X_ONLY: &[&str] = &[
     "type",
     "with",
 ];
+
+/// A regexp literal's source as written (without the flags the lexer puts in front).
+fn ruby_source(s: &str) -> &str {
+    match s.strip_prefix("(?") {
+        Some(rest) if s.starts_with("(?m") => rest.split_once(')').map_or(s, |(_, r)| r),
+        _ => s,
+    }
+}
 
 /// Ruby's `Regexp.escape`.
 pub(super) fn regexp_escape(s: &str) -> String {

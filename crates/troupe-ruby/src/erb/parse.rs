@@ -8,6 +8,8 @@ use troupe_values::value::Value;
 #[derive(Debug, Clone)]
 pub(super) enum Ex {
     Lit(Value),
+    /// `:name` (a Symbol).
+    Sym(String),
     Str(Vec<SPart>),
     IVar(String),
     Var(String),

@@ -190,9 +190,15 @@ impl P {
             self.deeper()?;
             self.i += 1;
             self.skip_nl();
-            // `**` is right-associative.
-            let r = self.binary(if op == "**" { prec } else { prec + 1 })?;
+            // `**` is right-associative; `a..` is endless before `]` or `)`.
+            let r = if matches!(op, ".." | "...") && (self.is_op("]") || self.is_op(")")) {
+                Ex::Lit(Value::Undef)
+            } else {
+                self.binary(if op == "**" { prec } else { prec + 1 })?
+            };
             l = if op == ".." {
+                Ex::Range(Box::new(l), Box::new(r))
+            } else if op == "..." && matches!(r, Ex::Lit(Value::Undef)) {
                 Ex::Range(Box::new(l), Box::new(r))
             } else if op == "..." {
                 // An exclusive range: the same as `a..(b - 1)` for integers.
@@ -306,6 +312,11 @@ impl P {
                 return Ok(out);
             }
             self.expect_op(",")?;
+            // A trailing comma before the closing bracket.
+            self.skip_nl();
+            if close == "]" && self.eat_op(close) {
+                return Ok(out);
+            }
         }
     }
 
@@ -435,7 +446,7 @@ impl P {
             Some(Tok::Int(i)) => Ex::Lit(Value::Int(i)),
             Some(Tok::Float(f)) => Ex::Lit(Value::Float(f)),
             Some(Tok::Str(p)) => Ex::Str(p),
-            Some(Tok::Sym(s)) => Ex::Lit(Value::str(s)),
+            Some(Tok::Sym(s)) => Ex::Sym(s),
             Some(Tok::Regex(r)) => Ex::Lit(Value::Regex(std::rc::Rc::new(
                 troupe_values::value::Regexp::new(&r)?,
             ))),
@@ -465,7 +476,7 @@ impl P {
                                 if matches!(self.toks.get(self.i + 1), Some((Tok::Op(":"), _))) =>
                             {
                                 self.i += 2;
-                                Ex::Lit(Value::str(n))
+                                Ex::Sym(n)
                             }
                             _ => {
                                 let k = self.expr()?;

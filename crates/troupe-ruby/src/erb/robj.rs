@@ -47,6 +47,19 @@ pub(super) fn const_name(v: &Value) -> Option<&str> {
     }
 }
 
+/// The Symbol `:name`.
+pub(super) fn symbol(name: &str) -> Value {
+    obj("Symbol", vec![Value::str(name)])
+}
+
+/// The name of the Symbol `v`, if it is one.
+pub(super) fn symbol_name(v: &Value) -> Option<&str> {
+    match as_obj(v) {
+        Some(("Symbol", [Value::Str(n)])) => Some(n),
+        _ => None,
+    }
+}
+
 /// Puppet's `scope` object as the template sees it.
 pub(super) fn scope() -> Value {
     obj("Puppet::Parser::Scope", vec![])
@@ -71,6 +84,7 @@ pub(super) fn to_s(v: &Value) -> String {
     match as_obj(v) {
         Some(("Module", [Value::Str(n)])) => n.to_string(),
         Some(("BigInt", [Value::Str(d)])) => d.to_string(),
+        Some(("Symbol", [Value::Str(n)])) => n.to_string(),
         Some(("IPAddr", f)) => super::ipaddr::ip_to_s(f),
         Some(("Puppet::Parser::Scope", _)) => "Scope()".into(),
         Some((c, _)) => format!("#<{c}>"),
@@ -85,6 +99,20 @@ pub(super) fn to_s(v: &Value) -> String {
 pub(super) fn inspect(v: &Value) -> String {
     troupe_values::limits::grow(|| match as_obj(v) {
         Some(("IPAddr", f)) => super::ipaddr::ip_inspect(f),
+        Some(("Symbol", [Value::Str(n)])) => {
+            let plain = n
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '@')
+                && n.chars()
+                    .skip(1)
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '?' || c == '!');
+            if plain || matches!(&**n, "+" | "-" | "*" | "/" | "<=>" | "==" | "<<" | "[]") {
+                format!(":{n}")
+            } else {
+                format!(":{}", str_inspect(n))
+            }
+        }
         Some(_) => to_s(v),
         None => match v {
             Value::Array(a) => {
@@ -99,6 +127,29 @@ pub(super) fn inspect(v: &Value) -> String {
             ),
             Value::Str(s) => str_inspect(s),
             Value::Float(_) => value_to_s(v),
+            Value::Regex(re) => {
+                let (flags, src) = match re.source.strip_prefix("(?") {
+                    Some(rest) if re.source.starts_with("(?m") => {
+                        rest.split_once(')').unwrap_or(("", rest))
+                    }
+                    _ => ("", re.source.as_str()),
+                };
+                let f: String = flags
+                    .chars()
+                    .filter_map(|c| match c {
+                        's' => Some('m'),
+                        'i' => Some('i'),
+                        'x' => Some('x'),
+                        _ => None,
+                    })
+                    .collect();
+                let f = ["m", "i", "x"]
+                    .iter()
+                    .filter(|x| f.contains(**x))
+                    .copied()
+                    .collect::<String>();
+                format!("/{src}/{f}")
+            }
             _ => value_inspect(v),
         },
     })

@@ -129,7 +129,8 @@ impl Ctx<'_> {
                             return Err(self.err("one hash required"));
                         };
                         let v = h
-                            .get(&Value::str(key.as_str()))
+                            .get(&super::robj::symbol(&key))
+                            .or_else(|| h.get(&Value::str(key.as_str())))
                             .cloned()
                             .ok_or_else(|| self.err(format!("key<{key}> not found")))?;
                         i = end + 1;
@@ -212,102 +213,106 @@ impl Ctx<'_> {
                     ""
                 }
             };
-            let (prefix, body, numeric) = match conv {
-                's' => {
-                    let s = to_s(&arg);
-                    (
-                        String::new(),
-                        match prec {
-                            Some(p) => s.chars().take(p).collect(),
-                            None => s,
-                        },
-                        false,
-                    )
-                }
-                'p' => {
-                    let s = inspect(&arg);
-                    (
-                        String::new(),
-                        match prec {
-                            Some(p) => s.chars().take(p).collect(),
-                            None => s,
-                        },
-                        false,
-                    )
-                }
-                'c' => {
-                    let c = match &arg {
-                        Value::Int(n) => char::from_u32(*n as u32)
-                            .map(String::from)
-                            .unwrap_or_default(),
-                        o => to_s(o).chars().next().map(String::from).unwrap_or_default(),
-                    };
-                    (String::new(), c, false)
-                }
-                'd' | 'i' | 'u' => {
-                    let n = self.int_arg(&arg)?;
-                    let mut digits = n.unsigned_abs().to_string();
-                    if let Some(p) = prec {
-                        while digits.len() < p {
-                            digits.insert(0, '0');
-                        }
-                    }
-                    (sign(n < 0).to_string(), digits, true)
-                }
-                'x' | 'X' | 'o' | 'b' | 'B' => {
-                    let n = self.int_arg(&arg)?;
-                    if n < 0 && !plus && !space {
-                        return Err(
-                            self.unsupported("sprintf of a negative number in two's complement")
-                        );
-                    }
-                    let m = n.unsigned_abs();
-                    let digits = match conv {
-                        'x' => format!("{m:x}"),
-                        'X' => format!("{m:X}"),
-                        'o' => format!("{m:o}"),
-                        _ => format!("{m:b}"),
-                    };
-                    let alt = if flags.contains('#') && m != 0 {
-                        match conv {
-                            'x' => "0x",
-                            'X' => "0X",
-                            'o' => "0",
-                            'b' => "0b",
-                            _ => "0B",
-                        }
-                    } else {
-                        ""
-                    };
-                    (format!("{}{alt}", sign(n < 0)), digits, true)
-                }
-                'f' | 'e' | 'E' | 'g' | 'G' => {
-                    let x = self.float_arg(&arg)?;
-                    if !x.is_finite() {
-                        let t = if x.is_nan() { "NaN" } else { "Inf" };
-                        (sign(x < 0.0).to_string(), t.to_string(), false)
-                    } else {
-                        let p = prec.unwrap_or(6);
-                        let body = match conv {
-                            'f' => format!("{:.p$}", x.abs()),
-                            'e' | 'E' => fmt_e(x.abs(), p, conv == 'E'),
-                            _ => fmt_g(x.abs(), p, flags.contains('#'), conv == 'G'),
-                        };
+            let (prefix, body, numeric) =
+                match conv {
+                    's' => {
+                        let s = to_s(&arg);
                         (
-                            sign(
-                                x.is_sign_negative() && x != 0.0
-                                    || (x == 0.0 && x.is_sign_negative()),
-                            )
-                            .to_string(),
-                            body,
-                            true,
+                            String::new(),
+                            match prec {
+                                Some(p) => s.chars().take(p).collect(),
+                                None => s,
+                            },
+                            false,
                         )
                     }
-                }
-                other => {
-                    return Err(self.err(format!("malformed format string - %{other}")));
-                }
-            };
+                    'p' => {
+                        let s = inspect(&arg);
+                        (
+                            String::new(),
+                            match prec {
+                                Some(p) => s.chars().take(p).collect(),
+                                None => s,
+                            },
+                            false,
+                        )
+                    }
+                    'c' => {
+                        let c = match &arg {
+                            Value::Int(n) => char::from_u32(*n as u32)
+                                .map(String::from)
+                                .unwrap_or_default(),
+                            Value::Str(t) if t.chars().count() == 1 => t.to_string(),
+                            _ => {
+                                return Err(self
+                                    .err(format!("{}%c requires a character", super::RUBY_ERROR)))
+                            }
+                        };
+                        (String::new(), c, false)
+                    }
+                    'd' | 'i' | 'u' => {
+                        let n = self.int_arg(&arg)?;
+                        let mut digits = n.unsigned_abs().to_string();
+                        if let Some(p) = prec {
+                            while digits.len() < p {
+                                digits.insert(0, '0');
+                            }
+                        }
+                        (sign(n < 0).to_string(), digits, true)
+                    }
+                    'x' | 'X' | 'o' | 'b' | 'B' => {
+                        let n = self.int_arg(&arg)?;
+                        if n < 0 && !plus && !space {
+                            return Err(self
+                                .unsupported("sprintf of a negative number in two's complement"));
+                        }
+                        let m = n.unsigned_abs();
+                        let digits = match conv {
+                            'x' => format!("{m:x}"),
+                            'X' => format!("{m:X}"),
+                            'o' => format!("{m:o}"),
+                            _ => format!("{m:b}"),
+                        };
+                        let alt = if flags.contains('#') && m != 0 {
+                            match conv {
+                                'x' => "0x",
+                                'X' => "0X",
+                                'o' => "0",
+                                'b' => "0b",
+                                _ => "0B",
+                            }
+                        } else {
+                            ""
+                        };
+                        (format!("{}{alt}", sign(n < 0)), digits, true)
+                    }
+                    'f' | 'e' | 'E' | 'g' | 'G' => {
+                        let x = self.float_arg(&arg)?;
+                        if !x.is_finite() {
+                            let t = if x.is_nan() { "NaN" } else { "Inf" };
+                            (sign(x < 0.0).to_string(), t.to_string(), false)
+                        } else {
+                            let p = prec.unwrap_or(6);
+                            let body = match conv {
+                                'f' => format!("{:.p$}", x.abs()),
+                                'e' | 'E' => fmt_e(x.abs(), p, conv == 'E'),
+                                _ => fmt_g(x.abs(), p, flags.contains('#'), conv == 'G'),
+                            };
+                            (
+                                sign(
+                                    x.is_sign_negative() && x != 0.0
+                                        || (x == 0.0 && x.is_sign_negative()),
+                                )
+                                .to_string(),
+                                body,
+                                true,
+                            )
+                        }
+                    }
+                    other => {
+                        return Err(self.err(format!("malformed format string - %{other}")));
+                    }
+                };
             let len = prefix.chars().count() + body.chars().count();
             let w = width.unwrap_or(0);
             if len >= w {

@@ -355,9 +355,10 @@ impl Ctx<'_> {
             ("hex", 0) => return self.str_method(r, s, "to_i", vec![Value::Int(16)], None),
             ("oct", 0) => return self.str_method(r, s, "to_i", vec![Value::Int(8)], None),
             ("to_f", 0) => Value::Float(crate::object::ruby_to_f(s)),
-            ("to_s" | "to_str" | "to_sym" | "intern", 0) => r.clone(),
+            ("to_s" | "to_str", 0) => r.clone(),
+            ("to_sym" | "intern", 0) => super::robj::symbol(s),
             ("inspect", 0) => Value::str(str_inspect(s)),
-            ("eql?" | "equal?", 1) => Value::Bool(args[0] == *r),
+            ("eql?", 1) => Value::Bool(args[0] == *r),
             ("casecmp", 1) => {
                 Value::Int(match s.to_ascii_lowercase().cmp(&a0.to_ascii_lowercase()) {
                     std::cmp::Ordering::Less => -1,

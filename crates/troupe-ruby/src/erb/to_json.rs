@@ -19,8 +19,25 @@ fn has_object(v: &Value) -> bool {
     }
 }
 
+/// Symbols are written as their names.
+fn symbols_as_strings(v: &Value) -> Value {
+    if let Some(n) = super::robj::symbol_name(v) {
+        return Value::str(n);
+    }
+    match v {
+        Value::Array(a) => Value::array(a.iter().map(symbols_as_strings).collect()),
+        Value::Hash(h) if as_obj(v).is_none() => Value::hash(
+            h.iter()
+                .map(|(k, x)| (symbols_as_strings(k), symbols_as_strings(x)))
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
+}
+
 impl Ctx<'_> {
     fn generate(&self, v: &Value, layout: &JsonLayout) -> EResult<Value> {
+        let v = &symbols_as_strings(v);
         if has_object(v) {
             return Err(self.unsupported("JSON of a Ruby object"));
         }

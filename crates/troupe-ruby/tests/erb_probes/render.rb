@@ -47,6 +47,10 @@ class ProbeWrapper
     @__file__
   end
 
+  def has_variable?(name)
+    scope.include?(name.to_s)
+  end
+
   def render(tpl)
     scope.to_hash.each do |name, value|
       instance_variable_set("@#{name.gsub(/[^\w]/, '_')}", value)
