@@ -516,6 +516,22 @@ impl P {
             {
                 Ex::Splat(Box::new(self.postfix()?))
             }
+            Some(Tok::Ident(w))
+                if matches!(w.as_str(), "raise" | "fail" | "require")
+                    && matches!(
+                        self.peek(),
+                        Some(Tok::Str(_) | Tok::Const(_) | Tok::IVar(_) | Tok::Ident(_))
+                    )
+                    && !self.is_kw("if")
+                    && !self.is_kw("unless") =>
+            {
+                // A command call: `raise ArgumentError, 'message'`.
+                let mut args = vec![self.ternary()?];
+                while self.eat_op(",") {
+                    args.push(self.ternary()?);
+                }
+                Ex::Call(None, w, args, None)
+            }
             Some(Tok::Ident(w)) if matches!(w.as_str(), "return" | "break" | "next") => {
                 let ends = matches!(self.peek(), None | Some(Tok::Nl | Tok::CodeEnd))
                     || self.is_kw("if")
