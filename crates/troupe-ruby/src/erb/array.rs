@@ -283,21 +283,9 @@ impl Ctx<'_> {
                     Value::Array(xs) => out.extend(xs.iter().cloned()),
                     o => out.push(o.clone()),
                 },
-                "filter_map" => {
-                    if truthy(&v) {
-                        out.push(v)
-                    }
-                }
-                "select" | "filter" | "find_all" | "count" => {
-                    if truthy(&v) {
-                        out.push(x.clone())
-                    }
-                }
-                "reject" => {
-                    if !truthy(&v) {
-                        out.push(x.clone())
-                    }
-                }
+                "filter_map" if truthy(&v) => out.push(v),
+                "select" | "filter" | "find_all" | "count" if truthy(&v) => out.push(x.clone()),
+                "reject" if !truthy(&v) => out.push(x.clone()),
                 "partition" => {
                     if truthy(&v) {
                         out.push(x.clone())
@@ -331,14 +319,13 @@ impl Ctx<'_> {
                     g.push(x.clone());
                     groups.insert(v, Value::array(g));
                 }
-                "uniq" => {
+                "uniq"
                     if !keys
                         .iter()
-                        .any(|k| ruby_eq(k, &v) && class_of(k) == class_of(&v))
-                    {
-                        keys.push(v);
-                        out.push(x.clone());
-                    }
+                        .any(|k| ruby_eq(k, &v) && class_of(k) == class_of(&v)) =>
+                {
+                    keys.push(v);
+                    out.push(x.clone());
                 }
                 "sum" => total = self.binop("+", total, v)?,
                 _ => {}

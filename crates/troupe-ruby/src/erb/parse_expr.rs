@@ -196,9 +196,7 @@ impl P {
             } else {
                 self.binary(if op == "**" { prec } else { prec + 1 })?
             };
-            l = if op == ".." {
-                Ex::Range(Box::new(l), Box::new(r))
-            } else if op == "..." && matches!(r, Ex::Lit(Value::Undef)) {
+            l = if op == ".." || op == "..." && matches!(r, Ex::Lit(Value::Undef)) {
                 Ex::Range(Box::new(l), Box::new(r))
             } else if op == "..." {
                 // An exclusive range: the same as `a..(b - 1)` for integers.
