@@ -13,6 +13,7 @@ use troupe_values::error::{EResult, EvalError};
 use troupe_values::value::{Map, Value};
 
 mod array;
+mod classes;
 mod compare;
 mod expr;
 mod hash;
