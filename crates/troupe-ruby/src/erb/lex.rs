@@ -120,6 +120,23 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
             }
             continue;
         }
+        if c == '0' && matches!(cs.get(i + 1), Some('x' | 'X' | 'b' | 'B' | 'o' | 'O')) {
+            let radix = match cs[i + 1] {
+                'x' | 'X' => 16,
+                'b' | 'B' => 2,
+                _ => 8,
+            };
+            i += 2;
+            let s = i;
+            while i < cs.len() && (cs[i].is_digit(radix) || cs[i] == '_') {
+                i += 1;
+            }
+            let t: String = cs[s..i].iter().filter(|c| **c != '_').collect();
+            let n = i64::from_str_radix(&t, radix)
+                .map_err(|_| "numeric literal without digits".to_string())?;
+            toks.push((Tok::Int(n), line));
+            continue;
+        }
         if c.is_ascii_digit() {
             let s = i;
             while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '_') {
@@ -127,6 +144,27 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
             }
             if i + 1 < cs.len() && cs[i] == '.' && cs[i + 1].is_ascii_digit() {
                 i += 1;
+                while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '_') {
+                    i += 1;
+                }
+                if matches!(cs.get(i), Some('e' | 'E'))
+                    && (cs.get(i + 1).is_some_and(|c| c.is_ascii_digit())
+                        || matches!(cs.get(i + 1), Some('+' | '-'))
+                            && cs.get(i + 2).is_some_and(|c| c.is_ascii_digit()))
+                {
+                    i += 2;
+                    while i < cs.len() && cs[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                }
+                let t: String = cs[s..i].iter().filter(|c| **c != '_').collect();
+                toks.push((Tok::Float(t.parse().unwrap_or(0.0)), line));
+            } else if matches!(cs.get(i), Some('e' | 'E'))
+                && (cs.get(i + 1).is_some_and(|c| c.is_ascii_digit())
+                    || matches!(cs.get(i + 1), Some('+' | '-'))
+                        && cs.get(i + 2).is_some_and(|c| c.is_ascii_digit()))
+            {
+                i += 2;
                 while i < cs.len() && cs[i].is_ascii_digit() {
                     i += 1;
                 }
@@ -134,40 +172,105 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
                 toks.push((Tok::Float(t.parse().unwrap_or(0.0)), line));
             } else {
                 let t: String = cs[s..i].iter().filter(|c| **c != '_').collect();
-                toks.push((Tok::Int(t.parse().unwrap_or(0)), line));
+                let n = t
+                    .parse()
+                    .map_err(|_| "integer literal past 64 bits".to_string())?;
+                toks.push((Tok::Int(n), line));
             }
             continue;
         }
-        if c == '%'
-            && i + 2 < cs.len()
-            && matches!(cs[i + 1], 'w' | 'W')
-            && matches!(cs[i + 2], '(' | '[' | '{' | '<')
-        {
-            // %w(a b c): an array of words.
-            let close = match cs[i + 2] {
+        if c == '%' && percent_literal_at(&cs, i, toks.last().map(|t| &t.0)) {
+            // %w() %i() %q() %Q() %(): any bracket (nesting) or other punctuation.
+            let (kind, open) = if cs[i + 1].is_ascii_alphabetic() {
+                (cs[i + 1], cs[i + 2])
+            } else {
+                ('Q', cs[i + 1])
+            };
+            i += if cs[i + 1].is_ascii_alphabetic() {
+                3
+            } else {
+                2
+            };
+            let close = match open {
                 '(' => ')',
                 '[' => ']',
                 '{' => '}',
-                _ => '>',
+                '<' => '>',
+                o => o,
             };
-            i += 3;
+            let mut depth = 1;
             let s = i;
-            while i < cs.len() && cs[i] != close {
+            while i < cs.len() {
+                if cs[i] == '\\' {
+                    i += 2;
+                    continue;
+                }
+                if cs[i] == close && open != close {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                } else if cs[i] == open && open != close {
+                    depth += 1;
+                } else if cs[i] == close {
+                    break;
+                }
                 if cs[i] == '\n' {
                     line += 1;
                 }
                 i += 1;
             }
-            let words: String = cs[s..i.min(cs.len())].iter().collect();
-            i += 1;
-            toks.push((Tok::Op("["), line));
-            for (n, w) in words.split_whitespace().enumerate() {
-                if n > 0 {
-                    toks.push((Tok::Op(","), line));
-                }
-                toks.push((Tok::Str(vec![SPart::Lit(w.to_string())]), line));
+            if i >= cs.len() {
+                return Err("unterminated string meets end of file".into());
             }
-            toks.push((Tok::Op("]"), line));
+            let body: String = cs[s..i].iter().collect();
+            i += 1;
+            match kind {
+                'i' | 'I' => {
+                    toks.push((Tok::Op("["), line));
+                    for (n, w) in body.split_whitespace().enumerate() {
+                        if n > 0 {
+                            toks.push((Tok::Op(","), line));
+                        }
+                        toks.push((Tok::Sym(w.to_string()), line));
+                    }
+                    toks.push((Tok::Op("]"), line));
+                }
+                'w' | 'W' => {
+                    toks.push((Tok::Op("["), line));
+                    for (n, w) in body.split_whitespace().enumerate() {
+                        if n > 0 {
+                            toks.push((Tok::Op(","), line));
+                        }
+                        toks.push((Tok::Str(vec![SPart::Lit(w.to_string())]), line));
+                    }
+                    toks.push((Tok::Op("]"), line));
+                }
+                'q' => {
+                    let mut t = String::new();
+                    let mut it = body.chars().peekable();
+                    while let Some(ch) = it.next() {
+                        if ch == '\\'
+                            && matches!(it.peek(), Some(x) if *x == '\\' || *x == open || *x == close)
+                        {
+                            t.extend(it.next());
+                        } else {
+                            t.push(ch);
+                        }
+                    }
+                    toks.push((Tok::Str(vec![SPart::Lit(t)]), line));
+                }
+                'Q' => toks.push((
+                    Tok::Str(double_quoted(&body.chars().collect::<Vec<_>>())),
+                    line,
+                )),
+                other => return Err(format!("unknown type of %string: %{other}")),
+            }
+            continue;
+        }
+        if c == '$' && cs.get(i + 1) == Some(&'~') {
+            toks.push((Tok::Ident("$~".into()), line));
+            i += 2;
             continue;
         }
         if c == '$' && i + 1 < cs.len() && cs[i + 1].is_ascii_digit() {
@@ -223,10 +326,38 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
             toks.push((Tok::BlockPass(cs[s..i].iter().collect()), line));
             continue;
         }
-        if c == ':' && i + 1 < cs.len() && (cs[i + 1].is_alphabetic() || cs[i + 1] == '_') {
+        if c == ':'
+            && cs.get(i.wrapping_sub(1)) != Some(&':')
+            && cs.get(i + 1) != Some(&':')
+            && !matches!(toks.last(), Some((Tok::Ident(_) | Tok::Const(_) | Tok::Int(_) | Tok::Str(_) | Tok::IVar(_) | Tok::Op(")" | "]"), _)) if cs.get(i + 1) == Some(&' '))
+        {
+            // `:+`, `:<=>`, `:[]`: operator Symbols.
+            let rest: String = cs[i + 1..cs.len().min(i + 4)].iter().collect();
+            if let Some(op) = [
+                "<=>", "==", "<<", "[]", "**", "+", "-", "*", "/", "%", "<", ">",
+            ]
+            .iter()
+            .find(|op| rest.starts_with(**op))
+            {
+                if !matches!(toks.last(), Some((Tok::Op("?"), _))) {
+                    i += 1 + op.len();
+                    toks.push((Tok::Sym(op.to_string()), line));
+                    continue;
+                }
+            }
+        }
+        if c == ':'
+            && i + 1 < cs.len()
+            && (cs[i + 1].is_alphabetic() || cs[i + 1] == '_' || cs[i + 1] == '@')
+        {
             let s = i + 1;
             i += 1;
-            while i < cs.len() && (cs[i].is_alphanumeric() || cs[i] == '_') {
+            while i < cs.len()
+                && (cs[i].is_alphanumeric() || cs[i] == '_' || (i == s && cs[i] == '@'))
+            {
+                i += 1;
+            }
+            if i < cs.len() && matches!(cs[i], '?' | '!') {
                 i += 1;
             }
             toks.push((Tok::Sym(cs[s..i].iter().collect()), line));
@@ -242,35 +373,21 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
                 s.push(cs[i]);
                 i += 1;
             }
+            if i >= cs.len() {
+                return Err("unterminated string meets end of file".into());
+            }
             i += 1;
             toks.push((Tok::Str(vec![SPart::Lit(s)]), line));
             continue;
         }
         if c == '"' {
-            let mut parts = Vec::new();
-            let mut s = String::new();
+            let s = i + 1;
             i += 1;
             while i < cs.len() && cs[i] != '"' {
-                if cs[i] == '\\' && i + 1 < cs.len() {
+                if cs[i] == '\\' {
                     i += 1;
-                    s.push(match cs[i] {
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        's' => ' ',
-                        '0' => '\0',
-                        o => o,
-                    });
-                    i += 1;
-                    continue;
-                }
-                if cs[i] == '#' && i + 1 < cs.len() && cs[i + 1] == '{' {
-                    if !s.is_empty() {
-                        parts.push(SPart::Lit(std::mem::take(&mut s)));
-                    }
-                    i += 2;
-                    let st = i;
-                    let mut depth = 1;
+                } else if cs[i] == '#' && cs.get(i + 1) == Some(&'{') {
+                    let mut depth = 0;
                     while i < cs.len() {
                         if cs[i] == '{' {
                             depth += 1;
@@ -282,19 +399,22 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
                         }
                         i += 1;
                     }
-                    parts.push(SPart::Code(cs[st..i].iter().collect()));
-                    i += 1;
-                    continue;
                 }
-                s.push(cs[i]);
                 i += 1;
             }
-            i += 1;
-            if !s.is_empty() || parts.is_empty() {
-                parts.push(SPart::Lit(s));
+            if i >= cs.len() {
+                return Err("unterminated string meets end of file".into());
             }
-            toks.push((Tok::Str(parts), line));
+            toks.push((Tok::Str(double_quoted(&cs[s..i])), line));
+            i += 1;
             continue;
+        }
+        if c == '<'
+            && cs.get(i + 1) == Some(&'<')
+            && matches!(cs.get(i + 2), Some('~' | '-'))
+            && matches!(toks.last(), Some((Tok::Op("="), _)))
+        {
+            return Err("heredocs are not supported".into());
         }
         if c == '/' {
             // A regex where an operand is expected.
@@ -331,12 +451,21 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
                     i += 1;
                 }
                 i += 1;
+                if s.contains("#{") {
+                    return Err("regexp interpolation is not supported".into());
+                }
+                // Ruby's `^` and `$` always match at line ends; its `m` is dot-all.
+                let mut flags = String::from("m");
                 while i < cs.len() && cs[i].is_ascii_alphabetic() {
-                    if cs[i] == 'i' {
-                        s.insert_str(0, "(?i)");
+                    match cs[i] {
+                        'i' => flags.push('i'),
+                        'm' => flags.push('s'),
+                        'x' => flags.push('x'),
+                        f => return Err(format!("unknown regexp option - {f}")),
                     }
                     i += 1;
                 }
+                s.insert_str(0, &format!("(?{flags})"));
                 toks.push((Tok::Regex(s), line));
                 continue;
             }
@@ -347,18 +476,13 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
             continue;
         }
         const OPS: &[&str] = &[
-            "**", "==", "!=", "<=", ">=", "&&", "||", "=~", "!~", "=>", "<<", "::", "..", "+=",
-            "-=", "||=", "<=>", "&.", "+", "-", "*", "/", "%", "<", ">", "!", "?", ":", ".", ",",
-            "(", ")", "[", "]", "{", "}", "|", "=",
+            "**=", "||=", "&&=", "<<=", "<=>", "===", "...", "**", "==", "!=", "<=", ">=", "&&",
+            "||", "=~", "!~", "=>", "<<", "::", "..", "+=", "-=", "*=", "/=", "&.", "->", "+", "-",
+            "*", "/", "%", "<", ">", "!", "?", ":", ".", ",", "(", ")", "[", "]", "{", "}", "|",
+            "=", "&", "^",
         ];
         let rest: String = cs[i..cs.len().min(i + 3)].iter().collect();
-        let mut matched = None;
-        for op in [&OPS[15..17], &OPS[..15], &OPS[17..]].concat() {
-            if rest.starts_with(op) {
-                matched = Some(op);
-                break;
-            }
-        }
+        let matched = OPS.iter().find(|op| rest.starts_with(**op)).copied();
         match matched {
             Some(op) => {
                 toks.push((Tok::Op(op), line));
@@ -368,4 +492,125 @@ pub(super) fn lex_ruby(code: &str, toks: &mut Vec<(Tok, u32)>, line0: u32) -> Re
         }
     }
     Ok(())
+}
+
+/// Whether the `%` at `i` opens a percent literal (not the modulo operator).
+fn percent_literal_at(cs: &[char], i: usize, prev: Option<&Tok>) -> bool {
+    let operand_before = matches!(
+        prev,
+        Some(
+            Tok::Ident(_)
+                | Tok::IVar(_)
+                | Tok::Int(_)
+                | Tok::Float(_)
+                | Tok::Str(_)
+                | Tok::Const(_)
+        ) | Some(Tok::Op(")" | "]" | "}"))
+    );
+    let Some(&n) = cs.get(i + 1) else {
+        return false;
+    };
+    if matches!(n, 'w' | 'W' | 'i' | 'I' | 'q' | 'Q') {
+        return cs
+            .get(i + 2)
+            .is_some_and(|c| !c.is_alphanumeric() && !c.is_whitespace())
+            && (!operand_before
+                || matches!(prev, Some(Tok::Ident(_))) && cs.get(i.wrapping_sub(1)) == Some(&' '));
+    }
+    !operand_before && matches!(n, '(' | '[' | '{' | '<' | '|' | '!' | '/')
+}
+
+/// A double-quoted string's text: escapes and `#{...}` parts.
+fn double_quoted(cs: &[char]) -> Vec<SPart> {
+    let mut parts = Vec::new();
+    let mut s = String::new();
+    let mut i = 0;
+    while i < cs.len() {
+        if cs[i] == '\\' && i + 1 < cs.len() {
+            i += 1;
+            match cs[i] {
+                'n' => s.push('\n'),
+                't' => s.push('\t'),
+                'r' => s.push('\r'),
+                's' => s.push(' '),
+                'e' => s.push('\u{1b}'),
+                'a' => s.push('\u{7}'),
+                'b' => s.push('\u{8}'),
+                'v' => s.push('\u{b}'),
+                'f' => s.push('\u{c}'),
+                '0'..='7' => {
+                    let st = i;
+                    while i < cs.len() && i < st + 3 && cs[i].is_digit(8) {
+                        i += 1;
+                    }
+                    let t: String = cs[st..i].iter().collect();
+                    s.extend(u32::from_str_radix(&t, 8).ok().and_then(char::from_u32));
+                    continue;
+                }
+                'x' => {
+                    let st = i + 1;
+                    i = st;
+                    while i < cs.len() && i < st + 2 && cs[i].is_ascii_hexdigit() {
+                        i += 1;
+                    }
+                    let t: String = cs[st..i].iter().collect();
+                    s.extend(u32::from_str_radix(&t, 16).ok().and_then(char::from_u32));
+                    continue;
+                }
+                'u' if cs.get(i + 1) == Some(&'{') => {
+                    let st = i + 2;
+                    i = st;
+                    while i < cs.len() && cs[i] != '}' {
+                        i += 1;
+                    }
+                    let t: String = cs[st..i].iter().collect();
+                    for h in t.split_whitespace() {
+                        s.extend(u32::from_str_radix(h, 16).ok().and_then(char::from_u32));
+                    }
+                }
+                'u' => {
+                    let st = i + 1;
+                    i = st;
+                    while i < cs.len() && i < st + 4 && cs[i].is_ascii_hexdigit() {
+                        i += 1;
+                    }
+                    let t: String = cs[st..i].iter().collect();
+                    s.extend(u32::from_str_radix(&t, 16).ok().and_then(char::from_u32));
+                    continue;
+                }
+                '\n' => {}
+                o => s.push(o),
+            }
+            i += 1;
+            continue;
+        }
+        if cs[i] == '#' && cs.get(i + 1) == Some(&'{') {
+            if !s.is_empty() {
+                parts.push(SPart::Lit(std::mem::take(&mut s)));
+            }
+            i += 2;
+            let st = i;
+            let mut depth = 1;
+            while i < cs.len() {
+                if cs[i] == '{' {
+                    depth += 1;
+                } else if cs[i] == '}' {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                i += 1;
+            }
+            parts.push(SPart::Code(cs[st..i.min(cs.len())].iter().collect()));
+            i += 1;
+            continue;
+        }
+        s.push(cs[i]);
+        i += 1;
+    }
+    if !s.is_empty() || parts.is_empty() {
+        parts.push(SPart::Lit(s));
+    }
+    parts
 }

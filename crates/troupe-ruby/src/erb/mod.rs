@@ -1,7 +1,9 @@
 //! ERB templates for the Ruby subset templates really use: `@var`, `scope[...]`,
 //! `scope.lookupvar`, `scope.function_*`/`call_function`, `if/elsif/else/unless`, `each`
 //! loops (also `each_with_index`, `each_pair`), common String/Array/Hash methods, and `-%>`
-//! trimming. Anything else is an error that names the template and the line.
+//! trimming. Anything else fails with an [`Unsupported`] error naming the construct, the
+//! template and the line ([`render_checked`] returns it as its own kind, so that a caller may
+//! send the template to a real Ruby instead); nothing unknown is guessed.
 
 use self::parse::parse;
 use self::parse::Block;
@@ -11,12 +13,22 @@ use troupe_values::error::{EResult, EvalError};
 use troupe_values::value::{Map, Value};
 
 mod array;
+mod classes;
+mod compare;
 mod expr;
+mod hash;
 mod interp;
+mod ipaddr;
 mod lex;
 mod methods;
+mod mutate;
+mod numbers;
 mod parse;
 mod parse_expr;
+mod robj;
+mod sprintf;
+mod string;
+mod to_json;
 
 /// Puppet's Ruby `scope` object: everything a template may ask of the compile. The evaluator
 /// implements it; ERB knows nothing else of Puppet.
@@ -42,6 +54,8 @@ struct Ctx<'a> {
     last_match: Vec<Value>,
     /// Methods the template defines with `def`.
     defs: HashMap<String, Block>,
+    /// The blocks given to the `def` methods running (`yield`, `block_given?`).
+    blocks: Vec<Option<Block>>,
     /// Locals bound to an instance variable's object (`a = @x`): Ruby's `a << y` then
     /// changes the Puppet variable too, and the resource parameter behind it, which shows in
     /// the catalog (apache's `_scriptalias.erb` does this to `scriptaliases`).
@@ -54,6 +68,36 @@ struct Ctx<'a> {
     out: String,
     file: String,
     line: u32,
+    /// Set when the run stopped at something this interpreter does not do.
+    unsupported: std::cell::RefCell<Option<Unsupported>>,
+}
+
+/// A construct or method a template uses that this interpreter does not implement: Ruby
+/// might well render the template, so a caller may hand it to a real Ruby.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// What was not supported (`String#unpack`, `syntax: ...`).
+    pub what: String,
+    pub file: String,
+    pub line: u32,
+}
+
+/// Why a template did not render.
+#[derive(Debug, Clone)]
+pub enum RenderError {
+    /// The template uses something this interpreter does not do.
+    Unsupported(Unsupported),
+    /// The template failed as it would in Ruby (or a Puppet function it called failed).
+    Failed(EvalError),
+}
+
+/// The text every unsupported-construct error carries (also when it travels up through a
+/// Puppet function such as `template` called from another template).
+pub const UNSUPPORTED: &str = "not supported by troupe's ERB: ";
+
+/// Whether `e` is (or wraps) an [`Unsupported`] error.
+pub fn is_unsupported(e: &EvalError) -> bool {
+    e.msg.contains(UNSUPPORTED)
 }
 
 fn fail(file: &str, line: u32, detail: &str) -> EvalError {
@@ -63,10 +107,30 @@ fn fail(file: &str, line: u32, detail: &str) -> EvalError {
 /// Renders an ERB template's text; `file` names it in errors. The caller sets up the frame that
 /// locates errors.
 pub fn render(scope: &mut dyn RubyScope, src: &str, file: &str) -> EResult<String> {
-    let prog = parsed(src).map_err(|(line, e)| fail(file, line, &e))?;
+    render_checked(scope, src, file).map_err(|e| match e {
+        RenderError::Failed(e) => e,
+        RenderError::Unsupported(u) => fail(&u.file, u.line, &format!("{UNSUPPORTED}{}", u.what)),
+    })
+}
+
+/// [`render`], with unsupported constructs told apart from the template's own failures.
+/// Error texts never carry a NUL byte.
+pub fn render_checked(
+    scope: &mut dyn RubyScope,
+    src: &str,
+    file: &str,
+) -> Result<String, RenderError> {
+    let prog = parsed(src).map_err(|(line, e)| {
+        RenderError::Unsupported(Unsupported {
+            what: format!("syntax: {}", e.replace('\0', "")),
+            file: file.to_string(),
+            line,
+        })
+    })?;
     let mut cx = Ctx {
         scope,
         defs: HashMap::new(),
+        blocks: Vec::new(),
         aliases: HashMap::new(),
         ivars: HashMap::new(),
         ivar_aliases: HashMap::new(),
@@ -75,9 +139,25 @@ pub fn render(scope: &mut dyn RubyScope, src: &str, file: &str) -> EResult<Strin
         out: String::new(),
         file: file.to_string(),
         line: 1,
+        unsupported: std::cell::RefCell::new(None),
     };
-    cx.run(&prog)?;
-    Ok(cx.out)
+    match cx.run(&prog) {
+        Ok(_) => Ok(cx.out),
+        Err(e) if e.flow.is_some() => Err(RenderError::Unsupported(Unsupported {
+            what: "return, break or next outside of a method or block".into(),
+            file: file.to_string(),
+            line: cx.line,
+        })),
+        Err(mut e) => {
+            e.msg = e.msg.replace('\0', "");
+            match cx.unsupported.take() {
+                Some(u) if is_unsupported(&e) && e.msg.contains(&u.what) => {
+                    Err(RenderError::Unsupported(u))
+                }
+                _ => Err(RenderError::Failed(e)),
+            }
+        }
+    }
 }
 
 /// A template's program, parsed once per thread and text (templates are rendered for every
@@ -104,43 +184,3 @@ fn parsed(src: &str) -> Result<std::rc::Rc<Vec<St>>, (u32, String)> {
 /// How a Ruby exception that `rescue` may catch starts its message (only `IPAddr.new` raises
 /// one today); errors of the template's own making are not rescued.
 const RUBY_ERROR: &str = "ArgumentError: ";
-
-/// Functions written for Puppet's 3.x API, the only ones `scope.function_*` reaches.
-const FUNCTIONS_3X: &[&str] = &[
-    "create_resources",
-    "defined",
-    "digest",
-    "fail",
-    "file",
-    "fqdn_rand",
-    "generate",
-    "hiera",
-    "hiera_array",
-    "hiera_hash",
-    "hiera_include",
-    "include",
-    "inline_template",
-    "lookup",
-    "md5",
-    "realize",
-    "require",
-    "search",
-    "sha1",
-    "sha256",
-    "shellquote",
-    "split",
-    "sprintf",
-    "tag",
-    "tagged",
-    "template",
-    "versioncmp",
-    "contain",
-    "alert",
-    "crit",
-    "debug",
-    "emerg",
-    "err",
-    "info",
-    "notice",
-    "warning",
-];

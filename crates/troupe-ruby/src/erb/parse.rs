@@ -8,6 +8,8 @@ use troupe_values::value::Value;
 #[derive(Debug, Clone)]
 pub(super) enum Ex {
     Lit(Value),
+    /// `:name` (a Symbol).
+    Sym(String),
     Str(Vec<SPart>),
     IVar(String),
     Var(String),
@@ -34,13 +36,33 @@ pub(super) enum Ex {
     /// include through a Puppet variable (apache's `_template_scope`).
     ScopeIndexAssign(Box<Ex>, Vec<Ex>, Box<Ex>),
     Range(Box<Ex>, Box<Ex>),
+    /// `*x` in an argument list or an Array literal.
+    Splat(Box<Ex>),
+    /// `a, b = x, y` (or `= array`).
+    MultiAssign(Vec<String>, Vec<Ex>),
     /// `if`/`unless` used as a value (`x = if c then a else b end`).
     Cond(Vec<St>),
 }
 #[derive(Debug, Clone)]
 pub(super) struct Block {
+    /// Parameter names; `(a,b)` stands for a destructured one.
     pub(super) params: Vec<String>,
     pub(super) body: Vec<St>,
+    /// Default values of optional parameters (`def f(a, b = 1)`).
+    pub(super) defaults: std::collections::HashMap<String, Ex>,
+    /// Keyword parameters (`def f(a, sep: ',')`), with their defaults.
+    pub(super) keywords: Vec<(String, Option<Ex>)>,
+}
+
+impl Block {
+    pub(super) fn new(params: Vec<String>, body: Vec<St>) -> Block {
+        Block {
+            params,
+            body,
+            defaults: Default::default(),
+            keywords: Vec::new(),
+        }
+    }
 }
 #[derive(Debug, Clone)]
 pub(super) enum St {
@@ -55,6 +77,10 @@ pub(super) enum St {
     /// `begin ... rescue [Class [=> e]] ... end`: the rescue body runs when the first fails
     /// with a Ruby error (not a template's own `fail`).
     Begin(Vec<St>, Vec<St>, u32),
+    /// `while cond ... end` (`until`: the condition negated).
+    While(Ex, Vec<St>, u32),
+    /// `for a, b in xs ... end`: the names are the template's locals.
+    For(Vec<String>, Ex, Vec<St>, u32),
 }
 pub(super) struct P {
     pub(super) toks: Vec<(Tok, u32)>,
@@ -215,26 +241,83 @@ impl P {
                     other => return Err(format!("syntax error, unexpected {other:?} after def")),
                 };
                 self.i += 1;
-                let mut params = Vec::new();
+                let mut b = Block::new(Vec::new(), Vec::new());
                 if self.eat_op("(") {
                     while !self.eat_op(")") {
-                        match self.peek().cloned() {
-                            Some(Tok::Ident(n)) => {
-                                params.push(n);
-                                self.i += 1;
+                        match (
+                            self.peek().cloned(),
+                            self.toks.get(self.i + 1).map(|t| &t.0),
+                        ) {
+                            (Some(Tok::Ident(n)), Some(Tok::Op(":"))) => {
+                                self.i += 2;
+                                let d = if self.is_op(",") || self.is_op(")") {
+                                    None
+                                } else {
+                                    Some(self.ternary()?)
+                                };
+                                b.keywords.push((n, d));
                             }
-                            other => {
+                            (Some(Tok::Ident(n)), _) => {
+                                self.i += 1;
+                                if self.eat_op("=") {
+                                    let d = self.ternary()?;
+                                    b.defaults.insert(n.clone(), d);
+                                }
+                                self.assigned.insert(n.clone());
+                                b.params.push(n);
+                            }
+                            (other, _) => {
                                 return Err(format!("syntax error in def parameters: {other:?}"))
                             }
                         }
                         self.eat_op(",");
                     }
                 }
-                let body = self.stmts(&["end"])?;
+                b.body = self.stmts(&["end"])?;
                 if !self.eat_kw("end") {
                     return Err("syntax error, missing 'end' for 'def'".into());
                 }
-                Ok(St::Def(name, Block { params, body }))
+                Ok(St::Def(name, b))
+            }
+            Some(Tok::Ident(w)) if w == "while" || w == "until" => {
+                self.i += 1;
+                let mut c = self.expr()?;
+                if w == "until" {
+                    c = Ex::Not(Box::new(c));
+                }
+                self.eat_kw("do");
+                let body = self.stmts(&["end"])?;
+                if !self.eat_kw("end") {
+                    return Err(format!("syntax error, missing 'end' for '{w}'"));
+                }
+                Ok(St::While(c, body, line))
+            }
+            Some(Tok::Ident(w)) if w == "for" => {
+                self.i += 1;
+                let mut names = Vec::new();
+                loop {
+                    match self.peek().cloned() {
+                        Some(Tok::Ident(n)) if n != "in" => {
+                            self.i += 1;
+                            self.assigned.insert(n.clone());
+                            names.push(n);
+                        }
+                        other => return Err(format!("syntax error in for: {other:?}")),
+                    }
+                    if !self.eat_op(",") {
+                        break;
+                    }
+                }
+                if !self.eat_kw("in") {
+                    return Err("syntax error, expected 'in'".into());
+                }
+                let xs = self.expr()?;
+                self.eat_kw("do");
+                let body = self.stmts(&["end"])?;
+                if !self.eat_kw("end") {
+                    return Err("syntax error, missing 'end' for 'for'".into());
+                }
+                Ok(St::For(names, xs, body, line))
             }
             Some(Tok::Ident(w)) if w == "if" || w == "unless" => {
                 self.i += 1;
@@ -263,11 +346,40 @@ impl P {
                 Ok(St::If(arms, els, line))
             }
             _ => {
+                if let Some(e) = self.multi_assign()? {
+                    return Ok(St::Ex(e, line));
+                }
                 let e = self.expr()?;
                 let e = self.modifiers(e)?;
                 Ok(St::Ex(e, line))
             }
         }
+    }
+
+    /// `a, b = x, y`: names then `=`, else nothing is read.
+    fn multi_assign(&mut self) -> Result<Option<Ex>, String> {
+        let mut j = self.i;
+        let mut names = Vec::new();
+        loop {
+            match self.toks.get(j).map(|t| &t.0) {
+                Some(Tok::Ident(n)) => names.push(n.clone()),
+                _ => return Ok(None),
+            }
+            match self.toks.get(j + 1).map(|t| &t.0) {
+                Some(Tok::Op(",")) => j += 2,
+                Some(Tok::Op("=")) if names.len() > 1 => break,
+                _ => return Ok(None),
+            }
+        }
+        self.i = j + 2;
+        let mut vals = vec![self.ternary()?];
+        while self.eat_op(",") {
+            vals.push(self.ternary()?);
+        }
+        for n in &names {
+            self.assigned.insert(n.clone());
+        }
+        Ok(Some(Ex::MultiAssign(names, vals)))
     }
 
     pub(super) fn eat_kw(&mut self, k: &str) -> bool {

@@ -6,6 +6,21 @@ use super::parse::Ex;
 use super::parse::St;
 use super::parse::P;
 use troupe_values::value::Value;
+
+/// The operator of an assignment operator (`+=` is `+`).
+fn op_assign(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "+=" => "+",
+        "-=" => "-",
+        "*=" => "*",
+        "/=" => "/",
+        "||=" => "||",
+        "&&=" => "&&",
+        "<<=" => "<<",
+        _ => return None,
+    })
+}
+
 impl P {
     pub(super) fn expr(&mut self) -> Result<Ex, String> {
         self.deeper()?;
@@ -38,16 +53,30 @@ impl P {
             self.assigned.insert(n.clone());
             return Ok(Ex::Assign(n, Box::new(v)));
         }
-        if let (Some(Tok::Ident(n)), Some((Tok::Op("||="), _))) =
+        if let (Some(Tok::Ident(n)), Some((Tok::Op(op), _))) =
             (self.peek().cloned(), self.toks.get(self.i + 1))
         {
-            self.i += 2;
-            let v = self.expr()?;
-            self.assigned.insert(n.clone());
-            return Ok(Ex::Assign(
-                n.clone(),
-                Box::new(Ex::Bin("||", Box::new(Ex::LVar(n)), Box::new(v))),
-            ));
+            if let Some(bin) = op_assign(op) {
+                self.i += 2;
+                let v = self.expr()?;
+                self.assigned.insert(n.clone());
+                return Ok(Ex::Assign(
+                    n.clone(),
+                    Box::new(Ex::Bin(bin, Box::new(Ex::LVar(n)), Box::new(v))),
+                ));
+            }
+        }
+        if let (Some(Tok::IVar(n)), Some((Tok::Op(op), _))) =
+            (self.peek().cloned(), self.toks.get(self.i + 1))
+        {
+            if let Some(bin) = op_assign(op) {
+                self.i += 2;
+                let v = self.expr()?;
+                return Ok(Ex::IvarAssign(
+                    n.clone(),
+                    Box::new(Ex::Bin(bin, Box::new(Ex::IVar(n)), Box::new(v))),
+                ));
+            }
         }
         let e = self.ternary()?;
         if let Ex::Index(recv, idx) = &e {
@@ -58,12 +87,35 @@ impl P {
                     let v = self.expr()?;
                     return Ok(Ex::IvarIndexAssign(n.clone(), idx.clone(), Box::new(v), or));
                 }
+                if let Some(Tok::Op(op)) = self.peek() {
+                    if let Some(bin) = op_assign(op) {
+                        self.i += 1;
+                        let v = self.expr()?;
+                        let cur = Ex::Index(recv.clone(), idx.clone());
+                        let v = Ex::Bin(bin, Box::new(cur), Box::new(v));
+                        return Ok(Ex::IvarIndexAssign(
+                            n.clone(),
+                            idx.clone(),
+                            Box::new(v),
+                            false,
+                        ));
+                    }
+                }
             }
             if let Ex::Var(n) | Ex::LVar(n) = &**recv {
                 if self.is_op("=") {
                     self.i += 1;
                     let v = self.expr()?;
                     return Ok(Ex::IndexAssign(n.clone(), idx.clone(), Box::new(v)));
+                }
+                if let Some(Tok::Op(op)) = self.peek() {
+                    if let Some(bin) = op_assign(op) {
+                        self.i += 1;
+                        let v = self.expr()?;
+                        let cur = Ex::Index(Box::new(Ex::LVar(n.clone())), idx.clone());
+                        let v = Ex::Bin(bin, Box::new(cur), Box::new(v));
+                        return Ok(Ex::IndexAssign(n.clone(), idx.clone(), Box::new(v)));
+                    }
                 }
             }
             if let Ex::Call(Some(s), m, args, None) = &**recv {
@@ -117,15 +169,18 @@ impl P {
         while let Some(Tok::Op(o)) = self.peek() {
             let (op, prec) = {
                 match *o {
-                    "||" => ("||", 1),
-                    "&&" => ("&&", 2),
-                    ".." => ("..", 3),
-                    "..." => ("...", 3),
-                    "==" | "!=" | "=~" | "!~" | "<=>" => (*o, 4),
+                    ".." => ("..", 1),
+                    "..." => ("...", 1),
+                    "||" => ("||", 2),
+                    "&&" => ("&&", 3),
+                    "==" | "!=" | "=~" | "!~" | "<=>" | "===" => (*o, 4),
                     "<" | ">" | "<=" | ">=" => (*o, 5),
-                    "<<" => ("<<", 6),
-                    "+" | "-" => (*o, 7),
-                    "*" | "/" | "%" => (*o, 8),
+                    "|" | "^" => (*o, 6),
+                    "&" => ("&", 7),
+                    "<<" => ("<<", 8),
+                    "+" | "-" => (*o, 9),
+                    "*" | "/" | "%" => (*o, 10),
+                    "**" => ("**", 12),
                     _ => break,
                 }
             };
@@ -135,8 +190,13 @@ impl P {
             self.deeper()?;
             self.i += 1;
             self.skip_nl();
-            let r = self.binary(prec + 1)?;
-            l = if op == ".." {
+            // `**` is right-associative; `a..` is endless before `]` or `)`.
+            let r = if matches!(op, ".." | "...") && (self.is_op("]") || self.is_op(")")) {
+                Ex::Lit(Value::Undef)
+            } else {
+                self.binary(if op == "**" { prec } else { prec + 1 })?
+            };
+            l = if op == ".." || op == "..." && matches!(r, Ex::Lit(Value::Undef)) {
                 Ex::Range(Box::new(l), Box::new(r))
             } else if op == "..." {
                 // An exclusive range: the same as `a..(b - 1)` for integers.
@@ -162,7 +222,13 @@ impl P {
         if self.eat_op("!") || self.eat_kw("not") {
             return Ok(Ex::Not(Box::new(self.unary()?)));
         }
-        if self.eat_op("-") {
+        if self.is_op("-")
+            && !matches!(
+                self.toks.get(self.i + 1).map(|t| &t.0),
+                Some(Tok::Int(_) | Tok::Float(_))
+            )
+        {
+            self.i += 1;
             return Ok(Ex::Neg(Box::new(self.unary()?)));
         }
         self.postfix()
@@ -182,6 +248,46 @@ impl P {
                 self.skip_nl();
                 self.expect_op(close)?;
                 out.push(Ex::BlockPass(m));
+                return Ok(out);
+            }
+            if self.eat_op("*") {
+                let e = self.ternary()?;
+                out.push(Ex::Splat(Box::new(e)));
+                self.skip_nl();
+                if self.eat_op(close) {
+                    return Ok(out);
+                }
+                self.expect_op(",")?;
+                continue;
+            }
+            let label = match (self.peek(), self.toks.get(self.i + 1).map(|t| &t.0)) {
+                (Some(Tok::Ident(n)), Some(Tok::Op(":"))) => Some(n.clone()),
+                _ => None,
+            };
+            if let Some(first) = label {
+                // Keyword arguments: a trailing Hash.
+                self.i += 2;
+                let mut pairs = vec![(Ex::Lit(Value::str(first)), self.expr()?)];
+                while self.eat_op(",") {
+                    self.skip_nl();
+                    match (
+                        self.peek().cloned(),
+                        self.toks.get(self.i + 1).map(|t| &t.0),
+                    ) {
+                        (Some(Tok::Ident(n)), Some(Tok::Op(":"))) => {
+                            self.i += 2;
+                            pairs.push((Ex::Lit(Value::str(n)), self.expr()?));
+                        }
+                        _ => {
+                            let k = self.expr()?;
+                            self.expect_op("=>")?;
+                            pairs.push((k, self.expr()?));
+                        }
+                    }
+                }
+                out.push(Ex::Hash(pairs));
+                self.skip_nl();
+                self.expect_op(close)?;
                 return Ok(out);
             }
             let e = self.expr()?;
@@ -204,6 +310,11 @@ impl P {
                 return Ok(out);
             }
             self.expect_op(",")?;
+            // A trailing comma before the closing bracket.
+            self.skip_nl();
+            if close == "]" && self.eat_op(close) {
+                return Ok(out);
+            }
         }
     }
 
@@ -218,16 +329,27 @@ impl P {
         if self.eat_op("|") {
             loop {
                 if self.eat_op("(") {
-                    continue;
-                }
-                match self.peek().cloned() {
-                    Some(Tok::Ident(n)) => {
-                        params.push(n);
+                    let mut inner = Vec::new();
+                    while let Some(Tok::Ident(n)) = self.peek().cloned() {
                         self.i += 1;
+                        self.assigned.insert(n.clone());
+                        inner.push(n);
+                        if !self.eat_op(",") {
+                            break;
+                        }
                     }
-                    _ => return Err("syntax error in block parameters".into()),
+                    self.expect_op(")")?;
+                    params.push(format!("({})", inner.join(",")));
+                } else {
+                    match self.peek().cloned() {
+                        Some(Tok::Ident(n)) => {
+                            self.assigned.insert(n.clone());
+                            params.push(n);
+                            self.i += 1;
+                        }
+                        _ => return Err("syntax error in block parameters".into()),
+                    }
                 }
-                self.eat_op(")");
                 if self.eat_op("|") {
                     break;
                 }
@@ -244,7 +366,7 @@ impl P {
         } else if !self.eat_kw("end") {
             return Err("syntax error, missing 'end' for 'do'".into());
         }
-        Ok(Some(Box::new(Block { params, body })))
+        Ok(Some(Box::new(Block::new(params, body))))
     }
 
     pub(super) fn postfix(&mut self) -> Result<Ex, String> {
@@ -258,8 +380,13 @@ impl P {
         let mut e = self.primary()?;
         loop {
             self.deeper()?;
+            let safe = self.is_op("&.");
             if self.eat_op(".") || self.eat_op("&.") {
+                if self.is_op("(") {
+                    return Err("syntax error: `.()` calls".into());
+                }
                 let name = match self.peek().cloned() {
+                    Some(Tok::Ident(n)) if safe => format!("&.{n}"),
                     Some(Tok::Ident(n)) => n,
                     Some(Tok::Const(n)) => n,
                     other => return Err(format!("syntax error, unexpected {other:?} after '.'")),
@@ -282,13 +409,13 @@ impl P {
                 if let Some(Ex::BlockPass(m)) = args.last().cloned() {
                     args.pop();
                     let it = "\u{0}it".to_string();
-                    blk = Some(Box::new(Block {
-                        params: vec![it.clone()],
-                        body: vec![St::Ex(
+                    blk = Some(Box::new(Block::new(
+                        vec![it.clone()],
+                        vec![St::Ex(
                             Ex::Call(Some(Box::new(Ex::LVar(it))), m, vec![], None),
                             0,
                         )],
-                    }));
+                    )));
                 }
                 e = Ex::Call(Some(Box::new(e)), name, args, blk);
             } else if self.is_op("[") {
@@ -317,7 +444,7 @@ impl P {
             Some(Tok::Int(i)) => Ex::Lit(Value::Int(i)),
             Some(Tok::Float(f)) => Ex::Lit(Value::Float(f)),
             Some(Tok::Str(p)) => Ex::Str(p),
-            Some(Tok::Sym(s)) => Ex::Lit(Value::str(s)),
+            Some(Tok::Sym(s)) => Ex::Sym(s),
             Some(Tok::Regex(r)) => Ex::Lit(Value::Regex(std::rc::Rc::new(
                 troupe_values::value::Regexp::new(&r)?,
             ))),
@@ -347,7 +474,7 @@ impl P {
                                 if matches!(self.toks.get(self.i + 1), Some((Tok::Op(":"), _))) =>
                             {
                                 self.i += 2;
-                                Ex::Lit(Value::str(n))
+                                Ex::Sym(n)
                             }
                             _ => {
                                 let k = self.expr()?;
@@ -371,7 +498,56 @@ impl P {
                 }
                 Ex::Hash(pairs)
             }
-            Some(Tok::Ident(w)) if w == "if" || w == "unless" || w == "case" => {
+            Some(Tok::Op("-")) => match self.peek().cloned() {
+                Some(Tok::Int(i)) => {
+                    self.i += 1;
+                    Ex::Lit(Value::Int(-i))
+                }
+                Some(Tok::Float(f)) => {
+                    self.i += 1;
+                    Ex::Lit(Value::Float(-f))
+                }
+                _ => return Err("syntax error, unexpected '-'".into()),
+            },
+            Some(Tok::Op("*"))
+                if self.is_op("[") || matches!(self.peek(), Some(Tok::IVar(_) | Tok::Ident(_))) =>
+            {
+                Ex::Splat(Box::new(self.postfix()?))
+            }
+            Some(Tok::Ident(w))
+                if matches!(w.as_str(), "raise" | "fail" | "require")
+                    && matches!(
+                        self.peek(),
+                        Some(Tok::Str(_) | Tok::Const(_) | Tok::IVar(_) | Tok::Ident(_))
+                    )
+                    && !self.is_kw("if")
+                    && !self.is_kw("unless") =>
+            {
+                // A command call: `raise ArgumentError, 'message'`.
+                let mut args = vec![self.ternary()?];
+                while self.eat_op(",") {
+                    args.push(self.ternary()?);
+                }
+                Ex::Call(None, w, args, None)
+            }
+            Some(Tok::Ident(w)) if matches!(w.as_str(), "return" | "break" | "next") => {
+                let ends = matches!(self.peek(), None | Some(Tok::Nl | Tok::CodeEnd))
+                    || self.is_kw("if")
+                    || self.is_kw("unless")
+                    || self.is_kw("end")
+                    || self.is_op("}");
+                let args = if ends { vec![] } else { vec![self.expr()?] };
+                Ex::Call(None, w, args, None)
+            }
+            Some(Tok::Ident(w))
+                if w == "if"
+                    || w == "unless"
+                    || w == "case"
+                    || w == "begin"
+                    || w == "while"
+                    || w == "until"
+                    || w == "for" =>
+            {
                 // Re-read it as a statement, and use the statement's value.
                 self.i -= 1;
                 let st = self.stmt()?;
