@@ -106,6 +106,11 @@ fn ruby_functions_compile_as_puppet_compiles_them() {
         json!(["from-class", "SHOUT", "empty", "nestednested:80"])
     );
     assert_eq!(msg("strict"), json!(8140));
+    // A template beyond troupe's ERB (a lambda, a heredoc) renders through Puppet's Ruby.
+    assert_eq!(
+        msg("erb"),
+        json!("twice=42\nport=8140\nfmt=tt:80\nos=Debian\n")
+    );
     assert_eq!(
         params(&cat, "Package", "curl"),
         json!({"ensure": "installed"})
@@ -171,6 +176,18 @@ fn ruby_function_errors_read_as_puppets() {
     let e = error_of("single", "$p = kit::fmt('')\n", |_| {});
     assert!(
         e.contains("rejected: parameter 'name' expects a String[1] value, got String (file: "),
+        "{e}"
+    );
+    // A template rendered by Ruby fails as Puppet's template function reports it.
+    let e = error_of(
+        "erbraise",
+        "$port = 9\nnotify { 'x': message => template('kit/raise.erb') }\n",
+        |_| {},
+    );
+    assert!(
+        e.contains("Failed to parse template kit/raise.erb:\n  Filepath: ")
+            && e.contains("kit/templates/raise.erb\n  Line: 2\n  Detail: bad 9\n (file: ")
+            && e.contains("line: 2, column: 26"),
         "{e}"
     );
     // `fail` called back from Ruby: Puppet's text and the call site's location.

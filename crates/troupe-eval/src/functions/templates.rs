@@ -71,9 +71,20 @@ pub(crate) fn template(
     let args = args.as_slice();
     let mut out = String::new();
     for a in args {
-        let path = find_template(ev, &a.to_display())?;
+        let name = a.to_display();
+        let path = find_template(ev, &name)?;
         let text = ev.env().read(&path).unwrap_or_default();
-        out.push_str(&ev.render_erb(&text, &path.display().to_string())?);
+        let file = path.display().to_string();
+        // Puppet names the template as it was asked for, then its path.
+        let rendered = ev.render_erb(&text, &file).map_err(|mut e| {
+            e.msg = e.msg.replacen(
+                &format!("Failed to parse template {file}:"),
+                &format!("Failed to parse template {name}:"),
+                1,
+            );
+            e
+        })?;
+        out.push_str(&rendered);
     }
     Ok(Value::str(out))
 }

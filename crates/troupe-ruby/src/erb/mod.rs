@@ -109,8 +109,13 @@ fn fail(file: &str, line: u32, detail: &str) -> EvalError {
 pub fn render(scope: &mut dyn RubyScope, src: &str, file: &str) -> EResult<String> {
     render_checked(scope, src, file).map_err(|e| match e {
         RenderError::Failed(e) => e,
-        RenderError::Unsupported(u) => fail(&u.file, u.line, &format!("{UNSUPPORTED}{}", u.what)),
+        RenderError::Unsupported(u) => unsupported_error(&u),
     })
+}
+
+/// The error for a template this interpreter cannot render (and no Ruby renders instead).
+pub fn unsupported_error(u: &Unsupported) -> EvalError {
+    fail(&u.file, u.line, &format!("{UNSUPPORTED}{}", u.what))
 }
 
 /// [`render`], with unsupported constructs told apart from the template's own failures.

@@ -14,3 +14,7 @@ node default {
 }
 kit_setting { 'main:port': value => 8140 }
 kit_setting { 'workers': section => 'main', value => 2, comment => 'cores' }
+class kit::render($port = 8140) {
+  notify { 'erb': message => template('kit/odd.erb') }
+}
+include kit::render

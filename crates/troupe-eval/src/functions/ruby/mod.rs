@@ -24,6 +24,8 @@ fn env_spec(host: &dyn Host) -> J {
     let mut modulepath: Vec<String> = Vec::new();
     for (_, dir) in host.env().modules() {
         if let Some(parent) = dir.parent() {
+            // Puppet's autoloader wants absolute directories.
+            let parent = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
             let p = parent.display().to_string();
             if !modulepath.contains(&p) {
                 modulepath.push(p);
