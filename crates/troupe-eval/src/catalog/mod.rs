@@ -492,7 +492,8 @@ pub fn parse_ref(s: &str) -> Option<(String, String)> {
     }
     let tn = &s[..i];
     let title = &s[i + 1..s.len() - 1];
-    let title = title.trim_matches(|c| c == '\'' || c == '"');
+    // The title is everything between the brackets, quotes included, as Puppet's
+    // `Puppet::Resource` reads a reference string (`Postgresql_psql[... datname = 'app']`).
     if tn.eq_ignore_ascii_case("class") {
         return Some(("Class".into(), title.to_lowercase()));
     }

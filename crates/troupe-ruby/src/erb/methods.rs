@@ -362,9 +362,15 @@ impl Ctx<'_> {
             }
             ("call_function", [f, rest @ ..]) => {
                 let f = to_s(f);
+                // Puppet splats its second argument (`function.call(scope, *args)`): an
+                // Array's items, a Hash's [key, value] pairs, nil nothing.
                 let fa = match rest {
                     [Value::Array(a)] => (**a).clone(),
-                    [] => vec![],
+                    [Value::Hash(h)] => h
+                        .iter()
+                        .map(|(k, v)| Value::array(vec![k.clone(), v.clone()]))
+                        .collect(),
+                    [Value::Undef] | [] => vec![],
                     other => other.to_vec(),
                 };
                 self.call_puppet(&f, fa).map_err(|e| {
