@@ -126,6 +126,10 @@ pub fn render_checked(
     file: &str,
 ) -> Result<String, RenderError> {
     let prog = parsed(src).map_err(|(line, e)| {
+        // Past the nesting limit is a refusal, not something another Ruby should try.
+        if e.contains("nested deeper than") {
+            return RenderError::Failed(fail(file, line, &e.replace('\0', "")));
+        }
         RenderError::Unsupported(Unsupported {
             what: format!("syntax: {}", e.replace('\0', "")),
             file: file.to_string(),
