@@ -310,10 +310,11 @@ impl<'e> Evaluator<'e> {
         if valid_tag(&title) {
             r.tag_with_segments(&title);
         }
-        // Resource defaults, outermost scope first.
+        // Resource defaults, outermost scope first; an attribute the body sets to undef
+        // takes no default (Puppet's way to unset one).
         let defaults = self.lookup_defaults(self.cur, &type_name.to_lowercase());
         for (k, v) in defaults {
-            if !r.params.contains_key(&k) && !v.is_undef() {
+            if !r.params.contains_key(&k) && !v.is_undef() && !given_undef.contains(&k) {
                 if k == "tag" {
                     for t in tag_values(&v) {
                         r.tag_with_segments(&t);
