@@ -107,7 +107,10 @@ def run_oracle(tmp, envname):
     except subprocess.TimeoutExpired:
         return ('error', 'oracle timed out')
     if p.returncode == 0 and p.stdout.strip():
-        return ('catalog', conf.normalize_catalog(p.stdout, envdir))
+        # The oracle runs with a scratch confdir; a server's is Debian's /etc/puppet, which
+        # troupe's $settings::confdir gives (puppetdb derives its SSL paths from it).
+        out = re.sub(r'/tmp/oracle-compile[^/"]*/conf', '/etc/puppet', p.stdout)
+        return ('catalog', conf.normalize_catalog(out, envdir))
     return ('error', conf.normalize_error(p.stderr, envdir) or p.stderr.strip())
 
 
