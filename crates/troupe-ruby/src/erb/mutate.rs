@@ -34,30 +34,9 @@ const NIL_WHEN_UNCHANGED: &[&str] = &[
     "next!",
 ];
 
-/// Bang methods whose non-bang form computes the new receiver.
-const BANG_FROM_PLAIN: &[&str] = &[
-    "gsub!",
-    "sub!",
-    "strip!",
-    "lstrip!",
-    "rstrip!",
-    "chomp!",
-    "chop!",
-    "squeeze!",
-    "upcase!",
-    "downcase!",
-    "capitalize!",
-    "swapcase!",
-    "tr!",
-    "delete!",
-    "compact!",
-    "uniq!",
-    "flatten!",
-    "select!",
-    "filter!",
-    "reject!",
-    "succ!",
-    "next!",
+/// Bang methods that always answer the receiver; with [`NIL_WHEN_UNCHANGED`], every bang
+/// method whose non-bang form computes the new receiver.
+const RECEIVER_ANSWERING: &[&str] = &[
     "sort!",
     "sort_by!",
     "map!",
@@ -108,7 +87,7 @@ impl Ctx<'_> {
         args: &[Value],
         blk: Option<&Block>,
     ) -> EResult<Option<(Value, Value)>> {
-        if BANG_FROM_PLAIN.contains(&name) {
+        if NIL_WHEN_UNCHANGED.contains(&name) || RECEIVER_ANSWERING.contains(&name) {
             let plain = name.trim_end_matches('!');
             let new = self.method_with_break(Some(r.clone()), plain, args.to_vec(), blk)?;
             let ret = if NIL_WHEN_UNCHANGED.contains(&name) && new == *r {
