@@ -2,7 +2,7 @@
 //! (`stdlib::ensure_packages`, `stdlib::os_version_gte`, `stdlib::has_interface_with`,
 //! `stdlib::str2resource`), natively, with the semantics of stdlib 9.7 on Puppet 7.23.
 
-use crate::functions::args::arity;
+use crate::functions::args::{arity, str_arg};
 use crate::functions::host::Host;
 use crate::functions::stdlib::err;
 use troupe_syntax::ast::{Expr, Lambda};
@@ -192,12 +192,7 @@ pub(crate) fn str2resource(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
-    let Value::Str(s) = &args[0] else {
-        return Err(err(format!(
-            "'{name}' parameter 'res_string' expects a String value, got {}",
-            infer_for_message(&args[0])
-        )));
-    };
+    let s = str_arg(name, &args[0], "'res_string'")?;
     let parsed = s
         .strip_suffix(']')
         .and_then(|x| x.split_once('['))

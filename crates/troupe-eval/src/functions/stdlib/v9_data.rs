@@ -3,7 +3,7 @@
 //! `stdlib::ip_in_range`, `stdlib::seeded_rand`), natively, with the results of stdlib 9.7 on
 //! Puppet 7.23.
 
-use crate::functions::args::arity;
+use crate::functions::args::{arity, str_arg};
 use crate::functions::host::Host;
 use crate::functions::stdlib::err;
 use crate::functions::stdlib::v9_text::ruby_inspect_str;
@@ -212,12 +212,7 @@ pub(crate) fn ip_in_range(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 2, 2)?;
-    let Value::Str(ip) = &args[0] else {
-        return Err(err(format!(
-            "'{name}' parameter 'ipaddress' expects a String value, got {}",
-            infer_for_message(&args[0])
-        )));
-    };
+    let ip = str_arg(name, &args[0], "'ipaddress'")?;
     let bad = |s: &str| err(format!("invalid address: {s}"));
     let (addr, _, v4) = ip_net(ip).ok_or_else(|| bad(ip))?;
     let ranges: Vec<String> = match &args[1] {

@@ -3,7 +3,7 @@
 //! `stdlib::xml_encode`, `stdlib::sha256`, `stdlib::crc32`, `stdlib::to_ruby`,
 //! `stdlib::to_python`), natively, with the results of stdlib 9.7 on Puppet 7.23.
 
-use crate::functions::args::arity;
+use crate::functions::args::{arity, str_arg};
 use crate::functions::host::Host;
 use crate::functions::stdlib::err;
 use troupe_syntax::ast::{Expr, Lambda};
@@ -72,12 +72,7 @@ pub(crate) fn start_with(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 2, 2)?;
-    let Value::Str(s) = &args[0] else {
-        return Err(err(format!(
-            "'{name}' parameter 'test_string' expects a String value, got {}",
-            infer_for_message(&args[0])
-        )));
-    };
+    let s = str_arg(name, &args[0], "'test_string'")?;
     let affixes: Vec<String> = match &args[1] {
         Value::Str(a) if !a.is_empty() => vec![a.to_string()],
         Value::Array(a)
@@ -130,13 +125,8 @@ pub(crate) fn extname(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
-    match &args[0] {
-        Value::Str(s) => Ok(Value::str(ruby_extname(s))),
-        other => Err(err(format!(
-            "'{name}' parameter 'filename' expects a String value, got {}",
-            infer_for_message(other)
-        ))),
-    }
+    let s = str_arg(name, &args[0], "'filename'")?;
+    Ok(Value::str(ruby_extname(s)))
 }
 
 /// `stdlib::xml_encode`: Ruby's `encode(xml: :text)` or `encode(xml: :attr)`.
@@ -148,12 +138,7 @@ pub(crate) fn xml_encode(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, 2)?;
-    let Value::Str(s) = &args[0] else {
-        return Err(err(format!(
-            "'{name}' parameter 'str' expects a String value, got {}",
-            infer_for_message(&args[0])
-        )));
-    };
+    let s = str_arg(name, &args[0], "'str'")?;
     let attr = match args.get(1) {
         None => false,
         Some(Value::Str(t)) if &**t == "text" => false,
