@@ -69,28 +69,22 @@ impl<'e> Evaluator<'e> {
         }
         // A native stand-in for a module's Ruby function exists only where Puppet
         // would find that function: its Ruby file in a module on the modulepath.
-        if let Some((api, file)) = self.ruby_function(name) {
+        if let Some(RubyFn { api, file, native }) = self.ruby_function(name) {
             // Puppet passes a 3.x function a top-level undef as an empty string.
-            let args: Vec<Value> = if api == crate::lang::call::RubyApi::Legacy {
+            let args: Vec<Value> = if api == RubyApi::Legacy {
                 args.into_iter()
                     .map(|a| if a.is_undef() { Value::str("") } else { a })
                     .collect()
             } else {
                 args
             };
-            if let Some((home, f)) = crate::functions::module_fn(name) {
-                // A native stand-in, where it was checked against this very file (or no
-                // Ruby helper could run the file itself).
-                let checked = home == "stdlib"
-                    || self.env.ruby().is_none()
-                    || self.env.read(&file).is_some_and(|src| {
-                        crate::functions::modules::verified::verified(name, &src)
-                    });
-                if checked {
+            if native {
+                if let Some((_, f)) = crate::functions::module_fn(name) {
                     return f(self, name, args, lambda, e);
                 }
             }
-            // No native version: the module's own Ruby runs in a Ruby helper.
+            // No native version checked against this file: the module's own Ruby runs in a
+            // Ruby helper.
             let legacy = api == RubyApi::Legacy;
             return crate::functions::ruby::call(self, name, legacy, &file, args, lambda, e);
         }
@@ -133,11 +127,22 @@ pub(crate) enum RubyApi {
     Legacy,
 }
 
+/// A module's Ruby function as the modulepath ships it, found once per compile.
+#[derive(Clone, Debug)]
+pub(crate) struct RubyFn {
+    pub(crate) api: RubyApi,
+    /// The file that defines it.
+    pub(crate) file: PathBuf,
+    /// Whether troupe's native stand-in serves it: one exists and was checked against this
+    /// very file (stdlib's always are), or no Ruby helper could run the file itself.
+    pub(crate) native: bool,
+}
+
 impl Evaluator<'_> {
     /// How a module on the modulepath ships the Ruby function `name`: `lib/puppet/functions/
     /// [NS/]NAME.rb` (the 4.x API, preferred by Puppet) or only the 3.x
     /// `lib/puppet/parser/functions/NAME.rb`, and that file; `None` when no module does.
-    pub(crate) fn ruby_function(&mut self, name: &str) -> Option<(RubyApi, PathBuf)> {
+    pub(crate) fn ruby_function(&mut self, name: &str) -> Option<RubyFn> {
         if let Some(known) = self.ruby_functions.get(name) {
             return known.clone();
         }
@@ -175,6 +180,16 @@ impl Evaluator<'_> {
                     .map(|(_, d)| (RubyApi::Legacy, d.join(&legacy)));
             }
         }
+        let found = found.map(|(api, file)| {
+            let native = crate::functions::module_fn(name).is_some_and(|(home, _)| {
+                home == "stdlib"
+                    || self.env.ruby().is_none()
+                    || self.env.read(&file).is_some_and(|src| {
+                        crate::functions::modules::verified::verified(name, &src)
+                    })
+            });
+            RubyFn { api, file, native }
+        });
         self.ruby_functions.insert(name.to_string(), found.clone());
         found
     }

@@ -38,9 +38,8 @@ pub struct Evaluator<'e> {
     pub(crate) type_infos: HashMap<String, Option<crate::lang::build::module_types::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
-    /// Which module Ruby functions exist, and their API, by name (see `ruby_function_api`).
-    pub(crate) ruby_functions:
-        HashMap<String, Option<(crate::lang::call::RubyApi, std::path::PathBuf)>>,
+    /// Which module Ruby functions exist, their API and file, by name (see `ruby_function`).
+    pub(crate) ruby_functions: HashMap<String, Option<crate::lang::call::RubyFn>>,
     /// The Ruby helper session of the Ruby call in progress (nested calls share it).
     pub(crate) ruby_session: Option<std::rc::Rc<troupe_rubyhost::Session>>,
     /// The line of each relationship attribute (`require => ...`) by resource, for errors.

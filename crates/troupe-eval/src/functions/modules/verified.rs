@@ -6,44 +6,38 @@
 //! version, the best troupe can do). puppetlabs-stdlib's natives are not gated: they are
 //! checked against stdlib's releases by the conformance suites.
 
-/// (function, FNV-1a 64 of each verified file's bytes).
-const VERIFIED: &[(&str, &[u64])] = &[
-    ("is_service_default", &[0x43f1_ccf8_b15f_7629]),
-    ("normalize_ip_for_uri", &[0x1b94_69df_4d9b_5027]),
-    ("os_transport_url", &[0x0323_b4b0_d8d3_baa1]),
-    ("os_database_connection", &[0x5a11_7004_395e_6dcc]),
-    ("inet6_prefix", &[0x8c17_3235_08e8_c82a]),
-    ("ipaddresses", &[0xf6e2_4d29_a3c6_3036]),
-    ("getvar_emptystring", &[0x682c_ac0e_854c_f58a]),
-    ("template_body", &[0xdb3e_347d_62a8_79c1]),
-    ("validate_network_vlan_ranges", &[0xe955_eeb6_8a2b_749e]),
-    ("validate_tunnel_id_ranges", &[0x3cbf_292e_d1b0_4117]),
-    ("validate_vni_ranges", &[0x7053_6e95_c413_f671]),
-    ("validate_vxlan_udp_port", &[0x30f3_db1c_d439_cb0c]),
-    ("convert_to_json_string", &[0x7e93_044e_a7f6_bc4e]),
-    ("mco_array_to_string", &[0x80a7_f6ce_e8eb_747d]),
-    ("apache::bool2httpd", &[0x60a6_9c80_e941_28ab]),
-    ("memcached::max_memory", &[0x7abd_38e4_1c0a_a517]),
-    ("mysql::password", &[0xa79a_2912_beb4_9652]),
-    ("postgresql::postgresql_password", &[0xe1c0_af79_e8f8_fa92]),
+/// (function, the first 16 hex digits of the SHA-256 of each verified file).
+const VERIFIED: &[(&str, &[&str])] = &[
+    ("is_service_default", &["e91f816ee6956a0c"]),
+    ("normalize_ip_for_uri", &["73e7a7cd424fa376"]),
+    ("os_transport_url", &["2aca15321768c336"]),
+    ("os_database_connection", &["2b5e683676b3d3e6"]),
+    ("inet6_prefix", &["23207107c486224e"]),
+    ("ipaddresses", &["bfc8dd5a469f7128"]),
+    ("getvar_emptystring", &["2fb0ae27d0a40726"]),
+    ("template_body", &["17585d0d4ad73694"]),
+    ("validate_network_vlan_ranges", &["9fcd49fba98564ad"]),
+    ("validate_tunnel_id_ranges", &["bdd1c156a59b8efb"]),
+    ("validate_vni_ranges", &["229b2ae8f11195f4"]),
+    ("validate_vxlan_udp_port", &["aee64a7222421ef9"]),
+    ("convert_to_json_string", &["fc2976cf119f0931"]),
+    ("mco_array_to_string", &["0b74365c6c048fd3"]),
+    ("apache::bool2httpd", &["e684689062f1096d"]),
+    ("memcached::max_memory", &["131c188f46b8c116"]),
+    ("mysql::password", &["8a84f1df1624e2b7"]),
+    ("postgresql::postgresql_password", &["d1d96a869c5e9a72"]),
     (
         "postgresql::postgresql_acls_to_resources_hash",
-        &[0x5649_40f8_7b2b_0b24],
+        &["481b9b2235014c67"],
     ),
 ];
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// Whether the native stand-in for `name` was checked against this module file's text.
 pub(crate) fn verified(name: &str, source: &str) -> bool {
-    let h = fnv1a(source.as_bytes());
+    let h = crate::functions::digest::hex("sha256", source.as_bytes());
     VERIFIED
         .iter()
-        .any(|(n, hashes)| *n == name && hashes.contains(&h))
+        .any(|(n, hashes)| *n == name && hashes.iter().any(|x| h.starts_with(x)))
 }
 
 #[cfg(test)]
@@ -51,7 +45,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_gated_native_is_a_module_function_and_hashes_are_fnv1a() {
+    fn every_native_module_function_is_gated_and_debians_files_verify() {
         for (name, _) in VERIFIED {
             assert!(
                 matches!(crate::functions::module_fn(name), Some((home, _)) if home != "stdlib"),
@@ -66,8 +60,11 @@ mod tests {
                 );
             }
         }
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert!(!verified("mysql::password", "changed"));
+        // Debian's packaged file (present where the module corpus is installed, as in CI).
+        let debian = "/usr/share/puppet/modules/mysql/lib/puppet/functions/mysql/password.rb";
+        if let Ok(src) = std::fs::read_to_string(debian) {
+            assert!(verified("mysql::password", &src));
+        }
     }
 }
