@@ -235,6 +235,10 @@ impl Environment for DiskEnv<'_> {
         self.ruby.clone()
     }
 
+    fn modulepath(&self) -> Vec<PathBuf> {
+        self.modulepath.clone()
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -200,6 +200,19 @@ pub trait Environment {
     fn list_dir(&self, dir: &std::path::Path) -> Vec<PathBuf>;
     /// Modules in modulepath order (name, dir).
     fn modules(&self) -> Vec<(String, PathBuf)>;
+    /// The directories modules are looked up in, in order (by default, those the
+    /// modules found live in).
+    fn modulepath(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for (_, dir) in self.modules() {
+            if let Some(p) = dir.parent() {
+                if !out.iter().any(|x| x == p) {
+                    out.push(p.to_path_buf());
+                }
+            }
+        }
+        out
+    }
     /// Runs a `generate()` command (absolute path, already checked) with its directory as the
     /// working directory; its output, or Puppet's execution failure text.
     fn generate(&self, argv: &[String]) -> Result<String, String>;

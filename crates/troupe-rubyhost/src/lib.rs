@@ -191,13 +191,4 @@ impl Pool {
         }
         self.freed.notify_one();
     }
-
-    /// Stops the idle helpers (busy ones stop when their session ends and the pool is gone).
-    pub fn shutdown(&self) {
-        if let Ok(mut st) = self.state.lock() {
-            let n = st.idle.len();
-            st.idle.clear();
-            st.running = st.running.saturating_sub(n);
-        }
-    }
 }

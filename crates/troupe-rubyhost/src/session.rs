@@ -121,10 +121,9 @@ impl Session {
                     })?;
                 }
                 _ => {
-                    return Err(self
-                        .with(|h| Err::<(), _>(h.broken("the Ruby helper broke the protocol")))
-                        .err()
-                        .unwrap_or_else(|| Failure::Helper("protocol".into())));
+                    let broken =
+                        |h: &mut Helper| Err(h.broken("the Ruby helper broke the protocol"));
+                    return self.with(broken);
                 }
             }
         }

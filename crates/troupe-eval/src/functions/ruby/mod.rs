@@ -19,20 +19,21 @@ use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::{EResult, EvalError};
 use troupe_values::value::Value;
 
-/// The environment as the helper loads it: its name and modulepath.
+/// The environment as the helper loads it: its name and modulepath (absolute: Puppet's
+/// autoloader wants absolute directories).
 fn env_spec(host: &dyn Host) -> J {
-    let mut modulepath: Vec<String> = Vec::new();
-    for (_, dir) in host.env().modules() {
-        if let Some(parent) = dir.parent() {
-            // Puppet's autoloader wants absolute directories.
-            let parent = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
-            let p = parent.display().to_string();
-            if !modulepath.contains(&p) {
-                modulepath.push(p);
-            }
-        }
-    }
-    json!({"name": host.env().name(), "modulepath": modulepath})
+    let env = host.env();
+    let modulepath: Vec<String> = env
+        .modulepath()
+        .iter()
+        .map(|p| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    json!({"name": env.name(), "modulepath": modulepath})
 }
 
 /// Calls the module Ruby function `name` (defined in `file`) in the Ruby helper.
@@ -46,15 +47,14 @@ pub(crate) fn call(
     e: &Expr,
 ) -> EResult<Value> {
     let mut req = JMap::new();
-    req.insert("op".into(), json!("call"));
     req.insert("kind".into(), json!(if legacy { "3x" } else { "4x" }));
     req.insert("name".into(), json!(name));
     req.insert("file".into(), json!(file.display().to_string()));
-    req.insert("env".into(), env_spec(host));
     req.insert("args".into(), wire::encode_all(&args));
     req.insert("lambda".into(), json!(lambda.map(|l| l.params.len())));
     let what = || format!("{name} ({})", file.display());
-    request(host, req, lambda, e, &what)
+    let v = send(host, "call", req, lambda, e, &what).map_err(|(err, _)| err)?;
+    wire::decode(host, &v)
 }
 
 /// Renders an ERB template in the Ruby helper with Puppet's own template wrapper: every
@@ -68,24 +68,19 @@ pub(crate) fn render_erb(
     e: &Expr,
 ) -> Result<String, (EvalError, Option<u64>)> {
     let mut req = JMap::new();
-    req.insert("op".into(), json!("erb"));
     req.insert("file".into(), json!(file));
     req.insert("source".into(), json!(src));
-    req.insert("env".into(), env_spec(host));
     let vars = host.visible_vars();
     req.insert("vars".into(), wire::encode(&Value::hash(vars)));
     let what = || format!("The template {file}");
-    let mut line = None;
-    let r = request_json_with(host, req, None, e, &what, &mut line);
-    match r {
-        Ok(J::String(s)) => Ok(s),
-        Ok(other) => Err((
+    match send(host, "erb", req, None, e, &what)? {
+        J::String(s) => Ok(s),
+        other => Err((
             EvalError::new(format!(
                 "the template {file} rendered to {other}, not a string"
             )),
             None,
         )),
-        Err(err) => Err((err, line)),
     }
 }
 
@@ -112,12 +107,10 @@ pub(crate) fn type_info(
         return Ok(None);
     }
     let mut req = JMap::new();
-    req.insert("op".into(), json!("type"));
     req.insert("name".into(), json!(name));
     req.insert("file".into(), json!(file.display().to_string()));
-    req.insert("env".into(), env_spec(host));
     let what = || format!("The resource type {name} ({})", file.display());
-    let j = request_json(host, req, None, e, &what)?;
+    let j = send(host, "type", req, None, e, &what).map_err(|(err, _)| err)?;
     let strings = |v: &J| -> Vec<String> {
         v.as_array()
             .map(|a| a.iter().filter_map(J::as_str).map(str::to_string).collect())
@@ -140,53 +133,38 @@ pub(crate) fn type_info(
     }))
 }
 
-/// Sends one request, holding a helper for the outermost request of a chain.
-fn request(
+/// Sends one request (`op` with `req`'s fields, in this compile's environment), holding a
+/// helper for the outermost request of a chain. A Ruby error comes back with the line it
+/// was raised at.
+fn send(
     host: &mut dyn Host,
-    req: JMap<String, J>,
+    op: &str,
+    mut req: JMap<String, J>,
     lambda: Option<&Lambda>,
     e: &Expr,
     what: &dyn Fn() -> String,
-) -> EResult<Value> {
-    let v = request_json(host, req, lambda, e, what)?;
-    wire::decode(host, &v)
-}
-
-/// [`request`], its answer left as JSON.
-fn request_json(
-    host: &mut dyn Host,
-    req: JMap<String, J>,
-    lambda: Option<&Lambda>,
-    e: &Expr,
-    what: &dyn Fn() -> String,
-) -> EResult<J> {
-    request_json_with(host, req, lambda, e, what, &mut None)
-}
-
-/// [`request_json`], also giving the line a Ruby error was raised at.
-fn request_json_with(
-    host: &mut dyn Host,
-    req: JMap<String, J>,
-    lambda: Option<&Lambda>,
-    e: &Expr,
-    what: &dyn Fn() -> String,
-    raised_at: &mut Option<u64>,
-) -> EResult<J> {
+) -> Result<J, (EvalError, Option<u64>)> {
+    req.insert("op".into(), json!(op));
+    req.insert("env".into(), env_spec(host));
+    let no_line = |err: EvalError| (err, None);
     let outermost = host.ruby_session().is_none();
     if outermost {
         let Some(pool) = host.env().ruby() else {
-            return Err(EvalError::new(format!(
+            return Err(no_line(EvalError::new(format!(
                 "{} is written in Ruby, and this compile has no Ruby helper",
                 what()
-            )));
+            ))));
         };
-        let s = pool
-            .session()
-            .map_err(|f| EvalError::new(format!("{} is written in Ruby, and {f}", what())))?;
+        let s = pool.session().map_err(|f| {
+            no_line(EvalError::new(format!(
+                "{} is written in Ruby, and {f}",
+                what()
+            )))
+        })?;
         *host.ruby_session() = Some(Rc::new(s));
     }
     let Some(session) = host.ruby_session().clone() else {
-        return Err(EvalError::new("the Ruby helper session was lost"));
+        return Err(no_line(EvalError::new("the Ruby helper session was lost")));
     };
     let mut answers = Answers {
         host: &mut *host,
@@ -208,16 +186,13 @@ fn request_json_with(
             message,
             ..
         }) if passed.as_ref().is_some_and(|p| p.msg == message) => {
-            Err(passed.unwrap_or_else(|| EvalError::new(message)))
+            Err(no_line(passed.unwrap_or_else(|| EvalError::new(message))))
         }
-        Err(Failure::Raised { message, line, .. }) => {
-            *raised_at = line;
-            Err(EvalError::new(message))
-        }
-        Err(Failure::Helper(m)) => Err(EvalError::new(format!(
+        Err(Failure::Raised { message, line, .. }) => Err((EvalError::new(message), line)),
+        Err(Failure::Helper(m)) => Err(no_line(EvalError::new(format!(
             "{} is written in Ruby, and {m}",
             what()
-        ))),
+        )))),
     }
 }
 
