@@ -346,28 +346,24 @@ impl<'e> Evaluator<'e> {
         }
         // An isomorphic type's namevar is its identity: `file { 'a': path => '/x' }` also
         // claims File['/x'] (Puppet's uniqueness-key alias).
-        let alias = match info {
+        // The alias: the key the resource is also indexed by, and the text Puppet prints
+        // for it in a conflict (`"/x"`; `"k", "sec"` for several namevars).
+        let alias: Option<(String, String)> = match info {
             TypeInfo::Builtin(nv) if !matches!(type_name, "Exec" | "Tidy" | "Package") => {
                 match r.params.get(*nv) {
-                    Some(Value::Str(k)) if **k != *title => Some(k.to_string()),
+                    Some(Value::Str(k)) if **k != *title => Some((k.to_string(), ruby_inspect(k))),
                     _ => None,
                 }
             }
-            // Several namevars: the uniqueness key, always (a title never spells it).
+            // Several namevars: the uniqueness key, always (a title never spells it; the
+            // brackets keep it apart from titles in the index).
             TypeInfo::ModuleType(_, _, Some(keys)) => {
-                Some(format!("[{}]", keys.key_of(&title, &r.params)))
+                let shown = keys.key_of(&title, &r.params);
+                Some((format!("[{shown}]"), shown))
             }
             _ => None,
         };
-        // The text Puppet prints for the key: `["/x"]` for one namevar, `["k", "sec"]`.
-        let shown = |key: &str| match info {
-            TypeInfo::ModuleType(_, _, Some(_)) => key
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            _ => ruby_inspect(key),
-        };
-        if let Some(key) = &alias {
+        if let Some((key, shown)) = &alias {
             if let Some(existing) = self.find_resource(type_name, key) {
                 let e = &self.res[existing];
                 let there = match (&e.file, e.line) {
@@ -375,8 +371,7 @@ impl<'e> Evaluator<'e> {
                     _ => String::new(),
                 };
                 return Err(EvalError::new(format!(
-                    "Cannot alias {type_name}[{title}] to [{k}] at (file: {file}, line: {line}); resource [\"{type_name}\", {k}] already declared{there}",
-                    k = shown(key)
+                    "Cannot alias {type_name}[{title}] to [{shown}] at (file: {file}, line: {line}); resource [\"{type_name}\", {shown}] already declared{there}"
                 )));
             }
         }
@@ -389,7 +384,7 @@ impl<'e> Evaluator<'e> {
         for (k, line) in lines {
             self.param_lines.insert((idx, k), line);
         }
-        if let Some(key) = alias {
+        if let Some((key, _)) = alias {
             self.index.insert((type_name.to_lowercase(), key), idx);
         }
         if !is_stage {
