@@ -132,12 +132,13 @@ module Troupe
   end
 
   # ---- environments -------------------------------------------------------------------
-  # One Puppet environment (and its loaders) per name and modulepath; rebuilt when a
-  # function file that was loaded from it changes.
-  def self.environment(spec)
+  # One Puppet environment (and its loaders) per name and modulepath; rebuilt when the
+  # file a request names (a function or type loaded from it before) has changed since. One
+  # stat per request, of that file only.
+  def self.environment(spec, file)
     key = [spec['name'], spec['modulepath']]
-    stale = @stamps[key]&.any? { |f, m| (File.mtime(f) rescue nil) != m }
-    @envs.delete(key) if stale
+    seen = @stamps[key]
+    @envs.delete(key) if file && seen&.key?(file) && (File.mtime(file) rescue nil) != seen[file]
     @envs[key] ||= begin
       @stamps[key] = {}
       env = Puppet::Node::Environment.create(spec['name'].to_sym, spec['modulepath'])
@@ -157,8 +158,8 @@ module Troupe
 
   # Runs the block with the caller's scope; a 4.x function's closure scope (where its
   # `call_function` and `closure_scope` lookups go) is Puppet's top scope.
-  def self.in_env(spec, vars = nil)
-    env, loaders = environment(spec)
+  def self.in_env(spec, vars = nil, file = nil)
+    env, loaders = environment(spec, file)
     @loaders = loaders
     scope = Scope.new(env, vars, 'caller')
     top = Scope.new(env, nil, 'top')
@@ -196,7 +197,7 @@ module Troupe
   PUPPET_LIB = File.dirname(Puppet.method(:version).source_location[0])
 
   def self.call(m)
-    in_env(m['env']) do |env, loaders, scope|
+    in_env(m['env'], nil, m['file']) do |env, loaders, scope|
       note_file(m['file'])
       args = decode(m['args'])
       if m['kind'] == '3x'
@@ -226,7 +227,7 @@ module Troupe
   # A module's resource type as Puppet's Ruby builds it: its attributes, namevars and
   # title patterns (nil when no module ships it).
   def self.type_info(m)
-    in_env(m['env']) do |_env, _loaders, _scope|
+    in_env(m['env'], nil, m['file']) do |_env, _loaders, _scope|
       note_file(m['file'])
       t = Puppet::Type.type(m['name'].to_sym)
       next nil unless t

@@ -60,6 +60,12 @@ fn call(kind: &str, name: &str, dir: &Path, args: J, lambda: Option<u64>) -> Map
     m.insert("op".into(), json!("call"));
     m.insert("kind".into(), json!(kind));
     m.insert("name".into(), json!(name));
+    let lib = dir.join("mine/lib/puppet");
+    let file = match kind {
+        "3x" => lib.join(format!("parser/functions/{name}.rb")),
+        _ => lib.join(format!("functions/{}.rb", name.replace("::", "/"))),
+    };
+    m.insert("file".into(), json!(file));
     m.insert("env".into(), env(dir));
     m.insert("args".into(), args);
     m.insert("lambda".into(), json!(lambda));
@@ -232,4 +238,37 @@ fn ruby_missing_is_named() {
         other => panic!("expected a clear failure, got {:?}", other.map(|s| s.pid())),
     }
     assert_eq!(pool.stats().running, 0);
+}
+
+#[test]
+fn a_changed_function_file_is_loaded_again() {
+    if !have_puppet() {
+        return;
+    }
+    let dir = fixture("reload");
+    let file = dir.join("mine/lib/puppet/functions/mine/boom.rb");
+    let pool = std::sync::Arc::new(Pool::new(Config::default()));
+    let s = pool.session().expect("start");
+    let mut cb = Answers::default();
+    match s.request(call("4x", "mine::boom", &dir, json!([1]), None), &mut cb) {
+        Err(Failure::Raised { message, .. }) => assert_eq!(message, "boom 1"),
+        other => panic!("expected a raise, got {other:?}"),
+    }
+    // A deploy changes the file (and its modification time): the next call runs the new code.
+    write(
+        &file,
+        "Puppet::Functions.create_function(:'mine::boom') do\n  def boom(x)\n    \"calm #{x}\"\n  end\nend\n",
+    );
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .and_then(|f| f.set_modified(later))
+        .expect("mtime");
+    let v = s
+        .request(call("4x", "mine::boom", &dir, json!([2]), None), &mut cb)
+        .expect("the new code");
+    assert_eq!(v, json!("calm 2"));
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
 }
