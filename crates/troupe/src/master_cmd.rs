@@ -584,6 +584,45 @@ mod tests {
     }
 
     #[test]
+    fn config_file_sizes_the_ruby_helpers() {
+        let mut c = Config::new("/x".into(), "/y".into(), "z".into());
+        let pool = c.compiler_settings().ruby.expect("helpers by default");
+        assert_eq!(pool.config().max_helpers, 2);
+        assert_eq!(pool.config().ruby, PathBuf::from("ruby"));
+        let p = file(
+            "ruby = /opt/ruby/bin/ruby
+ruby_helpers = 4
+",
+        );
+        apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pool = c.compiler_settings().ruby.expect("helpers");
+        assert_eq!(pool.config().max_helpers, 4);
+        assert_eq!(pool.config().ruby, PathBuf::from("/opt/ruby/bin/ruby"));
+        let _ = std::fs::remove_file(p);
+        let p = file(
+            "ruby_helpers = 0
+",
+        );
+        apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.compiler_settings().ruby.is_none(), "0 turns them off");
+        let _ = std::fs::remove_file(p);
+        let p = file(
+            "ruby_helpers = many
+",
+        );
+        let e = apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("setting 'ruby_helpers' must be a number"),
+            "{e}"
+        );
+        let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
     fn config_file_sets_puppet_settings() {
         let p = file("[server]\n# comment\ncodedir = /srv/code\nssldir=/srv/ssl\ncertname = m1.example.test\ndns_alt_names = puppet, localhost\nautosign = true\nca_ttl = 30d\ntrusted_proxy = 127.0.0.1, 10.0.0.1\nplain_http = yes\n");
         let mut c = Config::new("/x".into(), "/y".into(), "z".into());
