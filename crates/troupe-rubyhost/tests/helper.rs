@@ -34,7 +34,7 @@ fn fixture(tag: &str) -> PathBuf {
     let lib = dir.join("mine/lib/puppet");
     write(
         &lib.join("functions/mine/wrap.rb"),
-        "Puppet::Functions.create_function(:'mine::wrap') do\n  dispatch :wrap do\n    param 'String[1]', :text\n    optional_block_param 'Callable[1,1]', :blk\n  end\n  def wrap(text, &blk)\n    up = call_function('upcase', text)\n    up = blk.call(up) if blk\n    \"<#{up}|#{closure_scope['facts']['os']}>\"\n  end\nend\n",
+        "Puppet::Functions.create_function(:'mine::wrap') do\n  dispatch :wrap do\n    param 'String[1]', :text\n    optional_block_param 'Callable[1,1]', :blk\n  end\n  def wrap(text, &blk)\n    puts 'noise a function prints'\n    $stdout.flush\n    up = call_function('upcase', text)\n    up = blk.call(up) if blk\n    \"<#{up}|#{closure_scope['facts']['os']}>\"\n  end\nend\n",
     );
     write(
         &lib.join("functions/mine/boom.rb"),
@@ -75,6 +75,8 @@ fn call(kind: &str, name: &str, dir: &Path, args: J, lambda: Option<u64>) -> Map
 /// Answers like a tiny compile: `upcase`/`join` natively, `mine::wrap` by a nested request.
 #[derive(Default)]
 struct Answers {
+    /// How long running the lambda takes (troupe's time, which the deadline does not count).
+    slow: Duration,
     seen: Vec<String>,
     logs: Vec<String>,
     dir: PathBuf,
@@ -83,6 +85,9 @@ struct Answers {
 impl Callbacks for Answers {
     fn callback(&mut self, s: &Session, what: &str, msg: &Map<String, J>) -> Result<J, String> {
         let name = msg.get("name").and_then(J::as_str).unwrap_or("");
+        if what == "call_lambda" {
+            std::thread::sleep(self.slow);
+        }
         self.seen.push(format!("{what}:{name}"));
         let args = msg.get("args").cloned().unwrap_or(json!([]));
         match (what, name) {
@@ -221,6 +226,20 @@ fn a_request_that_overruns_is_killed() {
     assert!(t.elapsed() < Duration::from_secs(10));
     drop(s);
     assert_eq!(pool.stats().running, 0);
+    // Time troupe spends answering callbacks is not Ruby's: a lambda that runs longer than
+    // the deadline does not get the helper killed.
+    let s = pool.session().expect("a new helper");
+    let mut slow = Answers {
+        slow: Duration::from_millis(2500),
+        ..Answers::default()
+    };
+    let v = s
+        .request(
+            call("4x", "mine::wrap", &dir, json!(["ab"]), Some(1)),
+            &mut slow,
+        )
+        .expect("slow callbacks are not Ruby's time");
+    assert_eq!(v, json!("<AB!|linux>"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
