@@ -22,6 +22,9 @@ case must fail; if it passes the harness fails, so the list stays true.
 """
 import argparse, concurrent.futures, json, os, re, shutil, subprocess, sys, tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import spec_coverage  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONF = os.path.join(ROOT, 'conformance')
 SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
@@ -62,10 +65,14 @@ def parse_bundles():
             if line.startswith('=== '):
                 words = line[4:].split()
                 cur = {'name': words[0], 'files': {}, 'certname': 'node1.example.test', 'facts': 'debian12',
-                       'extensions': None, 'env': None, 'bundle': fn}
+                       'extensions': None, 'env': None, 'bundle': fn, 'spec': []}
                 for w in words[1:]:
                     k, _, v = w.partition('=')
-                    cur[k] = v
+                    if k == 'spec':
+                        # spec=unit/functions/abs:14,24 (may repeat): the Puppet 7.23 spec examples covered.
+                        cur['spec'].append(v)
+                    else:
+                        cur[k] = v
                 cases.append(cur)
                 path = None
             elif line.startswith('--- ') and cur is not None:
@@ -264,13 +271,24 @@ def known_differences(fn='known-differences.txt'):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument('--coverage', action='store_true', help='print the Puppet 7.23 spec coverage table and exit')
+    ap.add_argument('--write-coverage', action='store_true', help='rewrite conformance/spec/coverage.txt and exit')
     ap.add_argument('--regen', action='store_true')
     ap.add_argument('--oracle', action='store_true')
     ap.add_argument('-k', default='')
     ap.add_argument('-j', type=int, default=2)
     ap.add_argument('--binary', default=os.path.join(ROOT, 'target/release/troupe'))
     args = ap.parse_args()
-    cases = [c for c in parse_bundles() if args.k in c['name']]
+    all_cases = parse_bundles()
+    if args.coverage or args.write_coverage:
+        table, errors = spec_coverage.table(all_cases, known_differences(), known_differences('pending.txt'))
+        for e in errors:
+            print(f'FAIL {e}')
+        if args.write_coverage and not errors:
+            spec_coverage.write(table)
+        print(table, end='')
+        return 1 if errors else 0
+    cases = [c for c in all_cases if args.k in c['name']]
     os.makedirs(os.path.join(CONF, 'expected'), exist_ok=True)
     known = known_differences()
     # Cases not yet equal (work in progress); like known differences they must still fail,
@@ -335,6 +353,13 @@ def main():
         if n not in {c['name'] for c in cases} and not args.k:
             failed.append((n, ['listed in known-differences.txt but there is no such case']))
             print(f'FAIL {n}: listed in known-differences.txt but there is no such case')
+    if not args.k:
+        # The spec coverage table is derived from the case headers and the lists; it must be current.
+        table, errors = spec_coverage.table(all_cases, known, pending)
+        errors += spec_coverage.check_current(table)
+        for e in errors:
+            failed.append(('spec coverage', [e]))
+            print(f'FAIL spec coverage: {e}')
     for n in stale:
         print(f'STALE golden {n}: the live Ruby compiler disagrees with the committed golden; run --regen')
     total = len(results)
