@@ -95,24 +95,35 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                 }
             }
             (Type::Struct(ms), Value::Hash(h)) => {
-                for (kk, _) in h.iter() {
-                    let known = matches!(kk, Value::Str(s) if ms.iter().any(|(m, _, _)| m == &**s));
-                    if !known {
-                        return format!("{what} unrecognized key '{}'", kk.to_display());
-                    }
-                }
+                // Every problem is reported: the members in declared order, then the
+                // keys the struct does not know; several are listed one a line.
+                let mut errs: Vec<String> = Vec::new();
                 for (k, opt, e) in ms {
                     match h.get(&Value::str(k.as_str())) {
                         Some(x) => {
                             if !e.is_instance(x) {
-                                return mismatch(&format!("{what} entry '{k}'"), e, x);
+                                errs.push(mismatch(&format!("{what} entry '{k}'"), e, x));
                             }
                         }
                         None => {
                             if !*opt && !e.is_instance(&Value::Undef) {
-                                return format!("{what} expects a value for key '{k}'");
+                                errs.push(format!("{what} expects a value for key '{k}'"));
                             }
                         }
+                    }
+                }
+                for (kk, _) in h.iter() {
+                    let known = matches!(kk, Value::Str(s) if ms.iter().any(|(m, _, _)| m == &**s));
+                    if !known {
+                        errs.push(format!("{what} unrecognized key '{}'", kk.to_display()));
+                    }
+                }
+                match errs.len() {
+                    0 => {}
+                    1 => return errs.remove(0),
+                    _ => {
+                        let lines: Vec<String> = errs.iter().map(|e| format!(" {e}")).collect();
+                        return lines.join("\n ");
                     }
                 }
             }

@@ -90,3 +90,13 @@ pub(crate) fn iter_pairs(name: &str, v: &Value) -> EResult<(troupe_values::itera
         }
     })
 }
+
+/// How Puppet names a value's type after "expects a value of type A, B, or C, got": a
+/// non-empty Array or Hash is inferred as a Tuple or Struct.
+pub(crate) fn variant_got(v: &Value) -> String {
+    match v {
+        Value::Array(a) if !a.is_empty() => "Tuple".into(),
+        Value::Hash(h) if !h.is_empty() => "Struct".into(),
+        other => troupe_values::types::infer_for_message(other),
+    }
+}

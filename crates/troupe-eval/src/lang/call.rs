@@ -33,6 +33,16 @@ impl<'e> Evaluator<'e> {
                     ..err
                 }
                 .at(self.loc_e(e))
+            } else if matches!(err.flow, Some(Flow::Break)) && err.loc.is_none() {
+                // Where the break was called: what Puppet reports when no iteration stops it.
+                let mut loc = self.loc_e(e);
+                loc.col = None;
+                EvalError {
+                    msg: "break() from context where this is illegal".into(),
+                    evaluation: false,
+                    loc: Some(loc),
+                    ..err
+                }
             } else {
                 err
             }

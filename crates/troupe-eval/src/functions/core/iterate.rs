@@ -37,6 +37,9 @@ fn iteration(ev: &mut dyn Host, l: &Lambda, args: &[Value], e: &Expr) -> EResult
 }
 
 /// `each`, `reverse_each`.
+/// The most values `each`/`reverse_each` without a block collect.
+const ITERATOR_LIMIT: usize = 1_000_000;
+
 pub(crate) fn each(
     ev: &mut dyn Host,
     name: &str,
@@ -45,7 +48,22 @@ pub(crate) fn each(
     e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
-    let l = need_lambda(name, lambda)?;
+    let Some(l) = lambda else {
+        // Without a block Puppet returns an Iterator; its values, in order, serve the same
+        // chained calls (`$a.reverse_each.capitalize`).
+        let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+        let item = |(k, v): (Value, Value)| if is_hash { Value::array(vec![k, v]) } else { v };
+        let mut vals: Vec<Value> = pairs.take(ITERATOR_LIMIT + 1).map(item).collect();
+        if vals.len() > ITERATOR_LIMIT {
+            return Err(EvalError::new(format!(
+                "'{name}' without a block: more than {ITERATOR_LIMIT} values"
+            )));
+        }
+        if name == "reverse_each" {
+            vals.reverse();
+        }
+        return Ok(Value::array(vals));
+    };
     let (pairs, is_hash) = iter_pairs(name, &args[0])?;
     let pairs: Box<dyn Iterator<Item = (Value, Value)>> = if name == "reverse_each" {
         Box::new(pairs.rev())

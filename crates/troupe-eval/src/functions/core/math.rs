@@ -6,10 +6,9 @@ use troupe_ruby::object::sort_cmp;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
-use troupe_values::number::parse_number;
 use troupe_values::value::Value;
 
-/// `abs`.
+/// `abs`: a Numeric, or (deprecated) a String holding a decimal integer or float.
 pub(crate) fn abs(
     _ev: &mut dyn Host,
     _name: &str,
@@ -17,16 +16,64 @@ pub(crate) fn abs(
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    match args.first() {
-        Some(Value::Int(i)) => Ok(Value::Int(i.abs())),
-        Some(Value::Float(f)) => Ok(Value::Float(f.abs())),
-        Some(Value::Str(s)) => match parse_number(s) {
-            Some(Value::Int(i)) => Ok(Value::Int(i.abs())),
-            Some(Value::Float(f)) => Ok(Value::Float(f.abs())),
-            _ => Err(EvalError::new("'abs' expects a Numeric value")),
-        },
-        _ => Err(EvalError::new("'abs' expects a Numeric value")),
+    arity("abs", &args, 1, 1)?;
+    match &args[0] {
+        Value::Int(i) => Ok(Value::Int(i.saturating_abs())),
+        Value::Float(f) => Ok(Value::Float(f.abs())),
+        Value::Str(s) => {
+            let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            let body = s.strip_prefix('-').unwrap_or(s);
+            match body.split_once('.') {
+                Some((i, f)) if digits(i) && digits(f) => {
+                    Ok(Value::Float(body.parse::<f64>().unwrap_or(0.0)))
+                }
+                None if digits(body) => body
+                    .parse::<i64>()
+                    .map(Value::Int)
+                    .map_err(|_| EvalError::new("abs(): integer out of range")),
+                _ => Err(EvalError::new(
+                    "abs(): Requires float or integer to work with - was given non decimal string",
+                )),
+            }
+        }
+        other => Err(numeric_or_string("abs", other)),
     }
+}
+
+fn numeric_or_string(name: &str, v: &Value) -> EvalError {
+    EvalError::new(format!(
+        "'{name}' parameter 'val' expects a value of type Numeric or String, got {}",
+        crate::functions::args::variant_got(v)
+    ))
+}
+
+/// Ruby's `Float(text)`: decimal (digits may be separated by single underscores, an
+/// exponent is allowed), or hexadecimal with `0x`; surrounding whitespace is ignored.
+fn ruby_float(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let v = if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        if hex.is_empty() || hex.starts_with('_') || hex.ends_with('_') || hex.contains("__") {
+            return None;
+        }
+        i64::from_str_radix(&hex.replace('_', ""), 16).ok()? as f64
+    } else {
+        let ok = !body.is_empty()
+            && body.bytes().all(|b| b.is_ascii_digit() || b"._eE+-".contains(&b))
+            && body.as_bytes()[0].is_ascii_digit()
+            && body.as_bytes()[body.len() - 1].is_ascii_digit()
+            && !body.contains("__")
+            && !body.contains("._")
+            && !body.contains("_.");
+        if !ok {
+            return None;
+        }
+        body.replace('_', "").parse::<f64>().ok()?
+    };
+    Some(if neg { -v } else { v })
 }
 
 /// `floor`, `ceiling`, `round`.
@@ -37,16 +84,32 @@ pub(crate) fn floor(
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    let f = match args.first() {
-        Some(Value::Int(i)) => return Ok(Value::Int(*i)),
-        Some(Value::Float(f)) => *f,
-        _ => return Err(EvalError::new(format!("'{name}' expects a Numeric value"))),
+    arity(name, &args, 1, 1)?;
+    let f = match &args[0] {
+        Value::Int(i) => return Ok(Value::Int(*i)),
+        Value::Float(f) => *f,
+        Value::Str(s) if name != "round" => ruby_float(s).ok_or_else(|| {
+            EvalError::new(format!(
+                "{name}(): cannot convert given value to a floating point value."
+            ))
+        })?,
+        other if name != "round" => return Err(numeric_or_string(name, other)),
+        other => {
+            return Err(EvalError::new(format!(
+                "'round' parameter 'val' expects a Numeric value, got {}",
+                troupe_values::types::infer_for_message(other)
+            )))
+        }
     };
     let r = match name {
         "floor" => f.floor(),
         "ceiling" => f.ceil(),
-        _ => f.round(),
+        _ if f > 0.0 => (f + 0.5).trunc(),
+        _ => (f - 0.5).trunc(),
     };
+    if !r.is_finite() || r.abs() >= 9.2e18 {
+        return Err(EvalError::new(format!("{name}(): value out of range")));
+    }
     Ok(Value::Int(r as i64))
 }
 
@@ -77,18 +140,97 @@ pub(crate) fn min(
     Ok(best)
 }
 
-/// `compare`.
+/// `compare`: Numeric, String (case-insensitive unless the third argument is false),
+/// Semver, and Timespan/Timestamp (also against a Numeric, in seconds).
 pub(crate) fn compare(
     _ev: &mut dyn Host,
-    name: &str,
+    _name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    arity(name, &args, 2, 3)?;
-    Ok(Value::Int(match sort_cmp(&args[0], &args[1]) {
-        std::cmp::Ordering::Less => -1,
-        std::cmp::Ordering::Equal => 0,
-        std::cmp::Ordering::Greater => 1,
+    use std::cmp::Ordering;
+    arity("compare", &args, 2, usize::MAX)?;
+    let (a, b) = (&args[0], &args[1]);
+    let secs = |v: &Value| match v {
+        Value::Int(i) => Some(*i as f64 * 1e9),
+        Value::Float(f) => Some(f * 1e9),
+        _ => None,
+    };
+    let num = |v: &Value| match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    let ord = match (a, b) {
+        _ if args.len() > 2 => None,
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        _ if num(a).is_some() && num(b).is_some() => num(a).partial_cmp(&num(b)),
+        (Value::SemVer(x), Value::SemVer(y)) => Some(x.precedence(y)),
+        (Value::Timespan(x), Value::Timespan(y)) | (Value::Timestamp(x), Value::Timestamp(y)) => {
+            Some(x.cmp(y))
+        }
+        (Value::Timespan(x) | Value::Timestamp(x), n) if secs(n).is_some() => {
+            (*x as f64).partial_cmp(&secs(n).unwrap_or(0.0))
+        }
+        (n, Value::Timespan(y) | Value::Timestamp(y)) if secs(n).is_some() => {
+            secs(n).unwrap_or(0.0).partial_cmp(&(*y as f64))
+        }
+        _ => None,
+    };
+    let ord = match (ord, a, b, args.get(2)) {
+        (Some(o), ..) => o,
+        (None, Value::Str(x), Value::Str(y), None | Some(Value::Bool(true))) if args.len() <= 3 => {
+            x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase())
+        }
+        (None, Value::Str(x), Value::Str(y), Some(Value::Bool(false))) if args.len() == 3 => {
+            x.as_bytes().cmp(y.as_bytes())
+        }
+        _ => return Err(compare_mismatch(&args)),
+    };
+    Ok(Value::Int(match ord {
+        Ordering::Less => -1,
+        Ordering::Equal => 0,
+        Ordering::Greater => 1,
     }))
+}
+
+/// Why `compare` refused its arguments, as Puppet words it.
+fn compare_mismatch(args: &[Value]) -> EvalError {
+    use crate::lang::ops::comparison_label as label;
+    let comparable = |v: &Value| {
+        matches!(
+            v,
+            Value::Int(_)
+                | Value::Float(_)
+                | Value::Str(_)
+                | Value::SemVer(_)
+                | Value::Timespan(_)
+                | Value::Timestamp(_)
+        )
+    };
+    let (a, b) = (&args[0], &args[1]);
+    let msg = if !comparable(a) || !comparable(b) {
+        format!(
+            "compare(): Non comparable type. Only values of the types Numeric, String, Semver, Timestamp and Timestamp can be compared. Got {} and {}",
+            label(a),
+            label(b)
+        )
+    } else if args.len() > 2 && !(matches!(a, Value::Str(_)) && matches!(b, Value::Str(_))) {
+        "compare(): The third argument (ignore case) can only be used when comparing strings".into()
+    } else if args.len() > 3 {
+        format!("compare(): Accepts at most 3 arguments, got {}", args.len())
+    } else if args.len() == 3 && !matches!(args[2], Value::Bool(_)) {
+        format!(
+            "compare(): The third argument (ignore case) must be a Boolean. Got {}",
+            label(&args[2])
+        )
+    } else {
+        format!(
+            "compare(): Can only compare values of the same type (or for Timestamp/Timespan also against Numeric). Got {} and {}",
+            label(a),
+            label(b)
+        )
+    };
+    EvalError::new(format!("'compare' {msg}"))
 }

@@ -55,6 +55,20 @@ pub(crate) fn upcase(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
+    if !matches!(name, "upcase" | "downcase") {
+        // These take a Numeric, a String or an Iterable of those (no nesting, no Hash).
+        let flat = |v: &Value| matches!(v, Value::Str(_) | Value::Int(_) | Value::Float(_));
+        let ok = match &args[0] {
+            Value::Array(a) => a.iter().all(flat),
+            v => flat(v),
+        };
+        if !ok {
+            return Err(EvalError::new(format!(
+                "'{name}' parameter 'arg' expects a value of type Numeric, String, or Iterable[Variant[String, Numeric]], got {}",
+                crate::functions::args::variant_got(&args[0])
+            )));
+        }
+    }
     Ok(map_strings(&args[0], &|s: &str| string_fn(name, s)))
 }
 

@@ -22,8 +22,13 @@ pub(crate) fn assert_type(
     arity(name, &args, 2, 2)?;
     let t = match &args[0] {
         Value::Type(t) => t.clone(),
-        Value::Str(s) => Rc::new(ev.resolve_type_name(s)?),
-        _ => return Err(EvalError::new("'assert_type' expects a Type")),
+        Value::Str(s) => Rc::new(ev.parse_type(s)?),
+        other => {
+            let got = troupe_values::types::infer_for_message(other);
+            return Err(EvalError::new(format!(
+                "The function 'assert_type' was called with arguments it does not accept. It expects one of:\n  (Type type, Any value, Callable[Type, Type] block?)\n    rejected: parameter 'type' expects a Type value, got {got}\n  (String type_string, Any value, Callable[Type, Type] block?)\n    rejected: parameter 'type_string' expects a String value, got {got}"
+            )));
+        }
     };
     if t.is_instance(&args[1]) {
         Ok(args[1].clone())

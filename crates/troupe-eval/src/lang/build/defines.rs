@@ -5,6 +5,7 @@ use crate::lang::eval::Evaluator;
 use crate::lang::scope::ScopeKind;
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
+use troupe_values::error::Flow;
 use troupe_values::error::Loc;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
@@ -124,6 +125,12 @@ impl<'e> Evaluator<'e> {
                 // An error in the body is reported by the resource statement that declared
                 // the instance, around the inner error, as Puppet does.
                 Some(b) => self.eval(b).map(|_| ()).map_err(|inner| {
+                    if matches!(inner.flow, Some(Flow::Break)) {
+                        return EvalError::new(format!(
+                            "Error while evaluating an Object, {}",
+                            inner.render_inner()
+                        ));
+                    }
                     if inner.flow.is_some() {
                         return inner;
                     }
