@@ -71,7 +71,11 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                     }
                 }
             }
-            (Type::Tuple(ts, ..), Value::Array(xs)) => {
+            (Type::Tuple(ts, min, max), Value::Array(xs)) => {
+                let n = xs.len() as i64;
+                if (*min, *max) != (0, crate::types::INT_MAX) && (n < *min || n > *max) {
+                    return format!("{what} expects size to be {}, got {n}", range_s(*min, *max));
+                }
                 for (i, x) in xs.iter().enumerate() {
                     if let Some(e) = ts.get(i).or(ts.last()) {
                         if !e.is_instance(x) {

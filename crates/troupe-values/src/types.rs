@@ -249,13 +249,20 @@ impl fmt::Display for Type {
                 f.write_str("Hash")?;
                 collection_params(f, &[k, v], *a, *b)
             }
-            Type::Tuple(ts, _, _) => {
+            Type::Tuple(ts, a, b) => {
                 f.write_str("Tuple[")?;
                 for (i, t) in ts.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
                     write!(f, "{t}")?;
+                }
+                // Explicit size bounds follow the types.
+                if (*a, *b) != (0, INT_MAX) {
+                    write!(f, ", {a}")?;
+                    if *b != INT_MAX {
+                        write!(f, ", {b}")?;
+                    }
                 }
                 f.write_str("]")
             }

@@ -9,6 +9,7 @@ pub mod iterate;
 pub mod lookup;
 pub mod math;
 pub mod new;
+pub mod new_convert;
 pub mod strings;
 pub mod time;
 pub mod types;

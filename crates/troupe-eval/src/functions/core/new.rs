@@ -5,9 +5,7 @@ use std::rc::Rc;
 use troupe_ruby::format::sprintf;
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
-use troupe_values::number::parse_number;
 use troupe_values::types::Type;
-use troupe_values::value::a_value;
 use troupe_values::value::Map;
 use troupe_values::value::Value;
 fn hash_get<'a>(h: &'a Map, k: &str) -> Option<&'a Value> {
@@ -270,67 +268,56 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
     Ok(Value::Binary(bytes.into()))
 }
 
-/// `Type(args)` / `Type.new(args)`.
-pub fn call_type_new(ev: &mut dyn Host, tn: &str, args: Vec<Value>) -> EResult<Value> {
-    let t = ev.resolve_type_name(tn.split('[').next().unwrap_or(tn))?;
+/// `Type(args)` / `Type.new(args)`: the new value, or the error as Puppet reports it.
+pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<Value> {
+    use crate::functions::core::new_convert as nc;
+    // A single argument that already is an instance is the result.
+    if args.len() == 1 && !matches!(t.resolved(), Type::Init) && t.is_instance(&args[0]) {
+        return Ok(args[0].clone());
+    }
     let v = args.first().cloned().unwrap_or(Value::Undef);
-    let r = match t.resolved() {
-        Type::Integer(..) => match &v {
-            Value::Int(_) => Ok(v.clone()),
-            Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Int(
-                n.div_euclid(troupe_values::time::NS_PER_SEC as i64),
-            )),
-            Value::Float(f) => Ok(Value::Int(*f as i64)),
-            Value::Bool(b) => Ok(Value::Int(*b as i64)),
-            Value::Str(s) => {
-                let radix = match args.get(1) {
-                    Some(Value::Int(r)) => Some(*r as u32),
-                    _ => None,
-                };
-                let parsed = match radix {
-                    Some(r) => {
-                        i64::from_str_radix(s.trim_start_matches("0x").trim_start_matches("0b"), r)
-                            .ok()
-                            .map(Value::Int)
-                    }
-                    None => parse_number(s),
-                };
-                match parsed {
-                    Some(Value::Int(i)) => Ok(Value::Int(i)),
-                    Some(Value::Float(f)) => Ok(Value::Int(f as i64)),
-                    _ => Err(EvalError::new(format!(
-                        "The string '{s}' cannot be converted to Integer"
-                    ))),
-                }
-            }
-            _ => Err(EvalError::new(format!(
-                "Converted value from {} has no Integer representation",
-                a_value(&v)
-            ))),
-        },
-        Type::Float(..) | Type::Numeric => match &v {
-            Value::Timestamp(n) | Value::Timespan(n) => Ok(Value::Float(
-                *n as f64 / troupe_values::time::NS_PER_SEC as f64,
-            )),
-            Value::Int(i) if matches!(t.resolved(), Type::Float(..)) => Ok(Value::Float(*i as f64)),
-            Value::Int(_) | Value::Float(_) => Ok(v.clone()),
-            Value::Str(s) => match parse_number(s) {
-                Some(Value::Int(i)) if matches!(t.resolved(), Type::Float(..)) => {
-                    Ok(Value::Float(i as f64))
-                }
-                Some(n) => Ok(n),
-                None => Err(EvalError::new(format!(
-                    "The string '{s}' cannot be converted to {}",
-                    t
-                ))),
-            },
-            Value::Bool(b) => Ok(Value::Int(*b as i64)),
-            _ => Err(EvalError::new(format!(
-                "Converted value from {} has no {} representation",
-                a_value(&v),
-                t
-            ))),
-        },
+    // The type whose conversion applies: Optional and NotUndef delegate to their content.
+    let conv = match t.resolved() {
+        Type::Optional(Some(i)) | Type::NotUndef(Some(i)) => i.resolved().clone(),
+        other => other.clone(),
+    };
+    // Puppet names the function in its own conversion errors; the time, version and binary
+    // types raise theirs unprefixed.
+    let prefixed = |r: EResult<Value>| {
+        r.map_err(|e| EvalError {
+            msg: format!("'new' {}", e.msg),
+            ..e
+        })
+    };
+    let r = match &conv {
+        Type::Integer(..) => nc::new_integer(&args),
+        Type::Float(..) => nc::new_float_or_numeric(&args, true),
+        Type::Numeric => nc::new_float_or_numeric(&args, false),
+        Type::Boolean => nc::new_boolean(&args),
+        Type::Array(..) | Type::Tuple(..) => nc::new_array(&args),
+        Type::Hash(..) | Type::Struct(_) => nc::new_hash(&args),
+        Type::NotUndef(None) => Ok(v.clone()),
+        Type::Timestamp => new_timestamp(&args),
+        Type::Timespan => new_timespan(&args),
+        Type::SemVer => new_semver(&args),
+        Type::SemVerRange => new_semver_range(&args),
+        Type::Binary => new_binary(&args),
+        _ => prefixed(other_new(ev, &conv, &v, &args)),
+    }?;
+    if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
+        return Err(EvalError::new(troupe_values::describe::mismatch(
+            &format!("Converted value from {t}.new() has wrong type,"),
+            t,
+            &r,
+        )));
+    }
+    Ok(r)
+}
+
+/// The other types' conversions; errors are prefixed with the function's name by the caller.
+fn other_new(ev: &mut dyn Host, t: &Type, v: &Value, args: &[Value]) -> EResult<Value> {
+    let v = v.clone();
+    match t {
         Type::String(..) => match (&v, args.get(1)) {
             (Value::Int(i), Some(Value::Str(f))) => Ok(Value::str(sprintf(f, &[Value::Int(*i)])?)),
             (Value::Float(x), Some(Value::Str(f))) => {
@@ -343,56 +330,6 @@ pub fn call_type_new(ev: &mut dyn Host, tn: &str, args: Vec<Value>) -> EResult<V
                 Some(Value::Str(f)),
             ) => Ok(Value::str(sprintf(f, &[Value::str(v.to_display())])?)),
             _ => Ok(Value::str(v.to_display_q_top())),
-        },
-        Type::Boolean => match &v {
-            Value::Bool(_) => Ok(v.clone()),
-            Value::Str(s) => match s.to_lowercase().as_str() {
-                "true" | "yes" | "y" => Ok(Value::Bool(true)),
-                "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
-                _ => Err(EvalError::new(format!(
-                    "The string '{s}' cannot be converted to Boolean"
-                ))),
-            },
-            Value::Int(i) => Ok(Value::Bool(*i != 0)),
-            Value::Float(f) => Ok(Value::Bool(*f != 0.0)),
-            _ => Err(EvalError::new(format!(
-                "Converted value from {} has no Boolean representation",
-                a_value(&v)
-            ))),
-        },
-        Type::Array(..) | Type::Tuple(..) => match &v {
-            Value::Array(_) => Ok(v.clone()),
-            Value::Hash(h) => Ok(Value::array(
-                h.iter()
-                    .map(|(k, x)| Value::array(vec![k.clone(), x.clone()]))
-                    .collect(),
-            )),
-            Value::Undef => Ok(Value::array(vec![])),
-            other => Ok(Value::array(vec![other.clone()])),
-        },
-        Type::Hash(..) | Type::Struct(_) => match &v {
-            Value::Hash(_) => Ok(v.clone()),
-            Value::Array(a) => {
-                let mut m = Map::new();
-                if a.iter()
-                    .all(|x| matches!(x, Value::Array(p) if p.len() == 2))
-                {
-                    for x in a.iter() {
-                        if let Value::Array(p) = x {
-                            m.insert(p[0].clone(), p[1].clone());
-                        }
-                    }
-                } else {
-                    for c in a.chunks(2) {
-                        m.insert(c[0].clone(), c.get(1).cloned().unwrap_or(Value::Undef));
-                    }
-                }
-                Ok(Value::hash(m))
-            }
-            _ => Err(EvalError::new(format!(
-                "Converted value from {} has no Hash representation",
-                a_value(&v)
-            ))),
         },
         Type::Sensitive(_) => Ok(Value::Sensitive(Rc::new(v))),
         Type::Deferred => {
@@ -412,22 +349,13 @@ pub fn call_type_new(ev: &mut dyn Host, tn: &str, args: Vec<Value>) -> EResult<V
             ))),
             _ => Ok(v.clone()),
         },
-        Type::Timestamp => new_timestamp(&args),
-        Type::Timespan => new_timespan(&args),
-        Type::SemVer => new_semver(&args),
-        Type::SemVerRange => new_semver_range(&args),
-        Type::Binary => new_binary(&args),
+        Type::Type(_) => match &v {
+            Value::Str(s) => Ok(Value::ty(ev.parse_type(s)?)),
+            _ => Ok(v.clone()),
+        },
         Type::Optional(_) | Type::Variant(_) | Type::Any => Ok(v.clone()),
         _ => Err(EvalError::new(format!(
             "Creation of new instance of type '{t}' is not supported"
         ))),
-    }?;
-    if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
-        return Err(EvalError::new(troupe_values::describe::mismatch(
-            "Converted value",
-            &t,
-            &r,
-        )));
     }
-    Ok(r)
 }

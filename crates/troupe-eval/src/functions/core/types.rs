@@ -84,43 +84,33 @@ pub(crate) fn convert_to(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 2, 3)?;
-    let tn = match &args[1] {
-        Value::Type(t) => t.to_string(),
+    let t = match &args[1] {
+        Value::Type(t) => t.clone(),
         _ => return Err(EvalError::new("'convert_to' expects a Type")),
     };
     let mut a = vec![args[0].clone()];
     a.extend(args[2..].iter().cloned());
-    crate::functions::core::new::call_type_new(ev, &tn, a)
+    crate::functions::core::new::call_type_new(ev, &t, a)
 }
 
-/// `new`.
+/// `new`: the converted value, given to the block when there is one (not when the value
+/// already was an instance of the type).
 pub(crate) fn new_fn(
     ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
+    lambda: Option<&Lambda>,
+    e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, usize::MAX)?;
-    let tn = match &args[0] {
-        Value::Type(t) => t.to_string(),
+    let t = match &args[0] {
+        Value::Type(t) => t.clone(),
         _ => return Err(EvalError::new("'new' expects a Type")),
     };
-    // Puppet names the function in conversion errors.
-    // The core conversions name `new`; the time, version and binary types raise
-    // their own errors unprefixed.
-    let own_errors = matches!(
-        tn.split('[').next().unwrap_or(""),
-        "Timestamp" | "Timespan" | "SemVer" | "SemVerRange" | "Binary"
-    );
-    crate::functions::core::new::call_type_new(ev, &tn, args[1..].to_vec()).map_err(|e| {
-        if own_errors {
-            e
-        } else {
-            EvalError {
-                msg: format!("'new' {}", e.msg),
-                ..e
-            }
-        }
-    })
+    let already = args.len() == 2 && t.is_instance(&args[1]);
+    let r = crate::functions::core::new::call_type_new(ev, &t, args[1..].to_vec())?;
+    match lambda {
+        Some(l) if !already => ev.call_lambda(l, &[r], e),
+        _ => Ok(r),
+    }
 }
