@@ -138,6 +138,8 @@ def normalize_error(stderr, envdir):
     if msg is None:
         return None
     msg = msg.replace(envdir + '/', '').replace(envdir, '')
+    # The code dir (global hiera.yaml) is a fresh temporary directory: print it as the case names it.
+    msg = msg.replace(os.path.dirname(os.path.dirname(envdir)) + '/', '/code/')
     # Ruby object addresses change from run to run.
     return re.sub(r'(#<[\w:]+):0x[0-9a-f]+>', r'\1:0x...>', msg)
 

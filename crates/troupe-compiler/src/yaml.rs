@@ -96,6 +96,29 @@ fn key_string(k: &J) -> String {
     }
 }
 
+/// Psych's safe load names the class a `!ruby/object:Class` (or any local) tag asks for.
+fn unspecified_class(tag: &str) -> String {
+    let class = tag
+        .strip_prefix("!ruby/object:")
+        .or_else(|| tag.strip_prefix("!ruby/hash:"))
+        .or_else(|| tag.strip_prefix("!ruby/array:"))
+        .or_else(|| tag.strip_prefix("!ruby/struct:"))
+        .unwrap_or(tag);
+    format!("Tried to load unspecified class: {class}")
+}
+
+impl Builder {
+    /// A local tag on a mapping or sequence (`!ruby/object:...`) is refused like one on a scalar.
+    fn refuse_tag(&mut self, tag: Option<&yaml_rust2::parser::Tag>) {
+        if let Some(t) = tag {
+            if t.handle == "!" {
+                let full = format!("{}{}", t.handle, t.suffix);
+                self.error.get_or_insert_with(|| unspecified_class(&full));
+            }
+        }
+    }
+}
+
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, _mark: Marker) {
         match ev {
@@ -123,7 +146,7 @@ impl MarkedEventReceiver for Builder {
                         resolve_plain(&text)
                     }
                     Some(other) if other.starts_with('!') && !other.starts_with("!!") => {
-                        self.error = Some(format!("Tried to load unspecified class: {other}"));
+                        self.error.get_or_insert_with(|| unspecified_class(other));
                         J::Null
                     }
                     _ => J::String(text),
@@ -136,17 +159,23 @@ impl MarkedEventReceiver for Builder {
                 }
                 self.push(v, anchor, merge_key);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(vec![], anchor)),
+            Event::SequenceStart(anchor, tag) => {
+                self.refuse_tag(tag.as_ref());
+                self.stack.push(Frame::Seq(vec![], anchor))
+            }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq(items, anchor)) = self.stack.pop() {
                     self.push(J::Array(items), anchor, false);
                 }
             }
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
-                map: Map::new(),
-                key: None,
-                anchor,
-            }),
+            Event::MappingStart(anchor, tag) => {
+                self.refuse_tag(tag.as_ref());
+                self.stack.push(Frame::Map {
+                    map: Map::new(),
+                    key: None,
+                    anchor,
+                })
+            }
             Event::MappingEnd => {
                 if let Some(Frame::Map { map, anchor, .. }) = self.stack.pop() {
                     self.push(J::Object(map), anchor, false);

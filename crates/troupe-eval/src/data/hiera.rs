@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use troupe_values::error::{EResult, EvalError};
+use crate::data::merge::{Kind, Strategy};
 use troupe_values::value::{Map, Value};
 
 #[derive(Debug, Default)]
@@ -169,60 +170,6 @@ fn parse_config(
     }))
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Merge {
-    First,
-    Unique,
-    Hash,
-    Deep,
-}
-
-fn merge_from(v: &Value) -> Merge {
-    let s = match v {
-        Value::Str(s) => s.to_string(),
-        Value::Hash(h) => get(h, "strategy")
-            .map(|x| x.to_display())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
-    match s.as_str() {
-        "unique" | "array" => Merge::Unique,
-        "hash" => Merge::Hash,
-        "deep" => Merge::Deep,
-        _ => Merge::First,
-    }
-}
-
-fn deep_merge(high: &Value, low: &Value) -> Value {
-    troupe_values::limits::grow(|| {
-        match (high, low) {
-            // The deep_merge gem merges the higher-priority hash into a copy of the lower one:
-            // the lower one's keys keep their order, new keys follow.
-            (Value::Hash(h), Value::Hash(l)) => {
-                let mut out = (**l).clone();
-                for (k, v) in h.iter() {
-                    let merged = match out.get(k) {
-                        Some(lv) => deep_merge(v, lv),
-                        None => v.clone(),
-                    };
-                    out.insert(k.clone(), merged);
-                }
-                Value::hash(out)
-            }
-            (Value::Array(h), Value::Array(l)) => {
-                let mut out: Vec<Value> = (**h).clone();
-                for x in l.iter() {
-                    if !out.contains(x) {
-                        out.push(x.clone());
-                    }
-                }
-                Value::array(out)
-            }
-            _ => high.clone(),
-        }
-    })
-}
-
 /// What Hiera needs of the compile: the environment's files, variables for `%{...}`, its cache,
 /// and the frames that stop runaway recursion. The evaluator implements it.
 pub trait DataScope {
@@ -261,12 +208,8 @@ impl dyn DataScope + '_ {
                 match parsed {
                     Ok(Value::Undef) => Some(Value::hash(Map::new())),
                     Ok(v @ Value::Hash(_)) => Some(v),
-                    Ok(_) => {
-                        return Err(EvalError::plain(format!(
-                            "{}: file does not contain a valid yaml hash",
-                            path.display()
-                        )))
-                    }
+                    // Puppet warns that the file does not hold a hash and reads it as empty.
+                    Ok(_) => Some(Value::hash(Map::new())),
                     Err(e) => {
                         return Err(EvalError::plain(format!(
                             "Unable to parse ({}): {e}",
@@ -386,26 +329,36 @@ impl dyn DataScope + '_ {
         Ok(out)
     }
 
-    /// Every layer's `lookup_options`, merged; computed once per module and compile.
+    /// Every layer's `lookup_options`, merged as Puppet does: within a layer the levels with a
+    /// `hash` merge, then the environment's (with the global layer's) over the module's.
     fn merged_lookup_options(&mut self, module: &str, layers: &[Rc<Config>]) -> EResult<Value> {
         if let Some(v) = self.cache().lookup_options.get(module) {
             return Ok(v.clone());
         }
-        let mut merged = Value::Undef;
-        for cfg in layers.iter().rev() {
+        let hash = Strategy::parse(&Value::str("hash"))?;
+        let mut per_layer = Vec::new();
+        for cfg in layers.iter() {
             let files = self.layer_files(cfg)?;
-            for (p, backend) in files.iter().rev() {
+            let mut found = Vec::new();
+            for (p, backend) in files.iter() {
                 if let Some(Value::Hash(h)) = &self.data_file(p, &backend.name)? {
-                    if let Some(lo @ Value::Hash(_)) = get(h, "lookup_options") {
-                        merged = if merged.is_undef() {
-                            lo.clone()
-                        } else {
-                            deep_merge(lo, &merged)
-                        };
+                    match get(h, "lookup_options") {
+                        None | Some(Value::Undef) => {}
+                        Some(lo @ Value::Hash(_)) => found.push(lo.clone()),
+                        Some(_) => {
+                            return Err(EvalError::plain("value of lookup_options must be a hash"))
+                        }
                     }
                 }
             }
+            if let Some(v) = hash.merge(found)? {
+                if let (Some(m), Value::Hash(h)) = (&cfg.module, &v) {
+                    check_module_options(m, h)?;
+                }
+                per_layer.push(v);
+            }
         }
+        let merged = hash.merge(per_layer)?.unwrap_or(Value::Undef);
         self.cache()
             .lookup_options
             .insert(module.to_string(), merged.clone());
@@ -450,6 +403,9 @@ impl dyn DataScope + '_ {
                 self.cache().active.join(", ")
             )));
         }
+        if key == "lookup_options" || key.starts_with("lookup_options.") {
+            return Ok(None);
+        }
         let (root, dig) = match key.split_once('.') {
             Some((r, d)) => (r.to_string(), Some(d.to_string())),
             None => (key.to_string(), None),
@@ -457,9 +413,12 @@ impl dyn DataScope + '_ {
         let layers = self.layers(&root)?;
         let opts = self.lookup_options_for(&root, &layers)?;
         let strategy = match (&merge, &opts) {
-            (Some(m), _) if !m.is_undef() => merge_from(m),
-            (_, Some(Value::Hash(o))) => get(o, "merge").map(merge_from).unwrap_or(Merge::First),
-            _ => Merge::First,
+            (Some(m), _) if !m.is_undef() => Strategy::parse(m)?,
+            (_, Some(Value::Hash(o))) => match get(o, "merge") {
+                Some(m) => Strategy::parse(m)?,
+                None => Strategy::first(),
+            },
+            _ => Strategy::first(),
         };
         let mut found: Vec<Value> = Vec::new();
         'layers: for cfg in &layers {
@@ -483,49 +442,15 @@ impl dyn DataScope + '_ {
                         let v = self.interpolate_value(v);
                         self.cache().active.pop();
                         found.push(v?);
-                        if strategy == Merge::First {
+                        if strategy.kind == Kind::First {
                             break 'layers;
                         }
                     }
                 }
             }
         }
-        if found.is_empty() {
+        let Some(mut v) = strategy.merge(found)? else {
             return Ok(None);
-        }
-        let mut v = match strategy {
-            Merge::First => found.remove(0),
-            Merge::Unique => {
-                let mut out: Vec<Value> = Vec::new();
-                for f in found {
-                    for x in troupe_values::value::flatten(&[f]) {
-                        if !out.contains(&x) {
-                            out.push(x);
-                        }
-                    }
-                }
-                Value::array(out)
-            }
-            Merge::Hash => {
-                let mut out = Map::new();
-                for f in found.iter().rev() {
-                    if let Value::Hash(h) = f {
-                        for (k, x) in h.iter() {
-                            out.insert(k.clone(), x.clone());
-                        }
-                    }
-                }
-                // `lower.merge(higher)` level by level: the lowest level's keys come first.
-                Value::hash(out)
-            }
-            Merge::Deep => {
-                let mut it = found.into_iter();
-                let mut acc = it.next().unwrap_or(Value::Undef);
-                for f in it {
-                    acc = deep_merge(&acc, &f);
-                }
-                acc
-            }
         };
         if let Some(Value::Hash(o)) = &opts {
             if let Some(Value::Array(conv)) = get(o, "convert_to") {
@@ -634,6 +559,26 @@ impl dyn DataScope + '_ {
             })
         })
     }
+}
+
+/// A module's `lookup_options` may only name that module's keys.
+fn check_module_options(module: &str, opts: &Map) -> EResult<()> {
+    let pfx = format!("{module}::");
+    for k in opts.keys() {
+        let k = k.to_display();
+        if let Some(pattern) = k.strip_prefix('^') {
+            if !pattern.starts_with(&pfx) {
+                return Err(EvalError::plain(format!(
+                    "all lookup_options patterns must match a key starting with module name '{module}'"
+                )));
+            }
+        } else if !k.starts_with(&pfx) {
+            return Err(EvalError::plain(format!(
+                "all lookup_options keys must start with module name '{module}'"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The files in `base` matching `pattern` (`*` and `?` within the last path segment).

@@ -8,3 +8,4 @@
 
 pub mod eyaml;
 pub mod hiera;
+pub mod merge;
