@@ -58,6 +58,9 @@ pub struct Evaluator<'e> {
     pub collectors: Vec<Collector>,
     pub relationships: Vec<Relationship>,
     pub overrides: Vec<Override>,
+    /// Classes and defines (by `override_source`) whose collector overrode something: Puppet
+    /// lets them override any resource's parameters from then on.
+    pub override_sources: HashSet<String>,
     pub src: Arc<SourceFile>,
     pub render: Vec<String>,
     pub warnings: Vec<String>,
@@ -129,6 +132,7 @@ impl<'e> Evaluator<'e> {
             collectors: Vec::new(),
             relationships: Vec::new(),
             overrides: Vec::new(),
+            override_sources: HashSet::new(),
             src: empty,
             render: Vec::new(),
             warnings: Vec::new(),

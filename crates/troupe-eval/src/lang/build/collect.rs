@@ -149,11 +149,14 @@ impl<'e> Evaluator<'e> {
                 changed = true;
                 let ops = self.collectors[ci].ops.clone();
                 if !ops.is_empty() {
+                    let scope = self.collectors[ci].scope;
+                    let source = self.override_source(scope);
+                    self.override_sources.insert(source);
                     let ov = Override {
                         type_name: tn.clone(),
                         title: self.res[idx].title.clone(),
                         ops,
-                        scope: self.res[idx].scope,
+                        scope,
                         loc: Loc {
                             file: String::new(),
                             line: 0,

@@ -100,24 +100,45 @@ impl<'e> Evaluator<'e> {
         out
     }
 
+    /// What Puppet calls the source of a scope's code: the class (by name), the define (by
+    /// type, shared by its instances), the node, or main.
+    pub(crate) fn override_source(&self, scope: ScopeId) -> String {
+        match self.scope_resource(scope) {
+            Some(r) if self.res[r].type_name == "Class" => format!("Class[{}]", self.res[r].title),
+            Some(r) => self.res[r].type_name.clone(),
+            None => "Class[main]".to_string(),
+        }
+    }
+
     pub(crate) fn apply_override(&mut self, idx: usize, ov: &Override) -> EResult<()> {
-        let allowed = {
-            let rs = self.res[idx].scope;
-            self.scope_class_chain(ov.scope).contains(&rs) && ov.scope != rs
-        };
+        // Puppet: the override's source must be the resource's own or a subclass of it (or one
+        // whose collector has overridden something); an already set parameter may be changed
+        // only by a subclass (or such a collector's source).
+        let rs = self.override_source(self.res[idx].scope);
+        let os = self.override_source(ov.scope);
+        let child = self.override_sources.contains(&os)
+            || self.scope_class_chain(ov.scope)
+                .iter()
+                .skip(1)
+                .any(|&s| self.override_source(s) == rs);
+        if !child && os != rs {
+            return Err(
+                EvalError::plain("Only subclasses can override parameters").at(ov.loc.clone())
+            );
+        }
         for (k, append, v) in &ov.ops {
             let existing = self.res[idx].params.get(k).cloned();
             if let Some(old) = &existing {
-                if !allowed && !old.is_undef() {
+                if !child && !old.is_undef() {
                     let r = &self.res[idx];
                     return Err(EvalError::plain(format!(
-                        "Parameter '{k}' is already set on {} by {} at (file: {}, line: {}); cannot redefine {}",
+                        "Parameter '{k}' is already set on {} by {} at (file: {}, line: {}); cannot redefine",
                         r.reference(),
                         "#<Puppet::Resource::Type>",
                         r.file.clone().unwrap_or_default(),
                         r.line.unwrap_or(0),
-                        ov.loc
-                    )));
+                    ))
+                    .at(ov.loc.clone()));
                 }
             }
             let newv = if *append {
