@@ -215,6 +215,10 @@ impl fmt::Display for Type {
                 if vals.is_empty() {
                     return Ok(());
                 }
+                // Puppet keeps an Enum's values sorted and unique.
+                let mut vals: Vec<&String> = vals.iter().collect();
+                vals.sort();
+                vals.dedup();
                 f.write_str("[")?;
                 for (i, v) in vals.iter().enumerate() {
                     if i > 0 {
