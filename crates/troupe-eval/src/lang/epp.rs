@@ -68,7 +68,7 @@ impl Evaluator<'_> {
                                 Some(d) => self.eval(d)?,
                                 None => {
                                     return Err(EvalError::new(format!(
-                                        "lambda: expects a value for parameter ${}",
+                                        "lambda: expects a value for parameter '{}'",
                                         p.name
                                     )))
                                 }

@@ -117,7 +117,8 @@ impl<'e> Evaluator<'e> {
         let rs = self.override_source(self.res[idx].scope);
         let os = self.override_source(ov.scope);
         let child = self.override_sources.contains(&os)
-            || self.scope_class_chain(ov.scope)
+            || self
+                .scope_class_chain(ov.scope)
                 .iter()
                 .skip(1)
                 .any(|&s| self.override_source(s) == rs);
@@ -137,7 +138,7 @@ impl<'e> Evaluator<'e> {
                 if is_default(v) {
                     continue;
                 }
-                if !child && !(os == rs && is_default(old)) {
+                if !(child || (os == rs && is_default(old))) {
                     let r = &self.res[idx];
                     return Err(EvalError::plain(format!(
                         "Parameter '{k}' is already set on {} by {} at (file: {}, line: {}); cannot redefine",

@@ -29,7 +29,11 @@ impl<'e> Evaluator<'e> {
     /// The (type, title) references a string operand names; `op` is the relationship.
     pub(crate) fn rel_string_refs(&self, text: &str, op: &Expr) -> EResult<Vec<(String, String)>> {
         let parsed = troupe_syntax::parse_manifest("", text);
-        if let Some(d) = parsed.errors().next() {
+        // Puppet's type parser reads the string without the validator's checks.
+        let syntax = parsed
+            .errors()
+            .find(|d| d.phase != troupe_syntax::diag::Phase::Validate);
+        if let Some(d) = syntax {
             let at = match d.offset {
                 Some(o) => {
                     let lc = parsed.source.line_col(o);
