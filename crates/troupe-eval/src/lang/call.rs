@@ -338,7 +338,11 @@ impl<'e> Evaluator<'e> {
                 } else {
                     "s"
                 },
-                args.len()
+                // Puppet says "got none" for no arguments.
+                match args.len() {
+                    0 => "none".to_string(),
+                    n => n.to_string(),
+                }
             )));
         }
         for (i, p) in params.iter().enumerate() {

@@ -117,7 +117,8 @@ impl<'e> Evaluator<'e> {
         let rs = self.override_source(self.res[idx].scope);
         let os = self.override_source(ov.scope);
         let child = self.override_sources.contains(&os)
-            || self.scope_class_chain(ov.scope)
+            || self
+                .scope_class_chain(ov.scope)
                 .iter()
                 .skip(1)
                 .any(|&s| self.override_source(s) == rs);
@@ -129,7 +130,15 @@ impl<'e> Evaluator<'e> {
         for (k, append, v) in &ov.ops {
             let existing = self.res[idx].params.get(k).cloned();
             if let Some(old) = &existing {
-                if !child && !old.is_undef() {
+                // Puppet ignores an override whose value is the scope's default for the
+                // attribute, and lets the same source replace a value that came from a default.
+                let type_lc = self.res[idx].type_name.to_lowercase();
+                let defaults = self.lookup_defaults(self.res[idx].scope, &type_lc);
+                let is_default = |x: &Value| defaults.iter().any(|(n, d)| n == k && d == x);
+                if is_default(v) {
+                    continue;
+                }
+                if !(child || (os == rs && is_default(old))) {
                     let r = &self.res[idx];
                     return Err(EvalError::plain(format!(
                         "Parameter '{k}' is already set on {} by {} at (file: {}, line: {}); cannot redefine",

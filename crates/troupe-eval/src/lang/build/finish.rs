@@ -97,7 +97,9 @@ impl<'e> Evaluator<'e> {
         self.evaluate_node()?;
         // Generators: lazily evaluated defines and collectors, until nothing changes.
         loop {
-            let mut changed = false;
+            // Puppet runs the collectors first, then the defines (so a collector's override
+            // reaches a define's parameters before its body runs).
+            let mut changed = self.run_collectors()?;
             let mut i = 0;
             while i < self.res.len() {
                 if self.res[i].kind == Kind::Defined
@@ -109,9 +111,6 @@ impl<'e> Evaluator<'e> {
                     changed = true;
                 }
                 i += 1;
-            }
-            if self.run_collectors()? {
-                changed = true;
             }
             if !changed {
                 break;
@@ -131,8 +130,7 @@ impl<'e> Evaluator<'e> {
                     return Err(EvalError::plain(format!(
                         "Could not find resource(s) {} for overriding",
                         Self::ref_display(&ov.type_name, &ov.title)
-                    ))
-                    .at(ov.loc.clone()))
+                    )))
                 }
             }
         }

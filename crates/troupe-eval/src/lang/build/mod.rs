@@ -11,6 +11,7 @@ pub mod defines;
 pub mod finish;
 pub mod module_types;
 pub mod nodes;
+pub mod rel_string;
 pub mod relations;
 pub mod resources;
 

@@ -1,6 +1,5 @@
 //! Relationships: `->`, `~>`, `<-`, `<~` between resources, collectors and arrays of them.
 
-use crate::catalog::parse_ref;
 use crate::lang::build::Operand;
 use crate::lang::build::Relationship;
 use crate::lang::eval::Evaluator;
@@ -11,7 +10,7 @@ use troupe_values::types::capitalize_type_name;
 use troupe_values::types::Type;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
-    pub(crate) fn rel_operand(&mut self, e: &Expr) -> EResult<Operand> {
+    pub(crate) fn rel_operand(&mut self, e: &Expr, rel: &Expr) -> EResult<Operand> {
         match &e.kind {
             ExprKind::Relationship { .. } => self.relationship(e),
             ExprKind::Collect { .. } => Ok(Operand::Collector(self.collect_operand(e)?)),
@@ -25,10 +24,8 @@ impl<'e> Evaluator<'e> {
                             Type::Class(Some(n)) => refs.push(("Class".to_string(), n.clone())),
                             _ => return self.err("Illegal relationship operand, can not form a relationship with a Type. A Catalog type is required.", e),
                         },
-                        Value::Str(s) => match parse_ref(s) {
-                            Some(r) => refs.push(r),
-                            None => return self.err("Illegal relationship operand, can not form a relationship with a String. A Catalog type is required.", e),
-                        },
+                        // Puppet parses the string as a type reference written in Puppet.
+                        Value::Str(s) => refs.extend(self.rel_string_refs(s, rel)?),
                         Value::Undef => {}
                         other => return self.err(format!("Illegal relationship operand, can not form a relationship with {}. A Catalog type is required.", troupe_values::value::a_value(other)), e),
                     }
@@ -43,8 +40,8 @@ impl<'e> Evaluator<'e> {
         let ExprKind::Relationship { op, lhs, rhs, .. } = &e.kind else {
             return self.err("not a relationship", e);
         };
-        let l = self.rel_operand(lhs)?;
-        let r = self.rel_operand(rhs)?;
+        let l = self.rel_operand(lhs, e)?;
+        let r = self.rel_operand(rhs, e)?;
         let left = l.clone();
         use troupe_syntax::ast::RelOp;
         let (source, target, param) = match op {
