@@ -61,7 +61,8 @@ fn infer_at(v: &Value, room: usize, detailed: bool) -> Type {
         Value::Array(a) => {
             let n = a.len() as i64;
             if detailed {
-                Type::Tuple(a.iter().map(inner).collect(), n, n)
+                // A tuple's own length is its size: no size parameters.
+                Type::Tuple(a.iter().map(inner).collect(), 0, INT_MAX)
             } else {
                 Type::Array(Box::new(reduce(a.iter().map(inner))), n, n)
             }

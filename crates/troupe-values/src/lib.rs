@@ -9,6 +9,7 @@
 //! `Type` refer to each other (a value can be a type, a type can hold a regexp or a value);
 //! that recursion is data and stays inside this crate.
 
+pub mod assign;
 pub mod describe;
 pub mod error;
 pub mod infer;

@@ -62,6 +62,9 @@ pub enum Type {
     Runtime,
     /// A named alias (`Stdlib::Port`), resolved when it was loaded.
     Alias(String, Rc<Type>),
+    /// A reference to an alias from inside its own definition (`type Tree = Array[Tree]`):
+    /// weak, so a recursive alias is no reference cycle.
+    Late(String, std::rc::Weak<Type>),
 }
 
 /// `Name` alone, or `Name[a, b]` when there are parameters.
@@ -89,6 +92,11 @@ impl PartialEq for Type {
         match (self, other) {
             (Type::StrValue(a), Type::StrValue(b)) => a == b,
             (Type::StrValue(_), _) | (_, Type::StrValue(_)) => false,
+            // Any string: `String`, `Enum` and `Pattern` without parameters are one type.
+            (
+                Type::String(0, INT_MAX) | Type::Enum(..) | Type::Pattern(_),
+                Type::String(0, INT_MAX) | Type::Enum(..) | Type::Pattern(_),
+            ) if self.is_any_string() && other.is_any_string() => true,
             _ => self.to_string() == other.to_string(),
         }
     }
@@ -254,6 +262,10 @@ impl fmt::Display for Type {
                 collection_params(f, &[k, v], *a, *b)
             }
             Type::Tuple(ts, a, b) => {
+                let sized = !(*a == 0 && *b == INT_MAX);
+                if ts.is_empty() && !sized {
+                    return f.write_str("Tuple");
+                }
                 f.write_str("Tuple[")?;
                 for (i, t) in ts.iter().enumerate() {
                     if i > 0 {
@@ -261,15 +273,17 @@ impl fmt::Display for Type {
                     }
                     write!(f, "{t}")?;
                 }
-                // Explicit size bounds follow the types.
-                if (*a, *b) != (0, INT_MAX) {
-                    write!(f, ", {a}")?;
-                    if *b != INT_MAX {
-                        write!(f, ", {b}")?;
+                if sized {
+                    let sep = if ts.is_empty() { "" } else { ", " };
+                    if *b == INT_MAX {
+                        write!(f, "{sep}{a}")?;
+                    } else {
+                        write!(f, "{sep}{a}, {b}")?;
                     }
                 }
                 f.write_str("]")
             }
+            Type::Struct(members) if members.is_empty() => f.write_str("Struct"),
             Type::Struct(members) => {
                 f.write_str("Struct[{")?;
                 for (i, (k, opt, t)) in members.iter().enumerate() {
@@ -323,12 +337,21 @@ impl fmt::Display for Type {
             Type::Init => f.write_str("Init"),
             Type::Object => f.write_str("Object"),
             Type::Runtime => f.write_str("Runtime"),
-            Type::Alias(n, _) => f.write_str(n),
+            Type::Alias(n, _) | Type::Late(n, _) => f.write_str(n),
         })
     }
 }
 
 impl Type {
+    /// The text of a type value converted to a string: an alias at the top shows what it
+    /// stands for (`Site::Port = Integer[1, 65535]`).
+    pub fn expanded_text(&self) -> String {
+        match self {
+            Type::Alias(n, t) => format!("{n} = {t}"),
+            t => t.to_string(),
+        }
+    }
+
     /// The type named by a bare reference (`String`, `Integer`), without parameters.
     pub fn from_name(name: &str) -> Option<Type> {
         Some(match name {
@@ -336,7 +359,6 @@ impl Type {
             "Undef" => Type::Undef,
             "Default" => Type::Default,
             "Boolean" => Type::Boolean,
-            "Unit" => Type::Unit,
             "Integer" => Type::Integer(INT_MIN, INT_MAX),
             "Float" => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
             "Numeric" => Type::Numeric,
@@ -394,6 +416,16 @@ impl Type {
         }
     }
 
+    /// `String`, `Enum` or `Pattern` without parameters.
+    fn is_any_string(&self) -> bool {
+        match self {
+            Type::String(0, INT_MAX) => true,
+            Type::Enum(vs, _) => vs.is_empty(),
+            Type::Pattern(ps) => ps.is_empty(),
+            _ => false,
+        }
+    }
+
     /// Resolves aliases at the top.
     pub fn resolved(&self) -> &Type {
         match self {
@@ -439,16 +471,13 @@ impl Type {
                 _ => false,
             },
             Type::Enum(vals, ci) => match v {
-                Value::Str(s) => {
-                    vals.is_empty()
-                        || vals.iter().any(|e| {
-                            if *ci {
-                                e.to_lowercase() == s.to_lowercase()
-                            } else {
-                                e.as_str() == &**s
-                            }
-                        })
-                }
+                Value::Str(s) => vals.iter().any(|e| {
+                    if *ci {
+                        e.to_lowercase() == s.to_lowercase()
+                    } else {
+                        e.as_str() == &**s
+                    }
+                }),
                 _ => false,
             },
             Type::Pattern(res) => match v {
@@ -536,8 +565,9 @@ impl Type {
                 _ => false,
             },
             Type::Optional(t) => {
-                matches!(v, Value::Undef) || t.as_ref().is_none_or(|t| t.is_instance(v))
+                matches!(v, Value::Undef) || t.as_ref().is_some_and(|t| t.is_instance(v))
             }
+            Type::Init => true,
             Type::NotUndef(t) => {
                 !matches!(v, Value::Undef) && t.as_ref().is_none_or(|t| t.is_instance(v))
             }
@@ -551,7 +581,11 @@ impl Type {
                 matches!(
                     v,
                     Value::Array(_) | Value::Hash(_) | Value::Str(_) | Value::Int(_)
-                ) || matches!(v, Value::Type(t) if matches!(t.resolved(), Type::Integer(a, b) if *a != INT_MIN && *b != INT_MAX))
+                ) || matches!(v, Value::Type(t) if match t.resolved() {
+                    Type::Integer(a, b) => *a != INT_MIN && *b != INT_MAX,
+                    Type::Enum(vs, _) => !vs.is_empty(),
+                    _ => false,
+                })
             }
             Type::Iterator => false,
             Type::Callable => false,
@@ -591,6 +625,10 @@ impl Type {
             Type::SemVerRange => matches!(v, Value::SemVerRange(_)),
             Type::Binary => matches!(v, Value::Binary(_)),
             Type::Alias(_, t) => t.is_instance(v),
+            Type::Late(_, t) => {
+                let key = (t.as_ptr() as usize, v as *const Value as usize);
+                crate::assign::late(key, false, || t.upgrade().is_some_and(|t| t.is_instance(v)))
+            }
             _ => false,
         })
     }
@@ -599,6 +637,20 @@ impl Type {
     /// Puppet's assignability for the common types.)
     pub fn is_assignable(&self, other: &Type) -> bool {
         crate::limits::grow(|| {
+            // A recursive alias's reference to itself: its definition, a bounded number of
+            // times (two recursive aliases are assignable when they agree that deep).
+            if let Type::Late(_, t) = self.resolved() {
+                let key = (t.as_ptr() as usize, other as *const Type as usize);
+                return crate::assign::late(key, true, || {
+                    t.upgrade().is_none_or(|t| t.is_assignable(other))
+                });
+            }
+            if let Type::Late(_, t) = other.resolved() {
+                let key = (self as *const Type as usize, t.as_ptr() as usize);
+                return crate::assign::late(key, true, || {
+                    t.upgrade().is_none_or(|t| self.is_assignable(&t))
+                });
+            }
             let other = other.resolved();
             // A value's own type (`String` of one string, `Boolean[true]`) is, to every other
             // type, the one-value `Enum` or the `Boolean` it stands for.
@@ -623,30 +675,59 @@ impl Type {
                 (_, o) => o,
             };
             match (self.resolved(), other) {
-                (Type::Any, _) => true,
+                (Type::Any, _) => return true,
+                // An empty Variant (no instances) is assignable to itself and NotUndef.
+                (Type::Variant(ts), Type::Variant(os)) if os.is_empty() => return ts.is_empty(),
+                (Type::NotUndef(t), Type::Variant(os)) if os.is_empty() => {
+                    return t.as_ref().is_none_or(|t| t.is_assignable(other))
+                }
+                (s, Type::Variant(os)) => {
+                    return !os.is_empty() && os.iter().all(|o| s.is_assignable(o))
+                }
+                // `Optional[T]` is `Undef` or `T`.
+                (s, Type::Optional(x)) => {
+                    return s.is_assignable(&Type::Undef)
+                        && x.as_ref().is_none_or(|x| s.is_assignable(x))
+                }
+                // `NotUndef[T]` is `T` when `T` has no undef anyway.
+                (s, Type::NotUndef(Some(x)))
+                    if !matches!(s, Type::NotUndef(_)) && !x.is_assignable(&Type::Undef) =>
+                {
+                    return s.is_assignable(x)
+                }
+                _ => {}
+            }
+            match (self.resolved(), other) {
                 (Type::Optional(t), o) => {
-                    matches!(o, Type::Undef)
-                        || t.as_ref().is_none_or(|t| t.is_assignable(o))
-                        || matches!(o, Type::Optional(Some(x)) if t.as_ref().is_some_and(|t| t.is_assignable(x)))
+                    matches!(o, Type::Undef) || t.as_ref().is_none_or(|t| t.is_assignable(o))
                 }
-                (Type::Variant(ts), Type::Variant(os)) => {
-                    os.iter().all(|o| ts.iter().any(|t| t.is_assignable(o)))
-                }
+                (Type::Undef, o) => matches!(o, Type::Undef),
                 (Type::Variant(ts), o) => ts.iter().any(|t| t.is_assignable(o)),
-                (s, Type::Variant(os)) => !os.is_empty() && os.iter().all(|o| s.is_assignable(o)),
                 (Type::Integer(a, b), Type::Integer(c, d)) => a <= c && d <= b,
                 (Type::Float(a, b), Type::Float(c, d)) => a <= c && d <= b,
                 (Type::Numeric, Type::Integer(..) | Type::Float(..) | Type::Numeric) => true,
                 (Type::String(a, b), Type::String(c, d)) => a <= c && d <= b,
                 (Type::String(a, b), Type::Enum(vs, _)) => {
-                    !vs.is_empty()
-                        && vs.iter().all(|v| {
-                            (v.chars().count() as i64) >= *a && (v.chars().count() as i64) <= *b
-                        })
+                    (vs.is_empty() && *a == 0 && *b == INT_MAX)
+                        || !vs.is_empty()
+                            && vs.iter().all(|v| {
+                                (v.chars().count() as i64) >= *a && (v.chars().count() as i64) <= *b
+                            })
                 }
-                (Type::String(..), Type::Pattern(_)) => false,
-                (Type::Enum(vs, _), Type::Enum(os, _)) => {
-                    vs.is_empty() || os.iter().all(|o| vs.contains(o))
+                (Type::String(a, b), Type::Pattern(_)) => *a == 0 && *b == INT_MAX,
+                (Type::Enum(vs, ci), Type::Enum(os, oci)) => {
+                    vs.is_empty()
+                        || (!os.is_empty()
+                            && (*ci || !oci)
+                            && os.iter().all(|o| {
+                                vs.iter().any(|v| {
+                                    v == o || (*ci && v.to_lowercase() == o.to_lowercase())
+                                })
+                            }))
+                }
+                (Type::Enum(vs, _), Type::String(..) | Type::Pattern(_)) => vs.is_empty(),
+                (Type::Pattern(res), Type::Pattern(os)) if !os.is_empty() => {
+                    res.is_empty() || os.iter().all(|o| res.iter().any(|r| r.source == o.source))
                 }
                 (Type::Pattern(res), Type::Enum(vs, false)) => {
                     res.is_empty()
@@ -667,6 +748,10 @@ impl Type {
                         | Type::Regexp(_)
                         | Type::Scalar
                         | Type::ScalarData
+                        | Type::Timespan
+                        | Type::Timestamp
+                        | Type::SemVer
+                        | Type::SemVerRange
                 ),
                 (Type::ScalarData, o) => matches!(
                     o,
@@ -679,29 +764,19 @@ impl Type {
                         | Type::Boolean
                         | Type::ScalarData
                 ),
-                (Type::Data | Type::RichData, o) => {
-                    matches!(
-                        o,
-                        Type::Integer(..)
-                            | Type::Float(..)
-                            | Type::Numeric
-                            | Type::String(..)
-                            | Type::Enum(..)
-                            | Type::Pattern(_)
-                            | Type::Boolean
-                            | Type::ScalarData
-                            | Type::Undef
-                            | Type::Data
-                    ) || matches!(o, Type::Array(e, ..) if Type::Data.is_assignable(e))
-                        || matches!(o, Type::Hash(k, v, ..) if Type::ScalarData.is_assignable(k) && Type::Data.is_assignable(v))
-                        || matches!(o, Type::Optional(Some(t)) if Type::Data.is_assignable(t))
+                (Type::Data, o) => crate::assign::data_from(o),
+                (Type::RichData, o) => crate::assign::rich_data_from(o),
+                (Type::Init, o) => matches!(o, Type::Init) || crate::assign::rich_data_from(o),
+                (Type::Tuple(ts, a, b), o) => {
+                    crate::assign::tuple_from(ts, *a, *b, o).unwrap_or(false)
                 }
+                (Type::Struct(ms), o) => crate::assign::struct_from(ms, o).unwrap_or(false),
                 (Type::Array(e, a, b), Type::Array(oe, c, d)) => {
                     a <= c && d <= b && e.is_assignable(oe)
                 }
-                (Type::Array(e, a, b), Type::Tuple(ts, ..)) => {
-                    let n = ts.len() as i64;
-                    *a <= n && n <= *b && ts.iter().all(|t| e.is_assignable(t))
+                (Type::Array(e, a, b), Type::Tuple(ts, c, d)) => {
+                    let (c, d) = crate::assign::tuple_size(ts, *c, *d);
+                    *a <= c && d <= *b && ts.iter().all(|t| e.is_assignable(t))
                 }
                 (Type::Hash(k, v, a, b), Type::Hash(ok, ov, c, d)) => {
                     a <= c && d <= b && k.is_assignable(ok) && v.is_assignable(ov)
@@ -718,16 +793,13 @@ impl Type {
                     | Type::Struct(_)
                     | Type::Collection(..),
                 ) => true,
-                (
-                    Type::Iterable,
-                    Type::Array(..) | Type::Hash(..) | Type::String(..) | Type::Iterable,
-                ) => true,
+                (Type::Iterable, o) => crate::assign::iterable_from(o),
                 (Type::Type(t), Type::Type(o)) => match (t, o) {
                     (None, _) => true,
                     (Some(t), Some(o)) => t.is_assignable(o),
                     (Some(_), None) => false,
                 },
-                (Type::Resource(None, _), Type::Resource(..) | Type::Class(_)) => true,
+                (Type::Resource(None, _), Type::Resource(..)) => true,
                 (Type::Resource(Some(t), None), Type::Resource(Some(o), _)) => {
                     t.eq_ignore_ascii_case(o)
                 }
@@ -740,8 +812,7 @@ impl Type {
                     true
                 }
                 (Type::NotUndef(t), o) => {
-                    !matches!(o, Type::Undef | Type::Optional(_))
-                        && t.as_ref().is_none_or(|t| t.is_assignable(o))
+                    !o.is_assignable(&Type::Undef) && t.as_ref().is_none_or(|t| t.is_assignable(o))
                 }
                 (Type::Sensitive(t), Type::Sensitive(o)) => match (t, o) {
                     (None, _) => true,

@@ -383,7 +383,7 @@ impl Value {
                 }
                 out.push('}');
             }
-            Value::Type(t) => out.push_str(&t.to_string()),
+            Value::Type(t) => out.push_str(&t.expanded_text()),
             Value::Sensitive(_) => out.push_str("Sensitive [value redacted]"),
             Value::Deferred(d) => {
                 let _ = write!(out, "Deferred({})", d.0);

@@ -373,6 +373,12 @@ pub fn type_to_pcore(t: &Type) -> J {
             }
             Type::Runtime => "RuntimeType",
             Type::Alias(_, inner) => return type_to_pcore(inner),
+            // A recursive alias's reference to itself goes by name.
+            Type::Late(n, _) => {
+                let mut m = obj("TypeReferenceType");
+                m.insert("type_string".into(), json!(n));
+                return J::Object(m);
+            }
         };
         J::Object(obj(name))
     })

@@ -35,6 +35,8 @@ pub struct Evaluator<'e> {
     pub(crate) aliases: HashMap<String, Arc<Def>>,
     pub(crate) nodes: Vec<Arc<Def>>,
     pub(crate) alias_cache: HashMap<String, Rc<Type>>,
+    /// Aliases whose definition is being evaluated: a reference to one is a `Type::Late`.
+    pub(crate) alias_pending: HashMap<String, std::rc::Weak<Type>>,
     pub(crate) type_infos: HashMap<String, Option<crate::lang::build::module_types::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
@@ -112,6 +114,7 @@ impl<'e> Evaluator<'e> {
             aliases: HashMap::new(),
             nodes: Vec::new(),
             alias_cache: HashMap::new(),
+            alias_pending: HashMap::new(),
             type_infos: HashMap::new(),
             loaded: HashSet::new(),
             param_guard: None,

@@ -248,18 +248,38 @@ impl<'e> Evaluator<'e> {
         if let Some(t) = self.alias_cache.get(&lc) {
             return Ok(Type::Alias(capitalize_type_name(name), t.clone()));
         }
+        if let Some(w) = self.alias_pending.get(&lc) {
+            return Ok(Type::Late(capitalize_type_name(name), w.clone()));
+        }
         if let Some(def) = self.find_def(LoadKind::Type, &lc)? {
             if let DefKind::TypeAlias { value } = &def.kind {
-                // Guard against self-reference while resolving.
-                self.alias_cache.insert(lc.clone(), Rc::new(Type::Any));
-                let saved = std::mem::replace(&mut self.src, def.source.clone());
-                let v = self.in_frame("type alias", &lc, |s| s.eval(value));
-                self.src = saved;
-                let t = match &v? {
-                    Value::Type(t) => (**t).clone(),
-                    _ => Type::Any,
-                };
-                let rc = Rc::new(t);
+                // The definition is evaluated inside `new_cyclic`, so that references to the
+                // alias from inside it (a recursive alias) can point at the result.
+                let mut failed = None;
+                let rc = Rc::new_cyclic(|me| {
+                    self.alias_pending.insert(lc.clone(), me.clone());
+                    let saved = std::mem::replace(&mut self.src, def.source.clone());
+                    let v = self.in_frame("type alias", &lc, |s| s.eval(value));
+                    self.src = saved;
+                    match &v {
+                        Ok(Value::Type(t)) => (**t).clone(),
+                        Ok(_) => Type::Any,
+                        Err(_) => {
+                            failed = v.err();
+                            Type::Any
+                        }
+                    }
+                });
+                self.alias_pending.remove(&lc);
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                if matches!(*rc, Type::Late(..)) {
+                    return Err(EvalError::new(format!(
+                        "Error while evaluating a Type-Name, Type alias '{}' cannot be resolved to a real type",
+                        capitalize_type_name(name)
+                    )));
+                }
                 self.alias_cache.insert(lc, rc.clone());
                 return Ok(Type::Alias(capitalize_type_name(name), rc));
             }
