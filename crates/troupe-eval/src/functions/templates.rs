@@ -36,6 +36,15 @@ pub(crate) fn epp(
         return Err(EvalError::new(format!("Could not find template '{spec}'")));
     };
     let code = ev.env().epp(&path).map_err(|e| invalid_epp("epp", e))?;
+    if let troupe_syntax::ast::ExprKind::Epp { params: Some(ps), .. } = &code.program.kind {
+        if let Some(p) = ps.iter().find(|p| p.captures_rest) {
+            let lc = code.source.line_col(p.span.lo);
+            return Err(EvalError::new(format!(
+                "epp(): Invalid EPP: Parameter ${} has 'captures rest' - not supported in an Epp Template (file: {}, line: {}, column: {})",
+                p.name, code.source.path, lc.line, lc.col
+            )));
+        }
+    }
     ev.render_epp(code, args.get(1), true, "epp")
 }
 
