@@ -36,7 +36,10 @@ pub(crate) fn epp(
         return Err(EvalError::new(format!("Could not find template '{spec}'")));
     };
     let code = ev.env().epp(&path).map_err(|e| invalid_epp("epp", e))?;
-    if let troupe_syntax::ast::ExprKind::Epp { params: Some(ps), .. } = &code.program.kind {
+    if let troupe_syntax::ast::ExprKind::Epp {
+        params: Some(ps), ..
+    } = &code.program.kind
+    {
         if let Some(p) = ps.iter().find(|p| p.captures_rest) {
             let lc = code.source.line_col(p.span.lo);
             return Err(EvalError::new(format!(
@@ -79,7 +82,10 @@ pub(crate) fn inline_epp(
             ))
         }
     };
-    let code = ev.env().inline_epp(&text).map_err(|e| invalid_epp("inline_epp", e))?;
+    let code = ev
+        .env()
+        .inline_epp(&text)
+        .map_err(|e| invalid_epp("inline_epp", e))?;
     ev.render_epp(code, args.get(1), false, "inline_epp")
 }
 

@@ -397,7 +397,11 @@ fn call_deferred(ev: &mut dyn Host, d: &(String, Vec<Value>), e: &Expr) -> EResu
                 v = match (&v, k) {
                     (Value::Array(a), Value::Int(i)) => {
                         let i = if *i < 0 { *i + a.len() as i64 } else { *i };
-                        usize::try_from(i).ok().and_then(|i| a.get(i)).cloned().unwrap_or(Value::Undef)
+                        usize::try_from(i)
+                            .ok()
+                            .and_then(|i| a.get(i))
+                            .cloned()
+                            .unwrap_or(Value::Undef)
                     }
                     (Value::Hash(h), k) => h.get(k).cloned().unwrap_or(Value::Undef),
                     _ => Value::Undef,

@@ -62,7 +62,9 @@ fn ruby_float(text: &str) -> Option<f64> {
         i64::from_str_radix(&hex.replace('_', ""), 16).ok()? as f64
     } else {
         let ok = !body.is_empty()
-            && body.bytes().all(|b| b.is_ascii_digit() || b"._eE+-".contains(&b))
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b"._eE+-".contains(&b))
             && body.as_bytes()[0].is_ascii_digit()
             && body.as_bytes()[body.len() - 1].is_ascii_digit()
             && !body.contains("__")
