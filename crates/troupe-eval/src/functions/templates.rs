@@ -35,8 +35,34 @@ pub(crate) fn epp(
     let Some(path) = module_file(ev, &spec, "templates") else {
         return Err(EvalError::new(format!("Could not find template '{spec}'")));
     };
-    let code = ev.env().epp(&path)?;
+    let code = ev.env().epp(&path).map_err(|e| invalid_epp("epp", e))?;
+    if let troupe_syntax::ast::ExprKind::Epp {
+        params: Some(ps), ..
+    } = &code.program.kind
+    {
+        if let Some(p) = ps.iter().find(|p| p.captures_rest) {
+            let lc = code.source.line_col(p.span.lo);
+            return Err(EvalError::new(format!(
+                "epp(): Invalid EPP: Parameter ${} has 'captures rest' - not supported in an Epp Template (file: {}, line: {}, column: {})",
+                p.name, code.source.path, lc.line, lc.col
+            )));
+        }
+    }
     ev.render_epp(code, args.get(1), true, "epp")
+}
+
+/// A template that does not parse, as Puppet reports it: located at the call, with the
+/// parser's message and its place in the template.
+fn invalid_epp(fname: &str, e: EvalError) -> EvalError {
+    let msg = match e.msg.strip_prefix("Could not parse for environment ") {
+        Some(rest) => rest.split_once(": ").map_or(rest, |(_, m)| m).to_string(),
+        None => e.msg.clone(),
+    };
+    let msg = match &e.loc {
+        Some(l) => format!("{msg} {l}"),
+        None => msg,
+    };
+    EvalError::new(format!("{fname}(): Invalid EPP: {msg}"))
 }
 
 /// `inline_epp`.
@@ -56,7 +82,10 @@ pub(crate) fn inline_epp(
             ))
         }
     };
-    let code = ev.env().inline_epp(&text)?;
+    let code = ev
+        .env()
+        .inline_epp(&text)
+        .map_err(|e| invalid_epp("inline_epp", e))?;
     ev.render_epp(code, args.get(1), false, "inline_epp")
 }
 

@@ -73,6 +73,8 @@ pub(crate) fn empty(
         Some(Value::Array(a)) => a.is_empty(),
         Some(Value::Hash(h)) => h.is_empty(),
         Some(Value::Str(s)) => s.is_empty(),
+        Some(Value::Binary(b)) => b.is_empty(),
+        Some(Value::Sensitive(v)) if matches!(**v, Value::Str(_)) => v.to_display().is_empty(),
         Some(Value::Undef) | None => true,
         Some(Value::Int(_) | Value::Float(_)) => false,
         Some(other) => {

@@ -16,7 +16,7 @@ use troupe_values::value::Value;
 /// A lambda's arguments for one entry: key and value when it takes two, else the entry (a
 /// hash's as a `[key, value]` pair).
 fn lambda_args(l: &Lambda, k: &Value, v: &Value, is_hash: bool) -> Vec<Value> {
-    if l.params.len() >= 2 {
+    if l.params.len() >= 2 || l.params.first().is_some_and(|p| p.captures_rest) {
         vec![k.clone(), v.clone()]
     } else if is_hash {
         vec![Value::array(vec![k.clone(), v.clone()])]
@@ -368,8 +368,73 @@ pub(crate) fn call(
     e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, usize::MAX)?;
+    if let Value::Deferred(d) = &args[0] {
+        return call_deferred(ev, d, e);
+    }
     let f = str_arg(name, &args[0], 1)?.to_string();
     ev.call_by_name(&f, args[1..].to_vec(), lambda, e)
+        .map_err(|err| {
+            if err.msg == format!("Unknown function: '{f}'.") {
+                EvalError::new(format!("Unknown function '{f}'"))
+            } else {
+                err
+            }
+        })
+}
+
+/// Calls a `Deferred` now: its arguments' own Deferred values (also inside arrays,
+/// hashes and Sensitive) are called first; a name starting with `$` reads that variable
+/// and digs into it with the arguments.
+fn call_deferred(ev: &mut dyn Host, d: &(String, Vec<Value>), e: &Expr) -> EResult<Value> {
+    let mut args = Vec::with_capacity(d.1.len());
+    for a in &d.1 {
+        args.push(resolve_deferred(ev, a, e)?);
+    }
+    match d.0.strip_prefix('$') {
+        Some(var) => {
+            let mut v = ev.lookup_var(var)?;
+            for k in &args {
+                v = match (&v, k) {
+                    (Value::Array(a), Value::Int(i)) => {
+                        let i = if *i < 0 { *i + a.len() as i64 } else { *i };
+                        usize::try_from(i)
+                            .ok()
+                            .and_then(|i| a.get(i))
+                            .cloned()
+                            .unwrap_or(Value::Undef)
+                    }
+                    (Value::Hash(h), k) => h.get(k).cloned().unwrap_or(Value::Undef),
+                    _ => Value::Undef,
+                };
+            }
+            Ok(v)
+        }
+        None => ev.call_by_name(&d.0, args, None, e),
+    }
+}
+
+fn resolve_deferred(ev: &mut dyn Host, v: &Value, e: &Expr) -> EResult<Value> {
+    troupe_values::limits::grow(|| {
+        Ok(match v {
+            Value::Deferred(d) => call_deferred(ev, d, e)?,
+            Value::Array(a) => {
+                let mut out = Vec::with_capacity(a.len());
+                for x in a.iter() {
+                    out.push(resolve_deferred(ev, x, e)?);
+                }
+                Value::array(out)
+            }
+            Value::Hash(h) => {
+                let mut out = troupe_values::value::Map::new();
+                for (k, x) in h.iter() {
+                    out.insert(k.clone(), resolve_deferred(ev, x, e)?);
+                }
+                Value::hash(out)
+            }
+            Value::Sensitive(x) => Value::Sensitive(std::rc::Rc::new(resolve_deferred(ev, x, e)?)),
+            other => other.clone(),
+        })
+    })
 }
 /// Depth-first, containers before their contents, as `tree_each` walks by default.
 fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {

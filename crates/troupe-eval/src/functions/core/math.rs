@@ -62,7 +62,9 @@ fn ruby_float(text: &str) -> Option<f64> {
         i64::from_str_radix(&hex.replace('_', ""), 16).ok()? as f64
     } else {
         let ok = !body.is_empty()
-            && body.bytes().all(|b| b.is_ascii_digit() || b"._eE+-".contains(&b))
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b"._eE+-".contains(&b))
             && body.as_bytes()[0].is_ascii_digit()
             && body.as_bytes()[body.len() - 1].is_ascii_digit()
             && !body.contains("__")
@@ -197,7 +199,6 @@ pub(crate) fn compare(
 
 /// Why `compare` refused its arguments, as Puppet words it.
 fn compare_mismatch(args: &[Value]) -> EvalError {
-    use crate::lang::ops::comparison_label as label;
     let comparable = |v: &Value| {
         matches!(
             v,
@@ -233,4 +234,26 @@ fn compare_mismatch(args: &[Value]) -> EvalError {
         )
     };
     EvalError::new(format!("'compare' {msg}"))
+}
+
+/// How Puppet's label provider names a value in `compare`'s messages.
+fn label(v: &Value) -> String {
+    match v {
+        Value::Str(_) => "String".into(),
+        Value::Int(_) => "Integer".into(),
+        Value::Float(_) => "Float".into(),
+        Value::Bool(_) => "Boolean".into(),
+        Value::Undef => "Undef Value".into(),
+        Value::Array(_) => "Array".into(),
+        Value::Hash(_) => "Hash".into(),
+        Value::Regex(_) => "Regexp".into(),
+        Value::Sensitive(_) => "Sensitive".into(),
+        Value::Binary(_) => "Binary".into(),
+        Value::Timestamp(_) => "Timestamp".into(),
+        Value::Timespan(_) => "Timespan".into(),
+        Value::SemVer(_) => "Semver".into(),
+        Value::SemVerRange(_) => "SemverRange".into(),
+        Value::Type(_) => format!("{}-Type", v.to_display()),
+        Value::Default | Value::Deferred(_) => "Object".into(),
+    }
 }

@@ -80,17 +80,22 @@ pub(crate) fn convert_to(
     ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
+    lambda: Option<&Lambda>,
+    e: &Expr,
 ) -> EResult<Value> {
-    arity(name, &args, 2, 3)?;
+    arity(name, &args, 2, usize::MAX)?;
     let t = match &args[1] {
         Value::Type(t) => t.clone(),
         _ => return Err(EvalError::new("'convert_to' expects a Type")),
     };
     let mut a = vec![args[0].clone()];
     a.extend(args[2..].iter().cloned());
-    crate::functions::core::new::call_type_new(ev, &t, a)
+    let v = crate::functions::core::new::call_type_new(ev, &t, a)?;
+    match lambda {
+        // With a block, the block gets the converted value and its result is returned.
+        Some(l) => ev.call_lambda(l, &[v], e),
+        None => Ok(v),
+    }
 }
 
 /// `new`: the converted value, given to the block when there is one (not when the value
