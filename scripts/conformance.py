@@ -27,7 +27,7 @@ import spec_coverage  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONF = os.path.join(ROOT, 'conformance')
-SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
+SHARED = os.environ.get('TROUPE_SHARED') or os.path.join(os.path.dirname(ROOT), 'shared')
 ORACLE = os.path.join(SHARED, 'lab/puppet/oracle/oracle-compile.sh')
 ORACLE_RB = os.path.join(SHARED, 'lab/puppet/oracle/oracle-compile.rb')
 LAB_ENVS = os.path.join(SHARED, 'lab/puppet/lab/code/environments')

@@ -14,6 +14,7 @@
 pub mod access;
 pub mod build;
 pub mod call;
+pub mod collections;
 pub mod data_scope;
 pub mod epp;
 pub mod eval;
