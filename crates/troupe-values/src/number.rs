@@ -27,9 +27,8 @@ pub fn to_n(s: &str) -> Option<Value> {
             x.parse::<i128>().ok()
         }
     };
-    let sign = |i: i128| -> Option<Value> {
-        i64::try_from(if neg { -i } else { i }).ok().map(Value::Int)
-    };
+    let sign =
+        |i: i128| -> Option<Value> { i64::try_from(if neg { -i } else { i }).ok().map(Value::Int) };
     if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
         if !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()) {
             return sign(i128::from_str_radix(h, 16).ok()?);

@@ -23,7 +23,8 @@ pub fn ruby_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Hash(x), Value::Hash(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| ruby_eq(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| ruby_eq(v, w)))
         }
         _ => a == b,
     })
@@ -115,9 +116,7 @@ impl<'e> Evaluator<'e> {
                         1 | 2 => {
                             m.insert(p[0].clone(), p.get(1).unwrap_or(UNDEF).clone());
                         }
-                        n => {
-                            return fail(format!("invalid number of elements ({n} for 1..2)"))
-                        }
+                        n => return fail(format!("invalid number of elements ({n} for 1..2)")),
                     }
                 }
             }

@@ -65,7 +65,7 @@ impl<'e> Evaluator<'e> {
             BinOp::Ne => Ok(Value::Bool(!l.puppet_eq(&r))),
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.compare(op, &l, &r, e),
             BinOp::Match | BinOp::NotMatch => {
-                let m = self.do_match(&l, &r, rhs, e)?;
+                let m = self.do_match(&l, &r, (lhs, rhs), e)?;
                 Ok(Value::Bool(if op == BinOp::Match { m } else { !m }))
             }
             BinOp::In => Ok(Value::Bool(self.in_op(&l, &r)?)),
@@ -418,7 +418,13 @@ impl<'e> Evaluator<'e> {
         }))
     }
 
-    pub(crate) fn do_match(&mut self, l: &Value, r: &Value, rhs: &Expr, e: &Expr) -> EResult<bool> {
+    pub(crate) fn do_match(
+        &mut self,
+        l: &Value,
+        r: &Value,
+        (lhs, rhs): (&Expr, &Expr),
+        e: &Expr,
+    ) -> EResult<bool> {
         let re = match r {
             Value::Regex(re) => re.clone(),
             Value::Str(s) => self.regex(s, rhs)?,
@@ -442,7 +448,7 @@ impl<'e> Evaluator<'e> {
                         "Left match operand must result in a String value. Got {}.",
                         a_value(l)
                     ),
-                    e,
+                    lhs,
                 )
             }
         };
