@@ -130,18 +130,20 @@ impl<'e> Evaluator<'e> {
                 let (a, b) = match args.as_slice() {
                     [a] => (a.clone(), Value::Default),
                     [a, b] => (a.clone(), b.clone()),
-                    _ => return self.err(
-                        format!(
+                    _ => {
+                        return self.err(
+                            format!(
                             "Integer-Type supports [] with one or two arguments (from, to). Got {}",
                             args.len()
                         ),
-                        e,
-                    ),
+                            e,
+                        )
+                    }
                 };
                 let min = Self::int_arg(&a, INT_MIN);
                 let max = Self::int_arg(&b, INT_MAX);
                 if min > max {
-                    return self.from_to_error(&a, &b, e);
+                    return self.range_order_error(&a, &b, e);
                 }
                 Type::Integer(min, max)
             }
@@ -166,7 +168,7 @@ impl<'e> Evaluator<'e> {
                     .map(|v| f(v, f64::INFINITY))
                     .unwrap_or(f64::INFINITY);
                 if min > max {
-                    return self.from_to_error(&args[0], &args[1], e);
+                    return self.range_order_error(&args[0], &args[1], e);
                 }
                 Type::Float(min, max)
             }

@@ -66,7 +66,7 @@ fn ruby_class(v: &Value) -> &'static str {
 }
 
 impl<'e> Evaluator<'e> {
-    pub(crate) fn from_to_error<T>(&self, a: &Value, b: &Value, e: &Expr) -> EResult<T> {
+    pub(crate) fn range_order_error<T>(&self, a: &Value, b: &Value, e: &Expr) -> EResult<T> {
         self.err(
             format!(
                 "Error while evaluating a '[]' expression, 'from' must be less or equal to 'to'. Got ({}, {}",
