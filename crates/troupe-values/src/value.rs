@@ -308,10 +308,12 @@ impl Value {
             (Value::Array(a), Value::Array(b)) => {
                 a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.puppet_eq(y))
             }
+            // Keys are looked up exactly ('A' and 'a' are different keys); values compare
+            // with `==`. A key missing on the right reads as undef, as in Puppet.
             (Value::Hash(a), Value::Hash(b)) => {
                 a.len() == b.len()
                     && a.iter()
-                        .all(|(k, v)| b.iter().any(|(k2, v2)| k.puppet_eq(k2) && v.puppet_eq(v2)))
+                        .all(|(k, v)| b.get(k).unwrap_or(UNDEF).puppet_eq(v))
             }
             (Value::Regex(a), Value::Regex(b)) => a.source == b.source,
             (Value::Type(a), Value::Type(b)) => a == b,

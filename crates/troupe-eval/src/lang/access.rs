@@ -1,6 +1,7 @@
 //! Access (`x[...]`): indexing values, parameterizing types, resource references.
 
 use crate::lang::eval::Evaluator;
+use crate::lang::type_keys::{flattens_keys, key_expr, valid_class_name};
 use troupe_syntax::ast::Expr;
 use troupe_values::error::EResult;
 use troupe_values::types::capitalize_type_name;
@@ -20,78 +21,28 @@ impl<'e> Evaluator<'e> {
     pub fn access_value(&mut self, base: Value, args: Vec<Value>, e: &Expr) -> EResult<Value> {
         match &base {
             Value::Undef => self.err("Operator '[]' is not applicable to an Undef Value.", e),
-            Value::Array(a) => {
-                let n = a.len() as i64;
-                match args.as_slice() {
-                    [Value::Int(i)] => {
-                        let i = if *i < 0 { n + i } else { *i };
-                        Ok(if i < 0 || i >= n {
-                            Value::Undef
-                        } else {
-                            a[i as usize].clone()
-                        })
-                    }
-                    [Value::Int(i), Value::Int(c)] => {
-                        let start = if *i < 0 { n + i } else { *i };
-                        if start < 0 || start > n {
-                            return Ok(Value::array(vec![]));
-                        }
-                        let end = if *c < 0 {
-                            n + c + 1
-                        } else {
-                            (start + c).min(n)
-                        };
-                        let end = end.clamp(start, n);
-                        Ok(Value::array(a[start as usize..end as usize].to_vec()))
-                    }
-                    _ => self.err(
-                        format!(
-                            "Array[] cannot use {} where Integer is expected",
-                            a_value(args.first().unwrap_or(&Value::Undef))
-                        ),
-                        e,
-                    ),
+            Value::Array(_) | Value::Str(_) | Value::Binary(_) => {
+                match self.index_value(&base, &args, e) {
+                    Some(out) => out,
+                    None => Ok(Value::Undef),
                 }
             }
             Value::Hash(h) => {
-                if args.len() == 1 {
-                    Ok(h.get(&args[0]).cloned().unwrap_or(Value::Undef))
+                if args.len() <= 1 {
+                    Ok(args
+                        .first()
+                        .and_then(|k| h.get(k))
+                        .cloned()
+                        .unwrap_or(Value::Undef))
                 } else {
                     Ok(Value::array(
-                        args.iter().filter_map(|k| h.get(k).cloned()).collect(),
+                        // Missing keys and undef values are left out (Puppet compacts).
+                        args.iter()
+                            .filter_map(|k| {
+                                h.get(k).filter(|v| !matches!(v, Value::Undef)).cloned()
+                            })
+                            .collect(),
                     ))
-                }
-            }
-            Value::Str(s) => {
-                let chars: Vec<char> = s.chars().collect();
-                let n = chars.len() as i64;
-                match args.as_slice() {
-                    [Value::Int(i)] => {
-                        let i = if *i < 0 { n + i } else { *i };
-                        Ok(if i < 0 || i >= n {
-                            Value::str("")
-                        } else {
-                            Value::str(chars[i as usize].to_string())
-                        })
-                    }
-                    [Value::Int(i), Value::Int(c)] => {
-                        let start = if *i < 0 { n + i } else { *i };
-                        if start < 0 || start > n {
-                            return Ok(Value::str(""));
-                        }
-                        let end = if *c < 0 {
-                            n + c + 1
-                        } else {
-                            (start + c).min(n)
-                        };
-                        let end = end.clamp(start, n);
-                        Ok(Value::str(
-                            chars[start as usize..end as usize]
-                                .iter()
-                                .collect::<String>(),
-                        ))
-                    }
-                    _ => self.err("String[] cannot use these arguments", e),
                 }
             }
             Value::Type(t) => self.parameterize(t, args, e),
@@ -156,6 +107,11 @@ impl<'e> Evaluator<'e> {
         e: &Expr,
     ) -> EResult<Value> {
         let base = t.resolved().clone();
+        let args = if flattens_keys(&base) {
+            flatten(&args)
+        } else {
+            args
+        };
         let ty = match base {
             Type::Boolean => match Type::boolean_of(&args) {
                 Ok(t) => t,
@@ -172,29 +128,48 @@ impl<'e> Evaluator<'e> {
             },
             Type::Integer(..) => {
                 let (a, b) = match args.as_slice() {
-                    [Value::Array(x)] if x.len() == 2 => (x[0].clone(), x[1].clone()),
                     [a] => (a.clone(), Value::Default),
                     [a, b] => (a.clone(), b.clone()),
-                    _ => return self.err("Integer[] takes 1 or 2 arguments", e),
+                    _ => {
+                        return self.err(
+                            format!(
+                            "Integer-Type supports [] with one or two arguments (from, to). Got {}",
+                            args.len()
+                        ),
+                            e,
+                        )
+                    }
                 };
                 let min = Self::int_arg(&a, INT_MIN);
                 let max = Self::int_arg(&b, INT_MAX);
+                if min > max {
+                    return self.range_order_error(&a, &b, e);
+                }
                 Type::Integer(min, max)
             }
             Type::Float(..) => {
+                if args.is_empty() || args.len() > 2 {
+                    return self.err(
+                        format!(
+                            "Float-Type supports [] with one or two arguments (from, to). Got {}",
+                            args.len()
+                        ),
+                        e,
+                    );
+                }
                 let f = |v: &Value, d: f64| match v {
                     Value::Int(i) => *i as f64,
                     Value::Float(x) => *x,
                     _ => d,
                 };
-                let min = args
-                    .first()
-                    .map(|v| f(v, f64::NEG_INFINITY))
-                    .unwrap_or(f64::NEG_INFINITY);
+                let min = f(&args[0], f64::NEG_INFINITY);
                 let max = args
                     .get(1)
                     .map(|v| f(v, f64::INFINITY))
                     .unwrap_or(f64::INFINITY);
+                if min > max {
+                    return self.range_order_error(&args[0], &args[1], e);
+                }
                 Type::Float(min, max)
             }
             Type::String(..) => {
@@ -250,6 +225,9 @@ impl<'e> Evaluator<'e> {
                 _ => Type::Regexp(None),
             },
             Type::Array(..) => {
+                if let Some(err) = self.slice_type_check("Array", &args, e) {
+                    return err;
+                }
                 let (elem, rest) = match args.first() {
                     Some(Value::Type(_)) => (self.type_arg(&args[0], e)?, &args[1..]),
                     _ => (Type::Any, &args[..]),
@@ -258,6 +236,9 @@ impl<'e> Evaluator<'e> {
                 Type::Array(Box::new(elem), min, max)
             }
             Type::Hash(..) => {
+                if let Some(err) = self.slice_type_check("Hash", &args, e) {
+                    return err;
+                }
                 let (k, v, rest) = match args.as_slice() {
                     [Value::Type(_), Value::Type(_), ..] => (
                         self.type_arg(&args[0], e)?,
@@ -270,6 +251,9 @@ impl<'e> Evaluator<'e> {
                 Type::Hash(Box::new(k), Box::new(v), min, max)
             }
             Type::Tuple(..) => {
+                if let Some(err) = self.specialization_check("Tuple", &args, true, e) {
+                    return err;
+                }
                 let mut ts = Vec::new();
                 let mut nums = Vec::new();
                 for a in &args {
@@ -345,6 +329,9 @@ impl<'e> Evaluator<'e> {
                 None => Type::Type(None),
             },
             Type::Variant(_) => {
+                if let Some(err) = self.specialization_check("Variant", &args, false, e) {
+                    return err;
+                }
                 let mut ts = Vec::new();
                 for a in &args {
                     ts.push(self.type_arg(a, e)?);
@@ -352,12 +339,21 @@ impl<'e> Evaluator<'e> {
                 Type::Variant(ts)
             }
             Type::Class(None) => {
+                if let [Value::Undef] = args.as_slice() {
+                    return Ok(Value::Undef);
+                }
+                let as_array = args.len() > 1 || matches!(args.as_slice(), [Value::Array(_)]);
                 let mut out = Vec::new();
                 for a in flatten(&args) {
                     match &a {
-                        Value::Str(s) => out.push(Value::ty(Type::Class(Some(
-                            s.trim_start_matches("::").to_lowercase(),
-                        )))),
+                        Value::Undef => {}
+                        Value::Str(s) => {
+                            let name = s.trim_start_matches("::").to_lowercase();
+                            if !valid_class_name(&name) {
+                                return self.err(format!("Illegal name. The given name '{s}' does not conform to the naming rule /^((::)?[a-z_]\\w*)(::[a-z]\\w*)*$/"), key_expr(e, 0));
+                            }
+                            out.push(Value::ty(Type::Class(Some(name))))
+                        }
                         Value::Type(t) => match t.resolved() {
                             Type::Class(Some(n)) => {
                                 out.push(Value::ty(Type::Class(Some(n.clone()))))
@@ -370,7 +366,7 @@ impl<'e> Evaluator<'e> {
                         _ => return self.err("Class[] arguments must be class names", e),
                     }
                 }
-                return Ok(if out.len() == 1 {
+                return Ok(if out.len() == 1 && !as_array {
                     out.remove(0)
                 } else {
                     Value::array(out)
@@ -382,9 +378,9 @@ impl<'e> Evaluator<'e> {
                     Some(Value::Type(t)) => match t.resolved() {
                         Type::Resource(Some(n), None) => n.clone(),
                         Type::Class(None) => "Class".to_string(),
-                        _ => return self.err("Resource[] first argument must be a type name", e),
+                        _ => return self.resource_first_arg_error(&args, e),
                     },
-                    _ => return self.err("Resource[] first argument must be a type name", e),
+                    _ => return self.resource_first_arg_error(&args, e),
                 };
                 if args.len() == 1 {
                     return Ok(Value::ty(Type::Resource(Some(tn), None)));

@@ -77,6 +77,10 @@ impl<'e> Evaluator<'e> {
                 match op {
                     UnOp::Not => Ok(Value::Bool(!v.truthy())),
                     UnOp::Splat => Ok(v),
+                    UnOp::Neg if matches!(v, Value::Timespan(_)) => match v {
+                        Value::Timespan(n) => Ok(Value::Timespan(n.saturating_neg())),
+                        _ => Ok(v),
+                    },
                     UnOp::Neg => match self.to_number(&v, expr)? {
                         Value::Int(i) => i
                             .checked_neg()

@@ -4,14 +4,14 @@ use crate::lang::eval::Evaluator;
 use troupe_syntax::ast::{BinOp, Expr};
 use troupe_values::error::EResult;
 use troupe_values::number::as_f64;
-use troupe_values::number::parse_number;
+use troupe_values::number::to_n;
 use troupe_values::value::a_value;
 use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub fn to_number(&self, v: &Value, e: &Expr) -> EResult<Value> {
         match v {
             Value::Int(_) | Value::Float(_) => Ok(v.clone()),
-            Value::Str(s) => match parse_number(s) {
+            Value::Str(s) => match to_n(s) {
                 Some(n) => Ok(n),
                 None => self.err(
                     format!("The value '{s}' cannot be converted to Numeric."),
@@ -65,75 +65,13 @@ impl<'e> Evaluator<'e> {
             BinOp::Ne => Ok(Value::Bool(!l.puppet_eq(&r))),
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.compare(op, &l, &r, e),
             BinOp::Match | BinOp::NotMatch => {
-                let m = self.do_match(&l, &r, rhs, e)?;
+                let m = self.do_match(&l, &r, (lhs, rhs), e)?;
                 Ok(Value::Bool(if op == BinOp::Match { m } else { !m }))
             }
             BinOp::In => Ok(Value::Bool(self.in_op(&l, &r)?)),
-            BinOp::Add => match (&l, &r) {
-                (Value::Array(a), _) => {
-                    let mut v = (**a).clone();
-                    match &r {
-                        Value::Array(b) => v.extend(b.iter().cloned()),
-                        Value::Hash(h) => {
-                            for (k, x) in h.iter() {
-                                v.push(Value::array(vec![k.clone(), x.clone()]))
-                            }
-                        }
-                        other => v.push(other.clone()),
-                    }
-                    Ok(Value::array(v))
-                }
-                (Value::Hash(a), Value::Hash(b)) => {
-                    let mut m = (**a).clone();
-                    for (k, x) in b.iter() {
-                        m.insert(k.clone(), x.clone());
-                    }
-                    Ok(Value::hash(m))
-                }
-                (Value::Hash(_), _) => self.err(
-                    format!(
-                        "Operator '+' is not applicable to a Hash with {}.",
-                        a_value(&r)
-                    ),
-                    e,
-                ),
-                _ => self.arith(op, &l, &r, lhs, rhs, e),
-            },
-            BinOp::Sub => match (&l, &r) {
-                (Value::Array(a), _) => {
-                    let rem: Vec<Value> = match &r {
-                        Value::Array(b) => (**b).clone(),
-                        other => vec![other.clone()],
-                    };
-                    Ok(Value::array(
-                        a.iter()
-                            .filter(|x| !rem.iter().any(|y| x.puppet_eq(y)))
-                            .cloned()
-                            .collect(),
-                    ))
-                }
-                (Value::Hash(a), _) => {
-                    let keys: Vec<Value> = match &r {
-                        Value::Array(b) => (**b).clone(),
-                        Value::Hash(h) => h.keys().cloned().collect(),
-                        other => vec![other.clone()],
-                    };
-                    Ok(Value::hash(
-                        a.iter()
-                            .filter(|(k, _)| !keys.contains(k))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                    ))
-                }
-                _ => self.arith(op, &l, &r, lhs, rhs, e),
-            },
-            BinOp::Shl => match &l {
-                Value::Array(a) => {
-                    let mut v = (**a).clone();
-                    v.push(r.clone());
-                    Ok(Value::array(v))
-                }
-                _ => self.arith(op, &l, &r, lhs, rhs, e),
+            BinOp::Add | BinOp::Sub | BinOp::Shl => match self.collection_op(op, &l, &r, lhs, e) {
+                Some(out) => out,
+                None => self.arith(op, &l, &r, lhs, rhs, e),
             },
             _ => self.arith(op, &l, &r, lhs, rhs, e),
         }
@@ -173,7 +111,8 @@ impl<'e> Evaluator<'e> {
                 } else {
                     format!("+{v:#x}")
                 };
-                self.err(format!("A '{}' expression resulted in a value outside of Puppet Integer max range, got '{s}'", op.as_str()), e)
+                let side = if v < 0 { "min" } else { "max" };
+                self.err(format!("A '{}' expression resulted in a value outside of Puppet Integer {side} range, got '{s}'", op.as_str()), e)
             } else {
                 Ok(Value::Int(v as i64))
             }
@@ -228,18 +167,30 @@ impl<'e> Evaluator<'e> {
                         }
                         fa / fb
                     }
-                    BinOp::Mod => return self.err("Operator '%' is not applicable to a Float.", e),
+                    BinOp::Mod if matches!(a, Value::Float(_)) => {
+                        return self.err("Operator '%' is not applicable to a Float.", lhs)
+                    }
+                    BinOp::Mod => {
+                        return self.err(
+                            format!(
+                                "Operator '%' is not applicable to {} when right side is {}.",
+                                a_value(&a),
+                                a_value(&b)
+                            ),
+                            lhs,
+                        )
+                    }
                     _ => {
                         return self.err(
                             format!("Operator '{}' is not applicable to a Float.", op.as_str()),
-                            e,
+                            lhs,
                         )
                     }
                 };
                 if v.is_infinite() {
                     return self.err(
                         format!("The result of the {} expression is Infinity", op.as_str()),
-                        e,
+                        lhs,
                     );
                 }
                 Ok(Value::Float(v))
@@ -467,7 +418,13 @@ impl<'e> Evaluator<'e> {
         }))
     }
 
-    pub(crate) fn do_match(&mut self, l: &Value, r: &Value, rhs: &Expr, e: &Expr) -> EResult<bool> {
+    pub(crate) fn do_match(
+        &mut self,
+        l: &Value,
+        r: &Value,
+        (lhs, rhs): (&Expr, &Expr),
+        e: &Expr,
+    ) -> EResult<bool> {
         let re = match r {
             Value::Regex(re) => re.clone(),
             Value::Str(s) => self.regex(s, rhs)?,
@@ -491,7 +448,7 @@ impl<'e> Evaluator<'e> {
                         "Left match operand must result in a String value. Got {}.",
                         a_value(l)
                     ),
-                    e,
+                    lhs,
                 )
             }
         };
