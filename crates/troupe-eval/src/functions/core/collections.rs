@@ -97,13 +97,20 @@ pub(crate) fn join(
         Some(Value::Str(s)) => s.to_string(),
         _ => String::new(),
     };
+    // Ruby's `Array#join`: nested arrays joined in place, other values by their Ruby `to_s`
+    // (undef is empty, a hash its `inspect`).
+    fn flat(v: &Value, out: &mut Vec<String>) {
+        troupe_values::limits::grow(|| match v {
+            Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
+            other => out.push(troupe_ruby::object::ruby_to_s(other)),
+        })
+    }
     match &args[0] {
-        Value::Array(a) => Ok(Value::str(
-            a.iter()
-                .map(|x| x.to_display())
-                .collect::<Vec<_>>()
-                .join(&sep),
-        )),
+        Value::Array(_) => {
+            let mut parts = Vec::new();
+            flat(&args[0], &mut parts);
+            Ok(Value::str(parts.join(&sep)))
+        }
         other => Err(EvalError::new(format!(
             "'join' parameter 'arg' expects an Array value, got {}",
             troupe_values::types::infer_for_message(other)

@@ -2,6 +2,7 @@
 //! `index`, `tree_each`, `call`.
 
 use crate::functions::args::arity;
+use crate::functions::args::block_arity;
 use crate::functions::args::iter_pairs;
 use crate::functions::args::need_lambda;
 use crate::functions::args::str_arg;
@@ -45,8 +46,22 @@ pub(crate) fn each(
     e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
-    let l = need_lambda(name, lambda)?;
     let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+    // Without a block, `reverse_each` gives the reversed sequence to chain on (Puppet's
+    // Iterator, unrolled here).
+    if lambda.is_none() && name == "reverse_each" {
+        troupe_values::limits::reserve_items(pairs.len() as u64, std::mem::size_of::<Value>())?;
+        return Ok(Value::array(
+            pairs
+                .rev()
+                .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
+                .collect(),
+        ));
+    }
+    let l = need_lambda(name, lambda)?;
+    if name == "reverse_each" {
+        block_arity(name, l, 1)?;
+    }
     let pairs: Box<dyn Iterator<Item = (Value, Value)>> = if name == "reverse_each" {
         Box::new(pairs.rev())
     } else {
@@ -186,6 +201,7 @@ pub(crate) fn then(
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
     let l = need_lambda(name, lambda)?;
+    block_arity(name, l, 1)?;
     if args[0].is_undef() {
         Ok(Value::Undef)
     } else {
@@ -203,6 +219,7 @@ pub(crate) fn lest(
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
     let l = need_lambda(name, lambda)?;
+    block_arity(name, l, 0)?;
     if args[0].is_undef() {
         ev.call_lambda(l, &[], e)
     } else {
@@ -231,6 +248,7 @@ pub(crate) fn step(
     let vals = pairs.step_by(n).map(|(_, v)| v);
     match lambda {
         Some(l) => {
+            block_arity(name, l, 1)?;
             for v in vals {
                 ev.call_lambda(l, std::slice::from_ref(&v), e)?;
             }
