@@ -258,7 +258,8 @@ impl fmt::Display for Type {
                     write!(f, "{t}")?;
                 }
                 // Explicit size bounds follow the types.
-                if (*a, *b) != (0, INT_MAX) {
+                let n = ts.len() as i64;
+                if (*a, *b) != (0, INT_MAX) && (*a, *b) != (n, n) {
                     write!(f, ", {a}")?;
                     if *b != INT_MAX {
                         write!(f, ", {b}")?;

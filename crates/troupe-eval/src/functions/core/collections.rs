@@ -99,18 +99,18 @@ pub(crate) fn join(
     };
     // Ruby's `Array#join`: nested arrays joined in place, other values by their Ruby `to_s`
     // (undef is empty, a hash its `inspect`).
-    fn flat(v: &Value, out: &mut Vec<String>) {
+    fn joined(v: &Value, sep: &str) -> String {
         troupe_values::limits::grow(|| match v {
-            Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
-            other => out.push(troupe_ruby::object::ruby_to_s(other)),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| joined(x, sep))
+                .collect::<Vec<_>>()
+                .join(sep),
+            other => troupe_ruby::object::ruby_to_s(other),
         })
     }
     match &args[0] {
-        Value::Array(_) => {
-            let mut parts = Vec::new();
-            flat(&args[0], &mut parts);
-            Ok(Value::str(parts.join(&sep)))
-        }
+        Value::Array(_) => Ok(Value::str(joined(&args[0], &sep))),
         other => Err(EvalError::new(format!(
             "'join' parameter 'arg' expects an Array value, got {}",
             troupe_values::types::infer_for_message(other)

@@ -62,8 +62,7 @@ pub(crate) fn upcase(
         {
             return Err(EvalError::new(format!(
                 "'{name}' parameter 'arg' expects a value of type Numeric, String, or \
-                 Iterable[Variant[String, Numeric]], got {}",
-                troupe_values::types::infer_for_message(&args[0])
+                 Iterable[Variant[String, Numeric]], got Tuple"
             )));
         }
     }
