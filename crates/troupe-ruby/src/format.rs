@@ -95,12 +95,12 @@ fn float_arg(v: &Value) -> EResult<f64> {
     match v {
         Value::Int(i) => Ok(*i as f64),
         Value::Float(f) => Ok(*f),
-        Value::Str(s) => ruby_float(s)
-            .ok_or_else(|| err(format!("invalid value for Float(): {}", inspect(v)))),
-        Value::Bool(_) | Value::Undef => Err(err(format!(
-            "can't convert {} into Float",
-            nil_or_class(v)
-        ))),
+        Value::Str(s) => {
+            ruby_float(s).ok_or_else(|| err(format!("invalid value for Float(): {}", inspect(v))))
+        }
+        Value::Bool(_) | Value::Undef => {
+            Err(err(format!("can't convert {} into Float", nil_or_class(v))))
+        }
         other => Err(err(format!(
             "can't convert {} into Float",
             crate::object::ruby_class(other)
@@ -136,7 +136,11 @@ fn ruby_integer(s: &str) -> Option<i64> {
     } else {
         (lower.as_str(), 10)
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
@@ -340,7 +344,11 @@ fn hex_float(a: f64) -> String {
     while f.ends_with('0') {
         f.pop();
     }
-    let dot = if f.is_empty() { String::new() } else { format!(".{f}") };
+    let dot = if f.is_empty() {
+        String::new()
+    } else {
+        format!(".{f}")
+    };
     format!("0x1{dot}p{}{}", if exp < 0 { '-' } else { '+' }, exp.abs())
 }
 
@@ -348,7 +356,10 @@ fn hex_float(a: f64) -> String {
 pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
     let mut out = String::new();
     let mut chars = f.chars().peekable();
-    let mut a = Args { list: args, next: 0 };
+    let mut a = Args {
+        list: args,
+        next: 0,
+    };
     while let Some(c) = chars.next() {
         if c != '%' {
             out.push(c);
@@ -358,7 +369,9 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
         let mut arg: Option<Value> = None;
         let conv = loop {
             let Some(p) = chars.next() else {
-                return Err(err("incomplete format specifier; use %% (double %) instead"));
+                return Err(err(
+                    "incomplete format specifier; use %% (double %) instead",
+                ));
             };
             match p {
                 '-' => spec.minus = true,
@@ -383,7 +396,9 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                         match chars.next() {
                             Some(x) if x == close => break,
                             Some(x) => name.push(x),
-                            None => return Err(err(format!("malformed name - unmatched parenthesis"))),
+                            None => {
+                                return Err(err(format!("malformed name - unmatched parenthesis")))
+                            }
                         }
                     }
                     let v = a.named(&name, p, close)?;
@@ -406,7 +421,11 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                         spec.prec = (pr >= 0).then_some(pr as usize);
                     } else {
                         let d = take_digits(&mut chars);
-                        spec.prec = Some(if d.is_empty() { 0 } else { c_int(&d, "precision")? });
+                        spec.prec = Some(if d.is_empty() {
+                            0
+                        } else {
+                            c_int(&d, "precision")?
+                        });
                     }
                 }
                 '%' => break ('%', None),
@@ -427,7 +446,11 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
         };
         let piece = match conv {
             's' | 'p' => {
-                let s = if conv == 's' { ruby_to_s(&v) } else { inspect(&v) };
+                let s = if conv == 's' {
+                    ruby_to_s(&v)
+                } else {
+                    inspect(&v)
+                };
                 let s = match spec.prec {
                     Some(p) => s.chars().take(p).collect(),
                     None => s,

@@ -115,7 +115,9 @@ pub(crate) fn min(
             "{name}(): Wrong number of arguments need at least one"
         )));
     }
-    let all_num = vals.iter().all(|v| matches!(v, Value::Int(_) | Value::Float(_)));
+    let all_num = vals
+        .iter()
+        .all(|v| matches!(v, Value::Int(_) | Value::Float(_)));
     let all_str = vals.iter().all(|v| matches!(v, Value::Str(_)));
     let want = if name == "min" {
         std::cmp::Ordering::Less

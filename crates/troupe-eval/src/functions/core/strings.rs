@@ -145,7 +145,9 @@ pub(crate) fn match_fn(
             Type::Pattern(ps) => out.extend(ps.iter().cloned()),
             Type::Regexp(Some(r)) => out.push(r.clone()),
             Type::Regexp(None) => {
-                return Err(EvalError::new("Given Regexp Type has no regular expression"))
+                return Err(EvalError::new(
+                    "Given Regexp Type has no regular expression",
+                ))
             }
             Type::Variant(ts) => {
                 for x in ts {
