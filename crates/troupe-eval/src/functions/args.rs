@@ -100,3 +100,38 @@ pub(crate) fn variant_got(v: &Value) -> String {
         other => troupe_values::types::infer_for_message(other),
     }
 }
+
+/// A block that must take `want` arguments: Puppet refuses one whose required parameters are
+/// more, or whose parameters (a captured rest counting as many) are fewer.
+pub(crate) fn block_arity(name: &str, l: &Lambda, want: usize) -> EResult<()> {
+    let required = l
+        .params
+        .iter()
+        .filter(|p| p.default.is_none() && !p.captures_rest)
+        .count();
+    let most = if l.params.iter().any(|p| p.captures_rest) {
+        usize::MAX
+    } else {
+        l.params.len()
+    };
+    let got = if required > want {
+        required
+    } else if most < want {
+        most
+    } else {
+        return Ok(());
+    };
+    let expected = match want {
+        0 => "no arguments".to_string(),
+        1 => "1 argument".to_string(),
+        n => format!("{n} arguments"),
+    };
+    let got = if got == 0 {
+        "none".to_string()
+    } else {
+        got.to_string()
+    };
+    Err(EvalError::new(format!(
+        "'{name}' block expects {expected}, got {got}"
+    )))
+}

@@ -99,13 +99,20 @@ pub(crate) fn join(
         Some(Value::Str(s)) => s.to_string(),
         _ => String::new(),
     };
-    match &args[0] {
-        Value::Array(a) => Ok(Value::str(
-            a.iter()
-                .map(|x| x.to_display())
+    // Ruby's `Array#join`: nested arrays joined in place, other values by their Ruby `to_s`
+    // (undef is empty, a hash its `inspect`).
+    fn joined(v: &Value, sep: &str) -> String {
+        troupe_values::limits::grow(|| match v {
+            Value::Array(a) => a
+                .iter()
+                .map(|x| joined(x, sep))
                 .collect::<Vec<_>>()
-                .join(&sep),
-        )),
+                .join(sep),
+            other => troupe_ruby::object::ruby_to_s(other),
+        })
+    }
+    match &args[0] {
+        Value::Array(_) => Ok(Value::str(joined(&args[0], &sep))),
         other => Err(EvalError::new(format!(
             "'join' parameter 'arg' expects an Array value, got {}",
             troupe_values::types::infer_for_message(other)

@@ -2,6 +2,7 @@
 //! `index`, `tree_each`, `call`.
 
 use crate::functions::args::arity;
+use crate::functions::args::block_arity;
 use crate::functions::args::iter_pairs;
 use crate::functions::args::need_lambda;
 use crate::functions::args::str_arg;
@@ -36,10 +37,10 @@ fn iteration(ev: &mut dyn Host, l: &Lambda, args: &[Value], e: &Expr) -> EResult
     }
 }
 
-/// `each`, `reverse_each`.
 /// The most values `each`/`reverse_each` without a block collect.
 const ITERATOR_LIMIT: usize = 1_000_000;
 
+/// `each`, `reverse_each`.
 pub(crate) fn each(
     ev: &mut dyn Host,
     name: &str,
@@ -65,6 +66,9 @@ pub(crate) fn each(
         return Ok(Value::array(vals));
     };
     let (pairs, is_hash) = iter_pairs(name, &args[0])?;
+    if name == "reverse_each" {
+        block_arity(name, l, 1)?;
+    }
     let pairs: Box<dyn Iterator<Item = (Value, Value)>> = if name == "reverse_each" {
         Box::new(pairs.rev())
     } else {
@@ -204,6 +208,7 @@ pub(crate) fn then(
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
     let l = need_lambda(name, lambda)?;
+    block_arity(name, l, 1)?;
     if args[0].is_undef() {
         Ok(Value::Undef)
     } else {
@@ -221,6 +226,7 @@ pub(crate) fn lest(
 ) -> EResult<Value> {
     arity(name, &args, 1, 1)?;
     let l = need_lambda(name, lambda)?;
+    block_arity(name, l, 0)?;
     if args[0].is_undef() {
         ev.call_lambda(l, &[], e)
     } else {
@@ -249,6 +255,7 @@ pub(crate) fn step(
     let vals = pairs.step_by(n).map(|(_, v)| v);
     match lambda {
         Some(l) => {
+            block_arity(name, l, 1)?;
             for v in vals {
                 ev.call_lambda(l, std::slice::from_ref(&v), e)?;
             }

@@ -115,27 +115,91 @@ pub(crate) fn floor(
     Ok(Value::Int(r as i64))
 }
 
+/// Whether Ruby's `to_s` of a value looks like a number to `min`/`max` (they then compare
+/// `to_f`, with a deprecation warning).
+fn numberish(s: &str) -> bool {
+    let t = s.strip_prefix('-').unwrap_or(s);
+    let (int, rest) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    if int.is_empty() {
+        return false;
+    }
+    match rest.chars().next() {
+        None => true,
+        Some('.' | '_' | 'e' | 'E') => {
+            let tail = &rest[1..];
+            !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+fn ruby_to_f(s: &str) -> f64 {
+    s.replace('_', "").parse::<f64>().unwrap_or(0.0)
+}
+/// Ruby's `to_s` as `min`/`max` compare values of mixed types.
+fn min_max_text(v: &Value) -> String {
+    match v {
+        Value::Regex(r) => format!("(?-mix:{})", r.source),
+        other => troupe_ruby::object::ruby_to_s(other),
+    }
+}
+/// `min`/`max` without a block: numbers as numbers, strings (numbers among them) as
+/// strings, anything else by its text.
+fn min_max_cmp(a: &Value, b: &Value, all_num: bool, all_str: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    if all_num {
+        return sort_cmp(a, b);
+    }
+    let (x, y) = if all_str {
+        (a.to_display(), b.to_display())
+    } else {
+        (min_max_text(a), min_max_text(b))
+    };
+    if numberish(&x) && numberish(&y) {
+        ruby_to_f(&x)
+            .partial_cmp(&ruby_to_f(&y))
+            .unwrap_or(Ordering::Equal)
+    } else {
+        x.cmp(&y)
+    }
+}
+
 /// `min`, `max`.
 pub(crate) fn min(
-    _ev: &mut dyn Host,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
+    lambda: Option<&Lambda>,
+    e: &Expr,
 ) -> EResult<Value> {
     let vals = match (args.len(), args.first()) {
         (1, Some(Value::Array(a))) => (**a).clone(),
         _ => args.clone(),
     };
     if vals.is_empty() {
-        return Ok(Value::Undef);
+        return Err(EvalError::new(format!(
+            "{name}(): Wrong number of arguments need at least one"
+        )));
     }
+    let all_num = vals
+        .iter()
+        .all(|v| matches!(v, Value::Int(_) | Value::Float(_)));
+    let all_str = vals.iter().all(|v| matches!(v, Value::Str(_)));
+    let want = if name == "min" {
+        std::cmp::Ordering::Less
+    } else {
+        std::cmp::Ordering::Greater
+    };
     let mut best = vals[0].clone();
     for v in &vals[1..] {
-        let o = sort_cmp(v, &best);
-        if (name == "min" && o == std::cmp::Ordering::Less)
-            || (name == "max" && o == std::cmp::Ordering::Greater)
-        {
+        let o = match lambda {
+            Some(l) => match ev.call_lambda(l, &[v.clone(), best.clone()], e)? {
+                Value::Int(i) => i.cmp(&0),
+                Value::Float(f) => f.partial_cmp(&0.0).unwrap_or(std::cmp::Ordering::Equal),
+                _ => std::cmp::Ordering::Equal,
+            },
+            None => min_max_cmp(v, &best, all_num, all_str),
+        };
+        if o == want {
             best = v.clone();
         }
     }

@@ -196,10 +196,9 @@ pub(crate) fn new_integer(args: &[Value]) -> EResult<Value> {
         Value::Int(i) => abs_int(*i, abs),
         Value::Float(f) => abs_int(*f as i64, abs),
         Value::Bool(b) => Value::Int(*b as i64),
-        Value::Timestamp(n) | Value::Timespan(n) => abs_int(
-            n.div_euclid(troupe_values::time::NS_PER_SEC as i64),
-            abs,
-        ),
+        Value::Timestamp(n) | Value::Timespan(n) => {
+            abs_int(n.div_euclid(troupe_values::time::NS_PER_SEC as i64), abs)
+        }
         Value::Str(s) => {
             let msg = format!("invalid value for Integer(): \"{s}\"");
             abs_int(with_sign_retry(s, |x| ruby_integer(x, radix), msg)?, abs)
@@ -399,14 +398,22 @@ fn set_path(node: Value, path: &[Value], value: Value) -> Value {
                 a.resize(i + 1, Value::Undef);
             }
             let child = std::mem::replace(&mut a[i], Value::Undef);
-            let child = if rest.is_empty() { child } else { child_or_hash(child) };
+            let child = if rest.is_empty() {
+                child
+            } else {
+                child_or_hash(child)
+            };
             a[i] = set_path(child, rest, value);
             Value::array(a)
         }
         Value::Hash(h) => {
             let mut h = (**h).clone();
             let child = h.get(first).cloned().unwrap_or(Value::Undef);
-            let child = if rest.is_empty() { child } else { child_or_hash(child) };
+            let child = if rest.is_empty() {
+                child
+            } else {
+                child_or_hash(child)
+            };
             h.insert(first.clone(), set_path(child, rest, value));
             Value::hash(h)
         }

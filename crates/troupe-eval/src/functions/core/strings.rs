@@ -142,21 +142,38 @@ pub(crate) fn match_fn(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 2, 2)?;
-    let re = match &args[1] {
-        Value::Str(p) => Rc::new(troupe_values::value::Regexp::new(p).map_err(EvalError::new)?),
-        Value::Regex(r) => r.clone(),
-        Value::Type(t) => match t.resolved() {
-            Type::Pattern(ps) if !ps.is_empty() => ps[0].clone(),
-            Type::Regexp(Some(r)) => r.clone(),
+    // The regexps to try in turn: a Pattern's, a Variant's members', an alias's target's.
+    fn regexps(t: &Type, out: &mut Vec<Rc<troupe_values::value::Regexp>>) -> EResult<()> {
+        match t.resolved() {
+            Type::Pattern(ps) => out.extend(ps.iter().cloned()),
+            Type::Regexp(Some(r)) => out.push(r.clone()),
+            Type::Regexp(None) => {
+                return Err(EvalError::new(
+                    "Given Regexp Type has no regular expression",
+                ))
+            }
+            Type::Variant(ts) => {
+                for x in ts {
+                    regexps(x, out)?;
+                }
+            }
             _ => return Err(EvalError::new("'match' expects a pattern")),
-        },
+        }
+        Ok(())
+    }
+    let mut res = Vec::new();
+    match &args[1] {
+        Value::Str(p) => res.push(Rc::new(
+            troupe_values::value::Regexp::new(p).map_err(EvalError::new)?,
+        )),
+        Value::Regex(r) => res.push(r.clone()),
+        Value::Type(t) => regexps(t, &mut res)?,
         _ => return Err(EvalError::new("'match' expects a pattern")),
     };
     let one = |s: &str| -> Value {
-        match re.captures(s) {
-            Some((_, caps)) => Value::array(caps),
-            None => Value::Undef,
-        }
+        res.iter()
+            .find_map(|re| re.captures(s).map(|(_, caps)| Value::array(caps)))
+            .unwrap_or(Value::Undef)
     };
     match &args[0] {
         Value::Str(s) => Ok(one(s)),
