@@ -140,8 +140,8 @@ impl Strategy {
             return Ok(());
         }
         Err(EvalError::plain(format!(
-            "The {which} element of the merge has wrong type, expects a value of type Scalar or Array[Data], got {}",
-            troupe_values::types::infer_for_message(v)
+            "The {which} element of the merge has wrong type, expects a value of type Scalar or Array, got {}",
+            shape(v)
         )))
     }
 
@@ -258,8 +258,8 @@ fn check_hash(which: &str, v: &Value) -> EResult<()> {
         return Ok(());
     }
     Err(EvalError::plain(format!(
-        "The {which} element of the merge has wrong type, expects a Hash[String, Data] value, got {}",
-        troupe_values::types::infer_for_message(v)
+        "The {which} element of the merge has wrong type, expects a Hash value, got {}",
+        shape(v)
     )))
 }
 
@@ -293,5 +293,15 @@ fn order(a: &Value, b: &Value) -> std::cmp::Ordering {
         (Value::Int(x), Value::Float(y)) => (*x as f64).partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
         (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)).unwrap_or(std::cmp::Ordering::Equal),
         _ => std::cmp::Ordering::Equal,
+    }
+}
+
+/// How Puppet names a found value in a merge type error: literal hashes and arrays are
+/// `Struct` and `Tuple`.
+fn shape(v: &Value) -> String {
+    match v {
+        Value::Hash(_) => "Struct".into(),
+        Value::Array(_) => "Tuple".into(),
+        other => troupe_values::types::infer_for_message(other),
     }
 }

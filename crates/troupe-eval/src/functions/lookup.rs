@@ -24,6 +24,7 @@ pub fn lookup_function(
         rest.push(args[0].clone());
         return lookup_function(ev, &rest, lambda, e);
     }
+    crate::functions::lookup_args::check(args)?;
     let names: Vec<String> = match &args[0] {
         Value::Str(s) => vec![s.to_string()],
         Value::Array(a) => a.iter().map(|x| x.to_display()).collect(),
