@@ -2,12 +2,12 @@
 //! merge strategies and `lookup_options`; `lookup()` and automatic parameter lookup.
 
 use crate::code::Environment;
+use crate::data::hiera_check::Layer;
+use crate::data::merge::{Kind, Strategy};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use troupe_values::error::{EResult, EvalError};
-use crate::data::hiera_check::Layer;
-use crate::data::merge::{Kind, Strategy};
 use troupe_values::value::{Map, Value};
 
 #[derive(Debug, Default)]
@@ -92,12 +92,10 @@ fn parse_config(
     let hier = match get(root, "hierarchy") {
         Some(Value::Array(a)) => (**a).clone(),
         _ => {
-            {
-                vec![Value::hash(Map::from_iter([
-                    (Value::str("name"), Value::str("Common")),
-                    (Value::str("path"), Value::str("common.yaml")),
-                ]))]
-            }
+            vec![Value::hash(Map::from_iter([
+                (Value::str("name"), Value::str("Common")),
+                (Value::str("path"), Value::str("common.yaml")),
+            ]))]
         }
     };
     for h in hier {
@@ -462,10 +460,9 @@ impl dyn DataScope + '_ {
         if key == "lookup_options" || key.starts_with("lookup_options.") {
             return Ok(None);
         }
-        let (root, dig) = match key.split_once('.') {
-            Some((r, d)) => (r.to_string(), Some(d.to_string())),
-            None => (key.to_string(), None),
-        };
+        let mut segs = split_key(key).into_iter();
+        let root = segs.next().unwrap_or_default();
+        let dig: Vec<String> = segs.collect();
         let layers = self.layers(&root)?;
         let opts = self.lookup_options_for(&root, &layers)?;
         let strategy = match (&merge, &opts) {
@@ -519,8 +516,9 @@ impl dyn DataScope + '_ {
                 }
             }
         }
-        if let Some(d) = dig {
-            for seg in d.split('.') {
+        {
+            for seg in &dig {
+                let seg = seg.as_str();
                 v = match &v {
                     Value::Hash(h) => match h.get(&Value::str(seg)) {
                         Some(x) => x.clone(),
@@ -618,6 +616,36 @@ impl dyn DataScope + '_ {
             })
         })
     }
+}
+
+/// A lookup key's segments: split on dots outside quotes, each trimmed, quotes removed.
+fn split_key(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut quote: Option<char> = None;
+    let finish = |cur: &mut String, quoted: &mut bool| {
+        let seg = std::mem::take(cur);
+        let seg = if *quoted { seg } else { seg.trim().to_string() };
+        *quoted = false;
+        seg
+    };
+    for c in key.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                cur.clear();
+                quoted = true;
+                quote = Some(c);
+            }
+            (None, '.') => out.push(finish(&mut cur, &mut quoted)),
+            (None, c) if quoted && c.is_whitespace() => {}
+            (None, c) => cur.push(c),
+        }
+    }
+    out.push(finish(&mut cur, &mut quoted));
+    out
 }
 
 /// `%{lookup('x')}` and the other interpolation functions, refused in hiera.yaml paths.

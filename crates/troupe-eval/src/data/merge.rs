@@ -92,10 +92,8 @@ impl Strategy {
         }
         let mut memo = match self.kind {
             Kind::First => return Ok(Some(first)),
-            Kind::Unique => {
-                self.check_unique("first", &first)?;
-                Value::array(flat(&first))
-            }
+            // The first value is made an array before anything is checked.
+            Kind::Unique => Value::array(flat(&first)),
             Kind::Hash => {
                 check_hash("first", &first)?;
                 first
@@ -193,13 +191,15 @@ impl Strategy {
                 };
                 let mut dest: Vec<Value> = (**da).clone();
                 if let Some(p) = &self.knockout {
-                    source.retain(|x| match x.as_str().and_then(|s| s.strip_prefix(p.as_str())) {
-                        Some(item) => {
-                            dest.retain(|d| d.as_str() != Some(item) && d != x);
-                            false
-                        }
-                        None => true,
-                    });
+                    source.retain(
+                        |x| match x.as_str().and_then(|s| s.strip_prefix(p.as_str())) {
+                            Some(item) => {
+                                dest.retain(|d| d.as_str() != Some(item) && d != x);
+                                false
+                            }
+                            None => true,
+                        },
+                    );
                 }
                 let all_hashes = |v: &[Value]| v.iter().all(|x| matches!(x, Value::Hash(_)));
                 let mut out = if self.hash_arrays && all_hashes(&source) && all_hashes(&dest) {
@@ -290,8 +290,12 @@ fn order(a: &Value, b: &Value) -> std::cmp::Ordering {
         (Value::Str(x), Value::Str(y)) => x.cmp(y),
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
-        (Value::Int(x), Value::Float(y)) => (*x as f64).partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
-        (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)).unwrap_or(std::cmp::Ordering::Equal),
+        (Value::Int(x), Value::Float(y)) => (*x as f64)
+            .partial_cmp(y)
+            .unwrap_or(std::cmp::Ordering::Equal),
+        (Value::Float(x), Value::Int(y)) => x
+            .partial_cmp(&(*y as f64))
+            .unwrap_or(std::cmp::Ordering::Equal),
         _ => std::cmp::Ordering::Equal,
     }
 }
