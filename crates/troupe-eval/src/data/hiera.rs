@@ -335,13 +335,26 @@ impl dyn DataScope + '_ {
                 }
             }
             if let Some((var, key, path)) = &l.mapped {
-                let vals = self.var_path(var)?;
-                if let Value::Array(items) = &vals {
-                    for it in items.iter() {
-                        let p = path.replace(&format!("%{{{key}}}"), &it.to_display());
-                        let p = self.interpolate_str(&p)?;
-                        out.push((base.join(p), l.backend.clone()));
+                // An array maps each element, a hash each [key, value] pair, a string itself.
+                let mapped = self.var_path(var)?;
+                let items: Vec<Value> = match &mapped {
+                    Value::Array(items) => items.iter().cloned().collect(),
+                    Value::Hash(h) => h
+                        .iter()
+                        .map(|(k, v)| Value::array(vec![k.clone(), v.clone()]))
+                        .collect(),
+                    Value::Str(_) => vec![mapped.clone()],
+                    _ => Vec::new(),
+                };
+                for it in items {
+                    let mut p = path.replace(&format!("%{{{key}}}"), &it.to_display());
+                    if let Value::Array(pair) = &it {
+                        for (i, x) in pair.iter().enumerate() {
+                            p = p.replace(&format!("%{{{key}.{i}}}"), &x.to_display());
+                        }
                     }
+                    let p = self.interpolate_str(&p)?;
+                    out.push((base.join(p), l.backend.clone()));
                 }
             }
         }
