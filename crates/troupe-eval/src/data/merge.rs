@@ -131,7 +131,7 @@ impl Strategy {
     fn check_unique(&self, which: &str, v: &Value) -> EResult<()> {
         let ok = match v {
             Value::Hash(_) => false,
-            Value::Array(a) => a.iter().all(|x| is_data(x)),
+            Value::Array(a) => a.iter().all(is_data),
             _ => true,
         };
         if ok {
