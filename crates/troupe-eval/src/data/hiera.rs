@@ -2,11 +2,12 @@
 //! merge strategies and `lookup_options`; `lookup()` and automatic parameter lookup.
 
 use crate::code::Environment;
+use crate::data::hiera_check::Layer;
+use crate::data::merge::{Kind, Strategy};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use troupe_values::error::{EResult, EvalError};
-use crate::data::merge::{Kind, Strategy};
 use troupe_values::value::{Map, Value};
 
 #[derive(Debug, Default)]
@@ -51,6 +52,7 @@ fn parse_config(
     env: &dyn Environment,
     path: &Path,
     module: Option<&str>,
+    layer: Layer,
 ) -> EResult<Option<Config>> {
     let Some(parsed) = env.data(path, crate::code::DataFormat::Yaml) else {
         return Ok(None);
@@ -60,8 +62,16 @@ fn parse_config(
     let Value::Hash(root) = &troupe_values::value::from_json(&parsed) else {
         return Ok(None);
     };
+    let text = env.read(path).unwrap_or_default();
+    if root.contains_key(&Value::str(":backends")) && layer == Layer::Global {
+        crate::data::hiera_check::check_v3(path, &text, root)?;
+    }
     let version = get(root, "version").cloned().unwrap_or(Value::Undef);
-    if !matches!(version, Value::Int(5)) {
+    if let Value::Int(v @ (4 | 5)) = version {
+        crate::data::hiera_check::check(path, &text, root, layer, v)?;
+    }
+    let v4 = matches!(version, Value::Int(4));
+    if !matches!(version, Value::Int(5)) && !v4 {
         return Err(EvalError::plain(format!(
             "This runtime does not support hiera.yaml version {} (file: {})",
             version.to_display(),
@@ -82,14 +92,10 @@ fn parse_config(
     let hier = match get(root, "hierarchy") {
         Some(Value::Array(a)) => (**a).clone(),
         _ => {
-            if module.is_some() {
-                vec![]
-            } else {
-                vec![Value::hash(Map::from_iter([
-                    (Value::str("name"), Value::str("Common")),
-                    (Value::str("path"), Value::str("common.yaml")),
-                ]))]
-            }
+            vec![Value::hash(Map::from_iter([
+                (Value::str("name"), Value::str("Common")),
+                (Value::str("path"), Value::str("common.yaml")),
+            ]))]
         }
     };
     for h in hier {
@@ -116,6 +122,32 @@ fn parse_config(
             }
             _ => None,
         };
+        if v4 {
+            // Version 4: `backend: yaml|json`, the path's extension implied.
+            let b = s("backend").unwrap_or_default();
+            let ext = format!(".{b}");
+            let mut paths = if paths.is_empty() {
+                vec![s("name").unwrap_or_default()]
+            } else {
+                paths
+            };
+            for p in paths.iter_mut() {
+                if !p.ends_with(&ext) {
+                    p.push_str(&ext);
+                }
+            }
+            levels.push(Level {
+                paths,
+                globs,
+                mapped,
+                datadir: s("datadir").unwrap_or_else(|| ddir.clone()),
+                backend: Backend {
+                    name: format!("{b}_data"),
+                    private_key: None,
+                },
+            });
+            continue;
+        }
         let backend = match (s("lookup_key"), s("data_dig")) {
             (Some(f), _) if f == "eyaml_lookup_key" => {
                 let private_key = match get(h, "options") {
@@ -141,6 +173,10 @@ fn parse_config(
             (None, None) => {
                 let name = s("data_hash").unwrap_or_else(|| dbackend.clone());
                 if !matches!(name.as_str(), "yaml_data" | "json_data" | "hocon_data") {
+                    if layer == Layer::Global {
+                        // Puppet warns and leaves the level out.
+                        continue;
+                    }
                     return Err(EvalError::plain(format!(
                         "Unable to find 'data_hash' function named '{name}' (file: {})",
                         path.display()
@@ -182,11 +218,21 @@ pub trait DataScope {
 }
 
 impl dyn DataScope + '_ {
-    fn config(&mut self, path: PathBuf, module: Option<&str>) -> EResult<Option<Rc<Config>>> {
+    fn config(
+        &mut self,
+        path: PathBuf,
+        module: Option<&str>,
+        global: bool,
+    ) -> EResult<Option<Rc<Config>>> {
         if let Some(c) = self.cache().configs.get(&path) {
             return Ok(c.clone());
         }
-        let c = parse_config(self.env(), &path, module)?.map(Rc::new);
+        let layer = match (module, global) {
+            (Some(_), _) => Layer::Module,
+            (None, true) => Layer::Global,
+            (None, false) => Layer::Environment,
+        };
+        let c = parse_config(self.env(), &path, module, layer)?.map(Rc::new);
         self.cache().configs.insert(path, c.clone());
         Ok(c)
     }
@@ -267,6 +313,14 @@ impl dyn DataScope + '_ {
     fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, Backend)>> {
         let mut out = Vec::new();
         for l in &cfg.levels {
+            for p in l.paths.iter().chain(&l.globs) {
+                if method_syntax(p) {
+                    return Err(EvalError::plain(format!(
+                        "Interpolation using method syntax is not allowed in this context (file: {})",
+                        cfg.dir.join("hiera.yaml").display()
+                    )));
+                }
+            }
             let base = cfg.dir.join(&l.datadir);
             for p in &l.paths {
                 let p = self.interpolate_str(p)?;
@@ -281,13 +335,26 @@ impl dyn DataScope + '_ {
                 }
             }
             if let Some((var, key, path)) = &l.mapped {
-                let vals = self.var_path(var)?;
-                if let Value::Array(items) = &vals {
-                    for it in items.iter() {
-                        let p = path.replace(&format!("%{{{key}}}"), &it.to_display());
-                        let p = self.interpolate_str(&p)?;
-                        out.push((base.join(p), l.backend.clone()));
+                // An array maps each element, a hash each [key, value] pair, a string itself.
+                let mapped = self.var_path(var)?;
+                let items: Vec<Value> = match &mapped {
+                    Value::Array(items) => items.iter().cloned().collect(),
+                    Value::Hash(h) => h
+                        .iter()
+                        .map(|(k, v)| Value::array(vec![k.clone(), v.clone()]))
+                        .collect(),
+                    Value::Str(_) => vec![mapped.clone()],
+                    _ => Vec::new(),
+                };
+                for it in items {
+                    let mut p = path.replace(&format!("%{{{key}}}"), &it.to_display());
+                    if let Value::Array(pair) = &it {
+                        for (i, x) in pair.iter().enumerate() {
+                            p = p.replace(&format!("%{{{key}.{i}}}"), &x.to_display());
+                        }
                     }
+                    let p = self.interpolate_str(&p)?;
+                    out.push((base.join(p), l.backend.clone()));
                 }
             }
         }
@@ -310,18 +377,18 @@ impl dyn DataScope + '_ {
     fn layers_uncached(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
         let mut out = Vec::new();
         if let Some(g) = self.env().global_hiera() {
-            if let Some(c) = self.config(g, None)? {
+            if let Some(c) = self.config(g, None, true)? {
                 out.push(c);
             }
         }
         let envh = self.env().dir().join("hiera.yaml");
         // An environment without a hiera.yaml has no environment data layer.
-        if let Some(c) = self.config(envh, None)? {
+        if let Some(c) = self.config(envh, None, false)? {
             out.push(c);
         }
         if let Some((module, _)) = key.split_once("::") {
             if let Some(dir) = self.env().module_dir(module) {
-                if let Some(c) = self.config(dir.join("hiera.yaml"), Some(module))? {
+                if let Some(c) = self.config(dir.join("hiera.yaml"), Some(module), false)? {
                     out.push(c);
                 }
             }
@@ -406,10 +473,9 @@ impl dyn DataScope + '_ {
         if key == "lookup_options" || key.starts_with("lookup_options.") {
             return Ok(None);
         }
-        let (root, dig) = match key.split_once('.') {
-            Some((r, d)) => (r.to_string(), Some(d.to_string())),
-            None => (key.to_string(), None),
-        };
+        let mut segs = split_key(key).into_iter();
+        let root = segs.next().unwrap_or_default();
+        let dig: Vec<String> = segs.collect();
         let layers = self.layers(&root)?;
         let opts = self.lookup_options_for(&root, &layers)?;
         let strategy = match (&merge, &opts) {
@@ -463,8 +529,9 @@ impl dyn DataScope + '_ {
                 }
             }
         }
-        if let Some(d) = dig {
-            for seg in d.split('.') {
+        {
+            for seg in &dig {
+                let seg = seg.as_str();
                 v = match &v {
                     Value::Hash(h) => match h.get(&Value::str(seg)) {
                         Some(x) => x.clone(),
@@ -482,7 +549,7 @@ impl dyn DataScope + '_ {
     }
 
     /// One `%{...}` expression.
-    fn interp_one(&mut self, inner: &str) -> EResult<Value> {
+    fn interp_one(&mut self, inner: &str, whole: bool) -> EResult<Value> {
         let inner = inner.trim();
         if let Some(open) = inner.find('(') {
             let f = inner[..open].trim();
@@ -491,6 +558,9 @@ impl dyn DataScope + '_ {
                 .trim()
                 .trim_matches(|c| c == '\'' || c == '"');
             return match f {
+                "alias" if !whole => Err(EvalError::plain(
+                    "'alias' interpolation is only permitted if the expression is equal to the entire string",
+                )),
                 "lookup" | "hiera" | "alias" => {
                     Ok(self.hiera_lookup(arg, None)?.unwrap_or(Value::Undef))
                 }
@@ -520,7 +590,7 @@ impl dyn DataScope + '_ {
                 out.push_str(&rest[i..]);
                 return Ok(out);
             };
-            let v = self.interp_one(&after[..end])?;
+            let v = self.interp_one(&after[..end], false)?;
             out.push_str(&v.to_display());
             rest = &after[end + 1..];
         }
@@ -537,7 +607,7 @@ impl dyn DataScope + '_ {
                         && t.ends_with(")}")
                         && t.matches("%{").count() == 1
                     {
-                        return self.interp_one(&t[2..t.len() - 1]);
+                        return self.interp_one(&t[2..t.len() - 1], true);
                     }
                     Value::str(self.interpolate_str(s)?)
                 }
@@ -559,6 +629,52 @@ impl dyn DataScope + '_ {
             })
         })
     }
+}
+
+/// A lookup key's segments: split on dots outside quotes, each trimmed, quotes removed.
+fn split_key(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut quote: Option<char> = None;
+    let finish = |cur: &mut String, quoted: &mut bool| {
+        let seg = std::mem::take(cur);
+        let seg = if *quoted { seg } else { seg.trim().to_string() };
+        *quoted = false;
+        seg
+    };
+    for c in key.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                cur.clear();
+                quoted = true;
+                quote = Some(c);
+            }
+            (None, '.') => out.push(finish(&mut cur, &mut quoted)),
+            (None, c) if quoted && c.is_whitespace() => {}
+            (None, c) => cur.push(c),
+        }
+    }
+    out.push(finish(&mut cur, &mut quoted));
+    out
+}
+
+/// `%{lookup('x')}` and the other interpolation functions, refused in hiera.yaml paths.
+fn method_syntax(s: &str) -> bool {
+    let mut rest = s;
+    while let Some(i) = rest.find("%{") {
+        let inner = rest[i + 2..].trim_start();
+        let word = inner
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(inner.len());
+        if word > 0 && inner[word..].starts_with('(') {
+            return true;
+        }
+        rest = &rest[i + 2..];
+    }
+    false
 }
 
 /// A module's `lookup_options` may only name that module's keys.

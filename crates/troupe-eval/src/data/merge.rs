@@ -92,10 +92,8 @@ impl Strategy {
         }
         let mut memo = match self.kind {
             Kind::First => return Ok(Some(first)),
-            Kind::Unique => {
-                self.check_unique("first", &first)?;
-                Value::array(flat(&first))
-            }
+            // The first value is made an array before anything is checked.
+            Kind::Unique => Value::array(flat(&first)),
             Kind::Hash => {
                 check_hash("first", &first)?;
                 first
@@ -133,15 +131,15 @@ impl Strategy {
     fn check_unique(&self, which: &str, v: &Value) -> EResult<()> {
         let ok = match v {
             Value::Hash(_) => false,
-            Value::Array(a) => a.iter().all(|x| is_data(x)),
+            Value::Array(a) => a.iter().all(is_data),
             _ => true,
         };
         if ok {
             return Ok(());
         }
         Err(EvalError::plain(format!(
-            "The {which} element of the merge has wrong type, expects a value of type Scalar or Array[Data], got {}",
-            troupe_values::types::infer_for_message(v)
+            "The {which} element of the merge has wrong type, expects a value of type Scalar or Array, got {}",
+            shape(v)
         )))
     }
 
@@ -193,13 +191,15 @@ impl Strategy {
                 };
                 let mut dest: Vec<Value> = (**da).clone();
                 if let Some(p) = &self.knockout {
-                    source.retain(|x| match x.as_str().and_then(|s| s.strip_prefix(p.as_str())) {
-                        Some(item) => {
-                            dest.retain(|d| d.as_str() != Some(item) && d != x);
-                            false
-                        }
-                        None => true,
-                    });
+                    source.retain(
+                        |x| match x.as_str().and_then(|s| s.strip_prefix(p.as_str())) {
+                            Some(item) => {
+                                dest.retain(|d| d.as_str() != Some(item) && d != x);
+                                false
+                            }
+                            None => true,
+                        },
+                    );
                 }
                 let all_hashes = |v: &[Value]| v.iter().all(|x| matches!(x, Value::Hash(_)));
                 let mut out = if self.hash_arrays && all_hashes(&source) && all_hashes(&dest) {
@@ -258,8 +258,8 @@ fn check_hash(which: &str, v: &Value) -> EResult<()> {
         return Ok(());
     }
     Err(EvalError::plain(format!(
-        "The {which} element of the merge has wrong type, expects a Hash[String, Data] value, got {}",
-        troupe_values::types::infer_for_message(v)
+        "The {which} element of the merge has wrong type, expects a Hash value, got {}",
+        shape(v)
     )))
 }
 
@@ -290,8 +290,22 @@ fn order(a: &Value, b: &Value) -> std::cmp::Ordering {
         (Value::Str(x), Value::Str(y)) => x.cmp(y),
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
-        (Value::Int(x), Value::Float(y)) => (*x as f64).partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
-        (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)).unwrap_or(std::cmp::Ordering::Equal),
+        (Value::Int(x), Value::Float(y)) => (*x as f64)
+            .partial_cmp(y)
+            .unwrap_or(std::cmp::Ordering::Equal),
+        (Value::Float(x), Value::Int(y)) => x
+            .partial_cmp(&(*y as f64))
+            .unwrap_or(std::cmp::Ordering::Equal),
         _ => std::cmp::Ordering::Equal,
+    }
+}
+
+/// How Puppet names a found value in a merge type error: literal hashes and arrays are
+/// `Struct` and `Tuple`.
+fn shape(v: &Value) -> String {
+    match v {
+        Value::Hash(_) => "Struct".into(),
+        Value::Array(_) => "Tuple".into(),
+        other => troupe_values::types::infer_for_message(other),
     }
 }

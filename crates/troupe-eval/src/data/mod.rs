@@ -8,4 +8,5 @@
 
 pub mod eyaml;
 pub mod hiera;
+pub mod hiera_check;
 pub mod merge;

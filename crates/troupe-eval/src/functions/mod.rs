@@ -17,6 +17,7 @@ pub mod core;
 pub mod digest;
 pub mod host;
 pub mod lookup;
+pub mod lookup_args;
 pub mod modules;
 pub mod ruby;
 pub mod stdlib;
