@@ -78,7 +78,7 @@ fn int_arg(v: &Value) -> EResult<i64> {
     match v {
         Value::Int(i) => Ok(*i),
         Value::Float(f) if f.is_finite() => Ok(f.trunc() as i64),
-        Value::Float(f) => Err(err(format!("{}", troupe_values::value::format_float(*f)))),
+        Value::Float(f) => Err(err(troupe_values::value::format_float(*f).to_string())),
         Value::Str(s) => ruby_integer(s)
             .ok_or_else(|| err(format!("invalid value for Integer(): {}", inspect(v)))),
         Value::Bool(_) | Value::Undef => Err(err(format!(
@@ -397,7 +397,9 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                             Some(x) if x == close => break,
                             Some(x) => name.push(x),
                             None => {
-                                return Err(err(format!("malformed name - unmatched parenthesis")))
+                                return Err(err(
+                                    "malformed name - unmatched parenthesis".to_string()
+                                ))
                             }
                         }
                     }
@@ -466,7 +468,7 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
                             .ok()
                             .and_then(char::from_u32)
                             .map(String::from)
-                            .ok_or_else(|| err(format!("invalid character")))?
+                            .ok_or_else(|| err("invalid character".to_string()))?
                     }
                 };
                 pad(&spec, "", &s, false)

@@ -184,7 +184,7 @@ pub(crate) fn new_integer(args: &[Value]) -> EResult<Value> {
     let radix_ok = matches!(radix, Value::Default | Value::Int(2 | 8 | 10 | 16));
     if !convertible || !radix_ok || !matches!(abs, Value::Bool(_)) {
         // The long form names a bad value before a bad radix, the short form the other way.
-        if !(convertible || !matches!(args, [Value::Hash(_)])) {
+        if !convertible && matches!(args, [Value::Hash(_)]) {
             return Err(cannot(Some("new"), &from, "Integer"));
         }
         check_radix(&radix)?;
@@ -352,7 +352,7 @@ pub(crate) fn new_array(args: &[Value]) -> EResult<Value> {
 }
 
 fn pairs_to_hash(items: &[Value]) -> EResult<Value> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return Err(err("odd number of arguments for Hash"));
     }
     let mut m = Map::new();
