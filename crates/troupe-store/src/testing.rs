@@ -67,14 +67,38 @@ pub struct Tls {
     pub client_key: PathBuf,
 }
 
+/// `n` ports free on 127.0.0.1, taken below the kernel's ephemeral range (32768 and up): a port
+/// the kernel hands out for outgoing connections (etcd peers dialing each other, in another
+/// test running at the same time) can be taken between this check and etcd's bind, and the
+/// member then never starts. A process-wide cursor keeps two clusters of one test binary apart.
 fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("local addr").port())
-        .collect()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20000;
+    const SPAN: u32 = 12000;
+    static CURSOR: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = CURSOR.compare_exchange(
+        u32::MAX,
+        (std::process::id() * 97) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    let mut ports = Vec::with_capacity(n);
+    for _ in 0..SPAN {
+        if ports.len() == n {
+            break;
+        }
+        let port = (LOW + CURSOR.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            ports.push(port);
+        }
+    }
+    assert_eq!(
+        ports.len(),
+        n,
+        "no {n} free ports on 127.0.0.1 between {LOW} and {}",
+        LOW + SPAN
+    );
+    ports
 }
 
 impl EtcdCluster {
@@ -232,8 +256,9 @@ impl EtcdCluster {
                 match store.get("ready-probe") {
                     Ok(_) => break,
                     Err(e) if Instant::now() > deadline => panic!(
-                        "etcd member m{i} not ready: {e}; logs in {}",
-                        self.dir.path().display()
+                        "etcd member m{i} not ready: {e}; its log:\n{}",
+                        std::fs::read_to_string(self.dir.path().join(format!("m{i}.log")))
+                            .unwrap_or_default()
                     ),
                     Err(_) => std::thread::sleep(Duration::from_millis(100)),
                 }
