@@ -186,3 +186,21 @@ pub fn ruby_succ(s: &str) -> String {
     }
     String::from_utf8_lossy(&b).into_owned()
 }
+
+/// Ruby's `==` on plain data: strings compare exactly, integers and floats by value,
+/// arrays item by item, hash keys by identity (`eql?`).
+pub fn ruby_eq(a: &Value, b: &Value) -> bool {
+    troupe_values::limits::grow_if(a.is_container(), || match (a, b) {
+        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => *x as f64 == *y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| ruby_eq(p, q))
+        }
+        (Value::Hash(x), Value::Hash(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| ruby_eq(v, w)))
+        }
+        _ => a == b,
+    })
+}

@@ -178,34 +178,6 @@ fn is_scalar(t: &Type) -> bool {
         )
 }
 
-fn is_data(t: &Type) -> bool {
-    crate::limits::grow(|| match t.resolved() {
-        Type::Undef | Type::Data => true,
-        Type::Array(e, ..) => is_data(e),
-        Type::Hash(k, v, ..) => Type::String(0, INT_MAX).is_assignable(k) && is_data(v),
-        Type::Optional(Some(x)) => is_data(x),
-        o => is_scalar_data(o),
-    })
-}
-
-fn is_rich_data(t: &Type) -> bool {
-    crate::limits::grow(|| match t.resolved() {
-        Type::Undef
-        | Type::Default
-        | Type::Data
-        | Type::RichData
-        | Type::SemVerRange
-        | Type::Binary
-        | Type::Uri
-        | Type::Type(_)
-        | Type::Sensitive(_) => true,
-        Type::Array(e, ..) => is_rich_data(e),
-        Type::Hash(k, v, ..) => is_rich_data(k) && is_rich_data(v),
-        Type::Optional(Some(x)) => is_rich_data(x),
-        o => is_scalar(o),
-    })
-}
-
 /// The narrowest common type of two types, as Puppet's `TypeCalculator#common_type`.
 pub fn common_type(a: Type, b: Type) -> Type {
     crate::limits::grow(|| common(a, b))
@@ -314,13 +286,13 @@ fn common(a: Type, b: Type) -> Type {
     if is_scalar(&a) && is_scalar(&b) {
         return Type::Scalar;
     }
-    if is_data(&a) && is_data(&b) {
+    if Type::Data.is_assignable(&a) && Type::Data.is_assignable(&b) {
         return Type::Data;
     }
     if let (Type::Type(Some(x)), Type::Type(Some(y))) = (&a, &b) {
         return Type::Type(Some(Box::new(common_type((**x).clone(), (**y).clone()))));
     }
-    if is_rich_data(&a) && is_rich_data(&b) {
+    if Type::RichData.is_assignable(&a) && Type::RichData.is_assignable(&b) {
         return Type::RichData;
     }
     Type::Any

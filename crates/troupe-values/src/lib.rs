@@ -14,6 +14,7 @@ pub mod describe;
 pub mod error;
 pub mod infer;
 pub mod iterate;
+pub mod label;
 pub mod limits;
 pub mod number;
 pub mod semver;

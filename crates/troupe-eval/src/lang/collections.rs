@@ -8,27 +8,10 @@
 //! right side's; from a Hash it removes keys. `<<` appends one element to an Array.
 
 use crate::lang::eval::Evaluator;
+use troupe_ruby::object::ruby_eq;
 use troupe_syntax::ast::{BinOp, Expr};
 use troupe_values::error::EResult;
 use troupe_values::value::{Map, Value, UNDEF};
-
-/// Ruby's `==` on plain data: strings compare exactly, integers and floats by value,
-/// hash keys by identity (`eql?`).
-pub fn ruby_eq(a: &Value, b: &Value) -> bool {
-    troupe_values::limits::grow_if(a.is_container(), || match (a, b) {
-        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => *x as f64 == *y,
-        (Value::Float(x), Value::Float(y)) => x == y,
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| ruby_eq(p, q))
-        }
-        (Value::Hash(x), Value::Hash(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| ruby_eq(v, w)))
-        }
-        _ => a == b,
-    })
-}
 
 /// The elements an Array operand stands for: an Array's own, a Hash's `[key, value]` pairs,
 /// or the value itself.

@@ -401,9 +401,9 @@ impl<'e> Evaluator<'e> {
                 return self.err(
                     format!(
                         "Comparison of: {} {} {}, is not possible. Caused by '{}'.",
-                        comparison_label(l),
+                        troupe_values::label::label(l),
                         op.as_str(),
-                        comparison_label(r),
+                        troupe_values::label::label(r),
                         detail
                     ),
                     e,
@@ -480,31 +480,5 @@ impl<'e> Evaluator<'e> {
             }),
             _ => false,
         })
-    }
-}
-/// How Puppet's label provider names a value in "Comparison of: ..." errors.
-pub(crate) fn comparison_label(v: &Value) -> String {
-    match v {
-        Value::Str(_) => "String".into(),
-        Value::Int(_) => "Integer".into(),
-        Value::Float(_) => "Float".into(),
-        Value::Bool(_) => "Boolean".into(),
-        Value::Undef => "Undef Value".into(),
-        Value::Array(_) => "Array".into(),
-        Value::Hash(_) => "Hash".into(),
-        Value::Regex(_) => "Regexp".into(),
-        Value::Sensitive(_) => "Sensitive".into(),
-        Value::Binary(_) => "Binary".into(),
-        Value::Timestamp(_) => "Timestamp".into(),
-        Value::Timespan(_) => "Timespan".into(),
-        Value::SemVer(_) => "Semver".into(),
-        Value::SemVerRange(_) => "SemverRange".into(),
-        Value::Type(t) => match &**t {
-            troupe_values::types::Type::Resource(_, Some(_)) => {
-                format!("{} Resource-Reference", v.to_display())
-            }
-            _ => format!("{}-Type", v.to_display()),
-        },
-        Value::Default | Value::Deferred(_) => "Object".into(),
     }
 }

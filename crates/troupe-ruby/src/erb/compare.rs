@@ -5,24 +5,7 @@
 use std::cmp::Ordering;
 use troupe_values::value::Value;
 
-/// Ruby's `==`.
-pub(super) fn ruby_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            troupe_values::number::as_f64(a) == troupe_values::number::as_f64(b)
-                && !(matches!((a, b), (Value::Int(x), Value::Int(y)) if x != y))
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| ruby_eq(p, q))
-        }
-        (Value::Hash(x), Value::Hash(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| ruby_eq(v, w)))
-        }
-        _ => a == b,
-    }
-}
+pub(super) use crate::object::ruby_eq;
 
 /// Ruby's `<=>`, None where Ruby's is nil.
 pub(super) fn ruby_cmp(a: &Value, b: &Value) -> Option<Ordering> {

@@ -278,8 +278,8 @@ fn compare_mismatch(args: &[Value]) -> EvalError {
     let msg = if !comparable(a) || !comparable(b) {
         format!(
             "compare(): Non comparable type. Only values of the types Numeric, String, Semver, Timestamp and Timestamp can be compared. Got {} and {}",
-            label(a),
-            label(b)
+            troupe_values::label::label(a),
+            troupe_values::label::label(b)
         )
     } else if args.len() > 2 && !(matches!(a, Value::Str(_)) && matches!(b, Value::Str(_))) {
         "compare(): The third argument (ignore case) can only be used when comparing strings".into()
@@ -288,36 +288,14 @@ fn compare_mismatch(args: &[Value]) -> EvalError {
     } else if args.len() == 3 && !matches!(args[2], Value::Bool(_)) {
         format!(
             "compare(): The third argument (ignore case) must be a Boolean. Got {}",
-            label(&args[2])
+            troupe_values::label::label(&args[2])
         )
     } else {
         format!(
             "compare(): Can only compare values of the same type (or for Timestamp/Timespan also against Numeric). Got {} and {}",
-            label(a),
-            label(b)
+            troupe_values::label::label(a),
+            troupe_values::label::label(b)
         )
     };
     EvalError::new(format!("'compare' {msg}"))
-}
-
-/// How Puppet's label provider names a value in `compare`'s messages.
-fn label(v: &Value) -> String {
-    match v {
-        Value::Str(_) => "String".into(),
-        Value::Int(_) => "Integer".into(),
-        Value::Float(_) => "Float".into(),
-        Value::Bool(_) => "Boolean".into(),
-        Value::Undef => "Undef Value".into(),
-        Value::Array(_) => "Array".into(),
-        Value::Hash(_) => "Hash".into(),
-        Value::Regex(_) => "Regexp".into(),
-        Value::Sensitive(_) => "Sensitive".into(),
-        Value::Binary(_) => "Binary".into(),
-        Value::Timestamp(_) => "Timestamp".into(),
-        Value::Timespan(_) => "Timespan".into(),
-        Value::SemVer(_) => "Semver".into(),
-        Value::SemVerRange(_) => "SemverRange".into(),
-        Value::Type(_) => format!("{}-Type", v.to_display()),
-        Value::Default | Value::Deferred(_) => "Object".into(),
-    }
 }
