@@ -7,6 +7,7 @@
 //! parser reports one error and stops, and no deeper tree leaves it.
 
 pub mod ast;
+pub mod checkers;
 mod depth;
 pub mod diag;
 pub mod lexer;

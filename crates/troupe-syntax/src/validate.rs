@@ -485,7 +485,14 @@ impl Validator {
                     }
                 }
             }
-            K::Heredoc { text, .. } => self.expr(text, n),
+            K::Heredoc { syntax, text } => {
+                if let ExprKind::Literal(Literal::String(s)) = &text.kind {
+                    if let Some(msg) = crate::checkers::check(syntax, s) {
+                        self.error(msg, text.span.lo);
+                    }
+                }
+                self.expr(text, n)
+            }
             K::Array(items) => items.iter().for_each(|i| self.expr(i, n)),
             K::Hash { entries, unfolded } => {
                 let mut keys: Vec<&str> = Vec::new();

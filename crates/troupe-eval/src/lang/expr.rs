@@ -61,7 +61,20 @@ impl<'e> Evaluator<'e> {
                 }
                 Ok(Value::str(s))
             }
-            ExprKind::Heredoc { text, .. } => self.eval(text),
+            ExprKind::Heredoc { syntax, text } => {
+                let v = self.eval(text)?;
+                // A literal heredoc was checked when the file was validated.
+                if let (false, Value::Str(s)) = (matches!(text.kind, ExprKind::Literal(_)), &v) {
+                    if let Some(msg) = troupe_syntax::checkers::check(syntax, s) {
+                        // Puppet reports it as its parser does: no "Evaluation Error"
+                        // prefix, at the start of the text's first line.
+                        let mut at = self.loc_e(text);
+                        at.col = Some(1);
+                        return Err(troupe_values::error::EvalError::plain(msg).at(at));
+                    }
+                }
+                Ok(v)
+            }
             ExprKind::Array(items) => Ok(Value::array(self.eval_args(items)?)),
             ExprKind::Hash { entries, .. } => {
                 let mut m = Map::with_capacity(entries.len());

@@ -183,10 +183,13 @@ impl<'t> Parser<'t> {
                 let text = match self.kind() {
                     Tok::String => {
                         let s = self.bump();
-                        Expr::new(
-                            ExprKind::Literal(Literal::String(s.value.clone())),
-                            Self::tok_span(s),
-                        )
+                        // Puppet places a heredoc's text at the start of its first line,
+                        // before the margin.
+                        let mut span = Self::tok_span(s);
+                        span.lo = self.src[..span.lo as usize]
+                            .rfind('\n')
+                            .map_or(span.lo, |n| n as u32 + 1);
+                        Expr::new(ExprKind::Literal(Literal::String(s.value.clone())), span)
                     }
                     Tok::DqPre => self.dq_string()?,
                     _ => return Err(self.syntax_error()),
