@@ -395,7 +395,12 @@ impl Validator {
     fn assign_target(&mut self, e: &Expr) {
         match &e.kind {
             ExprKind::Variable(name) => {
-                if name.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty() {
+                // Puppet's NUMERIC_VAR_NAME: `0` or a decimal without leading zeros (other
+                // digit names are refused as names).
+                let numeric = name == "0"
+                    || (name.starts_with(|c: char| ('1'..='9').contains(&c))
+                        && name.bytes().all(|b| b.is_ascii_digit()));
+                if numeric {
                     self.error(
                         format!("Illegal attempt to assign to the numeric match result variable '${name}'. Numeric variables are not assignable"),
                         e.span.lo,

@@ -322,6 +322,16 @@ impl Value {
             (Value::Sensitive(_), Value::Sensitive(_)) => false,
             (Value::Timestamp(a), Value::Timestamp(b))
             | (Value::Timespan(a), Value::Timespan(b)) => a == b,
+            // Puppet's time values are Ruby Numerics: equal to the number of their seconds.
+            (Value::Timestamp(t) | Value::Timespan(t), Value::Int(_) | Value::Float(_))
+            | (Value::Int(_) | Value::Float(_), Value::Timestamp(t) | Value::Timespan(t)) => {
+                let n = if let Value::Int(_) | Value::Float(_) = self {
+                    self
+                } else {
+                    other
+                };
+                *t as f64 / crate::time::NS_PER_SEC as f64 == crate::number::as_f64(n)
+            }
             (Value::SemVer(a), Value::SemVer(b)) => a == b,
             (Value::SemVerRange(a), Value::SemVerRange(b)) => a == b,
             (Value::Binary(a), Value::Binary(b)) => a == b,
@@ -530,6 +540,16 @@ impl PartialEq for Value {
             (Value::Deferred(a), Value::Deferred(b)) => a.0 == b.0 && a.1 == b.1,
             (Value::Timestamp(a), Value::Timestamp(b))
             | (Value::Timespan(a), Value::Timespan(b)) => a == b,
+            // Puppet's time values are Ruby Numerics: equal to the number of their seconds.
+            (Value::Timestamp(t) | Value::Timespan(t), Value::Int(_) | Value::Float(_))
+            | (Value::Int(_) | Value::Float(_), Value::Timestamp(t) | Value::Timespan(t)) => {
+                let n = if let Value::Int(_) | Value::Float(_) = self {
+                    self
+                } else {
+                    other
+                };
+                *t as f64 / crate::time::NS_PER_SEC as f64 == crate::number::as_f64(n)
+            }
             (Value::SemVer(a), Value::SemVer(b)) => a == b,
             (Value::SemVerRange(a), Value::SemVerRange(b)) => a.text == b.text,
             (Value::Binary(a), Value::Binary(b)) => a == b,

@@ -363,6 +363,12 @@ impl<'e> Evaluator<'e> {
                     .partial_cmp(&as_f64(r))
                     .unwrap_or(Ordering::Equal)
             }
+            // A number compares with a time value by seconds, as the time value would.
+            (Value::Int(_) | Value::Float(_), Value::Timestamp(b) | Value::Timespan(b)) => {
+                as_f64(l)
+                    .partial_cmp(&(*b as f64 / troupe_values::time::NS_PER_SEC as f64))
+                    .unwrap_or(Ordering::Equal)
+            }
             (Value::SemVer(a), Value::SemVer(b)) => a.precedence(b),
             (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
                 if let (Value::Int(a), Value::Int(b)) = (l, r) {
@@ -461,24 +467,38 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    /// `l in r`. A regexp that matches a String (or an Array's or a Hash key's first String
+    /// it matches) sets the match variables, as `=~` does.
     pub(crate) fn in_op(&mut self, l: &Value, r: &Value) -> EResult<bool> {
-        Ok(match r {
-            Value::Str(hay) => match l {
-                Value::Str(n) => hay.to_lowercase().contains(&n.to_lowercase()),
-                Value::Regex(re) => re.is_match(hay),
-                _ => false,
-            },
-            Value::Array(items) => items.iter().any(|x| match l {
-                Value::Regex(re) => matches!(x, Value::Str(s) if re.is_match(s)),
-                Value::Type(t) => t.is_instance(x),
-                _ => l.puppet_eq(x),
-            }),
-            Value::Hash(h) => h.keys().any(|k| match l {
-                Value::Regex(re) => matches!(k, Value::Str(s) if re.is_match(s)),
-                Value::Type(t) => t.is_instance(k),
-                _ => l.puppet_eq(k),
-            }),
-            _ => false,
+        let keys: Vec<Value> = match r {
+            Value::Str(hay) => {
+                return Ok(match l {
+                    Value::Str(n) => hay.to_lowercase().contains(&n.to_lowercase()),
+                    Value::Regex(re) => self.match_setting(re, hay),
+                    _ => false,
+                })
+            }
+            Value::Array(items) => items.to_vec(),
+            Value::Hash(h) => h.keys().cloned().collect(),
+            _ => return Ok(false),
+        };
+        Ok(match l {
+            Value::Regex(re) => keys
+                .iter()
+                .any(|x| matches!(x, Value::Str(s) if self.match_setting(re, s))),
+            Value::Type(t) => keys.iter().any(|x| t.is_instance(x)),
+            _ => keys.iter().any(|x| l.puppet_eq(x)),
         })
+    }
+
+    /// Whether `re` matches `s`; a match sets the match variables.
+    fn match_setting(&mut self, re: &troupe_values::value::Regexp, s: &str) -> bool {
+        match re.captures(s) {
+            Some((_, caps)) => {
+                self.set_matches(caps);
+                true
+            }
+            None => false,
+        }
     }
 }
