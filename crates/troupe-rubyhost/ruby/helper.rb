@@ -203,6 +203,9 @@ module Troupe
       if m['kind'] == '3x'
         method = Puppet::Parser::Functions.function(m['name'], env)
         raise Puppet::ParseError, "Unknown function: '#{m['name']}'" unless method
+        # 3.x functions see values as Puppet's 3.x runtime gives them: undef as '' at the
+        # top, nil when nested; regexps, versions, time values and binaries as strings.
+        args = Puppet::Pops::Evaluator::Runtime3FunctionArgumentConverter.map_args(args, scope, '')
         scope.send(method, args)
       else
         f = loaders.private_environment_loader.load(:function, m['name'])
