@@ -17,4 +17,3 @@ pub mod strings;
 pub mod time;
 pub mod tree_each;
 pub mod types;
-pub mod unique;

@@ -93,7 +93,7 @@ const FUNCTIONS: &[(&str, Origin, NativeFn)] = &[
     ("join", Origin::Core, self::core::collections::join),
     ("split", Origin::Core, self::core::strings::split),
     ("flatten", Origin::Core, self::core::collections::flatten_fn),
-    ("unique", Origin::Core, self::core::unique::unique),
+    ("unique", Origin::Core, self::core::collections::unique),
     ("sort", Origin::Core, self::core::collections::sort),
     ("reverse", Origin::Core, self::core::collections::reverse),
     ("upcase", Origin::Core, self::core::strings::upcase),

@@ -231,3 +231,57 @@ pub(crate) fn getvar(
     let value = ev.lookup_var(var)?;
     get_from(ev, &value, &rest, default, lambda, e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nav(s: &str) -> Result<Vec<String>, String> {
+        split_nav(s)
+            .map(|v| v.iter().map(troupe_ruby::object::inspect).collect())
+            .map_err(|e| e.msg)
+    }
+
+    fn ok(v: &[&str]) -> Result<Vec<String>, String> {
+        Ok(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn navigation_strings_split_as_puppet_splits_them() {
+        assert_eq!(nav("1.0"), ok(&["1", "0"]));
+        assert_eq!(nav("m.0"), ok(&["\"m\"", "0"]));
+        assert_eq!(nav("\"k.j\".1.0"), ok(&["\"k.j\"", "1", "0"]));
+        assert_eq!(nav("'7'.0"), ok(&["\"7\"", "0"]));
+        assert_eq!(nav("-1"), ok(&["-1"]));
+        for bad in ["1....", "1..2", ".1", "1."] {
+            assert_eq!(
+                nav(bad).err().as_deref(),
+                Some("Syntax error in dotted-navigation string"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn walk_reports_the_walked_path() {
+        let data = Value::array(vec![
+            Value::str("no"),
+            Value::array(vec![Value::str("yes")]),
+        ]);
+        let e = walk(&data, &[Value::Int(1), Value::str("word")])
+            .err()
+            .map(|d| d.msg);
+        assert_eq!(
+            e.as_deref(),
+            Some("The given data requires an Integer index at [1, \"word\"], got 'String'")
+        );
+        let e = walk(&data, &[Value::Int(0), Value::Int(0)])
+            .err()
+            .map(|d| d.msg);
+        assert_eq!(
+            e.as_deref(),
+            Some("The given data does not contain a Collection at [0], got 'String'")
+        );
+        assert!(walk(&data, &[Value::Int(5), Value::Int(0)]).is_ok_and(|v| v.is_undef()));
+    }
+}

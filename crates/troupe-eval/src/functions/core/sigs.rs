@@ -144,3 +144,41 @@ pub(crate) const TREE_EACH: &[Sig] = &[
         block: None,
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every table names each parameter once, optional and repeated ones last.
+    #[test]
+    fn tables_are_well_formed() {
+        for table in [
+            COLLECTION_12,
+            STEP,
+            REVERSE_EACH,
+            UNIQUE,
+            SORT,
+            ROUND,
+            TYPE,
+            REGSUBST,
+            TREE_EACH,
+        ] {
+            for sig in table {
+                let mut seen_optional = false;
+                let mut names: Vec<&str> = Vec::new();
+                for (ty, name) in sig.params {
+                    assert!(!ty.is_empty());
+                    let optional = name.ends_with(['?', '*']);
+                    assert!(optional || !seen_optional, "{name} follows an optional");
+                    seen_optional |= optional;
+                    let bare = name.trim_end_matches(['?', '*']);
+                    assert!(!names.contains(&bare), "{bare} twice");
+                    names.push(bare);
+                }
+                if let Some(b) = &sig.block {
+                    assert!(b.min <= b.max && b.text.starts_with("Callable"));
+                }
+            }
+        }
+    }
+}

@@ -142,3 +142,72 @@ pub(crate) fn tree_each(
     }
     Ok(args[0].clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nest() -> Value {
+        // [7, [8, [9], 10], 11]
+        Value::array(vec![
+            Value::Int(7),
+            Value::array(vec![
+                Value::Int(8),
+                Value::array(vec![Value::Int(9)]),
+                Value::Int(10),
+            ]),
+            Value::Int(11),
+        ])
+    }
+
+    fn values(o: &Options) -> Vec<String> {
+        walk(o, &nest())
+            .into_iter()
+            .map(|(p, v)| format!("{}={}", Value::array(p).to_display(), v.to_display()))
+            .collect()
+    }
+
+    #[test]
+    fn depth_first_puts_containers_before_contents() {
+        let o = Options {
+            root: false,
+            containers: false,
+            values: true,
+            depth_first: true,
+        };
+        assert_eq!(
+            values(&o),
+            ["[0]=7", "[1, 0]=8", "[1, 1, 0]=9", "[1, 2]=10", "[2]=11"]
+        );
+    }
+
+    #[test]
+    fn breadth_first_walks_level_by_level() {
+        let o = Options {
+            root: false,
+            containers: false,
+            values: true,
+            depth_first: false,
+        };
+        assert_eq!(
+            values(&o),
+            ["[0]=7", "[2]=11", "[1, 0]=8", "[1, 2]=10", "[1, 1, 0]=9"]
+        );
+    }
+
+    #[test]
+    fn options_refuse_neither_containers_nor_values() {
+        let mut h = troupe_values::value::Map::new();
+        h.insert(Value::str("include_containers"), Value::Bool(false));
+        h.insert(Value::str("include_values"), Value::Bool(false));
+        let e = options(Some(&Value::hash(h))).err().map(|e| e.msg);
+        assert_eq!(
+            e.as_deref(),
+            Some("Options 'include_containers' and 'include_values' cannot both be false")
+        );
+        // The root is a container: without containers there is no root.
+        let mut h = troupe_values::value::Map::new();
+        h.insert(Value::str("include_containers"), Value::Bool(false));
+        assert!(options(Some(&Value::hash(h))).is_ok_and(|o| !o.root));
+    }
+}
