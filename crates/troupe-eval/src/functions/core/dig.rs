@@ -120,13 +120,14 @@ fn split_nav(nav: &str) -> EResult<Vec<Value>> {
     if count == 0 || pieces.len() * 2 != count + 1 {
         return Err(syntax());
     }
-    let int = regex::Regex::new(r"^:?[+-]?[0-9]+$").expect("static regexp");
+    static INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let int = INT.get_or_init(|| regex::Regex::new(r"^:?[+-]?[0-9]+$").expect("static regexp"));
     let mut out: Vec<Value> = pieces
         .into_iter()
         .map(|p| {
             let p = p.trim();
             if p.starts_with('"') || p.starts_with('\'') {
-                Value::str(&p[1..p.len() - 1])
+                Value::str(p.get(1..p.len() - 1).unwrap_or(""))
             } else if int.is_match(p) {
                 Value::Int(troupe_ruby::object::ruby_to_i(p))
             } else {
@@ -198,14 +199,19 @@ pub(crate) fn getvar(
 ) -> EResult<Value> {
     crate::functions::args::arity(name, &args, 1, 2)?;
     let nav = crate::functions::args::str_arg(name, &args[0], "'get_string'")?.to_string();
-    let valid =
-        regex::Regex::new(r"\A(?:::)?(?:[a-z]\w*::)*[a-z_]\w*(?:\.|\z)").expect("static regexp");
+    static VALID: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static SPLIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let valid = VALID.get_or_init(|| {
+        regex::Regex::new(r"\A(?:::)?(?:[a-z]\w*::)*[a-z_]\w*(?:\.|\z)").expect("static regexp")
+    });
     if !valid.is_match(&nav) {
         return Err(EvalError::new(format!(
             "'{name}' The given string does not start with a valid variable name"
         )));
     }
-    let split = regex::Regex::new(r"\A((?:::)?(?:\w+::)*\w+)(.*)\z").expect("static regexp");
+    let split = SPLIT.get_or_init(|| {
+        regex::Regex::new(r"(?s)\A((?:::)?(?:\w+::)*\w+)(.*)\z").expect("static regexp")
+    });
     let (var, rest) = match split.captures(&nav) {
         Some(c) => (
             c.get(1).map_or("", |m| m.as_str()).to_string(),
