@@ -53,6 +53,15 @@ pub(crate) fn iter_pairs(name: &str, v: &Value) -> EResult<(troupe_values::itera
             Type::Integer(a, b) if *a != i64::MIN && *b != i64::MAX => {
                 (Pairs::range(*a, *b), false)
             }
+            // An Enum walks its values, sorted (as Puppet keeps them).
+            Type::Enum(vals, _) if !vals.is_empty() => {
+                let mut vals = vals.clone();
+                vals.sort();
+                vals.dedup();
+                let vals: Vec<Value> = vals.iter().map(|s| Value::str(s.as_str())).collect();
+                let n = vals.len();
+                (Pairs::Array(std::rc::Rc::new(vals), 0, n), false)
+            }
             _ => {
                 return Err(EvalError::new(format!(
                     "'{name}' expects an Iterable value, got Type"

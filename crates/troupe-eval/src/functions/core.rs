@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod collections;
 pub mod control;
+pub mod dig;
 pub mod digest;
 pub mod env;
 pub mod iterate;
@@ -10,6 +11,9 @@ pub mod lookup;
 pub mod math;
 pub mod new;
 pub mod new_convert;
+pub mod regsubst;
+pub mod sigs;
 pub mod strings;
 pub mod time;
+pub mod tree_each;
 pub mod types;

@@ -48,6 +48,8 @@ pub(crate) trait Host {
     /// A variable's value (`name` without `$`).
     fn lookup_var(&mut self, name: &str) -> EResult<Value>;
     /// `getvar`'s `name.key.key` path.
+    /// (`getvar` now walks the path itself, with Puppet's navigation errors.)
+    #[allow(dead_code)]
     fn var_path(&mut self, path: &str) -> EResult<Value>;
     /// Whether the variable is set (`defined('$x')`).
     fn var_defined(&mut self, name: &str) -> bool;

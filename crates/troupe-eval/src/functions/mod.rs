@@ -20,6 +20,7 @@ pub mod lookup;
 pub mod lookup_args;
 pub mod modules;
 pub mod ruby;
+pub mod sigs;
 pub mod stdlib;
 pub mod templates;
 
@@ -112,15 +113,15 @@ const FUNCTIONS: &[(&str, Origin, NativeFn)] = &[
     ("max", Origin::Core, self::core::math::min),
     ("compare", Origin::Core, self::core::math::compare),
     ("sprintf", Origin::Core, self::core::strings::sprintf_fn),
-    ("regsubst", Origin::Core, self::core::strings::regsubst_fn),
+    ("regsubst", Origin::Core, self::core::regsubst::regsubst_fn),
     ("match", Origin::Core, self::core::strings::match_fn),
     ("versioncmp", Origin::Core, self::core::strings::versioncmp_fn),
-    ("dig", Origin::Core, self::core::collections::dig),
-    ("getvar", Origin::Core, self::core::env::getvar),
-    ("get", Origin::Core, self::core::collections::get_fn),
+    ("dig", Origin::Core, self::core::dig::dig),
+    ("getvar", Origin::Core, self::core::dig::getvar),
+    ("get", Origin::Core, self::core::dig::get_fn),
     ("find_file", Origin::Core, self::core::env::find_file),
     ("find_template", Origin::Core, self::core::env::find_file),
-    ("tree_each", Origin::Core, self::core::iterate::tree_each),
+    ("tree_each", Origin::Core, self::core::tree_each::tree_each),
     ("generate", Origin::Core, self::core::env::generate),
     ("assert_type", Origin::Core, self::core::types::assert_type),
     ("type", Origin::Core, self::core::types::type_fn),

@@ -48,7 +48,32 @@ pub(crate) fn epp(
             )));
         }
     }
-    ev.render_epp(code, args.get(1), true, "epp")
+    let given = given_args(&code, args.get(1));
+    ev.render_epp(code, given.as_ref(), true, "epp")
+}
+
+/// A template's arguments as Puppet binds them: an undef argument for a parameter with a
+/// default leaves the default.
+fn given_args(code: &crate::code::Code, args: Option<&Value>) -> Option<Value> {
+    let (
+        troupe_syntax::ast::ExprKind::Epp {
+            params: Some(ps), ..
+        },
+        Some(Value::Hash(h)),
+    ) = (&code.program.kind, args)
+    else {
+        return args.cloned();
+    };
+    let defaulted = |k: &Value| matches!(k, Value::Str(k) if ps.iter().any(|p| p.default.is_some() && p.name == **k));
+    if !h.iter().any(|(k, v)| v.is_undef() && defaulted(k)) {
+        return args.cloned();
+    }
+    Some(Value::hash(
+        h.iter()
+            .filter(|(k, v)| !(v.is_undef() && defaulted(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    ))
 }
 
 /// A template that does not parse, as Puppet reports it: located at the call, with the
@@ -86,7 +111,8 @@ pub(crate) fn inline_epp(
         .env()
         .inline_epp(&text)
         .map_err(|e| invalid_epp("inline_epp", e))?;
-    ev.render_epp(code, args.get(1), false, "inline_epp")
+    let given = given_args(&code, args.get(1));
+    ev.render_epp(code, given.as_ref(), false, "inline_epp")
 }
 
 /// `template` (ERB files).

@@ -26,6 +26,7 @@ pub(crate) fn include(
     for a in flatten(&args) {
         let n = match &a {
                         Value::Str(s) => s.to_string(),
+                        Value::Undef => return Err(EvalError::new("Cannot use undef as a class name")),
                         Value::Type(t) => match t.resolved() {
                             Type::Class(Some(n)) => n.clone(),
                             Type::Resource(Some(tn), Some(t)) if tn == "Class" => t.clone(),
@@ -61,11 +62,8 @@ pub(crate) fn include(
             }
         }
     }
-    Ok(if name == "include" {
-        Value::Undef
-    } else {
-        Value::array(refs)
-    })
+    // Puppet 7's `include`, `contain` and `require` answer the classes' references.
+    Ok(Value::array(refs))
 }
 
 /// `realize`.
@@ -124,29 +122,33 @@ pub(crate) fn defined(
     _e: &Expr,
 ) -> EResult<Value> {
     arity(name, &args, 1, usize::MAX)?;
+    let all_types =
+        || EvalError::new("The given resource type is a reference to all kind of types");
+    let all_classes = || EvalError::new("The given class type is a reference to all classes");
     for a in &args {
         let found = match a {
-                        Value::Str(s) if s.starts_with('$') => {
-                            let vn = &s[1..];
-                            ev.var_defined(vn)
-                        }
-                        Value::Str(s) => {
-                            let n = s.trim_start_matches("::");
-                            core_type_or_def(ev, n)?
-                        }
-                        Value::Type(t) => match t.resolved() {
-                            Type::Resource(Some(tn), Some(title)) => ev.find_resource(tn, title).is_some(),
-                            Type::Class(Some(n)) => ev.find_resource("Class", n).is_some(),
-                            Type::Resource(Some(tn), None) => core_type_or_def(ev, tn)?,
-                            Type::Type(Some(inner)) => match inner.resolved() {
-                                Type::Resource(Some(tn), None) => core_type_or_def(ev, tn)?,
-                                Type::Class(Some(n)) => ev.find_class(n)?.is_some(),
-                                _ => true,
-                            },
-                            _ => true,
-                        },
-                        _ => return Err(EvalError::new("'defined' parameter 'vals' expects a value of type String, Type[CatalogEntry], or Type[Type], got ".to_string() + &troupe_values::types::infer_for_message(a))),
-                    };
+            Value::Str(s) if s.starts_with('$') => ev.var_defined(&s[1..]),
+            Value::Str(s) if s.is_empty() => false,
+            Value::Str(s) if &**s == "main" => true,
+            Value::Str(s) => core_type_or_def(ev, s.trim_start_matches("::"))?,
+            Value::Type(t) => match t.resolved() {
+                Type::Resource(None, _) => return Err(all_types()),
+                Type::Class(None) => return Err(all_classes()),
+                Type::Resource(Some(tn), Some(title)) => ev.find_resource(tn, title).is_some(),
+                Type::Class(Some(n)) => ev.find_resource("Class", n).is_some(),
+                Type::Resource(Some(tn), None) => resource_type(ev, tn)?,
+                Type::Type(Some(inner)) => match inner.resolved() {
+                    Type::Resource(None, _) => return Err(all_types()),
+                    Type::Class(None) => return Err(all_classes()),
+                    Type::Resource(Some(tn), Some(title)) => ev.find_resource(tn, title).is_some(),
+                    Type::Resource(Some(tn), None) => resource_type(ev, tn)?,
+                    Type::Class(Some(n)) => ev.find_class(n)?.is_some(),
+                    _ => false,
+                },
+                _ => true,
+            },
+            _ => return Err(EvalError::new("'defined' parameter 'vals' expects a value of type String, Type[CatalogEntry], or Type[Type], got ".to_string() + &troupe_values::types::infer_for_message(a))),
+        };
         if found {
             return Ok(Value::Bool(true));
         }
@@ -175,6 +177,11 @@ pub(crate) fn create_resources(
     };
     ev.create_resources(&tn, h, &defaults, e)?;
     Ok(Value::Undef)
+}
+/// A resource type: built in, or a defined type (not a class).
+fn resource_type(ev: &mut dyn Host, n: &str) -> EResult<bool> {
+    let lc = n.to_lowercase();
+    Ok(crate::catalog::schema::core_type(&lc).is_some() || ev.find_define(&lc)?.is_some())
 }
 fn core_type_or_def(ev: &mut dyn Host, n: &str) -> EResult<bool> {
     let lc = n.to_lowercase();

@@ -1,14 +1,16 @@
-//! Collections: `keys`, `values`, `length`, `empty`, `join`, `flatten`, `unique`, `sort`,
-//! `reverse`, `dig`, `get`.
+//! Collections: `keys`, `values`, `length`, `empty`, `join`, `flatten`, `sort`, `reverse`,
+//! and `unique` (a String's, Array's or Iterable's distinct elements, by the block's answer
+//! when given, or a Hash inverted into `[keys] => [distinct values]`).
 
 use crate::functions::args::arity;
-use crate::functions::args::str_arg;
+use crate::functions::args::iter_pairs;
 use crate::functions::host::Host;
+use crate::functions::sigs::dispatch;
+use indexmap::IndexMap;
 use troupe_ruby::object::sort_cmp;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
-use troupe_values::value::dig_path;
 use troupe_values::value::flatten;
 use troupe_values::value::Value;
 
@@ -131,74 +133,87 @@ pub(crate) fn flatten_fn(
     Ok(Value::array(flatten(&args)))
 }
 
-/// `unique`.
-pub(crate) fn unique(
-    _ev: &mut dyn Host,
-    _name: &str,
-    args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
-) -> EResult<Value> {
-    match args.first() {
-        Some(Value::Array(a)) => {
-            let mut out: Vec<Value> = Vec::new();
-            for x in a.iter() {
-                if !out.contains(x) {
-                    out.push(x.clone());
-                }
-            }
-            Ok(Value::array(out))
-        }
-        Some(Value::Str(s)) => {
-            let mut seen = Vec::new();
-            for c in s.chars() {
-                if !seen.contains(&c) {
-                    seen.push(c)
-                }
-            }
-            Ok(Value::str(seen.into_iter().collect::<String>()))
-        }
-        Some(Value::Hash(h)) => Ok(Value::Hash(h.clone())),
-        _ => Err(EvalError::new("'unique' expects an Array, Hash or String")),
-    }
-}
-
 /// `sort`.
 pub(crate) fn sort(
     ev: &mut dyn Host,
-    _name: &str,
+    name: &str,
     args: Vec<Value>,
     lambda: Option<&Lambda>,
     e: &Expr,
 ) -> EResult<Value> {
-    match args.first() {
-        Some(Value::Array(a)) => {
-            let mut v = (**a).clone();
-            if let Some(l) = lambda {
-                let mut err = None;
-                v.sort_by(|x, y| match ev.call_lambda(l, &[x.clone(), y.clone()], e) {
-                    Ok(Value::Int(i)) => i.cmp(&0),
-                    Ok(_) => std::cmp::Ordering::Equal,
-                    Err(er) => {
-                        err = Some(er);
-                        std::cmp::Ordering::Equal
-                    }
-                });
-                if let Some(er) = err {
-                    return Err(er);
-                }
-            } else {
-                v.sort_by(sort_cmp);
+    crate::functions::sigs::dispatch(ev, name, super::sigs::SORT, &args, lambda)?;
+    let (mut v, is_str) = match &args[0] {
+        Value::Array(a) => ((**a).clone(), false),
+        Value::Str(s) => (
+            s.chars()
+                .map(|c| Value::str(c.to_string().as_str()))
+                .collect(),
+            true,
+        ),
+        _ => return Err(EvalError::new("'sort' expects an Array or String")),
+    };
+    if let Some(l) = lambda {
+        let mut err = None;
+        v.sort_by(|x, y| {
+            if err.is_some() {
+                return std::cmp::Ordering::Equal;
             }
-            Ok(Value::array(v))
+            match ev.call_lambda(l, &[x.clone(), y.clone()], e) {
+                Ok(Value::Int(i)) => i.cmp(&0),
+                Ok(_) => std::cmp::Ordering::Equal,
+                Err(er) => {
+                    err = Some(er);
+                    std::cmp::Ordering::Equal
+                }
+            }
+        });
+        if let Some(er) = err {
+            return Err(er);
         }
-        Some(Value::Str(s)) => {
-            let mut c: Vec<char> = s.chars().collect();
-            c.sort();
-            Ok(Value::str(c.into_iter().collect::<String>()))
-        }
-        _ => Err(EvalError::new("'sort' expects an Array or String")),
+    } else {
+        ruby_comparable(&v)?;
+        v.sort_by(sort_cmp);
     }
+    if is_str {
+        let mut out = String::new();
+        for c in &v {
+            if let Value::Str(c) = c {
+                out.push_str(c);
+            }
+        }
+        return Ok(Value::str(out.as_str()));
+    }
+    Ok(Value::array(v))
+}
+
+/// Ruby's `Array#sort` without a block fails on values `<=>` cannot order.
+fn ruby_comparable(v: &[Value]) -> EResult<()> {
+    fn class(v: &Value) -> (&'static str, u8) {
+        match v {
+            Value::Int(_) => ("Integer", 0),
+            Value::Float(_) => ("Float", 0),
+            Value::Str(_) => ("String", 1),
+            Value::Array(_) => ("Array", 2),
+            Value::Hash(_) => ("Hash", 3),
+            Value::Undef => ("NilClass", 4),
+            Value::Bool(true) => ("TrueClass", 5),
+            Value::Bool(false) => ("FalseClass", 6),
+            _ => ("Object", 7),
+        }
+    }
+    let Some(first) = v.first() else {
+        return Ok(());
+    };
+    let (c0, k0) = class(first);
+    for x in &v[1..] {
+        let (c, k) = class(x);
+        if k != k0 || k >= 3 {
+            return Err(EvalError::new(format!(
+                "comparison of {c0} with {c} failed"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `reverse`.
@@ -216,53 +231,72 @@ pub(crate) fn reverse(
     }
 }
 
-/// `dig`.
-pub(crate) fn dig(
-    _ev: &mut dyn Host,
-    _name: &str,
-    args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
-) -> EResult<Value> {
-    let mut cur = args.first().cloned().unwrap_or(Value::Undef);
-    for k in &args[1.min(args.len())..] {
-        cur = match (&cur, k) {
-            (Value::Undef, _) => return Ok(Value::Undef),
-            (Value::Array(a), Value::Int(i)) => {
-                let i = if *i < 0 { a.len() as i64 + i } else { *i };
-                a.get(i as usize).cloned().unwrap_or(Value::Undef)
-            }
-            (Value::Hash(h), k) => h.get(k).cloned().unwrap_or(Value::Undef),
-            _ => {
-                return Err(EvalError::new(format!(
-                    "The given data does not contain a Collection at {}, got '{}'",
-                    k.to_display(),
-                    cur.to_display()
-                )))
-            }
-        };
+/// The block's answer for `v`, else `v` itself: what two elements are compared by.
+fn key(ev: &mut dyn Host, l: Option<&Lambda>, v: &Value, e: &Expr) -> EResult<Value> {
+    match l {
+        Some(l) => ev.call_lambda(l, std::slice::from_ref(v), e),
+        None => Ok(v.clone()),
     }
-    Ok(cur)
 }
 
-/// `get`.
-pub(crate) fn get_fn(
-    _ev: &mut dyn Host,
+/// The first element of each distinct key, in order (Ruby's `uniq`).
+fn uniq(
+    ev: &mut dyn Host,
+    l: Option<&Lambda>,
+    items: impl Iterator<Item = Value>,
+    e: &Expr,
+) -> EResult<Vec<Value>> {
+    let mut seen: IndexMap<Value, Value> = IndexMap::new();
+    for v in items {
+        let k = key(ev, l, &v, e)?;
+        seen.entry(k).or_insert(v);
+    }
+    Ok(seen.into_values().collect())
+}
+
+/// `unique`.
+pub(crate) fn unique(
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
+    lambda: Option<&Lambda>,
+    e: &Expr,
 ) -> EResult<Value> {
-    arity(name, &args, 2, 3)?;
-    let path = str_arg(name, &args[1], "\'dotted_string\'")?.to_string();
-    let v = if path.is_empty() {
-        args[0].clone()
-    } else {
-        dig_path(args[0].clone(), Some(&path))
-    };
-    Ok(if v.is_undef() {
-        args.get(2).cloned().unwrap_or(Value::Undef)
-    } else {
-        v
-    })
+    dispatch(ev, name, super::sigs::UNIQUE, &args, lambda)?;
+    match &args[0] {
+        Value::Str(s) => {
+            let chars = s.chars().map(|c| Value::str(c.to_string().as_str()));
+            let out = uniq(ev, lambda, chars, e)?;
+            let mut text = String::new();
+            for c in &out {
+                if let Value::Str(c) = c {
+                    text.push_str(c);
+                }
+            }
+            Ok(Value::str(text.as_str()))
+        }
+        Value::Array(a) => Ok(Value::array(uniq(ev, lambda, a.iter().cloned(), e)?)),
+        Value::Hash(h) => {
+            let mut groups: IndexMap<Value, (Vec<Value>, Vec<Value>)> = IndexMap::new();
+            for (k, v) in h.iter() {
+                let g = groups.entry(key(ev, lambda, v, e)?).or_default();
+                g.0.push(k.clone());
+                if !g.1.contains(v) {
+                    g.1.push(v.clone());
+                }
+            }
+            Ok(Value::hash(
+                groups
+                    .into_values()
+                    .map(|(ks, vs)| (Value::array(ks), Value::array(vs)))
+                    .collect(),
+            ))
+        }
+        other => {
+            let (pairs, is_hash) = iter_pairs(name, other)?;
+            troupe_values::limits::reserve_items(pairs.len() as u64, std::mem::size_of::<Value>())?;
+            let items = pairs.map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v });
+            Ok(Value::array(uniq(ev, lambda, items, e)?))
+        }
+    }
 }

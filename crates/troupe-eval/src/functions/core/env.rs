@@ -1,31 +1,11 @@
 //! The node's environment: `getvar`, `generate`, `module_directory`, `find_file`.
 
-use crate::functions::args::arity;
-use crate::functions::args::str_arg;
 use crate::functions::host::Host;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
 use troupe_values::value::flatten;
 use troupe_values::value::Value;
-
-/// `getvar`.
-pub(crate) fn getvar(
-    ev: &mut dyn Host,
-    name: &str,
-    args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
-) -> EResult<Value> {
-    arity(name, &args, 1, 2)?;
-    let path = str_arg(name, &args[0], 1)?.to_string();
-    let v = ev.var_path(&path)?;
-    Ok(if v.is_undef() {
-        args.get(1).cloned().unwrap_or(Value::Undef)
-    } else {
-        v
-    })
-}
 
 /// `find_file`, `find_template`.
 pub(crate) fn find_file(

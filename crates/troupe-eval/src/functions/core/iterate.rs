@@ -7,6 +7,7 @@ use crate::functions::args::iter_pairs;
 use crate::functions::args::need_lambda;
 use crate::functions::args::str_arg;
 use crate::functions::host::Host;
+use crate::functions::sigs::dispatch;
 use indexmap::IndexMap;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
@@ -48,7 +49,11 @@ pub(crate) fn each(
     lambda: Option<&Lambda>,
     e: &Expr,
 ) -> EResult<Value> {
-    arity(name, &args, 1, 1)?;
+    if name == "reverse_each" {
+        dispatch(ev, name, super::sigs::REVERSE_EACH, &args, lambda)?;
+    } else {
+        arity(name, &args, 1, 1)?;
+    }
     let Some(l) = lambda else {
         // Without a block Puppet returns an Iterator; its values, in order, serve the same
         // chained calls (`$a.reverse_each.capitalize`).
@@ -66,9 +71,6 @@ pub(crate) fn each(
         return Ok(Value::array(vals));
     };
     let (pairs, is_hash) = iter_pairs(name, &args[0])?;
-    if name == "reverse_each" {
-        block_arity(name, l, 1)?;
-    }
     let pairs: Box<dyn Iterator<Item = (Value, Value)>> = if name == "reverse_each" {
         Box::new(pairs.rev())
     } else {
@@ -79,6 +81,10 @@ pub(crate) fn each(
         if iteration(ev, l, &a, e)?.is_none() {
             break;
         }
+    }
+    // `reverse_each` with a block answers nothing.
+    if name == "reverse_each" {
+        return Ok(Value::Undef);
     }
     Ok(args[0].clone())
 }
@@ -91,6 +97,9 @@ pub(crate) fn map(
     lambda: Option<&Lambda>,
     e: &Expr,
 ) -> EResult<Value> {
+    if matches!(name, "partition" | "group_by") {
+        dispatch(ev, name, super::sigs::COLLECTION_12, &args, lambda)?;
+    }
     arity(name, &args, 1, 1)?;
     let l = need_lambda(name, lambda)?;
     let (pairs, is_hash) = iter_pairs(name, &args[0])?;
@@ -144,7 +153,17 @@ pub(crate) fn map(
     Ok(match name {
         "map" => Value::array(mapped),
         "filter" => pack(kept),
-        "partition" => Value::array(vec![pack(kept), pack(rejected)]),
+        // `partition` answers arrays, a hash's entries as `[key, value]` pairs.
+        "partition" => {
+            let items = |xs: Vec<(Value, Value)>| -> Value {
+                Value::array(
+                    xs.into_iter()
+                        .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v })
+                        .collect(),
+                )
+            };
+            Value::array(vec![items(kept), items(rejected)])
+        }
         "any" => Value::Bool(false),
         "all" => Value::Bool(true),
         "find" => Value::Undef,
@@ -242,8 +261,8 @@ pub(crate) fn step(
     lambda: Option<&Lambda>,
     e: &Expr,
 ) -> EResult<Value> {
-    arity(name, &args, 2, 2)?;
-    let (pairs, _) = iter_pairs(name, &args[0])?;
+    dispatch(ev, name, super::sigs::STEP, &args, lambda)?;
+    let (pairs, is_hash) = iter_pairs(name, &args[0])?;
     let n = match args[1] {
         Value::Int(n) if n > 0 => n as usize,
         _ => {
@@ -252,14 +271,15 @@ pub(crate) fn step(
             ))
         }
     };
-    let vals = pairs.step_by(n).map(|(_, v)| v);
+    let vals = pairs
+        .step_by(n)
+        .map(|(k, v)| if is_hash { Value::array(vec![k, v]) } else { v });
     match lambda {
         Some(l) => {
-            block_arity(name, l, 1)?;
             for v in vals {
                 ev.call_lambda(l, std::slice::from_ref(&v), e)?;
             }
-            Ok(args[0].clone())
+            Ok(Value::Undef)
         }
         None => {
             troupe_values::limits::reserve_items(
@@ -324,9 +344,20 @@ pub(crate) fn index(
             Value::Int(s[..at].chars().count() as i64)
         }));
     }
+    // A string searched for a regexp: the first match's character offset.
+    if let (None, Value::Str(s), Some(Value::Regex(r))) = (lambda, &args[0], args.get(1)) {
+        let plain = r.needs_plain(name).map_err(EvalError::new)?;
+        return Ok(plain.find(s).map_or(Value::Undef, |m| {
+            Value::Int(s[..m.start()].chars().count() as i64)
+        }));
+    }
     let (pairs, is_hash) = iter_pairs(name, &args[0])?;
     for (k, v) in pairs {
         let hit = match (lambda, args.get(1)) {
+            // A hash's one-parameter block gets the value.
+            (Some(l), _) if is_hash && l.params.len() == 1 && !l.params[0].captures_rest => {
+                ev.call_lambda(l, std::slice::from_ref(&v), e)?.truthy()
+            }
             (Some(l), _) => {
                 let a = lambda_args(l, &k, &v, is_hash);
                 ev.call_lambda(l, &a, e)?.truthy()
@@ -339,31 +370,6 @@ pub(crate) fn index(
         }
     }
     Ok(Value::Undef)
-}
-
-/// `tree_each`.
-pub(crate) fn tree_each(
-    ev: &mut dyn Host,
-    name: &str,
-    args: Vec<Value>,
-    lambda: Option<&Lambda>,
-    e: &Expr,
-) -> EResult<Value> {
-    arity(name, &args, 1, 2)?;
-    let l = need_lambda(name, lambda)?;
-    let mut items = Vec::new();
-    tree_walk(&args[0], &mut Vec::new(), &mut items);
-    for (path, v) in items {
-        let a = if l.params.len() >= 2 {
-            vec![Value::array(path), v]
-        } else {
-            vec![Value::array(vec![Value::array(path), v])]
-        };
-        if iteration(ev, l, &a, e)?.is_none() {
-            break;
-        }
-    }
-    Ok(args[0].clone())
 }
 
 /// `call`.
@@ -441,28 +447,5 @@ fn resolve_deferred(ev: &mut dyn Host, v: &Value, e: &Expr) -> EResult<Value> {
             Value::Sensitive(x) => Value::Sensitive(std::rc::Rc::new(resolve_deferred(ev, x, e)?)),
             other => other.clone(),
         })
-    })
-}
-/// Depth-first, containers before their contents, as `tree_each` walks by default.
-fn tree_walk(v: &Value, path: &mut Vec<Value>, out: &mut Vec<(Vec<Value>, Value)>) {
-    troupe_values::limits::grow(|| {
-        out.push((path.clone(), v.clone()));
-        match v {
-            Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    path.push(Value::Int(i as i64));
-                    tree_walk(x, path, out);
-                    path.pop();
-                }
-            }
-            Value::Hash(h) => {
-                for (k, x) in h.iter() {
-                    path.push(k.clone());
-                    tree_walk(x, path, out);
-                    path.pop();
-                }
-            }
-            _ => {}
-        }
     })
 }

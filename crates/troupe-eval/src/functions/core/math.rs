@@ -80,7 +80,7 @@ fn ruby_float(text: &str) -> Option<f64> {
 
 /// `floor`, `ceiling`, `round`.
 pub(crate) fn floor(
-    _ev: &mut dyn Host,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
     _lambda: Option<&Lambda>,
@@ -96,11 +96,9 @@ pub(crate) fn floor(
             ))
         })?,
         other if name != "round" => return Err(numeric_or_string(name, other)),
-        other => {
-            return Err(EvalError::new(format!(
-                "'round' parameter 'val' expects a Numeric value, got {}",
-                troupe_values::types::infer_for_message(other)
-            )))
+        _ => {
+            crate::functions::sigs::dispatch(ev, name, super::sigs::ROUND, &args, None)?;
+            return Err(EvalError::new("'round' expects a Numeric value"));
         }
     };
     let r = match name {

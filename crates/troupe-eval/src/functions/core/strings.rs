@@ -25,12 +25,19 @@ pub(crate) fn split(
     let s = str_arg(name, &args[0], 1)?;
     let parts: Vec<Value> = match &args[1] {
         Value::Str(p) => {
-            let re = troupe_values::value::Regexp::new(p).map_err(EvalError::new)?;
+            let re = super::regsubst::compile(p, "")?;
             split_ruby(s, re.needs_plain("split").map_err(EvalError::new)?)
         }
         Value::Regex(r) => split_ruby(s, r.needs_plain("split").map_err(EvalError::new)?),
         Value::Type(t) => match t.resolved() {
             Type::Regexp(Some(r)) => split_ruby(s, r.needs_plain("split").map_err(EvalError::new)?),
+            // `Regexp` without a pattern splits between every character.
+            Type::Regexp(None) => split_ruby(
+                s,
+                super::regsubst::compile("", "")?
+                    .needs_plain("split")
+                    .map_err(EvalError::new)?,
+            ),
             _ => {
                 return Err(EvalError::new(
                     "'split' expects a String, Regexp or Type[Regexp] pattern",
@@ -83,54 +90,6 @@ pub(crate) fn sprintf_fn(
     arity(name, &args, 1, usize::MAX)?;
     let f = str_arg(name, &args[0], 1)?;
     Ok(Value::str(sprintf(f, &args[1..])?))
-}
-
-/// `regsubst`.
-pub(crate) fn regsubst_fn(
-    _ev: &mut dyn Host,
-    name: &str,
-    args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
-) -> EResult<Value> {
-    arity(name, &args, 3, 5)?;
-    let target_ok = match &args[0] {
-        Value::Str(_) => true,
-        Value::Array(a) => a.iter().all(|x| matches!(x, Value::Str(_))),
-        _ => false,
-    };
-    if !target_ok {
-        return Err(EvalError::new(format!(
-            "'regsubst' parameter 'target' expects a value of type Array or String, got {}",
-            troupe_values::types::infer_for_message(&args[0])
-        )));
-    }
-    let flags = match args.get(3) {
-        Some(Value::Str(s)) => s.to_string(),
-        _ => String::new(),
-    };
-    let re = match &args[1] {
-        Value::Str(p) => {
-            let src = if flags.contains('I') {
-                format!("(?i){p}")
-            } else {
-                p.to_string()
-            };
-            Rc::new(troupe_values::value::Regexp::new(&src).map_err(EvalError::new)?)
-        }
-        Value::Regex(r) => r.clone(),
-        _ => {
-            return Err(EvalError::new(
-                "'regsubst' parameter 'pattern' expects a value of type String or Regexp",
-            ))
-        }
-    };
-    let repl = str_arg(name, &args[2], 3)?.to_string();
-    let global = flags.contains('G');
-    let plain = re.needs_plain("regsubst").map_err(EvalError::new)?;
-    Ok(map_strings(&args[0], &|s: &str| {
-        regsubst(s, plain, &repl, global)
-    }))
 }
 
 /// `match`.
@@ -197,6 +156,18 @@ pub(crate) fn versioncmp_fn(
     arity(name, &args, 2, 3)?;
     let a = str_arg(name, &args[0], "\'a\'")?;
     let b = str_arg(name, &args[1], "\'b\'")?;
+    // `ignore_trailing_zeroes`: Puppet strips `[.0]+` from the end of each version's part
+    // before its first `-` (so `20` becomes `2`, as Puppet does).
+    if args.get(2).is_some_and(|v| v.truthy()) {
+        let norm = |v: &str| -> String {
+            let (head, tail) = match v.find('-') {
+                Some(i) => (&v[..i], &v[i..]),
+                None => (v, ""),
+            };
+            format!("{}{tail}", head.trim_end_matches(['.', '0']))
+        };
+        return Ok(Value::Int(versioncmp(&norm(a), &norm(b))));
+    }
     Ok(Value::Int(versioncmp(a, b)))
 }
 
@@ -297,38 +268,6 @@ fn split_ruby(s: &str, re: &regex::Regex) -> Vec<Value> {
         parts.pop();
     }
     parts.into_iter().map(Value::from).collect()
-}
-fn regsubst(s: &str, re: &regex::Regex, repl: &str, global: bool) -> String {
-    // Ruby replacement syntax: \0..\9 and \\.
-    let expand = |caps: &regex::Captures| -> String {
-        let mut out = String::new();
-        let mut chars = repl.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '\\' {
-                match chars.peek().copied() {
-                    Some(d) if d.is_ascii_digit() => {
-                        chars.next();
-                        let i = d.to_digit(10).unwrap_or(0) as usize;
-                        out.push_str(caps.get(i).map(|m| m.as_str()).unwrap_or(""));
-                    }
-                    Some('\\') => {
-                        chars.next();
-                        out.push('\\');
-                    }
-                    _ => out.push('\\'),
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    };
-    if global {
-        re.replace_all(s, |c: &regex::Captures| expand(c))
-            .into_owned()
-    } else {
-        re.replace(s, |c: &regex::Captures| expand(c)).into_owned()
-    }
 }
 /// Puppet's versioncmp (Puppet::Util::Package.versioncmp).
 pub fn versioncmp(a: &str, b: &str) -> i64 {

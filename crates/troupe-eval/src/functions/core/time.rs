@@ -15,7 +15,13 @@ pub(crate) fn strftime(
     _lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    arity(name, &args, 2, 3)?;
+    // The deprecated (format, timezone?) form takes one argument.
+    let min = if matches!(args.first(), Some(Value::Str(_))) {
+        1
+    } else {
+        2
+    };
+    arity(name, &args, min, 3)?;
     let fmt = |i: usize| -> EResult<String> {
         match args.get(i) {
             Some(Value::Str(s)) => Ok(s.to_string()),

@@ -46,13 +46,19 @@ pub(crate) fn assert_type(
 
 /// `type`.
 pub(crate) fn type_fn(
-    _ev: &mut dyn Host,
+    ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
-    _lambda: Option<&Lambda>,
+    lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
-    arity(name, &args, 1, 2)?;
+    let known = matches!(args.get(1), None | Some(Value::Str(_)))
+        && args.get(1).is_none_or(|m| {
+            matches!(m, Value::Str(s) if matches!(&**s, "detailed" | "reduced" | "generalized"))
+        });
+    if args.len() != 1 && args.len() != 2 || !known || lambda.is_some() {
+        crate::functions::sigs::dispatch(ev, name, super::sigs::TYPE, &args, lambda)?;
+    }
     Ok(Value::ty(match args.get(1) {
         Some(Value::Str(s)) if &**s == "generalized" => generalize(&args[0]),
         Some(Value::Str(s)) if &**s == "reduced" => infer_reduced(&args[0]),
@@ -62,16 +68,21 @@ pub(crate) fn type_fn(
 
 /// `unwrap`.
 pub(crate) fn unwrap(
-    _ev: &mut dyn Host,
-    _name: &str,
+    ev: &mut dyn Host,
+    name: &str,
     args: Vec<Value>,
-    _lambda: Option<&Lambda>,
-    _e: &Expr,
+    lambda: Option<&Lambda>,
+    e: &Expr,
 ) -> EResult<Value> {
-    match args.first() {
-        Some(Value::Sensitive(v)) => Ok((**v).clone()),
-        Some(v) => Ok(v.clone()),
-        None => Ok(Value::Undef),
+    arity(name, &args, 1, 1)?;
+    let v = match &args[0] {
+        Value::Sensitive(v) => (**v).clone(),
+        v => v.clone(),
+    };
+    // With a block, the block's answer for the unwrapped value.
+    match lambda {
+        Some(l) => ev.call_lambda(l, &[v], e),
+        None => Ok(v),
     }
 }
 
