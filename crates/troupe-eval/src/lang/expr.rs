@@ -89,7 +89,7 @@ impl<'e> Evaluator<'e> {
                 let v = self.eval(expr)?;
                 match op {
                     UnOp::Not => Ok(Value::Bool(!v.truthy())),
-                    UnOp::Splat => Ok(v),
+                    UnOp::Splat => Ok(Value::array(unfold(v))),
                     UnOp::Neg if matches!(v, Value::Timespan(_)) => match v {
                         Value::Timespan(n) => Ok(Value::Timespan(n.saturating_neg())),
                         _ => Ok(v),
@@ -154,7 +154,9 @@ impl<'e> Evaluator<'e> {
                 self.call_function(name, args, c.lambda.as_ref(), e)
             }
             ExprKind::MethodCall(m) => {
-                let mut args = vec![self.eval(&m.receiver)?];
+                // The receiver is unfolded too: `(*[fmt, $a]).sprintf` passes two arguments.
+                let mut args = vec![];
+                self.eval_unfolded(&m.receiver, &mut args)?;
                 args.extend(self.eval_args(&m.args)?);
                 self.call_function(&m.name, args, m.lambda.as_ref(), e)
             }
@@ -217,17 +219,20 @@ impl<'e> Evaluator<'e> {
         Ok(out)
     }
 
-    /// Evaluates `e` into `out`; a splat (`*$array`) contributes each element.
+    /// Evaluates `e` into `out`; a splat (`*$x`, also in parentheses) contributes what it
+    /// unfolds to (see [`unfold`]).
     pub(crate) fn eval_unfolded(&mut self, e: &Expr, out: &mut Vec<Value>) -> EResult<()> {
+        let mut inner = e;
+        while let ExprKind::Paren(x) = &inner.kind {
+            inner = x;
+        }
         if let ExprKind::Unary {
             op: UnOp::Splat,
             expr,
-        } = &e.kind
+        } = &inner.kind
         {
-            match &self.eval(expr)? {
-                Value::Array(xs) => out.extend(xs.iter().cloned()),
-                v => out.push(v.clone()),
-            }
+            let v = self.eval(expr)?;
+            out.extend(unfold(v));
         } else {
             out.push(self.eval(e)?);
         }
@@ -387,7 +392,22 @@ impl<'e> Evaluator<'e> {
                     }
                     _ => test.puppet_eq(opt),
                 },
-                Value::Hash(_) => test.puppet_eq(opt),
+                // Every key of the option matches the test's value for it (a missing one
+                // is undef); the test may have more keys.
+                Value::Hash(pattern) => match test {
+                    Value::Hash(th) => {
+                        let mut all = true;
+                        for (k, o) in pattern.iter() {
+                            let t = th.get(k).cloned().unwrap_or(Value::Undef);
+                            if !self.option_matches(&t, o)? {
+                                all = false;
+                                break;
+                            }
+                        }
+                        all
+                    }
+                    _ => false,
+                },
                 _ => test.puppet_eq(opt),
             })
         })
@@ -456,5 +476,19 @@ impl<'e> Evaluator<'e> {
                 ),
             }
         })
+    }
+}
+
+/// What `*x` unfolds to, as Puppet's UnfoldExpression: undef to nothing, an Array to its
+/// elements, a Hash to its `[key, value]` pairs, anything else to itself.
+fn unfold(v: Value) -> Vec<Value> {
+    match &v {
+        Value::Undef => vec![],
+        Value::Array(xs) => xs.to_vec(),
+        Value::Hash(h) => h
+            .iter()
+            .map(|(k, x)| Value::array(vec![k.clone(), x.clone()]))
+            .collect(),
+        _ => vec![v],
     }
 }
