@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod math;
 pub mod new;
 pub mod new_convert;
+pub mod strconv;
 pub mod strings;
 pub mod time;
 pub mod types;
