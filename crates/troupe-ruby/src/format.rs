@@ -70,8 +70,17 @@ fn c_int(digits: &str, what: &str) -> EResult<usize> {
     let n = digits
         .parse::<i32>()
         .map_err(|_| err(format!("{what} too big")))?;
-    troupe_values::limits::reserve(n as u64)?;
+    if what == "width" {
+        reserve_text(n as usize)?;
+    }
     Ok(n as usize)
+}
+
+/// Ruby allocates whatever width or numeric precision fits a C int (a gigabyte of
+/// padding or zeros); here the text and the copy the caller keeps are first asked of the
+/// compile's memory limit.
+fn reserve_text(n: usize) -> EResult<()> {
+    troupe_values::limits::reserve((n as u64).saturating_mul(2))
 }
 
 fn int_arg(v: &Value) -> EResult<i64> {
@@ -207,13 +216,23 @@ fn pad(spec: &Spec, prefix: &str, body: &str, zero_ok: bool) -> String {
         return format!("{prefix}{body}");
     }
     let fill = w - len;
+    // One allocation of the padded size: widths come from the manifest.
+    let mut out = String::with_capacity(prefix.len() + body.len() + fill);
+    let repeat = |out: &mut String, c: char| out.extend(std::iter::repeat_n(c, fill));
     if spec.minus {
-        format!("{prefix}{body}{}", " ".repeat(fill))
+        out.push_str(prefix);
+        out.push_str(body);
+        repeat(&mut out, ' ');
     } else if spec.zero && zero_ok {
-        format!("{prefix}{}{body}", "0".repeat(fill))
+        out.push_str(prefix);
+        repeat(&mut out, '0');
+        out.push_str(body);
     } else {
-        format!("{}{prefix}{body}", " ".repeat(fill))
+        repeat(&mut out, ' ');
+        out.push_str(prefix);
+        out.push_str(body);
     }
+    out
 }
 
 fn format_int(conv: char, i: i64, spec: &Spec) -> String {
@@ -492,6 +511,10 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
             Some(v) => v,
             None => a.seq()?,
         };
+        if let Some(p) = spec.prec.filter(|_| !matches!(conv, 's' | 'p' | 'c')) {
+            // Zeros as many as the precision: integer digits, float decimals.
+            reserve_text(p)?;
+        }
         let piece = match conv {
             's' | 'p' => {
                 let s = if conv == 's' {

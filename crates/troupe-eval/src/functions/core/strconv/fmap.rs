@@ -169,15 +169,14 @@ pub fn merge_maps(lower: Option<&FormatMap>, higher: Option<&FormatMap>) -> Opti
     }
     let merged: FormatMap = keys
         .into_iter()
-        .map(|k| {
+        .filter_map(|k| {
             let l = kept.iter().find(|(lk, _)| lk == k).map(|(_, f)| f);
             let f = match (l, lookup(higher, k)) {
                 (Some(l), Some(h)) => Rc::new(l.merge(h)),
                 (Some(l), None) => l.clone(),
-                (None, Some(h)) => h.clone(),
-                (None, None) => unreachable!("every key comes from one of the maps"),
+                (None, h) => h?.clone(),
             };
-            (k.clone(), f)
+            Some((k.clone(), f))
         })
         .collect();
     Some(sort_formats(merged))
@@ -217,51 +216,49 @@ fn compare(a: &Type, b: &Type) -> Ordering {
     }
 }
 
-/// `sort_formats`: most specific types first. Puppet sorts with a comparison that is not
-/// a total order (unrelated types compare by rank or name); here a type always comes before
-/// the more general types it is assignable to, and the comparison picks among the rest.
+/// `sort_formats`: most specific types first. Puppet's comparison is not a total order
+/// (unrelated types compare by rank or by name), so the result depends on the algorithm:
+/// Ruby sorts with glibc's `qsort_r`, a top-down merge sort that takes from the left run
+/// on ties. That merge sort, with the same comparison, gives Puppet's order.
 pub fn sort_formats(m: FormatMap) -> FormatMap {
-    let n = m.len();
-    // assignable[i][j]: type i accepts every instance of type j.
-    let assignable: Vec<Vec<bool>> = (0..n)
-        .map(|i| {
-            (0..n)
-                .map(|j| i != j && m[i].0.is_assignable(&m[j].0))
-                .collect()
-        })
-        .collect();
-    let more_specific = |a: usize, b: usize| assignable[b][a] && !assignable[a][b];
-    // Kahn's algorithm: `blockers[a]` counts the types left that must come before `a`.
-    let mut blockers: Vec<usize> = (0..n)
-        .map(|a| (0..n).filter(|&b| more_specific(b, a)).count())
-        .collect();
-    let mut done = vec![false; n];
-    let mut order = Vec::with_capacity(n);
-    while order.len() < n {
-        let free: Vec<usize> = (0..n).filter(|&a| !done[a] && blockers[a] == 0).collect();
-        // Among few free types the comparison picks; among many, the first.
-        let best = || {
-            free.iter().copied().find(|&a| {
-                free.iter()
-                    .all(|&b| compare(&m[a].0, &m[b].0) != Ordering::Greater)
-            })
-        };
-        let pick = match free.first() {
-            Some(&first) if free.len() > 16 => first,
-            Some(&first) => best().unwrap_or(first),
-            // Unreachable for a strict order; taken whole to be safe.
-            None => (0..n).find(|&a| !done[a]).unwrap_or(0),
-        };
-        done[pick] = true;
-        order.push(pick);
-        for (b, count) in blockers.iter_mut().enumerate() {
-            if !done[b] && more_specific(pick, b) {
-                *count = count.saturating_sub(1);
-            }
+    let mut items: Vec<Option<(Type, Rc<Fmt>)>> = m.into_iter().map(Some).collect();
+    let idx: Vec<usize> = (0..items.len()).collect();
+    let sorted = merge_sort(&idx, &|a, b| {
+        let (ta, tb) = (
+            &items[a].as_ref().map(|x| &x.0),
+            &items[b].as_ref().map(|x| &x.0),
+        );
+        match (ta, tb) {
+            (Some(ta), Some(tb)) => compare(ta, tb),
+            _ => Ordering::Equal,
+        }
+    });
+    sorted.into_iter().filter_map(|i| items[i].take()).collect()
+}
+
+/// glibc's `msort_with_tmp`: halves (the first one the smaller), each sorted, merged taking
+/// from the first while it compares not greater.
+fn merge_sort(xs: &[usize], cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+    if xs.len() <= 1 {
+        return xs.to_vec();
+    }
+    let n1 = xs.len() / 2;
+    let left = merge_sort(&xs[..n1], cmp);
+    let right = merge_sort(&xs[n1..], cmp);
+    let mut out = Vec::with_capacity(xs.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if cmp(left[i], right[j]) != Ordering::Greater {
+            out.push(left[i]);
+            i += 1;
+        } else {
+            out.push(right[j]);
+            j += 1;
         }
     }
-    let mut slots: Vec<Option<(Type, Rc<Fmt>)>> = m.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    out.extend_from_slice(&left[i..]);
+    out.extend_from_slice(&right[j..]);
+    out
 }
 
 /// `get_format`: the first format whose type the value is an instance of, else `%s`.

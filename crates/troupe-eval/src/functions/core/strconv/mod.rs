@@ -2,7 +2,6 @@
 //! string under a format (`'%#x'`) or a map of type => format, as
 //! `Puppet::Pops::Types::StringConverter` does it.
 
-mod binary;
 mod containers;
 mod fmap;
 mod quote;
@@ -114,7 +113,7 @@ pub(crate) fn convert_with(v: &Value, map: &Rc<FormatMap>, ind: Indentation) -> 
                 Value::Str(s) => scalars::string(&f, s),
                 Value::Regex(r) => scalars::regexp(&f, &r.source),
                 Value::Type(_) => scalars::type_value(&f, v.to_display()),
-                Value::Binary(b) => binary::binary(&f, b),
+                Value::Binary(b) => quote::binary(&f, b),
                 other => scalars::other(&f, other),
             }
         }
@@ -123,5 +122,43 @@ pub(crate) fn convert_with(v: &Value, map: &Rc<FormatMap>, ind: Indentation) -> 
 
 /// `String.new(value, formats)`.
 pub fn string_new(args: &[Value]) -> EResult<Value> {
+    spec::check_args(args)?;
     convert(args.first().unwrap_or(&Value::Undef), args.get(1)).map(Value::str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(v: Value, f: &str) -> String {
+        convert(&v, Some(&Value::str(f))).unwrap_or_else(|e| format!("error: {}", e.msg))
+    }
+
+    #[test]
+    fn converts_scalars_as_puppet_does() {
+        assert_eq!(conv(Value::Int(27), "%#x"), "0x1b");
+        assert_eq!(conv(Value::Float(21.0), "%.4a"), "0x1.5000p+4");
+        assert_eq!(conv(Value::Undef, "%#-10u"), "undefined ");
+        assert_eq!(conv(Value::Bool(true), "%#B"), "0B1");
+        assert_eq!(conv(Value::str("good::day"), "%#4.2c"), "  'G");
+        assert_eq!(
+            conv(Value::Binary(b"j\x9b".as_slice().into()), "%#s"),
+            "\"j\\x9B\""
+        );
+    }
+
+    #[test]
+    fn indents_nested_arrays() {
+        let inner = Value::Array(Rc::new(vec![Value::Int(7), Value::Int(8)]));
+        let v = Value::Array(Rc::new(vec![Value::Int(6), inner, Value::Int(9)]));
+        assert_eq!(conv(v, "%#a"), "[6,\n  [7, 8],\n  9]");
+    }
+
+    #[test]
+    fn rejects_what_puppet_rejects() {
+        assert!(conv(Value::Int(1), "%dv").starts_with("error: The format '%dv'"));
+        assert!(conv(Value::Int(1), "%k").contains("expected one of the characters"));
+        assert!(string_new(&[Value::Int(1), Value::str("")]).is_err());
+        assert!(string_new(&[]).is_err());
+    }
 }

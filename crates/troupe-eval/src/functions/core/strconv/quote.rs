@@ -1,7 +1,14 @@
 //! Quoting as the string converter does it: Puppet source quotes (`'a'` or, with control
-//! characters, `"a\n"`), Ruby's `inspect` of a binary string, and a regexp between slashes.
+//! characters, `"a\n"`), Ruby's `inspect` of a binary string, and a regexp between slashes;
+//! and binary values under a format: the bytes as text (`%s`), Base64 in its three forms
+//! (`%b` with line breaks, `%B` strict, `%u` URL-safe), `Binary("...")` (`%p`) and the
+//! type's name (`%t`, `%T`); the alternate flag quotes as Ruby's `inspect`.
 
+use super::scalars::kformat;
+use super::spec::{format_error, Fmt};
 use std::fmt::Write;
+use troupe_values::error::{EResult, EvalError};
+use troupe_values::value::{base64_encode, Value};
 
 /// `puppet_quote`: single quotes unless a control character forces double quotes (or
 /// `double` asks for them). A backslash escapes the character after it; a trailing one is
@@ -112,6 +119,45 @@ pub fn regexp_inspect(source: &str) -> String {
 pub fn not_utf8_error(b: &[u8]) -> String {
     let c = b.iter().find(|c| **c >= 0x80).copied().unwrap_or(0);
     format!("\"\\x{c:02X}\" from ASCII-8BIT to UTF-8")
+}
+
+/// Ruby's `Base64.encode64`: lines of 60 characters, each ending in a newline.
+fn relaxed(b: &[u8]) -> String {
+    let flat = base64_encode(b, false);
+    let mut out = String::with_capacity(flat.len() + flat.len() / 60 + 1);
+    for chunk in flat.as_bytes().chunks(60) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
+/// `text` under `f` with its letter read as `%s`, or as `%p` (Ruby's `inspect` of a
+/// binary string) when the alternate flag is given.
+fn as_text(f: &Fmt, text: &[u8]) -> EResult<String> {
+    let fmt = f.orig_with(f.conv, 's');
+    if f.alt {
+        kformat(&fmt, Value::str(inspect_bytes(text)))
+    } else {
+        let s = std::str::from_utf8(text).map_err(|_| EvalError::new(not_utf8_error(text)))?;
+        kformat(&fmt, Value::str(s))
+    }
+}
+
+pub fn binary(f: &Fmt, b: &[u8]) -> EResult<String> {
+    match f.conv {
+        's' => as_text(f, b),
+        'p' => {
+            let inner = kformat(&f.orig_with('p', 's'), Value::str(base64_encode(b, false)))?;
+            Ok(format!("Binary(\"{inner}\")"))
+        }
+        'b' => as_text(f, relaxed(b).as_bytes()),
+        'B' => as_text(f, base64_encode(b, false).as_bytes()),
+        'u' => as_text(f, base64_encode(b, true).as_bytes()),
+        't' => as_text(f, b"Binary"),
+        'T' => as_text(f, b"BINARY"),
+        c => Err(format_error("Binary", c, "bButTsp")),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use super::fmap::FormatMap;
 use std::rc::Rc;
 use troupe_values::error::{EResult, EvalError};
+use troupe_values::value::{type_name_of, Map, Value};
 
 /// Puppet's `FMT_PATTERN`; Ruby's `^` and `$` match at line boundaries.
 const FMT_PATTERN: &str =
@@ -13,6 +14,11 @@ const FMT_PATTERN: &str =
 fn pattern() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| regex::Regex::new(FMT_PATTERN).expect("the format pattern compiles"))
+}
+
+/// Whether `s` matches Puppet's `Format` pattern type (`Pattern[FMT_PATTERN]`).
+pub fn is_format(s: &str) -> bool {
+    pattern().is_match(s)
 }
 
 /// The sign flag: ' ', '+' or neither.
@@ -151,6 +157,107 @@ pub fn format_error(type_name: &str, actual: char, expected: &str) -> EvalError 
     EvalError::new(format!(
         "Illegal format '{actual}' specified for value of {type_name} type - expected one of the characters '{expected}'"
     ))
+}
+
+// The signature of Puppet's `new_string` function: one value, then optionally `Default`,
+// a non-empty format string or a type => format map whose formats match the format
+// pattern; anything else is rejected with the text Puppet's dispatcher gives.
+
+/// `Format = Pattern[...]` as Puppet prints it.
+const FORMAT: &str =
+    r"Format = Pattern[/^%([\s\[+#0{<(|-]*)([1-9][0-9]*)?(?:\.([0-9]+))?([a-zA-Z])$/]";
+
+/// The `Formats` parameter type as Puppet prints it.
+fn formats_type() -> String {
+    format!(
+        "Formats = Variant[Default, String[1], TypeMap = Hash[Type, Variant[{FORMAT}, \
+         ContainerFormat = Struct[{{Optional['format'] => {FORMAT}, Optional['separator'] => String, \
+         Optional['separator2'] => String, Optional['string_formats'] => Hash[Type, {FORMAT}]}}]]]]"
+    )
+}
+
+fn is_format_value(v: &Value) -> bool {
+    matches!(v, Value::Str(s) if is_format(s))
+}
+
+/// `Hash[Type, Format]`.
+fn is_format_map(h: &Map) -> bool {
+    h.iter()
+        .all(|(k, v)| matches!(k, Value::Type(_)) && is_format_value(v))
+}
+
+/// `ContainerFormat`.
+fn is_container_format(h: &Map) -> bool {
+    h.iter().all(|(k, v)| match k {
+        Value::Str(k) => match k.as_ref() {
+            "format" => is_format_value(v),
+            "separator" | "separator2" => matches!(v, Value::Str(_)),
+            "string_formats" => matches!(v, Value::Hash(m) if is_format_map(m)),
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
+/// `TypeMap`.
+fn is_type_map(h: &Map) -> bool {
+    h.iter().all(|(k, v)| {
+        matches!(k, Value::Type(_))
+            && match v {
+                Value::Hash(c) => is_container_format(c),
+                other => is_format_value(other),
+            }
+    })
+}
+
+fn got(v: &Value) -> &'static str {
+    match v {
+        Value::Array(a) if !a.is_empty() => "Tuple",
+        Value::Hash(h) if !h.is_empty() && h.keys().all(|k| matches!(k, Value::Str(_))) => "Struct",
+        other => type_name_of(other),
+    }
+}
+
+/// Checks the arguments of `String.new` / `String(...)` as Puppet's dispatcher does.
+pub fn check_args(args: &[Value]) -> EResult<()> {
+    if args.is_empty() || args.len() > 2 {
+        let n = if args.is_empty() {
+            "none".to_string()
+        } else {
+            args.len().to_string()
+        };
+        return Err(EvalError::new(format!(
+            "'new_string' expects between 1 and 2 arguments, got {n}"
+        )));
+    }
+    let Some(f) = args.get(1) else {
+        return Ok(());
+    };
+    let ok = match f {
+        Value::Default => true,
+        Value::Str(s) => !s.is_empty(),
+        Value::Hash(h) => is_type_map(h),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let formats = formats_type();
+    if let (Value::Hash(h), "Struct") = (f, got(f)) {
+        // A hash of string keys: Puppet lists what each variant rejected.
+        let key = h.keys().next().map(|k| k.to_display()).unwrap_or_default();
+        let reject = "\n  rejected: parameter 'string_formats'";
+        return Err(EvalError::new(format!(
+            "'new_string' expects (Convertible = Any from, {formats} string_formats?)\
+             {reject} variant 0 expects a Default value, got Struct\
+             {reject} variant 1 expects a String value, got Struct\
+             {reject} variant 2 key of entry '{key}' expects a Type value, got String"
+        )));
+    }
+    Err(EvalError::new(format!(
+        "'new_string' parameter 'string_formats' expects a {formats} value, got {}",
+        got(f)
+    )))
 }
 
 #[cfg(test)]
