@@ -19,6 +19,19 @@ fn rstrip(buf: &mut String) {
     buf.truncate(keep);
 }
 
+/// `s` appended to `buf`, a checkpoint first: nested layouts copy every inner text into
+/// each enclosing one (quadratic in the depth, as in Puppet), so the compile's deadline and
+/// memory limit are asked before every piece.
+fn append(buf: &mut String, s: &str) -> EResult<()> {
+    if s.len() > 1024 {
+        troupe_values::limits::reserve((s.len() as u64).saturating_mul(2))?;
+    } else {
+        troupe_values::limits::checkpoint()?;
+    }
+    buf.push_str(s);
+    Ok(())
+}
+
 /// A contained value: containers keep the whole map, others use the container's
 /// `string_formats`.
 fn child(
@@ -101,7 +114,7 @@ pub fn array(
         if buf.ends_with(' ') && s.starts_with('\n') {
             rstrip(&mut buf);
         }
-        buf.push_str(s);
+        append(&mut buf, s)?;
     }
     buf.push_str(close);
     Ok(buf)
@@ -158,9 +171,9 @@ pub fn hash(
                 let key = child(k, map, &elements, inner)?;
                 let val = child(v, map, &elements, inner)?;
                 buf.push_str(&padding);
-                buf.push_str(&key);
+                append(&mut buf, &key)?;
                 buf.push_str(assoc);
-                buf.push_str(&val);
+                append(&mut buf, &val)?;
             }
             if f.alt {
                 buf.push_str(cond_break);
