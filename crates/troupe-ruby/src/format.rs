@@ -70,8 +70,17 @@ fn c_int(digits: &str, what: &str) -> EResult<usize> {
     let n = digits
         .parse::<i32>()
         .map_err(|_| err(format!("{what} too big")))?;
-    troupe_values::limits::reserve(n as u64)?;
+    if what == "width" {
+        reserve_text(n as usize)?;
+    }
     Ok(n as usize)
+}
+
+/// Ruby allocates whatever width or numeric precision fits a C int (a gigabyte of
+/// padding or zeros); here the text and the copy the caller keeps are first asked of the
+/// compile's memory limit.
+fn reserve_text(n: usize) -> EResult<()> {
+    troupe_values::limits::reserve((n as u64).saturating_mul(2))
 }
 
 fn int_arg(v: &Value) -> EResult<i64> {
@@ -207,13 +216,23 @@ fn pad(spec: &Spec, prefix: &str, body: &str, zero_ok: bool) -> String {
         return format!("{prefix}{body}");
     }
     let fill = w - len;
+    // One allocation of the padded size: widths come from the manifest.
+    let mut out = String::with_capacity(prefix.len() + body.len() + fill);
+    let repeat = |out: &mut String, c: char| out.extend(std::iter::repeat_n(c, fill));
     if spec.minus {
-        format!("{prefix}{body}{}", " ".repeat(fill))
+        out.push_str(prefix);
+        out.push_str(body);
+        repeat(&mut out, ' ');
     } else if spec.zero && zero_ok {
-        format!("{prefix}{}{body}", "0".repeat(fill))
+        out.push_str(prefix);
+        repeat(&mut out, '0');
+        out.push_str(body);
     } else {
-        format!("{}{prefix}{body}", " ".repeat(fill))
+        repeat(&mut out, ' ');
+        out.push_str(prefix);
+        out.push_str(body);
     }
+    out
 }
 
 fn format_int(conv: char, i: i64, spec: &Spec) -> String {
@@ -289,12 +308,15 @@ fn format_float(conv: char, x: f64, spec: &Spec) -> String {
         }
         'e' | 'E' => exp_form(a, p, conv == 'E'),
         'a' | 'A' => {
-            let s = hex_float(a);
-            if conv == 'A' {
-                s.to_uppercase()
+            // The `0x` goes with the sign: zero padding comes after it.
+            let body = hex_float(a, spec.prec, spec.sharp);
+            let (marker, body) = if conv == 'A' {
+                ("0X", body.to_uppercase())
             } else {
-                s
-            }
+                ("0x", body)
+            };
+            let prefix = format!("{}{marker}", sign_of(neg, spec));
+            return pad(spec, &prefix, &body, true);
         }
         _ => {
             // %g: %e when the exponent is below -4 or not below the precision, else %f;
@@ -333,23 +355,66 @@ fn strip_zeros(s: &str) -> String {
     };
     format!("{m}{e}")
 }
-fn hex_float(a: f64) -> String {
+/// `%a` after its `0x`: the mantissa in hex (normalized, subnormals too), rounded half to
+/// even to `prec` hex digits when given, and the binary exponent.
+fn hex_float(a: f64, prec: Option<usize>, sharp: bool) -> String {
+    let point = |digits: &str| {
+        if digits.is_empty() && !sharp {
+            String::new()
+        } else {
+            format!(".{digits}")
+        }
+    };
     if a == 0.0 {
-        return "0x0p+0".into();
+        let zeros = "0".repeat(prec.unwrap_or(0));
+        return format!("0{}p+0", point(&zeros));
     }
     let bits = a.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
-    let frac = bits & ((1u64 << 52) - 1);
-    let mut f = format!("{frac:013x}");
-    while f.ends_with('0') {
-        f.pop();
+    let mut exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut frac = bits & ((1u64 << 52) - 1);
+    if exp == -1023 {
+        // Subnormal: shift the first set bit up to the implicit one.
+        let shift = frac.leading_zeros() as i64 - 11;
+        frac = (frac << shift) & ((1u64 << 52) - 1);
+        exp = -1022 - shift;
     }
-    let dot = if f.is_empty() {
-        String::new()
-    } else {
-        format!(".{f}")
+    let digits = match prec {
+        None => {
+            let mut f = format!("{frac:013x}");
+            while f.ends_with('0') {
+                f.pop();
+            }
+            f
+        }
+        Some(p) if p >= 13 => format!("{frac:013x}{}", "0".repeat(p - 13)),
+        Some(p) => {
+            let shift = (13 - p) * 4;
+            let full = (1u64 << 52) | frac;
+            let mut q = full >> shift;
+            let rem = full & ((1u64 << shift) - 1);
+            let half = 1u64 << (shift - 1);
+            if rem > half || (rem == half && q & 1 == 1) {
+                q += 1;
+            }
+            if q >> (p * 4) >= 2 {
+                // Rounded up to 2.000: renormalized to 1.000 with the next exponent.
+                q >>= 1;
+                exp += 1;
+            }
+            let low = q & ((1u64 << (p * 4)) - 1);
+            if p == 0 {
+                String::new()
+            } else {
+                format!("{low:0p$x}")
+            }
+        }
     };
-    format!("0x1{dot}p{}{}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    format!(
+        "1{}p{}{}",
+        point(&digits),
+        if exp < 0 { '-' } else { '+' },
+        exp.abs()
+    )
 }
 
 /// `format(f, *args)` as Ruby does it.
@@ -446,6 +511,10 @@ pub fn sprintf(f: &str, args: &[Value]) -> EResult<String> {
             Some(v) => v,
             None => a.seq()?,
         };
+        if let Some(p) = spec.prec.filter(|_| !matches!(conv, 's' | 'p' | 'c')) {
+            // Zeros as many as the precision: integer digits, float decimals.
+            reserve_text(p)?;
+        }
         let piece = match conv {
             's' | 'p' => {
                 let s = if conv == 's' {

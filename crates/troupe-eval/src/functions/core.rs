@@ -13,6 +13,7 @@ pub mod new;
 pub mod new_convert;
 pub mod regsubst;
 pub mod sigs;
+pub mod strconv;
 pub mod strings;
 pub mod time;
 pub mod tree_each;

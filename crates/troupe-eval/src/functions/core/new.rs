@@ -2,7 +2,6 @@
 
 use crate::functions::host::Host;
 use std::rc::Rc;
-use troupe_ruby::format::sprintf;
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
 use troupe_values::types::Type;
@@ -204,32 +203,6 @@ fn new_semver_range(args: &[Value]) -> EResult<Value> {
     }
     Ok(Value::SemVerRange(Rc::new(range)))
 }
-/// `String($binary, format)`.
-fn binary_to_string(b: &[u8], f: &str) -> EResult<String> {
-    use troupe_values::value::base64_encode;
-    match f {
-        "%s" => String::from_utf8(b.to_vec()).map_err(|_| {
-            EvalError::new("binary data is not valid UTF-8 and cannot be formatted with %s")
-        }),
-        "%r" => Ok(String::from_utf8_lossy(b).into_owned()),
-        "%B" => Ok(base64_encode(b, false)),
-        "%u" => Ok(base64_encode(b, true)),
-        "%b" => {
-            // Ruby's `Base64.encode64`: lines of 60 characters, each ending in a newline.
-            let flat = base64_encode(b, false);
-            let mut out = String::with_capacity(flat.len() + flat.len() / 60 + 1);
-            for chunk in flat.as_bytes().chunks(60) {
-                out.push_str(&String::from_utf8_lossy(chunk));
-                out.push('\n');
-            }
-            Ok(out)
-        }
-        "%p" => Ok(format!("Binary(\"{}\")", base64_encode(b, false))),
-        other => Err(EvalError::new(format!(
-            "Illegal format '{other}' for Binary"
-        ))),
-    }
-}
 fn new_binary(args: &[Value]) -> EResult<Value> {
     let from_str = |s: &str, f: Option<&str>| -> EResult<Vec<u8>> {
         let bad = || EvalError::new("invalid base64");
@@ -302,6 +275,7 @@ pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<V
         Type::SemVer => new_semver(&args),
         Type::SemVerRange => new_semver_range(&args),
         Type::Binary => new_binary(&args),
+        Type::String(..) => crate::functions::core::strconv::string_new(&args),
         _ => prefixed(other_new(ev, &conv, &v, &args)),
     }?;
     if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
@@ -318,19 +292,6 @@ pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<V
 fn other_new(ev: &mut dyn Host, t: &Type, v: &Value, args: &[Value]) -> EResult<Value> {
     let v = v.clone();
     match t {
-        Type::String(..) => match (&v, args.get(1)) {
-            (Value::Int(i), Some(Value::Str(f))) => Ok(Value::str(sprintf(f, &[Value::Int(*i)])?)),
-            (Value::Float(x), Some(Value::Str(f))) => {
-                Ok(Value::str(sprintf(f, &[Value::Float(*x)])?))
-            }
-            (Value::Str(_), _) => Ok(v.clone()),
-            (Value::Binary(b), Some(Value::Str(f))) => binary_to_string(b, f).map(Value::str),
-            (
-                Value::Timestamp(_) | Value::Timespan(_) | Value::SemVer(_) | Value::SemVerRange(_),
-                Some(Value::Str(f)),
-            ) => Ok(Value::str(sprintf(f, &[Value::str(v.to_display())])?)),
-            _ => Ok(Value::str(v.to_display_q_top())),
-        },
         Type::Sensitive(_) => Ok(Value::Sensitive(Rc::new(v))),
         Type::Deferred => {
             let n = match &v {
