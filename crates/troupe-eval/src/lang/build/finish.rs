@@ -89,6 +89,7 @@ impl<'e> Evaluator<'e> {
         for code in &site {
             self.register(code);
         }
+        self.check_node_names()?;
         for code in &site {
             self.src = code.source.clone();
             self.cur = self.top;
