@@ -21,6 +21,7 @@ pub mod eval;
 pub mod expr;
 pub mod host;
 pub mod index;
+pub mod lambda_args;
 pub mod loader;
 pub mod ops;
 pub mod ruby_scope;

@@ -123,7 +123,7 @@ impl<'e> Evaluator<'e> {
         let res = self
             .bind_class_params(&def, idx, &given, &title)
             .and_then(|_| match &def.body {
-                Some(b) => self.eval(b).map(|_| ()),
+                Some(b) => self.eval_body(b),
                 None => Ok(()),
             });
         self.cur = saved_cur;

@@ -124,7 +124,7 @@ impl<'e> Evaluator<'e> {
             match &def.body {
                 // An error in the body is reported by the resource statement that declared
                 // the instance, around the inner error, as Puppet does.
-                Some(b) => self.eval(b).map(|_| ()).map_err(|inner| {
+                Some(b) => self.eval_body(b).map_err(|inner| {
                     if matches!(inner.flow, Some(Flow::Break)) {
                         return EvalError::new(format!(
                             "Error while evaluating an Object, {}",
