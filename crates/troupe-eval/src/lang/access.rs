@@ -393,6 +393,9 @@ impl<'e> Evaluator<'e> {
             Type::Resource(Some(tn), None) => {
                 return self.resource_refs(&tn, &args, e);
             }
+            Type::Resource(Some(tn), Some(title)) => {
+                return self.resource_attributes(&tn, &title, &args, e);
+            }
             Type::Callable
             | Type::Runtime
             | Type::Init

@@ -328,13 +328,15 @@ impl<'e> Evaluator<'e> {
                 }
             )));
         }
+        let names: std::rc::Rc<[String]> = params.iter().map(|p| p.name.clone()).collect();
         for (i, p) in params.iter().enumerate() {
             let v = if p.captures_rest {
                 Value::array(args.get(i..).map(|x| x.to_vec()).unwrap_or_default())
             } else if let Some(a) = args.get(i) {
                 a.clone()
             } else if let Some(d) = &p.default {
-                self.eval(d)?
+                let cur = self.cur;
+                self.eval_param_default(cur, what, &names, &p.name, d, None)?
             } else {
                 Value::Undef
             };

@@ -97,12 +97,14 @@ impl<'e> Evaluator<'e> {
     /// the callable type sees them (a slurp's values spread out).
     pub(crate) fn bind_lambda_args(&mut self, l: &Lambda, args: &[Value]) -> EResult<Vec<Value>> {
         let count = l.params.len();
+        let names: std::rc::Rc<[String]> = l.params.iter().map(|p| p.name.clone()).collect();
+        let cur = self.cur;
         let mut finals = Vec::with_capacity(args.len().max(count));
         for (i, p) in l.params.iter().enumerate() {
             let v = if i >= args.len() {
                 match &p.default {
                     Some(d) => {
-                        let v = self.eval(d)?;
+                        let v = self.eval_param_default(cur, "lambda", &names, &p.name, d, None)?;
                         match v {
                             Value::Array(_) => v,
                             v if p.captures_rest => Value::array(vec![v]),
@@ -121,10 +123,12 @@ impl<'e> Evaluator<'e> {
             } else if p.captures_rest {
                 let rest = args.get(count - 1..).unwrap_or_default();
                 match (&p.default, rest) {
-                    (Some(d), [Value::Undef]) => match self.eval(d)? {
-                        v @ Value::Array(_) => v,
-                        v => Value::array(vec![v]),
-                    },
+                    (Some(d), [Value::Undef]) => {
+                        match self.eval_param_default(cur, "lambda", &names, &p.name, d, None)? {
+                            v @ Value::Array(_) => v,
+                            v => Value::array(vec![v]),
+                        }
+                    }
                     _ => Value::array(rest.to_vec()),
                 }
             } else {
@@ -134,7 +138,6 @@ impl<'e> Evaluator<'e> {
                 (Value::Array(xs), true) => finals.extend(xs.iter().cloned()),
                 _ => finals.push(v.clone()),
             }
-            let cur = self.cur;
             if let Some(t) = self.scopes[cur].tables.last_mut() {
                 t.vars.insert(p.name.clone(), v);
             }

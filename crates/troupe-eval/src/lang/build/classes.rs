@@ -153,7 +153,9 @@ impl<'e> Evaluator<'e> {
             callee: callee.to_string(),
             failed: None,
         });
-        let v = self.eval(d);
+        // Puppet evaluates each default in a new (transparent) match scope: the matches it
+        // makes do not leak to other defaults or the body.
+        let v = self.with_match_guard(|s| s.eval(d));
         let failed = self.param_guard.take().and_then(|g| g.failed);
         self.param_guard = saved;
         match (failed, at) {
