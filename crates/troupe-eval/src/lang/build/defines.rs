@@ -98,13 +98,18 @@ impl<'e> Evaluator<'e> {
                                             line: self.res[idx].line.unwrap_or(0),
                                             col: None,
                                         };
-                                        return Err(EvalError::new(join_errs(
+                                        // Reported by the resource statement that
+                                        // declared the instance, as Puppet does.
+                                        let msg = join_errs(
                                             &self.res[idx].reference(),
                                             &[troupe_values::describe::mismatch(
                                                 &format!("parameter '{}'", p.name),
                                                 t,
                                                 &v,
                                             )],
+                                        );
+                                        return Err(EvalError::new(format!(
+                                            "Error while evaluating a Resource Statement, {msg}"
                                         ))
                                         .at(loc));
                                     }
