@@ -14,6 +14,9 @@ use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn access(&mut self, target: &Expr, args: &[Expr], e: &Expr) -> EResult<Value> {
         let base = self.eval(target)?;
+        if matches!(&base, Value::Type(t) if matches!(**t, Type::Class(None))) {
+            self.class_keys_check(args)?;
+        }
         let argv = self.eval_args(args)?;
         self.access_value(base, argv, e)
     }
