@@ -289,11 +289,13 @@ impl<'e> Evaluator<'e> {
                             },
                             Value::Str(s) => match parse_ref(s) {
                                 Some(x) => x,
-                                None => return Err(EvalError::plain(format!(
+                                None => {
+                                    return Err(EvalError::plain(format!(
                                     "No title provided and {} is not a valid resource reference",
                                     troupe_ruby::object::inspect(&x)
                                 ))
-                                .at(self.param_loc(i, p))),
+                                    .at(self.param_loc(i, p)))
+                                }
                             },
                             _ => continue,
                         };

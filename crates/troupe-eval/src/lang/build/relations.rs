@@ -42,6 +42,12 @@ impl<'e> Evaluator<'e> {
         };
         let l = self.rel_operand(lhs, e)?;
         let r = self.rel_operand(rhs, e)?;
+        // Puppet's RelationshipOperator: with an empty side there is no relationship, and
+        // the side that is not empty is passed on.
+        let empty = |o: &Operand| matches!(o, Operand::Refs(v) if v.is_empty());
+        if empty(&l) || empty(&r) {
+            return Ok(if empty(&l) { r } else { l });
+        }
         let left = l.clone();
         use troupe_syntax::ast::RelOp;
         let (source, target, param) = match op {
