@@ -96,7 +96,7 @@ pub(crate) fn for_each_child<'a>(kind: &'a ExprKind, lambdas: bool, f: &mut impl
         | K::Reserved(_)
         | K::RenderString(_)
         | K::Error => {}
-        K::Block(v) | K::Array(v) => v.iter().for_each(|e| f(e)),
+        K::Block(v) | K::Array(v) => v.iter().for_each(&mut *f),
         K::Concat(parts) => {
             for p in parts {
                 if let StrPart::Expr(e) = p {
@@ -128,7 +128,7 @@ pub(crate) fn for_each_child<'a>(kind: &'a ExprKind, lambdas: bool, f: &mut impl
         }
         K::Access { target, args } => {
             f(target);
-            args.iter().for_each(|e| f(e));
+            args.iter().for_each(&mut *f);
         }
         K::If { cond, then, els } | K::Unless { cond, then, els } => {
             f(cond);
@@ -138,20 +138,20 @@ pub(crate) fn for_each_child<'a>(kind: &'a ExprKind, lambdas: bool, f: &mut impl
         K::Case { test, options } => {
             f(test);
             for o in options {
-                o.values.iter().for_each(|e| f(e));
+                o.values.iter().for_each(&mut *f);
                 opt(&o.body, f);
             }
         }
         K::Call(c) => {
             f(&c.func);
-            c.args.iter().for_each(|e| f(e));
+            c.args.iter().for_each(&mut *f);
             if lambdas {
                 lambda(&c.lambda, f);
             }
         }
         K::MethodCall(c) => {
             f(&c.receiver);
-            c.args.iter().for_each(|e| f(e));
+            c.args.iter().for_each(&mut *f);
             if lambdas {
                 lambda(&c.lambda, f);
             }
@@ -200,7 +200,7 @@ pub(crate) fn for_each_child<'a>(kind: &'a ExprKind, lambdas: bool, f: &mut impl
             parent,
             body,
         } => {
-            hosts.iter().for_each(|e| f(e));
+            hosts.iter().for_each(&mut *f);
             opt(parent, f);
             opt(body, f);
         }

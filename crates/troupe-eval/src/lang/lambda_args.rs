@@ -87,7 +87,7 @@ impl<'e> Evaluator<'e> {
             }
             sig.types.push(ty);
             sig.from = sig.from.saturating_add(from);
-            sig.to = sig.to.saturating_add(to).min(INT_MAX);
+            sig.to = sig.to.saturating_add(to);
         }
         Ok(sig)
     }

@@ -301,7 +301,7 @@ impl<'e> Evaluator<'e> {
                         };
                         // Puppet looks the reference up in the whole catalog, virtual
                         // resources included.
-                        if self.find_resource(&tn, &title).is_none() {
+                        if self.find_ref(&tn, &title).is_none() {
                             let loc = self.param_loc(i, p);
                             return Err(EvalError::plain(format!(
                                 "Could not find resource '{}' in parameter '{p}'",
