@@ -3,7 +3,7 @@
 //! leaves the parser, so every later walker (validator, printer, evaluator, `Drop`) recurses
 //! a bounded number of levels.
 
-use crate::ast::{AttrOp, ExprKind, Lambda, Param, StrPart};
+use crate::ast::{AttrOp, Expr, ExprKind, Lambda, Param, StrPart};
 
 /// The deepest nesting the parser accepts: brackets, blocks, interpolations, operator and
 /// call chains all count, one level per construct (a tree never gets deeper than this).
@@ -43,47 +43,48 @@ pub(crate) fn grow<R>(f: impl FnOnce() -> R) -> R {
 /// read, not walked, so this costs the number of direct children.
 pub(crate) fn kind_depth(kind: &ExprKind) -> u32 {
     let mut d = 0u32;
-    for_each_child(kind, &mut |c| d = d.max(c));
+    for_each_child(kind, true, &mut |c| d = d.max(c.depth()));
     d.saturating_add(1)
 }
 
-fn params(ps: &[Param], f: &mut impl FnMut(u32)) {
+fn params<'a>(ps: &'a [Param], f: &mut impl FnMut(&'a Expr)) {
     for p in ps {
         if let Some(t) = &p.type_expr {
-            f(t.depth());
+            f(t);
         }
         if let Some(x) = &p.default {
-            f(x.depth());
+            f(x);
         }
     }
 }
 
-fn ops(os: &[AttrOp], f: &mut impl FnMut(u32)) {
+fn ops<'a>(os: &'a [AttrOp], f: &mut impl FnMut(&'a Expr)) {
     for o in os {
         match o {
-            AttrOp::Set { value, .. } | AttrOp::Splat { value, .. } => f(value.depth()),
+            AttrOp::Set { value, .. } | AttrOp::Splat { value, .. } => f(value),
         }
     }
 }
 
-fn lambda(l: &Option<Lambda>, f: &mut impl FnMut(u32)) {
+fn lambda<'a>(l: &'a Option<Lambda>, f: &mut impl FnMut(&'a Expr)) {
     if let Some(l) = l {
         params(&l.params, f);
         if let Some(t) = &l.return_type {
-            f(t.depth());
+            f(t);
         }
         if let Some(b) = &l.body {
-            f(b.depth());
+            f(b);
         }
     }
 }
 
-/// Calls `f` with the depth of every direct child expression of a node.
-fn for_each_child(kind: &ExprKind, f: &mut impl FnMut(u32)) {
+/// Calls `f` with every direct child expression of a node (those of a lambda only when
+/// `lambdas` is set).
+pub(crate) fn for_each_child<'a>(kind: &'a ExprKind, lambdas: bool, f: &mut impl FnMut(&'a Expr)) {
     use ExprKind as K;
-    fn opt(e: &Option<Box<crate::Expr>>, f: &mut impl FnMut(u32)) {
+    fn opt<'a>(e: &'a Option<Box<Expr>>, f: &mut impl FnMut(&'a Expr)) {
         if let Some(e) = e {
-            f(e.depth());
+            f(e);
         }
     }
     match kind {
@@ -95,61 +96,65 @@ fn for_each_child(kind: &ExprKind, f: &mut impl FnMut(u32)) {
         | K::Reserved(_)
         | K::RenderString(_)
         | K::Error => {}
-        K::Block(v) | K::Array(v) => v.iter().for_each(|e| f(e.depth())),
+        K::Block(v) | K::Array(v) => v.iter().for_each(&mut *f),
         K::Concat(parts) => {
             for p in parts {
                 if let StrPart::Expr(e) = p {
-                    f(e.depth());
+                    f(e);
                 }
             }
         }
         K::Heredoc { text: e, .. } | K::Unary { expr: e, .. } | K::Paren(e) | K::RenderExpr(e) => {
-            f(e.depth())
+            f(e)
         }
         K::Hash { entries, .. } => {
             for h in entries {
-                f(h.key.depth());
-                f(h.value.depth());
+                f(&h.key);
+                f(&h.value);
             }
         }
         K::Selector { test, entries } => {
-            f(test.depth());
+            f(test);
             for h in entries {
-                f(h.key.depth());
-                f(h.value.depth());
+                f(&h.key);
+                f(&h.value);
             }
         }
         K::Binary { lhs, rhs, .. }
         | K::Assign { lhs, rhs, .. }
         | K::Relationship { lhs, rhs, .. } => {
-            f(lhs.depth());
-            f(rhs.depth());
+            f(lhs);
+            f(rhs);
         }
         K::Access { target, args } => {
-            f(target.depth());
-            args.iter().for_each(|e| f(e.depth()));
+            f(target);
+            args.iter().for_each(&mut *f);
         }
         K::If { cond, then, els } | K::Unless { cond, then, els } => {
-            f(cond.depth());
+            f(cond);
             opt(then, f);
             opt(els, f);
         }
         K::Case { test, options } => {
-            f(test.depth());
+            f(test);
             for o in options {
-                o.values.iter().for_each(|e| f(e.depth()));
+                o.values.iter().for_each(&mut *f);
                 opt(&o.body, f);
             }
         }
         K::Call(c) => {
-            f(c.func.depth());
-            c.args.iter().for_each(|e| f(e.depth()));
-            lambda(&c.lambda, f);
+            f(&c.func);
+            c.args.iter().for_each(&mut *f);
+            if lambdas {
+                lambda(&c.lambda, f);
+            }
         }
         K::MethodCall(c) => {
-            f(c.receiver.depth());
-            c.args.iter().for_each(|e| f(e.depth()));
-            lambda(&c.lambda, f);
+            f(&c.receiver);
+            c.args.iter().for_each(&mut *f);
+            if lambdas {
+                lambda(&c.lambda, f);
+            }
         }
         K::Collect {
             type_expr,
@@ -157,16 +162,16 @@ fn for_each_child(kind: &ExprKind, f: &mut impl FnMut(u32)) {
             ops: o,
             ..
         } => {
-            f(type_expr.depth());
+            f(type_expr);
             opt(query, f);
             ops(o, f);
         }
         K::Resource {
             type_expr, bodies, ..
         } => {
-            f(type_expr.depth());
+            f(type_expr);
             for b in bodies {
-                f(b.title.depth());
+                f(&b.title);
                 ops(&b.ops, f);
             }
         }
@@ -178,7 +183,7 @@ fn for_each_child(kind: &ExprKind, f: &mut impl FnMut(u32)) {
         | K::ResourceOverride {
             target: e, ops: o, ..
         } => {
-            f(e.depth());
+            f(e);
             ops(o, f);
         }
         K::Class { def, .. } | K::Define(def) => {
@@ -195,13 +200,13 @@ fn for_each_child(kind: &ExprKind, f: &mut impl FnMut(u32)) {
             parent,
             body,
         } => {
-            hosts.iter().for_each(|e| f(e.depth()));
+            hosts.iter().for_each(&mut *f);
             opt(parent, f);
             opt(body, f);
         }
         K::TypeAlias { name, value } => {
-            f(name.depth());
-            f(value.depth());
+            f(name);
+            f(value);
         }
         K::TypeDefinition { body, .. } => opt(body, f),
         K::Epp { params: p, body } => {

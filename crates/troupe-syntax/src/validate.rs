@@ -261,9 +261,22 @@ impl Validator {
                 self.expr(t, Ctx::Nested);
             }
             if let Some(d) = &p.default {
+                self.illegal_assignment(d);
                 self.expr(d, Ctx::Nested);
             }
         }
+    }
+
+    /// Puppet's `internal_check_illegal_assignment`: a parameter default may hold no
+    /// assignment, except inside a lambda (which has its own local scope).
+    fn illegal_assignment(&mut self, e: &Expr) {
+        crate::depth::grow(|| {
+            if let ExprKind::Assign { .. } = e.kind {
+                self.error("Assignment not allowed here", e.anchor());
+            } else {
+                crate::depth::for_each_child(&e.kind, false, &mut |c| self.illegal_assignment(c));
+            }
+        })
     }
 
     fn lambda(&mut self, l: &Option<Lambda>) {
@@ -522,8 +535,17 @@ impl Validator {
                 self.expr(lhs, n);
                 self.expr(rhs, n);
             }
-            K::Assign { lhs, rhs, .. } => {
-                self.assign_target(lhs);
+            K::Assign { lhs, rhs, op, .. } => {
+                match op {
+                    AssignOp::Assign => self.assign_target(lhs),
+                    AssignOp::Append | AssignOp::Delete => self.error(
+                        format!(
+                            "The operator '{}' is no longer supported. See http://links.puppet.com/remove-plus-equals",
+                            if *op == AssignOp::Append { "+=" } else { "-=" }
+                        ),
+                        e.anchor(),
+                    ),
+                }
                 self.expr(lhs, n);
                 self.expr(rhs, n);
             }

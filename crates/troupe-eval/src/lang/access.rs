@@ -14,6 +14,9 @@ use troupe_values::value::Value;
 impl<'e> Evaluator<'e> {
     pub(crate) fn access(&mut self, target: &Expr, args: &[Expr], e: &Expr) -> EResult<Value> {
         let base = self.eval(target)?;
+        if matches!(&base, Value::Type(t) if matches!(**t, Type::Class(None))) {
+            self.class_keys_check(args)?;
+        }
         let argv = self.eval_args(args)?;
         self.access_value(base, argv, e)
     }
@@ -392,6 +395,9 @@ impl<'e> Evaluator<'e> {
             }
             Type::Resource(Some(tn), None) => {
                 return self.resource_refs(&tn, &args, e);
+            }
+            Type::Resource(Some(tn), Some(title)) => {
+                return self.resource_attributes(&tn, &title, &args, e);
             }
             Type::Callable
             | Type::Runtime

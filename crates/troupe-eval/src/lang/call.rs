@@ -33,12 +33,18 @@ impl<'e> Evaluator<'e> {
                     ..err
                 }
                 .at(self.loc_e(e))
-            } else if matches!(err.flow, Some(Flow::Break)) && err.loc.is_none() {
-                // Where the break was called: what Puppet reports when no iteration stops it.
+            } else if err.flow.is_some() && err.loc.is_none() {
+                // Where the break, next or return was called: what Puppet reports when
+                // nothing stops it.
+                let what = match err.flow {
+                    Some(Flow::Break) => "break",
+                    Some(Flow::Next(_)) => "next",
+                    _ => "return",
+                };
                 let mut loc = self.loc_e(e);
                 loc.col = None;
                 EvalError {
-                    msg: "break() from context where this is illegal".into(),
+                    msg: format!("{what}() from context where this is illegal"),
                     evaluation: false,
                     loc: Some(loc),
                     ..err
@@ -210,52 +216,17 @@ impl<'e> Evaluator<'e> {
     pub fn call_lambda(&mut self, l: &Lambda, args: &[Value], call: &Expr) -> EResult<Value> {
         // Every iteration of every loop is a checkpoint of the compile's budget.
         troupe_values::limits::checkpoint().map_err(|err| err.at(self.loc_e(call)))?;
+        let sig = self.lambda_sig(l)?;
         let cur = self.cur;
         let depth = self.scopes[cur].tables.len();
-        let mut t = Table::default();
-        let n = l.params.len();
-        for (i, p) in l.params.iter().enumerate() {
-            let v = if p.captures_rest {
-                Value::array(args.get(i..).map(|x| x.to_vec()).unwrap_or_default())
-            } else if let Some(a) = args.get(i) {
-                a.clone()
-            } else if let Some(d) = &p.default {
-                self.eval(d)?
-            } else {
-                return self.err(
-                    format!(
-                        "'{}' block expects {} argument{}, got {}",
-                        "lambda",
-                        n,
-                        if n == 1 { "" } else { "s" },
-                        args.len()
-                    ),
-                    call,
-                );
-            };
-            if let Some(te) = &p.type_expr {
-                if let Value::Type(ty) = &self.eval(te)? {
-                    if !ty.is_instance(&v) {
-                        return self.err(
-                            format!(
-                                "block parameter '{}' expects {} {} value, got {}",
-                                p.name,
-                                troupe_values::types::article(&ty.to_string()),
-                                ty,
-                                troupe_values::types::infer_for_message(&v)
-                            ),
-                            call,
-                        );
-                    }
-                }
-            }
-            t.vars.insert(p.name.clone(), v);
-        }
-        self.scopes[cur].tables.push(t);
-        let r = match &l.body {
-            Some(b) => self.eval(b),
-            None => Ok(Value::Undef),
-        };
+        self.scopes[cur].tables.push(Table::default());
+        let r = self
+            .bind_lambda_args(l, args)
+            .and_then(|finals| self.check_lambda_args(l, &sig, &finals))
+            .and_then(|()| match &l.body {
+                Some(b) => self.eval(b),
+                None => Ok(Value::Undef),
+            });
         self.scopes[cur].tables.truncate(depth);
         match r {
             Err(EvalError {
@@ -263,6 +234,18 @@ impl<'e> Evaluator<'e> {
                 ..
             }) => Ok(v),
             r => r,
+        }
+    }
+
+    /// A class or define body: `next()` and `return()` end it, as Puppet's
+    /// `Resource::Type#evaluate_code` catches both.
+    pub(crate) fn eval_body(&mut self, b: &Expr) -> EResult<()> {
+        match self.eval(b) {
+            Err(EvalError {
+                flow: Some(Flow::Next(_) | Flow::Return(_)),
+                ..
+            }) => Ok(()),
+            r => r.map(|_| ()),
         }
     }
 
@@ -290,7 +273,7 @@ impl<'e> Evaluator<'e> {
             };
             let v = match v {
                 Err(EvalError {
-                    flow: Some(Flow::Return(v)),
+                    flow: Some(Flow::Return(v) | Flow::Next(v)),
                     ..
                 }) => v,
                 other => other?,
@@ -345,13 +328,15 @@ impl<'e> Evaluator<'e> {
                 }
             )));
         }
+        let names: std::rc::Rc<[String]> = params.iter().map(|p| p.name.clone()).collect();
         for (i, p) in params.iter().enumerate() {
             let v = if p.captures_rest {
                 Value::array(args.get(i..).map(|x| x.to_vec()).unwrap_or_default())
             } else if let Some(a) = args.get(i) {
                 a.clone()
             } else if let Some(d) = &p.default {
-                self.eval(d)?
+                let cur = self.cur;
+                self.eval_param_default(cur, what, &names, &p.name, d, None)?
             } else {
                 Value::Undef
             };

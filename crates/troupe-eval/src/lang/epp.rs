@@ -61,37 +61,7 @@ impl Evaluator<'_> {
                             )));
                         }
                     }
-                    for p in ps {
-                        let v = match given.get(&Value::str(p.name.as_str())) {
-                            Some(v) => v.clone(),
-                            None => match &p.default {
-                                Some(d) => self.eval(d)?,
-                                None => {
-                                    return Err(EvalError::new(format!(
-                                        "lambda: expects a value for parameter '{}'",
-                                        p.name
-                                    )))
-                                }
-                            },
-                        };
-                        if let Some(te) = &p.type_expr {
-                            if let Value::Type(t) = &self.eval(te)? {
-                                if !t.is_instance(&v) {
-                                    let m = troupe_values::describe::mismatch(
-                                        &format!("parameter '{}'", p.name),
-                                        t,
-                                        &v,
-                                    );
-                                    return Err(EvalError::new(format!("lambda: {m}")));
-                                }
-                            }
-                        }
-                        let cur = self.cur;
-                        self.scopes[cur]
-                            .tables
-                            .last_mut()
-                            .map(|t| t.vars.insert(p.name.clone(), v));
-                    }
+                    self.bind_epp_params(ps, &given)?;
                 }
                 None => {
                     for (k, v) in given.iter() {

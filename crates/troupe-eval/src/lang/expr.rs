@@ -339,6 +339,13 @@ impl<'e> Evaluator<'e> {
                     }
                     Ok(())
                 }
+                Value::Type(t) if matches!(t.resolved(), Type::Class(Some(_))) => {
+                    let Type::Class(Some(class)) = t.resolved() else {
+                        return Ok(());
+                    };
+                    let class = class.clone();
+                    self.assign_from_class(targets, &class, e)
+                }
                 _ => self.err(
                     format!(
                         "Mismatched number of assignable entries and values, expected {}, got 1",
@@ -352,6 +359,33 @@ impl<'e> Evaluator<'e> {
                 e,
             ),
         }
+    }
+
+    /// `[$a, $b] = Class['x']`: the class's variables of those names (Puppet's
+    /// `assign_Array` for a class reference).
+    fn assign_from_class(&mut self, targets: &[Expr], class: &str, e: &Expr) -> EResult<()> {
+        if self.find_resource("class", class).is_none() {
+            let at = match &e.kind {
+                ExprKind::Assign { rhs, .. } => &**rhs,
+                _ => e,
+            };
+            return self.err(format!("Resource not found: Class['{class}']"), at);
+        }
+        for t in targets {
+            let ExprKind::Variable(n) = &t.kind else {
+                continue;
+            };
+            let varname = format!("{}::{n}", class.to_lowercase());
+            if !self.var_defined(&varname) {
+                return self.err(
+                    format!("No value for required variable '${varname}' in assignment to variables from class reference"),
+                    t,
+                );
+            }
+            let v = self.lookup_var(&varname, Some(t))?;
+            self.set_var(n, v, e)?;
+        }
+        Ok(())
     }
 
     /// Does a case/selector option match? (Sets match variables for regexes.)

@@ -14,7 +14,7 @@ pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         ),
-        "strict_variables" => Value::Bool(false),
+        "strict_variables" | "storeconfigs" => Value::Bool(false),
         "strict" => Value::str("warning"),
         "certname" | "servername" => ev.input.server_facts_get("servername"),
         // The server's directories, as Debian's Puppet lays them out (modules default paths
@@ -33,9 +33,34 @@ pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
         "ssldir" => Value::str("/var/lib/puppet/ssl"),
         "rundir" => Value::str("/run/puppet"),
         "logdir" => Value::str("/var/log/puppet"),
+        // Puppet's hash of every setting; troupe's holds the settings above.
+        "all_local" => {
+            let mut h = troupe_values::value::Map::new();
+            for k in KNOWN {
+                h.insert(Value::str(*k), setting(ev, k));
+            }
+            Value::hash(h)
+        }
         _ => Value::Undef,
     }
 }
+
+/// The settings `setting` knows, in `$settings::all_local`.
+const KNOWN: &[&str] = &[
+    "environment",
+    "environmentpath",
+    "strict_variables",
+    "storeconfigs",
+    "strict",
+    "certname",
+    "servername",
+    "codedir",
+    "confdir",
+    "vardir",
+    "ssldir",
+    "rundir",
+    "logdir",
+];
 impl crate::lang::eval::NodeInput {
     pub fn server_facts_get(&self, k: &str) -> Value {
         match &self.server_facts {

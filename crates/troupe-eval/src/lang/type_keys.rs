@@ -149,3 +149,25 @@ impl<'e> Evaluator<'e> {
         )
     }
 }
+
+impl Evaluator<'_> {
+    /// `Class[Name]`: Puppet reads a type-name key without evaluating it, and a name that
+    /// is no type is a type reference, not a String: refused as an illegal class name.
+    pub(crate) fn class_keys_check(&mut self, args: &[Expr]) -> EResult<()> {
+        for a in args {
+            if let ExprKind::QRef(name) = &a.kind {
+                let unknown = match self.eval(a) {
+                    Err(err) => err.msg.starts_with("Resource type not found"),
+                    Ok(_) => false,
+                };
+                if unknown {
+                    return self.err(
+                        format!("Illegal Class name in class reference. A TypeReference['{name}']-Type cannot be used where a String is expected"),
+                        a,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -192,15 +192,24 @@ impl<'e> Evaluator<'e> {
                 e,
             );
         }
+        // Puppet's `set_variable`: `$server_facts` is always reserved; `$facts` and `$trusted`
+        // where they are bound (top scope), elsewhere `Scope#setvar` refuses them.
+        let bound = self.scopes[self.cur].local(name).is_some();
+        if name == "server_facts" || (bound && matches!(name, "facts" | "trusted")) {
+            return self.err(
+                format!("Attempt to assign to a reserved variable name: '${name}'"),
+                e,
+            );
+        }
+        if matches!(name, "facts" | "trusted") {
+            return self.err(
+                format!("Error while evaluating a '=' expression, Attempt to assign to a reserved variable name: '{name}'"),
+                e,
+            );
+        }
         let builtin = matches!(
             name,
-            "name"
-                | "title"
-                | "module_name"
-                | "caller_module_name"
-                | "facts"
-                | "trusted"
-                | "server_facts"
+            "name" | "title" | "module_name" | "caller_module_name"
         );
         let t = self.scopes[self.cur].assign_table();
         if t.vars.contains_key(name) || builtin {

@@ -123,7 +123,7 @@ impl<'e> Evaluator<'e> {
         let res = self
             .bind_class_params(&def, idx, &given, &title)
             .and_then(|_| match &def.body {
-                Some(b) => self.eval(b).map(|_| ()),
+                Some(b) => self.eval_body(b),
                 None => Ok(()),
             });
         self.cur = saved_cur;
@@ -153,7 +153,9 @@ impl<'e> Evaluator<'e> {
             callee: callee.to_string(),
             failed: None,
         });
-        let v = self.eval(d);
+        // Puppet evaluates each default in a new (transparent) match scope: the matches it
+        // makes do not leak to other defaults or the body.
+        let v = self.with_match_guard(|s| s.eval(d));
         let failed = self.param_guard.take().and_then(|g| g.failed);
         self.param_guard = saved;
         match (failed, at) {

@@ -32,6 +32,20 @@ impl<'e> Evaluator<'e> {
             ExprKind::QRef(n) => capitalize_type_name(n),
             _ => return self.err("Illegal collector type", e),
         };
+        // Puppet's CollectorTransformer refuses classes and unknown types first.
+        let lc = tn.to_lowercase();
+        if lc == "class" {
+            return self.err(
+                "Error while evaluating a Virtual Query, Classes cannot be collected",
+                e,
+            );
+        }
+        if self.resource_type_info(&lc)?.is_none() {
+            return self.err(
+                format!("Error while evaluating a Virtual Query, Resource type {lc} doesn't exist"),
+                e,
+            );
+        }
         let vals = self.eval_ops(ops)?;
         if *exported {
             let l = self.loc_e(e);
@@ -89,6 +103,24 @@ impl<'e> Evaluator<'e> {
                     self.cur = saved;
                     let want = want?;
                     let r = &self.res[idx];
+                    if *op == BinOp::Ne {
+                        // Puppet's `!=` compares the whole value of the attribute (a tag
+                        // list too), and an attribute not set is undef.
+                        let v = match r.params.get(&attr) {
+                            Some(v) => Some(v.clone()),
+                            None if attr == "title" || attr == "name" => {
+                                Some(Value::str(r.title.as_str()))
+                            }
+                            None => None,
+                        };
+                        return Ok(match v {
+                            Some(v) => {
+                                !(v.puppet_eq(&want)
+                                    || matches!((&v, &want), (Value::Type(_), Value::Str(s)) if crate::catalog::value_to_json(&v).as_str() == Some(s)))
+                            }
+                            None => !want.is_undef(),
+                        });
+                    }
                     let hit = if attr == "tag" {
                         let w = want.to_display().to_lowercase();
                         // The tags the resource will have: its own and, as `finish` adds them,
@@ -108,7 +140,8 @@ impl<'e> Evaluator<'e> {
                                 v.puppet_eq(&want)
                                     || matches!((v, &want), (Value::Type(_), Value::Str(s)) if crate::catalog::value_to_json(v).as_str() == Some(s))
                             }
-                            None => attr == "name" && want.puppet_eq(&Value::str(r.title.as_str())),
+                            None if attr == "name" => want.puppet_eq(&Value::str(r.title.as_str())),
+                            None => want.is_undef(),
                         }
                     };
                     Ok(if *op == BinOp::Eq { hit } else { !hit })

@@ -69,11 +69,12 @@ impl<'e> Evaluator<'e> {
         for r in troupe_values::value::flatten(&[refs]) {
             let (tn, title) = match &r {
                 Value::Type(t) => match t.resolved() {
-                    Type::Resource(Some(tn), Some(title)) => (tn.clone(), title.clone()),
-                    Type::Class(Some(n)) => ("Class".to_string(), n.clone()),
-                    _ => continue,
+                    Type::Resource(Some(tn), Some(title)) if !tn.eq_ignore_ascii_case("class") => {
+                        (tn.clone(), title.clone())
+                    }
+                    _ => return self.override_refused(&r, e),
                 },
-                _ => continue,
+                _ => return self.override_refused(&r, e),
             };
             let ov = Override {
                 type_name: tn,
@@ -88,6 +89,17 @@ impl<'e> Evaluator<'e> {
             }
         }
         Ok(())
+    }
+
+    /// Puppet's ILLEGAL_OVERRIDDEN_TYPE: an override names something not a resource.
+    fn override_refused(&self, r: &Value, e: &Expr) -> EResult<()> {
+        self.err(
+            format!(
+                "Resource Override can only operate on resources, got: {}",
+                troupe_values::label::label(r)
+            ),
+            e,
+        )
     }
 
     pub(crate) fn scope_class_chain(&self, scope: ScopeId) -> Vec<ScopeId> {

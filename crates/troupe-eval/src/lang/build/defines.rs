@@ -98,13 +98,18 @@ impl<'e> Evaluator<'e> {
                                             line: self.res[idx].line.unwrap_or(0),
                                             col: None,
                                         };
-                                        return Err(EvalError::new(join_errs(
+                                        // Reported by the resource statement that
+                                        // declared the instance, as Puppet does.
+                                        let msg = join_errs(
                                             &self.res[idx].reference(),
                                             &[troupe_values::describe::mismatch(
                                                 &format!("parameter '{}'", p.name),
                                                 t,
                                                 &v,
                                             )],
+                                        );
+                                        return Err(EvalError::new(format!(
+                                            "Error while evaluating a Resource Statement, {msg}"
                                         ))
                                         .at(loc));
                                     }
@@ -124,7 +129,7 @@ impl<'e> Evaluator<'e> {
             match &def.body {
                 // An error in the body is reported by the resource statement that declared
                 // the instance, around the inner error, as Puppet does.
-                Some(b) => self.eval(b).map(|_| ()).map_err(|inner| {
+                Some(b) => self.eval_body(b).map_err(|inner| {
                     if matches!(inner.flow, Some(Flow::Break)) {
                         return EvalError::new(format!(
                             "Error while evaluating an Object, {}",

@@ -89,6 +89,7 @@ impl<'e> Evaluator<'e> {
         for code in &site {
             self.register(code);
         }
+        self.check_node_names()?;
         for code in &site {
             self.src = code.source.clone();
             self.cur = self.top;
@@ -288,26 +289,20 @@ impl<'e> Evaluator<'e> {
                             },
                             Value::Str(s) => match parse_ref(s) {
                                 Some(x) => x,
-                                None => continue,
+                                None => {
+                                    return Err(EvalError::plain(format!(
+                                    "No title provided and {} is not a valid resource reference",
+                                    troupe_ruby::object::inspect(&x)
+                                ))
+                                    .at(self.param_loc(i, p)))
+                                }
                             },
                             _ => continue,
                         };
-                        let found = self
-                            .find_resource(&tn, &title)
-                            .is_some_and(|i| !self.res[i].virtual_);
-                        if !found {
-                            // Puppet names the line of the attribute itself.
-                            let line = self
-                                .param_lines
-                                .get(&(i, p.to_string()))
-                                .copied()
-                                .or(r.line)
-                                .unwrap_or(0);
-                            let loc = Loc {
-                                file: r.file.clone().unwrap_or_default(),
-                                line,
-                                col: None,
-                            };
+                        // Puppet looks the reference up in the whole catalog, virtual
+                        // resources included.
+                        if self.find_ref(&tn, &title).is_none() {
+                            let loc = self.param_loc(i, p);
                             return Err(EvalError::plain(format!(
                                 "Could not find resource '{}' in parameter '{p}'",
                                 Self::ref_display(&tn, &title)
@@ -319,6 +314,22 @@ impl<'e> Evaluator<'e> {
             }
         }
         Ok(())
+    }
+
+    /// Where a resource's attribute was set: Puppet names the line of the attribute itself.
+    fn param_loc(&self, i: usize, p: &str) -> Loc {
+        let r = &self.res[i];
+        let line = self
+            .param_lines
+            .get(&(i, p.to_string()))
+            .copied()
+            .or(r.line)
+            .unwrap_or(0);
+        Loc {
+            file: r.file.clone().unwrap_or_default(),
+            line,
+            col: None,
+        }
     }
 
     pub(crate) fn build(&mut self) -> Catalog {

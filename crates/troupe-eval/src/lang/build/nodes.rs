@@ -54,15 +54,7 @@ impl<'e> Evaluator<'e> {
                             let re =
                                 troupe_values::value::Regexp::new(src).map_err(EvalError::new)?;
                             if let Some((_, caps)) = re.captures(&name) {
-                                let title: String = src
-                                    .to_lowercase()
-                                    .chars()
-                                    .filter(|c| {
-                                        c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.')
-                                    })
-                                    .collect();
-                                let title =
-                                    format!("__node_regexp__{}", title.trim_start_matches('.'));
+                                let title = super::node_names::regex_node_name(src);
                                 chosen = Some((d.clone(), title, Some(caps)));
                                 break 'outer2;
                             }

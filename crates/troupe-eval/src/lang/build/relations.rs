@@ -42,6 +42,12 @@ impl<'e> Evaluator<'e> {
         };
         let l = self.rel_operand(lhs, e)?;
         let r = self.rel_operand(rhs, e)?;
+        // Puppet's RelationshipOperator: with an empty side there is no relationship, and
+        // the side that is not empty is passed on.
+        let empty = |o: &Operand| matches!(o, Operand::Refs(v) if v.is_empty());
+        if empty(&l) || empty(&r) {
+            return Ok(if empty(&l) { r } else { l });
+        }
         let left = l.clone();
         use troupe_syntax::ast::RelOp;
         let (source, target, param) = match op {
@@ -90,6 +96,30 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    /// A resource by title, uniqueness key or one of its `alias`es (Puppet's catalog
+    /// registers those when the resource is added).
+    pub(crate) fn find_ref(&self, tn: &str, title: &str) -> Option<usize> {
+        // As Puppet's `Catalog#resource`: by title, then by the uniqueness key the title
+        // gives (`File['/x/']` is `/x`), then by alias.
+        let key = crate::catalog::schema::namevar_from_title(tn, title);
+        let by_key = || {
+            (key != title)
+                .then(|| self.find_resource(tn, key))
+                .flatten()
+        };
+        self.find_resource(tn, title).or_else(by_key).or_else(|| {
+            self.res.iter().position(|r| {
+                r.type_name.eq_ignore_ascii_case(tn)
+                    && (crate::catalog::schema::namevar_from_title(tn, &r.title) == key
+                        || r.params.get("alias").is_some_and(|a| {
+                            troupe_values::value::flatten(std::slice::from_ref(a))
+                                .iter()
+                                .any(|x| matches!(x, Value::Str(s) if &**s == title))
+                        }))
+            })
+        })
+    }
+
     pub(crate) fn evaluate_relationships(&mut self) -> EResult<()> {
         let rels = std::mem::take(&mut self.relationships);
         for rel in &rels {
@@ -97,8 +127,8 @@ impl<'e> Evaluator<'e> {
             let targets = self.operand_refs(&rel.target);
             for (stn, st) in &sources {
                 for (ttn, tt) in &targets {
-                    let s = self.find_resource(stn, st);
-                    let t = self.find_resource(ttn, tt);
+                    let s = self.find_ref(stn, st);
+                    let t = self.find_ref(ttn, tt);
                     let sd = Self::ref_display(stn, st);
                     let td = Self::ref_display(ttn, tt);
                     let Some(si) = s else {

@@ -464,6 +464,13 @@ pub fn tag_values(v: &Value) -> Vec<String> {
 }
 
 pub(crate) fn join_errs(prefix: &str, errs: &[String]) -> String {
+    // A description of several problems (a Struct's keys) is one problem a line.
+    let errs: Vec<&str> = errs
+        .iter()
+        .flat_map(|e| e.split('\n'))
+        .map(str::trim_start)
+        .filter(|l| !l.is_empty())
+        .collect();
     if errs.len() == 1 {
         format!("{prefix}: {}", errs[0])
     } else {
