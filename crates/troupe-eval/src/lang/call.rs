@@ -114,6 +114,10 @@ impl<'e> Evaluator<'e> {
                 Some(i) => (&name[..i], &name[i + 2..]),
                 None => ("", name),
             };
+            // `$settings::x` reads Puppet's settings: those troupe knows are defined.
+            if class.eq_ignore_ascii_case("settings") {
+                return !matches!(crate::lang::settings::setting(self, var), Value::Undef);
+            }
             return self
                 .class_scopes
                 .get(&class.to_lowercase())
