@@ -56,6 +56,25 @@ impl Code {
     /// manifest (`env_name` given) "Could not parse for environment ...", for autoloaded
     /// files the bare message.
     pub fn from_parsed(parsed: Parsed, env_name: Option<&str>) -> Result<Code, String> {
+        // Puppet's validator reports every problem it finds, and more than one as a count.
+        let validation = parsed
+            .errors()
+            .filter(|d| d.phase == troupe_syntax::Phase::Validate)
+            .count();
+        if validation > 1
+            && parsed
+                .errors()
+                .all(|d| d.phase == troupe_syntax::Phase::Validate)
+        {
+            let msg = format!(
+                "Language validation logged {validation} errors. Giving up (file: {})",
+                parsed.source.path
+            );
+            return Err(match env_name {
+                Some(env_name) => format!("Could not parse for environment {env_name}: {msg}"),
+                None => msg,
+            });
+        }
         if let Some(d) = parsed.errors().next() {
             let lc = d.offset.map(|o| parsed.source.line_col(o));
             let loc = match lc {

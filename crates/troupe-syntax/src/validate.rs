@@ -405,6 +405,30 @@ impl Validator {
         }
     }
 
+    /// Puppet's `rvalue` check: queries and definitions produce no value.
+    fn rvalue(&mut self, e: &Expr) {
+        match &e.kind {
+            ExprKind::Unary { expr, .. } => self.rvalue(expr),
+            ExprKind::Collect { .. }
+            | ExprKind::Class { .. }
+            | ExprKind::Define(_)
+            | ExprKind::Node { .. }
+            | ExprKind::Function { .. } => {
+                let l = label(e);
+                let article = if l.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                    "An"
+                } else {
+                    "A"
+                };
+                self.error(
+                    format!("Invalid use of expression. {article} {l} does not produce a value"),
+                    e.span.lo,
+                );
+            }
+            _ => {}
+        }
+    }
+
     fn assign_target(&mut self, e: &Expr) {
         match &e.kind {
             ExprKind::Variable(name) => {
@@ -537,7 +561,10 @@ impl Validator {
             }
             K::Assign { lhs, rhs, op, .. } => {
                 match op {
-                    AssignOp::Assign => self.assign_target(lhs),
+                    AssignOp::Assign => {
+                        self.assign_target(lhs);
+                        self.rvalue(rhs);
+                    }
                     AssignOp::Append | AssignOp::Delete => self.error(
                         format!(
                             "The operator '{}' is no longer supported. See http://links.puppet.com/remove-plus-equals",

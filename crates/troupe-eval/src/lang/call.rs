@@ -104,6 +104,9 @@ impl<'e> Evaluator<'e> {
             let legacy = api == RubyApi::Legacy;
             return crate::functions::ruby::call(self, name, legacy, &file, args, lambda, e);
         }
+        if name == "import" {
+            return self.err("Use of 'import' has been discontinued in favor of a manifest directory. See http://links.puppet.com/puppet-import-deprecation", e);
+        }
         Err(EvalError::new(format!("Unknown function: '{name}'.")).at(self.loc_e(e)))
     }
 

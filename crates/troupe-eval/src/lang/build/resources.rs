@@ -116,9 +116,12 @@ impl<'e> Evaluator<'e> {
                 Value::Str(s) => s.to_string(),
                 Value::Type(t) => match t.resolved() {
                     Type::Resource(Some(n), None) => n.clone(),
-                    _ => return self.err("Illegal resource type", type_expr),
+                    other => return self.err(illegal_type(&other.to_string()), type_expr),
                 },
-                _ => return self.err("Illegal resource type", type_expr),
+                v => {
+                    let actual = troupe_values::infer::generalize(v).to_string();
+                    return self.err(illegal_type(&actual), type_expr);
+                }
             },
         };
         let lc = type_name.trim_start_matches("::").to_lowercase();
@@ -559,4 +562,9 @@ impl Evaluator<'_> {
         }
         Ok(())
     }
+}
+
+/// Puppet's ILLEGAL_RESOURCE_TYPE.
+fn illegal_type(actual: &str) -> String {
+    format!("Illegal Resource Type expression, expected result to be a type name, or untitled Resource, got {actual}")
 }
