@@ -176,14 +176,11 @@ impl<'e> Evaluator<'e> {
                 Type::Float(min, max)
             }
             Type::String(..) => {
-                if let Some(Value::Type(_)) = args.first() {
-                    return Ok(Value::ty(Type::String(0, INT_MAX)));
-                }
-                let (min, max) = Self::size_range(&args);
+                let (min, max) = self.size_args(&args, 0, e)?;
                 Type::String(min, max)
             }
             Type::Collection(..) => {
-                let (min, max) = Self::size_range(&args);
+                let (min, max) = self.size_args(&args, 0, e)?;
                 Type::Collection(min, max)
             }
             Type::Enum(..) => {
@@ -206,51 +203,56 @@ impl<'e> Evaluator<'e> {
             }
             Type::Pattern(_) => {
                 let mut res = Vec::new();
-                for a in &args {
+                for (i, a) in args.iter().enumerate() {
                     match a {
                         Value::Str(s) => res.push(self.regex(s, e)?),
                         Value::Regex(r) => res.push(r.clone()),
-                        Value::Type(t) => {
+                        Value::Type(t) if matches!(t.resolved(), Type::Pattern(_)) => {
                             if let Type::Pattern(p) = t.resolved() {
                                 res.extend(p.iter().cloned())
-                            } else if let Type::Regexp(Some(r)) = t.resolved() {
+                            }
+                        }
+                        Value::Type(t) if matches!(t.resolved(), Type::Regexp(_)) => {
+                            if let Type::Regexp(Some(r)) = t.resolved() {
                                 res.push(r.clone())
                             }
                         }
-                        _ => return self.err("Pattern parameters must be strings or regexps", e),
+                        _ => {
+                            return self.specialization_error(
+                                "Pattern",
+                                a,
+                                "String or Regexp or Pattern-Type or Regexp-Type",
+                                i,
+                                e,
+                            )
+                        }
                     }
                 }
                 Type::Pattern(res)
             }
-            Type::Regexp(_) => match args.first() {
-                Some(Value::Str(s)) => Type::Regexp(Some(self.regex(s, e)?)),
-                Some(Value::Regex(r)) => Type::Regexp(Some(r.clone())),
-                _ => Type::Regexp(None),
-            },
+            Type::Regexp(_) => self.regexp_arg(&args, e)?,
             Type::Array(..) => {
                 if let Some(err) = self.slice_type_check("Array", &args, e) {
                     return err;
                 }
-                let (elem, rest) = match args.first() {
-                    Some(Value::Type(_)) => (self.type_arg(&args[0], e)?, &args[1..]),
-                    _ => (Type::Any, &args[..]),
+                let (elem, start) = match args.first() {
+                    Some(Value::Type(_)) => (self.type_arg(&args[0], e)?, 1),
+                    _ => (Type::Any, 0),
                 };
-                let (min, max) = Self::size_range(rest);
+                let (min, max) = self.size_args(&args[start..], start, e)?;
                 Type::Array(Box::new(elem), min, max)
             }
             Type::Hash(..) => {
                 if let Some(err) = self.slice_type_check("Hash", &args, e) {
                     return err;
                 }
-                let (k, v, rest) = match args.as_slice() {
-                    [Value::Type(_), Value::Type(_), ..] => (
-                        self.type_arg(&args[0], e)?,
-                        self.type_arg(&args[1], e)?,
-                        &args[2..],
-                    ),
-                    _ => (Type::Any, Type::Any, &args[..]),
+                let (k, v, start) = match args.as_slice() {
+                    [Value::Type(_), Value::Type(_), ..] => {
+                        (self.type_arg(&args[0], e)?, self.type_arg(&args[1], e)?, 2)
+                    }
+                    _ => (Type::Any, Type::Any, 0),
                 };
-                let (min, max) = Self::size_range(rest);
+                let (min, max) = self.size_args(&args[start..], start, e)?;
                 Type::Hash(Box::new(k), Box::new(v), min, max)
             }
             Type::Tuple(..) => {
@@ -319,10 +321,7 @@ impl<'e> Evaluator<'e> {
                 Some(a) => Type::Optional(Some(Box::new(self.type_arg(a, e)?))),
                 None => Type::Optional(None),
             },
-            Type::NotUndef(_) => match args.first() {
-                Some(a) => Type::NotUndef(Some(Box::new(self.type_arg(a, e)?))),
-                None => Type::NotUndef(None),
-            },
+            Type::NotUndef(_) => Type::NotUndef(self.not_undef_arg(&args, e)?.map(Box::new)),
             Type::Sensitive(_) => match args.first() {
                 Some(a) => Type::Sensitive(Some(Box::new(self.type_arg(a, e)?))),
                 None => Type::Sensitive(None),
@@ -347,7 +346,7 @@ impl<'e> Evaluator<'e> {
                 }
                 let as_array = args.len() > 1 || matches!(args.as_slice(), [Value::Array(_)]);
                 let mut out = Vec::new();
-                for a in flatten(&args) {
+                for (i, a) in flatten(&args).into_iter().enumerate() {
                     match &a {
                         Value::Undef => {}
                         Value::Str(s) => {
@@ -364,9 +363,9 @@ impl<'e> Evaluator<'e> {
                             Type::Resource(Some(n), None) => {
                                 out.push(Value::ty(Type::Class(Some(n.to_lowercase()))))
                             }
-                            _ => return self.err("Class[] arguments must be class names", e),
+                            _ => return self.class_name_error(&a, i, e),
                         },
-                        _ => return self.err("Class[] arguments must be class names", e),
+                        _ => return self.class_name_error(&a, i, e),
                     }
                 }
                 return Ok(if out.len() == 1 && !as_array {
@@ -391,10 +390,10 @@ impl<'e> Evaluator<'e> {
                 if tn == "Class" {
                     return self.parameterize(&Type::Class(None), args[1..].to_vec(), e);
                 }
-                return self.resource_refs(&tn, &args[1..], e);
+                return self.resource_refs(&tn, &args[1..], ("Resource", 0), e);
             }
             Type::Resource(Some(tn), None) => {
-                return self.resource_refs(&tn, &args, e);
+                return self.resource_refs(&tn, &args, (&tn, 0), e);
             }
             Type::Resource(Some(tn), Some(title)) => {
                 return self.resource_attributes(&tn, &title, &args, e);
@@ -418,9 +417,17 @@ impl<'e> Evaluator<'e> {
         Ok(Value::ty(ty))
     }
 
-    pub(crate) fn resource_refs(&mut self, tn: &str, args: &[Value], e: &Expr) -> EResult<Value> {
+    /// `T[titles]`; a title of the wrong type is reported as a specialization of `base.0`,
+    /// at key `base.1 + i` (Puppet blames `Resource[t, 0]`'s title error on the key `t`).
+    pub(crate) fn resource_refs(
+        &mut self,
+        tn: &str,
+        args: &[Value],
+        base: (&str, usize),
+        e: &Expr,
+    ) -> EResult<Value> {
         let mut out = Vec::new();
-        for a in flatten(args) {
+        for (i, a) in flatten(args).into_iter().enumerate() {
             match &a {
                 Value::Str(s) => out.push(Value::ty(Type::Resource(
                     Some(tn.to_string()),
@@ -436,7 +443,15 @@ impl<'e> Evaluator<'e> {
                 }
                 // Undef titles are dropped (Puppet compacts them).
                 Value::Undef => {}
-                _ => return self.err(format!("{tn}[] arguments must be titles"), e),
+                _ => {
+                    return self.specialization_error(
+                        base.0,
+                        &a,
+                        "a resource title String",
+                        base.1 + i,
+                        e,
+                    )
+                }
             }
         }
         // An array of titles gives an array of references, even of one.

@@ -29,6 +29,7 @@ pub mod resource_attr;
 pub mod ruby_scope;
 pub mod scope;
 pub mod settings;
+pub mod type_args;
 pub mod type_keys;
 pub mod type_text;
 pub mod variables;

@@ -451,8 +451,9 @@ impl<'e> Evaluator<'e> {
             _ => {
                 return self.err(
                     format!(
-                        "Left match operand must result in a String value. Got {}.",
-                        a_value(l)
+                        "Left match operand must result in a String value. Got {} {}.",
+                        troupe_values::types::article(&troupe_values::label::label(l)),
+                        troupe_values::label::label(l)
                     ),
                     lhs,
                 )
