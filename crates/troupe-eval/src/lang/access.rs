@@ -398,6 +398,10 @@ impl<'e> Evaluator<'e> {
             Type::Resource(Some(tn), Some(title)) => {
                 return self.resource_attributes(&tn, &title, &args, e);
             }
+            // `Class[x]['param']`: the declared class's parameter.
+            Type::Class(Some(name)) => {
+                return self.resource_attributes("Class", &name, &args, e);
+            }
             Type::Callable
             | Type::Runtime
             | Type::Init
