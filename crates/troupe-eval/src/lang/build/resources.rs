@@ -64,6 +64,18 @@ impl<'e> Evaluator<'e> {
         None
     }
 
+    /// A resource body's operations: an attribute given twice (also through `* =>`) is
+    /// refused at the resource expression, as Puppet refuses it.
+    fn body_ops(&mut self, ops: &[AttrOp], e: &Expr) -> EResult<Vec<(String, bool, Value, Loc)>> {
+        let out = self.eval_ops(ops)?;
+        for (i, (name, ..)) in out.iter().enumerate() {
+            if out[..i].iter().any(|o| &o.0 == name) {
+                return self.err(format!("The attribute '{name}' has already been set"), e);
+            }
+        }
+        Ok(out)
+    }
+
     /// Collects `name => value` operations, with `* => hash` unfolded.
     pub(crate) fn eval_ops(&mut self, ops: &[AttrOp]) -> EResult<Vec<(String, bool, Value, Loc)>> {
         let mut out = Vec::new();
@@ -150,7 +162,7 @@ impl<'e> Evaluator<'e> {
         let mut expr_defaults: Vec<(String, bool, Value, Loc)> = Vec::new();
         for b in bodies {
             if matches!(b.title.kind, ExprKind::Literal(Literal::Default)) {
-                expr_defaults = self.eval_ops(&b.ops)?;
+                expr_defaults = self.body_ops(&b.ops, e)?;
             }
         }
         let mut refs = Vec::new();
@@ -161,7 +173,7 @@ impl<'e> Evaluator<'e> {
                 }
                 let title = self.eval(&b.title)?;
                 let mut ops = expr_defaults.clone();
-                for op in self.eval_ops(&b.ops)? {
+                for op in self.body_ops(&b.ops, e)? {
                     ops.retain(|o| o.0 != op.0);
                     ops.push(op);
                 }
@@ -219,7 +231,7 @@ impl<'e> Evaluator<'e> {
                 other => vec![other.clone()],
             };
             let mut ops = expr_defaults.clone();
-            for op in self.eval_ops(&b.ops)? {
+            for op in self.body_ops(&b.ops, e)? {
                 if let Some(pos) = ops.iter().position(|o| o.0 == op.0) {
                     ops.remove(pos);
                 }
