@@ -405,6 +405,44 @@ impl Validator {
         }
     }
 
+    /// Puppet's hostname check of a node's names: only letters, digits, `_`, `-` and `.`,
+    /// and no interpolation.
+    fn hostname(&mut self, h: &Expr) {
+        let chars = |v: &mut Self, s: &str, at: u32| {
+            if s.chars()
+                .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            {
+                v.error(
+                    format!("The hostname '{s}' contains illegal characters (only letters, digits, '_', '-', and '.' are allowed)"),
+                    at,
+                );
+            }
+        };
+        match &h.kind {
+            ExprKind::Literal(Literal::String(s)) | ExprKind::QName(s) | ExprKind::QRef(s) => {
+                chars(self, s, h.span.lo)
+            }
+            ExprKind::Concat(parts) => {
+                let interpolated = parts.iter().find_map(|p| match p {
+                    StrPart::Expr(x) => Some(x.span.lo),
+                    StrPart::Text(_) => None,
+                });
+                match (interpolated, parts.as_slice()) {
+                    (Some(at), _) => self.error(
+                        "An interpolated expression is not allowed in a hostname of a node",
+                        at,
+                    ),
+                    (None, [StrPart::Text(t)]) => chars(self, t, h.span.lo),
+                    (None, _) => self.error(
+                        "An interpolated expression is not allowed in a hostname of a node",
+                        h.span.lo,
+                    ),
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Puppet's `rvalue` check: queries and definitions produce no value.
     fn rvalue(&mut self, e: &Expr) {
         match &e.kind {
@@ -662,6 +700,7 @@ impl Validator {
                 parent,
                 body,
             } => {
+                hosts.iter().for_each(|h| self.hostname(h));
                 self.placement(e, ctx);
                 if let Some(p) = parent {
                     self.error(
