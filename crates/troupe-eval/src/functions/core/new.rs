@@ -207,7 +207,13 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
     let from_str = |s: &str, f: Option<&str>| -> EResult<Vec<u8>> {
         let bad = || EvalError::new("invalid base64");
         match f.unwrap_or("%B") {
-            "%b" => troupe_values::value::base64_decode(s, false).ok_or_else(bad),
+            // Ruby's decode64 skips what is not in the standard alphabet (URL-safe `-` and
+            // `_` too); strict_decode64 refuses it; urlsafe_decode64 takes both.
+            "%b" => {
+                let std: String = s.chars().filter(|c| !matches!(c, '-' | '_')).collect();
+                troupe_values::value::base64_decode(&std, false).ok_or_else(bad)
+            }
+            "%B" if s.contains(['-', '_']) => Err(bad()),
             "%u" | "%B" => troupe_values::value::base64_decode(s, true).ok_or_else(bad),
             "%s" | "%r" => Ok(s.as_bytes().to_vec()),
             other => Err(EvalError::new(format!(
