@@ -26,6 +26,8 @@ pub fn ruby_class(v: &Value) -> &'static str {
         Value::Array(_) => "Array",
         Value::Hash(_) => "Hash",
         Value::Regex(_) => "Regexp",
+        // Puppet's `default` is Ruby's `:default`.
+        Value::Default => "Symbol",
         _ => "Object",
     }
 }

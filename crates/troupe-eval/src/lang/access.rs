@@ -461,20 +461,28 @@ impl<'e> Evaluator<'e> {
         // An array of titles gives an array of references, even of one.
         let as_array = args.len() > 1 || args.iter().any(|a| matches!(a, Value::Array(_)));
         if out.is_empty() && !args.is_empty() {
-            let l = self.loc_e(e);
-            self.warn(format!(
-                "Arguments to Resource[] are all empty/undefined {l}"
-            ));
-            return Ok(if as_array {
-                Value::array(vec![])
-            } else {
-                Value::Undef
-            });
+            return Ok(self.no_reference_args(as_array, e));
         }
         Ok(if out.len() == 1 && !as_array {
             out.remove(0)
         } else {
             Value::array(out)
         })
+    }
+}
+
+impl Evaluator<'_> {
+    /// `Resource[...]` whose keys are all empty or undef: Puppet warns, and answers an empty
+    /// Array (keys given as an array) or undef.
+    pub(crate) fn no_reference_args(&mut self, as_array: bool, e: &Expr) -> Value {
+        let l = self.loc_e(e);
+        self.warn(format!(
+            "Arguments to Resource[] are all empty/undefined {l}"
+        ));
+        if as_array {
+            Value::array(vec![])
+        } else {
+            Value::Undef
+        }
     }
 }

@@ -471,7 +471,7 @@ impl<'e> Evaluator<'e> {
     /// `l in r`. A regexp that matches a String (or an Array's or a Hash key's first String
     /// it matches) sets the match variables, as `=~` does.
     pub(crate) fn in_op(&mut self, l: &Value, r: &Value) -> EResult<bool> {
-        let keys: Vec<Value> = match r {
+        let mut keys: Box<dyn Iterator<Item = &Value>> = match r {
             Value::Str(hay) => {
                 return Ok(match l {
                     Value::Str(n) => hay.to_lowercase().contains(&n.to_lowercase()),
@@ -479,16 +479,16 @@ impl<'e> Evaluator<'e> {
                     _ => false,
                 })
             }
-            Value::Array(items) => items.to_vec(),
-            Value::Hash(h) => h.keys().cloned().collect(),
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Hash(h) => Box::new(h.keys()),
             _ => return Ok(false),
         };
         Ok(match l {
-            Value::Regex(re) => keys
-                .iter()
-                .any(|x| matches!(x, Value::Str(s) if self.match_setting(re, s))),
-            Value::Type(t) => keys.iter().any(|x| t.is_instance(x)),
-            _ => keys.iter().any(|x| l.puppet_eq(x)),
+            Value::Regex(re) => {
+                keys.any(|x| matches!(x, Value::Str(s) if self.match_setting(re, s)))
+            }
+            Value::Type(t) => keys.any(|x| t.is_instance(x)),
+            _ => keys.any(|x| l.puppet_eq(x)),
         })
     }
 

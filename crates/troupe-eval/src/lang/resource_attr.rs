@@ -36,15 +36,7 @@ impl<'e> Evaluator<'e> {
             .filter(|k| !k.is_undef())
             .collect();
         if keys.is_empty() {
-            let l = self.loc_e(e);
-            self.warn(format!(
-                "Arguments to Resource[] are all empty/undefined {l}"
-            ));
-            return Ok(if as_array {
-                Value::array(vec![])
-            } else {
-                Value::Undef
-            });
+            return Ok(self.no_reference_args(as_array, e));
         }
         let Some(idx) = self.find_resource(type_name, title) else {
             return self.err(format!("Resource not found: {type_name}['{title}']"), e);

@@ -3,6 +3,7 @@
 //! key it is about when there is one.
 
 use crate::lang::eval::Evaluator;
+use troupe_ruby::object::ruby_class;
 use troupe_syntax::ast::{Expr, ExprKind};
 use troupe_values::error::EResult;
 use troupe_values::types::Type;
@@ -46,23 +47,6 @@ pub(crate) fn valid_class_name(n: &str) -> bool {
             _ => false,
         }
     })
-}
-
-/// The Ruby class name Puppet prints for a key that is not a type.
-fn ruby_class(v: &Value) -> &'static str {
-    match v {
-        Value::Str(_) => "String",
-        Value::Int(_) => "Integer",
-        Value::Float(_) => "Float",
-        Value::Array(_) => "Array",
-        Value::Hash(_) => "Hash",
-        Value::Undef => "NilClass",
-        Value::Bool(true) => "TrueClass",
-        Value::Bool(false) => "FalseClass",
-        Value::Default => "Symbol",
-        Value::Regex(_) => "Regexp",
-        _ => "Object",
-    }
 }
 
 impl<'e> Evaluator<'e> {

@@ -5,6 +5,7 @@
 use super::spec::Fmt;
 use std::cmp::Ordering;
 use std::rc::Rc;
+use troupe_ruby::object::ruby_class;
 use troupe_values::error::{EResult, EvalError};
 use troupe_values::types::Type;
 use troupe_values::value::Value;
@@ -54,22 +55,6 @@ pub fn default_string_formats() -> FormatMap {
         (named("Binary"), plain("%B")),
         (Type::Any, plain("%s")),
     ]
-}
-
-fn ruby_class(v: &Value) -> &'static str {
-    match v {
-        Value::Undef => "NilClass",
-        Value::Bool(true) => "TrueClass",
-        Value::Bool(false) => "FalseClass",
-        Value::Int(_) => "Integer",
-        Value::Float(_) => "Float",
-        Value::Str(_) => "String",
-        Value::Array(_) => "Array",
-        Value::Hash(_) => "Hash",
-        Value::Regex(_) => "Regexp",
-        Value::Default => "Symbol",
-        _ => "Object",
-    }
 }
 
 /// `validate_input`: a hash of type => format (or container format hash).
