@@ -292,24 +292,29 @@ async fn ca_route(
                 peer = source,
                 "certificate request for {name} from {source}"
             );
-            let node = name.clone();
-            match blocking(move || ca.submit_csr(&name, &pem)).await {
-                Ok(Ok(signed)) => {
-                    if !signed {
-                        tracing::info!(node = %node, "the certificate request of {node} is pending");
+            // The outcome is logged where it is decided: a client that gave up waiting drops
+            // this future, not the signing, and the log still says how it ended.
+            let peer = source.to_string();
+            let submit = move || {
+                let r = ca.submit_csr(&name, &pem);
+                match &r {
+                    Ok(false) => {
+                        tracing::info!(node = %name, "the certificate request of {name} is pending")
                     }
-                    text(StatusCode::OK, "")
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(
-                        node = %node,
-                        peer = source,
+                    Ok(true) => {}
+                    Err(e) => tracing::warn!(
+                        node = %name,
+                        peer = %peer,
                         status = e.status,
-                        "the certificate request of {node} is refused: {}",
+                        "the certificate request of {name} is refused: {}",
                         e.message
-                    );
-                    ca_err(e)
+                    ),
                 }
+                r
+            };
+            match blocking(submit).await {
+                Ok(Ok(_)) => text(StatusCode::OK, ""),
+                Ok(Err(e)) => ca_err(e),
                 Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e),
             }
         }

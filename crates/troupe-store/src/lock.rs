@@ -6,6 +6,11 @@
 //! deletes the key; a host that dies frees the lock within the lease's TTL. Within one process a
 //! mutex comes first, so one thread per locker queues in the store. Only for etcd: the order
 //! needs versions that grow (a `dir` store's are digests; one host locks it with flock).
+//!
+//! A key this process may have left behind (a put that failed after etcd applied it, a delete
+//! that did not reach the store) would hold the lock for as long as the lease is kept alive,
+//! that is for ever: then the locker abandons its lease (no more keep-alives; revoked when the
+//! store answers), so such a key goes within the TTL, and the next lock takes a new lease.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,7 +32,7 @@ pub struct StoreLocker {
 #[derive(Debug)]
 pub struct StoreLock<'a> {
     _local: MutexGuard<'a, ()>,
-    store: Store,
+    locker: &'a StoreLocker,
     key: String,
 }
 
@@ -40,7 +45,9 @@ impl StoreLock<'_> {
 
 impl Drop for StoreLock<'_> {
     fn drop(&mut self) {
-        let _ = self.store.delete(&self.key);
+        if self.locker.store.delete(&self.key).is_err() {
+            self.locker.abandon_lease();
+        }
     }
 }
 
@@ -80,6 +87,19 @@ impl StoreLocker {
         Ok(lease)
     }
 
+    /// Stops keeping this locker's lease alive (its keys expire within the TTL) and revokes it
+    /// in the background; the next lock grants a new one. Does not wait for the store.
+    fn abandon_lease(&self) {
+        let old = self.lease.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(keeper) = old {
+            // Dropping the keeper joins its thread and revokes the lease: both may wait for a
+            // store that does not answer, so not on the caller's thread.
+            let _ = std::thread::Builder::new()
+                .name("store-lock-abandon".into())
+                .spawn(move || drop(keeper));
+        }
+    }
+
     /// Takes the lock, waiting at most `wait` for the holders before it; `Unavailable` (naming
     /// the holder) when they keep it longer, or when the store cannot be reached.
     pub fn lock(&self, wait: Duration) -> Result<StoreLock<'_>> {
@@ -102,15 +122,19 @@ impl StoreLocker {
                 .store
                 .put_leased(&key_of(lease), holder().as_bytes(), lease);
         }
-        put.map_err(|e| match e {
-            StoreError::LeaseNotFound(_) => {
-                StoreError::Unavailable(format!("the lock {}: its lease expired", self.name))
-            }
-            e => e,
-        })?;
+        if let Err(e) = put {
+            // The put may have been applied though its answer was lost: a key nobody deletes.
+            self.abandon_lease();
+            return Err(match e {
+                StoreError::LeaseNotFound(_) => {
+                    StoreError::Unavailable(format!("the lock {}: its lease expired", self.name))
+                }
+                e => e,
+            });
+        }
         let guard = StoreLock {
             _local: local,
-            store: self.store.clone(),
+            locker: self,
             key: key_of(lease),
         };
         let prefix = format!("{}/", self.name);
