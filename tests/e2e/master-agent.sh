@@ -138,6 +138,27 @@ for env in . .git ..; do
 done
 pass "auth.conf: own catalog/node/report only, anonymous refused; environments listed; no path out of a mount"
 
+# 4b. gzip as puppetserver answers the agent's Accept-Encoding; plain for a client without it
+AE='Accept-Encoding: gzip;q=1.0,deflate;q=0.6,identity;q=0.3'
+CAT="https://localhost:$PORT/puppet/v3/catalog/node2.other.test?environment=production"
+code=$(curl "${CURL2[@]}" -H "$AE" -D "$W/gz.headers" -o "$W/catalog.gz" -w '%{http_code}' "$CAT")
+[ "$code" = 200 ] && grep -qi '^content-encoding: gzip' "$W/gz.headers" && grep -qi '^vary: accept-encoding' "$W/gz.headers" \
+    || fail "catalog with Accept-Encoding: gzip: HTTP $code, headers: $(cat "$W/gz.headers")"
+curl "${CURL2[@]}" -D "$W/plain.headers" -o "$W/catalog.plain" "$CAT"
+grep -qi '^content-encoding' "$W/plain.headers" && fail "catalog without Accept-Encoding came encoded"
+python3 - "$W/catalog.gz" "$W/catalog.plain" <<'PY' || fail "the gzip catalog is not the plain one"
+import gzip, json, sys
+z, p = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+a, b = json.loads(gzip.decompress(z)), json.loads(p)
+for c in (a, b):
+    c.pop("version", None); c.pop("catalog_uuid", None)
+assert a == b, "catalogs differ"
+print("  catalog: %d bytes plain, %d gzip" % (len(p), len(z)))
+PY
+code=$(curl "${CURL2[@]}" -H "$AE" -D "$W/gz2.headers" -o /dev/null -w '%{http_code}' "https://localhost:$PORT/puppet/v3/file_metadatas/plugins?environment=production&recurse=true")
+[ "$code" = 200 ] && grep -qi '^content-encoding: gzip' "$W/gz2.headers" || fail "file_metadatas with gzip: HTTP $code"
+pass "gzip: catalog and file metadata compressed for Accept-Encoding: gzip (Vary set), plain otherwise"
+
 # code changes are seen without a restart
 sed -i 's/Hello, I am Master 1/Hello again from Master 1/' "$ENVS/production/manifests/site.pp"
 expect_rc 2 agent node2.other.test

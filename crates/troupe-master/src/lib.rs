@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 pub mod code_version;
+mod compress;
 pub mod files;
 mod identity;
 pub mod limits;

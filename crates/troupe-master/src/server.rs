@@ -3,7 +3,7 @@
 //! files (certificates, CRL) current and warns before the CRL expires.
 
 use crate::identity::TlsPeer;
-use crate::{api, tls, BoxError, State};
+use crate::{api, compress, tls, BoxError, State};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
@@ -229,7 +229,12 @@ where
     let svc = service_fn(move |req| {
         let state = state.clone();
         let tls_peer = tls_peer.clone();
-        async move { Ok::<_, Infallible>(api::handle(state, peer, &tls_peer, req).await) }
+        let gzip = compress::accepts_gzip(req.headers().get(hyper::header::ACCEPT_ENCODING));
+        let head = req.method() == hyper::Method::HEAD;
+        async move {
+            let resp = api::handle(state, peer, &tls_peer, req).await;
+            Ok::<_, Infallible>(compress::encode(gzip, head, resp).await)
+        }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
