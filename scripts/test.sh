@@ -40,6 +40,8 @@ if command -v puppet >/dev/null 2>&1; then
   python3 scripts/conformance.py --oracle
   echo "== module cases (our own modules in the shapes real ones use) against the live Ruby compiler"
   python3 scripts/module-sweep.py --cases
+  echo "== external node classifiers against the Ruby compiler with Puppet's exec terminus"
+  python3 tests/enc/enc_cases.py
   echo "== end to end: the real puppet agent against troupe master"
   tests/e2e/master-agent.sh
   echo "== end to end: the real puppet agent through troupe front to two masters"

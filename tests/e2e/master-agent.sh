@@ -74,7 +74,7 @@ agent() { # certname [agent args] -> exit code; output in $W/<certname>.out
     [ -f "$W/$n.csr_attributes.yaml" ] && cp "$W/$n.csr_attributes.yaml" "$d/conf/csr_attributes.yaml"
     set +e
     timeout 120 puppet agent -t --confdir "$d/conf" --vardir "$d/var" --ssldir "$d/ssl" --publicdir "$d/public" \
-        --logdir "$d/log" --rundir "$d/run" --codedir "$d/code" --server localhost --masterport "$PORT" \
+        --logdir "$d/log" --rundir "$d/run" --codedir "$d/code" --server localhost --masterport "${AGENT_PORT:-$PORT}" \
         --certname "$n" "$@" > "$W/$n.out" 2>&1
     local rc=$?
     set -e
@@ -262,6 +262,38 @@ for f in "$W"/ssl/ca/signed/c*.pem; do
     openssl verify -CAfile "$W/ssl/ca/ca_crt.pem" "$f" > /dev/null || fail "$f does not verify"
 done
 pass "3 masters on one CA dir: 24 concurrent CSRs, 24 certificates, all serials distinct"
+
+# 6b. an external node classifier (node_terminus = exec): environment, classes, parameters
+mkdir -p "$ENVS/encenv/manifests" "$ENVS/encenv/modules/encmod/manifests"
+echo 'notify { "encenv site": }' > "$ENVS/encenv/manifests/site.pp"
+cat > "$ENVS/encenv/modules/encmod/manifests/init.pp" <<'EOF'
+class encmod (String $greeting = 'none') { notify { "enc class says ${greeting}, tier ${tier}, env ${environment}": } }
+EOF
+echo 'modulepath = modules' > "$ENVS/encenv/environment.conf"
+cat > "$W/enc.sh" <<'EOF'
+#!/bin/sh
+case "$1" in
+  node2.other.test) printf 'environment: encenv\nclasses:\n  encmod:\n    greeting: hello\nparameters:\n  tier: gold\n' ;;
+  *) exit 0 ;;
+esac
+EOF
+chmod +x "$W/enc.sh"
+printf 'node_terminus = exec\nexternal_nodes = %s\n' "$W/enc.sh" > "$W/enc.conf"
+P4=$(free_port)
+start master4 --config "$W/enc.conf" --listen "127.0.0.1:$P4" --ssldir "$W/ssl4" --cadir "$W/ssl/ca" --codedir "$W/code" \
+    --certname puppet4.example.test --dns-alt-names localhost --autosign "$W/autosign.conf" --keylength 2048 --reportdir "$W/reports"
+wait_up "https://127.0.0.1:$P4/status/v1/simple"
+AGENT_PORT=$P4 expect_rc 2 agent node2.other.test
+has node2.other.test "restarting agent run with environment 'encenv'"
+has node2.other.test "Notice: enc class says hello, tier gold, env encenv"
+has node2.other.test "Notice: encenv site"
+C1=(-s --cacert "$W/ssl/ca/ca_crt.pem" --cert "$W/ssl/ca/signed/c1.example.test.pem" --key "$W/csrs/c1.key")
+code=$(curl "${C1[@]}" -o "$W/enc-node2.body" -w '%{http_code}' "https://localhost:$P4/puppet/v3/node/c1.example.test?environment=production")
+[ "$code" = 404 ] || fail "a node the classifier does not know: HTTP $code $(cat "$W/enc-node2.body")"
+code=$(curl "${C1[@]}" -o "$W/enc-cat2.body" -w '%{http_code}' "https://localhost:$P4/puppet/v3/catalog/c1.example.test?environment=production")
+[ "$code" = 500 ] && grep -qF "Could not find node 'c1.example.test'; cannot compile" "$W/enc-cat2.body" \
+    || fail "catalog of a node the classifier does not know: HTTP $code $(cat "$W/enc-cat2.body")"
+pass "external node classifier: the agent switched to its environment and applied its class with parameters; unknown nodes refused"
 
 # 7. back-pressure: one worker, no queue; concurrent slow compiles get 503 + Retry-After
 C2=(-sk --cert "$N2/certs/node2.other.test.pem" --key "$N2/private_keys/node2.other.test.pem")

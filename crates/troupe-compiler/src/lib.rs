@@ -1,6 +1,7 @@
 //! `troupe-compiler`: environments on disk, module autoload, a parse cache shared across
 //! compiles, and `compile(node, facts) -> catalog JSON`.
 
+pub mod enc;
 pub mod envconf;
 pub mod hocon;
 pub mod yaml;
@@ -486,6 +487,8 @@ pub struct CompileRequest<'a> {
     pub facts: Value,
     pub extensions: Value,
     pub server_facts: &'a [(String, String)],
+    /// Classes and parameters from an external node classifier (see `enc`).
+    pub node: troupe_eval::NodeData,
 }
 
 #[derive(Debug)]
@@ -536,6 +539,7 @@ pub fn compile_json_with(
         facts: req.facts.clone(),
         trusted: trusted_for(req.certname, req.extensions.clone()),
         server_facts: server_facts(req.environment, req.server_facts),
+        node: req.node.clone(),
     };
     let out = troupe_eval::compile_with(&env, input, budget);
     let json = out.result.map(|mut c| {

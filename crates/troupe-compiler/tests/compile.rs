@@ -24,6 +24,7 @@ fn compile(settings: &Settings, cache: &ParseCache) -> Result<String, String> {
         facts,
         extensions: troupe_eval::Value::hash(Default::default()),
         server_facts: &[],
+        node: Default::default(),
     };
     compile_json(settings, cache, &req, "uuid", serde_json::Value::from(0)).json
 }

@@ -58,6 +58,7 @@ fn compile_env(settings: &Settings, env: &str) -> (Result<J, String>, Vec<String
         facts,
         extensions: troupe_eval::Value::hash(Default::default()),
         server_facts: &[],
+        node: Default::default(),
     };
     let out = compile_json(settings, &ParseCache::default(), &req, "uuid", J::from(0));
     (

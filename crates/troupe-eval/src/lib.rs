@@ -38,7 +38,7 @@ pub use troupe_values::{error, limits, semver, time, types, value};
 pub use catalog::Catalog;
 pub use code::{Code, Environment, LoadKind};
 pub use error::{EvalError, Loc};
-pub use eval::{Evaluator, NodeInput};
+pub use eval::{Evaluator, NodeData, NodeInput};
 pub use value::Value;
 
 /// The outcome of a compile: the catalog or Puppet's error text, plus warnings.

@@ -1,6 +1,7 @@
 //! Routing of the Puppet v3 / CA v1 / status endpoints, and Puppet's responses (the
 //! connection side is `server`, identity `identity`, reports `reports`).
 
+use crate::classify::{self, Classified};
 use crate::files::{self, Options};
 use crate::identity::{self, TlsPeer};
 use crate::limits::{read_body, BodyError};
@@ -474,10 +475,7 @@ async fn v3_route(
             }
             catalog(state, ident, &name, &params, accept_rich).await
         }
-        ("GET", "node") => {
-            let env = param(&query, "environment").unwrap_or("production");
-            json_resp(StatusCode::OK, &json!({"name": name, "environment": env}))
-        }
+        ("GET", "node") => node_object(state, &name, &query).await,
         ("PUT", "report") => reports::put(state, &name, req).await,
         ("GET", "file_metadatas") | ("GET", "file_metadata") | ("GET", "file_content") => {
             file_route(state.clone(), kind, name, query).await
@@ -488,6 +486,46 @@ async fn v3_route(
             &format!("No route for {method} /puppet/v3/{rest}"),
             "HANDLER_NOT_FOUND",
         ),
+    }
+}
+
+/// The catalog's content type: rich data when the agent accepts it.
+fn catalog_type(rich: bool) -> &'static str {
+    if rich {
+        "application/vnd.puppet.rich+json; charset=utf-8"
+    } else {
+        "application/json;charset=utf-8"
+    }
+}
+
+/// The node object: its environment, and with a classifier its classes and parameters (the
+/// classifier's environment wins; the agent switches to it).
+async fn node_object(state: &Arc<State>, name: &str, query: &[(String, String)]) -> Resp {
+    let requested = param(query, "environment").unwrap_or("production");
+    match classify::classify(state, name).await {
+        Err(msg) => error(StatusCode::INTERNAL_SERVER_ERROR, &msg, "RUNTIME_ERROR"),
+        Ok(Classified::Plain) => json_resp(
+            StatusCode::OK,
+            &json!({"name": name, "environment": requested}),
+        ),
+        Ok(Classified::Unknown) => error(
+            StatusCode::NOT_FOUND,
+            &format!("Could not find node {name}"),
+            "RUNTIME_ERROR",
+        ),
+        Ok(Classified::Node(c)) => {
+            let env = c.environment.as_deref().unwrap_or(requested);
+            let mut o = serde_json::Map::new();
+            o.insert("name".into(), json!(name));
+            o.insert("environment".into(), json!(env));
+            if !c.classes.is_null() {
+                o.insert("classes".into(), c.classes.clone());
+            }
+            if !c.parameters.is_empty() {
+                o.insert("parameters".into(), J::Object(c.parameters.clone()));
+            }
+            json_resp(StatusCode::OK, &J::Object(o))
+        }
     }
 }
 
@@ -507,9 +545,27 @@ async fn catalog(
     params: &[(String, String)],
     rich: bool,
 ) -> Resp {
-    let env = param(params, "environment")
-        .unwrap_or("production")
-        .to_string();
+    let requested = param(params, "environment").unwrap_or("production");
+    let (env, node) = match classify::classify(state, name).await {
+        Err(msg) => return error(StatusCode::INTERNAL_SERVER_ERROR, &msg, "RUNTIME_ERROR"),
+        Ok(Classified::Plain) => (requested.to_string(), Default::default()),
+        Ok(Classified::Unknown) => {
+            let msg = format!("Could not find node '{name}'; cannot compile");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, &msg, "RUNTIME_ERROR");
+        }
+        Ok(Classified::Node(c)) => {
+            let env = c.environment.unwrap_or_else(|| requested.to_string());
+            if env != requested
+                && param(params, "check_environment") == Some("true")
+                && env_exists(state, &env)
+            {
+                let (uuid, _) = crate::pool::uuid_and_version();
+                let body = classify::empty_catalog(name, &env, &uuid);
+                return base(StatusCode::OK, Some(catalog_type(rich)), body);
+            }
+            (env, c.node)
+        }
+    };
     if !env_exists(state, &env) {
         return error(
             StatusCode::NOT_FOUND,
@@ -553,6 +609,7 @@ async fn catalog(
             ("servername".into(), state.config.certname.clone()),
             ("serverip".into(), state.config.listen.ip().to_string()),
         ],
+        node,
         reply: tx,
         cancel: flag,
     };
@@ -582,15 +639,7 @@ async fn catalog(
         other => other,
     };
     match answer {
-        Ok(Ok(catalog)) => base(
-            StatusCode::OK,
-            Some(if rich {
-                "application/vnd.puppet.rich+json; charset=utf-8"
-            } else {
-                "application/json;charset=utf-8"
-            }),
-            catalog,
-        ),
+        Ok(Ok(catalog)) => base(StatusCode::OK, Some(catalog_type(rich)), catalog),
         Ok(Err(msg)) => {
             tracing::error!(
                 node = name,

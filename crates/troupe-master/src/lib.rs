@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod classify;
 pub mod code_version;
 mod compress;
 pub mod files;
@@ -79,6 +80,12 @@ pub struct Config {
     pub registration_ttl: std::time::Duration,
     /// `registration_keepalive`: how often the registration's lease is renewed.
     pub registration_keepalive: std::time::Duration,
+    /// Puppet's `node_terminus`: `plain` (the default) or `exec` (run `external_nodes`).
+    pub node_terminus: String,
+    /// Puppet's `external_nodes`: the classifier command (`none` by default).
+    pub external_nodes: String,
+    /// How long the classifier may take for one node.
+    pub external_nodes_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -122,6 +129,32 @@ impl Config {
             pool_host: None,
             registration_ttl: std::time::Duration::from_secs(3),
             registration_keepalive: std::time::Duration::from_secs(1),
+            node_terminus: "plain".into(),
+            external_nodes: "none".into(),
+            external_nodes_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+
+    /// The classifier command when `node_terminus = exec`; an error for a terminus troupe
+    /// does not have or an `exec` without a fully qualified `external_nodes`.
+    pub fn classifier(&self) -> Result<Option<&str>, String> {
+        match self.node_terminus.as_str() {
+            "plain" => Ok(None),
+            "exec" => {
+                let cmd = self.external_nodes.trim();
+                if cmd.is_empty() || cmd == "none" {
+                    Err("node_terminus = exec needs external_nodes (the classifier command)".into())
+                } else if !cmd.starts_with('/') {
+                    Err(format!(
+                        "external_nodes = {cmd}: the classifier must be a fully qualified command"
+                    ))
+                } else {
+                    Ok(Some(cmd))
+                }
+            }
+            other => Err(format!(
+                "node_terminus = {other}: troupe knows 'plain' and 'exec' (an external node classifier)"
+            )),
         }
     }
 

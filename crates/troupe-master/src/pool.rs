@@ -35,6 +35,8 @@ pub struct Job {
     /// `$trusted['extensions']`.
     pub extensions: serde_json::Value,
     pub server_facts: Vec<(String, String)>,
+    /// Classes and parameters from the external node classifier.
+    pub node: troupe_eval::NodeData,
     pub reply: Reply,
     /// Set when the result is no longer wanted (the agent closed the connection).
     pub cancel: Arc<AtomicBool>,
@@ -197,6 +199,7 @@ fn worker(shared: Arc<Shared>, slot: Arc<Slot>) {
             facts,
             extensions,
             server_facts,
+            node,
             reply,
             cancel,
         } = job;
@@ -214,6 +217,7 @@ fn worker(shared: Arc<Shared>, slot: Arc<Slot>) {
             facts: &facts,
             extensions: &extensions,
             server_facts: &server_facts,
+            node: &node,
         };
         let budget = Budget {
             timeout: shared.limits.timeout,
@@ -298,6 +302,7 @@ struct Work<'a> {
     facts: &'a str,
     extensions: &'a serde_json::Value,
     server_facts: &'a [(String, String)],
+    node: &'a troupe_eval::NodeData,
 }
 
 fn compile_one(
@@ -313,13 +318,14 @@ fn compile_one(
         facts,
         extensions: troupe_eval::value::from_json(job.extensions),
         server_facts: job.server_facts,
+        node: job.node.clone(),
     };
     let (uuid, version) = uuid_and_version();
     compile_json_with(settings, cache, &req, &uuid, version, budget).json
 }
 
 /// A random (v4) catalog UUID and the `version` (seconds since the epoch), as puppetserver.
-fn uuid_and_version() -> (String, serde_json::Value) {
+pub(crate) fn uuid_and_version() -> (String, serde_json::Value) {
     let mut b = [0u8; 16];
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
         use std::io::Read;

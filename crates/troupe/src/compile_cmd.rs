@@ -46,6 +46,10 @@ pub struct CompileArgs {
     /// Memory the compile may hold (1g, 512m; 0: unlimited).
     #[arg(long, default_value = "1g")]
     compile_memory_limit: String,
+    /// An external node classifier (Puppet's `node_terminus = exec` with this
+    /// `external_nodes` command): its classes, parameters and environment.
+    #[arg(long, value_name = "COMMAND")]
+    external_nodes: Option<String>,
     /// Compile this many times and report timings instead of printing the catalog.
     #[arg(long, hide = true)]
     repeat: Option<u32>,
@@ -82,12 +86,37 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow::anyhow!("--server-fact expects K=V, got '{kv}'"))?;
         sf.push((k.to_string(), v.to_string()));
     }
+    let mut environment = a.environment.clone();
+    let mut node = troupe_eval::NodeData::default();
+    if let Some(cmd) = &a.external_nodes {
+        let timeout = std::time::Duration::from_secs(30);
+        match troupe_compiler::enc::classify(cmd, &a.certname, timeout) {
+            Ok(Some(c)) => {
+                if let Some(e) = c.environment {
+                    environment = e;
+                }
+                node = c.node;
+            }
+            Ok(None) => {
+                eprintln!(
+                    "Error: Could not find node '{}'; cannot compile",
+                    a.certname
+                );
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => {
+                eprintln!("Error: Failed when searching for node {}: {e}", a.certname);
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
     let req = CompileRequest {
-        environment: &a.environment,
+        environment: &environment,
         certname: &a.certname,
         facts,
         extensions,
         server_facts: &sf,
+        node,
     };
     let cache = ParseCache::default();
     let budget = Budget {

@@ -305,6 +305,13 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
             "advertise" => c.advertise = Some(v.trim().to_string()),
             "pool_host" => c.pool_host = Some(v.trim().to_string()),
             "code_id_command" => c.code_id_command = Some(v.trim().into()),
+            "node_terminus" => c.node_terminus = v.trim().to_string(),
+            "external_nodes" => c.external_nodes = v.trim().to_string(),
+            "external_nodes_timeout" => {
+                c.external_nodes_timeout = troupe_eval::limits::parse_timeout(v)
+                    .map_err(|e| anyhow!("setting '{k}': {e}"))?
+                    .ok_or_else(|| anyhow!("setting '{k}' must be more than 0"))?
+            }
             "ruby" => c.ruby = v.trim().into(),
             "ruby_helpers" => {
                 c.ruby_helpers = v
@@ -478,6 +485,7 @@ pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
         c.code_id_command = a.code_id_command;
     }
     crate::master_registry::check(&c)?;
+    c.classifier().map_err(|e| anyhow!("{e}"))?;
     troupe_ca::valid_name(&c.certname).map_err(|e| anyhow!("certname '{}': {e}", c.certname))?;
     Ok((c, given.certname))
 }

@@ -7,6 +7,7 @@ use crate::lang::build::Override;
 use crate::lang::build::ParamGuard;
 use crate::lang::build::Relationship;
 use crate::lang::scope::{Scope, ScopeId, ScopeKind};
+use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -24,6 +25,23 @@ pub struct NodeInput {
     pub facts: Value,
     pub trusted: Value,
     pub server_facts: Value,
+    /// What an external node classifier said (`node_terminus = exec`): classes and
+    /// parameters of the node; empty without one.
+    pub node: NodeData,
+}
+
+/// Names and values, in the classifier's order.
+pub type NodeParams = Vec<(String, serde_json::Value)>;
+
+/// The node's classes and parameters from an external node classifier, as data (JSON
+/// values: they come from another thread).
+#[derive(Debug, Clone, Default)]
+pub struct NodeData {
+    /// Class names in the classifier's order, each with its parameters when it gave some (a
+    /// class with parameters is declared resource-like, one without like `include`).
+    pub classes: Vec<(String, Option<NodeParams>)>,
+    /// Top-scope variables; a fact of the same name does not replace them (Puppet warns).
+    pub parameters: NodeParams,
 }
 
 pub struct Evaluator<'e> {
@@ -34,6 +52,10 @@ pub struct Evaluator<'e> {
     pub(crate) functions: HashMap<String, Arc<Def>>,
     pub(crate) aliases: HashMap<String, Arc<Def>>,
     pub(crate) nodes: Vec<Arc<Def>>,
+    /// Set while a classifier's classes are declared: they are evaluated with the generators.
+    pub(crate) declare_lazily: bool,
+    /// Classes declared but not yet evaluated, with their parameters.
+    pub(crate) lazy_classes: HashMap<usize, IndexMap<String, Value>>,
     pub(crate) alias_cache: HashMap<String, Rc<Type>>,
     /// Aliases whose definition is being evaluated: a reference to one is a `Type::Late`.
     pub(crate) alias_pending: HashMap<String, std::rc::Weak<Type>>,
@@ -109,6 +131,8 @@ impl<'e> Evaluator<'e> {
             env,
             input,
             classes: HashMap::new(),
+            declare_lazily: false,
+            lazy_classes: HashMap::new(),
             defines: HashMap::new(),
             functions: HashMap::new(),
             aliases: HashMap::new(),

@@ -111,6 +111,7 @@ fn compile_dir(dir: &Path, facts: &str, budget: &Budget) -> Result<String, Strin
         facts: load_facts(facts).expect("facts"),
         extensions: troupe_eval::Value::hash(Default::default()),
         server_facts: &[],
+        node: Default::default(),
     };
     compile_json_with(
         &settings,

@@ -407,6 +407,8 @@ fn master_role(
             }
         }
     }
+    c.classifier()
+        .map_err(|e| anyhow!("{file} [master]: {e}"))?;
     if c.plain_http && !c.trusted_fronts.is_empty() {
         bail!("{file} [master]: trusted_front needs HTTPS masters (plain_http = false); behind the local front, masters trust 127.0.0.1 (trusted_proxy)");
     }

@@ -30,7 +30,13 @@ impl<'e> Evaluator<'e> {
     ) -> EResult<usize> {
         let n = name.trim_start_matches("::").to_lowercase();
         let wrap = |msg: String| {
-            EvalError::new(format!("Error while evaluating a {stmt}, {msg}")).at(loc.clone())
+            let e = EvalError::new(format!("Error while evaluating a {stmt}, {msg}"));
+            // A classifier's class comes from no file: its errors name no place.
+            if loc.file.is_empty() {
+                e
+            } else {
+                e.at(loc.clone())
+            }
         };
         let def = match self.find_class(&n)? {
             Some(d) => d,
@@ -49,6 +55,11 @@ impl<'e> Evaluator<'e> {
                     (Some(f), Some(l)) => format!(" at (file: {f}, line: {l})"),
                     _ => String::new(),
                 };
+                if loc.file.is_empty() {
+                    return Err(EvalError::plain(format!(
+                        "Duplicate declaration: Class[{title}] is already declared{at}; cannot redeclare"
+                    )));
+                }
                 return Err(wrap(format!(
                     "Duplicate declaration: Class[{title}] is already declared{at}; cannot redeclare (file: {}, line: {})",
                     loc.file, loc.line
@@ -101,7 +112,37 @@ impl<'e> Evaluator<'e> {
             _ => self.stage_main,
         };
         self.add_edge(stage_idx, idx);
+        if self.declare_lazily {
+            // A classifier's class: in the catalog now, evaluated with the generators.
+            let r = &mut self.res[idx];
+            (r.evaluated, r.kind, r.file, r.line) = (false, Kind::Unknown, None, None);
+            self.lazy_classes.insert(idx, given);
+            return Ok(idx);
+        }
         self.class_list.push(n.clone());
+        self.evaluate_class(&def, idx, &title, &given, loc, stmt)
+    }
+
+    /// The rest of a class declaration: its parent, its scope, its parameters and its body.
+    pub(crate) fn evaluate_class(
+        &mut self,
+        def: &std::sync::Arc<Def>,
+        idx: usize,
+        title: &str,
+        given: &IndexMap<String, Value>,
+        loc: Loc,
+        stmt: &str,
+    ) -> EResult<usize> {
+        let n = def.name.clone();
+        let wrap = |msg: String| {
+            let e = EvalError::new(format!("Error while evaluating a {stmt}, {msg}"));
+            // A classifier's class comes from no file: its errors name no place.
+            if loc.file.is_empty() {
+                e
+            } else {
+                e.at(loc.clone())
+            }
+        };
         // The parent class next: the class is already in the catalog, so a parent that
         // includes or contains it does not evaluate it again (Puppet's order).
         let mut parent_scope = None;
@@ -121,7 +162,7 @@ impl<'e> Evaluator<'e> {
         let saved_src = std::mem::replace(&mut self.src, def.source.clone());
         self.cur = sid;
         let res = self
-            .bind_class_params(&def, idx, &given, &title)
+            .bind_class_params(def, idx, given, title)
             .and_then(|_| match &def.body {
                 Some(b) => self.eval_body(b),
                 None => Ok(()),

@@ -47,10 +47,13 @@ impl<'e> Evaluator<'e> {
 
     pub(crate) fn set_top_vars(&mut self) {
         let top = self.top;
+        self.set_node_parameters();
         if let Value::Hash(h) = &self.input.facts.clone() {
             for (k, v) in h.iter() {
                 if let Value::Str(k) = k {
-                    self.set_var_unchecked(top, k, v.clone());
+                    if !self.fact_shadowed(k, v) {
+                        self.set_var_unchecked(top, k, v.clone());
+                    }
                 }
             }
         }
@@ -81,6 +84,10 @@ impl<'e> Evaluator<'e> {
         self.class_main = self.special("Class", "main", &["class"], Kind::Unknown, true);
         self.add_edge(self.stage_main, settings);
         self.add_edge(self.stage_main, self.class_main);
+        // A classifier's classes are listed first, as given (Puppet lists them again when
+        // they are evaluated).
+        let listed = self.input.node.classes.iter().map(|(n, _)| n.clone());
+        self.class_list.extend(listed.collect::<Vec<_>>());
         self.class_list.push("settings".into());
         self.scopes[self.top].resource = Some(self.class_main);
         self.class_scopes.insert(String::new(), self.top);
@@ -96,6 +103,7 @@ impl<'e> Evaluator<'e> {
             self.eval(&code.program)?;
         }
         self.evaluate_node()?;
+        self.evaluate_node_classes()?;
         // Generators: lazily evaluated defines and collectors, until nothing changes.
         loop {
             // Puppet runs the collectors first, then the defines (so a collector's override
@@ -103,7 +111,9 @@ impl<'e> Evaluator<'e> {
             let mut changed = self.run_collectors()?;
             let mut i = 0;
             while i < self.res.len() {
-                if self.res[i].kind == Kind::Defined
+                if !self.res[i].evaluated && self.evaluate_lazy_class(i)? {
+                    changed = true;
+                } else if self.res[i].kind == Kind::Defined
                     && !self.res[i].evaluated
                     && !self.res[i].virtual_
                 {

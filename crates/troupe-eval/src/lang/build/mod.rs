@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod defines;
 pub mod finish;
 pub mod module_types;
+pub mod node_classes;
 pub mod node_names;
 pub mod nodes;
 pub mod rel_string;
