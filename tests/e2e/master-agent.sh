@@ -102,6 +102,19 @@ expect_rc 2 agent node1.example.test
 [ "$(cat "$W/greeting-node1.example.test.txt")" = "served by troupe" ] || fail "puppet:///modules source not served"
 pass "fresh agent autosigned, pluginsynced its custom fact, applied the catalog (incl. a puppet:///modules file), reports stored (2 runs)"
 
+# 1b. troupe bench agents: simulated agents (own certificates, full runs) against this master
+"$BIN" bench agents --server "127.0.0.1:$PORT" --server-name localhost --agents 600 --runinterval 60 --duration 3 \
+    --environment production --identities 4 --domain example.test --certs "$W/bench" --key ec --json --quiet \
+    > "$W/bench.json" 2> "$W/bench.err" || fail "bench agents: $(tail -5 "$W/bench.err")"
+python3 - "$W/bench.json" <<'PY' || fail "bench agents: $(cat "$W/bench.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["runs"] >= 10 and r["failed"] == 0 and r["dropped"] == 0, r
+print("  bench: %d runs, p50 %.1f ms, p99 %.1f ms" % (r["runs"], r["p50_ms"], r["p99_ms"]))
+PY
+[ "$(find "$W/reports/bench-00000.example.test" -name '*.json' | wc -l)" -ge 1 ] || fail "bench agents' reports not stored"
+pass "troupe bench agents: simulated agents with their own certificates ran node, pluginsync, catalog and report, none failed"
+
 # 2. outside the glob: waits for a manual signature
 expect_rc 1 agent node2.other.test
 has node2.other.test "Couldn't fetch certificate from CA server"

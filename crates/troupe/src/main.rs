@@ -1,5 +1,6 @@
 //! `troupe`: one binary for every role of the pool. Each subcommand is a role or a tool.
 
+mod bench;
 mod ca_cmd;
 mod compile_cmd;
 mod front_cmd;
@@ -54,6 +55,8 @@ enum Command {
     Front(front_cmd::FrontArgs),
     /// Float virtual IPs between hosts (VRRPv3, or v2 as keepalived's default).
     Vrrp(vrrp_cmd::VrrpArgs),
+    /// Benchmarks: `bench agents` simulates Puppet agents against a server.
+    Bench(bench::BenchArgs),
     /// Run every role one host's config file names, as supervised child processes (`--check`: validate and show them).
     Node(node::NodeArgs),
 }
@@ -63,7 +66,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let tool = matches!(
         cli.command,
-        Command::Parser(_) | Command::Compile(_) | Command::Ca(_) | Command::Pool(_)
+        Command::Parser(_)
+            | Command::Compile(_)
+            | Command::Ca(_)
+            | Command::Pool(_)
+            | Command::Bench(_)
     );
     if let Err(e) = logging::init(cli.log_format, cli.log_level.as_deref(), tool) {
         eprintln!("troupe: {e:#}");
@@ -78,6 +85,7 @@ fn main() -> ExitCode {
         Command::Front(args) => front_cmd::run(args),
         Command::Vrrp(args) => vrrp_cmd::run(args),
         Command::Node(args) => node::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,
