@@ -2,7 +2,7 @@
 //! requests an agent makes, in its order: the node object, the plugin sync's
 //! `file_metadatas` (pluginfacts, plugins), the catalog (POST, with its facts) and the report.
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -27,10 +27,13 @@ pub(super) struct Plan {
     timeout: Duration,
 }
 
-/// An HTTP/1.1 connection over TLS.
+/// An HTTP/1.1 connection over TLS; opened again (a new handshake, as the agent makes) when
+/// the server closed it after an answer.
 pub(super) struct Conn {
     send: SendRequest<Full<Bytes>>,
     host: String,
+    name: ServerName<'static>,
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl Conn {
@@ -39,6 +42,20 @@ impl Conn {
         name: &ServerName<'static>,
         tls: Arc<rustls::ClientConfig>,
     ) -> Result<Conn> {
+        let send = Conn::connect(server, name, tls.clone()).await?;
+        Ok(Conn {
+            send,
+            host: server.to_string(),
+            name: name.clone(),
+            tls,
+        })
+    }
+
+    async fn connect(
+        server: &str,
+        name: &ServerName<'static>,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<SendRequest<Full<Bytes>>> {
         let tcp = TcpStream::connect(server)
             .await
             .map_err(|e| anyhow!("connect: {e}"))?;
@@ -51,10 +68,7 @@ impl Conn {
             .await
             .map_err(|e| anyhow!("http: {e}"))?;
         tokio::spawn(conn);
-        Ok(Conn {
-            send,
-            host: server.to_string(),
-        })
+        Ok(send)
     }
 
     /// One request; the status and the body (decompressed when gzip).
@@ -80,7 +94,10 @@ impl Conn {
             b = b.header("Content-Type", ct);
         }
         let req = b.body(Full::new(Bytes::from(body)))?;
-        self.send.ready().await.map_err(|e| anyhow!("http: {e}"))?;
+        if self.send.ready().await.is_err() {
+            self.send = Conn::connect(&self.host, &self.name, self.tls.clone()).await?;
+            self.send.ready().await.map_err(|e| anyhow!("http: {e}"))?;
+        }
         let resp = self
             .send
             .send_request(req)
@@ -229,7 +246,7 @@ fn expect((status, body): (u16, Bytes), what: &str) -> Result<Bytes> {
         return Ok(body);
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-    Err(anyhow!("{what} {status}")).context(text)
+    Err(anyhow!("{what} {status}: {text}"))
 }
 
 /// A v4-shaped UUID, unique per run.

@@ -17,6 +17,8 @@ pub(super) struct Stats {
     /// Run times in milliseconds (successful runs), all of them and the last second's.
     times: Mutex<(Vec<f64>, Vec<f64>)>,
     errors: Mutex<BTreeMap<String, u64>>,
+    /// The first message of each kind of failure.
+    samples: Mutex<BTreeMap<String, String>>,
 }
 
 /// A small xorshift generator: arrivals need randomness, not cryptography.
@@ -80,8 +82,12 @@ impl Stats {
             }
             Some(e) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
+                let k = kind(&e);
+                if let Ok(mut m) = self.samples.lock() {
+                    m.entry(k.clone()).or_insert_with(|| format!("{e:#}"));
+                }
                 if let Ok(mut m) = self.errors.lock() {
-                    *m.entry(kind(&e)).or_default() += 1;
+                    *m.entry(k).or_default() += 1;
                 }
             }
         }
@@ -104,6 +110,7 @@ impl Stats {
             p99: pct(&all, 0.99),
             max: all.last().copied().unwrap_or(0.0),
             errors: self.errors.lock().map(|m| m.clone()).unwrap_or_default(),
+            samples: self.samples.lock().map(|m| m.clone()).unwrap_or_default(),
         }
     }
 }
@@ -151,6 +158,7 @@ pub(super) struct Summary {
     p99: f64,
     max: f64,
     errors: BTreeMap<String, u64>,
+    samples: BTreeMap<String, String>,
 }
 
 impl Summary {
@@ -171,7 +179,7 @@ impl Summary {
             if self.errors.is_empty() {
                 String::new()
             } else {
-                format!(" {:?}", self.errors)
+                format!(" {:?} (first of each: {:?})", self.errors, self.samples)
             },
             self.dropped
         )
@@ -184,6 +192,7 @@ impl Summary {
             "runs": self.runs, "runs_per_s": self.runs as f64 / self.wall.max(0.001),
             "failed": self.failed, "dropped": self.dropped, "p50_ms": self.p50,
             "p90_ms": self.p90, "p99_ms": self.p99, "max_ms": self.max, "errors": self.errors,
+            "error_samples": self.samples,
         })
         .to_string()
     }
