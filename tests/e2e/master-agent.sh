@@ -291,7 +291,24 @@ case "$1" in
 esac
 EOF
 chmod +x "$W/enc.sh"
-printf 'node_terminus = exec\nexternal_nodes = %s\n' "$W/enc.sh" > "$W/enc.conf"
+RP=$(free_port)
+python3 - "$RP" "$W/posted" <<'PY' &
+import http.server, os, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+os.makedirs(out, exist_ok=True)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        n = len(os.listdir(out))
+        with open(os.path.join(out, "%d.yaml" % n), "wb") as f:
+            f.write(("# %s %s\n" % (self.path, self.headers.get("Content-Type"))).encode() + body)
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+PIDS+=($!)
+printf 'node_terminus = exec\nexternal_nodes = %s\nreports = store, http\nreporturl = http://127.0.0.1:%s/upload\n' "$W/enc.sh" "$RP" > "$W/enc.conf"
 P4=$(free_port)
 start master4 --config "$W/enc.conf" --listen "127.0.0.1:$P4" --ssldir "$W/ssl4" --cadir "$W/ssl/ca" --codedir "$W/code" \
     --certname puppet4.example.test --dns-alt-names localhost --autosign "$W/autosign.conf" --keylength 2048 --reportdir "$W/reports"
@@ -307,6 +324,16 @@ code=$(curl "${C1[@]}" -o "$W/enc-cat2.body" -w '%{http_code}' "https://localhos
 [ "$code" = 500 ] && grep -qF "Could not find node 'c1.example.test'; cannot compile" "$W/enc-cat2.body" \
     || fail "catalog of a node the classifier does not know: HTTP $code $(cat "$W/enc-cat2.body")"
 pass "external node classifier: the agent switched to its environment and applied its class with parameters; unknown nodes refused"
+for _ in $(seq 1 50); do [ -n "$(ls "$W/posted" 2>/dev/null)" ] && break; sleep 0.1; done
+ruby -ryaml -e 'f = Dir[ARGV[0] + "/*.yaml"].first or abort("no report posted")
+  t = File.read(f); head, _, doc = t.partition("\n")
+  abort("posted as: " + head) unless head == "# /upload application/x-yaml"
+  r = YAML.safe_load(doc.sub("!ruby/object:Puppet::Transaction::Report", ""))
+  abort("report host: #{r["host"]}") unless r["host"] == "node2.other.test" && r["environment"] == "encenv"' "$W/posted" \
+    || fail "the http report processor"
+curl -sk "https://127.0.0.1:$P4/status/v1/services" | python3 -c 'import json,sys; r=json.load(sys.stdin)["master"]["status"]["reports"]; assert r["received"] >= 1 and r["http_sent"] >= 1 and r["stored"] >= 1, r' \
+    || fail "report counts in /status/v1/services"
+pass "report processors store and http: the report posted to reporturl as Puppet's YAML, counted in /status/v1/services"
 
 # 7. back-pressure: one worker, no queue; concurrent slow compiles get 503 + Retry-After
 C2=(-sk --cert "$N2/certs/node2.other.test.pem" --key "$N2/private_keys/node2.other.test.pem")

@@ -185,6 +185,8 @@ async fn status_route(state: &Arc<State>, rest: &str) -> Resp {
                     },
                     "code_versions": code_versions,
                     "code_version_source": if state.code_versions.from_command() { "code_id_command" } else { "content" },
+                    "reports": state.report_stats.status(),
+                    "report_processors": state.report_processors,
                 }
             },
             "status-service": {"service_version": env!("CARGO_PKG_VERSION"), "service_status_version": 1, "detail_level": "info", "state": "running", "status": {}},

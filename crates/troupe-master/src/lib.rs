@@ -12,6 +12,8 @@ pub mod files;
 mod identity;
 pub mod limits;
 pub mod pool;
+pub mod report_processors;
+mod report_yaml;
 pub mod reports;
 mod respond;
 mod server;
@@ -86,6 +88,10 @@ pub struct Config {
     pub external_nodes: String,
     /// How long the classifier may take for one node.
     pub external_nodes_timeout: std::time::Duration,
+    /// Puppet's `reports`: the report processors (`store`, `http`; `none`).
+    pub reports: String,
+    /// Puppet's `reporturl`: where the `http` processor posts reports.
+    pub reporturl: String,
 }
 
 impl Config {
@@ -132,6 +138,8 @@ impl Config {
             node_terminus: "plain".into(),
             external_nodes: "none".into(),
             external_nodes_timeout: std::time::Duration::from_secs(30),
+            reports: "store".into(),
+            reporturl: "http://localhost:3000/reports/upload".into(),
         }
     }
 
@@ -211,6 +219,10 @@ pub struct State {
     pub crl_next_update: std::sync::atomic::AtomicI64,
     /// Connection slots and rate limiters.
     pub limits: limits::Limits,
+    /// The report processors (`reports`), their queue to `reporturl`, and report counts.
+    pub report_processors: Vec<String>,
+    pub report_http: Option<report_processors::HttpSender>,
+    pub report_stats: Arc<report_processors::Stats>,
 }
 
 /// The client, as far as the master trusts it.
@@ -343,6 +355,22 @@ fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
     {
         tracing::warn!("with HTTPS, identity headers are honoured only from a certificate named by trusted_front; trusted_proxy alone trusts nobody");
     }
+    let report_processors = report_processors::parse(&config.reports)?;
+    let report_stats = Arc::new(report_processors::Stats::default());
+    let report_http = if report_processors.iter().any(|p| p == "http") {
+        let tls = if config.reporturl.starts_with("https://") {
+            Some(tls::report_client(&config)?)
+        } else {
+            None
+        };
+        Some(report_processors::HttpSender::start(
+            &config.reporturl,
+            tls,
+            report_stats.clone(),
+        )?)
+    } else {
+        None
+    };
     let compiler = Arc::new(config.compiler_settings());
     let cache = Arc::new(troupe_compiler::ParseCache::default());
     let pool = pool::Pool::start(
@@ -373,5 +401,8 @@ fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
         crl: RwLock::new(Arc::from("")),
         crl_next_update: std::sync::atomic::AtomicI64::new(0),
         limits,
+        report_processors,
+        report_http,
+        report_stats,
     }))
 }

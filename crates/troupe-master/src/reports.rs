@@ -76,6 +76,20 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
             "RUNTIME_ERROR",
         );
     }
+    state.report_stats.count(&v);
+    if let Some(http) = &state.report_http {
+        if !http.send(crate::report_yaml::report(&v)) {
+            state
+                .report_stats
+                .http_dropped
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(node = %name, "the report of {name} is not posted to reporturl: the queue is full");
+        }
+    }
+    let processors = &state.report_processors;
+    if !processors.iter().any(|p| p == "store") {
+        return json_resp(StatusCode::OK, &json!(processors));
+    }
     let file_name = report_file_name(&v, &body);
     let dir = state.config.reportdir.join(name);
     let reserve = limits.report_min_free;
@@ -91,7 +105,8 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
     match r {
         Ok(Ok(())) => {
             tracing::debug!(node = %node, "stored the report of {node}");
-            json_resp(StatusCode::OK, &json!(["store"]))
+            state.report_stats.stored.fetch_add(1, Ordering::Relaxed);
+            json_resp(StatusCode::OK, &json!(processors))
         }
         Ok(Err(StoreError::NoSpace(msg))) => {
             tracing::error!(node = %node, "report of {node} refused: {msg}");

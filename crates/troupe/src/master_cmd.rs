@@ -305,6 +305,11 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
             "advertise" => c.advertise = Some(v.trim().to_string()),
             "pool_host" => c.pool_host = Some(v.trim().to_string()),
             "code_id_command" => c.code_id_command = Some(v.trim().into()),
+            "reports" => {
+                troupe_master::report_processors::parse(v).map_err(|e| anyhow!("{e}"))?;
+                c.reports = v.trim().to_string()
+            }
+            "reporturl" => c.reporturl = v.trim().to_string(),
             "node_terminus" => c.node_terminus = v.trim().to_string(),
             "external_nodes" => c.external_nodes = v.trim().to_string(),
             "external_nodes_timeout" => {

@@ -31,6 +31,7 @@ pub(super) struct Plan {
 /// the server closed it after an answer.
 pub(super) struct Conn {
     send: SendRequest<Full<Bytes>>,
+    server: String,
     host: String,
     name: ServerName<'static>,
     tls: Arc<rustls::ClientConfig>,
@@ -43,9 +44,17 @@ impl Conn {
         tls: Arc<rustls::ClientConfig>,
     ) -> Result<Conn> {
         let send = Conn::connect(server, name, tls.clone()).await?;
+        // The Host header names the server as the agent does (its name and port), not the
+        // address connected to: Jetty refuses a Host that differs from the TLS SNI.
+        let port = server.rsplit_once(':').map(|(_, p)| p).unwrap_or("8140");
+        let host = match name {
+            ServerName::DnsName(d) => format!("{}:{port}", d.as_ref()),
+            _ => server.to_string(),
+        };
         Ok(Conn {
             send,
-            host: server.to_string(),
+            server: server.to_string(),
+            host,
             name: name.clone(),
             tls,
         })
@@ -95,7 +104,7 @@ impl Conn {
         }
         let req = b.body(Full::new(Bytes::from(body)))?;
         if self.send.ready().await.is_err() {
-            self.send = Conn::connect(&self.host, &self.name, self.tls.clone()).await?;
+            self.send = Conn::connect(&self.server, &self.name, self.tls.clone()).await?;
             self.send.ready().await.map_err(|e| anyhow!("http: {e}"))?;
         }
         let resp = self

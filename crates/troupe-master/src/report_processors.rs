@@ -1,0 +1,312 @@
+//! Puppet's report processors (`reports = store, http`): `store` keeps the report in
+//! `reportdir` (see `reports`), `http` posts its YAML (`report_yaml`) to `reporturl` as
+//! puppetserver does: `Content-Type: application/x-yaml`, basic authentication from the URL's
+//! user and password, an `https` server verified against the Puppet CA with this master's
+//! certificate as the client's. Posting runs on its own thread from a bounded queue, so an
+//! agent's report never waits for the report server; a report that cannot be sent is logged
+//! with Puppet's words ("Unable to submit report to URL [CODE] ...") and counted. The counts of
+//! reports by status and of the processors' work are kept for `/status/v1/services`.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value as J};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Reports waiting for the `http` processor at most; more are dropped (and counted).
+const QUEUE: usize = 1000;
+/// One post may take this long.
+const POST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The processors named by `reports`, checked: `store`, `http`; `none` (or nothing) for none.
+pub fn parse(list: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for p in list
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        match p {
+            "none" => {}
+            "store" | "http" => {
+                if !out.iter().any(|o| o == p) {
+                    out.push(p.to_string())
+                }
+            }
+            other => {
+                return Err(format!(
+                    "reports: troupe has the report processors store and http, not '{other}'"
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Counts of reports and of the processors' work.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub received: AtomicU64,
+    pub changed: AtomicU64,
+    pub unchanged: AtomicU64,
+    pub failed: AtomicU64,
+    pub stored: AtomicU64,
+    pub http_sent: AtomicU64,
+    pub http_failed: AtomicU64,
+    pub http_dropped: AtomicU64,
+    /// When the last report came (Unix seconds).
+    pub last_at: AtomicU64,
+}
+
+impl Stats {
+    /// Counts a report by its `status`.
+    pub fn count(&self, report: &J) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        let c = match report.get("status").and_then(J::as_str) {
+            Some("changed") => Some(&self.changed),
+            Some("unchanged") => Some(&self.unchanged),
+            Some("failed") => Some(&self.failed),
+            _ => None,
+        };
+        if let Some(c) = c {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        self.last_at.store(now, Ordering::Relaxed);
+    }
+
+    /// The `reports` part of `/status/v1/services`.
+    pub fn status(&self) -> J {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        json!({
+            "received": g(&self.received), "changed": g(&self.changed),
+            "unchanged": g(&self.unchanged), "failed": g(&self.failed), "stored": g(&self.stored),
+            "http_sent": g(&self.http_sent), "http_failed": g(&self.http_failed),
+            "http_dropped": g(&self.http_dropped), "last_report_at": g(&self.last_at),
+        })
+    }
+}
+
+/// The `http` processor's queue.
+#[derive(Debug)]
+pub struct HttpSender {
+    tx: SyncSender<String>,
+}
+
+/// Where and how to post.
+struct Target {
+    url: String,
+    tls: bool,
+    authority: String,
+    host: String,
+    path: String,
+    basic: Option<String>,
+}
+
+fn target(url: &str) -> Result<Target, String> {
+    let bad = || format!("reporturl = {url}: not an http:// or https:// URL");
+    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return Err(bad());
+    };
+    let (auth, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (basic, hostport) = match auth.rsplit_once('@') {
+        Some((user, h)) => (Some(user.to_string()), h),
+        None => (None, auth),
+    };
+    if hostport.is_empty() {
+        return Err(bad());
+    }
+    let host = match hostport.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => h.trim_matches(['[', ']']).to_string(),
+        _ => hostport.trim_matches(['[', ']']).to_string(),
+    };
+    let authority = if hostport
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:{}", if tls { 443 } else { 80 })
+    };
+    let basic = basic.map(|u| {
+        let decoded = percent_encoding::percent_decode_str(&u)
+            .decode_utf8_lossy()
+            .into_owned();
+        format!("Basic {}", base64(decoded.as_bytes()))
+    });
+    Ok(Target {
+        url: url.to_string(),
+        tls,
+        authority,
+        host,
+        path: path.to_string(),
+        basic,
+    })
+}
+
+fn base64(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+impl HttpSender {
+    /// Starts the posting thread for `url`; `tls` is the client configuration for https.
+    pub fn start(
+        url: &str,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        stats: Arc<Stats>,
+    ) -> Result<HttpSender, String> {
+        let t = target(url)?;
+        if t.tls && tls.is_none() {
+            return Err(format!(
+                "reporturl = {url}: https needs the master's certificate and the CA"
+            ));
+        }
+        let (tx, rx) = sync_channel::<String>(QUEUE);
+        std::thread::Builder::new()
+            .name("report-http".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                while let Ok(yaml) = rx.recv() {
+                    let r = rt.block_on(async {
+                        tokio::time::timeout(POST_TIMEOUT, post(&t, tls.clone(), yaml))
+                            .await
+                            .unwrap_or_else(|_| Err("no answer within 10 s".into()))
+                    });
+                    match r {
+                        Ok(()) => stats.http_sent.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => {
+                            tracing::error!("Unable to submit report to {} {e}", t.url);
+                            stats.http_failed.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                }
+            })
+            .map_err(|e| format!("cannot start the report sender: {e}"))?;
+        Ok(HttpSender { tx })
+    }
+
+    /// Queues a report's YAML; false when the queue is full (the report is not posted).
+    pub fn send(&self, yaml: String) -> bool {
+        match self.tx.try_send(yaml) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+async fn post(
+    t: &Target,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    yaml: String,
+) -> Result<(), String> {
+    let tcp = tokio::net::TcpStream::connect(&t.authority)
+        .await
+        .map_err(|e| format!("[connect] {e}"))?;
+    let mut req = Request::post(&t.path)
+        .header("Host", &t.authority)
+        .header("Content-Type", "application/x-yaml")
+        .header("User-Agent", "troupe/7.23.0 (report processor http)");
+    if let Some(b) = &t.basic {
+        req = req.header("Authorization", b);
+    }
+    let req = req
+        .body(Full::new(Bytes::from(yaml)))
+        .map_err(|e| format!("[request] {e}"))?;
+    let status = match tls {
+        Some(cfg) => {
+            let name = rustls::pki_types::ServerName::try_from(t.host.clone())
+                .map_err(|e| format!("[tls] {e}"))?;
+            let s = tokio_rustls::TlsConnector::from(cfg)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("[tls] {e}"))?;
+            send(TokioIo::new(s), req).await?
+        }
+        None => send(TokioIo::new(tcp), req).await?,
+    };
+    if (200..300).contains(&status.as_u16()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "[{}] {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        ))
+    }
+}
+
+async fn send<I>(io: I, req: Request<Full<Bytes>>) -> Result<hyper::StatusCode, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut s, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("[http] {e}"))?;
+    tokio::spawn(conn);
+    let resp = s
+        .send_request(req)
+        .await
+        .map_err(|e| format!("[http] {e}"))?;
+    let status = resp.status();
+    let _ = resp.into_body().collect().await;
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processors_and_urls() {
+        assert_eq!(
+            parse("store, http"),
+            Ok(vec!["store".into(), "http".into()])
+        );
+        assert_eq!(parse("none"), Ok(vec![]));
+        assert!(parse("store,tagmail").is_err());
+        let t = target("https://u%40x:p@reports.example.test:8443/upload?a=1")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.tls && t.authority == "reports.example.test:8443" && t.path == "/upload?a=1");
+        assert_eq!(t.basic.as_deref(), Some("Basic dUB4OnA="));
+        let t = target("http://localhost/r").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (t.authority.as_str(), t.host.as_str()),
+            ("localhost:80", "localhost")
+        );
+        assert!(target("ftp://x/").is_err() && target("http:///x").is_err());
+        assert_eq!(base64(b"ab"), "YWI=");
+    }
+}
