@@ -319,7 +319,8 @@ impl Value {
             (Value::Type(a), Value::Type(b)) => a == b,
             (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Sensitive(_), Value::Sensitive(_)) => false,
+            // Ruby's Sensitive#==: equal when the wrapped values hash alike (`eql?`).
+            (Value::Sensitive(a), Value::Sensitive(b)) => a == b,
             (Value::Timestamp(a), Value::Timestamp(b))
             | (Value::Timespan(a), Value::Timespan(b)) => a == b,
             // Puppet's time values are Ruby Numerics: equal to the number of their seconds.
@@ -536,7 +537,7 @@ impl PartialEq for Value {
                 a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
             }
             (Value::Type(a), Value::Type(b)) => a == b,
-            (Value::Sensitive(a), Value::Sensitive(b)) => Rc::ptr_eq(a, b),
+            (Value::Sensitive(a), Value::Sensitive(b)) => a == b,
             (Value::Deferred(a), Value::Deferred(b)) => a.0 == b.0 && a.1 == b.1,
             (Value::Timestamp(a), Value::Timestamp(b))
             | (Value::Timespan(a), Value::Timespan(b)) => a == b,

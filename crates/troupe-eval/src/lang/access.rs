@@ -323,7 +323,10 @@ impl<'e> Evaluator<'e> {
             },
             Type::NotUndef(_) => Type::NotUndef(self.not_undef_arg(&args, e)?.map(Box::new)),
             Type::Sensitive(_) => match args.first() {
-                Some(a) => Type::Sensitive(Some(Box::new(self.type_arg(a, e)?))),
+                // Puppet generalizes the wrapped type so that it discloses nothing of the value.
+                Some(a) => Type::Sensitive(Some(Box::new(troupe_values::infer::generalize_type(
+                    &self.type_arg(a, e)?,
+                )))),
                 None => Type::Sensitive(None),
             },
             Type::Type(_) => match args.first() {

@@ -258,7 +258,7 @@ impl<'e> Evaluator<'e> {
             };
             if let Some(te) = &p.type_expr {
                 if let Value::Type(t) = &self.eval(te)? {
-                    if !t.is_instance(&v) {
+                    if !t.accepts(&v) {
                         errs.push(troupe_values::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             t,
