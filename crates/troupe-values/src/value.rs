@@ -398,8 +398,15 @@ impl Value {
             }
             Value::Type(t) => out.push_str(&t.expanded_text()),
             Value::Sensitive(_) => out.push_str("Sensitive [value redacted]"),
+            // Puppet's Object text: the init hash, 'arguments' left out when there are none.
             Value::Deferred(d) => {
-                let _ = write!(out, "Deferred({})", d.0);
+                out.push_str("Deferred({'name' => ");
+                out.push_str(&puppet_quote(&d.0));
+                if !d.1.is_empty() {
+                    out.push_str(", 'arguments' => ");
+                    Value::array(d.1.clone()).write_display(out, true);
+                }
+                out.push_str("})");
             }
             Value::Timestamp(t) => out.push_str(&crate::time::timestamp_to_s(*t as i128)),
             Value::Timespan(t) => out.push_str(&crate::time::timespan_to_s(*t as i128)),

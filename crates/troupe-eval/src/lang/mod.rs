@@ -32,4 +32,5 @@ pub mod settings;
 pub mod type_args;
 pub mod type_keys;
 pub mod type_text;
+pub mod value_attrs;
 pub mod variables;
