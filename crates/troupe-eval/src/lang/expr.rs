@@ -416,6 +416,13 @@ impl<'e> Evaluator<'e> {
                     }
                     _ => false,
                 },
+                Value::SemVer(v) => match test {
+                    Value::SemVer(t) => t == v,
+                    Value::Str(s) => {
+                        troupe_values::semver::SemVer::parse(s).is_ok_and(|t| t == **v)
+                    }
+                    _ => false,
+                },
                 Value::Array(items) => match test {
                     Value::Array(tv) => {
                         items.len() == tv.len() && {

@@ -16,6 +16,7 @@ pub mod build;
 pub mod call;
 pub mod collections;
 pub mod data_scope;
+pub mod deferred_param;
 pub mod epp;
 pub mod epp_params;
 pub mod eval;
