@@ -21,5 +21,6 @@ pub mod limits;
 pub mod number;
 pub mod semver;
 pub mod time;
+pub mod time_range;
 pub mod types;
 pub mod value;

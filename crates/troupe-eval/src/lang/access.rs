@@ -411,9 +411,15 @@ impl<'e> Evaluator<'e> {
             | Type::Object
             | Type::Iterable
             | Type::Iterator => base,
-            Type::Timespan
-            | Type::Timestamp
-            | Type::SemVer
+            Type::Timespan(..) | Type::Timestamp(..) => {
+                let stamp = matches!(base, Type::Timestamp(..));
+                match troupe_values::time_range::range(stamp, &args) {
+                    Ok((a, b)) if stamp => Type::Timestamp(a, b),
+                    Ok((a, b)) => Type::Timespan(a, b),
+                    Err(m) => return self.err(m, e),
+                }
+            }
+            Type::SemVer
             | Type::SemVerRange
             | Type::Deferred
             | Type::Binary
