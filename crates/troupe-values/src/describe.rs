@@ -1,5 +1,8 @@
 //! Type mismatch messages worded as Puppet's TypeMismatchDescriber words them.
 
+use crate::describe_names::{
+    actual_short, alias_expanded, hash_set_text, merged_enums, string_keys,
+};
 use crate::types::{article, Type};
 use crate::value::{puppet_quote, Value};
 
@@ -26,6 +29,7 @@ fn same_class(e: &Type, v: &Value) -> bool {
             | (Type::String(..), Value::Str(_))
             | (Type::Array(..), Value::Array(_))
             | (Type::Hash(..), Value::Hash(_))
+            | (Type::Type(_), Value::Type(_))
     )
 }
 
@@ -43,10 +47,17 @@ fn actual_detailed(v: &Value) -> String {
 /// `<what> expects ..., got ...` for a value that is not an instance of `t`.
 pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
     crate::limits::grow(|| {
+        // A recursive alias's reference to itself is described as the alias.
+        if let Type::Late(n, w) = t {
+            if let Some(r) = w.upgrade() {
+                return mismatch(what, &Type::Alias(n.clone(), r), v);
+            }
+        }
         let (inner, optional) = match t.resolved() {
             Type::Optional(Some(i)) => (i.resolved().clone(), true),
             other => (other.clone(), false),
         };
+        let inner = merged_enums(&inner).unwrap_or(inner);
         if optional && matches!(v, Value::Undef) {
             return format!("{what} expects a value of type {t}, got Undef");
         }
@@ -56,9 +67,13 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                 let pfx = if optional { "an undef value or " } else { "" };
                 let got = match v {
                     Value::Str(s) => puppet_quote(s),
-                    other => crate::types::infer_for_message(other),
+                    other => actual_short(other),
                 };
-                return format!("{what} expects {pfx}a match for {inner}, got {got}");
+                let exp = match t {
+                    Type::Alias(..) if !optional => alias_expanded(t),
+                    _ => inner.to_string(),
+                };
+                return format!("{what} expects {pfx}a match for {exp}, got {got}");
             }
             (Type::Array(e, min, max), Value::Array(xs)) => {
                 let n = xs.len() as i64;
@@ -89,6 +104,20 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                 if n < *min || n > *max {
                     return format!("{what} expects size to be {}, got {n}", range_s(*min, *max));
                 }
+                // Keys that are not all strings: Puppet infers a Hash (not a Struct) and
+                // reports the whole hash.
+                if n > 0
+                    && !string_keys(v)
+                    && h.iter()
+                        .any(|(kk, x)| !k.is_instance(kk) || !e.is_instance(x))
+                {
+                    let exp = alias_expanded(t);
+                    return format!(
+                        "{what} expects {} {exp} value, got {}",
+                        article(&exp),
+                        hash_set_text(v)
+                    );
+                }
                 for (kk, x) in h.iter() {
                     if !k.is_instance(kk) {
                         return mismatch(&format!("{what} key '{}'", kk.to_display()), k, kk);
@@ -96,6 +125,21 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                     if !e.is_instance(x) {
                         return mismatch(&format!("{what} entry '{}'", kk.to_display()), e, x);
                     }
+                }
+            }
+            (Type::Struct(ms), Value::Hash(h)) if h.is_empty() || !string_keys(v) => {
+                // Puppet infers a Hash here: its size is checked against the required and
+                // the total number of members, then the whole hash is reported.
+                let need = ms
+                    .iter()
+                    .filter(|(_, opt, e)| !*opt && !e.is_instance(&Value::Undef))
+                    .count() as i64;
+                let n = h.len() as i64;
+                if n < need || n > ms.len() as i64 {
+                    return format!(
+                        "{what} expects size to be {}, got {n}",
+                        range_s(need, ms.len() as i64)
+                    );
                 }
             }
             (Type::Struct(ms), Value::Hash(h)) => {
@@ -141,10 +185,10 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
         let (mut names, actual): (Vec<String>, String) = if detailed {
             (
                 match t {
-                    Type::Alias(n, r)
+                    Type::Alias(_, r)
                         if !matches!(r.resolved(), Type::Variant(_) | Type::Optional(_)) =>
                     {
-                        vec![format!("{n} = {r}")]
+                        vec![alias_expanded(t)]
                     }
                     _ => types.iter().map(|t| t.to_string()).collect(),
                 },
@@ -161,7 +205,7 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                     n.push(s);
                 }
             }
-            (n, crate::types::infer_for_message(v))
+            (n, actual_short(v))
         };
         if optional {
             names.insert(0, "Undef".into());

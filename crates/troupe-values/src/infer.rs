@@ -110,8 +110,8 @@ fn infer_at(v: &Value, room: usize, detailed: bool) -> Type {
         // Puppet's Sensitive type keeps only the general type of what it wraps.
         Value::Sensitive(x) => Type::Sensitive(Some(Box::new(generalize_type(&reduced(x))))),
         Value::Deferred(_) => Type::Deferred,
-        Value::Timestamp(_) => Type::Timestamp,
-        Value::Timespan(_) => Type::Timespan,
+        Value::Timestamp(t) => Type::Timestamp(*t, *t),
+        Value::Timespan(t) => Type::Timespan(*t, *t),
         Value::SemVer(_) => Type::SemVer,
         Value::SemVerRange(_) => Type::SemVerRange,
         Value::Binary(_) => Type::Binary,
@@ -123,6 +123,8 @@ pub fn generalize_type(t: &Type) -> Type {
     let g = |x: &Type| Box::new(generalize_type(x));
     crate::limits::grow(|| match t {
         Type::Integer(..) => Type::Integer(INT_MIN, INT_MAX),
+        Type::Timespan(..) => Type::Timespan(INT_MIN, INT_MAX),
+        Type::Timestamp(..) => Type::Timestamp(INT_MIN, INT_MAX),
         Type::Float(..) => Type::Float(f64::NEG_INFINITY, f64::INFINITY),
         Type::String(..) | Type::StrValue(_) => Type::String(0, INT_MAX),
         Type::BooleanOf(_) => Type::Boolean,
@@ -174,7 +176,11 @@ fn is_scalar(t: &Type) -> bool {
     is_scalar_data(t)
         || matches!(
             t.resolved(),
-            Type::Regexp(_) | Type::Scalar | Type::Timespan | Type::Timestamp | Type::SemVer
+            Type::Regexp(_)
+                | Type::Scalar
+                | Type::Timespan(..)
+                | Type::Timestamp(..)
+                | Type::SemVer
         )
 }
 

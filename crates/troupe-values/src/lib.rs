@@ -9,8 +9,10 @@
 //! `Type` refer to each other (a value can be a type, a type can hold a regexp or a value);
 //! that recursion is data and stays inside this crate.
 
+pub mod accepts;
 pub mod assign;
 pub mod describe;
+pub mod describe_names;
 pub mod error;
 pub mod infer;
 pub mod iterate;
@@ -19,5 +21,6 @@ pub mod limits;
 pub mod number;
 pub mod semver;
 pub mod time;
+pub mod time_range;
 pub mod types;
 pub mod value;

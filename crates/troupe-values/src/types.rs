@@ -50,8 +50,10 @@ pub enum Type {
     CatalogEntry,
     Sensitive(Option<Box<Type>>),
     Deferred,
-    Timespan,
-    Timestamp,
+    /// `Timespan[from, to]` in nanoseconds; `INT_MIN`/`INT_MAX` when unbounded.
+    Timespan(i64, i64),
+    /// `Timestamp[from, to]` in nanoseconds since the epoch; `INT_MIN`/`INT_MAX` when unbounded.
+    Timestamp(i64, i64),
     SemVer,
     SemVerRange,
     Binary,
@@ -327,8 +329,8 @@ impl fmt::Display for Type {
                 None => f.write_str("Sensitive"),
             },
             Type::Deferred => f.write_str("Deferred"),
-            Type::Timespan => f.write_str("Timespan"),
-            Type::Timestamp => f.write_str("Timestamp"),
+            Type::Timespan(a, b) => crate::time_range::write(f, "Timespan", *a, *b),
+            Type::Timestamp(a, b) => crate::time_range::write(f, "Timestamp", *a, *b),
             Type::SemVer => f.write_str("SemVer"),
             Type::SemVerRange => f.write_str("SemVerRange"),
             Type::Binary => f.write_str("Binary"),
@@ -387,8 +389,8 @@ impl Type {
             "CatalogEntry" => Type::CatalogEntry,
             "Sensitive" => Type::Sensitive(None),
             "Deferred" => Type::Deferred,
-            "Timespan" => Type::Timespan,
-            "Timestamp" => Type::Timestamp,
+            "Timespan" => Type::Timespan(INT_MIN, INT_MAX),
+            "Timestamp" => Type::Timestamp(INT_MIN, INT_MAX),
             "SemVer" => Type::SemVer,
             "SemVerRange" => Type::SemVerRange,
             "Binary" => Type::Binary,
@@ -619,8 +621,8 @@ impl Type {
                 _ => false,
             },
             Type::Deferred => matches!(v, Value::Deferred(_)),
-            Type::Timestamp => matches!(v, Value::Timestamp(_)),
-            Type::Timespan => matches!(v, Value::Timespan(_)),
+            Type::Timestamp(a, b) => matches!(v, Value::Timestamp(t) if t >= a && t <= b),
+            Type::Timespan(a, b) => matches!(v, Value::Timespan(t) if t >= a && t <= b),
             Type::SemVer => matches!(v, Value::SemVer(_)),
             Type::SemVerRange => matches!(v, Value::SemVerRange(_)),
             Type::Binary => matches!(v, Value::Binary(_)),
@@ -703,7 +705,9 @@ impl Type {
                 }
                 (Type::Undef, o) => matches!(o, Type::Undef),
                 (Type::Variant(ts), o) => ts.iter().any(|t| t.is_assignable(o)),
-                (Type::Integer(a, b), Type::Integer(c, d)) => a <= c && d <= b,
+                (Type::Integer(a, b), Type::Integer(c, d))
+                | (Type::Timespan(a, b), Type::Timespan(c, d))
+                | (Type::Timestamp(a, b), Type::Timestamp(c, d)) => a <= c && d <= b,
                 (Type::Float(a, b), Type::Float(c, d)) => a <= c && d <= b,
                 (Type::Numeric, Type::Integer(..) | Type::Float(..) | Type::Numeric) => true,
                 (Type::String(a, b), Type::String(c, d)) => a <= c && d <= b,
@@ -748,8 +752,8 @@ impl Type {
                         | Type::Regexp(_)
                         | Type::Scalar
                         | Type::ScalarData
-                        | Type::Timespan
-                        | Type::Timestamp
+                        | Type::Timespan(..)
+                        | Type::Timestamp(..)
                         | Type::SemVer
                         | Type::SemVerRange
                 ),

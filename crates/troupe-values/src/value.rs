@@ -319,7 +319,8 @@ impl Value {
             (Value::Type(a), Value::Type(b)) => a == b,
             (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Sensitive(_), Value::Sensitive(_)) => false,
+            // Ruby's Sensitive#==: equal when the wrapped values hash alike (`eql?`).
+            (Value::Sensitive(a), Value::Sensitive(b)) => a == b,
             (Value::Timestamp(a), Value::Timestamp(b))
             | (Value::Timespan(a), Value::Timespan(b)) => a == b,
             // Puppet's time values are Ruby Numerics: equal to the number of their seconds.
@@ -397,8 +398,15 @@ impl Value {
             }
             Value::Type(t) => out.push_str(&t.expanded_text()),
             Value::Sensitive(_) => out.push_str("Sensitive [value redacted]"),
+            // Puppet's Object text: the init hash, 'arguments' left out when there are none.
             Value::Deferred(d) => {
-                let _ = write!(out, "Deferred({})", d.0);
+                out.push_str("Deferred({'name' => ");
+                out.push_str(&puppet_quote(&d.0));
+                if !d.1.is_empty() {
+                    out.push_str(", 'arguments' => ");
+                    Value::array(d.1.clone()).write_display(out, true);
+                }
+                out.push_str("})");
             }
             Value::Timestamp(t) => out.push_str(&crate::time::timestamp_to_s(*t as i128)),
             Value::Timespan(t) => out.push_str(&crate::time::timespan_to_s(*t as i128)),
@@ -536,7 +544,7 @@ impl PartialEq for Value {
                 a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
             }
             (Value::Type(a), Value::Type(b)) => a == b,
-            (Value::Sensitive(a), Value::Sensitive(b)) => Rc::ptr_eq(a, b),
+            (Value::Sensitive(a), Value::Sensitive(b)) => a == b,
             (Value::Deferred(a), Value::Deferred(b)) => a.0 == b.0 && a.1 == b.1,
             (Value::Timestamp(a), Value::Timestamp(b))
             | (Value::Timespan(a), Value::Timespan(b)) => a == b,

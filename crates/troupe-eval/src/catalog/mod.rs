@@ -358,8 +358,8 @@ pub fn type_to_pcore(t: &Type) -> J {
                 "name": {"__ptype": "Pcore::PatternType", "patterns": [{"__ptype": "Pcore::RegexpType", "pattern": "\\A[$]?[a-z][a-z0-9_]*(?:::[a-z][a-z0-9_]*)*\\z"}]},
                 "arguments": {"type": {"__ptype": "Pcore::OptionalType", "type": {"__ptype": "Pcore::ArrayType"}}, "value": null}}}})
             }
-            Type::Timespan => "TimespanType",
-            Type::Timestamp => "TimestampType",
+            Type::Timespan(..) => "TimespanType",
+            Type::Timestamp(..) => "TimestampType",
             Type::SemVer => "SemVerType",
             Type::SemVerRange => "SemVerRangeType",
             Type::Binary => "BinaryType",

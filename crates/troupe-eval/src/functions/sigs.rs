@@ -82,24 +82,6 @@ fn range_s(min: usize, max: usize, zero: &str) -> String {
     }
 }
 
-/// How Puppet names an argument's inferred type after "got": a non-empty array is a Tuple,
-/// a non-empty hash with String keys a Struct.
-fn fix_got(msg: String, v: &Value) -> String {
-    let tuple = matches!(v, Value::Array(a) if !a.is_empty());
-    let strukt = matches!(v, Value::Hash(h) if !h.is_empty() && h.iter().all(|(k, _)| matches!(k, Value::Str(_))));
-    if tuple {
-        if let Some(s) = msg.strip_suffix(", got Array") {
-            return format!("{s}, got Tuple");
-        }
-    }
-    if strukt {
-        if let Some(s) = msg.strip_suffix(", got Hash") {
-            return format!("{s}, got Struct");
-        }
-    }
-    msg
-}
-
 /// Puppet names a Type, Sensitive, Optional or NotUndef member of an expected Variant with
 /// its parameter's name (`Type[Regexp]`), where troupe-values' describer says `Type`.
 fn contained_names(msg: String, t: &Type) -> String {
@@ -181,7 +163,7 @@ impl Why {
                     Type::Variant(want.clone())
                 };
                 let m = troupe_values::describe::mismatch(&format!("parameter '{param}'"), &t, got);
-                format!(" {}", fix_got(contained_names(m, &t), got))
+                format!(" {}", contained_names(m, &t))
             }
         }
     }

@@ -323,7 +323,10 @@ impl<'e> Evaluator<'e> {
             },
             Type::NotUndef(_) => Type::NotUndef(self.not_undef_arg(&args, e)?.map(Box::new)),
             Type::Sensitive(_) => match args.first() {
-                Some(a) => Type::Sensitive(Some(Box::new(self.type_arg(a, e)?))),
+                // Puppet generalizes the wrapped type so that it discloses nothing of the value.
+                Some(a) => Type::Sensitive(Some(Box::new(troupe_values::infer::generalize_type(
+                    &self.type_arg(a, e)?,
+                )))),
                 None => Type::Sensitive(None),
             },
             Type::Type(_) => match args.first() {
@@ -408,9 +411,15 @@ impl<'e> Evaluator<'e> {
             | Type::Object
             | Type::Iterable
             | Type::Iterator => base,
-            Type::Timespan
-            | Type::Timestamp
-            | Type::SemVer
+            Type::Timespan(..) | Type::Timestamp(..) => {
+                let stamp = matches!(base, Type::Timestamp(..));
+                match troupe_values::time_range::range(stamp, &args) {
+                    Ok((a, b)) if stamp => Type::Timestamp(a, b),
+                    Ok((a, b)) => Type::Timespan(a, b),
+                    Err(m) => return self.err(m, e),
+                }
+            }
+            Type::SemVer
             | Type::SemVerRange
             | Type::Deferred
             | Type::Binary

@@ -290,7 +290,7 @@ impl<'e> Evaluator<'e> {
             } = &def.kind
             {
                 if let Value::Type(t) = &self.eval(rt)? {
-                    if !t.is_instance(&v) {
+                    if !t.accepts(&v) {
                         return Err(EvalError::new(troupe_values::describe::mismatch(
                             &format!("value returned from {} has wrong type,", def.name),
                             t,

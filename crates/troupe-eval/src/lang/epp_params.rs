@@ -66,7 +66,7 @@ impl Evaluator<'_> {
                 .unwrap_or(Value::Undef);
             if let Some(te) = &p.type_expr {
                 if let Value::Type(t) = &self.eval(te)? {
-                    if !t.is_instance(&v) {
+                    if !t.accepts(&v) {
                         let m = troupe_values::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             t,

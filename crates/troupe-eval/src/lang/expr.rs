@@ -158,6 +158,11 @@ impl<'e> Evaluator<'e> {
                 let mut args = vec![];
                 self.eval_unfolded(&m.receiver, &mut args)?;
                 args.extend(self.eval_args(&m.args)?);
+                if let ([v], None) = (args.as_slice(), &m.lambda) {
+                    if let Some(a) = super::value_attrs::attribute(v, &m.name) {
+                        return Ok(a);
+                    }
+                }
                 self.call_function(&m.name, args, m.lambda.as_ref(), e)
             }
             ExprKind::Collect { .. } => {
@@ -408,6 +413,13 @@ impl<'e> Evaluator<'e> {
                     Value::SemVer(v) => r.includes(v),
                     Value::Str(s) => {
                         troupe_values::semver::SemVer::parse(s).is_ok_and(|v| r.includes(&v))
+                    }
+                    _ => false,
+                },
+                Value::SemVer(v) => match test {
+                    Value::SemVer(t) => t == v,
+                    Value::Str(s) => {
+                        troupe_values::semver::SemVer::parse(s).is_ok_and(|t| t == **v)
                     }
                     _ => false,
                 },

@@ -167,7 +167,7 @@ impl<'e> Evaluator<'e> {
         for (i, v) in finals.iter().enumerate() {
             let adx = i.min(last);
             let ty = &sig.types[adx];
-            if !ty.is_instance(v) {
+            if !ty.accepts(v) {
                 let what = format!("block parameter '{}'", l.params[adx].name);
                 return Err(EvalError::new(troupe_values::describe::mismatch(
                     &what, ty, v,

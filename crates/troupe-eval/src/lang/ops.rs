@@ -481,8 +481,27 @@ impl<'e> Evaluator<'e> {
             }
             Value::Array(items) => Box::new(items.iter()),
             Value::Hash(h) => Box::new(h.keys()),
+            Value::SemVerRange(range) => {
+                return Ok(match l {
+                    Value::SemVer(v) => range.includes(v),
+                    Value::Str(s) => {
+                        troupe_values::semver::SemVer::parse(s).is_ok_and(|v| range.includes(&v))
+                    }
+                    _ => false,
+                })
+            }
             _ => return Ok(false),
         };
+        // A String or a SemVer is matched by each element as a case option would match it
+        // (a regexp, a version range, a type...), as Puppet's include_Array does.
+        if matches!(l, Value::Str(_) | Value::SemVer(_)) {
+            for x in keys {
+                if !matches!(x, Value::Default) && self.option_matches(l, x)? {
+                    return Ok(true);
+                }
+            }
+            return Ok(false);
+        }
         Ok(match l {
             Value::Regex(re) => {
                 keys.any(|x| matches!(x, Value::Str(s) if self.match_setting(re, s)))

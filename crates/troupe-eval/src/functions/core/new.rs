@@ -276,8 +276,8 @@ pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<V
         Type::Array(..) | Type::Tuple(..) => nc::new_array(&args),
         Type::Hash(..) | Type::Struct(_) => nc::new_hash(&args),
         Type::NotUndef(None) => Ok(v.clone()),
-        Type::Timestamp => new_timestamp(&args),
-        Type::Timespan => new_timespan(&args),
+        Type::Timestamp(..) => new_timestamp(&args),
+        Type::Timespan(..) => new_timespan(&args),
         Type::SemVer => new_semver(&args),
         Type::SemVerRange => new_semver_range(&args),
         Type::Binary => new_binary(&args),
@@ -300,11 +300,18 @@ fn other_new(ev: &mut dyn Host, t: &Type, v: &Value, args: &[Value]) -> EResult<
     match t {
         Type::Sensitive(_) => Ok(Value::Sensitive(Rc::new(v))),
         Type::Deferred => {
-            let n = match &v {
-                Value::Str(s) => s.to_string(),
+            // Positional (name, arguments) or Puppet's init hash {name => .., arguments => ..}.
+            let (n, given) = match &v {
+                Value::Str(s) => (s.to_string(), args.get(1).cloned()),
+                Value::Hash(h) => match h.get(&Value::str("name")) {
+                    Some(Value::Str(s)) => {
+                        (s.to_string(), h.get(&Value::str("arguments")).cloned())
+                    }
+                    _ => return Err(EvalError::new("Deferred expects a function name")),
+                },
                 _ => return Err(EvalError::new("Deferred expects a function name")),
             };
-            let fargs = match args.get(1) {
+            let fargs = match &given {
                 Some(Value::Array(a)) => (**a).clone(),
                 _ => vec![],
             };

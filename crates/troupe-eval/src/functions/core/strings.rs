@@ -18,9 +18,12 @@ pub(crate) fn split(
     _ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
-    _lambda: Option<&Lambda>,
+    lambda: Option<&Lambda>,
     _e: &Expr,
 ) -> EResult<Value> {
+    if lambda.is_some() {
+        return Err(EvalError::new("'split' does not expect a block"));
+    }
     arity(name, &args, 2, 2)?;
     let s = str_arg(name, &args[0], 1)?;
     let parts: Vec<Value> = match &args[1] {

@@ -299,7 +299,13 @@ impl<'e> Evaluator<'e> {
             };
             if let Some(te) = &p.type_expr {
                 if let Value::Type(t) = &self.eval(te)? {
-                    if !t.is_instance(&v) {
+                    // A Deferred is checked by its function's return type.
+                    if let Value::Deferred(d) = &v {
+                        if let Some(m) = self.deferred_param(&p.name, t, d)? {
+                            errs.push(m);
+                            continue;
+                        }
+                    } else if !t.accepts(&v) {
                         errs.push(troupe_values::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             t,

@@ -92,7 +92,7 @@ impl<'e> Evaluator<'e> {
                             )?;
                             if let Some(te) = &p.type_expr {
                                 if let Value::Type(t) = &self.eval(te)? {
-                                    if !t.is_instance(&v) {
+                                    if !t.accepts(&v) {
                                         let loc = Loc {
                                             file: self.res[idx].file.clone().unwrap_or_default(),
                                             line: self.res[idx].line.unwrap_or(0),

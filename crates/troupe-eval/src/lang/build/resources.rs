@@ -445,7 +445,12 @@ impl<'e> Evaluator<'e> {
                 let t = self.eval(te);
                 self.src = saved;
                 if let Value::Type(t) = &t? {
-                    if !t.is_instance(v) {
+                    // A Deferred is checked by its function's return type.
+                    if let Value::Deferred(d) = v {
+                        if let Some(m) = self.deferred_param(&p.name, t, d)? {
+                            errs.push(m);
+                        }
+                    } else if !t.accepts(v) {
                         errs.push(troupe_values::describe::mismatch(
                             &format!("parameter '{}'", p.name),
                             t,
