@@ -17,6 +17,8 @@ pub mod iterate;
 pub mod label;
 pub mod limits;
 pub mod number;
+pub mod object;
+pub mod object_build;
 pub mod semver;
 pub mod time;
 pub mod types;

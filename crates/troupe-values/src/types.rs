@@ -59,6 +59,8 @@ pub enum Type {
     Error,
     Init,
     Object,
+    /// A declared Object type (`type Point = Object[{attributes => ...}]`).
+    Obj(Rc<crate::object::ObjType>),
     Runtime,
     /// A named alias (`Stdlib::Port`), resolved when it was loaded.
     Alias(String, Rc<Type>),
@@ -89,6 +91,11 @@ fn bracketed<I: Iterator>(
 
 impl PartialEq for Type {
     fn eq(&self, other: &Type) -> bool {
+        match (self.resolved(), other.resolved()) {
+            (Type::Obj(a), Type::Obj(b)) => return crate::object::same_type(a, b),
+            (Type::Obj(_), _) | (_, Type::Obj(_)) => return false,
+            _ => {}
+        }
         match (self, other) {
             (Type::StrValue(a), Type::StrValue(b)) => a == b,
             (Type::StrValue(_), _) | (_, Type::StrValue(_)) => false,
@@ -336,6 +343,10 @@ impl fmt::Display for Type {
             Type::Error => f.write_str("Error"),
             Type::Init => f.write_str("Init"),
             Type::Object => f.write_str("Object"),
+            Type::Obj(o) => match &o.name {
+                Some(n) => f.write_str(n),
+                None => f.write_str(&o.init_text()),
+            },
             Type::Runtime => f.write_str("Runtime"),
             Type::Alias(n, _) | Type::Late(n, _) => f.write_str(n),
         })
@@ -347,7 +358,12 @@ impl Type {
     /// stands for (`Site::Port = Integer[1, 65535]`).
     pub fn expanded_text(&self) -> String {
         match self {
-            Type::Alias(n, t) => format!("{n} = {t}"),
+            Type::Alias(n, t) => match t.resolved() {
+                Type::Obj(o) if o.name.as_deref() == Some(n.as_str()) => o.init_text(),
+                _ => format!("{n} = {t}"),
+            },
+            Type::Obj(o) => o.init_text(),
+            Type::Object => "Object[{}]".into(),
             t => t.to_string(),
         }
     }
@@ -624,6 +640,8 @@ impl Type {
             Type::SemVer => matches!(v, Value::SemVer(_)),
             Type::SemVerRange => matches!(v, Value::SemVerRange(_)),
             Type::Binary => matches!(v, Value::Binary(_)),
+            Type::Object => matches!(v, Value::Object(_)),
+            Type::Obj(t) => matches!(v, Value::Object(o) if t.is_ancestor_of(&o.ty)),
             Type::Alias(_, t) => t.is_instance(v),
             Type::Late(_, t) => {
                 let key = (t.as_ptr() as usize, v as *const Value as usize);
@@ -698,6 +716,9 @@ impl Type {
                 _ => {}
             }
             match (self.resolved(), other) {
+                (Type::Object, Type::Obj(_)) => true,
+                (Type::Obj(a), Type::Obj(b)) => a.is_ancestor_of(b),
+                (Type::Obj(_), _) => false,
                 (Type::Optional(t), o) => {
                     matches!(o, Type::Undef) || t.as_ref().is_none_or(|t| t.is_assignable(o))
                 }
@@ -856,6 +877,7 @@ pub fn infer_for_message(v: &Value) -> String {
         Value::SemVer(_) => "SemVer".into(),
         Value::SemVerRange(_) => "SemVerRange".into(),
         Value::Binary(_) => "Binary".into(),
+        Value::Object(o) => o.ty.label().to_string(),
     }
 }
 

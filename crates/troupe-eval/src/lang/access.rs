@@ -116,6 +116,7 @@ impl<'e> Evaluator<'e> {
             args
         };
         let ty = match base {
+            Type::Object if !args.is_empty() => self.object_param(&args, e)?,
             Type::Boolean => match Type::boolean_of(&args) {
                 Ok(t) => t,
                 // A wrong kind of value is reported at the value; a wrong count at the type.

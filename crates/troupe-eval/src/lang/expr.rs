@@ -158,6 +158,18 @@ impl<'e> Evaluator<'e> {
                 let mut args = vec![];
                 self.eval_unfolded(&m.receiver, &mut args)?;
                 args.extend(self.eval_args(&m.args)?);
+                if let Some(Value::Object(o)) = args.first() {
+                    let o = o.clone();
+                    if let Some(r) = self.object_member(&o, &m.name, args.len()) {
+                        return r.map_err(|err| {
+                            EvalError {
+                                msg: format!("Error while evaluating a Method call, {}", err.msg),
+                                ..err
+                            }
+                            .at(self.loc_e(e))
+                        });
+                    }
+                }
                 self.call_function(&m.name, args, m.lambda.as_ref(), e)
             }
             ExprKind::Collect { .. } => {
@@ -281,7 +293,7 @@ impl<'e> Evaluator<'e> {
                 let rc = Rc::new_cyclic(|me| {
                     self.alias_pending.insert(lc.clone(), me.clone());
                     let saved = std::mem::replace(&mut self.src, def.source.clone());
-                    let v = self.in_frame("type alias", &lc, |s| s.eval(value));
+                    let v = self.in_frame("type alias", &lc, |s| s.eval_alias_body(name, value));
                     self.src = saved;
                     match &v {
                         Ok(Value::Type(t)) => (**t).clone(),

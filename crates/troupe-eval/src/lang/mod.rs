@@ -24,6 +24,7 @@ pub mod host;
 pub mod index;
 pub mod lambda_args;
 pub mod loader;
+pub mod object_types;
 pub mod ops;
 pub mod resource_attr;
 pub mod ruby_scope;
