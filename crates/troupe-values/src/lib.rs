@@ -21,5 +21,6 @@ pub mod object;
 pub mod object_build;
 pub mod semver;
 pub mod time;
+pub mod type_set;
 pub mod types;
 pub mod value;

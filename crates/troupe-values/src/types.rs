@@ -61,6 +61,8 @@ pub enum Type {
     Object,
     /// A declared Object type (`type Point = Object[{attributes => ...}]`).
     Obj(Rc<crate::object::ObjType>),
+    /// `TypeSet` (`None`), or a declared TypeSet.
+    TypeSet(Option<Rc<crate::type_set::TypeSetInfo>>),
     Runtime,
     /// A named alias (`Stdlib::Port`), resolved when it was loaded.
     Alias(String, Rc<Type>),
@@ -348,6 +350,8 @@ impl fmt::Display for Type {
                 None => f.write_str(&o.init_text()),
             },
             Type::Runtime => f.write_str("Runtime"),
+            Type::TypeSet(None) => f.write_str("TypeSet"),
+            Type::TypeSet(Some(s)) => f.write_str(&s.name),
             Type::Alias(n, _) | Type::Late(n, _) => f.write_str(n),
         })
     }
@@ -360,10 +364,12 @@ impl Type {
         match self {
             Type::Alias(n, t) => match t.resolved() {
                 Type::Obj(o) if o.name.as_deref() == Some(n.as_str()) => o.init_text(),
+                Type::TypeSet(Some(s)) if s.name == *n => s.init_text(),
                 _ => format!("{n} = {t}"),
             },
             Type::Obj(o) => o.init_text(),
             Type::Object => "Object[{}]".into(),
+            Type::TypeSet(Some(s)) => s.init_text(),
             t => t.to_string(),
         }
     }
@@ -412,6 +418,7 @@ impl Type {
             "Error" => Type::Error,
             "Init" => Type::Init,
             "Object" => Type::Object,
+            "TypeSet" => Type::TypeSet(None),
             "Runtime" => Type::Runtime,
             _ => return None,
         })
@@ -719,6 +726,8 @@ impl Type {
                 (Type::Object, Type::Obj(_)) => true,
                 (Type::Obj(a), Type::Obj(b)) => a.is_ancestor_of(b),
                 (Type::Obj(_), _) => false,
+                (Type::TypeSet(None), Type::TypeSet(_)) => true,
+                (Type::TypeSet(Some(a)), Type::TypeSet(Some(b))) => a.name == b.name,
                 (Type::Optional(t), o) => {
                     matches!(o, Type::Undef) || t.as_ref().is_none_or(|t| t.is_assignable(o))
                 }

@@ -278,6 +278,9 @@ impl<'e> Evaluator<'e> {
         if let Some(t) = Type::from_name(name) {
             return Ok(t);
         }
+        if let Some(full) = self.type_set_name(name)? {
+            return self.resolve_type_name(&full);
+        }
         let lc = name.to_lowercase();
         if let Some(t) = self.alias_cache.get(&lc) {
             return Ok(Type::Alias(capitalize_type_name(name), t.clone()));
@@ -293,7 +296,13 @@ impl<'e> Evaluator<'e> {
                 let rc = Rc::new_cyclic(|me| {
                     self.alias_pending.insert(lc.clone(), me.clone());
                     let saved = std::mem::replace(&mut self.src, def.source.clone());
+                    let set = self.type_set_of(&lc);
+                    let pushed = set.is_some();
+                    self.type_sets.stack.extend(set);
                     let v = self.in_frame("type alias", &lc, |s| s.eval_alias_body(name, value));
+                    if pushed {
+                        self.type_sets.stack.pop();
+                    }
                     self.src = saved;
                     match &v {
                         Ok(Value::Type(t)) => (**t).clone(),

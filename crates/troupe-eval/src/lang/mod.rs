@@ -32,5 +32,6 @@ pub mod scope;
 pub mod settings;
 pub mod type_args;
 pub mod type_keys;
+pub mod type_sets;
 pub mod type_text;
 pub mod variables;

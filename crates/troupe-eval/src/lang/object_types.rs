@@ -43,6 +43,11 @@ impl<'e> Evaluator<'e> {
     /// The body of alias `name`: an Object type named after the alias, or the type the
     /// expression evaluates to.
     pub(crate) fn eval_alias_body(&mut self, name: &str, value: &Expr) -> EResult<Value> {
+        if let ExprKind::Access { target, args } = &value.kind {
+            if matches!(&target.kind, ExprKind::QRef(n) if n == "TypeSet") && args.len() == 1 {
+                return self.type_set_body(name, &args[0]);
+            }
+        }
         let Some(form) = object_form(value) else {
             return self.eval(value);
         };
