@@ -275,7 +275,9 @@ fn common(a: Type, b: Type) -> Type {
             return Type::Variant(ts);
         }
         (Type::Regexp(_), Type::Regexp(_)) => return Type::Regexp(None),
-        (Type::Callable, Type::Callable) => return Type::Callable,
+        (Type::Callable | Type::CallableOf(_), Type::Callable | Type::CallableOf(_)) => {
+            return Type::Callable
+        }
         _ => {}
     }
     if Type::Numeric.is_assignable(&a) && Type::Numeric.is_assignable(&b) {

@@ -10,6 +10,7 @@
 //! that recursion is data and stays inside this crate.
 
 pub mod assign;
+pub mod callable;
 pub mod describe;
 pub mod error;
 pub mod infer;

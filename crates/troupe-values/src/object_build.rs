@@ -155,7 +155,7 @@ pub fn build(name: Option<String>, init: &Map) -> Result<ObjType, String> {
     for (k, spec) in entries(get(init, "functions")) {
         let h = match &spec {
             Value::Hash(h) => (**h).clone(),
-            Value::Type(ft) if matches!(ft.resolved(), Type::Callable) => {
+            Value::Type(ft) if matches!(ft.resolved(), Type::Callable | Type::CallableOf(_)) => {
                 let mut h = Map::new();
                 h.insert(Value::str("type"), spec.clone());
                 h

@@ -43,6 +43,8 @@ pub enum Type {
     Iterable,
     Iterator,
     Callable,
+    /// `Callable[...]` with parameters.
+    CallableOf(Rc<crate::callable::CallableSig>),
     Type(Option<Box<Type>>),
     /// `Resource`, `Resource[File]`, `File['/x']`. Type names are capitalized per segment.
     Resource(Option<String>, Option<String>),
@@ -317,6 +319,7 @@ impl fmt::Display for Type {
             Type::Iterable => f.write_str("Iterable"),
             Type::Iterator => f.write_str("Iterator"),
             Type::Callable => f.write_str("Callable"),
+            Type::CallableOf(c) => f.write_str(&c.text()),
             Type::Type(t) => match t {
                 Some(t) => write!(f, "Type[{t}]"),
                 None => f.write_str("Type"),
@@ -724,6 +727,9 @@ impl Type {
             }
             match (self.resolved(), other) {
                 (Type::Object, Type::Obj(_)) => true,
+                (Type::Callable, Type::CallableOf(_)) => true,
+                (Type::CallableOf(a), Type::CallableOf(b)) => a.text() == b.text(),
+                (Type::CallableOf(_), _) => false,
                 (Type::Obj(a), Type::Obj(b)) => a.is_ancestor_of(b),
                 (Type::Obj(_), _) => false,
                 (Type::TypeSet(None), Type::TypeSet(_)) => true,

@@ -376,6 +376,7 @@ pub fn type_to_pcore(t: &Type) -> J {
             Type::Runtime => "RuntimeType",
             Type::Obj(o) => return object_json::object_type_to_json(o),
             Type::TypeSet(_) => "TypeSetType",
+            Type::CallableOf(_) => "CallableType",
             Type::Alias(_, inner) => return type_to_pcore(inner),
             // A recursive alias's reference to itself goes by name.
             Type::Late(n, _) => {

@@ -48,6 +48,26 @@ impl<'e> Evaluator<'e> {
                 return self.type_set_body(name, &args[0]);
             }
         }
+        // Inside a hash, `Parent { a => ... }` parses as resource defaults.
+        if let ExprKind::ResourceDefaults { type_expr, ops, .. } = &value.kind {
+            if let ExprKind::QRef(p) = &type_expr.kind {
+                let mut init = Map::new();
+                for op in ops {
+                    if let troupe_syntax::ast::AttrOp::Set { name, value: x, .. } = op {
+                        let v = self.eval(x)?;
+                        init.insert(Value::str(name.as_str()), v);
+                    }
+                }
+                if p != "Object" {
+                    let parent = self.type_ref(p)?;
+                    init.insert(Value::str("parent"), parent);
+                }
+                let display = troupe_values::types::capitalize_type_name(name);
+                let t = troupe_values::object_build::build(Some(display), &init)
+                    .map_err(type_name_error)?;
+                return Ok(Value::ty(Type::Obj(Rc::new(t))));
+            }
+        }
         let Some(form) = object_form(value) else {
             return self.eval(value);
         };
