@@ -88,19 +88,8 @@ pub fn build(name: Option<String>, init: &Map) -> Result<ObjType, String> {
     };
     let label = t.label().to_string();
     let parent = t.parent.as_ref().and_then(parent_of);
-    if let Some(p) = &parent {
-        let mut cur = Some(p.clone());
-        let mut depth = 0;
-        while let Some(c) = cur {
-            if c.name.is_some() && c.name == t.name {
-                return Err(format!("The Object type '{label}' inherits from itself"));
-            }
-            depth += 1;
-            if depth > crate::limits::MAX_DEPTH {
-                break;
-            }
-            cur = c.parent_obj();
-        }
+    if inherits_itself(&t) {
+        return Err(format!("The Object type '{label}' inherits from itself"));
     }
     let parent_member = |n: &str| parent.as_ref().and_then(|p| p.member(n));
     for (k, spec) in entries(get(init, "type_parameters")) {
@@ -260,6 +249,45 @@ pub fn build(name: Option<String>, init: &Map) -> Result<ObjType, String> {
     }
     t.equality = equality;
     Ok(t)
+}
+
+/// Does `t`'s parent chain lead back to `t` (also through an alias still being defined)?
+fn inherits_itself(t: &ObjType) -> bool {
+    let Some(name) = &t.name else {
+        return false;
+    };
+    let mut cur = t.parent.clone();
+    for _ in 0..crate::limits::MAX_DEPTH {
+        let Some(p) = cur else {
+            return false;
+        };
+        let next = match &p {
+            Type::Alias(n, inner) => {
+                if n.eq_ignore_ascii_case(name) {
+                    return true;
+                }
+                (**inner).clone()
+            }
+            other => other.clone(),
+        };
+        cur = match next {
+            Type::Late(n, w) => {
+                if n.eq_ignore_ascii_case(name) {
+                    return true;
+                }
+                w.upgrade().map(|x| (*x).clone())
+            }
+            Type::Obj(o) => {
+                if o.name.as_deref() == Some(name.as_str()) {
+                    return true;
+                }
+                o.parent.clone()
+            }
+            Type::Alias(..) => Some(next),
+            _ => None,
+        };
+    }
+    false
 }
 
 fn member(

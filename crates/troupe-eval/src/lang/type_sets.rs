@@ -115,11 +115,11 @@ impl<'e> Evaluator<'e> {
             return Err(init_err("expects a value for key 'pcore_version'".into()));
         };
         if let Some(Value::Str(na)) = &get("name_authority") {
-            if !uri_like(&na) {
+            if !uri_like(na) {
                 return Err(init_err(format!(
                     "entry 'name_authority' expects a match for Pattern[/{}/], got {}",
                     URI_SOURCE,
-                    puppet_quote(&na)
+                    puppet_quote(na)
                 )));
             }
         }

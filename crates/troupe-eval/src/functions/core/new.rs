@@ -251,6 +251,11 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
 pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<Value> {
     use crate::functions::core::new_convert as nc;
     if let Type::Obj(o) = t.resolved() {
+        if let [v @ Value::Object(_)] = args.as_slice() {
+            if t.is_instance(v) {
+                return Ok(v.clone());
+            }
+        }
         return crate::functions::core::new_object::new_object(o, &args);
     }
     // A single argument that already is an instance is the result.
