@@ -49,6 +49,7 @@ fn infer_at(v: &Value, room: usize, detailed: bool) -> Type {
     let inner = |x: &Value| infer_at(x, room.saturating_sub(1), detailed);
     let reduced = |x: &Value| infer_at(x, room.saturating_sub(1), false);
     crate::limits::grow(|| match v {
+        Value::Object(o) => Type::Obj(o.ty.clone()),
         Value::Int(i) => Type::Integer(*i, *i),
         Value::Float(f) => Type::Float(*f, *f),
         Value::Str(s) => Type::StrValue(s.as_ref().into()),
@@ -280,7 +281,9 @@ fn common(a: Type, b: Type) -> Type {
             return Type::Variant(ts);
         }
         (Type::Regexp(_), Type::Regexp(_)) => return Type::Regexp(None),
-        (Type::Callable, Type::Callable) => return Type::Callable,
+        (Type::Callable | Type::CallableOf(_), Type::Callable | Type::CallableOf(_)) => {
+            return Type::Callable
+        }
         _ => {}
     }
     if Type::Numeric.is_assignable(&a) && Type::Numeric.is_assignable(&b) {

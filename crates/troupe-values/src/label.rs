@@ -26,6 +26,6 @@ pub fn label(v: &Value) -> String {
             }
             _ => format!("{}-Type", v.to_display()),
         },
-        Value::Default | Value::Deferred(_) => "Object".into(),
+        Value::Default | Value::Deferred(_) | Value::Object(_) => "Object".into(),
     }
 }

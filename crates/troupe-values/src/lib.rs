@@ -11,6 +11,7 @@
 
 pub mod accepts;
 pub mod assign;
+pub mod callable;
 pub mod describe;
 pub mod describe_names;
 pub mod error;
@@ -19,8 +20,11 @@ pub mod iterate;
 pub mod label;
 pub mod limits;
 pub mod number;
+pub mod object;
+pub mod object_build;
 pub mod semver;
 pub mod time;
 pub mod time_range;
+pub mod type_set;
 pub mod types;
 pub mod value;

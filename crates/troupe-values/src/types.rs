@@ -43,6 +43,8 @@ pub enum Type {
     Iterable,
     Iterator,
     Callable,
+    /// `Callable[...]` with parameters.
+    CallableOf(Rc<crate::callable::CallableSig>),
     Type(Option<Box<Type>>),
     /// `Resource`, `Resource[File]`, `File['/x']`. Type names are capitalized per segment.
     Resource(Option<String>, Option<String>),
@@ -61,6 +63,10 @@ pub enum Type {
     Error,
     Init,
     Object,
+    /// A declared Object type (`type Point = Object[{attributes => ...}]`).
+    Obj(Rc<crate::object::ObjType>),
+    /// `TypeSet` (`None`), or a declared TypeSet.
+    TypeSet(Option<Rc<crate::type_set::TypeSetInfo>>),
     Runtime,
     /// A named alias (`Stdlib::Port`), resolved when it was loaded.
     Alias(String, Rc<Type>),
@@ -91,6 +97,11 @@ fn bracketed<I: Iterator>(
 
 impl PartialEq for Type {
     fn eq(&self, other: &Type) -> bool {
+        match (self.resolved(), other.resolved()) {
+            (Type::Obj(a), Type::Obj(b)) => return crate::object::same_type(a, b),
+            (Type::Obj(_), _) | (_, Type::Obj(_)) => return false,
+            _ => {}
+        }
         match (self, other) {
             (Type::StrValue(a), Type::StrValue(b)) => a == b,
             (Type::StrValue(_), _) | (_, Type::StrValue(_)) => false,
@@ -310,6 +321,7 @@ impl fmt::Display for Type {
             Type::Iterable => f.write_str("Iterable"),
             Type::Iterator => f.write_str("Iterator"),
             Type::Callable => f.write_str("Callable"),
+            Type::CallableOf(c) => f.write_str(&c.text()),
             Type::Type(t) => match t {
                 Some(t) => write!(f, "Type[{t}]"),
                 None => f.write_str("Type"),
@@ -338,7 +350,13 @@ impl fmt::Display for Type {
             Type::Error => f.write_str("Error"),
             Type::Init => f.write_str("Init"),
             Type::Object => f.write_str("Object"),
+            Type::Obj(o) => match &o.name {
+                Some(n) => f.write_str(n),
+                None => f.write_str(&o.init_text()),
+            },
             Type::Runtime => f.write_str("Runtime"),
+            Type::TypeSet(None) => f.write_str("TypeSet"),
+            Type::TypeSet(Some(s)) => f.write_str(&s.name),
             Type::Alias(n, _) | Type::Late(n, _) => f.write_str(n),
         })
     }
@@ -349,7 +367,14 @@ impl Type {
     /// stands for (`Site::Port = Integer[1, 65535]`).
     pub fn expanded_text(&self) -> String {
         match self {
-            Type::Alias(n, t) => format!("{n} = {t}"),
+            Type::Alias(n, t) => match t.resolved() {
+                Type::Obj(o) if o.name.as_deref() == Some(n.as_str()) => o.init_text(),
+                Type::TypeSet(Some(s)) if s.name == *n => s.init_text(),
+                _ => format!("{n} = {t}"),
+            },
+            Type::Obj(o) => o.init_text(),
+            Type::Object => "Object[{}]".into(),
+            Type::TypeSet(Some(s)) => s.init_text(),
             t => t.to_string(),
         }
     }
@@ -398,6 +423,7 @@ impl Type {
             "Error" => Type::Error,
             "Init" => Type::Init,
             "Object" => Type::Object,
+            "TypeSet" => Type::TypeSet(None),
             "Runtime" => Type::Runtime,
             _ => return None,
         })
@@ -626,6 +652,8 @@ impl Type {
             Type::SemVer => matches!(v, Value::SemVer(_)),
             Type::SemVerRange => matches!(v, Value::SemVerRange(_)),
             Type::Binary => matches!(v, Value::Binary(_)),
+            Type::Object => matches!(v, Value::Object(_)),
+            Type::Obj(t) => matches!(v, Value::Object(o) if t.is_ancestor_of(&o.ty)),
             Type::Alias(_, t) => t.is_instance(v),
             Type::Late(_, t) => {
                 let key = (t.as_ptr() as usize, v as *const Value as usize);
@@ -700,6 +728,14 @@ impl Type {
                 _ => {}
             }
             match (self.resolved(), other) {
+                (Type::Object, Type::Obj(_)) => true,
+                (Type::Callable, Type::CallableOf(_)) => true,
+                (Type::CallableOf(a), Type::CallableOf(b)) => a.text() == b.text(),
+                (Type::CallableOf(_), _) => false,
+                (Type::Obj(a), Type::Obj(b)) => a.is_ancestor_of(b),
+                (Type::Obj(_), _) => false,
+                (Type::TypeSet(None), Type::TypeSet(_)) => true,
+                (Type::TypeSet(Some(a)), Type::TypeSet(Some(b))) => a.name == b.name,
                 (Type::Optional(t), o) => {
                     matches!(o, Type::Undef) || t.as_ref().is_none_or(|t| t.is_assignable(o))
                 }
@@ -860,6 +896,7 @@ pub fn infer_for_message(v: &Value) -> String {
         Value::SemVer(_) => "SemVer".into(),
         Value::SemVerRange(_) => "SemVerRange".into(),
         Value::Binary(_) => "Binary".into(),
+        Value::Object(o) => o.ty.label().to_string(),
     }
 }
 

@@ -170,6 +170,8 @@ pub enum Value {
     SemVer(Rc<SemVer>),
     SemVerRange(Rc<SemVerRange>),
     Binary(Rc<[u8]>),
+    /// An instance of an Object type.
+    Object(Rc<crate::object::ObjValue>),
 }
 
 /// Dropping a value never overflows the stack, however deep the tree (a `reduce` builds a
@@ -336,6 +338,7 @@ impl Value {
             (Value::SemVer(a), Value::SemVer(b)) => a == b,
             (Value::SemVerRange(a), Value::SemVerRange(b)) => a == b,
             (Value::Binary(a), Value::Binary(b)) => a == b,
+            (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b) || a.equals(b),
             _ => false,
         })
     }
@@ -415,6 +418,7 @@ impl Value {
             }
             Value::SemVerRange(r) => out.push_str(&r.text),
             Value::Binary(b) => out.push_str(&base64_encode(b, false)),
+            Value::Object(o) => o.write_display(out),
         })
     }
 }
@@ -561,6 +565,7 @@ impl PartialEq for Value {
             (Value::SemVer(a), Value::SemVer(b)) => a == b,
             (Value::SemVerRange(a), Value::SemVerRange(b)) => a.text == b.text,
             (Value::Binary(a), Value::Binary(b)) => a == b,
+            (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b) || a.equals(b),
             _ => false,
         })
     }
@@ -735,6 +740,7 @@ pub fn type_name_of(v: &Value) -> &'static str {
         Value::SemVer(_) => "SemVer",
         Value::SemVerRange(_) => "SemVerRange",
         Value::Binary(_) => "Binary",
+        Value::Object(_) => "Object",
     }
 }
 

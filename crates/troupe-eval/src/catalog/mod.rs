@@ -4,6 +4,7 @@
 //!
 //! May call: `troupe-values` only. The evaluator's builder (`lang/build/`) fills it.
 
+pub mod object_json;
 pub mod schema;
 
 use indexmap::IndexMap;
@@ -149,6 +150,7 @@ pub fn value_to_json(v: &Value) -> J {
             json!({"__ptype": troupe_values::value::type_name_of(v), "__pvalue": v.to_display()})
         }
         Value::Binary(_) => json!({"__ptype": "Binary", "__pvalue": v.to_display()}),
+        Value::Object(o) => object_json::object_to_json(o),
     })
 }
 
@@ -372,6 +374,9 @@ pub fn type_to_pcore(t: &Type) -> J {
                 return J::Object(m);
             }
             Type::Runtime => "RuntimeType",
+            Type::Obj(o) => return object_json::object_type_to_json(o),
+            Type::TypeSet(_) => "TypeSetType",
+            Type::CallableOf(_) => "CallableType",
             Type::Alias(_, inner) => return type_to_pcore(inner),
             // A recursive alias's reference to itself goes by name.
             Type::Late(n, _) => {

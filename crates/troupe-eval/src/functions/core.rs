@@ -11,6 +11,7 @@ pub mod lookup;
 pub mod math;
 pub mod new;
 pub mod new_convert;
+pub mod new_object;
 pub mod regsubst;
 pub mod sigs;
 pub mod strconv;

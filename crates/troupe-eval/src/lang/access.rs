@@ -116,6 +116,13 @@ impl<'e> Evaluator<'e> {
             args
         };
         let ty = match base {
+            Type::Object if !args.is_empty() => self.object_param(&args, e)?,
+            Type::Callable if !args.is_empty() => {
+                match troupe_values::callable::CallableSig::from_args(&args) {
+                    Ok(c) => Type::CallableOf(std::rc::Rc::new(c)),
+                    Err(m) => return self.err(m, e),
+                }
+            }
             Type::Boolean => match Type::boolean_of(&args) {
                 Ok(t) => t,
                 // A wrong kind of value is reported at the value; a wrong count at the type.

@@ -59,6 +59,7 @@ pub struct Evaluator<'e> {
     pub(crate) alias_cache: HashMap<String, Rc<Type>>,
     /// Aliases whose definition is being evaluated: a reference to one is a `Type::Late`.
     pub(crate) alias_pending: HashMap<String, std::rc::Weak<Type>>,
+    pub(crate) type_sets: crate::lang::type_sets::TypeSets,
     pub(crate) type_infos: HashMap<String, Option<crate::lang::build::module_types::TypeInfo>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
@@ -139,6 +140,7 @@ impl<'e> Evaluator<'e> {
             nodes: Vec::new(),
             alias_cache: HashMap::new(),
             alias_pending: HashMap::new(),
+            type_sets: Default::default(),
             type_infos: HashMap::new(),
             loaded: HashSet::new(),
             param_guard: None,

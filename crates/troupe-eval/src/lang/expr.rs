@@ -158,6 +158,18 @@ impl<'e> Evaluator<'e> {
                 let mut args = vec![];
                 self.eval_unfolded(&m.receiver, &mut args)?;
                 args.extend(self.eval_args(&m.args)?);
+                if let Some(Value::Object(o)) = args.first() {
+                    let o = o.clone();
+                    if let Some(r) = self.object_member(&o, &m.name, args.len()) {
+                        return r.map_err(|err| {
+                            EvalError {
+                                msg: format!("Error while evaluating a Method call, {}", err.msg),
+                                ..err
+                            }
+                            .at(self.loc_e(e))
+                        });
+                    }
+                }
                 if let ([v], None) = (args.as_slice(), &m.lambda) {
                     if let Some(a) = super::value_attrs::attribute(v, &m.name) {
                         return Ok(a);
@@ -271,6 +283,9 @@ impl<'e> Evaluator<'e> {
         if let Some(t) = Type::from_name(name) {
             return Ok(t);
         }
+        if let Some(full) = self.type_set_name(name)? {
+            return self.resolve_type_name(&full);
+        }
         let lc = name.to_lowercase();
         if let Some(t) = self.alias_cache.get(&lc) {
             return Ok(Type::Alias(capitalize_type_name(name), t.clone()));
@@ -286,7 +301,13 @@ impl<'e> Evaluator<'e> {
                 let rc = Rc::new_cyclic(|me| {
                     self.alias_pending.insert(lc.clone(), me.clone());
                     let saved = std::mem::replace(&mut self.src, def.source.clone());
-                    let v = self.in_frame("type alias", &lc, |s| s.eval(value));
+                    let set = self.type_set_of(&lc);
+                    let pushed = set.is_some();
+                    self.type_sets.stack.extend(set);
+                    let v = self.in_frame("type alias", &lc, |s| s.eval_alias_body(name, value));
+                    if pushed {
+                        self.type_sets.stack.pop();
+                    }
                     self.src = saved;
                     match &v {
                         Ok(Value::Type(t)) => (**t).clone(),

@@ -250,6 +250,14 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
 /// `Type(args)` / `Type.new(args)`: the new value, or the error as Puppet reports it.
 pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<Value> {
     use crate::functions::core::new_convert as nc;
+    if let Type::Obj(o) = t.resolved() {
+        if let [v @ Value::Object(_)] = args.as_slice() {
+            if t.is_instance(v) {
+                return Ok(v.clone());
+            }
+        }
+        return crate::functions::core::new_object::new_object(o, &args);
+    }
     // A single argument that already is an instance is the result.
     if args.len() == 1 && !matches!(t.resolved(), Type::Init) && t.is_instance(&args[0]) {
         return Ok(args[0].clone());

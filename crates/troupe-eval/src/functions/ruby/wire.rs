@@ -19,6 +19,7 @@ pub(crate) fn encode(v: &Value) -> J {
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Value::Str(s) => J::String(s.to_string()),
         Value::Regex(r) => json!({"__ptype": "Regexp", "__pvalue": r.source}),
+        Value::Object(o) => crate::catalog::object_json::object_to_json(o),
         Value::Array(a) => J::Array(a.iter().map(encode).collect()),
         Value::Hash(h)
             if h.keys()
