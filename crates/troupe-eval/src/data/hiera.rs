@@ -18,30 +18,49 @@ pub struct HieraCache {
     active: Vec<String>,
     layers: HashMap<String, Vec<Rc<Config>>>,
     lookup_options: HashMap<String, Value>,
+    /// Set while a hiera()/hiera_array()/hiera_hash()/hiera_include() call looks up.
+    pub(crate) call: Option<HieraCall>,
+    /// Interpolating a value of a Hiera 3 layer: Hiera 3's scope (`calling_class`, ...).
+    v3_scope: bool,
+}
+
+/// How a legacy hiera() family call looks up (Puppet's `hiera_xxx_call`, `global_only` and
+/// Hiera 3 location overrides).
+#[derive(Debug, Default, Clone)]
+pub struct HieraCall {
+    /// Only the global layer (the environment has no data provider).
+    pub global_only: bool,
+    /// Data sources searched first by each Hiera 3 backend (hiera()'s override argument).
+    pub overrides: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
-struct Level {
-    paths: Vec<String>,
-    globs: Vec<String>,
-    mapped: Option<(String, String, String)>,
-    datadir: String,
-    backend: Backend,
+pub(crate) struct Level {
+    pub(crate) paths: Vec<String>,
+    pub(crate) globs: Vec<String>,
+    pub(crate) mapped: Option<(String, String, String)>,
+    pub(crate) datadir: String,
+    pub(crate) backend: Backend,
+    /// A Hiera 3 backend's file extension: hiera()'s override sources go before its paths.
+    pub(crate) v3_ext: Option<String>,
 }
 
 /// A level's backend: a `data_hash` function, or `eyaml_lookup_key` with its private key.
 #[derive(Debug, Clone)]
-struct Backend {
-    name: String,
-    private_key: Option<String>,
+pub(crate) struct Backend {
+    pub(crate) name: String,
+    pub(crate) private_key: Option<String>,
 }
 
 #[derive(Debug)]
-struct Config {
-    dir: PathBuf,
+pub(crate) struct Config {
+    pub(crate) dir: PathBuf,
     /// The module of a module layer: it serves only keys in that module's namespace.
-    module: Option<String>,
-    levels: Vec<Level>,
+    pub(crate) module: Option<String>,
+    pub(crate) levels: Vec<Level>,
+    /// A Hiera 3 global configuration's `:merge_behavior:` as a merge strategy (`Some` for
+    /// version 3 only; `Undef` for `native`), which only hiera_hash() uses.
+    pub(crate) v3_merge: Option<Value>,
 }
 
 pub(crate) fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
@@ -59,14 +78,30 @@ fn parse_config(
     };
     let parsed = parsed
         .map_err(|e| EvalError::plain(format!("Unable to parse ({}): {e}", path.display())))?;
-    let Value::Hash(root) = &troupe_values::value::from_json(&parsed) else {
-        return Ok(None);
+    let root = match &troupe_values::value::from_json(&parsed) {
+        Value::Hash(root) => root.clone(),
+        // Not a hash (an empty file, `---`): Hiera 3's defaults, in the global layer only.
+        _ if layer == Layer::Global => {
+            return crate::data::hiera_v3::config(env, path, None).map(Some)
+        }
+        _ => return Ok(None),
     };
+    let root = &root;
     let text = env.read(path).unwrap_or_default();
     if root.contains_key(&Value::str(":backends")) && layer == Layer::Global {
         crate::data::hiera_check::check_v3(path, &text, root)?;
     }
-    let version = get(root, "version").cloned().unwrap_or(Value::Undef);
+    let version = get(root, "version")
+        .or_else(|| get(root, ":version"))
+        .cloned()
+        .unwrap_or(Value::Undef);
+    if matches!(version, Value::Undef | Value::Int(3)) {
+        // Hiera 3: the global layer reads it; an environment or module ignores it (Puppet warns).
+        if layer != Layer::Global {
+            return Ok(None);
+        }
+        return crate::data::hiera_v3::config(env, path, Some(root)).map(Some);
+    }
     if let Value::Int(v @ (4 | 5)) = version {
         crate::data::hiera_check::check(path, &text, root, layer, v)?;
     }
@@ -145,6 +180,7 @@ fn parse_config(
                     name: format!("{b}_data"),
                     private_key: None,
                 },
+                v3_ext: None,
             });
             continue;
         }
@@ -197,12 +233,14 @@ fn parse_config(
             mapped,
             datadir: s("datadir").unwrap_or_else(|| ddir.clone()),
             backend,
+            v3_ext: None,
         });
     }
     Ok(Some(Config {
         dir,
         module: module.map(String::from),
         levels,
+        v3_merge: None,
     }))
 }
 
@@ -215,6 +253,9 @@ pub trait DataScope {
     fn var_path(&mut self, expr: &str) -> EResult<Value>;
     fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()>;
     fn leave_frame(&mut self);
+    /// The name of the class whose code is being evaluated (Hiera 3's `calling_class`), `""`
+    /// outside any class.
+    fn calling_class(&self) -> String;
 }
 
 impl dyn DataScope + '_ {
@@ -321,7 +362,20 @@ impl dyn DataScope + '_ {
                     )));
                 }
             }
-            let base = cfg.dir.join(&l.datadir);
+            let datadir = self.interpolate_str(&l.datadir)?;
+            // Hiera 3 resolves a relative datadir from the working directory, version 5
+            // from the hiera.yaml's directory.
+            let base = if l.v3_ext.is_some() {
+                PathBuf::from(datadir)
+            } else {
+                cfg.dir.join(datadir)
+            };
+            if let (Some(ext), Some(call)) = (&l.v3_ext, self.cache().call.clone()) {
+                for o in &call.overrides {
+                    let p = self.interpolate_str(&format!("{o}{ext}"))?;
+                    out.push((base.join(p), l.backend.clone()));
+                }
+            }
             for p in &l.paths {
                 let p = self.interpolate_str(p)?;
                 out.push((base.join(p), l.backend.clone()));
@@ -361,7 +415,20 @@ impl dyn DataScope + '_ {
         Ok(out)
     }
 
+    /// Whether the environment has a data provider: a hiera.yaml of version 4 or 5.
+    pub fn has_environment_data(&mut self) -> EResult<bool> {
+        let envh = self.env().dir().join("hiera.yaml");
+        Ok(self.config(envh, None, false)?.is_some())
+    }
+
     fn layers(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
+        if self.cache().call.as_ref().is_some_and(|c| c.global_only) {
+            let mut out = Vec::new();
+            if let Some(g) = self.env().global_hiera() {
+                out.extend(self.config(g, None, true)?);
+            }
+            return Ok(out);
+        }
         let module = key
             .split_once("::")
             .map(|(m, _)| m.to_string())
@@ -493,6 +560,10 @@ impl dyn DataScope + '_ {
                     continue;
                 }
             }
+            // A hiera() family call merges a Hiera 3 global layer on its own (its
+            // :merge_behavior:, its checks), as Puppet's GlobalDataProvider does.
+            let v3_call = self.cache().call.is_some() && cfg.v3_merge.is_some();
+            let mut v3_found = Vec::new();
             let files = self.layer_files(cfg)?;
             for (p, backend) in files {
                 if let Some(Value::Hash(h)) = &self.data_file(&p, &backend.name)? {
@@ -505,13 +576,35 @@ impl dyn DataScope + '_ {
                             v
                         };
                         self.cache().active.push(key.to_string());
+                        let outer =
+                            std::mem::replace(&mut self.cache().v3_scope, cfg.v3_merge.is_some());
                         let v = self.interpolate_value(v);
+                        self.cache().v3_scope = outer;
                         self.cache().active.pop();
+                        if v3_call {
+                            v3_found.push(v?);
+                            if strategy.kind == Kind::First {
+                                break;
+                            }
+                            continue;
+                        }
                         found.push(v?);
                         if strategy.kind == Kind::First {
                             break 'layers;
                         }
                     }
+                }
+            }
+            if !v3_found.is_empty() {
+                found.push(crate::data::hiera_v3::hiera_call_result(
+                    cfg,
+                    &strategy,
+                    v3_found,
+                    key,
+                    !dig.is_empty(),
+                )?);
+                if strategy.kind == Kind::First {
+                    break 'layers;
                 }
             }
         }
@@ -562,7 +655,20 @@ impl dyn DataScope + '_ {
                     "'alias' interpolation is only permitted if the expression is equal to the entire string",
                 )),
                 "lookup" | "hiera" | "alias" => {
-                    Ok(self.hiera_lookup(arg, None)?.unwrap_or(Value::Undef))
+                    // A nested lookup sees the compile's own scope again; from a Hiera 3
+                    // layer it stays in the global layer unless the environment has data.
+                    let v3 = std::mem::replace(&mut self.cache().v3_scope, false);
+                    let call = self.cache().call.clone();
+                    if v3 && call.is_none() && !self.has_environment_data()? {
+                        self.cache().call = Some(HieraCall {
+                            global_only: true,
+                            overrides: Vec::new(),
+                        });
+                    }
+                    let r = self.hiera_lookup(arg, None);
+                    self.cache().v3_scope = v3;
+                    self.cache().call = call;
+                    Ok(r?.unwrap_or(Value::Undef))
                 }
                 "literal" => Ok(Value::str(arg)),
                 "scope" => self.var_path(arg),
@@ -573,6 +679,11 @@ impl dyn DataScope + '_ {
         }
         if inner.is_empty() {
             return Ok(Value::str(""));
+        }
+        if self.cache().v3_scope {
+            if let Some(v) = crate::data::hiera_v3::scope_var(self, inner)? {
+                return Ok(v);
+            }
         }
         self.var_path(inner)
     }

@@ -9,4 +9,5 @@
 pub mod eyaml;
 pub mod hiera;
 pub mod hiera_check;
+pub mod hiera_v3;
 pub mod merge;

@@ -27,6 +27,20 @@ impl DataScope for Evaluator<'_> {
     fn leave_frame(&mut self) {
         Evaluator::leave_frame(self)
     }
+
+    fn calling_class(&self) -> String {
+        let mut s = Some(self.cur);
+        while let Some(id) = s {
+            let sc = &self.scopes[id];
+            if sc.kind == crate::lang::scope::ScopeKind::Class {
+                if let Some(r) = sc.resource {
+                    return self.res[r].title.to_lowercase();
+                }
+            }
+            s = sc.parent;
+        }
+        String::new()
+    }
 }
 
 impl Evaluator<'_> {
