@@ -15,7 +15,7 @@ pub struct HieraCache {
     configs: HashMap<PathBuf, Option<Rc<Config>>>,
     files: HashMap<PathBuf, Option<Value>>,
     /// Keys being looked up, to stop recursive interpolation.
-    active: Vec<String>,
+    pub(crate) active: Vec<String>,
     layers: HashMap<String, Vec<Rc<Config>>>,
     lookup_options: HashMap<String, Value>,
     /// Set while a hiera()/hiera_array()/hiera_hash()/hiera_include() call looks up.
@@ -58,190 +58,17 @@ pub(crate) struct Config {
     /// The module of a module layer: it serves only keys in that module's namespace.
     pub(crate) module: Option<String>,
     pub(crate) levels: Vec<Level>,
+    /// A module's `default_hierarchy`.
+    pub(crate) default_levels: Vec<Level>,
     /// A Hiera 3 global configuration's `:merge_behavior:` as a merge strategy (`Some` for
     /// version 3 only; `Undef` for `native`), which only hiera_hash() uses.
     pub(crate) v3_merge: Option<Value>,
+    /// The hiera.yaml version (3, 4 or 5).
+    pub(crate) version: i64,
 }
 
 pub(crate) fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
     m.get(&Value::str(k))
-}
-
-fn parse_config(
-    env: &dyn Environment,
-    path: &Path,
-    module: Option<&str>,
-    layer: Layer,
-) -> EResult<Option<Config>> {
-    let Some(parsed) = env.data(path, crate::code::DataFormat::Yaml) else {
-        return Ok(None);
-    };
-    let parsed = parsed
-        .map_err(|e| EvalError::plain(format!("Unable to parse ({}): {e}", path.display())))?;
-    let root = match &troupe_values::value::from_json(&parsed) {
-        Value::Hash(root) => root.clone(),
-        // Not a hash (an empty file, `---`): Hiera 3's defaults, in the global layer only.
-        _ if layer == Layer::Global => {
-            return crate::data::hiera_v3::config(env, path, None).map(Some)
-        }
-        _ => return Ok(None),
-    };
-    let root = &root;
-    let text = env.read(path).unwrap_or_default();
-    if root.contains_key(&Value::str(":backends")) && layer == Layer::Global {
-        crate::data::hiera_check::check_v3(path, &text, root)?;
-    }
-    let version = get(root, "version")
-        .or_else(|| get(root, ":version"))
-        .cloned()
-        .unwrap_or(Value::Undef);
-    if matches!(version, Value::Undef | Value::Int(3)) {
-        // Hiera 3: the global layer reads it; an environment or module ignores it (Puppet warns).
-        if layer != Layer::Global {
-            return Ok(None);
-        }
-        return crate::data::hiera_v3::config(env, path, Some(root)).map(Some);
-    }
-    if let Value::Int(v @ (4 | 5)) = version {
-        crate::data::hiera_check::check(path, &text, root, layer, v)?;
-    }
-    let v4 = matches!(version, Value::Int(4));
-    if !matches!(version, Value::Int(5)) && !v4 {
-        return Err(EvalError::plain(format!(
-            "This runtime does not support hiera.yaml version {} (file: {})",
-            version.to_display(),
-            path.display()
-        )));
-    }
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let (mut ddir, mut dbackend) = ("data".to_string(), "yaml_data".to_string());
-    if let Some(Value::Hash(d)) = get(root, "defaults") {
-        if let Some(Value::Str(s)) = get(d, "datadir") {
-            ddir = s.to_string();
-        }
-        if let Some(Value::Str(s)) = get(d, "data_hash") {
-            dbackend = s.to_string();
-        }
-    }
-    let mut levels = Vec::new();
-    let hier = match get(root, "hierarchy") {
-        Some(Value::Array(a)) => (**a).clone(),
-        _ => {
-            vec![Value::hash(Map::from_iter([
-                (Value::str("name"), Value::str("Common")),
-                (Value::str("path"), Value::str("common.yaml")),
-            ]))]
-        }
-    };
-    for h in hier {
-        let Value::Hash(h) = &h else { continue };
-        let s = |k: &str| get(h, k).and_then(|v| v.as_str().map(String::from));
-        let list = |k: &str| match get(h, k) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let mut paths = list("paths");
-        if let Some(p) = s("path") {
-            paths.insert(0, p);
-        }
-        let mut globs = list("globs");
-        if let Some(g) = s("glob") {
-            globs.insert(0, g);
-        }
-        let mapped = match get(h, "mapped_paths") {
-            Some(Value::Array(a)) if a.len() == 3 => {
-                Some((a[0].to_display(), a[1].to_display(), a[2].to_display()))
-            }
-            _ => None,
-        };
-        if v4 {
-            // Version 4: `backend: yaml|json`, the path's extension implied.
-            let b = s("backend").unwrap_or_default();
-            let ext = format!(".{b}");
-            let mut paths = if paths.is_empty() {
-                vec![s("name").unwrap_or_default()]
-            } else {
-                paths
-            };
-            for p in paths.iter_mut() {
-                if !p.ends_with(&ext) {
-                    p.push_str(&ext);
-                }
-            }
-            levels.push(Level {
-                paths,
-                globs,
-                mapped,
-                datadir: s("datadir").unwrap_or_else(|| ddir.clone()),
-                backend: Backend {
-                    name: format!("{b}_data"),
-                    private_key: None,
-                },
-                v3_ext: None,
-            });
-            continue;
-        }
-        let backend = match (s("lookup_key"), s("data_dig")) {
-            (Some(f), _) if f == "eyaml_lookup_key" => {
-                let private_key = match get(h, "options") {
-                    Some(Value::Hash(o)) => get(o, "pkcs7_private_key").map(|v| v.to_display()),
-                    _ => None,
-                };
-                Backend {
-                    name: f,
-                    private_key,
-                }
-            }
-            (Some(f), _) | (None, Some(f)) => {
-                let kind = if s("lookup_key").is_some() {
-                    "lookup_key"
-                } else {
-                    "data_dig"
-                };
-                return Err(EvalError::plain(format!(
-                    "Unable to find '{kind}' function named '{f}' (file: {})",
-                    path.display()
-                )));
-            }
-            (None, None) => {
-                let name = s("data_hash").unwrap_or_else(|| dbackend.clone());
-                if !matches!(name.as_str(), "yaml_data" | "json_data" | "hocon_data") {
-                    if layer == Layer::Global {
-                        // Puppet warns and leaves the level out.
-                        continue;
-                    }
-                    return Err(EvalError::plain(format!(
-                        "Unable to find 'data_hash' function named '{name}' (file: {})",
-                        path.display()
-                    )));
-                }
-                Backend {
-                    name,
-                    private_key: None,
-                }
-            }
-        };
-        if paths.is_empty() && globs.is_empty() && mapped.is_none() {
-            paths.push(format!("{}.yaml", s("name").unwrap_or_default()));
-        }
-        levels.push(Level {
-            paths,
-            globs,
-            mapped,
-            datadir: s("datadir").unwrap_or_else(|| ddir.clone()),
-            backend,
-            v3_ext: None,
-        });
-    }
-    Ok(Some(Config {
-        dir,
-        module: module.map(String::from),
-        levels,
-        v3_merge: None,
-    }))
 }
 
 /// What Hiera needs of the compile: the environment's files, variables for `%{...}`, its cache,
@@ -253,13 +80,18 @@ pub trait DataScope {
     fn var_path(&mut self, expr: &str) -> EResult<Value>;
     fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()>;
     fn leave_frame(&mut self);
+    /// Calls the function `name` (Puppet-language or Ruby) with `args`; `None` when there is
+    /// no such function.
+    fn data_function(&mut self, name: &str, args: Vec<Value>) -> EResult<Option<Value>>;
+    /// The type a type expression's text names, as a value.
+    fn type_value(&mut self, text: &str) -> EResult<Value>;
     /// The name of the class whose code is being evaluated (Hiera 3's `calling_class`), `""`
     /// outside any class.
     fn calling_class(&self) -> String;
 }
 
 impl dyn DataScope + '_ {
-    fn config(
+    pub(crate) fn config(
         &mut self,
         path: PathBuf,
         module: Option<&str>,
@@ -273,14 +105,22 @@ impl dyn DataScope + '_ {
             (None, true) => Layer::Global,
             (None, false) => Layer::Environment,
         };
-        let c = parse_config(self.env(), &path, module, layer)?.map(Rc::new);
+        let c =
+            crate::data::hiera_config::parse_config(self.env(), &path, module, layer)?.map(Rc::new);
         self.cache().configs.insert(path, c.clone());
         Ok(c)
     }
 
-    fn data_file(&mut self, path: &Path, backend: &str) -> EResult<Option<Value>> {
+    pub(crate) fn data_file(&mut self, path: &Path, backend: &str) -> EResult<Option<Value>> {
         if let Some(v) = self.cache().files.get(path) {
             return Ok(v.clone());
+        }
+        if backend == crate::data::providers::FUNCTION_BACKEND {
+            // The "path" of a legacy data provider level is its function's name.
+            let name = path.to_string_lossy().into_owned();
+            let v = self.function_data(&name)?;
+            self.cache().files.insert(path.to_path_buf(), v.clone());
+            return Ok(v);
         }
         let format = match backend {
             "json_data" => crate::code::DataFormat::Json,
@@ -351,7 +191,7 @@ impl dyn DataScope + '_ {
     }
 
     /// The data files of one layer, in hierarchy order.
-    fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, Backend)>> {
+    pub(crate) fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, Backend)>> {
         let mut out = Vec::new();
         for l in &cfg.levels {
             for p in l.paths.iter().chain(&l.globs) {
@@ -361,6 +201,14 @@ impl dyn DataScope + '_ {
                         cfg.dir.join("hiera.yaml").display()
                     )));
                 }
+            }
+            if l.backend.name == crate::data::providers::FUNCTION_BACKEND {
+                out.extend(
+                    l.paths
+                        .iter()
+                        .map(|n| (PathBuf::from(n), l.backend.clone())),
+                );
+                continue;
             }
             let datadir = self.interpolate_str(&l.datadir)?;
             // Hiera 3 resolves a relative datadir from the working directory, version 5
@@ -417,8 +265,7 @@ impl dyn DataScope + '_ {
 
     /// Whether the environment has a data provider: a hiera.yaml of version 4 or 5.
     pub fn has_environment_data(&mut self) -> EResult<bool> {
-        let envh = self.env().dir().join("hiera.yaml");
-        Ok(self.config(envh, None, false)?.is_some())
+        Ok(self.env_config()?.is_some())
     }
 
     fn layers(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
@@ -448,14 +295,13 @@ impl dyn DataScope + '_ {
                 out.push(c);
             }
         }
-        let envh = self.env().dir().join("hiera.yaml");
-        // An environment without a hiera.yaml has no environment data layer.
-        if let Some(c) = self.config(envh, None, false)? {
+        // An environment without a hiera.yaml (or data provider setting) has no data layer.
+        if let Some(c) = self.env_config()? {
             out.push(c);
         }
         if let Some((module, _)) = key.split_once("::") {
             if let Some(dir) = self.env().module_dir(module) {
-                if let Some(c) = self.config(dir.join("hiera.yaml"), Some(module), false)? {
+                if let Some(c) = self.module_config(module, &dir)? {
                     out.push(c);
                 }
             }
@@ -608,20 +454,20 @@ impl dyn DataScope + '_ {
                 }
             }
         }
+        let global_only = self.cache().call.as_ref().is_some_and(|c| c.global_only);
+        if found.is_empty() && !global_only {
+            let pfx = format!("{}::", root.split("::").next().unwrap_or_default());
+            let fallback = layers.iter().find(|c| {
+                !c.default_levels.is_empty()
+                    && c.module.as_ref().is_some_and(|m| pfx == format!("{m}::"))
+            });
+            if let Some(cfg) = fallback.cloned() {
+                found.extend(self.default_hierarchy_lookup(&cfg, &root, key)?);
+            }
+        }
         let Some(mut v) = strategy.merge(found)? else {
             return Ok(None);
         };
-        if let Some(Value::Hash(o)) = &opts {
-            if let Some(Value::Array(conv)) = get(o, "convert_to") {
-                if conv.first().is_some_and(|c| c.to_display() == "Sensitive") {
-                    v = Value::Sensitive(Rc::new(v));
-                }
-            } else if let Some(Value::Str(c)) = get(o, "convert_to") {
-                if &**c == "Sensitive" {
-                    v = Value::Sensitive(Rc::new(v));
-                }
-            }
-        }
         {
             for seg in &dig {
                 let seg = seg.as_str();
@@ -636,6 +482,11 @@ impl dyn DataScope + '_ {
                     },
                     _ => return Ok(None),
                 };
+            }
+        }
+        if let Some(Value::Hash(o)) = &opts {
+            if let Some(spec) = get(o, "convert_to") {
+                v = self.apply_convert_to(key, v, spec)?;
             }
         }
         Ok(Some(v))
@@ -709,7 +560,7 @@ impl dyn DataScope + '_ {
         Ok(out)
     }
 
-    fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
+    pub(crate) fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
         troupe_values::limits::grow(|| {
             Ok(match v {
                 Value::Str(s) if s.contains("%{") => {
@@ -789,7 +640,7 @@ fn method_syntax(s: &str) -> bool {
 }
 
 /// A module's `lookup_options` may only name that module's keys.
-fn check_module_options(module: &str, opts: &Map) -> EResult<()> {
+pub(crate) fn check_module_options(module: &str, opts: &Map) -> EResult<()> {
     let pfx = format!("{module}::");
     for k in opts.keys() {
         let k = k.to_display();

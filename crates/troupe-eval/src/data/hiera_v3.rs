@@ -114,7 +114,9 @@ pub(crate) fn config(env: &dyn Environment, path: &Path, root: Option<&Map>) -> 
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         module: None,
         levels,
+        default_levels: Vec::new(),
         v3_merge: Some(v3_merge),
+        version: 3,
     })
 }
 

@@ -28,6 +28,24 @@ impl DataScope for Evaluator<'_> {
         Evaluator::leave_frame(self)
     }
 
+    fn data_function(&mut self, name: &str, args: Vec<Value>) -> EResult<Option<Value>> {
+        let exists = self
+            .find_def(crate::code::LoadKind::Function, name)?
+            .is_some()
+            || crate::functions::core_fn(name).is_some()
+            || self.ruby_function(name).is_some();
+        if !exists {
+            return Ok(None);
+        }
+        let call =
+            troupe_syntax::ast::Expr::new(troupe_syntax::ast::ExprKind::Nop, Default::default());
+        self.call_function_inner(name, args, None, &call).map(Some)
+    }
+
+    fn type_value(&mut self, text: &str) -> EResult<Value> {
+        Ok(Value::Type(Evaluator::type_from_text(self, text)?.into()))
+    }
+
     fn calling_class(&self) -> String {
         let mut s = Some(self.cur);
         while let Some(id) = s {
