@@ -78,6 +78,8 @@ pub trait DataScope {
     fn cache(&mut self) -> &mut HieraCache;
     /// A variable with an optional dotted path into it (`%{facts.os.family}`).
     fn var_path(&mut self, expr: &str) -> EResult<Value>;
+    /// A variable by its exact name (undef when not set).
+    fn var(&mut self, name: &str) -> EResult<Value>;
     fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()>;
     fn leave_frame(&mut self);
     /// Calls the function `name` (Puppet-language or Ruby) with `args`; `None` when there is
@@ -386,9 +388,10 @@ impl dyn DataScope + '_ {
         if key == "lookup_options" || key.starts_with("lookup_options.") {
             return Ok(None);
         }
-        let mut segs = split_key(key).into_iter();
-        let root = segs.next().unwrap_or_default();
-        let dig: Vec<String> = segs.collect();
+        let segs = crate::data::keys::split_key(key)
+            .map_err(|()| EvalError::plain(format!("Syntax error in key: {key}")))?;
+        let root = segs[0].text();
+        let dig = &segs[1..];
         let layers = self.layers(&root)?;
         let opts = self.lookup_options_for(&root, &layers)?;
         let strategy = match (&merge, &opts) {
@@ -465,25 +468,12 @@ impl dyn DataScope + '_ {
                 found.extend(self.default_hierarchy_lookup(&cfg, &root, key)?);
             }
         }
-        let Some(mut v) = strategy.merge(found)? else {
+        let Some(v) = strategy.merge(found)? else {
             return Ok(None);
         };
-        {
-            for seg in &dig {
-                let seg = seg.as_str();
-                v = match &v {
-                    Value::Hash(h) => match h.get(&Value::str(seg)) {
-                        Some(x) => x.clone(),
-                        None => return Ok(None),
-                    },
-                    Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
-                        Some(x) => x.clone(),
-                        None => return Ok(None),
-                    },
-                    _ => return Ok(None),
-                };
-            }
-        }
+        let Some(mut v) = crate::data::keys::sub_lookup(key, dig, v)? else {
+            return Ok(None);
+        };
         if let Some(Value::Hash(o)) = &opts {
             if let Some(spec) = get(o, "convert_to") {
                 v = self.apply_convert_to(key, v, spec)?;
@@ -493,50 +483,51 @@ impl dyn DataScope + '_ {
     }
 
     /// One `%{...}` expression.
-    fn interp_one(&mut self, inner: &str, whole: bool) -> EResult<Value> {
+    fn interp_one(&mut self, inner: &str, whole: bool, subject: &str) -> EResult<Value> {
         let inner = inner.trim();
-        if let Some(open) = inner.find('(') {
-            let f = inner[..open].trim();
-            let arg = inner[open + 1..]
-                .trim_end_matches(')')
-                .trim()
-                .trim_matches(|c| c == '\'' || c == '"');
-            return match f {
-                "alias" if !whole => Err(EvalError::plain(
-                    "'alias' interpolation is only permitted if the expression is equal to the entire string",
-                )),
-                "lookup" | "hiera" | "alias" => {
-                    // A nested lookup sees the compile's own scope again; from a Hiera 3
-                    // layer it stays in the global layer unless the environment has data.
-                    let v3 = std::mem::replace(&mut self.cache().v3_scope, false);
-                    let call = self.cache().call.clone();
-                    if v3 && call.is_none() && !self.has_environment_data()? {
-                        self.cache().call = Some(HieraCall {
-                            global_only: true,
-                            overrides: Vec::new(),
-                        });
-                    }
-                    let r = self.hiera_lookup(arg, None);
-                    self.cache().v3_scope = v3;
-                    self.cache().call = call;
-                    Ok(r?.unwrap_or(Value::Undef))
-                }
-                "literal" => Ok(Value::str(arg)),
-                "scope" => self.var_path(arg),
-                _ => Err(EvalError::plain(format!(
-                    "Unknown interpolation method '{f}'"
-                ))),
-            };
-        }
-        if inner.is_empty() {
+        if matches!(inner, "" | "::" | "\"\"" | "''" | "\"::\"" | "'::'") {
             return Ok(Value::str(""));
         }
-        if self.cache().v3_scope {
-            if let Some(v) = crate::data::hiera_v3::scope_var(self, inner)? {
-                return Ok(v);
+        let (method, arg) = method_and_key(inner);
+        match method {
+            Some("alias") if !whole => Err(EvalError::plain(
+                "'alias' interpolation is only permitted if the expression is equal to the entire string",
+            )),
+            Some("lookup" | "hiera" | "alias") => {
+                // A nested lookup sees the compile's own scope again; from a Hiera 3
+                // layer it stays in the global layer unless the environment has data.
+                let v3 = std::mem::replace(&mut self.cache().v3_scope, false);
+                let call = self.cache().call.clone();
+                if v3 && call.is_none() && !self.has_environment_data()? {
+                    self.cache().call = Some(HieraCall {
+                        global_only: true,
+                        overrides: Vec::new(),
+                    });
+                }
+                let r = self.hiera_lookup(arg, None);
+                self.cache().v3_scope = v3;
+                self.cache().call = call;
+                Ok(r?.unwrap_or(Value::Undef))
             }
+            Some("literal") => Ok(Value::str(arg)),
+            Some("scope") | None => {
+                let segs = crate::data::keys::split_key(arg).map_err(|()| {
+                    EvalError::plain(format!("Syntax error in string: {subject}"))
+                })?;
+                let root = segs[0].text();
+                let base = match self.cache().v3_scope {
+                    true => match crate::data::hiera_v3::scope_var(self, &root)? {
+                        Some(v) => v,
+                        None => self.var(&root)?,
+                    },
+                    false => self.var(&root)?,
+                };
+                Ok(crate::data::keys::sub_lookup(arg, &segs[1..], base)?.unwrap_or(Value::Undef))
+            }
+            Some(f) => Err(EvalError::plain(format!(
+                "Unknown interpolation method '{f}'"
+            ))),
         }
-        self.var_path(inner)
     }
 
     pub fn interpolate_str(&mut self, s: &str) -> EResult<String> {
@@ -552,7 +543,7 @@ impl dyn DataScope + '_ {
                 out.push_str(&rest[i..]);
                 return Ok(out);
             };
-            let v = self.interp_one(&after[..end], false)?;
+            let v = self.interp_one(&after[..end], false, s)?;
             out.push_str(&v.to_display());
             rest = &after[end + 1..];
         }
@@ -569,7 +560,7 @@ impl dyn DataScope + '_ {
                         && t.ends_with(")}")
                         && t.matches("%{").count() == 1
                     {
-                        return self.interp_one(&t[2..t.len() - 1], true);
+                        return self.interp_one(&t[2..t.len() - 1], true, s);
                     }
                     Value::str(self.interpolate_str(s)?)
                 }
@@ -593,34 +584,20 @@ impl dyn DataScope + '_ {
     }
 }
 
-/// A lookup key's segments: split on dots outside quotes, each trimmed, quotes removed.
-fn split_key(key: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut quote: Option<char> = None;
-    let finish = |cur: &mut String, quoted: &mut bool| {
-        let seg = std::mem::take(cur);
-        let seg = if *quoted { seg } else { seg.trim().to_string() };
-        *quoted = false;
-        seg
-    };
-    for c in key.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                cur.clear();
-                quoted = true;
-                quote = Some(c);
-            }
-            (None, '.') => out.push(finish(&mut cur, &mut quoted)),
-            (None, c) if quoted && c.is_whitespace() => {}
-            (None, c) => cur.push(c),
+/// Puppet's `get_method_and_data`: `name('key')` or `name("key")` is a method call,
+/// anything else a scope key.
+fn method_and_key(expr: &str) -> (Option<&str>, &str) {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE
+        .get_or_init(|| regex::Regex::new(r#"^(\w+)\((?:"([^"]+)"|'([^']+)')\)$"#).expect("valid"));
+    match re.captures(expr) {
+        Some(c) => {
+            let m = c.get(1).map_or("", |m| m.as_str());
+            let k = c.get(2).or(c.get(3)).map_or("", |m| m.as_str());
+            (Some(m), k)
         }
+        None => (None, expr),
     }
-    out.push(finish(&mut cur, &mut quoted));
-    out
 }
 
 /// `%{lookup('x')}` and the other interpolation functions, refused in hiera.yaml paths.

@@ -12,5 +12,6 @@ pub mod hiera;
 pub mod hiera_check;
 pub mod hiera_config;
 pub mod hiera_v3;
+pub mod keys;
 pub mod merge;
 pub mod providers;

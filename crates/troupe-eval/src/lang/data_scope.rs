@@ -20,6 +20,10 @@ impl DataScope for Evaluator<'_> {
         Evaluator::var_path(self, expr)
     }
 
+    fn var(&mut self, name: &str) -> EResult<Value> {
+        Evaluator::lookup_var(self, name, None)
+    }
+
     fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()> {
         Evaluator::enter_frame(self, kind, name)
     }
