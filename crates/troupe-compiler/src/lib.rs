@@ -283,6 +283,20 @@ impl Environment for DiskEnv<'_> {
         if module.is_empty() {
             return Ok(None);
         }
+        // `environment::` functions are the environment's own: `<env>/functions/environment/..`.
+        if module == "environment" && kind == LoadKind::Function && segs.len() > 1 {
+            let mut p = self.dir.join("functions");
+            for s in &segs[..segs.len() - 1] {
+                p.push(s);
+            }
+            p.push(format!("{}.pp", segs[segs.len() - 1]));
+            if let Some(code) = self
+                .cache
+                .parse(&p, false, None, Some(&name.to_lowercase()))?
+            {
+                return Ok(Some(code));
+            }
+        }
         let Some(mdir) = self.module_dir(module) else {
             return Ok(None);
         };

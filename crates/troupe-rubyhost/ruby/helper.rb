@@ -136,7 +136,7 @@ module Troupe
   # file a request names (a function or type loaded from it before) has changed since. One
   # stat per request, of that file only.
   def self.environment(spec, file)
-    key = [spec['name'], spec['modulepath']]
+    key = [spec['name'], spec['modulepath'], spec['dir']]
     seen = @stamps[key]
     @envs.delete(key) if file && seen&.key?(file) && (File.mtime(file) rescue nil) != seen[file]
     @envs[key] ||= begin
@@ -146,7 +146,14 @@ module Troupe
         lib = File.join(m.path, 'lib')
         $LOAD_PATH.push(lib) if File.directory?(lib) && !$LOAD_PATH.include?(lib)
       end
-      Puppet.override(current_environment: env) { [env, Puppet::Pops::Loaders.new(env)] }
+      # With the environment's directory, Puppet's loaders also see its own functions
+      # (`environment::x` in <env>/lib/puppet/functions and <env>/functions).
+      ctx = { current_environment: env }
+      dir = spec['dir']
+      if dir && File.basename(dir) == spec['name'] && File.directory?(dir)
+        ctx[:environments] = Puppet::Environments::Directories.new(File.dirname(dir), [])
+      end
+      Puppet.override(ctx) { [env, Puppet::Pops::Loaders.new(env)] }
     end
     @key = key
     @envs[key]

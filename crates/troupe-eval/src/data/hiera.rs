@@ -15,195 +15,60 @@ pub struct HieraCache {
     configs: HashMap<PathBuf, Option<Rc<Config>>>,
     files: HashMap<PathBuf, Option<Value>>,
     /// Keys being looked up, to stop recursive interpolation.
-    active: Vec<String>,
+    pub(crate) active: Vec<String>,
     layers: HashMap<String, Vec<Rc<Config>>>,
     lookup_options: HashMap<String, Value>,
+    /// Set while a hiera()/hiera_array()/hiera_hash()/hiera_include() call looks up.
+    pub(crate) call: Option<HieraCall>,
+    /// Interpolating a value of a Hiera 3 layer: Hiera 3's scope (`calling_class`, ...).
+    v3_scope: bool,
+}
+
+/// How a legacy hiera() family call looks up (Puppet's `hiera_xxx_call`, `global_only` and
+/// Hiera 3 location overrides).
+#[derive(Debug, Default, Clone)]
+pub struct HieraCall {
+    /// Only the global layer (the environment has no data provider).
+    pub global_only: bool,
+    /// Data sources searched first by each Hiera 3 backend (hiera()'s override argument).
+    pub overrides: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
-struct Level {
-    paths: Vec<String>,
-    globs: Vec<String>,
-    mapped: Option<(String, String, String)>,
-    datadir: String,
-    backend: Backend,
+pub(crate) struct Level {
+    pub(crate) paths: Vec<String>,
+    pub(crate) globs: Vec<String>,
+    pub(crate) mapped: Option<(String, String, String)>,
+    pub(crate) datadir: String,
+    pub(crate) backend: Backend,
+    /// A Hiera 3 backend's file extension: hiera()'s override sources go before its paths.
+    pub(crate) v3_ext: Option<String>,
 }
 
 /// A level's backend: a `data_hash` function, or `eyaml_lookup_key` with its private key.
 #[derive(Debug, Clone)]
-struct Backend {
-    name: String,
-    private_key: Option<String>,
+pub(crate) struct Backend {
+    pub(crate) name: String,
+    pub(crate) private_key: Option<String>,
 }
 
 #[derive(Debug)]
-struct Config {
-    dir: PathBuf,
+pub(crate) struct Config {
+    pub(crate) dir: PathBuf,
     /// The module of a module layer: it serves only keys in that module's namespace.
-    module: Option<String>,
-    levels: Vec<Level>,
+    pub(crate) module: Option<String>,
+    pub(crate) levels: Vec<Level>,
+    /// A module's `default_hierarchy`.
+    pub(crate) default_levels: Vec<Level>,
+    /// A Hiera 3 global configuration's `:merge_behavior:` as a merge strategy (`Some` for
+    /// version 3 only; `Undef` for `native`), which only hiera_hash() uses.
+    pub(crate) v3_merge: Option<Value>,
+    /// The hiera.yaml version (3, 4 or 5).
+    pub(crate) version: i64,
 }
 
 pub(crate) fn get<'a>(m: &'a Map, k: &str) -> Option<&'a Value> {
     m.get(&Value::str(k))
-}
-
-fn parse_config(
-    env: &dyn Environment,
-    path: &Path,
-    module: Option<&str>,
-    layer: Layer,
-) -> EResult<Option<Config>> {
-    let Some(parsed) = env.data(path, crate::code::DataFormat::Yaml) else {
-        return Ok(None);
-    };
-    let parsed = parsed
-        .map_err(|e| EvalError::plain(format!("Unable to parse ({}): {e}", path.display())))?;
-    let Value::Hash(root) = &troupe_values::value::from_json(&parsed) else {
-        return Ok(None);
-    };
-    let text = env.read(path).unwrap_or_default();
-    if root.contains_key(&Value::str(":backends")) && layer == Layer::Global {
-        crate::data::hiera_check::check_v3(path, &text, root)?;
-    }
-    let version = get(root, "version").cloned().unwrap_or(Value::Undef);
-    if let Value::Int(v @ (4 | 5)) = version {
-        crate::data::hiera_check::check(path, &text, root, layer, v)?;
-    }
-    let v4 = matches!(version, Value::Int(4));
-    if !matches!(version, Value::Int(5)) && !v4 {
-        return Err(EvalError::plain(format!(
-            "This runtime does not support hiera.yaml version {} (file: {})",
-            version.to_display(),
-            path.display()
-        )));
-    }
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let (mut ddir, mut dbackend) = ("data".to_string(), "yaml_data".to_string());
-    if let Some(Value::Hash(d)) = get(root, "defaults") {
-        if let Some(Value::Str(s)) = get(d, "datadir") {
-            ddir = s.to_string();
-        }
-        if let Some(Value::Str(s)) = get(d, "data_hash") {
-            dbackend = s.to_string();
-        }
-    }
-    let mut levels = Vec::new();
-    let hier = match get(root, "hierarchy") {
-        Some(Value::Array(a)) => (**a).clone(),
-        _ => {
-            vec![Value::hash(Map::from_iter([
-                (Value::str("name"), Value::str("Common")),
-                (Value::str("path"), Value::str("common.yaml")),
-            ]))]
-        }
-    };
-    for h in hier {
-        let Value::Hash(h) = &h else { continue };
-        let s = |k: &str| get(h, k).and_then(|v| v.as_str().map(String::from));
-        let list = |k: &str| match get(h, k) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let mut paths = list("paths");
-        if let Some(p) = s("path") {
-            paths.insert(0, p);
-        }
-        let mut globs = list("globs");
-        if let Some(g) = s("glob") {
-            globs.insert(0, g);
-        }
-        let mapped = match get(h, "mapped_paths") {
-            Some(Value::Array(a)) if a.len() == 3 => {
-                Some((a[0].to_display(), a[1].to_display(), a[2].to_display()))
-            }
-            _ => None,
-        };
-        if v4 {
-            // Version 4: `backend: yaml|json`, the path's extension implied.
-            let b = s("backend").unwrap_or_default();
-            let ext = format!(".{b}");
-            let mut paths = if paths.is_empty() {
-                vec![s("name").unwrap_or_default()]
-            } else {
-                paths
-            };
-            for p in paths.iter_mut() {
-                if !p.ends_with(&ext) {
-                    p.push_str(&ext);
-                }
-            }
-            levels.push(Level {
-                paths,
-                globs,
-                mapped,
-                datadir: s("datadir").unwrap_or_else(|| ddir.clone()),
-                backend: Backend {
-                    name: format!("{b}_data"),
-                    private_key: None,
-                },
-            });
-            continue;
-        }
-        let backend = match (s("lookup_key"), s("data_dig")) {
-            (Some(f), _) if f == "eyaml_lookup_key" => {
-                let private_key = match get(h, "options") {
-                    Some(Value::Hash(o)) => get(o, "pkcs7_private_key").map(|v| v.to_display()),
-                    _ => None,
-                };
-                Backend {
-                    name: f,
-                    private_key,
-                }
-            }
-            (Some(f), _) | (None, Some(f)) => {
-                let kind = if s("lookup_key").is_some() {
-                    "lookup_key"
-                } else {
-                    "data_dig"
-                };
-                return Err(EvalError::plain(format!(
-                    "Unable to find '{kind}' function named '{f}' (file: {})",
-                    path.display()
-                )));
-            }
-            (None, None) => {
-                let name = s("data_hash").unwrap_or_else(|| dbackend.clone());
-                if !matches!(name.as_str(), "yaml_data" | "json_data" | "hocon_data") {
-                    if layer == Layer::Global {
-                        // Puppet warns and leaves the level out.
-                        continue;
-                    }
-                    return Err(EvalError::plain(format!(
-                        "Unable to find 'data_hash' function named '{name}' (file: {})",
-                        path.display()
-                    )));
-                }
-                Backend {
-                    name,
-                    private_key: None,
-                }
-            }
-        };
-        if paths.is_empty() && globs.is_empty() && mapped.is_none() {
-            paths.push(format!("{}.yaml", s("name").unwrap_or_default()));
-        }
-        levels.push(Level {
-            paths,
-            globs,
-            mapped,
-            datadir: s("datadir").unwrap_or_else(|| ddir.clone()),
-            backend,
-        });
-    }
-    Ok(Some(Config {
-        dir,
-        module: module.map(String::from),
-        levels,
-    }))
 }
 
 /// What Hiera needs of the compile: the environment's files, variables for `%{...}`, its cache,
@@ -213,12 +78,22 @@ pub trait DataScope {
     fn cache(&mut self) -> &mut HieraCache;
     /// A variable with an optional dotted path into it (`%{facts.os.family}`).
     fn var_path(&mut self, expr: &str) -> EResult<Value>;
+    /// A variable by its exact name (undef when not set).
+    fn var(&mut self, name: &str) -> EResult<Value>;
     fn enter_frame(&mut self, kind: &str, name: &str) -> EResult<()>;
     fn leave_frame(&mut self);
+    /// Calls the function `name` (Puppet-language or Ruby) with `args`; `None` when there is
+    /// no such function.
+    fn data_function(&mut self, name: &str, args: Vec<Value>) -> EResult<Option<Value>>;
+    /// The type a type expression's text names, as a value.
+    fn type_value(&mut self, text: &str) -> EResult<Value>;
+    /// The name of the class whose code is being evaluated (Hiera 3's `calling_class`), `""`
+    /// outside any class.
+    fn calling_class(&self) -> String;
 }
 
 impl dyn DataScope + '_ {
-    fn config(
+    pub(crate) fn config(
         &mut self,
         path: PathBuf,
         module: Option<&str>,
@@ -232,14 +107,22 @@ impl dyn DataScope + '_ {
             (None, true) => Layer::Global,
             (None, false) => Layer::Environment,
         };
-        let c = parse_config(self.env(), &path, module, layer)?.map(Rc::new);
+        let c =
+            crate::data::hiera_config::parse_config(self.env(), &path, module, layer)?.map(Rc::new);
         self.cache().configs.insert(path, c.clone());
         Ok(c)
     }
 
-    fn data_file(&mut self, path: &Path, backend: &str) -> EResult<Option<Value>> {
+    pub(crate) fn data_file(&mut self, path: &Path, backend: &str) -> EResult<Option<Value>> {
         if let Some(v) = self.cache().files.get(path) {
             return Ok(v.clone());
+        }
+        if backend == crate::data::providers::FUNCTION_BACKEND {
+            // The "path" of a legacy data provider level is its function's name.
+            let name = path.to_string_lossy().into_owned();
+            let v = self.function_data(&name)?;
+            self.cache().files.insert(path.to_path_buf(), v.clone());
+            return Ok(v);
         }
         let format = match backend {
             "json_data" => crate::code::DataFormat::Json,
@@ -310,7 +193,7 @@ impl dyn DataScope + '_ {
     }
 
     /// The data files of one layer, in hierarchy order.
-    fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, Backend)>> {
+    pub(crate) fn layer_files(&mut self, cfg: &Config) -> EResult<Vec<(PathBuf, Backend)>> {
         let mut out = Vec::new();
         for l in &cfg.levels {
             for p in l.paths.iter().chain(&l.globs) {
@@ -321,7 +204,28 @@ impl dyn DataScope + '_ {
                     )));
                 }
             }
-            let base = cfg.dir.join(&l.datadir);
+            if l.backend.name == crate::data::providers::FUNCTION_BACKEND {
+                out.extend(
+                    l.paths
+                        .iter()
+                        .map(|n| (PathBuf::from(n), l.backend.clone())),
+                );
+                continue;
+            }
+            let datadir = self.interpolate_str(&l.datadir)?;
+            // Hiera 3 resolves a relative datadir from the working directory, version 5
+            // from the hiera.yaml's directory.
+            let base = if l.v3_ext.is_some() {
+                PathBuf::from(datadir)
+            } else {
+                cfg.dir.join(datadir)
+            };
+            if let (Some(ext), Some(call)) = (&l.v3_ext, self.cache().call.clone()) {
+                for o in &call.overrides {
+                    let p = self.interpolate_str(&format!("{o}{ext}"))?;
+                    out.push((base.join(p), l.backend.clone()));
+                }
+            }
             for p in &l.paths {
                 let p = self.interpolate_str(p)?;
                 out.push((base.join(p), l.backend.clone()));
@@ -361,7 +265,19 @@ impl dyn DataScope + '_ {
         Ok(out)
     }
 
+    /// Whether the environment has a data provider: a hiera.yaml of version 4 or 5.
+    pub fn has_environment_data(&mut self) -> EResult<bool> {
+        Ok(self.env_config()?.is_some())
+    }
+
     fn layers(&mut self, key: &str) -> EResult<Vec<Rc<Config>>> {
+        if self.cache().call.as_ref().is_some_and(|c| c.global_only) {
+            let mut out = Vec::new();
+            if let Some(g) = self.env().global_hiera() {
+                out.extend(self.config(g, None, true)?);
+            }
+            return Ok(out);
+        }
         let module = key
             .split_once("::")
             .map(|(m, _)| m.to_string())
@@ -381,14 +297,13 @@ impl dyn DataScope + '_ {
                 out.push(c);
             }
         }
-        let envh = self.env().dir().join("hiera.yaml");
-        // An environment without a hiera.yaml has no environment data layer.
-        if let Some(c) = self.config(envh, None, false)? {
+        // An environment without a hiera.yaml (or data provider setting) has no data layer.
+        if let Some(c) = self.env_config()? {
             out.push(c);
         }
         if let Some((module, _)) = key.split_once("::") {
             if let Some(dir) = self.env().module_dir(module) {
-                if let Some(c) = self.config(dir.join("hiera.yaml"), Some(module), false)? {
+                if let Some(c) = self.module_config(module, &dir)? {
                     out.push(c);
                 }
             }
@@ -473,9 +388,10 @@ impl dyn DataScope + '_ {
         if key == "lookup_options" || key.starts_with("lookup_options.") {
             return Ok(None);
         }
-        let mut segs = split_key(key).into_iter();
-        let root = segs.next().unwrap_or_default();
-        let dig: Vec<String> = segs.collect();
+        let segs = crate::data::keys::split_key(key)
+            .map_err(|()| EvalError::plain(format!("Syntax error in key: {key}")))?;
+        let root = segs[0].text();
+        let dig = &segs[1..];
         let layers = self.layers(&root)?;
         let opts = self.lookup_options_for(&root, &layers)?;
         let strategy = match (&merge, &opts) {
@@ -493,6 +409,10 @@ impl dyn DataScope + '_ {
                     continue;
                 }
             }
+            // A hiera() family call merges a Hiera 3 global layer on its own (its
+            // :merge_behavior:, its checks), as Puppet's GlobalDataProvider does.
+            let v3_call = self.cache().call.is_some() && cfg.v3_merge.is_some();
+            let mut v3_found = Vec::new();
             let files = self.layer_files(cfg)?;
             for (p, backend) in files {
                 if let Some(Value::Hash(h)) = &self.data_file(&p, &backend.name)? {
@@ -505,8 +425,18 @@ impl dyn DataScope + '_ {
                             v
                         };
                         self.cache().active.push(key.to_string());
+                        let outer =
+                            std::mem::replace(&mut self.cache().v3_scope, cfg.v3_merge.is_some());
                         let v = self.interpolate_value(v);
+                        self.cache().v3_scope = outer;
                         self.cache().active.pop();
+                        if v3_call {
+                            v3_found.push(v?);
+                            if strategy.kind == Kind::First {
+                                break;
+                            }
+                            continue;
+                        }
                         found.push(v?);
                         if strategy.kind == Kind::First {
                             break 'layers;
@@ -514,67 +444,90 @@ impl dyn DataScope + '_ {
                     }
                 }
             }
-        }
-        let Some(mut v) = strategy.merge(found)? else {
-            return Ok(None);
-        };
-        if let Some(Value::Hash(o)) = &opts {
-            if let Some(Value::Array(conv)) = get(o, "convert_to") {
-                if conv.first().is_some_and(|c| c.to_display() == "Sensitive") {
-                    v = Value::Sensitive(Rc::new(v));
-                }
-            } else if let Some(Value::Str(c)) = get(o, "convert_to") {
-                if &**c == "Sensitive" {
-                    v = Value::Sensitive(Rc::new(v));
+            if !v3_found.is_empty() {
+                found.push(crate::data::hiera_v3::hiera_call_result(
+                    cfg,
+                    &strategy,
+                    v3_found,
+                    key,
+                    !dig.is_empty(),
+                )?);
+                if strategy.kind == Kind::First {
+                    break 'layers;
                 }
             }
         }
-        {
-            for seg in &dig {
-                let seg = seg.as_str();
-                v = match &v {
-                    Value::Hash(h) => match h.get(&Value::str(seg)) {
-                        Some(x) => x.clone(),
-                        None => return Ok(None),
-                    },
-                    Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
-                        Some(x) => x.clone(),
-                        None => return Ok(None),
-                    },
-                    _ => return Ok(None),
-                };
+        let global_only = self.cache().call.as_ref().is_some_and(|c| c.global_only);
+        if found.is_empty() && !global_only {
+            let pfx = format!("{}::", root.split("::").next().unwrap_or_default());
+            let fallback = layers.iter().find(|c| {
+                !c.default_levels.is_empty()
+                    && c.module.as_ref().is_some_and(|m| pfx == format!("{m}::"))
+            });
+            if let Some(cfg) = fallback.cloned() {
+                found.extend(self.default_hierarchy_lookup(&cfg, &root, key)?);
+            }
+        }
+        let Some(v) = strategy.merge(found)? else {
+            return Ok(None);
+        };
+        let Some(mut v) = crate::data::keys::sub_lookup(key, dig, v)? else {
+            return Ok(None);
+        };
+        if let Some(Value::Hash(o)) = &opts {
+            if let Some(spec) = get(o, "convert_to") {
+                v = self.apply_convert_to(key, v, spec)?;
             }
         }
         Ok(Some(v))
     }
 
     /// One `%{...}` expression.
-    fn interp_one(&mut self, inner: &str, whole: bool) -> EResult<Value> {
+    fn interp_one(&mut self, inner: &str, whole: bool, subject: &str) -> EResult<Value> {
         let inner = inner.trim();
-        if let Some(open) = inner.find('(') {
-            let f = inner[..open].trim();
-            let arg = inner[open + 1..]
-                .trim_end_matches(')')
-                .trim()
-                .trim_matches(|c| c == '\'' || c == '"');
-            return match f {
-                "alias" if !whole => Err(EvalError::plain(
-                    "'alias' interpolation is only permitted if the expression is equal to the entire string",
-                )),
-                "lookup" | "hiera" | "alias" => {
-                    Ok(self.hiera_lookup(arg, None)?.unwrap_or(Value::Undef))
-                }
-                "literal" => Ok(Value::str(arg)),
-                "scope" => self.var_path(arg),
-                _ => Err(EvalError::plain(format!(
-                    "Unknown interpolation method '{f}'"
-                ))),
-            };
-        }
-        if inner.is_empty() {
+        if matches!(inner, "" | "::" | "\"\"" | "''" | "\"::\"" | "'::'") {
             return Ok(Value::str(""));
         }
-        self.var_path(inner)
+        let (method, arg) = method_and_key(inner);
+        match method {
+            Some("alias") if !whole => Err(EvalError::plain(
+                "'alias' interpolation is only permitted if the expression is equal to the entire string",
+            )),
+            Some("lookup" | "hiera" | "alias") => {
+                // A nested lookup sees the compile's own scope again; from a Hiera 3
+                // layer it stays in the global layer unless the environment has data.
+                let v3 = std::mem::replace(&mut self.cache().v3_scope, false);
+                let call = self.cache().call.clone();
+                if v3 && call.is_none() && !self.has_environment_data()? {
+                    self.cache().call = Some(HieraCall {
+                        global_only: true,
+                        overrides: Vec::new(),
+                    });
+                }
+                let r = self.hiera_lookup(arg, None);
+                self.cache().v3_scope = v3;
+                self.cache().call = call;
+                Ok(r?.unwrap_or(Value::Undef))
+            }
+            Some("literal") => Ok(Value::str(arg)),
+            Some("scope") | None => {
+                let segs = crate::data::keys::split_key(arg).map_err(|()| {
+                    EvalError::plain(format!("Syntax error in string: {subject}"))
+                })?;
+                let root = segs[0].text();
+                let base = match self.cache().v3_scope {
+                    true => match crate::data::hiera_v3::scope_var(self, &root)? {
+                        Some(v) => v,
+                        None => self.var(&root)?,
+                    },
+                    false => self.var(&root)?,
+                };
+                Ok(crate::data::keys::sub_lookup(arg, &segs[1..], base)?.unwrap_or(Value::Undef))
+            }
+            Some(f) => Err(EvalError::plain(format!(
+                "Unknown interpolation method '{f}'"
+            ))),
+        }
     }
 
     pub fn interpolate_str(&mut self, s: &str) -> EResult<String> {
@@ -590,7 +543,7 @@ impl dyn DataScope + '_ {
                 out.push_str(&rest[i..]);
                 return Ok(out);
             };
-            let v = self.interp_one(&after[..end], false)?;
+            let v = self.interp_one(&after[..end], false, s)?;
             out.push_str(&v.to_display());
             rest = &after[end + 1..];
         }
@@ -598,7 +551,7 @@ impl dyn DataScope + '_ {
         Ok(out)
     }
 
-    fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
+    pub(crate) fn interpolate_value(&mut self, v: &Value) -> EResult<Value> {
         troupe_values::limits::grow(|| {
             Ok(match v {
                 Value::Str(s) if s.contains("%{") => {
@@ -607,7 +560,7 @@ impl dyn DataScope + '_ {
                         && t.ends_with(")}")
                         && t.matches("%{").count() == 1
                     {
-                        return self.interp_one(&t[2..t.len() - 1], true);
+                        return self.interp_one(&t[2..t.len() - 1], true, s);
                     }
                     Value::str(self.interpolate_str(s)?)
                 }
@@ -631,34 +584,20 @@ impl dyn DataScope + '_ {
     }
 }
 
-/// A lookup key's segments: split on dots outside quotes, each trimmed, quotes removed.
-fn split_key(key: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut quote: Option<char> = None;
-    let finish = |cur: &mut String, quoted: &mut bool| {
-        let seg = std::mem::take(cur);
-        let seg = if *quoted { seg } else { seg.trim().to_string() };
-        *quoted = false;
-        seg
-    };
-    for c in key.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '"' | '\'') => {
-                cur.clear();
-                quoted = true;
-                quote = Some(c);
-            }
-            (None, '.') => out.push(finish(&mut cur, &mut quoted)),
-            (None, c) if quoted && c.is_whitespace() => {}
-            (None, c) => cur.push(c),
+/// Puppet's `get_method_and_data`: `name('key')` or `name("key")` is a method call,
+/// anything else a scope key.
+fn method_and_key(expr: &str) -> (Option<&str>, &str) {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE
+        .get_or_init(|| regex::Regex::new(r#"^(\w+)\((?:"([^"]+)"|'([^']+)')\)$"#).expect("valid"));
+    match re.captures(expr) {
+        Some(c) => {
+            let m = c.get(1).map_or("", |m| m.as_str());
+            let k = c.get(2).or(c.get(3)).map_or("", |m| m.as_str());
+            (Some(m), k)
         }
+        None => (None, expr),
     }
-    out.push(finish(&mut cur, &mut quoted));
-    out
 }
 
 /// `%{lookup('x')}` and the other interpolation functions, refused in hiera.yaml paths.
@@ -678,7 +617,7 @@ fn method_syntax(s: &str) -> bool {
 }
 
 /// A module's `lookup_options` may only name that module's keys.
-fn check_module_options(module: &str, opts: &Map) -> EResult<()> {
+pub(crate) fn check_module_options(module: &str, opts: &Map) -> EResult<()> {
     let pfx = format!("{module}::");
     for k in opts.keys() {
         let k = k.to_display();

@@ -21,6 +21,8 @@ pub struct Strategy {
     knockout: Option<String>,
     sort: bool,
     hash_arrays: bool,
+    /// The gem's `unpack_arrays`: arrays joined and split again on this string first.
+    unpack: Option<String>,
 }
 
 impl Strategy {
@@ -34,6 +36,7 @@ impl Strategy {
             knockout: None,
             sort: false,
             hash_arrays: false,
+            unpack: None,
         }
     }
 
@@ -69,6 +72,9 @@ impl Strategy {
                     ("knockout_prefix", Value::Str(p)) => s.knockout = Some(p.to_string()),
                     ("sort_merged_arrays", Value::Bool(b)) => s.sort = *b,
                     ("merge_hash_arrays", Value::Bool(b)) => s.hash_arrays = *b,
+                    ("unpack_arrays", Value::Str(c)) if !c.is_empty() => {
+                        s.unpack = Some(c.to_string())
+                    }
                     _ => {}
                 }
             }
@@ -175,6 +181,22 @@ impl Strategy {
             Value::Array(sa) => {
                 let mut source: Vec<Value> = (**sa).clone();
                 let mut dest = dest;
+                if let Some(c) = &self.unpack {
+                    let unpack = |items: &[Value]| -> Vec<Value> {
+                        let joined: Vec<String> = items.iter().map(Value::to_display).collect();
+                        let joined = joined.join(c);
+                        // Ruby's split drops trailing empty fields.
+                        let mut parts: Vec<&str> = joined.split(c.as_str()).collect();
+                        while parts.last() == Some(&"") {
+                            parts.pop();
+                        }
+                        parts.into_iter().map(Value::str).collect()
+                    };
+                    source = unpack(&source);
+                    if let Value::Array(da) = &dest {
+                        dest = Value::array(unpack(da));
+                    }
+                }
                 if let Some(p) = &self.knockout {
                     if let Some(i) = source.iter().position(|x| x.as_str() == Some(p.as_str())) {
                         source.remove(i);

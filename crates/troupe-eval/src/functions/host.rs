@@ -55,6 +55,15 @@ pub(crate) trait Host {
     fn var_defined(&mut self, name: &str) -> bool;
     /// Hiera's answer for `key`, `None` when not found.
     fn hiera_lookup(&mut self, key: &str, merge: Option<Value>) -> EResult<Option<Value>>;
+    /// Hiera's answer for a hiera() family call.
+    fn hiera_call(
+        &mut self,
+        key: &str,
+        merge: Option<Value>,
+        call: crate::data::hiera::HieraCall,
+    ) -> EResult<Option<Value>>;
+    /// Whether the environment has a data provider (a version 4/5 hiera.yaml).
+    fn has_environment_data(&mut self) -> EResult<bool>;
 
     // Types and definitions.
 

@@ -120,35 +120,3 @@ pub fn lookup_function(
         names[0]
     )))
 }
-
-pub fn hiera_function(ev: &mut dyn Host, name: &str, args: &[Value], e: &Expr) -> EResult<Value> {
-    let key = args.first().map(|v| v.to_display()).unwrap_or_default();
-    let merge = match name {
-        "hiera_array" => Some(Value::str("unique")),
-        "hiera_hash" | "hiera_include" => Some(Value::str(if name == "hiera_hash" {
-            "hash"
-        } else {
-            "unique"
-        })),
-        _ => None,
-    };
-    let v = match ev.hiera_lookup(&key, merge)? {
-        Some(v) => v,
-        None => match args.get(1) {
-            Some(d) => d.clone(),
-            None => {
-                return Err(EvalError::new(format!(
-                    "Function {name}() did not find a value for the name '{key}'"
-                )))
-            }
-        },
-    };
-    if name == "hiera_include" {
-        let loc = ev.loc(e);
-        for c in troupe_values::value::flatten(&[v]) {
-            ev.declare_class(&c.to_display(), loc.clone())?;
-        }
-        return Ok(Value::Undef);
-    }
-    Ok(v)
-}

@@ -15,6 +15,7 @@
 pub mod args;
 pub mod core;
 pub mod digest;
+pub mod hiera_fn;
 pub mod host;
 pub mod lookup;
 pub mod lookup_args;

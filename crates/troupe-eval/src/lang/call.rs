@@ -190,6 +190,13 @@ impl Evaluator<'_> {
         let mut found = home
             .and_then(|m| self.env.module_dir(m))
             .and_then(|d| kind(self, &d));
+        // `environment::` functions written in Ruby live in the environment's own lib.
+        if found.is_none() && name.starts_with("environment::") {
+            let dir = self.env.dir();
+            if has(self, &dir, &modern) {
+                found = Some((RubyApi::Modern, dir.join(&modern)));
+            }
+        }
         if found.is_none() {
             let modules = self.env.modules();
             found = modules

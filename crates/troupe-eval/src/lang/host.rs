@@ -63,6 +63,23 @@ impl Host for Evaluator<'_> {
         Evaluator::hiera_lookup(self, key, merge)
     }
 
+    fn hiera_call(
+        &mut self,
+        key: &str,
+        merge: Option<Value>,
+        call: crate::data::hiera::HieraCall,
+    ) -> EResult<Option<Value>> {
+        let before = self.hiera.call.replace(call);
+        let r = Evaluator::hiera_lookup(self, key, merge);
+        self.hiera.call = before;
+        r
+    }
+
+    fn has_environment_data(&mut self) -> EResult<bool> {
+        let scope: &mut dyn crate::data::hiera::DataScope = self;
+        scope.has_environment_data()
+    }
+
     fn resolve_type_name(&mut self, name: &str) -> EResult<Type> {
         Evaluator::resolve_type_name(self, name)
     }

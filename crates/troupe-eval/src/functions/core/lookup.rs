@@ -21,8 +21,8 @@ pub(crate) fn hiera(
     ev: &mut dyn Host,
     name: &str,
     args: Vec<Value>,
-    _lambda: Option<&Lambda>,
+    lambda: Option<&Lambda>,
     e: &Expr,
 ) -> EResult<Value> {
-    crate::functions::lookup::hiera_function(ev, name, &args, e)
+    crate::functions::hiera_fn::hiera_family(ev, name, args, lambda, e)
 }

@@ -33,7 +33,8 @@ fn env_spec(host: &dyn Host) -> J {
                 .to_string()
         })
         .collect();
-    json!({"name": env.name(), "modulepath": modulepath})
+    let dir = std::path::absolute(env.dir()).unwrap_or_else(|_| env.dir());
+    json!({"name": env.name(), "modulepath": modulepath, "dir": dir.display().to_string()})
 }
 
 /// Calls the module Ruby function `name` (defined in `file`) in the Ruby helper.
