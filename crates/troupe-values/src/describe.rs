@@ -6,7 +6,9 @@ use crate::value::{puppet_quote, Value};
 fn short_name(t: &Type) -> String {
     crate::limits::grow(|| match t {
         Type::Optional(Some(i)) => format!("Optional[{}]", short_name(i)),
-        Type::NotUndef(Some(i)) => format!("NotUndef[{}]", short_name(i)),
+        Type::NotUndef(Some(i)) if !matches!(**i, Type::Any) => {
+            format!("NotUndef[{}]", short_name(i))
+        }
         Type::Alias(n, _) => n.clone(),
         other => {
             let s = other.to_string();
@@ -43,6 +45,8 @@ fn actual_detailed(v: &Value) -> String {
 /// `<what> expects ..., got ...` for a value that is not an instance of `t`.
 pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
     crate::limits::grow(|| {
+        // Puppet words the message for the expected type as it normalizes it.
+        let t = &crate::normalize::normalize(t);
         let (inner, optional) = match t.resolved() {
             Type::Optional(Some(i)) => (i.resolved().clone(), true),
             other => (other.clone(), false),
@@ -50,8 +54,20 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
         if optional && matches!(v, Value::Undef) {
             return format!("{what} expects a value of type {t}, got Undef");
         }
+        let all_matches = |ts: &[Type]| {
+            !ts.is_empty() && ts.iter().all(|t| matches!(t, Type::Enum(..) | Type::Pattern(_)))
+        };
         match (&inner, v) {
-            // Puppet describes any mismatch of an Enum or Pattern as a failed match.
+            // Puppet describes any mismatch of an Enum or Pattern (or a Variant of only those)
+            // as a failed match.
+            (Type::Variant(ts), v) if all_matches(ts) => {
+                let pfx = if optional { "an undef value or " } else { "" };
+                let got = match v {
+                    Value::Str(s) => puppet_quote(s),
+                    other => crate::types::infer_for_message(other),
+                };
+                return format!("{what} expects {pfx}a match for {inner}, got {got}");
+            }
             (Type::Enum(..) | Type::Pattern(_), v) => {
                 let pfx = if optional { "an undef value or " } else { "" };
                 let got = match v {
@@ -144,7 +160,7 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                     Type::Alias(n, r)
                         if !matches!(r.resolved(), Type::Variant(_) | Type::Optional(_)) =>
                     {
-                        vec![format!("{n} = {r}")]
+                        vec![format!("{n} = {}", crate::normalize::normalize(r))]
                     }
                     _ => types.iter().map(|t| t.to_string()).collect(),
                 },

@@ -16,6 +16,7 @@ pub mod infer;
 pub mod iterate;
 pub mod label;
 pub mod limits;
+pub mod normalize;
 pub mod number;
 pub mod semver;
 pub mod time;

@@ -299,7 +299,13 @@ impl fmt::Display for Type {
                 f.write_str("}]")
             }
             Type::Optional(t) => bracketed(f, "Optional", t.iter(), |f, t| write!(f, "{t}")),
-            Type::NotUndef(t) => bracketed(f, "NotUndef", t.iter(), |f, t| write!(f, "{t}")),
+            // `NotUndef[Any]` is printed as the plain type.
+            Type::NotUndef(t) => bracketed(
+                f,
+                "NotUndef",
+                t.iter().filter(|t| !matches!(***t, Type::Any)),
+                |f, t| write!(f, "{t}"),
+            ),
             Type::Variant(ts) => bracketed(f, "Variant", ts.iter(), |f, t| write!(f, "{t}")),
             Type::Collection(a, b) => {
                 f.write_str("Collection")?;
