@@ -141,6 +141,15 @@ impl<'e> Evaluator<'e> {
             }),
             ExprKind::Case { test, options } => self.case(test, options),
             ExprKind::Call(c) => {
+                // `Optional[Integer](...)` is `new(Optional[Integer], ...)`.
+                if let ExprKind::Access { target, .. } = &c.func.kind {
+                    if matches!(target.kind, ExprKind::QRef(_)) {
+                        let t = self.eval(&c.func)?;
+                        let mut args = self.eval_args(&c.args)?;
+                        args.insert(0, t);
+                        return self.call_function("new", args, c.lambda.as_ref(), e);
+                    }
+                }
                 let mut args = self.eval_args(&c.args)?;
                 let name = match &c.func.kind {
                     ExprKind::QName(n) => n.as_str(),
