@@ -282,6 +282,14 @@ pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<V
         Type::SemVerRange => new_semver_range(&args),
         Type::Binary => new_binary(&args),
         Type::String(..) => crate::functions::core::strconv::string_new(&args),
+        // Text parsed by Puppet's TypeParser, whose errors are not prefixed.
+        Type::Type(_) if matches!(&v, Value::Str(_)) => match &v {
+            Value::Str(s) if s.is_empty() => Err(EvalError::new(
+                "'new_type' parameter 'type_string' expects a String[1] value, got String",
+            )),
+            Value::Str(s) => ev.parse_type(s).map(Value::ty),
+            _ => Ok(v.clone()),
+        },
         _ => prefixed(other_new(ev, &conv, &v, &args)),
     }?;
     if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
