@@ -584,10 +584,9 @@ impl Type {
                 _ => false,
             },
             Type::Iterable => {
-                matches!(
-                    v,
-                    Value::Array(_) | Value::Hash(_) | Value::Str(_) | Value::Int(_)
-                ) || matches!(v, Value::Type(t) if match t.resolved() {
+                matches!(v, Value::Array(_) | Value::Hash(_) | Value::Str(_))
+                    || matches!(v, Value::Int(i) if *i >= 0)
+                    || matches!(v, Value::Type(t) if match t.resolved() {
                     Type::Integer(a, b) => *a != INT_MIN && *b != INT_MAX,
                     Type::Enum(vs, _) => !vs.is_empty(),
                     _ => false,
@@ -791,14 +790,23 @@ impl Type {
                     ms.iter().all(|(_, _, t)| v.is_assignable(t))
                         && k.is_assignable(&Type::String(0, INT_MAX))
                 }
-                (
-                    Type::Collection(..),
-                    Type::Array(..)
-                    | Type::Hash(..)
-                    | Type::Tuple(..)
-                    | Type::Struct(_)
-                    | Type::Collection(..),
-                ) => true,
+                // The other collection's size range must lie in this one's.
+                (Type::Collection(a, b), o) => {
+                    let (c, d) = match o {
+                        Type::Array(_, c, d) | Type::Hash(_, _, c, d) | Type::Collection(c, d) => {
+                            (*c, *d)
+                        }
+                        Type::Tuple(ts, c, d) => crate::assign::tuple_size(ts, *c, *d),
+                        Type::Struct(ms) => (
+                            ms.iter().filter(|(_, opt, _)| !opt).count() as i64,
+                            ms.len() as i64,
+                        ),
+                        _ => return false,
+                    };
+                    a <= &c && &d <= b
+                }
+                (Type::Regexp(None), Type::Regexp(_)) => true,
+                (Type::Regexp(Some(r)), Type::Regexp(Some(o))) => r.source == o.source,
                 (Type::Iterable, o) => crate::assign::iterable_from(o),
                 (Type::Type(t), Type::Type(o)) => match (t, o) {
                     (None, _) => true,

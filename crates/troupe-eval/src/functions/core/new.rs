@@ -319,6 +319,10 @@ fn other_new(ev: &mut dyn Host, t: &Type, v: &Value, args: &[Value]) -> EResult<
             Ok(Value::Deferred(Rc::new((n, fargs))))
         }
         Type::Regexp(_) => match &v {
+            // `Regexp(text, true)` matches the text literally (Ruby's Regexp.escape).
+            Value::Str(s) if matches!(args.get(1), Some(Value::Bool(true))) => Ok(Value::Regex(
+                Rc::new(troupe_values::value::Regexp::new(&ruby_escape(s)).map_err(EvalError::new)?),
+            )),
             Value::Str(s) => Ok(Value::Regex(Rc::new(
                 troupe_values::value::Regexp::new(s).map_err(EvalError::new)?,
             ))),
@@ -333,4 +337,26 @@ fn other_new(ev: &mut dyn Host, t: &Type, v: &Value, args: &[Value]) -> EResult<
             "Creation of new instance of type '{t}' is not supported"
         ))),
     }
+}
+
+/// Ruby's `Regexp.escape`: the text as a pattern that matches it literally.
+fn ruby_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        match c {
+            '.' | '*' | '?' | '+' | '^' | '$' | '|' | '(' | ')' | '[' | ']' | '{' | '}' | '\\'
+            | '-' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' => out.push_str("\\ "),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c => out.push(c),
+        }
+    }
+    out
 }
