@@ -28,6 +28,7 @@ fn same_class(e: &Type, v: &Value) -> bool {
             | (Type::String(..), Value::Str(_))
             | (Type::Array(..), Value::Array(_))
             | (Type::Hash(..), Value::Hash(_))
+            | (Type::Type(Some(_)), Value::Type(_))
     )
 }
 

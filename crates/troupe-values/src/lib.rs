@@ -13,6 +13,7 @@ pub mod assign;
 pub mod describe;
 pub mod error;
 pub mod infer;
+pub mod init;
 pub mod iterate;
 pub mod label;
 pub mod limits;

@@ -58,6 +58,8 @@ pub enum Type {
     Uri,
     Error,
     Init,
+    /// `Init[T, args...]`: what `T.new(value, args...)` can make an instance from.
+    InitOf(Box<Type>, Vec<Value>),
     Object,
     Runtime,
     /// A named alias (`Stdlib::Port`), resolved when it was loaded.
@@ -341,6 +343,16 @@ impl fmt::Display for Type {
             Type::Uri => f.write_str("URI"),
             Type::Error => f.write_str("Error"),
             Type::Init => f.write_str("Init"),
+            Type::InitOf(t, args) => {
+                write!(f, "Init[{t}")?;
+                for a in args {
+                    match a {
+                        Value::Str(x) => write!(f, ", {}", puppet_quote(x))?,
+                        other => write!(f, ", {}", other.to_display())?,
+                    }
+                }
+                f.write_str("]")
+            }
             Type::Object => f.write_str("Object"),
             Type::Runtime => f.write_str("Runtime"),
             Type::Alias(n, _) | Type::Late(n, _) => f.write_str(n),
@@ -574,6 +586,7 @@ impl Type {
                 matches!(v, Value::Undef) || t.as_ref().is_some_and(|t| t.is_instance(v))
             }
             Type::Init => true,
+            Type::InitOf(t, _) => crate::init::is_instance(t, v),
             Type::NotUndef(t) => {
                 !matches!(v, Value::Undef) && t.as_ref().is_none_or(|t| t.is_instance(v))
             }
@@ -771,7 +784,10 @@ impl Type {
                 ),
                 (Type::Data, o) => crate::assign::data_from(o),
                 (Type::RichData, o) => crate::assign::rich_data_from(o),
-                (Type::Init, o) => matches!(o, Type::Init) || crate::assign::rich_data_from(o),
+                (Type::Init, o) => {
+                    matches!(o, Type::Init | Type::InitOf(..)) || crate::assign::rich_data_from(o)
+                }
+                (Type::InitOf(t, _), o) => crate::init::is_assignable(t, o),
                 (Type::Tuple(ts, a, b), o) => {
                     crate::assign::tuple_from(ts, *a, *b, o).unwrap_or(false)
                 }

@@ -366,6 +366,17 @@ pub fn type_to_pcore(t: &Type) -> J {
             Type::Uri => "URIType",
             Type::Error => "ErrorType",
             Type::Init => "InitType",
+            Type::InitOf(inner, args) => {
+                m = obj("InitType");
+                m.insert("type".into(), type_to_pcore(inner));
+                if !args.is_empty() {
+                    m.insert(
+                        "init_args".into(),
+                        J::Array(args.iter().map(value_to_json).collect()),
+                    );
+                }
+                return J::Object(m);
+            }
             Type::Object => {
                 m = obj("ObjectType");
                 m.insert("_pcore_init_hash".into(), json!({}));

@@ -402,9 +402,12 @@ impl<'e> Evaluator<'e> {
             Type::Class(Some(name)) => {
                 return self.resource_attributes("Class", &name, &args, e);
             }
+            Type::Init => match args.split_first() {
+                Some((t, rest)) => Type::InitOf(Box::new(self.type_arg(t, e)?), rest.to_vec()),
+                None => Type::Init,
+            },
             Type::Callable
             | Type::Runtime
-            | Type::Init
             | Type::Object
             | Type::Iterable
             | Type::Iterator => base,

@@ -250,6 +250,9 @@ fn new_binary(args: &[Value]) -> EResult<Value> {
 /// `Type(args)` / `Type.new(args)`: the new value, or the error as Puppet reports it.
 pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<Value> {
     use crate::functions::core::new_convert as nc;
+    if let Type::InitOf(target, init_args) = t.resolved() {
+        return init_new(ev, t, target, init_args, args);
+    }
     // A single argument that already is an instance is the result.
     if args.len() == 1 && !matches!(t.resolved(), Type::Init) && t.is_instance(&args[0]) {
         return Ok(args[0].clone());
@@ -359,4 +362,42 @@ fn ruby_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// `Init[T, init_args...](value)`: `T.new(value, init_args...)`; without init arguments an
+/// array that is no instance of `T` is spread into `T.new`'s arguments.
+fn init_new(
+    ev: &mut dyn Host,
+    t: &Type,
+    target: &Type,
+    init_args: &[Value],
+    args: Vec<Value>,
+) -> EResult<Value> {
+    if troupe_values::init::not_creatable(target) {
+        return Err(EvalError::new(format!(
+            "Creation of new instance of type '{target}' is not supported"
+        )));
+    }
+    if matches!(target.resolved(), Type::String(..))
+        && init_args
+            .iter()
+            .any(|a| !matches!(a, Value::Default | Value::Str(_) | Value::Hash(_)))
+    {
+        return Err(EvalError::new(format!(
+            "The type '{t}' does not represent a valid set of parameters for String.new()"
+        )));
+    }
+    let [v] = args.as_slice() else {
+        return Err(EvalError::new(format!(
+            "'new_Init' expects 1 argument, got {}",
+            args.len()
+        )));
+    };
+    let new_args = match v {
+        Value::Array(xs) if init_args.is_empty() && !target.is_instance(v) => (**xs).clone(),
+        _ => std::iter::once(v.clone())
+            .chain(init_args.iter().cloned())
+            .collect(),
+    };
+    call_type_new(ev, target, new_args)
 }
