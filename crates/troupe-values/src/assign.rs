@@ -132,6 +132,7 @@ pub(crate) fn iterable_from(o: &Type) -> bool {
         | Type::Integer(..)
         | Type::Iterable
         | Type::Iterator => true,
+        Type::RuntimeOf(r, Some(n)) => r == "ruby" && n == "Puppet::Pops::Types::Iterator",
         Type::Type(Some(t)) => match t.resolved() {
             Type::Integer(a, b) => *a != crate::types::INT_MIN && *b != INT_MAX,
             Type::Enum(vs, _) => !vs.is_empty(),

@@ -62,6 +62,8 @@ pub enum Type {
     InitOf(Box<Type>, Vec<Value>),
     Object,
     Runtime,
+    /// `Runtime[ruby, 'Name']`: a runtime and, maybe, a runtime type name.
+    RuntimeOf(String, Option<String>),
     /// A named alias (`Stdlib::Port`), resolved when it was loaded.
     Alias(String, Rc<Type>),
     /// A reference to an alias from inside its own definition (`type Tree = Array[Tree]`):
@@ -355,6 +357,10 @@ impl fmt::Display for Type {
             }
             Type::Object => f.write_str("Object"),
             Type::Runtime => f.write_str("Runtime"),
+            Type::RuntimeOf(r, n) => match n {
+                Some(n) => write!(f, "Runtime[{r}, {}]", puppet_quote(n)),
+                None => write!(f, "Runtime[{r}]"),
+            },
             Type::Alias(n, _) | Type::Late(n, _) => f.write_str(n),
         })
     }
@@ -788,6 +794,10 @@ impl Type {
                     matches!(o, Type::Init | Type::InitOf(..)) || crate::assign::rich_data_from(o)
                 }
                 (Type::InitOf(t, _), o) => crate::init::is_assignable(t, o),
+                (Type::Runtime, o) => matches!(o, Type::Runtime | Type::RuntimeOf(..)),
+                (Type::RuntimeOf(r, n), Type::RuntimeOf(or, on)) => {
+                    r == or && (n.is_none() || n == on)
+                }
                 (Type::Tuple(ts, a, b), o) => {
                     crate::assign::tuple_from(ts, *a, *b, o).unwrap_or(false)
                 }

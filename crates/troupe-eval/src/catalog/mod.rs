@@ -383,6 +383,14 @@ pub fn type_to_pcore(t: &Type) -> J {
                 return J::Object(m);
             }
             Type::Runtime => "RuntimeType",
+            Type::RuntimeOf(r, n) => {
+                m = obj("RuntimeType");
+                m.insert("runtime".into(), json!(r));
+                if let Some(n) = n {
+                    m.insert("name_or_pattern".into(), json!(n));
+                }
+                return J::Object(m);
+            }
             Type::Alias(_, inner) => return type_to_pcore(inner),
             // A recursive alias's reference to itself goes by name.
             Type::Late(n, _) => {
