@@ -56,7 +56,10 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
             return format!("{what} expects a value of type {t}, got Undef");
         }
         let all_matches = |ts: &[Type]| {
-            !ts.is_empty() && ts.iter().all(|t| matches!(t, Type::Enum(..) | Type::Pattern(_)))
+            !ts.is_empty()
+                && ts
+                    .iter()
+                    .all(|t| matches!(t, Type::Enum(..) | Type::Pattern(_)))
         };
         match (&inner, v) {
             // Puppet describes any mismatch of an Enum or Pattern (or a Variant of only those)

@@ -32,9 +32,7 @@ pub fn source_type(t: &Type) -> Option<Type> {
         ])
     };
     Some(match t.resolved() {
-        Type::Integer(..) => numbers(pattern(format!(
-            r"\A{SIGN}(?:\d+|{HEX}|{BIN})\z"
-        ))),
+        Type::Integer(..) => numbers(pattern(format!(r"\A{SIGN}(?:\d+|{HEX}|{BIN})\z"))),
         Type::Float(..) | Type::Numeric => numbers(pattern(format!(
             r"\A{SIGN}(?:{DEC}(?:\.\d+)?(?:[eE]-?\d+)?|{HEX}|{OCT}|{BIN})\z"
         ))),

@@ -198,7 +198,10 @@ fn merge_patterns(types: Vec<Type>) -> Vec<Type> {
         for t in pats {
             if let Type::Pattern(ps) = t {
                 for p in ps {
-                    if !all.iter().any(|q: &std::rc::Rc<crate::value::Regexp>| q.source == p.source) {
+                    if !all
+                        .iter()
+                        .any(|q: &std::rc::Rc<crate::value::Regexp>| q.source == p.source)
+                    {
                         all.push(p);
                     }
                 }

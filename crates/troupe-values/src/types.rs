@@ -606,10 +606,10 @@ impl Type {
                 matches!(v, Value::Array(_) | Value::Hash(_) | Value::Str(_))
                     || matches!(v, Value::Int(i) if *i >= 0)
                     || matches!(v, Value::Type(t) if match t.resolved() {
-                    Type::Integer(a, b) => *a != INT_MIN && *b != INT_MAX,
-                    Type::Enum(vs, _) => !vs.is_empty(),
-                    _ => false,
-                })
+                        Type::Integer(a, b) => *a != INT_MIN && *b != INT_MAX,
+                        Type::Enum(vs, _) => !vs.is_empty(),
+                        _ => false,
+                    })
             }
             Type::Iterator => false,
             Type::Callable => false,

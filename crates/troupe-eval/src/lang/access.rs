@@ -433,10 +433,7 @@ impl<'e> Evaluator<'e> {
                     }
                 }
             }
-            Type::Callable
-            | Type::Object
-            | Type::Iterable
-            | Type::Iterator => base,
+            Type::Callable | Type::Object | Type::Iterable | Type::Iterator => base,
             Type::Timespan
             | Type::Timestamp
             | Type::SemVer

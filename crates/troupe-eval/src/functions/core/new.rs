@@ -323,9 +323,11 @@ fn other_new(ev: &mut dyn Host, t: &Type, v: &Value, args: &[Value]) -> EResult<
         }
         Type::Regexp(_) => match &v {
             // `Regexp(text, true)` matches the text literally (Ruby's Regexp.escape).
-            Value::Str(s) if matches!(args.get(1), Some(Value::Bool(true))) => Ok(Value::Regex(
-                Rc::new(troupe_values::value::Regexp::new(&ruby_escape(s)).map_err(EvalError::new)?),
-            )),
+            Value::Str(s) if matches!(args.get(1), Some(Value::Bool(true))) => {
+                Ok(Value::Regex(Rc::new(
+                    troupe_values::value::Regexp::new(&ruby_escape(s)).map_err(EvalError::new)?,
+                )))
+            }
             Value::Str(s) => Ok(Value::Regex(Rc::new(
                 troupe_values::value::Regexp::new(s).map_err(EvalError::new)?,
             ))),
