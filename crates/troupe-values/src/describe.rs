@@ -166,6 +166,14 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                     {
                         vec![format!("{n} = {}", crate::normalize::normalize(r))]
                     }
+                    // A Variant alias whose members all fail alike is reported as the alias,
+                    // its references to itself dropped.
+                    Type::Alias(n, r) if alias_fails_alike(n, r, v).is_some() => {
+                        vec![format!(
+                            "{n} = {}",
+                            alias_fails_alike(n, r, v).unwrap_or_default()
+                        )]
+                    }
                     _ => types.iter().map(|t| t.to_string()).collect(),
                 },
                 match v {
@@ -212,4 +220,33 @@ fn range_s(min: i64, max: i64) -> String {
     } else {
         format!("between {min} and {max}")
     }
+}
+
+/// The expanded text of a Variant alias when every member mismatches `v` at the top (no
+/// member is a collection of `v`'s kind, whose mismatch would be described inside it).
+fn alias_fails_alike(name: &str, r: &Type, v: &Value) -> Option<String> {
+    let Type::Variant(ts) = r.resolved() else {
+        return None;
+    };
+    let real: Vec<Type> = ts
+        .iter()
+        .filter(|t| !matches!(t, Type::Late(n, _) if n == name))
+        .cloned()
+        .collect();
+    let nested = real.iter().any(|t| {
+        matches!(
+            (t.resolved(), v),
+            (Type::Array(..) | Type::Tuple(..), Value::Array(_))
+                | (Type::Hash(..) | Type::Struct(_), Value::Hash(_))
+        )
+    });
+    if nested || real.is_empty() {
+        return None;
+    }
+    let t = if real.len() == 1 {
+        real[0].clone()
+    } else {
+        Type::Variant(real)
+    };
+    Some(crate::normalize::normalize(&t).to_string())
 }
