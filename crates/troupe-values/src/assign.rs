@@ -132,9 +132,12 @@ pub(crate) fn iterable_from(o: &Type) -> bool {
         | Type::Integer(..)
         | Type::Iterable
         | Type::Iterator => true,
-        Type::Type(Some(t)) => {
-            matches!(t.resolved(), Type::Integer(a, b) if *a != crate::types::INT_MIN && *b != INT_MAX)
-        }
+        Type::RuntimeOf(r, Some(n)) => r == "ruby" && n == "Puppet::Pops::Types::Iterator",
+        Type::Type(Some(t)) => match t.resolved() {
+            Type::Integer(a, b) => *a != crate::types::INT_MIN && *b != INT_MAX,
+            Type::Enum(vs, _) => !vs.is_empty(),
+            _ => false,
+        },
         _ => false,
     }
 }

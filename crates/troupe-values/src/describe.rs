@@ -9,7 +9,9 @@ use crate::value::{puppet_quote, Value};
 fn short_name(t: &Type) -> String {
     crate::limits::grow(|| match t {
         Type::Optional(Some(i)) => format!("Optional[{}]", short_name(i)),
-        Type::NotUndef(Some(i)) => format!("NotUndef[{}]", short_name(i)),
+        Type::NotUndef(Some(i)) if !matches!(**i, Type::Any) => {
+            format!("NotUndef[{}]", short_name(i))
+        }
         Type::Alias(n, _) => n.clone(),
         other => {
             let s = other.to_string();
@@ -53,6 +55,8 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                 return mismatch(what, &Type::Alias(n.clone(), r), v);
             }
         }
+        // Puppet words the message for the expected type as it normalizes it.
+        let t = &crate::normalize::normalize(t);
         let (inner, optional) = match t.resolved() {
             Type::Optional(Some(i)) => (i.resolved().clone(), true),
             other => (other.clone(), false),
@@ -61,8 +65,23 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
         if optional && matches!(v, Value::Undef) {
             return format!("{what} expects a value of type {t}, got Undef");
         }
+        let all_matches = |ts: &[Type]| {
+            !ts.is_empty()
+                && ts
+                    .iter()
+                    .all(|t| matches!(t, Type::Enum(..) | Type::Pattern(_)))
+        };
         match (&inner, v) {
-            // Puppet describes any mismatch of an Enum or Pattern as a failed match.
+            // Puppet describes any mismatch of an Enum or Pattern (or a Variant of only those)
+            // as a failed match.
+            (Type::Variant(ts), v) if all_matches(ts) => {
+                let pfx = if optional { "an undef value or " } else { "" };
+                let got = match v {
+                    Value::Str(s) => puppet_quote(s),
+                    other => crate::types::infer_for_message(other),
+                };
+                return format!("{what} expects {pfx}a match for {inner}, got {got}");
+            }
             (Type::Enum(..) | Type::Pattern(_), v) => {
                 let pfx = if optional { "an undef value or " } else { "" };
                 let got = match v {
@@ -190,6 +209,14 @@ pub fn mismatch(what: &str, t: &Type, v: &Value) -> String {
                     {
                         vec![alias_expanded(t)]
                     }
+                    // A Variant alias whose members all fail alike is reported as the alias,
+                    // its references to itself dropped.
+                    Type::Alias(n, r) if alias_fails_alike(n, r, v).is_some() => {
+                        vec![format!(
+                            "{n} = {}",
+                            alias_fails_alike(n, r, v).unwrap_or_default()
+                        )]
+                    }
                     _ => types.iter().map(|t| t.to_string()).collect(),
                 },
                 match v {
@@ -236,4 +263,33 @@ fn range_s(min: i64, max: i64) -> String {
     } else {
         format!("between {min} and {max}")
     }
+}
+
+/// The expanded text of a Variant alias when every member mismatches `v` at the top (no
+/// member is a collection of `v`'s kind, whose mismatch would be described inside it).
+fn alias_fails_alike(name: &str, r: &Type, v: &Value) -> Option<String> {
+    let Type::Variant(ts) = r.resolved() else {
+        return None;
+    };
+    let real: Vec<Type> = ts
+        .iter()
+        .filter(|t| !matches!(t, Type::Late(n, _) if n == name))
+        .cloned()
+        .collect();
+    let nested = real.iter().any(|t| {
+        matches!(
+            (t.resolved(), v),
+            (Type::Array(..) | Type::Tuple(..), Value::Array(_))
+                | (Type::Hash(..) | Type::Struct(_), Value::Hash(_))
+        )
+    });
+    if nested || real.is_empty() {
+        return None;
+    }
+    let t = if real.len() == 1 {
+        real[0].clone()
+    } else {
+        Type::Variant(real)
+    };
+    Some(crate::normalize::normalize(&t).to_string())
 }

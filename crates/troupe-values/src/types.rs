@@ -62,12 +62,16 @@ pub enum Type {
     Uri,
     Error,
     Init,
+    /// `Init[T, args...]`: what `T.new(value, args...)` can make an instance from.
+    InitOf(Box<Type>, Vec<Value>),
     Object,
     /// A declared Object type (`type Point = Object[{attributes => ...}]`).
     Obj(Rc<crate::object::ObjType>),
     /// `TypeSet` (`None`), or a declared TypeSet.
     TypeSet(Option<Rc<crate::type_set::TypeSetInfo>>),
     Runtime,
+    /// `Runtime[ruby, 'Name']`: a runtime and, maybe, a runtime type name.
+    RuntimeOf(String, Option<String>),
     /// A named alias (`Stdlib::Port`), resolved when it was loaded.
     Alias(String, Rc<Type>),
     /// A reference to an alias from inside its own definition (`type Tree = Array[Tree]`):
@@ -312,7 +316,13 @@ impl fmt::Display for Type {
                 f.write_str("}]")
             }
             Type::Optional(t) => bracketed(f, "Optional", t.iter(), |f, t| write!(f, "{t}")),
-            Type::NotUndef(t) => bracketed(f, "NotUndef", t.iter(), |f, t| write!(f, "{t}")),
+            // `NotUndef[Any]` is printed as the plain type.
+            Type::NotUndef(t) => bracketed(
+                f,
+                "NotUndef",
+                t.iter().filter(|t| !matches!(***t, Type::Any)),
+                |f, t| write!(f, "{t}"),
+            ),
             Type::Variant(ts) => bracketed(f, "Variant", ts.iter(), |f, t| write!(f, "{t}")),
             Type::Collection(a, b) => {
                 f.write_str("Collection")?;
@@ -349,6 +359,16 @@ impl fmt::Display for Type {
             Type::Uri => f.write_str("URI"),
             Type::Error => f.write_str("Error"),
             Type::Init => f.write_str("Init"),
+            Type::InitOf(t, args) => {
+                write!(f, "Init[{t}")?;
+                for a in args {
+                    match a {
+                        Value::Str(x) => write!(f, ", {}", puppet_quote(x))?,
+                        other => write!(f, ", {}", other.to_display())?,
+                    }
+                }
+                f.write_str("]")
+            }
             Type::Object => f.write_str("Object"),
             Type::Obj(o) => match &o.name {
                 Some(n) => f.write_str(n),
@@ -357,6 +377,10 @@ impl fmt::Display for Type {
             Type::Runtime => f.write_str("Runtime"),
             Type::TypeSet(None) => f.write_str("TypeSet"),
             Type::TypeSet(Some(s)) => f.write_str(&s.name),
+            Type::RuntimeOf(r, n) => match n {
+                Some(n) => write!(f, "Runtime[{r}, {}]", puppet_quote(n)),
+                None => write!(f, "Runtime[{r}]"),
+            },
             Type::Alias(n, _) | Type::Late(n, _) => f.write_str(n),
         })
     }
@@ -596,6 +620,7 @@ impl Type {
                 matches!(v, Value::Undef) || t.as_ref().is_some_and(|t| t.is_instance(v))
             }
             Type::Init => true,
+            Type::InitOf(t, _) => crate::init::is_instance(t, v),
             Type::NotUndef(t) => {
                 !matches!(v, Value::Undef) && t.as_ref().is_none_or(|t| t.is_instance(v))
             }
@@ -606,14 +631,13 @@ impl Type {
                 _ => false,
             },
             Type::Iterable => {
-                matches!(
-                    v,
-                    Value::Array(_) | Value::Hash(_) | Value::Str(_) | Value::Int(_)
-                ) || matches!(v, Value::Type(t) if match t.resolved() {
-                    Type::Integer(a, b) => *a != INT_MIN && *b != INT_MAX,
-                    Type::Enum(vs, _) => !vs.is_empty(),
-                    _ => false,
-                })
+                matches!(v, Value::Array(_) | Value::Hash(_) | Value::Str(_))
+                    || matches!(v, Value::Int(i) if *i >= 0)
+                    || matches!(v, Value::Type(t) if match t.resolved() {
+                        Type::Integer(a, b) => *a != INT_MIN && *b != INT_MAX,
+                        Type::Enum(vs, _) => !vs.is_empty(),
+                        _ => false,
+                    })
             }
             Type::Iterator => false,
             Type::Callable => false,
@@ -806,7 +830,14 @@ impl Type {
                 ),
                 (Type::Data, o) => crate::assign::data_from(o),
                 (Type::RichData, o) => crate::assign::rich_data_from(o),
-                (Type::Init, o) => matches!(o, Type::Init) || crate::assign::rich_data_from(o),
+                (Type::Init, o) => {
+                    matches!(o, Type::Init | Type::InitOf(..)) || crate::assign::rich_data_from(o)
+                }
+                (Type::InitOf(t, _), o) => crate::init::is_assignable(t, o),
+                (Type::Runtime, o) => matches!(o, Type::Runtime | Type::RuntimeOf(..)),
+                (Type::RuntimeOf(r, n), Type::RuntimeOf(or, on)) => {
+                    r == or && (n.is_none() || n == on)
+                }
                 (Type::Tuple(ts, a, b), o) => {
                     crate::assign::tuple_from(ts, *a, *b, o).unwrap_or(false)
                 }
@@ -825,14 +856,23 @@ impl Type {
                     ms.iter().all(|(_, _, t)| v.is_assignable(t))
                         && k.is_assignable(&Type::String(0, INT_MAX))
                 }
-                (
-                    Type::Collection(..),
-                    Type::Array(..)
-                    | Type::Hash(..)
-                    | Type::Tuple(..)
-                    | Type::Struct(_)
-                    | Type::Collection(..),
-                ) => true,
+                // The other collection's size range must lie in this one's.
+                (Type::Collection(a, b), o) => {
+                    let (c, d) = match o {
+                        Type::Array(_, c, d) | Type::Hash(_, _, c, d) | Type::Collection(c, d) => {
+                            (*c, *d)
+                        }
+                        Type::Tuple(ts, c, d) => crate::assign::tuple_size(ts, *c, *d),
+                        Type::Struct(ms) => (
+                            ms.iter().filter(|(_, opt, _)| !opt).count() as i64,
+                            ms.len() as i64,
+                        ),
+                        _ => return false,
+                    };
+                    a <= &c && &d <= b
+                }
+                (Type::Regexp(None), Type::Regexp(_)) => true,
+                (Type::Regexp(Some(r)), Type::Regexp(Some(o))) => r.source == o.source,
                 (Type::Iterable, o) => crate::assign::iterable_from(o),
                 (Type::Type(t), Type::Type(o)) => match (t, o) {
                     (None, _) => true,

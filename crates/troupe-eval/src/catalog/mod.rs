@@ -368,6 +368,17 @@ pub fn type_to_pcore(t: &Type) -> J {
             Type::Uri => "URIType",
             Type::Error => "ErrorType",
             Type::Init => "InitType",
+            Type::InitOf(inner, args) => {
+                m = obj("InitType");
+                m.insert("type".into(), type_to_pcore(inner));
+                if !args.is_empty() {
+                    m.insert(
+                        "init_args".into(),
+                        J::Array(args.iter().map(value_to_json).collect()),
+                    );
+                }
+                return J::Object(m);
+            }
             Type::Object => {
                 m = obj("ObjectType");
                 m.insert("_pcore_init_hash".into(), json!({}));
@@ -377,6 +388,14 @@ pub fn type_to_pcore(t: &Type) -> J {
             Type::Obj(o) => return object_json::object_type_to_json(o),
             Type::TypeSet(_) => "TypeSetType",
             Type::CallableOf(_) => "CallableType",
+            Type::RuntimeOf(r, n) => {
+                m = obj("RuntimeType");
+                m.insert("runtime".into(), json!(r));
+                if let Some(n) = n {
+                    m.insert("name_or_pattern".into(), json!(n));
+                }
+                return J::Object(m);
+            }
             Type::Alias(_, inner) => return type_to_pcore(inner),
             // A recursive alias's reference to itself goes by name.
             Type::Late(n, _) => {

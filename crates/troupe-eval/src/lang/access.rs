@@ -412,12 +412,38 @@ impl<'e> Evaluator<'e> {
             Type::Class(Some(name)) => {
                 return self.resource_attributes("Class", &name, &args, e);
             }
-            Type::Callable
-            | Type::Runtime
-            | Type::Init
-            | Type::Object
-            | Type::Iterable
-            | Type::Iterator => base,
+            Type::Init => match args.split_first() {
+                Some((t, rest)) => Type::InitOf(Box::new(self.type_arg(t, e)?), rest.to_vec()),
+                None => Type::Init,
+            },
+            // `Runtime[ruby, 'Name']` (Puppet flattens the arguments first).
+            Type::Runtime => {
+                let flat = flatten(&args);
+                let name = |v: &Value| match v {
+                    Value::Str(s) => Some(s.to_string()),
+                    _ => None,
+                };
+                match flat.as_slice() {
+                    [] => Type::Runtime,
+                    [r] | [r, Value::Undef] if name(r).is_some() => {
+                        Type::RuntimeOf(name(r).unwrap_or_default(), None)
+                    }
+                    [r, n] if name(r).is_some() && name(n).is_some() => {
+                        Type::RuntimeOf(name(r).unwrap_or_default(), name(n))
+                    }
+                    [_] | [_, _] => base,
+                    more => {
+                        return self.err(
+                            format!(
+                                "A Runtime-Type[] accepts 1 to 2 arguments. Got {}",
+                                more.len()
+                            ),
+                            e,
+                        )
+                    }
+                }
+            }
+            Type::Callable | Type::Object | Type::Iterable | Type::Iterator => base,
             Type::Timespan(..) | Type::Timestamp(..) => {
                 let stamp = matches!(base, Type::Timestamp(..));
                 match troupe_values::time_range::range(stamp, &args) {

@@ -141,6 +141,15 @@ impl<'e> Evaluator<'e> {
             }),
             ExprKind::Case { test, options } => self.case(test, options),
             ExprKind::Call(c) => {
+                // `Optional[Integer](...)` is `new(Optional[Integer], ...)`.
+                if let ExprKind::Access { target, .. } = &c.func.kind {
+                    if matches!(target.kind, ExprKind::QRef(_)) {
+                        let t = self.eval(&c.func)?;
+                        let mut args = self.eval_args(&c.args)?;
+                        args.insert(0, t);
+                        return self.call_function("new", args, c.lambda.as_ref(), e);
+                    }
+                }
                 let mut args = self.eval_args(&c.args)?;
                 let name = match &c.func.kind {
                     ExprKind::QName(n) => n.as_str(),
@@ -322,7 +331,9 @@ impl<'e> Evaluator<'e> {
                 if let Some(e) = failed {
                     return Err(e);
                 }
-                if matches!(*rc, Type::Late(..)) {
+                // An alias made of nothing but aliases fails once its chain has closed (the
+                // alias the chain was entered by names the error, as Puppet's does).
+                if only_aliases(&rc, &self.alias_pending) {
                     return Err(EvalError::new(format!(
                         "Error while evaluating a Type-Name, Type alias '{}' cannot be resolved to a real type",
                         capitalize_type_name(name)
@@ -558,4 +569,18 @@ fn unfold(v: Value) -> Vec<Value> {
             .collect(),
         _ => vec![v],
     }
+}
+
+/// Is `t` nothing but (variants of) aliases whose chains end in references to aliases no
+/// longer being resolved?
+fn only_aliases(
+    t: &Type,
+    pending: &std::collections::HashMap<String, std::rc::Weak<Type>>,
+) -> bool {
+    troupe_values::limits::grow(|| match t {
+        Type::Late(n, _) => !pending.contains_key(&n.to_lowercase()),
+        Type::Alias(_, r) => only_aliases(r, pending),
+        Type::Variant(ts) => !ts.is_empty() && ts.iter().all(|t| only_aliases(t, pending)),
+        _ => false,
+    })
 }

@@ -258,6 +258,9 @@ pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<V
         }
         return crate::functions::core::new_object::new_object(o, &args);
     }
+    if let Type::InitOf(target, init_args) = t.resolved() {
+        return init_new(ev, t, target, init_args, args);
+    }
     // A single argument that already is an instance is the result.
     if args.len() == 1 && !matches!(t.resolved(), Type::Init) && t.is_instance(&args[0]) {
         return Ok(args[0].clone());
@@ -290,6 +293,14 @@ pub fn call_type_new(ev: &mut dyn Host, t: &Type, args: Vec<Value>) -> EResult<V
         Type::SemVerRange => new_semver_range(&args),
         Type::Binary => new_binary(&args),
         Type::String(..) => crate::functions::core::strconv::string_new(&args),
+        // Text parsed by Puppet's TypeParser, whose errors are not prefixed.
+        Type::Type(_) if matches!(&v, Value::Str(_)) => match &v {
+            Value::Str(s) if s.is_empty() => Err(EvalError::new(
+                "'new_type' parameter 'type_string' expects a String[1] value, got String",
+            )),
+            Value::Str(s) => ev.parse_type(s).map(Value::ty),
+            _ => Ok(v.clone()),
+        },
         _ => prefixed(other_new(ev, &conv, &v, &args)),
     }?;
     if !t.is_instance(&r) && !matches!(t.resolved(), Type::Sensitive(_) | Type::Deferred) {
@@ -326,6 +337,12 @@ fn other_new(ev: &mut dyn Host, t: &Type, v: &Value, args: &[Value]) -> EResult<
             Ok(Value::Deferred(Rc::new((n, fargs))))
         }
         Type::Regexp(_) => match &v {
+            // `Regexp(text, true)` matches the text literally (Ruby's Regexp.escape).
+            Value::Str(s) if matches!(args.get(1), Some(Value::Bool(true))) => {
+                Ok(Value::Regex(Rc::new(
+                    troupe_values::value::Regexp::new(&ruby_escape(s)).map_err(EvalError::new)?,
+                )))
+            }
             Value::Str(s) => Ok(Value::Regex(Rc::new(
                 troupe_values::value::Regexp::new(s).map_err(EvalError::new)?,
             ))),
@@ -340,4 +357,64 @@ fn other_new(ev: &mut dyn Host, t: &Type, v: &Value, args: &[Value]) -> EResult<
             "Creation of new instance of type '{t}' is not supported"
         ))),
     }
+}
+
+/// Ruby's `Regexp.escape`: the text as a pattern that matches it literally.
+fn ruby_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        match c {
+            '.' | '*' | '?' | '+' | '^' | '$' | '|' | '(' | ')' | '[' | ']' | '{' | '}' | '\\'
+            | '-' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' => out.push_str("\\ "),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `Init[T, init_args...](value)`: `T.new(value, init_args...)`; without init arguments an
+/// array that is no instance of `T` is spread into `T.new`'s arguments.
+fn init_new(
+    ev: &mut dyn Host,
+    t: &Type,
+    target: &Type,
+    init_args: &[Value],
+    args: Vec<Value>,
+) -> EResult<Value> {
+    if troupe_values::init::not_creatable(target) {
+        return Err(EvalError::new(format!(
+            "Creation of new instance of type '{target}' is not supported"
+        )));
+    }
+    if matches!(target.resolved(), Type::String(..))
+        && init_args
+            .iter()
+            .any(|a| !matches!(a, Value::Default | Value::Str(_) | Value::Hash(_)))
+    {
+        return Err(EvalError::new(format!(
+            "The type '{t}' does not represent a valid set of parameters for String.new()"
+        )));
+    }
+    let [v] = args.as_slice() else {
+        return Err(EvalError::new(format!(
+            "'new_Init' expects 1 argument, got {}",
+            args.len()
+        )));
+    };
+    let new_args = match v {
+        Value::Array(xs) if init_args.is_empty() && !target.is_instance(v) => (**xs).clone(),
+        _ => std::iter::once(v.clone())
+            .chain(init_args.iter().cloned())
+            .collect(),
+    };
+    call_type_new(ev, target, new_args)
 }
