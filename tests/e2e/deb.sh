@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The Debian package end to end, as root on a host without troupe installed: builds it
+# (scripts/package-deb.sh), installs it with dpkg -i (twice: the second is an upgrade's
+# configure), checks the files, owners and modes, the troupe user, `systemd-analyze verify` on
+# every unit and `troupe node --check` on the packaged config; then dpkg -r (the conffile and
+# the state stay) and dpkg -P (everything gone). On any failure the package is purged.
+# `--no-build` packages target/release/troupe as it is.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build_flag=()
+[ "${1:-}" = --no-build ] && build_flag=(--no-build)
+
+[ "$(id -u)" = 0 ] || { echo "deb.sh: needs root (dpkg -i)" >&2; exit 1; }
+if dpkg-query -W -f='${Status}' troupe 2>/dev/null | grep -qv 'not-installed'; then
+  echo "deb.sh: a troupe package is already on this host; refusing to replace and purge it" >&2
+  exit 1
+fi
+if getent passwd troupe >/dev/null || [ -e /var/lib/troupe ] || [ -e /etc/troupe ]; then
+  echo "deb.sh: a troupe user, /var/lib/troupe or /etc/troupe exists already; refusing to purge it" >&2
+  exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/troupe-deb-test.XXXXXX")
+cleanup() {
+  if dpkg-query -W -f='${Status}' troupe 2>/dev/null | grep -qv 'not-installed'; then
+    dpkg -P troupe >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "deb.sh: FAIL: $*" >&2; exit 1; }
+# expect PATH "MODE OWNER GROUP" (stat's %a %U %G)
+expect() {
+  [ -e "$1" ] || fail "$1 is missing"
+  got=$(stat -c '%a %U %G' "$1")
+  [ "$got" = "$2" ] || fail "$1 is '$got', expected '$2'"
+}
+gone() { for p in "$@"; do [ ! -e "$p" ] || fail "$p is still there"; done; }
+status() { dpkg-query -W -f='${db:Status-Abbrev}' troupe 2>/dev/null | tr -d ' ' || true; }
+
+start=$(date +%s)
+echo "-- build"
+deb=$(scripts/package-deb.sh "${build_flag[@]}" --out "$work" | tail -1)
+echo "$deb: $(stat -c %s "$deb") bytes"
+version=$(awk '/^\[workspace.package\]/{p=1; next} /^\[/{p=0} p && /^version *=/{gsub(/[" ]/, ""); sub(/^version=/, ""); print; exit}' Cargo.toml)
+[ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "the package's version is not Cargo.toml's $version"
+
+echo "-- dpkg -i"
+dpkg -i "$deb" >/dev/null
+[ "$(status)" = ii ] || fail "dpkg status is '$(status)' after dpkg -i"
+echo "-- dpkg -i again (an upgrade's configure: the user and directories are kept)"
+dpkg -i "$deb" >/dev/null
+[ "$(status)" = ii ] || fail "dpkg status is '$(status)' after the second dpkg -i"
+
+echo "-- files, owners and modes"
+units="troupe-node.service troupe-master@.service troupe-front.service troupe-vrrp.service"
+expect /usr/bin/troupe "755 root root"
+if readelf -S /usr/bin/troupe | grep -q '\.symtab'; then fail "/usr/bin/troupe is not stripped"; fi
+/usr/bin/troupe --version >/dev/null || fail "/usr/bin/troupe --version"
+for u in $units; do expect "/lib/systemd/system/$u" "644 root root"; done
+expect /etc/troupe "755 root root"
+expect /etc/troupe/troupe.conf "644 root root"
+dpkg-query -W -f='${Conffiles}\n' troupe | grep -q '^ /etc/troupe/troupe.conf ' || fail "troupe.conf is not a conffile"
+for f in copyright changelog.gz README.md.gz; do expect "/usr/share/doc/troupe/$f" "644 root root"; done
+expect /var/lib/troupe "750 troupe troupe"
+expect /var/lib/troupe/ssl "771 troupe troupe"
+expect /var/lib/troupe/reports "750 troupe troupe"
+expect /var/log/troupe "750 troupe troupe"
+
+echo "-- the troupe user"
+IFS=: read -r _ _ uid gid _ home shell < <(getent passwd troupe) || fail "no troupe user"
+[ "$uid" -lt 1000 ] || fail "troupe's uid $uid is not a system uid"
+[ "$(getent group troupe | cut -d: -f3)" = "$gid" ] || fail "troupe's primary group is not troupe"
+[ "$home" = /var/lib/troupe ] || fail "troupe's home is $home"
+case "$shell" in */nologin|*/false) ;; *) fail "troupe's shell is $shell" ;; esac
+
+echo "-- systemd-analyze verify (offline: units are loaded in a test manager, nothing runs)"
+for u in $units; do
+  # A template is checked through an instance of it.
+  name=${u/@./@check.}
+  out=$(systemd-analyze verify --man=no "/lib/systemd/system/$u:$name" 2>&1) || fail "systemd-analyze verify $u: $out"
+  # verify exits 0 on some warnings (unknown keys, bad values it ignores): none are allowed.
+  [ -z "$out" ] || fail "systemd-analyze verify $u: $out"
+done
+
+echo "-- troupe node --check on the packaged config, as root and as the troupe user"
+/usr/bin/troupe node --check --config /etc/troupe/troupe.conf >"$work/check.out" || { cat "$work/check.out" >&2; fail "troupe node --check"; }
+grep -q 'the configuration is valid' "$work/check.out" || fail "troupe node --check did not say the file is valid"
+runuser -u troupe -- /usr/bin/troupe node --check --config /etc/troupe/troupe.conf >/dev/null || fail "troupe node --check as the troupe user"
+
+echo "-- dpkg -r: the conffile, the state and the user stay"
+echo "# an admin's edit" >> /etc/troupe/troupe.conf
+touch /var/lib/troupe/ssl/state-of-the-ca
+dpkg -r troupe >/dev/null
+[ "$(status)" = rc ] || fail "dpkg status is '$(status)' after dpkg -r, expected rc"
+gone /usr/bin/troupe /usr/share/doc/troupe
+for u in $units; do gone "/lib/systemd/system/$u"; done
+grep -q "an admin's edit" /etc/troupe/troupe.conf || fail "the conffile did not survive dpkg -r"
+[ -e /var/lib/troupe/ssl/state-of-the-ca ] || fail "the state did not survive dpkg -r"
+getent passwd troupe >/dev/null || fail "the troupe user did not survive dpkg -r"
+
+echo "-- dpkg -P: everything is gone"
+dpkg -P troupe >/dev/null
+[ -z "$(status)" ] || [ "$(status)" = un ] || fail "dpkg status is '$(status)' after dpkg -P"
+gone /etc/troupe /var/lib/troupe /var/log/troupe
+if getent passwd troupe >/dev/null; then fail "the troupe user is still there"; fi
+if getent group troupe >/dev/null; then fail "the troupe group is still there"; fi
+
+echo "deb.sh: ok ($(( $(date +%s) - start )) s)"
