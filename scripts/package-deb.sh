@@ -41,7 +41,7 @@ root=$stage/troupe
 d=packaging/debian
 
 install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/troupe" \
-  "$root/usr/share/doc/troupe"
+  "$root/usr/share/doc/troupe" "$root/usr/share/man/man1" "$root/usr/share/lintian/overrides"
 install -m 0755 target/release/troupe "$root/usr/bin/troupe"
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/bin/troupe"
 for u in troupe-node.service troupe-master@.service troupe-front.service troupe-vrrp.service; do
@@ -52,7 +52,9 @@ install -m 0644 "$d/copyright" "$root/usr/share/doc/troupe/copyright"
 # A native package: the changelog is changelog.gz (gzip -9n, as dh_installchangelogs does).
 gzip -9n < "$d/changelog" > "$root/usr/share/doc/troupe/changelog.gz"
 gzip -9n < README.md > "$root/usr/share/doc/troupe/README.md.gz"
-chmod 0644 "$root/usr/share/doc/troupe/"*.gz
+gzip -9n < "$d/troupe.1" > "$root/usr/share/man/man1/troupe.1.gz"
+chmod 0644 "$root/usr/share/doc/troupe/"*.gz "$root/usr/share/man/man1/troupe.1.gz"
+install -m 0644 "$d/lintian-overrides" "$root/usr/share/lintian/overrides/troupe"
 
 for s in postinst prerm postrm; do
   install -m 0755 "$d/$s" "$root/DEBIAN/$s"

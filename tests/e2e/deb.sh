@@ -46,6 +46,11 @@ echo "$deb: $(stat -c %s "$deb") bytes"
 version=$(awk '/^\[workspace.package\]/{p=1; next} /^\[/{p=0} p && /^version *=/{gsub(/[" ]/, ""); sub(/^version=/, ""); print; exit}' Cargo.toml)
 [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "the package's version is not Cargo.toml's $version"
 
+if command -v lintian >/dev/null 2>&1; then
+  echo "-- lintian (errors and warnings fail; the overrides are packaging/debian/lintian-overrides)"
+  lint=$(lintian --fail-on error,warning "$deb" 2>&1) || { echo "$lint" >&2; fail "lintian"; }
+  echo "$lint" | grep -v 'running with root privileges' || true
+fi
 echo "-- dpkg -i"
 dpkg -i "$deb" >/dev/null
 [ "$(status)" = ii ] || fail "dpkg status is '$(status)' after dpkg -i"
@@ -63,6 +68,8 @@ expect /etc/troupe "755 root root"
 expect /etc/troupe/troupe.conf "644 root root"
 dpkg-query -W -f='${Conffiles}\n' troupe | grep -q '^ /etc/troupe/troupe.conf ' || fail "troupe.conf is not a conffile"
 for f in copyright changelog.gz README.md.gz; do expect "/usr/share/doc/troupe/$f" "644 root root"; done
+expect /usr/share/man/man1/troupe.1.gz "644 root root"
+expect /usr/share/lintian/overrides/troupe "644 root root"
 expect /var/lib/troupe "750 troupe troupe"
 expect /var/lib/troupe/ssl "771 troupe troupe"
 expect /var/lib/troupe/reports "750 troupe troupe"
@@ -94,7 +101,7 @@ echo "# an admin's edit" >> /etc/troupe/troupe.conf
 touch /var/lib/troupe/ssl/state-of-the-ca
 dpkg -r troupe >/dev/null
 [ "$(status)" = rc ] || fail "dpkg status is '$(status)' after dpkg -r, expected rc"
-gone /usr/bin/troupe /usr/share/doc/troupe
+gone /usr/bin/troupe /usr/share/doc/troupe /usr/share/man/man1/troupe.1.gz /usr/share/lintian/overrides/troupe
 for u in $units; do gone "/lib/systemd/system/$u"; done
 grep -q "an admin's edit" /etc/troupe/troupe.conf || fail "the conffile did not survive dpkg -r"
 [ -e /var/lib/troupe/ssl/state-of-the-ca ] || fail "the state did not survive dpkg -r"
