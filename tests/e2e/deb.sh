@@ -15,13 +15,16 @@ if dpkg-query -W -f='${Status}' troupe 2>/dev/null | grep -qv 'not-installed'; t
   echo "deb.sh: a troupe package is already on this host; refusing to replace and purge it" >&2
   exit 1
 fi
-if getent passwd troupe >/dev/null || [ -e /var/lib/troupe ] || [ -e /etc/troupe ]; then
-  echo "deb.sh: a troupe user, /var/lib/troupe or /etc/troupe exists already; refusing to purge it" >&2
+wants=/etc/systemd/system/multi-user.target.wants
+if getent passwd troupe >/dev/null || [ -e /var/lib/troupe ] || [ -e /etc/troupe ] \
+  || [ -L "$wants/troupe-node.service" ] || [ -L "$wants/troupe-master@1.service" ]; then
+  echo "deb.sh: a troupe user, /var/lib/troupe, /etc/troupe or an enabled troupe unit exists already; refusing to purge it" >&2
   exit 1
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/troupe-deb-test.XXXXXX")
 cleanup() {
+  rm -f "$wants/troupe-node.service" "$wants/troupe-master@1.service"
   if dpkg-query -W -f='${Status}' troupe 2>/dev/null | grep -qv 'not-installed'; then
     dpkg -P troupe >/dev/null 2>&1 || true
   fi
@@ -107,8 +110,12 @@ grep -q "an admin's edit" /etc/troupe/troupe.conf || fail "the conffile did not 
 [ -e /var/lib/troupe/ssl/state-of-the-ca ] || fail "the state did not survive dpkg -r"
 getent passwd troupe >/dev/null || fail "the troupe user did not survive dpkg -r"
 
-echo "-- dpkg -P: everything is gone"
+echo "-- dpkg -P: everything is gone, links of units an admin enabled too"
+mkdir -p "$wants"
+ln -s /lib/systemd/system/troupe-node.service "$wants/troupe-node.service"
+ln -s /lib/systemd/system/troupe-master@.service "$wants/troupe-master@1.service"
 dpkg -P troupe >/dev/null
+gone "$wants/troupe-node.service" "$wants/troupe-master@1.service"
 [ -z "$(status)" ] || [ "$(status)" = un ] || fail "dpkg status is '$(status)' after dpkg -P"
 gone /etc/troupe /var/lib/troupe /var/log/troupe
 if getent passwd troupe >/dev/null; then fail "the troupe user is still there"; fi
