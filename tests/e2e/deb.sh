@@ -2,7 +2,8 @@
 # The Debian package end to end, as root on a host without troupe installed: builds it
 # (scripts/package-deb.sh), installs it with dpkg -i (twice: the second is an upgrade's
 # configure), checks the files, owners and modes, the troupe user, `systemd-analyze verify` on
-# every unit and `troupe node --check` on the packaged config; then dpkg -r (the conffile and
+# every unit, `troupe node --check` on the packaged config and `troupe node` on it as the troupe
+# user (the front answers, the CA is created in /var/lib/troupe/ssl); then dpkg -r (the conffile and
 # the state stay) and dpkg -P (everything gone). On any failure the package is purged.
 # `--no-build` packages target/release/troupe as it is.
 set -euo pipefail
@@ -98,6 +99,24 @@ echo "-- troupe node --check on the packaged config, as root and as the troupe u
 /usr/bin/troupe node --check --config /etc/troupe/troupe.conf >"$work/check.out" || { cat "$work/check.out" >&2; fail "troupe node --check"; }
 grep -q 'the configuration is valid' "$work/check.out" || fail "troupe node --check did not say the file is valid"
 runuser -u troupe -- /usr/bin/troupe node --check --config /etc/troupe/troupe.conf >/dev/null || fail "troupe node --check as the troupe user"
+
+echo "-- troupe node on the packaged config as the troupe user, in a private network namespace"
+# Its own loopback, so 127.0.0.1:8140 is free whatever runs on the host; the node's children
+# die with it (and the namespace with them).
+unshare -n bash -c '
+  set -e
+  ip link set lo up
+  runuser -u troupe -- /usr/bin/troupe node --config /etc/troupe/troupe.conf >"$1/node.log" 2>&1 &
+  pid=$!
+  trap "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true" EXIT
+  for _ in $(seq 1 150); do
+    if curl -sfk https://127.0.0.1:8140/status/v1/simple >/dev/null 2>&1; then exit 0; fi
+    kill -0 $pid 2>/dev/null || exit 1
+    sleep 0.2
+  done
+  exit 1' _ "$work" || { cat "$work/node.log" >&2; fail "troupe node did not serve on 127.0.0.1:8140 as the troupe user"; }
+expect /var/lib/troupe/ssl/ca/ca_key.pem "640 troupe troupe"
+expect /var/lib/troupe/ssl/private_keys "750 troupe troupe"
 
 echo "-- dpkg -r: the conffile, the state and the user stay"
 echo "# an admin's edit" >> /etc/troupe/troupe.conf
