@@ -2,7 +2,8 @@
 # The project's test command (README): lints, the language-crate layering rule, every test,
 # the catalog conformance harness, and the parser and catalog expectations re-checked against
 # the Ruby Puppet parser and compiler when they are installed (required under CI=true), and
-# the real puppet agent end to end against troupe master.
+# the real puppet agent end to end against troupe master; as root, the namespace tests and the
+# Debian package (tests/e2e/deb.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -71,6 +72,14 @@ if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1 && command -v keepalived 
   fi
 elif [ "${CI:-}" = "true" ]; then
   echo "CI needs root, iproute2 and keepalived for the vrrp namespace tests" >&2
+  exit 1
+fi
+
+if [ "$(id -u)" = 0 ] && command -v dpkg-shlibdeps >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1; then
+  echo "== the Debian package: build, install, files and modes, the troupe user, systemd-analyze verify, remove, purge"
+  tests/e2e/deb.sh
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs root, dpkg-dev and systemd (systemd-analyze) for the Debian package test" >&2
   exit 1
 fi
 
