@@ -428,3 +428,67 @@ impl Plan {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Debian-like install in a scratch directory: every setting is mapped or warned.
+    #[test]
+    fn debian_layout_maps_or_warns_every_setting() -> Result<()> {
+        let root = std::env::temp_dir().join(format!("troupe-migrate-plan-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let ca = root.join("puppetserver/ca");
+        fs::create_dir_all(root.join("puppetserver/conf.d"))?;
+        fs::create_dir_all(&ca)?;
+        for f in ["ca_crt.pem", "ca_key.pem", "infra_crl.pem"] {
+            fs::write(ca.join(f), "x")?;
+        }
+        fs::write(
+            root.join("puppet.conf"),
+            "[main]\ncertname = puppet.example\nssldir = $vardir/ssl\n[master]\nnode_terminus = exec\n\
+             external_nodes = /usr/local/bin/enc\nstoreconfigs = true\nca_ttl = 10y\nfrobnicate = 1\n\
+             [agent]\nserver = puppet\n",
+        )
+        ?;
+        fs::write(
+            root.join("puppetserver/conf.d/webserver.conf"),
+            "webserver: {\n  ssl-host: 0.0.0.0\n  ssl-port: 8141\n  idle-timeout-milliseconds: 5\n}\n",
+        )
+        ?;
+        fs::write(
+            root.join("puppetserver/conf.d/ca.conf"),
+            "certificate-authority: { allow-subject-alt-names: true }\n",
+        )?;
+        let p = Plan::read(&root, None, Path::new("/var/lib/troupe/ssl"));
+        let _ = fs::remove_dir_all(&root);
+        let p = p?;
+        let text = p.config_text(&root);
+        for line in [
+            "certname = puppet.example",
+            "codedir = /etc/puppet/code",
+            "node_terminus = exec",
+            "external_nodes = /usr/local/bin/enc",
+            "ca_ttl = 10y",
+            "allow_subject_alt_names = true",
+            "listen = 0.0.0.0:8141",
+            "store = dir:/var/lib/troupe/ssl/ca",
+            "autosign = false",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        let w = p.warnings.join("\n");
+        for needle in [
+            "storeconfigs (line 7) = true: not supported yet",
+            "frobnicate (line 9) = 1: not mapped",
+            "[agent]: not the server's section",
+            "webserver.idle-timeout-milliseconds = 5: not mapped",
+            "infra_crl.pem: copied, but troupe does not use it",
+            "no server certificate /var/lib/puppetserver/ssl/certs/puppet.example.pem",
+        ] {
+            assert!(w.contains(needle), "{needle} missing in\n{w}");
+        }
+        assert_eq!(p.copies.len(), 1);
+        Ok(())
+    }
+}
