@@ -51,6 +51,11 @@ if command -v puppet >/dev/null 2>&1; then
   tests/e2e/node-default.sh
   echo "== hostile input, pool level: killer catalogs, replayed reports, forged admin headers through a front and two masters"
   tests/e2e/hostile-pool.sh
+  if command -v puppetserver >/dev/null 2>&1; then
+    # heavy (puppetserver starts in minutes); CI does not install puppetserver
+    echo "== troupe migrate: a real puppetserver's layout taken over by troupe node, agents keep their certificates"
+    tests/e2e/migrate.sh
+  fi
   if command -v etcd >/dev/null 2>&1; then
     echo "== end to end: two hosts sharing one CA and pool certificate through a 3-member etcd cluster"
     tests/e2e/pool-etcd.sh

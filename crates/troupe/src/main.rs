@@ -8,6 +8,7 @@ mod front_discovery;
 mod logging;
 mod master_cmd;
 mod master_registry;
+mod migrate;
 mod node;
 mod parser_cmd;
 mod pool_cmd;
@@ -59,6 +60,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run every role one host's config file names, as supervised child processes (`--check`: validate and show them).
     Node(node::NodeArgs),
+    /// Read a puppetserver install (/etc/puppet or /etc/puppetlabs) and write the troupe node config, keeping its CA and certificates.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
             | Command::Ca(_)
             | Command::Pool(_)
             | Command::Bench(_)
+            | Command::Migrate(_)
     );
     if let Err(e) = logging::init(cli.log_format, cli.log_level.as_deref(), tool) {
         eprintln!("troupe: {e:#}");
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Vrrp(args) => vrrp_cmd::run(args),
         Command::Node(args) => node::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Migrate(args) => migrate::run(args),
     };
     match result {
         Ok(code) => code,
