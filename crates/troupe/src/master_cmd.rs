@@ -211,6 +211,7 @@ fn bool_value(key: &str, v: &str) -> Result<bool> {
 pub(crate) struct Given {
     pub(crate) cadir: bool,
     pub(crate) certname: bool,
+    pub(crate) reportdir: bool,
 }
 
 /// Reads `key = value` lines into the config.
@@ -241,7 +242,13 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
             "environmentpath" => c.environmentpath = Some(v.into()),
             "basemodulepath" => c.basemodulepath = Some(v.split(':').map(PathBuf::from).collect()),
             "hiera_config" => c.hiera_config = Some(v.into()),
-            "ssldir" => c.ssldir = v.into(),
+            "ssldir" => {
+                c.ssldir = v.into();
+                // Reports go next to the ssldir unless a reportdir is given.
+                if !given.reportdir {
+                    c.reportdir = c.ssldir.parent().unwrap_or(&c.ssldir).join("reports");
+                }
+            }
             "cadir" => {
                 c.cadir = Some(v.into());
                 given.cadir = true;
@@ -278,7 +285,10 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
                     })?);
                 }
             }
-            "reportdir" => c.reportdir = v.into(),
+            "reportdir" => {
+                c.reportdir = v.into();
+                given.reportdir = true;
+            }
             "workers" => {
                 c.workers = v
                     .parse()
@@ -440,7 +450,7 @@ pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
     c.trusted_proxies.extend(a.trusted_proxy);
     if let Some(v) = a.reportdir {
         c.reportdir = v;
-    } else if ssldir_given && a.config.is_none() {
+    } else if ssldir_given && !given.reportdir {
         c.reportdir = c.ssldir.parent().unwrap_or(&c.ssldir).join("reports");
     }
     if let Some(v) = a.workers {
@@ -576,6 +586,20 @@ mod tests {
         ));
         let _ = std::fs::write(&p, text);
         p
+    }
+
+    #[test]
+    fn reports_follow_the_ssldir_unless_a_reportdir_is_given() {
+        let mut c = Config::new("/x".into(), "/var/lib/troupe/ssl".into(), "z".into());
+        let p = file("ssldir = /srv/a/ssl\n");
+        apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.reportdir, PathBuf::from("/srv/a/reports"));
+        let mut c = Config::new("/x".into(), "/var/lib/troupe/ssl".into(), "z".into());
+        let p = file("reportdir = /srv/r\nssldir = /srv/a/ssl\n");
+        apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.reportdir, PathBuf::from("/srv/r"));
     }
 
     #[test]
