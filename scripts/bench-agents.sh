@@ -31,7 +31,7 @@ sweep() { # label server server-name domain
     for n in "${LEVELS[@]}"; do
         "$BIN" bench agents --server "$server" --server-name "$name" --agents "$n" --runinterval "$RUNINTERVAL" \
             --duration "$DURATION" --facts "$FACTS" --environment rich --identities "$IDENTITIES" --domain "$domain" \
-            --certs "$W/certs-$label" --json --quiet > "$W/$label-$n.json" 2> "$W/$label-$n.err" || { tail -3 "$W/$label-$n.err"; continue; }
+            --certs "$W/certs-$label" --key "${KEY:-rsa}" --json --quiet > "$W/$label-$n.json" 2> "$W/$label-$n.err" || { tail -3 "$W/$label-$n.err"; continue; }
         python3 - "$W/$label-$n.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
