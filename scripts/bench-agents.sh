@@ -63,6 +63,8 @@ reportdir = $W/reports
 
 [front]
 listen = 127.0.0.1:18200
+# Every simulated agent comes from 127.0.0.1: the per-address cap is for real networks.
+max_connections_per_source = 100000
 CONF
     "$BIN" node --config "$W/troupe.conf" > "$W/node.log" 2>&1 &
     PIDS+=($!)
