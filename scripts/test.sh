@@ -52,7 +52,7 @@ if command -v puppet >/dev/null 2>&1; then
   echo "== hostile input, pool level: killer catalogs, replayed reports, forged admin headers through a front and two masters"
   tests/e2e/hostile-pool.sh
   if command -v puppetserver >/dev/null 2>&1; then
-    # heavy (puppetserver starts in minutes); CI does not install puppetserver
+    # puppetserver starts in one to three minutes; .ci/run installs it
     echo "== troupe migrate: a real puppetserver's layout taken over by troupe node, agents keep their certificates"
     tests/e2e/migrate.sh
   fi
