@@ -4,11 +4,10 @@
 //! of name => parameters), `parameters` (top-scope variables) and `environment`. An empty
 //! answer means the classifier does not know the node. Errors carry Puppet's texts.
 
+use crate::command::{self, Failure};
 use crate::yaml;
 use serde_json::Value as J;
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use troupe_eval::NodeData;
 
 /// The most a classifier may print; more is an error, not memory.
@@ -45,73 +44,38 @@ pub fn classify(
     }
     argv.push(name);
     let shown = argv.join(" ");
-    let out = run(&argv, timeout).map_err(|e| format!("Failed to find {name} via exec: {e}"))?;
-    if out.status != Some(0) {
-        let status = out
-            .status
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "a signal".into());
-        return Err(format!(
-            "Failed to find {name} via exec: Execution of '{shown}' returned {status}: {}",
-            out.stdout.trim()
-        ));
-    }
-    if out.stdout.trim().is_empty() {
-        return Ok(None);
-    }
-    parse(name, &out.stdout).map(Some)
-}
-
-struct Output {
-    status: Option<i32>,
-    stdout: String,
-}
-
-/// Runs `argv` with no input, its stdout captured (at most `MAX_OUTPUT`), its stderr
-/// discarded, killed after `timeout`.
-fn run(argv: &[&str], timeout: Duration) -> Result<Output, String> {
-    let mut child = Command::new(argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
-    let Some(stdout) = child.stdout.take() else {
-        return Err("no output pipe".into());
-    };
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let r = stdout.take(MAX_OUTPUT + 1).read_to_end(&mut buf);
-        r.map(|_| buf)
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "the classifier gave no answer within {} s",
-                    timeout.as_secs()
-                ));
-            }
-            Err(e) => return Err(format!("cannot wait for {}: {e}", argv[0])),
+    let fail = |e: String| format!("Failed to find {name} via exec: {e}");
+    let out = match command::run(&argv, timeout, MAX_OUTPUT, false, false) {
+        Ok(o) if o.truncated => {
+            return Err(fail(format!(
+                "its output is larger than {MAX_OUTPUT} bytes"
+            )))
+        }
+        Ok(o) => o,
+        Err(Failure::Run(e)) => return Err(fail(e)),
+        Err(Failure::Timeout) => {
+            return Err(fail(format!(
+                "the classifier gave no answer within {} s",
+                timeout.as_secs()
+            )))
         }
     };
-    let buf = reader
-        .join()
-        .map_err(|_| "the output reader failed".to_string())?
-        .map_err(|e| format!("cannot read its output: {e}"))?;
-    if buf.len() as u64 > MAX_OUTPUT {
-        return Err(format!("its output is larger than {MAX_OUTPUT} bytes"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status.code() != Some(0) {
+        let status = out
+            .status
+            .code()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "a signal".into());
+        return Err(fail(format!(
+            "Execution of '{shown}' returned {status}: {}",
+            stdout.trim()
+        )));
     }
-    Ok(Output {
-        status: status.code(),
-        stdout: String::from_utf8_lossy(&buf).into_owned(),
-    })
+    if stdout.trim().is_empty() {
+        return Ok(None);
+    }
+    parse(name, &stdout).map(Some)
 }
 
 /// The classifier's YAML.
@@ -205,6 +169,7 @@ fn short(v: &J) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn yaml_forms() {

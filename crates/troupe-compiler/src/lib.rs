@@ -1,6 +1,7 @@
 //! `troupe-compiler`: environments on disk, module autoload, a parse cache shared across
 //! compiles, and `compile(node, facts) -> catalog JSON`.
 
+pub mod command;
 pub mod enc;
 pub mod envconf;
 pub mod hocon;

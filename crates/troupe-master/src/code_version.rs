@@ -244,38 +244,20 @@ fn file_digest(cache: &mut DigestCache, path: &Path) -> Result<[u8; 32], String>
 
 /// Runs `code_id_command ENV`; its trimmed standard output is the code id.
 fn run_command(cmd: &Path, env: &str) -> Version {
-    use std::process::{Command, Stdio};
+    use troupe_compiler::command::{self, Failure};
     let what = format!("code_id_command {}", cmd.display());
-    let mut child = Command::new(cmd)
-        .arg(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{what}: cannot run: {e}"))?;
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    // Read both pipes on threads so a chatty command cannot block on a full pipe.
-    let out = std::thread::spawn(move || read_capped(stdout.as_mut()));
-    let err = std::thread::spawn(move || read_capped(stderr.as_mut()));
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{what} {env}: no answer within {} s (killed)",
-                    COMMAND_TIMEOUT.as_secs()
-                ));
-            }
-            Err(e) => return Err(format!("{what} {env}: {e}")),
+    let program = cmd.to_string_lossy();
+    let out = match command::run(&[&program, env], COMMAND_TIMEOUT, 64 * 1024, true, true) {
+        Ok(o) => o,
+        Err(Failure::Run(e)) => return Err(format!("{what}: {e}")),
+        Err(Failure::Timeout) => {
+            return Err(format!(
+                "{what} {env}: no answer within {} s (killed)",
+                COMMAND_TIMEOUT.as_secs()
+            ))
         }
     };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
+    let (status, out, err) = (out.status, out.stdout, out.stderr);
     if !status.success() {
         let err = String::from_utf8_lossy(&err);
         return Err(format!(
@@ -305,14 +287,4 @@ fn run_command(cmd: &Path, env: &str) -> Version {
         ));
     }
     Ok(id)
-}
-
-fn read_capped(r: Option<&mut impl Read>) -> Vec<u8> {
-    let mut buf = Vec::new();
-    if let Some(r) = r {
-        let _ = r.take(64 * 1024).read_to_end(&mut buf);
-        // Drain the rest so the command is not blocked writing.
-        let _ = std::io::copy(r, &mut std::io::sink());
-    }
-    buf
 }

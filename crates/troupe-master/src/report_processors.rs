@@ -97,7 +97,7 @@ impl Stats {
 /// The `http` processor's queue.
 #[derive(Debug)]
 pub struct HttpSender {
-    tx: SyncSender<String>,
+    tx: SyncSender<J>,
 }
 
 /// Where and how to post.
@@ -146,7 +146,10 @@ fn target(url: &str) -> Result<Target, String> {
         let decoded = percent_encoding::percent_decode_str(&u)
             .decode_utf8_lossy()
             .into_owned();
-        format!("Basic {}", base64(decoded.as_bytes()))
+        format!(
+            "Basic {}",
+            troupe_eval::value::base64_encode(decoded.as_bytes(), false)
+        )
     });
     Ok(Target {
         url: url.to_string(),
@@ -156,24 +159,6 @@ fn target(url: &str) -> Result<Target, String> {
         path: path.to_string(),
         basic,
     })
-}
-
-fn base64(b: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
 }
 
 impl HttpSender {
@@ -189,7 +174,7 @@ impl HttpSender {
                 "reporturl = {url}: https needs the master's certificate and the CA"
             ));
         }
-        let (tx, rx) = sync_channel::<String>(QUEUE);
+        let (tx, rx) = sync_channel::<J>(QUEUE);
         std::thread::Builder::new()
             .name("report-http".into())
             .spawn(move || {
@@ -199,7 +184,8 @@ impl HttpSender {
                 else {
                     return;
                 };
-                while let Ok(yaml) = rx.recv() {
+                while let Ok(report) = rx.recv() {
+                    let yaml = crate::report_yaml::report(&report);
                     let r = rt.block_on(async {
                         tokio::time::timeout(POST_TIMEOUT, post(&t, tls.clone(), yaml))
                             .await
@@ -218,9 +204,9 @@ impl HttpSender {
         Ok(HttpSender { tx })
     }
 
-    /// Queues a report's YAML; false when the queue is full (the report is not posted).
-    pub fn send(&self, yaml: String) -> bool {
-        match self.tx.try_send(yaml) {
+    /// Queues a report; false when the queue is full (the report is not posted).
+    pub fn send(&self, report: J) -> bool {
+        match self.tx.try_send(report) {
             Ok(()) => true,
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
         }
@@ -307,6 +293,5 @@ mod tests {
             ("localhost:80", "localhost")
         );
         assert!(target("ftp://x/").is_err() && target("http:///x").is_err());
-        assert_eq!(base64(b"ab"), "YWI=");
     }
 }

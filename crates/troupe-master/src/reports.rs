@@ -77,8 +77,10 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
         );
     }
     state.report_stats.count(&v);
+    let file_name = report_file_name(&v, &body);
     if let Some(http) = &state.report_http {
-        if !http.send(crate::report_yaml::report(&v)) {
+        // The YAML is written on the sender's thread, not on this request's.
+        if !http.send(v) {
             state
                 .report_stats
                 .http_dropped
@@ -90,7 +92,6 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
     if !processors.iter().any(|p| p == "store") {
         return json_resp(StatusCode::OK, &json!(processors));
     }
-    let file_name = report_file_name(&v, &body);
     let dir = state.config.reportdir.join(name);
     let reserve = limits.report_min_free;
     let (keep, ttl) = (limits.report_keep, limits.report_ttl);

@@ -301,18 +301,10 @@ fn report(name: &str, env: &str, uuid: &str, version: serde_json::Value) -> Stri
     .to_string()
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.000000000+00:00` for seconds since the epoch (civil from days).
+/// `YYYY-MM-DDTHH:MM:SS.000000000+00:00` for seconds since the epoch.
 fn iso8601(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = troupe_eval::time::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000000000+00:00",
         rem / 3600,
