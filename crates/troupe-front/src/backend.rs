@@ -90,6 +90,11 @@ pub struct Backend {
     pub stalls: AtomicU64,
     /// Requests abandoned on it because it stalled.
     pub abandoned: AtomicU64,
+    /// Answers it gave (any status): a health check that times out while this moves is a
+    /// busy master, not a stalled one.
+    pub answers: AtomicU64,
+    /// Health checks that got no answer in time while it went on answering requests.
+    pub slow_checks: AtomicU64,
     /// Bumped at each check that got no answer: requests in flight on it give up.
     stall_epoch: watch::Sender<u64>,
     /// Set when it is removed from the pool: its health loop ends.
@@ -116,6 +121,8 @@ impl Backend {
             health: Mutex::new(Health::new(rise, fall)),
             stalls: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
+            answers: AtomicU64::new(0),
+            slow_checks: AtomicU64::new(0),
             stall_epoch: watch::channel(0).0,
             retired: watch::channel(false).0,
             in_flight: AtomicUsize::new(0),
@@ -160,6 +167,14 @@ impl Backend {
         }
         self.drop_idle();
         self.stall_epoch.send_modify(|e| *e = e.wrapping_add(1));
+    }
+
+    /// A health check got no answer within the stall timeout, but the master answered
+    /// requests meanwhile: it is saturated, not stalled. Neither down nor up: it keeps its
+    /// state and its requests in flight (abandoning them would only move its load onto the
+    /// other masters and take them down in turn).
+    pub fn slow_check(&self) {
+        self.slow_checks.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Resolves at the next stall found after this call (the caller holds it while a request

@@ -20,6 +20,7 @@ mod listen;
 mod masters;
 pub mod pool;
 mod proxy;
+mod queue;
 mod respond;
 pub mod retry;
 mod status;
@@ -83,6 +84,9 @@ pub struct Config {
     pub fall: u32,
     /// Requests a master may have in flight before it counts as saturated.
     pub max_in_flight: usize,
+    /// How long a request waits in the front's queue when every master that is up is
+    /// saturated, before it is answered 503.
+    pub queue_timeout: Duration,
     pub connect_timeout: Duration,
     /// How long a master may take to answer (catalog compiles included): the overall bound
     /// for a master that still answers its health checks.
@@ -144,6 +148,7 @@ impl Config {
             rise: 2,
             fall: 2,
             max_in_flight: 64,
+            queue_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(2),
             backend_timeout: Duration::from_secs(300),
             retry_after: 10,
@@ -195,6 +200,8 @@ pub struct State {
     pub(crate) buffered: limits::Budget,
     /// Requests that killed masters.
     pub quarantine: retry::Quarantine,
+    /// Requests waiting for a saturated master.
+    pub queue: queue::Queue,
     pub access_log: Option<std::sync::Mutex<std::fs::File>>,
     /// Set when the front stops accepting: its health answers 503.
     pub draining: AtomicBool,
@@ -344,6 +351,7 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
         connection_limits: limits::Connections::new(&config),
         buffered: limits::Budget::new(config.max_buffered_bytes),
         quarantine: retry::Quarantine::new(config.quarantine_ttl, config.quarantine_entries),
+        queue: queue::Queue::default(),
         access_log,
         draining: AtomicBool::new(false),
         runtime: tokio::runtime::Handle::current(),

@@ -7,6 +7,7 @@ use crate::dial::connect;
 use crate::{upstream, BackendSpec, BoxError, State};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 impl State {
@@ -94,15 +95,19 @@ impl State {
 
 /// Active health check: `GET /status/v1/simple`, `check_interval` after the previous one
 /// ended. No answer within `stall_timeout` (a SIGSTOPped master still completes TCP
-/// handshakes, then says nothing) is a stall; other failures count towards `fall`.
+/// handshakes, then says nothing) is a stall, unless the master answered requests while the
+/// check waited: then it is saturated (its check queued behind its work) and keeps serving.
+/// Other failures count towards `fall`.
 async fn health_loop(state: Arc<State>, b: Arc<Backend>) {
     loop {
+        let answers = b.answers.load(Ordering::SeqCst);
         match tokio::time::timeout(state.config.stall_timeout, check(&state, &b)).await {
             Ok(Ok(())) => b.record(true, ""),
             Ok(Err(why)) => {
                 b.record(false, &format!("health check: {why}"));
                 b.drop_idle();
             }
+            Err(_) if b.answers.load(Ordering::SeqCst) != answers => b.slow_check(),
             Err(_) => b.stalled(&format!(
                 "stalled: health check not answered within {} ms",
                 state.config.stall_timeout.as_millis()

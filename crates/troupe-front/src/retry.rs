@@ -185,8 +185,48 @@ fn killer_response(state: &State, out: &Outgoing<'_>, masters: &str) -> Resp {
     )
 }
 
-/// Sends the request to the masters in balancing order, retrying only when safe.
+/// What one pass over the masters came to.
+enum Attempt {
+    Done(Resp, Option<SocketAddr>),
+    /// Every master that is up is saturated (at `max_in_flight`, or its own queue is full and
+    /// it answered 503 without doing the work): worth waiting for a slot.
+    Busy,
+}
+
+/// Sends the request to the masters in balancing order, retrying only when safe; when every
+/// master that is up is saturated, waits in the front's queue (`queue_timeout`) for a slot.
 pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option<SocketAddr>) {
+    let deadline = Instant::now() + state.config.queue_timeout;
+    let mut first = true;
+    if state.queue.waiting.load(Ordering::SeqCst) > 0 && state.queue.wait(deadline, true).await {
+        // Others were waiting: this one came after them.
+        first = false;
+    }
+    loop {
+        match attempt(state, out).await {
+            Attempt::Done(r, m) => return (r, m),
+            Attempt::Busy => {
+                let up = state.backends().iter().any(|b| b.is_up());
+                if !up {
+                    return (
+                        unavailable(state, "no master is available; retry later"),
+                        None,
+                    );
+                }
+                if !state.queue.wait(deadline, first).await {
+                    let why = format!(
+                        "every master is busy (waited {} s); retry later",
+                        state.config.queue_timeout.as_secs_f64()
+                    );
+                    return (unavailable(state, &why), None);
+                }
+                first = false;
+            }
+        }
+    }
+}
+
+async fn attempt(state: &State, out: &Outgoing<'_>) -> Attempt {
     let fp = out.fingerprint;
     if state.quarantine.deaths(&fp) >= KILLS {
         tracing::warn!(
@@ -197,7 +237,7 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
             "refused {} {} from {} ({}): it made masters fail before",
             out.method, out.path, out.node, out.peer
         );
-        return (killer_response(state, out, "before"), None);
+        return Attempt::Done(killer_response(state, out, "before"), None);
     }
     let backends = state.backends();
     let order = order(
@@ -207,10 +247,8 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
         state.config.max_in_flight,
     );
     if order.is_empty() {
-        return (
-            unavailable(state, "no master is available; retry later"),
-            None,
-        );
+        // None up (answered at once by `dispatch`), or every one up is at `max_in_flight`.
+        return Attempt::Busy;
     }
     let mut saturated = 0;
     let mut tried = 0;
@@ -232,6 +270,13 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
         let t0 = Instant::now();
         let r = forward(state, &b, out).await;
         drop(busy);
+        // A slot freed for a waiter, unless the master turned it away as saturated (it has
+        // no more room than before: waking a waiter would only send it there again).
+        let turned_away = matches!(&r, Forwarded::Response(resp)
+            if resp.status() == StatusCode::SERVICE_UNAVAILABLE && !out.path.starts_with("/puppet-ca/"));
+        if !turned_away {
+            state.queue.freed();
+        }
         match r {
             Forwarded::Response(resp) => {
                 b.observe_latency(t0.elapsed());
@@ -258,7 +303,7 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                 if !killed.is_empty() {
                     state.quarantine.clear(&fp);
                 }
-                return (resp, Some(b.addr));
+                return Attempt::Done(resp, Some(b.addr));
             }
             Forwarded::NotSent(why) => {
                 // Never reached the master: safe to try the next one.
@@ -284,7 +329,7 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                     b.addr, out.method, out.path, out.node, out.peer
                 );
                 if killed.len() + stalled.len() >= LOST_LIMIT {
-                    return (lost_response(&killed, &stalled), Some(b.addr));
+                    return Attempt::Done(lost_response(&killed, &stalled), Some(b.addr));
                 }
                 continue;
             }
@@ -319,10 +364,10 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
                         out.peer,
                         state.config.quarantine_ttl.as_secs()
                     );
-                    return (killer_response(state, out, &masters), Some(b.addr));
+                    return Attempt::Done(killer_response(state, out, &masters), Some(b.addr));
                 }
                 if killed.len() + stalled.len() >= LOST_LIMIT {
-                    return (lost_response(&killed, &stalled), Some(b.addr));
+                    return Attempt::Done(lost_response(&killed, &stalled), Some(b.addr));
                 }
                 // Once more, on another master.
                 continue;
@@ -330,7 +375,7 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
             Forwarded::Failed(why) => {
                 b.failures.fetch_add(1, Ordering::Relaxed);
                 b.record(false, &why);
-                return (
+                return Attempt::Done(
                     simple(
                         StatusCode::BAD_GATEWAY,
                         "text/plain",
@@ -342,14 +387,15 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
         }
     }
     if let Some(m) = killed.first().or(stalled.first()) {
-        return (lost_response(&killed, &stalled), Some(*m));
+        return Attempt::Done(lost_response(&killed, &stalled), Some(*m));
     }
-    let why = if saturated > 0 {
-        "every master is busy; retry later"
-    } else {
-        "no master could be reached; retry later"
-    };
-    (unavailable(state, why), None)
+    if saturated > 0 {
+        return Attempt::Busy;
+    }
+    Attempt::Done(
+        unavailable(state, "no master could be reached; retry later"),
+        None,
+    )
 }
 
 /// 502 for a request that masters took without answering and no other master answered.
@@ -452,6 +498,7 @@ async fn forward(state: &State, b: &Backend, out: &Outgoing<'_>) -> Forwarded {
             Ok(Err(upstream::Error::Broken(e))) => return Forwarded::Failed(e),
             Ok(Ok(x)) => x,
         };
+        b.answers.fetch_add(1, Ordering::SeqCst);
         if keep {
             b.put_idle(conn);
         }

@@ -26,6 +26,7 @@ fn backend_json(b: &crate::backend::Backend) -> J {
         "failures": b.failures.load(Ordering::Relaxed),
         "retries": b.retries.load(Ordering::Relaxed),
         "stalls": b.stalls.load(Ordering::Relaxed),
+        "slow_checks": b.slow_checks.load(Ordering::Relaxed),
         "abandoned": b.abandoned.load(Ordering::Relaxed),
         "average_ms": if answered > 0 { total_us as f64 / answered as f64 / 1000.0 } else { 0.0 },
     })
@@ -41,6 +42,11 @@ pub fn json(state: &State) -> J {
         "in_flight": state.in_flight.load(Ordering::SeqCst),
         "requests": state.requests.load(Ordering::Relaxed),
         "rejected_503": state.rejected.load(Ordering::Relaxed),
+        "queue": {
+            "waiting": state.queue.waiting.load(Ordering::SeqCst),
+            "queued": state.queue.queued.load(Ordering::Relaxed),
+            "timed_out": state.queue.timed_out.load(Ordering::Relaxed),
+        },
         "tls_failures": state.tls_failures.load(Ordering::Relaxed),
         "buffered_bytes": state.buffered.used(),
         "refused_requests": state.quarantine.list(),
@@ -60,9 +66,9 @@ pub fn html(state: &State) -> String {
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:4px 10px;text-align:right}}\
 th{{background:#eee}}td.addr{{text-align:left}}.up{{color:#070;font-weight:bold}}.down{{color:#b00;font-weight:bold}}\
 .mismatch{{color:#b00;border:2px solid #b00;padding:4px 10px;margin:8px 0}}span.code.mismatch{{color:#b00;font-weight:bold}}</style></head><body>\
-<h1>troupe front</h1><p>{} &middot; Uptime {}s &middot; {} connections &middot; {} requests in flight &middot; {} requests &middot; {} answered 503 &middot; balance {}</p>\
+<h1>troupe front</h1><p>{} &middot; Uptime {}s &middot; {} connections &middot; {} requests in flight &middot; {} requests &middot; {} queued ({} waiting) &middot; {} answered 503 &middot; balance {}</p>\
 <table id=\"backends\"><tr><th>Backend</th><th>Where</th><th>State</th><th>In flight</th><th>Requests</th><th>Failures</th><th>Retries</th><th>Stalls</th><th>Abandoned</th><th>Avg latency (ms)</th><th>Reason</th></tr>\n",
-        esc(j["health"].as_str().unwrap_or("")), j["uptime_seconds"], j["connections"], j["in_flight"], j["requests"], j["rejected_503"], esc(j["balance"].as_str().unwrap_or(""))
+        esc(j["health"].as_str().unwrap_or("")), j["uptime_seconds"], j["connections"], j["in_flight"], j["requests"], j["queue"]["queued"], j["queue"]["waiting"], j["rejected_503"], esc(j["balance"].as_str().unwrap_or(""))
     );
     for b in j["backends"].as_array().into_iter().flatten() {
         let st = b["state"].as_str().unwrap_or("down");
@@ -114,6 +120,18 @@ pub fn metrics(state: &State) -> String {
             "counter",
             "Requests answered 503 (no master available).",
             state.rejected.load(Ordering::Relaxed),
+        ),
+        (
+            "troupe_front_queued_total",
+            "counter",
+            "Requests that waited in the front's queue because every master was saturated.",
+            state.queue.queued.load(Ordering::Relaxed),
+        ),
+        (
+            "troupe_front_queue_timeouts_total",
+            "counter",
+            "Requests answered 503 after waiting queue_timeout.",
+            state.queue.timed_out.load(Ordering::Relaxed),
         ),
         (
             "troupe_front_tls_handshake_failures_total",
@@ -172,7 +190,7 @@ pub fn metrics(state: &State) -> String {
         );
     }
     type Counter = fn(&crate::backend::Backend) -> u64;
-    let counters: [(&str, &str, Counter); 5] = [
+    let counters: [(&str, &str, Counter); 6] = [
         ("requests", "Requests sent to the backend.", |b| {
             b.requests.load(Ordering::Relaxed)
         }),
@@ -190,6 +208,11 @@ pub fn metrics(state: &State) -> String {
             "stalls",
             "Times a health check found the backend stalled (no answer in time).",
             |b| b.stalls.load(Ordering::Relaxed),
+        ),
+        (
+            "slow_checks",
+            "Health checks not answered in time while the backend went on answering requests (saturated, kept up).",
+            |b| b.slow_checks.load(Ordering::Relaxed),
         ),
         (
             "abandoned",

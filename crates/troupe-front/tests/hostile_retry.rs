@@ -4,6 +4,7 @@
 
 mod common;
 use common::{catalog_request, closed_port, Backend, Kind, Pki, NODE};
+use std::time::Duration;
 use troupe_front::backend::Balance;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,10 +140,9 @@ async fn a_ca_503_goes_back_at_once_while_a_busy_master_is_passed_over() {
         Backend::start(Kind::Unavailable).await,
         Backend::start(Kind::Unavailable).await,
     ];
-    let front =
-        troupe_front::start(pki.config(&masters.iter().map(|m| m.addr).collect::<Vec<_>>()))
-            .await
-            .expect("front");
+    let mut config = pki.config(&masters.iter().map(|m| m.addr).collect::<Vec<_>>());
+    config.queue_timeout = Duration::from_millis(300);
+    let front = troupe_front::start(config).await.expect("front");
     let f = front.addrs[0];
     let total = || masters.iter().map(|m| m.hits()).sum::<usize>();
     let r = pki
@@ -155,12 +155,26 @@ async fn a_ca_503_goes_back_at_once_while_a_busy_master_is_passed_over() {
     assert_eq!(r.status, 503, "{r:?}");
     assert!(r.body.contains("the CA store is unavailable"), "{}", r.body);
     assert_eq!(total(), 1, "a CA 503 was sent on to other masters");
+    // Every master busy: the request waits in the front's queue for `queue_timeout`, trying
+    // the masters again when a slot frees (here: each of its own tries frees one, then the
+    // one-second recheck), then gets the front's 503.
+    let t0 = std::time::Instant::now();
     let r = pki.send(f, true, &catalog_request("facts=x")).await;
     assert_eq!(r.status, 503, "{r:?}");
-    assert_eq!(
-        total(),
-        4,
-        "a busy master's 503 is passed over to the others"
+    assert!(
+        r.body.contains("every master is busy (waited 0.3 s)"),
+        "{}",
+        r.body
+    );
+    assert!(
+        t0.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(
+        (4..=16).contains(&total()),
+        "a busy master's 503 is passed over to the others, and tried again a bounded number of times: {}",
+        total()
     );
     front.stop().await;
 }

@@ -94,6 +94,10 @@ pub struct Config {
     pub reporturl: String,
 }
 
+/// Compiles that may wait per worker before agents get 503 (`max_queued`): the front keeps up
+/// to `max_in_flight` (64) requests on one master, so two workers hold a front's worth.
+pub const QUEUE_PER_WORKER: usize = 32;
+
 impl Config {
     pub fn new(codedir: PathBuf, ssldir: PathBuf, certname: String) -> Config {
         let workers = std::thread::available_parallelism()
@@ -123,7 +127,7 @@ impl Config {
             trusted_fronts: vec![],
             limits: limits::Settings::default(),
             workers,
-            max_queued: workers * 8,
+            max_queued: workers * QUEUE_PER_WORKER,
             retry_after: 10,
             compile_timeout: Some(troupe_eval::limits::DEFAULT_TIMEOUT),
             compile_memory_limit: Some(troupe_eval::limits::DEFAULT_MEMORY_LIMIT),

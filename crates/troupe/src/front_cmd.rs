@@ -14,7 +14,7 @@ use troupe_front::{BackendSpec, Config};
 #[derive(Debug, Args)]
 pub struct FrontArgs {
     /// A config file: listen, listen_on_stdin, backend and remote_backend (repeatable), health_listen, keepalive_timeout, drain_timeout, drain_linger, discover, pool_host, vrrp_state_file, ssldir, certname, cert, key, ca, crl,
-    /// balance, check_interval, stall_timeout, backend_timeout, rise, fall, max_in_flight, retry_after, admin, access_log, the
+    /// balance, check_interval, stall_timeout, backend_timeout, queue_timeout, rise, fall, max_in_flight, retry_after, admin, access_log, the
     /// limits below, and the store settings (store = etcd://..., store_ca_cert, store_cert,
     /// store_key, store_prefix, join_secret_file): the pool's files are then kept in the
     /// ssldir (default /var/lib/troupe/ssl) from the store, and certname defaults to the pool's.
@@ -65,6 +65,10 @@ pub struct FrontArgs {
     /// Seconds a master may take to answer a request, compiles included (default 300).
     #[arg(long)]
     backend_timeout: Option<f64>,
+    /// Seconds a request waits for a slot when every master that is up is saturated, before
+    /// it is answered 503 (default 30).
+    #[arg(long)]
+    queue_timeout: Option<f64>,
     #[arg(long)]
     rise: Option<u32>,
     #[arg(long)]
@@ -138,6 +142,7 @@ pub(crate) struct Raw {
     pub(crate) check_interval: Option<f64>,
     pub(crate) stall_timeout: Option<f64>,
     pub(crate) backend_timeout: Option<f64>,
+    pub(crate) queue_timeout: Option<f64>,
     pub(crate) rise: Option<u32>,
     pub(crate) fall: Option<u32>,
     pub(crate) max_in_flight: Option<usize>,
@@ -228,6 +233,9 @@ pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
             }
             "backend_timeout" => {
                 r.backend_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
+            }
+            "queue_timeout" => {
+                r.queue_timeout = Some(seconds(v).ok_or_else(|| bad("a number of seconds"))?)
             }
             "rise" => r.rise = Some(v.parse().map_err(|_| bad("a count"))?),
             "fall" => r.fall = Some(v.parse().map_err(|_| bad("a count"))?),
@@ -334,7 +342,8 @@ fn config_with_pool(
         backend_server_name,
         health_listen,
         stall_timeout,
-        backend_timeout
+        backend_timeout,
+        queue_timeout
     );
     over!(
         ssldir,
@@ -495,7 +504,8 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
         if !v.is_finite() || v <= 0.0 {
             bail!("{name} must be a positive number of seconds, not {v}");
         }
-        Ok(Duration::from_secs_f64(v))
+        Duration::try_from_secs_f64(v)
+            .map_err(|_| anyhow!("{name} must be a number of seconds a clock can hold, not {v}"))
     };
     if let Some(v) = r.max_connections {
         c.max_connections = v;
@@ -543,6 +553,14 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
     }
     if let Some(v) = r.backend_timeout {
         c.backend_timeout = secs("backend_timeout", v)?;
+    }
+    if let Some(v) = r.queue_timeout {
+        // 0: no queue (a request that finds every master saturated is answered 503 at once).
+        c.queue_timeout = if v == 0.0 {
+            Duration::ZERO
+        } else {
+            secs("queue_timeout", v)?
+        };
     }
     if let Some(v) = r.quarantine_entries {
         c.quarantine_entries = v.max(1);
@@ -657,7 +675,7 @@ mod tests {
     fn health_listen_stall_timeout_and_remote_backends() {
         let p = file(
             "health",
-            "backend = 127.0.0.1:18140\nremote_backend = https://10.0.0.2:8140\nhealth_listen = 127.0.0.1:8141\nstall_timeout = 0.8\nbackend_timeout = 120\ncheck_interval = 0.1\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\n",
+            "backend = 127.0.0.1:18140\nremote_backend = https://10.0.0.2:8140\nhealth_listen = 127.0.0.1:8141\nstall_timeout = 0.8\nbackend_timeout = 120\nqueue_timeout = 5\ncheck_interval = 0.1\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\n",
         );
         let cli = Cli::parse_from([
             "x",
@@ -672,9 +690,12 @@ mod tests {
         assert_eq!(c.health_listen, "127.0.0.1:8141".parse().ok());
         assert_eq!(c.stall_timeout, Duration::from_millis(800));
         assert_eq!(c.backend_timeout, Duration::from_secs(120));
+        assert_eq!(c.queue_timeout, Duration::from_secs(5));
         assert_eq!(c.check_interval, Duration::from_millis(100));
         for (text, want) in [
             ("stall_timeout = 0\n", "stall_timeout must be a positive number of seconds"),
+            ("stall_timeout = 1e300\n", "stall_timeout must be a number of seconds a clock can hold, not 1000000000"),
+            ("queue_timeout = -1\n", "line 1: setting 'queue_timeout' must be a number of seconds"),
             ("health_listen = localhost\n", "line 1: setting 'health_listen' must be ADDR:PORT, not 'localhost'"),
             ("remote_backend = nowhere\n", "line 1: setting 'remote_backend' must be ADDR:PORT or https://ADDR:PORT, not 'nowhere'"),
         ] {

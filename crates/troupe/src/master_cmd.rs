@@ -455,7 +455,7 @@ pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
     }
     if let Some(v) = a.workers {
         c.workers = v.max(1);
-        c.max_queued = c.workers * 8;
+        c.max_queued = c.workers * troupe_master::QUEUE_PER_WORKER;
     }
     if let Some(v) = a.max_queued {
         c.max_queued = v;

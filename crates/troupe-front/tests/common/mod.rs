@@ -291,7 +291,15 @@ pub enum Kind {
     /// Answers 503 with Retry-After, as a master whose CA store is down or whose compile pool
     /// is full.
     Unavailable,
+    /// A saturated master: each request takes `BUSY_REQUEST` (answered concurrently), and
+    /// a health check is answered only after `BUSY_CHECK`, queued behind the work.
+    Busy,
 }
+
+/// How long a `Kind::Busy` master takes per request.
+pub const BUSY_REQUEST: Duration = Duration::from_millis(100);
+/// How long a `Kind::Busy` master takes to answer a health check.
+pub const BUSY_CHECK: Duration = Duration::from_millis(900);
 
 /// A master stand-in on 127.0.0.1: records the heads of the requests it received (health
 /// checks answered 200 and not recorded).
@@ -379,6 +387,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     while let Some((head, _body)) = read_request(&mut s, &mut buf).await {
         if head.starts_with("GET /status/v1/simple ") {
             checks.fetch_add(1, Ordering::SeqCst);
+            if kind == Kind::Busy {
+                tokio::time::sleep(BUSY_CHECK).await;
+            }
             let _ = s
                 .write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nrunning",
@@ -401,6 +412,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 .write_all(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Type: text/plain\r\nContent-Length: 32\r\n\r\nthe CA store is unavailable: xyz")
                 .await;
             continue;
+        }
+        if kind == Kind::Busy {
+            tokio::time::sleep(BUSY_REQUEST).await;
         }
         if s.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
