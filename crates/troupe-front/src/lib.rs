@@ -26,6 +26,7 @@ pub mod retry;
 mod status;
 pub mod tls;
 pub mod upstream;
+pub mod verdicts;
 
 use backend::{Backend, Balance};
 use std::net::{IpAddr, SocketAddr};

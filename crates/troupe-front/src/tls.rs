@@ -80,6 +80,8 @@ pub struct Tls {
     pub verifier: Arc<dyn ClientCertVerifier>,
     /// The CRL file, and the `thisUpdate`/`nextUpdate` of the CRL that expires first.
     pub crl: Option<(PathBuf, time::OffsetDateTime, time::OffsetDateTime)>,
+    /// Chains judged `SUCCESS` under these files (shared by the clones of this `Tls`).
+    pub verdicts: Arc<crate::verdicts::Verdicts>,
 }
 
 /// Where a CRL stands on its lifetime.
@@ -158,6 +160,7 @@ impl Tls {
             config: Arc::new(sc),
             verifier,
             crl,
+            verdicts: Arc::default(),
         })
     }
 
@@ -194,8 +197,24 @@ impl Tls {
         let Some((ee, rest)) = chain.split_first() else {
             return "NONE".into();
         };
-        match self.verifier.verify_client_cert(ee, rest, UnixTime::now()) {
-            Ok(_) => "SUCCESS".into(),
+        let now = UnixTime::now();
+        let secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let key = crate::verdicts::key(chain);
+        if self.verdicts.known_good(&key, secs) {
+            return "SUCCESS".into();
+        }
+        match self.verifier.verify_client_cert(ee, rest, now) {
+            Ok(_) => {
+                // Good until a certificate of the chain or the CRL expires, whichever is first.
+                let crl_until = self.crl.as_ref().map(|(_, _, n)| n.unix_timestamp());
+                let certs: Option<Vec<i64>> =
+                    chain.iter().map(crate::verdicts::not_after).collect();
+                if let Some(until) = certs.and_then(|c| c.into_iter().min()) {
+                    self.verdicts
+                        .remember(key, crl_until.map_or(until, |c| c.min(until)));
+                }
+                "SUCCESS".into()
+            }
             Err(e) => format!("FAILED:{e}"),
         }
     }

@@ -74,3 +74,35 @@ fn crl_expiry_is_warned_well_before() {
     let tls = Tls::load(&pki.files()).expect("load");
     assert_eq!(tls.crl_warning(now), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_verdict_ends_when_the_crl_expires() {
+    // A certificate accepted once is remembered (new connections skip the chain check), but
+    // never past the CRL's nextUpdate: the next connection after it is refused, closed.
+    let now = OffsetDateTime::now_utc();
+    let pki = Pki::new(
+        "crl-cached",
+        now - Duration::days(1),
+        now + Duration::seconds(3),
+    );
+    let m = Backend::start(Kind::Normal).await;
+    let front = troupe_front::start(pki.config(&[m.addr]))
+        .await
+        .expect("front");
+    let get = b"GET /puppet/v3/node/n HTTP/1.1\r\nHost: p\r\n\r\n";
+    for _ in 0..3 {
+        assert_eq!(pki.send(front.addrs[0], true, get).await.status, 200);
+        assert_eq!(verify_line(&m.last()), "x-client-verify: SUCCESS");
+    }
+    let tls = front.state.tls.read().map(|t| t.clone()).expect("tls");
+    assert_eq!(tls.verdicts.len(), 1, "one chain, remembered once");
+    let wait = (now + Duration::seconds(3) - OffsetDateTime::now_utc()).whole_milliseconds();
+    tokio::time::sleep(std::time::Duration::from_millis(wait.max(0) as u64 + 1200)).await;
+    assert_eq!(pki.send(front.addrs[0], true, get).await.status, 200);
+    let head = m.last();
+    assert!(
+        verify_line(&head).starts_with("x-client-verify: FAILED:"),
+        "an expired CRL fails closed even for a remembered certificate: {head}"
+    );
+    front.stop().await;
+}

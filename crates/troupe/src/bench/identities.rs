@@ -177,7 +177,8 @@ fn identity(
         .with_context(|| format!("{}", cert_path.display()))?;
     let key = PrivateKeyDer::from_pem_file(key_path)
         .with_context(|| format!("{}", key_path.display()))?;
-    let mut tls = rustls::ClientConfig::builder()
+    let mut tls = rustls::ClientConfig::builder_with_provider(agent_provider())
+        .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)?;
     // Every run makes a full handshake, as agents whose connections were closed do.
@@ -185,6 +186,16 @@ fn identity(
     Ok(Identity {
         name: node.to_string(),
         tls: Arc::new(tls),
+    })
+}
+
+/// The key exchanges a Puppet 7 agent offers (Ruby's OpenSSL 3.0: X25519, then the NIST
+/// curves), without rustls' post-quantum hybrid that no agent sends and that costs both ends.
+fn agent_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    use rustls::crypto::aws_lc_rs::{default_provider, kx_group};
+    Arc::new(rustls::crypto::CryptoProvider {
+        kx_groups: vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1],
+        ..default_provider()
     })
 }
 
