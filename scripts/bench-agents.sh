@@ -5,13 +5,32 @@
 # DURATION seconds at runinterval 300 and prints runs/s, p50/p99 and failures; the largest N
 # with p99 < 1 s and no failure is the figure.
 #   scripts/bench-agents.sh [troupe|puppetserver|both] [N...]
-# env: DURATION (default 30), RUNINTERVAL (300), IDENTITIES (2000), KEEP=1 keeps the work dir.
+# env: DURATION (default 30), RUNINTERVAL (300), IDENTITIES (2000), KEY (rsa|ec), KEEP=1 keeps
+# the work dir, ENVIRONMENT: rich (default) or apache (a heavy one: class apache and two
+# apache::vhost from Debian's puppet-module-puppetlabs-apache, as in bench-compile.sh).
+# puppetserver runs with environment_timeout = unlimited (code parsed once, as in production).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="${TROUPE_SHARED:-$ROOT/../shared}"
 WHICH="${1:-both}"; shift || true
 LEVELS=("$@"); [ ${#LEVELS[@]} -gt 0 ] || LEVELS=(30000 60000 100000 150000)
 DURATION="${DURATION:-30}"; RUNINTERVAL="${RUNINTERVAL:-300}"; IDENTITIES="${IDENTITIES:-2000}"
+ENVIRONMENT="${ENVIRONMENT:-rich}"
+case "$ENVIRONMENT" in
+    rich) ;;
+    apache) [ -d /usr/share/puppet/modules/apache ] || { echo "ENVIRONMENT=apache needs puppet-module-puppetlabs-apache" >&2; exit 2; } ;;
+    *) echo "ENVIRONMENT must be rich or apache" >&2; exit 2 ;;
+esac
+# The heavy environment, added to an environments directory.
+add_apache() {
+    mkdir -p "$1/apache/manifests"
+    echo 'modulepath = modules:/usr/share/puppet/modules' > "$1/apache/environment.conf"
+    cat > "$1/apache/manifests/site.pp" <<'PP'
+class { 'apache': default_vhost => false }
+apache::vhost { 'www.example.test': port => 80, docroot => '/var/www/www' }
+apache::vhost { 'api.example.test': port => 8080, docroot => '/var/www/api' }
+PP
+}
 W="$(mktemp -d /tmp/troupe-bench-agents.XXXXXX)"
 PIDS=()
 cleanup() {
@@ -30,7 +49,7 @@ sweep() { # label server server-name domain
     printf '%-8s %-8s %-9s %-9s %-9s %-7s %s\n' agents offered runs/s p50_ms p99_ms failed verdict
     for n in "${LEVELS[@]}"; do
         "$BIN" bench agents --server "$server" --server-name "$name" --agents "$n" --runinterval "$RUNINTERVAL" \
-            --duration "$DURATION" --facts "$FACTS" --environment rich --identities "$IDENTITIES" --domain "$domain" \
+            --duration "$DURATION" --facts "$FACTS" --environment "$ENVIRONMENT" --identities "$IDENTITIES" --domain "$domain" \
             --certs "$W/certs-$label" --key "${KEY:-rsa}" --json --quiet > "$W/$label-$n.json" 2> "$W/$label-$n.err" || { tail -3 "$W/$label-$n.err"; continue; }
         python3 - "$W/$label-$n.json" <<'PY'
 import json, sys
@@ -45,6 +64,7 @@ PY
 if [ "$WHICH" = troupe ] || [ "$WHICH" = both ]; then
     mkdir -p "$W/code/environments"
     cp -r "$SHARED/lab/puppet/lab/code/environments/rich" "$W/code/environments/rich"
+    add_apache "$W/code/environments"
     cat > "$W/troupe.conf" <<CONF
 [main]
 certname = localhost
@@ -78,7 +98,8 @@ if [ "$WHICH" = puppetserver ] || [ "$WHICH" = both ]; then
         echo "puppetserver is not installed (apt-get install puppetserver): skipped" >&2
     else
         export LAB_ROOT="$W/lab" SSL_PORT=18300
-        "$SHARED/lab/puppet/lab/setup-master.sh" bench > "$W/ps-setup.log" 2>&1
+        ENV_TIMEOUT=unlimited "$SHARED/lab/puppet/lab/setup-master.sh" bench > "$W/ps-setup.log" 2>&1
+        add_apache "$W/lab/bench/code/environments"
         PS_STARTED=1
         "$SHARED/lab/puppet/lab/start-master.sh" bench
         sweep puppetserver 127.0.0.1:18300 ha-puppet.example.test example.test

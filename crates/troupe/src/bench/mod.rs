@@ -7,6 +7,7 @@
 
 mod identities;
 mod run;
+mod server_verify;
 mod stats;
 
 use anyhow::{anyhow, Context, Result};
