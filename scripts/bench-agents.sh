@@ -5,7 +5,7 @@
 # DURATION seconds at runinterval 300 and prints runs/s, p50/p99 and failures; the largest N
 # with p99 < 1 s and no failure is the figure.
 #   scripts/bench-agents.sh [troupe|puppetserver|both] [N...]
-# env: DURATION (default 30), RUNINTERVAL (300), IDENTITIES (2000), KEY (rsa|ec), KEEP=1 keeps
+# env: TROUPE_BIN (a binary to measure; default: build this checkout), DURATION (default 30), RUNINTERVAL (300), IDENTITIES (2000), KEY (rsa|ec), KEEP=1 keeps
 # the work dir, ENVIRONMENT: rich (default) or apache (a heavy one: class apache and two
 # apache::vhost from Debian's puppet-module-puppetlabs-apache, as in bench-compile.sh).
 # puppetserver runs with environment_timeout = unlimited (code parsed once, as in production).
@@ -39,8 +39,13 @@ cleanup() {
     if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
-cargo build --release -q -p troupe --manifest-path "$ROOT/Cargo.toml"
-BIN="$ROOT/target/release/troupe"
+# TROUPE_BIN: a troupe binary to measure instead of building this checkout's.
+if [ -n "${TROUPE_BIN:-}" ]; then
+    BIN="$TROUPE_BIN"
+else
+    cargo build --release -q -p troupe --manifest-path "$ROOT/Cargo.toml"
+    BIN="$ROOT/target/release/troupe"
+fi
 FACTS="$SHARED/lab/wire/facts-node4.json"
 
 sweep() { # label server server-name domain
