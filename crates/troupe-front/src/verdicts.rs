@@ -77,7 +77,10 @@ mod tests {
     fn remembers_until_the_deadline_and_starts_over_when_full() {
         let v = Verdicts::default();
         let a = key(&[CertificateDer::from(vec![1u8, 2, 3])]);
-        let b = key(&[CertificateDer::from(vec![1u8, 2]), CertificateDer::from(vec![3u8])]);
+        let b = key(&[
+            CertificateDer::from(vec![1u8, 2]),
+            CertificateDer::from(vec![3u8]),
+        ]);
         assert_ne!(a, b, "the split between certificates is part of the key");
         assert!(!v.known_good(&a, 0));
         v.remember(a, 100);

@@ -22,9 +22,26 @@ pub(super) struct Plan {
     server: String,
     server_name: ServerName<'static>,
     environment: String,
-    facts: serde_json::Value,
+    /// Each agent's facts, made once (its names and address) and encoded as the agent sends
+    /// them: JSON escaped once more, then form-encoded.
+    facts: Vec<String>,
     ids: Vec<Identity>,
     timeout: Duration,
+}
+
+/// The catalog's `version` (its first `"version":` key: the catalog's own comes before its
+/// resources, in troupe's and in puppetserver's), read without parsing the whole catalog.
+fn catalog_version(cat: &[u8]) -> serde_json::Value {
+    const KEY: &[u8] = b"\"version\":";
+    cat.windows(KEY.len())
+        .position(|w| w == KEY)
+        .and_then(|at| {
+            serde_json::Deserializer::from_slice(&cat[at + KEY.len()..])
+                .into_iter::<serde_json::Value>()
+                .next()?
+                .ok()
+        })
+        .unwrap_or(serde_json::Value::Null)
 }
 
 /// An HTTP/1.1 connection over TLS; opened again (a new handshake, as the agent makes) when
@@ -148,6 +165,14 @@ impl Plan {
     ) -> Result<Plan> {
         let server_name = ServerName::try_from(server_name.clone())
             .map_err(|_| anyhow!("--server-name {server_name}: not a host name"))?;
+        let facts = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let f = serde_json::json!({"name": id.name, "values": facts_of(&facts, &id.name, i as u64)});
+                form(&form(&f.to_string()))
+            })
+            .collect();
         Ok(Plan {
             server: a.server.clone(),
             server_name,
@@ -160,14 +185,16 @@ impl Plan {
 
     /// Run number `seq`: its agent is one of the identities, in turn.
     pub(super) async fn agent_run(&self, seq: u64) -> Result<()> {
-        let id = &self.ids[(seq % self.ids.len() as u64) as usize];
-        match tokio::time::timeout(self.timeout, self.steps(id, seq)).await {
+        let i = (seq % self.ids.len() as u64) as usize;
+        match tokio::time::timeout(self.timeout, self.steps(&self.ids[i], &self.facts[i], seq))
+            .await
+        {
             Ok(r) => r,
             Err(_) => Err(anyhow!("timeout")),
         }
     }
 
-    async fn steps(&self, id: &Identity, seq: u64) -> Result<()> {
+    async fn steps(&self, id: &Identity, facts: &str, seq: u64) -> Result<()> {
         let env = &self.environment;
         let name = &id.name;
         let uuid = uuid(seq);
@@ -192,11 +219,8 @@ impl Plan {
                 "file_metadatas",
             )?;
         }
-        let facts = serde_json::json!({"name": name, "values": self.facts_of(name, seq)});
-        // The agent escapes the facts' JSON once more before the form encodes it.
         let body = format!(
-            "environment={env}&facts_format=application%2Fjson&facts={}&transaction_uuid={uuid}&static_catalog=true&checksum_type=sha256&configured_environment={env}&check_environment=true",
-            form(&form(&facts.to_string()))
+            "environment={env}&facts_format=application%2Fjson&facts={facts}&transaction_uuid={uuid}&static_catalog=true&checksum_type=sha256&configured_environment={env}&check_environment=true"
         );
         let cat = c
             .call(
@@ -207,10 +231,7 @@ impl Plan {
             )
             .await?;
         let cat = expect(cat, "catalog")?;
-        let version = serde_json::from_slice::<serde_json::Value>(&cat)
-            .ok()
-            .and_then(|j| j.get("version").cloned())
-            .unwrap_or(serde_json::Value::Null);
+        let version = catalog_version(&cat);
         let report = report(name, env, &uuid, version);
         expect(
             c.call(
@@ -224,30 +245,30 @@ impl Plan {
         )?;
         Ok(())
     }
+}
 
-    /// The facts of one agent: the template with its own names and addresses.
-    fn facts_of(&self, name: &str, seq: u64) -> serde_json::Value {
-        let mut f = self.facts.clone();
-        if let Some(o) = f.as_object_mut() {
-            let host = name.split('.').next().unwrap_or(name);
-            let ip = format!(
-                "10.{}.{}.{}",
-                (seq >> 16) & 255,
-                (seq >> 8) & 255,
-                seq & 255
-            );
-            o.insert("hostname".into(), host.into());
-            o.insert("fqdn".into(), name.into());
-            o.insert("clientcert".into(), name.into());
-            o.insert("ipaddress".into(), ip.clone().into());
-            if let Some(n) = o.get_mut("networking").and_then(|n| n.as_object_mut()) {
-                n.insert("hostname".into(), host.into());
-                n.insert("fqdn".into(), name.into());
-                n.insert("ip".into(), ip.into());
-            }
+/// The facts of one agent: the template with its own names and addresses.
+fn facts_of(template: &serde_json::Value, name: &str, seq: u64) -> serde_json::Value {
+    let mut f = template.clone();
+    if let Some(o) = f.as_object_mut() {
+        let host = name.split('.').next().unwrap_or(name);
+        let ip = format!(
+            "10.{}.{}.{}",
+            (seq >> 16) & 255,
+            (seq >> 8) & 255,
+            seq & 255
+        );
+        o.insert("hostname".into(), host.into());
+        o.insert("fqdn".into(), name.into());
+        o.insert("clientcert".into(), name.into());
+        o.insert("ipaddress".into(), ip.clone().into());
+        if let Some(n) = o.get_mut("networking").and_then(|n| n.as_object_mut()) {
+            n.insert("hostname".into(), host.into());
+            n.insert("fqdn".into(), name.into());
+            n.insert("ip".into(), ip.into());
         }
-        f
     }
+    f
 }
 
 fn expect((status, body): (u16, Bytes), what: &str) -> Result<Bytes> {
@@ -326,5 +347,20 @@ mod tests {
             super::iso8601(951_782_400),
             "2000-02-29T00:00:00.000000000+00:00"
         );
+    }
+
+    #[test]
+    fn the_catalog_version_is_read_from_its_first_version_key() {
+        use serde_json::json;
+        let v = |t: &str| super::catalog_version(t.as_bytes());
+        assert_eq!(
+            v(
+                r#"{"tags":["version"],"name":"n","version":1733,"code_id":null,"resources":[{"parameters":{"version":"x"}}]}"#
+            ),
+            json!(1733)
+        );
+        assert_eq!(v(r#"{"name":"n","version":"abc-1","x":1}"#), json!("abc-1"));
+        assert_eq!(v(r#"{"name":"n"}"#), json!(null));
+        assert_eq!(v(r#"{"version":"#), json!(null));
     }
 }
