@@ -13,6 +13,7 @@ mod identity;
 pub mod limits;
 pub mod pool;
 pub mod report_processors;
+mod report_retention;
 mod report_yaml;
 pub mod reports;
 mod respond;

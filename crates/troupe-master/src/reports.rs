@@ -7,9 +7,10 @@
 //! Limits: `report_max_size` (413), `report_rate_limit` per node (429 + `Retry-After`),
 //! `report_min_free` of the volume kept free (507, logged: a full report volume must never
 //! be the reason the CA cannot write a CRL or take a CSR), and retention (`report_keep` per
-//! node, `report_ttl`), pruned on each write. A failed write leaves no temp file behind.
+//! node, `report_ttl`), pruned on each write (`report_retention.rs`). A failed write leaves no temp file behind.
 
 use crate::limits::{read_body, BodyError, FreeSpace};
+use crate::report_retention;
 use crate::respond::{error, json_resp, Resp};
 use crate::{validate, State};
 use hyper::body::Incoming;
@@ -20,12 +21,9 @@ use sha2::Digest;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-
-/// Temp files older than this are left over from a crash and removed when pruning.
-const STALE_TEMP: Duration = Duration::from_secs(3600);
 
 /// Handles `PUT /puppet/v3/report/<name>` (the caller has authorized it).
 pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp {
@@ -98,8 +96,7 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
     let node = name.to_string();
     let r = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
         check_free_space(&dir, reserve)?;
-        store(&dir, &file_name, &body)?;
-        prune(&dir, keep, ttl);
+        store(&dir, &file_name, &body, keep, ttl)?;
         Ok(())
     })
     .await;
@@ -226,34 +223,42 @@ fn check_free_space(dir: &Path, reserve: FreeSpace) -> Result<(), StoreError> {
 }
 
 /// Stores `data` as `dir/name` unless a report of that name is there already; true when it
-/// was stored now.
-pub fn store(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<bool> {
+/// was stored now. With `keep` (the node's `report_keep`, 0: no limit) and `ttl`, prunes the
+/// node's reports after, reusing the oldest's file when the node is at its limit.
+pub fn store(dir: &Path, name: &str, data: &[u8], keep: usize, ttl: u64) -> std::io::Result<bool> {
     fs::create_dir_all(dir)?;
     let path = dir.join(name);
     if path.exists() {
         return Ok(false);
     }
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".{name}.tmp.{}.{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let r = write_new(&tmp, data).and_then(|()| publish(&tmp, &path));
+    let mut reports = report_retention::listing(dir);
+    let tmp = report_retention::temp_name(dir, name);
+    let reused = report_retention::take_oldest(dir, &mut reports, keep, &tmp);
+    let r = write_temp(&tmp, data, reused).and_then(|()| publish(&tmp, &path));
     let _ = fs::remove_file(&tmp);
     if r.is_ok() {
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
     }
+    report_retention::prune(dir, &reports, keep, ttl);
     r
 }
 
-fn write_new(tmp: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(tmp)?;
+/// Writes `data` to the temp file: a new one, or the reused file of an old report (then
+/// truncated first).
+fn write_temp(tmp: &Path, data: &[u8], reused: bool) -> std::io::Result<()> {
+    let mut f = if reused {
+        fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(tmp)?
+    } else {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(tmp)?
+    };
     f.write_all(data)?;
     f.sync_all()
 }
@@ -272,36 +277,6 @@ fn publish(tmp: &Path, path: &Path) -> std::io::Result<bool> {
             fs::rename(tmp, path).map(|()| true)
         }
         Err(e) => Err(e),
-    }
-}
-
-/// Removes a node's reports beyond the newest `keep` (0: no count limit) and those older than
-/// `ttl` seconds (0: no age limit), and temp files left by a crash.
-pub fn prune(dir: &Path, keep: usize, ttl: u64) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
-    let now = SystemTime::now();
-    let age = |m: SystemTime| now.duration_since(m).unwrap_or_default();
-    let mut reports: Vec<(SystemTime, String)> = vec![];
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        let Some(modified) = e.metadata().and_then(|m| m.modified()).ok() else {
-            continue;
-        };
-        if name.starts_with('.') && name.contains(".tmp.") {
-            if age(modified) > STALE_TEMP {
-                let _ = fs::remove_file(e.path());
-            }
-        } else if name.ends_with(".json") {
-            reports.push((modified, name));
-        }
-    }
-    reports.sort_by(|a, b| b.cmp(a));
-    for (i, (modified, name)) in reports.iter().enumerate() {
-        let too_many = keep > 0 && i >= keep;
-        let too_old = ttl > 0 && age(*modified) > Duration::from_secs(ttl);
-        if too_many || too_old {
-            let _ = fs::remove_file(dir.join(name));
-        }
     }
 }
 

@@ -181,6 +181,35 @@ fn reports_beyond_report_keep_are_pruned() {
 }
 
 #[test]
+fn at_report_keep_the_oldest_reports_file_is_reused_whole_for_the_next() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = Scratch::new("reuse");
+    let m = master(dir.path(), |c| c.limits.report_keep = 2);
+    let node_dir = dir.path().join("reports").join(NODE);
+    // The first report is the largest: its file, reused for the third, must not keep a tail.
+    let big = String::from_utf8_lossy(&report("abcd-0", "2024-05-01T12:00:00.000+00:00"))
+        .replace("\"logs\":[]", &format!("\"logs\":[],\"pad\":\"{}\"", "x".repeat(20_000)));
+    assert_eq!(put_report(m.addr, NODE, big.as_bytes()).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let first = stored(dir.path(), NODE).0[0].clone();
+    let inode = std::fs::metadata(node_dir.join(&first)).expect("first").ino();
+    let second = report("abcd-1", "2024-05-01T12:00:01.000+00:00");
+    assert_eq!(put_report(m.addr, NODE, &second).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let third = report("abcd-2", "2024-05-01T12:00:02.000+00:00");
+    assert_eq!(put_report(m.addr, NODE, &third).status, 200);
+    let (reports, other) = stored(dir.path(), NODE);
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(other.is_empty(), "no temp file left: {other:?}");
+    let newest = reports.iter().find(|r| r.contains("abcd-2")).expect("the third report");
+    let meta = std::fs::metadata(node_dir.join(newest)).expect("third");
+    assert_eq!(meta.ino(), inode, "the oldest report's file was reused");
+    assert_eq!(meta.nlink(), 1);
+    let text = std::fs::read(node_dir.join(newest)).expect("read");
+    assert_eq!(text, third, "the reused file holds exactly the new report");
+}
+
+#[test]
 fn reports_older_than_report_ttl_are_pruned_and_stale_temp_files_removed() {
     let dir = Scratch::new("ttl");
     let m = master(dir.path(), |c| c.limits.report_ttl = 3600);
