@@ -84,6 +84,9 @@ dns_alt_names = localhost
 autosign = true
 csr_rate_limit = 0
 report_rate_limit = 0
+# Steady state: a site's nodes each hold report_keep reports, and each new report replaces
+# the oldest; a bench of a minute reaches that at 5.
+report_keep = 5
 reportdir = $W/reports
 
 [front]
