@@ -1,6 +1,7 @@
 //! `troupe-compiler`: environments on disk, module autoload, a parse cache shared across
 //! compiles, and `compile(node, facts) -> catalog JSON`.
 
+mod cache;
 pub mod command;
 pub mod enc;
 pub mod envconf;
@@ -9,140 +10,14 @@ pub mod yaml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::Arc;
 use troupe_eval::code::{Code, DataFormat, Environment, LoadKind};
 use troupe_eval::error::{EResult, EvalError};
 pub use troupe_eval::limits::Budget;
 use troupe_eval::value::{from_json, Map, Value};
 use troupe_eval::NodeInput;
 
-/// Parsed files keyed by path, revalidated by modification time and size.
-#[derive(Debug, Default)]
-pub struct ParseCache {
-    files: Mutex<HashMap<PathBuf, CacheEntry>>,
-    texts: Mutex<HashMap<PathBuf, TextEntry>>,
-    data: Mutex<HashMap<PathBuf, DataEntry>>,
-}
-
-type TextEntry = (Option<SystemTime>, u64, Arc<str>);
-type DataEntry = (
-    Option<SystemTime>,
-    u64,
-    Result<Arc<serde_json::Value>, String>,
-);
-
-#[derive(Debug)]
-struct CacheEntry {
-    mtime: Option<SystemTime>,
-    len: u64,
-    code: Result<Arc<Code>, String>,
-}
-
-fn stamp(p: &Path) -> Option<(Option<SystemTime>, u64)> {
-    let m = std::fs::metadata(p).ok()?;
-    if !m.is_file() {
-        return None;
-    }
-    Some((m.modified().ok(), m.len()))
-}
-
-impl ParseCache {
-    /// Parses (or takes from the cache) one file. `env_name` is given for the site manifest;
-    /// `namespace` for a file autoloaded from a module, whose placement rules then apply.
-    pub fn parse(
-        &self,
-        path: &Path,
-        epp: bool,
-        env_name: Option<&str>,
-        namespace: Option<&str>,
-    ) -> EResult<Option<Arc<Code>>> {
-        let Some((mtime, len)) = stamp(path) else {
-            return Ok(None);
-        };
-        if let Ok(files) = self.files.lock() {
-            if let Some(e) = files.get(path) {
-                if e.mtime == mtime && e.len == len {
-                    return e.code.clone().map(Some).map_err(EvalError::plain);
-                }
-            }
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EvalError::plain(format!("Could not read {}: {e}", path.display())))?;
-        let p = path.display().to_string();
-        let mut parsed = if epp {
-            troupe_syntax::parse_epp(p.clone(), text)
-        } else {
-            troupe_syntax::parse_manifest(p.clone(), text)
-        };
-        if let Some(ns) = namespace {
-            let syntax_ok = parsed
-                .errors()
-                .all(|d| d.phase == troupe_syntax::Phase::Validate);
-            if syntax_ok {
-                let placement = troupe_syntax::validate_module_file(&parsed.program, ns, &p);
-                parsed.diagnostics.splice(0..0, placement);
-            }
-        }
-        let code = Code::from_parsed(parsed, env_name).map(Arc::new);
-        if let Ok(mut files) = self.files.lock() {
-            files.insert(
-                path.to_path_buf(),
-                CacheEntry {
-                    mtime,
-                    len,
-                    code: code.clone(),
-                },
-            );
-        }
-        code.map(Some).map_err(EvalError::plain)
-    }
-
-    /// A Hiera data file parsed to JSON, cached until it changes.
-    pub fn data(
-        &self,
-        path: &Path,
-        format: DataFormat,
-    ) -> Option<Result<Arc<serde_json::Value>, String>> {
-        let (mtime, len) = stamp(path)?;
-        if let Ok(d) = self.data.lock() {
-            if let Some((m, l, v)) = d.get(path) {
-                if *m == mtime && *l == len {
-                    return Some(v.clone());
-                }
-            }
-        }
-        let text = std::fs::read_to_string(path).ok()?;
-        let parsed = match format {
-            DataFormat::Json => {
-                serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
-            }
-            DataFormat::Yaml => crate::yaml::parse(&text),
-            DataFormat::Hocon => crate::hocon::parse(&text),
-        };
-        let v = parsed.map(Arc::new);
-        if let Ok(mut d) = self.data.lock() {
-            d.insert(path.to_path_buf(), (mtime, len, v.clone()));
-        }
-        Some(v)
-    }
-
-    pub fn read(&self, path: &Path) -> Option<Arc<str>> {
-        let (mtime, len) = stamp(path)?;
-        if let Ok(t) = self.texts.lock() {
-            if let Some((m, l, s)) = t.get(path) {
-                if *m == mtime && *l == len {
-                    return Some(s.clone());
-                }
-            }
-        }
-        let s: Arc<str> = std::fs::read_to_string(path).ok()?.into();
-        if let Ok(mut t) = self.texts.lock() {
-            t.insert(path.to_path_buf(), (mtime, len, s.clone()));
-        }
-        Some(s)
-    }
-}
+pub use cache::ParseCache;
 
 /// Where environments live and the settings that shape them.
 #[derive(Debug, Clone)]
@@ -191,6 +66,16 @@ impl<'c> DiskEnv<'c> {
         &self.modulepath
     }
 
+    /// This environment as the Ruby helper keys its environments: name, modulepath, directory.
+    fn ruby_key(&self) -> String {
+        format!(
+            "{}\0{:?}\0{}",
+            self.name,
+            self.modulepath,
+            self.dir.display()
+        )
+    }
+
     /// The site manifest (file or directory).
     pub fn manifest(&self) -> &Path {
         &self.manifest
@@ -235,6 +120,15 @@ impl<'c> DiskEnv<'c> {
 impl Environment for DiskEnv<'_> {
     fn ruby(&self) -> Option<Arc<troupe_rubyhost::Pool>> {
         self.ruby.clone()
+    }
+
+    fn ruby_answer(&self, key: &str, file: &Path) -> Option<serde_json::Value> {
+        self.cache.ruby_answer(&self.ruby_key(), key, file)
+    }
+
+    fn keep_ruby_answer(&self, key: &str, file: &Path, answer: &serde_json::Value) {
+        self.cache
+            .keep_ruby_answer(&self.ruby_key(), key, file, answer)
     }
 
     fn modulepath(&self) -> Vec<PathBuf> {
@@ -346,9 +240,7 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn list_dir(&self, dir: &Path) -> Vec<PathBuf> {
-        std::fs::read_dir(dir)
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default()
+        self.cache.list_dir(dir).to_vec()
     }
 
     fn data(

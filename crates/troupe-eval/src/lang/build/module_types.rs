@@ -5,6 +5,8 @@ use crate::catalog::schema::core_type;
 use crate::code::Def;
 use crate::lang::build::resources::intern;
 use crate::lang::eval::Evaluator;
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
@@ -36,12 +38,7 @@ impl<'e> Evaluator<'e> {
                 })
                 .map(|(path, src)| {
                     // Puppet adds `provider` to a type that has providers.
-                    let providers = modules.iter().any(|(_, dir)| {
-                        self.env
-                            .list_dir(&dir.join("lib/puppet/provider").join(&lc))
-                            .iter()
-                            .any(|p| p.extension().is_some_and(|e| e == "rb"))
-                    });
+                    let providers = self.has_providers(&lc);
                     let static_attrs = ruby_type_attrs(&src, providers);
                     let namevar = ruby_type_namevar(&src);
                     // What reading the file cannot tell (attributes made by code, several
@@ -150,6 +147,30 @@ impl TitleKeys {
 }
 
 impl Evaluator<'_> {
+    /// Whether a module has a provider (`lib/puppet/provider/<type>/*.rb`) for the type. The
+    /// modules' provider folders are listed once per compile.
+    fn has_providers(&mut self, type_name: &str) -> bool {
+        let env = self.env;
+        let dirs = self.provider_dirs.get_or_insert_with(|| {
+            let mut by_type: HashMap<String, Vec<PathBuf>> = HashMap::new();
+            for (_, dir) in env.modules() {
+                for d in env.list_dir(&dir.join("lib/puppet/provider")) {
+                    if let Some(name) = d.file_name().and_then(|n| n.to_str()) {
+                        by_type.entry(name.to_string()).or_default().push(d.clone());
+                    }
+                }
+            }
+            by_type
+        });
+        dirs.get(type_name).is_some_and(|ds| {
+            ds.iter().any(|d| {
+                env.list_dir(d)
+                    .iter()
+                    .any(|p| p.extension().is_some_and(|e| e == "rb"))
+            })
+        })
+    }
+
     /// Puppet's own view of a module type, from the Ruby helper; `None` when there is no
     /// helper or it cannot load the type (a warning says why; nothing is then refused).
     fn ruby_type(
