@@ -5,8 +5,8 @@ use crate::catalog::schema::core_type;
 use crate::code::Def;
 use crate::lang::build::resources::intern;
 use crate::lang::eval::Evaluator;
-use std::collections::HashMap;
-use std::path::PathBuf;
+use crate::lang::build::module_index::ModuleIndex;
+use std::rc::Rc;
 use std::sync::Arc;
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
@@ -23,22 +23,14 @@ impl<'e> Evaluator<'e> {
         } else if let Some(d) = self.find_define(&lc)? {
             Some(TypeInfo::Define(d))
         } else if !lc.contains("::") {
-            let file = format!("lib/puppet/type/{lc}.rb");
-            // Modules whose name starts the type's (`keystone_config`) first.
-            let mut modules = self.env.modules();
-            modules.sort_by_key(|(m, _)| {
-                !lc.strip_prefix(m.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
-            });
-            modules
-                .iter()
-                .find_map(|(_, dir)| {
-                    let path = dir.join(&file);
-                    self.env.read(&path).map(|src| (path, src))
-                })
+            let index = self.module_index();
+            index
+                .type_files(&lc)
+                .into_iter()
+                .find_map(|path| self.env.read(&path).map(|src| (path, src)))
                 .map(|(path, src)| {
                     // Puppet adds `provider` to a type that has providers.
-                    let providers = self.has_providers(&lc);
+                    let providers = index.has_providers(self.env, &lc);
                     let static_attrs = ruby_type_attrs(&src, providers);
                     let namevar = ruby_type_namevar(&src);
                     // What reading the file cannot tell (attributes made by code, several
@@ -147,28 +139,13 @@ impl TitleKeys {
 }
 
 impl Evaluator<'_> {
-    /// Whether a module has a provider (`lib/puppet/provider/<type>/*.rb`) for the type. The
-    /// modules' provider folders are listed once per compile.
-    fn has_providers(&mut self, type_name: &str) -> bool {
+    /// The modules' type files and provider folders, listed on the first module type's
+    /// lookup of the compile.
+    fn module_index(&mut self) -> Rc<ModuleIndex> {
         let env = self.env;
-        let dirs = self.provider_dirs.get_or_insert_with(|| {
-            let mut by_type: HashMap<String, Vec<PathBuf>> = HashMap::new();
-            for (_, dir) in env.modules() {
-                for d in env.list_dir(&dir.join("lib/puppet/provider")) {
-                    if let Some(name) = d.file_name().and_then(|n| n.to_str()) {
-                        by_type.entry(name.to_string()).or_default().push(d.clone());
-                    }
-                }
-            }
-            by_type
-        });
-        dirs.get(type_name).is_some_and(|ds| {
-            ds.iter().any(|d| {
-                env.list_dir(d)
-                    .iter()
-                    .any(|p| p.extension().is_some_and(|e| e == "rb"))
-            })
-        })
+        self.module_index
+            .get_or_insert_with(|| Rc::new(ModuleIndex::build(env)))
+            .clone()
     }
 
     /// Puppet's own view of a module type, from the Ruby helper; `None` when there is no
