@@ -451,8 +451,7 @@ pub fn compile_json_with(
     let out = troupe_eval::compile_with(&env, input, budget);
     let json = out.result.map(|mut c| {
         c.version = version;
-        let j = c.to_json(catalog_uuid);
-        serde_json::to_string(&j).unwrap_or_default()
+        c.write_json(catalog_uuid)
     });
     CompileOutput {
         json,

@@ -4,6 +4,7 @@
 //!
 //! May call: `troupe-values` only. The evaluator's builder (`lang/build/`) fills it.
 
+mod json_writer;
 pub mod object_json;
 pub mod schema;
 
