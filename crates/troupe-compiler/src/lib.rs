@@ -5,6 +5,7 @@ mod cache;
 pub mod command;
 pub mod enc;
 pub mod envconf;
+mod facts;
 pub mod hocon;
 pub mod yaml;
 
@@ -14,10 +15,11 @@ use std::sync::Arc;
 use troupe_eval::code::{Code, DataFormat, Environment, LoadKind};
 use troupe_eval::error::{EResult, EvalError};
 pub use troupe_eval::limits::Budget;
-use troupe_eval::value::{from_json, Map, Value};
+use troupe_eval::value::{Map, Value};
 use troupe_eval::NodeInput;
 
 pub use cache::ParseCache;
+pub use facts::load_facts;
 
 /// Where environments live and the settings that shape them.
 #[derive(Debug, Clone)]
@@ -334,20 +336,6 @@ impl Environment for DiskEnv<'_> {
             })
             .clone()
     }
-}
-
-/// Reads `FACTS.json`: the agent's facts object (`{"name","values",...}`) or a flat map.
-pub fn load_facts(text: &str) -> Result<Value, String> {
-    let j: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("facts are not valid JSON: {e}"))?;
-    let values = match j.get("values") {
-        Some(v) if v.is_object() => v.clone(),
-        _ => j,
-    };
-    if !values.is_object() {
-        return Err("facts must be a JSON object".into());
-    }
-    Ok(from_json(&values))
 }
 
 fn h(pairs: &[(&str, Value)]) -> Value {
