@@ -321,8 +321,14 @@ impl Environment for DiskEnv<'_> {
                 let mut out = Vec::new();
                 for mp in &self.modulepath {
                     if let Ok(rd) = std::fs::read_dir(mp) {
-                        let mut names: Vec<_> =
-                            rd.flatten().filter(|e| e.path().is_dir()).collect();
+                        // A directory entry's own type, when it is a directory, spares
+                        // a stat; a symlink is followed.
+                        let mut names: Vec<_> = rd
+                            .flatten()
+                            .filter(|e| {
+                                e.file_type().is_ok_and(|t| t.is_dir()) || e.path().is_dir()
+                            })
+                            .collect();
                         names.sort_by_key(|e| e.file_name());
                         for e in names {
                             let n = e.file_name().to_string_lossy().to_string();

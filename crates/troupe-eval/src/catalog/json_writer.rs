@@ -235,7 +235,12 @@ mod tests {
                     ],
                     "name",
                 ),
-                res("User", "u", &[("password", sens), ("uid", Value::Int(9))], "name"),
+                res(
+                    "User",
+                    "u",
+                    &[("password", sens), ("uid", Value::Int(9))],
+                    "name",
+                ),
                 res("Ini_setting", "i", &[("name", Value::str("j"))], "path"),
                 named,
                 stage,

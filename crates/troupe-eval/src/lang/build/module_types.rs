@@ -3,9 +3,9 @@
 
 use crate::catalog::schema::core_type;
 use crate::code::Def;
+use crate::lang::build::module_index::ModuleIndex;
 use crate::lang::build::resources::intern;
 use crate::lang::eval::Evaluator;
-use crate::lang::build::module_index::ModuleIndex;
 use std::rc::Rc;
 use std::sync::Arc;
 use troupe_values::error::EResult;
