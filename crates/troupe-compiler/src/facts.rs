@@ -92,12 +92,12 @@ mod tests {
             r#"{"os":{"family":"Debian"},"values":"flat","big":1e300,"neg":-0.0}"#,
         ];
         for t in texts {
-            let j: serde_json::Value = serde_json::from_str(t).unwrap();
+            let j: serde_json::Value = serde_json::from_str(t).expect("valid JSON");
             let values = match j.get("values") {
                 Some(v) if v.is_object() => v.clone(),
                 _ => j,
             };
-            let got = load_facts(t).unwrap();
+            let got = load_facts(t).expect("facts");
             let want = from_json(&values);
             assert_eq!(format!("{got:?}"), format!("{want:?}"));
         }
@@ -106,15 +106,15 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_facts_object() {
         assert_eq!(
-            load_facts("[1]").unwrap_err(),
+            load_facts("[1]").expect_err("refused"),
             "facts must be a JSON object"
         );
         assert!(load_facts("{\"a\":1} x")
-            .unwrap_err()
+            .expect_err("refused")
             .starts_with("facts are not valid JSON: trailing characters"));
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert!(load_facts(&deep)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("recursion limit exceeded"));
     }
 }

@@ -248,7 +248,7 @@ mod tests {
             edges: vec![("Stage[main]".into(), "Class[main]".into())],
             classes: vec!["main".into()],
         };
-        let expected = serde_json::to_string(&cat.to_json("uuid")).unwrap();
+        let expected = serde_json::to_string(&cat.to_json("uuid")).expect("JSON");
         assert_eq!(cat.write_json("uuid"), expected);
     }
 }
