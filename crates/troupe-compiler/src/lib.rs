@@ -1,148 +1,25 @@
 //! `troupe-compiler`: environments on disk, module autoload, a parse cache shared across
 //! compiles, and `compile(node, facts) -> catalog JSON`.
 
+mod cache;
 pub mod command;
 pub mod enc;
 pub mod envconf;
+mod facts;
 pub mod hocon;
 pub mod yaml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::Arc;
 use troupe_eval::code::{Code, DataFormat, Environment, LoadKind};
 use troupe_eval::error::{EResult, EvalError};
 pub use troupe_eval::limits::Budget;
-use troupe_eval::value::{from_json, Map, Value};
+use troupe_eval::value::{Map, Value};
 use troupe_eval::NodeInput;
 
-/// Parsed files keyed by path, revalidated by modification time and size.
-#[derive(Debug, Default)]
-pub struct ParseCache {
-    files: Mutex<HashMap<PathBuf, CacheEntry>>,
-    texts: Mutex<HashMap<PathBuf, TextEntry>>,
-    data: Mutex<HashMap<PathBuf, DataEntry>>,
-}
-
-type TextEntry = (Option<SystemTime>, u64, Arc<str>);
-type DataEntry = (
-    Option<SystemTime>,
-    u64,
-    Result<Arc<serde_json::Value>, String>,
-);
-
-#[derive(Debug)]
-struct CacheEntry {
-    mtime: Option<SystemTime>,
-    len: u64,
-    code: Result<Arc<Code>, String>,
-}
-
-fn stamp(p: &Path) -> Option<(Option<SystemTime>, u64)> {
-    let m = std::fs::metadata(p).ok()?;
-    if !m.is_file() {
-        return None;
-    }
-    Some((m.modified().ok(), m.len()))
-}
-
-impl ParseCache {
-    /// Parses (or takes from the cache) one file. `env_name` is given for the site manifest;
-    /// `namespace` for a file autoloaded from a module, whose placement rules then apply.
-    pub fn parse(
-        &self,
-        path: &Path,
-        epp: bool,
-        env_name: Option<&str>,
-        namespace: Option<&str>,
-    ) -> EResult<Option<Arc<Code>>> {
-        let Some((mtime, len)) = stamp(path) else {
-            return Ok(None);
-        };
-        if let Ok(files) = self.files.lock() {
-            if let Some(e) = files.get(path) {
-                if e.mtime == mtime && e.len == len {
-                    return e.code.clone().map(Some).map_err(EvalError::plain);
-                }
-            }
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EvalError::plain(format!("Could not read {}: {e}", path.display())))?;
-        let p = path.display().to_string();
-        let mut parsed = if epp {
-            troupe_syntax::parse_epp(p.clone(), text)
-        } else {
-            troupe_syntax::parse_manifest(p.clone(), text)
-        };
-        if let Some(ns) = namespace {
-            let syntax_ok = parsed
-                .errors()
-                .all(|d| d.phase == troupe_syntax::Phase::Validate);
-            if syntax_ok {
-                let placement = troupe_syntax::validate_module_file(&parsed.program, ns, &p);
-                parsed.diagnostics.splice(0..0, placement);
-            }
-        }
-        let code = Code::from_parsed(parsed, env_name).map(Arc::new);
-        if let Ok(mut files) = self.files.lock() {
-            files.insert(
-                path.to_path_buf(),
-                CacheEntry {
-                    mtime,
-                    len,
-                    code: code.clone(),
-                },
-            );
-        }
-        code.map(Some).map_err(EvalError::plain)
-    }
-
-    /// A Hiera data file parsed to JSON, cached until it changes.
-    pub fn data(
-        &self,
-        path: &Path,
-        format: DataFormat,
-    ) -> Option<Result<Arc<serde_json::Value>, String>> {
-        let (mtime, len) = stamp(path)?;
-        if let Ok(d) = self.data.lock() {
-            if let Some((m, l, v)) = d.get(path) {
-                if *m == mtime && *l == len {
-                    return Some(v.clone());
-                }
-            }
-        }
-        let text = std::fs::read_to_string(path).ok()?;
-        let parsed = match format {
-            DataFormat::Json => {
-                serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
-            }
-            DataFormat::Yaml => crate::yaml::parse(&text),
-            DataFormat::Hocon => crate::hocon::parse(&text),
-        };
-        let v = parsed.map(Arc::new);
-        if let Ok(mut d) = self.data.lock() {
-            d.insert(path.to_path_buf(), (mtime, len, v.clone()));
-        }
-        Some(v)
-    }
-
-    pub fn read(&self, path: &Path) -> Option<Arc<str>> {
-        let (mtime, len) = stamp(path)?;
-        if let Ok(t) = self.texts.lock() {
-            if let Some((m, l, s)) = t.get(path) {
-                if *m == mtime && *l == len {
-                    return Some(s.clone());
-                }
-            }
-        }
-        let s: Arc<str> = std::fs::read_to_string(path).ok()?.into();
-        if let Ok(mut t) = self.texts.lock() {
-            t.insert(path.to_path_buf(), (mtime, len, s.clone()));
-        }
-        Some(s)
-    }
-}
+pub use cache::ParseCache;
+pub use facts::load_facts;
 
 /// Where environments live and the settings that shape them.
 #[derive(Debug, Clone)]
@@ -191,6 +68,16 @@ impl<'c> DiskEnv<'c> {
         &self.modulepath
     }
 
+    /// This environment as the Ruby helper keys its environments: name, modulepath, directory.
+    fn ruby_key(&self) -> String {
+        format!(
+            "{}\0{:?}\0{}",
+            self.name,
+            self.modulepath,
+            self.dir.display()
+        )
+    }
+
     /// The site manifest (file or directory).
     pub fn manifest(&self) -> &Path {
         &self.manifest
@@ -235,6 +122,15 @@ impl<'c> DiskEnv<'c> {
 impl Environment for DiskEnv<'_> {
     fn ruby(&self) -> Option<Arc<troupe_rubyhost::Pool>> {
         self.ruby.clone()
+    }
+
+    fn ruby_answer(&self, key: &str, file: &Path) -> Option<serde_json::Value> {
+        self.cache.ruby_answer(&self.ruby_key(), key, file)
+    }
+
+    fn keep_ruby_answer(&self, key: &str, file: &Path, answer: &serde_json::Value) {
+        self.cache
+            .keep_ruby_answer(&self.ruby_key(), key, file, answer)
     }
 
     fn modulepath(&self) -> Vec<PathBuf> {
@@ -346,9 +242,7 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn list_dir(&self, dir: &Path) -> Vec<PathBuf> {
-        std::fs::read_dir(dir)
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default()
+        self.cache.list_dir(dir).to_vec()
     }
 
     fn data(
@@ -427,8 +321,14 @@ impl Environment for DiskEnv<'_> {
                 let mut out = Vec::new();
                 for mp in &self.modulepath {
                     if let Ok(rd) = std::fs::read_dir(mp) {
-                        let mut names: Vec<_> =
-                            rd.flatten().filter(|e| e.path().is_dir()).collect();
+                        // A directory entry's own type, when it is a directory, spares
+                        // a stat; a symlink is followed.
+                        let mut names: Vec<_> = rd
+                            .flatten()
+                            .filter(|e| {
+                                e.file_type().is_ok_and(|t| t.is_dir()) || e.path().is_dir()
+                            })
+                            .collect();
                         names.sort_by_key(|e| e.file_name());
                         for e in names {
                             let n = e.file_name().to_string_lossy().to_string();
@@ -442,20 +342,6 @@ impl Environment for DiskEnv<'_> {
             })
             .clone()
     }
-}
-
-/// Reads `FACTS.json`: the agent's facts object (`{"name","values",...}`) or a flat map.
-pub fn load_facts(text: &str) -> Result<Value, String> {
-    let j: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("facts are not valid JSON: {e}"))?;
-    let values = match j.get("values") {
-        Some(v) if v.is_object() => v.clone(),
-        _ => j,
-    };
-    if !values.is_object() {
-        return Err("facts must be a JSON object".into());
-    }
-    Ok(from_json(&values))
 }
 
 fn h(pairs: &[(&str, Value)]) -> Value {
@@ -559,8 +445,7 @@ pub fn compile_json_with(
     let out = troupe_eval::compile_with(&env, input, budget);
     let json = out.result.map(|mut c| {
         c.version = version;
-        let j = c.to_json(catalog_uuid);
-        serde_json::to_string(&j).unwrap_or_default()
+        c.write_json(catalog_uuid)
     });
     CompileOutput {
         json,

@@ -249,6 +249,15 @@ pub trait Environment {
     fn ruby(&self) -> Option<Arc<troupe_rubyhost::Pool>> {
         None
     }
+    /// What the Ruby helper answered about `file` under `key` (a module's resource type) in
+    /// an earlier compile of this environment, while the file is unchanged: the helper itself
+    /// reloads an environment only when the file it is asked about changes. Implementations
+    /// may keep nothing.
+    fn ruby_answer(&self, _key: &str, _file: &std::path::Path) -> Option<serde_json::Value> {
+        None
+    }
+    /// Keeps an answer for [`Environment::ruby_answer`].
+    fn keep_ruby_answer(&self, _key: &str, _file: &std::path::Path, _answer: &serde_json::Value) {}
 }
 
 /// The syntax of a Hiera data file (the `data_hash` backends).

@@ -20,8 +20,10 @@ pub const UNDEF: &Value = &Value::Undef;
 #[derive(Debug, Clone)]
 pub struct Regexp {
     pub source: String,
-    pub re: regex::Regex,
-    pub fancy: Option<fancy_regex::Regex>,
+    /// Shared, not cloned: a cloned `regex::Regex` starts with an empty pool of match
+    /// caches, and building one (the lazy DFA's) costs more than most matches.
+    pub re: std::sync::Arc<regex::Regex>,
+    pub fancy: Option<std::sync::Arc<fancy_regex::Regex>>,
 }
 
 impl Regexp {
@@ -53,14 +55,16 @@ impl Regexp {
         match regex::Regex::new(&translated) {
             Ok(re) => Ok(Regexp {
                 source: source.to_string(),
-                re,
+                re: std::sync::Arc::new(re),
                 fancy: None,
             }),
             Err(e) => match fancy_regex::Regex::new(&translated) {
                 Ok(f) => Ok(Regexp {
                     source: source.to_string(),
-                    re: regex::Regex::new(r"[^\s\S]").map_err(|e| e.to_string())?,
-                    fancy: Some(f),
+                    re: std::sync::Arc::new(
+                        regex::Regex::new(r"[^\s\S]").map_err(|e| e.to_string())?,
+                    ),
+                    fancy: Some(std::sync::Arc::new(f)),
                 }),
                 Err(_) => Err(format!("Invalid regular expression /{source}/: {e}")),
             },

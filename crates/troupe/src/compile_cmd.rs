@@ -138,6 +138,16 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
         let mut times = Vec::new();
         for _ in 0..n.max(1) {
             let t = std::time::Instant::now();
+            // As the master's per-request path: the facts arrive as JSON text each time.
+            let facts = load_facts(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let req = CompileRequest {
+                environment: req.environment,
+                certname: req.certname,
+                facts,
+                extensions: req.extensions.clone(),
+                server_facts: req.server_facts,
+                node: req.node.clone(),
+            };
             let out = compile_json(&settings, &cache, &req, "x", serde_json::Value::from(0));
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             if let Err(e) = out.json {

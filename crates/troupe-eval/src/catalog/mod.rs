@@ -4,6 +4,7 @@
 //!
 //! May call: `troupe-values` only. The evaluator's builder (`lang/build/`) fills it.
 
+mod json_writer;
 pub mod object_json;
 pub mod schema;
 
@@ -59,6 +60,13 @@ impl Resource {
     }
 
     pub fn add_tag(&mut self, tag: &str) {
+        // Most tags are lowercase ASCII already: compared without a lowercased copy.
+        if tag.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            if !self.tags.iter().any(|t| t == tag) {
+                self.tags.push(tag.to_string());
+            }
+            return;
+        }
         let t = tag.to_lowercase();
         if !self.tags.contains(&t) {
             self.tags.push(t);

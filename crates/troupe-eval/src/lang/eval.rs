@@ -61,6 +61,9 @@ pub struct Evaluator<'e> {
     pub(crate) alias_pending: HashMap<String, std::rc::Weak<Type>>,
     pub(crate) type_sets: crate::lang::type_sets::TypeSets,
     pub(crate) type_infos: HashMap<String, Option<crate::lang::build::module_types::TypeInfo>>,
+    /// The modules' type files and provider folders, listed on the first module type's
+    /// lookup.
+    pub(crate) module_index: Option<std::rc::Rc<crate::lang::build::module_index::ModuleIndex>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
     /// Which module Ruby functions exist, their API and file, by name (see `ruby_function`).
@@ -142,6 +145,7 @@ impl<'e> Evaluator<'e> {
             alias_pending: HashMap::new(),
             type_sets: Default::default(),
             type_infos: HashMap::new(),
+            module_index: None,
             loaded: HashSet::new(),
             param_guard: None,
             ruby_functions: HashMap::new(),

@@ -342,9 +342,9 @@ impl<'e> Evaluator<'e> {
         }
     }
 
+    /// The catalog, which takes the evaluator's resources: the compile's last step.
     pub(crate) fn build(&mut self) -> Catalog {
         let keep: Vec<bool> = self.res.iter().map(|r| !r.virtual_).collect();
-        let resources: Vec<Resource> = self.res.iter().filter(|r| !r.virtual_).cloned().collect();
         let edges = self
             .edges
             .iter()
@@ -376,6 +376,9 @@ impl<'e> Evaluator<'e> {
         {
             push("class");
         }
+        // The last use of the resources: the catalog takes them.
+        let mut resources: Vec<Resource> = std::mem::take(&mut self.res);
+        resources.retain(|r| !r.virtual_);
         Catalog {
             name: self.input.certname.clone(),
             environment: self.env.name().to_string(),

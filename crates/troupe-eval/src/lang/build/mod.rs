@@ -9,6 +9,7 @@ pub mod collect;
 pub mod defaults;
 pub mod defines;
 pub mod finish;
+pub mod module_index;
 pub mod module_types;
 pub mod node_classes;
 pub mod node_names;

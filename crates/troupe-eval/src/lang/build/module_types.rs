@@ -3,8 +3,10 @@
 
 use crate::catalog::schema::core_type;
 use crate::code::Def;
+use crate::lang::build::module_index::ModuleIndex;
 use crate::lang::build::resources::intern;
 use crate::lang::eval::Evaluator;
+use std::rc::Rc;
 use std::sync::Arc;
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
@@ -21,27 +23,14 @@ impl<'e> Evaluator<'e> {
         } else if let Some(d) = self.find_define(&lc)? {
             Some(TypeInfo::Define(d))
         } else if !lc.contains("::") {
-            let file = format!("lib/puppet/type/{lc}.rb");
-            // Modules whose name starts the type's (`keystone_config`) first.
-            let mut modules = self.env.modules();
-            modules.sort_by_key(|(m, _)| {
-                !lc.strip_prefix(m.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
-            });
-            modules
-                .iter()
-                .find_map(|(_, dir)| {
-                    let path = dir.join(&file);
-                    self.env.read(&path).map(|src| (path, src))
-                })
+            let index = self.module_index();
+            index
+                .type_files(&lc)
+                .into_iter()
+                .find_map(|path| self.env.read(&path).map(|src| (path, src)))
                 .map(|(path, src)| {
                     // Puppet adds `provider` to a type that has providers.
-                    let providers = modules.iter().any(|(_, dir)| {
-                        self.env
-                            .list_dir(&dir.join("lib/puppet/provider").join(&lc))
-                            .iter()
-                            .any(|p| p.extension().is_some_and(|e| e == "rb"))
-                    });
+                    let providers = index.has_providers(self.env, &lc);
                     let static_attrs = ruby_type_attrs(&src, providers);
                     let namevar = ruby_type_namevar(&src);
                     // What reading the file cannot tell (attributes made by code, several
@@ -150,6 +139,15 @@ impl TitleKeys {
 }
 
 impl Evaluator<'_> {
+    /// The modules' type files and provider folders, listed on the first module type's
+    /// lookup of the compile.
+    fn module_index(&mut self) -> Rc<ModuleIndex> {
+        let env = self.env;
+        self.module_index
+            .get_or_insert_with(|| Rc::new(ModuleIndex::build(env)))
+            .clone()
+    }
+
     /// Puppet's own view of a module type, from the Ruby helper; `None` when there is no
     /// helper or it cannot load the type (a warning says why; nothing is then refused).
     fn ruby_type(
