@@ -7,7 +7,7 @@
 # `include keystone`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SHARED="$ROOT/../shared"
+SHARED="${TROUPE_SHARED:-$ROOT/../shared}"
 N="${1:-50}"
 WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT
 cargo build --release -q -p troupe --manifest-path "$ROOT/Cargo.toml"
