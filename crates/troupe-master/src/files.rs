@@ -161,13 +161,25 @@ pub fn metadata(
     rel: Option<&str>,
     o: &Options,
 ) -> std::io::Result<Option<J>> {
+    metadata_in(fs::canonicalize(jail).ok().as_deref(), base, rel, o)
+}
+
+/// `metadata` with the mount's directory already resolved (`None`: it does not resolve, and
+/// nothing is inside it).
+fn metadata_in(
+    jail: Option<&Path>,
+    base: &Path,
+    rel: Option<&str>,
+    o: &Options,
+) -> std::io::Result<Option<J>> {
     let full = match rel {
         Some(".") | None => base.to_path_buf(),
         Some(r) => base.join(r),
     };
     let lmd = fs::symlink_metadata(&full)?;
     let is_link = lmd.file_type().is_symlink();
-    let resolves_inside = inside(jail, &full);
+    let resolves_inside =
+        jail.is_some_and(|j| fs::canonicalize(&full).is_ok_and(|p| p.starts_with(j)));
     if !resolves_inside && (o.follow_links || !is_link) {
         return Ok(None);
     }
@@ -193,9 +205,15 @@ pub fn metadata(
             "ctime".to_string(),
             format!("{{ctime}}{}", ctime_string(&md)),
         ),
-        "file" => checksum(&full, &o.checksum_type)?,
+        "file" => crate::checksums::remembered(&full, &o.checksum_type, &md, || {
+            checksum(&full, &o.checksum_type)
+        })?,
         "link" if resolves_inside => match fs::metadata(&full) {
-            Ok(t) if t.is_file() => checksum(&full, &o.checksum_type)?,
+            Ok(t) if t.is_file() => {
+                crate::checksums::remembered(&full, &o.checksum_type, &t, || {
+                    checksum(&full, &o.checksum_type)
+                })?
+            }
             _ => ("none".into(), "{none}".into()),
         },
         _ => ("none".into(), "{none}".into()),
@@ -256,6 +274,7 @@ pub fn search(
     let mut seen = std::collections::HashSet::new();
     let mut out = vec![];
     for (jail, root) in &roots {
+        let jail = fs::canonicalize(jail).ok();
         let mut rels = vec![".".to_string()];
         if o.recurse && root.is_dir() {
             walk(root, "", 1, o, &mut rels);
@@ -270,7 +289,7 @@ pub fn search(
                 continue;
             }
             // An entry that vanished, dangles or leads out of the mount is not listed.
-            if let Ok(Some(m)) = metadata(jail, root, Some(&r), o) {
+            if let Ok(Some(m)) = metadata_in(jail.as_deref(), root, Some(&r), o) {
                 seen.insert(r);
                 out.push(m);
             }

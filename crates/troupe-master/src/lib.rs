@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod checksums;
 mod classify;
 pub mod code_version;
 mod compress;

@@ -187,12 +187,16 @@ fn at_report_keep_the_oldest_reports_file_is_reused_whole_for_the_next() {
     let m = master(dir.path(), |c| c.limits.report_keep = 2);
     let node_dir = dir.path().join("reports").join(NODE);
     // The first report is the largest: its file, reused for the third, must not keep a tail.
-    let big = String::from_utf8_lossy(&report("abcd-0", "2024-05-01T12:00:00.000+00:00"))
-        .replace("\"logs\":[]", &format!("\"logs\":[],\"pad\":\"{}\"", "x".repeat(20_000)));
+    let big = String::from_utf8_lossy(&report("abcd-0", "2024-05-01T12:00:00.000+00:00")).replace(
+        "\"logs\":[]",
+        &format!("\"logs\":[],\"pad\":\"{}\"", "x".repeat(20_000)),
+    );
     assert_eq!(put_report(m.addr, NODE, big.as_bytes()).status, 200);
     std::thread::sleep(std::time::Duration::from_millis(20));
     let first = stored(dir.path(), NODE).0[0].clone();
-    let inode = std::fs::metadata(node_dir.join(&first)).expect("first").ino();
+    let inode = std::fs::metadata(node_dir.join(&first))
+        .expect("first")
+        .ino();
     let second = report("abcd-1", "2024-05-01T12:00:01.000+00:00");
     assert_eq!(put_report(m.addr, NODE, &second).status, 200);
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -201,7 +205,10 @@ fn at_report_keep_the_oldest_reports_file_is_reused_whole_for_the_next() {
     let (reports, other) = stored(dir.path(), NODE);
     assert_eq!(reports.len(), 2, "{reports:?}");
     assert!(other.is_empty(), "no temp file left: {other:?}");
-    let newest = reports.iter().find(|r| r.contains("abcd-2")).expect("the third report");
+    let newest = reports
+        .iter()
+        .find(|r| r.contains("abcd-2"))
+        .expect("the third report");
     let meta = std::fs::metadata(node_dir.join(newest)).expect("third");
     assert_eq!(meta.ino(), inode, "the oldest report's file was reused");
     assert_eq!(meta.nlink(), 1);
