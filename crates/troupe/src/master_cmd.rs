@@ -212,6 +212,7 @@ pub(crate) struct Given {
     pub(crate) cadir: bool,
     pub(crate) certname: bool,
     pub(crate) reportdir: bool,
+    pub(crate) max_queued: bool,
 }
 
 /// Reads `key = value` lines into the config.
@@ -290,14 +291,20 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
                 given.reportdir = true;
             }
             "workers" => {
-                c.workers = v
+                let n: usize = v
                     .parse()
-                    .map_err(|_| anyhow!("setting 'workers' must be a number, not '{v}'"))?
+                    .map_err(|_| anyhow!("setting 'workers' must be a number, not '{v}'"))?;
+                c.workers = n.max(1);
+                // The queue follows the workers unless it is set itself.
+                if !given.max_queued {
+                    c.max_queued = c.workers * troupe_master::QUEUE_PER_WORKER;
+                }
             }
             "max_queued" => {
                 c.max_queued = v
                     .parse()
-                    .map_err(|_| anyhow!("setting 'max_queued' must be a number, not '{v}'"))?
+                    .map_err(|_| anyhow!("setting 'max_queued' must be a number, not '{v}'"))?;
+                given.max_queued = true;
             }
             "compile_timeout" => {
                 c.compile_timeout = troupe_eval::limits::parse_timeout(v)
@@ -455,7 +462,9 @@ pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
     }
     if let Some(v) = a.workers {
         c.workers = v.max(1);
-        c.max_queued = c.workers * troupe_master::QUEUE_PER_WORKER;
+        if !given.max_queued {
+            c.max_queued = c.workers * troupe_master::QUEUE_PER_WORKER;
+        }
     }
     if let Some(v) = a.max_queued {
         c.max_queued = v;
@@ -600,6 +609,23 @@ mod tests {
         apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.reportdir, PathBuf::from("/srv/r"));
+    }
+
+    #[test]
+    fn the_compile_queue_follows_the_workers_unless_it_is_set() {
+        let queue = |text: &str| {
+            let mut c = Config::new("/x".into(), "/y".into(), "z".into());
+            let p = file(text);
+            apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let _ = std::fs::remove_file(p);
+            (c.workers, c.max_queued)
+        };
+        let per = troupe_master::QUEUE_PER_WORKER;
+        assert_eq!(queue("workers = 4\n"), (4, 4 * per));
+        assert_eq!(queue("workers = 0\n"), (1, per));
+        assert_eq!(queue("max_queued = 7\nworkers = 4\n"), (4, 7));
+        assert_eq!(queue("workers = 4\nmax_queued = 7\n"), (4, 7));
     }
 
     #[test]
