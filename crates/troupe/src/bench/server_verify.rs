@@ -8,14 +8,13 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug)]
 pub(super) struct Remembering {
     inner: Arc<WebPkiServerVerifier>,
-    seen: Mutex<HashSet<[u8; 32]>>,
+    seen: Mutex<HashSet<(String, [u8; 32])>>,
 }
 
 impl Remembering {
@@ -31,14 +30,18 @@ impl Remembering {
     }
 }
 
-fn key(ee: &CertificateDer<'_>, rest: &[CertificateDer<'_>], name: &ServerName<'_>) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(name.to_str().as_bytes());
-    for c in std::iter::once(ee).chain(rest) {
-        h.update((c.len() as u64).to_be_bytes());
-        h.update(c.as_ref());
-    }
-    h.finalize().into()
+/// The chain's key (the front's: SHA-256 over each certificate's length and bytes) with the
+/// name it was checked for.
+fn key(
+    ee: &CertificateDer<'_>,
+    rest: &[CertificateDer<'_>],
+    name: &ServerName<'_>,
+) -> (String, [u8; 32]) {
+    let chain: Vec<CertificateDer<'_>> = std::iter::once(ee).chain(rest).cloned().collect();
+    (
+        name.to_str().into_owned(),
+        troupe_front::verdicts::key(&chain),
+    )
 }
 
 impl ServerCertVerifier for Remembering {
