@@ -32,6 +32,10 @@ pub struct Settings {
     /// The Ruby helpers that run module functions written only in Ruby (started on first
     /// use, shared by every compile of these settings); `None` turns them off.
     pub ruby: Option<Arc<troupe_rubyhost::Pool>>,
+    /// Puppet's `storeconfigs`: where exported resources of other nodes are found
+    /// (PuppetDB); `None` is off. With it, `compile_json` also renders the catalog PuppetDB
+    /// stores.
+    pub storeconfigs: Option<Arc<dyn troupe_eval::code::Storeconfigs>>,
 }
 
 impl Settings {
@@ -42,6 +46,7 @@ impl Settings {
             basemodulepath: vec![codedir.join("modules")],
             hiera_config: None,
             ruby: Some(Arc::new(troupe_rubyhost::Pool::new(Default::default()))),
+            storeconfigs: None,
             codedir,
         }
     }
@@ -57,6 +62,7 @@ pub struct DiskEnv<'c> {
     global_hiera: Option<PathBuf>,
     cache: &'c ParseCache,
     ruby: Option<Arc<troupe_rubyhost::Pool>>,
+    storeconfigs: Option<Arc<dyn troupe_eval::code::Storeconfigs>>,
     module_dirs: std::cell::RefCell<HashMap<String, Option<PathBuf>>>,
     /// The modules on the modulepath, listed once per compile.
     modules: std::cell::OnceCell<Vec<(String, PathBuf)>>,
@@ -113,6 +119,7 @@ impl<'c> DiskEnv<'c> {
             }),
             cache,
             ruby: settings.ruby.clone(),
+            storeconfigs: settings.storeconfigs.clone(),
             module_dirs: Default::default(),
             modules: Default::default(),
         })
@@ -122,6 +129,10 @@ impl<'c> DiskEnv<'c> {
 impl Environment for DiskEnv<'_> {
     fn ruby(&self) -> Option<Arc<troupe_rubyhost::Pool>> {
         self.ruby.clone()
+    }
+
+    fn storeconfigs(&self) -> Option<&dyn troupe_eval::code::Storeconfigs> {
+        self.storeconfigs.as_deref()
     }
 
     fn ruby_answer(&self, key: &str, file: &Path) -> Option<serde_json::Value> {
@@ -396,6 +407,9 @@ pub struct CompileRequest<'a> {
 pub struct CompileOutput {
     pub json: Result<String, String>,
     pub warnings: Vec<String>,
+    /// With storeconfigs: the catalog as PuppetDB's `replace catalog` command carries it
+    /// (see `troupe_eval::catalog::puppetdb`).
+    pub puppetdb: Option<serde_json::Value>,
 }
 
 /// Compiles and renders the catalog JSON puppetserver would return.
@@ -432,6 +446,7 @@ pub fn compile_json_with(
             return CompileOutput {
                 json: Err(e),
                 warnings: vec![],
+                puppetdb: None,
             }
         }
     };
@@ -443,12 +458,17 @@ pub fn compile_json_with(
         node: req.node.clone(),
     };
     let out = troupe_eval::compile_with(&env, input, budget);
+    let mut puppetdb = None;
     let json = out.result.map(|mut c| {
         c.version = version;
+        if settings.storeconfigs.is_some() {
+            puppetdb = Some(c.puppetdb_json(catalog_uuid));
+        }
         c.write_json(catalog_uuid)
     });
     CompileOutput {
         json,
         warnings: out.warnings,
+        puppetdb,
     }
 }

@@ -258,6 +258,27 @@ pub trait Environment {
     }
     /// Keeps an answer for [`Environment::ruby_answer`].
     fn keep_ruby_answer(&self, _key: &str, _file: &std::path::Path, _answer: &serde_json::Value) {}
+    /// The store of exported resources (Puppet's `storeconfigs`); `None`: storeconfigs is
+    /// off, and `<<| |>>` collects nothing (with Puppet's warning).
+    fn storeconfigs(&self) -> Option<&dyn Storeconfigs> {
+        None
+    }
+}
+
+/// Where exported resources of other nodes are found (PuppetDB's resource query, as Puppet's
+/// `Puppet::Resource::Puppetdb#search` makes it).
+pub trait Storeconfigs: Send + Sync + std::fmt::Debug {
+    /// The exported resources of `type_name` (`Host`, `Concat::Fragment`) of every node but
+    /// `host` that match `filter` (a PuppetDB query expression, already built from the
+    /// collector's query), as PuppetDB's rows: objects with `certname`, `type`, `title`,
+    /// `parameters`. The error is the whole message (Puppet's "Could not retrieve resources
+    /// from the PuppetDB at ...").
+    fn search(
+        &self,
+        type_name: &str,
+        host: &str,
+        filter: Option<&serde_json::Value>,
+    ) -> Result<Vec<serde_json::Value>, String>;
 }
 
 /// The syntax of a Hiera data file (the `data_hash` backends).

@@ -194,6 +194,9 @@ async fn status_route(state: &Arc<State>, rest: &str) -> Resp {
         if !code_version_errors.is_empty() {
             services["master"]["status"]["code_version_errors"] = J::Object(code_version_errors);
         }
+        if let Some(pdb) = &state.puppetdb {
+            services["master"]["status"]["puppetdb"] = pdb.status();
+        }
         if state.ca.is_some() {
             services["ca"] = json!({"service_version": env!("CARGO_PKG_VERSION"), "service_status_version": 1, "detail_level": "info", "state": "running", "status": {}});
         }
@@ -585,8 +588,13 @@ async fn catalog(
                 f.to_string()
             }
         }
-        None => format!("{{\"name\":\"{name}\",\"values\":{{}}}}"),
+        None => match cached_facts(state, name).await {
+            Ok(Some(f)) => f,
+            Ok(None) => format!("{{\"name\":\"{name}\",\"values\":{{}}}}"),
+            Err(msg) => return error(StatusCode::INTERNAL_SERVER_ERROR, &msg, "RUNTIME_ERROR"),
+        },
     };
+    let facts_sent = param(params, "facts").is_some();
     let facts = if facts.trim_start().starts_with('{') {
         facts
     } else {
@@ -614,6 +622,15 @@ async fn catalog(
         node,
         reply: tx,
         cancel: flag,
+        store: match &state.puppetdb {
+            Some(pdb) if state.config.storeconfigs => Some(crate::pool::StoreJob {
+                pdb: pdb.clone(),
+                transaction_uuid: param(params, "transaction_uuid").map(str::to_string),
+                job_id: param(params, "job_id").map(str::to_string),
+                facts_sent,
+            }),
+            _ => None,
+        },
     };
     if !state.pool.submit(job) {
         let mut r = error(
@@ -658,6 +675,17 @@ async fn catalog(
                 "RUNTIME_ERROR",
             )
         }
+    }
+}
+
+/// A catalog request without facts: with storeconfigs, the node's last facts (Puppet's
+/// facts indirection with the PuppetDB terminus); otherwise none.
+async fn cached_facts(state: &Arc<State>, name: &str) -> Result<Option<String>, String> {
+    match &state.puppetdb {
+        Some(pdb) if state.config.storeconfigs => {
+            Ok(pdb.last_facts(name).await?.map(|f| f.to_string()))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -10,9 +10,11 @@ mod classify;
 pub mod code_version;
 mod compress;
 pub mod files;
+mod http_client;
 mod identity;
 pub mod limits;
 pub mod pool;
+pub mod puppetdb;
 pub mod report_processors;
 mod report_retention;
 mod report_yaml;
@@ -94,6 +96,18 @@ pub struct Config {
     pub reports: String,
     /// Puppet's `reporturl`: where the `http` processor posts reports.
     pub reporturl: String,
+    /// Puppet's `storeconfigs`: facts and catalogs go to PuppetDB and `<<| |>>` collects
+    /// from it.
+    pub storeconfigs: bool,
+    /// Puppet's `storeconfigs_backend`: only `puppetdb`.
+    pub storeconfigs_backend: String,
+    /// The PuppetDB terminus's `puppetdb.conf` (default: beside the ssldir, Puppet's
+    /// `$confdir/puppetdb.conf`).
+    pub puppetdb_conf: Option<PathBuf>,
+    /// Where commands wait for PuppetDB (default: `puppetdb-queue` beside the reportdir).
+    pub puppetdb_queue: Option<PathBuf>,
+    /// Commands kept waiting at most; past it the oldest is dropped.
+    pub puppetdb_queue_limit: usize,
 }
 
 /// Compiles that may wait per worker before agents get 503 (`max_queued`): the front keeps up
@@ -146,7 +160,29 @@ impl Config {
             external_nodes_timeout: std::time::Duration::from_secs(30),
             reports: "store".into(),
             reporturl: "http://localhost:3000/reports/upload".into(),
+            storeconfigs: false,
+            storeconfigs_backend: "puppetdb".into(),
+            puppetdb_conf: None,
+            puppetdb_queue: None,
+            puppetdb_queue_limit: 100_000,
         }
+    }
+
+    /// PuppetDB's settings when `storeconfigs` is on or `reports` names `puppetdb`.
+    pub fn puppetdb_wanted(&self) -> bool {
+        self.storeconfigs
+            || report_processors::parse(&self.reports)
+                .is_ok_and(|p| p.iter().any(|x| x == "puppetdb"))
+    }
+
+    /// `puppetdb.conf`'s path.
+    pub fn puppetdb_conf_path(&self) -> PathBuf {
+        self.puppetdb_conf.clone().unwrap_or_else(|| {
+            self.ssldir
+                .parent()
+                .unwrap_or(&self.ssldir)
+                .join("puppetdb.conf")
+        })
     }
 
     /// The classifier command when `node_terminus = exec`; an error for a terminus troupe
@@ -229,6 +265,8 @@ pub struct State {
     pub report_processors: Vec<String>,
     pub report_http: Option<report_processors::HttpSender>,
     pub report_stats: Arc<report_processors::Stats>,
+    /// PuppetDB (`storeconfigs`, `reports = puppetdb`).
+    pub puppetdb: Option<Arc<puppetdb::PuppetDb>>,
 }
 
 /// The client, as far as the master trusts it.
@@ -365,7 +403,7 @@ fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
     let report_stats = Arc::new(report_processors::Stats::default());
     let report_http = if report_processors.iter().any(|p| p == "http") {
         let tls = if config.reporturl.starts_with("https://") {
-            Some(tls::report_client(&config)?)
+            Some(tls::client_tls(&config, "reporturl")?)
         } else {
             None
         };
@@ -377,7 +415,44 @@ fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
     } else {
         None
     };
-    let compiler = Arc::new(config.compiler_settings());
+    let puppetdb = if config.puppetdb_wanted() {
+        if config.storeconfigs_backend != "puppetdb" {
+            return Err(format!(
+                "storeconfigs_backend = {}: troupe stores configurations in PuppetDB only (puppetdb)",
+                config.storeconfigs_backend
+            )
+            .into());
+        }
+        let conf = puppetdb::PdbConf::read(&config.puppetdb_conf_path())?;
+        let tls = if conf.server_urls.iter().any(|t| t.tls) {
+            Some(tls::client_tls(&config, "PuppetDB")?)
+        } else {
+            None
+        };
+        let queue = config.puppetdb_queue.clone().unwrap_or_else(|| {
+            config
+                .reportdir
+                .parent()
+                .unwrap_or(&config.reportdir)
+                .join("puppetdb-queue")
+        });
+        Some(Arc::new(puppetdb::PuppetDb::start(
+            conf,
+            &queue,
+            config.puppetdb_queue_limit,
+            tls,
+            config.certname.clone(),
+        )?))
+    } else {
+        None
+    };
+    let mut compiler = config.compiler_settings();
+    if config.storeconfigs {
+        compiler.storeconfigs = puppetdb
+            .clone()
+            .map(|p| p as Arc<dyn troupe_eval::code::Storeconfigs>);
+    }
+    let compiler = Arc::new(compiler);
     let cache = Arc::new(troupe_compiler::ParseCache::default());
     let pool = pool::Pool::start(
         config.workers,
@@ -410,5 +485,6 @@ fn prepare(config: Config) -> Result<Arc<State>, BoxError> {
         report_processors,
         report_http,
         report_stats,
+        puppetdb,
     }))
 }

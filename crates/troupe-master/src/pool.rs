@@ -40,6 +40,19 @@ pub struct Job {
     pub reply: Reply,
     /// Set when the result is no longer wanted (the agent closed the connection).
     pub cancel: Arc<AtomicBool>,
+    /// With storeconfigs: the facts (when the agent sent them) and the catalog go to
+    /// PuppetDB.
+    pub store: Option<StoreJob>,
+}
+
+/// What a compile sends to PuppetDB.
+#[derive(Debug)]
+pub struct StoreJob {
+    pub pdb: Arc<crate::puppetdb::PuppetDb>,
+    pub transaction_uuid: Option<String>,
+    pub job_id: Option<String>,
+    /// The agent sent these facts (not the node's cached ones): PuppetDB gets them.
+    pub facts_sent: bool,
 }
 
 #[derive(Debug, Default)]
@@ -202,6 +215,7 @@ fn worker(shared: Arc<Shared>, slot: Arc<Slot>) {
             node,
             reply,
             cancel,
+            store,
         } = job;
         if let Ok(mut r) = slot.running.lock() {
             *r = Some(Running {
@@ -218,6 +232,7 @@ fn worker(shared: Arc<Shared>, slot: Arc<Slot>) {
             extensions: &extensions,
             server_facts: &server_facts,
             node: &node,
+            store: store.as_ref(),
         };
         let budget = Budget {
             timeout: shared.limits.timeout,
@@ -303,6 +318,7 @@ struct Work<'a> {
     extensions: &'a serde_json::Value,
     server_facts: &'a [(String, String)],
     node: &'a troupe_eval::NodeData,
+    store: Option<&'a StoreJob>,
 }
 
 fn compile_one(
@@ -312,6 +328,12 @@ fn compile_one(
     budget: &Budget,
 ) -> Result<String, String> {
     let facts = load_facts(job.facts)?;
+    let producer_ts = job.store.map(|_| crate::puppetdb::commands::now_wire());
+    if let (Some(st), Some(ts)) = (job.store, &producer_ts) {
+        if st.facts_sent {
+            submit_facts(st, job, ts);
+        }
+    }
     let req = CompileRequest {
         environment: job.environment,
         certname: job.certname,
@@ -321,7 +343,39 @@ fn compile_one(
         node: job.node.clone(),
     };
     let (uuid, version) = uuid_and_version();
-    compile_json_with(settings, cache, &req, &uuid, version, budget).json
+    let out = compile_json_with(settings, cache, &req, &uuid, version, budget);
+    if let (Some(st), Some(mut payload), Some(ts)) = (job.store, out.puppetdb, &producer_ts) {
+        crate::puppetdb::commands::finish_catalog(
+            &mut payload,
+            st.transaction_uuid.as_deref(),
+            st.job_id.as_deref(),
+            None,
+            &st.pdb.producer,
+            ts,
+        );
+        st.pdb
+            .submit(crate::puppetdb::commands::CATALOG, job.certname, &payload);
+    }
+    out.json
+}
+
+/// `replace facts` for the facts the agent sent, with its `$trusted`.
+fn submit_facts(st: &StoreJob, job: &Work<'_>, producer_ts: &str) {
+    let Ok(facts) = serde_json::from_str::<serde_json::Value>(job.facts) else {
+        return;
+    };
+    let trusted =
+        troupe_compiler::trusted_for(job.certname, troupe_eval::value::from_json(job.extensions));
+    let payload = crate::puppetdb::commands::facts(
+        job.certname,
+        &facts,
+        troupe_eval::catalog::value_to_json(&trusted),
+        job.environment,
+        &st.pdb.producer,
+        producer_ts,
+    );
+    st.pdb
+        .submit(crate::puppetdb::commands::FACTS, job.certname, &payload);
 }
 
 /// A random (v4) catalog UUID and the `version` (seconds since the epoch), as puppetserver.

@@ -7,10 +7,7 @@
 //! with Puppet's words ("Unable to submit report to URL [CODE] ...") and counted. The counts of
 //! reports by status and of the processors' work are kept for `/status/v1/services`.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+use crate::http_client::{request, Target};
 use serde_json::{json, Value as J};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -32,16 +29,14 @@ pub fn parse(list: &str) -> Result<Vec<String>, String> {
     {
         match p {
             "none" => {}
-            "store" | "http" => {
+            "store" | "http" | "puppetdb" => {
                 if !out.iter().any(|o| o == p) {
                     out.push(p.to_string())
                 }
             }
-            other => {
-                return Err(format!(
-                    "reports: troupe has the report processors store and http, not '{other}'"
-                ))
-            }
+            other => return Err(format!(
+                "reports: troupe has the report processors store, http and puppetdb, not '{other}'"
+            )),
         }
     }
     Ok(out)
@@ -100,67 +95,6 @@ pub struct HttpSender {
     tx: SyncSender<J>,
 }
 
-/// Where and how to post.
-struct Target {
-    url: String,
-    tls: bool,
-    authority: String,
-    host: String,
-    path: String,
-    basic: Option<String>,
-}
-
-fn target(url: &str) -> Result<Target, String> {
-    let bad = || format!("reporturl = {url}: not an http:// or https:// URL");
-    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(bad());
-    };
-    let (auth, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (basic, hostport) = match auth.rsplit_once('@') {
-        Some((user, h)) => (Some(user.to_string()), h),
-        None => (None, auth),
-    };
-    if hostport.is_empty() {
-        return Err(bad());
-    }
-    let host = match hostport.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() => h.trim_matches(['[', ']']).to_string(),
-        _ => hostport.trim_matches(['[', ']']).to_string(),
-    };
-    let authority = if hostport
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:{}", if tls { 443 } else { 80 })
-    };
-    let basic = basic.map(|u| {
-        let decoded = percent_encoding::percent_decode_str(&u)
-            .decode_utf8_lossy()
-            .into_owned();
-        format!(
-            "Basic {}",
-            troupe_eval::value::base64_encode(decoded.as_bytes(), false)
-        )
-    });
-    Ok(Target {
-        url: url.to_string(),
-        tls,
-        authority,
-        host,
-        path: path.to_string(),
-        basic,
-    })
-}
-
 impl HttpSender {
     /// Starts the posting thread for `url`; `tls` is the client configuration for https.
     pub fn start(
@@ -168,7 +102,7 @@ impl HttpSender {
         tls: Option<Arc<rustls::ClientConfig>>,
         stats: Arc<Stats>,
     ) -> Result<HttpSender, String> {
-        let t = target(url)?;
+        let t = Target::parse(url, "reporturl")?;
         if t.tls && tls.is_none() {
             return Err(format!(
                 "reporturl = {url}: https needs the master's certificate and the CA"
@@ -187,7 +121,7 @@ impl HttpSender {
                 while let Ok(report) = rx.recv() {
                     let yaml = crate::report_yaml::report(&report);
                     let r = rt.block_on(async {
-                        tokio::time::timeout(POST_TIMEOUT, post(&t, tls.clone(), yaml))
+                        tokio::time::timeout(POST_TIMEOUT, post_yaml(&t, tls.clone(), yaml))
                             .await
                             .unwrap_or_else(|_| Err("no answer within 10 s".into()))
                     });
@@ -213,62 +147,34 @@ impl HttpSender {
     }
 }
 
-async fn post(
+/// Posts a report's YAML as puppetserver's `http` processor does.
+async fn post_yaml(
     t: &Target,
     tls: Option<Arc<rustls::ClientConfig>>,
     yaml: String,
 ) -> Result<(), String> {
-    let tcp = tokio::net::TcpStream::connect(&t.authority)
-        .await
-        .map_err(|e| format!("[connect] {e}"))?;
-    let mut req = Request::post(&t.path)
-        .header("Host", &t.authority)
-        .header("Content-Type", "application/x-yaml")
-        .header("User-Agent", "troupe/7.23.0 (report processor http)");
+    let mut headers = vec![
+        ("Content-Type", "application/x-yaml".to_string()),
+        (
+            "User-Agent",
+            "troupe/7.23.0 (report processor http)".to_string(),
+        ),
+    ];
     if let Some(b) = &t.basic {
-        req = req.header("Authorization", b);
+        headers.push(("Authorization", b.clone()));
     }
-    let req = req
-        .body(Full::new(Bytes::from(yaml)))
-        .map_err(|e| format!("[request] {e}"))?;
-    let status = match tls {
-        Some(cfg) => {
-            let name = rustls::pki_types::ServerName::try_from(t.host.clone())
-                .map_err(|e| format!("[tls] {e}"))?;
-            let s = tokio_rustls::TlsConnector::from(cfg)
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("[tls] {e}"))?;
-            send(TokioIo::new(s), req).await?
-        }
-        None => send(TokioIo::new(tcp), req).await?,
-    };
-    if (200..300).contains(&status.as_u16()) {
+    let (status, _) = request(t, tls, "POST", &t.path, &headers, yaml.into_bytes()).await?;
+    if (200..300).contains(&status) {
         Ok(())
     } else {
         Err(format!(
-            "[{}] {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
+            "[{status}] {}",
+            hyper::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
         ))
     }
-}
-
-async fn send<I>(io: I, req: Request<Full<Bytes>>) -> Result<hyper::StatusCode, String>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut s, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| format!("[http] {e}"))?;
-    tokio::spawn(conn);
-    let resp = s
-        .send_request(req)
-        .await
-        .map_err(|e| format!("[http] {e}"))?;
-    let status = resp.status();
-    let _ = resp.into_body().collect().await;
-    Ok(status)
 }
 
 #[cfg(test)]
@@ -283,15 +189,21 @@ mod tests {
         );
         assert_eq!(parse("none"), Ok(vec![]));
         assert!(parse("store,tagmail").is_err());
-        let t = target("https://u%40x:p@reports.example.test:8443/upload?a=1")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let t = Target::parse(
+            "https://u%40x:p@reports.example.test:8443/upload?a=1",
+            "reporturl",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(t.tls && t.authority == "reports.example.test:8443" && t.path == "/upload?a=1");
         assert_eq!(t.basic.as_deref(), Some("Basic dUB4OnA="));
-        let t = target("http://localhost/r").unwrap_or_else(|e| panic!("{e}"));
+        let t = Target::parse("http://localhost/r", "reporturl").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (t.authority.as_str(), t.host.as_str()),
             ("localhost:80", "localhost")
         );
-        assert!(target("ftp://x/").is_err() && target("http:///x").is_err());
+        assert!(
+            Target::parse("ftp://x/", "reporturl").is_err()
+                && Target::parse("http:///x", "reporturl").is_err()
+        );
     }
 }

@@ -76,6 +76,21 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
     }
     state.report_stats.count(&v);
     let file_name = report_file_name(&v, &body);
+    let processors = &state.report_processors;
+    if let (Some(pdb), true) = (&state.puppetdb, processors.iter().any(|p| p == "puppetdb")) {
+        let payload = crate::puppetdb::commands::report(
+            &v,
+            &pdb.producer,
+            &crate::puppetdb::commands::now_wire(),
+            pdb.conf.include_unchanged_resources,
+        );
+        let pdb = pdb.clone();
+        let node = name.to_string();
+        let _ = tokio::task::spawn_blocking(move || {
+            pdb.submit(crate::puppetdb::commands::REPORT, &node, &payload)
+        })
+        .await;
+    }
     if let Some(http) = &state.report_http {
         // The YAML is written on the sender's thread, not on this request's.
         if !http.send(v) {
@@ -86,7 +101,6 @@ pub async fn put(state: &Arc<State>, name: &str, req: Request<Incoming>) -> Resp
             tracing::warn!(node = %name, "the report of {name} is not posted to reporturl: the queue is full");
         }
     }
-    let processors = &state.report_processors;
     if !processors.iter().any(|p| p == "store") {
         return json_resp(StatusCode::OK, &json!(processors));
     }

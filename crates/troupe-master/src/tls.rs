@@ -177,15 +177,17 @@ fn crl_warning_at(this: i64, next: i64, now: i64, what: &str) -> Option<String> 
 /// The client configuration the `http` report processor uses for an `https` `reporturl`:
 /// the server verified against the Puppet CA, this master's certificate presented when it has
 /// one (as Puppet's http client does).
-pub fn report_client(config: &Config) -> Result<Arc<rustls::ClientConfig>, BoxError> {
+/// The master as a client (reporturl, PuppetDB): the Puppet CA as roots, this master's
+/// certificate when it has one; `what` names the service in errors.
+pub fn client_tls(config: &Config, what: &str) -> Result<Arc<rustls::ClientConfig>, BoxError> {
     let p = paths(config);
     let mut roots = RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(&p.ca)
-        .map_err(|e| format!("reporturl: the CA certificate {}: {e}", p.ca.display()))?
+        .map_err(|e| format!("{what}: the CA certificate {}: {e}", p.ca.display()))?
     {
         roots
-            .add(c.map_err(|e| format!("reporturl: {}: {e}", p.ca.display()))?)
-            .map_err(|e| format!("reporturl: {}: {e}", p.ca.display()))?;
+            .add(c.map_err(|e| format!("{what}: {}: {e}", p.ca.display()))?)
+            .map_err(|e| format!("{what}: {}: {e}", p.ca.display()))?;
     }
     let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
     let chain: Option<Vec<CertificateDer<'static>>> = CertificateDer::pem_file_iter(&p.cert)

@@ -327,6 +327,15 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
                 c.reports = v.trim().to_string()
             }
             "reporturl" => c.reporturl = v.trim().to_string(),
+            "storeconfigs" => c.storeconfigs = bool_value(k, v)?,
+            "storeconfigs_backend" => c.storeconfigs_backend = v.trim().to_string(),
+            "puppetdb_conf" => c.puppetdb_conf = Some(v.trim().into()),
+            "puppetdb_queue" => c.puppetdb_queue = Some(v.trim().into()),
+            "puppetdb_queue_limit" => {
+                c.puppetdb_queue_limit = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    anyhow!("setting 'puppetdb_queue_limit' must be a number above 0, not '{v}'")
+                })?
+            }
             "node_terminus" => c.node_terminus = v.trim().to_string(),
             "external_nodes" => c.external_nodes = v.trim().to_string(),
             "external_nodes_timeout" => {

@@ -246,6 +246,8 @@ mod tests {
                 stage,
             ],
             edges: vec![("Stage[main]".into(), "Class[main]".into())],
+            stored_only: vec![],
+            stored_edges: vec![],
             classes: vec!["main".into()],
         };
         let expected = serde_json::to_string(&cat.to_json("uuid")).expect("JSON");

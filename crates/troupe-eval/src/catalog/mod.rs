@@ -6,6 +6,7 @@
 
 mod json_writer;
 pub mod object_json;
+pub mod puppetdb;
 pub mod schema;
 
 use indexmap::IndexMap;
@@ -443,6 +444,10 @@ pub struct Catalog {
     pub resources: Vec<Resource>,
     pub edges: Vec<(String, String)>,
     pub classes: Vec<String>,
+    /// With storeconfigs: the exported resources this catalog did not collect, which the
+    /// store gets and the agent does not (see `puppetdb`), and the edges that touch them.
+    pub stored_only: Vec<Resource>,
+    pub stored_edges: Vec<(String, String)>,
 }
 
 impl Catalog {
@@ -455,58 +460,7 @@ impl Catalog {
         root.insert("catalog_uuid".into(), json!(catalog_uuid));
         root.insert("catalog_format".into(), json!(2));
         root.insert("environment".into(), json!(self.environment));
-        let mut res = Vec::with_capacity(self.resources.len());
-        for r in &self.resources {
-            let mut m = JMap::new();
-            m.insert("type".into(), json!(r.type_name));
-            m.insert("title".into(), json!(r.title));
-            m.insert("tags".into(), json!(r.tags));
-            if let Some(f) = &r.file {
-                m.insert("file".into(), json!(f));
-            }
-            if let Some(l) = r.line {
-                m.insert("line".into(), json!(l));
-            }
-            m.insert("exported".into(), json!(r.exported));
-            m.insert("kind".into(), json!(r.kind.as_str()));
-            let mut params = JMap::new();
-            let mut sensitive = Vec::new();
-            if r.name_param {
-                params.insert("name".into(), json!(r.title));
-            }
-            // The namevar leads when it is set (Puppet merges parameters into the parsed title).
-            // Puppet merges the parameters into the title parsed by the type's title pattern,
-            // and leaves the namevar out when it equals the title.
-            let nv = r.namevar;
-            let namevar = match r.params.get(nv) {
-                Some(v) if !v.is_undef() => Some(value_to_json(v)),
-                _ => Some(json!(crate::catalog::schema::namevar_from_title(
-                    &r.type_name,
-                    &r.title
-                ))),
-            };
-            if let Some(v) = namevar.filter(|v| v.as_str() != Some(r.title.as_str())) {
-                params.insert(nv.to_string(), v);
-            }
-            for (k, v) in &r.params {
-                if k == nv || v.is_undef() {
-                    continue;
-                }
-                if let Value::Sensitive(inner) = v {
-                    sensitive.push(k.clone());
-                    params.insert(k.clone(), value_to_json(inner));
-                    continue;
-                }
-                params.insert(k.clone(), value_to_json(v));
-            }
-            if !params.is_empty() {
-                m.insert("parameters".into(), J::Object(params));
-            }
-            if !sensitive.is_empty() {
-                m.insert("sensitive_parameters".into(), json!(sensitive));
-            }
-            res.push(J::Object(m));
-        }
+        let res: Vec<J> = self.resources.iter().map(resource_to_json).collect();
         root.insert("resources".into(), J::Array(res));
         root.insert(
             "edges".into(),
@@ -520,6 +474,59 @@ impl Catalog {
         root.insert("classes".into(), json!(self.classes));
         J::Object(root)
     }
+}
+
+/// One resource as the catalog JSON has it.
+pub fn resource_to_json(r: &Resource) -> J {
+    let mut m = JMap::new();
+    m.insert("type".into(), json!(r.type_name));
+    m.insert("title".into(), json!(r.title));
+    m.insert("tags".into(), json!(r.tags));
+    if let Some(f) = &r.file {
+        m.insert("file".into(), json!(f));
+    }
+    if let Some(l) = r.line {
+        m.insert("line".into(), json!(l));
+    }
+    m.insert("exported".into(), json!(r.exported));
+    m.insert("kind".into(), json!(r.kind.as_str()));
+    let mut params = JMap::new();
+    let mut sensitive = Vec::new();
+    if r.name_param {
+        params.insert("name".into(), json!(r.title));
+    }
+    // The namevar leads when it is set (Puppet merges parameters into the parsed title).
+    // Puppet merges the parameters into the title parsed by the type's title pattern,
+    // and leaves the namevar out when it equals the title.
+    let nv = r.namevar;
+    let namevar = match r.params.get(nv) {
+        Some(v) if !v.is_undef() => Some(value_to_json(v)),
+        _ => Some(json!(crate::catalog::schema::namevar_from_title(
+            &r.type_name,
+            &r.title
+        ))),
+    };
+    if let Some(v) = namevar.filter(|v| v.as_str() != Some(r.title.as_str())) {
+        params.insert(nv.to_string(), v);
+    }
+    for (k, v) in &r.params {
+        if k == nv || v.is_undef() {
+            continue;
+        }
+        if let Value::Sensitive(inner) = v {
+            sensitive.push(k.clone());
+            params.insert(k.clone(), value_to_json(inner));
+            continue;
+        }
+        params.insert(k.clone(), value_to_json(v));
+    }
+    if !params.is_empty() {
+        m.insert("parameters".into(), J::Object(params));
+    }
+    if !sensitive.is_empty() {
+        m.insert("sensitive_parameters".into(), json!(sensitive));
+    }
+    J::Object(m)
 }
 
 /// `File[/x]` → (`File`, `/x`).

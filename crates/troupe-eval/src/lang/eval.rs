@@ -84,6 +84,8 @@ pub struct Evaluator<'e> {
     pub class_list: Vec<String>,
     pub cat_tags: Vec<String>,
     pub collectors: Vec<Collector>,
+    /// Resources collected from other nodes' exports, by index: `certname|Type|title`.
+    pub(crate) collector_ids: HashMap<usize, String>,
     pub relationships: Vec<Relationship>,
     pub overrides: Vec<Override>,
     /// Classes and defines (by `override_source`) whose collector overrode something: Puppet
@@ -163,6 +165,7 @@ impl<'e> Evaluator<'e> {
             class_list: Vec::new(),
             cat_tags: Vec::new(),
             collectors: Vec::new(),
+            collector_ids: HashMap::new(),
             relationships: Vec::new(),
             overrides: Vec::new(),
             override_sources: HashSet::new(),

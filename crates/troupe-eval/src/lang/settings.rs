@@ -14,7 +14,8 @@ pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         ),
-        "strict_variables" | "storeconfigs" => Value::Bool(false),
+        "strict_variables" => Value::Bool(false),
+        "storeconfigs" => Value::Bool(ev.env.storeconfigs().is_some()),
         "strict" => Value::str("warning"),
         "certname" | "servername" => ev.input.server_facts_get("servername"),
         // The server's directories, as Debian's Puppet lays them out (modules default paths

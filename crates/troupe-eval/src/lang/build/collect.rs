@@ -47,9 +47,16 @@ impl<'e> Evaluator<'e> {
             );
         }
         let vals = self.eval_ops(ops)?;
+        let mut filter = None;
         if *exported {
-            let l = self.loc_e(e);
-            self.warn(format!("You cannot collect exported resources without storeconfigs being set; the collection will be ignored {l}"));
+            if self.env.storeconfigs().is_some() {
+                if let Some(q) = query.as_deref() {
+                    filter = Some(self.pdb_filter(q)?);
+                }
+            } else {
+                let l = self.loc_e(e);
+                self.warn(format!("You cannot collect exported resources without storeconfigs being set; the collection will be ignored {l}"));
+            }
         }
         let c = Collector {
             type_name: tn,
@@ -59,6 +66,8 @@ impl<'e> Evaluator<'e> {
             src: self.src.clone(),
             collected: Vec::new(),
             exported: *exported,
+            filter,
+            searched: false,
         };
         self.collectors.push(c);
         Ok(self.collectors.len() - 1)
@@ -158,6 +167,7 @@ impl<'e> Evaluator<'e> {
             let tn = self.collectors[ci].type_name.clone();
             let exported = self.collectors[ci].exported;
             if exported {
+                changed |= self.collect_exported(ci)?;
                 continue;
             }
             let candidates: Vec<usize> = (0..self.res.len())

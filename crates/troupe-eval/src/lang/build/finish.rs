@@ -376,10 +376,33 @@ impl<'e> Evaluator<'e> {
         {
             push("class");
         }
+        // With storeconfigs, the store also gets the exported resources nobody collected
+        // (Puppet saves the catalog before its indirection filters virtual resources out).
+        let mut stored_edges = Vec::new();
+        if self.env.storeconfigs().is_some() {
+            let stored = |i: usize| keep[i] || self.res[i].exported;
+            stored_edges = self
+                .edges
+                .iter()
+                .filter(|(s, t)| stored(*s) && stored(*t) && !(keep[*s] && keep[*t]))
+                .map(|(s, t)| (self.res[*s].reference(), self.res[*t].reference()))
+                .collect();
+        }
+        let with_store = self.env.storeconfigs().is_some();
         // The last use of the resources: the catalog takes them.
         let mut resources: Vec<Resource> = std::mem::take(&mut self.res);
+        let mut stored_only = Vec::new();
+        if with_store {
+            let (out, kept): (Vec<Resource>, Vec<Resource>) = resources
+                .into_iter()
+                .partition(|r| r.virtual_ && r.exported);
+            stored_only = out;
+            resources = kept;
+        }
         resources.retain(|r| !r.virtual_);
         Catalog {
+            stored_only,
+            stored_edges,
             name: self.input.certname.clone(),
             environment: self.env.name().to_string(),
             version: serde_json::Value::from(0),

@@ -8,6 +8,7 @@ pub mod classes;
 pub mod collect;
 pub mod defaults;
 pub mod defines;
+pub mod exported;
 pub mod finish;
 pub mod module_index;
 pub mod module_types;
@@ -34,6 +35,11 @@ pub struct Collector {
     pub src: Arc<SourceFile>,
     pub collected: Vec<usize>,
     pub exported: bool,
+    /// An exported collector's query as PuppetDB's filter, built when the collector is
+    /// evaluated (as Puppet builds it); `None` without a query.
+    pub filter: Option<serde_json::Value>,
+    /// The store was asked (once per compile).
+    pub searched: bool,
 }
 #[derive(Debug, Clone)]
 pub enum Operand {
