@@ -10,7 +10,7 @@ mod classify;
 pub mod code_version;
 mod compress;
 pub mod files;
-mod http_client;
+pub mod http_client;
 mod identity;
 pub mod limits;
 pub mod pool;

@@ -34,9 +34,11 @@ pub fn parse(list: &str) -> Result<Vec<String>, String> {
                     out.push(p.to_string())
                 }
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "reports: troupe has the report processors store, http and puppetdb, not '{other}'"
-            )),
+            ))
+            }
         }
     }
     Ok(out)
