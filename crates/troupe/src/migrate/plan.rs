@@ -235,18 +235,35 @@ impl Plan {
                 "ssldir" | "cadir" | "confdir" | "vardir" => p
                     .notes
                     .push(format!("{} = {v}: used to find the files", at(k))),
-                "storeconfigs" | "storeconfigs_backend" => p.warnings.push(format!(
-                    "{} = {v}: not supported yet by troupe (exported resources are not collected)",
-                    at(k)
-                )),
-                "reports" if v.split(',').all(|r| r.trim() == "store") => p.notes.push(format!(
-                    "{} = store: troupe stores reports (JSON) in reportdir",
-                    at(k)
-                )),
-                "reports" => p.warnings.push(format!(
-                    "{} = {v}: troupe only stores reports; the other report processors are not run",
-                    at(k)
-                )),
+                "storeconfigs" | "storeconfigs_backend" | "reporturl" => {
+                    p.set("master", k, &v, at(k));
+                    if k == "storeconfigs" && v == "true" && from.join("puppetdb.conf").is_file() {
+                        let conf = from.join("puppetdb.conf").display().to_string();
+                        p.set("master", "puppetdb_conf", &conf, at(k));
+                    }
+                }
+                "reports" => {
+                    let known: Vec<&str> = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|r| matches!(*r, "store" | "http" | "puppetdb" | "none"))
+                        .collect();
+                    let others: Vec<&str> = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|r| !r.is_empty() && !known.contains(r))
+                        .collect();
+                    if !known.is_empty() {
+                        p.set("master", k, &known.join(", "), at(k));
+                    }
+                    if !others.is_empty() {
+                        p.warnings.push(format!(
+                            "{} = {v}: troupe has the report processors store, http and puppetdb; {} not run",
+                            at(k),
+                            others.join(", ")
+                        ));
+                    }
+                }
                 _ => p.warnings.push(format!(
                     "{} = {v}: not mapped (troupe has no such setting)",
                     at(k)
@@ -474,12 +491,12 @@ mod tests {
             "listen = 0.0.0.0:8141",
             "store = dir:/var/lib/troupe/ssl/ca",
             "autosign = false",
+            "storeconfigs = true",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
         let w = p.warnings.join("\n");
         for needle in [
-            "storeconfigs (line 7) = true: not supported yet",
             "frobnicate (line 9) = 1: not mapped",
             "[agent]: not the server's section",
             "webserver.idle-timeout-milliseconds = 5: not mapped",
