@@ -7,7 +7,8 @@
 #  - puppetdb_oracle.rb compiles collector.example.test (`Host <<| tag == 'db' |>>`) and the
 #    collected Host is in its catalog; the collector's own @@host is filtered out; nothing was
 #    written to PuppetDB by the oracle
-#  - outage: stop-pdb, the oracle fails (exit 1, PuppetDB error on stderr); stop
+#  - outage: stop-pdb, the oracle fails (exit 1, PuppetDB error on stderr); start-pdb, it
+#    collects again; stop
 # Exits non-zero on any failure. KEEP=1 keeps the temp dir (the fixture is stopped anyway).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -182,10 +183,17 @@ fi
 grep -q 'Could not retrieve resources from the PuppetDB' oracle-down.err || { cat oracle-down.err >&2; fail "unexpected outage error"; }
 echo "oracle with PuppetDB down: $(grep '^Error:' oracle-down.err | tail -n1)"
 
+t=$(now)
+[ "$("$FIX" start-pdb "$T/fx")" = "$urls" ] || fail "start-pdb printed other URLs"
+T_RESTART=$(since "$t")
+ruby "$ORACLE" code production collector.example.test cfacts.json ssl "$PDB_HTTPS" master.example.test \
+  >oracle2.json 2>oracle2.err || { cat oracle2.err >&2; fail "oracle failed after start-pdb"; }
+grep -q '"db.example.test"' oracle2.json || fail "collected Host missing after start-pdb"
+
 "$FIX" stop "$T/fx"
 "$FIX" stop "$T/fx"       # idempotent
 [ ! -e "$T/fx/pdb.pid" ] && [ ! -e "$T/fx/pg.pid" ] || fail "pid files left behind"
 FAILED=0
-echo "timings (fixture.log):"; grep -h 'up on\|running on\|stopped' "$T/fx/fixture.log" | sed 's/^/  /'
-echo "timings: fixture start (PostgreSQL + PuppetDB, first start) ${T_START} s; command -> queryable ${T_QUERYABLE} s; oracle compile ${T_ORACLE} s"
+echo "timings (fixture.log):"; grep -h 'initdb\|up on\|running on\|stopped\|compiled' "$T/fx/fixture.log" | sed 's/^/  /'
+echo "timings: fixture start (PostgreSQL + PuppetDB, first start) ${T_START} s; command -> queryable ${T_QUERYABLE} s; oracle compile ${T_ORACLE} s; PuppetDB restart ${T_RESTART} s"
 echo "SELFTEST OK"

@@ -70,9 +70,11 @@ begin
     '--certificate_revocation', File.exist?(crl) ? 'chain' : 'false',
     '--log_level', ENV['ORACLE_LOG_LEVEL'] || 'warning',
     '--storeconfigs', 'true', '--storeconfigs_backend', 'puppetdb',
-    # no keep-alive: with Ruby 3.1/OpenSSL 3.0 and PuppetDB 7.12's Jetty over TLS 1.3, a second
-    # request on a reused connection hangs until server_url_timeout (30 s); the compiler's
-    # collection loop queries once per pass, so a collector compile makes two queries
+    # no keep-alive: Ruby 3.1's Net::HTTP checks a kept-alive connection with wait_readable(0) +
+    # eof?; over TLS 1.3 the NewSessionTicket Jetty sends after the handshake makes the socket
+    # readable without application data, so eof? blocks until Jetty's 30 s idle timeout and the
+    # request hits server_url_timeout (30 s). The compiler's collection loop queries PuppetDB
+    # once per pass, so every collecting compile makes at least two queries.
     '--http_keepalive_timeout', '0',
   ])
   Puppet.settings.preferred_run_mode = :server
