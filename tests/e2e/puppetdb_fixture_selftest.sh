@@ -6,7 +6,7 @@
 #  - the HTTPS port requires a client cert: refused without one, answers with the master's
 #  - puppetdb_oracle.rb compiles collector.example.test (`Host <<| tag == 'db' |>>`) and the
 #    collected Host is in its catalog; the collector's own @@host is filtered out; nothing was
-#    written to PuppetDB by the oracle
+#    written to PuppetDB by the oracle; --pdb-commands captures replace_facts/replace_catalog
 #  - outage: stop-pdb, the oracle fails (exit 1, PuppetDB error on stderr); start-pdb, it
 #    collects again; stop
 # Exits non-zero on any failure. KEEP=1 keeps the temp dir (the fixture is stopped anyway).
@@ -167,6 +167,24 @@ assert ("Host", "other.example.test") not in res, "tag filter ignored"
 assert ("Host", "collector.example.test") not in res, "own exported resource not filtered out"
 assert ("Notify", "collected on collector.example.test") in res
 print("oracle: collected Host[db.example.test], tags", h["tags"])
+EOF
+# --pdb-commands: the commands puppetserver would submit, captured and not sent
+ruby "$ORACLE" --pdb-commands cmds.json code production collector.example.test cfacts.json ssl "$PDB_HTTPS" \
+  master.example.test >oracle3.json 2>oracle3.err || { cat oracle3.err >&2; fail "oracle --pdb-commands failed"; }
+strip() { python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); d.pop("version"); d.pop("catalog_uuid"); print(json.dumps(d, sort_keys=True))' "$1"; }
+[ "$(strip oracle.json)" = "$(strip oracle3.json)" ] || fail "--pdb-commands changed the agent's catalog"
+python3 - cmds.json <<'EOF' || fail "unexpected captured commands"
+import json, sys
+cmds = {c["command"]: c for c in json.load(open(sys.argv[1]))}
+assert {"replace_facts", "replace_catalog"} <= set(cmds), sorted(cmds)
+f, c = cmds["replace_facts"], cmds["replace_catalog"]
+assert f["version"] == 5 and c["version"] == 9 and c["certname"] == "collector.example.test", (f, c)
+assert f["payload"]["producer"] == "master.example.test" and "trusted" in f["payload"]["values"], f
+res = {(r["type"], r["title"]): r for r in c["payload"]["resources"]}
+own = res[("Host", "collector.example.test")]
+assert own["exported"] is True and "web" in own["tags"], own
+assert res[("Host", "db.example.test")]["exported"] is False
+print("captured commands:", ", ".join(f'{k} v{v["version"]}' for k, v in cmds.items()))
 EOF
 nodes=$(curl -sS -G "$PDB_HTTP/pdb/query/v4/nodes" --data-urlencode 'query=["=","certname","collector.example.test"]')
 [ "$nodes" = '[]' ] || fail "the oracle wrote to PuppetDB: $nodes"

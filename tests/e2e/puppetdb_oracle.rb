@@ -10,7 +10,11 @@
 #                  without it), certs/MASTER_CERTNAME.pem, private_keys/MASTER_CERTNAME.pem
 #   PDB_URL        https://127.0.0.1:PORT (puppetdb.conf server_urls)
 # options: --normalize (zero version/catalog_uuid, file paths relative to the environment),
-#          --server-fact K=V (override a server fact, e.g. servername=puppet.example.test)
+#          --server-fact K=V (override a server fact, e.g. servername=puppet.example.test),
+#          --pdb-commands FILE: also write, as a JSON array, the commands puppetserver's terminus
+#            would submit after this compile (replace_facts v5, replace_catalog v9, maybe
+#            replace_catalog_inputs v1): [{"command", "version", "certname",
+#            "producer_timestamp", "payload"}]. They are captured, never sent.
 #
 # Output: the catalog as puppetserver sends it to the agent (rich JSON, after the catalog
 # indirection's filter has removed virtual and exported-but-not-collected resources) on stdout;
@@ -21,6 +25,8 @@
 # both cache classes are reset to nil after the settings are initialized, so only the resource
 # indirection (terminus store_configs -> puppetdb, read-only searches) keeps using PuppetDB. As a
 # guard, Puppet::Util::Puppetdb::Command#submit raises if anything still tries to submit a command.
+# With --pdb-commands the cache classes are kept (the real save path runs) and Command#submit
+# records the command instead of sending it.
 require 'json'
 require 'cgi'
 require 'optparse'
@@ -47,6 +53,7 @@ OptionParser.new do |o|
   o.banner = USAGE
   o.on('--normalize') { opts[:normalize] = true }
   o.on('--server-fact K=V') { |v| k, val = v.split('=', 2); opts[:server_facts][k] = val }
+  o.on('--pdb-commands FILE') { |v| opts[:pdb_commands] = v }
 end.parse!
 abort(USAGE) unless ARGV.size == 7
 codedir, envname, certname, facts_file, ssldir, pdb_url, master = ARGV
@@ -85,15 +92,22 @@ begin
 
   # the storeconfigs hook (defaults.rb) set: catalog cache = store_configs, facts cache =
   # store_configs, resource terminus = store_configs. Keep only the resource terminus (reads).
-  Puppet::Resource::Catalog.indirection.set_global_setting(:cache_class, nil)
-  Puppet::Node::Facts.indirection.set_global_setting(:cache_class, nil)
-  Puppet[:catalog_cache_terminus] = nil
+  unless opts[:pdb_commands]
+    Puppet::Resource::Catalog.indirection.set_global_setting(:cache_class, nil)
+    Puppet::Node::Facts.indirection.set_global_setting(:cache_class, nil)
+    Puppet[:catalog_cache_terminus] = nil
+  end
   raise 'resource terminus is not store_configs' unless Puppet::Resource.indirection.terminus_class.to_s == 'store_configs'
 
   require 'puppet/util/puppetdb'
+  captured = []
   Puppet::Util::Puppetdb::Command.prepend(Module.new do
-    def submit
-      raise Puppet::Error, 'puppetdb_oracle: refusing to submit a PuppetDB command (the oracle must not write)'
+    define_method(:submit) do
+      raise Puppet::Error, 'puppetdb_oracle: refusing to submit a PuppetDB command (the oracle must not write)' unless opts[:pdb_commands]
+      captured << { 'command' => command, 'version' => version, 'certname' => certname,
+                    'producer_timestamp' => Puppet::Util::Puppetdb.to_wire_time(producer_timestamp_utc),
+                    'payload' => JSON.parse(payload) }
+      {}
     end
   end)
 
@@ -155,6 +169,7 @@ begin
     end
     body = JSON.pretty_generate(data)
   end
+  File.write(opts[:pdb_commands], JSON.pretty_generate(captured) + "\n") if opts[:pdb_commands]
   JSON_OUT.write(body)
   JSON_OUT.write("\n")
   JSON_OUT.flush
