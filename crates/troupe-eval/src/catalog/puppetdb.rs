@@ -163,6 +163,11 @@ fn wire_resource(r: &Resource) -> J {
             }
         }
     }
+    // `Stage[main]` and `Class[main]`: Puppet's title there is the symbol `:main`, which
+    // differs from the `name` string, so the terminus aliases them to "main".
+    if r.name_param && !params.contains_key("alias") {
+        params.insert("alias".into(), json!([r.title]));
+    }
     for key in UNORDERED {
         if let Some(J::Array(a)) = params.get_mut(*key) {
             if !a.is_empty() {
@@ -233,7 +238,11 @@ mod tests {
             version: json!(1700000000),
             tags: vec![],
             resources: vec![
-                res("Class", "main", &[], "name"),
+                {
+                    let mut m = res("Class", "main", &[], "name");
+                    m.name_param = true;
+                    m
+                },
                 res(
                     "File",
                     "/etc/a",
@@ -265,6 +274,7 @@ mod tests {
         };
         let j = cat.puppetdb_json("u-1");
         assert_eq!(j["version"], json!("1700000000"));
+        assert_eq!(j["resources"][0]["parameters"], json!({"name": "main", "alias": ["main"]}));
         assert_eq!(j["catalog_uuid"], json!("u-1"));
         let file = &j["resources"][1];
         assert_eq!(file["parameters"]["alias"], json!(["/etc/b"]));
