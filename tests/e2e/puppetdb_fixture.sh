@@ -119,7 +119,7 @@ start_pg() {
   if [ ! -s "$DIR/pg/data/PG_VERSION" ]; then
     # superuser password (needed for password auth on TCP; the fixture itself uses the socket)
     (umask 077; echo postgres >"$DIR/pg/pwfile")
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$DIR/pg/pwfile"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$DIR/pg/pwfile"; fi
     as_pg "$PG_BIN/initdb" -D "$DIR/pg/data" -U postgres -E UTF8 --locale=C \
       --auth-local=trust --auth-host=scram-sha-256 --pwfile="$DIR/pg/pwfile" >"$DIR/pg/initdb.log" 2>&1 \
       || { cat "$DIR/pg/initdb.log" >&2; die "initdb failed"; }
@@ -127,7 +127,9 @@ start_pg() {
     log "initdb done in $(elapsed "$t0") s"
   fi
   rm -f "$DIR/pg/data/postmaster.pid"   # stale after a crash/kill; we checked no recorded postgres runs
-  setsid nohup setpriv --reuid=postgres --regid=postgres --init-groups -- \
+  local as=()
+  if [ "$(id -u)" = 0 ]; then as=(setpriv --reuid=postgres --regid=postgres --init-groups --); fi
+  setsid nohup "${as[@]}" \
     "$PG_BIN/postgres" -D "$DIR/pg/data" -p "$PG_PORT" -k "$DIR/pg" -c listen_addresses=127.0.0.1 \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50 \
     -c shared_buffers=32MB -c logging_collector=off \
