@@ -56,6 +56,21 @@ if command -v puppet >/dev/null 2>&1; then
     echo "== troupe migrate: a real puppetserver's layout taken over by troupe node, agents keep their certificates"
     tests/e2e/migrate.sh
   fi
+  if [ -f /usr/share/puppetdb/puppetdb.jar ] && [ -x /usr/lib/postgresql/15/bin/initdb ] \
+     && [ -f /usr/lib/ruby/vendor_ruby/puppet/indirector/resource/puppetdb.rb ]; then
+    # PuppetDB's Clojure namespaces are compiled once (about 25 s) and shared by both scripts.
+    PDB_AOT_CACHE=$(mktemp -d /tmp/troupe-pdb-aot.XXXXXX)
+    export PDB_AOT_CACHE
+    echo "== PuppetDB: the fixture itself (real PostgreSQL + PuppetDB, the Ruby terminus as oracle)"
+    tests/e2e/puppetdb_fixture_selftest.sh
+    echo "== PuppetDB: exported resources across two masters, the terminus's catalogs, an outage during agent runs"
+    tests/e2e/puppetdb.sh
+    rm -rf "$PDB_AOT_CACHE"
+    unset PDB_AOT_CACHE
+  elif [ "${CI:-}" = "true" ]; then
+    echo "CI needs puppetdb, puppet-terminus-puppetdb and postgresql for the PuppetDB end to end" >&2
+    exit 1
+  fi
   if command -v etcd >/dev/null 2>&1; then
     echo "== end to end: two hosts sharing one CA and pool certificate through a 3-member etcd cluster"
     tests/e2e/pool-etcd.sh
