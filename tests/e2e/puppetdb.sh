@@ -57,6 +57,24 @@ node /^collector/ {
 }
 EOF
 printf '*.example.test\n' > "$W/autosign.conf"
+# A real module's exported resources: puppetlabs-haproxy's balancer members (Debian's package).
+mkdir -p "$ENVS/lb/manifests"
+echo 'modulepath = modules:/usr/share/puppet/modules' > "$ENVS/lb/environment.conf"
+cat > "$ENVS/lb/manifests/site.pp" <<'EOF'
+node /^web/ {
+  @@haproxy::balancermember { "member-${trusted['certname']}":
+    listening_service => 'puppet00',
+    ports             => '8140',
+    server_names      => $trusted['certname'],
+    ipaddresses       => '192.0.2.10',
+    options           => 'check',
+  }
+}
+node /^lb/ {
+  class { 'haproxy': }
+  haproxy::listen { 'puppet00': collect_exported => true, ipaddress => '192.0.2.1', ports => '8140' }
+}
+EOF
 
 # --- the CA, and PuppetDB's certificate from it
 CA=(--ssldir "$W/ssl" --certname puppet.example.test --keylength 2048)
@@ -165,6 +183,29 @@ python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert sum(1 for r 
     "$W/troupe-collector.json" || fail "the compared catalog does not hold the two collected files"
 pass "the collector's catalog equals the Ruby compiler's with the PuppetDB terminus (same facts, same PuppetDB)"
 
+# 2b. the same with a real module: haproxy's exported balancer members
+if [ -d /usr/share/puppet/modules/haproxy ]; then
+    post_catalog() { # node environment out: the catalog POSTed with the facts file, as the node
+        "$BIN" ca "${CA[@]}" generate "$1" --out "$W/certs-$1" > /dev/null 2>&1 || fail "troupe ca generate $1"
+        python3 -c 'import json,sys,urllib.parse; f=json.load(open(sys.argv[1])); v=f.get("values",f); print("environment="+sys.argv[3]+"&facts_format=application%2Fjson&facts="+urllib.parse.quote(json.dumps({"name":sys.argv[2],"values":v})))' \
+            "$FACTS" "$1" "$2" > "$W/form-$1"
+        code=$(curl -sS --cacert "$CA_CRT" --cert "$W/certs-$1/$1.pem" --key "$W/certs-$1/$1.key.pem" -o "$3" -w '%{http_code}' \
+            --data @"$W/form-$1" "https://localhost:$PB/puppet/v3/catalog/$1")
+        [ "$code" = 200 ] || fail "catalog of $1: $code $(head -c 400 "$3")"
+    }
+    post_catalog web1.example.test lb "$W/web1.json"
+    post_catalog web2.example.test lb "$W/web2.json"
+    wait_pdb "the balancer members" /pdb/query/v4/resources '["and",["=","type","Haproxy::Balancermember"],["=","exported",true]]' 2
+    post_catalog lb.example.test lb "$W/troupe-lb.json"
+    ruby "$ORACLE" "$W/code" lb lb.example.test "$FACTS" "$W/oracle-ssl" "$PDB_HTTPS" puppet.example.test \
+        > "$W/ruby-lb.json" 2> "$W/oracle-lb.log" || fail "the oracle (lb): $(tail -5 "$W/oracle-lb.log")"
+    python3 "$SHARED/lab/puppet/oracle/catalog-diff.py" "$W/troupe-lb.json" "$W/ruby-lb.json" > "$W/diff-lb.txt" \
+        || fail "the haproxy collector's catalog differs from the Ruby compiler's: $(head -30 "$W/diff-lb.txt")"
+    python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); n=[r["title"] for r in c["resources"] if r["type"]=="Concat::Fragment" and "balancermember_member-web" in r["title"]]; assert len(n)==2, n' \
+        "$W/troupe-lb.json" || fail "the haproxy catalog lacks the two members' fragments"
+    pass "puppetlabs-haproxy: two nodes' exported balancer members collected by the load balancer's haproxy::listen, equal to the Ruby compiler's catalog"
+fi
+
 # 3. the catalog troupe stored for exporter1 against the one the terminus would store
 pdb_get /pdb/query/v4/nodes/exporter1.example.test/facts > "$W/e1-facts-rows.json"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps({"values":{x["name"]:x["value"] for x in r if x["name"]!="trusted"}}))' \
@@ -193,7 +234,8 @@ import json, sys
 w = sys.argv[1]
 def load(n):
     res = json.load(open(f"{w}/res-{n}.json"))
-    edges = json.load(open(f"{w}/edges-{n}.json"))
+    # The edges endpoint answers every catalog's edges: keep this node's.
+    edges = [e for e in json.load(open(f"{w}/edges-{n}.json")) if e.get("certname") == n]
     rs = sorted(json.dumps({k: r.get(k) for k in ("type", "title", "exported", "parameters", "line")}
                            | {"tags": sorted(r["tags"]), "file": (r.get("file") or "").split("/environments/")[-1]},
                            sort_keys=True) for r in res)
@@ -207,6 +249,7 @@ if a != b:
     print("edges only troupe:", sorted(set(a[1]) - set(b[1]))[:5])
     print("edges only ruby:", sorted(set(b[1]) - set(a[1]))[:5])
     sys.exit(1)
+assert len(a[0]) >= 5 and len(a[1]) >= 4, a
 print(f"  exporter1 in PuppetDB: {len(a[0])} resources, {len(a[1])} edges, equal to the terminus's")
 PY
 pass "PuppetDB holds the same catalog for exporter1 from troupe as from puppetserver's terminus (resources, parameters, tags, edges)"
