@@ -274,7 +274,10 @@ mod tests {
         };
         let j = cat.puppetdb_json("u-1");
         assert_eq!(j["version"], json!("1700000000"));
-        assert_eq!(j["resources"][0]["parameters"], json!({"name": "main", "alias": ["main"]}));
+        assert_eq!(
+            j["resources"][0]["parameters"],
+            json!({"name": "main", "alias": ["main"]})
+        );
         assert_eq!(j["catalog_uuid"], json!("u-1"));
         let file = &j["resources"][1];
         assert_eq!(file["parameters"]["alias"], json!(["/etc/b"]));

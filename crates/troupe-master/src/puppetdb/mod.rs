@@ -82,8 +82,9 @@ impl PuppetDb {
         self.queue.push(command, version, certname, &ts, payload);
     }
 
-    /// GET `path` from the first server that answers 200: its JSON; errors name the server.
-    async fn query(&self, path: &str) -> Result<J, String> {
+    /// GET `path` from the first server that answers 200: its JSON and that server's
+    /// `scheme://host:port`; errors name the server.
+    async fn query(&self, path: &str) -> Result<(J, String), String> {
         let headers = [("Accept", "application/json".to_string())];
         let mut last = String::from("no PuppetDB server");
         for t in &self.conf.server_urls {
@@ -96,7 +97,13 @@ impl PuppetDb {
             match r {
                 Ok((200, body)) => {
                     return serde_json::from_slice(&body)
-                        .map_err(|e| format!("{}: the answer is not JSON: {e}", t.base()))
+                        .map(|j| (j, t.base()))
+                        .map_err(|e| {
+                            format!(
+                                "Could not retrieve resources from the PuppetDB at {}: the answer is not JSON: {e}",
+                                t.base()
+                            )
+                        })
                 }
                 Ok((code, body)) => {
                     last = format!(
@@ -134,7 +141,7 @@ impl PuppetDb {
             percent_encoding::utf8_percent_encode(certname, percent_encoding::NON_ALPHANUMERIC)
         );
         let rows = match self.query(&path).await {
-            Ok(r) => r,
+            Ok((r, _)) => r,
             Err(e) if e.starts_with("404:") => return Ok(None),
             Err(e) => return Err(e.replace("retrieve resources", "retrieve facts")),
         };
@@ -188,14 +195,14 @@ impl troupe_eval::code::Storeconfigs for PuppetDb {
             "/pdb/query/v4/resources?query={}",
             percent_encoding::utf8_percent_encode(&q, percent_encoding::NON_ALPHANUMERIC)
         );
-        let rows = self
+        let (rows, server) = self
             .rt
             .block_on(self.query(&path))
             .map_err(|e| e.trim_start_matches("404:").to_string())?;
         match rows {
             J::Array(a) => Ok(a),
             other => Err(format!(
-                "Could not retrieve resources from the PuppetDB: the answer is not a list: {}",
+                "Could not retrieve resources from the PuppetDB at {server}: the answer is not a list: {}",
                 other.to_string().chars().take(200).collect::<String>()
             )),
         }

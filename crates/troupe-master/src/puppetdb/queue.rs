@@ -438,8 +438,17 @@ fn load(dir: &Path) -> Result<Inner, String> {
     let mut inner = Inner::default();
     for seq in seqs {
         inner.next_seq = inner.next_seq.max(seq);
-        let Ok((head, _)) = read(&file_of(dir, seq)) else {
-            continue;
+        let head = match read(&file_of(dir, seq)) {
+            Ok((head, _)) => head,
+            Err(e) => {
+                let to = dir.join("rejected").join(format!("{seq:016}.cmd"));
+                let _ = std::fs::rename(file_of(dir, seq), &to);
+                tracing::error!(
+                    "a queued PuppetDB command is unreadable ({e}); moved to {}",
+                    to.display()
+                );
+                continue;
+            }
         };
         let s = |k: &str| {
             head.get(k)
