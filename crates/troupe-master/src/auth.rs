@@ -127,6 +127,11 @@ const RULES: &[Rule] = &[
         allow: Allow::Authenticated,
     },
     Rule {
+        m: Match::Prefix("/puppet-admin-api/v1/environment-cache"),
+        methods: &["DELETE"],
+        allow: Allow::CliAuth,
+    },
+    Rule {
         m: Match::Prefix("/"),
         methods: ANY,
         allow: Allow::Deny,

@@ -26,6 +26,11 @@ pub struct MasterArgs {
     basemodulepath: Option<String>,
     #[arg(long)]
     hiera_config: Option<PathBuf>,
+    /// How long an environment's code is reused without looking at the disk after its last
+    /// compile (Puppet's `environment_timeout`: 0, seconds, 30s/3m/2h/1d/1y, unlimited);
+    /// `DELETE /puppet-admin-api/v1/environment-cache` flushes it.
+    #[arg(long)]
+    environment_timeout: Option<String>,
     /// Puppet's ssldir: certs/, private_keys/, crl.pem (and ca/ unless --cadir says otherwise).
     #[arg(long)]
     ssldir: Option<PathBuf>,
@@ -243,6 +248,7 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
             "environmentpath" => c.environmentpath = Some(v.into()),
             "basemodulepath" => c.basemodulepath = Some(v.split(':').map(PathBuf::from).collect()),
             "hiera_config" => c.hiera_config = Some(v.into()),
+            "environment_timeout" => c.environment_timeout = environment_timeout(v)?,
             "ssldir" => {
                 c.ssldir = v.into();
                 // Reports go next to the ssldir unless a reportdir is given.
@@ -378,6 +384,11 @@ pub(crate) fn default_certname() -> String {
         .unwrap_or_else(|_| "puppet".into())
 }
 
+/// Puppet's `environment_timeout` forms, with Puppet's message for others.
+fn environment_timeout(v: &str) -> Result<troupe_compiler::EnvironmentTimeout> {
+    troupe_compiler::EnvironmentTimeout::parse(v, "environment_timeout").map_err(|e| anyhow!(e))
+}
+
 /// The config, and whether a certname was given (by the file or a flag).
 pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
     let mut c = Config::new(
@@ -416,6 +427,9 @@ pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
     }
     if a.hiera_config.is_some() {
         c.hiera_config = a.hiera_config;
+    }
+    if let Some(v) = &a.environment_timeout {
+        c.environment_timeout = environment_timeout(v)?;
     }
     let ssldir_given = a.ssldir.is_some();
     if let Some(v) = a.ssldir {
