@@ -12,7 +12,7 @@ use std::hash::Hash;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
-use troupe_eval::code::Code;
+use troupe_eval::code::{Code, Kept, LoadKind};
 use troupe_eval::error::EvalError;
 
 /// What opening an environment resolves from its directory and `environment.conf`.
@@ -41,6 +41,10 @@ pub(crate) struct Snapshot {
     dirs: Mutex<HashMap<PathBuf, Arc<[PathBuf]>>>,
     module_dirs: Mutex<HashMap<String, Option<PathBuf>>>,
     ruby: Mutex<HashMap<(String, PathBuf), serde_json::Value>>,
+    /// What the evaluator derived from the code (module index, module types).
+    kept: Mutex<HashMap<String, Kept>>,
+    /// Autoloaded files by kind and name: a hit spares building and hashing paths.
+    autoloads: Mutex<HashMap<(LoadKind, String), KeptParse>>,
     pub modules: OnceLock<Vec<(String, PathBuf)>>,
     pub site_files: OnceLock<Vec<PathBuf>>,
     pub global_hiera: OnceLock<Option<PathBuf>>,
@@ -70,6 +74,8 @@ impl Snapshot {
             dirs: Default::default(),
             module_dirs: Default::default(),
             ruby: Default::default(),
+            kept: Default::default(),
+            autoloads: Default::default(),
             modules: Default::default(),
             site_files: Default::default(),
             global_hiera: Default::default(),
@@ -124,6 +130,32 @@ impl Snapshot {
 
     pub fn module_dir(&self, module: &str, f: impl FnOnce() -> Option<PathBuf>) -> Option<PathBuf> {
         memo(&self.module_dirs, module.to_string(), f)
+    }
+
+    pub fn kept(&self, key: &str) -> Option<Kept> {
+        self.kept.lock().ok()?.get(key).cloned()
+    }
+
+    pub fn keep(&self, key: &str, value: Kept) {
+        if let Ok(mut k) = self.kept.lock() {
+            k.insert(key.to_string(), value);
+        }
+    }
+
+    pub fn autoload(&self, kind: LoadKind, name: &str, f: impl FnOnce() -> Parsed) -> Parsed {
+        if let Some(v) = self
+            .autoloads
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(kind, name.to_string())).cloned())
+        {
+            return v.map_err(EvalError::plain);
+        }
+        let v = f().map_err(|e| e.msg);
+        if let Ok(mut m) = self.autoloads.lock() {
+            m.insert((kind, name.to_string()), v.clone());
+        }
+        v.map_err(EvalError::plain)
     }
 
     pub fn ruby_answer(&self, key: &str, file: &std::path::Path) -> Option<serde_json::Value> {

@@ -211,6 +211,48 @@ impl<'c> DiskEnv<'c> {
         files
     }
 
+    /// The file that defines `name` of `kind`, parsed (Puppet's autoload paths).
+    fn autoload_file(&self, kind: LoadKind, name: &str) -> EResult<Option<Arc<Code>>> {
+        let segs: Vec<&str> = name.split("::").collect();
+        let module = segs[0];
+        if module.is_empty() {
+            return Ok(None);
+        }
+        // `environment::` functions are the environment's own: `<env>/functions/environment/..`.
+        if module == "environment" && kind == LoadKind::Function && segs.len() > 1 {
+            let mut p = self.dir.join("functions");
+            for s in &segs[..segs.len() - 1] {
+                p.push(s);
+            }
+            p.push(format!("{}.pp", segs[segs.len() - 1]));
+            if let Some(code) = self.parse(&p, false, None, Some(&name.to_lowercase()))? {
+                return Ok(Some(code));
+            }
+        }
+        let Some(mdir) = self.module_dir(module) else {
+            return Ok(None);
+        };
+        let sub = match kind {
+            LoadKind::Manifest => "manifests",
+            LoadKind::Function => "functions",
+            LoadKind::Type => "types",
+        };
+        let path = if segs.len() == 1 {
+            if kind != LoadKind::Manifest {
+                return Ok(None);
+            }
+            mdir.join("manifests/init.pp")
+        } else {
+            let mut p = mdir.join(sub);
+            for s in &segs[1..segs.len() - 1] {
+                p.push(s);
+            }
+            p.push(format!("{}.pp", segs[segs.len() - 1]));
+            p
+        };
+        self.parse(&path, false, None, Some(&name.to_lowercase()))
+    }
+
     fn list_modules(&self) -> Vec<(String, PathBuf)> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
@@ -286,44 +328,20 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn autoload(&self, kind: LoadKind, name: &str) -> EResult<Option<Arc<Code>>> {
-        let segs: Vec<&str> = name.split("::").collect();
-        let module = segs[0];
-        if module.is_empty() {
-            return Ok(None);
+        match &self.snap {
+            Some(s) => s.autoload(kind, name, || self.autoload_file(kind, name)),
+            None => self.autoload_file(kind, name),
         }
-        // `environment::` functions are the environment's own: `<env>/functions/environment/..`.
-        if module == "environment" && kind == LoadKind::Function && segs.len() > 1 {
-            let mut p = self.dir.join("functions");
-            for s in &segs[..segs.len() - 1] {
-                p.push(s);
-            }
-            p.push(format!("{}.pp", segs[segs.len() - 1]));
-            if let Some(code) = self.parse(&p, false, None, Some(&name.to_lowercase()))? {
-                return Ok(Some(code));
-            }
+    }
+
+    fn kept(&self, key: &str) -> Option<troupe_eval::code::Kept> {
+        self.snap.as_ref()?.kept(key)
+    }
+
+    fn keep(&self, key: &str, value: troupe_eval::code::Kept) {
+        if let Some(s) = &self.snap {
+            s.keep(key, value);
         }
-        let Some(mdir) = self.module_dir(module) else {
-            return Ok(None);
-        };
-        let sub = match kind {
-            LoadKind::Manifest => "manifests",
-            LoadKind::Function => "functions",
-            LoadKind::Type => "types",
-        };
-        let path = if segs.len() == 1 {
-            if kind != LoadKind::Manifest {
-                return Ok(None);
-            }
-            mdir.join("manifests/init.pp")
-        } else {
-            let mut p = mdir.join(sub);
-            for s in &segs[1..segs.len() - 1] {
-                p.push(s);
-            }
-            p.push(format!("{}.pp", segs[segs.len() - 1]));
-            p
-        };
-        self.parse(&path, false, None, Some(&name.to_lowercase()))
     }
 
     fn module_dir(&self, module: &str) -> Option<PathBuf> {

@@ -183,6 +183,10 @@ fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
     })
 }
 
+/// A value derived from an environment's code, kept across compiles (see
+/// [`Environment::kept`]).
+pub type Kept = Arc<dyn std::any::Any + Send + Sync>;
+
 /// What kind of thing the evaluator asks the environment to autoload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LoadKind {
@@ -258,6 +262,14 @@ pub trait Environment {
     }
     /// Keeps an answer for [`Environment::ruby_answer`].
     fn keep_ruby_answer(&self, _key: &str, _file: &std::path::Path, _answer: &serde_json::Value) {}
+    /// What an earlier compile of this environment derived from its code alone (the module
+    /// index, module types) under `key`, while the environment is kept whole for its
+    /// `environment_timeout`; `None` when nothing is kept.
+    fn kept(&self, _key: &str) -> Option<Kept> {
+        None
+    }
+    /// Keeps a value for [`Environment::kept`] (ignored unless the environment is kept).
+    fn keep(&self, _key: &str, _value: Kept) {}
 }
 
 /// The syntax of a Hiera data file (the `data_hash` backends).

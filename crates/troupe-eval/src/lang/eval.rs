@@ -63,7 +63,7 @@ pub struct Evaluator<'e> {
     pub(crate) type_infos: HashMap<String, Option<crate::lang::build::module_types::TypeInfo>>,
     /// The modules' type files and provider folders, listed on the first module type's
     /// lookup.
-    pub(crate) module_index: Option<std::rc::Rc<crate::lang::build::module_index::ModuleIndex>>,
+    pub(crate) module_index: Option<std::sync::Arc<crate::lang::build::module_index::ModuleIndex>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
     /// Which module Ruby functions exist, their API and file, by name (see `ruby_function`).
