@@ -248,6 +248,13 @@ mod tests {
             &node("x")
         ));
         assert!(!allowed("GET", "/puppet/v3/catalog/x", &anon));
+        for who in [&anon, &node("x")] {
+            assert!(!allowed(
+                "DELETE",
+                "/puppet-admin-api/v1/environment-cache",
+                who
+            ));
+        }
     }
 
     #[test]

@@ -661,6 +661,34 @@ mod tests {
     }
 
     #[test]
+    fn config_file_sets_the_environment_timeout() {
+        use troupe_compiler::EnvironmentTimeout as T;
+        let mut c = Config::new("/x".into(), "/y".into(), "z".into());
+        assert_eq!(c.compiler_settings().environment_timeout, T::Seconds(0));
+        for (v, want) in [
+            ("3m", T::Seconds(180)),
+            ("unlimited", T::Unlimited),
+            ("0", T::Seconds(0)),
+        ] {
+            let p = file(&format!("environment_timeout = {v}\n"));
+            apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(c.compiler_settings().environment_timeout, want, "{v}");
+            let _ = std::fs::remove_file(p);
+        }
+        let p = file("environment_timeout = soon\n");
+        let e = apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .expect_err("refused");
+        assert!(
+            e.to_string().contains(
+                "Invalid 'time to live' format '\"soon\"' for parameter: environment_timeout"
+            ),
+            "{e}"
+        );
+        let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
     fn config_file_sizes_the_ruby_helpers() {
         let mut c = Config::new("/x".into(), "/y".into(), "z".into());
         let pool = c.compiler_settings().ruby.expect("helpers by default");
