@@ -466,7 +466,7 @@ impl Environment for DiskEnv<'_> {
 }
 
 fn h(pairs: &[(&str, Value)]) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (k, v) in pairs {
         m.insert(Value::str(*k), v.clone());
     }
@@ -485,13 +485,13 @@ pub fn trusted_for(certname: &str, extensions: Value) -> Value {
         ("domain", Value::str(domain)),
         ("extensions", extensions),
         ("hostname", Value::str(host)),
-        ("external", Value::hash(Map::new())),
+        ("external", Value::hash(Map::default())),
     ])
 }
 
 /// `$server_facts`.
 pub fn server_facts(env: &str, overrides: &[(String, String)]) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::str("serverversion"), Value::str("7.23.0"));
     m.insert(Value::str("servername"), Value::str("puppet"));
     m.insert(Value::str("serverip"), Value::str("127.0.0.1"));

@@ -152,7 +152,7 @@ impl dyn DataScope + '_ {
         };
         Ok(Some(match v {
             Value::Hash(_) => v,
-            Value::Undef => Value::hash(Map::new()),
+            Value::Undef => Value::hash(Map::default()),
             other => {
                 return Err(EvalError::plain(format!(
                     "Value returned from deprecated API function '{name}' has wrong type, expects a Hash value, got {}",
