@@ -26,7 +26,6 @@ pub mod stdlib;
 pub mod templates;
 
 use crate::functions::host::Host;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;

@@ -10,7 +10,6 @@ use crate::catalog::Resource;
 use crate::lang::build::module_types::TypeInfo;
 use crate::lang::build::resources::RELATION_PARAMS;
 use crate::lang::eval::Evaluator;
-use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 use troupe_values::error::EResult;
@@ -30,7 +29,7 @@ impl<'e> Evaluator<'e> {
         let r = Resource {
             type_name: type_name.into(),
             title: title.into(),
-            params: IndexMap::new(),
+            params: Default::default(),
             tags: tags.iter().map(|s| s.to_string()).collect(),
             file: None,
             line: None,
@@ -150,8 +149,10 @@ impl<'e> Evaluator<'e> {
             if self.res[i].kind == Kind::Compilable && self.res[i].file.is_some() {
                 if let Some(sr) = self.scope_resource(self.res[i].scope) {
                     if sr != i {
-                        let tags = self.res[sr].tags.clone();
+                        // Taken and put back rather than cloned.
+                        let tags = std::mem::take(&mut self.res[sr].tags);
                         self.res[i].merge_tags(&tags);
+                        self.res[sr].tags = tags;
                     }
                 }
             }
@@ -252,8 +253,11 @@ impl<'e> Evaluator<'e> {
                     }
                 }
                 data.insert(*t, td);
-                let tags = self.res[node].tags.clone();
-                self.res[*t].merge_tags(&tags);
+                if node != *t {
+                    let tags = std::mem::take(&mut self.res[node].tags);
+                    self.res[*t].merge_tags(&tags);
+                    self.res[node].tags = tags;
+                }
             }
             queue.extend(targets);
         }

@@ -98,7 +98,7 @@ impl TitleKeys {
     }
 
     /// The uniqueness key of a resource, as Ruby's `inspect` of its values (`"k", "sec"`).
-    pub fn key_of(&self, title: &str, params: &indexmap::IndexMap<String, Value>) -> String {
+    pub fn key_of(&self, title: &str, params: &crate::catalog::Params) -> String {
         let from_title = self.from_title(title);
         self.keys
             .iter()

@@ -291,7 +291,7 @@ impl<'e> Evaluator<'e> {
         let mut r = Resource {
             type_name: type_name.to_string(),
             title: title.clone(),
-            params: IndexMap::new(),
+            params: Default::default(),
             tags: Vec::new(),
             file: Some(file.clone()),
             line: Some(line),
@@ -346,7 +346,7 @@ impl<'e> Evaluator<'e> {
         if let TypeInfo::ModuleType(_, _, Some(keys)) = info {
             let derived = keys.from_title(&title);
             if !derived.is_empty() {
-                let mut params = IndexMap::new();
+                let mut params = crate::catalog::Params::default();
                 for (k, v) in derived {
                     let v = r.params.get(&k).cloned().unwrap_or(v);
                     if !v.is_undef() {
