@@ -78,7 +78,8 @@ pub struct Evaluator<'e> {
     pub top: ScopeId,
     pub class_scopes: HashMap<String, ScopeId>,
     pub res: Vec<Resource>,
-    pub index: HashMap<(String, String), usize>,
+    /// Resources by lowercase type name, then title (or alias).
+    pub index: HashMap<String, HashMap<String, usize>>,
     pub edges: Vec<(usize, usize)>,
     pub edge_set: HashSet<(usize, usize)>,
     pub class_list: Vec<String>,
