@@ -27,6 +27,8 @@ pub(crate) struct Opened {
 /// A parse's outcome; the parse cache's errors are all plain messages.
 type Parsed = Result<Option<Arc<Code>>, EvalError>;
 type KeptParse = Result<Option<Arc<Code>>, String>;
+/// A parse by file, template or not, and autoload namespace.
+type ParseKey = (PathBuf, bool, Option<String>);
 type Data = Option<Result<Arc<serde_json::Value>, String>>;
 
 /// One environment as first seen since it was (re)loaded.
@@ -35,7 +37,7 @@ pub(crate) struct Snapshot {
     pub opened: Opened,
     timeout: EnvironmentTimeout,
     last_used: Mutex<Instant>,
-    parsed: Mutex<HashMap<(PathBuf, bool, Option<String>), KeptParse>>,
+    parsed: Mutex<HashMap<ParseKey, KeptParse>>,
     texts: Mutex<HashMap<PathBuf, Option<Arc<str>>>>,
     data: Mutex<HashMap<PathBuf, Data>>,
     dirs: Mutex<HashMap<PathBuf, Arc<[PathBuf]>>>,
