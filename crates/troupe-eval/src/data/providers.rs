@@ -117,7 +117,10 @@ impl dyn DataScope + '_ {
     pub(crate) fn env_config(&mut self) -> EResult<Option<Rc<Config>>> {
         let dir: PathBuf = self.env().dir();
         let found = self.config(dir.join("hiera.yaml"), None, false)?;
-        let setting = env_setting(self);
+        let setting = match &found {
+            Some(c) if c.version >= 5 => None,
+            _ => env_setting(self),
+        };
         let env = self.env().name().to_string();
         choose(found, setting, &dir, None, |p| {
             EvalError::plain(format!(
@@ -133,7 +136,11 @@ impl dyn DataScope + '_ {
         dir: &Path,
     ) -> EResult<Option<Rc<Config>>> {
         let found = self.config(dir.join("hiera.yaml"), Some(module), false)?;
-        let setting = module_setting(self, dir);
+        // A version 5 hiera.yaml wins: the metadata is read only without one.
+        let setting = match &found {
+            Some(c) if c.version >= 5 => None,
+            _ => module_setting(self, dir),
+        };
         let env = self.env().name().to_string();
         choose(found, setting, dir, Some(module), |p| {
             EvalError::plain(format!(
