@@ -26,8 +26,21 @@ fn env_setting(ds: &dyn DataScope) -> Option<String> {
     })
 }
 
-/// `"data_provider"` from a module's metadata.json.
+/// `"data_provider"` from a module's metadata.json (kept with the environment, see
+/// `Environment::kept`).
 fn module_setting(ds: &dyn DataScope, dir: &Path) -> Option<String> {
+    let key = format!("module data_provider {}", dir.display());
+    if let Some(k) = ds.env().kept(&key) {
+        if let Ok(v) = k.downcast::<Option<String>>() {
+            return (*v).clone();
+        }
+    }
+    let v = module_setting_read(ds, dir);
+    ds.env().keep(&key, std::sync::Arc::new(v.clone()));
+    v
+}
+
+fn module_setting_read(ds: &dyn DataScope, dir: &Path) -> Option<String> {
     let text = ds.env().read(&dir.join("metadata.json"))?;
     let json = ds
         .env()

@@ -286,12 +286,24 @@ impl<'e> Evaluator<'e> {
     }
 
     pub(crate) fn validate_relationship_params(&self) -> EResult<()> {
+        // Reference strings already found (many sources name the same targets).
+        let mut found: troupe_values::value::FastSet<std::rc::Rc<str>> = Default::default();
         for (i, r) in self.res.iter().enumerate() {
             if r.virtual_ {
                 continue;
             }
             for p in RELATION_PARAMS {
                 if let Some(v) = r.params.get(*p) {
+                    let items = match v {
+                        Value::Array(a) => a.as_slice(),
+                        v => std::slice::from_ref(v),
+                    };
+                    if items
+                        .iter()
+                        .all(|x| matches!(x, Value::Str(s) if found.contains(s)))
+                    {
+                        continue;
+                    }
                     for x in troupe_values::value::flatten(std::slice::from_ref(v)) {
                         let (tn, title) = match &x {
                             Value::Type(t) => match t.resolved() {
@@ -322,6 +334,9 @@ impl<'e> Evaluator<'e> {
                                 Self::ref_display(&tn, &title)
                             ))
                             .at(loc));
+                        }
+                        if let Value::Str(s) = &x {
+                            found.insert(s.clone());
                         }
                     }
                 }
