@@ -363,12 +363,16 @@ impl<'e> Evaluator<'e> {
 
     /// The catalog, which takes the evaluator's resources: the compile's last step.
     pub(crate) fn build(&mut self) -> Catalog {
-        let keep: Vec<bool> = self.res.iter().map(|r| !r.virtual_).collect();
+        // Each kept resource's reference, formatted once for all its edges.
+        let refs: Vec<Option<String>> = self
+            .res
+            .iter()
+            .map(|r| (!r.virtual_).then(|| r.reference()))
+            .collect();
         let edges = self
             .edges
             .iter()
-            .filter(|(s, t)| keep[*s] && keep[*t])
-            .map(|(s, t)| (self.res[*s].reference(), self.res[*t].reference()))
+            .filter_map(|(s, t)| Some((refs[*s].clone()?, refs[*t].clone()?)))
             .collect();
         let mut tags: Vec<String> = Vec::new();
         let mut push = |t: &str| {
