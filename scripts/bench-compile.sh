@@ -5,6 +5,10 @@
 # Cases: the lab's `rich` environment (node4 facts), a synthetic site of 100 classes x 10 notify,
 # and real modules from Debian's puppet-module-* packages: apache with two vhosts, and
 # `include keystone`.
+# Both sides keep each environment for the whole run: troupe with `--environment-timeout
+# unlimited`, the Ruby side with Puppet's `environment_timeout = unlimited` (see
+# scripts/bench/ruby-warm-compile.rb), so neither looks at the disk for changed code between
+# compiles.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="${TROUPE_SHARED:-$ROOT/../shared}"
@@ -46,7 +50,8 @@ echo 'include keystone' > "$K/manifests/site.pp"
 run() { # name env [facts]
   local tr rb facts=${3:-$FACTS}
   tr=$("$T" compile --codedir "$WORK" --environment "$2" --certname node4.example.test --facts "$facts" \
-        --basemodulepath /etc/puppet/code/modules:/usr/share/puppet/modules --repeat "$N")
+        --basemodulepath /etc/puppet/code/modules:/usr/share/puppet/modules \
+        --environment-timeout unlimited --repeat "$N")
   rb=$(ruby "$ROOT/scripts/bench/ruby-warm-compile.rb" "$WORK/environments" "$2" node4.example.test "$facts" "$N" 2>/dev/null)
   local tm rm
   tm=$(sed -E 's/.*median_ms=([0-9.]+).*/\1/' <<<"$tr")

@@ -19,6 +19,8 @@ pub struct ParseCache {
     /// Directory listings, revalidated by the directory's modification time (an entry added,
     /// removed or renamed changes it).
     dirs: Mutex<HashMap<PathBuf, DirEntry>>,
+    /// Environments kept whole for their `environment_timeout`.
+    pub(crate) snapshots: crate::envcache::Snapshots,
 }
 
 type DirEntry = (SystemTime, Arc<[PathBuf]>);
@@ -52,6 +54,13 @@ pub(crate) fn stamp(p: &Path) -> Option<(Option<SystemTime>, u64)> {
 }
 
 impl ParseCache {
+    /// Forgets the environments kept for their `environment_timeout` (every one, or those
+    /// named `environment`): their next compile looks at the disk again. Returns how many
+    /// were forgotten.
+    pub fn flush_environments(&self, environment: Option<&str>) -> usize {
+        self.snapshots.flush(environment)
+    }
+
     /// Parses (or takes from the cache) one file. `env_name` is given for the site manifest;
     /// `namespace` for a file autoloaded from a module, whose placement rules then apply.
     pub fn parse(

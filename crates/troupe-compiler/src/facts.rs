@@ -71,7 +71,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut m = Map::with_capacity(map.size_hint().unwrap_or(0));
+        let mut m = Map::with_capacity_and_hasher(map.size_hint().unwrap_or(0), Default::default());
         while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let v = map.next_value_seed(ValueSeed)?;
             m.insert(Value::str(k.as_ref()), v);

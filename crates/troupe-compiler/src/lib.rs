@@ -4,9 +4,11 @@
 mod cache;
 pub mod command;
 pub mod enc;
+mod envcache;
 pub mod envconf;
 mod facts;
 pub mod hocon;
+mod timeout;
 pub mod yaml;
 
 use std::collections::HashMap;
@@ -20,6 +22,7 @@ use troupe_eval::NodeInput;
 
 pub use cache::ParseCache;
 pub use facts::load_facts;
+pub use timeout::EnvironmentTimeout;
 
 /// Where environments live and the settings that shape them.
 #[derive(Debug, Clone)]
@@ -36,6 +39,9 @@ pub struct Settings {
     /// (PuppetDB); `None` is off. With it, `compile_json` also renders the catalog PuppetDB
     /// stores.
     pub storeconfigs: Option<Arc<dyn troupe_eval::code::Storeconfigs>>,
+    /// How long an environment is kept without looking at the disk after its last use
+    /// (`environment_timeout`; an environment's `environment.conf` may set its own).
+    pub environment_timeout: EnvironmentTimeout,
 }
 
 impl Settings {
@@ -47,6 +53,7 @@ impl Settings {
             hiera_config: None,
             ruby: Some(Arc::new(troupe_rubyhost::Pool::new(Default::default()))),
             storeconfigs: None,
+            environment_timeout: EnvironmentTimeout::default(),
             codedir,
         }
     }
@@ -66,6 +73,9 @@ pub struct DiskEnv<'c> {
     module_dirs: std::cell::RefCell<HashMap<String, Option<PathBuf>>>,
     /// The modules on the modulepath, listed once per compile.
     modules: std::cell::OnceCell<Vec<(String, PathBuf)>>,
+    /// The environment as kept for its `environment_timeout` (none when it is 0).
+    snap: Option<Arc<envcache::Snapshot>>,
+    timeout: EnvironmentTimeout,
 }
 
 impl<'c> DiskEnv<'c> {
@@ -84,6 +94,11 @@ impl<'c> DiskEnv<'c> {
         )
     }
 
+    /// The environment's `environment_timeout` (its own, or the settings').
+    pub fn timeout(&self) -> EnvironmentTimeout {
+        self.timeout
+    }
+
     /// The site manifest (file or directory).
     pub fn manifest(&self) -> &Path {
         &self.manifest
@@ -95,6 +110,17 @@ impl<'c> DiskEnv<'c> {
         cache: &'c ParseCache,
     ) -> Result<DiskEnv<'c>, String> {
         let dir = settings.environmentpath.join(name);
+        if let Some(snap) = cache.snapshots.get(&dir) {
+            let (opened, timeout) = (snap.opened.clone(), snap.timeout());
+            return Ok(DiskEnv::from_opened(
+                name,
+                opened,
+                cache,
+                settings,
+                timeout,
+                Some(snap),
+            ));
+        }
         if !dir.is_dir() {
             return Err(format!("Could not find a directory environment named '{name}' anywhere in the path: {}. Does the directory exist?", settings.environmentpath.display()));
         }
@@ -105,58 +131,71 @@ impl<'c> DiskEnv<'c> {
             environmentpath: &settings.environmentpath,
             basemodulepath: &settings.basemodulepath,
         };
-        let modulepath = conf.modulepath(&dir, &vars);
-        let manifest = conf.manifest(&dir, &vars);
-        Ok(DiskEnv {
-            name: name.to_string(),
-            manifest,
+        let timeout = match conf.get("environment_timeout") {
+            Some(v) => EnvironmentTimeout::parse(v, "environment_timeout")?,
+            None => settings.environment_timeout,
+        };
+        let opened = envcache::Opened {
+            modulepath: conf.modulepath(&dir, &vars),
+            manifest: conf.manifest(&dir, &vars),
             dir,
-            modulepath,
             // Puppet's default `hiera_config`: `<codedir>/hiera.yaml` when it exists.
             global_hiera: settings.hiera_config.clone().or_else(|| {
                 let p = settings.codedir.join("hiera.yaml");
                 p.is_file().then_some(p)
             }),
+        };
+        let snap = (!timeout.is_zero()).then(|| {
+            let s = Arc::new(envcache::Snapshot::new(opened.clone(), timeout));
+            cache.snapshots.keep(name, s.clone());
+            s
+        });
+        Ok(DiskEnv::from_opened(
+            name, opened, cache, settings, timeout, snap,
+        ))
+    }
+
+    fn from_opened(
+        name: &str,
+        o: envcache::Opened,
+        cache: &'c ParseCache,
+        settings: &Settings,
+        timeout: EnvironmentTimeout,
+        snap: Option<Arc<envcache::Snapshot>>,
+    ) -> DiskEnv<'c> {
+        DiskEnv {
+            name: name.to_string(),
+            manifest: o.manifest,
+            dir: o.dir,
+            modulepath: o.modulepath,
+            global_hiera: o.global_hiera,
             cache,
             ruby: settings.ruby.clone(),
             storeconfigs: settings.storeconfigs.clone(),
             module_dirs: Default::default(),
             modules: Default::default(),
-        })
-    }
-}
-
-impl Environment for DiskEnv<'_> {
-    fn ruby(&self) -> Option<Arc<troupe_rubyhost::Pool>> {
-        self.ruby.clone()
+            snap,
+            timeout,
+        }
     }
 
-    fn storeconfigs(&self) -> Option<&dyn troupe_eval::code::Storeconfigs> {
-        self.storeconfigs.as_deref()
+    /// Parses a file through the environment's snapshot, if it is kept.
+    fn parse(
+        &self,
+        path: &Path,
+        epp: bool,
+        env_name: Option<&str>,
+        namespace: Option<&str>,
+    ) -> EResult<Option<Arc<Code>>> {
+        let parse = || self.cache.parse(path, epp, env_name, namespace);
+        match &self.snap {
+            Some(s) => s.parse(path, epp, namespace, parse),
+            None => parse(),
+        }
     }
 
-    fn ruby_answer(&self, key: &str, file: &Path) -> Option<serde_json::Value> {
-        self.cache.ruby_answer(&self.ruby_key(), key, file)
-    }
-
-    fn keep_ruby_answer(&self, key: &str, file: &Path, answer: &serde_json::Value) {
-        self.cache
-            .keep_ruby_answer(&self.ruby_key(), key, file, answer)
-    }
-
-    fn modulepath(&self) -> Vec<PathBuf> {
-        self.modulepath.clone()
-    }
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn dir(&self) -> PathBuf {
-        self.dir.clone()
-    }
-
-    fn site(&self) -> EResult<Vec<Arc<Code>>> {
+    /// The `.pp` files of the site manifest (a file, or a directory's files, sorted).
+    fn site_files(&self) -> Vec<PathBuf> {
         let mut files = Vec::new();
         if self.manifest.is_dir() {
             let mut stack = vec![self.manifest.clone()];
@@ -176,16 +215,11 @@ impl Environment for DiskEnv<'_> {
         } else if self.manifest.is_file() {
             files.push(self.manifest.clone());
         }
-        let mut out = Vec::new();
-        for f in files {
-            if let Some(c) = self.cache.parse(&f, false, Some(&self.name), None)? {
-                out.push(c);
-            }
-        }
-        Ok(out)
+        files
     }
 
-    fn autoload(&self, kind: LoadKind, name: &str) -> EResult<Option<Arc<Code>>> {
+    /// The file that defines `name` of `kind`, parsed (Puppet's autoload paths).
+    fn autoload_file(&self, kind: LoadKind, name: &str) -> EResult<Option<Arc<Code>>> {
         let segs: Vec<&str> = name.split("::").collect();
         let module = segs[0];
         if module.is_empty() {
@@ -198,10 +232,7 @@ impl Environment for DiskEnv<'_> {
                 p.push(s);
             }
             p.push(format!("{}.pp", segs[segs.len() - 1]));
-            if let Some(code) = self
-                .cache
-                .parse(&p, false, None, Some(&name.to_lowercase()))?
-            {
+            if let Some(code) = self.parse(&p, false, None, Some(&name.to_lowercase()))? {
                 return Ok(Some(code));
             }
         }
@@ -226,8 +257,102 @@ impl Environment for DiskEnv<'_> {
             p.push(format!("{}.pp", segs[segs.len() - 1]));
             p
         };
+        self.parse(&path, false, None, Some(&name.to_lowercase()))
+    }
+
+    fn list_modules(&self) -> Vec<(String, PathBuf)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for mp in &self.modulepath {
+            if let Ok(rd) = std::fs::read_dir(mp) {
+                // A directory entry's own type, when it is a directory, spares
+                // a stat; a symlink is followed.
+                let mut names: Vec<_> = rd
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) || e.path().is_dir())
+                    .collect();
+                names.sort_by_key(|e| e.file_name());
+                for e in names {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    if seen.insert(n.clone()) {
+                        out.push((n, e.path()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Environment for DiskEnv<'_> {
+    fn ruby(&self) -> Option<Arc<troupe_rubyhost::Pool>> {
+        self.ruby.clone()
+    }
+
+    fn storeconfigs(&self) -> Option<&dyn troupe_eval::code::Storeconfigs> {
+        self.storeconfigs.as_deref()
+    }
+
+    fn ruby_answer(&self, key: &str, file: &Path) -> Option<serde_json::Value> {
+        if let Some(a) = self.snap.as_ref().and_then(|s| s.ruby_answer(key, file)) {
+            return Some(a);
+        }
+        let a = self.cache.ruby_answer(&self.ruby_key(), key, file)?;
+        if let Some(s) = &self.snap {
+            s.keep_ruby_answer(key, file, &a);
+        }
+        Some(a)
+    }
+
+    fn keep_ruby_answer(&self, key: &str, file: &Path, answer: &serde_json::Value) {
+        if let Some(s) = &self.snap {
+            s.keep_ruby_answer(key, file, answer);
+        }
         self.cache
-            .parse(&path, false, None, Some(&name.to_lowercase()))
+            .keep_ruby_answer(&self.ruby_key(), key, file, answer)
+    }
+
+    fn modulepath(&self) -> Vec<PathBuf> {
+        self.modulepath.clone()
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    fn site(&self) -> EResult<Vec<Arc<Code>>> {
+        let files = match &self.snap {
+            Some(s) => s.site_files.get_or_init(|| self.site_files()).clone(),
+            None => self.site_files(),
+        };
+        let mut out = Vec::new();
+        for f in files {
+            if let Some(c) = self.parse(&f, false, Some(&self.name), None)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    fn autoload(&self, kind: LoadKind, name: &str) -> EResult<Option<Arc<Code>>> {
+        match &self.snap {
+            Some(s) => s.autoload(kind, name, || self.autoload_file(kind, name)),
+            None => self.autoload_file(kind, name),
+        }
+    }
+
+    fn kept(&self, key: &str) -> Option<troupe_eval::code::Kept> {
+        self.snap.as_ref()?.kept(key)
+    }
+
+    fn keep(&self, key: &str, value: troupe_eval::code::Kept) {
+        if let Some(s) = &self.snap {
+            s.keep(key, value);
+        }
     }
 
     fn module_dir(&self, module: &str) -> Option<PathBuf> {
@@ -241,11 +366,16 @@ impl Environment for DiskEnv<'_> {
         if let Some(d) = self.module_dirs.borrow().get(module) {
             return d.clone();
         }
-        let d = self
-            .modulepath
-            .iter()
-            .map(|p| p.join(module))
-            .find(|p| p.is_dir());
+        let find = || {
+            self.modulepath
+                .iter()
+                .map(|p| p.join(module))
+                .find(|p| p.is_dir())
+        };
+        let d = match &self.snap {
+            Some(s) => s.module_dir(module, find),
+            None => find(),
+        };
         self.module_dirs
             .borrow_mut()
             .insert(module.to_string(), d.clone());
@@ -253,7 +383,10 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn list_dir(&self, dir: &Path) -> Vec<PathBuf> {
-        self.cache.list_dir(dir).to_vec()
+        match &self.snap {
+            Some(s) => s.list_dir(dir, || self.cache.list_dir(dir)).to_vec(),
+            None => self.cache.list_dir(dir).to_vec(),
+        }
     }
 
     fn data(
@@ -261,7 +394,10 @@ impl Environment for DiskEnv<'_> {
         path: &Path,
         format: DataFormat,
     ) -> Option<Result<Arc<serde_json::Value>, String>> {
-        self.cache.data(path, format)
+        match &self.snap {
+            Some(s) => s.data(path, || self.cache.data(path, format)),
+            None => self.cache.data(path, format),
+        }
     }
 
     fn parse_data(&self, text: &str, format: DataFormat) -> Result<serde_json::Value, String> {
@@ -273,7 +409,10 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn read(&self, path: &Path) -> Option<Arc<str>> {
-        self.cache.read(path)
+        match &self.snap {
+            Some(s) => s.read(path, || self.cache.read(path)),
+            None => self.cache.read(path),
+        }
     }
 
     fn read_bytes(&self, path: &Path) -> Option<Vec<u8>> {
@@ -305,7 +444,7 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn epp(&self, path: &Path) -> EResult<Arc<Code>> {
-        match self.cache.parse(path, true, Some(&self.name), None)? {
+        match self.parse(path, true, Some(&self.name), None)? {
             Some(c) => Ok(c),
             None => Err(EvalError::new(format!(
                 "Could not find template '{}'",
@@ -322,41 +461,23 @@ impl Environment for DiskEnv<'_> {
     }
 
     fn global_hiera(&self) -> Option<PathBuf> {
-        self.global_hiera.clone().filter(|p| p.is_file())
+        let find = || self.global_hiera.clone().filter(|p| p.is_file());
+        match &self.snap {
+            Some(s) => s.global_hiera.get_or_init(find).clone(),
+            None => find(),
+        }
     }
 
     fn modules(&self) -> Vec<(String, PathBuf)> {
-        self.modules
-            .get_or_init(|| {
-                let mut seen = std::collections::HashSet::new();
-                let mut out = Vec::new();
-                for mp in &self.modulepath {
-                    if let Ok(rd) = std::fs::read_dir(mp) {
-                        // A directory entry's own type, when it is a directory, spares
-                        // a stat; a symlink is followed.
-                        let mut names: Vec<_> = rd
-                            .flatten()
-                            .filter(|e| {
-                                e.file_type().is_ok_and(|t| t.is_dir()) || e.path().is_dir()
-                            })
-                            .collect();
-                        names.sort_by_key(|e| e.file_name());
-                        for e in names {
-                            let n = e.file_name().to_string_lossy().to_string();
-                            if seen.insert(n.clone()) {
-                                out.push((n, e.path()));
-                            }
-                        }
-                    }
-                }
-                out
-            })
-            .clone()
+        match &self.snap {
+            Some(s) => s.modules.get_or_init(|| self.list_modules()).clone(),
+            None => self.modules.get_or_init(|| self.list_modules()).clone(),
+        }
     }
 }
 
 fn h(pairs: &[(&str, Value)]) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (k, v) in pairs {
         m.insert(Value::str(*k), v.clone());
     }
@@ -375,13 +496,13 @@ pub fn trusted_for(certname: &str, extensions: Value) -> Value {
         ("domain", Value::str(domain)),
         ("extensions", extensions),
         ("hostname", Value::str(host)),
-        ("external", Value::hash(Map::new())),
+        ("external", Value::hash(Map::default())),
     ])
 }
 
 /// `$server_facts`.
 pub fn server_facts(env: &str, overrides: &[(String, String)]) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::str("serverversion"), Value::str("7.23.0"));
     m.insert(Value::str("servername"), Value::str("puppet"));
     m.insert(Value::str("serverip"), Value::str("127.0.0.1"));

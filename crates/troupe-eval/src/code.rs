@@ -183,6 +183,10 @@ fn collect_defs(e: &Expr, src: &Arc<SourceFile>, out: &mut Vec<Arc<Def>>) {
     })
 }
 
+/// A value derived from an environment's code, kept across compiles (see
+/// [`Environment::kept`]).
+pub type Kept = Arc<dyn std::any::Any + Send + Sync>;
+
 /// What kind of thing the evaluator asks the environment to autoload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LoadKind {
@@ -263,6 +267,14 @@ pub trait Environment {
     fn storeconfigs(&self) -> Option<&dyn Storeconfigs> {
         None
     }
+    /// What an earlier compile of this environment derived from its code alone (the module
+    /// index, module types) under `key`, while the environment is kept whole for its
+    /// `environment_timeout`; `None` when nothing is kept.
+    fn kept(&self, _key: &str) -> Option<Kept> {
+        None
+    }
+    /// Keeps a value for [`Environment::kept`] (ignored unless the environment is kept).
+    fn keep(&self, _key: &str, _value: Kept) {}
 }
 
 /// Where exported resources of other nodes are found (PuppetDB's resource query, as Puppet's

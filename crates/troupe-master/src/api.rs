@@ -128,6 +128,9 @@ pub(crate) async fn handle(
     if let Some(rest) = path.strip_prefix("/status/v1/") {
         return status_route(&state, rest).await;
     }
+    if let Some(rest) = path.strip_prefix("/puppet-admin-api/v1/") {
+        return crate::admin::route(&state, &method, rest, &query);
+    }
     error(
         StatusCode::NOT_FOUND,
         &format!("No route for {method} {path}"),
@@ -824,7 +827,7 @@ fn environments(state: &State) -> Resp {
                 .collect();
             envs.insert(
                 n.clone(),
-                json!({"settings": {"modulepath": mp, "manifest": e.manifest().display().to_string(), "environment_timeout": 0, "config_version": ""}}),
+                json!({"settings": {"modulepath": mp, "manifest": e.manifest().display().to_string(), "environment_timeout": timeout_json(e.timeout()), "config_version": ""}}),
             );
         }
     }
@@ -832,6 +835,14 @@ fn environments(state: &State) -> Resp {
         StatusCode::OK,
         &json!({"search_paths": [root.display().to_string()], "environments": envs}),
     )
+}
+
+/// An `environment_timeout` as `/puppet/v3/environments` shows it: seconds, or `"unlimited"`.
+fn timeout_json(t: troupe_compiler::EnvironmentTimeout) -> J {
+    match t {
+        troupe_compiler::EnvironmentTimeout::Seconds(s) => J::from(s),
+        troupe_compiler::EnvironmentTimeout::Unlimited => J::from("unlimited"),
+    }
 }
 
 #[cfg(test)]

@@ -127,6 +127,11 @@ const RULES: &[Rule] = &[
         allow: Allow::Authenticated,
     },
     Rule {
+        m: Match::Prefix("/puppet-admin-api/v1/environment-cache"),
+        methods: &["DELETE"],
+        allow: Allow::CliAuth,
+    },
+    Rule {
         m: Match::Prefix("/"),
         methods: ANY,
         allow: Allow::Deny,
@@ -243,6 +248,13 @@ mod tests {
             &node("x")
         ));
         assert!(!allowed("GET", "/puppet/v3/catalog/x", &anon));
+        for who in [&anon, &node("x")] {
+            assert!(!allowed(
+                "DELETE",
+                "/puppet-admin-api/v1/environment-cache",
+                who
+            ));
+        }
     }
 
     #[test]

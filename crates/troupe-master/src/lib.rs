@@ -3,6 +3,7 @@
 //! CRL enforced) or behind a front over plain HTTP, trusting identity headers only from
 //! configured proxy addresses (plain HTTP) or from the front's certificate (HTTPS).
 
+mod admin;
 mod api;
 mod auth;
 mod checksums;
@@ -37,6 +38,9 @@ pub struct Config {
     pub environmentpath: Option<PathBuf>,
     pub basemodulepath: Option<Vec<PathBuf>>,
     pub hiera_config: Option<PathBuf>,
+    /// Puppet's `environment_timeout`: how long an environment's code is reused without
+    /// looking at the disk after its last compile (default 0: every compile looks).
+    pub environment_timeout: troupe_compiler::EnvironmentTimeout,
     pub ssldir: PathBuf,
     /// The CA directory; `None` disables the CA on this master.
     pub cadir: Option<PathBuf>,
@@ -127,6 +131,7 @@ impl Config {
             environmentpath: None,
             basemodulepath: None,
             hiera_config: None,
+            environment_timeout: Default::default(),
             ssldir,
             certname,
             dns_alt_names: vec![],
@@ -230,6 +235,7 @@ impl Config {
             s.basemodulepath = b.clone();
         }
         s.hiera_config = self.hiera_config.clone();
+        s.environment_timeout = self.environment_timeout;
         s.ruby = (self.ruby_helpers > 0).then(|| {
             Arc::new(troupe_rubyhost::Pool::new(troupe_rubyhost::Config {
                 ruby: self.ruby.clone(),

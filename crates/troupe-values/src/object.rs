@@ -280,7 +280,7 @@ impl ObjValue {
     /// The attributes that differ from their defaults, as `Name({...})` shows them.
     pub fn init_hash(&self) -> Map {
         let attrs = self.ty.init_attrs();
-        let mut out = Map::new();
+        let mut out = Map::default();
         for (n, v) in &self.vals {
             let dflt = attrs
                 .iter()

@@ -120,7 +120,7 @@ pub fn build(name: Option<String>, init: &Map) -> Result<ObjType, String> {
                 "attribute {label}[{k}] is defined as both a constant and an attribute"
             ));
         }
-        let mut h = Map::new();
+        let mut h = Map::default();
         h.insert(Value::str("type"), Value::ty(crate::infer::generalize(&v)));
         h.insert(Value::str("value"), v);
         h.insert(Value::str("kind"), Value::str("constant"));
@@ -145,7 +145,7 @@ pub fn build(name: Option<String>, init: &Map) -> Result<ObjType, String> {
         let h = match &spec {
             Value::Hash(h) => (**h).clone(),
             Value::Type(ft) if matches!(ft.resolved(), Type::Callable | Type::CallableOf(_)) => {
-                let mut h = Map::new();
+                let mut h = Map::default();
                 h.insert(Value::str("type"), spec.clone());
                 h
             }
@@ -345,7 +345,7 @@ fn attribute(k: &str, label: &str, spec: Value) -> Result<Member, String> {
     let h = match &spec {
         Value::Hash(h) => (**h).clone(),
         Value::Type(ty) => {
-            let mut h = Map::new();
+            let mut h = Map::default();
             h.insert(Value::str("type"), spec.clone());
             if matches!(ty.resolved(), Type::Optional(_)) {
                 h.insert(Value::str("value"), Value::Undef);

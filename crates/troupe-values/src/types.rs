@@ -122,16 +122,19 @@ impl PartialEq for Type {
 /// Capitalizes each `::` segment: `app::vhost` → `App::Vhost`.
 pub fn capitalize_type_name(name: &str) -> String {
     let name = name.strip_prefix("::").unwrap_or(name);
-    name.split("::")
-        .map(|seg| {
-            let mut c = seg.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("::")
+    // One pass into one string: this runs for every resource and reference.
+    let mut out = String::with_capacity(name.len());
+    for (i, seg) in name.split("::").enumerate() {
+        if i > 0 {
+            out.push_str("::");
+        }
+        let mut c = seg.chars();
+        if let Some(f) = c.next() {
+            out.extend(f.to_uppercase());
+            out.push_str(c.as_str());
+        }
+    }
+    out
 }
 
 fn range_params(

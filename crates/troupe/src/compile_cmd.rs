@@ -31,6 +31,11 @@ pub struct CompileArgs {
     /// The global hiera.yaml.
     #[arg(long)]
     hiera_config: Option<PathBuf>,
+    /// How long an environment's code is reused without looking at the disk after its last
+    /// compile (Puppet's `environment_timeout`: 0, seconds, 30s/3m/2h/1d/1y, unlimited);
+    /// matters with --repeat.
+    #[arg(long, default_value = "0")]
+    environment_timeout: String,
     /// `$trusted['extensions']`, as a JSON object.
     #[arg(long)]
     extensions: Option<String>,
@@ -68,6 +73,9 @@ pub fn run(a: CompileArgs) -> anyhow::Result<ExitCode> {
             .collect();
     }
     settings.hiera_config = a.hiera_config;
+    settings.environment_timeout =
+        troupe_compiler::EnvironmentTimeout::parse(&a.environment_timeout, "environment_timeout")
+            .map_err(|e| anyhow::anyhow!("--environment-timeout: {e}"))?;
     let text = std::fs::read_to_string(&a.facts)
         .with_context(|| format!("reading {}", a.facts.display()))?;
     let facts = load_facts(&text).map_err(|e| anyhow::anyhow!("{}: {e}", a.facts.display()))?;

@@ -26,6 +26,11 @@ pub struct MasterArgs {
     basemodulepath: Option<String>,
     #[arg(long)]
     hiera_config: Option<PathBuf>,
+    /// How long an environment's code is reused without looking at the disk after its last
+    /// compile (Puppet's `environment_timeout`: 0, seconds, 30s/3m/2h/1d/1y, unlimited);
+    /// `DELETE /puppet-admin-api/v1/environment-cache` flushes it.
+    #[arg(long)]
+    environment_timeout: Option<String>,
     /// Puppet's ssldir: certs/, private_keys/, crl.pem (and ca/ unless --cadir says otherwise).
     #[arg(long)]
     ssldir: Option<PathBuf>,
@@ -243,6 +248,7 @@ pub(crate) fn apply_setting(c: &mut Config, given: &mut Given, k: &str, v: &str)
             "environmentpath" => c.environmentpath = Some(v.into()),
             "basemodulepath" => c.basemodulepath = Some(v.split(':').map(PathBuf::from).collect()),
             "hiera_config" => c.hiera_config = Some(v.into()),
+            "environment_timeout" => c.environment_timeout = environment_timeout(v)?,
             "ssldir" => {
                 c.ssldir = v.into();
                 // Reports go next to the ssldir unless a reportdir is given.
@@ -387,6 +393,11 @@ pub(crate) fn default_certname() -> String {
         .unwrap_or_else(|_| "puppet".into())
 }
 
+/// Puppet's `environment_timeout` forms, with Puppet's message for others.
+fn environment_timeout(v: &str) -> Result<troupe_compiler::EnvironmentTimeout> {
+    troupe_compiler::EnvironmentTimeout::parse(v, "environment_timeout").map_err(|e| anyhow!(e))
+}
+
 /// The config, and whether a certname was given (by the file or a flag).
 pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
     let mut c = Config::new(
@@ -425,6 +436,9 @@ pub fn config(a: MasterArgs) -> Result<(Config, bool)> {
     }
     if a.hiera_config.is_some() {
         c.hiera_config = a.hiera_config;
+    }
+    if let Some(v) = &a.environment_timeout {
+        c.environment_timeout = environment_timeout(v)?;
     }
     let ssldir_given = a.ssldir.is_some();
     if let Some(v) = a.ssldir {
@@ -652,6 +666,34 @@ mod tests {
         let e = apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
             .expect_err("refused");
         assert!(e.to_string().contains("compile_timeout"), "{e}");
+        let _ = std::fs::remove_file(p);
+    }
+
+    #[test]
+    fn config_file_sets_the_environment_timeout() {
+        use troupe_compiler::EnvironmentTimeout as T;
+        let mut c = Config::new("/x".into(), "/y".into(), "z".into());
+        assert_eq!(c.compiler_settings().environment_timeout, T::Seconds(0));
+        for (v, want) in [
+            ("3m", T::Seconds(180)),
+            ("unlimited", T::Unlimited),
+            ("0", T::Seconds(0)),
+        ] {
+            let p = file(&format!("environment_timeout = {v}\n"));
+            apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(c.compiler_settings().environment_timeout, want, "{v}");
+            let _ = std::fs::remove_file(p);
+        }
+        let p = file("environment_timeout = soon\n");
+        let e = apply_file(&mut c, &p, &mut Given::default(), &mut Default::default())
+            .expect_err("refused");
+        assert!(
+            e.to_string().contains(
+                "Invalid 'time to live' format '\"soon\"' for parameter: environment_timeout"
+            ),
+            "{e}"
+        );
         let _ = std::fs::remove_file(p);
     }
 

@@ -180,7 +180,6 @@ fn json(w: &mut Vec<u8>, j: &J) {
 #[cfg(test)]
 mod tests {
     use super::super::{Catalog, Kind, Resource};
-    use indexmap::IndexMap;
     use troupe_values::value::Value;
 
     fn res(t: &str, title: &str, params: &[(&str, Value)], namevar: &'static str) -> Resource {
@@ -190,7 +189,7 @@ mod tests {
             params: params
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect::<IndexMap<_, _>>(),
+                .collect::<crate::catalog::Params>(),
             tags: vec!["a".into(), "q\"uote".into()],
             file: Some("/x/\u{e9}.pp".into()),
             line: Some(7),

@@ -39,7 +39,7 @@ pub struct Resource {
     /// `File`, `App::Vhost`, `Class`, `Node`, `Stage`.
     pub type_name: String,
     pub title: String,
-    pub params: IndexMap<String, Value>,
+    pub params: Params,
     pub tags: Vec<String>,
     pub file: Option<String>,
     pub line: Option<u32>,
@@ -54,6 +54,9 @@ pub struct Resource {
     /// The namevar of the type, when it is not `name`.
     pub namevar: &'static str,
 }
+
+/// A resource's attributes, in the order they were set.
+pub type Params = IndexMap<String, Value, troupe_values::value::FastState>;
 
 impl Resource {
     pub fn reference(&self) -> String {

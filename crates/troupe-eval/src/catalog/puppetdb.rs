@@ -203,7 +203,6 @@ fn ref_hash(s: &str) -> Option<J> {
 mod tests {
     use super::*;
     use crate::catalog::Kind;
-    use indexmap::IndexMap;
     use troupe_values::value::Value;
 
     fn res(t: &str, title: &str, params: &[(&str, Value)], nv: &'static str) -> Resource {
@@ -213,7 +212,7 @@ mod tests {
             params: params
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect::<IndexMap<_, _>>(),
+                .collect(),
             tags: vec![t.to_lowercase()],
             file: Some("/site.pp".into()),
             line: Some(3),

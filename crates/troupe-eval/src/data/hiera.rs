@@ -135,10 +135,10 @@ impl dyn DataScope + '_ {
             Some(parsed) => {
                 let parsed = parsed.map(|j| troupe_values::value::from_json(&j));
                 match parsed {
-                    Ok(Value::Undef) => Some(Value::hash(Map::new())),
+                    Ok(Value::Undef) => Some(Value::hash(Map::default())),
                     Ok(v @ Value::Hash(_)) => Some(v),
                     // Puppet warns that the file does not hold a hash and reads it as empty.
-                    Ok(_) => Some(Value::hash(Map::new())),
+                    Ok(_) => Some(Value::hash(Map::default())),
                     Err(e) => {
                         return Err(EvalError::plain(format!(
                             "Unable to parse ({}): {e}",
@@ -181,7 +181,7 @@ impl dyn DataScope + '_ {
                     Value::array(out)
                 }
                 Value::Hash(h) => {
-                    let mut out = Map::new();
+                    let mut out = Map::default();
                     for (k, x) in h.iter() {
                         out.insert(k.clone(), self.eyaml_decrypt(x, b, file, key)?);
                     }
@@ -572,7 +572,7 @@ impl dyn DataScope + '_ {
                     Value::array(out)
                 }
                 Value::Hash(h) => {
-                    let mut out = Map::new();
+                    let mut out = Map::default();
                     for (k, x) in h.iter() {
                         out.insert(self.interpolate_value(k)?, self.interpolate_value(x)?);
                     }

@@ -14,7 +14,7 @@ use troupe_values::value::{Map, Value};
 fn unsym(v: &Value) -> Value {
     troupe_values::limits::grow(|| match v {
         Value::Hash(h) => {
-            let mut out = Map::new();
+            let mut out = Map::default();
             for (k, x) in h.iter() {
                 let k = match k {
                     Value::Str(s) if s.starts_with(':') && s.len() > 1 => Value::str(&s[1..]),
@@ -89,7 +89,7 @@ pub(crate) fn config(env: &dyn Environment, path: &Path, root: Option<&Map>) -> 
         None | Some("native") => Value::Undef,
         Some("array") => Value::str("unique"),
         Some(m @ ("deep" | "deeper")) => {
-            let mut h = Map::new();
+            let mut h = Map::default();
             let strategy = if m == "deep" {
                 "reverse_deep"
             } else {

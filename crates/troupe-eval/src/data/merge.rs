@@ -202,7 +202,7 @@ impl Strategy {
                         source.remove(i);
                         dest = match dest {
                             Value::Array(_) => Value::array(vec![]),
-                            Value::Hash(_) => Value::hash(Map::new()),
+                            Value::Hash(_) => Value::hash(Map::default()),
                             Value::Str(_) => Value::str(""),
                             _ => Value::Undef,
                         };
@@ -232,7 +232,7 @@ impl Strategy {
                             let s = source
                                 .get(i)
                                 .cloned()
-                                .unwrap_or_else(|| Value::hash(Map::new()));
+                                .unwrap_or_else(|| Value::hash(Map::default()));
                             self.deep(s, d.clone())
                         })
                         .collect();

@@ -26,8 +26,21 @@ fn env_setting(ds: &dyn DataScope) -> Option<String> {
     })
 }
 
-/// `"data_provider"` from a module's metadata.json.
+/// `"data_provider"` from a module's metadata.json (kept with the environment, see
+/// `Environment::kept`).
 fn module_setting(ds: &dyn DataScope, dir: &Path) -> Option<String> {
+    let key = format!("module data_provider {}", dir.display());
+    if let Some(k) = ds.env().kept(&key) {
+        if let Ok(v) = k.downcast::<Option<String>>() {
+            return (*v).clone();
+        }
+    }
+    let v = module_setting_read(ds, dir);
+    ds.env().keep(&key, std::sync::Arc::new(v.clone()));
+    v
+}
+
+fn module_setting_read(ds: &dyn DataScope, dir: &Path) -> Option<String> {
     let text = ds.env().read(&dir.join("metadata.json"))?;
     let json = ds
         .env()
@@ -117,7 +130,10 @@ impl dyn DataScope + '_ {
     pub(crate) fn env_config(&mut self) -> EResult<Option<Rc<Config>>> {
         let dir: PathBuf = self.env().dir();
         let found = self.config(dir.join("hiera.yaml"), None, false)?;
-        let setting = env_setting(self);
+        let setting = match &found {
+            Some(c) if c.version >= 5 => None,
+            _ => env_setting(self),
+        };
         let env = self.env().name().to_string();
         choose(found, setting, &dir, None, |p| {
             EvalError::plain(format!(
@@ -133,7 +149,11 @@ impl dyn DataScope + '_ {
         dir: &Path,
     ) -> EResult<Option<Rc<Config>>> {
         let found = self.config(dir.join("hiera.yaml"), Some(module), false)?;
-        let setting = module_setting(self, dir);
+        // A version 5 hiera.yaml wins: the metadata is read only without one.
+        let setting = match &found {
+            Some(c) if c.version >= 5 => None,
+            _ => module_setting(self, dir),
+        };
         let env = self.env().name().to_string();
         choose(found, setting, dir, Some(module), |p| {
             EvalError::plain(format!(
@@ -152,7 +172,7 @@ impl dyn DataScope + '_ {
         };
         Ok(Some(match v {
             Value::Hash(_) => v,
-            Value::Undef => Value::hash(Map::new()),
+            Value::Undef => Value::hash(Map::default()),
             other => {
                 return Err(EvalError::plain(format!(
                     "Value returned from deprecated API function '{name}' has wrong type, expects a Hash value, got {}",

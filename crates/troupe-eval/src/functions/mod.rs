@@ -26,7 +26,6 @@ pub mod stdlib;
 pub mod templates;
 
 use crate::functions::host::Host;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 use troupe_syntax::ast::{Expr, Lambda};
 use troupe_values::error::EResult;
@@ -285,10 +284,14 @@ const FUNCTIONS: &[(&str, Origin, NativeFn)] = &[
     ("to_python", Origin::Module("stdlib"), stdlib::v9_text::to_ruby),
 ];
 
-fn registry() -> &'static HashMap<&'static str, (Origin, NativeFn)> {
-    static R: OnceLock<HashMap<&'static str, (Origin, NativeFn)>> = OnceLock::new();
+fn registry() -> &'static troupe_values::value::FastMap<&'static str, (Origin, NativeFn)> {
+    static R: OnceLock<troupe_values::value::FastMap<&'static str, (Origin, NativeFn)>> =
+        OnceLock::new();
     R.get_or_init(|| {
-        let mut r = HashMap::with_capacity(FUNCTIONS.len());
+        let mut r = troupe_values::value::FastMap::with_capacity_and_hasher(
+            FUNCTIONS.len(),
+            Default::default(),
+        );
         for &(name, origin, f) in FUNCTIONS {
             let dup = r.insert(name, (origin, f));
             assert!(dup.is_none(), "native function {name} is listed twice");

@@ -47,7 +47,7 @@ impl Evaluator<'_> {
         self.scopes[sid].tables.push(Default::default());
         self.cur = sid;
         let r = (|| -> EResult<String> {
-            let mut given = troupe_values::value::Map::new();
+            let mut given = troupe_values::value::Map::default();
             if let Some(Value::Hash(h)) = args {
                 given = (**h).clone();
             }

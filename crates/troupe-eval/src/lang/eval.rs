@@ -8,7 +8,6 @@ use crate::lang::build::ParamGuard;
 use crate::lang::build::Relationship;
 use crate::lang::scope::{Scope, ScopeId, ScopeKind};
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use troupe_syntax::ast::Expr;
@@ -16,6 +15,7 @@ use troupe_syntax::{SourceFile, Span};
 use troupe_values::error::{EResult, EvalError, Loc};
 use troupe_values::types::Type;
 use troupe_values::value::Value;
+use troupe_values::value::{FastMap as HashMap, FastSet as HashSet};
 
 /// What the node brings to a compile.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub struct Evaluator<'e> {
     pub(crate) type_infos: HashMap<String, Option<crate::lang::build::module_types::TypeInfo>>,
     /// The modules' type files and provider folders, listed on the first module type's
     /// lookup.
-    pub(crate) module_index: Option<std::rc::Rc<crate::lang::build::module_index::ModuleIndex>>,
+    pub(crate) module_index: Option<std::sync::Arc<crate::lang::build::module_index::ModuleIndex>>,
     pub(crate) loaded: HashSet<String>,
     pub(crate) param_guard: Option<ParamGuard>,
     /// Which module Ruby functions exist, their API and file, by name (see `ruby_function`).
@@ -78,7 +78,8 @@ pub struct Evaluator<'e> {
     pub top: ScopeId,
     pub class_scopes: HashMap<String, ScopeId>,
     pub res: Vec<Resource>,
-    pub index: HashMap<(String, String), usize>,
+    /// Resources by lowercase type name, then title (or alias).
+    pub index: HashMap<String, HashMap<String, usize>>,
     pub edges: Vec<(usize, usize)>,
     pub edge_set: HashSet<(usize, usize)>,
     pub class_list: Vec<String>,
@@ -136,39 +137,39 @@ impl<'e> Evaluator<'e> {
         Evaluator {
             env,
             input,
-            classes: HashMap::new(),
+            classes: HashMap::default(),
             declare_lazily: false,
-            lazy_classes: HashMap::new(),
-            defines: HashMap::new(),
-            functions: HashMap::new(),
-            aliases: HashMap::new(),
+            lazy_classes: HashMap::default(),
+            defines: HashMap::default(),
+            functions: HashMap::default(),
+            aliases: HashMap::default(),
             nodes: Vec::new(),
-            alias_cache: HashMap::new(),
-            alias_pending: HashMap::new(),
+            alias_cache: HashMap::default(),
+            alias_pending: HashMap::default(),
             type_sets: Default::default(),
-            type_infos: HashMap::new(),
+            type_infos: HashMap::default(),
             module_index: None,
-            loaded: HashSet::new(),
+            loaded: HashSet::default(),
             param_guard: None,
-            ruby_functions: HashMap::new(),
+            ruby_functions: HashMap::default(),
             ruby_session: None,
-            param_lines: HashMap::new(),
-            missing: HashSet::new(),
+            param_lines: HashMap::default(),
+            missing: HashSet::default(),
             scopes: vec![Scope::new(ScopeKind::Top, None, None)],
             cur: 0,
             top: 0,
-            class_scopes: HashMap::new(),
+            class_scopes: HashMap::default(),
             res: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             edges: Vec::new(),
-            edge_set: HashSet::new(),
+            edge_set: HashSet::default(),
             class_list: Vec::new(),
             cat_tags: Vec::new(),
             collectors: Vec::new(),
-            collector_ids: HashMap::new(),
+            collector_ids: HashMap::default(),
             relationships: Vec::new(),
             overrides: Vec::new(),
-            override_sources: HashSet::new(),
+            override_sources: HashSet::default(),
             src: empty,
             render: Vec::new(),
             warnings: Vec::new(),
@@ -178,7 +179,7 @@ impl<'e> Evaluator<'e> {
             steps: 0,
             nesting: 0,
             depth: 0,
-            define_gen: HashMap::new(),
+            define_gen: HashMap::default(),
             define_depth: 0,
         }
     }

@@ -77,7 +77,7 @@ impl<'e> Evaluator<'e> {
             }
             ExprKind::Array(items) => Ok(Value::array(self.eval_args(items)?)),
             ExprKind::Hash { entries, .. } => {
-                let mut m = Map::with_capacity(entries.len());
+                let mut m = Map::with_capacity_and_hasher(entries.len(), Default::default());
                 for HashEntry { key, value, .. } in entries {
                     let k = self.eval(key)?;
                     let v = self.eval(value)?;
@@ -575,7 +575,7 @@ fn unfold(v: Value) -> Vec<Value> {
 /// longer being resolved?
 fn only_aliases(
     t: &Type,
-    pending: &std::collections::HashMap<String, std::rc::Weak<Type>>,
+    pending: &troupe_values::value::FastMap<String, std::rc::Weak<Type>>,
 ) -> bool {
     troupe_values::limits::grow(|| match t {
         Type::Late(n, _) => !pending.contains_key(&n.to_lowercase()),

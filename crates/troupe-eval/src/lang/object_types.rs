@@ -51,7 +51,7 @@ impl<'e> Evaluator<'e> {
         // Inside a hash, `Parent { a => ... }` parses as resource defaults.
         if let ExprKind::ResourceDefaults { type_expr, ops, .. } = &value.kind {
             if let ExprKind::QRef(p) = &type_expr.kind {
-                let mut init = Map::new();
+                let mut init = Map::default();
                 for op in ops {
                     if let troupe_syntax::ast::AttrOp::Set { name, value: x, .. } = op {
                         let v = self.eval(x)?;

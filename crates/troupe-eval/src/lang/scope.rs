@@ -1,8 +1,8 @@
 //! Scopes: Puppet's lexical variable lookup (local → inherited class → enclosing node/top)
 //! and its dynamic parent chain (used for resource defaults).
 
-use std::collections::HashMap;
 use std::rc::Rc;
+use troupe_values::value::FastMap as HashMap;
 use troupe_values::value::Value;
 
 pub type ScopeId = usize;
@@ -47,7 +47,7 @@ impl Scope {
             parent,
             inherited: None,
             resource,
-            defaults: HashMap::new(),
+            defaults: HashMap::default(),
         }
     }
 

@@ -36,7 +36,7 @@ pub fn setting(ev: &Evaluator<'_>, name: &str) -> Value {
         "logdir" => Value::str("/var/log/puppet"),
         // Puppet's hash of every setting; troupe's holds the settings above.
         "all_local" => {
-            let mut h = troupe_values::value::Map::new();
+            let mut h = troupe_values::value::Map::default();
             for k in KNOWN {
                 h.insert(Value::str(*k), setting(ev, k));
             }

@@ -82,7 +82,7 @@ impl<'e> Evaluator<'e> {
                     types = Some(out);
                 }
                 ("references", ExprKind::Hash { entries: rs, .. }) => {
-                    let mut m = troupe_values::value::Map::new();
+                    let mut m = troupe_values::value::Map::default();
                     for r in rs {
                         let rk = self.key_text(&r.key)?;
                         m.insert(Value::str(rk.as_str()), self.eval(&r.value)?);

@@ -57,7 +57,7 @@ impl<'e> Evaluator<'e> {
             chain.push(s);
             id = self.next_scope(s);
         }
-        let mut out = troupe_values::value::Map::new();
+        let mut out = troupe_values::value::Map::default();
         for s in chain.into_iter().rev() {
             for t in &self.scopes[s].tables {
                 for (k, v) in &t.vars {

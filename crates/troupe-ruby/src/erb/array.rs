@@ -253,7 +253,7 @@ impl Ctx<'_> {
     ) -> EResult<Value> {
         let mut out = Vec::new();
         let mut rest = Vec::new();
-        let mut groups = Map::new();
+        let mut groups = Map::default();
         let mut keys: Vec<Value> = Vec::new();
         let mut total = args.first().cloned().unwrap_or(Value::Int(0));
         if matches!(name, "each_slice" | "each_cons") {
@@ -515,7 +515,7 @@ impl Ctx<'_> {
                 }
             }
             ("tally", []) => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for x in a {
                     let n = match m.get(x) {
                         Some(Value::Int(n)) => *n,
@@ -550,7 +550,7 @@ impl Ctx<'_> {
                 )
             }
             ("to_h", []) => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for x in a {
                     match x {
                         Value::Array(p) if p.len() == 2 => {

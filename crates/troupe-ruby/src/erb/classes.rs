@@ -21,7 +21,7 @@ impl Ctx<'_> {
         let s = |i: usize| args.get(i).map(to_s).unwrap_or_default();
         match (c, name, args.len()) {
             ("IPAddr", "new", _) => self.ipaddr_new(&args),
-            ("Hash", "new", 0) => Ok(Value::hash(Map::new())),
+            ("Hash", "new", 0) => Ok(Value::hash(Map::default())),
             ("Array", "new", 0) => Ok(Value::array(vec![])),
             ("Array", "new", 1 | 2) => {
                 let Some(Value::Int(n)) = args.first() else {

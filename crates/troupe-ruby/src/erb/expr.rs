@@ -105,7 +105,7 @@ impl Ctx<'_> {
             }
             Ex::Array(xs) => Value::array(self.eval_args(xs)?),
             Ex::Hash(ps) => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for (k, v) in ps {
                     let k = self.eval(k)?;
                     let v = self.eval(v)?;

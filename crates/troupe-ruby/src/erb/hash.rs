@@ -122,7 +122,7 @@ impl Ctx<'_> {
             ("select" | "filter" | "reject" | "filter_map", [], Some(b))
                 if name != "filter_map" =>
             {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for (k, v) in h.iter() {
                     let t = truthy(&self.kv_block(b, k, v)?);
                     if t == (name != "reject") {
@@ -132,14 +132,14 @@ impl Ctx<'_> {
                 Value::hash(m)
             }
             ("transform_values", [], Some(b)) => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for (k, v) in h.iter() {
                     m.insert(k.clone(), self.call_block(b, vec![v.clone()])?);
                 }
                 Value::hash(m)
             }
             ("transform_keys", [], Some(b)) => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for (k, v) in h.iter() {
                     m.insert(self.call_block(b, vec![k.clone()])?, v.clone());
                 }
@@ -147,7 +147,7 @@ impl Ctx<'_> {
             }
             ("delete_if" | "reject!" | "select!" | "keep_if", [], Some(b)) => {
                 let keep_true = matches!(name, "select!" | "keep_if");
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for (k, v) in h.iter() {
                     if truthy(&self.kv_block(b, k, v)?) == keep_true {
                         m.insert(k.clone(), v.clone());

@@ -134,7 +134,7 @@ impl Ctx<'_> {
                 ("to_s", []) => Ok(Value::str("")),
                 ("to_i", []) => Ok(Value::Int(0)),
                 ("to_f", []) => Ok(Value::Float(0.0)),
-                ("to_h", []) => Ok(Value::hash(Map::new())),
+                ("to_h", []) => Ok(Value::hash(Map::default())),
                 ("&", [_]) => Ok(Value::Bool(false)),
                 ("|" | "^", [o]) => Ok(Value::Bool(crate::object::truthy(o))),
                 _ => Err(self.err(format!("undefined method `{name}' for nil:NilClass"))),
@@ -296,10 +296,10 @@ impl Ctx<'_> {
                     args.pop();
                     h
                 }
-                _ => Map::new(),
+                _ => Map::default(),
             }
         } else {
-            Map::new()
+            Map::default()
         };
         let required = b
             .params

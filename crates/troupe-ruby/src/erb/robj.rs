@@ -14,7 +14,7 @@ const KEY: &str = "\u{0}ruby-object";
 pub(super) fn obj(class: &str, fields: Vec<Value>) -> Value {
     let mut items = vec![Value::str(class)];
     items.extend(fields);
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::str(KEY), Value::array(items));
     Value::hash(m)
 }

@@ -226,7 +226,7 @@ impl Emitter {
                     self.put_str("!ruby/object:Puppet::Pops::Types::PSensitiveType::Sensitive");
                     self.whitespace = false;
                     self.indention = false;
-                    let mut m = troupe_values::value::Map::new();
+                    let mut m = troupe_values::value::Map::default();
                     m.insert(Value::str("value"), (**inner).clone());
                     self.node(&Value::hash(m), indent, mapping, simple_key)?;
                 }

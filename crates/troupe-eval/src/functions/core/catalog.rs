@@ -173,7 +173,7 @@ pub(crate) fn create_resources(
     };
     let defaults = match args.get(2) {
         Some(Value::Hash(d)) => (**d).clone(),
-        _ => Map::new(),
+        _ => Map::default(),
     };
     ev.create_resources(&tn, h, &defaults, e)?;
     Ok(Value::Undef)

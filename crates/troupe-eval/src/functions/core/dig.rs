@@ -161,7 +161,7 @@ fn get_from(
         Err(d) => match lambda {
             // The block gets the error's data (troupe has no Error values yet: as a hash).
             Some(l) => {
-                let mut h = Map::new();
+                let mut h = Map::default();
                 h.insert(Value::str("msg"), Value::str(d.msg.as_str()));
                 h.insert(Value::str("kind"), Value::str("SLICE_ERROR"));
                 h.insert(Value::str("issue_code"), Value::str(d.issue));

@@ -438,7 +438,7 @@ fn resolve_deferred(ev: &mut dyn Host, v: &Value, e: &Expr) -> EResult<Value> {
                 Value::array(out)
             }
             Value::Hash(h) => {
-                let mut out = troupe_values::value::Map::new();
+                let mut out = troupe_values::value::Map::default();
                 for (k, x) in h.iter() {
                     out.insert(k.clone(), resolve_deferred(ev, x, e)?);
                 }

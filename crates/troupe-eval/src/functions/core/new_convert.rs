@@ -355,7 +355,7 @@ fn pairs_to_hash(items: &[Value]) -> EResult<Value> {
     if !items.len().is_multiple_of(2) {
         return Err(err("odd number of arguments for Hash"));
     }
-    let mut m = Map::new();
+    let mut m = Map::default();
     for c in items.chunks(2) {
         m.insert(c[0].clone(), c[1].clone());
     }
@@ -423,12 +423,12 @@ fn set_path(node: Value, path: &[Value], value: Value) -> Value {
 fn child_or_hash(v: Value) -> Value {
     match v {
         Value::Array(_) | Value::Hash(_) => v,
-        _ => Value::hash(Map::new()),
+        _ => Value::hash(Map::default()),
     }
 }
 
 fn from_tree(entries: &[Value], all_hashes: bool) -> Value {
-    let mut result = Value::hash(Map::new());
+    let mut result = Value::hash(Map::default());
     for e in entries {
         let Some((Value::Array(path), value)) = as_pair(e) else {
             continue;
@@ -475,7 +475,7 @@ pub(crate) fn new_hash(args: &[Value]) -> EResult<Value> {
             }
         }
         if !a.is_empty() && a.iter().all(|x| as_pair(x).is_some()) {
-            let mut m = Map::new();
+            let mut m = Map::default();
             for x in a.iter() {
                 if let Some((k, v)) = as_pair(x) {
                     m.insert(k.clone(), v.clone());

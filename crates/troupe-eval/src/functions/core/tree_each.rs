@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn options_refuse_neither_containers_nor_values() {
-        let mut h = troupe_values::value::Map::new();
+        let mut h = troupe_values::value::Map::default();
         h.insert(Value::str("include_containers"), Value::Bool(false));
         h.insert(Value::str("include_values"), Value::Bool(false));
         let e = options(Some(&Value::hash(h))).err().map(|e| e.msg);
@@ -206,7 +206,7 @@ mod tests {
             Some("Options 'include_containers' and 'include_values' cannot both be false")
         );
         // The root is a container: without containers there is no root.
-        let mut h = troupe_values::value::Map::new();
+        let mut h = troupe_values::value::Map::default();
         h.insert(Value::str("include_containers"), Value::Bool(false));
         assert!(options(Some(&Value::hash(h))).is_ok_and(|o| !o.root));
     }

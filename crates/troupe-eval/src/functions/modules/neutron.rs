@@ -59,7 +59,7 @@ pub(crate) fn convert_to_json_string(
             if a.iter()
                 .all(|x| matches!(x, Value::Str(s) if s.contains(':'))) =>
         {
-            let mut m = Map::new();
+            let mut m = Map::default();
             for x in a.iter() {
                 let t = x.to_display();
                 let mut parts = t.split(':');

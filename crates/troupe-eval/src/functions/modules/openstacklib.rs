@@ -180,7 +180,7 @@ pub(crate) fn bracket_ipv6(h: &str) -> String {
 }
 pub(crate) fn os_transport_url(args: &[Value]) -> EResult<Value> {
     let raw = os_hash_arg("os_transport_url", args)?;
-    let mut v = Map::new();
+    let mut v = Map::default();
     for (k, x) in raw.iter() {
         let key = k.to_display();
         let x = if key == "port" {

@@ -41,7 +41,7 @@ pub(crate) fn postgresql_postgresql_acls_to_resources_hash(
                     ));
     };
     let id = id.to_display();
-    let mut out = Map::new();
+    let mut out = Map::default();
     for acl in acls.iter() {
         // Ruby's `acls.index(acl)`: a repeated line takes its first position.
         let index = acls.iter().position(|x| x == acl).unwrap_or(0);
@@ -52,7 +52,7 @@ pub(crate) fn postgresql_postgresql_acls_to_resources_hash(
                             "postgresql::postgresql_acls_to_resources_hash(): acl line {index} does not have enough parts"
                         )));
         }
-        let mut r = Map::new();
+        let mut r = Map::default();
         let put = |r: &mut Map, k: &str, v: String| {
             r.insert(Value::str(k), Value::str(v));
         };

@@ -77,7 +77,7 @@ fn decode_inner(host: &mut dyn Host, j: &J) -> EResult<Value> {
         J::Array(a) => Value::array(a.iter().map(|x| decode(host, x)).collect::<EResult<_>>()?),
         J::Object(o) => match o.get("__ptype").and_then(J::as_str) {
             None => {
-                let mut m = Map::with_capacity(o.len());
+                let mut m = Map::with_capacity_and_hasher(o.len(), Default::default());
                 for (k, v) in o {
                     m.insert(Value::str(k.as_str()), decode(host, v)?);
                 }
@@ -99,7 +99,7 @@ fn decode_rich(host: &mut dyn Host, t: &str, o: &JMap<String, J>) -> EResult<Val
         )),
         "Hash" => {
             let flat = pv.as_array().cloned().unwrap_or_default();
-            let mut m = Map::with_capacity(flat.len() / 2);
+            let mut m = Map::with_capacity_and_hasher(flat.len() / 2, Default::default());
             for pair in flat.chunks(2) {
                 let k = decode(host, &pair[0])?;
                 let v = pair.get(1).map_or(Ok(Value::Undef), |v| decode(host, v))?;

@@ -39,7 +39,7 @@ pub(crate) fn ensure_resource(
     };
     let params = match args.get(2) {
         Some(Value::Hash(h)) => (**h).clone(),
-        _ => Map::new(),
+        _ => Map::default(),
     };
     ensure_one(ev, &tn.to_display(), titles, &params, e).map(|()| Value::Undef)
 }
@@ -60,7 +60,7 @@ pub(crate) fn ensure_resources(
     };
     let defaults = match args.get(2) {
         Some(Value::Hash(h)) => (**h).clone(),
-        _ => Map::new(),
+        _ => Map::default(),
     };
     let tn = tn.to_display();
     for (title, params) in titles.iter() {
@@ -84,7 +84,7 @@ pub(crate) fn ensure_packages(
     e: &Expr,
 ) -> EResult<Value> {
     let args = &args[..];
-    let mut defaults = Map::new();
+    let mut defaults = Map::default();
     defaults.insert(Value::str("ensure"), Value::str("installed"));
     if let Some(Value::Hash(d)) = args.get(1) {
         for (k, v) in d.iter() {
@@ -335,7 +335,7 @@ fn has_params(ev: &mut dyn Host, reference: &Value, params: Option<&Value>) -> E
             )))
         }
     };
-    let empty = Map::new();
+    let empty = Map::default();
     let params = match params {
         Some(Value::Hash(p)) => &**p,
         _ => &empty,
@@ -367,9 +367,9 @@ fn ensure_one(ev: &mut dyn Host, tn: &str, titles: &Value, params: &Map, e: &Exp
             continue;
         }
         // The title goes on as it is: create_resources treats a non-String one as Puppet does.
-        let mut h = Map::new();
+        let mut h = Map::default();
         h.insert(title, Value::hash(params.clone()));
-        ev.create_resources(&tn, &h, &Map::new(), e)?;
+        ev.create_resources(&tn, &h, &Map::default(), e)?;
     }
     Ok(())
 }

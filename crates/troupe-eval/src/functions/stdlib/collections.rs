@@ -61,7 +61,7 @@ pub(crate) fn merge(
     _e: &Expr,
 ) -> EResult<Value> {
     let args = &args[..];
-    let mut acc = Map::new();
+    let mut acc = Map::default();
     for (i, a) in args.iter().enumerate() {
         match a {
                         Value::Hash(h) => {
@@ -97,7 +97,7 @@ pub(crate) fn deep_merge_fn(
             args.len()
         )));
     }
-    let mut acc = Value::hash(Map::new());
+    let mut acc = Value::hash(Map::default());
     for a in args {
         if blank(a) {
             continue;
@@ -423,7 +423,7 @@ pub(crate) fn hash(
             if !flat.len().is_multiple_of(2) {
                 Err(err("hash(): Unable to compute hash from array given"))
             } else {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for pair in flat.chunks(2) {
                     m.insert(pair[0].clone(), pair[1].clone());
                 }

@@ -34,7 +34,7 @@ pub(crate) fn ensure_packages(
 ) -> EResult<Value> {
     arity(name, &args, 1, 2)?;
     let defaults = match args.get(1) {
-        None => Map::new(),
+        None => Map::default(),
         Some(Value::Hash(d)) => (**d).clone(),
         Some(other) => {
             return Err(err(format!(
@@ -77,7 +77,7 @@ pub(crate) fn ensure_packages(
 fn ensure_list(ev: &mut dyn Host, packages: &[Value], attrs: &Map, e: &Expr) -> EResult<()> {
     let ensure = Value::str("ensure");
     for pkg in packages {
-        let mut d = Map::new();
+        let mut d = Map::default();
         d.insert(ensure.clone(), Value::str("installed"));
         for (k, v) in attrs.iter() {
             d.insert(k.clone(), v.clone());
@@ -85,7 +85,7 @@ fn ensure_list(ev: &mut dyn Host, packages: &[Value], attrs: &Map, e: &Expr) -> 
         let given = d.get(&ensure).map(|v| v.to_display());
         if matches!(given.as_deref(), Some("present" | "installed")) {
             let title = format!("Package[{}]", pkg.to_display());
-            let mut want = Map::new();
+            let mut want = Map::default();
             want.insert(ensure.clone(), Value::str("present"));
             // stdlib's own `defined_with_params` and `ensure_resource`, which ship with it.
             let present = crate::functions::stdlib::catalog::defined_with_params(

@@ -25,7 +25,7 @@ pub(crate) fn merge(
         return crate::functions::stdlib::collections::merge(ev, name, args, None, e);
     };
     arity(name, &args, 1, 1)?;
-    let mut acc = Map::new();
+    let mut acc = Map::default();
     let three = l.params.len() == 3;
     let items: Vec<(Value, Value)> = match &args[0] {
         Value::Hash(h) => h.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),

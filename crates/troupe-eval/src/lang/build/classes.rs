@@ -71,7 +71,7 @@ impl<'e> Evaluator<'e> {
         let mut r = Resource {
             type_name: "Class".into(),
             title: title.clone(),
-            params: IndexMap::new(),
+            params: Default::default(),
             tags: Vec::new(),
             file: if resource_like {
                 Some(loc.file.clone())
@@ -234,7 +234,7 @@ impl<'e> Evaluator<'e> {
                 errs.push(format!("has no parameter named '{k}'"));
             }
         }
-        let mut out: IndexMap<String, Value> = IndexMap::new();
+        let mut out = crate::catalog::Params::default();
         for (k, v) in given {
             if !v.is_undef() {
                 out.insert(k.clone(), v.clone());

@@ -16,7 +16,6 @@ use crate::catalog::Resource;
 use crate::lang::build::module_types::TypeInfo;
 use crate::lang::build::Override;
 use crate::lang::eval::Evaluator;
-use indexmap::IndexMap;
 use serde_json::{json, Value as J};
 use troupe_syntax::ast::{BinOp, Expr, ExprKind};
 use troupe_values::error::EResult;
@@ -176,7 +175,7 @@ impl<'e> Evaluator<'e> {
             Some(TypeInfo::Define(_)) => (Kind::Defined, "name"),
             None => (Kind::Unknown, "name"),
         };
-        let mut params = IndexMap::new();
+        let mut params = crate::catalog::Params::default();
         if let Some(J::Object(m)) = row.get("parameters") {
             for (k, v) in m {
                 params.insert(k.clone(), troupe_values::value::from_json(v));

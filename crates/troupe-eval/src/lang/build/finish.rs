@@ -10,7 +10,6 @@ use crate::catalog::Resource;
 use crate::lang::build::module_types::TypeInfo;
 use crate::lang::build::resources::RELATION_PARAMS;
 use crate::lang::eval::Evaluator;
-use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::sync::Arc;
 use troupe_values::error::EResult;
@@ -30,7 +29,7 @@ impl<'e> Evaluator<'e> {
         let r = Resource {
             type_name: type_name.into(),
             title: title.into(),
-            params: IndexMap::new(),
+            params: Default::default(),
             tags: tags.iter().map(|s| s.to_string()).collect(),
             file: None,
             line: None,
@@ -150,8 +149,10 @@ impl<'e> Evaluator<'e> {
             if self.res[i].kind == Kind::Compilable && self.res[i].file.is_some() {
                 if let Some(sr) = self.scope_resource(self.res[i].scope) {
                     if sr != i {
-                        let tags = self.res[sr].tags.clone();
+                        // Taken and put back rather than cloned.
+                        let tags = std::mem::take(&mut self.res[sr].tags);
                         self.res[i].merge_tags(&tags);
+                        self.res[sr].tags = tags;
                     }
                 }
             }
@@ -252,8 +253,11 @@ impl<'e> Evaluator<'e> {
                     }
                 }
                 data.insert(*t, td);
-                let tags = self.res[node].tags.clone();
-                self.res[*t].merge_tags(&tags);
+                if node != *t {
+                    let tags = std::mem::take(&mut self.res[node].tags);
+                    self.res[*t].merge_tags(&tags);
+                    self.res[node].tags = tags;
+                }
             }
             queue.extend(targets);
         }
@@ -282,12 +286,24 @@ impl<'e> Evaluator<'e> {
     }
 
     pub(crate) fn validate_relationship_params(&self) -> EResult<()> {
+        // Reference strings already found (many sources name the same targets).
+        let mut found: troupe_values::value::FastSet<std::rc::Rc<str>> = Default::default();
         for (i, r) in self.res.iter().enumerate() {
             if r.virtual_ {
                 continue;
             }
             for p in RELATION_PARAMS {
                 if let Some(v) = r.params.get(*p) {
+                    let items = match v {
+                        Value::Array(a) => a.as_slice(),
+                        v => std::slice::from_ref(v),
+                    };
+                    if items
+                        .iter()
+                        .all(|x| matches!(x, Value::Str(s) if found.contains(s)))
+                    {
+                        continue;
+                    }
                     for x in troupe_values::value::flatten(std::slice::from_ref(v)) {
                         let (tn, title) = match &x {
                             Value::Type(t) => match t.resolved() {
@@ -319,6 +335,9 @@ impl<'e> Evaluator<'e> {
                             ))
                             .at(loc));
                         }
+                        if let Value::Str(s) = &x {
+                            found.insert(s.clone());
+                        }
                     }
                 }
             }
@@ -344,12 +363,16 @@ impl<'e> Evaluator<'e> {
 
     /// The catalog, which takes the evaluator's resources: the compile's last step.
     pub(crate) fn build(&mut self) -> Catalog {
-        let keep: Vec<bool> = self.res.iter().map(|r| !r.virtual_).collect();
+        // Each kept resource's reference, formatted once for all its edges.
+        let refs: Vec<Option<String>> = self
+            .res
+            .iter()
+            .map(|r| (!r.virtual_).then(|| r.reference()))
+            .collect();
         let edges = self
             .edges
             .iter()
-            .filter(|(s, t)| keep[*s] && keep[*t])
-            .map(|(s, t)| (self.res[*s].reference(), self.res[*t].reference()))
+            .filter_map(|(s, t)| Some((refs[*s].clone()?, refs[*t].clone()?)))
             .collect();
         let mut tags: Vec<String> = Vec::new();
         let mut push = |t: &str| {
@@ -380,11 +403,12 @@ impl<'e> Evaluator<'e> {
         // (Puppet saves the catalog before its indirection filters virtual resources out).
         let mut stored_edges = Vec::new();
         if self.env.storeconfigs().is_some() {
-            let stored = |i: usize| keep[i] || self.res[i].exported;
+            let keep = |i: usize| !self.res[i].virtual_;
+            let stored = |i: usize| keep(i) || self.res[i].exported;
             stored_edges = self
                 .edges
                 .iter()
-                .filter(|(s, t)| stored(*s) && stored(*t) && !(keep[*s] && keep[*t]))
+                .filter(|(s, t)| stored(*s) && stored(*t) && !(keep(*s) && keep(*t)))
                 .map(|(s, t)| (self.res[*s].reference(), self.res[*t].reference()))
                 .collect();
         }

@@ -6,7 +6,6 @@ use crate::code::Def;
 use crate::lang::build::module_index::ModuleIndex;
 use crate::lang::build::resources::intern;
 use crate::lang::eval::Evaluator;
-use std::rc::Rc;
 use std::sync::Arc;
 use troupe_values::error::EResult;
 use troupe_values::value::Value;
@@ -23,40 +22,23 @@ impl<'e> Evaluator<'e> {
         } else if let Some(d) = self.find_define(&lc)? {
             Some(TypeInfo::Define(d))
         } else if !lc.contains("::") {
-            let index = self.module_index();
-            index
-                .type_files(&lc)
-                .into_iter()
-                .find_map(|path| self.env.read(&path).map(|src| (path, src)))
-                .map(|(path, src)| {
-                    // Puppet adds `provider` to a type that has providers.
-                    let providers = index.has_providers(self.env, &lc);
-                    let static_attrs = ruby_type_attrs(&src, providers);
-                    let namevar = ruby_type_namevar(&src);
-                    // What reading the file cannot tell (attributes made by code, several
-                    // namevars, title patterns), Puppet's Ruby can.
-                    let dynamic = static_attrs.is_none()
-                        || src.contains("title_patterns")
-                        || src.matches("namevar").count() > 1;
-                    match dynamic.then(|| self.ruby_type(&lc, &path)).flatten() {
-                        Some(t) => {
-                            let mut attrs = t.attributes.clone();
-                            attrs.push("name".into());
-                            if providers {
-                                attrs.push("provider".into());
-                            }
-                            // Several namevars: Puppet's `namevar` is then `name`.
-                            let nv = match t.key_attributes.as_slice() {
-                                [one] => intern(one),
-                                [] => namevar,
-                                _ => "name",
-                            };
-                            let keys = TitleKeys::new(&t);
-                            TypeInfo::ModuleType(nv, Some(attrs.into()), keys.map(Arc::new))
-                        }
-                        None => TypeInfo::ModuleType(namevar, static_attrs, None),
+            // A module type depends on the environment's code alone: kept across compiles
+            // while the environment is kept.
+            let key = format!("module_type {lc}");
+            match self
+                .env
+                .kept(&key)
+                .and_then(|k| k.downcast::<Option<TypeInfo>>().ok())
+            {
+                Some(t) => (*t).clone(),
+                None => {
+                    let (info, settled) = self.module_type(&lc);
+                    if settled {
+                        self.env.keep(&key, Arc::new(info.clone()));
                     }
-                })
+                    info
+                }
+            }
         } else {
             None
         };
@@ -116,7 +98,7 @@ impl TitleKeys {
     }
 
     /// The uniqueness key of a resource, as Ruby's `inspect` of its values (`"k", "sec"`).
-    pub fn key_of(&self, title: &str, params: &indexmap::IndexMap<String, Value>) -> String {
+    pub fn key_of(&self, title: &str, params: &crate::catalog::Params) -> String {
         let from_title = self.from_title(title);
         self.keys
             .iter()
@@ -139,12 +121,66 @@ impl TitleKeys {
 }
 
 impl Evaluator<'_> {
+    /// A module's Ruby type named `lc`, from the modules' type files; and whether the answer
+    /// may be kept (not when asking Puppet's Ruby failed, which warned).
+    fn module_type(&mut self, lc: &str) -> (Option<TypeInfo>, bool) {
+        let lc = lc.to_string();
+        let mut settled = true;
+        let info = {
+            let index = self.module_index();
+            index
+                .type_files(&lc)
+                .into_iter()
+                .find_map(|path| self.env.read(&path).map(|src| (path, src)))
+                .map(|(path, src)| {
+                    // Puppet adds `provider` to a type that has providers.
+                    let providers = index.has_providers(self.env, &lc);
+                    let static_attrs = ruby_type_attrs(&src, providers);
+                    let namevar = ruby_type_namevar(&src);
+                    // What reading the file cannot tell (attributes made by code, several
+                    // namevars, title patterns), Puppet's Ruby can.
+                    let dynamic = static_attrs.is_none()
+                        || src.contains("title_patterns")
+                        || src.matches("namevar").count() > 1;
+                    match dynamic
+                        .then(|| self.ruby_type(&lc, &path, &mut settled))
+                        .flatten()
+                    {
+                        Some(t) => {
+                            let mut attrs = t.attributes.clone();
+                            attrs.push("name".into());
+                            if providers {
+                                attrs.push("provider".into());
+                            }
+                            // Several namevars: Puppet's `namevar` is then `name`.
+                            let nv = match t.key_attributes.as_slice() {
+                                [one] => intern(one),
+                                [] => namevar,
+                                _ => "name",
+                            };
+                            let keys = TitleKeys::new(&t);
+                            TypeInfo::ModuleType(nv, Some(attrs.into()), keys.map(Arc::new))
+                        }
+                        None => TypeInfo::ModuleType(namevar, static_attrs, None),
+                    }
+                })
+        };
+        (info, settled)
+    }
+
     /// The modules' type files and provider folders, listed on the first module type's
-    /// lookup of the compile.
-    fn module_index(&mut self) -> Rc<ModuleIndex> {
+    /// lookup of the compile (or kept from an earlier compile of the environment).
+    fn module_index(&mut self) -> Arc<ModuleIndex> {
         let env = self.env;
         self.module_index
-            .get_or_insert_with(|| Rc::new(ModuleIndex::build(env)))
+            .get_or_insert_with(|| {
+                if let Some(i) = env.kept("module_index").and_then(|k| k.downcast().ok()) {
+                    return i;
+                }
+                let i = Arc::new(ModuleIndex::build(env));
+                env.keep("module_index", i.clone());
+                i
+            })
             .clone()
     }
 
@@ -154,6 +190,7 @@ impl Evaluator<'_> {
         &mut self,
         name: &str,
         file: &std::path::Path,
+        settled: &mut bool,
     ) -> Option<crate::functions::ruby::RubyType> {
         let call =
             troupe_syntax::ast::Expr::new(troupe_syntax::ast::ExprKind::Nop, Default::default());
@@ -161,6 +198,7 @@ impl Evaluator<'_> {
             Ok(t) => t,
             Err(e) => {
                 self.warn(format!("troupe could not ask Puppet's Ruby about the resource type '{name}', so its attributes are not checked: {}", e.msg));
+                *settled = false;
                 None
             }
         }

@@ -7,7 +7,6 @@ use crate::code::Def;
 use crate::code::DefKind;
 use crate::lang::eval::Evaluator;
 use crate::lang::scope::ScopeKind;
-use indexmap::IndexMap;
 use std::sync::Arc;
 use troupe_syntax::ast::{ExprKind, Literal};
 use troupe_values::error::EResult;
@@ -76,7 +75,7 @@ impl<'e> Evaluator<'e> {
         let mut r = Resource {
             type_name: "Node".into(),
             title: title.clone(),
-            params: IndexMap::new(),
+            params: Default::default(),
             tags: vec!["node".into()],
             file: None,
             line: None,

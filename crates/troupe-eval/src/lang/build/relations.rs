@@ -8,7 +8,7 @@ use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
 use troupe_values::types::capitalize_type_name;
 use troupe_values::types::Type;
-use troupe_values::value::Value;
+use troupe_values::value::{FastState, Value};
 impl<'e> Evaluator<'e> {
     pub(crate) fn rel_operand(&mut self, e: &Expr, rel: &Expr) -> EResult<Operand> {
         match &e.kind {
@@ -122,15 +122,22 @@ impl<'e> Evaluator<'e> {
 
     pub(crate) fn evaluate_relationships(&mut self) -> EResult<()> {
         let rels = std::mem::take(&mut self.relationships);
+        // What each source gains, by resource and parameter in the order first touched: the
+        // references are appended once at the end rather than re-copying the parameter's
+        // array for every pair (a collector on either side makes many pairs).
+        let mut gained: indexmap::IndexMap<(usize, &'static str), Vec<Value>, FastState> =
+            Default::default();
         for rel in &rels {
             let sources = self.operand_refs(&rel.source);
-            let targets = self.operand_refs(&rel.target);
+            let targets: Vec<(Option<usize>, String)> = self
+                .operand_refs(&rel.target)
+                .iter()
+                .map(|(ttn, tt)| (self.find_ref(ttn, tt), Self::ref_display(ttn, tt)))
+                .collect();
             for (stn, st) in &sources {
-                for (ttn, tt) in &targets {
-                    let s = self.find_ref(stn, st);
-                    let t = self.find_ref(ttn, tt);
-                    let sd = Self::ref_display(stn, st);
-                    let td = Self::ref_display(ttn, tt);
+                let s = self.find_ref(stn, st);
+                let sd = Self::ref_display(stn, st);
+                for (t, td) in &targets {
                     let Some(si) = s else {
                         return Err(EvalError::plain(format!(
                             "Could not find resource '{sd}' for relationship on '{td}'"
@@ -141,18 +148,24 @@ impl<'e> Evaluator<'e> {
                             "Could not find resource '{td}' for relationship from '{sd}'"
                         )));
                     }
-                    let entry = self.res[si].params.get(rel.param).cloned();
-                    let mut arr = match &entry {
-                        Some(Value::Array(a)) => (**a).clone(),
-                        Some(v) if !v.is_undef() => vec![v.clone()],
-                        _ => vec![],
-                    };
-                    arr.push(Value::str(td));
-                    self.res[si]
-                        .params
-                        .insert(rel.param.to_string(), Value::array(arr));
+                    gained
+                        .entry((si, rel.param))
+                        .or_default()
+                        .push(Value::str(td.as_str()));
                 }
             }
+        }
+        for ((si, param), refs) in gained {
+            let entry = self.res[si].params.get(param).cloned();
+            let mut arr = match &entry {
+                Some(Value::Array(a)) => (**a).clone(),
+                Some(v) if !v.is_undef() => vec![v.clone()],
+                _ => vec![],
+            };
+            arr.extend(refs);
+            self.res[si]
+                .params
+                .insert(param.to_string(), Value::array(arr));
         }
         Ok(())
     }

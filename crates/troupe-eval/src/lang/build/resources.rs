@@ -18,20 +18,36 @@ pub(crate) const RELATION_PARAMS: &[&str] = &["require", "before", "notify", "su
 
 impl<'e> Evaluator<'e> {
     pub(crate) fn add_resource(&mut self, r: Resource) -> usize {
-        let key = (r.type_name.to_lowercase(), r.title.clone());
+        let (tn, title) = (r.type_name.to_lowercase(), r.title.clone());
         self.res.push(r);
         let idx = self.res.len() - 1;
-        self.index.insert(key, idx);
+        self.index.entry(tn).or_default().insert(title, idx);
         idx
     }
 
-    pub fn find_resource(&self, type_name: &str, title: &str) -> Option<usize> {
-        let t = type_name.to_lowercase();
-        if t == "class" {
-            let n = title.trim_start_matches("::").to_lowercase();
-            return self.index.get(&(t, capitalize_type_name(&n))).copied();
+    /// The resources of a type (any case) by title; looked up without allocating for the
+    /// usual short ASCII names.
+    fn index_of_type(
+        &self,
+        type_name: &str,
+    ) -> Option<&troupe_values::value::FastMap<String, usize>> {
+        let mut buf = [0u8; 64];
+        if type_name.is_ascii() && type_name.len() <= buf.len() {
+            let b = &mut buf[..type_name.len()];
+            b.copy_from_slice(type_name.as_bytes());
+            b.make_ascii_lowercase();
+            return std::str::from_utf8(b).ok().and_then(|t| self.index.get(t));
         }
-        self.index.get(&(t, title.to_string())).copied()
+        self.index.get(&type_name.to_lowercase())
+    }
+
+    pub fn find_resource(&self, type_name: &str, title: &str) -> Option<usize> {
+        let by_title = self.index_of_type(type_name)?;
+        if type_name.eq_ignore_ascii_case("class") {
+            let n = title.trim_start_matches("::").to_lowercase();
+            return by_title.get(&capitalize_type_name(&n)).copied();
+        }
+        by_title.get(title).copied()
     }
 
     pub fn add_edge(&mut self, from: usize, to: usize) {
@@ -291,7 +307,7 @@ impl<'e> Evaluator<'e> {
         let mut r = Resource {
             type_name: type_name.to_string(),
             title: title.clone(),
-            params: IndexMap::new(),
+            params: Default::default(),
             tags: Vec::new(),
             file: Some(file.clone()),
             line: Some(line),
@@ -346,7 +362,7 @@ impl<'e> Evaluator<'e> {
         if let TypeInfo::ModuleType(_, _, Some(keys)) = info {
             let derived = keys.from_title(&title);
             if !derived.is_empty() {
-                let mut params = IndexMap::new();
+                let mut params = crate::catalog::Params::default();
                 for (k, v) in derived {
                     let v = r.params.get(&k).cloned().unwrap_or(v);
                     if !v.is_undef() {
@@ -400,7 +416,10 @@ impl<'e> Evaluator<'e> {
             self.param_lines.insert((idx, k), line);
         }
         if let Some((key, _)) = alias {
-            self.index.insert((type_name.to_lowercase(), key), idx);
+            self.index
+                .entry(type_name.to_lowercase())
+                .or_default()
+                .insert(key, idx);
         }
         if !is_stage {
             if let Some(container) = self.scope_resource(self.cur) {
