@@ -140,7 +140,7 @@ fn label(s: &str) -> String {
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-fn when(t: u64) -> String {
+pub(crate) fn when(t: u64) -> String {
     let Ok(d) = time::OffsetDateTime::from_unix_timestamp(t as i64) else {
         return t.to_string();
     };

@@ -14,7 +14,7 @@ use troupe_front::{BackendSpec, Config};
 #[derive(Debug, Args)]
 pub struct FrontArgs {
     /// A config file: listen, listen_on_stdin, backend and remote_backend (repeatable), health_listen, keepalive_timeout, drain_timeout, drain_linger, discover, pool_host, vrrp_state_file, ssldir, certname, cert, key, ca, crl,
-    /// balance, check_interval, stall_timeout, backend_timeout, queue_timeout, rise, fall, max_in_flight, retry_after, admin, access_log, the
+    /// balance, check_interval, stall_timeout, backend_timeout, queue_timeout, rise, fall, max_in_flight, retry_after, admin, admin_allow, access_log, the
     /// limits below, and the store settings (store = etcd://..., store_ca_cert, store_cert,
     /// store_key, store_prefix, join_secret_file): the pool's files are then kept in the
     /// ssldir (default /var/lib/troupe/ssl) from the store, and certname defaults to the pool's.
@@ -148,6 +148,8 @@ pub(crate) struct Raw {
     pub(crate) max_in_flight: Option<usize>,
     pub(crate) retry_after: Option<u64>,
     pub(crate) admin: Vec<IpAddr>,
+    /// `admin_allow`: networks whose clients are administrators (console, status, metrics).
+    pub(crate) admin_allow: Vec<troupe_front::console::auth::Net>,
     pub(crate) access_log: Option<PathBuf>,
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_connections_per_source: Option<usize>,
@@ -244,6 +246,14 @@ pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
                 r.retry_after = Some(v.parse().map_err(|_| bad("a number of seconds"))?)
             }
             "admin" => r.admin.push(v.parse().map_err(|_| bad("an IP address"))?),
+            "admin_allow" => {
+                for n in v.split(',').filter(|n| !n.trim().is_empty()) {
+                    r.admin_allow.push(
+                        n.parse()
+                            .map_err(|e: String| anyhow!("setting 'admin_allow': {e}"))?,
+                    );
+                }
+            }
             "access_log" => r.access_log = Some(v.into()),
             "max_connections" => r.max_connections = Some(v.parse().map_err(|_| bad("a count"))?),
             "max_connections_per_source" => {
@@ -297,7 +307,7 @@ const DEFAULT_SSLDIR: &str = "/var/lib/troupe/ssl";
 /// long as the front runs).
 #[cfg(test)]
 pub fn config(a: FrontArgs) -> Result<(Config, Option<Arc<troupe_pool::Mirror>>)> {
-    config_with_pool(a).map(|(c, m, _, _)| (c, m))
+    config_with_pool(a).map(|(c, m, _, _, _)| (c, m))
 }
 
 /// Where a front on an etcd store discovers the pool's masters: the store and its `pool_host`.
@@ -313,6 +323,7 @@ fn config_with_pool(
     Option<Arc<troupe_pool::Mirror>>,
     PoolDiscovery,
     crate::pool_view::Settings,
+    Option<Arc<crate::console_ca::FrontCa>>,
 )> {
     let mut r = Raw::default();
     if let Some(f) = &a.config {
@@ -394,6 +405,22 @@ fn config_with_pool(
         vrrp_state_file: r.vrrp_state_file.clone(),
         pool_name: None,
     };
+    // The console's CA: this host's CA directory on a dir store, the store with the join
+    // secret on etcd.
+    let certname = r.certname.clone().unwrap_or_else(|| view.host.clone());
+    let ca_console = match (&shared, r.store.dir_path()) {
+        (Some(sh), _) if sh.secret.is_some() => Some(crate::console_ca::FrontCa::new(
+            r.ssldir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_SSLDIR))
+                .join("ca"),
+            certname,
+            Some(sh.clone()),
+        )),
+        (None, Some(dir)) => Some(crate::console_ca::FrontCa::new(dir, certname, None)),
+        _ => None,
+    }
+    .map(Arc::new);
     let (c, m) = finish(r, shared)?;
     let m = m.map(Arc::new);
     view.mirror = m.clone();
@@ -406,7 +433,7 @@ fn config_with_pool(
             .and_then(|n| n.to_str())
             .map(str::to_string),
     };
-    Ok((c, m, discovery, view))
+    Ok((c, m, discovery, view, ca_console))
 }
 
 /// The front's config from its settings; with a shared store, starts the mirror of the pool's
@@ -415,6 +442,7 @@ pub(crate) fn finish(
     mut r: Raw,
     shared: Option<troupe_store::Shared>,
 ) -> Result<(Config, Option<troupe_pool::Mirror>)> {
+    let control_store = crate::console_ca::control_store(&r.store, shared.as_ref())?;
     let mirror = match shared {
         Some(shared) => {
             let ssldir = r
@@ -494,6 +522,8 @@ pub(crate) fn finish(
     if !r.admin.is_empty() {
         c.admin = r.admin;
     }
+    c.admin_allow = r.admin_allow;
+    c.control_store = control_store;
     c.access_log = r.access_log;
     Ok((c, mirror))
 }
@@ -579,21 +609,23 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
 }
 
 pub fn run(a: FrontArgs) -> Result<ExitCode> {
-    let (c, _mirror, discovery, view) = config_with_pool(a)?;
+    let (c, _mirror, discovery, view, ca_console) = config_with_pool(a)?;
     // The pool view lives as long as the front (dropped after the drain: this host's summary
     // is withdrawn then).
     let viewer: Arc<Mutex<Option<crate::pool_view::PoolViewer>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&viewer);
-    let started = move |state: &Arc<troupe_front::State>| match crate::pool_view::start(
-        Arc::clone(state),
-        view,
-    ) {
-        Ok(v) => {
-            if let Ok(mut s) = slot.lock() {
-                *s = Some(v);
-            }
+    let started = move |state: &Arc<troupe_front::State>| {
+        if let Some(ca) = ca_console {
+            state.set_ca_console(ca);
         }
-        Err(e) => tracing::error!("no pool view on the status page: {e}"),
+        match crate::pool_view::start(Arc::clone(state), view) {
+            Ok(v) => {
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some(v);
+                }
+            }
+            Err(e) => tracing::error!("no pool view on the status page: {e}"),
+        }
     };
     match discovery {
         Some((store, host)) => crate::front_discovery::run(c, store, host, started)?,

@@ -1,0 +1,195 @@
+//! What the front's console needs from the binary: the pool's store for the masters' settings
+//! (`control_store`), and the CA (`FrontCa`, a `troupe_front::console::CaConsole`).
+//!
+//! The console's CA is the pool's CA opened by the front process itself, as `troupe ca`
+//! opens it: the CA directory of a `dir` store (this host's), or the etcd store with the join
+//! secret. It is opened lazily, at the first look, and only when the CA exists already (a
+//! front never creates one). Signing is `Ca::sign(name, None)`, what `troupe ca sign` calls,
+//! with the same checks; rejecting deletes the pending request (`Ca::delete`).
+
+use anyhow::{anyhow, Result};
+use serde_json::{json, Value as J};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use troupe_ca::{Ca, Settings};
+
+/// The store the console keeps the masters' settings in: the etcd store when the front has
+/// one, else the `dir:` store's directory (this host's CA directory); `None` without a store.
+pub fn control_store(
+    settings: &troupe_store::StoreSettings,
+    shared: Option<&troupe_store::Shared>,
+) -> Result<Option<troupe_store::Store>> {
+    if let Some(sh) = shared {
+        return Ok(Some(sh.store.clone()));
+    }
+    match settings.dir_path() {
+        Some(path) => {
+            troupe_store::Store::open(&troupe_store::StoreConfig::Dir { path: path.clone() })
+                .map(Some)
+                .map_err(|e| anyhow!("store = dir:{}: {e}", path.display()))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The pool's CA as the console shows it.
+#[derive(Debug)]
+pub struct FrontCa {
+    cadir: PathBuf,
+    certname: String,
+    shared: Option<troupe_store::Shared>,
+    ca: Mutex<Option<std::sync::Arc<Ca>>>,
+}
+
+impl FrontCa {
+    /// For a `dir` store: its directory; for etcd: the shared store (the cache directory is
+    /// `cadir`).
+    pub fn new(cadir: PathBuf, certname: String, shared: Option<troupe_store::Shared>) -> FrontCa {
+        FrontCa {
+            cadir,
+            certname,
+            shared,
+            ca: Mutex::new(None),
+        }
+    }
+
+    fn open(&self) -> Result<std::sync::Arc<Ca>, String> {
+        let mut g = self
+            .ca
+            .lock()
+            .map_err(|_| "the CA handle is poisoned".to_string())?;
+        if let Some(ca) = &*g {
+            return Ok(ca.clone());
+        }
+        if self.shared.is_none() && !self.cadir.join("ca_crt.pem").exists() {
+            return Err(format!("no CA in {}", self.cadir.display()));
+        }
+        let mut s = Settings::new(self.cadir.clone(), &self.certname);
+        s.shared = self.shared.clone();
+        let ca = std::sync::Arc::new(Ca::open_or_init(s).map_err(|e| e.to_string())?);
+        *g = Some(ca.clone());
+        Ok(ca)
+    }
+}
+
+impl troupe_front::console::CaConsole for FrontCa {
+    fn summary(&self) -> Result<J, String> {
+        let ca = self.open()?;
+        let all = ca.statuses(None).map_err(|e| e.to_string())?;
+        let count = |st: &str| all.iter().filter(|s| s["state"] == st).count();
+        let requests: Vec<J> = all
+            .iter()
+            .filter(|s| s["state"] == "requested")
+            .map(|s| {
+                json!({
+                    "name": s["name"],
+                    "fingerprint": s["fingerprint"],
+                    "dns_alt_names": s["dns_alt_names"],
+                    "extensions": s["authorization_extensions"],
+                })
+            })
+            .collect();
+        let next = match ca.crl_freshness().map_err(|e| e.to_string())? {
+            troupe_ca::CrlFreshness::Fresh { next_update, .. } => next_update,
+            troupe_ca::CrlFreshness::ExpiringSoon { next_update, .. }
+            | troupe_ca::CrlFreshness::Expired { next_update, .. } => Some(next_update),
+        };
+        let next = next
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| "none".into());
+        Ok(json!({
+            "signed": count("signed"),
+            "pending": requests.len(),
+            "revoked": count("revoked"),
+            "crl_next_update": next,
+            "requests": requests,
+        }))
+    }
+
+    fn sign(&self, name: &str) -> Result<String, String> {
+        let ca = self.open()?;
+        ca.sign(name, None).map_err(|e| e.to_string())?;
+        Ok(format!(
+            "Successfully signed certificate request for {name}"
+        ))
+    }
+
+    fn reject(&self, name: &str) -> Result<String, String> {
+        let ca = self.open()?;
+        if ca.try_cert_pem(name).map_err(|e| e.to_string())?.is_some() {
+            return Err(format!(
+                "{name} is signed already: revoke or clean it with troupe ca"
+            ));
+        }
+        if ca.csr_pem(name).is_none() {
+            return Err(format!("no pending certificate request for {name}"));
+        }
+        ca.delete(name).map_err(|e| e.to_string())?;
+        Ok(format!("Rejected the certificate request of {name}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use troupe_front::console::CaConsole;
+
+    fn csr(name: &str) -> String {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(rcgen::DnType::CommonName, name);
+        p.serialize_request(&key).expect("csr").pem().expect("pem")
+    }
+
+    #[test]
+    fn the_console_sees_signs_and_rejects_pending_requests() {
+        let dir = std::env::temp_dir().join(format!("troupe-console-ca-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // No CA yet: the console says so and creates none.
+        let fc = FrontCa::new(dir.clone(), "ca.example.test".into(), None);
+        assert!(fc.summary().is_err());
+        assert!(!dir.join("ca_crt.pem").exists());
+        let mut s = Settings::new(dir.clone(), "ca.example.test");
+        s.keylength = 2048;
+        let ca = Ca::open_or_init(s).expect("CA");
+        ca.submit_csr("a.example.test", &csr("a.example.test"))
+            .expect("csr a");
+        ca.submit_csr("b.example.test", &csr("b.example.test"))
+            .expect("csr b");
+        let j = fc.summary().expect("summary");
+        assert_eq!(j["pending"], 2, "{j}");
+        let signed = j["signed"].as_u64().expect("signed");
+        assert!(
+            j["crl_next_update"].as_str().is_some_and(|t| t.len() >= 20),
+            "{j}"
+        );
+        assert!(j["requests"][0]["fingerprint"]
+            .as_str()
+            .is_some_and(|f| f.len() == 95));
+        assert!(fc
+            .sign("a.example.test")
+            .expect("sign")
+            .contains("Successfully signed"));
+        assert!(fc.sign("a.example.test").is_err(), "signed once only");
+        assert!(
+            fc.reject("a.example.test").is_err(),
+            "a signed certificate is not rejected"
+        );
+        assert!(fc
+            .reject("b.example.test")
+            .expect("reject")
+            .contains("Rejected"));
+        assert!(fc.reject("c.example.test").is_err());
+        let j = fc.summary().expect("summary");
+        assert_eq!(
+            (j["pending"].as_u64(), j["signed"].as_u64()),
+            (Some(0), Some(signed + 1)),
+            "{j}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
