@@ -15,8 +15,10 @@ the DevTools protocol on a pipe (`--remote-debugging-pipe`, Python's stdlib only
 3. Enable on the page brings it back (agent runs reach it again);
 4. a post without the form's token (from the page) and one from a non-admin address
    (127.0.0.3, with the token) are refused 403;
-5. under load (agents looping) drain-enable cycles through `troupe node ctl`: every agent run
-   must succeed; the counts are printed.
+5. the CA section shows a pending request (autosign covers every other agent) with its
+   fingerprint and the counts; Sign on the page lets its agent run;
+6. under load (agents looping) drain-enable cycles through `troupe node ctl`: every agent run
+   must succeed; the counts are printed; a drain is kept across a node restart.
 
 Usage: tests/e2e/console.py [--keep] [--load-seconds N]   (TROUPE_BIN names the binary)
 """
@@ -94,7 +96,7 @@ instances = 2
 base_port = {b}
 codedir = {w}/code
 dns_alt_names = localhost
-autosign = true
+autosign = {w}/autosign.conf
 reportdir = {w}/reports
 
 [front]
@@ -112,6 +114,9 @@ class Node:
         with open(f"{w}/code/environments/production/manifests/site.pp", "w") as fh:
             fh.write(SITE % slow_seconds)
         self.conf = f"{w}/troupe.conf"
+        # Every agent but pending.example.test is signed at once; that one waits for the console.
+        with open(f"{w}/autosign.conf", "w") as fh:
+            fh.write("".join(f"{n}.example.test\n" for n in ["agent1", "slow", "load0", "load1", "load2"]))
         with open(self.conf, "w") as fh:
             fh.write(CONF.format(w=w, f=self.f, b=self.b))
         self.log = open(f"{w}/node.log", "w")
@@ -187,14 +192,14 @@ class Node:
                 self.p.wait()
 
 
-def agent(node, certname, out):
+def agent(node, certname, out, *extra):
     """One `puppet agent -t` run through the front; its exit code (0 or 2 is success)."""
     a = f"{node.w}/agents/{certname}"
     with open(out, "w") as fh:
         return subprocess.run(
             ["puppet", "agent", "-t", "--confdir", f"{a}/conf", "--vardir", f"{a}/var", "--ssldir", f"{a}/ssl",
              "--publicdir", f"{a}/public", "--logdir", f"{a}/log", "--rundir", f"{a}/run", "--codedir", f"{a}/code",
-             "--server", "localhost", "--masterport", str(node.f), "--certname", certname],
+             "--server", "localhost", "--masterport", str(node.f), "--certname", certname, *extra],
             stdout=fh, stderr=subprocess.STDOUT, timeout=240).returncode
 
 
@@ -424,6 +429,24 @@ def browser_part(node, br, w):
     if st != 403 or node.master(busy)["state"] != "UP":
         fail(f"a non-admin's post (from 127.0.0.3) got {st}: {body[:300]}")
     ok(f"a post without the form's token (from the page) and a non-admin's post (127.0.0.3) are refused 403")
+
+    # 5. the CA at a glance: a pending request, signed from the page
+    agent(node, "pending.example.test", f"{w}/pending.0.out", "--waitforcert", "0")
+    br.navigate(node.url)
+    sel = 'tr.request[data-name="pending.example.test"]'
+    fp = br.wait_for(f"document.querySelector('{sel} code') && document.querySelector('{sel} code').textContent")
+    if not re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", fp):
+        fail(f"the pending request's fingerprint on the page: {fp!r}")
+    counts = br.js("document.getElementById('ca').textContent")
+    if "1 pending" not in counts or "CRL next update 20" not in counts:
+        fail(f"CA counts on the page: {counts}")
+    br.click_and_load(f"document.querySelector('{sel} button[value=\"sign\"]').click()")
+    msg = br.wait_for("(document.getElementById('msg')||{}).textContent")
+    if "Successfully signed" not in msg or "0 pending" not in br.js("document.getElementById('ca').textContent"):
+        fail(f"Sign on the page: {msg}")
+    if agent(node, "pending.example.test", f"{w}/pending.1.out") not in (0, 2):
+        fail(f"the agent signed from the console failed: {open(f'{w}/pending.1.out').read()[-1500:]}")
+    ok(f"the CA section showed pending.example.test ({fp[:11]}...) and {counts.split(' · ')[0]}; Sign on the page let its agent run")
 
 
 def load_part(node, w, seconds):
