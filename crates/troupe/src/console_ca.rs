@@ -23,6 +23,15 @@ pub fn control_store(
         return Ok(Some(sh.store.clone()));
     }
     match settings.dir_path() {
+        // A directory that is not there yet is not made here (reading a config has no side
+        // effects): the settings then live in the front's memory.
+        Some(path) if !path.is_dir() => {
+            tracing::warn!(
+                "store = dir:{}: no such directory; the console's settings will not be kept",
+                path.display()
+            );
+            Ok(None)
+        }
         Some(path) => {
             troupe_store::Store::open(&troupe_store::StoreConfig::Dir { path: path.clone() })
                 .map(Some)

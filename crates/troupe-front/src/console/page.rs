@@ -118,7 +118,40 @@ fn master_rows(state: &State, span: Span, out: &mut String) {
     for b in state.backends().iter() {
         row(&master_name(b), b.history.points(span));
     }
+    // The other hosts' fronts, from their published summaries (per minute, the last hour).
+    if let Some(v) = state.pool_view() {
+        let now = super::history::now();
+        for h in v.hosts.iter().filter(|h| !h.this) {
+            if let Some(f) = &h.front {
+                row(
+                    &format!("front on {} (per minute)", h.name),
+                    published(&f.history, now),
+                );
+            }
+        }
+    }
     out.push_str("</table>\n");
+}
+
+/// A published per-minute history as the last hour's points (minutes without requests: 0).
+fn published(minutes: &[crate::pool::Minute], now: u64) -> Vec<super::history::Point> {
+    let this = now / 60;
+    (0..super::history::MINUTES as u64)
+        .rev()
+        .filter_map(|back| this.checked_sub(back))
+        .map(|m| {
+            let at = m * 60;
+            let found = minutes.iter().find(|x| x.at == at);
+            super::history::Point {
+                at,
+                requests: found.map_or(0, |x| x.requests),
+                errors: found.map_or(0, |x| x.errors),
+                p50_ms: found.and_then(|x| x.p50_ms).map(f64::from),
+                p99_ms: found.and_then(|x| x.p99_ms).map(f64::from),
+                per_second: f64::from(found.map_or(0, |x| x.requests)) / 60.0,
+            }
+        })
+        .collect()
 }
 
 fn ca_section(state: &State, ca: &J, out: &mut String) {
@@ -228,4 +261,37 @@ pub fn html(state: &State, span: Span, ca: &J, msg: Option<&str>) -> String {
 <a href=\"/metrics\">metrics</a></p></body></html>"
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_fronts_published_minutes_fill_the_last_hour() {
+        let now = 1_800_000_030;
+        let m = now / 60 * 60;
+        let minutes = [
+            crate::pool::Minute {
+                at: m - 120,
+                requests: 120,
+                errors: 6,
+                p50_ms: Some(20),
+                p99_ms: Some(500),
+            },
+            // Older than an hour: left out.
+            crate::pool::Minute {
+                at: m - 7200,
+                requests: 1,
+                ..Default::default()
+            },
+        ];
+        let p = published(&minutes, now);
+        assert_eq!(p.len(), super::super::history::MINUTES);
+        assert_eq!(p.last().map(|x| x.at), Some(m));
+        let hit = p.iter().find(|x| x.requests > 0).expect("the minute");
+        assert_eq!((hit.at, hit.errors, hit.per_second), (m - 120, 6, 2.0));
+        assert_eq!((hit.p50_ms, hit.p99_ms), (Some(20.0), Some(500.0)));
+        assert_eq!(p.iter().map(|x| x.requests).sum::<u32>(), 120);
+    }
 }
