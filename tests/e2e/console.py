@@ -182,6 +182,14 @@ class Node:
                 out.append((m.group(1), "http://" + m.group(3), int(m.group(2))))
         return out
 
+    def statuses(self):
+        """The status of every request in the access log, in order."""
+        try:
+            lines = open(f"{self.w}/access.log").read().splitlines()
+        except FileNotFoundError:
+            return []
+        return [int(m.group(1)) for m in (re.search(r'^\S+ - \S+ \[[^]]+\] "[^"]*" (\d{3}) ', l) for l in lines) if m]
+
     def stop(self):
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
@@ -468,6 +476,7 @@ def load_part(node, w, seconds):
 
     threads = [threading.Thread(target=loop, args=(k,)) for k in range(3)]
     before = len(node.catalogs())
+    before_all = len(node.statuses())
     for t in threads:
         t.start()
     cycles = 0
@@ -488,9 +497,11 @@ def load_part(node, w, seconds):
         t.join(300)
     cats = node.catalogs()[before:]
     bad = [c for c in cats if c[2] >= 500]
-    print(f"load: {runs[0]} agent runs ({len(failed)} failed), {len(cats)} catalogs ({len(bad)} answered 5xx) "
-          f"over {cycles} drain-enable cycles in {time.time() - t0:.0f} s", flush=True)
-    if failed or bad:
+    every = node.statuses()[before_all:]
+    bad_all = [x for x in every if x >= 500]
+    print(f"load: {runs[0]} agent runs ({len(failed)} failed), {len(every)} requests ({len(bad_all)} answered 5xx), "
+          f"{len(cats)} catalogs, over {cycles} drain-enable cycles in {time.time() - t0:.0f} s", flush=True)
+    if failed or bad or bad_all:
         fail(f"agents failed during drain-enable cycles: {failed[:5]} {bad[:5]}")
     r = node.ctl("status")
     if r.returncode != 0 or "DRAIN" in r.stdout:
