@@ -62,6 +62,24 @@ impl FrontCa {
         }
     }
 
+    /// The console's CA of a front: this host's CA directory on a `dir` store, the store with
+    /// the join secret on etcd; none otherwise.
+    pub fn for_front(
+        store: &troupe_store::StoreSettings,
+        shared: Option<&troupe_store::Shared>,
+        ssldir: &std::path::Path,
+        certname: &str,
+    ) -> Option<std::sync::Arc<FrontCa>> {
+        let ca = match (shared, store.dir_path()) {
+            (Some(sh), _) if sh.secret.is_some() => {
+                FrontCa::new(ssldir.join("ca"), certname.into(), Some(sh.clone()))
+            }
+            (None, Some(dir)) => FrontCa::new(dir, certname.into(), None),
+            _ => return None,
+        };
+        Some(std::sync::Arc::new(ca))
+    }
+
     fn open(&self) -> Result<std::sync::Arc<Ca>, String> {
         let mut g = self
             .ca

@@ -405,22 +405,14 @@ fn config_with_pool(
         vrrp_state_file: r.vrrp_state_file.clone(),
         pool_name: None,
     };
-    // The console's CA: this host's CA directory on a dir store, the store with the join
-    // secret on etcd.
-    let certname = r.certname.clone().unwrap_or_else(|| view.host.clone());
-    let ca_console = match (&shared, r.store.dir_path()) {
-        (Some(sh), _) if sh.secret.is_some() => Some(crate::console_ca::FrontCa::new(
-            r.ssldir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_SSLDIR))
-                .join("ca"),
-            certname,
-            Some(sh.clone()),
-        )),
-        (None, Some(dir)) => Some(crate::console_ca::FrontCa::new(dir, certname, None)),
-        _ => None,
-    }
-    .map(Arc::new);
+    let ca_console = crate::console_ca::FrontCa::for_front(
+        &r.store,
+        shared.as_ref(),
+        r.ssldir
+            .as_deref()
+            .unwrap_or(std::path::Path::new(DEFAULT_SSLDIR)),
+        r.certname.as_deref().unwrap_or(&view.host),
+    );
     let (c, m) = finish(r, shared)?;
     let m = m.map(Arc::new);
     view.mirror = m.clone();
@@ -657,7 +649,7 @@ mod tests {
     fn config_file_and_flags_combine() {
         let p = file(
             "ok",
-            "# front\nlisten = 127.0.0.1:8140\nbackend = 127.0.0.1:18140\nbackend = https://10.0.0.2:8140\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\nbalance = round-robin\nrise = 3\nadmin = 10.0.0.9\nbody_timeout = 7.5\nmax_anonymous_body_size = 1000\nquarantine_ttl = 60\n",
+            "# front\nlisten = 127.0.0.1:8140\nbackend = 127.0.0.1:18140\nbackend = https://10.0.0.2:8140\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\nbalance = round-robin\nrise = 3\nadmin = 10.0.0.9\nadmin_allow = 10.1.0.0/16, 192.0.2.7\nbody_timeout = 7.5\nmax_anonymous_body_size = 1000\nquarantine_ttl = 60\n",
         );
         let cli = Cli::parse_from([
             "x",
@@ -700,7 +692,18 @@ mod tests {
                 .parse::<IpAddr>()
                 .unwrap_or(IpAddr::from([0, 0, 0, 0]))]
         );
+        assert_eq!(c.admin_allow.len(), 2);
+        assert!(c.admin_allow[0].contains(IpAddr::from([10, 1, 2, 3])));
+        assert!(c.control_store.is_none(), "no store: memory only");
         let _ = std::fs::remove_file(p);
+        let bad = file(
+            "admin-allow",
+            "admin_allow = 10.0.0.0/40\nbackend = 127.0.0.1:1\n",
+        );
+        let cli = Cli::parse_from(["x", "--config", bad.to_str().unwrap_or_default()]);
+        let e = config(cli.front).expect_err("a bad prefix").to_string();
+        assert!(e.contains("admin_allow") && e.contains("0 to 32"), "{e}");
+        let _ = std::fs::remove_file(bad);
     }
 
     #[test]
