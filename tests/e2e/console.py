@@ -421,6 +421,20 @@ def browser_part(node, br, w):
         fail(f"after Enable no catalog went to {busy}: {where}")
     ok(f"Enable on the page: {busy} UP and serving catalogs again")
 
+    # weight from the page
+    br.navigate(node.url)
+    br.click_and_load(
+        f'(() => {{ const f = document.querySelector(\'tr.master[data-master="{busy}"] form\');'
+        f' f.querySelector(\'input[name="weight"]\').value = "3";'
+        f' f.querySelector(\'button[value="weight"]\').click(); }})()')
+    row_state(br, busy)
+    shown = br.js(f'document.querySelector(\'tr.master[data-master="{busy}"] td:nth-child(4)\').textContent')
+    if shown != "3" or node.master(busy)["weight"] != 3:
+        fail(f"Set weight 3 on the page: the page shows {shown}, the API {node.master(busy)['weight']}")
+    if node.ctl("weight", busy, "1").returncode != 0 or node.master(busy)["weight"] != 1:
+        fail("troupe node ctl weight back to 1")
+    ok(f"Set weight on the page: {busy} at weight 3 (shown and applied), back to 1 with troupe node ctl")
+
     # 4. refused posts
     br.navigate(node.url)
     br.click_and_load(

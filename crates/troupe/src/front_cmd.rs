@@ -81,6 +81,10 @@ pub struct FrontArgs {
     /// An address allowed to see /troupe/status and /metrics (repeatable; default 127.0.0.1).
     #[arg(long)]
     admin: Vec<IpAddr>,
+    /// A network (ADDR/PREFIX) whose clients are administrators too: status, metrics and the
+    /// pool console (repeatable).
+    #[arg(long)]
+    admin_allow: Vec<troupe_front::console::auth::Net>,
     /// Access log in combined format, plus TLS protocol and cipher, backend and duration.
     #[arg(long)]
     access_log: Option<PathBuf>,
@@ -346,6 +350,7 @@ fn config_with_pool(
             .map(|b| BackendSpec { local: false, ..b }),
     );
     r.admin.extend(a.admin);
+    r.admin_allow.extend(a.admin_allow);
     macro_rules! over {
         ($($f:ident),*) => { $( if a.$f.is_some() { r.$f = a.$f; } )* };
     }
