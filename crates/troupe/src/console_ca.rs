@@ -108,11 +108,18 @@ impl troupe_front::console::CaConsole for FrontCa {
             .iter()
             .filter(|s| s["state"] == "requested")
             .map(|s| {
+                let name = s["name"].as_str().unwrap_or("");
+                // Every extension it asks for under Puppet's arc (pp_*, authorization).
+                let extensions = ca
+                    .csr_pem(name)
+                    .and_then(|pem| troupe_ca::requested_extensions(&pem).ok())
+                    .map(J::Object)
+                    .unwrap_or_else(|| s["authorization_extensions"].clone());
                 json!({
-                    "name": s["name"],
+                    "name": name,
                     "fingerprint": s["fingerprint"],
                     "dns_alt_names": s["dns_alt_names"],
-                    "extensions": s["authorization_extensions"],
+                    "extensions": extensions,
                 })
             })
             .collect();
@@ -167,6 +174,12 @@ mod tests {
     fn csr(name: &str) -> String {
         let key = rcgen::KeyPair::generate().expect("key");
         let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        // pp_role = web
+        p.custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 34380, 1, 1, 13],
+                vec![0x0c, 3, b'w', b'e', b'b'],
+            ));
         p.distinguished_name = rcgen::DistinguishedName::new();
         p.distinguished_name.push(rcgen::DnType::CommonName, name);
         p.serialize_request(&key).expect("csr").pem().expect("pem")
