@@ -260,6 +260,14 @@ async fn drain_lets_the_request_in_flight_finish_and_sends_new_ones_elsewhere() 
         pki.send(f, true, &catalog_request(&format!("d={i}"))).await;
     }
     assert_eq!(drained.hits(), before);
+    let metrics = pki.send(f, false, &get("/metrics")).await.body;
+    assert!(
+        metrics.contains(&format!(
+            "troupe_front_backend_in_rotation{{backend=\"{}\"}} 0\n",
+            drained.addr
+        )),
+        "{metrics}"
+    );
     // The history counts what the front and the masters did.
     let s = state(&pki, f).await;
     assert!(
