@@ -49,6 +49,8 @@ if command -v puppet >/dev/null 2>&1; then
   tests/e2e/front-agent.sh
   echo "== end to end: the README's main command, troupe node on its embedded default, with the real agent"
   tests/e2e/node-default.sh
+  echo "== the pool console in headless Chromium: drain from the page with real agents, drain-enable cycles under load"
+  python3 tests/e2e/console.py
   echo "== hostile input, pool level: killer catalogs, replayed reports, forged admin headers through a front and two masters"
   tests/e2e/hostile-pool.sh
   if command -v puppetserver >/dev/null 2>&1; then

@@ -49,6 +49,7 @@ pub use oids::{short_name, trusted_extensions};
 pub use settings::{
     Autosign, Settings, DEFAULT_MAX_PENDING_CSRS, FIVE_YEARS, MAX_CSR_BYTES, MAX_TTL, MIN_CRL_TTL,
 };
+pub use status::requested_extensions;
 pub use x509::{cert_cn, cert_info, common_name, is_revoked, pem_encode, puppet_date, CertInfo};
 
 use backend::{request_key, signed_key, Backend, CaLock};

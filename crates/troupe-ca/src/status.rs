@@ -103,6 +103,23 @@ fn cert_status(name: &str, pem: &str, revoked_serials: &[u64]) -> CaResult<J> {
     Ok(v)
 }
 
+/// The extensions a certificate request asks for under Puppet's arc (`1.3.6.1.4.1.34380.1.*`),
+/// by Puppet's short name where it has one, values decoded as Puppet shows them (the pool
+/// console lists them for each pending request).
+pub fn requested_extensions(pem: &str) -> CaResult<Map<String, J>> {
+    let csr = parse_csr(pem)?;
+    let mut out = Map::new();
+    for (_, oid, _, value) in &csr.extensions {
+        if oid.starts_with("1.3.6.1.4.1.34380.1.") {
+            out.insert(
+                short_name(oid).map(str::to_string).unwrap_or(oid.clone()),
+                J::String(oids::decode_string(value)),
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// The status of a pending request.
 fn csr_status(name: &str, pem: &str) -> CaResult<J> {
     let csr = parse_csr(pem)?;

@@ -4,7 +4,7 @@
 
 use crate::upstream::Conn;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -108,7 +108,20 @@ pub struct Backend {
     /// Response-time buckets for the metrics histogram (upper bounds in `BUCKETS_MS`).
     pub buckets: [AtomicU64; 8],
     idle: Mutex<Vec<Conn>>,
+    /// What an administrator set (`console`): `MODE_*`.
+    pub mode: AtomicU8,
+    /// Its share of new requests against the other masters' (1 by default; 0 takes none).
+    pub weight: AtomicU32,
+    /// Requests, errors and latency over the last hour (the console's charts).
+    pub history: crate::console::history::History,
 }
+
+/// In rotation (the default).
+pub const MODE_ENABLED: u8 = 0;
+/// Drained by an administrator: no new requests; those in flight finish.
+pub const MODE_DRAINED: u8 = 1;
+/// Disabled by an administrator: no new requests.
+pub const MODE_DISABLED: u8 = 2;
 
 pub const BUCKETS_MS: [u64; 8] = [5, 10, 50, 100, 500, 1000, 5000, 30000];
 
@@ -132,11 +145,33 @@ impl Backend {
             total_us: AtomicU64::new(0),
             buckets: Default::default(),
             idle: Mutex::new(Vec::new()),
+            mode: AtomicU8::new(MODE_ENABLED),
+            weight: AtomicU32::new(1),
+            history: Default::default(),
         }
     }
 
     pub fn is_up(&self) -> bool {
         self.health.lock().map(|h| h.up).unwrap_or(false)
+    }
+
+    /// Takes new requests: up, enabled by the administrators, weight above 0.
+    pub fn in_rotation(&self) -> bool {
+        self.mode.load(Ordering::SeqCst) == MODE_ENABLED
+            && self.weight.load(Ordering::SeqCst) > 0
+            && self.is_up()
+    }
+
+    /// What the console shows: `DRAINING` (drained, requests still in flight), `DRAINED`,
+    /// `DISABLED`, else `UP` or `DOWN` from its health.
+    pub fn console_state(&self) -> &'static str {
+        match self.mode.load(Ordering::SeqCst) {
+            MODE_DRAINED if self.in_flight.load(Ordering::SeqCst) > 0 => "DRAINING",
+            MODE_DRAINED => "DRAINED",
+            MODE_DISABLED => "DISABLED",
+            _ if self.is_up() => "UP",
+            _ => "DOWN",
+        }
     }
 
     /// Records an outcome; logs state changes.
@@ -237,9 +272,11 @@ impl Backend {
     }
 }
 
-/// Picks backends in preference order: up backends below `max_in_flight`, local ones first,
-/// each group by the policy; the caller tries them in turn (so a remote master is tried only
-/// when no local one could take the request).
+/// Picks backends in preference order: backends in rotation (up, enabled, weight above 0)
+/// below `max_in_flight`, local ones first, each group by the policy; the caller tries them in
+/// turn (so a remote master is tried only when no local one could take the request). Weights:
+/// round robin starts at each master `weight` times per cycle; least outstanding compares
+/// requests in flight per unit of weight.
 pub fn order(
     backends: &[std::sync::Arc<Backend>],
     policy: Balance,
@@ -250,25 +287,40 @@ pub fn order(
     if n == 0 {
         return vec![];
     }
-    let start = rr.fetch_add(1, Ordering::Relaxed) % n;
-    let mut idx: Vec<usize> = (0..n)
-        .map(|i| (start + i) % n)
+    let tick = rr.fetch_add(1, Ordering::Relaxed);
+    let eligible: Vec<(usize, u64)> = (0..n)
         .filter(|&i| {
-            backends[i].is_up() && backends[i].in_flight.load(Ordering::SeqCst) < max_in_flight
+            backends[i].in_rotation()
+                && backends[i].in_flight.load(Ordering::SeqCst) < max_in_flight
         })
+        .map(|i| (i, u64::from(backends[i].weight.load(Ordering::SeqCst))))
         .collect();
+    let total: u64 = eligible.iter().map(|(_, w)| w).sum();
+    if total == 0 {
+        return vec![];
+    }
+    // Where this request's turn falls in the weighted cycle.
+    let mut t = tick as u64 % total;
+    let mut start = 0;
+    for (k, (_, w)) in eligible.iter().enumerate() {
+        if t < *w {
+            start = k;
+            break;
+        }
+        t -= w;
+    }
+    let m = eligible.len();
+    let mut idx: Vec<(usize, u64)> = (0..m).map(|k| eligible[(start + k) % m]).collect();
     // Stable: ties keep the round-robin order.
     if policy == Balance::LeastOutstanding {
-        idx.sort_by_key(|&i| {
-            (
-                !backends[i].is_local(),
-                backends[i].in_flight.load(Ordering::SeqCst),
-            )
+        idx.sort_by_key(|&(i, w)| {
+            let load = backends[i].in_flight.load(Ordering::SeqCst) as u64;
+            (!backends[i].is_local(), load * 1000 / w.max(1))
         });
     } else {
-        idx.sort_by_key(|&i| !backends[i].is_local());
+        idx.sort_by_key(|&(i, _)| !backends[i].is_local());
     }
-    idx
+    idx.into_iter().map(|(i, _)| i).collect()
 }
 
 #[cfg(test)]
@@ -367,5 +419,33 @@ mod tests {
         let o = order(&b, Balance::LeastOutstanding, &rr, 100);
         assert_eq!(o.len(), 2);
         assert!(o.iter().all(|&i| !b[i].is_local()), "{o:?}");
+    }
+
+    #[test]
+    fn drained_disabled_and_weight_zero_masters_take_nothing_and_weights_share() {
+        let b = pool(3);
+        let rr = AtomicUsize::new(0);
+        b[0].mode.store(MODE_DRAINED, Ordering::SeqCst);
+        b[1].mode.store(MODE_DISABLED, Ordering::SeqCst);
+        for _ in 0..4 {
+            assert_eq!(order(&b, Balance::RoundRobin, &rr, 100), vec![2]);
+        }
+        assert_eq!(b[0].console_state(), "DRAINED");
+        b[0].in_flight.store(1, Ordering::SeqCst);
+        assert_eq!(b[0].console_state(), "DRAINING");
+        assert_eq!(b[1].console_state(), "DISABLED");
+        b[2].weight.store(0, Ordering::SeqCst);
+        assert!(order(&b, Balance::LeastOutstanding, &rr, 100).is_empty());
+        // Weights 3:1 in round robin: 3 of every 4 requests start at the heavier one.
+        let b = pool(2);
+        b[0].weight.store(3, Ordering::SeqCst);
+        let firsts: Vec<usize> = (0..8)
+            .map(|_| order(&b, Balance::RoundRobin, &rr, 100)[0])
+            .collect();
+        assert_eq!(firsts.iter().filter(|&&i| i == 0).count(), 6, "{firsts:?}");
+        // Least outstanding: 2 in flight on weight 3 beats 1 in flight on weight 1.
+        b[0].in_flight.store(2, Ordering::SeqCst);
+        b[1].in_flight.store(1, Ordering::SeqCst);
+        assert_eq!(order(&b, Balance::LeastOutstanding, &rr, 100)[0], 0);
     }
 }

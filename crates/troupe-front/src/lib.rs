@@ -11,6 +11,7 @@
 
 mod accesslog;
 pub mod backend;
+pub mod console;
 mod dial;
 mod health;
 pub mod identity;
@@ -93,8 +94,13 @@ pub struct Config {
     /// for a master that still answers its health checks.
     pub backend_timeout: Duration,
     pub retry_after: u64,
-    /// Addresses allowed to see `/troupe/status` and `/metrics`.
+    /// Addresses allowed to see `/troupe/status`, `/metrics` and the console.
     pub admin: Vec<IpAddr>,
+    /// Networks whose clients are administrators too (`admin_allow`), besides `admin`.
+    pub admin_allow: Vec<console::auth::Net>,
+    /// The pool's store, where the console keeps the masters' settings (drained, disabled,
+    /// weight); `None`: this front's memory only.
+    pub control_store: Option<troupe_store::Store>,
     pub access_log: Option<PathBuf>,
     pub max_header_bytes: usize,
     /// Client connections open at once; more are closed at accept.
@@ -154,6 +160,8 @@ impl Config {
             backend_timeout: Duration::from_secs(300),
             retry_after: 10,
             admin: vec![IpAddr::from([127, 0, 0, 1])],
+            admin_allow: vec![],
+            control_store: None,
             access_log: None,
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
@@ -215,6 +223,14 @@ pub struct State {
     drain: tokio::sync::watch::Receiver<bool>,
     /// The pool as last handed over (`set_pool_view`), for the status page.
     pool: RwLock<Option<Arc<pool::PoolView>>>,
+    /// The masters' settings made in the console (`console::control`).
+    controls: RwLock<Arc<std::collections::BTreeMap<String, console::control::Control>>>,
+    /// Requests, errors and latency of the front as a whole (the console's charts).
+    pub history: console::history::History,
+    /// This process's console form token.
+    pub(crate) console_token: String,
+    /// The CA, when the binary hands it over (`set_ca_console`).
+    ca_console: RwLock<Option<Arc<dyn console::CaConsole>>>,
 }
 
 /// A front started by `start`: where it listens, and how to stop it.
@@ -359,8 +375,21 @@ pub async fn start(config: Config) -> Result<Front, BoxError> {
         stop: stop_rx,
         drain: drain_rx,
         pool: RwLock::new(None),
+        controls: RwLock::new(Arc::new(Default::default())),
+        history: Default::default(),
+        console_token: console::auth::new_token(),
+        ca_console: RwLock::new(None),
         config,
     });
+    // The masters' settings apply before the first request.
+    if let Some(store) = state.config.control_store.clone() {
+        match tokio::task::spawn_blocking(move || console::control::load(&store)).await {
+            Ok(Ok(c)) => state.set_controls(c),
+            Ok(Err(e)) => tracing::warn!("console: cannot read the masters' settings: {e}"),
+            Err(e) => tracing::warn!("console: cannot read the masters' settings: {e}"),
+        }
+    }
+    state.poll_controls();
     proxy::serve(state, stop_tx, drain_tx).await
 }
 

@@ -58,6 +58,7 @@ impl State {
             retired.extend(old.into_values());
             *guard = Arc::new(next);
         }
+        self.apply_controls();
         for b in &retired {
             b.retire();
             tracing::info!(backend = %b.addr, "backend {} removed", b.addr);

@@ -74,6 +74,20 @@ pub struct FrontSummary {
     pub health: String,
     pub healthy: bool,
     pub draining: bool,
+    /// Its last hour, per completed minute with requests (the console's charts of other
+    /// hosts' fronts).
+    pub history: Vec<Minute>,
+}
+
+/// One minute of a front's history as published: start (Unix s), requests, errors, p50 and
+/// p99 in ms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Minute {
+    pub at: u64,
+    pub requests: u32,
+    pub errors: u32,
+    pub p50_ms: Option<u32>,
+    pub p99_ms: Option<u32>,
 }
 
 /// One VRRP instance of a host.
@@ -140,7 +154,7 @@ fn label(s: &str) -> String {
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-fn when(t: u64) -> String {
+pub(crate) fn when(t: u64) -> String {
     let Ok(d) = time::OffsetDateTime::from_unix_timestamp(t as i64) else {
         return t.to_string();
     };
@@ -409,6 +423,7 @@ mod tests {
                         health: "ok: 4 of 4 masters up".into(),
                         healthy: true,
                         draining: false,
+                        history: vec![],
                     }),
                     vrrp: Some(vec![
                         VrrpInstance {

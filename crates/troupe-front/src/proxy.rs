@@ -289,11 +289,24 @@ async fn route(
     if path == "/troupe/status" || path == "/metrics" {
         return (admin_page(state, client, &req), None);
     }
+    if crate::console::is_console(path) {
+        let verified = client.verify(state) == "SUCCESS";
+        let name = client.dn.as_deref().map(|d| d.trim_start_matches("CN="));
+        let cert = match (verified, name, client.chain.first()) {
+            (true, Some(n), Some(c)) => Some((n, c.as_ref())),
+            _ => None,
+        };
+        return (
+            crate::console::actions::handle(state, req, client.peer.ip(), cert).await,
+            None,
+        );
+    }
     let verify = client.verify(state);
     let verified = verify == "SUCCESS";
     let (parts, body) = req.into_parts();
     // Read under the body limits, the buffer budget and the body deadline; held until the
     // request is done.
+    let t0 = Instant::now();
     let (body, _reserved) = match limits::read_body(state, body, verified).await {
         Ok(x) => x,
         Err(e) => return (e.response(state), None),
@@ -359,12 +372,18 @@ async fn route(
         node: &node,
         peer: client.peer.ip(),
     };
-    retry::dispatch(state, &out).await
+    let (resp, master) = retry::dispatch(state, &out).await;
+    state
+        .history
+        .record(resp.status().is_server_error(), t0.elapsed());
+    (resp, master)
 }
 
 /// `/troupe/status` and `/metrics`, for admin addresses only.
 fn admin_page(state: &State, client: &Client, req: &Request<Incoming>) -> Resp {
-    if !state.config.admin.contains(&client.peer.ip()) {
+    let ip = client.peer.ip();
+    if !state.config.admin.contains(&ip) && !state.config.admin_allow.iter().any(|n| n.contains(ip))
+    {
         return simple(
             StatusCode::FORBIDDEN,
             "text/plain",

@@ -206,7 +206,7 @@ pub(crate) async fn dispatch(state: &State, out: &Outgoing<'_>) -> (Resp, Option
         match attempt(state, out).await {
             Attempt::Done(r, m) => return (r, m),
             Attempt::Busy => {
-                let up = state.backends().iter().any(|b| b.is_up());
+                let up = state.backends().iter().any(|b| b.in_rotation());
                 if !up {
                     return (
                         unavailable(state, "no master is available; retry later"),
@@ -281,6 +281,9 @@ async fn attempt(state: &State, out: &Outgoing<'_>) -> Attempt {
             Forwarded::Response(resp) => {
                 b.observe_latency(t0.elapsed());
                 let st = resp.status();
+                if st != StatusCode::SERVICE_UNAVAILABLE || out.path.starts_with("/puppet-ca/") {
+                    b.history.record(st.is_server_error(), t0.elapsed());
+                }
                 // The CA is one for the pool (one store, or one directory per host): its 503
                 // (store unavailable, pending cap) is every master's answer, so it goes back
                 // to the agent at once instead of waiting out each master in turn.
@@ -306,6 +309,7 @@ async fn attempt(state: &State, out: &Outgoing<'_>) -> Attempt {
                 return Attempt::Done(resp, Some(b.addr));
             }
             Forwarded::NotSent(why) => {
+                b.history.record(true, t0.elapsed());
                 // Never reached the master: safe to try the next one.
                 b.failures.fetch_add(1, Ordering::Relaxed);
                 b.record(false, &why);
@@ -334,6 +338,7 @@ async fn attempt(state: &State, out: &Outgoing<'_>) -> Attempt {
                 continue;
             }
             Forwarded::Died(why) => {
+                b.history.record(true, t0.elapsed());
                 b.failures.fetch_add(1, Ordering::Relaxed);
                 b.record(false, &why);
                 b.drop_idle();
@@ -373,6 +378,7 @@ async fn attempt(state: &State, out: &Outgoing<'_>) -> Attempt {
                 continue;
             }
             Forwarded::Failed(why) => {
+                b.history.record(true, t0.elapsed());
                 b.failures.fetch_add(1, Ordering::Relaxed);
                 b.record(false, &why);
                 return Attempt::Done(

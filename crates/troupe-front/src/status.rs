@@ -21,6 +21,8 @@ fn backend_json(b: &crate::backend::Backend) -> J {
         "local": b.is_local(),
         "state": if h.as_ref().is_some_and(|h| h.up) { "up" } else { "down" },
         "reason": h.and_then(|h| h.reason),
+        "console_state": b.console_state(),
+        "weight": b.weight.load(Ordering::SeqCst),
         "in_flight": b.in_flight.load(Ordering::SeqCst),
         "requests": requests,
         "failures": b.failures.load(Ordering::Relaxed),
@@ -169,6 +171,24 @@ pub fn metrics(state: &State) -> String {
             "troupe_front_backend_up{{backend=\"{}\"}} {}",
             b.addr,
             u8::from(b.is_up())
+        );
+    }
+    let _ = writeln!(o, "# HELP troupe_front_backend_in_rotation Whether the backend takes new requests (up, not drained or disabled in the console, weight above 0).\n# TYPE troupe_front_backend_in_rotation gauge");
+    for b in backends.iter() {
+        let _ = writeln!(
+            o,
+            "troupe_front_backend_in_rotation{{backend=\"{}\"}} {}",
+            b.addr,
+            u8::from(b.in_rotation())
+        );
+    }
+    let _ = writeln!(o, "# HELP troupe_front_backend_weight The backend's weight (set in the console; 1 by default).\n# TYPE troupe_front_backend_weight gauge");
+    for b in backends.iter() {
+        let _ = writeln!(
+            o,
+            "troupe_front_backend_weight{{backend=\"{}\"}} {}",
+            b.addr,
+            b.weight.load(Ordering::SeqCst)
         );
     }
     let _ = writeln!(o, "# HELP troupe_front_backend_local Whether the backend is local (preferred).\n# TYPE troupe_front_backend_local gauge");

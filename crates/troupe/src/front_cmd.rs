@@ -14,7 +14,7 @@ use troupe_front::{BackendSpec, Config};
 #[derive(Debug, Args)]
 pub struct FrontArgs {
     /// A config file: listen, listen_on_stdin, backend and remote_backend (repeatable), health_listen, keepalive_timeout, drain_timeout, drain_linger, discover, pool_host, vrrp_state_file, ssldir, certname, cert, key, ca, crl,
-    /// balance, check_interval, stall_timeout, backend_timeout, queue_timeout, rise, fall, max_in_flight, retry_after, admin, access_log, the
+    /// balance, check_interval, stall_timeout, backend_timeout, queue_timeout, rise, fall, max_in_flight, retry_after, admin, admin_allow, access_log, the
     /// limits below, and the store settings (store = etcd://..., store_ca_cert, store_cert,
     /// store_key, store_prefix, join_secret_file): the pool's files are then kept in the
     /// ssldir (default /var/lib/troupe/ssl) from the store, and certname defaults to the pool's.
@@ -81,6 +81,10 @@ pub struct FrontArgs {
     /// An address allowed to see /troupe/status and /metrics (repeatable; default 127.0.0.1).
     #[arg(long)]
     admin: Vec<IpAddr>,
+    /// A network (ADDR/PREFIX) whose clients are administrators too: status, metrics and the
+    /// pool console (repeatable).
+    #[arg(long)]
+    admin_allow: Vec<troupe_front::console::auth::Net>,
     /// Access log in combined format, plus TLS protocol and cipher, backend and duration.
     #[arg(long)]
     access_log: Option<PathBuf>,
@@ -148,6 +152,8 @@ pub(crate) struct Raw {
     pub(crate) max_in_flight: Option<usize>,
     pub(crate) retry_after: Option<u64>,
     pub(crate) admin: Vec<IpAddr>,
+    /// `admin_allow`: networks whose clients are administrators (console, status, metrics).
+    pub(crate) admin_allow: Vec<troupe_front::console::auth::Net>,
     pub(crate) access_log: Option<PathBuf>,
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_connections_per_source: Option<usize>,
@@ -244,6 +250,14 @@ pub(crate) fn set(r: &mut Raw, k: &str, v: &str) -> Result<()> {
                 r.retry_after = Some(v.parse().map_err(|_| bad("a number of seconds"))?)
             }
             "admin" => r.admin.push(v.parse().map_err(|_| bad("an IP address"))?),
+            "admin_allow" => {
+                for n in v.split(',').filter(|n| !n.trim().is_empty()) {
+                    r.admin_allow.push(
+                        n.parse()
+                            .map_err(|e: String| anyhow!("setting 'admin_allow': {e}"))?,
+                    );
+                }
+            }
             "access_log" => r.access_log = Some(v.into()),
             "max_connections" => r.max_connections = Some(v.parse().map_err(|_| bad("a count"))?),
             "max_connections_per_source" => {
@@ -297,7 +311,7 @@ const DEFAULT_SSLDIR: &str = "/var/lib/troupe/ssl";
 /// long as the front runs).
 #[cfg(test)]
 pub fn config(a: FrontArgs) -> Result<(Config, Option<Arc<troupe_pool::Mirror>>)> {
-    config_with_pool(a).map(|(c, m, _, _)| (c, m))
+    config_with_pool(a).map(|(c, m, _, _, _)| (c, m))
 }
 
 /// Where a front on an etcd store discovers the pool's masters: the store and its `pool_host`.
@@ -313,6 +327,7 @@ fn config_with_pool(
     Option<Arc<troupe_pool::Mirror>>,
     PoolDiscovery,
     crate::pool_view::Settings,
+    Option<Arc<crate::console_ca::FrontCa>>,
 )> {
     let mut r = Raw::default();
     if let Some(f) = &a.config {
@@ -335,6 +350,7 @@ fn config_with_pool(
             .map(|b| BackendSpec { local: false, ..b }),
     );
     r.admin.extend(a.admin);
+    r.admin_allow.extend(a.admin_allow);
     macro_rules! over {
         ($($f:ident),*) => { $( if a.$f.is_some() { r.$f = a.$f; } )* };
     }
@@ -394,6 +410,14 @@ fn config_with_pool(
         vrrp_state_file: r.vrrp_state_file.clone(),
         pool_name: None,
     };
+    let ca_console = crate::console_ca::FrontCa::for_front(
+        &r.store,
+        shared.as_ref(),
+        r.ssldir
+            .as_deref()
+            .unwrap_or(std::path::Path::new(DEFAULT_SSLDIR)),
+        r.certname.as_deref().unwrap_or(&view.host),
+    );
     let (c, m) = finish(r, shared)?;
     let m = m.map(Arc::new);
     view.mirror = m.clone();
@@ -406,7 +430,7 @@ fn config_with_pool(
             .and_then(|n| n.to_str())
             .map(str::to_string),
     };
-    Ok((c, m, discovery, view))
+    Ok((c, m, discovery, view, ca_console))
 }
 
 /// The front's config from its settings; with a shared store, starts the mirror of the pool's
@@ -415,6 +439,7 @@ pub(crate) fn finish(
     mut r: Raw,
     shared: Option<troupe_store::Shared>,
 ) -> Result<(Config, Option<troupe_pool::Mirror>)> {
+    let control_store = crate::console_ca::control_store(&r.store, shared.as_ref())?;
     let mirror = match shared {
         Some(shared) => {
             let ssldir = r
@@ -494,6 +519,8 @@ pub(crate) fn finish(
     if !r.admin.is_empty() {
         c.admin = r.admin;
     }
+    c.admin_allow = r.admin_allow;
+    c.control_store = control_store;
     c.access_log = r.access_log;
     Ok((c, mirror))
 }
@@ -579,21 +606,23 @@ fn limits(c: &mut Config, r: &Raw) -> Result<()> {
 }
 
 pub fn run(a: FrontArgs) -> Result<ExitCode> {
-    let (c, _mirror, discovery, view) = config_with_pool(a)?;
+    let (c, _mirror, discovery, view, ca_console) = config_with_pool(a)?;
     // The pool view lives as long as the front (dropped after the drain: this host's summary
     // is withdrawn then).
     let viewer: Arc<Mutex<Option<crate::pool_view::PoolViewer>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&viewer);
-    let started = move |state: &Arc<troupe_front::State>| match crate::pool_view::start(
-        Arc::clone(state),
-        view,
-    ) {
-        Ok(v) => {
-            if let Ok(mut s) = slot.lock() {
-                *s = Some(v);
-            }
+    let started = move |state: &Arc<troupe_front::State>| {
+        if let Some(ca) = ca_console {
+            state.set_ca_console(ca);
         }
-        Err(e) => tracing::error!("no pool view on the status page: {e}"),
+        match crate::pool_view::start(Arc::clone(state), view) {
+            Ok(v) => {
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some(v);
+                }
+            }
+            Err(e) => tracing::error!("no pool view on the status page: {e}"),
+        }
     };
     match discovery {
         Some((store, host)) => crate::front_discovery::run(c, store, host, started)?,
@@ -625,7 +654,7 @@ mod tests {
     fn config_file_and_flags_combine() {
         let p = file(
             "ok",
-            "# front\nlisten = 127.0.0.1:8140\nbackend = 127.0.0.1:18140\nbackend = https://10.0.0.2:8140\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\nbalance = round-robin\nrise = 3\nadmin = 10.0.0.9\nbody_timeout = 7.5\nmax_anonymous_body_size = 1000\nquarantine_ttl = 60\n",
+            "# front\nlisten = 127.0.0.1:8140\nbackend = 127.0.0.1:18140\nbackend = https://10.0.0.2:8140\ncert = /c.pem\nkey = /k.pem\nca = /ca.pem\nbalance = round-robin\nrise = 3\nadmin = 10.0.0.9\nadmin_allow = 10.1.0.0/16, 192.0.2.7\nbody_timeout = 7.5\nmax_anonymous_body_size = 1000\nquarantine_ttl = 60\n",
         );
         let cli = Cli::parse_from([
             "x",
@@ -668,7 +697,18 @@ mod tests {
                 .parse::<IpAddr>()
                 .unwrap_or(IpAddr::from([0, 0, 0, 0]))]
         );
+        assert_eq!(c.admin_allow.len(), 2);
+        assert!(c.admin_allow[0].contains(IpAddr::from([10, 1, 2, 3])));
+        assert!(c.control_store.is_none(), "no store: memory only");
         let _ = std::fs::remove_file(p);
+        let bad = file(
+            "admin-allow",
+            "admin_allow = 10.0.0.0/40\nbackend = 127.0.0.1:1\n",
+        );
+        let cli = Cli::parse_from(["x", "--config", bad.to_str().unwrap_or_default()]);
+        let e = config(cli.front).expect_err("a bad prefix").to_string();
+        assert!(e.contains("admin_allow") && e.contains("0 to 32"), "{e}");
+        let _ = std::fs::remove_file(bad);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod bench;
 mod ca_cmd;
 mod compile_cmd;
+mod console_ca;
 mod front_cmd;
 mod front_discovery;
 mod logging;

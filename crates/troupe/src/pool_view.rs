@@ -95,10 +95,54 @@ pub fn summary(state: &State, vrrp_state_file: Option<&PathBuf>) -> Value {
             "health": health,
             "healthy": healthy,
             "draining": state.draining.load(Ordering::SeqCst),
+            "history": history(state),
         },
         "vrrp": vrrp,
         "vrrp_error": vrrp_error,
     })
+}
+
+/// The front's last hour for the other hosts' consoles: `[at, requests, errors, p50, p99]` per
+/// completed minute with requests (so the summary changes once a minute at most).
+fn history(state: &State) -> Value {
+    use troupe_front::console::history::{now, Span};
+    let this_minute = now() / 60 * 60;
+    Value::Array(
+        state
+            .history
+            .points(Span::Hour)
+            .iter()
+            .filter(|p| p.requests > 0 && p.at < this_minute)
+            .map(|p| {
+                json!([
+                    p.at,
+                    p.requests,
+                    p.errors,
+                    p.p50_ms.map(|v| v as u32),
+                    p.p99_ms.map(|v| v as u32)
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn parse_history(v: Option<&Value>) -> Vec<troupe_front::pool::Minute> {
+    let n = |x: &Value| x.as_u64().and_then(|v| u32::try_from(v).ok());
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let m = m.as_array()?;
+            Some(troupe_front::pool::Minute {
+                at: m.first()?.as_u64()?,
+                requests: n(m.get(1)?)?,
+                errors: n(m.get(2)?)?,
+                p50_ms: m.get(3).and_then(n),
+                p99_ms: m.get(4).and_then(n),
+            })
+        })
+        .take(60)
+        .collect()
 }
 
 /// A published summary read back (`hosts/<host>`); the error says what is wrong.
@@ -127,6 +171,7 @@ pub fn parse_summary(key: &str, value: &[u8]) -> Result<HostView, String> {
                 .to_string(),
             healthy: f.get("healthy").and_then(Value::as_bool).unwrap_or(false),
             draining: f.get("draining").and_then(Value::as_bool).unwrap_or(false),
+            history: parse_history(f.get("history")),
         }),
         _ => None,
     };
@@ -388,13 +433,26 @@ mod tests {
 
     #[test]
     fn summaries_and_registrations_make_one_host_list() {
-        let b = br#"{"host":"hostb","front":{"listen":["0.0.0.0:8140"],"health":"ok: 2 of 4 masters up","healthy":true,"draining":false},"vrrp":{"instances":[{"name":"puppet2","vrid":52,"state":"MASTER","priority":101,"vips":["10.0.0.22/24"]}],"updated":5},"time":7}"#;
+        let b = br#"{"host":"hostb","front":{"listen":["0.0.0.0:8140"],"health":"ok: 2 of 4 masters up","healthy":true,"draining":false,"history":[[600,120,2,20,500],[660,60,0,null,null],"junk"]},"vrrp":{"instances":[{"name":"puppet2","vrid":52,"state":"MASTER","priority":101,"vips":["10.0.0.22/24"]}],"updated":5},"time":7}"#;
         let hb = parse_summary("hosts/hostb", b).expect("summary");
         assert_eq!(hb.held(), ["10.0.0.22/24"]);
         assert_eq!(
             hb.front.as_ref().map(|f| f.health.as_str()),
             Some("ok: 2 of 4 masters up")
         );
+        let h = &hb.front.as_ref().expect("front").history;
+        assert_eq!(h.len(), 2);
+        assert_eq!(
+            (
+                h[0].at,
+                h[0].requests,
+                h[0].errors,
+                h[0].p50_ms,
+                h[0].p99_ms
+            ),
+            (600, 120, 2, Some(20), Some(500))
+        );
+        assert_eq!(h[1].p99_ms, None);
         let e = parse_summary("hosts/hostc", b).expect_err("wrong host");
         assert!(e.contains("does not name host hostc"), "{e}");
         let e = parse_summary("hosts/x", b"{").expect_err("garbage");

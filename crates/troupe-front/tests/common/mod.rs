@@ -75,6 +75,51 @@ impl Pki {
         pki
     }
 
+    /// A client certificate `admin.pem`/`admin.key` for `cn` with Puppet's CA-admin extension
+    /// (`pp_cli_auth` = `true`) when `cli_auth`.
+    pub fn issue_admin(&self, file: &str, cn: &str, cli_auth: bool) {
+        let key = KeyPair::generate().expect("key");
+        let mut p = CertificateParams::new(vec![cn.to_string()]).expect("params");
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        if cli_auth {
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 4, 1, 34380, 1, 3, 39],
+                    vec![0x0c, 4, b't', b'r', b'u', b'e'],
+                ));
+        }
+        let cert = p.signed_by(&key, &self.issuer).expect("sign");
+        std::fs::write(self.dir.join(format!("{file}.pem")), cert.pem()).expect("write");
+        std::fs::write(self.dir.join(format!("{file}.key")), key.serialize_pem()).expect("write");
+    }
+
+    /// Sends `raw` on a new connection with the client certificate `file` (`issue_admin`).
+    pub async fn send_as(&self, front: SocketAddr, file: &str, raw: &[u8]) -> Reply {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(self.dir.join("ca.pem")).expect("ca") {
+            roots.add(c.expect("ca cert")).expect("root");
+        }
+        let chain = CertificateDer::pem_file_iter(self.dir.join(format!("{file}.pem")))
+            .expect("cert")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("cert");
+        let key = PrivateKeyDer::from_pem_file(self.dir.join(format!("{file}.key"))).expect("key");
+        let c = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .expect("client auth");
+        let tcp = TcpStream::connect(front).await.expect("connect");
+        let name = ServerName::try_from("localhost").expect("name");
+        let mut s = tokio_rustls::TlsConnector::from(Arc::new(c))
+            .connect(name, tcp)
+            .await
+            .expect("TLS");
+        s.write_all(raw).await.expect("write");
+        s.flush().await.expect("flush");
+        read_reply(&mut s).await.expect("a response")
+    }
+
     /// A CRL valid for a year, issued a day ago.
     pub fn fresh(tag: &str) -> Pki {
         let now = OffsetDateTime::now_utc();
@@ -294,7 +339,12 @@ pub enum Kind {
     /// A saturated master: each request takes `BUSY_REQUEST` (answered concurrently), and
     /// a health check is answered only after `BUSY_CHECK`, queued behind the work.
     Busy,
+    /// Answers 200 `ok`, after `SLOW_REQUEST` when the request head contains `slow`.
+    Slow,
 }
+
+/// How long a `Kind::Slow` master takes over a request whose head contains `slow`.
+pub const SLOW_REQUEST: Duration = Duration::from_millis(1500);
 
 /// How long a `Kind::Busy` master takes per request.
 pub const BUSY_REQUEST: Duration = Duration::from_millis(100);
@@ -397,6 +447,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 .await;
             return;
         }
+        let slow = head.contains("slow");
         let seen = heads
             .lock()
             .map(|mut h| {
@@ -415,6 +466,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
         if kind == Kind::Busy {
             tokio::time::sleep(BUSY_REQUEST).await;
+        }
+        if kind == Kind::Slow && slow {
+            tokio::time::sleep(SLOW_REQUEST).await;
         }
         if s.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",

@@ -68,7 +68,7 @@ pub struct FrontRole {
 /// Keys a section may repeat (each line adds one).
 fn repeatable(section: &str, key: &str) -> bool {
     match section {
-        "front" => matches!(key, "listen" | "backend" | "admin"),
+        "front" => matches!(key, "listen" | "backend" | "admin" | "admin_allow"),
         "master" => matches!(key, "trusted_proxy" | "trusted_front"),
         // The VRRP parser judges its own sections (virtual_address, track, ... repeat).
         s => s.starts_with("vrrp ") || s.starts_with("check "),

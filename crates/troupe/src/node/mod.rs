@@ -5,6 +5,7 @@
 
 mod check;
 mod config;
+mod ctl;
 mod default;
 mod front_checks;
 mod pidfile;
@@ -37,6 +38,15 @@ pub struct NodeArgs {
     /// Write this process's PID to this file while it runs (removed on exit).
     #[arg(long)]
     pidfile: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<NodeCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum NodeCommand {
+    /// The pool console from the command line: `status`, or `drain|disable|enable MASTER`,
+    /// or `weight MASTER N`, through the front's JSON API (`/troupe/console/api`).
+    Ctl(ctl::CtlArgs),
 }
 
 pub fn run(args: NodeArgs) -> Result<ExitCode> {
@@ -67,6 +77,9 @@ pub fn run(args: NodeArgs) -> Result<ExitCode> {
                 ExitCode::from(1)
             }
         });
+    }
+    if let Some(NodeCommand::Ctl(a)) = args.command {
+        return ctl::run(&load()?, a);
     }
     let c = load()?;
     if embedded {
