@@ -20,7 +20,10 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// A listener answering every POST with `status`; records (path, body).
-fn server(status: u16) -> (Target, Arc<Mutex<Vec<(String, String)>>>) {
+/// What the listener was sent: (path, body) per request.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+fn server(status: u16) -> (Target, Seen) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
     let seen = Arc::new(Mutex::new(Vec::new()));

@@ -124,7 +124,7 @@ mod tests {
     use troupe_values::value::Map;
 
     fn h(pairs: Vec<(&str, Value)>) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::default();
         for (k, v) in pairs {
             m.insert(Value::str(k), v);
         }

@@ -113,7 +113,7 @@ impl RubyScope for ProbeScope {
 fn troupe(p: &Probe) -> Result<String, String> {
     let vars = match &troupe_values::value::from_json(&p.vars) {
         Value::Hash(h) => (**h).clone(),
-        _ => Map::new(),
+        _ => Map::default(),
     };
     let mut scope = ProbeScope { vars };
     troupe_ruby::erb::render_checked(&mut scope, &p.tpl, "probe.erb").map_err(|e| match e {
