@@ -1,7 +1,7 @@
 //! The master's own HTTP client, for the services it posts to and asks: the `http` report
-//! processor's `reporturl` and PuppetDB. One request per call on a new connection (HTTP/1.1,
-//! TLS with the master's certificate as the client's when the URL is `https`); callers bound
-//! the time. The body of the answer is read up to `MAX_ANSWER`.
+//! processor's `reporturl` and PuppetDB. HTTP/1.1, TLS with the master's certificate as the
+//! client's when the URL is `https`: one request on a new connection (`request`), or many on
+//! one kept connection (`Conn`, the PuppetDB sender); callers bound the time. The body of the answer is read up to `MAX_ANSWER`.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -89,8 +89,92 @@ impl Target {
     }
 }
 
-/// One request: the answer's status and body. Errors name the step that failed
-/// (`[connect]`, `[tls]`, `[http]`).
+/// An open HTTP/1.1 connection to one server, for callers that send many requests in a row
+/// (the PuppetDB sender): kept while the server keeps it.
+pub struct Conn {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// Connects (TCP, then TLS when the target is `https`).
+    pub async fn open(t: &Target, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Conn, String> {
+        let tcp = tokio::net::TcpStream::connect(&t.authority)
+            .await
+            .map_err(|e| format!("[connect] {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        match (t.tls, tls) {
+            (true, Some(cfg)) => {
+                let name = rustls::pki_types::ServerName::try_from(t.host.clone())
+                    .map_err(|e| format!("[tls] {e}"))?;
+                let s = tokio_rustls::TlsConnector::from(cfg)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| format!("[tls] {e}"))?;
+                Conn::handshake(TokioIo::new(s)).await
+            }
+            (true, None) => Err("[tls] no client TLS configuration".into()),
+            (false, _) => Conn::handshake(TokioIo::new(tcp)).await,
+        }
+    }
+
+    async fn handshake<I>(io: I) -> Result<Conn, String>
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let (sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| format!("[http] {e}"))?;
+        tokio::spawn(conn);
+        Ok(Conn { sender })
+    }
+
+    /// Whether the connection can take another request (the server has not closed it).
+    pub fn usable(&self) -> bool {
+        !self.sender.is_closed() && self.sender.is_ready()
+    }
+
+    /// One request on this connection: the answer's status and body.
+    pub async fn send(
+        &mut self,
+        t: &Target,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<(u16, Bytes), String> {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Host", &t.authority);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| format!("[request] {e}"))?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("[http] {e}"))?;
+        let status = resp.status().as_u16();
+        let body = Limited::new(resp.into_body(), MAX_ANSWER)
+            .collect()
+            .await
+            .map_err(|e| format!("[http] {e}"))?
+            .to_bytes();
+        Ok((status, body))
+    }
+}
+
+/// One request on a new connection: the answer's status and body. Errors name the step that
+/// failed (`[connect]`, `[tls]`, `[http]`).
 pub async fn request(
     t: &Target,
     tls: Option<Arc<rustls::ClientConfig>>,
@@ -99,52 +183,8 @@ pub async fn request(
     headers: &[(&str, String)],
     body: Vec<u8>,
 ) -> Result<(u16, Bytes), String> {
-    let tcp = tokio::net::TcpStream::connect(&t.authority)
+    Conn::open(t, tls)
+        .await?
+        .send(t, method, path, headers, body)
         .await
-        .map_err(|e| format!("[connect] {e}"))?;
-    let _ = tcp.set_nodelay(true);
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Host", &t.authority);
-    for (k, v) in headers {
-        req = req.header(*k, v);
-    }
-    let req = req
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| format!("[request] {e}"))?;
-    match (t.tls, tls) {
-        (true, Some(cfg)) => {
-            let name = rustls::pki_types::ServerName::try_from(t.host.clone())
-                .map_err(|e| format!("[tls] {e}"))?;
-            let s = tokio_rustls::TlsConnector::from(cfg)
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("[tls] {e}"))?;
-            send(TokioIo::new(s), req).await
-        }
-        (true, None) => Err("[tls] no client TLS configuration".into()),
-        (false, _) => send(TokioIo::new(tcp), req).await,
-    }
-}
-
-async fn send<I>(io: I, req: Request<Full<Bytes>>) -> Result<(u16, Bytes), String>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut s, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| format!("[http] {e}"))?;
-    tokio::spawn(conn);
-    let resp = s
-        .send_request(req)
-        .await
-        .map_err(|e| format!("[http] {e}"))?;
-    let status = resp.status().as_u16();
-    let body = Limited::new(resp.into_body(), MAX_ANSWER)
-        .collect()
-        .await
-        .map_err(|e| format!("[http] {e}"))?
-        .to_bytes();
-    Ok((status, body))
 }

@@ -233,3 +233,58 @@ fn a_puppetdb_that_is_away_gets_the_commands_when_it_comes_back() {
     assert_eq!(q.stats.sent.load(std::sync::atomic::Ordering::Relaxed), 1);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn the_sender_keeps_its_connection() {
+    // A keep-alive server that counts connections and requests.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let counts = Arc::new(Mutex::new((0usize, 0usize)));
+    let c2 = counts.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            if let Ok(mut n) = c2.lock() {
+                n.0 += 1;
+            }
+            let c3 = c2.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(c.try_clone().expect("clone"));
+                let mut c = c;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut len = 0;
+                    loop {
+                        let mut h = String::new();
+                        if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    let _ = r.read_exact(&mut body);
+                    if let Ok(mut n) = c3.lock() {
+                        n.1 += 1;
+                    }
+                    let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{{}}");
+                }
+            });
+        }
+    });
+    let base = scratch("keepalive");
+    let q = Queue::open(&base, 100).expect("open");
+    let t = Target::parse(&format!("http://127.0.0.1:{port}"), "server_urls").expect("url");
+    q.start_sender(vec![t], vec![], None, Duration::from_secs(5))
+        .expect("sender");
+    for i in 0..5 {
+        q.push(REPORT.0, REPORT.1, "n1", "T", &json!({"r": i}));
+        wait_empty(&q);
+    }
+    let (conns, reqs) = counts.lock().map(|n| *n).unwrap_or_default();
+    assert_eq!((conns, reqs), (1, 5), "five commands on one connection");
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -12,7 +12,7 @@
 //! moved to `rejected/` with the answer logged; any other failure is retried with a backoff
 //! of 250 ms doubling to 10 s, logged once when the outage starts and once when it ends.
 
-use crate::http_client::{request, Target};
+use crate::http_client::{Conn, Target};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -239,6 +239,8 @@ impl Queue {
     ) {
         let mut backoff = Duration::from_millis(250);
         let mut outage: Option<(std::time::Instant, u64)> = None;
+        // One kept connection per server (by position in `also` then `servers`).
+        let mut conns: Vec<Option<Conn>> = (0..also.len() + servers.len()).map(|_| None).collect();
         loop {
             let entry = {
                 let mut g = self.lock();
@@ -255,7 +257,9 @@ impl Queue {
                 Err(e) => Outcome::Unreadable(e),
                 Ok((head, payload)) => {
                     let started = std::time::Instant::now();
-                    let o = rt.block_on(post(servers, also, &tls, timeout, &head, &payload));
+                    let o = rt.block_on(post(
+                        servers, also, &tls, timeout, &head, &payload, &mut conns,
+                    ));
                     if matches!(o, Outcome::Taken) {
                         self.stats
                             .send_us
@@ -351,6 +355,7 @@ async fn post(
     timeout: Duration,
     head: &serde_json::Value,
     payload: &[u8],
+    conns: &mut [Option<Conn>],
 ) -> Outcome {
     let s = |k: &str| head.get(k).and_then(|v| v.as_str()).unwrap_or_default();
     let enc = |v: &str| {
@@ -371,27 +376,15 @@ async fn post(
         ),
         ("X-Uncompressed-Length", payload.len().to_string()),
     ];
-    let one = |t: &Target| {
-        let path = path.clone();
-        let headers = headers.clone();
-        let tls = tls.clone();
-        let t = t.clone();
-        let body = payload.to_vec();
-        async move {
-            tokio::time::timeout(timeout, request(&t, tls, "POST", &path, &headers, body))
-                .await
-                .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
-                .map_err(|e| format!("{}: {e}", t.base()))
-        }
-    };
-    for t in also {
-        if let Err(e) = one(t).await {
+    let (also_conns, server_conns) = conns.split_at_mut(also.len());
+    for (t, c) in also.iter().zip(also_conns.iter_mut()) {
+        if let Err(e) = send_kept(t, tls, timeout, &path, &headers, payload, c).await {
             tracing::warn!("a submit-only PuppetDB did not take a command: {e}");
         }
     }
     let mut last = String::from("no PuppetDB server");
-    for t in servers {
-        match one(t).await {
+    for (t, c) in servers.iter().zip(server_conns.iter_mut()) {
+        match send_kept(t, tls, timeout, &path, &headers, payload, c).await {
             Ok((code, _)) if (200..300).contains(&code) => return Outcome::Taken,
             Ok((code, body)) if (400..500).contains(&code) && code != 408 && code != 429 => {
                 let text = String::from_utf8_lossy(&body).replace(['\r', '\n'], "");
@@ -408,6 +401,46 @@ async fn post(
         }
     }
     Outcome::Failed(last)
+}
+
+/// Posts on the server's kept connection (opened when there is none or the server closed
+/// it); a connection that fails is dropped, and a request that failed on a kept connection
+/// is tried once more on a new one (the server may have closed it while idle).
+#[allow(clippy::too_many_arguments)]
+async fn send_kept(
+    t: &Target,
+    tls: &Option<Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+    path: &str,
+    headers: &[(&str, String)],
+    payload: &[u8],
+    kept: &mut Option<Conn>,
+) -> Result<(u16, bytes::Bytes), String> {
+    let attempt = async {
+        let reused = kept.as_ref().is_some_and(Conn::usable);
+        if !reused {
+            *kept = Some(Conn::open(t, tls.clone()).await?);
+        }
+        let Some(c) = kept.as_mut() else {
+            return Err("[connect] no connection".to_string());
+        };
+        match c.send(t, "POST", path, headers, payload.to_vec()).await {
+            Err(_) if reused => {
+                let mut fresh = Conn::open(t, tls.clone()).await?;
+                let r = fresh.send(t, "POST", path, headers, payload.to_vec()).await;
+                *kept = Some(fresh);
+                r
+            }
+            r => r,
+        }
+    };
+    let r = tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")));
+    if r.is_err() {
+        *kept = None;
+    }
+    r.map_err(|e| format!("{}: {e}", t.base()))
 }
 
 /// A command file: its head line and payload.
