@@ -147,18 +147,19 @@ fn collects_other_nodes_exports_through_the_store() {
 fn an_uncollected_export_goes_to_the_store_only() {
     let dir = env(
         "export",
-        "class db { @@notify { 'db1': message => '10.0.0.9' } }\ninclude db\n",
+        "class db { @@notify { 'db1': message => '10.0.0.9' } }\ninclude db\nnotify { \"storeconfigs ${settings::storeconfigs}\": }\n",
     );
     let store = Arc::new(Store::default());
     let out = compile(&dir, Some(store), "a.example.test");
     let cat = out.json.expect("compile");
     assert!(!cat.contains("db1"), "the agent does not get it: {cat}");
+    assert!(cat.contains("storeconfigs true"), "{cat}");
     let pdb = out.puppetdb.expect("pdb");
     let host = pdb["resources"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|r| r["type"] == "Notify")
+        .find(|r| r["title"] == "db1")
         .cloned()
         .expect("the store gets it");
     assert_eq!(host["exported"], json!(true));
@@ -171,6 +172,7 @@ fn an_uncollected_export_goes_to_the_store_only() {
     // Without storeconfigs: no store catalog, and `$settings::storeconfigs` is false.
     let off = compile(&dir, None, "a.example.test");
     assert!(off.puppetdb.is_none());
+    assert!(off.json.expect("compile").contains("storeconfigs false"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -164,53 +164,74 @@ impl<'e> Evaluator<'e> {
     pub(crate) fn run_collectors(&mut self) -> EResult<bool> {
         let mut changed = false;
         for ci in 0..self.collectors.len() {
-            let tn = self.collectors[ci].type_name.clone();
-            let exported = self.collectors[ci].exported;
-            if exported {
+            if self.collectors[ci].exported {
                 changed |= self.collect_exported(ci)?;
                 continue;
             }
-            let candidates: Vec<usize> = (0..self.res.len())
-                .filter(|&i| self.res[i].type_name == tn && !self.res[i].exported)
-                .filter(|i| !self.collectors[ci].collected.contains(i))
-                .collect();
-            for idx in candidates {
-                let q = self.collectors[ci].query.clone();
-                let scope = self.collectors[ci].scope;
-                let src = self.collectors[ci].src.clone();
-                let saved = std::mem::replace(&mut self.src, src);
-                let m = match &q {
-                    Some(q) => self.query_matches(q, idx, scope),
-                    None => Ok(true),
-                };
-                self.src = saved;
-                if !m? {
-                    continue;
-                }
-                self.collectors[ci].collected.push(idx);
-                self.res[idx].virtual_ = false;
-                changed = true;
-                let ops = self.collectors[ci].ops.clone();
-                if !ops.is_empty() {
-                    let scope = self.collectors[ci].scope;
-                    let source = self.override_source(scope);
-                    self.override_sources.insert(source);
-                    let ov = Override {
-                        type_name: tn.clone(),
-                        title: self.res[idx].title.clone(),
-                        ops,
-                        scope,
-                        loc: Loc {
-                            file: String::new(),
-                            line: 0,
-                            col: None,
-                        },
-                    };
-                    self.apply_override(idx, &ov)?;
-                }
+            for idx in self.collector_candidates(ci, false)? {
+                changed |= self.take_collected(ci, idx)?;
             }
         }
         Ok(changed)
+    }
+
+    /// The resources of collector `ci`'s type, exported or not, that it has not collected yet
+    /// and its query matches (evaluated in the collector's scope and file).
+    pub(crate) fn collector_candidates(
+        &mut self,
+        ci: usize,
+        exported: bool,
+    ) -> EResult<Vec<usize>> {
+        let tn = self.collectors[ci].type_name.clone();
+        let candidates: Vec<usize> = (0..self.res.len())
+            .filter(|&i| self.res[i].type_name == tn && self.res[i].exported == exported)
+            .filter(|i| !self.collectors[ci].collected.contains(i))
+            .collect();
+        let q = self.collectors[ci].query.clone();
+        let scope = self.collectors[ci].scope;
+        let mut out = Vec::new();
+        for idx in candidates {
+            let src = self.collectors[ci].src.clone();
+            let saved = std::mem::replace(&mut self.src, src);
+            let m = match &q {
+                Some(q) => self.query_matches(q, idx, scope),
+                None => Ok(true),
+            };
+            self.src = saved;
+            if m? {
+                out.push(idx);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Collector `ci` takes resource `idx`: realized, remembered, and given the collector's
+    /// overrides. False if it had it already.
+    pub(crate) fn take_collected(&mut self, ci: usize, idx: usize) -> EResult<bool> {
+        self.res[idx].virtual_ = false;
+        if self.collectors[ci].collected.contains(&idx) {
+            return Ok(false);
+        }
+        self.collectors[ci].collected.push(idx);
+        let ops = self.collectors[ci].ops.clone();
+        if !ops.is_empty() {
+            let scope = self.collectors[ci].scope;
+            let source = self.override_source(scope);
+            self.override_sources.insert(source);
+            let ov = Override {
+                type_name: self.collectors[ci].type_name.clone(),
+                title: self.res[idx].title.clone(),
+                ops,
+                scope,
+                loc: Loc {
+                    file: String::new(),
+                    line: 0,
+                    col: None,
+                },
+            };
+            self.apply_override(idx, &ov)?;
+        }
+        Ok(true)
     }
 
     pub fn realize(&mut self, refs: &[Value], e: &Expr) -> EResult<()> {

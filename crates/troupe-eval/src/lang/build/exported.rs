@@ -14,13 +14,11 @@ use crate::catalog::valid_tag;
 use crate::catalog::Kind;
 use crate::catalog::Resource;
 use crate::lang::build::module_types::TypeInfo;
-use crate::lang::build::Override;
 use crate::lang::eval::Evaluator;
 use serde_json::{json, Value as J};
 use troupe_syntax::ast::{BinOp, Expr, ExprKind};
 use troupe_values::error::EResult;
 use troupe_values::error::EvalError;
-use troupe_values::error::Loc;
 use troupe_values::value::Value;
 
 impl<'e> Evaluator<'e> {
@@ -91,24 +89,7 @@ impl<'e> Evaluator<'e> {
         };
         let tn = self.collectors[ci].type_name.clone();
         let scope = self.collectors[ci].scope;
-        let mut found: Vec<usize> = Vec::new();
-        let local: Vec<usize> = (0..self.res.len())
-            .filter(|&i| self.res[i].type_name == tn && self.res[i].exported)
-            .filter(|i| !self.collectors[ci].collected.contains(i))
-            .collect();
-        for idx in local {
-            let q = self.collectors[ci].query.clone();
-            let src = self.collectors[ci].src.clone();
-            let saved = std::mem::replace(&mut self.src, src);
-            let m = match &q {
-                Some(q) => self.query_matches(q, idx, scope),
-                None => Ok(true),
-            };
-            self.src = saved;
-            if m? {
-                found.push(idx);
-            }
-        }
+        let mut found = self.collector_candidates(ci, true)?;
         if !self.collectors[ci].searched {
             self.collectors[ci].searched = true;
             let filter = self.collectors[ci].filter.clone();
@@ -123,29 +104,7 @@ impl<'e> Evaluator<'e> {
         }
         let mut changed = false;
         for idx in found {
-            self.res[idx].virtual_ = false;
-            if self.collectors[ci].collected.contains(&idx) {
-                continue;
-            }
-            self.collectors[ci].collected.push(idx);
-            changed = true;
-            let ops = self.collectors[ci].ops.clone();
-            if !ops.is_empty() {
-                let source = self.override_source(scope);
-                self.override_sources.insert(source);
-                let ov = Override {
-                    type_name: tn.clone(),
-                    title: self.res[idx].title.clone(),
-                    ops,
-                    scope,
-                    loc: Loc {
-                        file: String::new(),
-                        line: 0,
-                        col: None,
-                    },
-                };
-                self.apply_override(idx, &ov)?;
-            }
+            changed |= self.take_collected(ci, idx)?;
         }
         Ok(changed)
     }
